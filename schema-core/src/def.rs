@@ -1,0 +1,316 @@
+//! The schema as plain data: what `#[derive(PgTable)]` fills in as `&'static` constants and
+//! what the DDL renderer, and tools, read.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::literal::SqlLiteral;
+use crate::sql::constraint_name;
+use crate::types::SqlType;
+
+/// A table: its columns, keys, constraints, indexes and comments.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TableDef {
+    /// The table's name.
+    pub name: &'static str,
+    /// `COMMENT ON TABLE`, from the struct's doc comment.
+    pub comment: Option<&'static str>,
+    /// The columns, in declaration order.
+    pub columns: &'static [ColumnDef],
+    /// The primary key's columns, in key order; empty when the table has none.
+    pub primary_key: &'static [&'static str],
+    /// Foreign keys to other tables (or this one).
+    pub foreign_keys: &'static [ForeignKeyDef],
+    /// Table-level `CHECK` constraints written in SQL; the checks that come from a column's
+    /// type or range are on the column (see [`TableDef::checks`] for all of them).
+    pub checks: &'static [CheckDef],
+    /// Indexes, created after the table.
+    pub indexes: &'static [IndexDef],
+}
+
+/// A column of a table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColumnDef {
+    /// The column's name in the database.
+    pub name: &'static str,
+    /// The name of the Rust field it comes from.
+    pub field: &'static str,
+    /// Its SQL type.
+    pub sql_type: SqlType,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// Its default, if any.
+    pub default: Option<ColumnDefault>,
+    /// Whether it carries a single-column `UNIQUE` constraint.
+    pub unique: bool,
+    /// The only values it may hold (a text enum's variants): rendered as `CHECK (col IN (...))`.
+    pub allowed_values: Option<&'static [&'static str]>,
+    /// The integer range it must stay in: rendered as a `CHECK`.
+    pub range: Option<IntRange>,
+    /// `COMMENT ON COLUMN`, from the field's doc comment.
+    pub comment: Option<&'static str>,
+}
+
+/// A column default.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ColumnDefault {
+    /// A SQL expression, written as given: `gen_random_uuid()`, `now()`.
+    Sql(&'static str),
+    /// A Rust value written as a literal: `TicketPriority::Medium` → `'MEDIUM'`.
+    Value(DefaultValue),
+}
+
+/// A Rust default value, kept as a function so that it can live in a constant; call
+/// [`DefaultValue::literal`] for the value.
+#[derive(Clone, Copy)]
+pub struct DefaultValue(pub fn() -> SqlLiteral);
+
+impl DefaultValue {
+    /// The literal this default writes.
+    pub fn literal(&self) -> SqlLiteral {
+        (self.0)()
+    }
+}
+
+impl PartialEq for DefaultValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.literal() == other.literal()
+    }
+}
+
+impl fmt::Debug for DefaultValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DefaultValue").field(&self.literal()).finish()
+    }
+}
+
+/// An inclusive integer range a column must stay in; either end may be open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntRange {
+    /// The smallest allowed value.
+    pub min: Option<i64>,
+    /// The largest allowed value.
+    pub max: Option<i64>,
+}
+
+/// A foreign key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ForeignKeyDef {
+    /// The referencing columns of this table.
+    pub columns: &'static [&'static str],
+    /// The referenced table.
+    pub references_table: &'static str,
+    /// The referenced columns, in the same order.
+    pub references_columns: &'static [&'static str],
+    /// What happens to this row when the referenced row is deleted.
+    pub on_delete: ReferentialAction,
+    /// What happens to this row when the referenced key changes.
+    pub on_update: ReferentialAction,
+}
+
+/// `ON DELETE` / `ON UPDATE` actions of a foreign key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReferentialAction {
+    /// `NO ACTION`, PostgreSQL's default: the change fails if rows still reference the key
+    /// (checked at the end of the statement).
+    #[default]
+    NoAction,
+    /// `RESTRICT`: the change fails at once if rows still reference the key.
+    Restrict,
+    /// `CASCADE`: referencing rows are deleted or updated along.
+    Cascade,
+    /// `SET NULL`: the referencing columns are set to NULL.
+    SetNull,
+    /// `SET DEFAULT`: the referencing columns are set to their defaults.
+    SetDefault,
+}
+
+impl ReferentialAction {
+    /// The action as SQL.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            ReferentialAction::NoAction => "NO ACTION",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::SetNull => "SET NULL",
+            ReferentialAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// A table-level check constraint written in SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckDef {
+    /// The constraint's name.
+    pub name: &'static str,
+    /// The boolean SQL expression, written as given.
+    pub sql: &'static str,
+}
+
+/// An index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexDef {
+    /// The index's name; `None` takes PostgreSQL's convention, `{table}_{columns}_idx`.
+    pub name: Option<&'static str>,
+    /// Whether it is a `UNIQUE` index.
+    pub unique: bool,
+    /// The indexed columns, in index order.
+    pub columns: &'static [IndexColumn],
+}
+
+/// One column of an index, with its sort order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexColumn {
+    /// The column's name.
+    pub name: &'static str,
+    /// `ASC` / `DESC`; `None` writes nothing (ascending).
+    pub order: Option<SortOrder>,
+    /// `NULLS FIRST` / `NULLS LAST`; `None` keeps PostgreSQL's default for the order
+    /// (NULLs last ascending, first descending).
+    pub nulls: Option<NullsOrder>,
+}
+
+/// The sort order of an index column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortOrder {
+    /// `ASC`
+    Asc,
+    /// `DESC`
+    Desc,
+}
+
+/// Where NULLs sort in an index column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NullsOrder {
+    /// `NULLS FIRST`
+    First,
+    /// `NULLS LAST`
+    Last,
+}
+
+/// A check constraint of a table, from whichever declaration it came.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// The constraint's name.
+    pub name: Cow<'static, str>,
+    /// What it checks.
+    pub rule: CheckRule,
+}
+
+/// What a check constraint checks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CheckRule {
+    /// The column holds one of the values (NULL passes).
+    OneOf {
+        /// The column.
+        column: &'static str,
+        /// The allowed values.
+        values: &'static [&'static str],
+    },
+    /// The column stays within the range (NULL passes).
+    Range {
+        /// The column.
+        column: &'static str,
+        /// The range.
+        range: IntRange,
+    },
+    /// A SQL expression, written as given.
+    Sql(&'static str),
+}
+
+impl TableDef {
+    /// The column named `name` (its database name).
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The primary key constraint's name: `{table}_pkey`.
+    pub fn primary_key_name(&self) -> Cow<'static, str> {
+        constraint_name(self.name, [], "pkey")
+    }
+
+    /// A single-column unique constraint's name: `{table}_{column}_key`.
+    pub fn unique_name(&self, column: &ColumnDef) -> Cow<'static, str> {
+        constraint_name(self.name, [column.name], "key")
+    }
+
+    /// A foreign key's name: `{table}_{columns}_fkey`.
+    pub fn foreign_key_name(&self, fk: &ForeignKeyDef) -> Cow<'static, str> {
+        constraint_name(self.name, fk.columns.iter().copied(), "fkey")
+    }
+
+    /// An index's name: the declared one, or `{table}_{columns}_idx`.
+    pub fn index_name(&self, index: &IndexDef) -> Cow<'static, str> {
+        match index.name {
+            Some(name) => Cow::Borrowed(name),
+            None => constraint_name(self.name, index.columns.iter().map(|c| c.name), "idx"),
+        }
+    }
+
+    /// Every check constraint of the table: first the columns' (enumerated values, ranges;
+    /// named `{table}_{column}_check`), then the table-level SQL checks.
+    pub fn checks(&self) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for column in self.columns {
+            let rule = match (column.allowed_values, column.range) {
+                (Some(values), _) => CheckRule::OneOf {
+                    column: column.name,
+                    values,
+                },
+                (None, Some(range)) => CheckRule::Range {
+                    column: column.name,
+                    range,
+                },
+                (None, None) => continue,
+            };
+            checks.push(Check {
+                name: constraint_name(self.name, [column.name], "check"),
+                rule,
+            });
+        }
+        checks.extend(self.checks.iter().map(|c| Check {
+            name: Cow::Borrowed(c.name),
+            rule: CheckRule::Sql(c.sql),
+        }));
+        checks
+    }
+}
+
+/// A typed reference to a column of a derived table, used to declare and check foreign keys.
+///
+/// `#[derive(PgTable)]` gives every table one associated constant per field, named as the
+/// field (`Provider::provider_id`); `V` is the column's [`PgType::Base`](crate::PgType::Base),
+/// so a foreign key of another type does not compile.
+pub struct ColumnRef<V> {
+    /// The table's name.
+    pub table: &'static str,
+    /// The column's name.
+    pub column: &'static str,
+    value: PhantomData<fn() -> V>,
+}
+
+impl<V> ColumnRef<V> {
+    /// A reference to `table.column`.
+    pub const fn new(table: &'static str, column: &'static str) -> Self {
+        ColumnRef {
+            table,
+            column,
+            value: PhantomData,
+        }
+    }
+}
+
+impl<V> Clone for ColumnRef<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for ColumnRef<V> {}
+
+impl<V> fmt::Debug for ColumnRef<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.table, self.column)
+    }
+}

@@ -1,0 +1,126 @@
+//! Errors a schema can have that no single derive can see.
+
+use std::fmt;
+
+/// A schema that cannot be rendered as it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// Two tables share one name.
+    DuplicateTable {
+        /// The name.
+        table: String,
+    },
+    /// Tables reference each other in a loop, so no order creates them all.
+    ForeignKeyCycle {
+        /// The tables of the loop.
+        tables: Vec<String>,
+    },
+    /// A foreign key references a table that is not part of the schema.
+    MissingTable {
+        /// The referencing table.
+        table: String,
+        /// The table it references.
+        references: String,
+    },
+    /// A name that PostgreSQL cannot take as it is.
+    InvalidIdentifier {
+        /// The table it belongs to.
+        table: String,
+        /// The name.
+        name: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// Two columns of a table share one name.
+    DuplicateColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// A key, index or foreign key names a column the table does not have.
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The name that was not found.
+        column: String,
+        /// Where it was named (`primary key`, `index "…"`, …).
+        used_in: String,
+    },
+    /// A constraint or index has no columns.
+    NoColumns {
+        /// The table.
+        table: String,
+        /// The constraint or index.
+        used_in: String,
+    },
+    /// Two constraints or indexes of a table share one name.
+    DuplicateName {
+        /// The table.
+        table: String,
+        /// The name.
+        name: String,
+    },
+    /// A default value PostgreSQL cannot store.
+    InvalidDefault {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaError::DuplicateTable { table } => {
+                write!(f, "two tables are named `{table}`")
+            }
+            SchemaError::ForeignKeyCycle { tables } => write!(
+                f,
+                "foreign keys form a cycle between tables {}; no creation order satisfies them",
+                tables
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            SchemaError::MissingTable { table, references } => write!(
+                f,
+                "table `{table}` references table `{references}`, which is not in the schema"
+            ),
+            SchemaError::InvalidIdentifier {
+                table,
+                name,
+                problem,
+            } => write!(f, "in table `{table}`, the name `{name}` {problem}"),
+            SchemaError::DuplicateColumn { table, column } => {
+                write!(f, "table `{table}` has two columns named `{column}`")
+            }
+            SchemaError::UnknownColumn {
+                table,
+                column,
+                used_in,
+            } => write!(
+                f,
+                "{used_in} of table `{table}` names column `{column}`, which the table does not have"
+            ),
+            SchemaError::NoColumns { table, used_in } => {
+                write!(f, "{used_in} of table `{table}` has no columns")
+            }
+            SchemaError::DuplicateName { table, name } => {
+                write!(f, "table `{table}` has two constraints or indexes named `{name}`")
+            }
+            SchemaError::InvalidDefault {
+                table,
+                column,
+                problem,
+            } => write!(f, "the default of column `{table}.{column}` {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for SchemaError {}

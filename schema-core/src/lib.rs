@@ -1,0 +1,141 @@
+//! A PostgreSQL schema kept in Rust.
+//!
+//! Annotate a plain struct with `#[derive(PgTable)]` and get, from that one declaration, the
+//! table's exact DDL, a row type to read (`SelectX`), a row type to write (`InsertX`), and
+//! const metadata ([`TableDef`]) that tools read.
+//!
+//! ```
+//! use schema_core::{PgEnum, PgTable, Schema, Table};
+//! use uuid::Uuid;
+//!
+//! #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+//! #[pg(rename_all = "UPPERCASE")]
+//! pub enum Priority { Low, High }
+//!
+//! /// Things to do.
+//! #[derive(PgTable)]
+//! #[pg(table = "tasks", index(priority, title(desc)))]
+//! pub struct Task {
+//!     #[pg(primary_key, default_sql = "gen_random_uuid()")]
+//!     pub task_id: Uuid,
+//!     /// What to do.
+//!     #[pg(varchar = 100)]
+//!     pub title: String,
+//!     #[pg(varchar = 4, default = Priority::Low)]
+//!     pub priority: Priority,
+//!     #[pg(range = 0..=100)]
+//!     pub percent_done: Option<i16>,
+//! }
+//!
+//! let ddl = Schema::new().table::<Task>().to_ddl().unwrap();
+//! assert_eq!(ddl, r#"CREATE TABLE "tasks" (
+//!     "task_id" uuid NOT NULL DEFAULT gen_random_uuid(),
+//!     "title" varchar(100) NOT NULL,
+//!     "priority" varchar(4) NOT NULL DEFAULT 'LOW',
+//!     "percent_done" smallint,
+//!     CONSTRAINT "tasks_pkey" PRIMARY KEY ("task_id"),
+//!     CONSTRAINT "tasks_priority_check" CHECK ("priority" IN ('LOW', 'HIGH')),
+//!     CONSTRAINT "tasks_percent_done_check" CHECK ("percent_done" BETWEEN 0 AND 100)
+//! );
+//!
+//! CREATE INDEX "tasks_priority_title_idx" ON "tasks" ("priority", "title" DESC);
+//!
+//! COMMENT ON TABLE "tasks" IS 'Things to do.';
+//!
+//! COMMENT ON COLUMN "tasks"."title" IS 'What to do.';
+//! "#);
+//!
+//! // Only the NOT NULL columns without a default are required to insert.
+//! let new_task = InsertTask::new("Write the docs".to_string());
+//! assert_eq!(new_task.priority, None);
+//! assert_eq!(<Task as Table>::TABLE.primary_key, ["task_id"]);
+//! ```
+//!
+//! The attribute grammar is documented on [`PgTable`] and [`PgEnum`](derive@PgEnum).
+
+extern crate self as schema_core;
+
+mod def;
+mod enums;
+mod error;
+mod literal;
+pub mod render;
+mod schema;
+pub mod sql;
+mod types;
+
+pub use def::{
+    Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnRef, DefaultValue,
+    ForeignKeyDef, IndexColumn, IndexDef, IntRange, NullsOrder, ReferentialAction, SortOrder,
+    TableDef,
+};
+pub use enums::PgEnum;
+pub use error::SchemaError;
+pub use literal::{SqlLiteral, ToSqlLiteral};
+pub use schema::Schema;
+pub use types::{IntegerColumn, PgType, ReferenceCompatible, SqlType, TextColumn};
+
+#[cfg(feature = "derive")]
+pub use schema_derive::{PgEnum, PgTable};
+
+/// A table declared with `#[derive(PgTable)]`.
+pub trait Table {
+    /// The table's metadata.
+    const TABLE: &'static TableDef;
+    /// The row type to write (`InsertX`): NOT NULL columns without a default are required,
+    /// every other column is an `Option` where `None` lets the database decide.
+    type Insert;
+    /// The row type to read (`SelectX`): every column, `Option` where nullable.
+    type Select;
+}
+
+/// What generated code calls; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::def::ColumnRef;
+    pub use core;
+    #[cfg(feature = "serde")]
+    pub use serde;
+
+    /// A foreign key target, checked: a column whose base type is `F` may reference `target`.
+    pub const fn references<F, T>(target: ColumnRef<T>) -> ColumnRef<T>
+    where
+        F: crate::ReferenceCompatible<T>,
+    {
+        target
+    }
+
+    /// Compiles only for a field stored as text (`varchar = N`).
+    pub const fn text_column<T: crate::TextColumn>() {}
+
+    /// Compiles only for an integer field whose type holds both bounds (`range = a..=b`).
+    pub const fn integer_range<T: crate::IntegerColumn>(
+        min: Option<T::Int>,
+        max: Option<T::Int>,
+    ) {
+        core::mem::forget(min);
+        core::mem::forget(max);
+    }
+
+    /// Whether every value fits in `varchar(max_chars)`, counting characters as PostgreSQL.
+    pub const fn values_fit(values: Option<&[&str]>, max_chars: u32) -> bool {
+        let Some(values) = values else { return true };
+        let mut i = 0;
+        while i < values.len() {
+            let bytes = values[i].as_bytes();
+            let (mut chars, mut j) = (0_u32, 0);
+            while j < bytes.len() {
+                // Count every byte that starts a UTF-8 character.
+                if bytes[j] & 0xC0 != 0x80 {
+                    chars += 1;
+                }
+                j += 1;
+            }
+            if chars > max_chars {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+}

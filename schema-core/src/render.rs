@@ -1,0 +1,265 @@
+//! DDL from the metadata: the one renderer, and the checks a table must pass before it.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use crate::def::{CheckRule, ColumnDefault, IndexDef, NullsOrder, SortOrder, TableDef};
+use crate::error::SchemaError;
+use crate::literal::SqlLiteral;
+use crate::sql::{identifier_problem, quote_ident, quote_literal};
+
+/// The statements that create one table: `CREATE TABLE` (with its keys, foreign keys and
+/// checks), then `CREATE INDEX` for each index, then the comments. Statements carry no `;`.
+///
+/// The referenced tables must exist first; [`Schema`](crate::Schema) orders whole schemas.
+pub fn table_statements(table: &TableDef) -> Result<Vec<String>, SchemaError> {
+    validate(table)?;
+    let mut statements = vec![create_table(table)?];
+    statements.extend(table.indexes.iter().map(|index| create_index(table, index)));
+    statements.extend(comments(table));
+    Ok(statements)
+}
+
+fn create_table(table: &TableDef) -> Result<String, SchemaError> {
+    let mut lines = Vec::new();
+    for column in table.columns {
+        let mut line = format!("{} {}", quote_ident(column.name), column.sql_type);
+        if !column.nullable {
+            line.push_str(" NOT NULL");
+        }
+        match &column.default {
+            Some(ColumnDefault::Sql(sql)) => write!(line, " DEFAULT {sql}").unwrap(),
+            Some(ColumnDefault::Value(value)) => {
+                let literal = value.literal();
+                if matches!(&literal, SqlLiteral::Text(text) if text.contains('\0')) {
+                    return Err(SchemaError::InvalidDefault {
+                        table: table.name.into(),
+                        column: column.name.into(),
+                        problem: "contains a NUL character, which PostgreSQL text cannot hold",
+                    });
+                }
+                write!(line, " DEFAULT {literal}").unwrap();
+            }
+            None => {}
+        }
+        lines.push(line);
+    }
+    if !table.primary_key.is_empty() {
+        lines.push(format!(
+            "CONSTRAINT {} PRIMARY KEY ({})",
+            quote_ident(&table.primary_key_name()),
+            column_list(table.primary_key)
+        ));
+    }
+    for column in table.columns.iter().filter(|c| c.unique) {
+        lines.push(format!(
+            "CONSTRAINT {} UNIQUE ({})",
+            quote_ident(&table.unique_name(column)),
+            quote_ident(column.name)
+        ));
+    }
+    for fk in table.foreign_keys {
+        let mut line = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            quote_ident(&table.foreign_key_name(fk)),
+            column_list(fk.columns),
+            quote_ident(fk.references_table),
+            column_list(fk.references_columns)
+        );
+        for (clause, action) in [("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)] {
+            if action != Default::default() {
+                write!(line, " {clause} {}", action.as_sql()).unwrap();
+            }
+        }
+        lines.push(line);
+    }
+    for check in table.checks() {
+        lines.push(format!(
+            "CONSTRAINT {} CHECK ({})",
+            quote_ident(&check.name),
+            check_expression(&check.rule)
+        ));
+    }
+    Ok(format!(
+        "CREATE TABLE {} (\n    {}\n)",
+        quote_ident(table.name),
+        lines.join(",\n    ")
+    ))
+}
+
+fn check_expression(rule: &CheckRule) -> String {
+    match rule {
+        CheckRule::OneOf { column, values } => format!(
+            "{} IN ({})",
+            quote_ident(column),
+            values
+                .iter()
+                .map(|v| quote_literal(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        CheckRule::Range { column, range } => {
+            let column = quote_ident(column);
+            match (range.min, range.max) {
+                (Some(min), Some(max)) => format!("{column} BETWEEN {min} AND {max}"),
+                (Some(min), None) => format!("{column} >= {min}"),
+                (None, Some(max)) => format!("{column} <= {max}"),
+                (None, None) => "true".into(),
+            }
+        }
+        CheckRule::Sql(sql) => (*sql).into(),
+    }
+}
+
+fn create_index(table: &TableDef, index: &IndexDef) -> String {
+    let columns = index
+        .columns
+        .iter()
+        .map(|c| {
+            let mut item = quote_ident(c.name);
+            match c.order {
+                Some(SortOrder::Asc) => item.push_str(" ASC"),
+                Some(SortOrder::Desc) => item.push_str(" DESC"),
+                None => {}
+            }
+            match c.nulls {
+                Some(NullsOrder::First) => item.push_str(" NULLS FIRST"),
+                Some(NullsOrder::Last) => item.push_str(" NULLS LAST"),
+                None => {}
+            }
+            item
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "CREATE {}INDEX {} ON {} ({columns})",
+        if index.unique { "UNIQUE " } else { "" },
+        quote_ident(&table.index_name(index)),
+        quote_ident(table.name)
+    )
+}
+
+fn comments(table: &TableDef) -> Vec<String> {
+    let on_table = table.comment.map(|comment| {
+        format!(
+            "COMMENT ON TABLE {} IS {}",
+            quote_ident(table.name),
+            quote_literal(comment)
+        )
+    });
+    let on_columns = table.columns.iter().filter_map(|column| {
+        column.comment.map(|comment| {
+            format!(
+                "COMMENT ON COLUMN {}.{} IS {}",
+                quote_ident(table.name),
+                quote_ident(column.name),
+                quote_literal(comment)
+            )
+        })
+    });
+    on_table.into_iter().chain(on_columns).collect()
+}
+
+fn column_list(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks what the DDL needs of a table: usable names, no duplicates, every named column
+/// present. The derive refuses these mistakes at compile time; this catches tables built by
+/// hand.
+pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
+    let invalid = |name: &str, problem| SchemaError::InvalidIdentifier {
+        table: table.name.into(),
+        name: name.into(),
+        problem,
+    };
+    if let Some(problem) = identifier_problem(table.name) {
+        return Err(invalid(table.name, problem));
+    }
+    let mut columns = HashSet::new();
+    for column in table.columns {
+        if let Some(problem) = identifier_problem(column.name) {
+            return Err(invalid(column.name, problem));
+        }
+        if !columns.insert(column.name) {
+            return Err(SchemaError::DuplicateColumn {
+                table: table.name.into(),
+                column: column.name.into(),
+            });
+        }
+    }
+    let require = |names: &mut dyn Iterator<Item = &str>, used_in: &dyn Fn() -> String| {
+        let mut any = false;
+        for name in names {
+            any = true;
+            if !columns.contains(name) {
+                return Err(SchemaError::UnknownColumn {
+                    table: table.name.into(),
+                    column: name.into(),
+                    used_in: used_in(),
+                });
+            }
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(SchemaError::NoColumns {
+                table: table.name.into(),
+                used_in: used_in(),
+            })
+        }
+    };
+    if !table.primary_key.is_empty() {
+        require(&mut table.primary_key.iter().copied(), &|| {
+            "the primary key".into()
+        })?;
+    }
+    let mut names = HashSet::new();
+    let mut claim = |name: String| {
+        if let Some(problem) = identifier_problem(&name) {
+            return Err(invalid(&name, problem));
+        }
+        if names.insert(name.clone()) {
+            Ok(())
+        } else {
+            Err(SchemaError::DuplicateName {
+                table: table.name.into(),
+                name,
+            })
+        }
+    };
+    if !table.primary_key.is_empty() {
+        claim(table.primary_key_name().into_owned())?;
+    }
+    for column in table.columns.iter().filter(|c| c.unique) {
+        claim(table.unique_name(column).into_owned())?;
+    }
+    for fk in table.foreign_keys {
+        let name = table.foreign_key_name(fk).into_owned();
+        require(&mut fk.columns.iter().copied(), &|| {
+            format!("foreign key `{name}`")
+        })?;
+        if fk.columns.len() != fk.references_columns.len() {
+            return Err(SchemaError::NoColumns {
+                table: table.name.into(),
+                used_in: format!("the referenced side of foreign key `{name}`"),
+            });
+        }
+        claim(name)?;
+    }
+    for check in table.checks() {
+        claim(check.name.into_owned())?;
+    }
+    for index in table.indexes {
+        let name = table.index_name(index).into_owned();
+        require(&mut index.columns.iter().map(|c| c.name), &|| {
+            format!("index `{name}`")
+        })?;
+        claim(name)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Identifier quoting, literal escaping and constraint naming: the one place each rule lives.
+
+use std::borrow::Cow;
+
+/// The longest identifier PostgreSQL keeps (`NAMEDATALEN - 1`); longer ones are truncated.
+pub const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// Quotes an identifier: `support_tickets` → `"support_tickets"`, doubling embedded quotes.
+///
+/// Every identifier in the DDL goes through here, so case and reserved words are kept as written.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a string literal: `it's` → `'it''s'`.
+///
+/// A string holding a backslash is written in the escape form (`E'a\\b'`), so it reads the same
+/// whatever `standard_conforming_strings` says.
+pub fn quote_literal(value: &str) -> String {
+    let doubled = value.replace('\'', "''");
+    if value.contains('\\') {
+        format!("E'{}'", doubled.replace('\\', "\\\\"))
+    } else {
+        format!("'{doubled}'")
+    }
+}
+
+/// Why a name cannot be used as a PostgreSQL identifier, or `None` when it can.
+pub fn identifier_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.contains('\0') {
+        Some("contains a NUL character")
+    } else if name.len() > MAX_IDENTIFIER_BYTES {
+        Some("is longer than 63 bytes, which PostgreSQL would truncate")
+    } else {
+        None
+    }
+}
+
+/// The name PostgreSQL itself would give a constraint or index: `{table}_{columns}_{suffix}`
+/// (`support_tickets_pkey`, `support_tickets_provider_id_fkey`,
+/// `support_tickets_provider_id_status_idx`).
+///
+/// Where that name would pass 63 bytes, PostgreSQL truncates it silently; here it is shortened
+/// deterministically instead: cut at a character boundary and ended with eight hex digits of a
+/// hash of the full name, so two long names do not collide and the same schema always gets the
+/// same names.
+pub fn constraint_name<'a>(
+    table: &str,
+    columns: impl IntoIterator<Item = &'a str>,
+    suffix: &str,
+) -> Cow<'static, str> {
+    let mut name = String::from(table);
+    for column in columns {
+        name.push('_');
+        name.push_str(column);
+    }
+    name.push('_');
+    name.push_str(suffix);
+    Cow::Owned(shorten(name))
+}
+
+fn shorten(name: String) -> String {
+    if name.len() <= MAX_IDENTIFIER_BYTES {
+        return name;
+    }
+    let hash = fnv1a(name.as_bytes());
+    let mut cut = MAX_IDENTIFIER_BYTES - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{hash:08x}", &name[..cut])
+}
+
+/// FNV-1a, 32 bits: small, stable across versions and platforms, enough to tell names apart.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, &b| {
+        (hash ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_always_quoted_and_escaped() {
+        assert_eq!(quote_ident("order"), r#""order""#);
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(quote_ident("Ticket"), r#""Ticket""#);
+    }
+
+    #[test]
+    fn literals_are_escaped() {
+        assert_eq!(quote_literal("MEDIUM"), "'MEDIUM'");
+        assert_eq!(quote_literal("O'Brien"), "'O''Brien'");
+        assert_eq!(quote_literal(r"C:\path"), r"E'C:\\path'");
+        assert_eq!(quote_literal(""), "''");
+    }
+
+    #[test]
+    fn names_follow_postgres_conventions() {
+        assert_eq!(constraint_name("t", [], "pkey"), "t_pkey");
+        assert_eq!(
+            constraint_name("support_tickets", ["provider_id", "status"], "idx"),
+            "support_tickets_provider_id_status_idx"
+        );
+    }
+
+    #[test]
+    fn long_names_are_shortened_deterministically() {
+        let long = "a_table_with_a_rather_long_name_for_the_test";
+        let a = constraint_name(long, ["first_long_column", "second_long_column"], "idx");
+        let b = constraint_name(long, ["first_long_column", "second_long_columns"], "idx");
+        assert_eq!(a.len(), 63);
+        assert!(a.starts_with("a_table_with_a_rather_long_name_for_the_test_first_lon"));
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            constraint_name(long, ["first_long_column", "second_long_column"], "idx")
+        );
+    }
+
+    #[test]
+    fn identifier_problems_are_named() {
+        assert_eq!(identifier_problem("ok"), None);
+        assert_eq!(identifier_problem(""), Some("is empty"));
+        assert!(identifier_problem(&"x".repeat(64)).is_some());
+        assert!(identifier_problem(&"é".repeat(31)).is_none());
+        assert!(identifier_problem(&"é".repeat(32)).is_some());
+    }
+}

@@ -1,0 +1,208 @@
+//! The mapping from Rust types to PostgreSQL column types.
+//!
+//! `#[derive(PgTable)]` never looks at a field's type name: it asks `<T as PgType>` for the SQL
+//! type and nullability, so type aliases, paths and user-defined types all work. The marker
+//! traits [`TextColumn`] and [`IntegerColumn`] say which fields an attribute may narrow.
+
+use std::fmt;
+
+/// A PostgreSQL column type, as written in `CREATE TABLE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    /// `boolean`
+    Boolean,
+    /// `smallint` (16-bit integer)
+    SmallInt,
+    /// `integer` (32-bit integer)
+    Integer,
+    /// `bigint` (64-bit integer)
+    BigInt,
+    /// `real` (32-bit float)
+    Real,
+    /// `double precision` (64-bit float)
+    DoublePrecision,
+    /// `text`
+    Text,
+    /// `varchar(n)`: text of at most `n` characters.
+    Varchar(u32),
+    /// `uuid`
+    Uuid,
+    /// `jsonb`
+    Jsonb,
+    /// `timestamptz` (timestamp with time zone)
+    Timestamptz,
+    /// `timestamp` (timestamp without time zone)
+    Timestamp,
+    /// `date`
+    Date,
+    /// `time` (time of day without time zone)
+    Time,
+    /// `bytea`
+    Bytea,
+    /// A type written out by the user (`#[pg(sql_type = "citext")]`), rendered as given.
+    Custom(&'static str),
+}
+
+impl fmt::Display for SqlType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlType::Boolean => f.write_str("boolean"),
+            SqlType::SmallInt => f.write_str("smallint"),
+            SqlType::Integer => f.write_str("integer"),
+            SqlType::BigInt => f.write_str("bigint"),
+            SqlType::Real => f.write_str("real"),
+            SqlType::DoublePrecision => f.write_str("double precision"),
+            SqlType::Text => f.write_str("text"),
+            SqlType::Varchar(n) => write!(f, "varchar({n})"),
+            SqlType::Uuid => f.write_str("uuid"),
+            SqlType::Jsonb => f.write_str("jsonb"),
+            SqlType::Timestamptz => f.write_str("timestamptz"),
+            SqlType::Timestamp => f.write_str("timestamp"),
+            SqlType::Date => f.write_str("date"),
+            SqlType::Time => f.write_str("time"),
+            SqlType::Bytea => f.write_str("bytea"),
+            SqlType::Custom(sql) => f.write_str(sql),
+        }
+    }
+}
+
+/// A Rust type that can be stored in a PostgreSQL column.
+///
+/// Implemented for the common column types and for `Option<T>` (which makes the column
+/// nullable); `#[derive(PgEnum)]` implements it for text enums. Implement it for your own types
+/// to use them as fields of a `#[derive(PgTable)]` struct.
+///
+/// ```
+/// use schema_core::{PgType, SqlType};
+///
+/// /// A money amount in cents, stored as `bigint`.
+/// pub struct Cents(pub i64);
+///
+/// impl PgType for Cents {
+///     const SQL_TYPE: SqlType = SqlType::BigInt;
+///     type Base = Cents;
+/// }
+/// assert_eq!(<Option<Cents> as PgType>::NULLABLE, true);
+/// ```
+pub trait PgType {
+    /// The column type this Rust type is stored as.
+    const SQL_TYPE: SqlType;
+    /// Whether the column accepts NULL (`true` only for `Option<T>`).
+    const NULLABLE: bool = false;
+    /// The only values the column may hold, for text enums; the DDL gets a
+    /// `CHECK (column IN (...))` from them.
+    const ALLOWED_VALUES: Option<&'static [&'static str]> = None;
+    /// The type with any `Option` removed: two columns can be joined by a foreign key when
+    /// their `Base` types are the same.
+    type Base;
+}
+
+impl<T: PgType> PgType for Option<T> {
+    const SQL_TYPE: SqlType = T::SQL_TYPE;
+    const NULLABLE: bool = true;
+    const ALLOWED_VALUES: Option<&'static [&'static str]> = T::ALLOWED_VALUES;
+    type Base = T::Base;
+}
+
+macro_rules! pg_types {
+    ($($ty:ty => $sql:expr),* $(,)?) => {
+        $(impl PgType for $ty {
+            const SQL_TYPE: SqlType = $sql;
+            type Base = $ty;
+        })*
+    };
+}
+
+pg_types! {
+    bool => SqlType::Boolean,
+    i16 => SqlType::SmallInt,
+    i32 => SqlType::Integer,
+    i64 => SqlType::BigInt,
+    f32 => SqlType::Real,
+    f64 => SqlType::DoublePrecision,
+    String => SqlType::Text,
+    uuid::Uuid => SqlType::Uuid,
+    serde_json::Value => SqlType::Jsonb,
+    chrono::DateTime<chrono::Utc> => SqlType::Timestamptz,
+    chrono::NaiveDateTime => SqlType::Timestamp,
+    chrono::NaiveDate => SqlType::Date,
+    chrono::NaiveTime => SqlType::Time,
+    Vec<u8> => SqlType::Bytea,
+}
+
+/// A field whose column stores text, so `#[pg(varchar = N)]` may narrow it.
+#[diagnostic::on_unimplemented(
+    message = "`varchar` needs a field stored as text, but `{Self}` is not",
+    label = "`varchar` is not allowed on this field",
+    note = "`varchar = N` narrows a `String` or text-enum field; remove it or change the field's type"
+)]
+pub trait TextColumn: PgType {}
+
+impl TextColumn for String {}
+impl<T: TextColumn> TextColumn for Option<T> {}
+
+/// A field whose column stores an integer, so `#[pg(range = a..=b)]` may constrain it.
+#[diagnostic::on_unimplemented(
+    message = "`range` needs an integer field, but `{Self}` is not",
+    label = "`range` is not allowed on this field",
+    note = "`range = a..=b` checks an `i16`, `i32` or `i64` field; remove it or change the field's type"
+)]
+pub trait IntegerColumn: PgType {
+    /// The integer type the range's bounds must fit in.
+    type Int;
+}
+
+impl IntegerColumn for i16 {
+    type Int = i16;
+}
+impl IntegerColumn for i32 {
+    type Int = i32;
+}
+impl IntegerColumn for i64 {
+    type Int = i64;
+}
+impl<T: IntegerColumn> IntegerColumn for Option<T> {
+    type Int = T::Int;
+}
+
+/// Holds when a column of type `Self` may reference a column of type `T` by a foreign key.
+///
+/// Both sides are compared by [`PgType::Base`], so an `Option<Uuid>` column may reference a
+/// `Uuid` key.
+#[diagnostic::on_unimplemented(
+    message = "a foreign key from a `{Self}` column cannot reference a `{T}` column",
+    label = "the referenced column holds `{T}`",
+    note = "a foreign key column must have the same type as the column it references (nullable or not)"
+)]
+pub trait ReferenceCompatible<T> {}
+
+impl<T> ReferenceCompatible<T> for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_makes_a_column_nullable_and_keeps_its_type() {
+        assert_eq!(<Option<i32> as PgType>::SQL_TYPE, SqlType::Integer);
+        assert!(<Option<i32> as PgType>::NULLABLE);
+        assert!(!<i32 as PgType>::NULLABLE);
+    }
+
+    #[test]
+    fn sql_types_render_as_postgres_spells_them() {
+        let rendered: Vec<String> = [
+            SqlType::Varchar(200),
+            SqlType::DoublePrecision,
+            SqlType::Timestamptz,
+            SqlType::Custom("numeric(10, 2)"),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            rendered,
+            ["varchar(200)", "double precision", "timestamptz", "numeric(10, 2)"]
+        );
+    }
+}

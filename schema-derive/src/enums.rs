@@ -1,0 +1,159 @@
+//! Code generation for `#[derive(PgEnum)]`: a fieldless enum stored as text.
+
+use std::collections::HashMap;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ext::IdentExt;
+use syn::{Data, DeriveInput, Fields};
+
+use crate::internals::attr::{EnumAttrs, VariantAttrs};
+use crate::internals::case;
+use crate::internals::ctxt::Ctxt;
+use crate::internals::suggest::did_you_mean;
+
+pub fn expand(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let attrs = EnumAttrs::parse(&cx, &input.attrs);
+    let variants = variants(&cx, input, &attrs);
+    let output = if cx.has_errors() {
+        TokenStream::new()
+    } else {
+        generate(input, &attrs, &variants)
+    };
+    match cx.check() {
+        Ok(()) => output,
+        Err(errors) => errors,
+    }
+}
+
+/// Each variant with the text it is stored as.
+fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<(&'a syn::Ident, String)> {
+    let data = match &input.data {
+        Data::Enum(data) => data,
+        Data::Struct(data) => {
+            cx.error_spanned_by(
+                data.struct_token,
+                "`PgEnum` is for enums stored as text; derive `PgTable` on a struct that declares a table",
+            );
+            return Vec::new();
+        }
+        Data::Union(data) => {
+            cx.error_spanned_by(data.union_token, "`PgEnum` is not supported on a union");
+            return Vec::new();
+        }
+    };
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(&input.generics, "`PgEnum` is not supported on a generic enum");
+    }
+    if data.variants.is_empty() {
+        cx.error_spanned_by(&input.ident, "`PgEnum` needs at least one variant: a column must be able to hold a value");
+    }
+    let rule = attrs.rename_all.as_ref().and_then(|lit| {
+        let rule = lit.value();
+        if case::apply(&rule, "").is_none() {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "unknown `rename_all` rule {rule:?}{}",
+                    match did_you_mean(&rule, case::RULES.iter().copied()) {
+                        hint if hint.is_empty() => format!(
+                            "; expected one of {}",
+                            case::RULES.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
+                        ),
+                        hint => hint,
+                    }
+                ),
+            );
+            return None;
+        }
+        Some(rule)
+    });
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    for variant in &data.variants {
+        let variant_attrs = VariantAttrs::parse(cx, &variant.attrs);
+        if !matches!(variant.fields, Fields::Unit) {
+            cx.error_spanned_by(
+                &variant.fields,
+                "a `PgEnum` variant carries no data: the column stores only the variant's text",
+            );
+        }
+        let (text, span) = match &variant_attrs.rename {
+            Some(lit) => (lit.value(), lit.span()),
+            None => {
+                let name = variant.ident.unraw().to_string();
+                let text = match &rule {
+                    Some(rule) => case::apply(rule, &name).expect("rule checked above"),
+                    None => name,
+                };
+                (text, variant.ident.span())
+            }
+        };
+        if text.contains('\0') {
+            cx.error_at(span, "the text contains a NUL character, which PostgreSQL text cannot hold");
+        }
+        if let Some(first) = seen.insert(text.clone(), &variant.ident) {
+            cx.error_at(
+                span,
+                format!(
+                    "variants `{first}` and `{}` are both stored as {text:?}; rename one of them",
+                    variant.ident
+                ),
+            );
+        }
+        out.push((&variant.ident, text));
+    }
+    out
+}
+
+fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[(&syn::Ident, String)]) -> TokenStream {
+    let krate = attrs
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::schema_core));
+    let ident = &input.ident;
+    let idents: Vec<_> = variants.iter().map(|(i, _)| i).collect();
+    let texts: Vec<_> = variants.iter().map(|(_, t)| t).collect();
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #krate::PgEnum for #ident {
+                const VALUES: &'static [&'static str] = &[#(#texts),*];
+
+                fn as_str(&self) -> &'static str {
+                    match self {
+                        #(Self::#idents => #texts,)*
+                    }
+                }
+
+                fn from_text(text: &str) -> ::core::option::Option<Self> {
+                    match text {
+                        #(#texts => ::core::option::Option::Some(Self::#idents),)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::PgType for #ident {
+                const SQL_TYPE: #krate::SqlType = #krate::SqlType::Text;
+                const ALLOWED_VALUES: ::core::option::Option<&'static [&'static str]> =
+                    ::core::option::Option::Some(<Self as #krate::PgEnum>::VALUES);
+                type Base = Self;
+            }
+
+            #[automatically_derived]
+            impl #krate::TextColumn for #ident {}
+
+            #[automatically_derived]
+            impl #krate::ToSqlLiteral for #ident {
+                fn to_sql_literal(&self) -> #krate::SqlLiteral {
+                    #krate::SqlLiteral::Text(::core::convert::Into::into(
+                        <Self as #krate::PgEnum>::as_str(self),
+                    ))
+                }
+            }
+        };
+    }
+}

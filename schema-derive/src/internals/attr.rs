@@ -1,0 +1,579 @@
+//! `#[pg(...)]` attributes parsed into plain data. Every key is checked here: an unknown key,
+//! a repeated key or a value of the wrong shape is an error at that token, and parsing goes on
+//! so that every mistake is reported in one build.
+
+use proc_macro2::{Literal, Span, TokenTree};
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
+use syn::{token, Attribute, Expr, Ident, LitInt, LitStr, Path, Token};
+
+use super::ctxt::Ctxt;
+use super::suggest::did_you_mean;
+use super::symbol::*;
+
+/// A value together with the key token it was given at, for errors and spanned checks.
+pub struct Keyed<T> {
+    pub key: Ident,
+    pub value: T,
+}
+
+/// The attributes of a `#[derive(PgTable)]` struct.
+#[derive(Default)]
+pub struct TableAttrs {
+    pub table: Option<LitStr>,
+    pub insert: Option<Ident>,
+    pub select: Option<Ident>,
+    pub derive: Vec<Path>,
+    pub insert_derive: Vec<Path>,
+    pub select_derive: Vec<Path>,
+    pub primary_key: Option<Keyed<Vec<Ident>>>,
+    pub indexes: Vec<IndexAttr>,
+    pub checks: Vec<CheckAttr>,
+    pub krate: Option<Path>,
+}
+
+/// One `index(...)`.
+pub struct IndexAttr {
+    pub key: Ident,
+    pub name: Option<LitStr>,
+    pub unique: bool,
+    pub columns: Vec<IndexColumnAttr>,
+}
+
+/// One column of an `index(...)`, with its options.
+pub struct IndexColumnAttr {
+    pub ident: Ident,
+    pub descending: Option<bool>,
+    pub nulls_first: Option<bool>,
+}
+
+/// One `check(name = "...", sql = "...")`.
+pub struct CheckAttr {
+    pub key: Ident,
+    pub name: Option<LitStr>,
+    pub sql: Option<LitStr>,
+}
+
+/// The attributes of a field of a `#[derive(PgTable)]` struct.
+#[derive(Default)]
+pub struct FieldAttrs {
+    pub rename: Option<LitStr>,
+    pub primary_key: Option<Ident>,
+    pub unique: Option<Ident>,
+    pub varchar: Option<Keyed<u32>>,
+    pub sql_type: Option<Keyed<LitStr>>,
+    pub default: Option<Keyed<Expr>>,
+    pub default_sql: Option<Keyed<LitStr>>,
+    pub references: Option<Keyed<Path>>,
+    pub on_delete: Option<Keyed<Ident>>,
+    pub on_update: Option<Keyed<Ident>>,
+    pub range: Option<Keyed<RangeAttr>>,
+}
+
+/// `range = a..=b`, normalised to inclusive bounds; the bound tokens keep their spans.
+pub struct RangeAttr {
+    pub min: Option<(i64, Literal)>,
+    pub max: Option<(i64, Literal)>,
+}
+
+/// The attributes of a `#[derive(PgEnum)]` enum.
+#[derive(Default)]
+pub struct EnumAttrs {
+    pub rename_all: Option<LitStr>,
+    pub krate: Option<Path>,
+}
+
+/// The attributes of a variant of a `#[derive(PgEnum)]` enum.
+#[derive(Default)]
+pub struct VariantAttrs {
+    pub rename: Option<LitStr>,
+}
+
+impl TableAttrs {
+    pub fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut out = TableAttrs::default();
+        for_each_key(cx, attrs, TABLE_KEYS, "struct", |key, meta| {
+            match key.to_string().as_str() {
+                TABLE => set_once(cx, &mut out.table, &key, lit_str(meta, "table = \"name\"")?),
+                INSERT => set_once(cx, &mut out.insert, &key, type_name(meta)?),
+                SELECT => set_once(cx, &mut out.select, &key, type_name(meta)?),
+                DERIVE => out.derive.extend(paths(meta)?),
+                INSERT_DERIVE => out.insert_derive.extend(paths(meta)?),
+                SELECT_DERIVE => out.select_derive.extend(paths(meta)?),
+                CRATE => {
+                    let path = lit_str(meta, "crate = \"path::to::schema_core\"")?.parse()?;
+                    set_once(cx, &mut out.krate, &key, path)
+                }
+                PRIMARY_KEY => {
+                    if !meta.input.peek(token::Paren) {
+                        return Err(meta.error(
+                            "on the struct, `primary_key` lists the key's columns: \
+                             `primary_key(a, b)`; for one column, put `primary_key` on its field",
+                        ));
+                    }
+                    let columns = idents(meta)?;
+                    set_once(cx, &mut out.primary_key, &key.clone(), Keyed { key, value: columns })
+                }
+                INDEX => out.indexes.push(index(cx, key, meta)?),
+                CHECK => out.checks.push(check(cx, key, meta)?),
+                _ => unreachable!("every key of TABLE_KEYS is handled"),
+            }
+            Ok(())
+        });
+        out
+    }
+}
+
+impl FieldAttrs {
+    pub fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut out = FieldAttrs::default();
+        for_each_key(cx, attrs, FIELD_KEYS, "field", |key, meta| {
+            match key.to_string().as_str() {
+                RENAME => set_once(cx, &mut out.rename, &key, lit_str(meta, "rename = \"name\"")?),
+                PRIMARY_KEY => set_once(cx, &mut out.primary_key, &key, flag(meta, &key)?),
+                UNIQUE => set_once(cx, &mut out.unique, &key, flag(meta, &key)?),
+                VARCHAR => set_once(cx, &mut out.varchar, &key, keyed(&key, varchar_length(meta)?)),
+                SQL_TYPE => {
+                    let sql = lit_str(meta, "sql_type = \"citext\"")?;
+                    if sql.value().trim().is_empty() {
+                        return Err(syn::Error::new(sql.span(), "`sql_type` is empty; write the column's SQL type"));
+                    }
+                    set_once(cx, &mut out.sql_type, &key, keyed(&key, sql))
+                }
+                DEFAULT => {
+                    let expr = value(meta, "a Rust value: `default = TicketPriority::Medium`")?
+                        .parse()?;
+                    set_once(cx, &mut out.default, &key, keyed(&key, expr))
+                }
+                DEFAULT_SQL => {
+                    let sql = lit_str(meta, "default_sql = \"now()\"")?;
+                    if sql.value().trim().is_empty() {
+                        return Err(syn::Error::new(sql.span(), "`default_sql` is empty; write a SQL expression such as \"now()\""));
+                    }
+                    set_once(cx, &mut out.default_sql, &key, keyed(&key, sql))
+                }
+                REFERENCES => {
+                    let path: Path = value(meta, "the referenced column: `references = Provider::provider_id`")?
+                        .parse()?;
+                    if path.segments.len() < 2 {
+                        return Err(syn::Error::new_spanned(
+                            path,
+                            "name the referenced table's type and column: `references = Provider::provider_id`",
+                        ));
+                    }
+                    set_once(cx, &mut out.references, &key, keyed(&key, path))
+                }
+                ON_DELETE => set_once(cx, &mut out.on_delete, &key, keyed(&key, referential_action(meta)?)),
+                ON_UPDATE => set_once(cx, &mut out.on_update, &key, keyed(&key, referential_action(meta)?)),
+                RANGE => set_once(cx, &mut out.range, &key, keyed(&key, range(value(meta, "a range: `range = 1..=5`")?)?)),
+                _ => unreachable!("every key of FIELD_KEYS is handled"),
+            }
+            Ok(())
+        });
+        out
+    }
+}
+
+impl EnumAttrs {
+    pub fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut out = EnumAttrs::default();
+        for_each_key(cx, attrs, ENUM_KEYS, "enum", |key, meta| {
+            match key.to_string().as_str() {
+                RENAME_ALL => set_once(
+                    cx,
+                    &mut out.rename_all,
+                    &key,
+                    lit_str(meta, "rename_all = \"SCREAMING_SNAKE_CASE\"")?,
+                ),
+                CRATE => {
+                    let path = lit_str(meta, "crate = \"path::to::schema_core\"")?.parse()?;
+                    set_once(cx, &mut out.krate, &key, path)
+                }
+                _ => unreachable!("every key of ENUM_KEYS is handled"),
+            }
+            Ok(())
+        });
+        out
+    }
+}
+
+impl VariantAttrs {
+    pub fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut out = VariantAttrs::default();
+        for_each_key(cx, attrs, VARIANT_KEYS, "variant", |key, meta| {
+            set_once(cx, &mut out.rename, &key, lit_str(meta, "rename = \"TEXT\"")?);
+            Ok(())
+        });
+        out
+    }
+}
+
+/// The text of the `///` doc comments among `attrs`, one line each, or `None` when there are
+/// none.
+pub fn doc_comment(attrs: &[Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .flat_map(|text| {
+            text.lines()
+                .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let text = lines.join("\n").trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Calls `f` with each key of every `#[pg(...)]` among `attrs`. A key not in `known` is an
+/// error at the key; an error from `f` is recorded and parsing goes on after that key's value.
+fn for_each_key(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+    known: &[&str],
+    place: &str,
+    mut f: impl FnMut(Ident, &ParseNestedMeta) -> syn::Result<()>,
+) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident(PG)) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            let result = match key_of(&meta, known, place) {
+                Ok(key) => f(key, &meta),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                cx.syn_error(e);
+                skip_value(meta.input)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+    }
+}
+
+/// The key of `meta` when it is one of `known`; otherwise an error naming the closest key.
+fn key_of(meta: &ParseNestedMeta, known: &[&str], place: &str) -> syn::Result<Ident> {
+    let Some(key) = meta.path.get_ident() else {
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("expected a `pg` {place} attribute key, found a path"),
+        ));
+    };
+    let name = key.to_string();
+    if known.contains(&name.as_str()) {
+        Ok(key.clone())
+    } else {
+        Err(syn::Error::new(
+            key.span(),
+            format!(
+                "unknown `pg` {place} attribute `{name}`{}",
+                suggestion_or_list(&name, known)
+            ),
+        ))
+    }
+}
+
+fn suggestion_or_list(name: &str, known: &[&str]) -> String {
+    let hint = did_you_mean(name, known.iter().copied());
+    if hint.is_empty() {
+        format!(
+            "; expected one of {}",
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        hint
+    }
+}
+
+/// Skips what is left of a key's value, up to the next `,` of its list.
+fn skip_value(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn keyed<T>(key: &Ident, value: T) -> Keyed<T> {
+    Keyed {
+        key: key.clone(),
+        value,
+    }
+}
+
+/// Stores `value` unless the key was given before, which is an error at this second key.
+fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, key: &Ident, value: T) {
+    if slot.is_some() {
+        cx.error_spanned_by(
+            key,
+            format!("duplicate `pg` attribute `{key}`; it is already given, remove this one"),
+        );
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn flag(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Ident> {
+    if meta.input.peek(Token![=]) || meta.input.peek(token::Paren) {
+        Err(meta.error(format!("`{key}` takes no value; write just `{key}`")))
+    } else {
+        Ok(key.clone())
+    }
+}
+
+/// The stream after `key =`, or an error saying what the key takes.
+fn value<'a>(meta: &'a ParseNestedMeta, takes: &str) -> syn::Result<ParseStream<'a>> {
+    if meta.input.peek(Token![=]) {
+        meta.value()
+    } else {
+        Err(meta.error(format!(
+            "`{}` takes {takes}",
+            meta.path.to_token_stream()
+        )))
+    }
+}
+
+fn lit_str(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
+    let input = value(meta, &format!("a string: `{example}`"))?;
+    input.parse::<LitStr>().map_err(|e| {
+        syn::Error::new(e.span(), format!("expected a string: `{example}`"))
+    })
+}
+
+fn type_name(meta: &ParseNestedMeta) -> syn::Result<Ident> {
+    let lit = lit_str(meta, "insert = \"NewTicket\"")?;
+    lit.parse::<Ident>()
+        .map_err(|_| syn::Error::new(lit.span(), "expected the name of a type: `\"NewTicket\"`"))
+}
+
+fn paths(meta: &ParseNestedMeta) -> syn::Result<Vec<Path>> {
+    let mut out = Vec::new();
+    meta.parse_nested_meta(|inner| {
+        out.push(inner.path.clone());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn idents(meta: &ParseNestedMeta) -> syn::Result<Vec<Ident>> {
+    let mut out = Vec::new();
+    meta.parse_nested_meta(|inner| {
+        out.push(column_ident(&inner)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn column_ident(meta: &ParseNestedMeta) -> syn::Result<Ident> {
+    meta.path
+        .get_ident()
+        .cloned()
+        .ok_or_else(|| syn::Error::new_spanned(&meta.path, "expected a field name"))
+}
+
+fn varchar_length(meta: &ParseNestedMeta) -> syn::Result<u32> {
+    let lit: LitInt = value(meta, "a length: `varchar = 200`")?.parse()?;
+    match lit.base10_parse::<u32>() {
+        // PostgreSQL's limit for varchar(n).
+        Ok(n @ 1..=10_485_760) => Ok(n),
+        _ => Err(syn::Error::new(
+            lit.span(),
+            "a varchar length is a whole number from 1 to 10485760",
+        )),
+    }
+}
+
+fn referential_action(meta: &ParseNestedMeta) -> syn::Result<Ident> {
+    let lit = lit_str(meta, "on_delete = \"cascade\"")?;
+    let wanted = lit.value().to_lowercase().replace('_', " ");
+    REFERENTIAL_ACTIONS
+        .iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, variant)| Ident::new(variant, lit.span()))
+        .ok_or_else(|| {
+            syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown referential action {:?}; expected one of {}",
+                    lit.value(),
+                    REFERENTIAL_ACTIONS
+                        .iter()
+                        .map(|(n, _)| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
+
+/// `a..=b`, `a..b`, `a..`, `..=b` with integer bounds, optionally negative.
+fn range(input: ParseStream) -> syn::Result<RangeAttr> {
+    let shape = "expected an integer range: `1..=5`, `1..6`, `0..` or `..=100`";
+    let bound = |input: ParseStream| -> syn::Result<(i64, Literal)> {
+        let negative = input.parse::<Option<Token![-]>>()?.is_some();
+        let lit: LitInt = input.parse().map_err(|e| syn::Error::new(e.span(), shape))?;
+        let digits = if negative {
+            format!("-{}", lit.base10_digits())
+        } else {
+            lit.base10_digits().to_string()
+        };
+        let value: i64 = digits
+            .parse()
+            .map_err(|_| syn::Error::new(lit.span(), "this bound does not fit in an i64"))?;
+        Ok((value, spanned_literal(value, lit.span())))
+    };
+    let min = if input.peek(Token![..]) {
+        None
+    } else {
+        Some(bound(input)?)
+    };
+    let max = if input.parse::<Option<Token![..=]>>()?.is_some() {
+        Some(bound(input)?)
+    } else if input.parse::<Option<Token![..]>>()?.is_some() {
+        if input.is_empty() || input.peek(Token![,]) {
+            None
+        } else {
+            let (end, lit) = bound(input)?;
+            let last = end
+                .checked_sub(1)
+                .ok_or_else(|| syn::Error::new(lit.span(), "this range holds no value"))?;
+            Some((last, spanned_literal(last, lit.span())))
+        }
+    } else {
+        return Err(input.error(shape));
+    };
+    Ok(RangeAttr { min, max })
+}
+
+fn spanned_literal(value: i64, span: Span) -> Literal {
+    let mut lit = Literal::i64_unsuffixed(value);
+    lit.set_span(span);
+    lit
+}
+
+fn index(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<IndexAttr> {
+    let mut out = IndexAttr {
+        key,
+        name: None,
+        unique: false,
+        columns: Vec::new(),
+    };
+    if !meta.input.peek(token::Paren) {
+        return Err(meta.error("`index` lists its columns: `index(provider_id, created_at(desc))`"));
+    }
+    let mut unique_key: Option<Ident> = None;
+    meta.parse_nested_meta(|inner| {
+        let result = index_item(cx, &inner, &mut out, &mut unique_key);
+        if let Err(e) = result {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+        }
+        Ok(())
+    })?;
+    out.unique = unique_key.is_some();
+    Ok(out)
+}
+
+fn index_item(
+    cx: &Ctxt,
+    inner: &ParseNestedMeta,
+    out: &mut IndexAttr,
+    unique_key: &mut Option<Ident>,
+) -> syn::Result<()> {
+    let ident = column_ident(inner)?;
+    if inner.input.peek(Token![=]) {
+        if ident != NAME {
+            return Err(syn::Error::new(
+                ident.span(),
+                format!(
+                    "unknown `index` option `{ident}`{}",
+                    suggestion_or_list(&ident.to_string(), INDEX_KEYS)
+                ),
+            ));
+        }
+        let name = lit_str(inner, "name = \"index_name\"")?;
+        set_once(cx, &mut out.name, &ident, name);
+    } else if ident == UNIQUE && !inner.input.peek(token::Paren) {
+        set_once(cx, unique_key, &ident, ident.clone());
+    } else {
+        let mut column = IndexColumnAttr {
+            ident,
+            descending: None,
+            nulls_first: None,
+        };
+        if inner.input.peek(token::Paren) {
+            let (mut order, mut nulls): (Option<Ident>, Option<Ident>) = (None, None);
+            inner.parse_nested_meta(|option| {
+                let key = key_of(&option, INDEX_COLUMN_KEYS, "index column")
+                    .and_then(|key| flag(&option, &key));
+                match key {
+                    Ok(key) => {
+                        let slot = if key == ASC || key == DESC {
+                            &mut order
+                        } else {
+                            &mut nulls
+                        };
+                        if let Some(previous) = slot {
+                            cx.error_spanned_by(
+                                &key,
+                                format!("`{key}` conflicts with `{previous}` given before; keep one"),
+                            );
+                        } else {
+                            *slot = Some(key);
+                        }
+                    }
+                    Err(e) => {
+                        cx.syn_error(e);
+                        skip_value(option.input)?;
+                    }
+                }
+                Ok(())
+            })?;
+            column.descending = order.map(|o| o == DESC);
+            column.nulls_first = nulls.map(|n| n == NULLS_FIRST);
+        }
+        out.columns.push(column);
+    }
+    Ok(())
+}
+
+fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr> {
+    let mut out = CheckAttr {
+        key,
+        name: None,
+        sql: None,
+    };
+    if !meta.input.peek(token::Paren) {
+        return Err(meta.error(
+            "`check` takes a name and a SQL expression: `check(name = \"...\", sql = \"...\")`",
+        ));
+    }
+    meta.parse_nested_meta(|inner| {
+        let result = key_of(&inner, CHECK_KEYS, "check").and_then(|key| {
+            let lit = lit_str(&inner, "sql = \"resolved_at >= created_at\"")?;
+            let slot = if key == NAME { &mut out.name } else { &mut out.sql };
+            set_once(cx, slot, &key, lit);
+            Ok(())
+        });
+        if let Err(e) = result {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}

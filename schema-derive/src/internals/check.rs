@@ -1,0 +1,245 @@
+//! Rules that span several fields or attributes: one function per rule, each recording its
+//! errors at the token the user must change.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use quote::ToTokens;
+
+use super::ast::Table;
+use super::ctxt::Ctxt;
+use super::suggest::did_you_mean;
+
+/// PostgreSQL truncates identifiers longer than this many bytes (`NAMEDATALEN - 1`).
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+pub fn check(cx: &Ctxt, table: &Table) {
+    check_names_fit(cx, table);
+    check_column_names_unique(cx, table);
+    check_one_primary_key(cx, table);
+    check_primary_key_not_nullable(cx, table);
+    check_attribute_conflicts(cx, table);
+    check_ranges_hold_values(cx, table);
+    check_indexes(cx, table);
+    check_checks(cx, table);
+}
+
+/// Names written by the user reach PostgreSQL as they are, so one it would truncate (or one
+/// that is empty) is refused rather than silently changed.
+fn check_names_fit(cx: &Ctxt, table: &Table) {
+    let mut names: Vec<(&str, Span, &str)> = vec![(&table.name, table.name_span, "table")];
+    names.extend(table.columns.iter().map(|c| (c.name.as_str(), c.name_span, "column")));
+    let literal_names = table
+        .attrs
+        .indexes
+        .iter()
+        .filter_map(|i| i.name.as_ref().map(|n| (n, "index")))
+        .chain(
+            table
+                .attrs
+                .checks
+                .iter()
+                .filter_map(|c| c.name.as_ref().map(|n| (n, "check"))),
+        )
+        .map(|(lit, what)| (lit.value(), lit.span(), what))
+        .collect::<Vec<_>>();
+    for (name, span, what) in names
+        .into_iter()
+        .map(|(n, s, w)| (n.to_string(), s, w))
+        .chain(literal_names)
+    {
+        if name.is_empty() {
+            cx.error_at(span, format!("the {what} name is empty"));
+        } else if name.contains('\0') {
+            cx.error_at(span, format!("the {what} name contains a NUL character"));
+        } else if name.len() > MAX_IDENTIFIER_BYTES {
+            cx.error_at(
+                span,
+                format!(
+                    "the {what} name `{name}` is {} bytes long; PostgreSQL would truncate it to 63, \
+                     so choose a shorter one",
+                    name.len()
+                ),
+            );
+        }
+    }
+}
+
+/// Two fields cannot become one column, which a `rename` can cause.
+fn check_column_names_unique(cx: &Ctxt, table: &Table) {
+    let mut seen = HashMap::new();
+    for column in &table.columns {
+        if let Some(first) = seen.insert(column.name.as_str(), column.ident) {
+            cx.error_at(
+                column.name_span,
+                format!(
+                    "two fields make the column `{}`: `{first}` and `{}`; rename one of them",
+                    column.name, column.ident
+                ),
+            );
+        }
+    }
+}
+
+/// A table has one primary key: declared on one field, or on the struct for several columns.
+fn check_one_primary_key(cx: &Ctxt, table: &Table) {
+    let marked: Vec<_> = table
+        .columns
+        .iter()
+        .filter_map(|c| c.attrs.primary_key.as_ref())
+        .collect();
+    if let Some(list) = &table.attrs.primary_key {
+        for key in &marked {
+            cx.error_spanned_by(
+                key,
+                "the struct already declares `primary_key(...)`; remove this one or list the column there",
+            );
+        }
+        if list.value.is_empty() {
+            cx.error_spanned_by(&list.key, "`primary_key()` lists no column");
+        }
+        for ident in &list.value {
+            if table.column(ident).is_none() {
+                unknown_column(cx, table, ident, "the primary key");
+            }
+        }
+    } else {
+        for key in marked.iter().skip(1) {
+            cx.error_spanned_by(
+                key,
+                "a table has one primary key; for a key of several columns write \
+                 `#[pg(primary_key(a, b))]` on the struct",
+            );
+        }
+    }
+}
+
+/// Key columns are NOT NULL in PostgreSQL, so an `Option` field would never read back `None`.
+fn check_primary_key_not_nullable(cx: &Ctxt, table: &Table) {
+    for column in table.primary_key() {
+        if column.is_option {
+            cx.error_spanned_by(
+                column.ty,
+                format!(
+                    "primary key column `{}` cannot be an `Option`: key columns are NOT NULL",
+                    column.name
+                ),
+            );
+        }
+    }
+}
+
+/// Keys that say two different things about one column.
+fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
+    for column in &table.columns {
+        let a = &column.attrs;
+        if let (Some(_), Some(sql)) = (&a.default, &a.default_sql) {
+            cx.error_spanned_by(
+                &sql.key,
+                "a column has one default: `default` (a Rust value) and `default_sql` (a SQL expression) are both given; keep one",
+            );
+        }
+        if let (Some(_), Some(sql_type)) = (&a.varchar, &a.sql_type) {
+            cx.error_spanned_by(
+                &sql_type.key,
+                "`varchar` and `sql_type` both set the column's type; keep one",
+            );
+        }
+        if a.references.is_none() {
+            for action in [&a.on_delete, &a.on_update].into_iter().flatten() {
+                cx.error_spanned_by(
+                    &action.key,
+                    format!(
+                        "`{}` applies to a foreign key; add `references = Table::column` or remove it",
+                        action.key
+                    ),
+                );
+            }
+        }
+        if let (Some(pk), Some(unique)) = (&a.primary_key, &a.unique) {
+            let _ = pk;
+            cx.error_spanned_by(
+                unique,
+                "a primary key is already unique; remove `unique`",
+            );
+        }
+    }
+}
+
+/// A range check must allow some value and say something.
+fn check_ranges_hold_values(cx: &Ctxt, table: &Table) {
+    for column in &table.columns {
+        let Some(range) = &column.attrs.range else { continue };
+        match (&range.value.min, &range.value.max) {
+            (None, None) => cx.error_spanned_by(
+                &range.key,
+                "`range = ..` allows every value; give a bound (`range = 1..=5`) or remove it",
+            ),
+            (Some((min, _)), Some((max, lit))) if min > max => cx.error_at(
+                lit.span(),
+                format!("this range holds no value: its end is below its start ({min})"),
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// Every index names known columns, has at least one, and no two share an explicit name.
+fn check_indexes(cx: &Ctxt, table: &Table) {
+    let mut names = HashMap::new();
+    for index in &table.attrs.indexes {
+        if index.columns.is_empty() {
+            cx.error_spanned_by(&index.key, "this index has no column; list at least one: `index(status)`");
+        }
+        for column in &index.columns {
+            if table.column(&column.ident).is_none() {
+                unknown_column(cx, table, &column.ident, "the index");
+            }
+        }
+        if let Some(name) = &index.name {
+            if names.insert(name.value(), ()).is_some() {
+                cx.error_spanned_by(
+                    name,
+                    format!("two indexes are named `{}`; rename one of them", name.value()),
+                );
+            }
+        }
+    }
+}
+
+/// A table check needs its name and its SQL, and two checks cannot share a name.
+fn check_checks(cx: &Ctxt, table: &Table) {
+    let mut names = HashMap::new();
+    for check in &table.attrs.checks {
+        if check.name.is_none() {
+            cx.error_spanned_by(&check.key, "this check has no `name = \"...\"`");
+        }
+        match &check.sql {
+            None => cx.error_spanned_by(&check.key, "this check has no `sql = \"...\"`"),
+            Some(sql) if sql.value().trim().is_empty() => {
+                cx.error_spanned_by(sql, "the check's SQL is empty")
+            }
+            Some(_) => {}
+        }
+        if let Some(name) = &check.name {
+            if names.insert(name.value(), ()).is_some() {
+                cx.error_spanned_by(
+                    name,
+                    format!("two checks are named `{}`; rename one of them", name.value()),
+                );
+            }
+        }
+    }
+}
+
+fn unknown_column(cx: &Ctxt, table: &Table, ident: &syn::Ident, used_in: &str) {
+    let name = ident.to_token_stream().to_string();
+    cx.error_spanned_by(
+        ident,
+        format!(
+            "{used_in} names `{name}`, which is not a field of `{}`{}",
+            table.ident,
+            did_you_mean(&name, table.columns.iter().map(|c| c.name.as_str()))
+        ),
+    );
+}

@@ -1,0 +1,81 @@
+//! Every attribute key, listed once.
+
+pub const PG: &str = "pg";
+
+// Keys on a `#[derive(PgTable)]` struct.
+pub const TABLE: &str = "table";
+pub const INSERT: &str = "insert";
+pub const SELECT: &str = "select";
+pub const DERIVE: &str = "derive";
+pub const INSERT_DERIVE: &str = "insert_derive";
+pub const SELECT_DERIVE: &str = "select_derive";
+pub const PRIMARY_KEY: &str = "primary_key";
+pub const INDEX: &str = "index";
+pub const CHECK: &str = "check";
+pub const CRATE: &str = "crate";
+
+pub const TABLE_KEYS: &[&str] = &[
+    TABLE,
+    INSERT,
+    SELECT,
+    DERIVE,
+    INSERT_DERIVE,
+    SELECT_DERIVE,
+    PRIMARY_KEY,
+    INDEX,
+    CHECK,
+    CRATE,
+];
+
+// Keys on a field of a `#[derive(PgTable)]` struct.
+pub const RENAME: &str = "rename";
+pub const UNIQUE: &str = "unique";
+pub const VARCHAR: &str = "varchar";
+pub const SQL_TYPE: &str = "sql_type";
+pub const DEFAULT: &str = "default";
+pub const DEFAULT_SQL: &str = "default_sql";
+pub const REFERENCES: &str = "references";
+pub const ON_DELETE: &str = "on_delete";
+pub const ON_UPDATE: &str = "on_update";
+pub const RANGE: &str = "range";
+
+pub const FIELD_KEYS: &[&str] = &[
+    RENAME,
+    PRIMARY_KEY,
+    UNIQUE,
+    VARCHAR,
+    SQL_TYPE,
+    DEFAULT,
+    DEFAULT_SQL,
+    REFERENCES,
+    ON_DELETE,
+    ON_UPDATE,
+    RANGE,
+];
+
+// Keys inside `index(...)`.
+pub const NAME: &str = "name";
+pub const INDEX_KEYS: &[&str] = &[NAME, UNIQUE];
+pub const ASC: &str = "asc";
+pub const DESC: &str = "desc";
+pub const NULLS_FIRST: &str = "nulls_first";
+pub const NULLS_LAST: &str = "nulls_last";
+pub const INDEX_COLUMN_KEYS: &[&str] = &[ASC, DESC, NULLS_FIRST, NULLS_LAST];
+
+// Keys inside `check(...)`.
+pub const SQL: &str = "sql";
+pub const CHECK_KEYS: &[&str] = &[NAME, SQL];
+
+// Keys on a `#[derive(PgEnum)]` enum and its variants.
+pub const RENAME_ALL: &str = "rename_all";
+pub const ENUM_KEYS: &[&str] = &[RENAME_ALL, CRATE];
+pub const VARIANT_KEYS: &[&str] = &[RENAME];
+
+/// The values `on_delete` / `on_update` take, with the action each names.
+pub const REFERENTIAL_ACTIONS: &[(&str, &str)] = &[
+    ("no action", "NoAction"),
+    ("restrict", "Restrict"),
+    ("cascade", "Cascade"),
+    ("set null", "SetNull"),
+    ("set default", "SetDefault"),
+];

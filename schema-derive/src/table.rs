@@ -1,0 +1,346 @@
+//! Code generation for `#[derive(PgTable)]`: const metadata, the Insert and Select row types,
+//! typed column references, and the compile-time checks that tie attributes to field types.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::DeriveInput;
+
+use crate::internals::ast::{Column, Table};
+use crate::internals::check::check;
+use crate::internals::ctxt::Ctxt;
+
+pub fn expand(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let table = Table::from_ast(&cx, input);
+    if let Some(table) = &table {
+        check(&cx, table);
+    }
+    let failed = cx.has_errors();
+    let row_types = table.as_ref().map(row_types).unwrap_or_default();
+    let rest = match &table {
+        Some(table) if !failed => metadata(table),
+        _ => TokenStream::new(),
+    };
+    match cx.check() {
+        Ok(()) => quote!(#row_types #rest),
+        // The row types do not depend on what was wrong, so emitting them keeps uses of
+        // `InsertX` / `SelectX` elsewhere from adding errors of their own.
+        Err(errors) => quote!(#errors #row_types),
+    }
+}
+
+/// `InsertX` and `SelectX`, with `InsertX::new` taking the required columns.
+fn row_types(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let vis = table.vis;
+    let (insert, select) = (&table.insert_ident, &table.select_ident);
+    let base_derives = quote! {
+        ::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq
+    };
+    let serde = if cfg!(feature = "serde") {
+        let path = format!("{}::__private::serde", krate.to_token_stream()).replace(' ', "");
+        quote! {
+            #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
+            #[serde(crate = #path)]
+        }
+    } else {
+        TokenStream::new()
+    };
+    let derives = |extra: &[syn::Path]| {
+        let all = table.attrs.derive.iter().chain(extra);
+        quote!(#[derive(#base_derives #(, #all)*)] #serde)
+    };
+    let insert_derives = derives(&table.attrs.insert_derive);
+    let select_derives = derives(&table.attrs.select_derive);
+
+    let field = |column: &Column, ty: TokenStream| {
+        let docs = column.field.attrs.iter().filter(|a| a.path().is_ident("doc"));
+        let (field_vis, ident) = (&column.field.vis, column.ident);
+        quote!(#(#docs)* #field_vis #ident: #ty)
+    };
+    let insert_fields = table.columns.iter().map(|c| {
+        let ty = c.ty;
+        let ty = if c.has_default() && !c.is_option {
+            quote!(::core::option::Option<#ty>)
+        } else {
+            quote!(#ty)
+        };
+        field(c, ty)
+    });
+    let select_fields = table.columns.iter().map(|c| field(c, c.ty.to_token_stream()));
+
+    let required: Vec<_> = table.columns.iter().filter(|c| c.required_on_insert()).collect();
+    let params = required.iter().map(|c| {
+        let (ident, ty) = (c.ident, c.ty);
+        quote!(#ident: #ty)
+    });
+    let inits = table.columns.iter().map(|c| {
+        let ident = c.ident;
+        if c.required_on_insert() {
+            quote!(#ident)
+        } else {
+            quote!(#ident: ::core::option::Option::None)
+        }
+    });
+    let table_name = &table.name;
+    let insert_doc = format!(
+        "A row to insert into `{table_name}`: the NOT NULL columns without a default are \
+         required; every other field is an `Option`, where `None` lets the database use the \
+         column's default (or NULL)."
+    );
+    let select_doc = format!(
+        "A row read from `{table_name}`: every column, `Option` where the column is nullable."
+    );
+    let new_doc = format!(
+        "A row with the required columns set and every other column left to the database{}.",
+        if required.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (required: {})",
+                required
+                    .iter()
+                    .map(|c| format!("`{}`", c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    quote! {
+        #[doc = #insert_doc]
+        #insert_derives
+        #vis struct #insert {
+            #(#insert_fields,)*
+        }
+
+        #[automatically_derived]
+        impl #insert {
+            #[doc = #new_doc]
+            #[allow(clippy::too_many_arguments)]
+            #vis fn new(#(#params),*) -> Self {
+                Self { #(#inits,)* }
+            }
+        }
+
+        #[doc = #select_doc]
+        #select_derives
+        #vis struct #select {
+            #(#select_fields,)*
+        }
+    }
+}
+
+/// `impl Table`, the column references and the checks that need the field types.
+fn metadata(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let vis = table.vis;
+    let (insert, select) = (&table.insert_ident, &table.select_ident);
+    let table_name = &table.name;
+
+    let column_refs = table.columns.iter().map(|c| {
+        let (field, ty, column) = (c.ident, c.ty, &c.name);
+        let doc = format!(
+            "The `{table_name}.{column}` column, for foreign keys: `references = {ident}::{field}`."
+        );
+        quote! {
+            #[doc = #doc]
+            #vis const #field: #krate::ColumnRef<<#ty as #krate::PgType>::Base> =
+                #krate::ColumnRef::new(#table_name, #column);
+        }
+    });
+
+    let columns = table.columns.iter().map(|c| column_def(table, c));
+    let checks: Vec<TokenStream> = table.columns.iter().flat_map(|c| type_checks(table, c)).collect();
+    let primary_key = table.primary_key().into_iter().map(|c| &c.name);
+    let foreign_keys = table.columns.iter().filter_map(|c| foreign_key(table, c));
+    let table_checks = table.attrs.checks.iter().filter_map(|check| {
+        let (name, sql) = (check.name.as_ref()?, check.sql.as_ref()?);
+        Some(quote!(#krate::CheckDef { name: #name, sql: #sql }))
+    });
+    let indexes = table.attrs.indexes.iter().map(|index| {
+        let name = match &index.name {
+            Some(name) => quote!(::core::option::Option::Some(#name)),
+            None => quote!(::core::option::Option::None),
+        };
+        let unique = index.unique;
+        let columns = index.columns.iter().map(|ic| {
+            let column = &table.column(&ic.ident).expect("checked").name;
+            let order = option(ic.descending.map(|desc| {
+                let variant = if desc { "Desc" } else { "Asc" };
+                let variant = format_ident!("{variant}");
+                quote!(#krate::SortOrder::#variant)
+            }));
+            let nulls = option(ic.nulls_first.map(|first| {
+                let variant = format_ident!("{}", if first { "First" } else { "Last" });
+                quote!(#krate::NullsOrder::#variant)
+            }));
+            quote!(#krate::IndexColumn { name: #column, order: #order, nulls: #nulls })
+        });
+        quote!(#krate::IndexDef { name: #name, unique: #unique, columns: &[#(#columns),*] })
+    });
+    let comment = option(table.comment.as_ref().map(|c| quote!(#c)));
+
+    quote! {
+        #[automatically_derived]
+        #[allow(non_upper_case_globals)]
+        impl #ident {
+            #(#column_refs)*
+        }
+
+        const _: () = {
+            #(#checks)*
+
+            #[automatically_derived]
+            impl #krate::Table for #ident {
+                const TABLE: &'static #krate::TableDef = &#krate::TableDef {
+                    name: #table_name,
+                    comment: #comment,
+                    columns: &[#(#columns),*],
+                    primary_key: &[#(#primary_key),*],
+                    foreign_keys: &[#(#foreign_keys),*],
+                    checks: &[#(#table_checks),*],
+                    indexes: &[#(#indexes),*],
+                };
+                type Insert = #insert;
+                type Select = #select;
+            }
+        };
+    }
+}
+
+fn column_def(table: &Table, c: &Column) -> TokenStream {
+    let krate = &table.krate;
+    let (ty, name, field) = (c.ty, &c.name, c.ident.to_string());
+    let pg_type = quote_spanned!(ty.span()=> <#ty as #krate::PgType>);
+    let sql_type = if let Some(varchar) = &c.attrs.varchar {
+        let n = varchar.value;
+        quote!(#krate::SqlType::Varchar(#n))
+    } else if let Some(sql) = &c.attrs.sql_type {
+        let sql = &sql.value;
+        quote!(#krate::SqlType::Custom(#sql))
+    } else {
+        quote!(#pg_type::SQL_TYPE)
+    };
+    let default = option(
+        if let Some(sql) = &c.attrs.default_sql {
+            let sql = &sql.value;
+            Some(quote!(#krate::ColumnDefault::Sql(#sql)))
+        } else {
+            c.attrs.default.as_ref().map(|default| {
+                let expr = &default.value;
+                let value = quote_spanned! {expr.span()=>
+                    let value: <#ty as #krate::PgType>::Base =
+                        ::core::convert::Into::into(#expr);
+                };
+                quote! {
+                    #krate::ColumnDefault::Value(#krate::DefaultValue({
+                        fn default_literal() -> #krate::SqlLiteral {
+                            #value
+                            #krate::ToSqlLiteral::to_sql_literal(&value)
+                        }
+                        default_literal
+                    }))
+                }
+            })
+        },
+    );
+    let unique = c.attrs.unique.is_some();
+    let range = option(c.attrs.range.as_ref().map(|range| {
+        let min = option(range.value.min.as_ref().map(|(v, _)| quote!(#v)));
+        let max = option(range.value.max.as_ref().map(|(v, _)| quote!(#v)));
+        quote!(#krate::IntRange { min: #min, max: #max })
+    }));
+    let comment = option(c.comment.as_ref().map(|c| quote!(#c)));
+    quote! {
+        #krate::ColumnDef {
+            name: #name,
+            field: #field,
+            sql_type: #sql_type,
+            nullable: #pg_type::NULLABLE,
+            default: #default,
+            unique: #unique,
+            allowed_values: #pg_type::ALLOWED_VALUES,
+            range: #range,
+            comment: #comment,
+        }
+    }
+}
+
+/// Checks that tie an attribute to the field's type, each spanned on the token to change.
+fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    let ty = c.ty;
+    let mut checks = Vec::new();
+
+    let nullable_message = if c.is_option {
+        "this type is written `Option<...>` but its `PgType` is not nullable"
+    } else {
+        "this type is nullable: write it as `Option<...>` so the generated row types treat it as nullable"
+    };
+    let is_option = c.is_option;
+    checks.push(quote_spanned! {ty.span()=>
+        const _: () = ::core::assert!(
+            <#ty as #krate::PgType>::NULLABLE == #is_option,
+            #nullable_message
+        );
+    });
+
+    if let Some(varchar) = &c.attrs.varchar {
+        let n = varchar.value;
+        let span = varchar.key.span();
+        checks.push(quote_spanned! {span=>
+            const _: () = #krate::__private::text_column::<#ty>();
+            const _: () = ::core::assert!(
+                #krate::__private::values_fit(<#ty as #krate::PgType>::ALLOWED_VALUES, #n),
+                "a value of this field's enum is longer than the varchar length"
+            );
+        });
+    }
+    if let Some(range) = &c.attrs.range {
+        let span = range.key.span();
+        let bound = |b: &Option<(i64, proc_macro2::Literal)>| match b {
+            Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
+            None => quote!(::core::option::Option::None),
+        };
+        let (min, max) = (bound(&range.value.min), bound(&range.value.max));
+        checks.push(quote_spanned! {span=>
+            const _: () = #krate::__private::integer_range::<#ty>(#min, #max);
+        });
+    }
+    checks
+}
+
+fn foreign_key(table: &Table, c: &Column) -> Option<TokenStream> {
+    let krate = &table.krate;
+    let references = c.attrs.references.as_ref()?;
+    let (ty, path, column) = (c.ty, &references.value, &c.name);
+    let target = quote_spanned! {path.span()=>
+        #krate::__private::references::<<#ty as #krate::PgType>::Base, _>(#path)
+    };
+    let action = |action: &Option<crate::internals::attr::Keyed<syn::Ident>>| match action {
+        Some(action) => {
+            let variant = &action.value;
+            quote!(#krate::ReferentialAction::#variant)
+        }
+        None => quote!(#krate::ReferentialAction::NoAction),
+    };
+    let (on_delete, on_update) = (action(&c.attrs.on_delete), action(&c.attrs.on_update));
+    Some(quote! {
+        #krate::ForeignKeyDef {
+            columns: &[#column],
+            references_table: #target.table,
+            references_columns: &[#target.column],
+            on_delete: #on_delete,
+            on_update: #on_update,
+        }
+    })
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}
