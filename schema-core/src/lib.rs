@@ -41,7 +41,6 @@
 //! CREATE INDEX "tasks_priority_title_idx" ON "tasks" ("priority", "title" DESC);
 //!
 //! COMMENT ON TABLE "tasks" IS 'Things to do.';
-//!
 //! COMMENT ON COLUMN "tasks"."title" IS 'What to do.';
 //! "#);
 //!

@@ -226,7 +226,7 @@ pub fn doc_comment(attrs: &[Attribute]) -> Option<String> {
             _ => None,
         })
         .flat_map(|text| {
-            text.lines()
+            text.split('\n')
                 .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_string())
                 .collect::<Vec<_>>()
         })

@@ -1,0 +1,528 @@
+//! The DDL each declaration renders, as exact strings: one test per feature of the derive.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use schema_core::{
+    ColumnDef, ColumnDefault, ForeignKeyDef, PgEnum, PgTable, ReferentialAction, Schema,
+    SchemaError, SqlType, Table, TableDef,
+};
+use uuid::Uuid;
+
+fn ddl<T: Table>() -> String {
+    Schema::new().table::<T>().to_ddl().unwrap()
+}
+
+#[test]
+fn rust_types_choose_sql_types_and_option_makes_columns_nullable() {
+    #[derive(PgTable)]
+    #[pg(table = "every_type")]
+    #[allow(dead_code)]
+    struct EveryType {
+        id: Uuid,
+        text: String,
+        small: i16,
+        int: i32,
+        big: i64,
+        flag: bool,
+        single: f32,
+        double: f64,
+        doc: serde_json::Value,
+        at: DateTime<Utc>,
+        local: NaiveDateTime,
+        day: NaiveDate,
+        bytes: Vec<u8>,
+        maybe: Option<i32>,
+        #[pg(varchar = 20)]
+        short: Option<String>,
+        #[pg(sql_type = "numeric(10, 2)")]
+        amount: String,
+    }
+    assert_eq!(
+        ddl::<EveryType>(),
+        r#"CREATE TABLE "every_type" (
+    "id" uuid NOT NULL,
+    "text" text NOT NULL,
+    "small" smallint NOT NULL,
+    "int" integer NOT NULL,
+    "big" bigint NOT NULL,
+    "flag" boolean NOT NULL,
+    "single" real NOT NULL,
+    "double" double precision NOT NULL,
+    "doc" jsonb NOT NULL,
+    "at" timestamptz NOT NULL,
+    "local" timestamp NOT NULL,
+    "day" date NOT NULL,
+    "bytes" bytea NOT NULL,
+    "maybe" integer,
+    "short" varchar(20),
+    "amount" numeric(10, 2) NOT NULL
+);
+"#
+    );
+}
+
+#[test]
+fn names_come_from_fields_with_renames_and_default_to_snake_case() {
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    struct AuditEvent {
+        #[pg(primary_key)]
+        event_id: i64,
+        #[pg(rename = "kind")]
+        r#type: String,
+        #[pg(rename = "Mixed Case")]
+        label: String,
+    }
+    assert_eq!(
+        ddl::<AuditEvent>(),
+        r#"CREATE TABLE "audit_event" (
+    "event_id" bigint NOT NULL,
+    "kind" text NOT NULL,
+    "Mixed Case" text NOT NULL,
+    CONSTRAINT "audit_event_pkey" PRIMARY KEY ("event_id")
+);
+"#
+    );
+}
+
+#[test]
+fn composite_primary_key_and_unique_columns() {
+    #[derive(PgTable)]
+    #[pg(table = "memberships", primary_key(team_id, user_id))]
+    #[allow(dead_code)]
+    struct Membership {
+        team_id: Uuid,
+        user_id: Uuid,
+        #[pg(unique)]
+        badge: Option<String>,
+    }
+    assert_eq!(
+        ddl::<Membership>(),
+        r#"CREATE TABLE "memberships" (
+    "team_id" uuid NOT NULL,
+    "user_id" uuid NOT NULL,
+    "badge" text,
+    CONSTRAINT "memberships_pkey" PRIMARY KEY ("team_id", "user_id"),
+    CONSTRAINT "memberships_badge_key" UNIQUE ("badge")
+);
+"#
+    );
+    assert_eq!(Membership::TABLE.primary_key, ["team_id", "user_id"]);
+}
+
+#[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+#[pg(rename_all = "snake_case")]
+enum Mood {
+    Calm,
+    #[pg(rename = "it's complicated")]
+    Complicated,
+    VeryHappy,
+}
+
+#[test]
+fn defaults_are_sql_expressions_or_escaped_rust_values() {
+    #[derive(PgTable)]
+    #[pg(table = "defaults")]
+    #[allow(dead_code)]
+    struct Defaults {
+        #[pg(default_sql = "gen_random_uuid()")]
+        id: Uuid,
+        #[pg(default = Mood::Complicated)]
+        mood: Mood,
+        #[pg(default = 3)]
+        count: i64,
+        #[pg(default = -1.5)]
+        ratio: f64,
+        #[pg(default = false)]
+        done: bool,
+        #[pg(default = "O'Brien \\ co")]
+        owner: String,
+        #[pg(default = "fallback")]
+        note: Option<String>,
+        #[pg(default_sql = "now()")]
+        at: DateTime<Utc>,
+    }
+    assert_eq!(
+        ddl::<Defaults>(),
+        r#"CREATE TABLE "defaults" (
+    "id" uuid NOT NULL DEFAULT gen_random_uuid(),
+    "mood" text NOT NULL DEFAULT 'it''s complicated',
+    "count" bigint NOT NULL DEFAULT 3,
+    "ratio" double precision NOT NULL DEFAULT -1.5,
+    "done" boolean NOT NULL DEFAULT false,
+    "owner" text NOT NULL DEFAULT E'O''Brien \\ co',
+    "note" text DEFAULT 'fallback',
+    "at" timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT "defaults_mood_check" CHECK ("mood" IN ('calm', 'it''s complicated', 'very_happy'))
+);
+"#
+    );
+}
+
+#[test]
+fn text_enums_store_their_variants_and_are_checked() {
+    assert_eq!(Mood::VALUES, ["calm", "it's complicated", "very_happy"]);
+    assert_eq!(Mood::VeryHappy.as_str(), "very_happy");
+    assert_eq!(Mood::from_text("calm"), Some(Mood::Calm));
+    assert_eq!(Mood::from_text("Calm"), None);
+
+    #[derive(PgTable)]
+    #[pg(table = "moods")]
+    #[allow(dead_code)]
+    struct Moods {
+        #[pg(varchar = 17)]
+        current: Mood,
+        previous: Option<Mood>,
+    }
+    assert_eq!(
+        ddl::<Moods>(),
+        r#"CREATE TABLE "moods" (
+    "current" varchar(17) NOT NULL,
+    "previous" text,
+    CONSTRAINT "moods_current_check" CHECK ("current" IN ('calm', 'it''s complicated', 'very_happy')),
+    CONSTRAINT "moods_previous_check" CHECK ("previous" IN ('calm', 'it''s complicated', 'very_happy'))
+);
+"#
+    );
+}
+
+#[test]
+fn ranges_and_sql_checks() {
+    #[derive(PgTable)]
+    #[pg(
+        table = "ratings",
+        check(name = "ratings_window", sql = "closes_at > opens_at")
+    )]
+    #[allow(dead_code)]
+    struct Ratings {
+        #[pg(range = 1..=5)]
+        stars: Option<i32>,
+        #[pg(range = 0..100)]
+        percent: i16,
+        #[pg(range = -10..)]
+        offset: i64,
+        #[pg(range = ..=9)]
+        digit: i32,
+        opens_at: DateTime<Utc>,
+        closes_at: DateTime<Utc>,
+    }
+    assert_eq!(
+        ddl::<Ratings>(),
+        r#"CREATE TABLE "ratings" (
+    "stars" integer,
+    "percent" smallint NOT NULL,
+    "offset" bigint NOT NULL,
+    "digit" integer NOT NULL,
+    "opens_at" timestamptz NOT NULL,
+    "closes_at" timestamptz NOT NULL,
+    CONSTRAINT "ratings_stars_check" CHECK ("stars" BETWEEN 1 AND 5),
+    CONSTRAINT "ratings_percent_check" CHECK ("percent" BETWEEN 0 AND 99),
+    CONSTRAINT "ratings_offset_check" CHECK ("offset" >= -10),
+    CONSTRAINT "ratings_digit_check" CHECK ("digit" <= 9),
+    CONSTRAINT "ratings_window" CHECK (closes_at > opens_at)
+);
+"#
+    );
+}
+
+#[test]
+fn indexes_keep_order_direction_nulls_uniqueness_and_names() {
+    #[derive(PgTable)]
+    #[pg(
+        table = "events",
+        index(kind, at(desc)),
+        index(at(asc, nulls_first)),
+        index(owner(desc, nulls_last), kind),
+        index(owner, kind, unique, name = "one_kind_per_owner")
+    )]
+    #[allow(dead_code)]
+    struct Events {
+        kind: String,
+        at: Option<DateTime<Utc>>,
+        owner: Uuid,
+    }
+    assert_eq!(
+        ddl::<Events>(),
+        r#"CREATE TABLE "events" (
+    "kind" text NOT NULL,
+    "at" timestamptz,
+    "owner" uuid NOT NULL
+);
+
+CREATE INDEX "events_kind_at_idx" ON "events" ("kind", "at" DESC);
+CREATE INDEX "events_at_idx" ON "events" ("at" ASC NULLS FIRST);
+CREATE INDEX "events_owner_kind_idx" ON "events" ("owner" DESC NULLS LAST, "kind");
+CREATE UNIQUE INDEX "one_kind_per_owner" ON "events" ("owner", "kind");
+"#
+    );
+}
+
+#[test]
+fn doc_comments_become_escaped_comments() {
+    /// A note's "title" line.
+    ///
+    /// It's kept for a year.
+    #[derive(PgTable)]
+    #[pg(table = "notes")]
+    #[allow(dead_code)]
+    struct Notes {
+        /// The author's name.
+        author: String,
+        body: String,
+    }
+    assert_eq!(
+        ddl::<Notes>(),
+        r#"CREATE TABLE "notes" (
+    "author" text NOT NULL,
+    "body" text NOT NULL
+);
+
+COMMENT ON TABLE "notes" IS 'A note''s "title" line.
+
+It''s kept for a year.';
+COMMENT ON COLUMN "notes"."author" IS 'The author''s name.';
+"#
+    );
+    assert_eq!(Notes::TABLE.column("body").unwrap().comment, None);
+}
+
+#[allow(dead_code)]
+mod library {
+    use schema_core::PgTable;
+
+    #[derive(PgTable)]
+    #[pg(table = "shelves")]
+    pub struct Shelf {
+        #[pg(primary_key)]
+        pub shelf_id: i32,
+    }
+
+    #[derive(PgTable)]
+    #[pg(table = "books")]
+    pub struct Book {
+        #[pg(primary_key)]
+        pub book_id: i32,
+        #[pg(references = Shelf::shelf_id, on_delete = "cascade", on_update = "restrict")]
+        pub shelf_id: Option<i32>,
+        #[pg(references = Book::book_id, on_delete = "set null")]
+        pub sequel_of: Option<i32>,
+    }
+}
+
+#[test]
+fn foreign_keys_reference_derived_tables_in_creation_order() {
+    use library::{Book, Shelf};
+    let ddl = Schema::new()
+        .table::<Book>()
+        .table::<Shelf>()
+        .to_ddl()
+        .unwrap();
+    assert_eq!(
+        ddl,
+        r#"CREATE TABLE "shelves" (
+    "shelf_id" integer NOT NULL,
+    CONSTRAINT "shelves_pkey" PRIMARY KEY ("shelf_id")
+);
+
+CREATE TABLE "books" (
+    "book_id" integer NOT NULL,
+    "shelf_id" integer,
+    "sequel_of" integer,
+    CONSTRAINT "books_pkey" PRIMARY KEY ("book_id"),
+    CONSTRAINT "books_shelf_id_fkey" FOREIGN KEY ("shelf_id") REFERENCES "shelves" ("shelf_id") ON DELETE CASCADE ON UPDATE RESTRICT,
+    CONSTRAINT "books_sequel_of_fkey" FOREIGN KEY ("sequel_of") REFERENCES "books" ("book_id") ON DELETE SET NULL
+);
+"#
+    );
+    let fk = Book::TABLE.foreign_keys[0];
+    assert_eq!(
+        fk,
+        ForeignKeyDef {
+            columns: &["shelf_id"],
+            references_table: "shelves",
+            references_columns: &["shelf_id"],
+            on_delete: ReferentialAction::Cascade,
+            on_update: ReferentialAction::Restrict,
+        }
+    );
+}
+
+#[test]
+fn generated_row_types_follow_nullability_and_defaults() {
+    #[derive(PgTable)]
+    #[pg(
+        table = "tasks",
+        insert = "NewTask",
+        select = "Task",
+        derive(Eq),
+        select_derive(Hash)
+    )]
+    #[allow(dead_code)]
+    struct TaskTable {
+        #[pg(primary_key, default_sql = "gen_random_uuid()")]
+        id: Uuid,
+        title: String,
+        note: Option<String>,
+        #[pg(default = 0)]
+        done_count: i32,
+    }
+    let new = NewTask::new("write".to_string());
+    assert_eq!(
+        new,
+        NewTask {
+            id: None,
+            title: "write".into(),
+            note: None,
+            done_count: None,
+        }
+    );
+    let row = Task {
+        id: Uuid::nil(),
+        title: "write".into(),
+        note: None,
+        done_count: 0,
+    };
+    let mut set = std::collections::HashSet::new();
+    set.insert(row.clone());
+    assert!(set.contains(&row));
+    fn is<T>(_: std::marker::PhantomData<T>) {}
+    is::<<TaskTable as Table>::Insert>(std::marker::PhantomData::<NewTask>);
+}
+
+const fn column(name: &'static str) -> ColumnDef {
+    ColumnDef {
+        name,
+        field: name,
+        sql_type: SqlType::Integer,
+        nullable: false,
+        default: None,
+        unique: false,
+        allowed_values: None,
+        range: None,
+        comment: None,
+    }
+}
+
+const fn table(
+    name: &'static str,
+    columns: &'static [ColumnDef],
+    foreign_keys: &'static [ForeignKeyDef],
+) -> TableDef {
+    TableDef {
+        name,
+        comment: None,
+        columns,
+        primary_key: &[],
+        foreign_keys,
+        checks: &[],
+        indexes: &[],
+    }
+}
+
+const fn fk(columns: &'static [&'static str], target: &'static str) -> ForeignKeyDef {
+    ForeignKeyDef {
+        columns,
+        references_table: target,
+        references_columns: &["id"],
+        on_delete: ReferentialAction::NoAction,
+        on_update: ReferentialAction::NoAction,
+    }
+}
+
+static ID: [ColumnDef; 1] = [column("id")];
+
+#[test]
+fn a_foreign_key_cycle_is_an_error_naming_the_tables() {
+    static A_COLUMNS: [ColumnDef; 2] = [column("id"), column("b_id")];
+    static B_COLUMNS: [ColumnDef; 2] = [column("id"), column("a_id")];
+    static A_FK: [ForeignKeyDef; 1] = [fk(&["b_id"], "b")];
+    static B_FK: [ForeignKeyDef; 1] = [fk(&["a_id"], "a")];
+    static A: TableDef = table("a", &A_COLUMNS, &A_FK);
+    static B: TableDef = table("b", &B_COLUMNS, &B_FK);
+    static C: TableDef = table("c", &ID, &[]);
+    let error = Schema::new()
+        .with_def(&C)
+        .with_def(&A)
+        .with_def(&B)
+        .to_ddl()
+        .unwrap_err();
+    assert_eq!(
+        error,
+        SchemaError::ForeignKeyCycle {
+            tables: vec!["a".into(), "b".into()]
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "foreign keys form a cycle between tables `a`, `b`; no creation order satisfies them"
+    );
+}
+
+#[test]
+fn two_tables_with_one_name_or_a_missing_target_are_errors() {
+    static T1: TableDef = table("t", &ID, &[]);
+    static T2: TableDef = table("t", &ID, &[]);
+    assert_eq!(
+        Schema::new().with_def(&T1).with_def(&T2).to_ddl(),
+        Err(SchemaError::DuplicateTable { table: "t".into() })
+    );
+    static FK: [ForeignKeyDef; 1] = [fk(&["id"], "elsewhere")];
+    static ORPHAN: TableDef = table("orphan", &ID, &FK);
+    assert_eq!(
+        Schema::new().with_def(&ORPHAN).to_ddl(),
+        Err(SchemaError::MissingTable {
+            table: "orphan".into(),
+            references: "elsewhere".into()
+        })
+    );
+}
+
+#[test]
+fn hand_built_tables_are_validated_before_rendering() {
+    static TWICE: [ColumnDef; 2] = [column("id"), column("id")];
+    static DUP: TableDef = table("dup", &TWICE, &[]);
+    assert_eq!(
+        Schema::new().with_def(&DUP).to_ddl(),
+        Err(SchemaError::DuplicateColumn {
+            table: "dup".into(),
+            column: "id".into()
+        })
+    );
+    static LONG_COLUMN: [ColumnDef; 1] = [column(
+        "a_column_name_that_is_much_too_long_for_postgres_to_keep_it_whole",
+    )];
+    static LONG: TableDef = table("long", &LONG_COLUMN, &[]);
+    assert!(matches!(
+        Schema::new().with_def(&LONG).to_ddl(),
+        Err(SchemaError::InvalidIdentifier { .. })
+    ));
+    static NUL_DEFAULT: [ColumnDef; 1] = [ColumnDef {
+        default: Some(ColumnDefault::Value(schema_core::DefaultValue(|| {
+            schema_core::SqlLiteral::Text("a\0b".into())
+        }))),
+        ..column("id")
+    }];
+    static NUL: TableDef = table("nul", &NUL_DEFAULT, &[]);
+    assert_eq!(
+        Schema::new().with_def(&NUL).to_ddl().unwrap_err().to_string(),
+        "the default of column `nul.id` contains a NUL character, which PostgreSQL text cannot hold"
+    );
+}
+
+#[test]
+fn generated_names_over_63_bytes_are_shortened_not_truncated() {
+    #[derive(PgTable)]
+    #[pg(
+        table = "a_table_with_a_name_long_enough_to_matter",
+        index(first_rather_long_column, second_rather_long_column)
+    )]
+    #[allow(dead_code)]
+    struct Long {
+        first_rather_long_column: i32,
+        second_rather_long_column: i32,
+    }
+    let statements = Schema::new().table::<Long>().ddl_statements().unwrap();
+    assert_eq!(
+        statements[1],
+        r#"CREATE INDEX "a_table_with_a_name_long_enough_to_matter_first_rather_85d99f9e" ON "a_table_with_a_name_long_enough_to_matter" ("first_rather_long_column", "second_rather_long_column")"#
+    );
+}
