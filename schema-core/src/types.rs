@@ -185,8 +185,8 @@ mod tests {
     #[test]
     fn option_makes_a_column_nullable_and_keeps_its_type() {
         assert_eq!(<Option<i32> as PgType>::SQL_TYPE, SqlType::Integer);
-        assert!(<Option<i32> as PgType>::NULLABLE);
-        assert!(!<i32 as PgType>::NULLABLE);
+        let nullable = [<Option<i32> as PgType>::NULLABLE, <i32 as PgType>::NULLABLE];
+        assert_eq!(nullable, [true, false]);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The DDL each declaration renders, as exact strings: one test per feature of the derive.
 
+#![allow(clippy::duplicated_attributes)] // `index(a, b), index(a, c)` is not a repeated attribute.
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use schema_core::{
     ColumnDef, ColumnDefault, ForeignKeyDef, PgEnum, PgTable, ReferentialAction, Schema,
