@@ -93,6 +93,7 @@ pub trait Table {
 pub mod __private {
     pub use crate::def::ColumnRef;
     pub use core;
+    pub use std::string::String;
     #[cfg(feature = "serde")]
     pub use serde;
 

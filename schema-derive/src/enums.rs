@@ -115,6 +115,11 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[(&syn::Ident, St
     let ident = &input.ident;
     let idents: Vec<_> = variants.iter().map(|(i, _)| i).collect();
     let texts: Vec<_> = variants.iter().map(|(_, t)| t).collect();
+    let serde = if cfg!(feature = "serde") {
+        serde_impls(&krate, ident)
+    } else {
+        TokenStream::new()
+    };
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -154,6 +159,41 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[(&syn::Ident, St
                     ))
                 }
             }
+
+            #serde
         };
+    }
+}
+
+/// Serialize and Deserialize as the stored text, so an API speaks the same values as the
+/// database; unknown text is refused with the list of expected values.
+fn serde_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        impl #krate::__private::serde::Serialize for #ident {
+            fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
+            where
+                S: #krate::__private::serde::Serializer,
+            {
+                serializer.serialize_str(<Self as #krate::PgEnum>::as_str(self))
+            }
+        }
+
+        #[automatically_derived]
+        impl<'de> #krate::__private::serde::Deserialize<'de> for #ident {
+            fn deserialize<D>(deserializer: D) -> ::core::result::Result<Self, D::Error>
+            where
+                D: #krate::__private::serde::Deserializer<'de>,
+            {
+                let text: #krate::__private::String =
+                    #krate::__private::serde::Deserialize::deserialize(deserializer)?;
+                <Self as #krate::PgEnum>::from_text(&text).ok_or_else(|| {
+                    <D::Error as #krate::__private::serde::de::Error>::unknown_variant(
+                        &text,
+                        <Self as #krate::PgEnum>::VALUES,
+                    )
+                })
+            }
+        }
     }
 }
