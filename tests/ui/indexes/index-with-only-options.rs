@@ -1,0 +1,11 @@
+use schema_core::PgTable;
+
+#[derive(PgTable)]
+#[pg(index(unique, name = "tickets_status_idx"))]
+pub struct Ticket {
+    #[pg(primary_key)]
+    pub ticket_id: i64,
+    pub status: String,
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use schema_core::PgTable;
+use uuid::Uuid;
+
+#[derive(PgTable)]
+pub struct Ticket {
+    #[pg(primary_key)]
+    pub ticket_id: Uuid,
+    #[pg(primary_key)]
+    pub tenant_id: Uuid,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use schema_core::PgTable;
+
+#[derive(PgTable)]
+pub enum TicketStatus {
+    Open,
+    Closed,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use schema_core::PgEnum;
+
+#[derive(PgEnum)]
+pub struct TicketStatus {
+    pub text: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use schema_core::PgTable;
+
+#[derive(PgTable)]
+pub struct Ticket;
+
+fn main() {}
