@@ -1,0 +1,183 @@
+//! Helpers shared by the integration tests that run against a real PostgreSQL server.
+//!
+//! Every test gets its own throwaway database from [`TestDb`], so tests run in parallel and
+//! never see, change or drop a database they did not create.
+
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls};
+use shared::schemas::db::schema;
+
+/// The server the tests use when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A throwaway database on the server named by `DATABASE_URL` (default
+/// [`DEFAULT_DATABASE_URL`]), with a client connected to it.
+///
+/// [`TestDb::new`] connects to the database named in the URL only to run
+/// `CREATE DATABASE schema_test_<uuid>`; the test then works in that new, empty database
+/// through [`TestDb::client`] (or [`TestDb::url`] for tools such as `psql`). On drop, the guard
+/// closes its client and runs `DROP DATABASE ... WITH (FORCE)` on that database and no other,
+/// even when the test panicked.
+///
+/// # Panics
+///
+/// When the server cannot be reached, with a message saying to run `scripts/test` or set
+/// `DATABASE_URL`; and when the user may not create the database.
+pub struct TestDb {
+    /// Where `CREATE DATABASE` and `DROP DATABASE` run: the database named in `DATABASE_URL`.
+    admin: Config,
+    /// The throwaway database's name.
+    name: String,
+    /// A connection URL for the throwaway database.
+    url: String,
+    /// Connected to the throwaway database; `None` only while creating or dropping it.
+    client: Option<Client>,
+}
+
+impl TestDb {
+    /// Creates a new, empty database with a unique name and connects to it.
+    pub fn new() -> Self {
+        let server_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string());
+        let mut admin: Config = server_url.parse().unwrap_or_else(|error| {
+            panic!(
+                "DATABASE_URL is not a valid PostgreSQL connection string ({error}); \
+                 set it like {DEFAULT_DATABASE_URL}"
+            )
+        });
+        if admin.get_connect_timeout().is_none() {
+            admin.connect_timeout(Duration::from_secs(10));
+        }
+        let mut admin_client = admin.connect(NoTls).unwrap_or_else(|error| {
+            panic!(
+                "cannot connect to PostgreSQL at {} ({}). These tests need a running \
+                 server: run `scripts/test`, or set DATABASE_URL to a server where the user may \
+                 CREATE DATABASE (default: {DEFAULT_DATABASE_URL})",
+                describe(&admin),
+                with_causes(&error)
+            )
+        });
+
+        let name = format!("schema_test_{}", uuid::Uuid::new_v4().simple());
+        admin_client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot create the test database {name} on {}: {}",
+                    describe(&admin),
+                    with_causes(&error)
+                )
+            });
+        // Best effort: the guard below reconnects to drop the database.
+        let _ = admin_client.close();
+
+        // From here on, Drop removes the database even if connecting to it fails.
+        let mut db = TestDb {
+            url: with_dbname(&server_url, &name),
+            admin,
+            name,
+            client: None,
+        };
+        let mut config = db.admin.clone();
+        config.dbname(&db.name);
+        let client = config.connect(NoTls).unwrap_or_else(|error| {
+            panic!(
+                "cannot connect to the test database {}: {}",
+                db.name,
+                with_causes(&error)
+            )
+        });
+        db.client = Some(client);
+        db
+    }
+
+    /// The client connected to the throwaway database.
+    pub fn client(&mut self) -> &mut Client {
+        self.client
+            .as_mut()
+            .expect("the client lives as long as the guard")
+    }
+
+    /// A connection URL for the throwaway database, e.g. for `psql -d`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close();
+        }
+        // Never panic here: the test may already be unwinding.
+        let result = self.admin.connect(NoTls).and_then(|mut admin| {
+            admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))?;
+            admin.close()
+        });
+        if let Err(error) = result {
+            eprintln!(
+                "warning: could not drop the test database {}: {}",
+                self.name,
+                with_causes(&error)
+            );
+        }
+    }
+}
+
+/// Creates the application's tables in `client`'s database from the dumped DDL script.
+pub fn apply_schema(client: &mut Client) {
+    let ddl = schema()
+        .to_ddl()
+        .expect("the application's schema renders to DDL");
+    client
+        .batch_execute(&ddl)
+        .expect("the application's DDL applies to an empty database");
+}
+
+/// Where `config` points, without its password: for messages.
+fn describe(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("(default user)");
+    let dbname = config.get_dbname().unwrap_or("(default database)");
+    format!("{host}:{port} as {user}, database {dbname}")
+}
+
+/// `error` and the errors that caused it, `: `-separated (a connection error's own text does
+/// not say why).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `url` with its database replaced by `dbname`, for a URL (`postgres://.../db?opts`) or a
+/// `key=value` connection string (a later `dbname=` overrides an earlier one).
+fn with_dbname(url: &str, dbname: &str) -> String {
+    match url.find("://") {
+        Some(scheme_end) => {
+            let (scheme, rest) = url.split_at(scheme_end + 3);
+            let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let (authority, path_and_query) = rest.split_at(authority_end);
+            let query = path_and_query
+                .find('?')
+                .map_or("", |i| &path_and_query[i..]);
+            format!("{scheme}{authority}/{dbname}{query}")
+        }
+        None => format!("{url} dbname={dbname}"),
+    }
+}
