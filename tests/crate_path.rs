@@ -53,7 +53,10 @@ fn derives_work_when_a_module_shadows_the_crate_name() {
         .table::<Lamp>()
         .to_ddl()
         .unwrap();
-    assert!(ddl.contains(r#""shade" text NOT NULL DEFAULT 'dark'"#), "{ddl}");
+    assert!(
+        ddl.contains(r#""shade" text NOT NULL DEFAULT 'dark'"#),
+        "{ddl}"
+    );
     assert!(
         ddl.contains(r#"FOREIGN KEY ("lamp_id") REFERENCES "lamps" ("lamp_id")"#),
         "{ddl}"

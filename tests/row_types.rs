@@ -107,7 +107,13 @@ fn the_enums_hold_exactly_the_seeds_values() {
     assert_eq!(TicketPriority::VALUES, ["LOW", "MEDIUM", "HIGH", "URGENT"]);
     assert_eq!(
         TicketStatus::VALUES,
-        ["OPEN", "IN_PROGRESS", "WAITING_ON_CUSTOMER", "RESOLVED", "CLOSED"]
+        [
+            "OPEN",
+            "IN_PROGRESS",
+            "WAITING_ON_CUSTOMER",
+            "RESOLVED",
+            "CLOSED"
+        ]
     );
 }
 
@@ -121,7 +127,10 @@ fn the_table_names_its_row_types_and_columns() {
     assert_eq!(table.name, "support_tickets");
     assert_eq!(table.primary_key, ["ticket_id"]);
     assert_eq!(
-        (SupportTicket::provider_id.table, SupportTicket::provider_id.column),
+        (
+            SupportTicket::provider_id.table,
+            SupportTicket::provider_id.column
+        ),
         ("support_tickets", "provider_id")
     );
 }

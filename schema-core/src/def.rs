@@ -81,7 +81,9 @@ impl PartialEq for DefaultValue {
 
 impl fmt::Debug for DefaultValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DefaultValue").field(&self.literal()).finish()
+        f.debug_tuple("DefaultValue")
+            .field(&self.literal())
+            .finish()
     }
 }
 
@@ -298,6 +300,17 @@ impl<V> ColumnRef<V> {
             column,
             value: PhantomData,
         }
+    }
+}
+
+impl<T> ColumnRef<T> {
+    /// This column as the target of a foreign key from a column whose base type is `F`; the
+    /// derive calls it so that a foreign key of another type does not compile.
+    pub const fn referenced_by<F>(self) -> Self
+    where
+        F: crate::ReferenceCompatible<T>,
+    {
+        self
     }
 }
 

@@ -64,15 +64,14 @@ pub mod sql;
 mod types;
 
 pub use def::{
-    Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnRef, DefaultValue,
-    ForeignKeyDef, IndexColumn, IndexDef, IntRange, NullsOrder, ReferentialAction, SortOrder,
-    TableDef,
+    Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnRef, DefaultValue, ForeignKeyDef,
+    IndexColumn, IndexDef, IntRange, NullsOrder, ReferentialAction, SortOrder, TableDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
 pub use literal::{SqlLiteral, ToSqlLiteral};
 pub use schema::Schema;
-pub use types::{IntegerColumn, PgType, ReferenceCompatible, SqlType, TextColumn};
+pub use types::{DefaultFor, IntegerColumn, PgType, ReferenceCompatible, SqlType, TextColumn};
 
 #[cfg(feature = "derive")]
 pub use schema_derive::{PgEnum, PgTable};
@@ -91,30 +90,24 @@ pub trait Table {
 /// What generated code calls; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::def::ColumnRef;
     pub use core;
-    pub use std::string::String;
     #[cfg(feature = "serde")]
     pub use serde;
-
-    /// A foreign key target, checked: a column whose base type is `F` may reference `target`.
-    pub const fn references<F, T>(target: ColumnRef<T>) -> ColumnRef<T>
-    where
-        F: crate::ReferenceCompatible<T>,
-    {
-        target
-    }
+    pub use std::string::String;
 
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}
 
-    /// Compiles only for an integer field whose type holds both bounds (`range = a..=b`).
-    pub const fn integer_range<T: crate::IntegerColumn>(
-        min: Option<T::Int>,
-        max: Option<T::Int>,
-    ) {
-        core::mem::forget(min);
-        core::mem::forget(max);
+    /// Whether both bounds of a `range = a..=b` fit in the field's integer type; compiles only
+    /// for an integer field.
+    pub const fn range_fits<T: crate::IntegerColumn>(min: Option<i64>, max: Option<i64>) -> bool {
+        const fn fits(bound: Option<i64>, lowest: i64, highest: i64) -> bool {
+            match bound {
+                Some(value) => value >= lowest && value <= highest,
+                None => true,
+            }
+        }
+        fits(min, T::MIN, T::MAX) && fits(max, T::MIN, T::MAX)
     }
 
     /// Whether every value fits in `varchar(max_chars)`, counting characters as PostgreSQL.

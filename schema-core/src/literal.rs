@@ -29,9 +29,11 @@ impl fmt::Display for SqlLiteral {
             SqlLiteral::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
             SqlLiteral::Int(i) => write!(f, "{i}"),
             SqlLiteral::Float(x) if x.is_nan() => f.write_str("'NaN'"),
-            SqlLiteral::Float(x) if x.is_infinite() => {
-                f.write_str(if *x > 0.0 { "'Infinity'" } else { "'-Infinity'" })
-            }
+            SqlLiteral::Float(x) if x.is_infinite() => f.write_str(if *x > 0.0 {
+                "'Infinity'"
+            } else {
+                "'-Infinity'"
+            }),
             SqlLiteral::Float(x) => write!(f, "{x:?}"),
             SqlLiteral::Text(s) => f.write_str(&crate::sql::quote_literal(s)),
             SqlLiteral::Bytes(bytes) => {

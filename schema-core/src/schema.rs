@@ -144,7 +144,8 @@ impl Schema {
 fn statement_group(statement: &str) -> &'static str {
     if statement.starts_with("COMMENT") {
         "comment"
-    } else if statement.starts_with("CREATE INDEX") || statement.starts_with("CREATE UNIQUE INDEX") {
+    } else if statement.starts_with("CREATE INDEX") || statement.starts_with("CREATE UNIQUE INDEX")
+    {
         "index"
     } else {
         "table"
@@ -167,7 +168,12 @@ fn check_relation_names(tables: &[&TableDef]) -> Result<(), SchemaError> {
                 .filter(|c| c.unique)
                 .map(|c| table.unique_name(c).into_owned()),
         );
-        names.extend(table.indexes.iter().map(|i| table.index_name(i).into_owned()));
+        names.extend(
+            table
+                .indexes
+                .iter()
+                .map(|i| table.index_name(i).into_owned()),
+        );
         for name in names {
             if !seen.insert(name.clone()) {
                 return Err(SchemaError::DuplicateName {

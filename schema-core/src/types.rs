@@ -148,21 +148,54 @@ impl<T: TextColumn> TextColumn for Option<T> {}
     note = "`range = a..=b` checks an `i16`, `i32` or `i64` field; remove it or change the field's type"
 )]
 pub trait IntegerColumn: PgType {
-    /// The integer type the range's bounds must fit in.
-    type Int;
+    /// The smallest value the column holds.
+    const MIN: i64;
+    /// The largest value the column holds.
+    const MAX: i64;
 }
 
 impl IntegerColumn for i16 {
-    type Int = i16;
+    const MIN: i64 = i16::MIN as i64;
+    const MAX: i64 = i16::MAX as i64;
 }
+
 impl IntegerColumn for i32 {
-    type Int = i32;
+    const MIN: i64 = i32::MIN as i64;
+    const MAX: i64 = i32::MAX as i64;
 }
+
 impl IntegerColumn for i64 {
-    type Int = i64;
+    const MIN: i64 = i64::MIN as i64;
+    const MAX: i64 = i64::MAX as i64;
 }
+
 impl<T: IntegerColumn> IntegerColumn for Option<T> {
-    type Int = T::Int;
+    const MIN: i64 = T::MIN;
+    const MAX: i64 = T::MAX;
+}
+
+/// A Rust value that can be the default of a column of type `T`: a `T` itself, or a string
+/// literal for a `String` column.
+#[diagnostic::on_unimplemented(
+    message = "`default` needs a value of the field's type `{T}`, found `{Self}`",
+    label = "not a `{T}`",
+    note = "write a value of the field's type, or use `default_sql = \"...\"` for a SQL expression"
+)]
+pub trait DefaultFor<T> {
+    /// The value as a `T`.
+    fn into_default(self) -> T;
+}
+
+impl<T> DefaultFor<T> for T {
+    fn into_default(self) -> T {
+        self
+    }
+}
+
+impl DefaultFor<String> for &str {
+    fn into_default(self) -> String {
+        self.to_owned()
+    }
 }
 
 /// Holds when a column of type `Self` may reference a column of type `T` by a foreign key.
@@ -202,7 +235,12 @@ mod tests {
         .collect();
         assert_eq!(
             rendered,
-            ["varchar(200)", "double precision", "timestamptz", "numeric(10, 2)"]
+            [
+                "varchar(200)",
+                "double precision",
+                "timestamptz",
+                "numeric(10, 2)"
+            ]
         );
     }
 }

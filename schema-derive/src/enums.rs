@@ -28,7 +28,11 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
 }
 
 /// Each variant with the text it is stored as.
-fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<(&'a syn::Ident, String)> {
+fn variants<'a>(
+    cx: &Ctxt,
+    input: &'a DeriveInput,
+    attrs: &EnumAttrs,
+) -> Vec<(&'a syn::Ident, String)> {
     let data = match &input.data {
         Data::Enum(data) => data,
         Data::Struct(data) => {
@@ -44,10 +48,16 @@ fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<(&'
         }
     };
     if !input.generics.params.is_empty() {
-        cx.error_spanned_by(&input.generics, "`PgEnum` is not supported on a generic enum");
+        cx.error_spanned_by(
+            &input.generics,
+            "`PgEnum` is not supported on a generic enum",
+        );
     }
     if data.variants.is_empty() {
-        cx.error_spanned_by(&input.ident, "`PgEnum` needs at least one variant: a column must be able to hold a value");
+        cx.error_spanned_by(
+            &input.ident,
+            "`PgEnum` needs at least one variant: a column must be able to hold a value",
+        );
     }
     let rule = attrs.rename_all.as_ref().and_then(|lit| {
         let rule = lit.value();
@@ -59,7 +69,11 @@ fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<(&'
                     match did_you_mean(&rule, case::RULES.iter().copied()) {
                         hint if hint.is_empty() => format!(
                             "; expected one of {}",
-                            case::RULES.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
+                            case::RULES
+                                .iter()
+                                .map(|r| format!("\"{r}\""))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         hint => hint,
                     }
@@ -91,7 +105,10 @@ fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<(&'
             }
         };
         if text.contains('\0') {
-            cx.error_at(span, "the text contains a NUL character, which PostgreSQL text cannot hold");
+            cx.error_at(
+                span,
+                "the text contains a NUL character, which PostgreSQL text cannot hold",
+            );
         }
         if let Some(first) = seen.insert(text.clone(), &variant.ident) {
             cx.error_at(
@@ -107,7 +124,11 @@ fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<(&'
     out
 }
 
-fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[(&syn::Ident, String)]) -> TokenStream {
+fn generate(
+    input: &DeriveInput,
+    attrs: &EnumAttrs,
+    variants: &[(&syn::Ident, String)],
+) -> TokenStream {
     let krate = attrs
         .krate
         .clone()

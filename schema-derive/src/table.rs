@@ -17,16 +17,23 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
         check(&cx, table);
     }
     let failed = cx.has_errors();
-    let row_types = table.as_ref().map(row_types).unwrap_or_default();
+    // The row types and column constants do not depend on what may be wrong, so they are
+    // emitted either way: uses of `InsertX`, `SelectX` or `X::field` elsewhere then add no
+    // errors of their own.
+    let always = table
+        .as_ref()
+        .map(|t| {
+            let (rows, refs) = (row_types(t), column_refs(t));
+            quote!(#rows #refs)
+        })
+        .unwrap_or_default();
     let rest = match &table {
         Some(table) if !failed => metadata(table),
         _ => TokenStream::new(),
     };
     match cx.check() {
-        Ok(()) => quote!(#row_types #rest),
-        // The row types do not depend on what was wrong, so emitting them keeps uses of
-        // `InsertX` / `SelectX` elsewhere from adding errors of their own.
-        Err(errors) => quote!(#errors #row_types),
+        Ok(()) => quote!(#always #rest),
+        Err(errors) => quote!(#errors #always),
     }
 }
 
@@ -55,7 +62,11 @@ fn row_types(table: &Table) -> TokenStream {
     let select_derives = derives(&table.attrs.select_derive);
 
     let field = |column: &Column, ty: TokenStream| {
-        let docs = column.field.attrs.iter().filter(|a| a.path().is_ident("doc"));
+        let docs = column
+            .field
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"));
         let (field_vis, ident) = (&column.field.vis, column.ident);
         quote!(#(#docs)* #field_vis #ident: #ty)
     };
@@ -68,9 +79,16 @@ fn row_types(table: &Table) -> TokenStream {
         };
         field(c, ty)
     });
-    let select_fields = table.columns.iter().map(|c| field(c, c.ty.to_token_stream()));
+    let select_fields = table
+        .columns
+        .iter()
+        .map(|c| field(c, c.ty.to_token_stream()));
 
-    let required: Vec<_> = table.columns.iter().filter(|c| c.required_on_insert()).collect();
+    let required: Vec<_> = table
+        .columns
+        .iter()
+        .filter(|c| c.required_on_insert())
+        .collect();
     let params = required.iter().map(|c| {
         let (ident, ty) = (c.ident, c.ty);
         quote!(#ident: #ty)
@@ -131,15 +149,11 @@ fn row_types(table: &Table) -> TokenStream {
     }
 }
 
-/// `impl Table`, the column references and the checks that need the field types.
-fn metadata(table: &Table) -> TokenStream {
+/// One associated constant per column, `X::field`, naming the column for foreign keys.
+fn column_refs(table: &Table) -> TokenStream {
     let krate = &table.krate;
-    let ident = table.ident;
-    let vis = table.vis;
-    let (insert, select) = (&table.insert_ident, &table.select_ident);
-    let table_name = &table.name;
-
-    let column_refs = table.columns.iter().map(|c| {
+    let (ident, vis, table_name) = (table.ident, table.vis, &table.name);
+    let refs = table.columns.iter().map(|c| {
         let (field, ty, column) = (c.ident, c.ty, &c.name);
         let doc = format!(
             "The `{table_name}.{column}` column, for foreign keys: `references = {ident}::{field}`."
@@ -150,9 +164,28 @@ fn metadata(table: &Table) -> TokenStream {
                 #krate::ColumnRef::new(#table_name, #column);
         }
     });
+    quote! {
+        #[automatically_derived]
+        #[allow(non_upper_case_globals)]
+        impl #ident {
+            #(#refs)*
+        }
+    }
+}
+
+/// `impl Table` and the checks that need the field types.
+fn metadata(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let (insert, select) = (&table.insert_ident, &table.select_ident);
+    let table_name = &table.name;
 
     let columns = table.columns.iter().map(|c| column_def(table, c));
-    let checks: Vec<TokenStream> = table.columns.iter().flat_map(|c| type_checks(table, c)).collect();
+    let checks: Vec<TokenStream> = table
+        .columns
+        .iter()
+        .flat_map(|c| type_checks(table, c))
+        .collect();
     let primary_key = table.primary_key().into_iter().map(|c| &c.name);
     let foreign_keys = table.columns.iter().filter_map(|c| foreign_key(table, c));
     let table_checks = table.attrs.checks.iter().filter_map(|check| {
@@ -183,12 +216,6 @@ fn metadata(table: &Table) -> TokenStream {
     let comment = option(table.comment.as_ref().map(|c| quote!(#c)));
 
     quote! {
-        #[automatically_derived]
-        #[allow(non_upper_case_globals)]
-        impl #ident {
-            #(#column_refs)*
-        }
-
         const _: () = {
             #(#checks)*
 
@@ -223,29 +250,27 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     } else {
         quote!(#pg_type::SQL_TYPE)
     };
-    let default = option(
-        if let Some(sql) = &c.attrs.default_sql {
-            let sql = &sql.value;
-            Some(quote!(#krate::ColumnDefault::Sql(#sql)))
-        } else {
-            c.attrs.default.as_ref().map(|default| {
-                let expr = &default.value;
-                let value = quote_spanned! {expr.span()=>
-                    let value: <#ty as #krate::PgType>::Base =
-                        ::core::convert::Into::into(#expr);
-                };
-                quote! {
-                    #krate::ColumnDefault::Value(#krate::DefaultValue({
-                        fn default_literal() -> #krate::SqlLiteral {
-                            #value
-                            #krate::ToSqlLiteral::to_sql_literal(&value)
-                        }
-                        default_literal
-                    }))
-                }
-            })
-        },
-    );
+    let default = option(if let Some(sql) = &c.attrs.default_sql {
+        let sql = &sql.value;
+        Some(quote!(#krate::ColumnDefault::Sql(#sql)))
+    } else {
+        c.attrs.default.as_ref().map(|default| {
+            let expr = &default.value;
+            let value = quote_spanned! {expr.span()=>
+                let value: <#ty as #krate::PgType>::Base =
+                    #krate::DefaultFor::into_default(#expr);
+            };
+            quote! {
+                #krate::ColumnDefault::Value(#krate::DefaultValue({
+                    fn default_literal() -> #krate::SqlLiteral {
+                        #value
+                        #krate::ToSqlLiteral::to_sql_literal(&value)
+                    }
+                    default_literal
+                }))
+            }
+        })
+    });
     let unique = c.attrs.unique.is_some();
     let range = option(c.attrs.range.as_ref().map(|range| {
         let min = option(range.value.min.as_ref().map(|(v, _)| quote!(#v)));
@@ -290,23 +315,32 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
     if let Some(varchar) = &c.attrs.varchar {
         let n = varchar.value;
         let span = varchar.key.span();
+        let ty = respan(ty, span);
+        let message = format!(
+            "`varchar = {n}` is shorter than a value of this field's enum; \
+             raise the length or shorten the value"
+        );
         checks.push(quote_spanned! {span=>
             const _: () = #krate::__private::text_column::<#ty>();
             const _: () = ::core::assert!(
                 #krate::__private::values_fit(<#ty as #krate::PgType>::ALLOWED_VALUES, #n),
-                "a value of this field's enum is longer than the varchar length"
+                #message
             );
         });
     }
     if let Some(range) = &c.attrs.range {
         let span = range.key.span();
+        let ty = respan(ty, span);
         let bound = |b: &Option<(i64, proc_macro2::Literal)>| match b {
-            Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
-            None => quote!(::core::option::Option::None),
+            Some((_, lit)) => quote_spanned!(span=> ::core::option::Option::Some(#lit)),
+            None => quote_spanned!(span=> ::core::option::Option::None),
         };
         let (min, max) = (bound(&range.value.min), bound(&range.value.max));
         checks.push(quote_spanned! {span=>
-            const _: () = #krate::__private::integer_range::<#ty>(#min, #max);
+            const _: () = ::core::assert!(
+                #krate::__private::range_fits::<#ty>(#min, #max),
+                "a bound of this range does not fit in the field's integer type"
+            );
         });
     }
     checks
@@ -316,8 +350,13 @@ fn foreign_key(table: &Table, c: &Column) -> Option<TokenStream> {
     let krate = &table.krate;
     let references = c.attrs.references.as_ref()?;
     let (ty, path, column) = (c.ty, &references.value, &c.name);
-    let target = quote_spanned! {path.span()=>
-        #krate::__private::references::<<#ty as #krate::PgType>::Base, _>(#path)
+    // Spanned on the column's name: the token to change when the types differ.
+    let column_span = path
+        .segments
+        .last()
+        .map_or_else(|| path.span(), |s| s.ident.span());
+    let target = quote_spanned! {column_span=>
+        #path.referenced_by::<<#ty as #krate::PgType>::Base>()
     };
     let action = |action: &Option<crate::internals::attr::Keyed<syn::Ident>>| match action {
         Some(action) => {
@@ -343,4 +382,24 @@ fn option(value: Option<TokenStream>) -> TokenStream {
         Some(value) => quote!(::core::option::Option::Some(#value)),
         None => quote!(::core::option::Option::None),
     }
+}
+
+/// `tokens` with every span set to `span`, so that an error about them points at the
+/// attribute that asked for the check rather than at the field's type.
+fn respan(tokens: impl ToTokens, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_token_stream()
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

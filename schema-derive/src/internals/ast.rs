@@ -125,9 +125,9 @@ impl<'a> Table<'a> {
             })
             .collect();
         let generated = |prefix: &str, given: &Option<Ident>| {
-            given
-                .clone()
-                .unwrap_or_else(|| Ident::new(&format!("{prefix}{}", input.ident), input.ident.span()))
+            given.clone().unwrap_or_else(|| {
+                Ident::new(&format!("{prefix}{}", input.ident), input.ident.span())
+            })
         };
         Some(Table {
             ident: &input.ident,
@@ -172,9 +172,18 @@ fn is_option(ty: &Type) -> bool {
     if path.qself.is_some() {
         return false;
     }
-    let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     let known = matches!(
-        segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
         ["Option"] | ["std" | "core", "option", "Option"]
     );
     known

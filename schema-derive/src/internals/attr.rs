@@ -113,7 +113,15 @@ impl TableAttrs {
                         ));
                     }
                     let columns = idents(meta)?;
-                    set_once(cx, &mut out.primary_key, &key.clone(), Keyed { key, value: columns })
+                    set_once(
+                        cx,
+                        &mut out.primary_key,
+                        &key.clone(),
+                        Keyed {
+                            key,
+                            value: columns,
+                        },
+                    )
                 }
                 INDEX => out.indexes.push(index(cx, key, meta)?),
                 CHECK => out.checks.push(check(cx, key, meta)?),
@@ -130,32 +138,51 @@ impl FieldAttrs {
         let mut out = FieldAttrs::default();
         for_each_key(cx, attrs, FIELD_KEYS, "field", |key, meta| {
             match key.to_string().as_str() {
-                RENAME => set_once(cx, &mut out.rename, &key, lit_str(meta, "rename = \"name\"")?),
+                RENAME => set_once(
+                    cx,
+                    &mut out.rename,
+                    &key,
+                    lit_str(meta, "rename = \"name\"")?,
+                ),
                 PRIMARY_KEY => set_once(cx, &mut out.primary_key, &key, flag(meta, &key)?),
                 UNIQUE => set_once(cx, &mut out.unique, &key, flag(meta, &key)?),
-                VARCHAR => set_once(cx, &mut out.varchar, &key, keyed(&key, varchar_length(meta)?)),
+                VARCHAR => set_once(
+                    cx,
+                    &mut out.varchar,
+                    &key,
+                    keyed(&key, varchar_length(meta)?),
+                ),
                 SQL_TYPE => {
                     let sql = lit_str(meta, "sql_type = \"citext\"")?;
                     if sql.value().trim().is_empty() {
-                        return Err(syn::Error::new(sql.span(), "`sql_type` is empty; write the column's SQL type"));
+                        return Err(syn::Error::new(
+                            sql.span(),
+                            "`sql_type` is empty; write the column's SQL type",
+                        ));
                     }
                     set_once(cx, &mut out.sql_type, &key, keyed(&key, sql))
                 }
                 DEFAULT => {
-                    let expr = value(meta, "a Rust value: `default = TicketPriority::Medium`")?
-                        .parse()?;
+                    let expr =
+                        value(meta, "a Rust value: `default = TicketPriority::Medium`")?.parse()?;
                     set_once(cx, &mut out.default, &key, keyed(&key, expr))
                 }
                 DEFAULT_SQL => {
                     let sql = lit_str(meta, "default_sql = \"now()\"")?;
                     if sql.value().trim().is_empty() {
-                        return Err(syn::Error::new(sql.span(), "`default_sql` is empty; write a SQL expression such as \"now()\""));
+                        return Err(syn::Error::new(
+                            sql.span(),
+                            "`default_sql` is empty; write a SQL expression such as \"now()\"",
+                        ));
                     }
                     set_once(cx, &mut out.default_sql, &key, keyed(&key, sql))
                 }
                 REFERENCES => {
-                    let path: Path = value(meta, "the referenced column: `references = Provider::provider_id`")?
-                        .parse()?;
+                    let path: Path = value(
+                        meta,
+                        "the referenced column: `references = Provider::provider_id`",
+                    )?
+                    .parse()?;
                     if path.segments.len() < 2 {
                         return Err(syn::Error::new_spanned(
                             path,
@@ -164,9 +191,24 @@ impl FieldAttrs {
                     }
                     set_once(cx, &mut out.references, &key, keyed(&key, path))
                 }
-                ON_DELETE => set_once(cx, &mut out.on_delete, &key, keyed(&key, referential_action(meta)?)),
-                ON_UPDATE => set_once(cx, &mut out.on_update, &key, keyed(&key, referential_action(meta)?)),
-                RANGE => set_once(cx, &mut out.range, &key, keyed(&key, range(value(meta, "a range: `range = 1..=5`")?)?)),
+                ON_DELETE => set_once(
+                    cx,
+                    &mut out.on_delete,
+                    &key,
+                    keyed(&key, referential_action(meta)?),
+                ),
+                ON_UPDATE => set_once(
+                    cx,
+                    &mut out.on_update,
+                    &key,
+                    keyed(&key, referential_action(meta)?),
+                ),
+                RANGE => set_once(
+                    cx,
+                    &mut out.range,
+                    &key,
+                    keyed(&key, range(value(meta, "a range: `range = 1..=5`")?)?),
+                ),
                 _ => unreachable!("every key of FIELD_KEYS is handled"),
             }
             Ok(())
@@ -202,7 +244,12 @@ impl VariantAttrs {
     pub fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = VariantAttrs::default();
         for_each_key(cx, attrs, VARIANT_KEYS, "variant", |key, meta| {
-            set_once(cx, &mut out.rename, &key, lit_str(meta, "rename = \"TEXT\"")?);
+            set_once(
+                cx,
+                &mut out.rename,
+                &key,
+                lit_str(meta, "rename = \"TEXT\"")?,
+            );
             Ok(())
         });
         out
@@ -340,18 +387,15 @@ fn value<'a>(meta: &'a ParseNestedMeta, takes: &str) -> syn::Result<ParseStream<
     if meta.input.peek(Token![=]) {
         meta.value()
     } else {
-        Err(meta.error(format!(
-            "`{}` takes {takes}",
-            meta.path.to_token_stream()
-        )))
+        Err(meta.error(format!("`{}` takes {takes}", meta.path.to_token_stream())))
     }
 }
 
 fn lit_str(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
     let input = value(meta, &format!("a string: `{example}`"))?;
-    input.parse::<LitStr>().map_err(|e| {
-        syn::Error::new(e.span(), format!("expected a string: `{example}`"))
-    })
+    input
+        .parse::<LitStr>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected a string: `{example}`")))
 }
 
 fn type_name(meta: &ParseNestedMeta) -> syn::Result<Ident> {
@@ -360,8 +404,25 @@ fn type_name(meta: &ParseNestedMeta) -> syn::Result<Ident> {
         .map_err(|_| syn::Error::new(lit.span(), "expected the name of a type: `\"NewTicket\"`"))
 }
 
+/// Whether `meta` is followed by `()` with nothing inside, which syn's list parser would refuse
+/// with a message of its own; the empty list is consumed so the caller can say what is missing.
+fn empty_list(meta: &ParseNestedMeta) -> syn::Result<bool> {
+    let fork = meta.input.fork();
+    let content;
+    syn::parenthesized!(content in fork);
+    if content.is_empty() {
+        meta.input.parse::<TokenTree>()?;
+        Ok(true)
+    } else {
+        Ok(false)
+    }
+}
+
 fn paths(meta: &ParseNestedMeta) -> syn::Result<Vec<Path>> {
     let mut out = Vec::new();
+    if empty_list(meta)? {
+        return Ok(out);
+    }
     meta.parse_nested_meta(|inner| {
         out.push(inner.path.clone());
         Ok(())
@@ -371,6 +432,9 @@ fn paths(meta: &ParseNestedMeta) -> syn::Result<Vec<Path>> {
 
 fn idents(meta: &ParseNestedMeta) -> syn::Result<Vec<Ident>> {
     let mut out = Vec::new();
+    if empty_list(meta)? {
+        return Ok(out);
+    }
     meta.parse_nested_meta(|inner| {
         out.push(column_ident(&inner)?);
         Ok(())
@@ -386,7 +450,14 @@ fn column_ident(meta: &ParseNestedMeta) -> syn::Result<Ident> {
 }
 
 fn varchar_length(meta: &ParseNestedMeta) -> syn::Result<u32> {
-    let lit: LitInt = value(meta, "a length: `varchar = 200`")?.parse()?;
+    let lit: LitInt = value(meta, "a length: `varchar = 200`")?
+        .parse()
+        .map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "`varchar` takes a length as a number: `varchar = 200`",
+            )
+        })?;
     match lit.base10_parse::<u32>() {
         // PostgreSQL's limit for varchar(n).
         Ok(n @ 1..=10_485_760) => Ok(n),
@@ -425,7 +496,9 @@ fn range(input: ParseStream) -> syn::Result<RangeAttr> {
     let shape = "expected an integer range: `1..=5`, `1..6`, `0..` or `..=100`";
     let bound = |input: ParseStream| -> syn::Result<(i64, Literal)> {
         let negative = input.parse::<Option<Token![-]>>()?.is_some();
-        let lit: LitInt = input.parse().map_err(|e| syn::Error::new(e.span(), shape))?;
+        let lit: LitInt = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), shape))?;
         let digits = if negative {
             format!("-{}", lit.base10_digits())
         } else {
@@ -474,6 +547,9 @@ fn index(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<IndexAttr
     };
     if !meta.input.peek(token::Paren) {
         return Err(meta.error("`index` lists its columns: `index(provider_id, created_at(desc))`"));
+    }
+    if empty_list(meta)? {
+        return Ok(out);
     }
     let mut unique_key: Option<Ident> = None;
     meta.parse_nested_meta(|inner| {
@@ -530,7 +606,9 @@ fn index_item(
                         if let Some(previous) = slot {
                             cx.error_spanned_by(
                                 &key,
-                                format!("`{key}` conflicts with `{previous}` given before; keep one"),
+                                format!(
+                                    "`{key}` conflicts with `{previous}` given before; keep one"
+                                ),
                             );
                         } else {
                             *slot = Some(key);
@@ -562,10 +640,17 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
             "`check` takes a name and a SQL expression: `check(name = \"...\", sql = \"...\")`",
         ));
     }
+    if empty_list(meta)? {
+        return Ok(out);
+    }
     meta.parse_nested_meta(|inner| {
         let result = key_of(&inner, CHECK_KEYS, "check").and_then(|key| {
             let lit = lit_str(&inner, "sql = \"resolved_at >= created_at\"")?;
-            let slot = if key == NAME { &mut out.name } else { &mut out.sql };
+            let slot = if key == NAME {
+                &mut out.name
+            } else {
+                &mut out.sql
+            };
             set_once(cx, slot, &key, lit);
             Ok(())
         });

@@ -28,7 +28,12 @@ pub fn check(cx: &Ctxt, table: &Table) {
 /// that is empty) is refused rather than silently changed.
 fn check_names_fit(cx: &Ctxt, table: &Table) {
     let mut names: Vec<(&str, Span, &str)> = vec![(&table.name, table.name_span, "table")];
-    names.extend(table.columns.iter().map(|c| (c.name.as_str(), c.name_span, "column")));
+    names.extend(
+        table
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.name_span, "column")),
+    );
     let literal_names = table
         .attrs
         .indexes
@@ -158,10 +163,7 @@ fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
         }
         if let (Some(pk), Some(unique)) = (&a.primary_key, &a.unique) {
             let _ = pk;
-            cx.error_spanned_by(
-                unique,
-                "a primary key is already unique; remove `unique`",
-            );
+            cx.error_spanned_by(unique, "a primary key is already unique; remove `unique`");
         }
     }
 }
@@ -169,7 +171,9 @@ fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
 /// A range check must allow some value and say something.
 fn check_ranges_hold_values(cx: &Ctxt, table: &Table) {
     for column in &table.columns {
-        let Some(range) = &column.attrs.range else { continue };
+        let Some(range) = &column.attrs.range else {
+            continue;
+        };
         match (&range.value.min, &range.value.max) {
             (None, None) => cx.error_spanned_by(
                 &range.key,
@@ -177,7 +181,7 @@ fn check_ranges_hold_values(cx: &Ctxt, table: &Table) {
             ),
             (Some((min, _)), Some((max, lit))) if min > max => cx.error_at(
                 lit.span(),
-                format!("this range holds no value: its end is below its start ({min})"),
+                format!("this range holds no value: its last value {max} is below its start {min}"),
             ),
             _ => {}
         }
@@ -189,7 +193,10 @@ fn check_indexes(cx: &Ctxt, table: &Table) {
     let mut names = HashMap::new();
     for index in &table.attrs.indexes {
         if index.columns.is_empty() {
-            cx.error_spanned_by(&index.key, "this index has no column; list at least one: `index(status)`");
+            cx.error_spanned_by(
+                &index.key,
+                "this index has no column; list at least one: `index(status)`",
+            );
         }
         for column in &index.columns {
             if table.column(&column.ident).is_none() {
@@ -200,7 +207,10 @@ fn check_indexes(cx: &Ctxt, table: &Table) {
             if names.insert(name.value(), ()).is_some() {
                 cx.error_spanned_by(
                     name,
-                    format!("two indexes are named `{}`; rename one of them", name.value()),
+                    format!(
+                        "two indexes are named `{}`; rename one of them",
+                        name.value()
+                    ),
                 );
             }
         }
@@ -225,7 +235,10 @@ fn check_checks(cx: &Ctxt, table: &Table) {
             if names.insert(name.value(), ()).is_some() {
                 cx.error_spanned_by(
                     name,
-                    format!("two checks are named `{}`; rename one of them", name.value()),
+                    format!(
+                        "two checks are named `{}`; rename one of them",
+                        name.value()
+                    ),
                 );
             }
         }
@@ -234,12 +247,22 @@ fn check_checks(cx: &Ctxt, table: &Table) {
 
 fn unknown_column(cx: &Ctxt, table: &Table, ident: &syn::Ident, used_in: &str) {
     let name = ident.to_token_stream().to_string();
+    let renamed = table.columns.iter().find(|c| c.name == name);
+    let hint = match renamed {
+        Some(column) => format!(
+            "; `{name}` is the column of the field `{}`: name the field here",
+            column.ident
+        ),
+        None => {
+            let fields: Vec<String> = table.columns.iter().map(|c| c.ident.to_string()).collect();
+            did_you_mean(&name, fields.iter().map(String::as_str))
+        }
+    };
     cx.error_spanned_by(
         ident,
         format!(
-            "{used_in} names `{name}`, which is not a field of `{}`{}",
-            table.ident,
-            did_you_mean(&name, table.columns.iter().map(|c| c.name.as_str()))
+            "{used_in} names `{name}`, which is not a field of `{}`{hint}",
+            table.ident
         ),
     );
 }

@@ -14,7 +14,5 @@ use schema_core::Schema;
 /// Every table of the application, in the order they are declared; rendering orders them by
 /// their foreign keys.
 pub fn schema() -> Schema {
-    Schema::new()
-        .table::<Provider>()
-        .table::<SupportTicket>()
+    Schema::new().table::<Provider>().table::<SupportTicket>()
 }

@@ -1,8 +1,7 @@
 use schema_core::PgTable;
 use uuid::Uuid;
 
-// A transposed key. (The expected output records a weak spot: no "did you mean `table`?",
-// since a transposition is two edits and the limit for a five-letter key is one.)
+// A transposed key counts as one edit: the error suggests `table`.
 #[derive(PgTable)]
 #[pg(tabel = "providers")]
 pub struct Provider {

@@ -7,8 +7,7 @@ pub struct Provider {
     pub provider_id: Uuid,
 }
 
-// (The expected output records a known defect: rustc reports E0308 "mismatched types"
-// instead of the `ReferenceCompatible` message of schema-core.)
+// An `i32` column cannot reference a `Uuid` key: the error names both types.
 #[derive(PgTable)]
 pub struct Ticket {
     #[pg(primary_key)]

@@ -1,7 +1,6 @@
 use schema_core::PgTable;
 
-// (The expected output records a known defect: syn's "expected nested attribute" at `)`
-// instead of the derive's own "this index has no column"; see index-with-only-options.rs.)
+// An index with nothing in its parentheses.
 #[derive(PgTable)]
 #[pg(index())]
 pub struct Ticket {

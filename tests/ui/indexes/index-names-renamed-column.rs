@@ -1,8 +1,7 @@
 use schema_core::PgTable;
 
 // An index lists fields, not column names: `category_code` is the column of the field
-// `category`. (The expected output records a known defect: the suggestion offers the column
-// name `category_code`, which is the very name rejected, instead of the field `category`.)
+// `category`, and the error says so.
 #[derive(PgTable)]
 #[pg(index(category_code))]
 pub struct Ticket {

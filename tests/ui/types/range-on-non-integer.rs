@@ -1,7 +1,6 @@
 use schema_core::PgTable;
 
-// (The expected output records a known defect: the error is reported twice, the second time
-// at `PgTable` in the derive rather than at a token of the field.)
+// `range` on a text field: one error, at `range`.
 #[derive(PgTable)]
 pub struct Review {
     #[pg(primary_key)]
