@@ -165,8 +165,8 @@ impl IntegerColumn for i32 {
 }
 
 impl IntegerColumn for i64 {
-    const MIN: i64 = i64::MIN as i64;
-    const MAX: i64 = i64::MAX as i64;
+    const MIN: i64 = i64::MIN;
+    const MAX: i64 = i64::MAX;
 }
 
 impl<T: IntegerColumn> IntegerColumn for Option<T> {
