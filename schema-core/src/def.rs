@@ -146,8 +146,17 @@ impl ReferentialAction {
 pub struct CheckDef {
     /// The constraint's name.
     pub name: &'static str,
-    /// The boolean SQL expression, written as given.
-    pub sql: &'static str,
+    /// The boolean SQL expression, as pieces of SQL and the columns between them.
+    pub sql: &'static [SqlPart],
+}
+
+/// A piece of a SQL expression written in an attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlPart {
+    /// SQL text, written as given.
+    Sql(&'static str),
+    /// A column of the table, by its name; rendered quoted.
+    Column(&'static str),
 }
 
 /// An index.
@@ -217,8 +226,8 @@ pub enum CheckRule {
         /// The range.
         range: IntRange,
     },
-    /// A SQL expression, written as given.
-    Sql(&'static str),
+    /// A SQL expression: its text written as given, its columns quoted.
+    Sql(&'static [SqlPart]),
 }
 
 impl TableDef {

@@ -65,7 +65,7 @@ mod types;
 
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnRef, DefaultValue, ForeignKeyDef,
-    IndexColumn, IndexDef, IntRange, NullsOrder, ReferentialAction, SortOrder, TableDef,
+    IndexColumn, IndexDef, IntRange, NullsOrder, ReferentialAction, SortOrder, SqlPart, TableDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
@@ -108,6 +108,11 @@ pub mod __private {
             }
         }
         fits(min, T::MIN, T::MAX) && fits(max, T::MIN, T::MAX)
+    }
+
+    /// Whether `sql_type = "..."` names a type that can hold the field's values.
+    pub const fn sql_type_fits(stored: crate::SqlType, written: &str) -> bool {
+        crate::types::sql_type_fits(stored, written)
     }
 
     /// Whether every value fits in `varchar(max_chars)`, counting characters as PostgreSQL.

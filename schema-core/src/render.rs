@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use crate::def::{CheckRule, ColumnDefault, IndexDef, NullsOrder, SortOrder, TableDef};
+use crate::def::{CheckRule, ColumnDefault, IndexDef, NullsOrder, SortOrder, SqlPart, TableDef};
 use crate::error::SchemaError;
 use crate::literal::SqlLiteral;
 use crate::sql::{identifier_problem, quote_ident, quote_literal};
@@ -107,7 +107,13 @@ fn check_expression(rule: &CheckRule) -> String {
                 (None, None) => "true".into(),
             }
         }
-        CheckRule::Sql(sql) => (*sql).into(),
+        CheckRule::Sql(parts) => parts
+            .iter()
+            .map(|part| match part {
+                SqlPart::Sql(sql) => (*sql).to_string(),
+                SqlPart::Column(column) => quote_ident(column),
+            })
+            .collect(),
     }
 }
 
@@ -252,6 +258,19 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
         claim(name)?;
     }
     for check in table.checks() {
+        if let CheckRule::Sql(parts) = check.rule {
+            let mut columns = parts.iter().filter_map(|part| match part {
+                SqlPart::Column(column) => Some(*column),
+                SqlPart::Sql(_) => None,
+            });
+            if let Some(unknown) = columns.find(|c| !table.columns.iter().any(|d| d.name == *c)) {
+                return Err(SchemaError::UnknownColumn {
+                    table: table.name.into(),
+                    column: unknown.into(),
+                    used_in: format!("check `{}`", check.name),
+                });
+            }
+        }
         claim(check.name.into_owned())?;
     }
     for index in table.indexes {

@@ -84,6 +84,11 @@ impl fmt::Display for SqlType {
 /// }
 /// assert_eq!(<Option<Cents> as PgType>::NULLABLE, true);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a PostgreSQL column",
+    label = "this field's type has no `PgType`",
+    note = "implement `schema_core::PgType` for it, or derive `PgEnum` for a fieldless enum stored as text"
+)]
 pub trait PgType {
     /// The column type this Rust type is stored as.
     const SQL_TYPE: SqlType;
@@ -211,6 +216,135 @@ pub trait ReferenceCompatible<T> {}
 
 impl<T> ReferenceCompatible<T> for T {}
 
+/// Kinds of values a SQL type holds, for telling whether a type written with
+/// `#[pg(sql_type = "...")]` can hold what the field's Rust type stores.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Text,
+    Integer,
+    Float,
+    Boolean,
+    Uuid,
+    Json,
+    Timestamptz,
+    Timestamp,
+    Date,
+    Time,
+    Bytea,
+    /// A type this list does not know (`numeric`, arrays, domains, extensions): not judged.
+    Other,
+}
+
+const fn family_of(sql_type: SqlType) -> Family {
+    match sql_type {
+        SqlType::Boolean => Family::Boolean,
+        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Family::Integer,
+        SqlType::Real | SqlType::DoublePrecision => Family::Float,
+        SqlType::Text | SqlType::Varchar(_) => Family::Text,
+        SqlType::Uuid => Family::Uuid,
+        SqlType::Jsonb => Family::Json,
+        SqlType::Timestamptz => Family::Timestamptz,
+        SqlType::Timestamp => Family::Timestamp,
+        SqlType::Date => Family::Date,
+        SqlType::Time => Family::Time,
+        SqlType::Bytea => Family::Bytea,
+        SqlType::Custom(written) => family_of_name(written),
+    }
+}
+
+/// The family of a type as written in SQL; case, spacing and modifiers such as `(200)` do not
+/// matter. Arrays and unknown names are [`Family::Other`].
+const fn family_of_name(written: &str) -> Family {
+    const NAMES: &[(&str, Family)] = &[
+        ("text", Family::Text),
+        ("varchar", Family::Text),
+        ("character varying", Family::Text),
+        ("char", Family::Text),
+        ("character", Family::Text),
+        ("bpchar", Family::Text),
+        ("citext", Family::Text),
+        ("name", Family::Text),
+        ("smallint", Family::Integer),
+        ("integer", Family::Integer),
+        ("int", Family::Integer),
+        ("int2", Family::Integer),
+        ("int4", Family::Integer),
+        ("int8", Family::Integer),
+        ("bigint", Family::Integer),
+        ("smallserial", Family::Integer),
+        ("serial", Family::Integer),
+        ("bigserial", Family::Integer),
+        ("real", Family::Float),
+        ("float4", Family::Float),
+        ("float8", Family::Float),
+        ("float", Family::Float),
+        ("double precision", Family::Float),
+        ("boolean", Family::Boolean),
+        ("bool", Family::Boolean),
+        ("uuid", Family::Uuid),
+        ("json", Family::Json),
+        ("jsonb", Family::Json),
+        ("timestamptz", Family::Timestamptz),
+        ("timestamp with time zone", Family::Timestamptz),
+        ("timestamp", Family::Timestamp),
+        ("timestamp without time zone", Family::Timestamp),
+        ("date", Family::Date),
+        ("time", Family::Time),
+        ("time without time zone", Family::Time),
+        ("bytea", Family::Bytea),
+    ];
+    let mut i = 0;
+    while i < NAMES.len() {
+        if same_type_name(written.as_bytes(), NAMES[i].0.as_bytes()) {
+            return NAMES[i].1;
+        }
+        i += 1;
+    }
+    Family::Other
+}
+
+/// Whether `written` spells `name`, ignoring ASCII case, runs of whitespace and parenthesised
+/// modifiers (`timestamp(3) with time zone` spells `timestamp with time zone`).
+const fn same_type_name(written: &[u8], name: &[u8]) -> bool {
+    let (mut w, mut n) = (0, 0);
+    let mut pending_space = false;
+    while w < written.len() {
+        let byte = written[w];
+        if byte == b'(' {
+            while w < written.len() && written[w] != b')' {
+                w += 1;
+            }
+            w += 1;
+            continue;
+        }
+        if byte.is_ascii_whitespace() {
+            pending_space = n > 0;
+            w += 1;
+            continue;
+        }
+        if pending_space {
+            if n >= name.len() || name[n] != b' ' {
+                return false;
+            }
+            n += 1;
+            pending_space = false;
+        }
+        if n >= name.len() || byte.to_ascii_lowercase() != name[n] {
+            return false;
+        }
+        w += 1;
+        n += 1;
+    }
+    n == name.len()
+}
+
+/// Whether a column written as `written` can hold what a field of SQL type `stored` holds; types
+/// this crate does not know are not judged.
+pub(crate) const fn sql_type_fits(stored: SqlType, written: &str) -> bool {
+    let (a, b) = (family_of(stored), family_of_name(written));
+    matches!(a, Family::Other) || matches!(b, Family::Other) || a as u8 == b as u8
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +376,20 @@ mod tests {
                 "numeric(10, 2)"
             ]
         );
+    }
+
+    #[test]
+    fn written_types_are_judged_by_family() {
+        assert!(sql_type_fits(SqlType::Text, "citext"));
+        assert!(sql_type_fits(SqlType::Text, "CHARACTER VARYING(20)"));
+        assert!(sql_type_fits(
+            SqlType::Timestamptz,
+            "timestamp(3)  with time zone"
+        ));
+        assert!(sql_type_fits(SqlType::Integer, "numeric(10, 2)"));
+        assert!(sql_type_fits(SqlType::Text, "text[]"));
+        assert!(!sql_type_fits(SqlType::Text, "integer"));
+        assert!(!sql_type_fits(SqlType::Timestamptz, "timestamp"));
+        assert!(!sql_type_fits(SqlType::Jsonb, "uuid"));
     }
 }

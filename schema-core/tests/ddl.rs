@@ -192,7 +192,10 @@ fn ranges_and_sql_checks() {
     #[derive(PgTable)]
     #[pg(
         table = "ratings",
-        check(name = "ratings_window", sql = "closes_at > opens_at")
+        check(
+            name = "ratings_window",
+            sql = "{closes_at} > {opens_at} AND '{{}}' <> ''"
+        )
     )]
     #[allow(dead_code)]
     struct Ratings {
@@ -205,6 +208,7 @@ fn ranges_and_sql_checks() {
         #[pg(range = ..=9)]
         digit: i32,
         opens_at: DateTime<Utc>,
+        #[pg(rename = "Closes At")]
         closes_at: DateTime<Utc>,
     }
     assert_eq!(
@@ -215,12 +219,12 @@ fn ranges_and_sql_checks() {
     "offset" bigint NOT NULL,
     "digit" integer NOT NULL,
     "opens_at" timestamptz NOT NULL,
-    "closes_at" timestamptz NOT NULL,
+    "Closes At" timestamptz NOT NULL,
     CONSTRAINT "ratings_stars_check" CHECK ("stars" BETWEEN 1 AND 5),
     CONSTRAINT "ratings_percent_check" CHECK ("percent" BETWEEN 0 AND 99),
     CONSTRAINT "ratings_offset_check" CHECK ("offset" >= -10),
     CONSTRAINT "ratings_digit_check" CHECK ("digit" <= 9),
-    CONSTRAINT "ratings_window" CHECK (closes_at > opens_at)
+    CONSTRAINT "ratings_window" CHECK ("Closes At" > "opens_at" AND '{}' <> '')
 );
 "#
     );
@@ -497,6 +501,25 @@ fn hand_built_tables_are_validated_before_rendering() {
         Schema::new().with_def(&LONG).to_ddl(),
         Err(SchemaError::InvalidIdentifier { .. })
     ));
+    static BAD_CHECK: [schema_core::CheckDef; 1] = [schema_core::CheckDef {
+        name: "positive",
+        sql: &[
+            schema_core::SqlPart::Column("amount"),
+            schema_core::SqlPart::Sql(" > 0"),
+        ],
+    }];
+    static CHECKED: TableDef = TableDef {
+        checks: &BAD_CHECK,
+        ..table("checked", &ID, &[])
+    };
+    assert_eq!(
+        Schema::new().with_def(&CHECKED).to_ddl(),
+        Err(SchemaError::UnknownColumn {
+            table: "checked".into(),
+            column: "amount".into(),
+            used_in: "check `positive`".into()
+        })
+    );
     static NUL_DEFAULT: [ColumnDef; 1] = [ColumnDef {
         default: Some(ColumnDefault::Value(schema_core::DefaultValue(|| {
             schema_core::SqlLiteral::Text("a\0b".into())

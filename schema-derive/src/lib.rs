@@ -23,7 +23,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `table` | the table's name (default: the struct's name in snake_case) | `table = "support_tickets"` |
 /// | `primary_key` | the columns of a key of several columns | `primary_key(tenant_id, ticket_id)` |
 /// | `index` | columns, each optionally `(asc \| desc, nulls_first \| nulls_last)`; `unique`; `name = "..."` | `index(provider_id, created_at(desc))` |
-/// | `check` | a named SQL check | `check(name = "resolved_after_created", sql = "resolved_at >= created_at")` |
+/// | `check` | a named SQL check; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
 /// | `insert` / `select` | the generated types' names | `insert = "NewTicket"` |
 /// | `derive` | more derives on both generated types | `derive(Eq, Hash)` |
 /// | `insert_derive` / `select_derive` | more derives on one of them | `select_derive(Eq)` |
@@ -37,7 +37,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `primary_key` | nothing: this column is the key | `primary_key` |
 /// | `unique` | nothing: a `UNIQUE` constraint | `unique` |
 /// | `varchar` | a length: `varchar(N)` for a text field | `varchar = 200` |
-/// | `sql_type` | a SQL type written as is | `sql_type = "citext"` |
+/// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile | `sql_type = "citext"` |
 /// | `default` | a Rust value of the field's type, written as a literal | `default = TicketPriority::Medium` |
 /// | `default_sql` | a SQL expression | `default_sql = "now()"` |
 /// | `references` | the referenced column, as `Type::field` | `references = Provider::provider_id` |

@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::DeriveInput;
 
 use crate::internals::ast::{Column, Table};
+use crate::internals::attr::TemplatePart;
 use crate::internals::check::check;
 use crate::internals::ctxt::Ctxt;
 
@@ -132,7 +133,6 @@ fn row_types(table: &Table) -> TokenStream {
             #(#insert_fields,)*
         }
 
-        #[automatically_derived]
         impl #insert {
             #[doc = #new_doc]
             #[allow(clippy::too_many_arguments)]
@@ -158,19 +158,24 @@ fn column_refs(table: &Table) -> TokenStream {
         let doc = format!(
             "The `{table_name}.{column}` column, for foreign keys: `references = {ident}::{field}`."
         );
-        quote! {
-            #[doc = #doc]
-            #vis const #field: #krate::ColumnRef<<#ty as #krate::PgType>::Base> =
-                #krate::ColumnRef::new(#table_name, #column);
+        // One impl block per column, spanned on the field's type: a type without `PgType` is
+        // reported there, once.
+        let (table_name, column) = (
+            syn::LitStr::new(table_name, ty.span()),
+            syn::LitStr::new(column, ty.span()),
+        );
+        let krate = respan(krate, ty.span());
+        quote_spanned! {ty.span()=>
+            // Named as the field; a table's columns need not all be referenced.
+            #[allow(non_upper_case_globals, dead_code)]
+            impl #ident {
+                #[doc = #doc]
+                #vis const #field: #krate::ColumnRef<<#ty as #krate::PgType>::Base> =
+                    #krate::ColumnRef::new(#table_name, #column);
+            }
         }
     });
-    quote! {
-        #[automatically_derived]
-        #[allow(non_upper_case_globals)]
-        impl #ident {
-            #(#refs)*
-        }
-    }
+    quote!(#(#refs)*)
 }
 
 /// `impl Table` and the checks that need the field types.
@@ -188,9 +193,21 @@ fn metadata(table: &Table) -> TokenStream {
         .collect();
     let primary_key = table.primary_key().into_iter().map(|c| &c.name);
     let foreign_keys = table.columns.iter().filter_map(|c| foreign_key(table, c));
-    let table_checks = table.attrs.checks.iter().filter_map(|check| {
-        let (name, sql) = (check.name.as_ref()?, check.sql.as_ref()?);
-        Some(quote!(#krate::CheckDef { name: #name, sql: #sql }))
+    let table_checks = table.attrs.checks.iter().map(|check| {
+        let name = check.name.as_ref().expect("checked");
+        let parts = check.parts.iter().map(|part| match part {
+            TemplatePart::Sql(sql) => quote!(#krate::SqlPart::Sql(#sql)),
+            TemplatePart::Field(field) => {
+                let column = &table
+                    .columns
+                    .iter()
+                    .find(|c| c.ident == field.as_str())
+                    .expect("checked")
+                    .name;
+                quote!(#krate::SqlPart::Column(#column))
+            }
+        });
+        quote!(#krate::CheckDef { name: #name, sql: &[#(#parts),*] })
     });
     let indexes = table.attrs.indexes.iter().map(|index| {
         let name = match &index.name {
@@ -240,7 +257,12 @@ fn metadata(table: &Table) -> TokenStream {
 fn column_def(table: &Table, c: &Column) -> TokenStream {
     let krate = &table.krate;
     let (ty, name, field) = (c.ty, &c.name, c.ident.to_string());
-    let pg_type = quote_spanned!(ty.span()=> <#ty as #krate::PgType>);
+    // Spanned on the field's type as a whole, so that a type without `PgType` is reported
+    // there, once.
+    let pg_type = |item: &str| {
+        let item = syn::Ident::new(item, ty.span());
+        quote_spanned!(ty.span()=> <#ty as #krate::PgType>::#item)
+    };
     let sql_type = if let Some(varchar) = &c.attrs.varchar {
         let n = varchar.value;
         quote!(#krate::SqlType::Varchar(#n))
@@ -248,7 +270,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         let sql = &sql.value;
         quote!(#krate::SqlType::Custom(#sql))
     } else {
-        quote!(#pg_type::SQL_TYPE)
+        pg_type("SQL_TYPE")
     };
     let default = option(if let Some(sql) = &c.attrs.default_sql {
         let sql = &sql.value;
@@ -278,15 +300,16 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         quote!(#krate::IntRange { min: #min, max: #max })
     }));
     let comment = option(c.comment.as_ref().map(|c| quote!(#c)));
+    let (nullable, allowed_values) = (pg_type("NULLABLE"), pg_type("ALLOWED_VALUES"));
     quote! {
         #krate::ColumnDef {
             name: #name,
             field: #field,
             sql_type: #sql_type,
-            nullable: #pg_type::NULLABLE,
+            nullable: #nullable,
             default: #default,
             unique: #unique,
-            allowed_values: #pg_type::ALLOWED_VALUES,
+            allowed_values: #allowed_values,
             range: #range,
             comment: #comment,
         }
@@ -304,12 +327,14 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
     } else {
         "this type is nullable: write it as `Option<...>` so the generated row types treat it as nullable"
     };
-    let is_option = c.is_option;
+    let nullable_message = syn::LitStr::new(nullable_message, ty.span());
+    let negate = c.is_option.then(|| quote_spanned!(ty.span()=> !));
+    // A plain `if` on the constant: the tokens carry the user's spans, so lints see them, and
+    // `assert!` or `== true` would draw clippy's warnings in the user's crate.
     checks.push(quote_spanned! {ty.span()=>
-        const _: () = ::core::assert!(
-            <#ty as #krate::PgType>::NULLABLE == #is_option,
-            #nullable_message
-        );
+        const _: () = if #negate <#ty as #krate::PgType>::NULLABLE {
+            ::core::panic!(#nullable_message)
+        };
     });
 
     if let Some(varchar) = &c.attrs.varchar {
@@ -324,6 +349,22 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
             const _: () = #krate::__private::text_column::<#ty>();
             const _: () = ::core::assert!(
                 #krate::__private::values_fit(<#ty as #krate::PgType>::ALLOWED_VALUES, #n),
+                #message
+            );
+        });
+    }
+    if let Some(sql_type) = &c.attrs.sql_type {
+        let lit = &sql_type.value;
+        let span = lit.span();
+        let ty = respan(ty, span);
+        let message = format!(
+            "`sql_type = {:?}` cannot hold the values of this field's Rust type; \
+             change the SQL type or the field's type",
+            lit.value()
+        );
+        checks.push(quote_spanned! {span=>
+            const _: () = ::core::assert!(
+                #krate::__private::sql_type_fits(<#ty as #krate::PgType>::SQL_TYPE, #lit),
                 #message
             );
         });

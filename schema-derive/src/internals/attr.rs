@@ -48,11 +48,66 @@ pub struct IndexColumnAttr {
     pub nulls_first: Option<bool>,
 }
 
-/// One `check(name = "...", sql = "...")`.
+/// One `check(name = "...", sql = "...")`; `{field}` in the SQL names a column.
 pub struct CheckAttr {
     pub key: Ident,
     pub name: Option<LitStr>,
     pub sql: Option<LitStr>,
+    /// The SQL split at its `{field}` placeholders, when it parsed.
+    pub parts: Vec<TemplatePart>,
+}
+
+/// A piece of SQL written in an attribute: text, or a `{field}` placeholder.
+pub enum TemplatePart {
+    Sql(String),
+    Field(String),
+}
+
+/// `sql` split at its `{field}` placeholders; `{{` and `}}` stand for literal braces.
+pub fn sql_template(sql: &str) -> Result<Vec<TemplatePart>, String> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let mut field = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => field.push(c),
+                        None => {
+                            return Err("a `{` is not closed; write `{{` for a literal brace".into())
+                        }
+                    }
+                }
+                let field = field.trim().to_string();
+                if syn::parse_str::<Ident>(&field).is_err() {
+                    return Err(format!(
+                        "`{{{field}}}` is not a field name; write `{{field}}` to name a column, `{{{{` for a literal brace"
+                    ));
+                }
+                if !text.is_empty() {
+                    parts.push(TemplatePart::Sql(std::mem::take(&mut text)));
+                }
+                parts.push(TemplatePart::Field(field));
+            }
+            '}' => return Err("a `}` has no `{`; write `}}` for a literal brace".into()),
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        parts.push(TemplatePart::Sql(text));
+    }
+    Ok(parts)
 }
 
 /// The attributes of a field of a `#[derive(PgTable)]` struct.
@@ -102,7 +157,7 @@ impl TableAttrs {
                 INSERT_DERIVE => out.insert_derive.extend(paths(meta)?),
                 SELECT_DERIVE => out.select_derive.extend(paths(meta)?),
                 CRATE => {
-                    let path = lit_str(meta, "crate = \"path::to::schema_core\"")?.parse()?;
+                    let path = crate_path(meta)?;
                     set_once(cx, &mut out.krate, &key, path)
                 }
                 PRIMARY_KEY => {
@@ -229,7 +284,7 @@ impl EnumAttrs {
                     lit_str(meta, "rename_all = \"SCREAMING_SNAKE_CASE\"")?,
                 ),
                 CRATE => {
-                    let path = lit_str(meta, "crate = \"path::to::schema_core\"")?.parse()?;
+                    let path = crate_path(meta)?;
                     set_once(cx, &mut out.krate, &key, path)
                 }
                 _ => unreachable!("every key of ENUM_KEYS is handled"),
@@ -396,6 +451,16 @@ fn lit_str(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
     input
         .parse::<LitStr>()
         .map_err(|e| syn::Error::new(e.span(), format!("expected a string: `{example}`")))
+}
+
+fn crate_path(meta: &ParseNestedMeta) -> syn::Result<Path> {
+    let lit = lit_str(meta, "crate = \"path::to::schema_core\"")?;
+    lit.parse().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            "`crate` takes the path schema-core is reached by: `crate = \"my::schema_core\"`",
+        )
+    })
 }
 
 fn type_name(meta: &ParseNestedMeta) -> syn::Result<Ident> {
@@ -634,6 +699,7 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
         key,
         name: None,
         sql: None,
+        parts: Vec::new(),
     };
     if !meta.input.peek(token::Paren) {
         return Err(meta.error(
@@ -645,7 +711,13 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
     }
     meta.parse_nested_meta(|inner| {
         let result = key_of(&inner, CHECK_KEYS, "check").and_then(|key| {
-            let lit = lit_str(&inner, "sql = \"resolved_at >= created_at\"")?;
+            let lit = lit_str(&inner, "sql = \"{resolved_at} >= {created_at}\"")?;
+            if key == SQL {
+                match sql_template(&lit.value()) {
+                    Ok(parts) => out.parts = parts,
+                    Err(message) => cx.error_spanned_by(&lit, message),
+                }
+            }
             let slot = if key == NAME {
                 &mut out.name
             } else {

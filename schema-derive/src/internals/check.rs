@@ -7,6 +7,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 
 use super::ast::Table;
+use super::attr::TemplatePart;
 use super::ctxt::Ctxt;
 use super::suggest::did_you_mean;
 
@@ -238,6 +239,24 @@ fn check_checks(cx: &Ctxt, table: &Table) {
                     format!(
                         "two checks are named `{}`; rename one of them",
                         name.value()
+                    ),
+                );
+            }
+        }
+        for part in &check.parts {
+            let TemplatePart::Field(field) = part else {
+                continue;
+            };
+            if !table.columns.iter().any(|c| c.ident == field.as_str()) {
+                let sql = check.sql.as_ref().expect("parts come from the sql");
+                let fields: Vec<String> =
+                    table.columns.iter().map(|c| c.ident.to_string()).collect();
+                cx.error_spanned_by(
+                    sql,
+                    format!(
+                        "the check names `{{{field}}}`, but `{field}` is not a field of `{}`{}",
+                        table.ident,
+                        did_you_mean(field, fields.iter().map(String::as_str))
                     ),
                 );
             }

@@ -1,0 +1,17 @@
+use schema_core::PgTable;
+
+// Everything the row types need, except `PgType`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Money {
+    pub cents: i64,
+}
+
+// A field type with no `PgType`.
+#[derive(PgTable)]
+pub struct Invoice {
+    #[pg(primary_key)]
+    pub invoice_id: i64,
+    pub total: Money,
+}
+
+fn main() {}
