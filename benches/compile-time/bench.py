@@ -80,7 +80,7 @@ class Col:
     def has_default(self):
         return bool(self.default_sql or self.default_enum or self.default_bool is not None)
 
-    def rust_type(self, enum_prefix=""):
+    def rust_type(self, table=None):
         base = {
             "uuid": "Uuid",
             "string": "String",
@@ -88,7 +88,7 @@ class Col:
             "ts": "DateTime<Utc>",
             "i32": "i32",
             "bool": "bool",
-            "enum": f"{enum_prefix}{self.enum}",
+            "enum": table.enum_name(self.enum) if table else "",
         }[self.kind]
         return f"Option<{base}>" if self.nullable else base
 
@@ -159,11 +159,15 @@ class Table:
         self.module = f"tickets_{n:02}"          # module and SQL table name
         self.name = f"tickets_{n:02}"
         self.struct = f"Ticket{n:02}"            # Rust type
-        self.enum_prefix = f"Ticket{n:02}"       # Ticket01Category, ...
         self.doc = (f"Support requests of queue {n}, raised from the page where the physician "
                     "clicked Help.")
         self.columns = ticket_columns()
         self.indexes = TICKET_INDEXES
+
+    def enum_name(self, suffix):
+        # TicketCategory01, not Ticket01Category: drizzle names its column types
+        # {Table}{Field}, which would collide.
+        return f"Ticket{suffix}{self.n:02}"
 
 
 def tables(count):
@@ -208,7 +212,7 @@ def cargo_toml(deps):
 
 def lib_rs(header, modules, extra=""):
     out = "//! 41 tables: `providers` and 40 ticket-like tables. Generated; do not edit.\n"
-    out += "#![allow(dead_code, clippy::all)]\n\n" + header
+    out += "#![allow(dead_code, unexpected_cfgs, clippy::all)]\n\n" + header
     for m in modules:
         out += f"pub mod {m};\n"
     return out + extra
@@ -238,7 +242,7 @@ def gen_schema_core(root, count, serde):
         if c.default_sql:
             parts.append(f'default_sql = "{c.default_sql}"')
         if c.default_enum:
-            parts.append(f"default = {table.enum_prefix}{c.enum}::{c.default_enum}")
+            parts.append(f"default = {table.enum_name(c.enum)}::{c.default_enum}")
         if c.default_bool is not None:
             parts.append(f"default = {str(c.default_bool).lower()}")
         if c.range:
@@ -256,7 +260,7 @@ def gen_schema_core(root, count, serde):
         s += ")]\n" + f"pub struct {struct_name} {{\n"
         for c in columns:
             s += doc(c.doc, "    ") + pg_attr(c, table)
-            s += f"    pub {c.name}: {c.rust_type(table.enum_prefix if table else '')},\n"
+            s += f"    pub {c.name}: {c.rust_type(table)},\n"
         return s + "}\n"
 
     files = {}
@@ -271,7 +275,7 @@ def gen_schema_core(root, count, serde):
             s += doc(edoc)
             s += "#[derive(PgEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]\n"
             s += '#[pg(rename_all = "SCREAMING_SNAKE_CASE")]\n'
-            s += f"pub enum {t.enum_prefix}{suffix} {{\n"
+            s += f"pub enum {t.enum_name(suffix)} {{\n"
             for v, _text, vdoc in variants:
                 s += doc(vdoc, "    ") + f"    {v},\n"
             s += "}\n\n"
@@ -345,7 +349,7 @@ def gen_diesel(root, count):
     head = ("use chrono::{DateTime, Utc};\nuse diesel::prelude::*;\nuse uuid::Uuid;\n\n")
     files = {"schema.rs": schema,
              "providers.rs": head + doc(PROVIDER_DOC) + models("Provider", "providers",
-                                                                provider_columns(), "")}
+                                                                provider_columns(), None)}
     for t in tables(count):
         s = ("use std::io::Write;\n\nuse chrono::{DateTime, Utc};\n"
              "use diesel::deserialize::{self, FromSql, FromSqlRow};\n"
@@ -354,7 +358,7 @@ def gen_diesel(root, count):
              "use diesel::serialize::{self, IsNull, Output, ToSql};\n"
              "use diesel::sql_types::Text;\nuse uuid::Uuid;\n\n")
         for suffix, edoc, variants in ENUMS:
-            e = f"{t.enum_prefix}{suffix}"
+            e = f"{t.enum_name(suffix)}"
             s += doc(edoc)
             s += "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]\n"
             s += "#[diesel(sql_type = Text)]\n"
@@ -373,7 +377,7 @@ def gen_diesel(root, count):
             s += "".join(f'            b"{text}" => Ok(Self::{v}),\n' for v, text, _ in variants)
             s += f'            _ => Err("unrecognized {e} value".into()),\n'
             s += "        }\n    }\n}\n\n"
-        s += doc(t.doc) + models(t.struct, t.name, t.columns, t.enum_prefix)
+        s += doc(t.doc) + models(t.struct, t.name, t.columns, t)
         files[f"{t.module}.rs"] = s
     files["lib.rs"] = lib_rs("", ["schema", "providers"] + [t.module for t in tables(count)])
     write_package(root, cargo_toml(deps), files)
@@ -434,7 +438,7 @@ def gen_sea_orm(root, count):
 
     ts = tables(count)
     files = {}
-    p = "use sea_orm::entity::prelude::*;\n\n" + model("providers", PROVIDER_DOC, provider_columns(), "")
+    p = "use sea_orm::entity::prelude::*;\n\n" + model("providers", PROVIDER_DOC, provider_columns(), None)
     p += "#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]\npub enum Relation {\n"
     for t in ts:
         p += f'    #[sea_orm(has_many = "super::{t.module}::Entity")]\n    {camel(t.module)},\n'
@@ -451,11 +455,11 @@ def gen_sea_orm(root, count):
             s += doc(edoc)
             s += "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]\n"
             s += f'#[sea_orm(rs_type = "String", db_type = "String(StringLen::N({vlen}))")]\n'
-            s += f"pub enum {t.enum_prefix}{suffix} {{\n"
+            s += f"pub enum {t.enum_name(suffix)} {{\n"
             for v, text, vdoc in variants:
                 s += doc(vdoc, "    ") + f'    #[sea_orm(string_value = "{text}")]\n    {v},\n'
             s += "}\n\n"
-        s += model(t.name, t.doc, t.columns, t.enum_prefix)
+        s += model(t.name, t.doc, t.columns, t)
         s += ("#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]\npub enum Relation {\n"
               "    #[sea_orm(\n        belongs_to = \"super::providers::Entity\",\n"
               "        from = \"Column::ProviderId\",\n"
@@ -519,17 +523,17 @@ def gen_drizzle(root, count):
     head = "use chrono::{DateTime, Utc};\nuse drizzle::postgres::prelude::*;\nuse uuid::Uuid;\n\n"
     ts = tables(count)
     files = {"providers.rs": head + struct("Providers", "providers", PROVIDER_DOC,
-                                           provider_columns(), "") + indexes("Providers", PROVIDER_INDEXES)}
+                                           provider_columns(), None) + indexes("Providers", PROVIDER_INDEXES)}
     for t in ts:
-        s = head + "use super::providers::Providers;\n\n"
+        s = head + "use super::providers::{Providers, ProvidersProviderId};\n\n"
         for suffix, edoc, variants in ENUMS:
             s += doc(edoc)
             s += "#[derive(PostgresEnum, Default, Clone, Copy, Debug, PartialEq, Eq, Hash)]\n"
-            s += f"pub enum {t.enum_prefix}{suffix} {{\n"
+            s += f"pub enum {t.enum_name(suffix)} {{\n"
             for i, (v, _text, vdoc) in enumerate(variants):
                 s += doc(vdoc, "    ") + ("    #[default]\n" if i == 0 else "") + f"    {v},\n"
             s += "}\n\n"
-        s += struct(t.struct, t.name, t.doc, t.columns, t.enum_prefix) + indexes(t.struct, t.indexes)
+        s += struct(t.struct, t.name, t.doc, t.columns, t) + indexes(t.struct, t.indexes)
         files[f"{t.module}.rs"] = s
     schema = "\n/// Every table and index, for migrations and `Drizzle::new`.\n"
     schema += "#[derive(PostgresSchema)]\npub struct Schema {\n    pub providers: providers::Providers,\n"
@@ -574,15 +578,15 @@ def gen_plain(root, count, serde):
             s += doc(c.doc, "    ") + f"    pub {c.name}: {c.rust_type(prefix)},\n"
         return s + "}\n"
 
-    files = {"providers.rs": head + struct("Provider", PROVIDER_DOC, provider_columns(), "")}
+    files = {"providers.rs": head + struct("Provider", PROVIDER_DOC, provider_columns(), None)}
     for t in tables(count):
         s = head
         for suffix, edoc, variants in ENUMS:
-            s += doc(edoc) + enum_derive + f"pub enum {t.enum_prefix}{suffix} {{\n"
+            s += doc(edoc) + enum_derive + f"pub enum {t.enum_name(suffix)} {{\n"
             for v, _text, vdoc in variants:
                 s += doc(vdoc, "    ") + f"    {v},\n"
             s += "}\n\n"
-        s += struct(t.struct, t.doc, t.columns, t.enum_prefix)
+        s += struct(t.struct, t.doc, t.columns, t)
         files[f"{t.module}.rs"] = s
     files["lib.rs"] = lib_rs("", ["providers"] + [t.module for t in tables(count)])
     write_package(root, cargo_toml(deps), files)

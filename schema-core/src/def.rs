@@ -42,6 +42,9 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// Its default, if any.
     pub default: Option<ColumnDefault>,
+    /// A SQL expression every update through the generated `UpdateX` type sets the column to
+    /// (`now()` for an `updated_at` column); such a column is not part of `UpdateX`.
+    pub update_sql: Option<&'static str>,
     /// Whether it carries a single-column `UNIQUE` constraint.
     pub unique: bool,
     /// The only values it may hold (a text enum's variants): rendered as `CHECK (col IN (...))`.

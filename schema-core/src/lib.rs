@@ -58,10 +58,13 @@ mod def;
 mod enums;
 mod error;
 mod literal;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod render;
 mod schema;
 pub mod sql;
 mod types;
+mod validate;
 
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnRef, DefaultValue, ForeignKeyDef,
@@ -72,6 +75,7 @@ pub use error::SchemaError;
 pub use literal::{SqlLiteral, ToSqlLiteral};
 pub use schema::Schema;
 pub use types::{DefaultFor, IntegerColumn, PgType, ReferenceCompatible, SqlType, TextColumn};
+pub use validate::{Rule, Validate, ValidationError, Violation, ViolationSink};
 
 #[cfg(feature = "derive")]
 pub use schema_derive::{PgEnum, PgTable};
@@ -85,14 +89,46 @@ pub trait Table {
     type Insert;
     /// The row type to read (`SelectX`): every column, `Option` where nullable.
     type Select;
+    /// The patch type (`UpdateX`): every column but the key and the `update_sql` ones, each an
+    /// `Option` where `None` leaves the column as it is; a nullable column's field is an
+    /// `Option<Option<T>>`, where `Some(None)` sets it to NULL.
+    type Update;
 }
 
 /// What generated code calls; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "postgres")]
+    pub use bytes;
     pub use core;
     #[cfg(feature = "serde")]
     pub use serde;
+
+    /// serde for a nullable column's patch field, `Option<Option<T>>`: a missing field is
+    /// `None` (leave as is), `null` is `Some(None)` (set NULL), a value is `Some(Some(v))`.
+    #[cfg(feature = "serde")]
+    pub mod double_option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        /// Writes `Some(None)` as `null` and `Some(Some(v))` as `v`; `None` is skipped by the
+        /// field's `skip_serializing_if`.
+        pub fn serialize<T: Serialize, S: Serializer>(
+            value: &Option<Option<T>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(inner) => inner.serialize(serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        /// Reads a present field: `null` as `Some(None)`, a value as `Some(Some(v))`.
+        pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Option<T>>, D::Error> {
+            Option::<T>::deserialize(deserializer).map(Some)
+        }
+    }
     pub use std::string::String;
 
     /// Compiles only for a field stored as text (`varchar = N`).

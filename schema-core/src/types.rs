@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+use crate::def::ColumnDef;
+use crate::validate::{self, Rule};
+
 /// A PostgreSQL column type, as written in `CREATE TABLE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SqlType {
@@ -100,6 +103,12 @@ pub trait PgType {
     /// The type with any `Option` removed: two columns can be joined by a foreign key when
     /// their `Base` types are the same.
     type Base;
+
+    /// Adds to `out` every rule of `column` this value breaks (see
+    /// [`Validate`](crate::Validate)); the default checks nothing.
+    fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
+        let _ = (column, out);
+    }
 }
 
 impl<T: PgType> PgType for Option<T> {
@@ -107,6 +116,12 @@ impl<T: PgType> PgType for Option<T> {
     const NULLABLE: bool = true;
     const ALLOWED_VALUES: Option<&'static [&'static str]> = T::ALLOWED_VALUES;
     type Base = T::Base;
+
+    fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
+        if let Some(value) = self {
+            value.check_value(column, out);
+        }
+    }
 }
 
 macro_rules! pg_types {
@@ -120,19 +135,47 @@ macro_rules! pg_types {
 
 pg_types! {
     bool => SqlType::Boolean,
-    i16 => SqlType::SmallInt,
-    i32 => SqlType::Integer,
-    i64 => SqlType::BigInt,
     f32 => SqlType::Real,
     f64 => SqlType::DoublePrecision,
-    String => SqlType::Text,
     uuid::Uuid => SqlType::Uuid,
-    serde_json::Value => SqlType::Jsonb,
     chrono::DateTime<chrono::Utc> => SqlType::Timestamptz,
     chrono::NaiveDateTime => SqlType::Timestamp,
     chrono::NaiveDate => SqlType::Date,
     chrono::NaiveTime => SqlType::Time,
     Vec<u8> => SqlType::Bytea,
+}
+
+macro_rules! pg_integers {
+    ($($ty:ty => $sql:expr),*) => {
+        $(impl PgType for $ty {
+            const SQL_TYPE: SqlType = $sql;
+            type Base = $ty;
+
+            fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
+                validate::check_integer(i64::from(*self), column, out);
+            }
+        })*
+    };
+}
+
+pg_integers!(i16 => SqlType::SmallInt, i32 => SqlType::Integer, i64 => SqlType::BigInt);
+
+impl PgType for String {
+    const SQL_TYPE: SqlType = SqlType::Text;
+    type Base = String;
+
+    fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
+        validate::check_text(self, column, out);
+    }
+}
+
+impl PgType for serde_json::Value {
+    const SQL_TYPE: SqlType = SqlType::Jsonb;
+    type Base = serde_json::Value;
+
+    fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
+        validate::check_json(self, out);
+    }
 }
 
 /// A field whose column stores text, so `#[pg(varchar = N)]` may narrow it.

@@ -401,6 +401,7 @@ const fn column(name: &'static str) -> ColumnDef {
         sql_type: SqlType::Integer,
         nullable: false,
         default: None,
+        update_sql: None,
         unique: false,
         allowed_values: None,
         range: None,

@@ -141,6 +141,11 @@ fn generate(
     } else {
         TokenStream::new()
     };
+    let postgres = if cfg!(feature = "postgres") {
+        postgres_impls(&krate, ident)
+    } else {
+        TokenStream::new()
+    };
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -182,6 +187,7 @@ fn generate(
             }
 
             #serde
+            #postgres
         };
     }
 }
@@ -214,6 +220,58 @@ fn serde_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
                         <Self as #krate::PgEnum>::VALUES,
                     )
                 })
+            }
+        }
+    }
+}
+
+/// `ToSql` and `FromSql` as the stored text.
+fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
+    let types = quote!(#krate::pg::tokio_postgres::types);
+    let result = quote! {
+        ::core::result::Result<
+            #types::IsNull,
+            ::std::boxed::Box<dyn ::std::error::Error + ::core::marker::Sync + ::core::marker::Send>,
+        >
+    };
+    quote! {
+        #[automatically_derived]
+        impl #types::ToSql for #ident {
+            fn to_sql(
+                &self,
+                ty: &#types::Type,
+                out: &mut #krate::__private::bytes::BytesMut,
+            ) -> #result {
+                #krate::pg::enum_to_sql(self, ty, out)
+            }
+
+            fn accepts(ty: &#types::Type) -> bool {
+                #krate::pg::enum_accepts(ty)
+            }
+
+            fn to_sql_checked(
+                &self,
+                ty: &#types::Type,
+                out: &mut #krate::__private::bytes::BytesMut,
+            ) -> #result {
+                #krate::pg::enum_to_sql_checked(self, ty, out)
+            }
+        }
+
+        #[automatically_derived]
+        impl<'a> #types::FromSql<'a> for #ident {
+            fn from_sql(
+                ty: &#types::Type,
+                raw: &'a [u8],
+            ) -> ::core::result::Result<
+                Self,
+                ::std::boxed::Box<dyn ::std::error::Error + ::core::marker::Sync + ::core::marker::Send>,
+            > {
+                #krate::pg::enum_from_sql(ty, raw)
+            }
+
+            fn accepts(ty: &#types::Type) -> bool {
+                #krate::pg::enum_accepts(ty)
             }
         }
     }

@@ -42,7 +42,11 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
 fn row_types(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let vis = table.vis;
-    let (insert, select) = (&table.insert_ident, &table.select_ident);
+    let (insert, select, update) = (
+        &table.insert_ident,
+        &table.select_ident,
+        &table.update_ident,
+    );
     let base_derives = quote! {
         ::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq
     };
@@ -61,6 +65,7 @@ fn row_types(table: &Table) -> TokenStream {
     };
     let insert_derives = derives(&table.attrs.insert_derive);
     let select_derives = derives(&table.attrs.select_derive);
+    let update_derives = derives(&table.attrs.update_derive);
 
     let field = |column: &Column, ty: TokenStream| {
         let docs = column
@@ -84,6 +89,25 @@ fn row_types(table: &Table) -> TokenStream {
         .columns
         .iter()
         .map(|c| field(c, c.ty.to_token_stream()));
+    let update_fields = table
+        .columns
+        .iter()
+        .filter(|c| table.updatable(c))
+        .map(|c| {
+            let ty = c.ty;
+            let serde = if cfg!(feature = "serde") {
+                let with = c.is_option.then(|| {
+                    let path = format!("{}::__private::double_option", krate.to_token_stream())
+                        .replace(' ', "");
+                    quote!(, with = #path)
+                });
+                quote!(#[serde(default, skip_serializing_if = "Option::is_none" #with)])
+            } else {
+                TokenStream::new()
+            };
+            let field = field(c, quote!(::core::option::Option<#ty>));
+            quote!(#serde #field)
+        });
 
     let required: Vec<_> = table
         .columns
@@ -110,6 +134,11 @@ fn row_types(table: &Table) -> TokenStream {
     );
     let select_doc = format!(
         "A row read from `{table_name}`: every column, `Option` where the column is nullable."
+    );
+    let update_doc = format!(
+        "A patch of a row of `{table_name}`: every column but the key and those refreshed on \
+         update; `None` leaves a column as it is, and for a nullable column `Some(None)` sets \
+         it to NULL. `Default` changes nothing."
     );
     let new_doc = format!(
         "A row with the required columns set and every other column left to the database{}.",
@@ -145,6 +174,13 @@ fn row_types(table: &Table) -> TokenStream {
         #select_derives
         #vis struct #select {
             #(#select_fields,)*
+        }
+
+        #[doc = #update_doc]
+        #update_derives
+        #[derive(::core::default::Default)]
+        #vis struct #update {
+            #(#update_fields,)*
         }
     }
 }
@@ -182,8 +218,18 @@ fn column_refs(table: &Table) -> TokenStream {
 fn metadata(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let ident = table.ident;
-    let (insert, select) = (&table.insert_ident, &table.select_ident);
+    let (insert, select, update) = (
+        &table.insert_ident,
+        &table.select_ident,
+        &table.update_ident,
+    );
     let table_name = &table.name;
+    let validate = validate_impls(table);
+    let postgres = if cfg!(feature = "postgres") {
+        postgres_impls(table)
+    } else {
+        TokenStream::new()
+    };
 
     let columns = table.columns.iter().map(|c| column_def(table, c));
     let checks: Vec<TokenStream> = table
@@ -235,6 +281,8 @@ fn metadata(table: &Table) -> TokenStream {
     quote! {
         const _: () = {
             #(#checks)*
+            #validate
+            #postgres
 
             #[automatically_derived]
             impl #krate::Table for #ident {
@@ -249,6 +297,7 @@ fn metadata(table: &Table) -> TokenStream {
                 };
                 type Insert = #insert;
                 type Select = #select;
+                type Update = #update;
             }
         };
     }
@@ -293,6 +342,10 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             }
         })
     });
+    let update_sql = option(c.attrs.update_sql.as_ref().map(|sql| {
+        let sql = &sql.value;
+        quote!(#sql)
+    }));
     let unique = c.attrs.unique.is_some();
     let range = option(c.attrs.range.as_ref().map(|range| {
         let min = option(range.value.min.as_ref().map(|(v, _)| quote!(#v)));
@@ -308,6 +361,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             sql_type: #sql_type,
             nullable: #nullable,
             default: #default,
+            update_sql: #update_sql,
             unique: #unique,
             allowed_values: #allowed_values,
             range: #range,
@@ -443,4 +497,153 @@ fn respan(tokens: impl ToTokens, span: proc_macro2::Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+/// `Validate` for the Insert and Update types: each field checked against its column.
+fn validate_impls(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let checks = |fields: Vec<(usize, &syn::Ident)>| {
+        let calls = fields
+            .into_iter()
+            .map(|(index, field)| quote!(.check(#index, &self.#field)));
+        quote! {
+            fn validate(&self) -> ::core::result::Result<(), #krate::ValidationError> {
+                #krate::ValidationError::collect(<#ident as #krate::Table>::TABLE)
+                    #(#calls)*
+                    .finish()
+            }
+        }
+    };
+    let all = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.ident))
+        .collect();
+    let updatable = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| table.updatable(c))
+        .map(|(i, c)| (i, c.ident))
+        .collect();
+    let (insert, update) = (&table.insert_ident, &table.update_ident);
+    let (insert_body, update_body) = (checks(all), checks(updatable));
+    quote! {
+        #[automatically_derived]
+        impl #krate::Validate for #insert {
+            #insert_body
+        }
+
+        #[automatically_derived]
+        impl #krate::Validate for #update {
+            #update_body
+        }
+    }
+}
+
+/// Parameter binding, row decoding and the key, for schema-core's `pg` module.
+fn postgres_impls(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let (insert, select, update) = (
+        &table.insert_ident,
+        &table.select_ident,
+        &table.update_ident,
+    );
+    let pg = quote!(#krate::pg);
+
+    let values = table.columns.iter().map(|c| {
+        let field = c.ident;
+        if c.has_default() {
+            quote!(out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
+        } else {
+            quote!(out.push(::core::option::Option::Some(&self.#field));)
+        }
+    });
+    let changes = table.columns.iter().map(|c| {
+        let field = c.ident;
+        if table.updatable(c) {
+            quote!(out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
+        } else {
+            quote!(out.push(::core::option::Option::None);)
+        }
+    });
+    let decoded = table.columns.iter().enumerate().map(|(i, c)| {
+        let field = c.ident;
+        quote!(#field: #pg::decode(row, indexes[#i], table, #i)?)
+    });
+
+    let key_columns = table.primary_key();
+    let keyed = if key_columns.is_empty() {
+        TokenStream::new()
+    } else {
+        let (key_type, pushes) = if let [only] = key_columns.as_slice() {
+            let ty = only.ty;
+            (quote!(#ty), vec![quote!(out.push(key);)])
+        } else {
+            let types = key_columns.iter().map(|c| c.ty);
+            let pushes = (0..key_columns.len())
+                .map(|i| {
+                    let i = syn::Index::from(i);
+                    quote!(out.push(&key.#i);)
+                })
+                .collect();
+            (quote!((#(#types),*)), pushes)
+        };
+        quote! {
+            #[automatically_derived]
+            impl #pg::KeyedTable for #ident {
+                type Key = #key_type;
+
+                fn push_key<'a>(key: &'a Self::Key, out: &mut ::std::vec::Vec<#pg::Param<'a>>) {
+                    #(#pushes)*
+                }
+            }
+
+            #[automatically_derived]
+            impl #pg::UpdateRow for #update {
+                type Table = #ident;
+
+                fn push_changes<'a>(
+                    &'a self,
+                    out: &mut ::std::vec::Vec<::core::option::Option<#pg::Param<'a>>>,
+                ) {
+                    #(#changes)*
+                }
+            }
+        }
+    };
+
+    quote! {
+        #[automatically_derived]
+        impl #pg::InsertRow for #insert {
+            type Table = #ident;
+
+            fn push_values<'a>(
+                &'a self,
+                out: &mut ::std::vec::Vec<::core::option::Option<#pg::Param<'a>>>,
+            ) {
+                #(#values)*
+            }
+        }
+
+        #[automatically_derived]
+        impl #pg::FromRow for #select {
+            type Table = #ident;
+
+            fn from_row_at(
+                row: &#pg::tokio_postgres::Row,
+                indexes: &[usize],
+            ) -> ::core::result::Result<Self, #pg::DecodeError> {
+                let table = <#ident as #krate::Table>::TABLE;
+                ::core::result::Result::Ok(Self {
+                    #(#decoded,)*
+                })
+            }
+        }
+
+        #keyed
+    }
 }

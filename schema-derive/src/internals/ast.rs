@@ -21,6 +21,7 @@ pub struct Table<'a> {
     pub attrs: TableAttrs,
     pub insert_ident: Ident,
     pub select_ident: Ident,
+    pub update_ident: Ident,
     /// The path generated code reaches schema-core by.
     pub krate: Path,
 }
@@ -44,6 +45,12 @@ pub struct Column<'a> {
 impl Column<'_> {
     pub fn has_default(&self) -> bool {
         self.attrs.default.is_some() || self.attrs.default_sql.is_some()
+    }
+
+    /// Whether the Update type has this column: every column but the key's and those an
+    /// `update_sql` refreshes. (Key membership is the table's to say; see `Table::updatable`.)
+    pub fn refreshed_on_update(&self) -> bool {
+        self.attrs.update_sql.is_some()
     }
 
     /// Whether the Insert type requires this column: NOT NULL and no default.
@@ -138,6 +145,7 @@ impl<'a> Table<'a> {
             columns,
             insert_ident: generated("Insert", &attrs.insert),
             select_ident: generated("Select", &attrs.select),
+            update_ident: generated("Update", &attrs.update),
             krate: attrs
                 .krate
                 .clone()
@@ -149,6 +157,12 @@ impl<'a> Table<'a> {
     /// The column declared by the field named `ident`.
     pub fn column(&self, ident: &Ident) -> Option<&Column<'a>> {
         self.columns.iter().find(|c| c.ident == ident)
+    }
+
+    /// Whether the Update type has this column: not part of the key, not refreshed by
+    /// `update_sql`.
+    pub fn updatable(&self, column: &Column) -> bool {
+        !column.refreshed_on_update() && !self.primary_key().iter().any(|k| k.ident == column.ident)
     }
 
     /// The primary key's columns: the struct's `primary_key(...)` list, or the one field marked

@@ -24,9 +24,11 @@ pub struct TableAttrs {
     pub table: Option<LitStr>,
     pub insert: Option<Ident>,
     pub select: Option<Ident>,
+    pub update: Option<Ident>,
     pub derive: Vec<Path>,
     pub insert_derive: Vec<Path>,
     pub select_derive: Vec<Path>,
+    pub update_derive: Vec<Path>,
     pub primary_key: Option<Keyed<Vec<Ident>>>,
     pub indexes: Vec<IndexAttr>,
     pub checks: Vec<CheckAttr>,
@@ -120,6 +122,7 @@ pub struct FieldAttrs {
     pub sql_type: Option<Keyed<LitStr>>,
     pub default: Option<Keyed<Expr>>,
     pub default_sql: Option<Keyed<LitStr>>,
+    pub update_sql: Option<Keyed<LitStr>>,
     pub references: Option<Keyed<Path>>,
     pub on_delete: Option<Keyed<Ident>>,
     pub on_update: Option<Keyed<Ident>>,
@@ -153,9 +156,11 @@ impl TableAttrs {
                 TABLE => set_once(cx, &mut out.table, &key, lit_str(meta, "table = \"name\"")?),
                 INSERT => set_once(cx, &mut out.insert, &key, type_name(meta)?),
                 SELECT => set_once(cx, &mut out.select, &key, type_name(meta)?),
+                UPDATE => set_once(cx, &mut out.update, &key, type_name(meta)?),
                 DERIVE => out.derive.extend(paths(meta)?),
                 INSERT_DERIVE => out.insert_derive.extend(paths(meta)?),
                 SELECT_DERIVE => out.select_derive.extend(paths(meta)?),
+                UPDATE_DERIVE => out.update_derive.extend(paths(meta)?),
                 CRATE => {
                     let path = crate_path(meta)?;
                     set_once(cx, &mut out.krate, &key, path)
@@ -231,6 +236,16 @@ impl FieldAttrs {
                         ));
                     }
                     set_once(cx, &mut out.default_sql, &key, keyed(&key, sql))
+                }
+                UPDATE_SQL => {
+                    let sql = lit_str(meta, "update_sql = \"now()\"")?;
+                    if sql.value().trim().is_empty() {
+                        return Err(syn::Error::new(
+                            sql.span(),
+                            "`update_sql` is empty; write a SQL expression such as \"now()\"",
+                        ));
+                    }
+                    set_once(cx, &mut out.update_sql, &key, keyed(&key, sql))
                 }
                 REFERENCES => {
                     let path: Path = value(

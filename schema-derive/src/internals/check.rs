@@ -120,9 +120,16 @@ fn check_one_primary_key(cx: &Ctxt, table: &Table) {
     }
 }
 
-/// Key columns are NOT NULL in PostgreSQL, so an `Option` field would never read back `None`.
+/// Key columns are NOT NULL in PostgreSQL, so an `Option` field would never read back `None`;
+/// and an update never changes the key, so a key column cannot be refreshed by `update_sql`.
 fn check_primary_key_not_nullable(cx: &Ctxt, table: &Table) {
     for column in table.primary_key() {
+        if let Some(update_sql) = &column.attrs.update_sql {
+            cx.error_spanned_by(
+                &update_sql.key,
+                "a key column is never changed by an update; remove `update_sql`",
+            );
+        }
         if column.is_option {
             cx.error_spanned_by(
                 column.ty,

@@ -6,9 +6,11 @@ pub const PG: &str = "pg";
 pub const TABLE: &str = "table";
 pub const INSERT: &str = "insert";
 pub const SELECT: &str = "select";
+pub const UPDATE: &str = "update";
 pub const DERIVE: &str = "derive";
 pub const INSERT_DERIVE: &str = "insert_derive";
 pub const SELECT_DERIVE: &str = "select_derive";
+pub const UPDATE_DERIVE: &str = "update_derive";
 pub const PRIMARY_KEY: &str = "primary_key";
 pub const INDEX: &str = "index";
 pub const CHECK: &str = "check";
@@ -18,9 +20,11 @@ pub const TABLE_KEYS: &[&str] = &[
     TABLE,
     INSERT,
     SELECT,
+    UPDATE,
     DERIVE,
     INSERT_DERIVE,
     SELECT_DERIVE,
+    UPDATE_DERIVE,
     PRIMARY_KEY,
     INDEX,
     CHECK,
@@ -34,6 +38,7 @@ pub const VARCHAR: &str = "varchar";
 pub const SQL_TYPE: &str = "sql_type";
 pub const DEFAULT: &str = "default";
 pub const DEFAULT_SQL: &str = "default_sql";
+pub const UPDATE_SQL: &str = "update_sql";
 pub const REFERENCES: &str = "references";
 pub const ON_DELETE: &str = "on_delete";
 pub const ON_UPDATE: &str = "on_update";
@@ -47,6 +52,7 @@ pub const FIELD_KEYS: &[&str] = &[
     SQL_TYPE,
     DEFAULT,
     DEFAULT_SQL,
+    UPDATE_SQL,
     REFERENCES,
     ON_DELETE,
     ON_UPDATE,

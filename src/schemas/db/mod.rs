@@ -3,10 +3,10 @@
 pub mod providers;
 pub mod support;
 
-pub use providers::{InsertProvider, Provider, SelectProvider};
+pub use providers::{InsertProvider, Provider, SelectProvider, UpdateProvider};
 pub use support::{
     InsertSupportTicket, SelectSupportTicket, SupportTicket, TicketCategory, TicketPriority,
-    TicketStatus,
+    TicketStatus, UpdateSupportTicket,
 };
 
 use schema_core::Schema;

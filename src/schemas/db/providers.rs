@@ -37,6 +37,6 @@ pub struct Provider {
     #[pg(default_sql = "now()")]
     pub created_at: DateTime<Utc>,
     /// When the provider's row last changed.
-    #[pg(default_sql = "now()")]
+    #[pg(default_sql = "now()", update_sql = "now()")]
     pub updated_at: DateTime<Utc>,
 }

@@ -104,6 +104,6 @@ pub struct SupportTicket {
     #[pg(default_sql = "now()")]
     pub created_at: DateTime<Utc>,
     /// When the ticket last changed.
-    #[pg(default_sql = "now()")]
+    #[pg(default_sql = "now()", update_sql = "now()")]
     pub updated_at: DateTime<Utc>,
 }

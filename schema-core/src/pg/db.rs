@@ -1,0 +1,446 @@
+//! A connection (or transaction) that runs the typed reads and writes, with its statements
+//! prepared once per shape.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use futures_util::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, GenericClient, NoTls, Statement, Transaction};
+
+use super::statements::{self, ColumnSet};
+use super::{FromRow, InsertRow, KeyedTable, Param, PgError, UpdateRow};
+use std::borrow::Borrow;
+
+use crate::{Table, TableDef};
+
+/// PostgreSQL takes at most this many parameters in one statement.
+const MAX_PARAMETERS: usize = 65_535;
+/// Rows per multi-row `INSERT`: large enough that a round trip carries a lot, small enough
+/// that the server plans the statement quickly.
+const MAX_ROWS_PER_INSERT: usize = 1_000;
+
+/// Prepared statements by shape, shared by a connection and its transactions.
+#[derive(Default)]
+struct StatementCache(Mutex<HashMap<String, Statement>>);
+
+impl StatementCache {
+    async fn get<C: GenericClient>(
+        &self,
+        client: &C,
+        key: String,
+        sql: impl FnOnce() -> String,
+    ) -> Result<Statement, tokio_postgres::Error> {
+        if let Some(statement) = self.lock().get(&key) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(&sql()).await?;
+        self.lock().insert(key, statement.clone());
+        Ok(statement)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Statement>> {
+        // The map stays consistent even if a holder panicked: entries are inserted whole.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A PostgreSQL connection running typed reads and writes.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), schema_core::pg::PgError> {
+/// use schema_core::pg::Db;
+/// # use schema_core::PgTable;
+/// # #[derive(PgTable)]
+/// # #[pg(table = "notes")]
+/// # pub struct Note {
+/// #     #[pg(primary_key, default_sql = "gen_random_uuid()")]
+/// #     pub note_id: uuid::Uuid,
+/// #     pub body: String,
+/// # }
+/// let mut db = Db::connect("postgres://postgres@127.0.0.1/app").await?;
+/// let note = db.insert(&InsertNote::new("remember".into())).await?;
+/// assert_eq!(db.get::<Note>(&note.note_id).await?, Some(note));
+/// # Ok(())
+/// # }
+/// ```
+pub struct Db {
+    client: Client,
+    statements: StatementCache,
+}
+
+/// A transaction of a [`Db`], with the same typed reads and writes; dropped without
+/// [`commit`](DbTransaction::commit), it rolls back.
+pub struct DbTransaction<'a> {
+    transaction: Transaction<'a>,
+    statements: &'a StatementCache,
+}
+
+impl Db {
+    /// Wraps a connected client.
+    pub fn new(client: Client) -> Self {
+        Db {
+            client,
+            statements: StatementCache::default(),
+        }
+    }
+
+    /// Connects without TLS and drives the connection on the current tokio runtime.
+    pub async fn connect(config: &str) -> Result<Self, PgError> {
+        let (client, connection) = tokio_postgres::connect(config, NoTls).await?;
+        tokio::spawn(async move {
+            // The connection ends with an error only when the server or network fails; the
+            // client's next call reports it.
+            let _ = connection.await;
+        });
+        Ok(Db::new(client))
+    }
+
+    /// The underlying client, for statements of your own.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Opens a transaction.
+    pub async fn transaction(&mut self) -> Result<DbTransaction<'_>, PgError> {
+        Ok(DbTransaction {
+            transaction: self.client.transaction().await?,
+            statements: &self.statements,
+        })
+    }
+}
+
+impl<'a> DbTransaction<'a> {
+    /// Wraps a transaction opened on a [`Db`]'s client, sharing its prepared statements.
+    pub fn client(&self) -> &Transaction<'a> {
+        &self.transaction
+    }
+
+    /// Opens a nested transaction (a savepoint).
+    pub async fn transaction(&mut self) -> Result<DbTransaction<'_>, PgError> {
+        Ok(DbTransaction {
+            transaction: self.transaction.transaction().await?,
+            statements: self.statements,
+        })
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), PgError> {
+        Ok(self.transaction.commit().await?)
+    }
+
+    /// Rolls the transaction back.
+    pub async fn rollback(self) -> Result<(), PgError> {
+        Ok(self.transaction.rollback().await?)
+    }
+}
+
+macro_rules! typed_statements {
+    ($ty:ty, $client:ident) => {
+        impl $ty {
+            /// Inserts one row (after validating it) and returns it as stored, with the
+            /// database's defaults filled in.
+            pub async fn insert<I>(&self, row: &I) -> Result<<I::Table as Table>::Select, PgError>
+            where
+                I: InsertRow,
+                <I::Table as Table>::Select: FromRow,
+            {
+                insert(&self.$client, self.statements.borrow(), row).await
+            }
+
+            /// Inserts rows with multi-row `INSERT`s in one transaction (a savepoint inside a
+            /// transaction): all of them or, on any error, none. Every row is validated first.
+            /// Returns the number of rows inserted.
+            pub async fn insert_many<I: InsertRow>(&mut self, rows: &[I]) -> Result<u64, PgError> {
+                let statements: &StatementCache = self.statements.borrow();
+                insert_many(&mut self.$client, statements, rows).await
+            }
+
+            /// Loads rows with binary `COPY`, in one transaction (a savepoint inside a
+            /// transaction): the fastest way in for large batches. Every row is validated
+            /// first. Returns the number of rows loaded.
+            pub async fn copy_in<I: InsertRow>(&mut self, rows: &[I]) -> Result<u64, PgError> {
+                let statements: &StatementCache = self.statements.borrow();
+                copy_in(&mut self.$client, statements, rows).await
+            }
+
+            /// The row with this primary key, if there is one.
+            pub async fn get<T>(&self, key: &T::Key) -> Result<Option<T::Select>, PgError>
+            where
+                T: KeyedTable,
+                T::Select: FromRow,
+            {
+                get::<_, T>(&self.$client, self.statements.borrow(), key).await
+            }
+
+            /// Every row of the table.
+            pub async fn select_all<T>(&self) -> Result<Vec<T::Select>, PgError>
+            where
+                T: Table,
+                T::Select: FromRow,
+            {
+                select_all::<_, T>(&self.$client, self.statements.borrow()).await
+            }
+
+            /// Applies a patch (after validating it) to the row with this primary key and
+            /// returns the row as stored, or `None` when no row has the key. `update_sql`
+            /// columns are refreshed by every update.
+            pub async fn update<U>(
+                &self,
+                key: &<U::Table as KeyedTable>::Key,
+                patch: &U,
+            ) -> Result<Option<<U::Table as Table>::Select>, PgError>
+            where
+                U: UpdateRow,
+                <U::Table as Table>::Select: FromRow,
+            {
+                update(&self.$client, self.statements.borrow(), key, patch).await
+            }
+
+            /// Deletes the row with this primary key; `true` when there was one.
+            pub async fn delete<T: KeyedTable>(&self, key: &T::Key) -> Result<bool, PgError> {
+                delete::<_, T>(&self.$client, self.statements.borrow(), key).await
+            }
+
+            /// Runs a query of your own and decodes its rows by column name.
+            pub async fn query_as<S: FromRow>(
+                &self,
+                sql: &str,
+                params: &[Param<'_>],
+            ) -> Result<Vec<S>, PgError> {
+                let rows = self.$client.query(sql, params).await?;
+                Ok(S::from_rows(&rows)?)
+            }
+        }
+    };
+}
+
+typed_statements!(Db, client);
+typed_statements!(DbTransaction<'_>, transaction);
+
+fn positions(table: &TableDef) -> Vec<usize> {
+    (0..table.columns.len()).collect()
+}
+
+/// The validation error of the first invalid row, if any.
+fn validate_all<I: InsertRow>(rows: &[I]) -> Result<(), PgError> {
+    for (index, row) in rows.iter().enumerate() {
+        row.validate()
+            .map_err(|error| PgError::InvalidRow { index, error })?;
+    }
+    Ok(())
+}
+
+async fn insert<C: GenericClient, I>(
+    client: &C,
+    statements: &StatementCache,
+    row: &I,
+) -> Result<<I::Table as Table>::Select, PgError>
+where
+    I: InsertRow,
+    <I::Table as Table>::Select: FromRow,
+{
+    row.validate()?;
+    let table = <I::Table as Table>::TABLE;
+    let mut values = Vec::with_capacity(table.columns.len());
+    row.push_values(&mut values);
+    let set = ColumnSet::from_present(&values);
+    let key = format!("insert:{}:{}", table.name, set.key());
+    let statement = statements
+        .get(client, key, || statements::insert(table, &set, 1, true))
+        .await?;
+    let params: Vec<Param> = values.into_iter().flatten().collect();
+    let row = client.query_one(&statement, &params).await?;
+    Ok(FromRow::from_row_at(&row, &positions(table))?)
+}
+
+/// Consecutive rows binding the same columns, as `(first, end, columns)`.
+fn runs<'a, I: InsertRow>(
+    rows: &'a [I],
+    buffer: &mut Vec<Option<Param<'a>>>,
+) -> Vec<(usize, usize, ColumnSet)> {
+    let mut runs: Vec<(usize, usize, ColumnSet)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        buffer.clear();
+        row.push_values(buffer);
+        match runs.last_mut() {
+            Some((_, end, set)) if set.matches(buffer) => *end = i + 1,
+            _ => runs.push((i, i + 1, ColumnSet::from_present(buffer))),
+        }
+    }
+    runs
+}
+
+async fn insert_many<C: GenericClient, I: InsertRow>(
+    client: &mut C,
+    statements: &StatementCache,
+    rows: &[I],
+) -> Result<u64, PgError> {
+    validate_all(rows)?;
+    let table = <I::Table as Table>::TABLE;
+    let transaction = client.transaction().await?;
+    let mut buffer = Vec::with_capacity(table.columns.len());
+    let mut params: Vec<Param> = Vec::new();
+    let mut inserted = 0;
+    for (first, end, set) in runs(rows, &mut buffer) {
+        let per_row = set.count().max(1);
+        let chunk = (MAX_PARAMETERS / per_row).clamp(1, MAX_ROWS_PER_INSERT);
+        for start in (first..end).step_by(chunk) {
+            let stop = (start + chunk).min(end);
+            params.clear();
+            for row in &rows[start..stop] {
+                buffer.clear();
+                row.push_values(&mut buffer);
+                params.extend(buffer.drain(..).flatten());
+            }
+            let count = stop - start;
+            let key = format!("insert_many:{}:{}:{count}", table.name, set.key());
+            let statement = statements
+                .get(&transaction, key, || {
+                    statements::insert(table, &set, count, false)
+                })
+                .await?;
+            inserted += transaction.execute(&statement, &params).await?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(inserted)
+}
+
+async fn copy_in<C: GenericClient, I: InsertRow>(
+    client: &mut C,
+    statements: &StatementCache,
+    rows: &[I],
+) -> Result<u64, PgError> {
+    validate_all(rows)?;
+    let table = <I::Table as Table>::TABLE;
+    let transaction = client.transaction().await?;
+    let mut buffer = Vec::with_capacity(table.columns.len());
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());
+    let mut loaded = 0;
+    for (first, end, set) in runs(rows, &mut buffer) {
+        // The columns' types, as the database has them, from a statement prepared once.
+        let key = format!("copy_types:{}:{}", table.name, set.key());
+        let statement = statements
+            .get(&transaction, key, || {
+                statements::select_columns(table, &set)
+            })
+            .await?;
+        let types: Vec<Type> = statement
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let sink = transaction
+            .copy_in(&statements::copy_in(table, &set))
+            .await?;
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(writer);
+        for row in &rows[first..end] {
+            buffer.clear();
+            row.push_values(&mut buffer);
+            params.clear();
+            params.extend(buffer.drain(..).flatten());
+            writer.as_mut().write(&params).await?;
+        }
+        loaded += writer.finish().await?;
+    }
+    transaction.commit().await?;
+    Ok(loaded)
+}
+
+async fn get<C: GenericClient, T>(
+    client: &C,
+    statements: &StatementCache,
+    key: &T::Key,
+) -> Result<Option<T::Select>, PgError>
+where
+    T: KeyedTable,
+    T::Select: FromRow,
+{
+    let table = T::TABLE;
+    let statement = statements
+        .get(client, format!("get:{}", table.name), || {
+            statements::select_by_key(table)
+        })
+        .await?;
+    let mut params = Vec::with_capacity(table.primary_key.len());
+    T::push_key(key, &mut params);
+    match client.query_opt(&statement, &params).await? {
+        Some(row) => Ok(Some(FromRow::from_row_at(&row, &positions(table))?)),
+        None => Ok(None),
+    }
+}
+
+async fn select_all<C: GenericClient, T>(
+    client: &C,
+    statements: &StatementCache,
+) -> Result<Vec<T::Select>, PgError>
+where
+    T: Table,
+    T::Select: FromRow,
+{
+    let table = T::TABLE;
+    let statement = statements
+        .get(client, format!("select_all:{}", table.name), || {
+            statements::select_all(table)
+        })
+        .await?;
+    let rows = client.query(&statement, &[]).await?;
+    let positions = positions(table);
+    rows.iter()
+        .map(|row| FromRow::from_row_at(row, &positions).map_err(PgError::from))
+        .collect()
+}
+
+async fn update<C: GenericClient, U>(
+    client: &C,
+    statements: &StatementCache,
+    key: &<U::Table as KeyedTable>::Key,
+    patch: &U,
+) -> Result<Option<<U::Table as Table>::Select>, PgError>
+where
+    U: UpdateRow,
+    <U::Table as Table>::Select: FromRow,
+{
+    patch.validate()?;
+    let table = <U::Table as Table>::TABLE;
+    let mut changes = Vec::with_capacity(table.columns.len());
+    patch.push_changes(&mut changes);
+    let set = ColumnSet::from_present(&changes);
+    let Some(sql) = statements::update_by_key(table, &set) else {
+        return get::<C, U::Table>(client, statements, key).await;
+    };
+    let statement = statements
+        .get(
+            client,
+            format!("update:{}:{}", table.name, set.key()),
+            || sql,
+        )
+        .await?;
+    let mut params: Vec<Param> = changes.into_iter().flatten().collect();
+    <U::Table as KeyedTable>::push_key(key, &mut params);
+    match client.query_opt(&statement, &params).await? {
+        Some(row) => Ok(Some(FromRow::from_row_at(&row, &positions(table))?)),
+        None => Ok(None),
+    }
+}
+
+async fn delete<C: GenericClient, T: KeyedTable>(
+    client: &C,
+    statements: &StatementCache,
+    key: &T::Key,
+) -> Result<bool, PgError> {
+    let table = T::TABLE;
+    let statement = statements
+        .get(client, format!("delete:{}", table.name), || {
+            statements::delete_by_key(table)
+        })
+        .await?;
+    let mut params = Vec::with_capacity(table.primary_key.len());
+    T::push_key(key, &mut params);
+    Ok(client.execute(&statement, &params).await? > 0)
+}

@@ -1,0 +1,163 @@
+//! The errors of reads and writes: each names what it is about, none panics.
+
+use std::error::Error;
+use std::fmt;
+
+use tokio_postgres::error::SqlState;
+
+use super::codec::DecodeError;
+use crate::ValidationError;
+
+/// A read or write that did not happen.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PgError {
+    /// The row breaks its table's rules; nothing was sent.
+    Validation(ValidationError),
+    /// A row of a batch breaks its table's rules; nothing of the batch was sent.
+    InvalidRow {
+        /// The row's position in the batch.
+        index: usize,
+        /// What it breaks.
+        error: ValidationError,
+    },
+    /// The database refused the row by one of its constraints.
+    Constraint(ConstraintViolation),
+    /// A value read back could not be decoded.
+    Decode(DecodeError),
+    /// Any other failure of the connection or the statement.
+    Database(tokio_postgres::Error),
+}
+
+/// A row the database refused by one of its rules.
+#[derive(Debug)]
+pub struct ConstraintViolation {
+    /// Which kind of rule.
+    pub kind: ConstraintKind,
+    /// The table, as the server reports it.
+    pub table: Option<String>,
+    /// The constraint's name, as the server reports it.
+    pub constraint: Option<String>,
+    /// The column, as the server reports it (NOT NULL violations).
+    pub column: Option<String>,
+    /// The server's message.
+    pub message: String,
+    /// The server's error.
+    pub source: tokio_postgres::Error,
+}
+
+/// The kinds of rule the database enforces on a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintKind {
+    /// A `CHECK` constraint (SQLSTATE 23514).
+    Check,
+    /// A `UNIQUE` or primary key constraint (23505).
+    Unique,
+    /// A foreign key (23503).
+    ForeignKey,
+    /// `NOT NULL` (23502).
+    NotNull,
+    /// Text longer than its `varchar(n)` (22001).
+    TooLong,
+    /// A number outside its type (22003).
+    OutOfRange,
+    /// Text the database cannot store, such as a NUL character (22021, 22P05, 22P02).
+    InvalidText,
+}
+
+impl PgError {
+    /// The constraint violation, when the database refused the row by one.
+    pub fn constraint(&self) -> Option<&ConstraintViolation> {
+        match self {
+            PgError::Constraint(violation) => Some(violation),
+            _ => None,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for PgError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        let Some(db) = error.as_db_error() else {
+            return PgError::Database(error);
+        };
+        let code = db.code();
+        let kind = if *code == SqlState::CHECK_VIOLATION {
+            ConstraintKind::Check
+        } else if *code == SqlState::UNIQUE_VIOLATION {
+            ConstraintKind::Unique
+        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            ConstraintKind::ForeignKey
+        } else if *code == SqlState::NOT_NULL_VIOLATION {
+            ConstraintKind::NotNull
+        } else if *code == SqlState::STRING_DATA_RIGHT_TRUNCATION {
+            ConstraintKind::TooLong
+        } else if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE {
+            ConstraintKind::OutOfRange
+        } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+            || *code == SqlState::UNTRANSLATABLE_CHARACTER
+            || *code == SqlState::INVALID_TEXT_REPRESENTATION
+        {
+            ConstraintKind::InvalidText
+        } else {
+            return PgError::Database(error);
+        };
+        let (table, constraint, column, message) = (
+            db.table().map(str::to_string),
+            db.constraint().map(str::to_string),
+            db.column().map(str::to_string),
+            db.message().to_string(),
+        );
+        PgError::Constraint(ConstraintViolation {
+            kind,
+            table,
+            constraint,
+            column,
+            message,
+            source: error,
+        })
+    }
+}
+
+impl From<ValidationError> for PgError {
+    fn from(error: ValidationError) -> Self {
+        PgError::Validation(error)
+    }
+}
+
+impl From<DecodeError> for PgError {
+    fn from(error: DecodeError) -> Self {
+        PgError::Decode(error)
+    }
+}
+
+impl fmt::Display for PgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PgError::Validation(e) => e.fmt(f),
+            PgError::InvalidRow { index, error } => write!(f, "row {index} of the batch: {error}"),
+            PgError::Decode(e) => e.fmt(f),
+            PgError::Constraint(v) => {
+                write!(f, "refused by the database ({:?}", v.kind)?;
+                if let Some(constraint) = &v.constraint {
+                    write!(f, " `{constraint}`")?;
+                }
+                if let Some(column) = &v.column {
+                    write!(f, " on column `{column}`")?;
+                }
+                write!(f, "): {}", v.message)
+            }
+            PgError::Database(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Error for PgError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            PgError::Validation(e) | PgError::InvalidRow { error: e, .. } => Some(e),
+            PgError::Decode(e) => Some(e),
+            PgError::Constraint(v) => Some(&v.source),
+            PgError::Database(e) => Some(e),
+        }
+    }
+}

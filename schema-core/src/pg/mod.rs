@@ -1,0 +1,88 @@
+//! Typed reads and writes over tokio-postgres (feature `postgres`).
+//!
+//! The generated row types implement the traits here: `InsertX` binds its values
+//! ([`InsertRow`]), `UpdateX` its changes ([`UpdateRow`]), `SelectX` decodes from a row by
+//! column name ([`FromRow`]), and the table names its key ([`KeyedTable`]). [`Db`] and
+//! [`DbTransaction`] run the statements, each prepared once per shape and reused; values are
+//! always bound as parameters.
+//!
+//! The same `ToSql` / `FromSql` impls serve the synchronous `postgres` crate, whose `Row` is
+//! tokio-postgres's.
+
+mod codec;
+mod db;
+mod error;
+mod statements;
+
+pub use codec::{
+    decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked, DecodeError,
+    DecodeProblem, UnknownValue,
+};
+pub use db::{Db, DbTransaction};
+pub use error::{ConstraintKind, ConstraintViolation, PgError};
+#[doc(no_inline)]
+pub use tokio_postgres;
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use crate::{Table, Validate};
+
+/// A value bound as a statement parameter.
+pub type Param<'a> = &'a (dyn ToSql + Sync);
+
+/// A row to insert: the generated `InsertX`.
+pub trait InsertRow: Validate + Sync {
+    /// The table the row goes into.
+    type Table: Table;
+
+    /// The value of every column, in column order; `None` where the database's default applies.
+    fn push_values<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
+}
+
+/// A patch of a row: the generated `UpdateX`.
+pub trait UpdateRow: Validate + Sync {
+    /// The table the patch applies to.
+    type Table: KeyedTable;
+
+    /// One entry per column of the table, in column order: `Some` to set the column, `None` to
+    /// leave it as it is (always `None` for key and `update_sql` columns).
+    fn push_changes<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
+}
+
+/// A row type decoded from a database row: the generated `SelectX`.
+pub trait FromRow: Sized {
+    /// The table whose columns the row holds.
+    type Table: Table;
+
+    /// Decodes a row whose column `i` of the table is at `indexes[i]`.
+    fn from_row_at(row: &Row, indexes: &[usize]) -> Result<Self, DecodeError>;
+
+    /// Decodes a row, finding each column by name.
+    fn from_row(row: &Row) -> Result<Self, DecodeError> {
+        Self::from_row_at(
+            row,
+            &codec::column_indexes(<Self::Table as Table>::TABLE, row)?,
+        )
+    }
+
+    /// Decodes rows that share one set of columns, finding each column by name once.
+    fn from_rows(rows: &[Row]) -> Result<Vec<Self>, DecodeError> {
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        let indexes = codec::column_indexes(<Self::Table as Table>::TABLE, first)?;
+        rows.iter()
+            .map(|row| Self::from_row_at(row, &indexes))
+            .collect()
+    }
+}
+
+/// A table with a primary key: rows can be read, updated and deleted by it.
+pub trait KeyedTable: Table {
+    /// The key: the key column's type, or a tuple for a key of several columns.
+    type Key: Sync;
+
+    /// The key's values, in key column order.
+    fn push_key<'a>(key: &'a Self::Key, out: &mut Vec<Param<'a>>);
+}

@@ -1,0 +1,240 @@
+//! The text of every statement the typed reads and writes run; values are always parameters.
+
+use std::fmt::Write as _;
+
+use crate::sql::quote_ident;
+use crate::TableDef;
+
+/// Which columns a statement writes: bit `i` stands for column `i` of the table.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ColumnSet(Vec<u64>);
+
+impl ColumnSet {
+    pub(crate) fn from_present<T>(values: &[Option<T>]) -> Self {
+        let mut words = vec![0_u64; values.len().div_ceil(64)];
+        for (i, value) in values.iter().enumerate() {
+            if value.is_some() {
+                words[i / 64] |= 1 << (i % 64);
+            }
+        }
+        ColumnSet(words)
+    }
+
+    /// Whether exactly the columns of this set are present in `values`.
+    pub(crate) fn matches<T>(&self, values: &[Option<T>]) -> bool {
+        values
+            .iter()
+            .enumerate()
+            .all(|(i, value)| value.is_some() == self.contains(i))
+    }
+
+    pub(crate) fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// A short text naming the set, for statement cache keys.
+    pub(crate) fn key(&self) -> String {
+        self.0.iter().map(|w| format!("{w:x}.")).collect()
+    }
+}
+
+fn column_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.map(quote_ident).collect::<Vec<_>>().join(", ")
+}
+
+/// Every column of the table, in order, for `SELECT` and `RETURNING`.
+pub(crate) fn all_columns(table: &TableDef) -> String {
+    column_list(table.columns.iter().map(|c| c.name))
+}
+
+fn chosen_columns<'a>(table: &'a TableDef, set: &'a ColumnSet) -> impl Iterator<Item = &'a str> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| set.contains(*i))
+        .map(|(_, c)| c.name)
+}
+
+/// `INSERT INTO t (set) VALUES (...), ... [RETURNING every column]` for `rows` rows; columns not
+/// in the set take their defaults.
+pub(crate) fn insert(table: &TableDef, set: &ColumnSet, rows: usize, returning: bool) -> String {
+    let mut sql = format!("INSERT INTO {} ", quote_ident(table.name));
+    let width = set.count();
+    if width == 0 {
+        // Every column takes its default: name one and give it DEFAULT on each row.
+        let first = quote_ident(table.columns[0].name);
+        write!(sql, "({first}) VALUES ").unwrap();
+        sql.push_str(&vec!["(DEFAULT)"; rows].join(", "));
+    } else {
+        write!(sql, "({}) VALUES ", column_list(chosen_columns(table, set))).unwrap();
+        let mut n = 0;
+        for row in 0..rows {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for col in 0..width {
+                if col > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                write!(sql, "${n}").unwrap();
+            }
+            sql.push(')');
+        }
+    }
+    if returning {
+        write!(sql, " RETURNING {}", all_columns(table)).unwrap();
+    }
+    sql
+}
+
+/// `COPY t (set) FROM STDIN (FORMAT binary)`.
+pub(crate) fn copy_in(table: &TableDef, set: &ColumnSet) -> String {
+    format!(
+        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        quote_ident(table.name),
+        column_list(chosen_columns(table, set))
+    )
+}
+
+/// `SELECT set FROM t`, prepared only to learn the columns' types.
+pub(crate) fn select_columns(table: &TableDef, set: &ColumnSet) -> String {
+    format!(
+        "SELECT {} FROM {}",
+        column_list(chosen_columns(table, set)),
+        quote_ident(table.name)
+    )
+}
+
+/// `SELECT every column FROM t`.
+pub(crate) fn select_all(table: &TableDef) -> String {
+    format!(
+        "SELECT {} FROM {}",
+        all_columns(table),
+        quote_ident(table.name)
+    )
+}
+
+fn key_condition(table: &TableDef, first_param: usize) -> String {
+    table
+        .primary_key
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("{} = ${}", quote_ident(column), first_param + i))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// `SELECT every column FROM t WHERE key = $1 ...`.
+pub(crate) fn select_by_key(table: &TableDef) -> String {
+    format!("{} WHERE {}", select_all(table), key_condition(table, 1))
+}
+
+/// `DELETE FROM t WHERE key = $1 ...`.
+pub(crate) fn delete_by_key(table: &TableDef) -> String {
+    format!(
+        "DELETE FROM {} WHERE {}",
+        quote_ident(table.name),
+        key_condition(table, 1)
+    )
+}
+
+/// `UPDATE t SET a = $1, ..., refreshed = <update_sql> WHERE key = $n RETURNING every column`,
+/// or `None` when nothing would be set.
+pub(crate) fn update_by_key(table: &TableDef, set: &ColumnSet) -> Option<String> {
+    let mut assignments = Vec::new();
+    let mut n = 0;
+    for (i, column) in table.columns.iter().enumerate() {
+        if set.contains(i) {
+            n += 1;
+            assignments.push(format!("{} = ${n}", quote_ident(column.name)));
+        } else if let Some(sql) = column.update_sql {
+            assignments.push(format!("{} = {sql}", quote_ident(column.name)));
+        }
+    }
+    if assignments.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "UPDATE {} SET {} WHERE {} RETURNING {}",
+        quote_ident(table.name),
+        assignments.join(", "),
+        key_condition(table, n + 1),
+        all_columns(table)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ColumnDef, SqlType};
+
+    const fn column(name: &'static str, update_sql: Option<&'static str>) -> ColumnDef {
+        ColumnDef {
+            name,
+            field: name,
+            sql_type: SqlType::Integer,
+            nullable: false,
+            default: None,
+            update_sql,
+            unique: false,
+            allowed_values: None,
+            range: None,
+            comment: None,
+        }
+    }
+
+    static TABLE: TableDef = TableDef {
+        name: "t",
+        comment: None,
+        columns: &[
+            column("id", None),
+            column("a", None),
+            column("b", None),
+            column("at", Some("now()")),
+        ],
+        primary_key: &["id"],
+        foreign_keys: &[],
+        checks: &[],
+        indexes: &[],
+    };
+
+    fn set(present: &[bool]) -> ColumnSet {
+        ColumnSet::from_present(&present.iter().map(|p| p.then_some(())).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn inserts_name_the_given_columns_and_number_every_row() {
+        assert_eq!(
+            insert(&TABLE, &set(&[false, true, true, false]), 2, true),
+            r#"INSERT INTO "t" ("a", "b") VALUES ($1, $2), ($3, $4) RETURNING "id", "a", "b", "at""#
+        );
+        assert_eq!(
+            insert(&TABLE, &set(&[false; 4]), 2, false),
+            r#"INSERT INTO "t" ("id") VALUES (DEFAULT), (DEFAULT)"#
+        );
+    }
+
+    #[test]
+    fn updates_set_the_patch_and_refresh_columns() {
+        assert_eq!(
+            update_by_key(&TABLE, &set(&[false, false, true, false])).unwrap(),
+            r#"UPDATE "t" SET "b" = $1, "at" = now() WHERE "id" = $2 RETURNING "id", "a", "b", "at""#
+        );
+        assert_eq!(
+            select_by_key(&TABLE),
+            r#"SELECT "id", "a", "b", "at" FROM "t" WHERE "id" = $1"#
+        );
+        assert_eq!(delete_by_key(&TABLE), r#"DELETE FROM "t" WHERE "id" = $1"#);
+        assert_eq!(
+            copy_in(&TABLE, &set(&[true, true, false, false])),
+            r#"COPY "t" ("id", "a") FROM STDIN (FORMAT binary)"#
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! Checks of row values against the column rules the database enforces, before anything is sent:
+//! varchar lengths (in characters, as PostgreSQL counts them), ranges, enumerated values, and
+//! text PostgreSQL cannot store.
+
+use std::fmt;
+
+use crate::def::{ColumnDef, TableDef};
+use crate::types::SqlType;
+
+/// A row whose values can be checked against its table's rules: the generated `InsertX` and
+/// `UpdateX` types.
+pub trait Validate {
+    /// Every rule the row breaks, all at once; `Ok` when it breaks none.
+    fn validate(&self) -> Result<(), ValidationError>;
+}
+
+/// The rules a row breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationError {
+    /// The table the row is for.
+    pub table: &'static str,
+    /// Every broken rule, in column order.
+    pub violations: Vec<Violation>,
+}
+
+/// One broken rule of one column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The column.
+    pub column: &'static str,
+    /// The rule.
+    pub rule: Rule,
+}
+
+/// A column rule a value breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Text longer than `varchar(max_chars)`.
+    TooLong {
+        /// The column's length limit, in characters.
+        max_chars: u32,
+        /// The value's length, in characters.
+        chars: usize,
+    },
+    /// An integer outside the column's range.
+    OutOfRange {
+        /// The smallest allowed value.
+        min: Option<i64>,
+        /// The largest allowed value.
+        max: Option<i64>,
+        /// The value.
+        value: i64,
+    },
+    /// Text that is not one of the column's values.
+    NotAllowed {
+        /// The value.
+        value: String,
+        /// The allowed values.
+        allowed: &'static [&'static str],
+    },
+    /// Text holding a NUL character, which PostgreSQL text and jsonb cannot store.
+    NulCharacter,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::TooLong { max_chars, chars } => write!(
+                f,
+                "is {chars} characters long, more than varchar({max_chars}) holds"
+            ),
+            Rule::OutOfRange { min, max, value } => {
+                write!(f, "is {value}, outside ")?;
+                match (min, max) {
+                    (Some(min), Some(max)) => write!(f, "{min}..={max}"),
+                    (Some(min), None) => write!(f, "{min}.."),
+                    (None, Some(max)) => write!(f, "..={max}"),
+                    (None, None) => write!(f, ".."),
+                }
+            }
+            Rule::NotAllowed { value, allowed } => {
+                write!(f, "is {value:?}, not one of {}", allowed.join(", "))
+            }
+            Rule::NulCharacter => {
+                f.write_str("contains a NUL character, which PostgreSQL cannot store")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid row for `{}`: ", self.table)?;
+        for (i, v) in self.violations.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "`{}` {}", v.column, v.rule)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+impl ValidationError {
+    /// Collects the violations of a row, column by column; generated code calls it.
+    pub fn collect(table: &'static TableDef) -> ViolationSink {
+        ViolationSink {
+            table,
+            violations: Vec::new(),
+        }
+    }
+}
+
+/// Gathers the violations of one row.
+pub struct ViolationSink {
+    table: &'static TableDef,
+    violations: Vec<Violation>,
+}
+
+impl ViolationSink {
+    /// Checks the value of the column at `index` of the table.
+    pub fn check<T: crate::PgType + ?Sized>(&mut self, index: usize, value: &T) -> &mut Self {
+        let column = &self.table.columns[index];
+        let mut rules = Vec::new();
+        value.check_value(column, &mut rules);
+        self.violations
+            .extend(rules.into_iter().map(|rule| Violation {
+                column: column.name,
+                rule,
+            }));
+        self
+    }
+
+    /// The result: `Ok` when no column broke a rule.
+    pub fn finish(&mut self) -> Result<(), ValidationError> {
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationError {
+                table: self.table.name,
+                violations: std::mem::take(&mut self.violations),
+            })
+        }
+    }
+}
+
+/// The rules of a text column: no NUL, the varchar length, the allowed values.
+pub(crate) fn check_text(text: &str, column: &ColumnDef, out: &mut Vec<Rule>) {
+    if text.contains('\0') {
+        out.push(Rule::NulCharacter);
+    }
+    if let SqlType::Varchar(max_chars) = column.sql_type {
+        // PostgreSQL counts characters, which for UTF-8 text are Unicode scalar values.
+        let chars = text.chars().count();
+        if chars > max_chars as usize {
+            out.push(Rule::TooLong { max_chars, chars });
+        }
+    }
+    if let Some(allowed) = column.allowed_values {
+        if !allowed.contains(&text) {
+            out.push(Rule::NotAllowed {
+                value: text.to_string(),
+                allowed,
+            });
+        }
+    }
+}
+
+/// The range rule of an integer column.
+pub(crate) fn check_integer(value: i64, column: &ColumnDef, out: &mut Vec<Rule>) {
+    if let Some(range) = column.range {
+        let below = range.min.is_some_and(|min| value < min);
+        let above = range.max.is_some_and(|max| value > max);
+        if below || above {
+            out.push(Rule::OutOfRange {
+                min: range.min,
+                max: range.max,
+                value,
+            });
+        }
+    }
+}
+
+/// jsonb cannot hold a NUL character in any string or key.
+pub(crate) fn check_json(value: &serde_json::Value, out: &mut Vec<Rule>) {
+    fn has_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || has_nul(v))
+            }
+            _ => false,
+        }
+    }
+    if has_nul(value) {
+        out.push(Rule::NulCharacter);
+    }
+}
