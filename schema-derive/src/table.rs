@@ -503,10 +503,12 @@ fn respan(tokens: impl ToTokens, span: proc_macro2::Span) -> TokenStream {
 fn validate_impls(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let ident = table.ident;
-    let checks = |fields: Vec<(usize, &syn::Ident)>| {
-        let calls = fields
-            .into_iter()
-            .map(|(index, field)| quote!(.check(#index, &self.#field)));
+    let checks = |fields: Vec<(usize, &Column)>| {
+        // Spanned on the field's type: a type without `PgType` is reported there.
+        let calls = fields.into_iter().map(|(index, c)| {
+            let field = c.ident;
+            quote_spanned!(c.ty.span()=> .check(#index, &self.#field))
+        });
         quote! {
             fn validate(&self) -> ::core::result::Result<(), #krate::ValidationError> {
                 #krate::ValidationError::collect(<#ident as #krate::Table>::TABLE)
@@ -515,18 +517,12 @@ fn validate_impls(table: &Table) -> TokenStream {
             }
         }
     };
-    let all = table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (i, c.ident))
-        .collect();
+    let all = table.columns.iter().enumerate().collect();
     let updatable = table
         .columns
         .iter()
         .enumerate()
         .filter(|(_, c)| table.updatable(c))
-        .map(|(i, c)| (i, c.ident))
         .collect();
     let (insert, update) = (&table.insert_ident, &table.update_ident);
     let (insert_body, update_body) = (checks(all), checks(updatable));
@@ -557,22 +553,22 @@ fn postgres_impls(table: &Table) -> TokenStream {
     let values = table.columns.iter().map(|c| {
         let field = c.ident;
         if c.has_default() {
-            quote!(out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
+            quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
         } else {
-            quote!(out.push(::core::option::Option::Some(&self.#field));)
+            quote_spanned!(c.ty.span()=> out.push(::core::option::Option::Some(&self.#field));)
         }
     });
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
         if table.updatable(c) {
-            quote!(out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
+            quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
         } else {
             quote!(out.push(::core::option::Option::None);)
         }
     });
     let decoded = table.columns.iter().enumerate().map(|(i, c)| {
         let field = c.ident;
-        quote!(#field: #pg::decode(row, indexes[#i], table, #i)?)
+        quote_spanned!(c.ty.span()=> #field: #pg::decode(row, indexes[#i], table, #i)?)
     });
 
     let key_columns = table.primary_key();
