@@ -1,4 +1,3 @@
-#[allow(dead_code)]
 mod common;
 
 use schema_core::pg::Db;
@@ -7,7 +6,7 @@ use shared::schemas::*;
 #[test]
 fn smoke() {
     let mut test_db = common::TestDb::new();
-    common::apply_schema(test_db.client());
+    test_db.apply_schema();
     let url = test_db.url().to_string();
     tokio::runtime::Runtime::new().unwrap().block_on(run(&url));
     drop(test_db);

@@ -134,3 +134,78 @@ fn the_table_names_its_row_types_and_columns() {
         ("support_tickets", "provider_id")
     );
 }
+
+#[test]
+fn debug_output_redacts_the_sensitive_columns() {
+    let mut row = sample_row();
+    row.description = "Patient Jane Roe, DOB 1970-01-02, denied claim".into();
+    row.context_metadata = Some(json!({"claim_id": "CLM-99817"}));
+    let printed = format!(
+        "{row:?} {:?}",
+        InsertSupportTicket::new(
+            row.provider_id,
+            row.subject.clone(),
+            row.description.clone(),
+        )
+    );
+    assert!(!printed.contains("Jane Roe"), "{printed}");
+    assert!(!printed.contains("CLM-99817"), "{printed}");
+    assert!(printed.contains("description: <redacted>"), "{printed}");
+    assert!(printed.contains("subject: \"Batch stuck\""), "{printed}");
+    let patch = shared::schemas::UpdateSupportTicket {
+        description: Some("Patient Jane Roe again".into()),
+        ..Default::default()
+    };
+    assert!(!format!("{patch:?}").contains("Jane Roe"));
+}
+
+#[test]
+fn the_metadata_names_the_sensitive_and_internal_columns() {
+    let table = SupportTicket::TABLE;
+    let sensitive: Vec<&str> = table.sensitive_columns().map(|c| c.name).collect();
+    assert_eq!(sensitive, ["description", "context_metadata"]);
+    let internal: Vec<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.internal)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(internal, ["screenshot_path"]);
+}
+
+#[test]
+fn the_screenshot_path_never_reaches_json_and_is_never_read_from_it() {
+    let mut row = sample_row();
+    row.screenshot_path = Some("s3://phi-screenshots/7f3a.png".into());
+    let json = serde_json::to_string(&row).unwrap();
+    assert!(!json.contains("screenshot_path"), "{json}");
+    assert!(!json.contains("phi-screenshots"), "{json}");
+
+    // Input that carries one is read as if it did not: the field stays unset.
+    let mut value = serde_json::to_value(sample_row()).unwrap();
+    value["screenshot_path"] = json!("../../etc/passwd");
+    let read: SelectSupportTicket = serde_json::from_value(value).unwrap();
+    assert_eq!(read.screenshot_path, None);
+    let insert: InsertSupportTicket = serde_json::from_value(json!({
+        "provider_id": Uuid::from_u128(9),
+        "subject": "Help",
+        "description": "d",
+        "screenshot_path": "../../etc/passwd",
+    }))
+    .unwrap();
+    assert_eq!(insert.screenshot_path, None);
+}
+
+#[test]
+fn a_patch_tells_leave_from_set_null_in_json() {
+    use shared::schemas::UpdateSupportTicket;
+    let patch: UpdateSupportTicket =
+        serde_json::from_value(json!({"assigned_to": null, "priority": "HIGH"})).unwrap();
+    assert_eq!(patch.assigned_to, Some(None));
+    assert_eq!(patch.priority, Some(TicketPriority::High));
+    assert_eq!(patch.resolution_notes, None);
+    assert_eq!(
+        serde_json::to_value(&patch).unwrap(),
+        json!({"assigned_to": null, "priority": "HIGH"})
+    );
+}

@@ -17,13 +17,13 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Utc};
-use common::{apply_schema, TestDb};
+use common::TestDb;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 use schema_core::PgEnum;
 use shared::schemas::db::{
-    schema, InsertSupportTicket, SelectSupportTicket, TicketCategory, TicketPriority, TicketStatus,
+    InsertSupportTicket, SelectSupportTicket, TicketCategory, TicketPriority, TicketStatus,
 };
 use uuid::Uuid;
 
@@ -41,7 +41,7 @@ const SEED_STATUSES: [&str; 5] = [
 #[test]
 fn dumped_ddl_applies_with_psql_on_error_stop() {
     let mut db = TestDb::new();
-    let ddl = schema().to_ddl().expect("the schema renders to DDL");
+    let ddl = db.ddl();
 
     let mut psql = Command::new("psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.url()])
@@ -80,7 +80,7 @@ fn dumped_ddl_applies_with_psql_on_error_stop() {
 #[test]
 fn every_column_matches_the_seed() {
     let mut db = TestDb::new();
-    apply_schema(db.client());
+    db.apply_schema();
 
     let actual: Vec<(i16, String, String, bool, Option<String>)> = db
         .client()
@@ -161,7 +161,7 @@ fn every_column_matches_the_seed() {
 #[test]
 fn primary_key_is_ticket_id_and_provider_id_references_providers() {
     let mut db = TestDb::new();
-    apply_schema(db.client());
+    db.apply_schema();
 
     /// A row of pg_constraint, names resolved.
     #[derive(Debug, PartialEq)]
@@ -232,7 +232,7 @@ fn primary_key_is_ticket_id_and_provider_id_references_providers() {
 #[test]
 fn exactly_the_four_seed_indexes_besides_the_primary_key() {
     let mut db = TestDb::new();
-    apply_schema(db.client());
+    db.apply_schema();
 
     struct Index {
         primary: bool,
@@ -327,7 +327,7 @@ fn exactly_the_four_seed_indexes_besides_the_primary_key() {
 #[test]
 fn checks_allow_exactly_the_seed_values() {
     let mut db = TestDb::new();
-    apply_schema(db.client());
+    db.apply_schema();
 
     let checks: Vec<(String, Vec<String>, String)> = db
         .client()
@@ -429,7 +429,7 @@ fn checks_allow_exactly_the_seed_values() {
 #[test]
 fn comments_are_the_struct_doc_comments() {
     let mut db = TestDb::new();
-    apply_schema(db.client());
+    db.apply_schema();
 
     let table: Option<String> = db
         .client()
@@ -458,7 +458,8 @@ fn comments_are_the_struct_doc_comments() {
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect();
-    // The doc comments of `SupportTicket`'s fields in src/schemas/db/support.rs.
+    // The doc comments of `SupportTicket`'s fields in src/schemas/db/support.rs, and for the
+    // `sensitive` and `internal` ones, what that means.
     let expected: Vec<(String, Option<String>)> = [
         ("ticket_id", "Unique identifier of the ticket."),
         (
@@ -471,12 +472,14 @@ fn comments_are_the_struct_doc_comments() {
         ),
         (
             "description",
-            "Physician's description of the issue; may contain PHI.",
+            "Physician's description of the issue; may contain PHI.\n\n\
+             Sensitive: may hold PHI; redacted from Debug output, keep out of logs and exports.",
         ),
         ("context_url", "Page URL where Help was clicked."),
         (
             "context_metadata",
-            "Auto-captured context: claim_id, batch_id, error codes, browser info. PHI-adjacent.",
+            "Auto-captured context: claim_id, batch_id, error codes, browser info. PHI-adjacent.\n\n\
+             Sensitive: may hold PHI; redacted from Debug output, keep out of logs and exports.",
         ),
         ("category", "Assigned by the support team."),
         ("priority", "How urgent the ticket is."),
@@ -488,7 +491,8 @@ fn comments_are_the_struct_doc_comments() {
         ("satisfaction_comment", "Optional comment with the rating."),
         (
             "screenshot_path",
-            "Path to the uploaded screenshot in encrypted storage; never exposed in API responses.",
+            "Path to the uploaded screenshot in encrypted storage; never exposed in API responses.\n\n\
+             Internal: never serialized nor read from deserialized input.",
         ),
         ("created_at", "When the ticket was raised."),
         ("updated_at", "When the ticket last changed."),
@@ -502,7 +506,7 @@ fn comments_are_the_struct_doc_comments() {
 #[test]
 fn insert_fills_the_seed_defaults_and_the_database_refuses_bad_rows() {
     let mut db = TestDb::new();
-    apply_schema(db.client());
+    db.apply_schema();
     let provider_id = insert_provider(db.client());
 
     let before: DateTime<Utc> = db.client().query_one("SELECT now()", &[]).unwrap().get(0);

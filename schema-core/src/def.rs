@@ -27,6 +27,65 @@ pub struct TableDef {
     pub checks: &'static [CheckDef],
     /// Indexes, created after the table.
     pub indexes: &'static [IndexDef],
+    /// Whether row-level security is enabled and forced (the table's owner is not exempt).
+    pub row_level_security: bool,
+    /// Row-level security policies.
+    pub policies: &'static [PolicyDef],
+}
+
+/// A row-level security policy: which rows a role may see or write with one command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyDef {
+    /// The policy's name.
+    pub name: &'static str,
+    /// The command it applies to.
+    pub command: PolicyCommand,
+    /// The role it applies to, by its name in the code; a [`Schema`](crate::Schema) may map it
+    /// to the deployment's role. `public` applies to every role.
+    pub role: &'static str,
+    /// Which existing rows the role may see, update or delete.
+    pub using: Option<&'static [SqlPart]>,
+    /// Which new or changed rows the role may write.
+    pub with_check: Option<&'static [SqlPart]>,
+}
+
+/// The command a policy applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyCommand {
+    /// Every command.
+    All,
+    /// `SELECT`
+    Select,
+    /// `INSERT`
+    Insert,
+    /// `UPDATE`
+    Update,
+    /// `DELETE`
+    Delete,
+}
+
+impl PolicyCommand {
+    /// The command as SQL (`ALL`, `SELECT`, ...).
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            PolicyCommand::All => "ALL",
+            PolicyCommand::Select => "SELECT",
+            PolicyCommand::Insert => "INSERT",
+            PolicyCommand::Update => "UPDATE",
+            PolicyCommand::Delete => "DELETE",
+        }
+    }
+
+    /// The table privileges a role needs for the policy to let anything through.
+    pub fn privileges(self) -> &'static [&'static str] {
+        match self {
+            PolicyCommand::All => &["SELECT", "INSERT", "UPDATE", "DELETE"],
+            PolicyCommand::Select => &["SELECT"],
+            PolicyCommand::Insert => &["INSERT"],
+            PolicyCommand::Update => &["UPDATE"],
+            PolicyCommand::Delete => &["DELETE"],
+        }
+    }
 }
 
 /// A column of a table.
@@ -53,6 +112,12 @@ pub struct ColumnDef {
     pub range: Option<IntRange>,
     /// `COMMENT ON COLUMN`, from the field's doc comment.
     pub comment: Option<&'static str>,
+    /// Whether the column may hold sensitive data (PHI): the generated types' `Debug` redacts
+    /// it, and tools can ask which columns to keep out of logs and exports.
+    pub sensitive: bool,
+    /// Whether the column is internal: the generated types never serialize it nor accept it
+    /// from deserialized input; the application reads it through the Rust field only.
+    pub internal: bool,
 }
 
 /// A column default.
@@ -160,6 +225,10 @@ pub enum SqlPart {
     Sql(&'static str),
     /// A column of the table, by its name; rendered quoted.
     Column(&'static str),
+    /// A setting of the session or transaction, by its name in the code (a
+    /// [`Schema`](crate::Schema) may map it to the deployment's); rendered as
+    /// `NULLIF(current_setting('name', true), '')`, NULL when it is not set.
+    Setting(&'static str),
 }
 
 /// An index.
@@ -234,6 +303,11 @@ pub enum CheckRule {
 }
 
 impl TableDef {
+    /// The columns marked `sensitive`.
+    pub fn sensitive_columns(&self) -> impl Iterator<Item = &ColumnDef> {
+        self.columns.iter().filter(|c| c.sensitive)
+    }
+
     /// The column named `name` (its database name).
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
         self.columns.iter().find(|c| c.name == name)

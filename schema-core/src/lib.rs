@@ -58,6 +58,7 @@ mod def;
 mod enums;
 mod error;
 mod literal;
+mod names;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod render;
@@ -68,11 +69,13 @@ mod validate;
 
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnRef, DefaultValue, ForeignKeyDef,
-    IndexColumn, IndexDef, IntRange, NullsOrder, ReferentialAction, SortOrder, SqlPart, TableDef,
+    IndexColumn, IndexDef, IntRange, NullsOrder, PolicyCommand, PolicyDef, ReferentialAction,
+    SortOrder, SqlPart, TableDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
 pub use literal::{SqlLiteral, ToSqlLiteral};
+pub use names::Names;
 pub use schema::Schema;
 pub use types::{DefaultFor, IntegerColumn, PgType, ReferenceCompatible, SqlType, TextColumn};
 pub use validate::{Rule, Validate, ValidationError, Violation, ViolationSink};
@@ -144,6 +147,15 @@ pub mod __private {
             }
         }
         fits(min, T::MIN, T::MAX) && fits(max, T::MIN, T::MAX)
+    }
+
+    /// Prints as `<redacted>`: what the generated `Debug` shows for a sensitive field.
+    pub struct Redacted;
+
+    impl core::fmt::Debug for Redacted {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("<redacted>")
+        }
     }
 
     /// Whether `sql_type = "..."` names a type that can hold the field's values.

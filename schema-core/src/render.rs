@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::def::{CheckRule, ColumnDefault, IndexDef, NullsOrder, SortOrder, SqlPart, TableDef};
 use crate::error::SchemaError;
 use crate::literal::SqlLiteral;
+use crate::names::Names;
 use crate::sql::{identifier_problem, quote_ident, quote_literal};
 
 /// The statements that create one table: `CREATE TABLE` (with its keys, foreign keys and
@@ -13,14 +14,117 @@ use crate::sql::{identifier_problem, quote_ident, quote_literal};
 ///
 /// The referenced tables must exist first; [`Schema`](crate::Schema) orders whole schemas.
 pub fn table_statements(table: &TableDef) -> Result<Vec<String>, SchemaError> {
+    table_statements_with(table, &Names::new())
+}
+
+/// [`table_statements`] with roles and settings named as the deployment has them, followed by
+/// the table's row-level security: `ENABLE` and `FORCE`, its policies, and the privileges their
+/// roles need.
+pub fn table_statements_with(table: &TableDef, names: &Names) -> Result<Vec<String>, SchemaError> {
     validate(table)?;
-    let mut statements = vec![create_table(table)?];
+    let mut statements = vec![create_table(table, names)?];
     statements.extend(table.indexes.iter().map(|index| create_index(table, index)));
     statements.extend(comments(table));
+    statements.extend(row_level_security(table, names));
     Ok(statements)
 }
 
-fn create_table(table: &TableDef) -> Result<String, SchemaError> {
+/// The roles the table's policies name, as deployed, without `public`.
+pub fn policy_roles<'a>(table: &'a TableDef, names: &'a Names) -> impl Iterator<Item = &'a str> {
+    table
+        .policies
+        .iter()
+        .map(|p| names.role_name(p.role))
+        .filter(|role| !role.eq_ignore_ascii_case("public"))
+}
+
+/// A role name in a statement: `PUBLIC` is the keyword, every other name is quoted.
+fn role_sql(role: &str) -> String {
+    if role.eq_ignore_ascii_case("public") {
+        "PUBLIC".into()
+    } else {
+        quote_ident(role)
+    }
+}
+
+/// Creates the role unless it exists, as a group role that cannot log in.
+pub fn create_role(role: &str) -> String {
+    format!(
+        "DO $role$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $role$",
+        quote_ident(role)
+    )
+}
+
+fn row_level_security(table: &TableDef, names: &Names) -> Vec<String> {
+    let name = quote_ident(table.name);
+    let mut statements = Vec::new();
+    if table.row_level_security {
+        statements.push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"));
+        statements.push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"));
+    }
+    for policy in table.policies {
+        let mut sql = format!(
+            "CREATE POLICY {} ON {name} FOR {} TO {}",
+            quote_ident(policy.name),
+            policy.command.as_sql(),
+            role_sql(names.role_name(policy.role))
+        );
+        if let Some(using) = policy.using {
+            write!(sql, " USING ({})", sql_parts(using, names)).unwrap();
+        }
+        if let Some(check) = policy.with_check {
+            write!(sql, " WITH CHECK ({})", sql_parts(check, names)).unwrap();
+        }
+        statements.push(sql);
+    }
+    // Each role gets the privileges of its policies' commands, once, in the order first named.
+    let mut grants: Vec<(&str, Vec<&str>)> = Vec::new();
+    for policy in table.policies {
+        let role = names.role_name(policy.role);
+        let index = match grants.iter().position(|(r, _)| *r == role) {
+            Some(index) => index,
+            None => {
+                grants.push((role, Vec::new()));
+                grants.len() - 1
+            }
+        };
+        for privilege in policy.command.privileges() {
+            if !grants[index].1.contains(privilege) {
+                grants[index].1.push(privilege);
+            }
+        }
+    }
+    for (role, privileges) in grants {
+        let mut ordered: Vec<&str> = ["SELECT", "INSERT", "UPDATE", "DELETE"]
+            .into_iter()
+            .filter(|p| privileges.contains(p))
+            .collect();
+        ordered.dedup();
+        statements.push(format!(
+            "GRANT {} ON {name} TO {}",
+            ordered.join(", "),
+            role_sql(role)
+        ));
+    }
+    statements
+}
+
+/// SQL written in an attribute: its text as given, columns quoted, settings read.
+fn sql_parts(parts: &[SqlPart], names: &Names) -> String {
+    parts
+        .iter()
+        .map(|part| match part {
+            SqlPart::Sql(sql) => (*sql).to_string(),
+            SqlPart::Column(column) => quote_ident(column),
+            SqlPart::Setting(setting) => format!(
+                "NULLIF(current_setting({}, true), '')",
+                quote_literal(names.setting_name(setting))
+            ),
+        })
+        .collect()
+}
+
+fn create_table(table: &TableDef, names: &Names) -> Result<String, SchemaError> {
     let mut lines = Vec::new();
     for column in table.columns {
         let mut line = format!("{} {}", quote_ident(column.name), column.sql_type);
@@ -77,7 +181,7 @@ fn create_table(table: &TableDef) -> Result<String, SchemaError> {
         lines.push(format!(
             "CONSTRAINT {} CHECK ({})",
             quote_ident(&check.name),
-            check_expression(&check.rule)
+            check_expression(&check.rule, names)
         ));
     }
     Ok(format!(
@@ -87,7 +191,7 @@ fn create_table(table: &TableDef) -> Result<String, SchemaError> {
     ))
 }
 
-fn check_expression(rule: &CheckRule) -> String {
+fn check_expression(rule: &CheckRule, names: &Names) -> String {
     match rule {
         CheckRule::OneOf { column, values } => format!(
             "{} IN ({})",
@@ -107,13 +211,7 @@ fn check_expression(rule: &CheckRule) -> String {
                 (None, None) => "true".into(),
             }
         }
-        CheckRule::Sql(parts) => parts
-            .iter()
-            .map(|part| match part {
-                SqlPart::Sql(sql) => (*sql).to_string(),
-                SqlPart::Column(column) => quote_ident(column),
-            })
-            .collect(),
+        CheckRule::Sql(parts) => sql_parts(parts, names),
     }
 }
 
@@ -172,6 +270,22 @@ fn column_list(columns: &[&str]) -> String {
         .map(|c| quote_ident(c))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Every column an attribute's SQL names must be a column of the table.
+fn require_parts(table: &TableDef, parts: &[SqlPart], used_in: &str) -> Result<(), SchemaError> {
+    for part in parts {
+        if let SqlPart::Column(column) = part {
+            if table.column(column).is_none() {
+                return Err(SchemaError::UnknownColumn {
+                    table: table.name.into(),
+                    column: (*column).into(),
+                    used_in: used_in.into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks what the DDL needs of a table: usable names, no duplicates, every named column
@@ -259,19 +373,27 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
     }
     for check in table.checks() {
         if let CheckRule::Sql(parts) = check.rule {
-            let mut columns = parts.iter().filter_map(|part| match part {
-                SqlPart::Column(column) => Some(*column),
-                SqlPart::Sql(_) => None,
-            });
-            if let Some(unknown) = columns.find(|c| !table.columns.iter().any(|d| d.name == *c)) {
-                return Err(SchemaError::UnknownColumn {
-                    table: table.name.into(),
-                    column: unknown.into(),
-                    used_in: format!("check `{}`", check.name),
-                });
-            }
+            require_parts(table, parts, &format!("check `{}`", check.name))?;
         }
         claim(check.name.into_owned())?;
+    }
+    let mut policies = HashSet::new();
+    for policy in table.policies {
+        let used_in = format!("policy `{}`", policy.name);
+        if let Some(problem) =
+            identifier_problem(policy.name).or_else(|| identifier_problem(policy.role))
+        {
+            return Err(invalid(policy.name, problem));
+        }
+        if !policies.insert(policy.name) {
+            return Err(SchemaError::DuplicateName {
+                table: table.name.into(),
+                name: policy.name.into(),
+            });
+        }
+        for parts in [policy.using, policy.with_check].into_iter().flatten() {
+            require_parts(table, parts, &used_in)?;
+        }
     }
     for index in table.indexes {
         let name = table.index_name(index).into_owned();

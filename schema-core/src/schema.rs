@@ -4,7 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::def::TableDef;
 use crate::error::SchemaError;
-use crate::render::table_statements;
+use crate::names::Names;
+use crate::render::{create_role, policy_roles, table_statements_with};
+use crate::sql::identifier_problem;
 use crate::Table;
 
 /// The tables of an application, rendered together.
@@ -35,6 +37,7 @@ use crate::Table;
 #[derive(Clone, Debug, Default)]
 pub struct Schema {
     tables: Vec<&'static TableDef>,
+    names: Names,
 }
 
 impl Schema {
@@ -52,6 +55,17 @@ impl Schema {
     pub fn with_def(mut self, table: &'static TableDef) -> Self {
         self.tables.push(table);
         self
+    }
+
+    /// Names the roles and settings of the tables' policies as the deployment has them.
+    pub fn with_names(mut self, names: Names) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// How roles and settings are named in the deployment.
+    pub fn names(&self) -> &Names {
+        &self.names
     }
 
     /// The tables, in the order they were added.
@@ -115,9 +129,25 @@ impl Schema {
     pub fn ddl_statements(&self) -> Result<Vec<String>, SchemaError> {
         let tables = self.ordered()?;
         check_relation_names(&tables)?;
-        let mut statements = Vec::new();
+        // The roles the policies name must exist before the policies do.
+        let mut roles: Vec<&str> = Vec::new();
+        for table in &tables {
+            for role in policy_roles(table, &self.names) {
+                if let Some(problem) = identifier_problem(role) {
+                    return Err(SchemaError::InvalidIdentifier {
+                        table: table.name.into(),
+                        name: role.into(),
+                        problem,
+                    });
+                }
+                if !roles.contains(&role) {
+                    roles.push(role);
+                }
+            }
+        }
+        let mut statements: Vec<String> = roles.into_iter().map(create_role).collect();
         for table in tables {
-            statements.extend(table_statements(table)?);
+            statements.extend(table_statements_with(table, &self.names)?);
         }
         Ok(statements)
     }
@@ -144,6 +174,13 @@ impl Schema {
 fn statement_group(statement: &str) -> &'static str {
     if statement.starts_with("COMMENT") {
         "comment"
+    } else if statement.starts_with("DO ") {
+        "role"
+    } else if ["ALTER TABLE", "CREATE POLICY", "GRANT"]
+        .iter()
+        .any(|prefix| statement.starts_with(prefix))
+    {
+        "security"
     } else if statement.starts_with("CREATE INDEX") || statement.starts_with("CREATE UNIQUE INDEX")
     {
         "index"

@@ -406,6 +406,8 @@ const fn column(name: &'static str) -> ColumnDef {
         allowed_values: None,
         range: None,
         comment: None,
+        sensitive: false,
+        internal: false,
     }
 }
 
@@ -422,6 +424,8 @@ const fn table(
         foreign_keys,
         checks: &[],
         indexes: &[],
+        row_level_security: false,
+        policies: &[],
     }
 }
 
@@ -551,4 +555,64 @@ fn generated_names_over_63_bytes_are_shortened_not_truncated() {
         statements[1],
         r#"CREATE INDEX "a_table_with_a_name_long_enough_to_matter_first_rather_85d99f9e" ON "a_table_with_a_name_long_enough_to_matter" ("first_rather_long_column", "second_rather_long_column")"#
     );
+}
+
+#[test]
+fn row_level_security_policies_and_their_grants() {
+    #[derive(PgTable)]
+    #[pg(
+        table = "notes",
+        row_level_security,
+        policy(
+            name = "own_notes",
+            to = "author",
+            using = "{owner_id} = {setting:app.user_id}::uuid",
+            with_check = "{owner_id} = {setting:app.user_id}::uuid"
+        ),
+        policy(name = "readers", to = "auditor", command = "select", using = "true"),
+        policy(
+            name = "anyone_adds",
+            to = "public",
+            command = "insert",
+            with_check = "true"
+        )
+    )]
+    #[allow(dead_code)]
+    struct Notes {
+        #[pg(rename = "owner")]
+        owner_id: Uuid,
+        #[pg(sensitive)]
+        body: String,
+    }
+    let deployed = Schema::new().table::<Notes>().with_names(
+        schema_core::Names::new()
+            .role("author", "acme_author")
+            .setting("app.user_id", "acme.user_id"),
+    );
+    assert_eq!(
+        deployed.to_ddl().unwrap(),
+        r#"DO $role$ BEGIN CREATE ROLE "acme_author" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
+DO $role$ BEGIN CREATE ROLE "auditor" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
+
+CREATE TABLE "notes" (
+    "owner" uuid NOT NULL,
+    "body" text NOT NULL
+);
+
+COMMENT ON COLUMN "notes"."body" IS 'Sensitive: may hold PHI; redacted from Debug output, keep out of logs and exports.';
+
+ALTER TABLE "notes" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "notes" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "own_notes" ON "notes" FOR ALL TO "acme_author" USING ("owner" = NULLIF(current_setting('acme.user_id', true), '')::uuid) WITH CHECK ("owner" = NULLIF(current_setting('acme.user_id', true), '')::uuid);
+CREATE POLICY "readers" ON "notes" FOR SELECT TO "auditor" USING (true);
+CREATE POLICY "anyone_adds" ON "notes" FOR INSERT TO PUBLIC WITH CHECK (true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON "notes" TO "acme_author";
+GRANT SELECT ON "notes" TO "auditor";
+GRANT INSERT ON "notes" TO PUBLIC;
+"#
+    );
+    let policy = Notes::TABLE.policies[0];
+    assert_eq!(policy.command, schema_core::PolicyCommand::All);
+    assert_eq!(policy.role, "author");
+    assert!(Notes::TABLE.row_level_security);
 }

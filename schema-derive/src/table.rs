@@ -38,7 +38,7 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
     }
 }
 
-/// `InsertX` and `SelectX`, with `InsertX::new` taking the required columns.
+/// `InsertX`, `SelectX` and `UpdateX`, with `InsertX::new` taking the required columns.
 fn row_types(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let vis = table.vis;
@@ -47,8 +47,9 @@ fn row_types(table: &Table) -> TokenStream {
         &table.select_ident,
         &table.update_ident,
     );
+    // `Debug` is written out below, so that sensitive columns print redacted.
     let base_derives = quote! {
-        ::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq
+        ::core::clone::Clone, ::core::cmp::PartialEq
     };
     let serde = if cfg!(feature = "serde") {
         let path = format!("{}::__private::serde", krate.to_token_stream()).replace(' ', "");
@@ -74,7 +75,10 @@ fn row_types(table: &Table) -> TokenStream {
             .iter()
             .filter(|a| a.path().is_ident("doc"));
         let (field_vis, ident) = (&column.field.vis, column.ident);
-        quote!(#(#docs)* #field_vis #ident: #ty)
+        // An internal column never leaves nor enters through serde.
+        let skip = (cfg!(feature = "serde") && column.attrs.internal.is_some())
+            .then(|| quote!(#[serde(skip)]));
+        quote!(#(#docs)* #skip #field_vis #ident: #ty)
     };
     let insert_fields = table.columns.iter().map(|c| {
         let ty = c.ty;
@@ -95,7 +99,7 @@ fn row_types(table: &Table) -> TokenStream {
         .filter(|c| table.updatable(c))
         .map(|c| {
             let ty = c.ty;
-            let serde = if cfg!(feature = "serde") {
+            let serde = if cfg!(feature = "serde") && c.attrs.internal.is_none() {
                 let with = c.is_option.then(|| {
                     let path = format!("{}::__private::double_option", krate.to_token_stream())
                         .replace(' ', "");
@@ -108,6 +112,14 @@ fn row_types(table: &Table) -> TokenStream {
             let field = field(c, quote!(::core::option::Option<#ty>));
             quote!(#serde #field)
         });
+
+    let insert_debug = debug_impl(table, insert, table.columns.iter());
+    let select_debug = debug_impl(table, select, table.columns.iter());
+    let update_debug = debug_impl(
+        table,
+        update,
+        table.columns.iter().filter(|c| table.updatable(c)),
+    );
 
     let required: Vec<_> = table
         .columns
@@ -182,6 +194,36 @@ fn row_types(table: &Table) -> TokenStream {
         #vis struct #update {
             #(#update_fields,)*
         }
+
+        #insert_debug
+        #select_debug
+        #update_debug
+    }
+}
+
+/// `Debug` for a generated row type, printing every `sensitive` field as `<redacted>`.
+fn debug_impl<'a>(
+    table: &Table,
+    ty: &syn::Ident,
+    columns: impl Iterator<Item = &'a Column<'a>>,
+) -> TokenStream {
+    let krate = &table.krate;
+    let name = ty.to_string();
+    let fields = columns.map(|c| {
+        let (field, label) = (c.ident, c.ident.to_string());
+        if c.attrs.sensitive.is_some() {
+            quote!(.field(#label, &#krate::__private::Redacted))
+        } else {
+            quote!(.field(#label, &self.#field))
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl ::core::fmt::Debug for #ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#name) #(#fields)* .finish()
+            }
+        }
     }
 }
 
@@ -241,20 +283,31 @@ fn metadata(table: &Table) -> TokenStream {
     let foreign_keys = table.columns.iter().filter_map(|c| foreign_key(table, c));
     let table_checks = table.attrs.checks.iter().map(|check| {
         let name = check.name.as_ref().expect("checked");
-        let parts = check.parts.iter().map(|part| match part {
-            TemplatePart::Sql(sql) => quote!(#krate::SqlPart::Sql(#sql)),
-            TemplatePart::Field(field) => {
-                let column = &table
-                    .columns
-                    .iter()
-                    .find(|c| c.ident == field.as_str())
-                    .expect("checked")
-                    .name;
-                quote!(#krate::SqlPart::Column(#column))
-            }
-        });
-        quote!(#krate::CheckDef { name: #name, sql: &[#(#parts),*] })
+        let parts = sql_parts(table, &check.parts);
+        quote!(#krate::CheckDef { name: #name, sql: #parts })
     });
+    let policies = table.attrs.policies.iter().map(|policy| {
+        let name = policy.name.as_ref().expect("checked");
+        let role = policy.to.as_ref().expect("checked");
+        let command = match &policy.command {
+            Some(variant) => quote!(#krate::PolicyCommand::#variant),
+            None => quote!(#krate::PolicyCommand::All),
+        };
+        let clause = |sql: &Option<crate::internals::attr::SqlAttr>| {
+            option(sql.as_ref().map(|sql| sql_parts(table, &sql.parts)))
+        };
+        let (using, with_check) = (clause(&policy.using), clause(&policy.with_check));
+        quote! {
+            #krate::PolicyDef {
+                name: #name,
+                command: #command,
+                role: #role,
+                using: #using,
+                with_check: #with_check,
+            }
+        }
+    });
+    let row_level_security = table.attrs.row_level_security.is_some();
     let indexes = table.attrs.indexes.iter().map(|index| {
         let name = match &index.name {
             Some(name) => quote!(::core::option::Option::Some(#name)),
@@ -294,6 +347,8 @@ fn metadata(table: &Table) -> TokenStream {
                     foreign_keys: &[#(#foreign_keys),*],
                     checks: &[#(#table_checks),*],
                     indexes: &[#(#indexes),*],
+                    row_level_security: #row_level_security,
+                    policies: &[#(#policies),*],
                 };
                 type Insert = #insert;
                 type Select = #select;
@@ -352,7 +407,8 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         let max = option(range.value.max.as_ref().map(|(v, _)| quote!(#v)));
         quote!(#krate::IntRange { min: #min, max: #max })
     }));
-    let comment = option(c.comment.as_ref().map(|c| quote!(#c)));
+    let (sensitive, internal) = (c.attrs.sensitive.is_some(), c.attrs.internal.is_some());
+    let comment = option(column_comment(c).map(|c| quote!(#c)));
     let (nullable, allowed_values) = (pg_type("NULLABLE"), pg_type("ALLOWED_VALUES"));
     quote! {
         #krate::ColumnDef {
@@ -366,6 +422,8 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             allowed_values: #allowed_values,
             range: #range,
             comment: #comment,
+            sensitive: #sensitive,
+            internal: #internal,
         }
     }
 }
@@ -641,5 +699,43 @@ fn postgres_impls(table: &Table) -> TokenStream {
         }
 
         #keyed
+    }
+}
+
+/// SQL written in an attribute, as `&[SqlPart]`: `{field}` becomes its column.
+fn sql_parts(table: &Table, parts: &[TemplatePart]) -> TokenStream {
+    let krate = &table.krate;
+    let parts = parts.iter().map(|part| match part {
+        TemplatePart::Sql(sql) => quote!(#krate::SqlPart::Sql(#sql)),
+        TemplatePart::Field(field) => {
+            let column = &table
+                .columns
+                .iter()
+                .find(|c| c.ident == field.as_str())
+                .expect("checked")
+                .name;
+            quote!(#krate::SqlPart::Column(#column))
+        }
+        TemplatePart::Setting(setting) => quote!(#krate::SqlPart::Setting(#setting)),
+    });
+    quote!(&[#(#parts),*])
+}
+
+/// The column's comment: its doc comment, and what `sensitive` and `internal` mean for it, so
+/// that whoever reads the database sees the rule too.
+fn column_comment(c: &Column) -> Option<String> {
+    let mut notes: Vec<&str> = Vec::new();
+    if c.attrs.sensitive.is_some() {
+        notes.push(
+            "Sensitive: may hold PHI; redacted from Debug output, keep out of logs and exports.",
+        );
+    }
+    if c.attrs.internal.is_some() {
+        notes.push("Internal: never serialized nor read from deserialized input.");
+    }
+    match (&c.comment, notes.is_empty()) {
+        (comment, true) => comment.clone(),
+        (Some(comment), false) => Some(format!("{comment}\n\n{}", notes.join(" "))),
+        (None, false) => Some(notes.join(" ")),
     }
 }

@@ -3,10 +3,14 @@
 //! Every test gets its own throwaway database from [`TestDb`], so tests run in parallel and
 //! never see, change or drop a database they did not create.
 
+// Each test file uses the helpers it needs.
+#![allow(dead_code)]
+
 use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
-use shared::schemas::db::schema;
+use schema_core::Names;
+use shared::schemas::db::{schema, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
 
 /// The server the tests use when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -19,6 +23,9 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 /// through [`TestDb::client`] (or [`TestDb::url`] for tools such as `psql`). On drop, the guard
 /// closes its client and runs `DROP DATABASE ... WITH (FORCE)` on that database and no other,
 /// even when the test panicked.
+///
+/// Roles belong to the whole server, not to a database: the schema's roles are named for this
+/// database alone through [`TestDb::names`], and dropped with it.
 ///
 /// # Panics
 ///
@@ -33,6 +40,10 @@ pub struct TestDb {
     url: String,
     /// Connected to the throwaway database; `None` only while creating or dropping it.
     client: Option<Client>,
+    /// The schema's roles, named for this database alone.
+    names: Names,
+    /// Server-wide roles this test created (the schema's, and any login roles), dropped last.
+    roles: Vec<String>,
 }
 
 impl TestDb {
@@ -59,7 +70,8 @@ impl TestDb {
             )
         });
 
-        let name = format!("schema_test_{}", uuid::Uuid::new_v4().simple());
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("schema_test_{id}");
         admin_client
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .unwrap_or_else(|error| {
@@ -73,11 +85,19 @@ impl TestDb {
         let _ = admin_client.close();
 
         // From here on, Drop removes the database even if connecting to it fails.
+        let (physician, support_team) = (
+            format!("{PHYSICIAN_ROLE}_{}", &id[..12]),
+            format!("{SUPPORT_TEAM_ROLE}_{}", &id[..12]),
+        );
         let mut db = TestDb {
             url: with_dbname(&server_url, &name),
             admin,
             name,
             client: None,
+            names: Names::new()
+                .role(PHYSICIAN_ROLE, &physician)
+                .role(SUPPORT_TEAM_ROLE, &support_team),
+            roles: vec![physician, support_team],
         };
         let mut config = db.admin.clone();
         config.dbname(&db.name);
@@ -103,6 +123,40 @@ impl TestDb {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The schema's roles and settings as named in this database.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// The application's DDL, with roles named for this database.
+    pub fn ddl(&self) -> String {
+        schema()
+            .with_names(self.names.clone())
+            .to_ddl()
+            .expect("the application's schema renders to DDL")
+    }
+
+    /// Creates the application's tables (and its roles, named for this database).
+    pub fn apply_schema(&mut self) {
+        let ddl = self.ddl();
+        self.client()
+            .batch_execute(&ddl)
+            .expect("the application's DDL applies to an empty database");
+    }
+
+    /// Creates a login role (password-less, trust) that is a member of `member_of`, dropped
+    /// with the database, and returns a connection URL for it.
+    pub fn login_role(&mut self, label: &str, member_of: &str) -> String {
+        let role = format!("{label}_{}", &self.name["schema_test_".len()..][..12]);
+        self.client()
+            .batch_execute(&format!(
+                "CREATE ROLE \"{role}\" LOGIN IN ROLE \"{member_of}\""
+            ))
+            .expect("the test user may create roles");
+        self.roles.push(role.clone());
+        with_user(&self.url, &role)
+    }
 }
 
 impl Drop for TestDb {
@@ -116,6 +170,10 @@ impl Drop for TestDb {
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
             ))?;
+            // Login roles first: they are members of the schema's roles.
+            for role in self.roles.iter().rev() {
+                admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))?;
+            }
             admin.close()
         });
         if let Err(error) = result {
@@ -126,16 +184,6 @@ impl Drop for TestDb {
             );
         }
     }
-}
-
-/// Creates the application's tables in `client`'s database from the dumped DDL script.
-pub fn apply_schema(client: &mut Client) {
-    let ddl = schema()
-        .to_ddl()
-        .expect("the application's schema renders to DDL");
-    client
-        .batch_execute(&ddl)
-        .expect("the application's DDL applies to an empty database");
 }
 
 /// Where `config` points, without its password: for messages.
@@ -179,5 +227,17 @@ fn with_dbname(url: &str, dbname: &str) -> String {
             format!("{scheme}{authority}/{dbname}{query}")
         }
         None => format!("{url} dbname={dbname}"),
+    }
+}
+
+/// `url` (a `postgres://` URL) with its user replaced by `user`, no password.
+fn with_user(url: &str, user: &str) -> String {
+    match url.find("://") {
+        Some(scheme_end) => {
+            let (scheme, rest) = url.split_at(scheme_end + 3);
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}{user}@{host}")
+        }
+        None => format!("{url} user={user}"),
     }
 }

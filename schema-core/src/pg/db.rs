@@ -111,6 +111,24 @@ impl Db {
             statements: &self.statements,
         })
     }
+
+    /// Opens a transaction in which the setting `setting` holds `value`, for that transaction
+    /// only: it ends with the transaction, so a pooled connection never carries one scope into
+    /// the next request. Row-level security policies read it with `{setting:name}`.
+    ///
+    /// The name is the deployment's (see [`Names::setting_name`](crate::Names::setting_name)).
+    pub async fn scoped_transaction(
+        &mut self,
+        setting: &str,
+        value: &str,
+    ) -> Result<DbTransaction<'_>, PgError> {
+        let transaction = self.transaction().await?;
+        transaction
+            .transaction
+            .execute("SELECT set_config($1, $2, true)", &[&setting, &value])
+            .await?;
+        Ok(transaction)
+    }
 }
 
 impl<'a> DbTransaction<'a> {

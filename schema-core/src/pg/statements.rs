@@ -187,6 +187,8 @@ mod tests {
             allowed_values: None,
             range: None,
             comment: None,
+            sensitive: false,
+            internal: false,
         }
     }
 
@@ -203,6 +205,8 @@ mod tests {
         foreign_keys: &[],
         checks: &[],
         indexes: &[],
+        row_level_security: false,
+        policies: &[],
     };
 
     fn set(present: &[bool]) -> ColumnSet {

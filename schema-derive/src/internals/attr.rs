@@ -32,7 +32,26 @@ pub struct TableAttrs {
     pub primary_key: Option<Keyed<Vec<Ident>>>,
     pub indexes: Vec<IndexAttr>,
     pub checks: Vec<CheckAttr>,
+    pub row_level_security: Option<Ident>,
+    pub policies: Vec<PolicyAttr>,
     pub krate: Option<Path>,
+}
+
+/// One `policy(name = "...", command = "...", to = "...", using = "...", with_check = "...")`.
+pub struct PolicyAttr {
+    pub key: Ident,
+    pub name: Option<LitStr>,
+    /// The command's variant name (`All`, `Select`, ...), spanned on its literal.
+    pub command: Option<Ident>,
+    pub to: Option<LitStr>,
+    pub using: Option<SqlAttr>,
+    pub with_check: Option<SqlAttr>,
+}
+
+/// SQL written in an attribute, split at its placeholders.
+pub struct SqlAttr {
+    pub lit: LitStr,
+    pub parts: Vec<TemplatePart>,
 }
 
 /// One `index(...)`.
@@ -59,13 +78,16 @@ pub struct CheckAttr {
     pub parts: Vec<TemplatePart>,
 }
 
-/// A piece of SQL written in an attribute: text, or a `{field}` placeholder.
+/// A piece of SQL written in an attribute: text, a `{field}` placeholder, or a
+/// `{setting:name}` placeholder.
 pub enum TemplatePart {
     Sql(String),
     Field(String),
+    Setting(String),
 }
 
-/// `sql` split at its `{field}` placeholders; `{{` and `}}` stand for literal braces.
+/// `sql` split at its `{field}` and `{setting:name}` placeholders; `{{` and `}}` stand for
+/// literal braces.
 pub fn sql_template(sql: &str) -> Result<Vec<TemplatePart>, String> {
     let mut parts = Vec::new();
     let mut text = String::new();
@@ -92,6 +114,24 @@ pub fn sql_template(sql: &str) -> Result<Vec<TemplatePart>, String> {
                     }
                 }
                 let field = field.trim().to_string();
+                if let Some(setting) = field.strip_prefix("setting:") {
+                    let setting = setting.trim();
+                    let valid = setting.split('.').count() == 2
+                        && setting.split('.').all(|part| {
+                            !part.is_empty()
+                                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        });
+                    if !valid {
+                        return Err(format!(
+                            "`{{setting:{setting}}}` is not a setting name; settings of your own are named `prefix.name`, as `{{setting:app.provider_id}}`"
+                        ));
+                    }
+                    if !text.is_empty() {
+                        parts.push(TemplatePart::Sql(std::mem::take(&mut text)));
+                    }
+                    parts.push(TemplatePart::Setting(setting.to_string()));
+                    continue;
+                }
                 if syn::parse_str::<Ident>(&field).is_err() {
                     return Err(format!(
                         "`{{{field}}}` is not a field name; write `{{field}}` to name a column, `{{{{` for a literal brace"
@@ -127,6 +167,8 @@ pub struct FieldAttrs {
     pub on_delete: Option<Keyed<Ident>>,
     pub on_update: Option<Keyed<Ident>>,
     pub range: Option<Keyed<RangeAttr>>,
+    pub sensitive: Option<Ident>,
+    pub internal: Option<Ident>,
 }
 
 /// `range = a..=b`, normalised to inclusive bounds; the bound tokens keep their spans.
@@ -185,6 +227,10 @@ impl TableAttrs {
                 }
                 INDEX => out.indexes.push(index(cx, key, meta)?),
                 CHECK => out.checks.push(check(cx, key, meta)?),
+                ROW_LEVEL_SECURITY => {
+                    set_once(cx, &mut out.row_level_security, &key, flag(meta, &key)?)
+                }
+                POLICY => out.policies.push(policy(cx, key, meta)?),
                 _ => unreachable!("every key of TABLE_KEYS is handled"),
             }
             Ok(())
@@ -273,6 +319,8 @@ impl FieldAttrs {
                     &key,
                     keyed(&key, referential_action(meta)?),
                 ),
+                SENSITIVE => set_once(cx, &mut out.sensitive, &key, flag(meta, &key)?),
+                INTERNAL => set_once(cx, &mut out.internal, &key, flag(meta, &key)?),
                 RANGE => set_once(
                     cx,
                     &mut out.range,
@@ -739,6 +787,81 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
                 &mut out.sql
             };
             set_once(cx, slot, &key, lit);
+            Ok(())
+        });
+        if let Err(e) = result {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn policy(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<PolicyAttr> {
+    let mut out = PolicyAttr {
+        key,
+        name: None,
+        command: None,
+        to: None,
+        using: None,
+        with_check: None,
+    };
+    if !meta.input.peek(token::Paren) {
+        return Err(meta.error(
+            "`policy` takes its parts: `policy(name = \"...\", command = \"select\", to = \"role\", using = \"...\")`",
+        ));
+    }
+    if empty_list(meta)? {
+        return Ok(out);
+    }
+    meta.parse_nested_meta(|inner| {
+        let result = key_of(&inner, POLICY_KEYS, "policy").and_then(|key| {
+            let lit = lit_str(
+                &inner,
+                "using = \"{provider_id} = {setting:app.provider_id}::uuid\"",
+            )?;
+            match key.to_string().as_str() {
+                NAME => set_once(cx, &mut out.name, &key, lit),
+                TO => set_once(cx, &mut out.to, &key, lit),
+                COMMAND => {
+                    let wanted = lit.value().to_lowercase();
+                    let variant = POLICY_COMMANDS
+                        .iter()
+                        .find(|(name, _)| *name == wanted)
+                        .map(|(_, variant)| Ident::new(variant, lit.span()))
+                        .ok_or_else(|| {
+                            syn::Error::new(
+                                lit.span(),
+                                format!(
+                                    "unknown policy command {:?}; expected one of {}",
+                                    lit.value(),
+                                    POLICY_COMMANDS
+                                        .iter()
+                                        .map(|(n, _)| format!("\"{n}\""))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            )
+                        })?;
+                    set_once(cx, &mut out.command, &key, variant)
+                }
+                _ => {
+                    let parts = match sql_template(&lit.value()) {
+                        Ok(parts) => parts,
+                        Err(message) => {
+                            cx.error_spanned_by(&lit, message);
+                            Vec::new()
+                        }
+                    };
+                    let slot = if key == USING {
+                        &mut out.using
+                    } else {
+                        &mut out.with_check
+                    };
+                    set_once(cx, slot, &key, SqlAttr { lit, parts })
+                }
+            }
             Ok(())
         });
         if let Err(e) = result {

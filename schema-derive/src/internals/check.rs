@@ -23,6 +23,8 @@ pub fn check(cx: &Ctxt, table: &Table) {
     check_ranges_hold_values(cx, table);
     check_indexes(cx, table);
     check_checks(cx, table);
+    check_policies(cx, table);
+    check_internal_is_optional(cx, table);
 }
 
 /// Names written by the user reach PostgreSQL as they are, so one it would truncate (or one
@@ -54,20 +56,24 @@ fn check_names_fit(cx: &Ctxt, table: &Table) {
         .map(|(n, s, w)| (n.to_string(), s, w))
         .chain(literal_names)
     {
-        if name.is_empty() {
-            cx.error_at(span, format!("the {what} name is empty"));
-        } else if name.contains('\0') {
-            cx.error_at(span, format!("the {what} name contains a NUL character"));
-        } else if name.len() > MAX_IDENTIFIER_BYTES {
-            cx.error_at(
-                span,
-                format!(
-                    "the {what} name `{name}` is {} bytes long; PostgreSQL would truncate it to 63, \
-                     so choose a shorter one",
-                    name.len()
-                ),
-            );
-        }
+        check_name_fits(cx, &name, span, what);
+    }
+}
+
+fn check_name_fits(cx: &Ctxt, name: &str, span: Span, what: &str) {
+    if name.is_empty() {
+        cx.error_at(span, format!("the {what} name is empty"));
+    } else if name.contains('\0') {
+        cx.error_at(span, format!("the {what} name contains a NUL character"));
+    } else if name.len() > MAX_IDENTIFIER_BYTES {
+        cx.error_at(
+            span,
+            format!(
+                "the {what} name `{name}` is {} bytes long; PostgreSQL would truncate it to 63, \
+                 so choose a shorter one",
+                name.len()
+            ),
+        );
     }
 }
 
@@ -250,23 +256,106 @@ fn check_checks(cx: &Ctxt, table: &Table) {
                 );
             }
         }
-        for part in &check.parts {
-            let TemplatePart::Field(field) = part else {
-                continue;
-            };
-            if !table.columns.iter().any(|c| c.ident == field.as_str()) {
-                let sql = check.sql.as_ref().expect("parts come from the sql");
+        if let Some(sql) = &check.sql {
+            check_template(cx, table, sql, &check.parts, "the check");
+        }
+    }
+}
+
+/// Every `{field}` of an attribute's SQL names a field; settings are read only by policies,
+/// since a check must hold whatever the session says.
+fn check_template(cx: &Ctxt, table: &Table, lit: &syn::LitStr, parts: &[TemplatePart], what: &str) {
+    for part in parts {
+        match part {
+            TemplatePart::Field(field) if !table.columns.iter().any(|c| c.ident == field.as_str()) => {
                 let fields: Vec<String> =
                     table.columns.iter().map(|c| c.ident.to_string()).collect();
                 cx.error_spanned_by(
-                    sql,
+                    lit,
                     format!(
-                        "the check names `{{{field}}}`, but `{field}` is not a field of `{}`{}",
+                        "{what} names `{{{field}}}`, but `{field}` is not a field of `{}`{}",
                         table.ident,
                         did_you_mean(field, fields.iter().map(String::as_str))
                     ),
                 );
             }
+            TemplatePart::Setting(setting) if what == "the check" => cx.error_spanned_by(
+                lit,
+                format!(
+                    "a check cannot read `{{setting:{setting}}}`: a row must pass it whatever the session's settings; read settings in a `policy`"
+                ),
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// Policies need row-level security on, a name, a role, and the clauses their command allows
+/// (PostgreSQL refuses `USING` on INSERT and `WITH CHECK` on SELECT and DELETE).
+fn check_policies(cx: &Ctxt, table: &Table) {
+    let mut names = HashMap::new();
+    for policy in &table.attrs.policies {
+        if table.attrs.row_level_security.is_none() {
+            cx.error_spanned_by(
+                &policy.key,
+                "a policy applies only with row-level security on: add `row_level_security` to the struct's `pg` attribute",
+            );
+        }
+        match &policy.name {
+            None => cx.error_spanned_by(&policy.key, "this policy has no `name = \"...\"`"),
+            Some(name) => {
+                if names.insert(name.value(), ()).is_some() {
+                    cx.error_spanned_by(
+                        name,
+                        format!(
+                            "two policies are named `{}`; rename one of them",
+                            name.value()
+                        ),
+                    );
+                }
+                check_name_fits(cx, &name.value(), name.span(), "policy");
+            }
+        }
+        match &policy.to {
+            None => cx.error_spanned_by(
+                &policy.key,
+                "this policy has no role: add `to = \"role\"` (`to = \"public\"` for every role)",
+            ),
+            Some(role) => check_name_fits(cx, &role.value(), role.span(), "role"),
+        }
+        let command = policy.command.as_ref().map(|c| c.to_string());
+        if let (Some("Insert"), Some(using)) = (command.as_deref(), &policy.using) {
+            cx.error_spanned_by(
+                &using.lit,
+                "an INSERT policy has no `using` (there are no existing rows to see); write `with_check`",
+            );
+        }
+        if let (Some("Select" | "Delete"), Some(check)) = (command.as_deref(), &policy.with_check) {
+            cx.error_spanned_by(
+                &check.lit,
+                "a SELECT or DELETE policy has no `with_check` (it writes no rows); write `using`",
+            );
+        }
+        if policy.using.is_none() && policy.with_check.is_none() {
+            cx.error_spanned_by(
+                &policy.key,
+                "this policy lets every row through unsaid: give `using = \"...\"` and/or `with_check = \"...\"` (\"true\" to allow all)",
+            );
+        }
+        for sql in [&policy.using, &policy.with_check].into_iter().flatten() {
+            check_template(cx, table, &sql.lit, &sql.parts, "the policy");
+        }
+    }
+}
+
+/// An internal field is never read from deserialized input, so it must be able to be absent.
+fn check_internal_is_optional(cx: &Ctxt, table: &Table) {
+    for column in &table.columns {
+        if let (Some(internal), false) = (&column.attrs.internal, column.is_option) {
+            cx.error_spanned_by(
+                internal,
+                "an `internal` field is never read from deserialized input, so it must be an `Option`",
+            );
         }
     }
 }

@@ -15,6 +15,8 @@ pub const PRIMARY_KEY: &str = "primary_key";
 pub const INDEX: &str = "index";
 pub const CHECK: &str = "check";
 pub const CRATE: &str = "crate";
+pub const ROW_LEVEL_SECURITY: &str = "row_level_security";
+pub const POLICY: &str = "policy";
 
 pub const TABLE_KEYS: &[&str] = &[
     TABLE,
@@ -28,6 +30,8 @@ pub const TABLE_KEYS: &[&str] = &[
     PRIMARY_KEY,
     INDEX,
     CHECK,
+    ROW_LEVEL_SECURITY,
+    POLICY,
     CRATE,
 ];
 
@@ -43,6 +47,8 @@ pub const REFERENCES: &str = "references";
 pub const ON_DELETE: &str = "on_delete";
 pub const ON_UPDATE: &str = "on_update";
 pub const RANGE: &str = "range";
+pub const SENSITIVE: &str = "sensitive";
+pub const INTERNAL: &str = "internal";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -57,6 +63,8 @@ pub const FIELD_KEYS: &[&str] = &[
     ON_DELETE,
     ON_UPDATE,
     RANGE,
+    SENSITIVE,
+    INTERNAL,
 ];
 
 // Keys inside `index(...)`.
@@ -71,6 +79,22 @@ pub const INDEX_COLUMN_KEYS: &[&str] = &[ASC, DESC, NULLS_FIRST, NULLS_LAST];
 // Keys inside `check(...)`.
 pub const SQL: &str = "sql";
 pub const CHECK_KEYS: &[&str] = &[NAME, SQL];
+
+// Keys inside `policy(...)`.
+pub const COMMAND: &str = "command";
+pub const TO: &str = "to";
+pub const USING: &str = "using";
+pub const WITH_CHECK: &str = "with_check";
+pub const POLICY_KEYS: &[&str] = &[NAME, COMMAND, TO, USING, WITH_CHECK];
+
+/// The values `command` takes, with the command each names.
+pub const POLICY_COMMANDS: &[(&str, &str)] = &[
+    ("all", "All"),
+    ("select", "Select"),
+    ("insert", "Insert"),
+    ("update", "Update"),
+    ("delete", "Delete"),
+];
 
 // Keys on a `#[derive(PgEnum)]` enum and its variants.
 pub const RENAME_ALL: &str = "rename_all";

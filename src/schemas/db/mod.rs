@@ -6,13 +6,30 @@ pub mod support;
 pub use providers::{InsertProvider, Provider, SelectProvider, UpdateProvider};
 pub use support::{
     InsertSupportTicket, SelectSupportTicket, SupportTicket, TicketCategory, TicketPriority,
-    TicketStatus, UpdateSupportTicket,
+    TicketStatus, UpdateSupportTicket, PHYSICIAN_ROLE, PROVIDER_SETTING, SUPPORT_TEAM_ROLE,
 };
 
-use schema_core::Schema;
+use schema_core::pg::{Db, DbTransaction, PgError};
+use schema_core::{Names, Schema};
+use uuid::Uuid;
 
 /// Every table of the application, in the order they are declared; rendering orders them by
 /// their foreign keys.
 pub fn schema() -> Schema {
     Schema::new().table::<Provider>().table::<SupportTicket>()
+}
+
+/// Opens a transaction scoped to one physician: inside it, `support_tickets` shows, changes and
+/// accepts only that provider's tickets (for a session of the physician role). The scope is
+/// local to the transaction, so a pooled connection never carries it into another request.
+pub async fn provider_transaction<'a>(
+    db: &'a mut Db,
+    names: &Names,
+    provider_id: Uuid,
+) -> Result<DbTransaction<'a>, PgError> {
+    db.scoped_transaction(
+        names.setting_name(PROVIDER_SETTING),
+        &provider_id.to_string(),
+    )
+    .await
 }

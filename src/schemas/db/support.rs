@@ -50,6 +50,16 @@ pub enum TicketStatus {
     Closed,
 }
 
+/// The setting a physician's transaction carries their `provider_id` in; see
+/// [`provider_transaction`](crate::schemas::db::provider_transaction).
+pub const PROVIDER_SETTING: &str = "app.provider_id";
+
+/// The role physicians' sessions use: they see, change and create only their own tickets.
+pub const PHYSICIAN_ROLE: &str = "physician";
+
+/// The role of the support team: it sees the whole triage queue and works the tickets.
+pub const SUPPORT_TEAM_ROLE: &str = "support_team";
+
 /// A physician's request for help, raised from the page where they clicked Help.
 #[derive(PgTable)]
 #[pg(
@@ -57,7 +67,28 @@ pub enum TicketStatus {
     index(provider_id, status),
     index(provider_id, created_at(desc)),
     index(status, priority),
-    index(assigned_to, status)
+    index(assigned_to, status),
+    row_level_security,
+    policy(
+        name = "support_tickets_physician_own",
+        to = "physician",
+        command = "all",
+        using = "{provider_id} = {setting:app.provider_id}::uuid",
+        with_check = "{provider_id} = {setting:app.provider_id}::uuid"
+    ),
+    policy(
+        name = "support_tickets_support_team_read",
+        to = "support_team",
+        command = "select",
+        using = "true"
+    ),
+    policy(
+        name = "support_tickets_support_team_work",
+        to = "support_team",
+        command = "update",
+        using = "true",
+        with_check = "true"
+    )
 )]
 pub struct SupportTicket {
     /// Unique identifier of the ticket.
@@ -70,11 +101,13 @@ pub struct SupportTicket {
     #[pg(varchar = 200)]
     pub subject: String,
     /// Physician's description of the issue; may contain PHI.
+    #[pg(sensitive)]
     pub description: String,
     /// Page URL where Help was clicked.
     #[pg(varchar = 500)]
     pub context_url: Option<String>,
     /// Auto-captured context: claim_id, batch_id, error codes, browser info. PHI-adjacent.
+    #[pg(sensitive)]
     pub context_metadata: Option<serde_json::Value>,
     /// Assigned by the support team.
     #[pg(varchar = 50)]
@@ -98,7 +131,7 @@ pub struct SupportTicket {
     /// Optional comment with the rating.
     pub satisfaction_comment: Option<String>,
     /// Path to the uploaded screenshot in encrypted storage; never exposed in API responses.
-    #[pg(varchar = 255)]
+    #[pg(varchar = 255, internal)]
     pub screenshot_path: Option<String>,
     /// When the ticket was raised.
     #[pg(default_sql = "now()")]
