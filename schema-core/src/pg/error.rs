@@ -63,6 +63,9 @@ pub enum ConstraintKind {
     OutOfRange,
     /// Text the database cannot store, such as a NUL character (22021, 22P05, 22P02).
     InvalidText,
+    /// The role may not do this, including a row refused by a row-level security policy
+    /// (42501).
+    Denied,
 }
 
 impl PgError {
@@ -93,6 +96,8 @@ impl From<tokio_postgres::Error> for PgError {
             ConstraintKind::TooLong
         } else if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE {
             ConstraintKind::OutOfRange
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            ConstraintKind::Denied
         } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
             || *code == SqlState::UNTRANSLATABLE_CHARACTER
             || *code == SqlState::INVALID_TEXT_REPRESENTATION
