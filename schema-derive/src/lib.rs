@@ -13,20 +13,28 @@ use syn::{parse_macro_input, DeriveInput};
 
 /// Declares a PostgreSQL table on a struct with named fields.
 ///
-/// Generates `impl schema_core::Table`, the row types `InsertX` and `SelectX`, and one
-/// associated constant per column (`X::field`) for foreign keys.
+/// Generates `impl schema_core::Table` (the const metadata), the row types `InsertX`,
+/// `SelectX` and `UpdateX`, `Validate` for the Insert and Update types, one associated
+/// constant per column (`X::field`) for foreign keys, and with schema-core's `postgres`
+/// feature the binding and decoding for `schema_core::pg`.
+///
+/// Every key below is checked: an unknown key (with a suggestion when one is close), a repeated
+/// key, a value of the wrong shape or a rule two keys break together is a compile error at the
+/// token to change, and every such mistake is reported in one build.
 ///
 /// # On the struct: `#[pg(...)]`
 ///
 /// | key | takes | example |
 /// |---|---|---|
 /// | `table` | the table's name (default: the struct's name in snake_case) | `table = "support_tickets"` |
-/// | `primary_key` | the columns of a key of several columns | `primary_key(tenant_id, ticket_id)` |
-/// | `index` | columns, each optionally `(asc \| desc, nulls_first \| nulls_last)`; `unique`; `name = "..."` | `index(provider_id, created_at(desc))` |
+/// | `primary_key` | the columns of a key of several columns (one column: `primary_key` on its field) | `primary_key(tenant_id, ticket_id)` |
+/// | `index` | fields, each optionally `(asc \| desc, nulls_first \| nulls_last)`; `unique`; `name = "..."` (default `{table}_{columns}_idx`) | `index(provider_id, created_at(desc))` |
 /// | `check` | a named SQL check; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
-/// | `insert` / `select` | the generated types' names | `insert = "NewTicket"` |
-/// | `derive` | more derives on both generated types | `derive(Eq, Hash)` |
-/// | `insert_derive` / `select_derive` | more derives on one of them | `select_derive(Eq)` |
+/// | `row_level_security` | nothing: enables and forces row-level security (the owner is not exempt) | `row_level_security` |
+/// | `policy` | `name`, `to` (a role, or `"public"`), `command` (`"all"` by default, `"select"`, `"insert"`, `"update"`, `"delete"`), `using` and/or `with_check` SQL, where `{field}` names a column and `{setting:prefix.name}` reads a setting (NULL when unset) | `policy(name = "own", to = "physician", using = "{provider_id} = {setting:app.provider_id}::uuid")` |
+/// | `insert` / `select` / `update` | the generated types' names (default `InsertX`, `SelectX`, `UpdateX`) | `insert = "NewTicket"` |
+/// | `derive` | more derives on every generated type | `derive(Eq, Hash)` |
+/// | `insert_derive` / `select_derive` / `update_derive` | more derives on one of them | `select_derive(Eq)` |
 /// | `crate` | the path to `schema_core`, when it is not `::schema_core` | `crate = "my::schema_core"` |
 ///
 /// # On a field: `#[pg(...)]`
@@ -36,16 +44,31 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `rename` | the column's name (default: the field's name) | `rename = "type"` |
 /// | `primary_key` | nothing: this column is the key | `primary_key` |
 /// | `unique` | nothing: a `UNIQUE` constraint | `unique` |
-/// | `varchar` | a length: `varchar(N)` for a text field | `varchar = 200` |
+/// | `varchar` | a length: `varchar(N)` for a text field (and every value of a text enum must fit) | `varchar = 200` |
 /// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile | `sql_type = "citext"` |
 /// | `default` | a Rust value of the field's type, written as a literal | `default = TicketPriority::Medium` |
 /// | `default_sql` | a SQL expression | `default_sql = "now()"` |
-/// | `references` | the referenced column, as `Type::field` | `references = Provider::provider_id` |
+/// | `update_sql` | a SQL expression every update through `UpdateX` sets the column to; the column leaves `UpdateX` | `update_sql = "now()"` |
+/// | `references` | the referenced column, as `Type::field`; its type must match | `references = Provider::provider_id` |
 /// | `on_delete` / `on_update` | `"no action"`, `"restrict"`, `"cascade"`, `"set null"`, `"set default"` | `on_delete = "cascade"` |
-/// | `range` | an integer range, checked by the database | `range = 1..=5` |
+/// | `range` | an integer range the database checks; its bounds must fit the field's type | `range = 1..=5` |
+/// | `sensitive` | nothing: `Debug` of the generated types prints `<redacted>`, the metadata and the column comment say so | `sensitive` |
+/// | `internal` | nothing: never serialized, never read from deserialized input (the field must be an `Option`) | `internal` |
 ///
 /// Doc comments on the struct and its fields become `COMMENT ON TABLE` / `COMMENT ON COLUMN`.
 /// A field of type `Option<T>` is nullable; every other column is `NOT NULL`.
+///
+/// # The generated types
+///
+/// - `InsertX`: the NOT NULL columns without a default are required (`InsertX::new` takes
+///   them); every other field is an `Option`, where `None` lets the database decide.
+/// - `SelectX`: every column, `Option` where nullable.
+/// - `UpdateX`: every column but the key and the `update_sql` ones, each an `Option` (`None`
+///   leaves it); a nullable column's is `Option<Option<T>>` (`Some(None)` sets NULL).
+///   `UpdateX::default()` changes nothing.
+///
+/// All derive `Clone` and `PartialEq`, implement `Debug` (redacting sensitive fields), and with
+/// schema-core's `serde` feature `Serialize` and `Deserialize`.
 ///
 /// An index column named `unique` must be renamed: inside `index(...)`, `unique` is the flag.
 /// Column constants are named after the fields, so an inherent method of the same name on the
@@ -57,7 +80,12 @@ pub fn derive_pg_table(input: TokenStream) -> TokenStream {
 }
 
 /// Stores a fieldless enum as text: implements `PgEnum`, `PgType` (as `text`, with the variants
-/// as the only allowed values), `TextColumn` and `ToSqlLiteral`.
+/// as the only allowed values), `TextColumn` and `ToSqlLiteral`; with schema-core's `serde`
+/// feature `Serialize` / `Deserialize` as the same text (unknown text is refused with the list
+/// of values), and with its `postgres` feature `ToSql` / `FromSql`.
+///
+/// A variant carrying data, an enum without variants, a generic enum, two variants stored as
+/// one text, and an unknown `rename_all` rule are compile errors at the offending token.
 ///
 /// | where | key | takes | example |
 /// |---|---|---|---|
