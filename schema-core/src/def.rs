@@ -95,6 +95,8 @@ pub struct ColumnDef {
     pub name: &'static str,
     /// The name of the Rust field it comes from.
     pub field: &'static str,
+    /// The Rust field's type, as written (`Option<String>`), for messages.
+    pub rust_type: &'static str,
     /// Its SQL type.
     pub sql_type: SqlType,
     /// Whether it accepts NULL.

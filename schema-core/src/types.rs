@@ -138,9 +138,6 @@ pg_types! {
     f32 => SqlType::Real,
     f64 => SqlType::DoublePrecision,
     uuid::Uuid => SqlType::Uuid,
-    chrono::DateTime<chrono::Utc> => SqlType::Timestamptz,
-    chrono::NaiveDateTime => SqlType::Timestamp,
-    chrono::NaiveDate => SqlType::Date,
     chrono::NaiveTime => SqlType::Time,
     Vec<u8> => SqlType::Bytea,
 }
@@ -159,6 +156,33 @@ macro_rules! pg_integers {
 }
 
 pg_integers!(i16 => SqlType::SmallInt, i32 => SqlType::Integer, i64 => SqlType::BigInt);
+
+impl PgType for chrono::DateTime<chrono::Utc> {
+    const SQL_TYPE: SqlType = SqlType::Timestamptz;
+    type Base = chrono::DateTime<chrono::Utc>;
+
+    fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
+        validate::check_datetime(self.naive_utc(), out);
+    }
+}
+
+impl PgType for chrono::NaiveDateTime {
+    const SQL_TYPE: SqlType = SqlType::Timestamp;
+    type Base = chrono::NaiveDateTime;
+
+    fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
+        validate::check_datetime(*self, out);
+    }
+}
+
+impl PgType for chrono::NaiveDate {
+    const SQL_TYPE: SqlType = SqlType::Date;
+    type Base = chrono::NaiveDate;
+
+    fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
+        validate::check_datetime(self.and_time(chrono::NaiveTime::MIN), out);
+    }
+}
 
 impl PgType for String {
     const SQL_TYPE: SqlType = SqlType::Text;

@@ -60,6 +60,11 @@ pub enum Rule {
     },
     /// Text holding a NUL character, which PostgreSQL text and jsonb cannot store.
     NulCharacter,
+    /// A date or timestamp before the first PostgreSQL stores (4714-11-24 BC).
+    DateOutOfRange {
+        /// The value, as text.
+        value: String,
+    },
 }
 
 impl fmt::Display for Rule {
@@ -84,6 +89,10 @@ impl fmt::Display for Rule {
             Rule::NulCharacter => {
                 f.write_str("contains a NUL character, which PostgreSQL cannot store")
             }
+            Rule::DateOutOfRange { value } => write!(
+                f,
+                "is {value}, before the first date PostgreSQL stores (4714-11-24 BC)"
+            ),
         }
     }
 }
@@ -197,5 +206,19 @@ pub(crate) fn check_json(value: &serde_json::Value, out: &mut Vec<Rule>) {
     }
     if has_nul(value) {
         out.push(Rule::NulCharacter);
+    }
+}
+
+/// PostgreSQL's dates and timestamps start at 4714-11-24 BC; chrono's reach further back.
+/// (Their end, 294276 AD for timestamps, is beyond chrono's.)
+pub(crate) fn check_datetime(value: chrono::NaiveDateTime, out: &mut Vec<Rule>) {
+    const FIRST: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(-4713, 11, 24) {
+        Some(date) => date,
+        None => panic!("4714-11-24 BC is a date chrono holds"),
+    };
+    if value.date() < FIRST {
+        out.push(Rule::DateOutOfRange {
+            value: value.to_string(),
+        });
     }
 }

@@ -398,6 +398,7 @@ const fn column(name: &'static str) -> ColumnDef {
     ColumnDef {
         name,
         field: name,
+        rust_type: "i32",
         sql_type: SqlType::Integer,
         nullable: false,
         default: None,

@@ -410,10 +410,18 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     let (sensitive, internal) = (c.attrs.sensitive.is_some(), c.attrs.internal.is_some());
     let comment = option(column_comment(c).map(|c| quote!(#c)));
     let (nullable, allowed_values) = (pg_type("NULLABLE"), pg_type("ALLOWED_VALUES"));
+    let rust_type = ty
+        .to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(" ,", ",");
     quote! {
         #krate::ColumnDef {
             name: #name,
             field: #field,
+            rust_type: #rust_type,
             sql_type: #sql_type,
             nullable: #nullable,
             default: #default,

@@ -46,9 +46,10 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (table, column, rust) = (self.table, self.column, self.rust_type);
         match &self.problem {
-            DecodeProblem::Missing => {
-                write!(f, "column `{table}.{column}` is not in the row")
-            }
+            DecodeProblem::Missing => write!(
+                f,
+                "column `{table}.{column}` is not in the row, so its `{rust}` cannot be read"
+            ),
             DecodeProblem::WrongType { sql_type } => write!(
                 f,
                 "column `{table}.{column}` of type {sql_type} cannot be read as `{rust}`"
@@ -104,7 +105,14 @@ pub(crate) fn column_indexes(
     table: &'static TableDef,
     row: &Row,
 ) -> Result<Vec<usize>, DecodeError> {
-    let columns = row.columns();
+    statement_indexes(table, row.columns())
+}
+
+/// Where each column of `table` is among `columns`, found by name.
+pub(crate) fn statement_indexes(
+    table: &'static TableDef,
+    columns: &[tokio_postgres::Column],
+) -> Result<Vec<usize>, DecodeError> {
     table
         .columns
         .iter()
@@ -115,7 +123,7 @@ pub(crate) fn column_indexes(
                 .ok_or(DecodeError {
                     table: table.name,
                     column: column.name,
-                    rust_type: column.field,
+                    rust_type: column.rust_type,
                     problem: DecodeProblem::Missing,
                 })
         })

@@ -75,6 +75,11 @@ pub struct Db {
 
 /// A transaction of a [`Db`], with the same typed reads and writes; dropped without
 /// [`commit`](DbTransaction::commit), it rolls back.
+///
+/// As in PostgreSQL, a statement that fails aborts the transaction: after a failed `insert`,
+/// `update`, `delete` or query only a rollback is possible. The batch writes (`insert_many`,
+/// `copy_in`) run in a savepoint, so a failed batch leaves the transaction usable; open a
+/// nested [`transaction`](DbTransaction::transaction) to give any other statement the same.
 pub struct DbTransaction<'a> {
     transaction: Transaction<'a>,
     statements: &'a StatementCache,
@@ -133,7 +138,7 @@ impl Db {
 }
 
 impl<'a> DbTransaction<'a> {
-    /// Wraps a transaction opened on a [`Db`]'s client, sharing its prepared statements.
+    /// The underlying transaction, for statements of your own.
     pub fn client(&self) -> &Transaction<'a> {
         &self.transaction
     }
@@ -226,14 +231,14 @@ macro_rules! typed_statements {
                 delete::<_, T>(&self.$client, self.statements.borrow(), key).await
             }
 
-            /// Runs a query of your own and decodes its rows by column name.
+            /// Runs a query of your own and decodes its rows by column name. The query is
+            /// prepared once; a column it lacks is an error even when it returns no row.
             pub async fn query_as<S: FromRow>(
                 &self,
                 sql: &str,
                 params: &[Param<'_>],
             ) -> Result<Vec<S>, PgError> {
-                let rows = self.$client.query(sql, params).await?;
-                Ok(S::from_rows(&rows)?)
+                query_as(&self.$client, self.statements.borrow(), sql, params).await
             }
         }
     };
@@ -320,15 +325,23 @@ async fn insert_rows<I: InsertRow>(
     for (first, end, set) in runs(rows, &mut buffer) {
         let per_row = set.count().max(1);
         let chunk = (MAX_PARAMETERS / per_row).clamp(1, MAX_ROWS_PER_INSERT);
-        for start in (first..end).step_by(chunk) {
-            let stop = (start + chunk).min(end);
+        let mut start = first;
+        while start < end {
+            // A full chunk, else the largest power of two that fits what is left: a shape
+            // prepares at most a dozen statements, whatever the batch sizes.
+            let left = end - start;
+            let count = if left >= chunk {
+                chunk
+            } else {
+                1 << left.ilog2()
+            };
+            let stop = start + count;
             params.clear();
             for row in &rows[start..stop] {
                 buffer.clear();
                 row.push_values(&mut buffer);
                 params.extend(buffer.drain(..).flatten());
             }
-            let count = stop - start;
             let key = format!("insert_many:{}:{}:{count}", table.name, set.key());
             let statement = statements
                 .get(transaction, key, || {
@@ -336,6 +349,7 @@ async fn insert_rows<I: InsertRow>(
                 })
                 .await?;
             inserted += transaction.execute(&statement, &params).await?;
+            start = stop;
         }
     }
     Ok(inserted)
@@ -368,6 +382,11 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());
     let mut loaded = 0;
     for (first, end, set) in runs(rows, &mut buffer) {
+        if set.count() == 0 {
+            // COPY needs a column; rows that set none take every default by INSERT.
+            loaded += insert_rows(&transaction, statements, &rows[first..end]).await?;
+            continue;
+        }
         // The columns' types, as the database has them, from a statement prepared once.
         let key = format!("copy_types:{}:{}", table.name, set.key());
         let statement = statements
@@ -489,4 +508,20 @@ async fn delete<C: GenericClient, T: KeyedTable>(
     let mut params = Vec::with_capacity(table.primary_key.len());
     T::push_key(key, &mut params);
     Ok(client.execute(&statement, &params).await? > 0)
+}
+
+async fn query_as<C: GenericClient, S: FromRow>(
+    client: &C,
+    statements: &StatementCache,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<Vec<S>, PgError> {
+    let statement = statements
+        .get(client, format!("query:{sql}"), || sql.to_string())
+        .await?;
+    let indexes = super::codec::statement_indexes(<S::Table as Table>::TABLE, statement.columns())?;
+    let rows = client.query(&statement, params).await?;
+    rows.iter()
+        .map(|row| S::from_row_at(row, &indexes).map_err(PgError::from))
+        .collect()
 }

@@ -59,7 +59,7 @@ pub enum ConstraintKind {
     NotNull,
     /// Text longer than its `varchar(n)` (22001).
     TooLong,
-    /// A number outside its type (22003).
+    /// A number or date outside its type (22003, 22008).
     OutOfRange,
     /// Text the database cannot store, such as a NUL character (22021, 22P05, 22P02).
     InvalidText,
@@ -94,7 +94,9 @@ impl From<tokio_postgres::Error> for PgError {
             ConstraintKind::NotNull
         } else if *code == SqlState::STRING_DATA_RIGHT_TRUNCATION {
             ConstraintKind::TooLong
-        } else if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE {
+        } else if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE
+            || *code == SqlState::DATETIME_FIELD_OVERFLOW
+        {
             ConstraintKind::OutOfRange
         } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
             ConstraintKind::Denied
@@ -151,7 +153,20 @@ impl fmt::Display for PgError {
                 }
                 write!(f, "): {}", v.message)
             }
-            PgError::Database(e) => e.fmt(f),
+            PgError::Database(e) => match e.as_db_error() {
+                // tokio-postgres's own text is only "db error"; the server's says what.
+                Some(db) => {
+                    write!(f, "database error {}: {}", db.code().code(), db.message())?;
+                    if let Some(detail) = db.detail() {
+                        write!(f, " ({detail})")?;
+                    }
+                    Ok(())
+                }
+                None => match std::error::Error::source(e) {
+                    Some(cause) => write!(f, "{e}: {cause}"),
+                    None => e.fmt(f),
+                },
+            },
         }
     }
 }

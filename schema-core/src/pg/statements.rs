@@ -179,6 +179,7 @@ mod tests {
         ColumnDef {
             name,
             field: name,
+            rust_type: "i32",
             sql_type: SqlType::Integer,
             nullable: false,
             default: None,
