@@ -598,8 +598,14 @@ fn varchar_length(meta: &ParseNestedMeta) -> syn::Result<u32> {
 
 fn referential_action(meta: &ParseNestedMeta) -> syn::Result<Ident> {
     let lit = lit_str(meta, "on_delete = \"cascade\"")?;
+    one_of(&lit, REFERENTIAL_ACTIONS, "referential action")
+}
+
+/// The variant a string names among `choices` (`(text, variant)` pairs), compared without
+/// case and with `_` read as a space; otherwise an error listing the choices.
+fn one_of(lit: &LitStr, choices: &[(&str, &str)], what: &str) -> syn::Result<Ident> {
     let wanted = lit.value().to_lowercase().replace('_', " ");
-    REFERENTIAL_ACTIONS
+    choices
         .iter()
         .find(|(name, _)| *name == wanted)
         .map(|(_, variant)| Ident::new(variant, lit.span()))
@@ -607,9 +613,9 @@ fn referential_action(meta: &ParseNestedMeta) -> syn::Result<Ident> {
             syn::Error::new(
                 lit.span(),
                 format!(
-                    "unknown referential action {:?}; expected one of {}",
+                    "unknown {what} {:?}; expected one of {}",
                     lit.value(),
-                    REFERENTIAL_ACTIONS
+                    choices
                         .iter()
                         .map(|(n, _)| format!("\"{n}\""))
                         .collect::<Vec<_>>()
@@ -825,25 +831,7 @@ fn policy(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<PolicyAt
                 NAME => set_once(cx, &mut out.name, &key, lit),
                 TO => set_once(cx, &mut out.to, &key, lit),
                 COMMAND => {
-                    let wanted = lit.value().to_lowercase();
-                    let variant = POLICY_COMMANDS
-                        .iter()
-                        .find(|(name, _)| *name == wanted)
-                        .map(|(_, variant)| Ident::new(variant, lit.span()))
-                        .ok_or_else(|| {
-                            syn::Error::new(
-                                lit.span(),
-                                format!(
-                                    "unknown policy command {:?}; expected one of {}",
-                                    lit.value(),
-                                    POLICY_COMMANDS
-                                        .iter()
-                                        .map(|(n, _)| format!("\"{n}\""))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            )
-                        })?;
+                    let variant = one_of(&lit, POLICY_COMMANDS, "policy command")?;
                     set_once(cx, &mut out.command, &key, variant)
                 }
                 _ => {
