@@ -12,16 +12,23 @@ Environment:
                     serde, plain (default: all)
   TABLES=40         ticket-like tables (the providers table comes on top)
   CLEAN=1           0 skips the clean build of each variant's dependency tree
+  CLEAN_RUNS=1      clean builds per variant (interleaved like the timed runs; median)
   INCREMENTAL=0     1 keeps rustc's incremental cache for the timed runs (off by default: a
                     touched-but-unchanged crate would then mostly be loaded from the cache,
                     which is not the cost of compiling it)
   BENCH_DIR=...     where the generated packages go
+  SCHEMA_CORE_REF=  unset: schema-core from the working tree (/work/main/schema-core), as a
+                    user's path dependency sees it. A commit (e.g. HEAD): that commit, exported
+                    read-only with `git archive` into $BENCH_DIR/snapshot, so that edits made
+                    while the benchmark runs do not change what it measures
   GENERATE_ONLY=1   write the packages and stop
 """
 
 import os
 import re
+import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +37,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-SCHEMA_CORE = REPO / "schema-core"
+SCHEMA_CORE = REPO / "schema-core"   # replaced by a snapshot when SCHEMA_CORE_REF is set
 
 ALL_VARIANTS = ["schema-core", "schema-core+serde", "diesel", "sea-orm", "drizzle", "serde", "plain"]
 
@@ -619,17 +626,24 @@ class Variant:
         self.env["CARGO_INCREMENTAL"] = "1" if incremental else "0"
         self.env.pop("RUSTC_WRAPPER", None)                   # no sccache in the way
         self.env.pop("CARGO_BUILD_RUSTC_WRAPPER", None)
-        self.check, self.build = [], []
-        self.clean_s = self.crates = self.tree = None
+        # Each entry: (wall seconds, CPU seconds of cargo and the rustc processes it ran).
+        self.runs = {"check": [], "build": [], "clean": []}
+        self.crates = self.tree = None
         self.error = None
+        self.lib = root / "src" / "lib.rs"
+        self.saved_lib = None
 
     def cargo(self, *args, offline=True):
         cmd = ["cargo", *args]
         if offline:
             cmd.append("--offline")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=self.root, env=self.env, capture_output=True, text=True)
-        return time.perf_counter() - start, proc
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return (wall, cpu), proc
 
     def must(self, *args, offline=True):
         secs, proc = self.cargo(*args, offline=offline)
@@ -639,32 +653,39 @@ class Variant:
         return secs, proc
 
     def touch(self):
-        os.utime(self.root / "src" / "lib.rs")
+        os.utime(self.lib)
 
     def warm(self):
+        """Builds and checks the whole package once: proves it compiles, and leaves every
+        dependency built for both `cargo build` and `cargo check`."""
         self.must("build", offline=False)
         self.must("check")
-        # A second, quiet pass: nothing but schema40 should be left to do from here on.
-        self.touch()
-        self.must("check")
 
-    def clean_deps_build(self):
-        """`cargo clean` then `cargo build` with an empty lib: the dependency tree alone."""
-        lib = self.root / "src" / "lib.rs"
-        saved = lib.read_text()
-        try:
-            lib.write_text("//! empty: the clean build times the dependencies alone\n")
-            self.must("clean")
-            secs, proc = self.must("build")
-            self.clean_s = secs
-            compiled = [l for l in proc.stderr.splitlines() if l.strip().startswith("Compiling ")]
-            self.crates = len([l for l in compiled if " schema40 " not in l])
-        finally:
-            lib.write_text(saved)
+    # The clean build times the dependency tree alone: `lib.rs` is emptied meanwhile, so that
+    # schema40 itself costs nothing.
+    def empty_lib(self):
+        self.saved_lib = self.lib.read_text()
+        self.lib.write_text("//! empty: the clean build times the dependencies alone\n")
+
+    def restore_lib(self):
+        if self.saved_lib is not None:
+            self.lib.write_text(self.saved_lib)
+            self.saved_lib = None
+
+    def clean_build(self):
+        self.must("clean")
+        secs, proc = self.must("build")
+        self.runs["clean"].append(secs)
+        compiled = [l for l in proc.stderr.splitlines() if l.strip().startswith("Compiling ")]
+        self.crates = len([l for l in compiled if " schema40 " not in l])
+
+    def after_clean(self):
+        """With the empty lib still in place: the dependencies for `cargo check` too, so that
+        afterwards only schema40 is left to compile in either mode."""
+        self.must("check")
         _, tree = self.must("tree", "--prefix", "none", "-e", "normal,build")
         self.tree = len({l.replace(" (*)", "").strip() for l in tree.stdout.splitlines()
                          if l.strip()}) - 1
-        self.warm()
 
     def timed(self, what):
         self.touch()
@@ -676,7 +697,18 @@ class Variant:
                   if l.strip().startswith(("Compiling ", "Checking ")) and " schema40 " not in l]
         if others:
             log(f"  warning: {self.name}: `cargo {what}` also rebuilt: {others[:3]}")
-        (self.check if what == "check" else self.build).append(secs)
+        if not any(" schema40 " in l for l in proc.stderr.splitlines()):
+            raise RuntimeError(f"`cargo {what}` did not recompile schema40 after the touch")
+        self.runs[what].append(secs)
+
+    def median(self, what, i=0):
+        values = [r[i] for r in self.runs[what]]
+        return statistics.median(values) if values else None
+
+
+def git(*args):
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
 def tail(text, n):
@@ -701,10 +733,20 @@ def fmt(x, digits=2):
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def rotate(items, r):
+    return items[r % len(items):] + items[:r % len(items)] if items else []
+
+
 def main():
+    # A SIGTERM still restores any emptied lib.rs (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs = int(os.environ.get("RUNS", "5"))
+    clean_runs = int(os.environ.get("CLEAN_RUNS", "1")) if os.environ.get("CLEAN", "1") != "0" else 0
     count = int(os.environ.get("TABLES", "40"))
-    clean = os.environ.get("CLEAN", "1") != "0"
     incremental = os.environ.get("INCREMENTAL", "0") == "1"
     bench_dir = Path(os.environ.get("BENCH_DIR", HERE / "target")).resolve()
     wanted = [v.strip() for v in os.environ.get("VARIANTS", ",".join(ALL_VARIANTS)).split(",")
@@ -712,6 +754,27 @@ def main():
     unknown = [v for v in wanted if v not in GENERATORS]
     if unknown:
         sys.exit(f"unknown variant(s) {unknown}; known: {', '.join(ALL_VARIANTS)}")
+
+    global SCHEMA_CORE
+    ref = os.environ.get("SCHEMA_CORE_REF", "").strip()
+    if ref and any(v.startswith("schema-core") for v in wanted):
+        snap = bench_dir / "snapshot"
+        commit = git("rev-parse", ref)
+        marker = snap / ".commit"
+        if not marker.exists() or marker.read_text() != commit:
+            shutil.rmtree(snap, ignore_errors=True)
+            snap.mkdir(parents=True)
+            archive = subprocess.run(["git", "-C", str(REPO), "archive", commit],
+                                     capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(snap)], input=archive, check=True)
+            marker.write_text(commit)
+        SCHEMA_CORE = snap / "schema-core"
+        source = f"commit {commit[:12]} of {REPO} (exported to {snap})"
+    else:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--", "schema-core", "schema-derive", "Cargo.toml")
+        source = (f"working tree of {REPO} at {commit[:12]}"
+                  + (" with uncommitted changes to schema-core/schema-derive" if dirty else ""))
 
     variants = []
     for name in wanted:
@@ -721,92 +784,126 @@ def main():
     log(f"generated {len(variants)} package(s) under {bench_dir}")
     if os.environ.get("GENERATE_ONLY") == "1":
         return
+    load_start = os.getloadavg()
+    started = time.perf_counter()
 
     dropped = []
+
+    def drop(v, e):
+        v.error = str(e)
+        dropped.append(v)
+        log(f"  DROPPED {v.name}:\n{e}")
+
     for v in variants:
         log(f"warming {v.name} (cargo build + cargo check) ...")
         try:
             v.warm()
         except RuntimeError as e:
-            v.error = str(e)
-            dropped.append(v)
-            log(f"  DROPPED {v.name}:\n{e}")
+            drop(v, e)
     variants = [v for v in variants if v.error is None]
 
-    if clean:
-        for v in variants:
-            log(f"clean build of {v.name}'s dependency tree ...")
-            v.clean_deps_build()
-            log(f"  {v.clean_s:.1f}s, {v.crates} crates compiled")
+    if clean_runs:
+        try:
+            for v in variants:
+                v.empty_lib()
+            for r in range(clean_runs):
+                for v in rotate(variants, r):
+                    log(f"clean build of {v.name}'s dependency tree ({r + 1}/{clean_runs}) ...")
+                    v.clean_build()
+                    log(f"  {v.runs['clean'][-1][0]:.1f}s, {v.crates} crates compiled")
+            for v in variants:
+                v.after_clean()
+        finally:
+            for v in variants:
+                v.restore_lib()
 
     for r in range(runs):
-        order = variants[r % len(variants):] + variants[:r % len(variants)] if variants else []
-        for v in order:
-            v.timed("check")
-            v.timed("build")
+        for v in rotate(variants, r):   # round-robin, starting one variant further each round
+            try:
+                v.timed("check")
+                v.timed("build")
+            except RuntimeError as e:
+                drop(v, e)
+        variants = [v for v in variants if v.error is None]
         log(f"round {r + 1}/{runs}: " + ", ".join(
-            f"{v.name} {v.check[-1]:.2f}/{v.build[-1]:.2f}s" for v in variants))
+            f"{v.name} {v.runs['check'][-1][0]:.2f}/{v.runs['build'][-1][0]:.2f}s"
+            for v in variants))
 
-    # ---- report -----------------------------------------------------------------------------
+    report(variants, dropped, count, runs, clean_runs, incremental, bench_dir, source,
+           load_start, time.perf_counter() - started)
+
+
+def report(variants, dropped, count, runs, clean_runs, incremental, bench_dir, source,
+           load_start, elapsed):
     nproc, model, rustc, cargo = machine()
-    med = {v.name: (statistics.median(v.check), statistics.median(v.build)) for v in variants}
-    serde_check = med.get("serde", (None,))[0]
-    diesel_check = med.get("diesel", (None,))[0]
+    by = {v.name: v for v in variants}
 
-    def ratio(a, b):
-        return None if a is None or b is None else a / b
+    def med(name, what, i=0):
+        return by[name].median(what, i) if name in by else None
 
     print(f"# Compile cost of a {count + 1}-table schema ({count} tables like support_tickets "
           "+ providers)\n")
     print(f"- machine: {nproc} cores, {model}")
     print(f"- {rustc}; {cargo}")
-    print(f"- runs: {runs} per variant, interleaved round-robin; `touch src/lib.rs` before each; "
-          f"CARGO_INCREMENTAL={'1' if incremental else '0'}; dev profile")
-    print(f"- generated packages: {bench_dir}\n")
-    print("| variant | check median (s) | build median (s) | check × serde | check × Diesel "
-          "| build × serde | clean build of deps (s) | crates compiled | crates in tree |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"- load average (1 min) at start / end: {load_start[0]:.2f} / {os.getloadavg()[0]:.2f}")
+    print(f"- timed runs: {runs} per variant, round-robin across variants; `touch src/lib.rs` "
+          f"before each; CARGO_INCREMENTAL={'1' if incremental else '0'}; dev profile; "
+          f"clean builds of the dependency tree: {clean_runs} per variant")
+    print(f"- schema-core: {source}")
+    print(f"- generated packages: {bench_dir}; whole run {elapsed / 60:.1f} min\n")
+    print("Wall-clock medians. \"CPU\" is user+sys time of cargo and its rustc processes, "
+          "which another load on the machine inflates less than wall time.\n")
+    print("| variant | check median (s) | build median (s) | check ratio vs serde "
+          "| check ratio vs Diesel | build ratio vs serde | check CPU (s) | build CPU (s) "
+          "| clean build of deps (s) | clean deps CPU (s) | crates compiled | crates in tree |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for v in variants:
-        c, b = med[v.name]
-        print(f"| {v.name} | {fmt(c)} | {fmt(b)} | {fmt(ratio(c, serde_check))} | "
-              f"{fmt(ratio(c, diesel_check))} | {fmt(ratio(b, med.get('serde', (0, None))[1]))} | "
-              f"{fmt(v.clean_s, 1)} | {v.crates if v.crates is not None else '—'} | "
+        c, b = v.median("check"), v.median("build")
+        print(f"| {v.name} | {fmt(c)} | {fmt(b)} | {fmt(ratio(c, med('serde', 'check')))} | "
+              f"{fmt(ratio(c, med('diesel', 'check')))} | "
+              f"{fmt(ratio(b, med('serde', 'build')))} | {fmt(v.median('check', 1))} | "
+              f"{fmt(v.median('build', 1))} | {fmt(v.median('clean'), 1)} | "
+              f"{fmt(v.median('clean', 1), 1)} | {v.crates if v.crates is not None else '—'} | "
               f"{v.tree if v.tree is not None else '—'} |")
     for v in dropped:
         first = next((l for l in v.error.splitlines() if "error" in l), v.error.splitlines()[0])
-        print(f"| {v.name} | dropped: {first.strip()[:120]} | | | | | | | |")
+        print(f"| {v.name} | dropped: {first.strip()[:120]} | | | | | | | | | | |")
     print()
-    print("All runs (s), check / build:\n")
+    print("Every run, wall seconds (CPU seconds):\n")
     for v in variants:
-        print(f"- {v.name}: check " + " ".join(f"{x:.2f}" for x in v.check)
-              + " / build " + " ".join(f"{x:.2f}" for x in v.build))
+        parts = [f"{what} " + " ".join(f"{w:.2f} ({c:.2f})" for w, c in v.runs[what])
+                 for what in ("check", "build", "clean") if v.runs[what]]
+        print(f"- {v.name}: " + "; ".join(parts))
     print()
 
-    # ---- targets ----------------------------------------------------------------------------
-    ours = med.get("schema-core")
-    if ours is None:
-        print("targets: schema-core was not measured")
+    if "schema-core" not in by:
+        print("Targets: schema-core was not measured.")
         return
-    by = {v.name: v for v in variants}
 
     def line(ok, text):
         status = "n/a " if ok is None else ("PASS" if ok else "FAIL")
         print(f"- {status} {text}")
 
-    print("Targets (schema-core, default features):\n")
-    c = ours[0]
-    r = ratio(c, serde_check)
-    line(None if r is None else r <= 1.5, f"`cargo check` ≤ 1.5× serde: {fmt(r)}×")
-    r = ratio(c, diesel_check)
-    line(None if r is None else r <= 0.25, f"`cargo check` ≤ 0.25× Diesel: {fmt(r)}×")
+    def cpu_note(a, b, what="check"):
+        r = ratio(med(a, what, 1), med(b, what, 1))
+        return "" if r is None else f" (CPU time: {r:.2f}×)"
+
+    print("Targets (schema-core with default features; wall-clock medians):\n")
+    c = med("schema-core", "check")
+    r = ratio(c, med("serde", "check"))
+    line(None if r is None else r <= 1.5,
+         f"`cargo check` at most 1.5× serde: {fmt(r)}×{cpu_note('schema-core', 'serde')}")
+    r = ratio(c, med("diesel", "check"))
+    line(None if r is None else r <= 0.25,
+         f"`cargo check` at most 0.25× Diesel: {fmt(r)}×{cpu_note('schema-core', 'diesel')}")
     for peer in ("sea-orm", "drizzle"):
-        other = med.get(peer, (None,))[0]
+        other = med(peer, "check")
         line(None if other is None else c < other,
              f"`cargo check` below {peer}: {fmt(c)}s vs {fmt(other)}s")
-    a = by["schema-core"].clean_s
-    b = by["serde"].clean_s if "serde" in by else None
+    a, b = med("schema-core", "clean"), med("serde", "clean")
     line(None if a is None or b is None else a <= b,
-         f"clean build of the dependency tree ≤ serde's (with derive): {fmt(a, 1)}s vs {fmt(b, 1)}s")
+         f"clean build of the dependency tree no slower than serde's (with its derive): "
+         f"{fmt(a, 1)}s vs {fmt(b, 1)}s{cpu_note('schema-core', 'serde', 'clean')}")
 
 
 if __name__ == "__main__":

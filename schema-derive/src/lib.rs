@@ -61,7 +61,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// # The generated types
 ///
 /// - `InsertX`: the NOT NULL columns without a default are required (`InsertX::new` takes
-///   them); every other field is an `Option`, where `None` lets the database decide.
+///   them); every other field is an `Option`, where `None` lets the database decide (for a
+///   nullable column with a default, `None` is the default: write NULL with an update).
 /// - `SelectX`: every column, `Option` where nullable.
 /// - `UpdateX`: every column but the key and the `update_sql` ones, each an `Option` (`None`
 ///   leaves it); a nullable column's is `Option<Option<T>>` (`Some(None)` sets NULL).
