@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use futures_util::pin_mut;
+use futures_util::{pin_mut, stream, StreamExt, TryStreamExt};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls, Statement, Transaction};
@@ -18,6 +18,8 @@ use crate::{Table, TableDef};
 
 /// PostgreSQL takes at most this many parameters in one statement.
 const MAX_PARAMETERS: usize = 65_535;
+/// Multi-row `INSERT`s sent before the first one's answer is awaited.
+const STATEMENTS_IN_FLIGHT: usize = 4;
 /// Rows per multi-row `INSERT`: large enough that a round trip carries a lot, small enough
 /// that the server plans the statement quickly.
 const MAX_ROWS_PER_INSERT: usize = 1_000;
@@ -320,8 +322,9 @@ async fn insert_rows<I: InsertRow>(
 ) -> Result<u64, PgError> {
     let table = <I::Table as Table>::TABLE;
     let mut buffer = Vec::with_capacity(table.columns.len());
-    let mut params: Vec<Param> = Vec::new();
-    let mut inserted = 0;
+    // First every statement and its parameters, then the statements pipelined a few at a
+    // time: the server works on one while the next is on its way.
+    let mut jobs: Vec<(Statement, Vec<Param>)> = Vec::new();
     for (first, end, set) in runs(rows, &mut buffer) {
         let per_row = set.count().max(1);
         let chunk = (MAX_PARAMETERS / per_row).clamp(1, MAX_ROWS_PER_INSERT);
@@ -336,7 +339,7 @@ async fn insert_rows<I: InsertRow>(
                 1 << left.ilog2()
             };
             let stop = start + count;
-            params.clear();
+            let mut params = Vec::with_capacity(count * per_row);
             for row in &rows[start..stop] {
                 buffer.clear();
                 row.push_values(&mut buffer);
@@ -348,11 +351,16 @@ async fn insert_rows<I: InsertRow>(
                     statements::insert(table, &set, count, false)
                 })
                 .await?;
-            inserted += transaction.execute(&statement, &params).await?;
+            jobs.push((statement, params));
             start = stop;
         }
     }
-    Ok(inserted)
+    stream::iter(jobs)
+        .map(|(statement, params)| async move { transaction.execute(&statement, &params).await })
+        .buffered(STATEMENTS_IN_FLIGHT)
+        .try_fold(0, |inserted, count| async move { Ok(inserted + count) })
+        .await
+        .map_err(PgError::from)
 }
 
 async fn copy_in<C: GenericClient, I: InsertRow>(
@@ -454,11 +462,24 @@ where
             statements::select_all(table)
         })
         .await?;
-    let rows = client.query(&statement, &[]).await?;
-    let positions = positions(table);
-    rows.iter()
-        .map(|row| FromRow::from_row_at(row, &positions).map_err(PgError::from))
-        .collect()
+    decode_stream(client, &statement, &[], &positions(table)).await
+}
+
+/// Runs a statement and decodes each row as it arrives, while the server is still sending the
+/// next ones.
+async fn decode_stream<C: GenericClient, S: FromRow>(
+    client: &C,
+    statement: &Statement,
+    params: &[Param<'_>],
+    indexes: &[usize],
+) -> Result<Vec<S>, PgError> {
+    let rows = client.query_raw(statement, params.iter().copied()).await?;
+    pin_mut!(rows);
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        decoded.push(S::from_row_at(&row, indexes)?);
+    }
+    Ok(decoded)
 }
 
 async fn update<C: GenericClient, U>(
@@ -520,8 +541,5 @@ async fn query_as<C: GenericClient, S: FromRow>(
         .get(client, format!("query:{sql}"), || sql.to_string())
         .await?;
     let indexes = super::codec::statement_indexes(<S::Table as Table>::TABLE, statement.columns())?;
-    let rows = client.query(&statement, params).await?;
-    rows.iter()
-        .map(|row| S::from_row_at(row, &indexes).map_err(PgError::from))
-        .collect()
+    decode_stream(client, &statement, params, &indexes).await
 }
