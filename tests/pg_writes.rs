@@ -1210,3 +1210,29 @@ fn rows_with_a_key_of_several_columns_are_read_updated_and_deleted_by_it() {
         assert_eq!(db.select_all::<Membership>().await.unwrap().len(), 2);
     });
 }
+
+/// Every typed read and write can run in a spawned tokio task: their futures are `Send`. (A
+/// future that is not fails to compile here; nothing runs.)
+#[test]
+fn typed_reads_and_writes_can_be_spawned() {
+    fn spawnable<F: std::future::Future + Send + 'static>(future: F) -> F {
+        future
+    }
+    let _never_polled = spawnable(async {
+        let mut db = Db::connect("postgres://unused").await?;
+        let rows = vec![ticket(Uuid::nil(), 0)];
+        db.insert(&rows[0]).await?;
+        db.insert_many(&rows).await?;
+        db.copy_in(&rows).await?;
+        db.select_all::<SupportTicket>().await?;
+        let key = Uuid::nil();
+        db.get::<SupportTicket>(&key).await?;
+        db.update(&key, &UpdateSupportTicket::default()).await?;
+        db.delete::<SupportTicket>(&key).await?;
+        db.query_as::<SelectSupportTicket>("SELECT 1", &[]).await?;
+        let mut tx = db.transaction().await?;
+        tx.insert_many(&rows).await?;
+        tx.commit().await?;
+        Ok::<(), PgError>(())
+    });
+}

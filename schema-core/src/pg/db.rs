@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use futures_util::{pin_mut, stream, StreamExt, TryStreamExt};
+use futures_util::stream::FuturesOrdered;
+use futures_util::{pin_mut, StreamExt, TryStreamExt};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls, Statement, Transaction};
@@ -355,12 +356,22 @@ async fn insert_rows<I: InsertRow>(
             start = stop;
         }
     }
-    stream::iter(jobs)
-        .map(|(statement, params)| async move { transaction.execute(&statement, &params).await })
-        .buffered(STATEMENTS_IN_FLIGHT)
-        .try_fold(0, |inserted, count| async move { Ok(inserted + count) })
-        .await
-        .map_err(PgError::from)
+    // Plain futures in a queue, no closures returning async blocks: the whole future stays
+    // `Send`, so callers can spawn it.
+    let mut in_flight = FuturesOrdered::new();
+    let mut inserted = 0;
+    for (statement, params) in &jobs {
+        in_flight.push_back(transaction.execute(statement, params));
+        if in_flight.len() >= STATEMENTS_IN_FLIGHT {
+            if let Some(count) = in_flight.next().await {
+                inserted += count?;
+            }
+        }
+    }
+    while let Some(count) = in_flight.next().await {
+        inserted += count?;
+    }
+    Ok(inserted)
 }
 
 async fn copy_in<C: GenericClient, I: InsertRow>(
