@@ -254,15 +254,6 @@ fn positions(table: &TableDef) -> Vec<usize> {
     (0..table.columns.len()).collect()
 }
 
-/// The validation error of the first invalid row, if any.
-fn validate_all<I: InsertRow>(rows: &[I]) -> Result<(), PgError> {
-    for (index, row) in rows.iter().enumerate() {
-        row.validate()
-            .map_err(|error| PgError::InvalidRow { index, error })?;
-    }
-    Ok(())
-}
-
 async fn insert<C: GenericClient, I>(
     client: &C,
     statements: &StatementCache,
@@ -286,21 +277,24 @@ where
     Ok(FromRow::from_row_at(&row, &positions(table))?)
 }
 
-/// Consecutive rows binding the same columns, as `(first, end, columns)`.
+/// Consecutive rows binding the same columns, as `(first, end, columns)`; each row is
+/// validated on the way, while it is in cache, so a batch with an invalid row sends nothing.
 fn runs<'a, I: InsertRow>(
     rows: &'a [I],
     buffer: &mut Vec<Option<Param<'a>>>,
-) -> Vec<(usize, usize, ColumnSet)> {
+) -> Result<Vec<(usize, usize, ColumnSet)>, PgError> {
     let mut runs: Vec<(usize, usize, ColumnSet)> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
+    for (index, row) in rows.iter().enumerate() {
+        row.validate()
+            .map_err(|error| PgError::InvalidRow { index, error })?;
         buffer.clear();
         row.push_values(buffer);
         match runs.last_mut() {
-            Some((_, end, set)) if set.matches(buffer) => *end = i + 1,
-            _ => runs.push((i, i + 1, ColumnSet::from_present(buffer))),
+            Some((_, end, set)) if set.matches(buffer) => *end = index + 1,
+            _ => runs.push((index, index + 1, ColumnSet::from_present(buffer))),
         }
     }
-    runs
+    Ok(runs)
 }
 
 async fn insert_many<C: GenericClient, I: InsertRow>(
@@ -308,7 +302,6 @@ async fn insert_many<C: GenericClient, I: InsertRow>(
     statements: &StatementCache,
     rows: &[I],
 ) -> Result<u64, PgError> {
-    validate_all(rows)?;
     let transaction = client.transaction().await?;
     let inserted = insert_rows(&transaction, statements, rows).await?;
     transaction.commit().await?;
@@ -326,7 +319,7 @@ async fn insert_rows<I: InsertRow>(
     // First every statement and its parameters, then the statements pipelined a few at a
     // time: the server works on one while the next is on its way.
     let mut jobs: Vec<(Statement, Vec<Param>)> = Vec::new();
-    for (first, end, set) in runs(rows, &mut buffer) {
+    for (first, end, set) in runs(rows, &mut buffer)? {
         let per_row = set.count().max(1);
         let chunk = (MAX_PARAMETERS / per_row).clamp(1, MAX_ROWS_PER_INSERT);
         let mut start = first;
@@ -379,7 +372,6 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     statements: &StatementCache,
     rows: &[I],
 ) -> Result<u64, PgError> {
-    validate_all(rows)?;
     let table = <I::Table as Table>::TABLE;
     let transaction = client.transaction().await?;
     // PostgreSQL refuses COPY FROM where row-level security applies, and a COPY refused before
@@ -400,7 +392,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     let mut buffer = Vec::with_capacity(table.columns.len());
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());
     let mut loaded = 0;
-    for (first, end, set) in runs(rows, &mut buffer) {
+    for (first, end, set) in runs(rows, &mut buffer)? {
         if set.count() == 0 {
             // COPY needs a column; rows that set none take every default by INSERT.
             loaded += insert_rows(&transaction, statements, &rows[first..end]).await?;
