@@ -6,5 +6,6 @@
 // Clippy before the fix of rust-clippy#13238 reads `index(a, b), index(a, c)` as a repeated
 // attribute; for `#[pg(...)]` it is not.
 #![allow(clippy::duplicated_attributes)]
+#![deny(missing_docs)]
 
 pub mod schemas;

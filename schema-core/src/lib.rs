@@ -52,6 +52,8 @@
 //!
 //! The attribute grammar is documented on [`PgTable`] and [`PgEnum`](derive@PgEnum).
 
+#![deny(missing_docs)]
+
 extern crate self as schema_core;
 
 mod def;

@@ -4,6 +4,8 @@
 //! grammar is documented there. This crate parses Rust syntax and emits const metadata, row
 //! types and checks; it formats no SQL.
 
+#![deny(missing_docs)]
+
 mod enums;
 mod internals;
 mod table;
