@@ -14,8 +14,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use schema_core::pg::Db;
-use schema_core::PgEnum;
-use shared::schemas::db::{schema, InsertProvider, InsertSupportTicket};
+use schema_core::{Names, PgEnum};
+use shared::schemas::db::{
+    schema, InsertProvider, InsertSupportTicket, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE,
+};
 use sqlx::{Connection, PgConnection};
 use tokio_postgres::{Client, NoTls};
 
@@ -53,7 +55,16 @@ async fn main() -> ExitCode {
     eprintln!("pg-throughput: created database {name}");
     let url = with_dbname(&server_url, &name);
 
-    let mut task = tokio::spawn(async move { bench(&url, runs, read_runs, rows).await });
+    // Roles belong to the whole server: the schema's are named for this run and dropped with it.
+    let roles = [
+        (PHYSICIAN_ROLE, format!("{name}_physician")),
+        (SUPPORT_TEAM_ROLE, format!("{name}_support_team")),
+    ];
+    let names = roles.iter().fold(Names::new(), |names, (role, deployed)| {
+        names.role(role, deployed)
+    });
+
+    let mut task = tokio::spawn(async move { bench(&url, &names, runs, read_runs, rows).await });
     let outcome = tokio::select! {
         joined = &mut task => match joined {
             Ok(Ok(())) => Ok(()),
@@ -69,10 +80,20 @@ async fn main() -> ExitCode {
 
     // A fresh connection, in case the first one died with the run.
     let dropped = match connect(&server_url).await {
-        Ok(admin) => admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(admin) => {
+            // DROP DATABASE runs alone: not in a multi-statement batch.
+            let mut result = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            for (_, role) in &roles {
+                if result.is_ok() {
+                    result = admin
+                        .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
+                        .await;
+                }
+            }
+            result.map_err(|e| e.to_string())
+        }
         Err(error) => Err(error.to_string()),
     };
     match &dropped {
@@ -260,10 +281,18 @@ impl Connections {
     }
 }
 
-async fn bench(url: &str, runs: usize, read_runs: usize, row_count: usize) -> Result<(), Error> {
+async fn bench(
+    url: &str,
+    names: &Names,
+    runs: usize,
+    read_runs: usize,
+    row_count: usize,
+) -> Result<(), Error> {
     let load_before = load_average();
     let control = connect(url).await?;
-    control.batch_execute(&schema().to_ddl()?).await?;
+    control
+        .batch_execute(&schema().with_names(names.clone()).to_ddl()?)
+        .await?;
     // No autovacuum run in the middle of a measurement; the read phase vacuums by hand.
     control
         .batch_execute("ALTER TABLE support_tickets SET (autovacuum_enabled = off)")
