@@ -445,10 +445,7 @@ where
         .await?;
     let mut params = Vec::with_capacity(table.primary_key.len());
     T::push_key(key, &mut params);
-    match client.query_opt(&statement, &params).await? {
-        Some(row) => Ok(Some(FromRow::from_row_at(&row, &positions(table))?)),
-        None => Ok(None),
-    }
+    fetch_opt(client, &statement, &params, table).await
 }
 
 async fn select_all<C: GenericClient, T>(
@@ -466,6 +463,19 @@ where
         })
         .await?;
     decode_stream(client, &statement, &[], &positions(table)).await
+}
+
+/// Runs a statement returning at most one row of `table`'s columns, in order, and decodes it.
+async fn fetch_opt<C: GenericClient, S: FromRow>(
+    client: &C,
+    statement: &Statement,
+    params: &[Param<'_>],
+    table: &TableDef,
+) -> Result<Option<S>, PgError> {
+    match client.query_opt(statement, params).await? {
+        Some(row) => Ok(Some(S::from_row_at(&row, &positions(table))?)),
+        None => Ok(None),
+    }
 }
 
 /// Runs a statement and decodes each row as it arrives, while the server is still sending the
@@ -512,10 +522,7 @@ where
         .await?;
     let mut params: Vec<Param> = changes.into_iter().flatten().collect();
     <U::Table as KeyedTable>::push_key(key, &mut params);
-    match client.query_opt(&statement, &params).await? {
-        Some(row) => Ok(Some(FromRow::from_row_at(&row, &positions(table))?)),
-        None => Ok(None),
-    }
+    fetch_opt(client, &statement, &params, table).await
 }
 
 async fn delete<C: GenericClient, T: KeyedTable>(

@@ -47,12 +47,6 @@ impl Column<'_> {
         self.attrs.default.is_some() || self.attrs.default_sql.is_some()
     }
 
-    /// Whether the Update type has this column: every column but the key's and those an
-    /// `update_sql` refreshes. (Key membership is the table's to say; see `Table::updatable`.)
-    pub fn refreshed_on_update(&self) -> bool {
-        self.attrs.update_sql.is_some()
-    }
-
     /// Whether the Insert type requires this column: NOT NULL and no default.
     pub fn required_on_insert(&self) -> bool {
         !self.is_option && !self.has_default()
@@ -162,7 +156,8 @@ impl<'a> Table<'a> {
     /// Whether the Update type has this column: not part of the key, not refreshed by
     /// `update_sql`.
     pub fn updatable(&self, column: &Column) -> bool {
-        !column.refreshed_on_update() && !self.primary_key().iter().any(|k| k.ident == column.ident)
+        column.attrs.update_sql.is_none()
+            && !self.primary_key().iter().any(|k| k.ident == column.ident)
     }
 
     /// The primary key's columns: the struct's `primary_key(...)` list, or the one field marked

@@ -175,8 +175,7 @@ fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
                 );
             }
         }
-        if let (Some(pk), Some(unique)) = (&a.primary_key, &a.unique) {
-            let _ = pk;
+        if let (Some(_), Some(unique)) = (&a.primary_key, &a.unique) {
             cx.error_spanned_by(unique, "a primary key is already unique; remove `unique`");
         }
     }
