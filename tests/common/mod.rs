@@ -148,14 +148,30 @@ impl TestDb {
     /// Creates a login role (password-less, trust) that is a member of `member_of`, dropped
     /// with the database, and returns a connection URL for it.
     pub fn login_role(&mut self, label: &str, member_of: &str) -> String {
-        let role = format!("{label}_{}", &self.name["schema_test_".len()..][..12]);
+        self.login_role_with(label, &format!("IN ROLE \"{member_of}\""))
+    }
+
+    /// Creates a login role (password-less, trust) with further `CREATE ROLE` options (such as
+    /// `BYPASSRLS` or `IN ROLE "x"`), dropped with the database, and returns a connection URL
+    /// for it.
+    pub fn login_role_with(&mut self, label: &str, options: &str) -> String {
+        let role = self.role_name(label);
         self.client()
-            .batch_execute(&format!(
-                "CREATE ROLE \"{role}\" LOGIN IN ROLE \"{member_of}\""
-            ))
+            .batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN {options}"))
             .expect("the test user may create roles");
         self.roles.push(role.clone());
         with_user(&self.url, &role)
+    }
+
+    /// A server-wide role name unique to this database: `{label}_{id}`.
+    pub fn role_name(&self, label: &str) -> String {
+        format!("{label}_{}", &self.name["schema_test_".len()..][..12])
+    }
+
+    /// Drops `role` with the database: for roles a test creates by other means (a DDL script
+    /// naming roles of its own).
+    pub fn drop_role_later(&mut self, role: &str) {
+        self.roles.push(role.to_string());
     }
 }
 

@@ -66,6 +66,10 @@ pub enum ConstraintKind {
     /// The role may not do this, including a row refused by a row-level security policy
     /// (42501).
     Denied,
+    /// An update tried to change a column declared `immutable`, which never changes after
+    /// insert for any role, the table's owner included (23000, raised by the table's
+    /// `{table}_immutable_columns` trigger with the column named).
+    Immutable,
 }
 
 impl PgError {
@@ -100,6 +104,8 @@ impl From<tokio_postgres::Error> for PgError {
             ConstraintKind::OutOfRange
         } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
             ConstraintKind::Denied
+        } else if *code == SqlState::INTEGRITY_CONSTRAINT_VIOLATION {
+            ConstraintKind::Immutable
         } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
             || *code == SqlState::UNTRANSLATABLE_CHARACTER
             || *code == SqlState::INVALID_TEXT_REPRESENTATION
