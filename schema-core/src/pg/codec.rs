@@ -33,6 +33,15 @@ pub enum DecodeProblem {
         /// The column's SQL type.
         sql_type: String,
     },
+    /// The statement's result does not hold the table's columns in the table's order: the
+    /// column expected at `position` is not there (a statement prepared from another row
+    /// type's metadata, say), so no row of it is decoded by position.
+    NotTheTablesColumns {
+        /// The position in the result (from 0).
+        position: usize,
+        /// The result column found there, if any.
+        found: Option<String>,
+    },
     /// The value itself was refused (NULL for a non-`Option` field, unknown enum text, ...).
     Invalid {
         /// The column's SQL type.
@@ -54,6 +63,18 @@ impl fmt::Display for DecodeError {
                 f,
                 "column `{table}.{column}` of type {sql_type} cannot be read as `{rust}`"
             ),
+            DecodeProblem::NotTheTablesColumns { position, found } => match found {
+                Some(found) => write!(
+                    f,
+                    "column `{table}.{column}` was expected at position {position} of the \
+                     statement's result, which holds `{found}` there"
+                ),
+                None => write!(
+                    f,
+                    "column `{table}.{column}` was expected at position {position} of the \
+                     statement's result, which ends before it"
+                ),
+            },
             DecodeProblem::Invalid { sql_type, source } => write!(
                 f,
                 "column `{table}.{column}` of type {sql_type} cannot be read as `{rust}`: {source}"
@@ -128,6 +149,36 @@ pub(crate) fn statement_indexes(
                 })
         })
         .collect()
+}
+
+/// Checks that `columns`, a statement's result, are exactly `table`'s columns in order, as the
+/// typed reads decode them by position.
+pub(crate) fn check_result_columns(
+    table: &'static TableDef,
+    columns: &[tokio_postgres::Column],
+) -> Result<(), DecodeError> {
+    let expected = table.columns.iter().map(Some).chain(std::iter::once(None));
+    for (position, column) in expected.enumerate() {
+        let found = columns.get(position).map(|c| c.name());
+        match (column, found) {
+            (Some(column), Some(found)) if found == column.name => {}
+            (None, None) => return Ok(()),
+            (column, found) => {
+                // A result longer than the table's columns is named by the table's last one.
+                let named = column.or(table.columns.last());
+                return Err(DecodeError {
+                    table: table.name,
+                    column: named.map_or("", |c| c.name),
+                    rust_type: named.map_or("", |c| c.rust_type),
+                    problem: DecodeProblem::NotTheTablesColumns {
+                        position,
+                        found: found.map(str::to_string),
+                    },
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Text refused by a text enum.

@@ -10,6 +10,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls, Statement, Transaction};
 
+use super::codec;
 use super::statements::{self, ColumnSet};
 use super::{FromRow, InsertRow, KeyedTable, Param, PgError, UpdateRow};
 use std::borrow::Borrow;
@@ -25,7 +26,11 @@ const STATEMENTS_IN_FLIGHT: usize = 4;
 /// that the server plans the statement quickly.
 const MAX_ROWS_PER_INSERT: usize = 1_000;
 
-/// Prepared statements by shape, shared by a connection and its transactions.
+/// Prepared statements, shared by a connection and its transactions.
+///
+/// A statement is known by its own text: the text is built from the row type's metadata and
+/// the shape of the call, so two row types declared on one table (a narrower one, say) never
+/// share a statement unless they would send the very same SQL.
 #[derive(Default)]
 struct StatementCache(Mutex<HashMap<String, Statement>>);
 
@@ -33,14 +38,26 @@ impl StatementCache {
     async fn get<C: GenericClient>(
         &self,
         client: &C,
-        key: String,
-        sql: impl FnOnce() -> String,
+        sql: String,
     ) -> Result<Statement, tokio_postgres::Error> {
-        if let Some(statement) = self.lock().get(&key) {
+        if let Some(statement) = self.lock().get(&sql) {
             return Ok(statement.clone());
         }
-        let statement = client.prepare(&sql()).await?;
-        self.lock().insert(key, statement.clone());
+        let statement = client.prepare(&sql).await?;
+        self.lock().insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    /// A statement returning rows of `table`'s columns, in order: checked against the table's
+    /// column list before any row is decoded by position.
+    async fn get_rows<C: GenericClient>(
+        &self,
+        client: &C,
+        sql: String,
+        table: &'static TableDef,
+    ) -> Result<Statement, PgError> {
+        let statement = self.get(client, sql).await?;
+        codec::check_result_columns(table, statement.columns())?;
         Ok(statement)
     }
 
@@ -268,9 +285,8 @@ where
     let mut values = Vec::with_capacity(table.columns.len());
     row.push_values(&mut values);
     let set = ColumnSet::from_present(&values);
-    let key = format!("insert:{}:{}", table.name, set.key());
     let statement = statements
-        .get(client, key, || statements::insert(table, &set, 1, true))
+        .get_rows(client, statements::insert(table, &set, 1, true), table)
         .await?;
     let params: Vec<Param> = values.into_iter().flatten().collect();
     let row = client.query_one(&statement, &params).await?;
@@ -339,11 +355,8 @@ async fn insert_rows<I: InsertRow>(
                 row.push_values(&mut buffer);
                 params.extend(buffer.drain(..).flatten());
             }
-            let key = format!("insert_many:{}:{}:{count}", table.name, set.key());
             let statement = statements
-                .get(transaction, key, || {
-                    statements::insert(table, &set, count, false)
-                })
+                .get(transaction, statements::insert(table, &set, count, false))
                 .await?;
             jobs.push((statement, params));
             start = stop;
@@ -399,11 +412,8 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
             continue;
         }
         // The columns' types, as the database has them, from a statement prepared once.
-        let key = format!("copy_types:{}:{}", table.name, set.key());
         let statement = statements
-            .get(&transaction, key, || {
-                statements::select_columns(table, &set)
-            })
+            .get(&transaction, statements::select_columns(table, &set))
             .await?;
         let types: Vec<Type> = statement
             .columns()
@@ -439,9 +449,7 @@ where
 {
     let table = T::TABLE;
     let statement = statements
-        .get(client, format!("get:{}", table.name), || {
-            statements::select_by_key(table)
-        })
+        .get_rows(client, statements::select_by_key(table), table)
         .await?;
     let mut params = Vec::with_capacity(table.primary_key.len());
     T::push_key(key, &mut params);
@@ -458,9 +466,7 @@ where
 {
     let table = T::TABLE;
     let statement = statements
-        .get(client, format!("select_all:{}", table.name), || {
-            statements::select_all(table)
-        })
+        .get_rows(client, statements::select_all(table), table)
         .await?;
     decode_stream(client, &statement, &[], &positions(table)).await
 }
@@ -513,13 +519,7 @@ where
     let Some(sql) = statements::update_by_key(table, &set) else {
         return get::<C, U::Table>(client, statements, key).await;
     };
-    let statement = statements
-        .get(
-            client,
-            format!("update:{}:{}", table.name, set.key()),
-            || sql,
-        )
-        .await?;
+    let statement = statements.get_rows(client, sql, table).await?;
     let mut params: Vec<Param> = changes.into_iter().flatten().collect();
     <U::Table as KeyedTable>::push_key(key, &mut params);
     fetch_opt(client, &statement, &params, table).await
@@ -532,9 +532,7 @@ async fn delete<C: GenericClient, T: KeyedTable>(
 ) -> Result<bool, PgError> {
     let table = T::TABLE;
     let statement = statements
-        .get(client, format!("delete:{}", table.name), || {
-            statements::delete_by_key(table)
-        })
+        .get(client, statements::delete_by_key(table))
         .await?;
     let mut params = Vec::with_capacity(table.primary_key.len());
     T::push_key(key, &mut params);
@@ -547,9 +545,7 @@ async fn query_as<C: GenericClient, S: FromRow>(
     sql: &str,
     params: &[Param<'_>],
 ) -> Result<Vec<S>, PgError> {
-    let statement = statements
-        .get(client, format!("query:{sql}"), || sql.to_string())
-        .await?;
-    let indexes = super::codec::statement_indexes(<S::Table as Table>::TABLE, statement.columns())?;
+    let statement = statements.get(client, sql.to_string()).await?;
+    let indexes = codec::statement_indexes(<S::Table as Table>::TABLE, statement.columns())?;
     decode_stream(client, &statement, params, &indexes).await
 }

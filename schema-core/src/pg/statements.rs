@@ -35,11 +35,6 @@ impl ColumnSet {
     pub(crate) fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
-
-    /// A short text naming the set, for statement cache keys.
-    pub(crate) fn key(&self) -> String {
-        self.0.iter().map(|w| format!("{w:x}.")).collect()
-    }
 }
 
 fn column_list<'a>(names: impl Iterator<Item = &'a str>) -> String {

@@ -1,0 +1,157 @@
+//! The typed reads and writes of `schema_core::pg` where the easy path would go wrong, against a
+//! real PostgreSQL server: two row types on one table, the transaction-local scope of a
+//! physician's requests, a transaction guard that is leaked, `COPY` refused or failing, and
+//! values written by other SQL clients that the Rust types cannot hold.
+//!
+//! Each test works in its own throwaway database (see `common::TestDb`).
+
+mod common;
+
+use std::future::Future;
+
+use schema_core::pg::Db;
+use schema_core::PgTable;
+use shared::schemas::db::{InsertProvider, Provider, UpdateProvider};
+use uuid::Uuid;
+
+use common::TestDb;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+/// A throwaway database with the application's tables.
+fn seeded_db() -> TestDb {
+    let mut test_db = TestDb::new();
+    test_db.apply_schema();
+    test_db
+}
+
+/// Runs the async part of a test on a runtime of its own.
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Runtime::new().unwrap().block_on(future)
+}
+
+/// A provider with every required column set.
+fn provider(n: u32) -> InsertProvider {
+    InsertProvider::new(
+        format!("{n:010}"),
+        format!("First{n}"),
+        format!("Last{n}"),
+        format!("provider{n}@example.com"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two row types on one table
+
+/// A narrower view of `providers`: three of its columns, in another order than the table's.
+#[derive(PgTable)]
+#[pg(table = "providers")]
+pub struct ProviderName {
+    #[pg(primary_key, default_sql = "gen_random_uuid()")]
+    pub provider_id: Uuid,
+    #[pg(varchar = 100)]
+    pub last_name: String,
+    #[pg(varchar = 100)]
+    pub first_name: String,
+}
+
+#[test]
+fn two_row_types_on_one_table_each_read_and_write_their_own_columns() {
+    let mut test_db = seeded_db();
+    // The narrow type leaves `npi` and `email` out: give them defaults so it can insert.
+    test_db
+        .client()
+        .batch_execute(
+            "CREATE SEQUENCE npi_seq START 5000000000; \
+             ALTER TABLE providers ALTER COLUMN npi SET DEFAULT nextval('npi_seq')::text; \
+             ALTER TABLE providers ALTER COLUMN email \
+                 SET DEFAULT 'generated-' || gen_random_uuid() || '@example.com'",
+        )
+        .unwrap();
+    block_on(async {
+        let db = Db::connect(test_db.url()).await.unwrap();
+        for round in 0..3_u32 {
+            // The full type first, then the narrow one, on the same connection.
+            let full = db.insert(&provider(round)).await.unwrap();
+            assert_eq!(full.npi, format!("{round:010}"));
+            assert_eq!(full.last_name, format!("Last{round}"));
+
+            let narrow = db
+                .insert(&InsertProviderName::new(
+                    format!("Narrow{round}"),
+                    format!("Nora{round}"),
+                ))
+                .await
+                .unwrap();
+            assert_eq!(narrow.last_name, format!("Narrow{round}"));
+            assert_eq!(narrow.first_name, format!("Nora{round}"));
+
+            // Each type reads its own columns of both rows.
+            let as_name = db
+                .get::<ProviderName>(&full.provider_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (as_name.last_name.as_str(), as_name.first_name.as_str()),
+                (full.last_name.as_str(), full.first_name.as_str())
+            );
+            let as_provider = db
+                .get::<Provider>(&narrow.provider_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(as_provider.last_name, format!("Narrow{round}"));
+            assert_eq!(as_provider.first_name, format!("Nora{round}"));
+            assert!(as_provider.npi.starts_with('5'), "{as_provider:?}");
+
+            // Updates write the column they name, whichever type ran first.
+            let renamed = db
+                .update(
+                    &full.provider_id,
+                    &UpdateProviderName {
+                        last_name: Some(format!("Renamed{round}")),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(renamed.last_name, format!("Renamed{round}"));
+            let npi = format!("{:010}", 9_000_000 + round);
+            let patched = db
+                .update(
+                    &narrow.provider_id,
+                    &UpdateProvider {
+                        npi: Some(npi.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(patched.npi, npi);
+            assert_eq!(patched.last_name, format!("Narrow{round}"));
+
+            let stored = db
+                .get::<Provider>(&full.provider_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.npi, format!("{round:010}"));
+            assert_eq!(stored.last_name, format!("Renamed{round}"));
+
+            let names = db.select_all::<ProviderName>().await.unwrap();
+            let providers = db.select_all::<Provider>().await.unwrap();
+            assert_eq!(names.len(), providers.len());
+            for p in &providers {
+                let n = names
+                    .iter()
+                    .find(|n| n.provider_id == p.provider_id)
+                    .unwrap();
+                assert_eq!((&n.last_name, &n.first_name), (&p.last_name, &p.first_name));
+            }
+        }
+    });
+}
