@@ -9,7 +9,8 @@ mod common;
 
 use std::future::Future;
 
-use schema_core::pg::Db;
+use schema_core::pg::tokio_postgres::error::SqlState;
+use schema_core::pg::{Db, PgError, SettingProblem};
 use schema_core::PgTable;
 use shared::schemas::db::{InsertProvider, Provider, UpdateProvider};
 use uuid::Uuid;
@@ -153,5 +154,151 @@ fn two_row_types_on_one_table_each_read_and_write_their_own_columns() {
                 assert_eq!((&n.last_name, &n.first_name), (&p.last_name, &p.first_name));
             }
         }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scoped transactions
+
+/// The setting's value in `db`'s session, `None` when unset or empty.
+async fn setting_now(db: &Db, setting: &str) -> Option<String> {
+    let value: Option<String> = db
+        .client()
+        .query_one("SELECT current_setting($1, true)", &[&setting])
+        .await
+        .unwrap()
+        .get(0);
+    value.filter(|v| !v.is_empty())
+}
+
+/// Whether `db`'s session is inside a transaction block: `SAVEPOINT` is refused outside one
+/// (and the savepoint is released again inside one).
+async fn in_transaction(db: &Db) -> bool {
+    match db.client().batch_execute("SAVEPOINT probe").await {
+        Ok(()) => {
+            db.client().batch_execute("RELEASE probe").await.unwrap();
+            true
+        }
+        Err(error) => {
+            assert_eq!(
+                error.code(),
+                Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION),
+                "{error}"
+            );
+            false
+        }
+    }
+}
+
+#[test]
+fn a_scoped_setting_holds_its_value_exactly_and_only_inside_its_transaction() {
+    let test_db = TestDb::new();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let observer = Db::connect(test_db.url()).await.unwrap();
+        let pid: i32 = db
+            .client()
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let value = r"it's a \ backslash, ''quotes'' and E'\x41'";
+        for commit in [true, false] {
+            let tx = db
+                .scoped_transaction("app.scope_test", value)
+                .await
+                .unwrap();
+            // The scope was set by a `SET LOCAL` statement (which Citus forwards to its
+            // workers), as the server's view of the session's last statement shows.
+            let last: String = observer
+                .client()
+                .query_one("SELECT query FROM pg_stat_activity WHERE pid = $1", &[&pid])
+                .await
+                .unwrap()
+                .get(0);
+            assert!(last.starts_with("SET LOCAL "), "{last}");
+            let read: String = tx
+                .client()
+                .query_one("SELECT current_setting('app.scope_test')", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(read, value);
+            if commit {
+                tx.commit().await.unwrap();
+            } else {
+                tx.rollback().await.unwrap();
+            }
+            assert_eq!(setting_now(&db, "app.scope_test").await, None);
+        }
+        // Dropped without commit or rollback: gone as well.
+        let tx = db.scoped_transaction("app.scope_test", "x").await.unwrap();
+        drop(tx);
+        assert_eq!(setting_now(&db, "app.scope_test").await, None);
+        // Names are case-insensitive, as PostgreSQL's own are.
+        let tx = db.scoped_transaction("App.Scope_Test", "y").await.unwrap();
+        let read: String = tx
+            .client()
+            .query_one("SELECT current_setting('app.scope_test')", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(read, "y");
+        tx.rollback().await.unwrap();
+    });
+}
+
+#[test]
+fn a_bad_setting_name_or_a_nul_in_the_value_is_refused_before_anything_is_sent() {
+    let test_db = TestDb::new();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        for name in [
+            "",
+            "provider_id",
+            "app.",
+            ".provider_id",
+            "app..provider_id",
+            "app.provider id",
+            "app.provider_id; RESET ALL",
+            "app.provider_id = 'x'; --",
+            "app.\"provider_id\"",
+            "app.provider-id",
+            "app.1st",
+            "2app.x",
+            "app.prövider",
+        ] {
+            let error = db.scoped_transaction(name, "v").await.err();
+            assert!(
+                matches!(
+                    &error,
+                    Some(PgError::InvalidSetting { setting, problem: SettingProblem::Name })
+                        if setting == name
+                ),
+                "{name:?}: {error:?}"
+            );
+            let message = error.unwrap().to_string();
+            assert!(message.contains("prefix.name"), "{message}");
+        }
+        let error = db
+            .scoped_transaction("app.provider_id", "before\0after")
+            .await
+            .err();
+        assert!(
+            matches!(
+                &error,
+                Some(PgError::InvalidSetting { setting, problem: SettingProblem::NulInValue })
+                    if setting == "app.provider_id"
+            ),
+            "{error:?}"
+        );
+        // Nothing was left open: the connection goes on as before.
+        assert_eq!(setting_now(&db, "app.provider_id").await, None);
+        let tx = db
+            .scoped_transaction("app_1.provider_id_2", "ok")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!in_transaction(&db).await, "no transaction is open");
     });
 }

@@ -12,10 +12,10 @@ use tokio_postgres::{Client, GenericClient, NoTls, Statement, Transaction};
 
 use super::codec;
 use super::statements::{self, ColumnSet};
-use super::{FromRow, InsertRow, KeyedTable, Param, PgError, UpdateRow};
+use super::{FromRow, InsertRow, KeyedTable, Param, PgError, SettingProblem, UpdateRow};
 use std::borrow::Borrow;
 
-use crate::sql::quote_ident;
+use crate::sql::{quote_ident, quote_literal};
 use crate::{Table, TableDef};
 
 /// PostgreSQL takes at most this many parameters in one statement.
@@ -88,6 +88,11 @@ impl StatementCache {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// For row-level security scoped by a setting (a physician's own rows), open every request's
+/// statements in a [`scoped_transaction`](Db::scoped_transaction), whose documentation states
+/// the trust boundary: the application server alone holds the scoped role's credentials, and
+/// derives the scope from its own authentication of the user.
 pub struct Db {
     client: Client,
     statements: StatementCache,
@@ -100,6 +105,9 @@ pub struct Db {
 /// `update`, `delete` or query only a rollback is possible. The batch writes (`insert_many`,
 /// `copy_in`) run in a savepoint, so a failed batch leaves the transaction usable; open a
 /// nested [`transaction`](DbTransaction::transaction) to give any other statement the same.
+///
+/// A transaction opened by [`Db::scoped_transaction`] carries its scope (a `SET LOCAL`
+/// setting) until it ends, and no longer: end it with the request it serves.
 pub struct DbTransaction<'a> {
     transaction: Transaction<'a>,
     statements: &'a StatementCache,
@@ -139,22 +147,74 @@ impl Db {
     }
 
     /// Opens a transaction in which the setting `setting` holds `value`, for that transaction
-    /// only: it ends with the transaction, so a pooled connection never carries one scope into
-    /// the next request. Row-level security policies read it with `{setting:name}`.
+    /// only. Row-level security policies read it with `{setting:name}`; the name is the
+    /// deployment's (see [`Names::setting_name`](crate::Names::setting_name)).
     ///
-    /// The name is the deployment's (see [`Names::setting_name`](crate::Names::setting_name)).
+    /// The setting is set by a `SET LOCAL "prefix"."name" = '<value>'` statement: the name
+    /// must be `prefix.name` (parts of ASCII letters, digits and `_`, separated by dots, none
+    /// starting with a digit), each part quoted as an identifier, and the value is written as
+    /// an escaped string literal; a name of any other form, or a value holding a NUL
+    /// character, is refused with [`PgError::InvalidSetting`] before anything is sent. A
+    /// `SET LOCAL` statement (rather than `set_config`) is also what Citus forwards to its
+    /// workers.
+    ///
+    /// # Trust boundary
+    ///
+    /// The setting is chosen by the session, not proven to the database: **any login that
+    /// holds the scoped role can `SET` it to any provider** and then see that provider's rows.
+    /// The scope is therefore safe only when the application server is the sole holder of the
+    /// credentials of the role the policies scope. Per request, the application must:
+    ///
+    /// 1. authenticate the physician itself;
+    /// 2. open a scoped transaction with the provider id it derived from that
+    ///    authentication, never from request input (a path, a query parameter, a body);
+    /// 3. run the request's statements inside that transaction, and end it (commit or
+    ///    rollback; a dropped guard rolls back).
+    ///
+    /// Only `SET LOCAL` is used: a session-level `SET` would outlive the transaction and
+    /// carry one physician's scope into the next request on a pooled connection. For the same
+    /// reason a guard that is leaked (`std::mem::forget`, a commit future dropped before it
+    /// completes) is rolled back by this `Db`'s next use; see [`Db`].
+    ///
+    /// Physicians (end users) must never get database logins of their own: with one, they
+    /// could set the scope to any provider.
     pub async fn scoped_transaction(
         &mut self,
         setting: &str,
         value: &str,
     ) -> Result<DbTransaction<'_>, PgError> {
+        let sql = set_local(setting, value)?;
         let transaction = self.transaction().await?;
-        transaction
-            .transaction
-            .execute("SELECT set_config($1, $2, true)", &[&setting, &value])
-            .await?;
+        transaction.transaction.batch_execute(&sql).await?;
         Ok(transaction)
     }
+}
+
+/// `SET LOCAL "prefix"."name" = '<value>'`, or the reason the setting cannot be sent.
+fn set_local(setting: &str, value: &str) -> Result<String, PgError> {
+    let invalid = |problem| PgError::InvalidSetting {
+        setting: setting.to_string(),
+        problem,
+    };
+    let parts: Vec<&str> = setting.split('.').collect();
+    let valid_part = |part: &&str| {
+        part.bytes()
+            .next()
+            .is_some_and(|first| !first.is_ascii_digit())
+            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if parts.len() < 2 || !parts.iter().all(valid_part) {
+        return Err(invalid(SettingProblem::Name));
+    }
+    if value.contains('\0') {
+        return Err(invalid(SettingProblem::NulInValue));
+    }
+    let name: Vec<String> = parts.into_iter().map(quote_ident).collect();
+    Ok(format!(
+        "SET LOCAL {} = {}",
+        name.join("."),
+        quote_literal(value)
+    ))
 }
 
 impl<'a> DbTransaction<'a> {

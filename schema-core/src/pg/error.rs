@@ -25,8 +25,27 @@ pub enum PgError {
     Constraint(ConstraintViolation),
     /// A value read back could not be decoded.
     Decode(DecodeError),
+    /// The setting of a [`scoped_transaction`](super::Db::scoped_transaction) cannot be set as
+    /// given; nothing was sent.
+    InvalidSetting {
+        /// The setting's name, as given.
+        setting: String,
+        /// What is wrong with it.
+        problem: SettingProblem,
+    },
     /// Any other failure of the connection or the statement.
     Database(tokio_postgres::Error),
+}
+
+/// What is wrong with a scoped transaction's setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SettingProblem {
+    /// The name is not `prefix.name`: two or more parts separated by dots, each of ASCII
+    /// letters, digits and `_`, not starting with a digit.
+    Name,
+    /// The value holds a NUL character, which no PostgreSQL text can.
+    NulInValue,
 }
 
 /// A row the database refused by one of its rules.
@@ -149,6 +168,16 @@ impl fmt::Display for PgError {
             PgError::Validation(e) => e.fmt(f),
             PgError::InvalidRow { index, error } => write!(f, "row {index} of the batch: {error}"),
             PgError::Decode(e) => e.fmt(f),
+            PgError::InvalidSetting { setting, problem } => match problem {
+                SettingProblem::Name => write!(
+                    f,
+                    "setting name {setting:?} is not `prefix.name` (parts of ASCII letters, \
+                     digits and `_`, separated by dots, none starting with a digit)"
+                ),
+                SettingProblem::NulInValue => {
+                    write!(f, "the value for setting `{setting}` holds a NUL character")
+                }
+            },
             PgError::Constraint(v) => {
                 write!(f, "refused by the database ({:?}", v.kind)?;
                 if let Some(constraint) = &v.constraint {
@@ -184,6 +213,7 @@ impl Error for PgError {
             PgError::Decode(e) => Some(e),
             PgError::Constraint(v) => Some(&v.source),
             PgError::Database(e) => Some(e),
+            PgError::InvalidSetting { .. } => None,
         }
     }
 }

@@ -19,7 +19,7 @@ pub use codec::{
     DecodeProblem, UnknownValue,
 };
 pub use db::{Db, DbTransaction};
-pub use error::{ConstraintKind, ConstraintViolation, PgError};
+pub use error::{ConstraintKind, ConstraintViolation, PgError, SettingProblem};
 #[doc(no_inline)]
 pub use tokio_postgres;
 
