@@ -573,7 +573,6 @@ fn update_sets_only_the_patched_columns_and_refreshes_updated_at() {
             status: Some(TicketStatus::Resolved),
             // Some(None): set to NULL.
             assigned_to: Some(None),
-            screenshot_path: Some(None),
             // Some(Some(..)): set a value.
             satisfaction_rating: Some(Some(5)),
             category: Some(Some(TicketCategory::Technical)),
@@ -589,7 +588,6 @@ fn update_sets_only_the_patched_columns_and_refreshes_updated_at() {
             subject: "new subject".into(),
             status: TicketStatus::Resolved,
             assigned_to: None,
-            screenshot_path: None,
             satisfaction_rating: Some(5),
             category: Some(TicketCategory::Technical),
             updated_at: patched.updated_at,
@@ -620,15 +618,14 @@ fn update_sets_only_the_patched_columns_and_refreshes_updated_at() {
             }
         );
 
-        // A nullable column set back from NULL to a value, and a JSON value set.
+        // A nullable column set back from NULL to a value, and another one changed.
         let_the_clock_move();
-        let metadata = serde_json::json!({"browser": "Firefox", "errors": [1, 2]});
         let again = db
             .update(
                 &original.ticket_id,
                 &UpdateSupportTicket {
                     assigned_to: Some(Some("carol".into())),
-                    context_metadata: Some(Some(metadata.clone())),
+                    resolution_notes: Some(Some("second notes".into())),
                     ..UpdateSupportTicket::default()
                 },
             )
@@ -636,7 +633,8 @@ fn update_sets_only_the_patched_columns_and_refreshes_updated_at() {
             .unwrap()
             .unwrap();
         assert_eq!(again.assigned_to.as_deref(), Some("carol"));
-        assert_eq!(again.context_metadata, Some(metadata));
+        assert_eq!(again.resolution_notes.as_deref(), Some("second notes"));
+        assert_eq!(again.screenshot_path.as_deref(), Some("shot.png"));
         assert!(again.updated_at > touched.updated_at);
 
         // The other row was not touched.

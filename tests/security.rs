@@ -122,20 +122,24 @@ fn a_physician_cannot_change_or_delete_another_physicians_tickets() {
         let tx = provider_transaction(&mut db, &names, a).await.unwrap();
         let patch = UpdateSupportTicket {
             subject: Some("taken over".into()),
-            status: Some(TicketStatus::Closed),
             ..Default::default()
         };
         assert!(tx.update(&b_ticket, &patch).await.unwrap().is_none());
         assert!(!tx.delete::<SupportTicket>(&b_ticket).await.unwrap());
         tx.commit().await.unwrap();
 
-        // Moving one's own ticket to another provider is refused.
+        // Moving one's own ticket to another provider is refused: `UpdateSupportTicket` has no
+        // `provider_id`, and the column is granted to no role.
         let tx = provider_transaction(&mut db, &names, a).await.unwrap();
-        let moved = UpdateSupportTicket {
-            provider_id: Some(b),
-            ..Default::default()
-        };
-        let error = tx.update(&a_ticket, &moved).await.unwrap_err();
+        let error = PgError::from(
+            tx.client()
+                .execute(
+                    "UPDATE support_tickets SET provider_id = $1 WHERE ticket_id = $2",
+                    &[&b, &a_ticket],
+                )
+                .await
+                .unwrap_err(),
+        );
         assert_eq!(
             error.constraint().map(|v| v.kind),
             Some(ConstraintKind::Denied),
@@ -297,4 +301,190 @@ fn concurrent_scoped_requests_over_a_shared_pool_never_see_another_providers_row
             request.await.unwrap();
         }
     });
+}
+
+/// Runs `sql` (with the ticket id as `$1`) on `client` and returns the typed error it fails with.
+async fn refused<C: schema_core::pg::tokio_postgres::GenericClient>(
+    client: &C,
+    sql: &str,
+    ticket: Uuid,
+) -> PgError {
+    match client.execute(sql, &[&ticket]).await {
+        Ok(rows) => panic!("`{sql}` was allowed ({rows} rows)"),
+        Err(error) => PgError::from(error),
+    }
+}
+
+#[test]
+fn the_support_team_cannot_move_a_ticket_and_its_phi_to_another_provider() {
+    let mut c = clinic(2, 1);
+    let (a, b) = (c.providers[0], c.providers[1]);
+    let a_ticket = c.tickets[0].1;
+    let names = c.db.names().clone();
+    let owner_url = c.db.url().to_string();
+    run(async {
+        let agent = Db::connect(&c.support_url).await.unwrap();
+        let error = refused(
+            agent.client(),
+            &format!("UPDATE support_tickets SET provider_id = '{b}' WHERE ticket_id = $1"),
+            a_ticket,
+        )
+        .await;
+        assert_eq!(
+            error.constraint().map(|v| v.kind),
+            Some(ConstraintKind::Denied),
+            "{error}"
+        );
+
+        // Not even the owner (here a superuser, whom no privilege stops) can: the trigger names
+        // the column.
+        let owner = Db::connect(&owner_url).await.unwrap();
+        let error = refused(
+            owner.client(),
+            &format!("UPDATE support_tickets SET provider_id = '{b}' WHERE ticket_id = $1"),
+            a_ticket,
+        )
+        .await;
+        let violation = error.constraint().expect("a constraint violation");
+        assert_eq!(violation.kind, ConstraintKind::Immutable, "{error}");
+        assert_eq!(violation.column.as_deref(), Some("provider_id"));
+        assert_eq!(
+            violation.constraint.as_deref(),
+            Some("support_tickets_provider_id_immutable")
+        );
+        let error = refused(
+            owner.client(),
+            "UPDATE support_tickets SET created_at = created_at - interval '1 day' WHERE ticket_id = $1",
+            a_ticket,
+        )
+        .await;
+        assert_eq!(
+            error.constraint().map(|v| v.kind),
+            Some(ConstraintKind::Immutable),
+            "{error}"
+        );
+        // An update that leaves the immutable columns as they are goes through.
+        owner
+            .client()
+            .execute(
+                "UPDATE support_tickets SET provider_id = provider_id, subject = 'renamed' WHERE ticket_id = $1",
+                &[&a_ticket],
+            )
+            .await
+            .unwrap();
+
+        // The physician scoped to B still sees none of A's tickets.
+        let mut doctor = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut doctor, &names, b).await.unwrap();
+        let seen = tx.select_all::<SupportTicket>().await.unwrap();
+        assert!(seen.iter().all(|t| t.provider_id == b));
+        assert!(seen.iter().all(|t| t.ticket_id != a_ticket));
+        tx.rollback().await.unwrap();
+    });
+    assert_eq!(owner_view(&mut c.db, a_ticket).0, a);
+}
+
+#[test]
+fn each_role_changes_only_the_columns_granted_to_it() {
+    let mut c = clinic(1, 1);
+    let a = c.providers[0];
+    let ticket = c.tickets[0].1;
+    let names = c.db.names().clone();
+    run(async {
+        let mut doctor = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut doctor, &names, a).await.unwrap();
+        // What a physician edits: what they wrote, and the rating.
+        let edited = tx
+            .update(
+                &ticket,
+                &UpdateSupportTicket {
+                    subject: Some("Claim 42 rejected".into()),
+                    description: Some("More details".into()),
+                    satisfaction_rating: Some(Some(5)),
+                    satisfaction_comment: Some(Some("Quick".into())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(edited.subject, "Claim 42 rejected");
+        assert_eq!(edited.satisfaction_rating, Some(5));
+        tx.commit().await.unwrap();
+
+        // Triage through the typed API: a typed refusal, not a panic.
+        let tx = provider_transaction(&mut doctor, &names, a).await.unwrap();
+        let error = tx
+            .update(
+                &ticket,
+                &UpdateSupportTicket {
+                    status: Some(TicketStatus::Closed),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.constraint().map(|v| v.kind),
+            Some(ConstraintKind::Denied),
+            "{error}"
+        );
+        tx.rollback().await.unwrap();
+        for sql in [
+            "UPDATE support_tickets SET status = 'CLOSED' WHERE ticket_id = $1",
+            "UPDATE support_tickets SET assigned_to = 'me' WHERE ticket_id = $1",
+            "UPDATE support_tickets SET category = 'BILLING' WHERE ticket_id = $1",
+            "UPDATE support_tickets SET created_at = now() WHERE ticket_id = $1",
+            "UPDATE support_tickets SET screenshot_path = '/etc/passwd' WHERE ticket_id = $1",
+        ] {
+            let tx = provider_transaction(&mut doctor, &names, a).await.unwrap();
+            let error = refused(tx.client(), sql, ticket).await;
+            assert_eq!(
+                error.constraint().map(|v| v.kind),
+                Some(ConstraintKind::Denied),
+                "{sql}: {error}"
+            );
+            tx.rollback().await.unwrap();
+        }
+
+        // The support team triages and resolves, and does not rewrite the physician's words.
+        let agent = Db::connect(&c.support_url).await.unwrap();
+        let resolved = agent
+            .update(
+                &ticket,
+                &UpdateSupportTicket {
+                    category: Some(Some(shared::schemas::TicketCategory::Billing)),
+                    status: Some(TicketStatus::Resolved),
+                    resolution_notes: Some(Some("Resubmitted".into())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resolved.status, TicketStatus::Resolved);
+        for sql in [
+            "UPDATE support_tickets SET description = 'rewritten' WHERE ticket_id = $1",
+            "UPDATE support_tickets SET satisfaction_rating = 5 WHERE ticket_id = $1",
+            "UPDATE support_tickets SET screenshot_path = 'x' WHERE ticket_id = $1",
+        ] {
+            let error = refused(agent.client(), sql, ticket).await;
+            assert_eq!(
+                error.constraint().map(|v| v.kind),
+                Some(ConstraintKind::Denied),
+                "{sql}: {error}"
+            );
+        }
+    });
+    let row = c
+        .db
+        .client()
+        .query_one(
+            "SELECT description, status, screenshot_path FROM support_tickets WHERE ticket_id = $1",
+            &[&ticket],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "More details");
+    assert_eq!(row.get::<_, String>(1), "RESOLVED");
+    assert_eq!(row.get::<_, Option<String>>(2), None);
 }

@@ -31,6 +31,22 @@ pub struct TableDef {
     pub row_level_security: bool,
     /// Row-level security policies.
     pub policies: &'static [PolicyDef],
+    /// Which columns a role may update: each narrows the `UPDATE` privilege the role's policies
+    /// give it to those columns (`GRANT UPDATE (a, b)`); a role without one may update every
+    /// column its policies let it.
+    pub column_grants: &'static [ColumnGrantDef],
+}
+
+/// The columns one role may change: rendered as `GRANT UPDATE (columns) ON table TO role` in
+/// place of a table-wide `UPDATE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnGrantDef {
+    /// The role, by its name in the code; a [`Schema`](crate::Schema) may map it to the
+    /// deployment's role.
+    pub role: &'static str,
+    /// The columns it may update. Columns refreshed by `update_sql` are added when rendering,
+    /// since every update sets them.
+    pub update: &'static [&'static str],
 }
 
 /// A row-level security policy: which rows a role may see or write with one command.
@@ -120,6 +136,10 @@ pub struct ColumnDef {
     /// Whether the column is internal: the generated types never serialize it nor accept it
     /// from deserialized input; the application reads it through the Rust field only.
     pub internal: bool,
+    /// Whether the column never changes after insert: a trigger refuses any update that changes
+    /// it, for every role including the table's owner, and the generated `UpdateX` has no field
+    /// for it.
+    pub immutable: bool,
 }
 
 /// A column default.
@@ -313,6 +333,37 @@ impl TableDef {
     /// The column named `name` (its database name).
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The columns marked `immutable`.
+    pub fn immutable_columns(&self) -> impl Iterator<Item = &ColumnDef> {
+        self.columns.iter().filter(|c| c.immutable)
+    }
+
+    /// The name of the trigger, and of its function, that keeps the `immutable` columns as
+    /// inserted: `{table}_immutable_columns`.
+    pub fn immutable_trigger_name(&self) -> Cow<'static, str> {
+        constraint_name(self.name, [], "immutable_columns")
+    }
+
+    /// The name an immutable column's refusal reports as its constraint:
+    /// `{table}_{column}_immutable`.
+    pub fn immutable_name(&self, column: &ColumnDef) -> Cow<'static, str> {
+        constraint_name(self.name, [column.name], "immutable")
+    }
+
+    /// Whether a role may change the column through an update, as far as the declaration
+    /// says: not a key column, not `immutable`, not refreshed by `update_sql`, and, where the
+    /// table narrows updates to columns with grants, granted to some role.
+    pub fn is_updatable(&self, column: &ColumnDef) -> bool {
+        !column.immutable
+            && column.update_sql.is_none()
+            && !self.primary_key.contains(&column.name)
+            && (self.column_grants.is_empty()
+                || self
+                    .column_grants
+                    .iter()
+                    .any(|grant| grant.update.contains(&column.name)))
     }
 
     /// The primary key constraint's name: `{table}_pkey`.

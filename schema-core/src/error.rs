@@ -71,6 +71,32 @@ pub enum SchemaError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// Text that reaches the DDL holds a NUL character: PostgreSQL cannot store it, and `psql`
+    /// cuts the line there, so the rest of the script would be read differently.
+    NulCharacter {
+        /// The table.
+        table: String,
+        /// Where the text is (`the comment of column "x"`, `check "y"`, ...).
+        used_in: String,
+    },
+    /// A column's declaration says two things that cannot both hold.
+    InvalidColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A column grant that cannot be rendered as declared.
+    InvalidGrant {
+        /// The table.
+        table: String,
+        /// The role, as named in the code.
+        role: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl fmt::Display for SchemaError {
@@ -119,6 +145,21 @@ impl fmt::Display for SchemaError {
                 column,
                 problem,
             } => write!(f, "the default of column `{table}.{column}` {problem}"),
+            SchemaError::NulCharacter { table, used_in } => write!(
+                f,
+                "{used_in} of table `{table}` contains a NUL character, which PostgreSQL cannot \
+                 store and which would cut the script short where psql reads it"
+            ),
+            SchemaError::InvalidColumn {
+                table,
+                column,
+                problem,
+            } => write!(f, "column `{table}.{column}` {problem}"),
+            SchemaError::InvalidGrant {
+                table,
+                role,
+                problem,
+            } => write!(f, "the column grant of table `{table}` to role `{role}` {problem}"),
         }
     }
 }

@@ -70,9 +70,9 @@ mod types;
 mod validate;
 
 pub use def::{
-    Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnRef, DefaultValue, ForeignKeyDef,
-    IndexColumn, IndexDef, IntRange, NullsOrder, PolicyCommand, PolicyDef, ReferentialAction,
-    SortOrder, SqlPart, TableDef,
+    Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
+    ForeignKeyDef, IndexColumn, IndexDef, IntRange, NullsOrder, PolicyCommand, PolicyDef,
+    ReferentialAction, SortOrder, SqlPart, TableDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
@@ -94,9 +94,9 @@ pub trait Table {
     type Insert;
     /// The row type to read (`SelectX`): every column, `Option` where nullable.
     type Select;
-    /// The patch type (`UpdateX`): every column but the key and the `update_sql` ones, each an
-    /// `Option` where `None` leaves the column as it is; a nullable column's field is an
-    /// `Option<Option<T>>`, where `Some(None)` sets it to NULL.
+    /// The patch type (`UpdateX`): every column some role may change (see
+    /// [`TableDef::is_updatable`]), each an `Option` where `None` leaves the column as it is; a
+    /// nullable column's field is an `Option<Option<T>>`, where `Some(None)` sets it to NULL.
     type Update;
 }
 

@@ -7,7 +7,7 @@ use crate::def::{CheckRule, ColumnDefault, IndexDef, NullsOrder, SortOrder, SqlP
 use crate::error::SchemaError;
 use crate::literal::SqlLiteral;
 use crate::names::Names;
-use crate::sql::{identifier_problem, quote_ident, quote_literal};
+use crate::sql::{dollar_quote, identifier_problem, quote_ident, quote_literal};
 
 /// The statements that create one table: `CREATE TABLE` (with its keys, foreign keys and
 /// checks), then `CREATE INDEX` for each index, then the comments. Statements carry no `;`.
@@ -22,19 +22,22 @@ pub fn table_statements(table: &TableDef) -> Result<Vec<String>, SchemaError> {
 /// roles need.
 pub fn table_statements_with(table: &TableDef, names: &Names) -> Result<Vec<String>, SchemaError> {
     validate(table)?;
+    validate_names(table, names)?;
     let mut statements = vec![create_table(table, names)?];
     statements.extend(table.indexes.iter().map(|index| create_index(table, index)));
     statements.extend(comments(table));
+    statements.extend(immutable_columns(table));
     statements.extend(row_level_security(table, names));
     Ok(statements)
 }
 
-/// The roles the table's policies name, as deployed, without `public`.
+/// The roles the table's policies and column grants name, as deployed, without `public`.
 pub fn policy_roles<'a>(table: &'a TableDef, names: &'a Names) -> impl Iterator<Item = &'a str> {
     table
         .policies
         .iter()
         .map(|p| names.role_name(p.role))
+        .chain(table.column_grants.iter().map(|g| names.role_name(g.role)))
         .filter(|role| !role.eq_ignore_ascii_case("public"))
 }
 
@@ -47,12 +50,57 @@ fn role_sql(role: &str) -> String {
     }
 }
 
-/// Creates the role unless it exists, as a group role that cannot log in.
+/// Creates the role unless `pg_roles` already has it, as a group role that cannot log in; so a
+/// deployer without `CREATEROLE` applies the script where the roles exist.
 pub fn create_role(role: &str) -> String {
-    format!(
-        "DO $role$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $role$",
+    let body = format!(
+        " BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
+         CREATE ROLE {} NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END ",
+        quote_literal(role),
         quote_ident(role)
-    )
+    );
+    format!("DO {}", dollar_quote("role", &body))
+}
+
+/// The function and trigger that refuse an update changing an `immutable` column, for every
+/// role including the table's owner. The trigger runs after the row is updated, so no other
+/// trigger can change the column after the check; the comparison is of the values' text under
+/// `search_path = pg_catalog`, so no operator of the session's choosing takes part.
+fn immutable_columns(table: &TableDef) -> Vec<String> {
+    let columns: Vec<_> = table.immutable_columns().collect();
+    if columns.is_empty() {
+        return Vec::new();
+    }
+    let name = quote_ident(&table.immutable_trigger_name());
+    let mut body = String::from("\nBEGIN\n");
+    for column in columns {
+        let quoted = quote_ident(column.name);
+        write!(
+            body,
+            "    IF NEW.{quoted}::text IS DISTINCT FROM OLD.{quoted}::text THEN\n        \
+             RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = {}, \
+             COLUMN = {}, TABLE = {}, CONSTRAINT = {};\n    END IF;\n",
+            quote_literal(&format!(
+                "column \"{}\" of table \"{}\" never changes after insert",
+                column.name, table.name
+            )),
+            quote_literal(column.name),
+            quote_literal(table.name),
+            quote_literal(&table.immutable_name(column)),
+        )
+        .unwrap();
+    }
+    body.push_str("    RETURN NULL;\nEND\n");
+    vec![
+        format!(
+            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS {}",
+            dollar_quote("fn", &body)
+        ),
+        format!(
+            "CREATE TRIGGER {name} AFTER UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {name}()",
+            quote_ident(table.name)
+        ),
+    ]
 }
 
 fn row_level_security(table: &TableDef, names: &Names) -> Vec<String> {
@@ -94,17 +142,48 @@ fn row_level_security(table: &TableDef, names: &Names) -> Vec<String> {
             }
         }
     }
+    // A role with a column grant may update only those columns (and the ones every update
+    // refreshes), whatever its policies' commands.
+    let granted_columns = |role: &str| {
+        table
+            .column_grants
+            .iter()
+            .find(|g| names.role_name(g.role) == role)
+            .map(|grant| {
+                table
+                    .columns
+                    .iter()
+                    .filter(|c| grant.update.contains(&c.name) || c.update_sql.is_some())
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+            })
+    };
+    for grant in table.column_grants {
+        let role = names.role_name(grant.role);
+        if !grants.iter().any(|(r, _)| *r == role) {
+            grants.push((role, Vec::new()));
+        }
+    }
     for (role, privileges) in grants {
-        let mut ordered: Vec<&str> = ["SELECT", "INSERT", "UPDATE", "DELETE"]
+        let columns = granted_columns(role);
+        let ordered: Vec<&str> = ["SELECT", "INSERT", "UPDATE", "DELETE"]
             .into_iter()
-            .filter(|p| privileges.contains(p))
+            .filter(|p| privileges.contains(p) && (*p != "UPDATE" || columns.is_none()))
             .collect();
-        ordered.dedup();
-        statements.push(format!(
-            "GRANT {} ON {name} TO {}",
-            ordered.join(", "),
-            role_sql(role)
-        ));
+        if !ordered.is_empty() {
+            statements.push(format!(
+                "GRANT {} ON {name} TO {}",
+                ordered.join(", "),
+                role_sql(role)
+            ));
+        }
+        if let Some(columns) = columns {
+            statements.push(format!(
+                "GRANT UPDATE ({}) ON {name} TO {}",
+                column_list(&columns),
+                role_sql(role)
+            ));
+        }
     }
     statements
 }
@@ -401,6 +480,154 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
             format!("index `{name}`")
         })?;
         claim(name)?;
+    }
+    validate_grants(table)?;
+    validate_text(table)
+}
+
+/// A column grant names a role once, lists columns of the table, and none that no update may
+/// change.
+fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
+    let mut roles = HashSet::new();
+    for grant in table.column_grants {
+        let invalid = |problem: String| SchemaError::InvalidGrant {
+            table: table.name.into(),
+            role: grant.role.into(),
+            problem,
+        };
+        if let Some(problem) = identifier_problem(grant.role) {
+            return Err(invalid(format!("names a role that {problem}")));
+        }
+        if !roles.insert(grant.role) {
+            return Err(invalid("is declared twice".into()));
+        }
+        if grant.update.is_empty() {
+            return Err(invalid("lists no column".into()));
+        }
+        for name in grant.update {
+            let Some(column) = table.column(name) else {
+                return Err(SchemaError::UnknownColumn {
+                    table: table.name.into(),
+                    column: (*name).into(),
+                    used_in: format!("the column grant to `{}`", grant.role),
+                });
+            };
+            let why = if column.immutable {
+                Some("is immutable")
+            } else if table.primary_key.contains(name) {
+                Some("is part of the primary key, which updates never change")
+            } else if column.update_sql.is_some() {
+                Some("is refreshed by every update (`update_sql`), so it is granted already")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(invalid(format!("lists column `{name}`, which {why}")));
+            }
+        }
+    }
+    for column in table.immutable_columns() {
+        if column.update_sql.is_some() {
+            return Err(SchemaError::InvalidColumn {
+                table: table.name.into(),
+                column: column.name.into(),
+                problem: "is immutable but refreshed by every update (`update_sql`); keep one",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// No text that reaches the DDL holds a NUL: comments, SQL written in attributes, types,
+/// enumerated values.
+fn validate_text(table: &TableDef) -> Result<(), SchemaError> {
+    let nul = |used_in: String| SchemaError::NulCharacter {
+        table: table.name.into(),
+        used_in,
+    };
+    let parts_have_nul = |parts: &[SqlPart]| {
+        parts.iter().any(|part| match part {
+            SqlPart::Sql(sql) => sql.contains('\0'),
+            SqlPart::Column(_) => false,
+            SqlPart::Setting(setting) => setting.contains('\0'),
+        })
+    };
+    if table.comment.is_some_and(|c| c.contains('\0')) {
+        return Err(nul("the comment".into()));
+    }
+    for column in table.columns {
+        let texts = [
+            ("comment", column.comment),
+            (
+                "default",
+                match column.default {
+                    Some(ColumnDefault::Sql(sql)) => Some(sql),
+                    _ => None,
+                },
+            ),
+            ("update_sql", column.update_sql),
+            (
+                "type",
+                match column.sql_type {
+                    crate::SqlType::Custom(sql) => Some(sql),
+                    _ => None,
+                },
+            ),
+        ];
+        for (what, text) in texts {
+            if text.is_some_and(|t| t.contains('\0')) {
+                return Err(nul(format!("the {what} of column `{}`", column.name)));
+            }
+        }
+        if column
+            .allowed_values
+            .is_some_and(|values| values.iter().any(|v| v.contains('\0')))
+        {
+            return Err(nul(format!("a value allowed in column `{}`", column.name)));
+        }
+    }
+    for check in table.checks {
+        if parts_have_nul(check.sql) {
+            return Err(nul(format!("check `{}`", check.name)));
+        }
+    }
+    for policy in table.policies {
+        for parts in [policy.using, policy.with_check].into_iter().flatten() {
+            if parts_have_nul(parts) {
+                return Err(nul(format!("policy `{}`", policy.name)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The roles and settings as the deployment names them are usable in the DDL.
+fn validate_names(table: &TableDef, names: &Names) -> Result<(), SchemaError> {
+    for policy in table.policies {
+        for part in [policy.using, policy.with_check]
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let SqlPart::Setting(setting) = part {
+                if names.setting_name(setting).contains('\0') {
+                    return Err(SchemaError::NulCharacter {
+                        table: table.name.into(),
+                        used_in: format!("the setting read by policy `{}`", policy.name),
+                    });
+                }
+            }
+        }
+    }
+    let roles = policy_roles(table, names);
+    for role in roles {
+        if let Some(problem) = identifier_problem(role) {
+            return Err(SchemaError::InvalidIdentifier {
+                table: table.name.into(),
+                name: role.into(),
+                problem,
+            });
+        }
     }
     Ok(())
 }

@@ -181,6 +181,8 @@ fn statement_group(statement: &str) -> &'static str {
         .any(|prefix| statement.starts_with(prefix))
     {
         "security"
+    } else if statement.starts_with("CREATE FUNCTION") || statement.starts_with("CREATE TRIGGER") {
+        "trigger"
     } else if statement.starts_with("CREATE INDEX") || statement.starts_with("CREATE UNIQUE INDEX")
     {
         "index"

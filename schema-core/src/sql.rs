@@ -25,6 +25,29 @@ pub fn quote_literal(value: &str) -> String {
     }
 }
 
+/// Quotes a body with dollar quotes whose tag cannot occur in it: `$tag$body$tag$`, with
+/// `tag`, then `tag_1`, `tag_2`, ... until neither the opening nor a closing tag appears inside.
+///
+/// A body holding `$role$` (say, in a role's name) would otherwise end the quote early and run
+/// the rest as SQL.
+pub fn dollar_quote(tag: &str, body: &str) -> String {
+    let mut n = 0;
+    loop {
+        let candidate = if n == 0 {
+            format!("${tag}$")
+        } else {
+            format!("${tag}_{n}$")
+        };
+        // The quote ends at the first occurrence of its tag: that must be the closing one,
+        // including where the body's last characters and the tag overlap (`...$role` + `$role$`).
+        let quoted = format!("{candidate}{body}{candidate}");
+        if quoted[candidate.len()..].find(&candidate) == Some(body.len()) {
+            return quoted;
+        }
+        n += 1;
+    }
+}
+
 /// Why a name cannot be used as a PostgreSQL identifier, or `None` when it can.
 pub fn identifier_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
@@ -120,6 +143,20 @@ mod tests {
             a,
             constraint_name(long, ["first_long_column", "second_long_column"], "idx")
         );
+    }
+
+    #[test]
+    fn dollar_quotes_never_occur_in_their_body() {
+        assert_eq!(dollar_quote("role", " x "), "$role$ x $role$");
+        assert_eq!(
+            dollar_quote("role", " a$role$b "),
+            "$role_1$ a$role$b $role_1$"
+        );
+        assert_eq!(
+            dollar_quote("role", " $role$ $role_1$ "),
+            "$role_2$ $role$ $role_1$ $role_2$"
+        );
+        assert_eq!(dollar_quote("role", "x$role"), "$role_1$x$role$role_1$");
     }
 
     #[test]

@@ -409,6 +409,7 @@ const fn column(name: &'static str) -> ColumnDef {
         comment: None,
         sensitive: false,
         internal: false,
+        immutable: false,
     }
 }
 
@@ -427,6 +428,7 @@ const fn table(
         indexes: &[],
         row_level_security: false,
         policies: &[],
+        column_grants: &[],
     }
 }
 
@@ -592,8 +594,8 @@ fn row_level_security_policies_and_their_grants() {
     );
     assert_eq!(
         deployed.to_ddl().unwrap(),
-        r#"DO $role$ BEGIN CREATE ROLE "acme_author" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
-DO $role$ BEGIN CREATE ROLE "auditor" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
+        r#"DO $role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'acme_author') THEN CREATE ROLE "acme_author" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
+DO $role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'auditor') THEN CREATE ROLE "auditor" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
 
 CREATE TABLE "notes" (
     "owner" uuid NOT NULL,
@@ -616,4 +618,174 @@ GRANT INSERT ON "notes" TO PUBLIC;
     assert_eq!(policy.command, schema_core::PolicyCommand::All);
     assert_eq!(policy.role, "author");
     assert!(Notes::TABLE.row_level_security);
+}
+
+#[test]
+fn column_grants_narrow_update_and_immutable_columns_get_a_trigger() {
+    #[derive(PgTable)]
+    #[pg(
+        table = "cases",
+        row_level_security,
+        policy(name = "own", to = "owner", using = "{owner_id} = current_user"),
+        policy(name = "triage", to = "desk", command = "update", using = "true"),
+        grant(to = "owner", update(title)),
+        grant(to = "desk", update(state))
+    )]
+    #[allow(dead_code)]
+    struct Case {
+        #[pg(primary_key)]
+        case_id: i64,
+        #[pg(immutable)]
+        owner_id: String,
+        title: String,
+        state: String,
+        notes: Option<String>,
+        #[pg(default_sql = "now()", immutable)]
+        opened_at: chrono::DateTime<chrono::Utc>,
+        #[pg(default_sql = "now()", update_sql = "now()")]
+        changed_at: chrono::DateTime<chrono::Utc>,
+    }
+    let statements = Schema::new().table::<Case>().ddl_statements().unwrap();
+    let tail: Vec<&str> = statements[3..].iter().map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        [
+            r#"CREATE FUNCTION "cases_immutable_columns"() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF NEW."owner_id"::text IS DISTINCT FROM OLD."owner_id"::text THEN
+        RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = 'column "owner_id" of table "cases" never changes after insert', COLUMN = 'owner_id', TABLE = 'cases', CONSTRAINT = 'cases_owner_id_immutable';
+    END IF;
+    IF NEW."opened_at"::text IS DISTINCT FROM OLD."opened_at"::text THEN
+        RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = 'column "opened_at" of table "cases" never changes after insert', COLUMN = 'opened_at', TABLE = 'cases', CONSTRAINT = 'cases_opened_at_immutable';
+    END IF;
+    RETURN NULL;
+END
+$fn$"#,
+            r#"CREATE TRIGGER "cases_immutable_columns" AFTER UPDATE ON "cases" FOR EACH ROW EXECUTE FUNCTION "cases_immutable_columns"()"#,
+            r#"ALTER TABLE "cases" ENABLE ROW LEVEL SECURITY"#,
+            r#"ALTER TABLE "cases" FORCE ROW LEVEL SECURITY"#,
+            r#"CREATE POLICY "own" ON "cases" FOR ALL TO "owner" USING ("owner_id" = current_user)"#,
+            r#"CREATE POLICY "triage" ON "cases" FOR UPDATE TO "desk" USING (true)"#,
+            r#"GRANT SELECT, INSERT, DELETE ON "cases" TO "owner""#,
+            r#"GRANT UPDATE ("title", "changed_at") ON "cases" TO "owner""#,
+            r#"GRANT UPDATE ("state", "changed_at") ON "cases" TO "desk""#,
+        ]
+    );
+    // The patch type offers exactly what some role may change.
+    let updatable: Vec<&str> = Case::TABLE
+        .columns
+        .iter()
+        .filter(|c| Case::TABLE.is_updatable(c))
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(updatable, ["title", "state"]);
+    let UpdateCase { title, state } = UpdateCase::default();
+    assert_eq!((title, state), (None, None));
+}
+
+#[test]
+fn a_role_name_holding_the_quote_tag_cannot_end_the_quote() {
+    let statement = schema_core::render::create_role("x$role$y");
+    assert_eq!(
+        statement,
+        r#"DO $role_1$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'x$role$y') THEN CREATE ROLE "x$role$y" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role_1$"#
+    );
+}
+
+#[test]
+fn text_holding_a_nul_never_reaches_the_ddl() {
+    static COMMENTED: [ColumnDef; 1] = [ColumnDef {
+        comment: Some("first\0'; DROP TABLE victim; --"),
+        ..column("id")
+    }];
+    static COMMENT: TableDef = table("commented", &COMMENTED, &[]);
+    assert_eq!(
+        Schema::new().with_def(&COMMENT).to_ddl(),
+        Err(SchemaError::NulCharacter {
+            table: "commented".into(),
+            used_in: "the comment of column `id`".into()
+        })
+    );
+    static TABLE_COMMENT: TableDef = TableDef {
+        comment: Some("a\0b"),
+        ..table("t", &ID, &[])
+    };
+    static DEFAULT_SQL: [ColumnDef; 1] = [ColumnDef {
+        default: Some(ColumnDefault::Sql("now()\0")),
+        ..column("id")
+    }];
+    static DEFAULTED: TableDef = table("t", &DEFAULT_SQL, &[]);
+    static NUL_CHECK: [schema_core::CheckDef; 1] = [schema_core::CheckDef {
+        name: "c",
+        sql: &[schema_core::SqlPart::Sql("true\0")],
+    }];
+    static CHECKED: TableDef = TableDef {
+        checks: &NUL_CHECK,
+        ..table("t", &ID, &[])
+    };
+    static NUL_POLICY: [schema_core::PolicyDef; 1] = [schema_core::PolicyDef {
+        name: "p",
+        command: schema_core::PolicyCommand::Select,
+        role: "r",
+        using: Some(&[schema_core::SqlPart::Sql("true\0")]),
+        with_check: None,
+    }];
+    static POLICED: TableDef = TableDef {
+        row_level_security: true,
+        policies: &NUL_POLICY,
+        ..table("t", &ID, &[])
+    };
+    for (def, used_in) in [
+        (&TABLE_COMMENT, "the comment"),
+        (&DEFAULTED, "the default of column `id`"),
+        (&CHECKED, "check `c`"),
+        (&POLICED, "policy `p`"),
+    ] {
+        assert_eq!(
+            Schema::new().with_def(def).to_ddl(),
+            Err(SchemaError::NulCharacter {
+                table: "t".into(),
+                used_in: used_in.into()
+            })
+        );
+    }
+}
+
+#[test]
+fn column_grants_built_by_hand_are_checked() {
+    static COLUMNS: [ColumnDef; 2] = [
+        column("id"),
+        ColumnDef {
+            immutable: true,
+            ..column("owner")
+        },
+    ];
+    static IMMUTABLE_GRANTED: [schema_core::ColumnGrantDef; 1] = [schema_core::ColumnGrantDef {
+        role: "r",
+        update: &["owner"],
+    }];
+    static BAD: TableDef = TableDef {
+        column_grants: &IMMUTABLE_GRANTED,
+        ..table("t", &COLUMNS, &[])
+    };
+    assert_eq!(
+        Schema::new()
+            .with_def(&BAD)
+            .to_ddl()
+            .unwrap_err()
+            .to_string(),
+        "the column grant of table `t` to role `r` lists column `owner`, which is immutable"
+    );
+    static UNKNOWN_GRANTED: [schema_core::ColumnGrantDef; 1] = [schema_core::ColumnGrantDef {
+        role: "r",
+        update: &["nope"],
+    }];
+    static UNKNOWN: TableDef = TableDef {
+        column_grants: &UNKNOWN_GRANTED,
+        ..table("t", &COLUMNS, &[])
+    };
+    assert!(matches!(
+        Schema::new().with_def(&UNKNOWN).to_ddl(),
+        Err(SchemaError::UnknownColumn { .. })
+    ));
 }

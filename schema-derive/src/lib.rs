@@ -34,6 +34,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `check` | a named SQL check; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
 /// | `row_level_security` | nothing: enables and forces row-level security (the owner is not exempt) | `row_level_security` |
 /// | `policy` | `name`, `to` (a role, or `"public"`), `command` (`"all"` by default, `"select"`, `"insert"`, `"update"`, `"delete"`), `using` and/or `with_check` SQL, where `{field}` names a column and `{setting:prefix.name}` reads a setting (NULL when unset) | `policy(name = "own", to = "physician", using = "{provider_id} = {setting:app.provider_id}::uuid")` |
+/// | `grant` | `to` (a role) and `update(fields)`: the only columns that role may change (`GRANT UPDATE (...)` in place of a table-wide `UPDATE`; `update_sql` columns are added). Under row-level security the role needs a policy for `"update"` or `"all"`. Once a table has a grant, `UpdateX` has only the fields some grant lists | `grant(to = "support_team", update(status, assigned_to))` |
 /// | `insert` / `select` / `update` | the generated types' names (default `InsertX`, `SelectX`, `UpdateX`) | `insert = "NewTicket"` |
 /// | `derive` | more derives on every generated type | `derive(Eq, Hash)` |
 /// | `insert_derive` / `select_derive` / `update_derive` | more derives on one of them | `select_derive(Eq)` |
@@ -56,8 +57,11 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `range` | an integer range the database checks; its bounds must fit the field's type | `range = 1..=5` |
 /// | `sensitive` | nothing: `Debug` of the generated types prints `<redacted>`, the metadata and the column comment say so | `sensitive` |
 /// | `internal` | nothing: never serialized, never read from deserialized input (the field must be an `Option`) | `internal` |
+/// | `immutable` | nothing: the column never changes after insert; a trigger (`{table}_immutable_columns`) refuses an update that changes it for every role, the table's owner included, with SQLSTATE 23000 naming the column, and `UpdateX` has no field for it | `immutable` |
 ///
 /// Doc comments on the struct and its fields become `COMMENT ON TABLE` / `COMMENT ON COLUMN`.
+/// No text that reaches the DDL (doc comments, names, SQL, types, defaults) may hold a NUL
+/// character: PostgreSQL cannot store one, and `psql` would cut the script there.
 /// A field of type `Option<T>` is nullable; every other column is `NOT NULL`.
 ///
 /// # The generated types
@@ -66,8 +70,9 @@ use syn::{parse_macro_input, DeriveInput};
 ///   them); every other field is an `Option`, where `None` lets the database decide (for a
 ///   nullable column with a default, `None` is the default: write NULL with an update).
 /// - `SelectX`: every column, `Option` where nullable.
-/// - `UpdateX`: every column but the key and the `update_sql` ones, each an `Option` (`None`
-///   leaves it); a nullable column's is `Option<Option<T>>` (`Some(None)` sets NULL).
+/// - `UpdateX`: every column some role may change: not the key, not the `update_sql` or
+///   `immutable` ones and, when the table has `grant`s, only the granted ones; each an `Option`
+///   (`None` leaves it); a nullable column's is `Option<Option<T>>` (`Some(None)` sets NULL).
 ///   `UpdateX::default()` changes nothing.
 ///
 /// All derive `Clone` and `PartialEq`, implement `Debug` (redacting sensitive fields), and with

@@ -308,6 +308,15 @@ fn metadata(table: &Table) -> TokenStream {
         }
     });
     let row_level_security = table.attrs.row_level_security.is_some();
+    let column_grants = table.attrs.grants.iter().map(|grant| {
+        let role = grant.to.as_ref().expect("checked");
+        let columns = grant
+            .update
+            .iter()
+            .flat_map(|update| &update.value)
+            .map(|ident| &table.column(ident).expect("checked").name);
+        quote!(#krate::ColumnGrantDef { role: #role, update: &[#(#columns),*] })
+    });
     let indexes = table.attrs.indexes.iter().map(|index| {
         let name = match &index.name {
             Some(name) => quote!(::core::option::Option::Some(#name)),
@@ -349,6 +358,7 @@ fn metadata(table: &Table) -> TokenStream {
                     indexes: &[#(#indexes),*],
                     row_level_security: #row_level_security,
                     policies: &[#(#policies),*],
+                    column_grants: &[#(#column_grants),*],
                 };
                 type Insert = #insert;
                 type Select = #select;
@@ -407,7 +417,11 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         let max = option(range.value.max.as_ref().map(|(v, _)| quote!(#v)));
         quote!(#krate::IntRange { min: #min, max: #max })
     }));
-    let (sensitive, internal) = (c.attrs.sensitive.is_some(), c.attrs.internal.is_some());
+    let (sensitive, internal, immutable) = (
+        c.attrs.sensitive.is_some(),
+        c.attrs.internal.is_some(),
+        c.attrs.immutable.is_some(),
+    );
     let comment = option(column_comment(c).map(|c| quote!(#c)));
     let (nullable, allowed_values) = (pg_type("NULLABLE"), pg_type("ALLOWED_VALUES"));
     let rust_type = ty
@@ -432,6 +446,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             comment: #comment,
             sensitive: #sensitive,
             internal: #internal,
+            immutable: #immutable,
         }
     }
 }

@@ -185,6 +185,7 @@ mod tests {
             comment: None,
             sensitive: false,
             internal: false,
+            immutable: false,
         }
     }
 
@@ -203,6 +204,7 @@ mod tests {
         indexes: &[],
         row_level_security: false,
         policies: &[],
+        column_grants: &[],
     };
 
     fn set(present: &[bool]) -> ColumnSet {

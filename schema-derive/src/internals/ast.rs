@@ -12,6 +12,8 @@ use super::ctxt::Ctxt;
 pub struct Table<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
+    /// The struct's own attributes, doc comments among them.
+    pub struct_attrs: &'a [syn::Attribute],
     /// The table's SQL name.
     pub name: String,
     /// Where the name came from: the `table = "..."` literal, else the struct's name.
@@ -133,6 +135,7 @@ impl<'a> Table<'a> {
         Some(Table {
             ident: &input.ident,
             vis: &input.vis,
+            struct_attrs: &input.attrs,
             name,
             name_span,
             comment: doc_comment(&input.attrs),
@@ -154,10 +157,19 @@ impl<'a> Table<'a> {
     }
 
     /// Whether the Update type has this column: not part of the key, not refreshed by
-    /// `update_sql`.
+    /// `update_sql`, not `immutable`, and, when the table declares `grant(...)`s, granted to
+    /// some role: the Update type offers nothing that no role may change.
     pub fn updatable(&self, column: &Column) -> bool {
         column.attrs.update_sql.is_none()
+            && column.attrs.immutable.is_none()
             && !self.primary_key().iter().any(|k| k.ident == column.ident)
+            && (self.attrs.grants.is_empty()
+                || self.attrs.grants.iter().any(|grant| {
+                    grant
+                        .update
+                        .as_ref()
+                        .is_some_and(|update| update.value.iter().any(|i| i == column.ident))
+                }))
     }
 
     /// The primary key's columns: the struct's `primary_key(...)` list, or the one field marked

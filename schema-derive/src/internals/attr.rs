@@ -34,7 +34,15 @@ pub struct TableAttrs {
     pub checks: Vec<CheckAttr>,
     pub row_level_security: Option<Ident>,
     pub policies: Vec<PolicyAttr>,
+    pub grants: Vec<GrantAttr>,
     pub krate: Option<Path>,
+}
+
+/// One `grant(to = "role", update(field, ...))`: the columns a role may update.
+pub struct GrantAttr {
+    pub key: Ident,
+    pub to: Option<LitStr>,
+    pub update: Option<Keyed<Vec<Ident>>>,
 }
 
 /// One `policy(name = "...", command = "...", to = "...", using = "...", with_check = "...")`.
@@ -169,6 +177,7 @@ pub struct FieldAttrs {
     pub range: Option<Keyed<RangeAttr>>,
     pub sensitive: Option<Ident>,
     pub internal: Option<Ident>,
+    pub immutable: Option<Ident>,
 }
 
 /// `range = a..=b`, normalised to inclusive bounds; the bound tokens keep their spans.
@@ -231,6 +240,7 @@ impl TableAttrs {
                     set_once(cx, &mut out.row_level_security, &key, flag(meta, &key)?)
                 }
                 POLICY => out.policies.push(policy(cx, key, meta)?),
+                GRANT => out.grants.push(grant(cx, key, meta)?),
                 _ => unreachable!("every key of TABLE_KEYS is handled"),
             }
             Ok(())
@@ -321,6 +331,7 @@ impl FieldAttrs {
                 ),
                 SENSITIVE => set_once(cx, &mut out.sensitive, &key, flag(meta, &key)?),
                 INTERNAL => set_once(cx, &mut out.internal, &key, flag(meta, &key)?),
+                IMMUTABLE => set_once(cx, &mut out.immutable, &key, flag(meta, &key)?),
                 RANGE => set_once(
                     cx,
                     &mut out.range,
@@ -849,6 +860,45 @@ fn policy(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<PolicyAt
                     };
                     set_once(cx, slot, &key, SqlAttr { lit, parts })
                 }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn grant(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<GrantAttr> {
+    let mut out = GrantAttr {
+        key,
+        to: None,
+        update: None,
+    };
+    if !meta.input.peek(token::Paren) {
+        return Err(meta.error(
+            "`grant` names a role and the columns it may update: `grant(to = \"role\", update(status, assigned_to))`",
+        ));
+    }
+    if empty_list(meta)? {
+        return Ok(out);
+    }
+    meta.parse_nested_meta(|inner| {
+        let result = key_of(&inner, GRANT_KEYS, "grant").and_then(|key| {
+            if key == TO {
+                let role = lit_str(&inner, "to = \"support_team\"")?;
+                set_once(cx, &mut out.to, &key, role);
+            } else {
+                if !inner.input.peek(token::Paren) {
+                    return Err(inner.error(
+                        "`update` lists the fields the role may change: `update(status, assigned_to)`",
+                    ));
+                }
+                let columns = idents(&inner)?;
+                set_once(cx, &mut out.update, &key, keyed(&key, columns));
             }
             Ok(())
         });

@@ -25,6 +25,9 @@ pub fn check(cx: &Ctxt, table: &Table) {
     check_checks(cx, table);
     check_policies(cx, table);
     check_internal_is_optional(cx, table);
+    check_immutable(cx, table);
+    check_grants(cx, table);
+    check_no_nul(cx, table);
 }
 
 /// Names written by the user reach PostgreSQL as they are, so one it would truncate (or one
@@ -355,6 +358,160 @@ fn check_internal_is_optional(cx: &Ctxt, table: &Table) {
                 internal,
                 "an `internal` field is never read from deserialized input, so it must be an `Option`",
             );
+        }
+    }
+}
+
+/// An immutable column never changes after insert, so nothing may refresh it on update.
+fn check_immutable(cx: &Ctxt, table: &Table) {
+    for column in &table.columns {
+        if let (Some(_), Some(update_sql)) = (&column.attrs.immutable, &column.attrs.update_sql) {
+            cx.error_spanned_by(
+                &update_sql.key,
+                "an `immutable` column never changes after insert; remove `update_sql` or `immutable`",
+            );
+        }
+    }
+}
+
+/// A grant names its role once and the fields it may change, none of which an update can never
+/// change; under row-level security, the role needs a policy that lets it update rows at all.
+fn check_grants(cx: &Ctxt, table: &Table) {
+    let mut roles = HashMap::new();
+    for grant in &table.attrs.grants {
+        match &grant.to {
+            None => cx.error_spanned_by(&grant.key, "this grant has no role: add `to = \"role\"`"),
+            Some(role) => {
+                check_name_fits(cx, &role.value(), role.span(), "role");
+                if roles.insert(role.value(), ()).is_some() {
+                    cx.error_spanned_by(
+                        role,
+                        format!(
+                            "role `{}` already has a grant; list all its columns in one `update(...)`",
+                            role.value()
+                        ),
+                    );
+                }
+                let updates_rows = table.attrs.policies.iter().any(|policy| {
+                    let for_role = policy.to.as_ref().is_some_and(|to| {
+                        to.value() == role.value() || to.value().eq_ignore_ascii_case("public")
+                    });
+                    let command = policy.command.as_ref().map(|c| c.to_string());
+                    for_role && matches!(command.as_deref(), None | Some("All" | "Update"))
+                });
+                if table.attrs.row_level_security.is_some() && !updates_rows {
+                    cx.error_spanned_by(
+                        role,
+                        format!(
+                            "under row-level security `{}` can update no row without a policy: add a `policy` with `command = \"update\"` (or \"all\") to it",
+                            role.value()
+                        ),
+                    );
+                }
+            }
+        }
+        let Some(update) = &grant.update else {
+            cx.error_spanned_by(
+                &grant.key,
+                "this grant lists no column: add `update(field, ...)`",
+            );
+            continue;
+        };
+        if update.value.is_empty() {
+            cx.error_spanned_by(&update.key, "`update()` lists no field");
+        }
+        let key = table.primary_key();
+        for (i, ident) in update.value.iter().enumerate() {
+            let Some(column) = table.column(ident) else {
+                unknown_column(cx, table, ident, "the grant");
+                continue;
+            };
+            if update.value[..i].contains(ident) {
+                cx.error_spanned_by(ident, format!("`{ident}` is listed twice; remove one"));
+            } else if column.attrs.immutable.is_some() {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{ident}` is `immutable`: no role may change it after insert"),
+                );
+            } else if key.iter().any(|k| k.ident == ident) {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{ident}` is part of the primary key, which updates never change"),
+                );
+            } else if column.attrs.update_sql.is_some() {
+                cx.error_spanned_by(
+                    ident,
+                    format!(
+                        "`{ident}` is refreshed by every update (`update_sql`) and granted with it; remove it here"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// No text that reaches the DDL may hold a NUL: PostgreSQL cannot store it, and `psql` cuts the
+/// line there, so the rest of the script would be read differently.
+fn check_no_nul(cx: &Ctxt, table: &Table) {
+    let doc_attrs = |attrs: &[syn::Attribute]| {
+        for attr in attrs.iter().filter(|a| a.path().is_ident("doc")) {
+            if let syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) = &attr.meta
+            {
+                if text.value().contains('\0') {
+                    cx.error_spanned_by(
+                        attr,
+                        "this doc comment contains a NUL character; it becomes a SQL comment, where PostgreSQL cannot store it",
+                    );
+                }
+            }
+        }
+    };
+    let sql = |lit: &syn::LitStr, what: &str| {
+        if lit.value().contains('\0') {
+            cx.error_spanned_by(
+                lit,
+                format!("{what} contains a NUL character, which PostgreSQL cannot read"),
+            );
+        }
+    };
+    doc_attrs(table.struct_attrs);
+    for column in &table.columns {
+        doc_attrs(&column.field.attrs);
+        let a = &column.attrs;
+        for (lit, what) in [
+            (a.default_sql.as_ref().map(|k| &k.value), "`default_sql`"),
+            (a.update_sql.as_ref().map(|k| &k.value), "`update_sql`"),
+            (a.sql_type.as_ref().map(|k| &k.value), "`sql_type`"),
+        ] {
+            if let Some(lit) = lit {
+                sql(lit, what);
+            }
+        }
+        if let Some(default) = &a.default {
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) = &default.value
+            {
+                sql(text, "this default");
+            }
+        }
+    }
+    for check in &table.attrs.checks {
+        if let Some(lit) = &check.sql {
+            sql(lit, "the check's SQL");
+        }
+    }
+    for policy in &table.attrs.policies {
+        for clause in [&policy.using, &policy.with_check].into_iter().flatten() {
+            sql(&clause.lit, "the policy's SQL");
         }
     }
 }

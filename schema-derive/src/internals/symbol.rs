@@ -17,6 +17,7 @@ pub const CHECK: &str = "check";
 pub const CRATE: &str = "crate";
 pub const ROW_LEVEL_SECURITY: &str = "row_level_security";
 pub const POLICY: &str = "policy";
+pub const GRANT: &str = "grant";
 
 pub const TABLE_KEYS: &[&str] = &[
     TABLE,
@@ -32,6 +33,7 @@ pub const TABLE_KEYS: &[&str] = &[
     CHECK,
     ROW_LEVEL_SECURITY,
     POLICY,
+    GRANT,
     CRATE,
 ];
 
@@ -49,6 +51,7 @@ pub const ON_UPDATE: &str = "on_update";
 pub const RANGE: &str = "range";
 pub const SENSITIVE: &str = "sensitive";
 pub const INTERNAL: &str = "internal";
+pub const IMMUTABLE: &str = "immutable";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -65,6 +68,7 @@ pub const FIELD_KEYS: &[&str] = &[
     RANGE,
     SENSITIVE,
     INTERNAL,
+    IMMUTABLE,
 ];
 
 // Keys inside `index(...)`.
@@ -86,6 +90,9 @@ pub const TO: &str = "to";
 pub const USING: &str = "using";
 pub const WITH_CHECK: &str = "with_check";
 pub const POLICY_KEYS: &[&str] = &[NAME, COMMAND, TO, USING, WITH_CHECK];
+
+// Keys inside `grant(...)`.
+pub const GRANT_KEYS: &[&str] = &[TO, UPDATE];
 
 /// The values `command` takes, with the command each names.
 pub const POLICY_COMMANDS: &[(&str, &str)] = &[

@@ -88,6 +88,16 @@ pub const SUPPORT_TEAM_ROLE: &str = "support_team";
         command = "update",
         using = "true",
         with_check = "true"
+    ),
+    // Who may change what: a physician edits what they wrote and rates the answer; the support
+    // team triages and resolves. Nobody moves a ticket to another provider.
+    grant(
+        to = "physician",
+        update(subject, description, satisfaction_rating, satisfaction_comment)
+    ),
+    grant(
+        to = "support_team",
+        update(category, priority, status, assigned_to, resolution_notes, resolved_at)
     )
 )]
 pub struct SupportTicket {
@@ -95,7 +105,7 @@ pub struct SupportTicket {
     #[pg(primary_key, default_sql = "gen_random_uuid()")]
     pub ticket_id: Uuid,
     /// The physician who raised the ticket; they see only their own tickets.
-    #[pg(references = Provider::provider_id)]
+    #[pg(references = Provider::provider_id, immutable)]
     pub provider_id: Uuid,
     /// Auto-generated from context or physician-entered.
     #[pg(varchar = 200)]
@@ -134,7 +144,7 @@ pub struct SupportTicket {
     #[pg(varchar = 255, internal)]
     pub screenshot_path: Option<String>,
     /// When the ticket was raised.
-    #[pg(default_sql = "now()")]
+    #[pg(default_sql = "now()", immutable)]
     pub created_at: DateTime<Utc>,
     /// When the ticket last changed.
     #[pg(default_sql = "now()", update_sql = "now()")]

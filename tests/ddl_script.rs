@@ -1,0 +1,219 @@
+//! The dumped DDL as a script people pipe into `psql -v ON_ERROR_STOP=1`: applied by a deployer
+//! without `CREATEROLE`, with role names and comments chosen to break out of their quotes, and
+//! the column privileges and immutable columns it declares, read back from the catalog.
+
+mod common;
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use common::TestDb;
+use schema_core::{ColumnDef, Names, Schema, SqlType, TableDef};
+use shared::schemas::db::{schema, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
+
+/// Feeds `script` to `psql -v ON_ERROR_STOP=1` at `url`; the error output when it fails.
+fn psql(url: &str, script: &str) -> Result<(), String> {
+    let mut child = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run `psql`: install the PostgreSQL client (it must be on the PATH)");
+    child
+        .stdin
+        .take()
+        .expect("psql's stdin is piped")
+        .write_all(script.as_bytes())
+        .expect("feed the script to psql");
+    let output = child.wait_with_output().expect("wait for psql");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+#[test]
+fn a_deployer_without_createrole_applies_the_dump_where_the_roles_exist() {
+    let mut db = TestDb::new();
+    let (physician, support) = (
+        db.names().role_name(PHYSICIAN_ROLE).to_string(),
+        db.names().role_name(SUPPORT_TEAM_ROLE).to_string(),
+    );
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE \"{physician}\" NOLOGIN; CREATE ROLE \"{support}\" NOLOGIN;"
+        ))
+        .unwrap();
+    let deployer_url = db.login_role_with("deployer", "NOCREATEROLE");
+    let deployer = db.role_name("deployer");
+    db.client()
+        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{deployer}\""))
+        .unwrap();
+    psql(&deployer_url, &db.ddl()).expect("the deployer applies the dump");
+    let owner: String = db
+        .client()
+        .query_one(
+            "SELECT tableowner::text FROM pg_tables WHERE tablename = 'support_tickets'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, deployer);
+}
+
+#[test]
+fn a_role_name_holding_the_quote_tag_is_created_as_named() {
+    let mut db = TestDb::new();
+    let tricky = format!("{}$role$; DROP TABLE x; --", db.role_name("doc"));
+    db.drop_role_later(&tricky);
+    let support = db.names().role_name(SUPPORT_TEAM_ROLE).to_string();
+    let ddl = schema()
+        .with_names(
+            Names::new()
+                .role(PHYSICIAN_ROLE, &tricky)
+                .role(SUPPORT_TEAM_ROLE, &support),
+        )
+        .to_ddl()
+        .unwrap();
+    psql(db.url(), &ddl).expect("the dump applies");
+    let exists: bool = db
+        .client()
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)",
+            &[&tricky],
+        )
+        .unwrap()
+        .get(0);
+    assert!(exists, "the role {tricky:?} was created");
+}
+
+#[test]
+fn comments_with_quotes_backslashes_and_psql_commands_read_back_as_written() {
+    const NASTY: [&str; 5] = [
+        "it's a 'quoted' \"word\"",
+        "C:\\path\\to\\file and a lone \\",
+        "line one\n\\! echo escaped\n\\.\nline four",
+        "$$ dollar $body$ quotes $$",
+        "'; DROP TABLE victim; --",
+    ];
+    static COLUMNS: [ColumnDef; 5] = [
+        column("a", NASTY[0]),
+        column("b", NASTY[1]),
+        column("c", NASTY[2]),
+        column("d", NASTY[3]),
+        column("e", NASTY[4]),
+    ];
+    static TABLE: TableDef = TableDef {
+        name: "commented",
+        comment: Some("table's \\ comment"),
+        columns: &COLUMNS,
+        primary_key: &[],
+        foreign_keys: &[],
+        checks: &[],
+        indexes: &[],
+        row_level_security: false,
+        policies: &[],
+        column_grants: &[],
+    };
+    let mut db = TestDb::new();
+    db.client()
+        .batch_execute("CREATE TABLE victim (id int)")
+        .unwrap();
+    let ddl = Schema::new().with_def(&TABLE).to_ddl().unwrap();
+    psql(db.url(), &ddl).expect("the script applies");
+    let comments: Vec<String> = db
+        .client()
+        .query(
+            "SELECT col_description('commented'::regclass, attnum) FROM pg_attribute \
+             WHERE attrelid = 'commented'::regclass AND attnum > 0 ORDER BY attnum",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(comments, NASTY);
+    let victim: bool = db
+        .client()
+        .query_one("SELECT to_regclass('victim') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(victim);
+}
+
+const fn column(name: &'static str, comment: &'static str) -> ColumnDef {
+    ColumnDef {
+        name,
+        field: name,
+        rust_type: "i32",
+        sql_type: SqlType::Integer,
+        nullable: true,
+        default: None,
+        update_sql: None,
+        unique: false,
+        allowed_values: None,
+        range: None,
+        comment: Some(comment),
+        sensitive: false,
+        internal: false,
+        immutable: false,
+    }
+}
+
+#[test]
+fn each_role_may_update_only_its_granted_columns_as_the_catalog_says() {
+    let mut db = TestDb::new();
+    db.apply_schema();
+    let updatable = |db: &mut TestDb, role: &str| -> Vec<String> {
+        db.client()
+            .query(
+                "SELECT attname::text FROM pg_attribute \
+                 WHERE attrelid = 'support_tickets'::regclass AND attnum > 0 \
+                 AND has_column_privilege($1, 'support_tickets', attname, 'UPDATE') \
+                 ORDER BY attnum",
+                &[&role],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    };
+    let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
+    let support = db.names().role_name(SUPPORT_TEAM_ROLE).to_string();
+    assert_eq!(
+        updatable(&mut db, &physician),
+        [
+            "subject",
+            "description",
+            "satisfaction_rating",
+            "satisfaction_comment",
+            "updated_at"
+        ]
+    );
+    assert_eq!(
+        updatable(&mut db, &support),
+        [
+            "category",
+            "priority",
+            "status",
+            "assigned_to",
+            "resolution_notes",
+            "resolved_at",
+            "updated_at"
+        ]
+    );
+    let triggers: Vec<String> = db
+        .client()
+        .query(
+            "SELECT tgname::text FROM pg_trigger \
+             WHERE tgrelid = 'support_tickets'::regclass AND NOT tgisinternal",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(triggers, ["support_tickets_immutable_columns"]);
+}
