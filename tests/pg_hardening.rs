@@ -10,9 +10,12 @@ mod common;
 use std::future::Future;
 
 use schema_core::pg::tokio_postgres::error::SqlState;
-use schema_core::pg::{Db, PgError, SettingProblem};
+use schema_core::pg::{ConstraintKind, Db, PgError, SettingProblem};
 use schema_core::PgTable;
-use shared::schemas::db::{InsertProvider, Provider, UpdateProvider};
+use shared::schemas::db::{
+    provider_transaction, InsertProvider, InsertSupportTicket, Provider, SupportTicket,
+    UpdateProvider, PHYSICIAN_ROLE,
+};
 use uuid::Uuid;
 
 use common::TestDb;
@@ -300,5 +303,143 @@ fn a_bad_setting_name_or_a_nul_in_the_value_is_refused_before_anything_is_sent()
             .unwrap();
         tx.commit().await.unwrap();
         assert!(!in_transaction(&db).await, "no transaction is open");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaked transaction guards
+
+/// A throwaway database with the schema, two providers holding `per_provider` tickets each
+/// (written by the owner), and a physician's login URL.
+struct Clinic {
+    db: TestDb,
+    providers: Vec<Uuid>,
+    physician_url: String,
+}
+
+fn clinic(per_provider: usize) -> Clinic {
+    let mut db = seeded_db();
+    let mut providers = Vec::new();
+    for p in 0..2_u32 {
+        let row = db
+            .client()
+            .query_one(
+                "INSERT INTO providers (npi, first_name, last_name, email) \
+                 VALUES ($1, 'Dr', $2, $3) RETURNING provider_id",
+                &[
+                    &format!("{:010}", 1_000_000 + p),
+                    &format!("Number{p}"),
+                    &format!("dr{p}@clinic.test"),
+                ],
+            )
+            .unwrap();
+        let provider: Uuid = row.get(0);
+        for t in 0..per_provider {
+            db.client()
+                .execute(
+                    "INSERT INTO support_tickets (provider_id, subject, description) \
+                     VALUES ($1, $2, 'private details')",
+                    &[&provider, &format!("ticket {t} of provider {p}")],
+                )
+                .unwrap();
+        }
+        providers.push(provider);
+    }
+    let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
+    let physician_url = db.login_role("doctor", &physician);
+    Clinic {
+        db,
+        providers,
+        physician_url,
+    }
+}
+
+/// Polls `future` once and drops it: a request cancelled while its commit or rollback was
+/// under way.
+async fn poll_once_and_drop<F: Future>(future: F) {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        let _ = future.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[test]
+fn a_forgotten_scoped_transaction_does_not_leak_its_scope_into_the_next_request() {
+    let c = clinic(2);
+    let (a, b) = (c.providers[0], c.providers[1]);
+    let names = c.db.names().clone();
+    block_on(async {
+        let mut db = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        assert_eq!(tx.select_all::<SupportTicket>().await.unwrap().len(), 2);
+        std::mem::forget(tx);
+
+        // The next request has no scope: it sees nothing.
+        let seen = db.select_all::<SupportTicket>().await.unwrap();
+        assert!(seen.is_empty(), "an unscoped read saw {} rows", seen.len());
+        assert!(
+            !in_transaction(&db).await,
+            "the leaked transaction was ended"
+        );
+
+        // Forgotten again, then a scoped request for another provider sees only that
+        // provider's rows.
+        std::mem::forget(provider_transaction(&mut db, &names, a).await.unwrap());
+        let tx = provider_transaction(&mut db, &names, b).await.unwrap();
+        let seen = tx.select_all::<SupportTicket>().await.unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen.iter().all(|t| t.provider_id == b));
+        tx.commit().await.unwrap();
+
+        // Every typed call ends a leaked transaction first: a get, a write, a plain
+        // transaction.
+        std::mem::forget(provider_transaction(&mut db, &names, a).await.unwrap());
+        assert!(db
+            .get::<SupportTicket>(&Uuid::new_v4())
+            .await
+            .unwrap()
+            .is_none());
+        assert!(!in_transaction(&db).await);
+        std::mem::forget(provider_transaction(&mut db, &names, a).await.unwrap());
+        let error = db
+            .insert(&InsertSupportTicket::new(a, "s".into(), "d".into()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, PgError::Constraint(v) if v.kind == ConstraintKind::Denied),
+            "{error}"
+        );
+        std::mem::forget(provider_transaction(&mut db, &names, a).await.unwrap());
+        let tx = db.transaction().await.unwrap();
+        assert!(tx.select_all::<SupportTicket>().await.unwrap().is_empty());
+        tx.rollback().await.unwrap();
+
+        // A commit or rollback cancelled half-way leaves the next request unscoped as well.
+        let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        poll_once_and_drop(tx.commit()).await;
+        assert!(db.select_all::<SupportTicket>().await.unwrap().is_empty());
+        let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        poll_once_and_drop(tx.rollback()).await;
+        assert!(db.select_all::<SupportTicket>().await.unwrap().is_empty());
+        assert!(!in_transaction(&db).await);
+    });
+}
+
+#[test]
+fn a_forgotten_savepoint_leaves_its_transaction_open_and_usable() {
+    let c = clinic(1);
+    let a = c.providers[0];
+    let names = c.db.names().clone();
+    block_on(async {
+        let mut db = Db::connect(&c.physician_url).await.unwrap();
+        let mut tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        std::mem::forget(tx.transaction().await.unwrap());
+        // The outer transaction is still the caller's: its scope holds.
+        assert_eq!(tx.select_all::<SupportTicket>().await.unwrap().len(), 1);
+        tx.commit().await.unwrap();
+        assert!(db.select_all::<SupportTicket>().await.unwrap().is_empty());
+        assert!(!in_transaction(&db).await);
     });
 }

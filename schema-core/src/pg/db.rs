@@ -2,6 +2,7 @@
 //! prepared once per shape.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use futures_util::stream::FuturesOrdered;
@@ -93,9 +94,23 @@ impl StatementCache {
 /// statements in a [`scoped_transaction`](Db::scoped_transaction), whose documentation states
 /// the trust boundary: the application server alone holds the scoped role's credentials, and
 /// derives the scope from its own authentication of the user.
+///
+/// # Transactions that outlive their guard
+///
+/// A [`DbTransaction`] that is leaked (`std::mem::forget`, or a
+/// [`commit`](DbTransaction::commit) / [`rollback`](DbTransaction::rollback) future dropped
+/// before it completes) would leave the connection inside its transaction, with its scope
+/// still set, for whatever request uses the connection next. So every use of a `Db` (each
+/// typed read and write, [`transaction`](Db::transaction),
+/// [`scoped_transaction`](Db::scoped_transaction)) first checks whether a transaction it
+/// opened may still be open, and if so sends `ROLLBACK` before anything else. Statements run
+/// directly on [`client`](Db::client) bypass that check.
 pub struct Db {
     client: Client,
     statements: StatementCache,
+    /// Set while a top-level transaction this `Db` opened may be open: from `BEGIN` until its
+    /// guard is dropped or its commit or rollback completes. A leaked guard leaves it set.
+    open: AtomicBool,
 }
 
 /// A transaction of a [`Db`], with the same typed reads and writes; dropped without
@@ -109,8 +124,29 @@ pub struct Db {
 /// A transaction opened by [`Db::scoped_transaction`] carries its scope (a `SET LOCAL`
 /// setting) until it ends, and no longer: end it with the request it serves.
 pub struct DbTransaction<'a> {
+    // Dropped first: tokio-postgres queues the ROLLBACK of a transaction not ended, and only
+    // then is the `Db`'s flag cleared.
     transaction: Transaction<'a>,
     statements: &'a StatementCache,
+    open: OpenFlag<'a>,
+}
+
+/// Clears a [`Db`]'s open-transaction flag when dropped; holds none for a savepoint.
+struct OpenFlag<'a>(Option<&'a AtomicBool>);
+
+impl<'a> OpenFlag<'a> {
+    /// The flag, no longer cleared by this guard's drop.
+    fn disarm(mut self) -> Option<&'a AtomicBool> {
+        self.0.take()
+    }
+}
+
+impl Drop for OpenFlag<'_> {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0 {
+            flag.store(false, Ordering::Release);
+        }
+    }
 }
 
 impl Db {
@@ -119,6 +155,7 @@ impl Db {
         Db {
             client,
             statements: StatementCache::default(),
+            open: AtomicBool::new(false),
         }
     }
 
@@ -134,16 +171,37 @@ impl Db {
     }
 
     /// The underlying client, for statements of your own.
+    ///
+    /// Statements run directly on it bypass the `Db`'s check for a leaked transaction (see
+    /// [`Db`]): after a [`DbTransaction`] was leaked, they may still run inside it, with its
+    /// scope, until a typed call of this `Db` ends it.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
     /// Opens a transaction.
     pub async fn transaction(&mut self) -> Result<DbTransaction<'_>, PgError> {
+        self.end_leaked_transaction().await?;
+        let transaction = self.client.transaction().await?;
+        self.open.store(true, Ordering::Release);
         Ok(DbTransaction {
-            transaction: self.client.transaction().await?,
+            transaction,
             statements: &self.statements,
+            open: OpenFlag(Some(&self.open)),
         })
+    }
+
+    /// Rolls back a transaction this `Db` opened whose guard was leaked, if there may be one.
+    ///
+    /// The flag is cleared only once the `ROLLBACK` has completed: a concurrent call that
+    /// sees it still set sends a `ROLLBACK` of its own (which the server answers with a
+    /// warning), never a statement that could run inside the leaked transaction.
+    async fn end_leaked_transaction(&self) -> Result<(), PgError> {
+        if self.open.load(Ordering::Acquire) {
+            self.client.batch_execute("ROLLBACK").await?;
+            self.open.store(false, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// Opens a transaction in which the setting `setting` holds `value`, for that transaction
@@ -228,17 +286,43 @@ impl<'a> DbTransaction<'a> {
         Ok(DbTransaction {
             transaction: self.transaction.transaction().await?,
             statements: self.statements,
+            open: OpenFlag(None),
         })
     }
 
     /// Commits the transaction.
+    ///
+    /// Dropped before it completes, the commit may or may not have happened; the `Db`'s next
+    /// use rolls back whatever is still open.
     pub async fn commit(self) -> Result<(), PgError> {
-        Ok(self.transaction.commit().await?)
+        let DbTransaction {
+            transaction, open, ..
+        } = self;
+        let flag = open.disarm();
+        let result = transaction.commit().await;
+        // Committed or refused, the transaction is over.
+        if let Some(flag) = flag {
+            flag.store(false, Ordering::Release);
+        }
+        Ok(result?)
     }
 
     /// Rolls the transaction back.
     pub async fn rollback(self) -> Result<(), PgError> {
-        Ok(self.transaction.rollback().await?)
+        let DbTransaction {
+            transaction, open, ..
+        } = self;
+        let flag = open.disarm();
+        let result = transaction.rollback().await;
+        if let Some(flag) = flag {
+            flag.store(false, Ordering::Release);
+        }
+        Ok(result?)
+    }
+
+    /// Nothing to check: a transaction is its own.
+    async fn end_leaked_transaction(&self) -> Result<(), PgError> {
+        Ok(())
     }
 }
 
@@ -252,6 +336,7 @@ macro_rules! typed_statements {
                 I: InsertRow,
                 <I::Table as Table>::Select: FromRow,
             {
+                self.end_leaked_transaction().await?;
                 insert(&self.$client, self.statements.borrow(), row).await
             }
 
@@ -259,6 +344,7 @@ macro_rules! typed_statements {
             /// transaction): all of them or, on any error, none. Every row is validated first.
             /// Returns the number of rows inserted.
             pub async fn insert_many<I: InsertRow>(&mut self, rows: &[I]) -> Result<u64, PgError> {
+                self.end_leaked_transaction().await?;
                 let statements: &StatementCache = self.statements.borrow();
                 insert_many(&mut self.$client, statements, rows).await
             }
@@ -269,6 +355,7 @@ macro_rules! typed_statements {
             /// `COPY FROM` there), the rows go in by multi-row `INSERT` instead. Returns the
             /// number of rows loaded.
             pub async fn copy_in<I: InsertRow>(&mut self, rows: &[I]) -> Result<u64, PgError> {
+                self.end_leaked_transaction().await?;
                 let statements: &StatementCache = self.statements.borrow();
                 copy_in(&mut self.$client, statements, rows).await
             }
@@ -279,6 +366,7 @@ macro_rules! typed_statements {
                 T: KeyedTable,
                 T::Select: FromRow,
             {
+                self.end_leaked_transaction().await?;
                 get::<_, T>(&self.$client, self.statements.borrow(), key).await
             }
 
@@ -288,6 +376,7 @@ macro_rules! typed_statements {
                 T: Table,
                 T::Select: FromRow,
             {
+                self.end_leaked_transaction().await?;
                 select_all::<_, T>(&self.$client, self.statements.borrow()).await
             }
 
@@ -303,11 +392,13 @@ macro_rules! typed_statements {
                 U: UpdateRow,
                 <U::Table as Table>::Select: FromRow,
             {
+                self.end_leaked_transaction().await?;
                 update(&self.$client, self.statements.borrow(), key, patch).await
             }
 
             /// Deletes the row with this primary key; `true` when there was one.
             pub async fn delete<T: KeyedTable>(&self, key: &T::Key) -> Result<bool, PgError> {
+                self.end_leaked_transaction().await?;
                 delete::<_, T>(&self.$client, self.statements.borrow(), key).await
             }
 
@@ -318,6 +409,7 @@ macro_rules! typed_statements {
                 sql: &str,
                 params: &[Param<'_>],
             ) -> Result<Vec<S>, PgError> {
+                self.end_leaked_transaction().await?;
                 query_as(&self.$client, self.statements.borrow(), sql, params).await
             }
         }
