@@ -204,6 +204,31 @@ fn each_role_may_update_only_its_granted_columns_as_the_catalog_says() {
             "updated_at"
         ]
     );
+    let insertable: Vec<String> = db
+        .client()
+        .query(
+            "SELECT attname::text FROM pg_attribute \
+             WHERE attrelid = 'support_tickets'::regclass AND attnum > 0 \
+             AND has_column_privilege($1, 'support_tickets', attname, 'INSERT') \
+             ORDER BY attnum",
+            &[&physician],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        insertable,
+        [
+            "provider_id",
+            "subject",
+            "description",
+            "context_url",
+            "context_metadata",
+            "priority",
+            "screenshot_path"
+        ]
+    );
     let triggers: Vec<String> = db
         .client()
         .query(

@@ -488,3 +488,62 @@ fn each_role_changes_only_the_columns_granted_to_it() {
     assert_eq!(row.get::<_, String>(1), "RESOLVED");
     assert_eq!(row.get::<_, Option<String>>(2), None);
 }
+
+#[test]
+fn a_physician_raises_a_ticket_but_cannot_backdate_triage_or_resolve_it_on_insert() {
+    let mut c = clinic(1, 0);
+    let a = c.providers[0];
+    let names = c.db.names().clone();
+    run(async {
+        let mut db = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        let raised = tx
+            .insert(&InsertSupportTicket {
+                context_url: Some("https://app.test/claims/42".into()),
+                context_metadata: Some(serde_json::json!({"claim_id": "42"})),
+                priority: Some(shared::schemas::TicketPriority::High),
+                screenshot_path: Some("tickets/42.png".into()),
+                ..InsertSupportTicket::new(a, "Claim 42".into(), "Rejected twice".into())
+            })
+            .await
+            .unwrap();
+        assert_eq!(raised.status, TicketStatus::Open);
+        tx.commit().await.unwrap();
+
+        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+        let forged = [
+            InsertSupportTicket {
+                created_at: Some(yesterday),
+                ..InsertSupportTicket::new(a, "s".into(), "d".into())
+            },
+            InsertSupportTicket {
+                status: Some(TicketStatus::Resolved),
+                ..InsertSupportTicket::new(a, "s".into(), "d".into())
+            },
+            InsertSupportTicket {
+                assigned_to: Some("me".into()),
+                ..InsertSupportTicket::new(a, "s".into(), "d".into())
+            },
+            InsertSupportTicket {
+                satisfaction_rating: Some(5),
+                ..InsertSupportTicket::new(a, "s".into(), "d".into())
+            },
+        ];
+        for row in &forged {
+            let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+            let error = tx.insert(row).await.unwrap_err();
+            assert_eq!(
+                error.constraint().map(|v| v.kind),
+                Some(ConstraintKind::Denied),
+                "{row:?}: {error}"
+            );
+            tx.rollback().await.unwrap();
+        }
+    });
+    let count: i64 =
+        c.db.client()
+            .query_one("SELECT count(*) FROM support_tickets", &[])
+            .unwrap()
+            .get(0);
+    assert_eq!(count, 1);
+}

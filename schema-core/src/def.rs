@@ -31,22 +31,25 @@ pub struct TableDef {
     pub row_level_security: bool,
     /// Row-level security policies.
     pub policies: &'static [PolicyDef],
-    /// Which columns a role may update: each narrows the `UPDATE` privilege the role's policies
-    /// give it to those columns (`GRANT UPDATE (a, b)`); a role without one may update every
-    /// column its policies let it.
+    /// Which columns a role may write: each narrows the `INSERT` and/or `UPDATE` privilege the
+    /// role's policies give it to those columns (`GRANT UPDATE (a, b)`); a role without one
+    /// may write every column its policies let it.
     pub column_grants: &'static [ColumnGrantDef],
 }
 
-/// The columns one role may change: rendered as `GRANT UPDATE (columns) ON table TO role` in
-/// place of a table-wide `UPDATE`.
+/// The columns one role may write: rendered as `GRANT INSERT (columns)` and
+/// `GRANT UPDATE (columns)` in place of table-wide `INSERT` and `UPDATE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ColumnGrantDef {
     /// The role, by its name in the code; a [`Schema`](crate::Schema) may map it to the
     /// deployment's role.
     pub role: &'static str,
-    /// The columns it may update. Columns refreshed by `update_sql` are added when rendering,
-    /// since every update sets them.
-    pub update: &'static [&'static str],
+    /// The columns it may give values on insert (the others take their defaults); `None`
+    /// leaves its `INSERT` privilege table-wide.
+    pub insert: Option<&'static [&'static str]>,
+    /// The columns it may update; `None` leaves its `UPDATE` privilege table-wide. Columns
+    /// refreshed by `update_sql` are added when rendering, since every update sets them.
+    pub update: Option<&'static [&'static str]>,
 }
 
 /// A row-level security policy: which rows a role may see or write with one command.
@@ -354,16 +357,15 @@ impl TableDef {
 
     /// Whether a role may change the column through an update, as far as the declaration
     /// says: not a key column, not `immutable`, not refreshed by `update_sql`, and, where the
-    /// table narrows updates to columns with grants, granted to some role.
+    /// table narrows updates to columns with grants, granted to some role. The generated
+    /// `UpdateX` has a field for exactly these columns.
     pub fn is_updatable(&self, column: &ColumnDef) -> bool {
+        let mut updates = self.column_grants.iter().filter_map(|g| g.update);
+        let narrowed = self.column_grants.iter().any(|g| g.update.is_some());
         !column.immutable
             && column.update_sql.is_none()
             && !self.primary_key.contains(&column.name)
-            && (self.column_grants.is_empty()
-                || self
-                    .column_grants
-                    .iter()
-                    .any(|grant| grant.update.contains(&column.name)))
+            && (!narrowed || updates.any(|columns| columns.contains(&column.name)))
     }
 
     /// The primary key constraint's name: `{table}_pkey`.

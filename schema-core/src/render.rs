@@ -142,21 +142,21 @@ fn row_level_security(table: &TableDef, names: &Names) -> Vec<String> {
             }
         }
     }
-    // A role with a column grant may update only those columns (and the ones every update
-    // refreshes), whatever its policies' commands.
-    let granted_columns = |role: &str| {
+    // A role with a column grant may write only those columns (and update the ones every
+    // update refreshes), whatever its policies' commands.
+    let grant_of = |role: &str| {
         table
             .column_grants
             .iter()
             .find(|g| names.role_name(g.role) == role)
-            .map(|grant| {
-                table
-                    .columns
-                    .iter()
-                    .filter(|c| grant.update.contains(&c.name) || c.update_sql.is_some())
-                    .map(|c| c.name)
-                    .collect::<Vec<_>>()
-            })
+    };
+    let in_table_order = |listed: &[&str], refreshed: bool| -> Vec<&str> {
+        table
+            .columns
+            .iter()
+            .filter(|c| listed.contains(&c.name) || (refreshed && c.update_sql.is_some()))
+            .map(|c| c.name)
+            .collect()
     };
     for grant in table.column_grants {
         let role = names.role_name(grant.role);
@@ -165,10 +165,13 @@ fn row_level_security(table: &TableDef, names: &Names) -> Vec<String> {
         }
     }
     for (role, privileges) in grants {
-        let columns = granted_columns(role);
+        let grant = grant_of(role);
+        let insert = grant.and_then(|g| g.insert);
+        let update = grant.and_then(|g| g.update);
         let ordered: Vec<&str> = ["SELECT", "INSERT", "UPDATE", "DELETE"]
             .into_iter()
-            .filter(|p| privileges.contains(p) && (*p != "UPDATE" || columns.is_none()))
+            .filter(|p| privileges.contains(p))
+            .filter(|p| !(*p == "INSERT" && insert.is_some() || *p == "UPDATE" && update.is_some()))
             .collect();
         if !ordered.is_empty() {
             statements.push(format!(
@@ -177,12 +180,15 @@ fn row_level_security(table: &TableDef, names: &Names) -> Vec<String> {
                 role_sql(role)
             ));
         }
-        if let Some(columns) = columns {
-            statements.push(format!(
-                "GRANT UPDATE ({}) ON {name} TO {}",
-                column_list(&columns),
-                role_sql(role)
-            ));
+        for (privilege, listed, refreshed) in [("INSERT", insert, false), ("UPDATE", update, true)]
+        {
+            if let Some(listed) = listed {
+                statements.push(format!(
+                    "GRANT {privilege} ({}) ON {name} TO {}",
+                    column_list(&in_table_order(listed, refreshed)),
+                    role_sql(role)
+                ));
+            }
         }
     }
     statements
@@ -501,28 +507,36 @@ fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
         if !roles.insert(grant.role) {
             return Err(invalid("is declared twice".into()));
         }
-        if grant.update.is_empty() {
+        if grant.insert.is_none() && grant.update.is_none() {
             return Err(invalid("lists no column".into()));
         }
-        for name in grant.update {
-            let Some(column) = table.column(name) else {
-                return Err(SchemaError::UnknownColumn {
-                    table: table.name.into(),
-                    column: (*name).into(),
-                    used_in: format!("the column grant to `{}`", grant.role),
-                });
-            };
-            let why = if column.immutable {
-                Some("is immutable")
-            } else if table.primary_key.contains(name) {
-                Some("is part of the primary key, which updates never change")
-            } else if column.update_sql.is_some() {
-                Some("is refreshed by every update (`update_sql`), so it is granted already")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                return Err(invalid(format!("lists column `{name}`, which {why}")));
+        for (listed, update) in [(grant.insert, false), (grant.update, true)] {
+            let Some(listed) = listed else { continue };
+            if listed.is_empty() {
+                return Err(invalid("lists no column".into()));
+            }
+            for name in listed {
+                let Some(column) = table.column(name) else {
+                    return Err(SchemaError::UnknownColumn {
+                        table: table.name.into(),
+                        column: (*name).into(),
+                        used_in: format!("the column grant to `{}`", grant.role),
+                    });
+                };
+                let why = if !update {
+                    None
+                } else if column.immutable {
+                    Some("is immutable")
+                } else if table.primary_key.contains(name) {
+                    Some("is part of the primary key, which updates never change")
+                } else if column.update_sql.is_some() {
+                    Some("is refreshed by every update (`update_sql`), so it is granted already")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(invalid(format!("lists column `{name}`, which {why}")));
+                }
             }
         }
     }

@@ -628,7 +628,7 @@ fn column_grants_narrow_update_and_immutable_columns_get_a_trigger() {
         row_level_security,
         policy(name = "own", to = "owner", using = "{owner_id} = current_user"),
         policy(name = "triage", to = "desk", command = "update", using = "true"),
-        grant(to = "owner", update(title)),
+        grant(to = "owner", insert(owner_id, title), update(title)),
         grant(to = "desk", update(state))
     )]
     #[allow(dead_code)]
@@ -666,7 +666,8 @@ $fn$"#,
             r#"ALTER TABLE "cases" FORCE ROW LEVEL SECURITY"#,
             r#"CREATE POLICY "own" ON "cases" FOR ALL TO "owner" USING ("owner_id" = current_user)"#,
             r#"CREATE POLICY "triage" ON "cases" FOR UPDATE TO "desk" USING (true)"#,
-            r#"GRANT SELECT, INSERT, DELETE ON "cases" TO "owner""#,
+            r#"GRANT SELECT, DELETE ON "cases" TO "owner""#,
+            r#"GRANT INSERT ("owner_id", "title") ON "cases" TO "owner""#,
             r#"GRANT UPDATE ("title", "changed_at") ON "cases" TO "owner""#,
             r#"GRANT UPDATE ("state", "changed_at") ON "cases" TO "desk""#,
         ]
@@ -762,7 +763,8 @@ fn column_grants_built_by_hand_are_checked() {
     ];
     static IMMUTABLE_GRANTED: [schema_core::ColumnGrantDef; 1] = [schema_core::ColumnGrantDef {
         role: "r",
-        update: &["owner"],
+        insert: None,
+        update: Some(&["owner"]),
     }];
     static BAD: TableDef = TableDef {
         column_grants: &IMMUTABLE_GRANTED,
@@ -778,7 +780,8 @@ fn column_grants_built_by_hand_are_checked() {
     );
     static UNKNOWN_GRANTED: [schema_core::ColumnGrantDef; 1] = [schema_core::ColumnGrantDef {
         role: "r",
-        update: &["nope"],
+        insert: Some(&["nope"]),
+        update: None,
     }];
     static UNKNOWN: TableDef = TableDef {
         column_grants: &UNKNOWN_GRANTED,

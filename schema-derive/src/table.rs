@@ -310,12 +310,17 @@ fn metadata(table: &Table) -> TokenStream {
     let row_level_security = table.attrs.row_level_security.is_some();
     let column_grants = table.attrs.grants.iter().map(|grant| {
         let role = grant.to.as_ref().expect("checked");
-        let columns = grant
-            .update
-            .iter()
-            .flat_map(|update| &update.value)
-            .map(|ident| &table.column(ident).expect("checked").name);
-        quote!(#krate::ColumnGrantDef { role: #role, update: &[#(#columns),*] })
+        let list = |list: &Option<crate::internals::attr::Keyed<Vec<syn::Ident>>>| {
+            option(list.as_ref().map(|list| {
+                let columns = list
+                    .value
+                    .iter()
+                    .map(|ident| &table.column(ident).expect("checked").name);
+                quote!(&[#(#columns),*])
+            }))
+        };
+        let (insert, update) = (list(&grant.insert), list(&grant.update));
+        quote!(#krate::ColumnGrantDef { role: #role, insert: #insert, update: #update })
     });
     let indexes = table.attrs.indexes.iter().map(|index| {
         let name = match &index.name {
@@ -635,6 +640,16 @@ fn postgres_impls(table: &Table) -> TokenStream {
         let field = c.ident;
         if c.has_default() {
             quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
+        } else if c.is_option {
+            // A NULL of a column without a default is its default: leave the column out, so
+            // that a role allowed to write only some columns can insert the row.
+            quote_spanned! {c.ty.span()=>
+                out.push(if self.#field.is_some() {
+                    ::core::option::Option::Some(&self.#field as #pg::Param<'a>)
+                } else {
+                    ::core::option::Option::None
+                });
+            }
         } else {
             quote_spanned!(c.ty.span()=> out.push(::core::option::Option::Some(&self.#field));)
         }

@@ -157,19 +157,16 @@ impl<'a> Table<'a> {
     }
 
     /// Whether the Update type has this column: not part of the key, not refreshed by
-    /// `update_sql`, not `immutable`, and, when the table declares `grant(...)`s, granted to
-    /// some role: the Update type offers nothing that no role may change.
+    /// `update_sql`, not `immutable`, and, when a `grant(...)` narrows updates to columns,
+    /// granted to some role: the Update type offers nothing that no role may change.
     pub fn updatable(&self, column: &Column) -> bool {
+        let mut update_grants = self.attrs.grants.iter().filter_map(|g| g.update.as_ref());
+        let narrowed = self.attrs.grants.iter().any(|g| g.update.is_some());
         column.attrs.update_sql.is_none()
             && column.attrs.immutable.is_none()
             && !self.primary_key().iter().any(|k| k.ident == column.ident)
-            && (self.attrs.grants.is_empty()
-                || self.attrs.grants.iter().any(|grant| {
-                    grant
-                        .update
-                        .as_ref()
-                        .is_some_and(|update| update.value.iter().any(|i| i == column.ident))
-                }))
+            && (!narrowed
+                || update_grants.any(|update| update.value.iter().any(|i| i == column.ident)))
     }
 
     /// The primary key's columns: the struct's `primary_key(...)` list, or the one field marked

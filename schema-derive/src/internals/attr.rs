@@ -38,10 +38,12 @@ pub struct TableAttrs {
     pub krate: Option<Path>,
 }
 
-/// One `grant(to = "role", update(field, ...))`: the columns a role may update.
+/// One `grant(to = "role", insert(field, ...), update(field, ...))`: the columns a role may
+/// write.
 pub struct GrantAttr {
     pub key: Ident,
     pub to: Option<LitStr>,
+    pub insert: Option<Keyed<Vec<Ident>>>,
     pub update: Option<Keyed<Vec<Ident>>>,
 }
 
@@ -876,11 +878,12 @@ fn grant(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<GrantAttr
     let mut out = GrantAttr {
         key,
         to: None,
+        insert: None,
         update: None,
     };
     if !meta.input.peek(token::Paren) {
         return Err(meta.error(
-            "`grant` names a role and the columns it may update: `grant(to = \"role\", update(status, assigned_to))`",
+            "`grant` names a role and the columns it may write: `grant(to = \"role\", insert(subject), update(status))`",
         ));
     }
     if empty_list(meta)? {
@@ -893,12 +896,17 @@ fn grant(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<GrantAttr
                 set_once(cx, &mut out.to, &key, role);
             } else {
                 if !inner.input.peek(token::Paren) {
-                    return Err(inner.error(
-                        "`update` lists the fields the role may change: `update(status, assigned_to)`",
-                    ));
+                    return Err(inner.error(format!(
+                        "`{key}` lists the fields the role may write: `{key}(status, assigned_to)`"
+                    )));
                 }
                 let columns = idents(&inner)?;
-                set_once(cx, &mut out.update, &key, keyed(&key, columns));
+                let slot = if key == INSERT {
+                    &mut out.insert
+                } else {
+                    &mut out.update
+                };
+                set_once(cx, slot, &key, keyed(&key, columns));
             }
             Ok(())
         });

@@ -374,78 +374,129 @@ fn check_immutable(cx: &Ctxt, table: &Table) {
     }
 }
 
-/// A grant names its role once and the fields it may change, none of which an update can never
-/// change; under row-level security, the role needs a policy that lets it update rows at all.
+/// A grant names its role once and the fields it may write, none of which a write of that kind
+/// can never change; under row-level security, the role needs a policy that lets it write rows
+/// of that kind at all. Once a grant narrows updates, every role that updates has one, so that
+/// `UpdateX` (the granted fields) is what the roles may change.
 fn check_grants(cx: &Ctxt, table: &Table) {
+    let policy_allows = |role: &str, commands: &[&str]| {
+        table.attrs.policies.iter().any(|policy| {
+            let for_role = policy
+                .to
+                .as_ref()
+                .is_some_and(|to| to.value() == role || to.value().eq_ignore_ascii_case("public"));
+            let command = policy
+                .command
+                .as_ref()
+                .map_or("All".to_string(), |c| c.to_string());
+            for_role && commands.contains(&command.as_str())
+        })
+    };
     let mut roles = HashMap::new();
     for grant in &table.attrs.grants {
-        match &grant.to {
-            None => cx.error_spanned_by(&grant.key, "this grant has no role: add `to = \"role\"`"),
-            Some(role) => {
-                check_name_fits(cx, &role.value(), role.span(), "role");
-                if roles.insert(role.value(), ()).is_some() {
-                    cx.error_spanned_by(
-                        role,
-                        format!(
-                            "role `{}` already has a grant; list all its columns in one `update(...)`",
-                            role.value()
-                        ),
-                    );
-                }
-                let updates_rows = table.attrs.policies.iter().any(|policy| {
-                    let for_role = policy.to.as_ref().is_some_and(|to| {
-                        to.value() == role.value() || to.value().eq_ignore_ascii_case("public")
-                    });
-                    let command = policy.command.as_ref().map(|c| c.to_string());
-                    for_role && matches!(command.as_deref(), None | Some("All" | "Update"))
-                });
-                if table.attrs.row_level_security.is_some() && !updates_rows {
-                    cx.error_spanned_by(
-                        role,
-                        format!(
-                            "under row-level security `{}` can update no row without a policy: add a `policy` with `command = \"update\"` (or \"all\") to it",
-                            role.value()
-                        ),
-                    );
-                }
-            }
-        }
-        let Some(update) = &grant.update else {
-            cx.error_spanned_by(
-                &grant.key,
-                "this grant lists no column: add `update(field, ...)`",
-            );
-            continue;
-        };
-        if update.value.is_empty() {
-            cx.error_spanned_by(&update.key, "`update()` lists no field");
-        }
-        let key = table.primary_key();
-        for (i, ident) in update.value.iter().enumerate() {
-            let Some(column) = table.column(ident) else {
-                unknown_column(cx, table, ident, "the grant");
-                continue;
-            };
-            if update.value[..i].contains(ident) {
-                cx.error_spanned_by(ident, format!("`{ident}` is listed twice; remove one"));
-            } else if column.attrs.immutable.is_some() {
+        if let Some(role) = &grant.to {
+            check_name_fits(cx, &role.value(), role.span(), "role");
+            if roles.insert(role.value(), ()).is_some() {
                 cx.error_spanned_by(
-                    ident,
-                    format!("`{ident}` is `immutable`: no role may change it after insert"),
-                );
-            } else if key.iter().any(|k| k.ident == ident) {
-                cx.error_spanned_by(
-                    ident,
-                    format!("`{ident}` is part of the primary key, which updates never change"),
-                );
-            } else if column.attrs.update_sql.is_some() {
-                cx.error_spanned_by(
-                    ident,
+                    role,
                     format!(
-                        "`{ident}` is refreshed by every update (`update_sql`) and granted with it; remove it here"
+                        "role `{}` already has a grant; list all its columns in one `grant`",
+                        role.value()
                     ),
                 );
             }
+        } else {
+            cx.error_spanned_by(&grant.key, "this grant has no role: add `to = \"role\"`");
+        }
+        if grant.insert.is_none() && grant.update.is_none() {
+            cx.error_spanned_by(
+                &grant.key,
+                "this grant lists no column: add `insert(field, ...)` and/or `update(field, ...)`",
+            );
+        }
+        for (list, command) in [(&grant.insert, "Insert"), (&grant.update, "Update")] {
+            let Some(list) = list else { continue };
+            if let (Some(role), Some(_)) = (&grant.to, &table.attrs.row_level_security) {
+                if !policy_allows(&role.value(), &["All", command]) {
+                    cx.error_spanned_by(
+                        &list.key,
+                        format!(
+                            "under row-level security `{}` can {} no row without a policy: add a `policy` with `command = \"{}\"` (or \"all\") to it",
+                            role.value(),
+                            command.to_lowercase(),
+                            command.to_lowercase()
+                        ),
+                    );
+                }
+            }
+            check_granted_fields(cx, table, list, command == "Update");
+        }
+    }
+    if table.attrs.grants.iter().any(|g| g.update.is_some()) {
+        for policy in &table.attrs.policies {
+            let (Some(role), command) = (
+                &policy.to,
+                policy
+                    .command
+                    .as_ref()
+                    .map_or("All".to_string(), |c| c.to_string()),
+            ) else {
+                continue;
+            };
+            let granted = table.attrs.grants.iter().any(|g| {
+                g.update.is_some() && g.to.as_ref().is_some_and(|to| to.value() == role.value())
+            });
+            if matches!(command.as_str(), "All" | "Update") && !granted {
+                cx.error_spanned_by(
+                    role,
+                    format!(
+                        "this table narrows updates to granted columns, but `{}` may update through this policy without a grant: add `grant(to = \"{}\", update(...))`",
+                        role.value(),
+                        role.value()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The fields of one `insert(...)` or `update(...)` list.
+fn check_granted_fields(
+    cx: &Ctxt,
+    table: &Table,
+    list: &super::attr::Keyed<Vec<syn::Ident>>,
+    update: bool,
+) {
+    if list.value.is_empty() {
+        cx.error_spanned_by(&list.key, format!("`{}()` lists no field", list.key));
+    }
+    let key = table.primary_key();
+    for (i, ident) in list.value.iter().enumerate() {
+        let Some(column) = table.column(ident) else {
+            unknown_column(cx, table, ident, "the grant");
+            continue;
+        };
+        if list.value[..i].contains(ident) {
+            cx.error_spanned_by(ident, format!("`{ident}` is listed twice; remove one"));
+        } else if !update {
+            continue;
+        } else if column.attrs.immutable.is_some() {
+            cx.error_spanned_by(
+                ident,
+                format!("`{ident}` is `immutable`: no role may change it after insert"),
+            );
+        } else if key.iter().any(|k| k.ident == ident) {
+            cx.error_spanned_by(
+                ident,
+                format!("`{ident}` is part of the primary key, which updates never change"),
+            );
+        } else if column.attrs.update_sql.is_some() {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "`{ident}` is refreshed by every update (`update_sql`) and granted with it; remove it here"
+                ),
+            );
         }
     }
 }

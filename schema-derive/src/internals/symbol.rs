@@ -92,7 +92,7 @@ pub const WITH_CHECK: &str = "with_check";
 pub const POLICY_KEYS: &[&str] = &[NAME, COMMAND, TO, USING, WITH_CHECK];
 
 // Keys inside `grant(...)`.
-pub const GRANT_KEYS: &[&str] = &[TO, UPDATE];
+pub const GRANT_KEYS: &[&str] = &[TO, INSERT, UPDATE];
 
 /// The values `command` takes, with the command each names.
 pub const POLICY_COMMANDS: &[(&str, &str)] = &[

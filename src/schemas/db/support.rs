@@ -89,10 +89,20 @@ pub const SUPPORT_TEAM_ROLE: &str = "support_team";
         using = "true",
         with_check = "true"
     ),
-    // Who may change what: a physician edits what they wrote and rates the answer; the support
-    // team triages and resolves. Nobody moves a ticket to another provider.
+    // Who may write what: a physician raises a ticket with what they wrote and what the page
+    // captured, then edits what they wrote and rates the answer; the support team triages and
+    // resolves. Nobody moves a ticket to another provider or backdates it.
     grant(
         to = "physician",
+        insert(
+            provider_id,
+            subject,
+            description,
+            context_url,
+            context_metadata,
+            priority,
+            screenshot_path
+        ),
         update(subject, description, satisfaction_rating, satisfaction_comment)
     ),
     grant(
