@@ -776,6 +776,32 @@ fn index_item(
     Ok(())
 }
 
+/// Parses `key(k = ..., k2 = ..., ...)`, a list of keys among `known`, calling `f` with each;
+/// a missing list is an error saying `usage`, an empty one gives no call, and an error from `f`
+/// is recorded and parsing goes on after that key's value.
+fn keyed_list(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    known: &[&str],
+    place: &str,
+    usage: &str,
+    mut f: impl FnMut(Ident, &ParseNestedMeta) -> syn::Result<()>,
+) -> syn::Result<()> {
+    if !meta.input.peek(token::Paren) {
+        return Err(meta.error(usage));
+    }
+    if empty_list(meta)? {
+        return Ok(());
+    }
+    meta.parse_nested_meta(|inner| {
+        if let Err(e) = key_of(&inner, known, place).and_then(|key| f(key, &inner)) {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+        }
+        Ok(())
+    })
+}
+
 fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr> {
     let mut out = CheckAttr {
         key,
@@ -783,17 +809,14 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
         sql: None,
         parts: Vec::new(),
     };
-    if !meta.input.peek(token::Paren) {
-        return Err(meta.error(
-            "`check` takes a name and a SQL expression: `check(name = \"...\", sql = \"...\")`",
-        ));
-    }
-    if empty_list(meta)? {
-        return Ok(out);
-    }
-    meta.parse_nested_meta(|inner| {
-        let result = key_of(&inner, CHECK_KEYS, "check").and_then(|key| {
-            let lit = lit_str(&inner, "sql = \"{resolved_at} >= {created_at}\"")?;
+    keyed_list(
+        cx,
+        meta,
+        CHECK_KEYS,
+        "check",
+        "`check` takes a name and a SQL expression: `check(name = \"...\", sql = \"...\")`",
+        |key, inner| {
+            let lit = lit_str(inner, "sql = \"{resolved_at} >= {created_at}\"")?;
             if key == SQL {
                 match sql_template(&lit.value()) {
                     Ok(parts) => out.parts = parts,
@@ -807,13 +830,8 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
             };
             set_once(cx, slot, &key, lit);
             Ok(())
-        });
-        if let Err(e) = result {
-            cx.syn_error(e);
-            skip_value(inner.input)?;
-        }
-        Ok(())
-    })?;
+        },
+    )?;
     Ok(out)
 }
 
@@ -826,18 +844,15 @@ fn policy(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<PolicyAt
         using: None,
         with_check: None,
     };
-    if !meta.input.peek(token::Paren) {
-        return Err(meta.error(
-            "`policy` takes its parts: `policy(name = \"...\", command = \"select\", to = \"role\", using = \"...\")`",
-        ));
-    }
-    if empty_list(meta)? {
-        return Ok(out);
-    }
-    meta.parse_nested_meta(|inner| {
-        let result = key_of(&inner, POLICY_KEYS, "policy").and_then(|key| {
+    keyed_list(
+        cx,
+        meta,
+        POLICY_KEYS,
+        "policy",
+        "`policy` takes its parts: `policy(name = \"...\", command = \"select\", to = \"role\", using = \"...\")`",
+        |key, inner| {
             let lit = lit_str(
-                &inner,
+                inner,
                 "using = \"{provider_id} = {setting:app.provider_id}::uuid\"",
             )?;
             match key.to_string().as_str() {
@@ -864,13 +879,8 @@ fn policy(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<PolicyAt
                 }
             }
             Ok(())
-        });
-        if let Err(e) = result {
-            cx.syn_error(e);
-            skip_value(inner.input)?;
-        }
-        Ok(())
-    })?;
+        },
+    )?;
     Ok(out)
 }
 
@@ -881,40 +891,32 @@ fn grant(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<GrantAttr
         insert: None,
         update: None,
     };
-    if !meta.input.peek(token::Paren) {
-        return Err(meta.error(
-            "`grant` names a role and the columns it may write: `grant(to = \"role\", insert(subject), update(status))`",
-        ));
-    }
-    if empty_list(meta)? {
-        return Ok(out);
-    }
-    meta.parse_nested_meta(|inner| {
-        let result = key_of(&inner, GRANT_KEYS, "grant").and_then(|key| {
+    keyed_list(
+        cx,
+        meta,
+        GRANT_KEYS,
+        "grant",
+        "`grant` names a role and the columns it may write: `grant(to = \"role\", insert(subject), update(status))`",
+        |key, inner| {
             if key == TO {
-                let role = lit_str(&inner, "to = \"support_team\"")?;
+                let role = lit_str(inner, "to = \"support_team\"")?;
                 set_once(cx, &mut out.to, &key, role);
-            } else {
-                if !inner.input.peek(token::Paren) {
-                    return Err(inner.error(format!(
-                        "`{key}` lists the fields the role may write: `{key}(status, assigned_to)`"
-                    )));
-                }
-                let columns = idents(&inner)?;
-                let slot = if key == INSERT {
-                    &mut out.insert
-                } else {
-                    &mut out.update
-                };
-                set_once(cx, slot, &key, keyed(&key, columns));
+                return Ok(());
             }
+            if !inner.input.peek(token::Paren) {
+                return Err(inner.error(format!(
+                    "`{key}` lists the fields the role may write: `{key}(status, assigned_to)`"
+                )));
+            }
+            let columns = idents(inner)?;
+            let slot = if key == INSERT {
+                &mut out.insert
+            } else {
+                &mut out.update
+            };
+            set_once(cx, slot, &key, keyed(&key, columns));
             Ok(())
-        });
-        if let Err(e) = result {
-            cx.syn_error(e);
-            skip_value(inner.input)?;
-        }
-        Ok(())
-    })?;
+        },
+    )?;
     Ok(out)
 }
