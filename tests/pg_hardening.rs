@@ -443,3 +443,236 @@ fn a_forgotten_savepoint_leaves_its_transaction_open_and_usable() {
         assert!(!in_transaction(&db).await);
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// COPY refused or failing
+
+/// A ticket with only the required columns set.
+fn ticket(provider: Uuid, i: usize) -> InsertSupportTicket {
+    InsertSupportTicket::new(provider, format!("subject {i}"), format!("description {i}"))
+}
+
+fn tickets(provider: Uuid, from: usize, count: usize) -> Vec<InsertSupportTicket> {
+    (from..from + count).map(|i| ticket(provider, i)).collect()
+}
+
+/// The connection still works after a refused or failed `COPY`: an ordinary read and an insert
+/// on the same `Db` succeed (on `providers`, which every test leaves as it is).
+async fn assert_db_works(db: &Db, n: u32) {
+    let before = db.select_all::<Provider>().await.unwrap().len();
+    let added = db.insert(&provider(n)).await.unwrap();
+    assert_eq!(
+        db.get::<Provider>(&added.provider_id).await.unwrap(),
+        Some(added)
+    );
+    assert_eq!(db.select_all::<Provider>().await.unwrap().len(), before + 1);
+    assert!(!in_transaction(db).await);
+}
+
+/// The number of tickets, as the server counts them.
+async fn ticket_count(db: &Db) -> i64 {
+    db.client()
+        .query_one("SELECT count(*) FROM support_tickets", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn assert_code(error: &PgError, code: &SqlState) {
+    let server = match error {
+        PgError::Database(e) => e.code(),
+        PgError::Constraint(v) => v.source.code(),
+        _ => None,
+    };
+    assert_eq!(server, Some(code), "{error}");
+}
+
+#[test]
+fn copy_in_a_read_only_transaction_is_refused_and_the_connection_goes_on() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        // The statements COPY uses are prepared and cached by a successful load first.
+        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+
+        // A transaction declared read-only.
+        let mut tx = db.transaction().await.unwrap();
+        tx.client()
+            .batch_execute("SET TRANSACTION READ ONLY")
+            .await
+            .unwrap();
+        let error = tx.copy_in(&tickets(owner, 10, 3)).await.unwrap_err();
+        assert_code(&error, &SqlState::READ_ONLY_SQL_TRANSACTION);
+        // The batch ran in a savepoint: the transaction itself goes on.
+        assert_eq!(tx.select_all::<SupportTicket>().await.unwrap().len(), 3);
+        tx.rollback().await.unwrap();
+        assert_db_works(&db, 2).await;
+
+        // Every transaction of the session read-only.
+        db.client()
+            .batch_execute("SET default_transaction_read_only = on")
+            .await
+            .unwrap();
+        let error = db.copy_in(&tickets(owner, 20, 3)).await.unwrap_err();
+        assert_code(&error, &SqlState::READ_ONLY_SQL_TRANSACTION);
+        assert_eq!(db.select_all::<SupportTicket>().await.unwrap().len(), 3);
+        db.client()
+            .batch_execute("SET default_transaction_read_only = off")
+            .await
+            .unwrap();
+        assert_db_works(&db, 3).await;
+        assert_eq!(db.copy_in(&tickets(owner, 30, 3)).await.unwrap(), 3);
+        assert_eq!(ticket_count(&db).await, 6);
+    });
+}
+
+#[test]
+fn copy_in_under_a_lock_timeout_fails_as_an_ordinary_statement() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let mut locker = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+
+        // Another session holds a lock that conflicts with COPY FROM's ROW EXCLUSIVE.
+        let hold = locker.transaction().await.unwrap();
+        hold.client()
+            .batch_execute("LOCK TABLE support_tickets IN SHARE MODE")
+            .await
+            .unwrap();
+        db.client()
+            .batch_execute("SET lock_timeout = '20ms'")
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let error = db.copy_in(&tickets(owner, 10, 3)).await.unwrap_err();
+            assert_code(&error, &SqlState::LOCK_NOT_AVAILABLE);
+            assert_db_works_without_tickets(&db).await;
+        }
+        hold.rollback().await.unwrap();
+        db.client()
+            .batch_execute("RESET lock_timeout")
+            .await
+            .unwrap();
+        assert_db_works(&db, 2).await;
+        assert_eq!(db.copy_in(&tickets(owner, 20, 3)).await.unwrap(), 3);
+        assert_eq!(ticket_count(&db).await, 6);
+    });
+}
+
+/// [`assert_db_works`] while another session blocks writes to `support_tickets` only.
+async fn assert_db_works_without_tickets(db: &Db) {
+    let n = 100 + db.select_all::<Provider>().await.unwrap().len() as u32;
+    assert_db_works(db, n).await;
+}
+
+#[test]
+fn copy_in_to_a_dropped_table_fails_as_an_ordinary_statement() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        db.client()
+            .batch_execute("DROP TABLE support_tickets")
+            .await
+            .unwrap();
+        let error = db.copy_in(&tickets(owner, 10, 3)).await.unwrap_err();
+        assert_code(&error, &SqlState::UNDEFINED_TABLE);
+        assert_db_works(&db, 2).await;
+    });
+}
+
+#[test]
+fn copy_in_after_a_column_was_dropped_fails_as_an_ordinary_statement() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        db.client()
+            .batch_execute("ALTER TABLE support_tickets DROP COLUMN description")
+            .await
+            .unwrap();
+        let error = db.copy_in(&tickets(owner, 10, 3)).await.unwrap_err();
+        assert_code(&error, &SqlState::UNDEFINED_COLUMN);
+        assert!(error.to_string().contains("description"), "{error}");
+        assert_db_works(&db, 2).await;
+        assert_eq!(ticket_count(&db).await, 3);
+    });
+}
+
+#[test]
+fn copy_in_of_a_row_refused_mid_stream_leaves_nothing_and_the_connection_goes_on() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        db.client()
+            .batch_execute(
+                "ALTER TABLE support_tickets ADD CONSTRAINT no_forbidden_subject \
+                 CHECK (subject <> 'forbidden')",
+            )
+            .await
+            .unwrap();
+
+        // A check constraint, on the 500th row of 1000.
+        let mut rows = tickets(owner, 10, 1_000);
+        rows[500].subject = "forbidden".into();
+        let error = db.copy_in(&rows).await.unwrap_err();
+        let violation = error.constraint().expect("a constraint violation");
+        assert_eq!(violation.kind, ConstraintKind::Check, "{error}");
+        assert_eq!(
+            violation.constraint.as_deref(),
+            Some("no_forbidden_subject")
+        );
+        assert_db_works(&db, 2).await;
+        assert_eq!(ticket_count(&db).await, 3);
+
+        // A duplicate key within the batch, in a transaction: only the batch is undone.
+        let mut rows = tickets(owner, 2_000, 1_000);
+        let key = Uuid::new_v4();
+        rows[10].ticket_id = Some(key);
+        rows[900].ticket_id = Some(key);
+        let mut tx = db.transaction().await.unwrap();
+        let error = tx.copy_in(&rows).await.unwrap_err();
+        assert_eq!(
+            error.constraint().map(|v| v.kind),
+            Some(ConstraintKind::Unique),
+            "{error}"
+        );
+        assert_eq!(tx.copy_in(&tickets(owner, 3_000, 2)).await.unwrap(), 2);
+        tx.commit().await.unwrap();
+        assert_db_works(&db, 3).await;
+        assert_eq!(ticket_count(&db).await, 5);
+    });
+}
+
+#[test]
+fn copy_in_to_a_generated_column_fails_as_an_ordinary_statement() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        db.client()
+            .batch_execute(
+                "ALTER TABLE support_tickets DROP COLUMN context_url; \
+                 ALTER TABLE support_tickets ADD COLUMN context_url varchar(500) \
+                     GENERATED ALWAYS AS ('/tickets/' || subject) STORED",
+            )
+            .await
+            .unwrap();
+        // The insert rows write the column (NULL where they leave it out): refused, as an
+        // ordinary statement.
+        let mut rows = tickets(owner, 20, 3);
+        rows[1].context_url = Some("/elsewhere".into());
+        let error = db.copy_in(&rows).await.unwrap_err();
+        assert_code(&error, &SqlState::GENERATED_ALWAYS);
+        assert_db_works(&db, 2).await;
+        assert_eq!(ticket_count(&db).await, 3);
+    });
+}

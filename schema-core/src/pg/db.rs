@@ -62,6 +62,11 @@ impl StatementCache {
         Ok(statement)
     }
 
+    /// Caches `statement`, freshly prepared from `sql`, in place of any cached before.
+    fn replace(&self, sql: String, statement: Statement) {
+        self.lock().insert(sql, statement);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Statement>> {
         // The map stays consistent even if a holder panicked: entries are inserted whole.
         self.0
@@ -351,9 +356,16 @@ macro_rules! typed_statements {
 
             /// Loads rows with binary `COPY`, in one transaction (a savepoint inside a
             /// transaction): the fastest way in for large batches. Every row is validated
-            /// first. Where row-level security applies to the session (PostgreSQL refuses
-            /// `COPY FROM` there), the rows go in by multi-row `INSERT` instead. Returns the
-            /// number of rows loaded.
+            /// first. Where PostgreSQL would refuse `COPY FROM` (row-level security applying
+            /// to the session, no table-wide `INSERT` privilege, a read-only transaction, a
+            /// generated column), the rows go in by multi-row `INSERT` instead, which is
+            /// checked row by row and fails, if it must, with the server's own error. Returns
+            /// the number of rows loaded.
+            ///
+            /// A failed or refused load leaves the connection usable: the table is locked
+            /// (`ROW EXCLUSIVE`, as `COPY FROM` locks it) and its column types read afresh
+            /// before `COPY` starts, so a lock timeout, a missing table or a dropped column
+            /// fails as an ordinary statement.
             pub async fn copy_in<I: InsertRow>(&mut self, rows: &[I]) -> Result<u64, PgError> {
                 self.end_leaked_transaction().await?;
                 let statements: &StatementCache = self.statements.borrow();
@@ -532,21 +544,46 @@ async fn insert_rows<I: InsertRow>(
     Ok(inserted)
 }
 
+/// Every reason the server would refuse a `COPY FROM` of the table before it starts (other
+/// than those the `LOCK TABLE` and the fresh `prepare` below raise): row-level security
+/// applying to the session, no table-wide `INSERT` privilege, a read-only transaction, a
+/// column of the table generated. A missing table fails this statement, as an ordinary one.
+const COPY_PREFLIGHT: &str = "SELECT row_security_active($1::text) \
+     OR NOT has_table_privilege($1::text, 'INSERT') \
+     OR current_setting('transaction_read_only')::bool \
+     OR EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = $1::text::regclass \
+         AND attname::text = ANY($2::text[]) AND attgenerated <> '')";
+
 async fn copy_in<C: GenericClient, I: InsertRow>(
     client: &mut C,
     statements: &StatementCache,
     rows: &[I],
 ) -> Result<u64, PgError> {
     let table = <I::Table as Table>::TABLE;
+    let mut buffer = Vec::with_capacity(table.columns.len());
+    // Every row is validated before anything is sent.
+    let runs = runs(rows, &mut buffer)?;
     let transaction = client.transaction().await?;
-    // PostgreSQL refuses COPY FROM where row-level security applies, and a COPY refused before
-    // it starts leaves tokio-postgres's connection unusable (rust-postgres#1337); there the
-    // same rows go in by multi-row INSERT, which the policies check row by row.
+    // A COPY that the server refuses before it enters COPY mode leaves tokio-postgres's
+    // connection unusable (rust-postgres#1337: the answer to the COPY's own Sync and the one
+    // sent after the aborted copy do not match its requests). So every failure that can happen
+    // there is made to happen first, as an ordinary statement, inside this transaction:
+    //
+    // - where COPY would be refused (row-level security, privileges, a read-only transaction,
+    //   a generated column), the same rows go in by multi-row INSERT instead, which the
+    //   policies check row by row and which fails, if it must, with the server's own error;
+    // - the table is locked as COPY FROM locks it (ROW EXCLUSIVE), so a lock timeout or a
+    //   missing table fails here, and the table cannot be altered or dropped until the
+    //   transaction ends;
+    // - the column types are learnt from a statement prepared now, after the lock, never from
+    //   the cache, so a column dropped or renamed since the last COPY fails at `prepare`.
+    //
+    // What remains can only fail once COPY is under way (a row breaking a constraint, a
+    // trigger), which ends the copy cleanly, or is a race no lock prevents (a privilege revoked
+    // between this check and the COPY, a statement timeout or cancel at that very moment).
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
     let copy_refused: bool = transaction
-        .query_one(
-            "SELECT row_security_active($1::text) OR NOT has_table_privilege($1::text, 'INSERT')",
-            &[&quote_ident(table.name)],
-        )
+        .query_one(COPY_PREFLIGHT, &[&quote_ident(table.name), &names])
         .await?
         .get(0);
     if copy_refused {
@@ -554,19 +591,25 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
         transaction.commit().await?;
         return Ok(inserted);
     }
-    let mut buffer = Vec::with_capacity(table.columns.len());
+    transaction
+        .batch_execute(&format!(
+            "LOCK TABLE {} IN ROW EXCLUSIVE MODE",
+            quote_ident(table.name)
+        ))
+        .await?;
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());
     let mut loaded = 0;
-    for (first, end, set) in runs(rows, &mut buffer)? {
+    for (first, end, set) in runs {
         if set.count() == 0 {
             // COPY needs a column; rows that set none take every default by INSERT.
             loaded += insert_rows(&transaction, statements, &rows[first..end]).await?;
             continue;
         }
-        // The columns' types, as the database has them, from a statement prepared once.
-        let statement = statements
-            .get(&transaction, statements::select_columns(table, &set))
-            .await?;
+        // The columns' types, as the database has them now. The fresh statement replaces
+        // the one cached for the shape (closing it), so the connection keeps one per shape.
+        let sql = statements::select_columns(table, &set);
+        let statement = transaction.prepare(&sql).await?;
+        statements.replace(sql, statement.clone());
         let types: Vec<Type> = statement
             .columns()
             .iter()
