@@ -10,11 +10,11 @@ mod common;
 use std::future::Future;
 
 use schema_core::pg::tokio_postgres::error::SqlState;
-use schema_core::pg::{ConstraintKind, Db, PgError, SettingProblem};
+use schema_core::pg::{ConstraintKind, Db, DecodeError, DecodeProblem, PgError, SettingProblem};
 use schema_core::PgTable;
 use shared::schemas::db::{
-    provider_transaction, InsertProvider, InsertSupportTicket, Provider, SupportTicket,
-    UpdateProvider, PHYSICIAN_ROLE,
+    provider_transaction, InsertProvider, InsertSupportTicket, Provider, SelectSupportTicket,
+    SupportTicket, UpdateProvider, PHYSICIAN_ROLE,
 };
 use uuid::Uuid;
 
@@ -674,5 +674,193 @@ fn copy_in_to_a_generated_column_fails_as_an_ordinary_statement() {
         assert_code(&error, &SqlState::GENERATED_ALWAYS);
         assert_db_works(&db, 2).await;
         assert_eq!(ticket_count(&db).await, 3);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values other clients write
+
+/// Adds a ticket by plain SQL, with `created_at` and `context_metadata` as SQL literals.
+async fn raw_ticket(db: &Db, key: Uuid, owner: Uuid, created_at: &str, metadata: &str) {
+    db.client()
+        .execute(
+            &format!(
+                "INSERT INTO support_tickets \
+                 (ticket_id, provider_id, subject, description, created_at, context_metadata) \
+                 VALUES ($1, $2, 's', 'd', {created_at}, {metadata})"
+            ),
+            &[&key, &owner],
+        )
+        .await
+        .unwrap();
+}
+
+#[test]
+fn values_the_row_type_cannot_hold_are_errors_naming_the_row_and_the_others_still_read() {
+    let test_db = seeded_db();
+    block_on(async {
+        let db = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        let (exact, plain) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        raw_ticket(
+            &db,
+            exact,
+            owner,
+            "now()",
+            r#"'{"price": 1.10, "tenth": 0.1, "hundred": 1e2, "small": 2.5e-7,
+                 "max": 9223372036854775807, "min": -9223372036854775808,
+                 "umax": 18446744073709551615,
+                 "text": "1e400 and 123456789012345678901234567890 in a string"}'"#,
+        )
+        .await;
+        raw_ticket(&db, plain, owner, "now()", "NULL").await;
+        // Each bad row with the column it breaks and the number it holds, if any.
+        let bad = [
+            (
+                Uuid::from_u128(10),
+                "created_at",
+                "'infinity'",
+                "NULL",
+                None,
+            ),
+            (
+                Uuid::from_u128(11),
+                "created_at",
+                "'-infinity'",
+                "NULL",
+                None,
+            ),
+            (
+                Uuid::from_u128(12),
+                "context_metadata",
+                "now()",
+                r#"'{"n": 1e400}'"#,
+                Some("100000000000000000000000...00000000 (401 characters)"),
+            ),
+            (
+                Uuid::from_u128(13),
+                "context_metadata",
+                "now()",
+                r#"'{"a": [1, {"n": 123456789012345678901234567890}]}'"#,
+                Some("123456789012345678901234567890"),
+            ),
+            (
+                Uuid::from_u128(14),
+                "context_metadata",
+                "now()",
+                r#"'{"n": 1.0000000000000000000001}'"#,
+                Some("1.0000000000000000000001"),
+            ),
+        ];
+        for (key, _, created_at, metadata, _) in &bad {
+            raw_ticket(&db, *key, owner, created_at, metadata).await;
+        }
+        let expect = |error: &DecodeError| {
+            let key = bad
+                .iter()
+                .find(|(key, ..)| error.key.as_deref() == Some(&key.to_string()))
+                .unwrap_or_else(|| panic!("{error:?} names no bad row"));
+            let (id, column, _, _, number) = key;
+            assert_eq!((error.table, error.column), ("support_tickets", *column));
+            let message = error.to_string();
+            assert!(
+                message.starts_with(&format!("row with key {id}: ")),
+                "{message}"
+            );
+            assert!(message.contains(column), "{message}");
+            match number {
+                Some(number) => {
+                    assert!(
+                        matches!(&error.problem, DecodeProblem::InexactNumber { sql_type, .. }
+                            if sql_type == "jsonb"),
+                        "{error:?}"
+                    );
+                    assert!(message.contains(number), "{message}");
+                    assert!(message.contains("cannot hold exactly"), "{message}");
+                }
+                None => assert!(
+                    matches!(&error.problem, DecodeProblem::Invalid { .. }),
+                    "{error:?}"
+                ),
+            }
+            *id
+        };
+
+        // The whole read fails on a bad row, naming it.
+        match db.select_all::<SupportTicket>().await {
+            Err(PgError::Decode(error)) => {
+                expect(&error);
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+        // Each bad row read by key, or by a query of one's own, names itself.
+        for (key, ..) in &bad {
+            match db.get::<SupportTicket>(key).await {
+                Err(PgError::Decode(error)) => assert_eq!(expect(&error), *key),
+                other => panic!("expected a decode error, got {other:?}"),
+            }
+            let read = db
+                .query_as::<SelectSupportTicket>(
+                    "SELECT * FROM support_tickets WHERE ticket_id = $1",
+                    &[key],
+                )
+                .await;
+            match read {
+                Err(PgError::Decode(error)) => assert_eq!(expect(&error), *key),
+                other => panic!("expected a decode error, got {other:?}"),
+            }
+        }
+
+        // Row by row: the good rows, and one error per bad row.
+        let results = db.select_all_results::<SupportTicket>().await.unwrap();
+        assert_eq!(results.len(), 2 + bad.len());
+        let mut good: Vec<Uuid> = Vec::new();
+        let mut failed: Vec<Uuid> = Vec::new();
+        for result in &results {
+            match result {
+                Ok(row) => good.push(row.ticket_id),
+                Err(error) => failed.push(expect(error)),
+            }
+        }
+        good.sort();
+        failed.sort();
+        assert_eq!(good, vec![exact, plain]);
+        assert_eq!(failed, bad.iter().map(|b| b.0).collect::<Vec<_>>());
+
+        // Exact numbers read back exactly, in a transaction as well.
+        let row = db.get::<SupportTicket>(&exact).await.unwrap().unwrap();
+        let metadata = row.context_metadata.unwrap();
+        assert_eq!(metadata["price"], serde_json::json!(1.1));
+        assert_eq!(metadata["tenth"], serde_json::json!(0.1));
+        assert_eq!(metadata["hundred"], serde_json::json!(100));
+        assert_eq!(metadata["small"], serde_json::json!(2.5e-7));
+        assert_eq!(metadata["max"].as_i64(), Some(i64::MAX));
+        assert_eq!(metadata["min"].as_i64(), Some(i64::MIN));
+        assert_eq!(metadata["umax"].as_u64(), Some(u64::MAX));
+        assert_eq!(
+            metadata["text"],
+            "1e400 and 123456789012345678901234567890 in a string"
+        );
+    });
+}
+
+#[test]
+fn select_all_results_in_a_transaction_reads_row_by_row() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+        let (good, bad) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        raw_ticket(&db, good, owner, "now()", r#"'{"n": 1}'"#).await;
+        raw_ticket(&db, bad, owner, "'infinity'", "NULL").await;
+        let tx = db.transaction().await.unwrap();
+        let results = tx.select_all_results::<SupportTicket>().await.unwrap();
+        assert_eq!(results.len(), 2);
+        assert!(results
+            .iter()
+            .any(|r| matches!(r, Ok(row) if row.ticket_id == good)));
+        assert!(results.iter().any(|r| matches!(r, Err(e)
+            if e.key.as_deref() == Some(&bad.to_string()) && e.column == "created_at")));
+        tx.commit().await.unwrap();
     });
 }

@@ -1,4 +1,9 @@
 //! Decoding row values, and text enums as SQL text.
+//!
+//! A value another SQL client wrote may not fit the Rust type: a timestamp of `infinity`, a
+//! jsonb number that `serde_json::Value` cannot hold exactly. Such a value is a
+//! [`DecodeError`] naming the table, the column and the row's primary key, never a panic and
+//! never a silently changed value.
 
 use std::error::Error;
 use std::fmt;
@@ -17,6 +22,9 @@ pub struct DecodeError {
     pub table: &'static str,
     /// The column.
     pub column: &'static str,
+    /// The row's primary key, as text (a key of several columns as `(a, b)`), when the row
+    /// holds the key's columns and their types are ones rendered here (uuid, integers, text).
+    pub key: Option<String>,
     /// The Rust type asked for.
     pub rust_type: &'static str,
     /// What went wrong.
@@ -42,6 +50,15 @@ pub enum DecodeProblem {
         /// The result column found there, if any.
         found: Option<String>,
     },
+    /// A number in a `json` / `jsonb` value that the Rust type cannot hold exactly (beyond
+    /// `f64`, `i64` and `u64`, or with more digits than they keep): refused rather than
+    /// rounded.
+    InexactNumber {
+        /// The column's SQL type.
+        sql_type: String,
+        /// The number, as the database holds it.
+        number: String,
+    },
     /// The value itself was refused (NULL for a non-`Option` field, unknown enum text, ...).
     Invalid {
         /// The column's SQL type.
@@ -54,6 +71,9 @@ pub enum DecodeProblem {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (table, column, rust) = (self.table, self.column, self.rust_type);
+        if let Some(key) = &self.key {
+            write!(f, "row with key {key}: ")?;
+        }
         match &self.problem {
             DecodeProblem::Missing => write!(
                 f,
@@ -75,6 +95,12 @@ impl fmt::Display for DecodeError {
                      statement's result, which ends before it"
                 ),
             },
+            DecodeProblem::InexactNumber { sql_type, number } => write!(
+                f,
+                "column `{table}.{column}` of type {sql_type} holds the number {}, which \
+                 `{rust}` cannot hold exactly",
+                abbreviated(number)
+            ),
             DecodeProblem::Invalid { sql_type, source } => write!(
                 f,
                 "column `{table}.{column}` of type {sql_type} cannot be read as `{rust}`: {source}"
@@ -93,12 +119,40 @@ impl Error for DecodeError {
 }
 
 /// Reads column `column` of `table`, found at `index` of `row`, as a `T`.
+///
+/// A `json` or `jsonb` value read as `serde_json::Value` (or an `Option` of it) is first
+/// scanned for numbers: one that would not come back from `serde_json` as the same decimal
+/// value (beyond the range of `f64`, or with more digits than `f64`, `i64` or `u64` keep,
+/// such as `1e400` or a 30-digit integer) is a [`DecodeProblem::InexactNumber`], not a
+/// rounded value. `1.10`, `0.1` and `1e2` read as they are.
+///
+/// An error names the row's primary key when the row holds the key's columns.
 pub fn decode<'a, T: FromSql<'a>>(
     row: &'a Row,
     index: usize,
     table: &'static TableDef,
     column: usize,
 ) -> Result<T, DecodeError> {
+    if let Some(c) = row.columns().get(index) {
+        if (*c.type_() == Type::JSONB || *c.type_() == Type::JSON)
+            && std::any::type_name::<T>().contains("serde_json::value::Value")
+        {
+            if let Ok(Some(RawJson(text))) = row.try_get::<_, Option<RawJson>>(index) {
+                if let Some(number) = inexact_number(text) {
+                    return Err(DecodeError {
+                        table: table.name,
+                        column: table.columns[column].name,
+                        key: row_key(row, table),
+                        rust_type: std::any::type_name::<T>(),
+                        problem: DecodeProblem::InexactNumber {
+                            sql_type: c.type_().to_string(),
+                            number: number.to_string(),
+                        },
+                    });
+                }
+            }
+        }
+    }
     row.try_get(index).map_err(|error| {
         let problem = match row.columns().get(index) {
             None => DecodeProblem::Missing,
@@ -115,10 +169,172 @@ pub fn decode<'a, T: FromSql<'a>>(
         DecodeError {
             table: table.name,
             column: table.columns[column].name,
+            key: row_key(row, table),
             rust_type: std::any::type_name::<T>(),
             problem,
         }
     })
+}
+
+/// The row's primary key as text, found by column name: each key column rendered as a uuid,
+/// an integer or text (quoted), `NULL` when null; a key of several columns as `(a, b)`.
+/// `None` when a key column is not in the row or has another type. Used on the error path
+/// only.
+pub(crate) fn row_key(row: &Row, table: &TableDef) -> Option<String> {
+    let mut parts = Vec::with_capacity(table.primary_key.len());
+    for name in table.primary_key {
+        let index = row.columns().iter().position(|c| c.name() == *name)?;
+        parts.push(key_text(row, index)?);
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(format!("({})", parts.join(", "))),
+    }
+}
+
+fn key_text(row: &Row, index: usize) -> Option<String> {
+    fn text<'a, T: FromSql<'a>>(
+        row: &'a Row,
+        index: usize,
+        show: impl Fn(T) -> String,
+    ) -> Option<String> {
+        match row.try_get::<_, Option<T>>(index) {
+            Ok(Some(value)) => Some(show(value)),
+            Ok(None) => Some("NULL".to_string()),
+            Err(_) => None,
+        }
+    }
+    let ty = row.columns().get(index)?.type_();
+    if <uuid::Uuid as FromSql>::accepts(ty) {
+        text(row, index, |v: uuid::Uuid| v.to_string())
+    } else if <i64 as FromSql>::accepts(ty) {
+        text(row, index, |v: i64| v.to_string())
+    } else if <i32 as FromSql>::accepts(ty) {
+        text(row, index, |v: i32| v.to_string())
+    } else if <i16 as FromSql>::accepts(ty) {
+        text(row, index, |v: i16| v.to_string())
+    } else if <&str as FromSql>::accepts(ty) {
+        text(row, index, |v: &str| format!("{v:?}"))
+    } else {
+        None
+    }
+}
+
+/// The text of a `json` or `jsonb` value, as the server sent it.
+struct RawJson<'a>(&'a str);
+
+impl<'a> FromSql<'a> for RawJson<'a> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        let text = if *ty == Type::JSONB {
+            // Binary jsonb: a version byte (1), then the JSON text.
+            match raw.split_first() {
+                Some((1, text)) => text,
+                _ => return Err("unsupported jsonb encoding version".into()),
+            }
+        } else {
+            raw
+        };
+        Ok(RawJson(std::str::from_utf8(text)?))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSON || *ty == Type::JSONB
+    }
+}
+
+/// The first number token of the JSON text `json` (outside strings) that would not come back
+/// from `serde_json::Value` as the same decimal value.
+pub(crate) fn inexact_number(json: &str) -> Option<&str> {
+    let bytes = json.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string, escapes included.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                let token = &json[start..i];
+                if !exact_in_serde_json(token) {
+                    return Some(token);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Whether the JSON number `token` reads into `serde_json::Value` as the same decimal value.
+fn exact_in_serde_json(token: &str) -> bool {
+    let digits = token.strip_prefix('-').unwrap_or(token);
+    if digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // Fits an i64 whatever its sign.
+        return true;
+    }
+    match serde_json::from_str::<serde_json::Value>(token) {
+        Ok(serde_json::Value::Number(number)) => {
+            let read = number.to_string();
+            matches!((decimal(token), decimal(&read)), (Some(a), Some(b)) if a == b)
+        }
+        _ => false,
+    }
+}
+
+/// A decimal number's value as (negative, significant digits, exponent of ten), zero as
+/// `(false, "", 0)`; `None` when it is not a plain decimal number.
+fn decimal(number: &str) -> Option<(bool, String, i64)> {
+    let (negative, unsigned) = match number.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, number),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => {
+            let exponent = &unsigned[at + 1..];
+            let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+            (&unsigned[..at], exponent.parse::<i64>().ok()?)
+        }
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() || !(whole.bytes().chain(fraction.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let all: String = whole.chars().chain(fraction.chars()).collect();
+    let significant = all.trim_start_matches('0');
+    let trimmed = significant.trim_end_matches('0');
+    if trimmed.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    let trailing = (significant.len() - trimmed.len()) as i64;
+    let exponent = exponent
+        .checked_sub(fraction.len() as i64)?
+        .checked_add(trailing)?;
+    Some((negative, trimmed.to_string(), exponent))
+}
+
+/// A long number shortened for messages: its start, its end and its length.
+fn abbreviated(number: &str) -> String {
+    if number.len() <= 64 || !number.is_ascii() {
+        return number.to_string();
+    }
+    format!(
+        "{}...{} ({} characters)",
+        &number[..24],
+        &number[number.len() - 8..],
+        number.len()
+    )
 }
 
 /// Where each column of `table` is in `row`, found by name.
@@ -126,7 +342,10 @@ pub(crate) fn column_indexes(
     table: &'static TableDef,
     row: &Row,
 ) -> Result<Vec<usize>, DecodeError> {
-    statement_indexes(table, row.columns())
+    statement_indexes(table, row.columns()).map_err(|mut error| {
+        error.key = row_key(row, table);
+        error
+    })
 }
 
 /// Where each column of `table` is among `columns`, found by name.
@@ -144,6 +363,7 @@ pub(crate) fn statement_indexes(
                 .ok_or(DecodeError {
                     table: table.name,
                     column: column.name,
+                    key: None,
                     rust_type: column.rust_type,
                     problem: DecodeProblem::Missing,
                 })
@@ -169,6 +389,7 @@ pub(crate) fn check_result_columns(
                 return Err(DecodeError {
                     table: table.name,
                     column: named.map_or("", |c| c.name),
+                    key: None,
                     rust_type: named.map_or("", |c| c.rust_type),
                     problem: DecodeProblem::NotTheTablesColumns {
                         position,
@@ -236,4 +457,62 @@ pub fn enum_from_sql<E: PgEnum>(ty: &Type, raw: &[u8]) -> Result<E, BoxError> {
             expected: E::VALUES,
         }) as BoxError
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_serde_json_holds_exactly_pass() {
+        for json in [
+            "1.10",
+            "0.1",
+            "1e2",
+            "-0",
+            "-0.0",
+            "0.000",
+            "2.5e-7",
+            "1E+300",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "123456789012345678",
+            "0.30000000000000004",
+            r#"{"a": [1, -2.50, 3e0], "s": "123456789012345678901234567890 \" 1e400"}"#,
+        ] {
+            assert_eq!(inexact_number(json), None, "{json}");
+        }
+    }
+
+    #[test]
+    fn numbers_serde_json_would_change_are_found() {
+        for (json, number) in [
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            ("1e400", "1e400"),
+            ("-1e400", "-1e400"),
+            ("1.0000000000000000000001", "1.0000000000000000000001"),
+            ("18446744073709551616", "18446744073709551616"),
+            ("-9223372036854775809", "-9223372036854775809"),
+            ("1e-400", "1e-400"),
+            (
+                r#"{"s": "x\"", "n": [1, 2, 0.1000000000000000000001]}"#,
+                "0.1000000000000000000001",
+            ),
+        ] {
+            assert_eq!(inexact_number(json), Some(number), "{json}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_normalized() {
+        assert_eq!(decimal("1.10"), Some((false, "11".into(), -1)));
+        assert_eq!(decimal("110"), Some((false, "11".into(), 1)));
+        assert_eq!(decimal("-0.00"), Some((false, String::new(), 0)));
+        assert_eq!(decimal("1.5e-7"), decimal("0.00000015"));
+        assert_eq!(decimal("1e99999999999999999999"), None);
+    }
 }

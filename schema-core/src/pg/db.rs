@@ -13,7 +13,9 @@ use tokio_postgres::{Client, GenericClient, NoTls, Statement, Transaction};
 
 use super::codec;
 use super::statements::{self, ColumnSet};
-use super::{FromRow, InsertRow, KeyedTable, Param, PgError, SettingProblem, UpdateRow};
+use super::{
+    DecodeError, FromRow, InsertRow, KeyedTable, Param, PgError, SettingProblem, UpdateRow,
+};
 use std::borrow::Borrow;
 
 use crate::sql::{quote_ident, quote_literal};
@@ -383,6 +385,11 @@ macro_rules! typed_statements {
             }
 
             /// Every row of the table.
+            ///
+            /// One value that cannot be decoded (a timestamp of `infinity`, a jsonb number
+            /// beyond `f64`, written by another client) fails the whole read, with a
+            /// [`DecodeError`] naming the row's key and the column; use
+            /// [`select_all_results`](Self::select_all_results) to read the other rows anyway.
             pub async fn select_all<T>(&self) -> Result<Vec<T::Select>, PgError>
             where
                 T: Table,
@@ -390,6 +397,21 @@ macro_rules! typed_statements {
             {
                 self.end_leaked_transaction().await?;
                 select_all::<_, T>(&self.$client, self.statements.borrow()).await
+            }
+
+            /// Every row of the table, each decoded on its own: a row that cannot be decoded
+            /// is an `Err` naming its key and column in its place, and does not hide the
+            /// others. The outer error is the statement's (or a result whose columns are not
+            /// the table's).
+            pub async fn select_all_results<T>(
+                &self,
+            ) -> Result<Vec<Result<T::Select, DecodeError>>, PgError>
+            where
+                T: Table,
+                T::Select: FromRow,
+            {
+                self.end_leaked_transaction().await?;
+                select_all_results::<_, T>(&self.$client, self.statements.borrow()).await
             }
 
             /// Applies a patch (after validating it) to the row with this primary key and
@@ -664,6 +686,30 @@ where
         .get_rows(client, statements::select_all(table), table)
         .await?;
     decode_stream(client, &statement, &[], &positions(table)).await
+}
+
+async fn select_all_results<C: GenericClient, T>(
+    client: &C,
+    statements: &StatementCache,
+) -> Result<Vec<Result<T::Select, DecodeError>>, PgError>
+where
+    T: Table,
+    T::Select: FromRow,
+{
+    let table = T::TABLE;
+    let statement = statements
+        .get_rows(client, statements::select_all(table), table)
+        .await?;
+    let indexes = positions(table);
+    let rows = client
+        .query_raw(&statement, std::iter::empty::<Param>())
+        .await?;
+    pin_mut!(rows);
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        decoded.push(FromRow::from_row_at(&row, &indexes));
+    }
+    Ok(decoded)
 }
 
 /// Runs a statement returning at most one row of `table`'s columns, in order, and decodes it.

@@ -8,6 +8,22 @@
 //!
 //! The same `ToSql` / `FromSql` impls serve the synchronous `postgres` crate, whose `Row` is
 //! tokio-postgres's.
+//!
+//! # Values other clients write
+//!
+//! The database may hold values that the row type cannot: another SQL client may store a
+//! `timestamptz` of `infinity`, or a jsonb number such as `1e400` or a 30-digit integer. The
+//! reads never panic on them and never change them silently:
+//!
+//! - every [`DecodeError`] names the table, the column and, when the row holds its primary key,
+//!   the key (`row with key ...`);
+//! - a `json`/`jsonb` number is read into `serde_json::Value` exactly or not at all: a number
+//!   that would not come back as the same decimal value (beyond `f64`, or with more digits
+//!   than `f64`, `i64` or `u64` keep) is a [`DecodeProblem::InexactNumber`]; `1.10`, `0.1`,
+//!   `1e2` and every `i64` and `u64` read as they are;
+//! - `select_all` fails on the first such row, while
+//!   [`select_all_results`](Db::select_all_results) decodes each row on its own, so one bad
+//!   row does not hide the others.
 
 mod codec;
 mod db;
