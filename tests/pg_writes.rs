@@ -1234,3 +1234,35 @@ fn typed_reads_and_writes_can_be_spawned() {
         Ok::<(), PgError>(())
     });
 }
+
+#[test]
+fn batch_rows_with_nulls_in_different_places_share_one_statement() {
+    let test_db = seeded_db();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let provider = add_provider(&db, 1).await;
+        // Eight rows, each with its NULLs in other columns.
+        let rows: Vec<InsertSupportTicket> = (0..8)
+            .map(|i| InsertSupportTicket {
+                context_url: (i & 1 == 1).then(|| format!("https://app.test/{i}")),
+                assigned_to: (i & 2 == 2).then(|| "alice".to_string()),
+                satisfaction_rating: (i & 4 == 4).then_some(4),
+                ..ticket(provider, i)
+            })
+            .collect();
+        assert_eq!(db.insert_many(&rows).await.unwrap(), 8);
+        let batches = prepared(&db, "INSERT INTO \"support_tickets\"%").await;
+        assert_eq!(batches.len(), 1, "{batches:#?}");
+        assert_eq!(db.copy_in(&rows).await.unwrap(), 8);
+        let stored = db.select_all::<SupportTicket>().await.unwrap();
+        for row in &rows {
+            let same: Vec<_> = stored.iter().filter(|s| s.subject == row.subject).collect();
+            assert_eq!(same.len(), 2);
+            for s in same {
+                assert_eq!(s.context_url, row.context_url);
+                assert_eq!(s.assigned_to, row.assigned_to);
+                assert_eq!(s.satisfaction_rating, row.satisfaction_rating);
+            }
+        }
+    });
+}

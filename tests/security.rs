@@ -539,11 +539,27 @@ fn a_physician_raises_a_ticket_but_cannot_backdate_triage_or_resolve_it_on_inser
             );
             tx.rollback().await.unwrap();
         }
+
+        // Batches whose rows leave different columns NULL name only what each row sets.
+        let batch = [
+            InsertSupportTicket {
+                context_url: Some("https://app.test/a".into()),
+                ..InsertSupportTicket::new(a, "with a page".into(), "d".into())
+            },
+            InsertSupportTicket {
+                screenshot_path: Some("tickets/b.png".into()),
+                ..InsertSupportTicket::new(a, "with a screenshot".into(), "d".into())
+            },
+        ];
+        let mut tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        assert_eq!(tx.insert_many(&batch).await.unwrap(), 2);
+        assert_eq!(tx.copy_in(&batch).await.unwrap(), 2);
+        tx.commit().await.unwrap();
     });
     let count: i64 =
         c.db.client()
             .query_one("SELECT count(*) FROM support_tickets", &[])
             .unwrap()
             .get(0);
-    assert_eq!(count, 1);
+    assert_eq!(count, 5);
 }

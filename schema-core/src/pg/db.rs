@@ -29,6 +29,83 @@ const STATEMENTS_IN_FLIGHT: usize = 4;
 /// that the server plans the statement quickly.
 const MAX_ROWS_PER_INSERT: usize = 1_000;
 
+/// A NULL of whatever type the column has.
+#[derive(Debug)]
+struct AnyNull;
+
+impl ToSql for AnyNull {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(tokio_postgres::types::IsNull::Yes)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// Which columns a row leaves out when it holds NULL for them: nullable columns without a
+/// default, whose default is NULL. Rows name them anyway (bound to NULL) where the session may
+/// insert into every column, so that rows with NULLs in different places share one statement;
+/// where a role may insert only some columns (`grant(insert(...))`), naming a column it may
+/// not write would be refused, so rows leave them out.
+fn nullable_without_default(table: &TableDef) -> Vec<bool> {
+    table
+        .columns
+        .iter()
+        .map(|c| c.nullable && c.default.is_none())
+        .collect()
+}
+
+/// Whether a role's inserts into the table may be narrowed to columns by a grant.
+fn inserts_narrowed(table: &TableDef) -> bool {
+    table.column_grants.iter().any(|g| g.insert.is_some())
+}
+
+/// The values of a row as [`InsertRow::push_values`] gives them, with the columns `fill` marks
+/// bound to NULL where the row leaves them out.
+fn push_row<'a, I: InsertRow>(
+    row: &'a I,
+    fill: Option<&[bool]>,
+    buffer: &mut Vec<Option<Param<'a>>>,
+) {
+    buffer.clear();
+    row.push_values(buffer);
+    if let Some(fill) = fill {
+        for (value, &fill) in buffer.iter_mut().zip(fill) {
+            if fill && value.is_none() {
+                *value = Some(&AnyNull);
+            }
+        }
+    }
+}
+
+/// The columns to bind NULL in a batch: all of them where the session may insert into every
+/// column of the table (always, unless a grant narrows inserts), none otherwise.
+async fn batch_fill<C: GenericClient>(
+    client: &C,
+    table: &TableDef,
+) -> Result<Option<Vec<bool>>, PgError> {
+    if inserts_narrowed(table) {
+        let whole: bool = client
+            .query_one(
+                "SELECT has_table_privilege($1::text, 'INSERT')",
+                &[&quote_ident(table.name)],
+            )
+            .await?
+            .get(0);
+        if !whole {
+            return Ok(None);
+        }
+    }
+    Ok(Some(nullable_without_default(table)))
+}
+
 /// Prepared statements, shared by a connection and its transactions.
 ///
 /// A statement is known by its own text: the text is built from the row type's metadata and
@@ -469,7 +546,10 @@ where
     row.validate()?;
     let table = <I::Table as Table>::TABLE;
     let mut values = Vec::with_capacity(table.columns.len());
-    row.push_values(&mut values);
+    // One statement for every row, NULLs bound, unless a grant may narrow the role's inserts;
+    // finding out would cost a round trip, so such a table's rows leave their NULLs out.
+    let fill = (!inserts_narrowed(table)).then(|| nullable_without_default(table));
+    push_row(row, fill.as_deref(), &mut values);
     let set = ColumnSet::from_present(&values);
     let statement = statements
         .get_rows(client, statements::insert(table, &set, 1, true), table)
@@ -483,14 +563,14 @@ where
 /// validated on the way, while it is in cache, so a batch with an invalid row sends nothing.
 fn runs<'a, I: InsertRow>(
     rows: &'a [I],
+    fill: Option<&[bool]>,
     buffer: &mut Vec<Option<Param<'a>>>,
 ) -> Result<Vec<(usize, usize, ColumnSet)>, PgError> {
     let mut runs: Vec<(usize, usize, ColumnSet)> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         row.validate()
             .map_err(|error| PgError::InvalidRow { index, error })?;
-        buffer.clear();
-        row.push_values(buffer);
+        push_row(row, fill, buffer);
         match runs.last_mut() {
             Some((_, end, set)) if set.matches(buffer) => *end = index + 1,
             _ => runs.push((index, index + 1, ColumnSet::from_present(buffer))),
@@ -505,23 +585,26 @@ async fn insert_many<C: GenericClient, I: InsertRow>(
     rows: &[I],
 ) -> Result<u64, PgError> {
     let transaction = client.transaction().await?;
-    let inserted = insert_rows(&transaction, statements, rows).await?;
+    let fill = batch_fill(&transaction, <I::Table as Table>::TABLE).await?;
+    let inserted = insert_rows(&transaction, statements, rows, fill.as_deref()).await?;
     transaction.commit().await?;
     Ok(inserted)
 }
 
-/// Multi-row `INSERT`s of validated rows, chunked under the parameter limit.
+/// Multi-row `INSERT`s of validated rows, chunked under the parameter limit; the columns
+/// `fill` marks are bound to NULL where a row leaves them out.
 async fn insert_rows<I: InsertRow>(
     transaction: &Transaction<'_>,
     statements: &StatementCache,
     rows: &[I],
+    fill: Option<&[bool]>,
 ) -> Result<u64, PgError> {
     let table = <I::Table as Table>::TABLE;
     let mut buffer = Vec::with_capacity(table.columns.len());
     // First every statement and its parameters, then the statements pipelined a few at a
     // time: the server works on one while the next is on its way.
     let mut jobs: Vec<(Statement, Vec<Param>)> = Vec::new();
-    for (first, end, set) in runs(rows, &mut buffer)? {
+    for (first, end, set) in runs(rows, fill, &mut buffer)? {
         let per_row = set.count().max(1);
         let chunk = (MAX_PARAMETERS / per_row).clamp(1, MAX_ROWS_PER_INSERT);
         let mut start = first;
@@ -537,8 +620,7 @@ async fn insert_rows<I: InsertRow>(
             let stop = start + count;
             let mut params = Vec::with_capacity(count * per_row);
             for row in &rows[start..stop] {
-                buffer.clear();
-                row.push_values(&mut buffer);
+                push_row(row, fill, &mut buffer);
                 params.extend(buffer.drain(..).flatten());
             }
             let statement = statements
@@ -566,12 +648,13 @@ async fn insert_rows<I: InsertRow>(
     Ok(inserted)
 }
 
-/// Every reason the server would refuse a `COPY FROM` of the table before it starts (other
-/// than those the `LOCK TABLE` and the fresh `prepare` below raise): row-level security
-/// applying to the session, no table-wide `INSERT` privilege, a read-only transaction, a
-/// column of the table generated. A missing table fails this statement, as an ordinary one.
-const COPY_PREFLIGHT: &str = "SELECT row_security_active($1::text) \
-     OR NOT has_table_privilege($1::text, 'INSERT') \
+/// Whether the session may insert into every column of the table, and whether the server would
+/// refuse a `COPY FROM` of the table before it starts for another reason (other than those the
+/// `LOCK TABLE` and the fresh `prepare` below raise): row-level security applying to the
+/// session, a read-only transaction, a column of the table generated. A missing table fails
+/// this statement, as an ordinary one.
+const COPY_PREFLIGHT: &str = "SELECT has_table_privilege($1::text, 'INSERT'), \
+     row_security_active($1::text) \
      OR current_setting('transaction_read_only')::bool \
      OR EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = $1::text::regclass \
          AND attname::text = ANY($2::text[]) AND attgenerated <> '')";
@@ -583,8 +666,10 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
 ) -> Result<u64, PgError> {
     let table = <I::Table as Table>::TABLE;
     let mut buffer = Vec::with_capacity(table.columns.len());
-    // Every row is validated before anything is sent.
-    let runs = runs(rows, &mut buffer)?;
+    // Every row is validated before anything is sent. COPY needs the table-wide INSERT
+    // privilege, so its rows bind NULL for the columns they leave out.
+    let fill = nullable_without_default(table);
+    let runs = runs(rows, Some(&fill), &mut buffer)?;
     let transaction = client.transaction().await?;
     // A COPY that the server refuses before it enters COPY mode leaves tokio-postgres's
     // connection unusable (rust-postgres#1337: the answer to the COPY's own Sync and the one
@@ -604,12 +689,13 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     // trigger), which ends the copy cleanly, or is a race no lock prevents (a privilege revoked
     // between this check and the COPY, a statement timeout or cancel at that very moment).
     let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
-    let copy_refused: bool = transaction
+    let preflight = transaction
         .query_one(COPY_PREFLIGHT, &[&quote_ident(table.name), &names])
-        .await?
-        .get(0);
-    if copy_refused {
-        let inserted = insert_rows(&transaction, statements, rows).await?;
+        .await?;
+    let (whole_table, refused): (bool, bool) = (preflight.get(0), preflight.get(1));
+    if !whole_table || refused {
+        let fill = whole_table.then_some(fill.as_slice());
+        let inserted = insert_rows(&transaction, statements, rows, fill).await?;
         transaction.commit().await?;
         return Ok(inserted);
     }
@@ -624,7 +710,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     for (first, end, set) in runs {
         if set.count() == 0 {
             // COPY needs a column; rows that set none take every default by INSERT.
-            loaded += insert_rows(&transaction, statements, &rows[first..end]).await?;
+            loaded += insert_rows(&transaction, statements, &rows[first..end], Some(&fill)).await?;
             continue;
         }
         // The columns' types, as the database has them now. The fresh statement replaces
@@ -643,8 +729,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
         let writer = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
         for row in &rows[first..end] {
-            buffer.clear();
-            row.push_values(&mut buffer);
+            push_row(row, Some(&fill), &mut buffer);
             params.clear();
             params.extend(buffer.drain(..).flatten());
             writer.as_mut().write(&params).await?;
