@@ -103,6 +103,9 @@ pub trait PgType {
     /// The type with any `Option` removed: two columns can be joined by a foreign key when
     /// their `Base` types are the same.
     type Base;
+    /// Whether the type keeps the numbers of a JSON value only as `f64`, `i64` or `u64`
+    /// (`serde_json::Value`): reads then refuse a number it would round rather than round it.
+    const ROUNDS_JSON_NUMBERS: bool = false;
 
     /// Adds to `out` every rule of `column` this value breaks (see
     /// [`Validate`](crate::Validate)); the default checks nothing.
@@ -116,6 +119,7 @@ impl<T: PgType> PgType for Option<T> {
     const NULLABLE: bool = true;
     const ALLOWED_VALUES: Option<&'static [&'static str]> = T::ALLOWED_VALUES;
     type Base = T::Base;
+    const ROUNDS_JSON_NUMBERS: bool = T::ROUNDS_JSON_NUMBERS;
 
     fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
         if let Some(value) = self {
@@ -196,6 +200,7 @@ impl PgType for String {
 impl PgType for serde_json::Value {
     const SQL_TYPE: SqlType = SqlType::Jsonb;
     type Base = serde_json::Value;
+    const ROUNDS_JSON_NUMBERS: bool = true;
 
     fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
         validate::check_json(self, out);

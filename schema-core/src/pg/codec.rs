@@ -56,8 +56,9 @@ pub enum DecodeProblem {
     InexactNumber {
         /// The column's SQL type.
         sql_type: String,
-        /// The number, as the database holds it.
-        number: String,
+        /// The number, as the database holds it; `None` for a `sensitive` column, whose
+        /// values never appear in an error.
+        number: Option<String>,
     },
     /// The value itself was refused (NULL for a non-`Option` field, unknown enum text, ...).
     Invalid {
@@ -95,11 +96,22 @@ impl fmt::Display for DecodeError {
                      statement's result, which ends before it"
                 ),
             },
-            DecodeProblem::InexactNumber { sql_type, number } => write!(
+            DecodeProblem::InexactNumber {
+                sql_type,
+                number: Some(number),
+            } => write!(
                 f,
                 "column `{table}.{column}` of type {sql_type} holds the number {}, which \
                  `{rust}` cannot hold exactly",
                 abbreviated(number)
+            ),
+            DecodeProblem::InexactNumber {
+                sql_type,
+                number: None,
+            } => write!(
+                f,
+                "column `{table}.{column}` of type {sql_type} holds a number which `{rust}` \
+                 cannot hold exactly (not shown: the column is sensitive)"
             ),
             DecodeProblem::Invalid { sql_type, source } => write!(
                 f,
@@ -120,23 +132,23 @@ impl Error for DecodeError {
 
 /// Reads column `column` of `table`, found at `index` of `row`, as a `T`.
 ///
-/// A `json` or `jsonb` value read as `serde_json::Value` (or an `Option` of it) is first
+/// A `json` or `jsonb` value read as a type that keeps JSON numbers only as `f64`, `i64` or
+/// `u64` ([`PgType::ROUNDS_JSON_NUMBERS`](crate::PgType::ROUNDS_JSON_NUMBERS): `serde_json::Value`
+/// or an `Option` of it) is first
 /// scanned for numbers: one that would not come back from `serde_json` as the same decimal
 /// value (beyond the range of `f64`, or with more digits than `f64`, `i64` or `u64` keep,
 /// such as `1e400` or a 30-digit integer) is a [`DecodeProblem::InexactNumber`], not a
 /// rounded value. `1.10`, `0.1` and `1e2` read as they are.
 ///
 /// An error names the row's primary key when the row holds the key's columns.
-pub fn decode<'a, T: FromSql<'a>>(
+pub fn decode<'a, T: FromSql<'a> + crate::PgType>(
     row: &'a Row,
     index: usize,
     table: &'static TableDef,
     column: usize,
 ) -> Result<T, DecodeError> {
     if let Some(c) = row.columns().get(index) {
-        if (*c.type_() == Type::JSONB || *c.type_() == Type::JSON)
-            && std::any::type_name::<T>().contains("serde_json::value::Value")
-        {
+        if (*c.type_() == Type::JSONB || *c.type_() == Type::JSON) && T::ROUNDS_JSON_NUMBERS {
             if let Ok(Some(RawJson(text))) = row.try_get::<_, Option<RawJson>>(index) {
                 if let Some(number) = inexact_number(text) {
                     return Err(DecodeError {
@@ -146,7 +158,7 @@ pub fn decode<'a, T: FromSql<'a>>(
                         rust_type: std::any::type_name::<T>(),
                         problem: DecodeProblem::InexactNumber {
                             sql_type: c.type_().to_string(),
-                            number: number.to_string(),
+                            number: (!table.columns[column].sensitive).then(|| number.to_string()),
                         },
                     });
                 }
@@ -183,6 +195,11 @@ pub fn decode<'a, T: FromSql<'a>>(
 pub(crate) fn row_key(row: &Row, table: &TableDef) -> Option<String> {
     let mut parts = Vec::with_capacity(table.primary_key.len());
     for name in table.primary_key {
+        if table.column(name).is_some_and(|c| c.sensitive) {
+            // A sensitive value never appears in an error.
+            parts.push("<redacted>".to_string());
+            continue;
+        }
         let index = row.columns().iter().position(|c| c.name() == *name)?;
         parts.push(key_text(row, index)?);
     }
