@@ -664,7 +664,16 @@ fn postgres_impls(table: &Table) -> TokenStream {
     });
     let decoded = table.columns.iter().enumerate().map(|(i, c)| {
         let field = c.ident;
-        quote_spanned!(c.ty.span()=> #field: #pg::decode(row, indexes[#i], table, #i)?)
+        let ty = c.ty;
+        quote_spanned! {c.ty.span()=>
+            #field: #pg::decode(
+                row,
+                indexes[#i],
+                table,
+                #i,
+                <#ty as #krate::PgType>::ROUNDS_JSON_NUMBERS,
+            )?
+        }
     });
 
     let key_columns = table.primary_key();

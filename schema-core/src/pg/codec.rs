@@ -132,23 +132,24 @@ impl Error for DecodeError {
 
 /// Reads column `column` of `table`, found at `index` of `row`, as a `T`.
 ///
-/// A `json` or `jsonb` value read as a type that keeps JSON numbers only as `f64`, `i64` or
-/// `u64` ([`PgType::ROUNDS_JSON_NUMBERS`](crate::PgType::ROUNDS_JSON_NUMBERS): `serde_json::Value`
-/// or an `Option` of it) is first
-/// scanned for numbers: one that would not come back from `serde_json` as the same decimal
-/// value (beyond the range of `f64`, or with more digits than `f64`, `i64` or `u64` keep,
-/// such as `1e400` or a 30-digit integer) is a [`DecodeProblem::InexactNumber`], not a
-/// rounded value. `1.10`, `0.1` and `1e2` read as they are.
+/// With `rounds_json_numbers` (the field type's
+/// [`PgType::ROUNDS_JSON_NUMBERS`](crate::PgType::ROUNDS_JSON_NUMBERS): `serde_json::Value` or an
+/// `Option` of it, which keep JSON numbers only as `f64`, `i64` or `u64`), a `json` or `jsonb`
+/// value is first scanned for numbers: one that would not come back as the same decimal value
+/// (beyond the range of `f64`, or with more digits than `f64`, `i64` or `u64` keep, such as
+/// `1e400` or a 30-digit integer) is a [`DecodeProblem::InexactNumber`], not a rounded value.
+/// `1.10`, `0.1` and `1e2` read as they are.
 ///
 /// An error names the row's primary key when the row holds the key's columns.
-pub fn decode<'a, T: FromSql<'a> + crate::PgType>(
+pub fn decode<'a, T: FromSql<'a>>(
     row: &'a Row,
     index: usize,
     table: &'static TableDef,
     column: usize,
+    rounds_json_numbers: bool,
 ) -> Result<T, DecodeError> {
     if let Some(c) = row.columns().get(index) {
-        if (*c.type_() == Type::JSONB || *c.type_() == Type::JSON) && T::ROUNDS_JSON_NUMBERS {
+        if (*c.type_() == Type::JSONB || *c.type_() == Type::JSON) && rounds_json_numbers {
             if let Ok(Some(RawJson(text))) = row.try_get::<_, Option<RawJson>>(index) {
                 if let Some(number) = inexact_number(text) {
                     return Err(DecodeError {
