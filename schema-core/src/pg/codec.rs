@@ -301,6 +301,9 @@ fn exact_in_serde_json(token: &str) -> bool {
         // Fits an i64 whatever its sign.
         return true;
     }
+    if exactly_rounded(digits) {
+        return true;
+    }
     match serde_json::from_str::<serde_json::Value>(token) {
         Ok(serde_json::Value::Number(number)) => {
             let read = number.to_string();
@@ -308,6 +311,36 @@ fn exact_in_serde_json(token: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether the unsigned decimal `number` is at most 15 digits times a power of ten within
+/// ±22: `f64` holds both exactly, so the one multiplication or division that reads it is
+/// correctly rounded, and 15 digits always come back from the nearest `f64` as written. Most
+/// numbers take this path, without parsing twice.
+fn exactly_rounded(number: &str) -> bool {
+    let (mantissa, exponent) = match number.find(['e', 'E']) {
+        Some(at) => {
+            let exponent = &number[at + 1..];
+            match exponent
+                .strip_prefix('+')
+                .unwrap_or(exponent)
+                .parse::<i32>()
+            {
+                Ok(exponent) => (&number[..at], exponent),
+                Err(_) => return false,
+            }
+        }
+        None => (number, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = whole.len() + fraction.len();
+    !whole.is_empty()
+        && digits <= 15
+        && whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+        && (exponent - fraction.len() as i32).abs() <= 22
 }
 
 /// A decimal number's value as (negative, significant digits, exponent of ten), zero as
@@ -523,6 +556,36 @@ mod tests {
         ] {
             assert_eq!(inexact_number(json), Some(number), "{json}");
         }
+    }
+
+    #[test]
+    fn numbers_taking_the_short_path_read_back_exactly() {
+        // A spread of mantissas and exponents: whatever the short path accepts, reading the
+        // number into serde_json and writing it back gives the same value.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let digits = (seed % 15 + 1) as u32;
+            let mantissa = ((seed >> 8) % 10_u64.pow(digits)).to_string();
+            let whole = 1 + (seed >> 20) as usize % mantissa.len();
+            let exponent = ((seed >> 40) % 61) as i32 - 30;
+            let token = if whole == mantissa.len() {
+                format!("{mantissa}e{exponent}")
+            } else {
+                format!("{}.{}e{exponent}", &mantissa[..whole], &mantissa[whole..])
+            };
+            if exactly_rounded(&token) {
+                accepted += 1;
+                let read = serde_json::from_str::<serde_json::Value>(&token)
+                    .unwrap()
+                    .to_string();
+                assert_eq!(decimal(&token), decimal(&read), "{token} read as {read}");
+            }
+        }
+        assert!(accepted > 5_000, "{accepted}");
     }
 
     #[test]
