@@ -141,6 +141,7 @@ impl Error for DecodeError {
 /// `1.10`, `0.1` and `1e2` read as they are.
 ///
 /// An error names the row's primary key when the row holds the key's columns.
+#[inline]
 pub fn decode<'a, T: FromSql<'a>>(
     row: &'a Row,
     index: usize,
@@ -148,45 +149,81 @@ pub fn decode<'a, T: FromSql<'a>>(
     column: usize,
     rounds_json_numbers: bool,
 ) -> Result<T, DecodeError> {
-    if let Some(c) = row.columns().get(index) {
-        if (*c.type_() == Type::JSONB || *c.type_() == Type::JSON) && rounds_json_numbers {
-            if let Ok(Some(RawJson(text))) = row.try_get::<_, Option<RawJson>>(index) {
-                if let Some(number) = inexact_number(text) {
-                    return Err(DecodeError {
-                        table: table.name,
-                        column: table.columns[column].name,
-                        key: row_key(row, table),
-                        rust_type: std::any::type_name::<T>(),
-                        problem: DecodeProblem::InexactNumber {
-                            sql_type: c.type_().to_string(),
-                            number: (!table.columns[column].sensitive).then(|| number.to_string()),
-                        },
-                    });
-                }
-            }
+    if rounds_json_numbers {
+        if let Some(number) = inexact_json_number(row, index) {
+            return Err(inexact_number_error::<T>(row, index, table, column, number));
         }
     }
-    row.try_get(index).map_err(|error| {
-        let problem = match row.columns().get(index) {
-            None => DecodeProblem::Missing,
-            Some(c) if !T::accepts(c.type_()) => DecodeProblem::WrongType {
-                sql_type: c.type_().to_string(),
-            },
-            Some(c) => DecodeProblem::Invalid {
-                sql_type: c.type_().to_string(),
-                source: error
-                    .into_source()
-                    .unwrap_or_else(|| "the value was refused".into()),
-            },
-        };
-        DecodeError {
-            table: table.name,
-            column: table.columns[column].name,
-            key: row_key(row, table),
-            rust_type: std::any::type_name::<T>(),
-            problem,
-        }
-    })
+    match row.try_get(index) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(decode_error::<T>(row, index, table, column, error)),
+    }
+}
+
+/// The first number of a `json` or `jsonb` value at `index` that `serde_json::Value` would not
+/// read back as the same decimal value.
+fn inexact_json_number(row: &Row, index: usize) -> Option<&str> {
+    let ty = row.columns().get(index)?.type_();
+    if *ty != Type::JSONB && *ty != Type::JSON {
+        return None;
+    }
+    match row.try_get::<_, Option<RawJson>>(index) {
+        Ok(Some(RawJson(text))) => inexact_number(text),
+        _ => None,
+    }
+}
+
+#[cold]
+fn inexact_number_error<T>(
+    row: &Row,
+    index: usize,
+    table: &'static TableDef,
+    column: usize,
+    number: &str,
+) -> DecodeError {
+    let sql_type = row
+        .columns()
+        .get(index)
+        .map_or_else(String::new, |c| c.type_().to_string());
+    DecodeError {
+        table: table.name,
+        column: table.columns[column].name,
+        key: row_key(row, table),
+        rust_type: std::any::type_name::<T>(),
+        problem: DecodeProblem::InexactNumber {
+            sql_type,
+            number: (!table.columns[column].sensitive).then(|| number.to_string()),
+        },
+    }
+}
+
+#[cold]
+fn decode_error<'a, T: FromSql<'a>>(
+    row: &Row,
+    index: usize,
+    table: &'static TableDef,
+    column: usize,
+    error: tokio_postgres::Error,
+) -> DecodeError {
+    let problem = match row.columns().get(index) {
+        None => DecodeProblem::Missing,
+        Some(c) if !T::accepts(c.type_()) => DecodeProblem::WrongType {
+            sql_type: c.type_().to_string(),
+        },
+        Some(c) => DecodeProblem::Invalid {
+            sql_type: c.type_().to_string(),
+            source: error
+                .into_source()
+                .unwrap_or_else(|| "the value was refused".into()),
+        },
+    };
+    DecodeError {
+        table: table.name,
+        column: table.columns[column].name,
+        key: row_key(row, table),
+        rust_type: std::any::type_name::<T>(),
+        problem,
+    }
 }
 
 /// The row's primary key as text, found by column name: each key column rendered as a uuid,
@@ -240,7 +277,7 @@ fn key_text(row: &Row, index: usize) -> Option<String> {
 }
 
 /// The text of a `json` or `jsonb` value, as the server sent it.
-struct RawJson<'a>(&'a str);
+struct RawJson<'a>(&'a [u8]);
 
 impl<'a> FromSql<'a> for RawJson<'a> {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
@@ -253,7 +290,9 @@ impl<'a> FromSql<'a> for RawJson<'a> {
         } else {
             raw
         };
-        Ok(RawJson(std::str::from_utf8(text)?))
+        // The text is read by `FromSql` for the field's type, which checks it is UTF-8; the
+        // scan for numbers reads bytes.
+        Ok(RawJson(text))
     }
 
     fn accepts(ty: &Type) -> bool {
@@ -263,8 +302,7 @@ impl<'a> FromSql<'a> for RawJson<'a> {
 
 /// The first number token of the JSON text `json` (outside strings) that would not come back
 /// from `serde_json::Value` as the same decimal value.
-pub(crate) fn inexact_number(json: &str) -> Option<&str> {
-    let bytes = json.as_bytes();
+pub(crate) fn inexact_number(bytes: &[u8]) -> Option<&str> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -283,7 +321,8 @@ pub(crate) fn inexact_number(json: &str) -> Option<&str> {
                 {
                     i += 1;
                 }
-                let token = &json[start..i];
+                // Only ASCII bytes make a token, so it is UTF-8.
+                let token = std::str::from_utf8(&bytes[start..i]).ok()?;
                 if !exact_in_serde_json(token) {
                     return Some(token);
                 }
@@ -532,7 +571,7 @@ mod tests {
             "0.30000000000000004",
             r#"{"a": [1, -2.50, 3e0], "s": "123456789012345678901234567890 \" 1e400"}"#,
         ] {
-            assert_eq!(inexact_number(json), None, "{json}");
+            assert_eq!(inexact_number(json.as_bytes()), None, "{json}");
         }
     }
 
@@ -554,7 +593,7 @@ mod tests {
                 "0.1000000000000000000001",
             ),
         ] {
-            assert_eq!(inexact_number(json), Some(number), "{json}");
+            assert_eq!(inexact_number(json.as_bytes()), Some(number), "{json}");
         }
     }
 
