@@ -242,3 +242,73 @@ fn each_role_may_update_only_its_granted_columns_as_the_catalog_says() {
         .collect();
     assert_eq!(triggers, ["support_tickets_immutable_columns"]);
 }
+
+#[test]
+fn the_immutable_trigger_compares_values_the_session_cannot_disguise() {
+    let mut db = TestDb::new();
+    db.apply_schema();
+    let (a, b) = (
+        uuid::Uuid::parse_str("a0000000-0000-4000-8000-000000000001").unwrap(),
+        uuid::Uuid::parse_str("afffffff-ffff-4fff-bfff-ffffffffffff").unwrap(),
+    );
+    for (provider, npi) in [(a, "1000000001"), (b, "1000000002")] {
+        db.client()
+            .execute(
+                "INSERT INTO providers (provider_id, npi, first_name, last_name, email) \
+                 VALUES ($1, $2, 'Dr', 'X', $3)",
+                &[&provider, &npi, &format!("{npi}@clinic.test")],
+            )
+            .unwrap();
+    }
+    let ticket: uuid::Uuid = db
+        .client()
+        .query_one(
+            "INSERT INTO support_tickets (provider_id, subject, description) \
+             VALUES ($1, 's', 'd') RETURNING ticket_id",
+            &[&a],
+        )
+        .unwrap()
+        .get(0);
+    // A `text` of the session's own, in pg_temp, would make both ids read as "a".
+    db.client()
+        .batch_execute("CREATE DOMAIN pg_temp.text AS varchar(1)")
+        .unwrap();
+    let error = db
+        .client()
+        .execute(
+            "UPDATE support_tickets SET provider_id = $1 WHERE ticket_id = $2",
+            &[&b, &ticket],
+        )
+        .unwrap_err();
+    let db_error = error.as_db_error().expect("a server error");
+    assert_eq!(db_error.code().code(), "23000", "{db_error:?}");
+    assert_eq!(db_error.column(), Some("provider_id"));
+
+    // Floats are compared in full, whatever the session's extra_float_digits.
+    #[derive(schema_core::PgTable)]
+    #[pg(table = "readings")]
+    #[allow(dead_code)]
+    struct Reading {
+        #[pg(primary_key)]
+        reading_id: i32,
+        #[pg(immutable)]
+        value: f64,
+    }
+    let ddl = Schema::new().table::<Reading>().to_ddl().unwrap();
+    db.client().batch_execute(&ddl).unwrap();
+    db.client()
+        .batch_execute("INSERT INTO readings VALUES (1, 0.1); SET extra_float_digits = 0")
+        .unwrap();
+    let error = db
+        .client()
+        .execute(
+            "UPDATE readings SET value = 0.1 + 2e-17 WHERE reading_id = 1",
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(
+        error.as_db_error().map(|e| e.code().code()),
+        Some("23000"),
+        "{error}"
+    );
+}

@@ -363,6 +363,18 @@ fn the_support_team_cannot_move_a_ticket_and_its_phi_to_another_provider() {
             Some(ConstraintKind::Immutable),
             "{error}"
         );
+        // Another 23000, raised by code of one's own, is not taken for the trigger's.
+        let other = PgError::from(
+            owner
+                .client()
+                .batch_execute(
+                    "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', \
+                     MESSAGE = 'mine', COLUMN = 'provider_id', TABLE = 'support_tickets'; END $$",
+                )
+                .await
+                .unwrap_err(),
+        );
+        assert!(matches!(other, PgError::Database(_)), "{other:?}");
         // An update that leaves the immutable columns as they are goes through.
         owner
             .client()

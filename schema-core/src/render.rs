@@ -63,9 +63,12 @@ pub fn create_role(role: &str) -> String {
 }
 
 /// The function and trigger that refuse an update changing an `immutable` column, for every
-/// role including the table's owner. The trigger runs after the row is updated, so no other
-/// trigger can change the column after the check; the comparison is of the values' text under
-/// `search_path = pg_catalog`, so no operator of the session's choosing takes part.
+/// role including the table's owner (it stops `UPDATE` statements; DDL such as
+/// `ALTER TABLE ... DISABLE TRIGGER` by the owner is not an update). The trigger runs after the
+/// row is updated, so no other trigger can change the column after the check. The values are
+/// compared as text: `pg_catalog.text`, bytewise (`COLLATE "C"`), floats in full
+/// (`extra_float_digits = 3`), with `search_path = pg_catalog, pg_temp`, so no type, operator or
+/// setting of the session's choosing takes part.
 fn immutable_columns(table: &TableDef) -> Vec<String> {
     let columns: Vec<_> = table.immutable_columns().collect();
     if columns.is_empty() {
@@ -77,7 +80,8 @@ fn immutable_columns(table: &TableDef) -> Vec<String> {
         let quoted = quote_ident(column.name);
         write!(
             body,
-            "    IF NEW.{quoted}::text IS DISTINCT FROM OLD.{quoted}::text THEN\n        \
+            "    IF NEW.{quoted}::pg_catalog.text COLLATE pg_catalog.\"C\" \
+             IS DISTINCT FROM OLD.{quoted}::pg_catalog.text THEN\n        \
              RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = {}, \
              COLUMN = {}, TABLE = {}, CONSTRAINT = {};\n    END IF;\n",
             quote_literal(&format!(
@@ -93,7 +97,8 @@ fn immutable_columns(table: &TableDef) -> Vec<String> {
     body.push_str("    RETURN NULL;\nEND\n");
     vec![
         format!(
-            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS {}",
+            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql \
+             SET search_path = pg_catalog, pg_temp SET extra_float_digits = 3 AS {}",
             dollar_quote("fn", &body)
         ),
         format!(

@@ -650,12 +650,12 @@ fn column_grants_narrow_update_and_immutable_columns_get_a_trigger() {
     assert_eq!(
         tail,
         [
-            r#"CREATE FUNCTION "cases_immutable_columns"() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+            r#"CREATE FUNCTION "cases_immutable_columns"() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET extra_float_digits = 3 AS $fn$
 BEGIN
-    IF NEW."owner_id"::text IS DISTINCT FROM OLD."owner_id"::text THEN
+    IF NEW."owner_id"::pg_catalog.text COLLATE pg_catalog."C" IS DISTINCT FROM OLD."owner_id"::pg_catalog.text THEN
         RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = 'column "owner_id" of table "cases" never changes after insert', COLUMN = 'owner_id', TABLE = 'cases', CONSTRAINT = 'cases_owner_id_immutable';
     END IF;
-    IF NEW."opened_at"::text IS DISTINCT FROM OLD."opened_at"::text THEN
+    IF NEW."opened_at"::pg_catalog.text COLLATE pg_catalog."C" IS DISTINCT FROM OLD."opened_at"::pg_catalog.text THEN
         RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = 'column "opened_at" of table "cases" never changes after insert', COLUMN = 'opened_at', TABLE = 'cases', CONSTRAINT = 'cases_opened_at_immutable';
     END IF;
     RETURN NULL;

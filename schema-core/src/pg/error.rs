@@ -85,9 +85,10 @@ pub enum ConstraintKind {
     /// The role may not do this, including a row refused by a row-level security policy
     /// (42501).
     Denied,
-    /// An update tried to change a column declared `immutable`, which never changes after
-    /// insert for any role, the table's owner included (23000, raised by the table's
-    /// `{table}_immutable_columns` trigger with the column named).
+    /// An update tried to change a column declared `immutable`, which no `UPDATE` may change
+    /// after insert, whatever the role (23000, raised by the table's `{table}_immutable_columns`
+    /// trigger naming the column and the constraint `{table}_{column}_immutable`; another
+    /// 23000 stays a [`PgError::Database`]).
     Immutable,
 }
 
@@ -123,7 +124,7 @@ impl From<tokio_postgres::Error> for PgError {
             ConstraintKind::OutOfRange
         } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
             ConstraintKind::Denied
-        } else if *code == SqlState::INTEGRITY_CONSTRAINT_VIOLATION {
+        } else if *code == SqlState::INTEGRITY_CONSTRAINT_VIOLATION && raised_by_immutable(db) {
             ConstraintKind::Immutable
         } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
             || *code == SqlState::UNTRANSLATABLE_CHARACTER
@@ -147,6 +148,18 @@ impl From<tokio_postgres::Error> for PgError {
             message,
             source: error,
         })
+    }
+}
+
+/// Whether a 23000 error is the refusal of an `immutable` column's trigger: it names the table,
+/// the column and the constraint `{table}_{column}_immutable`. Any other 23000 (a trigger of
+/// one's own, an extension) is left as it is.
+fn raised_by_immutable(db: &tokio_postgres::error::DbError) -> bool {
+    match (db.table(), db.column(), db.constraint()) {
+        (Some(table), Some(column), Some(constraint)) => {
+            crate::sql::constraint_name(table, [column], "immutable") == constraint
+        }
+        _ => false,
     }
 }
 
