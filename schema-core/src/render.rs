@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use crate::def::{CheckRule, ColumnDefault, IndexDef, NullsOrder, SortOrder, SqlPart, TableDef};
+use crate::def::{
+    CheckRule, ColumnDefault, IndexDef, NullsOrder, ReferentialAction, SortOrder, SqlPart, TableDef,
+};
 use crate::error::SchemaError;
 use crate::literal::SqlLiteral;
 use crate::names::Names;
@@ -520,6 +522,18 @@ fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
             if listed.is_empty() {
                 return Err(invalid("lists no column".into()));
             }
+            if !update {
+                if let Some(required) = table
+                    .columns
+                    .iter()
+                    .find(|c| !c.nullable && c.default.is_none() && !listed.contains(&c.name))
+                {
+                    return Err(invalid(format!(
+                        "leaves out column `{}`, which every insert must give (NOT NULL, no default)",
+                        required.name
+                    )));
+                }
+            }
             for name in listed {
                 let Some(column) = table.column(name) else {
                     return Err(SchemaError::UnknownColumn {
@@ -546,12 +560,32 @@ fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
         }
     }
     for column in table.immutable_columns() {
+        let invalid = |problem| SchemaError::InvalidColumn {
+            table: table.name.into(),
+            column: column.name.into(),
+            problem,
+        };
         if column.update_sql.is_some() {
-            return Err(SchemaError::InvalidColumn {
-                table: table.name.into(),
-                column: column.name.into(),
-                problem: "is immutable but refreshed by every update (`update_sql`); keep one",
-            });
+            return Err(invalid(
+                "is immutable but refreshed by every update (`update_sql`); keep one",
+            ));
+        }
+        let rewrites = |action| {
+            matches!(
+                action,
+                ReferentialAction::SetNull | ReferentialAction::SetDefault
+            )
+        };
+        let rewritten = table.foreign_keys.iter().any(|fk| {
+            fk.columns.contains(&column.name)
+                && (rewrites(fk.on_delete)
+                    || rewrites(fk.on_update)
+                    || fk.on_update == ReferentialAction::Cascade)
+        });
+        if rewritten {
+            return Err(invalid(
+                "is immutable but a foreign key action would rewrite it, which its trigger refuses",
+            ));
         }
     }
     Ok(())
@@ -636,6 +670,22 @@ fn validate_names(table: &TableDef, names: &Names) -> Result<(), SchemaError> {
                     });
                 }
             }
+        }
+    }
+    for (i, grant) in table.column_grants.iter().enumerate() {
+        let deployed = names.role_name(grant.role);
+        if let Some(other) = table.column_grants[..i]
+            .iter()
+            .find(|g| names.role_name(g.role) == deployed)
+        {
+            return Err(SchemaError::InvalidGrant {
+                table: table.name.into(),
+                role: grant.role.into(),
+                problem: format!(
+                    "is deployed as `{deployed}`, as is `{}`, which has a grant of its own",
+                    other.role
+                ),
+            });
         }
     }
     let roles = policy_roles(table, names);

@@ -628,7 +628,7 @@ fn column_grants_narrow_update_and_immutable_columns_get_a_trigger() {
         row_level_security,
         policy(name = "own", to = "owner", using = "{owner_id} = current_user"),
         policy(name = "triage", to = "desk", command = "update", using = "true"),
-        grant(to = "owner", insert(owner_id, title), update(title)),
+        grant(to = "owner", insert(case_id, owner_id, title, state), update(title)),
         grant(to = "desk", update(state))
     )]
     #[allow(dead_code)]
@@ -667,7 +667,7 @@ $fn$"#,
             r#"CREATE POLICY "own" ON "cases" FOR ALL TO "owner" USING ("owner_id" = current_user)"#,
             r#"CREATE POLICY "triage" ON "cases" FOR UPDATE TO "desk" USING (true)"#,
             r#"GRANT SELECT, DELETE ON "cases" TO "owner""#,
-            r#"GRANT INSERT ("owner_id", "title") ON "cases" TO "owner""#,
+            r#"GRANT INSERT ("case_id", "owner_id", "title", "state") ON "cases" TO "owner""#,
             r#"GRANT UPDATE ("title", "changed_at") ON "cases" TO "owner""#,
             r#"GRANT UPDATE ("state", "changed_at") ON "cases" TO "desk""#,
         ]
@@ -780,7 +780,7 @@ fn column_grants_built_by_hand_are_checked() {
     );
     static UNKNOWN_GRANTED: [schema_core::ColumnGrantDef; 1] = [schema_core::ColumnGrantDef {
         role: "r",
-        insert: Some(&["nope"]),
+        insert: Some(&["id", "owner", "nope"]),
         update: None,
     }];
     static UNKNOWN: TableDef = TableDef {
@@ -790,5 +790,53 @@ fn column_grants_built_by_hand_are_checked() {
     assert!(matches!(
         Schema::new().with_def(&UNKNOWN).to_ddl(),
         Err(SchemaError::UnknownColumn { .. })
+    ));
+    static SHORT_INSERT: [schema_core::ColumnGrantDef; 1] = [schema_core::ColumnGrantDef {
+        role: "r",
+        insert: Some(&["owner"]),
+        update: None,
+    }];
+    static SHORT: TableDef = TableDef {
+        column_grants: &SHORT_INSERT,
+        ..table("t", &COLUMNS, &[])
+    };
+    assert_eq!(
+        Schema::new()
+            .with_def(&SHORT)
+            .to_ddl()
+            .unwrap_err()
+            .to_string(),
+        "the column grant of table `t` to role `r` leaves out column `id`, which every insert \
+         must give (NOT NULL, no default)"
+    );
+    static TWO_GRANTS: [schema_core::ColumnGrantDef; 2] = [
+        schema_core::ColumnGrantDef {
+            role: "a",
+            insert: None,
+            update: Some(&["id"]),
+        },
+        schema_core::ColumnGrantDef {
+            role: "b",
+            insert: None,
+            update: Some(&["id"]),
+        },
+    ];
+    static TWO: TableDef = TableDef {
+        column_grants: &TWO_GRANTS,
+        ..table("t", &COLUMNS, &[])
+    };
+    let one_role = schema_core::Names::new().role("a", "app").role("b", "app");
+    assert!(matches!(
+        Schema::new().with_def(&TWO).with_names(one_role).to_ddl(),
+        Err(SchemaError::InvalidGrant { .. })
+    ));
+    static CASCADED: [ForeignKeyDef; 1] = [ForeignKeyDef {
+        on_update: ReferentialAction::Cascade,
+        ..fk(&["owner"], "t")
+    }];
+    static REWRITTEN: TableDef = table("t", &COLUMNS, &CASCADED);
+    assert!(matches!(
+        Schema::new().with_def(&REWRITTEN).to_ddl(),
+        Err(SchemaError::InvalidColumn { .. })
     ));
 }

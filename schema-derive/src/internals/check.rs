@@ -10,6 +10,7 @@ use super::ast::Table;
 use super::attr::TemplatePart;
 use super::ctxt::Ctxt;
 use super::suggest::did_you_mean;
+use super::symbol::ON_UPDATE;
 
 /// PostgreSQL truncates identifiers longer than this many bytes (`NAMEDATALEN - 1`).
 const MAX_IDENTIFIER_BYTES: usize = 63;
@@ -365,11 +366,30 @@ fn check_internal_is_optional(cx: &Ctxt, table: &Table) {
 /// An immutable column never changes after insert, so nothing may refresh it on update.
 fn check_immutable(cx: &Ctxt, table: &Table) {
     for column in &table.columns {
-        if let (Some(_), Some(update_sql)) = (&column.attrs.immutable, &column.attrs.update_sql) {
+        let a = &column.attrs;
+        if a.immutable.is_none() {
+            continue;
+        }
+        if let Some(update_sql) = &a.update_sql {
             cx.error_spanned_by(
                 &update_sql.key,
                 "an `immutable` column never changes after insert; remove `update_sql` or `immutable`",
             );
+        }
+        // A foreign key action that rewrites the column would be refused by the trigger, and
+        // the referenced row's update or delete with it.
+        for action in [&a.on_update, &a.on_delete].into_iter().flatten() {
+            let rewrites = matches!(action.value.to_string().as_str(), "SetNull" | "SetDefault")
+                || (action.key == ON_UPDATE && action.value == "Cascade");
+            if rewrites {
+                cx.error_spanned_by(
+                    &action.key,
+                    format!(
+                        "`{}` would rewrite this `immutable` column, which its trigger refuses; use \"restrict\" or \"no action\", or drop `immutable`",
+                        action.key
+                    ),
+                );
+            }
         }
     }
 }
@@ -432,25 +452,44 @@ fn check_grants(cx: &Ctxt, table: &Table) {
             check_granted_fields(cx, table, list, command == "Update");
         }
     }
-    if table.attrs.grants.iter().any(|g| g.update.is_some()) {
+    // Once a grant narrows a command to columns, every role a policy lets run it needs a
+    // grant of its own: a table-wide privilege (to `public` above all) would undo the narrowing.
+    for (command, narrowed) in [
+        (
+            "Insert",
+            table.attrs.grants.iter().any(|g| g.insert.is_some()),
+        ),
+        (
+            "Update",
+            table.attrs.grants.iter().any(|g| g.update.is_some()),
+        ),
+    ] {
+        if !narrowed {
+            continue;
+        }
         for policy in &table.attrs.policies {
-            let (Some(role), command) = (
-                &policy.to,
-                policy
-                    .command
-                    .as_ref()
-                    .map_or("All".to_string(), |c| c.to_string()),
-            ) else {
-                continue;
-            };
+            let Some(role) = &policy.to else { continue };
+            let policy_command = policy
+                .command
+                .as_ref()
+                .map_or("All".to_string(), |c| c.to_string());
             let granted = table.attrs.grants.iter().any(|g| {
-                g.update.is_some() && g.to.as_ref().is_some_and(|to| to.value() == role.value())
+                let list = if command == "Insert" {
+                    &g.insert
+                } else {
+                    &g.update
+                };
+                list.is_some()
+                    && g.to
+                        .as_ref()
+                        .is_some_and(|to| to.value().eq_ignore_ascii_case(&role.value()))
             });
-            if matches!(command.as_str(), "All" | "Update") && !granted {
+            if (policy_command == "All" || policy_command == command) && !granted {
+                let verb = command.to_lowercase();
                 cx.error_spanned_by(
                     role,
                     format!(
-                        "this table narrows updates to granted columns, but `{}` may update through this policy without a grant: add `grant(to = \"{}\", update(...))`",
+                        "this table narrows {verb}s to granted columns, but `{}` may {verb} through this policy without a grant: add `grant(to = \"{}\", {verb}(...))`",
                         role.value(),
                         role.value()
                     ),
@@ -469,6 +508,20 @@ fn check_granted_fields(
 ) {
     if list.value.is_empty() {
         cx.error_spanned_by(&list.key, format!("`{}()` lists no field", list.key));
+    }
+    if !update {
+        // A row cannot be inserted without its NOT NULL columns that have no default.
+        for column in table.columns.iter().filter(|c| c.required_on_insert()) {
+            if !list.value.iter().any(|i| i == column.ident) {
+                cx.error_spanned_by(
+                    &list.key,
+                    format!(
+                        "`{}` is required on insert (NOT NULL, no default), so a role that inserts must be granted it: add it to `insert(...)`",
+                        column.ident
+                    ),
+                );
+            }
+        }
     }
     let key = table.primary_key();
     for (i, ident) in list.value.iter().enumerate() {
