@@ -358,6 +358,9 @@ fn a_table_owner_with_bypassrls_sees_and_changes_every_ticket() {
     assert_eq!(count_tickets(c.db.client()), all + 1);
 }
 
+// The next two tests pin the server behaviour the README's trust boundary rests on (what a
+// login holding the physician role could do with its own statements), not code of this crate.
+
 #[test]
 fn a_physician_login_can_set_its_scope_to_any_provider() {
     let mut c = clinic();

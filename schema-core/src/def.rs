@@ -139,9 +139,9 @@ pub struct ColumnDef {
     /// Whether the column is internal: the generated types never serialize it nor accept it
     /// from deserialized input; the application reads it through the Rust field only.
     pub internal: bool,
-    /// Whether the column never changes after insert: a trigger refuses any update that changes
-    /// it, for every role including the table's owner, and the generated `UpdateX` has no field
-    /// for it.
+    /// Whether the column never changes after insert: a trigger refuses any `UPDATE` that
+    /// changes it, whatever the role (the table's owner included; DDL that disables the trigger
+    /// is not an update), and the generated `UpdateX` has no field for it.
     pub immutable: bool,
 }
 

@@ -34,7 +34,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `check` | a named SQL check; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
 /// | `row_level_security` | nothing: enables and forces row-level security (the owner is not exempt) | `row_level_security` |
 /// | `policy` | `name`, `to` (a role, or `"public"`), `command` (`"all"` by default, `"select"`, `"insert"`, `"update"`, `"delete"`), `using` and/or `with_check` SQL, where `{field}` names a column and `{setting:prefix.name}` reads a setting (NULL when unset) | `policy(name = "own", to = "physician", using = "{provider_id} = {setting:app.provider_id}::uuid")` |
-/// | `grant` | `to` (a role) and `update(fields)`: the only columns that role may change (`GRANT UPDATE (...)` in place of a table-wide `UPDATE`; `update_sql` columns are added). Under row-level security the role needs a policy for `"update"` or `"all"`. Once a table has a grant, `UpdateX` has only the fields some grant lists | `grant(to = "support_team", update(status, assigned_to))` |
+/// | `grant` | `to` (a role), `insert(fields)` and/or `update(fields)`: the only columns that role may give on insert (every NOT NULL field without a default must be listed) or change (`GRANT INSERT (...)` / `GRANT UPDATE (...)` in place of table-wide ones; `update_sql` columns are added to updates). Under row-level security the role needs a policy for that command (or `"all"`); once a grant narrows a command, every role a policy lets run it (`public` too) needs a grant for it. Once a grant has `update(...)`, `UpdateX` has only the fields some `update(...)` lists | `grant(to = "support_team", update(status, assigned_to))` |
 /// | `insert` / `select` / `update` | the generated types' names (default `InsertX`, `SelectX`, `UpdateX`) | `insert = "NewTicket"` |
 /// | `derive` | more derives on every generated type | `derive(Eq, Hash)` |
 /// | `insert_derive` / `select_derive` / `update_derive` | more derives on one of them | `select_derive(Eq)` |
@@ -57,7 +57,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `range` | an integer range the database checks; its bounds must fit the field's type | `range = 1..=5` |
 /// | `sensitive` | nothing: `Debug` of the generated types prints `<redacted>`, the metadata and the column comment say so | `sensitive` |
 /// | `internal` | nothing: never serialized, never read from deserialized input (the field must be an `Option`) | `internal` |
-/// | `immutable` | nothing: the column never changes after insert; a trigger (`{table}_immutable_columns`) refuses an update that changes it for every role, the table's owner included, with SQLSTATE 23000 naming the column, and `UpdateX` has no field for it | `immutable` |
+/// | `immutable` | nothing: the column never changes after insert; a trigger (`{table}_immutable_columns`) refuses an `UPDATE` that changes it whatever the role, the table's owner included (DDL disabling the trigger is not an update), with SQLSTATE 23000 naming the column, and `UpdateX` has no field for it; a foreign key action that would rewrite it (`on_update = "cascade"`, `"set null"`, `"set default"`) does not compile | `immutable` |
 ///
 /// Doc comments on the struct and its fields become `COMMENT ON TABLE` / `COMMENT ON COLUMN`.
 /// No text that reaches the DDL (doc comments, names, SQL, types, defaults) may hold a NUL

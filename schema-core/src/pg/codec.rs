@@ -628,6 +628,39 @@ mod tests {
     }
 
     #[test]
+    fn an_inexact_number_is_shown_unless_the_column_is_sensitive() {
+        let error = |number: Option<&str>| {
+            DecodeError {
+                table: "readings",
+                column: "payload",
+                key: Some("7".into()),
+                rust_type: "serde_json::Value",
+                problem: DecodeProblem::InexactNumber {
+                    sql_type: "jsonb".into(),
+                    number: number.map(str::to_string),
+                },
+            }
+            .to_string()
+        };
+        assert_eq!(
+            error(Some("1e400")),
+            "row with key 7: column `readings.payload` of type jsonb holds the number 1e400, \
+             which `serde_json::Value` cannot hold exactly"
+        );
+        let long = "1".repeat(100);
+        assert!(error(Some(&long)).contains(&format!(
+            "{}...{} (100 characters)",
+            &long[..24],
+            &long[..8]
+        )));
+        assert_eq!(
+            error(None),
+            "row with key 7: column `readings.payload` of type jsonb holds a number which \
+             `serde_json::Value` cannot hold exactly (not shown: the column is sensitive)"
+        );
+    }
+
+    #[test]
     fn decimals_are_normalized() {
         assert_eq!(decimal("1.10"), Some((false, "11".into(), -1)));
         assert_eq!(decimal("110"), Some((false, "11".into(), 1)));

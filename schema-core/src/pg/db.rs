@@ -298,7 +298,7 @@ impl Db {
     /// an escaped string literal; a name of any other form, or a value holding a NUL
     /// character, is refused with [`PgError::InvalidSetting`] before anything is sent. A
     /// `SET LOCAL` statement (rather than `set_config`) is also what Citus forwards to its
-    /// workers.
+    /// workers, with `citus.propagate_set_commands = 'local'`.
     ///
     /// # Trust boundary
     ///
@@ -436,10 +436,11 @@ macro_rules! typed_statements {
             /// Loads rows with binary `COPY`, in one transaction (a savepoint inside a
             /// transaction): the fastest way in for large batches. Every row is validated
             /// first. Where PostgreSQL would refuse `COPY FROM` (row-level security applying
-            /// to the session, no table-wide `INSERT` privilege, a read-only transaction, a
-            /// generated column), the rows go in by multi-row `INSERT` instead, which is
-            /// checked row by row and fails, if it must, with the server's own error. Returns
-            /// the number of rows loaded.
+            /// to the session, a read-only transaction, a generated column) or may (the session
+            /// lacks the table-wide `INSERT` privilege and may insert only some columns), the
+            /// rows go in by multi-row `INSERT` instead, naming only the columns each row sets,
+            /// which is checked row by row and fails, if it must, with the server's own error.
+            /// Returns the number of rows loaded.
             ///
             /// A failed or refused load leaves the connection usable: the table is locked
             /// (`ROW EXCLUSIVE`, as `COPY FROM` locks it) and its column types read afresh
@@ -666,8 +667,8 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
 ) -> Result<u64, PgError> {
     let table = <I::Table as Table>::TABLE;
     let mut buffer = Vec::with_capacity(table.columns.len());
-    // Every row is validated before anything is sent. COPY needs the table-wide INSERT
-    // privilege, so its rows bind NULL for the columns they leave out.
+    // Every row is validated before anything is sent. COPY is used only with the table-wide
+    // INSERT privilege, so its rows bind NULL for the columns they leave out.
     let fill = nullable_without_default(table);
     let runs = runs(rows, Some(&fill), &mut buffer)?;
     let transaction = client.transaction().await?;

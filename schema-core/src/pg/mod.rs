@@ -62,7 +62,8 @@ pub trait UpdateRow: Validate + Sync {
     type Table: KeyedTable;
 
     /// One entry per column of the table, in column order: `Some` to set the column, `None` to
-    /// leave it as it is (always `None` for key and `update_sql` columns).
+    /// leave it as it is (always `None` for a column `UpdateX` has no field for: key,
+    /// `update_sql`, `immutable` and, under column grants, ungranted columns).
     fn push_changes<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
 }
 
