@@ -663,10 +663,18 @@ fn validate_names(table: &TableDef, names: &Names) -> Result<(), SchemaError> {
             .flatten()
         {
             if let SqlPart::Setting(setting) = part {
-                if names.setting_name(setting).contains('\0') {
+                let deployed = names.setting_name(setting);
+                if deployed.contains('\0') {
                     return Err(SchemaError::NulCharacter {
                         table: table.name.into(),
                         used_in: format!("the setting read by policy `{}`", policy.name),
+                    });
+                }
+                if let Some(problem) = crate::sql::setting_name_problem(deployed) {
+                    return Err(SchemaError::InvalidIdentifier {
+                        table: table.name.into(),
+                        name: deployed.into(),
+                        problem,
                     });
                 }
             }

@@ -48,6 +48,30 @@ pub fn dollar_quote(tag: &str, body: &str) -> String {
     }
 }
 
+/// Why a name cannot be a setting of one's own (a custom option, as `app.provider_id`), or
+/// `None` when it can: two or more parts separated by dots, each of ASCII letters, digits and
+/// `_`, not starting with a digit, and at most 63 bytes (PostgreSQL would truncate it).
+pub fn setting_name_problem(name: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() < 2 {
+        return Some("is not `prefix.name`");
+    }
+    for part in parts {
+        let Some(first) = part.bytes().next() else {
+            return Some("has an empty part");
+        };
+        if first.is_ascii_digit() || !part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Some(
+                "has a part that is not ASCII letters, digits and `_`, or starts with a digit",
+            );
+        }
+        if part.len() > MAX_IDENTIFIER_BYTES {
+            return Some("has a part longer than 63 bytes, which PostgreSQL would truncate");
+        }
+    }
+    None
+}
+
 /// Why a name cannot be used as a PostgreSQL identifier, or `None` when it can.
 pub fn identifier_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
@@ -157,6 +181,16 @@ mod tests {
             "$role_2$ $role$ $role_1$ $role_2$"
         );
         assert_eq!(dollar_quote("role", "x$role"), "$role_1$x$role$role_1$");
+    }
+
+    #[test]
+    fn setting_names_are_prefix_dot_name() {
+        assert_eq!(setting_name_problem("app.provider_id"), None);
+        assert_eq!(setting_name_problem("app.tenant.id"), None);
+        for bad in ["provider_id", "app.", ".x", "app.1st", "app.x;y", "app.x y", "app.x'"] {
+            assert!(setting_name_problem(bad).is_some(), "{bad}");
+        }
+        assert!(setting_name_problem(&format!("app.{}", "x".repeat(64))).is_some());
     }
 
     #[test]

@@ -614,6 +614,14 @@ GRANT SELECT ON "notes" TO "auditor";
 GRANT INSERT ON "notes" TO PUBLIC;
 "#
     );
+    // A deployed setting name must be a setting name too.
+    let bad_setting = Schema::new()
+        .table::<Notes>()
+        .with_names(schema_core::Names::new().setting("app.user_id", "acme.user id"));
+    assert!(matches!(
+        bad_setting.to_ddl(),
+        Err(SchemaError::InvalidIdentifier { .. })
+    ));
     let policy = Notes::TABLE.policies[0];
     assert_eq!(policy.command, schema_core::PolicyCommand::All);
     assert_eq!(policy.role, "author");

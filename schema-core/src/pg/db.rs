@@ -338,16 +338,10 @@ fn set_local(setting: &str, value: &str) -> Result<String, PgError> {
         setting: setting.to_string(),
         problem,
     };
-    let parts: Vec<&str> = setting.split('.').collect();
-    let valid_part = |part: &&str| {
-        part.bytes()
-            .next()
-            .is_some_and(|first| !first.is_ascii_digit())
-            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    };
-    if parts.len() < 2 || !parts.iter().all(valid_part) {
+    if crate::sql::setting_name_problem(setting).is_some() {
         return Err(invalid(SettingProblem::Name));
     }
+    let parts = setting.split('.');
     if value.contains('\0') {
         return Err(invalid(SettingProblem::NulInValue));
     }

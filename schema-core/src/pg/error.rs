@@ -42,7 +42,8 @@ pub enum PgError {
 #[non_exhaustive]
 pub enum SettingProblem {
     /// The name is not `prefix.name`: two or more parts separated by dots, each of ASCII
-    /// letters, digits and `_`, not starting with a digit.
+    /// letters, digits and `_`, not starting with a digit, at most 63 bytes (see
+    /// [`setting_name_problem`](crate::sql::setting_name_problem)).
     Name,
     /// The value holds a NUL character, which no PostgreSQL text can.
     NulInValue,
@@ -185,7 +186,8 @@ impl fmt::Display for PgError {
                 SettingProblem::Name => write!(
                     f,
                     "setting name {setting:?} is not `prefix.name` (parts of ASCII letters, \
-                     digits and `_`, separated by dots, none starting with a digit)"
+                     digits and `_`, separated by dots, none starting with a digit, none over \
+                     63 bytes)"
                 ),
                 SettingProblem::NulInValue => {
                     write!(f, "the value for setting `{setting}` holds a NUL character")

@@ -126,9 +126,13 @@ pub fn sql_template(sql: &str) -> Result<Vec<TemplatePart>, String> {
                 let field = field.trim().to_string();
                 if let Some(setting) = field.strip_prefix("setting:") {
                     let setting = setting.trim();
-                    let valid = setting.split('.').count() == 2
+                    // The rule of schema-core's `sql::setting_name_problem`, which this crate
+                    // cannot call: two or more parts, each of ASCII letters, digits and `_`, not
+                    // starting with a digit, at most 63 bytes.
+                    let valid = setting.split('.').count() >= 2
                         && setting.split('.').all(|part| {
-                            !part.is_empty()
+                            part.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+                                && part.len() <= 63
                                 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                         });
                     if !valid {
