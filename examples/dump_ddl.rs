@@ -2,14 +2,20 @@
 //!
 //! The script applies to an empty database with `psql -v ON_ERROR_STOP=1`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     match shared::schemas::db::schema().to_ddl() {
-        Ok(ddl) => {
-            print!("{ddl}");
-            ExitCode::SUCCESS
-        }
+        // A closed pipe (`| head`) ends the output quietly rather than with a panic.
+        Ok(ddl) => match std::io::stdout().write_all(ddl.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: cannot write the DDL: {error}");
+                ExitCode::FAILURE
+            }
+        },
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE

@@ -187,7 +187,15 @@ mod tests {
     fn setting_names_are_prefix_dot_name() {
         assert_eq!(setting_name_problem("app.provider_id"), None);
         assert_eq!(setting_name_problem("app.tenant.id"), None);
-        for bad in ["provider_id", "app.", ".x", "app.1st", "app.x;y", "app.x y", "app.x'"] {
+        for bad in [
+            "provider_id",
+            "app.",
+            ".x",
+            "app.1st",
+            "app.x;y",
+            "app.x y",
+            "app.x'",
+        ] {
             assert!(setting_name_problem(bad).is_some(), "{bad}");
         }
         assert!(setting_name_problem(&format!("app.{}", "x".repeat(64))).is_some());
