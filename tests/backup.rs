@@ -37,38 +37,8 @@ struct Clinic {
 }
 
 fn clinic() -> Clinic {
-    let mut db = TestDb::new();
-    db.apply_schema();
-    let mut providers = Vec::new();
-    let mut tickets = Vec::new();
-    for p in 0..PROVIDERS {
-        let provider: Uuid = db
-            .client()
-            .query_one(
-                "INSERT INTO providers (npi, first_name, last_name, email) \
-                 VALUES ($1, 'Dr', $2, $3) RETURNING provider_id",
-                &[
-                    &format!("{:010}", 2_000_000 + p),
-                    &format!("Number{p}"),
-                    &format!("dr{p}@clinic.test"),
-                ],
-            )
-            .unwrap()
-            .get(0);
-        for t in 0..PER_PROVIDER {
-            let ticket: Uuid = db
-                .client()
-                .query_one(
-                    "INSERT INTO support_tickets (provider_id, subject, description) \
-                     VALUES ($1, $2, 'private details') RETURNING ticket_id",
-                    &[&provider, &format!("ticket {t} of provider {p}")],
-                )
-                .unwrap()
-                .get(0);
-            tickets.push((provider, ticket));
-        }
-        providers.push(provider);
-    }
+    let mut db = TestDb::with_schema();
+    let (providers, tickets) = db.add_providers_with_tickets(PROVIDERS, PER_PROVIDER);
     Clinic {
         db,
         providers,

@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::future::Future;
-
 use schema_core::pg::tokio_postgres::error::SqlState;
 use schema_core::pg::{ConstraintKind, Db, DecodeError, DecodeProblem, PgError, SettingProblem};
 use schema_core::PgTable;
@@ -18,22 +16,10 @@ use shared::schemas::db::{
 };
 use uuid::Uuid;
 
-use common::TestDb;
+use common::{block_on, TestDb};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-/// A throwaway database with the application's tables.
-fn seeded_db() -> TestDb {
-    let mut test_db = TestDb::new();
-    test_db.apply_schema();
-    test_db
-}
-
-/// Runs the async part of a test on a runtime of its own.
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Runtime::new().unwrap().block_on(future)
-}
 
 /// A provider with every required column set.
 fn provider(n: u32) -> InsertProvider {
@@ -62,7 +48,7 @@ pub struct ProviderName {
 
 #[test]
 fn two_row_types_on_one_table_each_read_and_write_their_own_columns() {
-    let mut test_db = seeded_db();
+    let mut test_db = TestDb::with_schema();
     // The narrow type leaves `npi` and `email` out: give them defaults so it can insert.
     test_db
         .client()
@@ -318,33 +304,8 @@ struct Clinic {
 }
 
 fn clinic(per_provider: usize) -> Clinic {
-    let mut db = seeded_db();
-    let mut providers = Vec::new();
-    for p in 0..2_u32 {
-        let row = db
-            .client()
-            .query_one(
-                "INSERT INTO providers (npi, first_name, last_name, email) \
-                 VALUES ($1, 'Dr', $2, $3) RETURNING provider_id",
-                &[
-                    &format!("{:010}", 1_000_000 + p),
-                    &format!("Number{p}"),
-                    &format!("dr{p}@clinic.test"),
-                ],
-            )
-            .unwrap();
-        let provider: Uuid = row.get(0);
-        for t in 0..per_provider {
-            db.client()
-                .execute(
-                    "INSERT INTO support_tickets (provider_id, subject, description) \
-                     VALUES ($1, $2, 'private details')",
-                    &[&provider, &format!("ticket {t} of provider {p}")],
-                )
-                .unwrap();
-        }
-        providers.push(provider);
-    }
+    let mut db = TestDb::with_schema();
+    let (providers, _) = db.add_providers_with_tickets(2, per_provider);
     let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
     let physician_url = db.login_role("doctor", &physician);
     Clinic {
@@ -470,7 +431,7 @@ fn assert_code(error: &PgError, code: &SqlState) {
 
 #[test]
 fn copy_in_a_read_only_transaction_is_refused_and_the_connection_goes_on() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let owner = db.insert(&provider(1)).await.unwrap().provider_id;
@@ -510,7 +471,7 @@ fn copy_in_a_read_only_transaction_is_refused_and_the_connection_goes_on() {
 
 #[test]
 fn copy_in_under_a_lock_timeout_fails_as_an_ordinary_statement() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let mut locker = Db::connect(test_db.url()).await.unwrap();
@@ -551,7 +512,7 @@ async fn assert_db_works_without_tickets(db: &Db) {
 
 #[test]
 fn copy_in_to_a_dropped_table_fails_as_an_ordinary_statement() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let owner = db.insert(&provider(1)).await.unwrap().provider_id;
@@ -568,7 +529,7 @@ fn copy_in_to_a_dropped_table_fails_as_an_ordinary_statement() {
 
 #[test]
 fn copy_in_after_a_column_was_dropped_fails_as_an_ordinary_statement() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let owner = db.insert(&provider(1)).await.unwrap().provider_id;
@@ -587,7 +548,7 @@ fn copy_in_after_a_column_was_dropped_fails_as_an_ordinary_statement() {
 
 #[test]
 fn copy_in_of_a_row_refused_mid_stream_leaves_nothing_and_the_connection_goes_on() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let owner = db.insert(&provider(1)).await.unwrap().provider_id;
@@ -634,7 +595,7 @@ fn copy_in_of_a_row_refused_mid_stream_leaves_nothing_and_the_connection_goes_on
 
 #[test]
 fn copy_in_to_a_generated_column_fails_as_an_ordinary_statement() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let owner = db.insert(&provider(1)).await.unwrap().provider_id;
@@ -678,7 +639,7 @@ async fn raw_ticket(db: &Db, key: Uuid, owner: Uuid, created_at: &str, metadata:
 
 #[test]
 fn values_the_row_type_cannot_hold_are_errors_naming_the_row_and_the_others_still_read() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let owner = db.insert(&provider(1)).await.unwrap().provider_id;
@@ -836,7 +797,7 @@ fn values_the_row_type_cannot_hold_are_errors_naming_the_row_and_the_others_stil
 
 #[test]
 fn select_all_results_in_a_transaction_reads_row_by_row() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let owner = db.insert(&provider(1)).await.unwrap().provider_id;

@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,23 +21,10 @@ use shared::schemas::db::{
 };
 use uuid::Uuid;
 
-use common::TestDb;
+use common::{block_on, TestDb};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-/// A throwaway database with the application's tables; created outside any tokio runtime,
-/// because `TestDb` uses the synchronous client.
-fn seeded_db() -> TestDb {
-    let mut test_db = TestDb::new();
-    test_db.apply_schema();
-    test_db
-}
-
-/// Runs the async part of a test on a runtime of its own.
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Runtime::new().unwrap().block_on(future)
-}
 
 /// Adds a provider and returns its key.
 async fn add_provider(db: &Db, n: u32) -> Uuid {
@@ -170,7 +156,7 @@ fn invalid_ticket_violations() -> Vec<Violation> {
 
 #[test]
 fn insert_applies_the_defaults_and_returns_the_stored_row() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -204,7 +190,7 @@ fn insert_applies_the_defaults_and_returns_the_stored_row() {
 
 #[test]
 fn insert_writes_explicit_values_instead_of_the_defaults() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -259,7 +245,7 @@ fn insert_writes_explicit_values_instead_of_the_defaults() {
 
 #[test]
 fn batches_apply_the_defaults_and_land_every_row() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -301,7 +287,7 @@ fn batches_apply_the_defaults_and_land_every_row() {
 /// `copy_in` one `COPY` per run of rows setting the same columns).
 #[test]
 fn a_batch_with_a_row_the_database_refuses_leaves_nothing() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -340,7 +326,7 @@ fn a_batch_with_a_row_the_database_refuses_leaves_nothing() {
 /// and the transaction goes on.
 #[test]
 fn a_failed_batch_in_a_transaction_rolls_back_only_itself() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -390,7 +376,7 @@ fn a_failed_batch_in_a_transaction_rolls_back_only_itself() {
 /// every row lands with its own values or the defaults.
 #[test]
 fn large_batches_with_mixed_defaults_land_correctly() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -458,7 +444,7 @@ fn large_batches_with_mixed_defaults_land_correctly() {
 
 #[test]
 fn validation_refuses_every_broken_rule_before_sending_anything() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -510,7 +496,7 @@ fn validation_refuses_every_broken_rule_before_sending_anything() {
 /// accepted by the validation and by the database, on every write path.
 #[test]
 fn varchar_limits_count_characters_not_bytes() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -551,7 +537,7 @@ fn varchar_limits_count_characters_not_bytes() {
 
 #[test]
 fn update_sets_only_the_patched_columns_and_refreshes_updated_at() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -647,7 +633,7 @@ fn update_sets_only_the_patched_columns_and_refreshes_updated_at() {
 
 #[test]
 fn update_of_a_missing_key_returns_none() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -670,7 +656,7 @@ fn update_of_a_missing_key_returns_none() {
 
 #[test]
 fn validation_refuses_a_broken_patch_and_leaves_the_row() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -735,7 +721,7 @@ fn validation_refuses_a_broken_patch_and_leaves_the_row() {
 
 #[test]
 fn delete_removes_the_row_once() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -765,7 +751,7 @@ fn delete_removes_the_row_once() {
 /// typed, from every write path; a refused batch leaves nothing.
 #[test]
 fn a_duplicate_primary_key_comes_back_as_a_unique_violation() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -847,7 +833,7 @@ fn assert_mentions(text: &str, parts: &[&str]) {
 
 #[test]
 fn decode_errors_name_the_table_the_column_and_the_types() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -915,7 +901,7 @@ fn decode_errors_name_the_table_the_column_and_the_types() {
 /// decode errors are.
 #[test]
 fn a_missing_column_error_names_the_rust_type() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -931,7 +917,7 @@ fn a_missing_column_error_names_the_rust_type() {
 /// naming the value and the values the enum knows, from every read.
 #[test]
 fn unknown_enum_text_is_a_decode_error_listing_the_allowed_values() {
-    let mut test_db = seeded_db();
+    let mut test_db = TestDb::with_schema();
     test_db
         .client()
         .batch_execute("ALTER TABLE support_tickets DROP CONSTRAINT support_tickets_priority_check")
@@ -997,7 +983,7 @@ async fn prepared(db: &Db, pattern: &str) -> Vec<String> {
 
 #[test]
 fn statements_are_prepared_once_per_shape() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;
@@ -1237,7 +1223,7 @@ fn typed_reads_and_writes_can_be_spawned() {
 
 #[test]
 fn batch_rows_with_nulls_in_different_places_share_one_statement() {
-    let test_db = seeded_db();
+    let test_db = TestDb::with_schema();
     block_on(async {
         let mut db = Db::connect(test_db.url()).await.unwrap();
         let provider = add_provider(&db, 1).await;

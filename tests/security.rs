@@ -27,37 +27,8 @@ struct Clinic {
 }
 
 fn clinic(providers: usize, per_provider: usize) -> Clinic {
-    let mut db = TestDb::new();
-    db.apply_schema();
-    let mut ids = Vec::new();
-    let mut tickets = Vec::new();
-    for p in 0..providers {
-        let row = db
-            .client()
-            .query_one(
-                "INSERT INTO providers (npi, first_name, last_name, email) \
-                 VALUES ($1, 'Dr', $2, $3) RETURNING provider_id",
-                &[
-                    &format!("{:010}", 1_000_000 + p),
-                    &format!("Number{p}"),
-                    &format!("dr{p}@clinic.test"),
-                ],
-            )
-            .unwrap();
-        let provider: Uuid = row.get(0);
-        for t in 0..per_provider {
-            let row = db
-                .client()
-                .query_one(
-                    "INSERT INTO support_tickets (provider_id, subject, description) \
-                     VALUES ($1, $2, 'private details') RETURNING ticket_id",
-                    &[&provider, &format!("ticket {t} of provider {p}")],
-                )
-                .unwrap();
-            tickets.push((provider, row.get(0)));
-        }
-        ids.push(provider);
-    }
+    let mut db = TestDb::with_schema();
+    let (ids, tickets) = db.add_providers_with_tickets(providers, per_provider);
     let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
     let support = db.names().role_name(SUPPORT_TEAM_ROLE).to_string();
     let physician_url = db.login_role("doctor", &physician);

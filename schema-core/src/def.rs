@@ -352,7 +352,7 @@ impl TableDef {
     /// The name an immutable column's refusal reports as its constraint:
     /// `{table}_{column}_immutable`.
     pub fn immutable_name(&self, column: &ColumnDef) -> Cow<'static, str> {
-        constraint_name(self.name, [column.name], "immutable")
+        immutable_constraint_name(self.name, column.name)
     }
 
     /// Whether a role may change the column through an update, as far as the declaration
@@ -418,6 +418,12 @@ impl TableDef {
         }));
         checks
     }
+}
+
+/// The constraint name an immutable column's refusal reports: `{table}_{column}_immutable`;
+/// the driver matches errors by it.
+pub(crate) fn immutable_constraint_name(table: &str, column: &str) -> Cow<'static, str> {
+    constraint_name(table, [column], "immutable")
 }
 
 /// A typed reference to a column of a derived table, used to declare and check foreign keys.

@@ -137,6 +137,54 @@ impl TestDb {
             .expect("the application's schema renders to DDL")
     }
 
+    /// A new throwaway database with the application's tables already created.
+    pub fn with_schema() -> Self {
+        let mut db = TestDb::new();
+        db.apply_schema();
+        db
+    }
+
+    /// Adds `providers` providers holding `per_provider` tickets each (`ticket {t} of provider
+    /// {p}`, described as `private details`), written by this guard's own client, the owner;
+    /// returns the providers and the `(provider, ticket)` pairs, in the order written.
+    pub fn add_providers_with_tickets(
+        &mut self,
+        providers: usize,
+        per_provider: usize,
+    ) -> (Vec<uuid::Uuid>, Vec<(uuid::Uuid, uuid::Uuid)>) {
+        let mut ids = Vec::new();
+        let mut tickets = Vec::new();
+        for p in 0..providers {
+            let provider: uuid::Uuid = self
+                .client()
+                .query_one(
+                    "INSERT INTO providers (npi, first_name, last_name, email) \
+                     VALUES ($1, 'Dr', $2, $3) RETURNING provider_id",
+                    &[
+                        &format!("{:010}", 1_000_000 + p),
+                        &format!("Number{p}"),
+                        &format!("dr{p}@clinic.test"),
+                    ],
+                )
+                .expect("insert a provider")
+                .get(0);
+            for t in 0..per_provider {
+                let ticket: uuid::Uuid = self
+                    .client()
+                    .query_one(
+                        "INSERT INTO support_tickets (provider_id, subject, description) \
+                         VALUES ($1, $2, 'private details') RETURNING ticket_id",
+                        &[&provider, &format!("ticket {t} of provider {p}")],
+                    )
+                    .expect("insert a ticket")
+                    .get(0);
+                tickets.push((provider, ticket));
+            }
+            ids.push(provider);
+        }
+        (ids, tickets)
+    }
+
     /// Creates the application's tables (and its roles, named for this database).
     pub fn apply_schema(&mut self) {
         let ddl = self.ddl();
@@ -200,6 +248,13 @@ impl Drop for TestDb {
             );
         }
     }
+}
+
+/// Runs the async part of a test on a runtime of its own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Runtime::new()
+        .expect("a tokio runtime")
+        .block_on(future)
 }
 
 /// Where `config` points, without its password: for messages.

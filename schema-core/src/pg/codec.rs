@@ -185,16 +185,13 @@ fn inexact_number_error<T>(
         .columns()
         .get(index)
         .map_or_else(String::new, |c| c.type_().to_string());
-    DecodeError {
-        table: table.name,
-        column: table.columns[column].name,
-        key: row_key(row, table),
-        rust_type: std::any::type_name::<T>(),
-        problem: DecodeProblem::InexactNumber {
-            sql_type,
-            number: (!table.columns[column].sensitive).then(|| number.to_string()),
-        },
-    }
+    let number = (!table.columns[column].sensitive).then(|| number.to_string());
+    error_at::<T>(
+        row,
+        table,
+        column,
+        DecodeProblem::InexactNumber { sql_type, number },
+    )
 }
 
 #[cold]
@@ -217,6 +214,16 @@ fn decode_error<'a, T: FromSql<'a>>(
                 .unwrap_or_else(|| "the value was refused".into()),
         },
     };
+    error_at::<T>(row, table, column, problem)
+}
+
+/// A decoding error of column `column` of `table`, in `row`, read as a `T`.
+fn error_at<T>(
+    row: &Row,
+    table: &'static TableDef,
+    column: usize,
+    problem: DecodeProblem,
+) -> DecodeError {
     DecodeError {
         table: table.name,
         column: table.columns[column].name,
@@ -357,38 +364,18 @@ fn exact_in_serde_json(token: &str) -> bool {
 /// correctly rounded, and 15 digits always come back from the nearest `f64` as written. Most
 /// numbers take this path, without parsing twice.
 fn exactly_rounded(number: &str) -> bool {
-    let (mantissa, exponent) = match number.find(['e', 'E']) {
-        Some(at) => {
-            let exponent = &number[at + 1..];
-            match exponent
-                .strip_prefix('+')
-                .unwrap_or(exponent)
-                .parse::<i32>()
-            {
-                Ok(exponent) => (&number[..at], exponent),
-                Err(_) => return false,
-            }
-        }
-        None => (number, 0),
+    let Some((whole, fraction, exponent)) = decimal_parts(number) else {
+        return false;
     };
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = whole.len() + fraction.len();
-    !whole.is_empty()
-        && digits <= 15
-        && whole
-            .bytes()
-            .chain(fraction.bytes())
-            .all(|b| b.is_ascii_digit())
-        && (exponent - fraction.len() as i32).abs() <= 22
+    whole.len() + fraction.len() <= 15
+        && exponent
+            .checked_sub(fraction.len() as i64)
+            .is_some_and(|scale| scale.abs() <= 22)
 }
 
-/// A decimal number's value as (negative, significant digits, exponent of ten), zero as
-/// `(false, "", 0)`; `None` when it is not a plain decimal number.
-fn decimal(number: &str) -> Option<(bool, String, i64)> {
-    let (negative, unsigned) = match number.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, number),
-    };
+/// An unsigned decimal number split as (digits before the point, digits after it, exponent of
+/// ten); `None` when it is not a plain decimal number.
+fn decimal_parts(unsigned: &str) -> Option<(&str, &str, i64)> {
     let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
         Some(at) => {
             let exponent = &unsigned[at + 1..];
@@ -401,6 +388,17 @@ fn decimal(number: &str) -> Option<(bool, String, i64)> {
     if whole.is_empty() || !(whole.bytes().chain(fraction.bytes())).all(|b| b.is_ascii_digit()) {
         return None;
     }
+    Some((whole, fraction, exponent))
+}
+
+/// A decimal number's value as (negative, significant digits, exponent of ten), zero as
+/// `(false, "", 0)`; `None` when it is not a plain decimal number.
+fn decimal(number: &str) -> Option<(bool, String, i64)> {
+    let (negative, unsigned) = match number.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, number),
+    };
+    let (whole, fraction, exponent) = decimal_parts(unsigned)?;
     let all: String = whole.chars().chain(fraction.chars()).collect();
     let significant = all.trim_start_matches('0');
     let trimmed = significant.trim_end_matches('0');

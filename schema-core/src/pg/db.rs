@@ -373,25 +373,27 @@ impl<'a> DbTransaction<'a> {
     /// Dropped before it completes, the commit may or may not have happened; the `Db`'s next
     /// use rolls back whatever is still open.
     pub async fn commit(self) -> Result<(), PgError> {
-        let DbTransaction {
-            transaction, open, ..
-        } = self;
-        let flag = open.disarm();
-        let result = transaction.commit().await;
-        // Committed or refused, the transaction is over.
-        if let Some(flag) = flag {
-            flag.store(false, Ordering::Release);
-        }
-        Ok(result?)
+        self.end(true).await
     }
 
     /// Rolls the transaction back.
     pub async fn rollback(self) -> Result<(), PgError> {
+        self.end(false).await
+    }
+
+    /// Commits or rolls back; only once that is answered is the `Db`'s flag cleared, so a
+    /// future dropped half-way leaves it set for the `Db`'s next use.
+    async fn end(self, commit: bool) -> Result<(), PgError> {
         let DbTransaction {
             transaction, open, ..
         } = self;
         let flag = open.disarm();
-        let result = transaction.rollback().await;
+        let result = if commit {
+            transaction.commit().await
+        } else {
+            transaction.rollback().await
+        };
+        // Committed, rolled back or refused, the transaction is over.
         if let Some(flag) = flag {
             flag.store(false, Ordering::Release);
         }

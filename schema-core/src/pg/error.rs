@@ -158,7 +158,7 @@ impl From<tokio_postgres::Error> for PgError {
 fn raised_by_immutable(db: &tokio_postgres::error::DbError) -> bool {
     match (db.table(), db.column(), db.constraint()) {
         (Some(table), Some(column), Some(constraint)) => {
-            crate::sql::constraint_name(table, [column], "immutable") == constraint
+            crate::def::immutable_constraint_name(table, column) == constraint
         }
         _ => false,
     }
