@@ -21,6 +21,15 @@ use common::{block_on, TestDb};
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
+/// A connection to `test_db` that has loaded three tickets of one provider with `copy_in`, so
+/// that the statements COPY uses are prepared and cached; and that provider.
+async fn copied_three(test_db: &TestDb) -> (Db, Uuid) {
+    let mut db = Db::connect(test_db.url()).await.unwrap();
+    let owner = db.insert(&provider(1)).await.unwrap().provider_id;
+    assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+    (db, owner)
+}
+
 /// A provider with every required column set.
 fn provider(n: u32) -> InsertProvider {
     InsertProvider::new(
@@ -514,9 +523,7 @@ async fn assert_db_works_without_tickets(db: &Db) {
 fn copy_in_to_a_dropped_table_fails_as_an_ordinary_statement() {
     let test_db = TestDb::with_schema();
     block_on(async {
-        let mut db = Db::connect(test_db.url()).await.unwrap();
-        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
-        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        let (mut db, owner) = copied_three(&test_db).await;
         db.client()
             .batch_execute("DROP TABLE support_tickets")
             .await
@@ -531,9 +538,7 @@ fn copy_in_to_a_dropped_table_fails_as_an_ordinary_statement() {
 fn copy_in_after_a_column_was_dropped_fails_as_an_ordinary_statement() {
     let test_db = TestDb::with_schema();
     block_on(async {
-        let mut db = Db::connect(test_db.url()).await.unwrap();
-        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
-        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        let (mut db, owner) = copied_three(&test_db).await;
         db.client()
             .batch_execute("ALTER TABLE support_tickets DROP COLUMN description")
             .await
@@ -550,9 +555,7 @@ fn copy_in_after_a_column_was_dropped_fails_as_an_ordinary_statement() {
 fn copy_in_of_a_row_refused_mid_stream_leaves_nothing_and_the_connection_goes_on() {
     let test_db = TestDb::with_schema();
     block_on(async {
-        let mut db = Db::connect(test_db.url()).await.unwrap();
-        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
-        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        let (mut db, owner) = copied_three(&test_db).await;
         db.client()
             .batch_execute(
                 "ALTER TABLE support_tickets ADD CONSTRAINT no_forbidden_subject \
@@ -597,9 +600,7 @@ fn copy_in_of_a_row_refused_mid_stream_leaves_nothing_and_the_connection_goes_on
 fn copy_in_to_a_generated_column_fails_as_an_ordinary_statement() {
     let test_db = TestDb::with_schema();
     block_on(async {
-        let mut db = Db::connect(test_db.url()).await.unwrap();
-        let owner = db.insert(&provider(1)).await.unwrap().provider_id;
-        assert_eq!(db.copy_in(&tickets(owner, 0, 3)).await.unwrap(), 3);
+        let (mut db, owner) = copied_three(&test_db).await;
         db.client()
             .batch_execute(
                 "ALTER TABLE support_tickets DROP COLUMN context_url; \
