@@ -70,6 +70,8 @@ pub struct PolicyDef {
 
 /// The command a policy applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "UPPERCASE"))]
 pub enum PolicyCommand {
     /// Every command.
     All,
@@ -206,6 +208,8 @@ pub struct ForeignKeyDef {
 
 /// `ON DELETE` / `ON UPDATE` actions of a foreign key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 pub enum ReferentialAction {
     /// `NO ACTION`, PostgreSQL's default: the change fails if rows still reference the key
     /// (checked at the end of the statement).
@@ -272,7 +276,7 @@ pub struct IndexDef {
 pub struct IndexColumn {
     /// The column's name.
     pub name: &'static str,
-    /// `ASC` / `DESC`; `None` writes nothing (ascending).
+    /// `ASC` / `DESC`; `None` is ascending. The DDL writes only `DESC`, as PostgreSQL prints it.
     pub order: Option<SortOrder>,
     /// `NULLS FIRST` / `NULLS LAST`; `None` keeps PostgreSQL's default for the order
     /// (NULLs last ascending, first descending).

@@ -60,6 +60,7 @@ mod def;
 mod enums;
 mod error;
 mod literal;
+pub mod model;
 mod names;
 #[cfg(feature = "postgres")]
 pub mod pg;

@@ -1,36 +1,481 @@
-//! DDL from the metadata: the one renderer, and the checks a table must pass before it.
+//! SQL text from typed statements: the one renderer, used by the DDL script of a whole schema
+//! and by every step of a migration plan; and the checks a table must pass before it.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
+use std::fmt;
 
-use crate::def::{
-    CheckRule, ColumnDefault, IndexDef, NullsOrder, ReferentialAction, SortOrder, SqlPart, TableDef,
-};
+use crate::def::{CheckRule, ColumnDefault, ReferentialAction, SqlPart, TableDef};
 use crate::error::SchemaError;
-use crate::literal::SqlLiteral;
+use crate::model::{
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexModel, KeyModel,
+    PolicyModel, SchemaModel, TableModel,
+};
 use crate::names::Names;
 use crate::sql::{dollar_quote, identifier_problem, quote_ident, quote_literal};
 
-/// The statements that create one table: `CREATE TABLE` (with its keys, foreign keys and
-/// checks), then `CREATE INDEX` for each index, then the comments. Statements carry no `;`.
-///
-/// The referenced tables must exist first; [`Schema`](crate::Schema) orders whole schemas.
-pub fn table_statements(table: &TableDef) -> Result<Vec<String>, SchemaError> {
-    table_statements_with(table, &Names::new())
+/// One DDL statement, typed: which object it touches and how. [`fmt::Display`] writes it as
+/// SQL, without the closing `;`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Statement {
+    /// Creates a group role that cannot log in, unless `pg_roles` already has it.
+    CreateRole {
+        /// The role.
+        role: String,
+    },
+    /// Drops a role the schema no longer names.
+    DropRole {
+        /// The role.
+        role: String,
+    },
+    /// `CREATE TABLE` with its columns, keys, foreign keys and checks.
+    CreateTable(Box<TableModel>),
+    /// `DROP TABLE`.
+    DropTable {
+        /// The table.
+        table: String,
+    },
+    /// `ALTER TABLE ... RENAME TO`.
+    RenameTable {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `ALTER TABLE ... ADD COLUMN`.
+    AddColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: ColumnModel,
+    },
+    /// `ALTER TABLE ... DROP COLUMN`.
+    DropColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// `ALTER TABLE ... RENAME COLUMN`.
+    RenameColumn {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `ALTER TABLE ... ALTER COLUMN ... TYPE`.
+    AlterColumnType {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The new type.
+        sql_type: String,
+    },
+    /// `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT` (or `DROP DEFAULT` for `None`).
+    SetDefault {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The new default.
+        default: Option<String>,
+    },
+    /// `ALTER TABLE ... ALTER COLUMN ... SET NOT NULL` (`true`) or `DROP NOT NULL`.
+    SetNotNull {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Whether the column becomes `NOT NULL`.
+        not_null: bool,
+    },
+    /// `ALTER TABLE ... ADD CONSTRAINT`, optionally `NOT VALID` (checks and foreign keys).
+    AddConstraint {
+        /// The table.
+        table: String,
+        /// The constraint.
+        constraint: Constraint,
+        /// Whether existing rows are left to a later `VALIDATE CONSTRAINT`.
+        not_valid: bool,
+    },
+    /// `ALTER TABLE ... VALIDATE CONSTRAINT`.
+    ValidateConstraint {
+        /// The table.
+        table: String,
+        /// The constraint.
+        name: String,
+    },
+    /// `ALTER TABLE ... DROP CONSTRAINT`.
+    DropConstraint {
+        /// The table.
+        table: String,
+        /// The constraint.
+        name: String,
+    },
+    /// `ALTER TABLE ... RENAME CONSTRAINT`.
+    RenameConstraint {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `CREATE INDEX`, optionally `CONCURRENTLY`.
+    CreateIndex {
+        /// The table.
+        table: String,
+        /// The index.
+        index: IndexModel,
+        /// Whether it is built without blocking writes (outside a transaction).
+        concurrently: bool,
+    },
+    /// `DROP INDEX`, optionally `CONCURRENTLY`.
+    DropIndex {
+        /// The index.
+        name: String,
+        /// Whether it is dropped without blocking reads and writes (outside a transaction).
+        concurrently: bool,
+    },
+    /// `ALTER INDEX ... RENAME TO`.
+    RenameIndex {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `COMMENT ON TABLE` / `COMMENT ON COLUMN`; `None` removes the comment.
+    Comment {
+        /// The table.
+        table: String,
+        /// The column, for a column's comment.
+        column: Option<String>,
+        /// The comment.
+        text: Option<String>,
+    },
+    /// `CREATE [OR REPLACE] FUNCTION` of an immutable-column guard.
+    CreateGuardFunction {
+        /// The guard.
+        guard: ImmutableGuard,
+        /// `OR REPLACE`: the function exists already.
+        replace: bool,
+    },
+    /// `CREATE TRIGGER` that calls the guard's function after every update of the table.
+    CreateGuardTrigger {
+        /// The table.
+        table: String,
+        /// The guard's name (the trigger's and the function's).
+        name: String,
+    },
+    /// `DROP TRIGGER`.
+    DropTrigger {
+        /// The table.
+        table: String,
+        /// The trigger.
+        name: String,
+    },
+    /// `DROP FUNCTION` of a guard, taking no arguments.
+    DropFunction {
+        /// The function.
+        name: String,
+    },
+    /// `ALTER TABLE ... ENABLE` / `DISABLE ROW LEVEL SECURITY`.
+    RowLevelSecurity {
+        /// The table.
+        table: String,
+        /// Whether it is enabled.
+        enable: bool,
+    },
+    /// `ALTER TABLE ... FORCE` / `NO FORCE ROW LEVEL SECURITY`.
+    ForceRowLevelSecurity {
+        /// The table.
+        table: String,
+        /// Whether it is forced.
+        force: bool,
+    },
+    /// `CREATE POLICY`.
+    CreatePolicy {
+        /// The table.
+        table: String,
+        /// The policy.
+        policy: PolicyModel,
+    },
+    /// `ALTER POLICY`: new roles and predicates for a policy whose command stays.
+    AlterPolicy {
+        /// The table.
+        table: String,
+        /// The policy as it becomes.
+        policy: PolicyModel,
+    },
+    /// `DROP POLICY`.
+    DropPolicy {
+        /// The table.
+        table: String,
+        /// The policy.
+        name: String,
+    },
+    /// `ALTER POLICY ... RENAME TO`.
+    RenamePolicy {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `GRANT` of table privileges, or of one privilege on columns.
+    Grant {
+        /// The table.
+        table: String,
+        /// The role.
+        role: String,
+        /// The privileges, table-wide; or one privilege on `columns`.
+        privileges: Vec<String>,
+        /// The columns, for a column privilege.
+        columns: Vec<String>,
+    },
+    /// `REVOKE` of table privileges, or of one privilege on columns.
+    Revoke {
+        /// The table.
+        table: String,
+        /// The role.
+        role: String,
+        /// The privileges.
+        privileges: Vec<String>,
+        /// The columns, for a column privilege.
+        columns: Vec<String>,
+    },
+    /// `UPDATE` rewriting a stored text value to another (an enum variant renamed).
+    RewriteValue {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The text stored today.
+        from: String,
+        /// The text it becomes.
+        to: String,
+    },
 }
 
-/// [`table_statements`] with roles and settings named as the deployment has them, followed by
-/// the table's row-level security: `ENABLE` and `FORCE`, its policies, and the privileges their
-/// roles need.
-pub fn table_statements_with(table: &TableDef, names: &Names) -> Result<Vec<String>, SchemaError> {
-    validate(table)?;
-    validate_names(table, names)?;
-    let mut statements = vec![create_table(table, names)?];
-    statements.extend(table.indexes.iter().map(|index| create_index(table, index)));
-    statements.extend(comments(table));
-    statements.extend(immutable_columns(table));
-    statements.extend(row_level_security(table, names));
-    Ok(statements)
+/// A table constraint added on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Constraint {
+    /// `PRIMARY KEY`; with `using_index`, made from a unique index built before.
+    PrimaryKey {
+        /// The key.
+        key: KeyModel,
+        /// Whether the index of the same name exists already (`USING INDEX`).
+        using_index: bool,
+    },
+    /// `UNIQUE`; with `using_index`, made from a unique index built before.
+    Unique {
+        /// The key.
+        key: KeyModel,
+        /// Whether the index of the same name exists already (`USING INDEX`).
+        using_index: bool,
+    },
+    /// `FOREIGN KEY`.
+    ForeignKey(ForeignKeyModel),
+    /// `CHECK`.
+    Check(CheckModel),
+}
+
+/// Which part of a DDL script a statement belongs to: the script leaves a blank line between
+/// parts, and between two tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatementGroup {
+    /// Roles.
+    Role,
+    /// A table and its structure.
+    Table,
+    /// Indexes.
+    Index,
+    /// Comments.
+    Comment,
+    /// Triggers and their functions.
+    Trigger,
+    /// Row-level security, policies and privileges.
+    Security,
+    /// Changes to rows.
+    Data,
+}
+
+impl Statement {
+    /// The part of a script it belongs to.
+    pub fn group(&self) -> StatementGroup {
+        use Statement::*;
+        match self {
+            CreateRole { .. } | DropRole { .. } => StatementGroup::Role,
+            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } => StatementGroup::Index,
+            Comment { .. } => StatementGroup::Comment,
+            CreateGuardFunction { .. }
+            | CreateGuardTrigger { .. }
+            | DropTrigger { .. }
+            | DropFunction { .. } => StatementGroup::Trigger,
+            RowLevelSecurity { .. }
+            | ForceRowLevelSecurity { .. }
+            | CreatePolicy { .. }
+            | AlterPolicy { .. }
+            | DropPolicy { .. }
+            | RenamePolicy { .. }
+            | Grant { .. }
+            | Revoke { .. } => StatementGroup::Security,
+            RewriteValue { .. } => StatementGroup::Data,
+            _ => StatementGroup::Table,
+        }
+    }
+
+    /// Whether PostgreSQL runs it inside a transaction block: everything but the
+    /// `CONCURRENTLY` forms of `CREATE INDEX` and `DROP INDEX`.
+    pub fn transactional(&self) -> bool {
+        !matches!(
+            self,
+            Statement::CreateIndex {
+                concurrently: true,
+                ..
+            } | Statement::DropIndex {
+                concurrently: true,
+                ..
+            }
+        )
+    }
+}
+
+/// The statements that create a whole model from nothing: the roles, then each table in order
+/// with its indexes, comments, immutable guard, row-level security, policies and privileges.
+pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
+    let mut statements: Vec<Statement> = model
+        .roles
+        .iter()
+        .map(|role| Statement::CreateRole { role: role.clone() })
+        .collect();
+    for table in &model.tables {
+        statements.extend(create_table_statements(table));
+    }
+    statements
+}
+
+/// The statements that create one table as the model has it, in the order of
+/// [`create_statements`]; its indexes are built at once (the table is new and empty).
+pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
+    let name = || table.name.clone();
+    let mut statements = vec![Statement::CreateTable(Box::new(table.clone()))];
+    statements.extend(table.indexes.iter().map(|index| Statement::CreateIndex {
+        table: name(),
+        index: index.clone(),
+        concurrently: false,
+    }));
+    if let Some(comment) = &table.comment {
+        statements.push(Statement::Comment {
+            table: name(),
+            column: None,
+            text: Some(comment.clone()),
+        });
+    }
+    for column in &table.columns {
+        if let Some(comment) = &column.comment {
+            statements.push(Statement::Comment {
+                table: name(),
+                column: Some(column.name.clone()),
+                text: Some(comment.clone()),
+            });
+        }
+    }
+    if let Some(guard) = &table.immutable {
+        statements.extend(guard_statements(&table.name, guard, false));
+    }
+    if table.row_level_security {
+        statements.push(Statement::RowLevelSecurity {
+            table: name(),
+            enable: true,
+        });
+    }
+    if table.force_row_level_security {
+        statements.push(Statement::ForceRowLevelSecurity {
+            table: name(),
+            force: true,
+        });
+    }
+    statements.extend(table.policies.iter().map(|policy| Statement::CreatePolicy {
+        table: name(),
+        policy: policy.clone(),
+    }));
+    statements.extend(grant_statements(&table.name, &table.grants, true));
+    statements
+}
+
+/// The function and, when the guard has it enabled, the trigger of an immutable-column guard.
+pub(crate) fn guard_statements(
+    table: &str,
+    guard: &ImmutableGuard,
+    replace: bool,
+) -> Vec<Statement> {
+    let mut statements = vec![Statement::CreateGuardFunction {
+        guard: guard.clone(),
+        replace,
+    }];
+    if guard.trigger_enabled {
+        statements.push(Statement::CreateGuardTrigger {
+            table: table.into(),
+            name: guard.name.clone(),
+        });
+    }
+    statements
+}
+
+/// `GRANT` (`grant` true) or `REVOKE` statements for the privileges: one statement for a role's
+/// run of table-wide privileges, one for each column privilege.
+pub(crate) fn grant_statements(table: &str, grants: &[GrantModel], grant: bool) -> Vec<Statement> {
+    let mut statements: Vec<Statement> = Vec::new();
+    for g in grants {
+        if g.columns.is_empty() {
+            if let Some(
+                Statement::Grant {
+                    role,
+                    privileges,
+                    columns,
+                    ..
+                }
+                | Statement::Revoke {
+                    role,
+                    privileges,
+                    columns,
+                    ..
+                },
+            ) = statements.last_mut()
+            {
+                if *role == g.role && columns.is_empty() {
+                    privileges.push(g.privilege.clone());
+                    continue;
+                }
+            }
+        }
+        let (table, role, privileges, columns) = (
+            table.to_string(),
+            g.role.clone(),
+            vec![g.privilege.clone()],
+            g.columns.clone(),
+        );
+        statements.push(if grant {
+            Statement::Grant {
+                table,
+                role,
+                privileges,
+                columns,
+            }
+        } else {
+            Statement::Revoke {
+                table,
+                role,
+                privileges,
+                columns,
+            }
+        });
+    }
+    statements
 }
 
 /// The roles the table's policies and column grants name, as deployed, without `public`.
@@ -43,6 +488,31 @@ pub fn policy_roles<'a>(table: &'a TableDef, names: &'a Names) -> impl Iterator<
         .filter(|role| !role.eq_ignore_ascii_case("public"))
 }
 
+/// The statements that create one table: `CREATE TABLE` (with its keys, foreign keys and
+/// checks), then `CREATE INDEX` for each index, then the comments. Statements carry no `;`.
+///
+/// The referenced tables must exist first; [`Schema`](crate::Schema) orders whole schemas.
+pub fn table_statements(table: &TableDef) -> Result<Vec<String>, SchemaError> {
+    table_statements_with(table, &Names::new())
+}
+
+/// [`table_statements`] with roles and settings named as the deployment has them, followed by
+/// the table's immutable-column guard and row-level security: `ENABLE` and `FORCE`, its
+/// policies, and the privileges their roles need.
+pub fn table_statements_with(table: &TableDef, names: &Names) -> Result<Vec<String>, SchemaError> {
+    let model = TableModel::from_def(table, names)?;
+    Ok(create_table_statements(&model)
+        .iter()
+        .map(Statement::to_string)
+        .collect())
+}
+
+/// Creates the role unless `pg_roles` already has it, as a group role that cannot log in; so a
+/// deployer without `CREATEROLE` applies the script where the roles exist.
+pub fn create_role(role: &str) -> String {
+    Statement::CreateRole { role: role.into() }.to_string()
+}
+
 /// A role name in a statement: `PUBLIC` is the keyword, every other name is quoted.
 fn role_sql(role: &str) -> String {
     if role.eq_ignore_ascii_case("public") {
@@ -52,316 +522,374 @@ fn role_sql(role: &str) -> String {
     }
 }
 
-/// Creates the role unless `pg_roles` already has it, as a group role that cannot log in; so a
-/// deployer without `CREATEROLE` applies the script where the roles exist.
-pub fn create_role(role: &str) -> String {
-    let body = format!(
-        " BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
-         CREATE ROLE {} NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END ",
-        quote_literal(role),
-        quote_ident(role)
-    );
-    format!("DO {}", dollar_quote("role", &body))
-}
-
-/// The function and trigger that refuse an update changing an `immutable` column, for every
-/// role including the table's owner (it stops `UPDATE` statements; DDL such as
-/// `ALTER TABLE ... DISABLE TRIGGER` by the owner is not an update). The trigger runs after the
-/// row is updated, so no other trigger can change the column after the check. The values are
-/// compared as text: `pg_catalog.text`, bytewise (`COLLATE "C"`), floats in full
-/// (`extra_float_digits = 3`), with `search_path = pg_catalog, pg_temp`, so no type, operator or
-/// setting of the session's choosing takes part.
-fn immutable_columns(table: &TableDef) -> Vec<String> {
-    let columns: Vec<_> = table.immutable_columns().collect();
-    if columns.is_empty() {
-        return Vec::new();
-    }
-    let name = quote_ident(&table.immutable_trigger_name());
-    let mut body = String::from("\nBEGIN\n");
-    for column in columns {
-        let quoted = quote_ident(column.name);
-        write!(
-            body,
-            "    IF NEW.{quoted}::pg_catalog.text COLLATE pg_catalog.\"C\" \
-             IS DISTINCT FROM OLD.{quoted}::pg_catalog.text THEN\n        \
-             RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = {}, \
-             COLUMN = {}, TABLE = {}, CONSTRAINT = {};\n    END IF;\n",
-            quote_literal(&format!(
-                "column \"{}\" of table \"{}\" never changes after insert",
-                column.name, table.name
-            )),
-            quote_literal(column.name),
-            quote_literal(table.name),
-            quote_literal(&table.immutable_name(column)),
-        )
-        .unwrap();
-    }
-    body.push_str("    RETURN NULL;\nEND\n");
-    vec![
-        format!(
-            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql \
-             SET search_path = pg_catalog, pg_temp SET extra_float_digits = 3 AS {}",
-            dollar_quote("fn", &body)
-        ),
-        format!(
-            "CREATE TRIGGER {name} AFTER UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {name}()",
-            quote_ident(table.name)
-        ),
-    ]
-}
-
-fn row_level_security(table: &TableDef, names: &Names) -> Vec<String> {
-    let name = quote_ident(table.name);
-    let mut statements = Vec::new();
-    if table.row_level_security {
-        statements.push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"));
-        statements.push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"));
-    }
-    for policy in table.policies {
-        let mut sql = format!(
-            "CREATE POLICY {} ON {name} FOR {} TO {}",
-            quote_ident(policy.name),
-            policy.command.as_sql(),
-            role_sql(names.role_name(policy.role))
-        );
-        if let Some(using) = policy.using {
-            write!(sql, " USING ({})", sql_parts(using, names)).unwrap();
-        }
-        if let Some(check) = policy.with_check {
-            write!(sql, " WITH CHECK ({})", sql_parts(check, names)).unwrap();
-        }
-        statements.push(sql);
-    }
-    // Each role gets the privileges of its policies' commands, once, in the order first named.
-    let mut grants: Vec<(&str, Vec<&str>)> = Vec::new();
-    for policy in table.policies {
-        let role = names.role_name(policy.role);
-        let index = match grants.iter().position(|(r, _)| *r == role) {
-            Some(index) => index,
-            None => {
-                grants.push((role, Vec::new()));
-                grants.len() - 1
-            }
-        };
-        for privilege in policy.command.privileges() {
-            if !grants[index].1.contains(privilege) {
-                grants[index].1.push(privilege);
-            }
-        }
-    }
-    // A role with a column grant may write only those columns (and update the ones every
-    // update refreshes), whatever its policies' commands.
-    let grant_of = |role: &str| {
-        table
-            .column_grants
-            .iter()
-            .find(|g| names.role_name(g.role) == role)
-    };
-    let in_table_order = |listed: &[&str], refreshed: bool| -> Vec<&str> {
-        table
-            .columns
-            .iter()
-            .filter(|c| listed.contains(&c.name) || (refreshed && c.update_sql.is_some()))
-            .map(|c| c.name)
-            .collect()
-    };
-    for grant in table.column_grants {
-        let role = names.role_name(grant.role);
-        if !grants.iter().any(|(r, _)| *r == role) {
-            grants.push((role, Vec::new()));
-        }
-    }
-    for (role, privileges) in grants {
-        let grant = grant_of(role);
-        let insert = grant.and_then(|g| g.insert);
-        let update = grant.and_then(|g| g.update);
-        let ordered: Vec<&str> = ["SELECT", "INSERT", "UPDATE", "DELETE"]
-            .into_iter()
-            .filter(|p| privileges.contains(p))
-            .filter(|p| !(*p == "INSERT" && insert.is_some() || *p == "UPDATE" && update.is_some()))
-            .collect();
-        if !ordered.is_empty() {
-            statements.push(format!(
-                "GRANT {} ON {name} TO {}",
-                ordered.join(", "),
-                role_sql(role)
-            ));
-        }
-        for (privilege, listed, refreshed) in [("INSERT", insert, false), ("UPDATE", update, true)]
-        {
-            if let Some(listed) = listed {
-                statements.push(format!(
-                    "GRANT {privilege} ({}) ON {name} TO {}",
-                    column_list(&in_table_order(listed, refreshed)),
-                    role_sql(role)
-                ));
-            }
-        }
-    }
-    statements
-}
-
-/// SQL written in an attribute: its text as given, columns quoted, settings read.
-fn sql_parts(parts: &[SqlPart], names: &Names) -> String {
-    parts
-        .iter()
-        .map(|part| match part {
-            SqlPart::Sql(sql) => (*sql).to_string(),
-            SqlPart::Column(column) => quote_ident(column),
-            SqlPart::Setting(setting) => format!(
-                "NULLIF(current_setting({}, true), '')",
-                quote_literal(names.setting_name(setting))
-            ),
-        })
-        .collect()
-}
-
-fn create_table(table: &TableDef, names: &Names) -> Result<String, SchemaError> {
-    let mut lines = Vec::new();
-    for column in table.columns {
-        let mut line = format!("{} {}", quote_ident(column.name), column.sql_type);
-        if !column.nullable {
-            line.push_str(" NOT NULL");
-        }
-        match &column.default {
-            Some(ColumnDefault::Sql(sql)) => write!(line, " DEFAULT {sql}").unwrap(),
-            Some(ColumnDefault::Value(value)) => {
-                let literal = value.literal();
-                if matches!(&literal, SqlLiteral::Text(text) if text.contains('\0')) {
-                    return Err(SchemaError::InvalidDefault {
-                        table: table.name.into(),
-                        column: column.name.into(),
-                        problem: "contains a NUL character, which PostgreSQL text cannot hold",
-                    });
-                }
-                write!(line, " DEFAULT {literal}").unwrap();
-            }
-            None => {}
-        }
-        lines.push(line);
-    }
-    if !table.primary_key.is_empty() {
-        lines.push(format!(
-            "CONSTRAINT {} PRIMARY KEY ({})",
-            quote_ident(&table.primary_key_name()),
-            column_list(table.primary_key)
-        ));
-    }
-    for column in table.columns.iter().filter(|c| c.unique) {
-        lines.push(format!(
-            "CONSTRAINT {} UNIQUE ({})",
-            quote_ident(&table.unique_name(column)),
-            quote_ident(column.name)
-        ));
-    }
-    for fk in table.foreign_keys {
-        let mut line = format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-            quote_ident(&table.foreign_key_name(fk)),
-            column_list(fk.columns),
-            quote_ident(fk.references_table),
-            column_list(fk.references_columns)
-        );
-        for (clause, action) in [("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)] {
-            if action != Default::default() {
-                write!(line, " {clause} {}", action.as_sql()).unwrap();
-            }
-        }
-        lines.push(line);
-    }
-    for check in table.checks() {
-        lines.push(format!(
-            "CONSTRAINT {} CHECK ({})",
-            quote_ident(&check.name),
-            check_expression(&check.rule, names)
-        ));
-    }
-    Ok(format!(
-        "CREATE TABLE {} (\n    {}\n)",
-        quote_ident(table.name),
-        lines.join(",\n    ")
-    ))
-}
-
-fn check_expression(rule: &CheckRule, names: &Names) -> String {
-    match rule {
-        CheckRule::OneOf { column, values } => format!(
-            "{} IN ({})",
-            quote_ident(column),
-            values
-                .iter()
-                .map(|v| quote_literal(v))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        CheckRule::Range { column, range } => {
-            let column = quote_ident(column);
-            match (range.min, range.max) {
-                (Some(min), Some(max)) => format!("{column} BETWEEN {min} AND {max}"),
-                (Some(min), None) => format!("{column} >= {min}"),
-                (None, Some(max)) => format!("{column} <= {max}"),
-                (None, None) => "true".into(),
-            }
-        }
-        CheckRule::Sql(parts) => sql_parts(parts, names),
-    }
-}
-
-fn create_index(table: &TableDef, index: &IndexDef) -> String {
-    let columns = index
-        .columns
-        .iter()
-        .map(|c| {
-            let mut item = quote_ident(c.name);
-            match c.order {
-                Some(SortOrder::Asc) => item.push_str(" ASC"),
-                Some(SortOrder::Desc) => item.push_str(" DESC"),
-                None => {}
-            }
-            match c.nulls {
-                Some(NullsOrder::First) => item.push_str(" NULLS FIRST"),
-                Some(NullsOrder::Last) => item.push_str(" NULLS LAST"),
-                None => {}
-            }
-            item
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "CREATE {}INDEX {} ON {} ({columns})",
-        if index.unique { "UNIQUE " } else { "" },
-        quote_ident(&table.index_name(index)),
-        quote_ident(table.name)
-    )
-}
-
-fn comments(table: &TableDef) -> Vec<String> {
-    let on_table = table.comment.map(|comment| {
-        format!(
-            "COMMENT ON TABLE {} IS {}",
-            quote_ident(table.name),
-            quote_literal(comment)
-        )
-    });
-    let on_columns = table.columns.iter().filter_map(|column| {
-        column.comment.map(|comment| {
-            format!(
-                "COMMENT ON COLUMN {}.{} IS {}",
-                quote_ident(table.name),
-                quote_ident(column.name),
-                quote_literal(comment)
-            )
-        })
-    });
-    on_table.into_iter().chain(on_columns).collect()
-}
-
-fn column_list(columns: &[&str]) -> String {
+fn column_list(columns: &[String]) -> String {
     columns
         .iter()
         .map(|c| quote_ident(c))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl fmt::Display for Statement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Statement::*;
+        let q = |name: &str| quote_ident(name);
+        match self {
+            CreateRole { role } => {
+                let body = format!(
+                    " BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
+                     CREATE ROLE {} NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END ",
+                    quote_literal(role),
+                    q(role)
+                );
+                write!(f, "DO {}", dollar_quote("role", &body))
+            }
+            DropRole { role } => write!(f, "DROP ROLE IF EXISTS {}", q(role)),
+            CreateTable(table) => write_create_table(f, table),
+            DropTable { table } => write!(f, "DROP TABLE {}", q(table)),
+            RenameTable { from, to } => write!(f, "ALTER TABLE {} RENAME TO {}", q(from), q(to)),
+            AddColumn { table, column } => {
+                write!(f, "ALTER TABLE {} ADD COLUMN ", q(table))?;
+                write_column(f, column)
+            }
+            DropColumn { table, column } => {
+                write!(f, "ALTER TABLE {} DROP COLUMN {}", q(table), q(column))
+            }
+            RenameColumn { table, from, to } => write!(
+                f,
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                q(table),
+                q(from),
+                q(to)
+            ),
+            AlterColumnType {
+                table,
+                column,
+                sql_type,
+            } => write!(
+                f,
+                "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type}",
+                q(table),
+                q(column)
+            ),
+            SetDefault {
+                table,
+                column,
+                default,
+            } => {
+                write!(f, "ALTER TABLE {} ALTER COLUMN {} ", q(table), q(column))?;
+                match default {
+                    Some(default) => write!(f, "SET DEFAULT {default}"),
+                    None => f.write_str("DROP DEFAULT"),
+                }
+            }
+            SetNotNull {
+                table,
+                column,
+                not_null,
+            } => write!(
+                f,
+                "ALTER TABLE {} ALTER COLUMN {} {} NOT NULL",
+                q(table),
+                q(column),
+                if *not_null { "SET" } else { "DROP" }
+            ),
+            AddConstraint {
+                table,
+                constraint,
+                not_valid,
+            } => {
+                write!(f, "ALTER TABLE {} ADD ", q(table))?;
+                write_constraint(f, constraint)?;
+                if *not_valid {
+                    f.write_str(" NOT VALID")?;
+                }
+                Ok(())
+            }
+            ValidateConstraint { table, name } => write!(
+                f,
+                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                q(table),
+                q(name)
+            ),
+            DropConstraint { table, name } => {
+                write!(f, "ALTER TABLE {} DROP CONSTRAINT {}", q(table), q(name))
+            }
+            RenameConstraint { table, from, to } => write!(
+                f,
+                "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                q(table),
+                q(from),
+                q(to)
+            ),
+            CreateIndex {
+                table,
+                index,
+                concurrently,
+            } => {
+                let keys = index
+                    .keys
+                    .iter()
+                    .map(|key| {
+                        let mut item = q(&key.column);
+                        if key.descending {
+                            item.push_str(" DESC");
+                        }
+                        if key.nulls_first != key.descending {
+                            item.push_str(if key.nulls_first {
+                                " NULLS FIRST"
+                            } else {
+                                " NULLS LAST"
+                            });
+                        }
+                        item
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                write!(
+                    f,
+                    "CREATE {}INDEX {}{} ON {}",
+                    if index.unique { "UNIQUE " } else { "" },
+                    if *concurrently { "CONCURRENTLY " } else { "" },
+                    q(&index.name),
+                    q(table)
+                )?;
+                if index.method != "btree" {
+                    write!(f, " USING {}", index.method)?;
+                }
+                write!(f, " ({keys})")?;
+                if let Some(predicate) = &index.predicate {
+                    write!(f, " WHERE {predicate}")?;
+                }
+                Ok(())
+            }
+            DropIndex { name, concurrently } => write!(
+                f,
+                "DROP INDEX {}{}",
+                if *concurrently { "CONCURRENTLY " } else { "" },
+                q(name)
+            ),
+            RenameIndex { from, to } => write!(f, "ALTER INDEX {} RENAME TO {}", q(from), q(to)),
+            Comment {
+                table,
+                column,
+                text,
+            } => {
+                match column {
+                    Some(column) => write!(f, "COMMENT ON COLUMN {}.{} IS ", q(table), q(column))?,
+                    None => write!(f, "COMMENT ON TABLE {} IS ", q(table))?,
+                }
+                match text {
+                    Some(text) => f.write_str(&quote_literal(text)),
+                    None => f.write_str("NULL"),
+                }
+            }
+            CreateGuardFunction { guard, replace } => {
+                write!(
+                    f,
+                    "CREATE {}FUNCTION {}() RETURNS trigger LANGUAGE plpgsql",
+                    if *replace { "OR REPLACE " } else { "" },
+                    q(&guard.name)
+                )?;
+                for setting in &guard.settings {
+                    let (name, value) = setting.split_once('=').unwrap_or((setting, ""));
+                    write!(f, " SET {name} = {value}")?;
+                }
+                write!(f, " AS {}", dollar_quote("fn", &guard.body))
+            }
+            CreateGuardTrigger { table, name } => write!(
+                f,
+                "CREATE TRIGGER {} AFTER UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
+                q(name),
+                q(table),
+                q(name)
+            ),
+            DropTrigger { table, name } => {
+                write!(f, "DROP TRIGGER {} ON {}", q(name), q(table))
+            }
+            DropFunction { name } => write!(f, "DROP FUNCTION {}()", q(name)),
+            RowLevelSecurity { table, enable } => write!(
+                f,
+                "ALTER TABLE {} {} ROW LEVEL SECURITY",
+                q(table),
+                if *enable { "ENABLE" } else { "DISABLE" }
+            ),
+            ForceRowLevelSecurity { table, force } => write!(
+                f,
+                "ALTER TABLE {} {} ROW LEVEL SECURITY",
+                q(table),
+                if *force { "FORCE" } else { "NO FORCE" }
+            ),
+            CreatePolicy { table, policy } => {
+                write!(f, "CREATE POLICY {} ON {}", q(&policy.name), q(table))?;
+                if !policy.permissive {
+                    f.write_str(" AS RESTRICTIVE")?;
+                }
+                write!(f, " FOR {}", policy.command.as_sql())?;
+                write_policy_body(f, policy)
+            }
+            AlterPolicy { table, policy } => {
+                write!(f, "ALTER POLICY {} ON {}", q(&policy.name), q(table))?;
+                write_policy_body(f, policy)
+            }
+            DropPolicy { table, name } => write!(f, "DROP POLICY {} ON {}", q(name), q(table)),
+            RenamePolicy { table, from, to } => write!(
+                f,
+                "ALTER POLICY {} ON {} RENAME TO {}",
+                q(from),
+                q(table),
+                q(to)
+            ),
+            Grant {
+                table,
+                role,
+                privileges,
+                columns,
+            } => {
+                write!(f, "GRANT {}", privileges.join(", "))?;
+                if !columns.is_empty() {
+                    write!(f, " ({})", column_list(columns))?;
+                }
+                write!(f, " ON {} TO {}", q(table), role_sql(role))
+            }
+            Revoke {
+                table,
+                role,
+                privileges,
+                columns,
+            } => {
+                write!(f, "REVOKE {}", privileges.join(", "))?;
+                if !columns.is_empty() {
+                    write!(f, " ({})", column_list(columns))?;
+                }
+                write!(f, " ON {} FROM {}", q(table), role_sql(role))
+            }
+            RewriteValue {
+                table,
+                column,
+                from,
+                to,
+            } => write!(
+                f,
+                "UPDATE {} SET {} = {} WHERE {} = {}",
+                q(table),
+                q(column),
+                quote_literal(to),
+                q(column),
+                quote_literal(from)
+            ),
+        }
+    }
+}
+
+fn write_policy_body(f: &mut fmt::Formatter<'_>, policy: &PolicyModel) -> fmt::Result {
+    let roles = policy
+        .roles
+        .iter()
+        .map(|r| role_sql(r))
+        .collect::<Vec<_>>()
+        .join(", ");
+    write!(f, " TO {roles}")?;
+    if let Some(using) = &policy.using {
+        write!(f, " USING ({using})")?;
+    }
+    if let Some(check) = &policy.with_check {
+        write!(f, " WITH CHECK ({check})")?;
+    }
+    Ok(())
+}
+
+fn write_column(f: &mut fmt::Formatter<'_>, column: &ColumnModel) -> fmt::Result {
+    write!(f, "{} {}", quote_ident(&column.name), column.sql_type)?;
+    if !column.nullable {
+        f.write_str(" NOT NULL")?;
+    }
+    if let Some(default) = &column.default {
+        write!(f, " DEFAULT {default}")?;
+    }
+    Ok(())
+}
+
+fn write_constraint(f: &mut fmt::Formatter<'_>, constraint: &Constraint) -> fmt::Result {
+    let named =
+        |f: &mut fmt::Formatter<'_>, name: &str| write!(f, "CONSTRAINT {} ", quote_ident(name));
+    match constraint {
+        Constraint::PrimaryKey { key, using_index } | Constraint::Unique { key, using_index } => {
+            named(f, &key.name)?;
+            f.write_str(if matches!(constraint, Constraint::PrimaryKey { .. }) {
+                "PRIMARY KEY"
+            } else {
+                "UNIQUE"
+            })?;
+            if *using_index {
+                write!(f, " USING INDEX {}", quote_ident(&key.name))
+            } else {
+                write!(f, " ({})", column_list(&key.columns))
+            }
+        }
+        Constraint::ForeignKey(fk) => {
+            named(f, &fk.name)?;
+            write!(
+                f,
+                "FOREIGN KEY ({}) REFERENCES {} ({})",
+                column_list(&fk.columns),
+                quote_ident(&fk.references_table),
+                column_list(&fk.references_columns)
+            )?;
+            for (clause, action) in [("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)] {
+                if action != ReferentialAction::default() {
+                    write!(f, " {clause} {}", action.as_sql())?;
+                }
+            }
+            Ok(())
+        }
+        Constraint::Check(check) => {
+            named(f, &check.name)?;
+            write!(f, "CHECK ({})", check.expression)
+        }
+    }
+}
+
+fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel) -> fmt::Result {
+    struct Item<'a>(&'a dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result);
+    impl fmt::Display for Item<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            (self.0)(f)
+        }
+    }
+    let mut lines: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| Item(&|f| write_column(f, c)).to_string())
+        .collect();
+    let constraints = table
+        .primary_key
+        .iter()
+        .map(|key| Constraint::PrimaryKey {
+            key: key.clone(),
+            using_index: false,
+        })
+        .chain(table.unique.iter().map(|key| Constraint::Unique {
+            key: key.clone(),
+            using_index: false,
+        }))
+        .chain(
+            table
+                .foreign_keys
+                .iter()
+                .cloned()
+                .map(Constraint::ForeignKey),
+        )
+        .chain(table.checks.iter().cloned().map(Constraint::Check));
+    for constraint in constraints {
+        lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
+    }
+    write!(
+        f,
+        "CREATE TABLE {} (\n    {}\n)",
+        quote_ident(&table.name),
+        lines.join(",\n    ")
+    )
 }
 
 /// Every column an attribute's SQL names must be a column of the table.
@@ -655,7 +1183,7 @@ fn validate_text(table: &TableDef) -> Result<(), SchemaError> {
 }
 
 /// The roles and settings as the deployment names them are usable in the DDL.
-fn validate_names(table: &TableDef, names: &Names) -> Result<(), SchemaError> {
+pub(crate) fn validate_names(table: &TableDef, names: &Names) -> Result<(), SchemaError> {
     for policy in table.policies {
         for part in [policy.using, policy.with_check]
             .into_iter()

@@ -4,9 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::def::TableDef;
 use crate::error::SchemaError;
+use crate::model::SchemaModel;
 use crate::names::Names;
-use crate::render::{create_role, policy_roles, table_statements_with};
-use crate::sql::identifier_problem;
+use crate::render::{create_statements, Statement, StatementGroup};
 use crate::Table;
 
 /// The tables of an application, rendered together.
@@ -127,73 +127,52 @@ impl Schema {
 
     /// The DDL statements of every table, in foreign-key order, without `;`.
     pub fn ddl_statements(&self) -> Result<Vec<String>, SchemaError> {
-        let tables = self.ordered()?;
-        check_relation_names(&tables)?;
-        // The roles the policies name must exist before the policies do.
-        let mut roles: Vec<&str> = Vec::new();
-        for table in &tables {
-            for role in policy_roles(table, &self.names) {
-                if let Some(problem) = identifier_problem(role) {
-                    return Err(SchemaError::InvalidIdentifier {
-                        table: table.name.into(),
-                        name: role.into(),
-                        problem,
-                    });
-                }
-                if !roles.contains(&role) {
-                    roles.push(role);
-                }
-            }
-        }
-        let mut statements: Vec<String> = roles.into_iter().map(create_role).collect();
-        for table in tables {
-            statements.extend(table_statements_with(table, &self.names)?);
-        }
-        Ok(statements)
+        Ok(self
+            .statements()?
+            .iter()
+            .map(Statement::to_string)
+            .collect())
+    }
+
+    /// The typed statements that create the schema from nothing, in order: the roles, then
+    /// each table with its indexes, comments, immutable guard, row-level security, policies and
+    /// privileges.
+    pub fn statements(&self) -> Result<Vec<Statement>, SchemaError> {
+        Ok(create_statements(&self.model()?))
+    }
+
+    /// The schema as an owned [`SchemaModel`], the form diffs and plans read.
+    pub fn model(&self) -> Result<SchemaModel, SchemaError> {
+        SchemaModel::from_schema(self)
     }
 
     /// The whole DDL script: every statement ended by `;`, a blank line between them. It
     /// applies to an empty database with `psql -v ON_ERROR_STOP=1`.
     pub fn to_ddl(&self) -> Result<String, SchemaError> {
-        let mut script = String::new();
-        let mut previous_kind = None;
-        for statement in self.ddl_statements()? {
-            // A blank line between groups; a run of indexes or of comments stays together.
-            let kind = statement_group(&statement);
-            if previous_kind.is_some() && (previous_kind != Some(kind) || kind == "table") {
-                script.push('\n');
-            }
-            script.push_str(&statement);
-            script.push_str(";\n");
-            previous_kind = Some(kind);
-        }
-        Ok(script)
+        Ok(script(&self.statements()?))
     }
 }
 
-fn statement_group(statement: &str) -> &'static str {
-    if statement.starts_with("COMMENT") {
-        "comment"
-    } else if statement.starts_with("DO ") {
-        "role"
-    } else if ["ALTER TABLE", "CREATE POLICY", "GRANT"]
-        .iter()
-        .any(|prefix| statement.starts_with(prefix))
-    {
-        "security"
-    } else if statement.starts_with("CREATE FUNCTION") || statement.starts_with("CREATE TRIGGER") {
-        "trigger"
-    } else if statement.starts_with("CREATE INDEX") || statement.starts_with("CREATE UNIQUE INDEX")
-    {
-        "index"
-    } else {
-        "table"
+/// Statements as one script: each ended by `;`, a blank line between groups of statements
+/// (a run of indexes or of comments stays together) and between two tables.
+pub fn script(statements: &[Statement]) -> String {
+    let mut script = String::new();
+    let mut previous = None;
+    for statement in statements {
+        let group = statement.group();
+        if previous.is_some() && (previous != Some(group) || group == StatementGroup::Table) {
+            script.push('\n');
+        }
+        script.push_str(&statement.to_string());
+        script.push_str(";\n");
+        previous = Some(group);
     }
+    script
 }
 
 /// Tables, indexes and the indexes behind primary keys share one namespace in PostgreSQL, so
 /// two of them with one name fail at `CREATE` time.
-fn check_relation_names(tables: &[&TableDef]) -> Result<(), SchemaError> {
+pub(crate) fn check_relation_names(tables: &[&TableDef]) -> Result<(), SchemaError> {
     let mut seen = HashSet::new();
     for table in tables {
         let mut names = vec![table.name.to_string()];

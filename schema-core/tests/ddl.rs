@@ -255,7 +255,7 @@ fn indexes_keep_order_direction_nulls_uniqueness_and_names() {
 );
 
 CREATE INDEX "events_kind_at_idx" ON "events" ("kind", "at" DESC);
-CREATE INDEX "events_at_idx" ON "events" ("at" ASC NULLS FIRST);
+CREATE INDEX "events_at_idx" ON "events" ("at" NULLS FIRST);
 CREATE INDEX "events_owner_kind_idx" ON "events" ("owner" DESC NULLS LAST, "kind");
 CREATE UNIQUE INDEX "one_kind_per_owner" ON "events" ("owner", "kind");
 "#

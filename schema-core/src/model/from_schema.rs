@@ -1,0 +1,339 @@
+//! The model of a [`Schema`]: the derive's metadata with every name resolved as the deployment
+//! has it and every expression written out as SQL.
+
+use std::fmt::Write as _;
+
+use super::{
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexKeyModel,
+    IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
+};
+use crate::def::{CheckRule, ColumnDefault, NullsOrder, SortOrder, SqlPart, TableDef};
+use crate::error::SchemaError;
+use crate::literal::SqlLiteral;
+use crate::names::Names;
+use crate::render::{policy_roles, validate, validate_names};
+use crate::sql::{identifier_problem, quote_ident, quote_literal};
+use crate::Schema;
+
+/// The settings the immutable guard's function runs with, as PostgreSQL keeps them
+/// (`pg_proc.proconfig`).
+pub(crate) const IMMUTABLE_GUARD_SETTINGS: [&str; 2] =
+    ["search_path=pg_catalog, pg_temp", "extra_float_digits=3"];
+
+impl SchemaModel {
+    /// The model of a schema: its tables in foreign-key order, each checked as the DDL
+    /// renderer checks it, roles and settings named as the schema's [`Names`] say.
+    pub fn from_schema(schema: &Schema) -> Result<Self, SchemaError> {
+        let names = schema.names();
+        let tables = schema.ordered()?;
+        crate::schema::check_relation_names(&tables)?;
+        // The roles the policies name must exist before the policies do.
+        let mut roles: Vec<String> = Vec::new();
+        for table in &tables {
+            for role in policy_roles(table, names) {
+                if let Some(problem) = identifier_problem(role) {
+                    return Err(SchemaError::InvalidIdentifier {
+                        table: table.name.into(),
+                        name: role.into(),
+                        problem,
+                    });
+                }
+                if !roles.iter().any(|r| r == role) {
+                    roles.push(role.to_string());
+                }
+            }
+        }
+        let tables = tables
+            .into_iter()
+            .map(|table| TableModel::from_def(table, names))
+            .collect::<Result<_, _>>()?;
+        Ok(SchemaModel {
+            format_version: FORMAT_VERSION,
+            roles,
+            tables,
+            unmanaged_tables: Vec::new(),
+        })
+    }
+}
+
+impl TableModel {
+    /// The model of one table, checked as the DDL renderer checks it.
+    pub fn from_def(table: &TableDef, names: &Names) -> Result<Self, SchemaError> {
+        validate(table)?;
+        validate_names(table, names)?;
+        let mut columns = Vec::with_capacity(table.columns.len());
+        for column in table.columns {
+            let default = match &column.default {
+                Some(ColumnDefault::Sql(sql)) => Some((*sql).to_string()),
+                Some(ColumnDefault::Value(value)) => {
+                    let literal = value.literal();
+                    if matches!(&literal, SqlLiteral::Text(text) if text.contains('\0')) {
+                        return Err(SchemaError::InvalidDefault {
+                            table: table.name.into(),
+                            column: column.name.into(),
+                            problem: "contains a NUL character, which PostgreSQL text cannot hold",
+                        });
+                    }
+                    Some(literal.to_string())
+                }
+                None => None,
+            };
+            columns.push(ColumnModel {
+                name: column.name.into(),
+                renamed_from: None,
+                sql_type: column.sql_type.to_string(),
+                nullable: column.nullable,
+                default,
+                comment: column.comment.map(Into::into),
+                renamed_values: Vec::new(),
+            });
+        }
+        let primary_key = (!table.primary_key.is_empty()).then(|| KeyModel {
+            name: table.primary_key_name().into_owned(),
+            columns: strings(table.primary_key),
+        });
+        let unique = table
+            .columns
+            .iter()
+            .filter(|c| c.unique)
+            .map(|c| KeyModel {
+                name: table.unique_name(c).into_owned(),
+                columns: vec![c.name.into()],
+            })
+            .collect();
+        let foreign_keys = table
+            .foreign_keys
+            .iter()
+            .map(|fk| ForeignKeyModel {
+                name: table.foreign_key_name(fk).into_owned(),
+                columns: strings(fk.columns),
+                references_table: fk.references_table.into(),
+                references_columns: strings(fk.references_columns),
+                on_delete: fk.on_delete,
+                on_update: fk.on_update,
+            })
+            .collect();
+        let checks = table
+            .checks()
+            .into_iter()
+            .map(|check| CheckModel {
+                name: check.name.into_owned(),
+                renamed_from: None,
+                expression: check_expression(&check.rule, names),
+            })
+            .collect();
+        let indexes = table
+            .indexes
+            .iter()
+            .map(|index| IndexModel {
+                name: table.index_name(index).into_owned(),
+                renamed_from: None,
+                unique: index.unique,
+                method: "btree".into(),
+                keys: index
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        IndexKeyModel::new(
+                            c.name,
+                            c.order == Some(SortOrder::Desc),
+                            c.nulls.map(|n| n == NullsOrder::First),
+                        )
+                    })
+                    .collect(),
+                predicate: None,
+            })
+            .collect();
+        let policies = table
+            .policies
+            .iter()
+            .map(|policy| PolicyModel {
+                name: policy.name.into(),
+                renamed_from: None,
+                command: policy.command,
+                permissive: true,
+                roles: vec![role_name(names.role_name(policy.role))],
+                using: policy.using.map(|parts| sql_parts(parts, names)),
+                with_check: policy.with_check.map(|parts| sql_parts(parts, names)),
+            })
+            .collect();
+        Ok(TableModel {
+            name: table.name.into(),
+            renamed_from: None,
+            comment: table.comment.map(Into::into),
+            columns,
+            primary_key,
+            unique,
+            foreign_keys,
+            checks,
+            indexes,
+            immutable: immutable_guard(table),
+            row_level_security: table.row_level_security,
+            force_row_level_security: table.row_level_security,
+            policies,
+            grants: grants(table, names),
+        })
+    }
+}
+
+fn strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_string()).collect()
+}
+
+/// A role as the catalog names a grantee: `public` in lower case, other names as written.
+fn role_name(role: &str) -> String {
+    if role.eq_ignore_ascii_case("public") {
+        "public".into()
+    } else {
+        role.into()
+    }
+}
+
+/// The privileges the table's roles get: each role those of its policies' commands, in the
+/// order first named, with `INSERT` and `UPDATE` narrowed to the columns of its column grant
+/// (update grants also cover the columns every update refreshes).
+fn grants(table: &TableDef, names: &Names) -> Vec<GrantModel> {
+    let mut by_role: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut entry = |role: &'static str| -> usize {
+        let role = names.role_name(role);
+        match by_role.iter().position(|(r, _)| *r == role) {
+            Some(index) => index,
+            None => {
+                by_role.push((role, Vec::new()));
+                by_role.len() - 1
+            }
+        }
+    };
+    let mut privileges_of: Vec<(usize, &'static str)> = Vec::new();
+    for policy in table.policies {
+        let index = entry(policy.role);
+        privileges_of.extend(policy.command.privileges().iter().map(|p| (index, *p)));
+    }
+    for grant in table.column_grants {
+        entry(grant.role);
+    }
+    for (index, privilege) in privileges_of {
+        if !by_role[index].1.contains(&privilege) {
+            by_role[index].1.push(privilege);
+        }
+    }
+    let in_table_order = |listed: &[&str], refreshed: bool| -> Vec<String> {
+        table
+            .columns
+            .iter()
+            .filter(|c| listed.contains(&c.name) || (refreshed && c.update_sql.is_some()))
+            .map(|c| c.name.to_string())
+            .collect()
+    };
+    let mut grants = Vec::new();
+    for (role, privileges) in by_role {
+        let grant = table
+            .column_grants
+            .iter()
+            .find(|g| names.role_name(g.role) == role);
+        let insert = grant.and_then(|g| g.insert);
+        let update = grant.and_then(|g| g.update);
+        for privilege in ["SELECT", "INSERT", "UPDATE", "DELETE"] {
+            let narrowed = privilege == "INSERT" && insert.is_some()
+                || privilege == "UPDATE" && update.is_some();
+            if privileges.contains(&privilege) && !narrowed {
+                grants.push(GrantModel {
+                    role: role_name(role),
+                    privilege: privilege.into(),
+                    columns: Vec::new(),
+                });
+            }
+        }
+        for (privilege, listed, refreshed) in [("INSERT", insert, false), ("UPDATE", update, true)]
+        {
+            if let Some(listed) = listed {
+                grants.push(GrantModel {
+                    role: role_name(role),
+                    privilege: privilege.into(),
+                    columns: in_table_order(listed, refreshed),
+                });
+            }
+        }
+    }
+    grants
+}
+
+/// SQL written in an attribute: its text as given, columns quoted, settings read.
+fn sql_parts(parts: &[SqlPart], names: &Names) -> String {
+    parts
+        .iter()
+        .map(|part| match part {
+            SqlPart::Sql(sql) => (*sql).to_string(),
+            SqlPart::Column(column) => quote_ident(column),
+            SqlPart::Setting(setting) => format!(
+                "NULLIF(current_setting({}, true), '')",
+                quote_literal(names.setting_name(setting))
+            ),
+        })
+        .collect()
+}
+
+fn check_expression(rule: &CheckRule, names: &Names) -> String {
+    match rule {
+        CheckRule::OneOf { column, values } => format!(
+            "{} IN ({})",
+            quote_ident(column),
+            values
+                .iter()
+                .map(|v| quote_literal(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        CheckRule::Range { column, range } => {
+            let column = quote_ident(column);
+            match (range.min, range.max) {
+                (Some(min), Some(max)) => format!("{column} BETWEEN {min} AND {max}"),
+                (Some(min), None) => format!("{column} >= {min}"),
+                (None, Some(max)) => format!("{column} <= {max}"),
+                (None, None) => "true".into(),
+            }
+        }
+        CheckRule::Sql(parts) => sql_parts(parts, names),
+    }
+}
+
+/// The guard of the table's `immutable` columns: a function run by an `AFTER UPDATE` trigger,
+/// for every role including the table's owner (it stops `UPDATE` statements; DDL such as
+/// `ALTER TABLE ... DISABLE TRIGGER` by the owner is not an update). It runs after the row is
+/// updated, so no other trigger can change the column after the check. The values are compared
+/// as text: `pg_catalog.text`, bytewise (`COLLATE "C"`), floats in full
+/// (`extra_float_digits = 3`), with `search_path = pg_catalog, pg_temp`, so no type, operator or
+/// setting of the session's choosing takes part.
+fn immutable_guard(table: &TableDef) -> Option<ImmutableGuard> {
+    let columns: Vec<_> = table.immutable_columns().collect();
+    if columns.is_empty() {
+        return None;
+    }
+    let mut body = String::from("\nBEGIN\n");
+    for column in &columns {
+        let quoted = quote_ident(column.name);
+        write!(
+            body,
+            "    IF NEW.{quoted}::pg_catalog.text COLLATE pg_catalog.\"C\" \
+             IS DISTINCT FROM OLD.{quoted}::pg_catalog.text THEN\n        \
+             RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = {}, \
+             COLUMN = {}, TABLE = {}, CONSTRAINT = {};\n    END IF;\n",
+            quote_literal(&format!(
+                "column \"{}\" of table \"{}\" never changes after insert",
+                column.name, table.name
+            )),
+            quote_literal(column.name),
+            quote_literal(table.name),
+            quote_literal(&table.immutable_name(column)),
+        )
+        .unwrap();
+    }
+    body.push_str("    RETURN NULL;\nEND\n");
+    Some(ImmutableGuard {
+        name: table.immutable_trigger_name().into_owned(),
+        columns: columns.iter().map(|c| c.name.to_string()).collect(),
+        body,
+        settings: IMMUTABLE_GUARD_SETTINGS.map(String::from).to_vec(),
+        trigger_enabled: true,
+    })
+}

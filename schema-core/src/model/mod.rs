@@ -1,0 +1,324 @@
+//! An owned model of everything the crate manages in a database: tables, columns, keys, foreign
+//! keys, checks, indexes, the immutable-column guard, row-level security, policies, the roles the
+//! schema creates and the privileges it grants, and comments.
+//!
+//! The model is built two ways, from a [`Schema`](crate::Schema) ([`SchemaModel::from_schema`])
+//! and from a live database's catalog (`pg::introspect`, feature `postgres`), so that two
+//! states can be compared ([`diff`](crate::diff)) and a plan made from one to the other
+//! ([`plan`](crate::plan)). The DDL script ([`Schema::to_ddl`](crate::Schema::to_ddl)) is
+//! rendered from the model too, so the model holds everything the script says.
+//!
+//! With the `serde` feature the model reads and writes JSON ([`SchemaModel::to_json`],
+//! [`SchemaModel::from_json`]), stamped with [`FORMAT_VERSION`].
+//!
+//! Expressions (defaults, checks, policy predicates) are SQL text: as the code writes them in
+//! a model built from code, as the server prints them in a model read from a database. Compare
+//! like with like: two models from code, or two read from a database (the code's DDL applied to
+//! a shadow database first; see `pg::drift`).
+
+mod from_schema;
+
+use crate::def::{PolicyCommand, ReferentialAction};
+
+/// The version of the model's JSON format; [`SchemaModel::from_json`] refuses another.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything the crate manages in one database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SchemaModel {
+    /// The JSON format's version: [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The roles the schema creates (as the deployment names them), in creation order.
+    pub roles: Vec<String>,
+    /// The tables, in an order that creates every referenced table first.
+    pub tables: Vec<TableModel>,
+    /// Tables found in a live database that the schema does not declare: reported, never
+    /// touched. Always empty in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub unmanaged_tables: Vec<String>,
+}
+
+/// A table and everything that belongs to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TableModel {
+    /// The table's name.
+    pub name: String,
+    /// The name it had before (`renamed_from`): a plan renames it rather than dropping it.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub renamed_from: Option<String>,
+    /// `COMMENT ON TABLE`.
+    pub comment: Option<String>,
+    /// The columns, in table order.
+    pub columns: Vec<ColumnModel>,
+    /// The primary key, if any.
+    pub primary_key: Option<KeyModel>,
+    /// Unique constraints.
+    pub unique: Vec<KeyModel>,
+    /// Foreign keys.
+    pub foreign_keys: Vec<ForeignKeyModel>,
+    /// Check constraints.
+    pub checks: Vec<CheckModel>,
+    /// Indexes other than those behind the primary key and unique constraints.
+    pub indexes: Vec<IndexModel>,
+    /// The trigger that keeps `immutable` columns as inserted, if any column is.
+    pub immutable: Option<ImmutableGuard>,
+    /// Whether row-level security is enabled.
+    pub row_level_security: bool,
+    /// Whether it is forced, so the table's owner is not exempt.
+    pub force_row_level_security: bool,
+    /// Row-level security policies.
+    pub policies: Vec<PolicyModel>,
+    /// Privileges granted on the table to the schema's roles and `public`.
+    pub grants: Vec<GrantModel>,
+}
+
+/// A column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ColumnModel {
+    /// The column's name.
+    pub name: String,
+    /// The name it had before (`renamed_from`): a plan renames it and keeps its values.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub renamed_from: Option<String>,
+    /// Its type, as SQL (`varchar(200)` from code, `character varying(200)` from a database).
+    pub sql_type: String,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// Its default expression.
+    pub default: Option<String>,
+    /// `COMMENT ON COLUMN`.
+    pub comment: Option<String>,
+    /// Stored values renamed by the code (`(old, new)`, from an enum variant's
+    /// `renamed_from`): a plan rewrites the rows holding the old text.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub renamed_values: Vec<(String, String)>,
+}
+
+/// A primary key or unique constraint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct KeyModel {
+    /// The constraint's name.
+    pub name: String,
+    /// Its columns, in key order.
+    pub columns: Vec<String>,
+}
+
+/// A foreign key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ForeignKeyModel {
+    /// The constraint's name.
+    pub name: String,
+    /// The referencing columns.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub references_table: String,
+    /// The referenced columns, in the same order.
+    pub references_columns: Vec<String>,
+    /// `ON DELETE`.
+    pub on_delete: ReferentialAction,
+    /// `ON UPDATE`.
+    pub on_update: ReferentialAction,
+}
+
+/// A check constraint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CheckModel {
+    /// The constraint's name.
+    pub name: String,
+    /// The name it had before (`renamed_from`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub renamed_from: Option<String>,
+    /// The boolean expression, without `CHECK (...)`.
+    pub expression: String,
+}
+
+/// An index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct IndexModel {
+    /// The index's name.
+    pub name: String,
+    /// The name it had before (`renamed_from`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub renamed_from: Option<String>,
+    /// Whether it is a `UNIQUE` index.
+    pub unique: bool,
+    /// The access method: `btree`, `hash`, `gin`, ...
+    pub method: String,
+    /// The indexed columns, in index order.
+    pub keys: Vec<IndexKeyModel>,
+    /// The predicate of a partial index (`WHERE ...`).
+    pub predicate: Option<String>,
+}
+
+/// One key of an index, its sort order spelled out (PostgreSQL's defaults made explicit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct IndexKeyModel {
+    /// The column.
+    pub column: String,
+    /// `DESC`.
+    pub descending: bool,
+    /// `NULLS FIRST` (the default of a descending key).
+    pub nulls_first: bool,
+}
+
+/// The function and trigger that refuse an update changing an `immutable` column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ImmutableGuard {
+    /// The name of both the function and the trigger.
+    pub name: String,
+    /// The columns it guards, in table order.
+    pub columns: Vec<String>,
+    /// The function's PL/pgSQL body, exactly.
+    pub body: String,
+    /// The function's settings (`search_path=...`), as PostgreSQL keeps them.
+    pub settings: Vec<String>,
+    /// Whether the trigger that calls the function is in place and enabled.
+    pub trigger_enabled: bool,
+}
+
+/// A row-level security policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PolicyModel {
+    /// The policy's name.
+    pub name: String,
+    /// The name it had before (`renamed_from`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub renamed_from: Option<String>,
+    /// The command it applies to.
+    pub command: PolicyCommand,
+    /// Whether it is permissive (the crate declares only permissive policies).
+    pub permissive: bool,
+    /// The roles it applies to (`public` for every role).
+    pub roles: Vec<String>,
+    /// `USING (...)`.
+    pub using: Option<String>,
+    /// `WITH CHECK (...)`.
+    pub with_check: Option<String>,
+}
+
+/// One privilege on a table, granted to one role: table-wide, or on the listed columns.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct GrantModel {
+    /// The grantee (`public` for every role).
+    pub role: String,
+    /// The privilege: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, ...
+    pub privilege: String,
+    /// The columns, for a column privilege; empty for a table-wide one.
+    pub columns: Vec<String>,
+}
+
+/// Why a model could not be read from JSON.
+#[derive(Debug)]
+pub enum ModelError {
+    /// The text is not a model.
+    Json(serde_json::Error),
+    /// The model was written in another format version.
+    Version {
+        /// The version found.
+        found: u32,
+    },
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelError::Json(error) => write!(f, "not a schema model: {error}"),
+            ModelError::Version { found } => write!(
+                f,
+                "the schema model is format version {found}; this version reads {FORMAT_VERSION}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+impl SchemaModel {
+    /// A model with nothing in it: what an empty database holds.
+    pub fn empty() -> Self {
+        SchemaModel {
+            format_version: FORMAT_VERSION,
+            roles: Vec::new(),
+            tables: Vec::new(),
+            unmanaged_tables: Vec::new(),
+        }
+    }
+
+    /// The table named `name`.
+    pub fn table(&self, name: &str) -> Option<&TableModel> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The model as pretty-printed JSON.
+    #[cfg(feature = "serde")]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a model always serializes")
+    }
+
+    /// Reads a model written by [`SchemaModel::to_json`]; another format version is refused.
+    #[cfg(feature = "serde")]
+    pub fn from_json(json: &str) -> Result<Self, ModelError> {
+        #[derive(serde::Deserialize)]
+        struct Version {
+            format_version: u32,
+        }
+        let version: Version = serde_json::from_str(json).map_err(ModelError::Json)?;
+        if version.format_version != FORMAT_VERSION {
+            return Err(ModelError::Version {
+                found: version.format_version,
+            });
+        }
+        serde_json::from_str(json).map_err(ModelError::Json)
+    }
+}
+
+impl TableModel {
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnModel> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl IndexKeyModel {
+    /// A key on `column`, ascending or descending, NULLs where PostgreSQL puts them by
+    /// default unless `nulls_first` says otherwise.
+    pub fn new(column: impl Into<String>, descending: bool, nulls_first: Option<bool>) -> Self {
+        IndexKeyModel {
+            column: column.into(),
+            descending,
+            nulls_first: nulls_first.unwrap_or(descending),
+        }
+    }
+}
