@@ -57,6 +57,7 @@
 extern crate self as schema_core;
 
 mod def;
+pub mod diff;
 mod enums;
 mod error;
 mod literal;
@@ -64,6 +65,7 @@ pub mod model;
 mod names;
 #[cfg(feature = "postgres")]
 pub mod pg;
+pub mod plan;
 pub mod render;
 mod schema;
 pub mod sql;

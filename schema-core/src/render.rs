@@ -70,6 +70,8 @@ pub enum Statement {
         table: String,
         /// The column.
         column: String,
+        /// The type it has (not written; it tells what the change costs).
+        from_type: String,
         /// The new type.
         sql_type: String,
     },
@@ -478,6 +480,23 @@ pub(crate) fn grant_statements(table: &str, grants: &[GrantModel], grant: bool) 
     statements
 }
 
+/// Statements as one script: each ended by `;`, a blank line between groups of statements
+/// (a run of indexes or of comments stays together) and between two tables.
+pub fn script(statements: &[Statement]) -> String {
+    let mut script = String::new();
+    let mut previous = None;
+    for statement in statements {
+        let group = statement.group();
+        if previous.is_some() && (previous != Some(group) || group == StatementGroup::Table) {
+            script.push('\n');
+        }
+        script.push_str(&statement.to_string());
+        script.push_str(";\n");
+        previous = Some(group);
+    }
+    script
+}
+
 /// The roles the table's policies and column grants name, as deployed, without `public`.
 pub fn policy_roles<'a>(table: &'a TableDef, names: &'a Names) -> impl Iterator<Item = &'a str> {
     table
@@ -566,6 +585,7 @@ impl fmt::Display for Statement {
                 table,
                 column,
                 sql_type,
+                ..
             } => write!(
                 f,
                 "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type}",

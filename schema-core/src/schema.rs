@@ -6,7 +6,7 @@ use crate::def::TableDef;
 use crate::error::SchemaError;
 use crate::model::SchemaModel;
 use crate::names::Names;
-use crate::render::{create_statements, Statement, StatementGroup};
+use crate::render::{create_statements, script, Statement};
 use crate::Table;
 
 /// The tables of an application, rendered together.
@@ -151,23 +151,6 @@ impl Schema {
     pub fn to_ddl(&self) -> Result<String, SchemaError> {
         Ok(script(&self.statements()?))
     }
-}
-
-/// Statements as one script: each ended by `;`, a blank line between groups of statements
-/// (a run of indexes or of comments stays together) and between two tables.
-pub fn script(statements: &[Statement]) -> String {
-    let mut script = String::new();
-    let mut previous = None;
-    for statement in statements {
-        let group = statement.group();
-        if previous.is_some() && (previous != Some(group) || group == StatementGroup::Table) {
-            script.push('\n');
-        }
-        script.push_str(&statement.to_string());
-        script.push_str(";\n");
-        previous = Some(group);
-    }
-    script
 }
 
 /// Tables, indexes and the indexes behind primary keys share one namespace in PostgreSQL, so

@@ -28,6 +28,8 @@
 mod codec;
 mod db;
 mod error;
+pub mod evolve;
+pub mod introspect;
 mod statements;
 
 pub use codec::{

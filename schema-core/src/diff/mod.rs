@@ -1,0 +1,1091 @@
+//! The typed differences between two [`SchemaModel`]s: what changes to go from one to the other.
+//!
+//! Objects are matched by name. A table, column, index, check or policy whose new declaration
+//! says `renamed_from = "old"` is matched with the object of the old name and renamed; nothing
+//! else is ever taken for a rename. Where a dropped and an added object look alike, the diff
+//! says so in [`SchemaDiff::suggestions`] and names the attribute to declare.
+//!
+//! Objects that follow a renamed table or column (its keys, indexes, constraints, privileges)
+//! are compared under the new names, so a rename alone changes nothing else; a constraint or
+//! index of a renamed table whose definition stays is renamed with it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use crate::model::{
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexModel, KeyModel,
+    PolicyModel, SchemaModel, TableModel,
+};
+
+/// One difference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A role to create.
+    CreateRole(String),
+    /// A role the schema no longer names.
+    DropRole(String),
+    /// A table to create, with everything in it.
+    CreateTable(Box<TableModel>),
+    /// A table to drop, with its rows.
+    DropTable(Box<TableModel>),
+    /// A table renamed (declared with `renamed_from`).
+    RenameTable {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A column to add.
+    AddColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: ColumnModel,
+    },
+    /// A column to drop, with its values.
+    DropColumn {
+        /// The table.
+        table: String,
+        /// The column as it is.
+        column: ColumnModel,
+    },
+    /// A column renamed (declared with `renamed_from`).
+    RenameColumn {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A column whose type, nullability, default or comment changes.
+    AlterColumn {
+        /// The table.
+        table: String,
+        /// The column as it is.
+        from: ColumnModel,
+        /// The column as it becomes.
+        to: ColumnModel,
+    },
+    /// Stored text values to rewrite (enum variants renamed with `renamed_from`).
+    RenameValues {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// `(old, new)` pairs.
+        renames: Vec<(String, String)>,
+    },
+    /// The primary key changes.
+    PrimaryKey {
+        /// The table.
+        table: String,
+        /// The key as it is.
+        from: Option<KeyModel>,
+        /// The key as it becomes.
+        to: Option<KeyModel>,
+    },
+    /// A unique constraint to add.
+    AddUnique {
+        /// The table.
+        table: String,
+        /// The constraint.
+        key: KeyModel,
+    },
+    /// A unique constraint to drop.
+    DropUnique {
+        /// The table.
+        table: String,
+        /// The constraint.
+        key: KeyModel,
+    },
+    /// A foreign key to add.
+    AddForeignKey {
+        /// The table.
+        table: String,
+        /// The foreign key.
+        foreign_key: ForeignKeyModel,
+    },
+    /// A foreign key to drop.
+    DropForeignKey {
+        /// The table.
+        table: String,
+        /// The foreign key.
+        foreign_key: ForeignKeyModel,
+    },
+    /// A check to add.
+    AddCheck {
+        /// The table.
+        table: String,
+        /// The check.
+        check: CheckModel,
+    },
+    /// A check to drop.
+    DropCheck {
+        /// The table.
+        table: String,
+        /// The check.
+        check: CheckModel,
+    },
+    /// A constraint (key, foreign key or check) renamed; its definition stays.
+    RenameConstraint {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// An index to build.
+    AddIndex {
+        /// The table.
+        table: String,
+        /// The index.
+        index: IndexModel,
+    },
+    /// An index to drop.
+    DropIndex {
+        /// The table.
+        table: String,
+        /// The index.
+        index: IndexModel,
+    },
+    /// An index renamed; its definition stays.
+    RenameIndex {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// The table's comment changes.
+    TableComment {
+        /// The table.
+        table: String,
+        /// The comment as it is.
+        from: Option<String>,
+        /// The comment as it becomes.
+        to: Option<String>,
+    },
+    /// The immutable-column guard changes.
+    Guard {
+        /// The table.
+        table: String,
+        /// The guard as it is.
+        from: Option<ImmutableGuard>,
+        /// The guard as it becomes.
+        to: Option<ImmutableGuard>,
+    },
+    /// Row-level security is enabled or disabled, forced or not.
+    RowLevelSecurity {
+        /// The table.
+        table: String,
+        /// `(enabled, forced)` as it is.
+        from: (bool, bool),
+        /// `(enabled, forced)` as it becomes.
+        to: (bool, bool),
+    },
+    /// A policy to create.
+    AddPolicy {
+        /// The table.
+        table: String,
+        /// The policy.
+        policy: PolicyModel,
+    },
+    /// A policy to drop.
+    DropPolicy {
+        /// The table.
+        table: String,
+        /// The policy.
+        policy: PolicyModel,
+    },
+    /// A policy renamed (declared with `renamed_from`).
+    RenamePolicy {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A policy whose roles or predicates change.
+    AlterPolicy {
+        /// The table.
+        table: String,
+        /// The policy as it is.
+        from: PolicyModel,
+        /// The policy as it becomes.
+        to: PolicyModel,
+    },
+    /// A privilege to grant.
+    Grant {
+        /// The table.
+        table: String,
+        /// The privilege.
+        grant: GrantModel,
+    },
+    /// A privilege to revoke.
+    Revoke {
+        /// The table.
+        table: String,
+        /// The privilege.
+        grant: GrantModel,
+    },
+}
+
+/// The differences between two models, and what looks like an undeclared rename.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SchemaDiff {
+    /// The changes, grouped by table.
+    pub changes: Vec<Change>,
+    /// A dropped and an added object that look alike: if it is a rename, declare it.
+    pub suggestions: Vec<String>,
+    /// Tables of the database that the schema does not declare: never touched.
+    pub unmanaged_tables: Vec<String>,
+}
+
+impl SchemaDiff {
+    /// Whether the two models are the same.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// What it takes to go from `from` to `to`.
+pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
+    let mut out = SchemaDiff {
+        unmanaged_tables: from.unmanaged_tables.clone(),
+        ..SchemaDiff::default()
+    };
+    for role in &to.roles {
+        if !from.roles.contains(role) {
+            out.changes.push(Change::CreateRole(role.clone()));
+        }
+    }
+    // Which old table each new one continues, and the renames of tables, for foreign keys.
+    let mut matched: Vec<(Option<&TableModel>, &TableModel)> = Vec::new();
+    let mut table_renames: HashMap<&str, &str> = HashMap::new();
+    for table in &to.tables {
+        let old = from.table(&table.name).or_else(|| {
+            let old_name = table.renamed_from.as_deref()?;
+            if to.table(old_name).is_some() {
+                return None;
+            }
+            let old = from.table(old_name)?;
+            table_renames.insert(&old.name, &table.name);
+            Some(old)
+        });
+        matched.push((old, table));
+    }
+    let column_renames: HashMap<&str, HashMap<&str, &str>> = matched
+        .iter()
+        .filter_map(|(old, new)| old.map(|old| (old, new)))
+        .map(|(old, new)| (old.name.as_str(), column_renames(old, new)))
+        .collect();
+    let dropped: Vec<&TableModel> = from
+        .tables
+        .iter()
+        .filter(|t| {
+            !matched
+                .iter()
+                .any(|(old, _)| old.map(|o| &o.name) == Some(&t.name))
+        })
+        .collect();
+    let added: Vec<&TableModel> = matched
+        .iter()
+        .filter(|(old, _)| old.is_none())
+        .map(|(_, new)| *new)
+        .collect();
+    for table in &dropped {
+        out.changes
+            .push(Change::DropTable(Box::new((*table).clone())));
+    }
+    for (old, new) in &matched {
+        match old {
+            None => out
+                .changes
+                .push(Change::CreateTable(Box::new((*new).clone()))),
+            Some(old) => {
+                let renamed = renamed_view(old, new, &table_renames, &column_renames);
+                if old.name != new.name {
+                    out.changes.push(Change::RenameTable {
+                        from: old.name.clone(),
+                        to: new.name.clone(),
+                    });
+                }
+                for column in &old.columns {
+                    if let Some(to) = column_renames[old.name.as_str()].get(column.name.as_str()) {
+                        out.changes.push(Change::RenameColumn {
+                            table: new.name.clone(),
+                            from: column.name.clone(),
+                            to: (*to).to_string(),
+                        });
+                    }
+                }
+                let follows_rename = old.name != new.name
+                    || column_renames
+                        .get(old.name.as_str())
+                        .is_some_and(|r| !r.is_empty());
+                diff_table(&renamed, new, follows_rename, &mut out);
+            }
+        }
+    }
+    for old in &dropped {
+        for new in &added {
+            let shape = |t: &TableModel| -> Vec<(String, String)> {
+                t.columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.sql_type.clone()))
+                    .collect()
+            };
+            if shape(old) == shape(new) {
+                out.suggestions.push(format!(
+                    "table `{}` is dropped and `{}` added with the same columns: if it was \
+                     renamed, declare `renamed_from = \"{}\"` on `{}` to keep its rows",
+                    old.name, new.name, old.name, new.name
+                ));
+            }
+        }
+    }
+    for role in &from.roles {
+        if !to.roles.contains(role) {
+            out.changes.push(Change::DropRole(role.clone()));
+        }
+    }
+    out
+}
+
+/// Columns of `new` declared as renamed from a column of `old`: old name → new name.
+fn column_renames<'a>(old: &'a TableModel, new: &'a TableModel) -> HashMap<&'a str, &'a str> {
+    new.columns
+        .iter()
+        .filter_map(|c| {
+            let from = c.renamed_from.as_deref()?;
+            (old.column(&c.name).is_none() && new.column(from).is_none())
+                .then(|| old.column(from))
+                .flatten()
+                .map(|o| (o.name.as_str(), c.name.as_str()))
+        })
+        .collect()
+}
+
+/// `old` as it is after the declared renames: its name, its columns' names, and every column
+/// and table its keys, indexes, foreign keys, privileges and guard name.
+fn renamed_view(
+    old: &TableModel,
+    new: &TableModel,
+    table_renames: &HashMap<&str, &str>,
+    column_renames: &HashMap<&str, HashMap<&str, &str>>,
+) -> TableModel {
+    let empty = HashMap::new();
+    let own = column_renames.get(old.name.as_str()).unwrap_or(&empty);
+    let rename = |names: &[String], renames: &HashMap<&str, &str>| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| {
+                renames
+                    .get(n.as_str())
+                    .map_or(n.clone(), |r| (*r).to_string())
+            })
+            .collect()
+    };
+    let mut view = old.clone();
+    view.name = new.name.clone();
+    for column in &mut view.columns {
+        if let Some(to) = own.get(column.name.as_str()) {
+            column.name = (*to).to_string();
+        }
+    }
+    for key in view.primary_key.iter_mut().chain(view.unique.iter_mut()) {
+        key.columns = rename(&key.columns, own);
+    }
+    for fk in &mut view.foreign_keys {
+        fk.columns = rename(&fk.columns, own);
+        let target = column_renames
+            .get(fk.references_table.as_str())
+            .unwrap_or(&empty);
+        fk.references_columns = rename(&fk.references_columns, target);
+        if let Some(to) = table_renames.get(fk.references_table.as_str()) {
+            fk.references_table = (*to).to_string();
+        }
+    }
+    for index in &mut view.indexes {
+        for key in &mut index.keys {
+            if let Some(to) = own.get(key.column.as_str()) {
+                key.column = (*to).to_string();
+            }
+        }
+    }
+    for grant in &mut view.grants {
+        grant.columns = rename(&grant.columns, own);
+    }
+    view
+}
+
+fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mut SchemaDiff) {
+    let table = &new.name;
+    let t = || table.clone();
+    // Columns.
+    for column in &new.columns {
+        match old.column(&column.name) {
+            None => out.changes.push(Change::AddColumn {
+                table: t(),
+                column: column.clone(),
+            }),
+            Some(current) => {
+                let same = current.sql_type == column.sql_type
+                    && current.nullable == column.nullable
+                    && current.default == column.default
+                    && current.comment == column.comment;
+                if !same {
+                    out.changes.push(Change::AlterColumn {
+                        table: t(),
+                        from: current.clone(),
+                        to: column.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for column in &old.columns {
+        if new.column(&column.name).is_none() {
+            out.changes.push(Change::DropColumn {
+                table: t(),
+                column: column.clone(),
+            });
+        }
+    }
+    out.suggestions.extend(column_suggestions(old, new));
+    for column in &new.columns {
+        let renames = value_renames(old, new, column);
+        if !renames.is_empty() {
+            out.changes.push(Change::RenameValues {
+                table: t(),
+                column: column.name.clone(),
+                renames,
+            });
+        }
+    }
+    // Keys and constraints: a definition that stays under a new name is a rename when the
+    // table or its columns were renamed (the name follows them); otherwise drop and add.
+    if old.primary_key != new.primary_key {
+        match (&old.primary_key, &new.primary_key) {
+            (Some(a), Some(b)) if a.columns == b.columns && follows_rename => {
+                out.changes.push(Change::RenameConstraint {
+                    table: t(),
+                    from: a.name.clone(),
+                    to: b.name.clone(),
+                })
+            }
+            _ => out.changes.push(Change::PrimaryKey {
+                table: t(),
+                from: old.primary_key.clone(),
+                to: new.primary_key.clone(),
+            }),
+        }
+    }
+    let renamed = |a: &str, b: &str| Change::RenameConstraint {
+        table: t(),
+        from: a.into(),
+        to: b.into(),
+    };
+    pair_up(
+        &old.unique,
+        &new.unique,
+        |k| &k.name,
+        |a, b| a.columns == b.columns,
+        |_| None,
+        follows_rename,
+        |change| match change {
+            Paired::Added(key) => Change::AddUnique { table: t(), key },
+            Paired::Dropped(key) => Change::DropUnique { table: t(), key },
+            Paired::Renamed(a, b) => renamed(&a.name, &b.name),
+        },
+        out,
+    );
+    pair_up(
+        &old.foreign_keys,
+        &new.foreign_keys,
+        |k| &k.name,
+        |a, b| {
+            ForeignKeyModel {
+                name: String::new(),
+                ..a.clone()
+            } == ForeignKeyModel {
+                name: String::new(),
+                ..b.clone()
+            }
+        },
+        |_| None,
+        follows_rename,
+        |change| match change {
+            Paired::Added(foreign_key) => Change::AddForeignKey {
+                table: t(),
+                foreign_key,
+            },
+            Paired::Dropped(foreign_key) => Change::DropForeignKey {
+                table: t(),
+                foreign_key,
+            },
+            Paired::Renamed(a, b) => renamed(&a.name, &b.name),
+        },
+        out,
+    );
+    pair_up(
+        &old.checks,
+        &new.checks,
+        |c| &c.name,
+        |a, b| a.expression == b.expression,
+        |c| c.renamed_from.as_deref(),
+        follows_rename,
+        |change| match change {
+            Paired::Added(check) => Change::AddCheck { table: t(), check },
+            Paired::Dropped(check) => Change::DropCheck { table: t(), check },
+            Paired::Renamed(a, b) => renamed(&a.name, &b.name),
+        },
+        out,
+    );
+    pair_up(
+        &old.indexes,
+        &new.indexes,
+        |i| &i.name,
+        |a, b| {
+            a.unique == b.unique
+                && a.method == b.method
+                && a.keys == b.keys
+                && a.predicate == b.predicate
+        },
+        |i| i.renamed_from.as_deref(),
+        follows_rename,
+        |change| match change {
+            Paired::Added(index) => Change::AddIndex { table: t(), index },
+            Paired::Dropped(index) => Change::DropIndex { table: t(), index },
+            Paired::Renamed(a, b) => Change::RenameIndex {
+                table: t(),
+                from: a.name,
+                to: b.name,
+            },
+        },
+        out,
+    );
+    if old.comment != new.comment {
+        out.changes.push(Change::TableComment {
+            table: t(),
+            from: old.comment.clone(),
+            to: new.comment.clone(),
+        });
+    }
+    if old.immutable != new.immutable {
+        out.changes.push(Change::Guard {
+            table: t(),
+            from: old.immutable.clone(),
+            to: new.immutable.clone(),
+        });
+    }
+    let security = |t: &TableModel| (t.row_level_security, t.force_row_level_security);
+    if security(old) != security(new) {
+        out.changes.push(Change::RowLevelSecurity {
+            table: t(),
+            from: security(old),
+            to: security(new),
+        });
+    }
+    // Policies: a declared rename, then compared by name.
+    let mut old_policies = old.policies.clone();
+    for policy in &new.policies {
+        if let Some(from) = &policy.renamed_from {
+            let taken = new.policies.iter().any(|p| p.name == *from);
+            if let Some(old) = old_policies.iter_mut().find(|p| p.name == *from) {
+                if !taken {
+                    out.changes.push(Change::RenamePolicy {
+                        table: t(),
+                        from: old.name.clone(),
+                        to: policy.name.clone(),
+                    });
+                    old.name = policy.name.clone();
+                }
+            }
+        }
+    }
+    for policy in &new.policies {
+        match old_policies.iter().find(|p| p.name == policy.name) {
+            None => out.changes.push(Change::AddPolicy {
+                table: t(),
+                policy: policy.clone(),
+            }),
+            Some(current) if !same_policy(current, policy) => {
+                out.changes.push(Change::AlterPolicy {
+                    table: t(),
+                    from: current.clone(),
+                    to: policy.clone(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    for policy in &old_policies {
+        if !new.policies.iter().any(|p| p.name == policy.name) {
+            out.changes.push(Change::DropPolicy {
+                table: t(),
+                policy: policy.clone(),
+            });
+        }
+    }
+    for (old_p, new_p) in unmatched_pairs(&old_policies, &new.policies, |p| &p.name) {
+        if old_p.command == new_p.command
+            && old_p.using == new_p.using
+            && old_p.with_check == new_p.with_check
+        {
+            out.suggestions
+                .push(suggest("policy", table, &old_p.name, &new_p.name));
+        }
+    }
+    // Privileges, one column at a time.
+    let old_grants = grant_atoms(&old.grants);
+    let new_grants = grant_atoms(&new.grants);
+    for grant in regroup(new_grants.difference(&old_grants), &new.columns) {
+        out.changes.push(Change::Grant { table: t(), grant });
+    }
+    for grant in regroup(old_grants.difference(&new_grants), &old.columns) {
+        out.changes.push(Change::Revoke { table: t(), grant });
+    }
+}
+
+fn same_policy(a: &PolicyModel, b: &PolicyModel) -> bool {
+    let mut roles_a = a.roles.clone();
+    let mut roles_b = b.roles.clone();
+    roles_a.sort();
+    roles_b.sort();
+    a.command == b.command
+        && a.permissive == b.permissive
+        && roles_a == roles_b
+        && a.using == b.using
+        && a.with_check == b.with_check
+}
+
+fn suggest(kind: &str, table: &str, old: &str, new: &str) -> String {
+    format!(
+        "{kind} `{old}` of table `{table}` is dropped and `{new}` added with the same \
+         definition: if it was renamed, declare `renamed_from = \"{old}\"` on `{new}`"
+    )
+}
+
+fn column_suggestions(old: &TableModel, new: &TableModel) -> Vec<String> {
+    let dropped = old.columns.iter().filter(|c| new.column(&c.name).is_none());
+    let mut out = Vec::new();
+    for gone in dropped {
+        for added in new.columns.iter().filter(|c| old.column(&c.name).is_none()) {
+            if gone.sql_type == added.sql_type && gone.nullable == added.nullable {
+                out.push(format!(
+                    "column `{}` of table `{}` is dropped and `{}` added with the same type: if \
+                     it was renamed, declare `renamed_from = \"{}\"` on its field to keep its \
+                     values",
+                    gone.name, new.name, added.name, gone.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The enum values of `column` to rewrite: the declared `(old, new)` renames whose old text a
+/// check of the old table still allows and no check of the new one does.
+fn value_renames(
+    old: &TableModel,
+    new: &TableModel,
+    column: &ColumnModel,
+) -> Vec<(String, String)> {
+    let allowed = |t: &TableModel, value: &str| {
+        let quoted = crate::sql::quote_literal(value);
+        let name = crate::sql::quote_ident(&column.name);
+        let bare = format!("({}", column.name);
+        t.checks.iter().any(|c| {
+            c.expression.contains(&quoted)
+                && (c.expression.contains(&name) || c.expression.contains(&bare))
+        })
+    };
+    column
+        .renamed_values
+        .iter()
+        .filter(|(from, _)| allowed(old, from) && !allowed(new, from))
+        .cloned()
+        .collect()
+}
+
+/// How two lists of named objects pair up.
+enum Paired<T> {
+    Added(T),
+    Dropped(T),
+    Renamed(T, T),
+}
+
+/// Pairs two lists by name, then by a declared `renamed_from` (or, where the names follow a
+/// renamed table or column, by an equal definition), and reports the rest as added and dropped;
+/// an object whose definition changed is dropped and added again.
+#[allow(clippy::too_many_arguments)]
+fn pair_up<T: Clone>(
+    old: &[T],
+    new: &[T],
+    name: impl Fn(&T) -> &String,
+    same: impl Fn(&T, &T) -> bool,
+    renamed_from: impl Fn(&T) -> Option<&str>,
+    follows_rename: bool,
+    change: impl Fn(Paired<T>) -> Change,
+    out: &mut SchemaDiff,
+) {
+    let mut old_left: Vec<&T> = old.iter().collect();
+    let mut new_left: Vec<&T> = Vec::new();
+    let mut changes = Vec::new();
+    for item in new {
+        match old_left.iter().position(|o| name(o) == name(item)) {
+            Some(i) => {
+                let current = old_left.remove(i);
+                if !same(current, item) {
+                    changes.push(Paired::Dropped(current.clone()));
+                    changes.push(Paired::Added(item.clone()));
+                }
+            }
+            None => new_left.push(item),
+        }
+    }
+    let mut added = Vec::new();
+    for item in new_left {
+        let declared = renamed_from(item).and_then(|from| {
+            old_left
+                .iter()
+                .position(|o| name(o) == from && !new.iter().any(|n| name(n) == from))
+        });
+        let follows = || {
+            follows_rename
+                .then(|| old_left.iter().position(|o| same(o, item)))
+                .flatten()
+        };
+        match declared.or_else(follows) {
+            Some(i) => {
+                // Renamed as it is; renamed and changed is built anew under the new name.
+                let current = old_left.remove(i);
+                if same(current, item) {
+                    changes.push(Paired::Renamed(current.clone(), item.clone()));
+                } else {
+                    changes.push(Paired::Dropped(current.clone()));
+                    changes.push(Paired::Added(item.clone()));
+                }
+            }
+            None => added.push(item),
+        }
+    }
+    for item in &added {
+        if let Some(current) = old_left.iter().find(|o| same(o, item)) {
+            if let Some(kind) = change(Paired::Added((*item).clone())).kind() {
+                out.suggestions
+                    .push(format!("{kind} `{}` is dropped and `{}` added with the same definition: if it was renamed, declare `renamed_from = \"{}\"` on `{}`", name(current), name(item), name(current), name(item)));
+            }
+        }
+    }
+    out.changes.extend(changes.into_iter().map(&change));
+    out.changes.extend(
+        old_left
+            .into_iter()
+            .map(|o| change(Paired::Dropped(o.clone()))),
+    );
+    out.changes
+        .extend(added.into_iter().map(|a| change(Paired::Added(a.clone()))));
+}
+
+impl Change {
+    /// The kind of object an added index or check is, for suggestions.
+    fn kind(&self) -> Option<&'static str> {
+        match self {
+            Change::AddIndex { .. } => Some("index"),
+            Change::AddCheck { .. } => Some("check"),
+            _ => None,
+        }
+    }
+}
+
+/// Pairs of a dropped and an added object of the same list.
+fn unmatched_pairs<'a, T>(
+    old: &'a [T],
+    new: &'a [T],
+    name: impl Fn(&T) -> &String,
+) -> Vec<(&'a T, &'a T)> {
+    let dropped: Vec<&T> = old
+        .iter()
+        .filter(|o| !new.iter().any(|n| name(n) == name(o)))
+        .collect();
+    let added: Vec<&T> = new
+        .iter()
+        .filter(|n| !old.iter().any(|o| name(o) == name(n)))
+        .collect();
+    dropped
+        .iter()
+        .flat_map(|d| added.iter().map(move |a| (*d, *a)))
+        .collect()
+}
+
+/// Privileges as `(role, privilege, column)` atoms; `None` is table-wide.
+fn grant_atoms(grants: &[GrantModel]) -> BTreeSet<(String, String, Option<String>)> {
+    let mut atoms = BTreeSet::new();
+    for g in grants {
+        if g.columns.is_empty() {
+            atoms.insert((g.role.clone(), g.privilege.clone(), None));
+        } else {
+            for c in &g.columns {
+                atoms.insert((g.role.clone(), g.privilege.clone(), Some(c.clone())));
+            }
+        }
+    }
+    atoms
+}
+
+/// Atoms back into grants: one per role and privilege for table-wide ones, one per role and
+/// privilege with its columns in table order for column ones.
+fn regroup<'a>(
+    atoms: impl Iterator<Item = &'a (String, String, Option<String>)>,
+    columns: &[ColumnModel],
+) -> Vec<GrantModel> {
+    let mut grants: Vec<GrantModel> = Vec::new();
+    for (role, privilege, column) in atoms {
+        let existing = grants.iter_mut().find(|g| {
+            g.role == *role && g.privilege == *privilege && g.columns.is_empty() == column.is_none()
+        });
+        match (existing, column) {
+            (Some(g), Some(column)) => g.columns.push(column.clone()),
+            (Some(_), None) => {}
+            (None, column) => grants.push(GrantModel {
+                role: role.clone(),
+                privilege: privilege.clone(),
+                columns: column.iter().cloned().collect(),
+            }),
+        }
+    }
+    let position = |name: &String| columns.iter().position(|c| c.name == *name);
+    for g in &mut grants {
+        g.columns.sort_by_key(position);
+    }
+    grants
+}
+
+impl fmt::Display for Change {
+    /// One readable line: the object, what it is, what it becomes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        match self {
+            Change::CreateRole(role) => write!(f, "role `{role}`: missing"),
+            Change::DropRole(role) => write!(f, "role `{role}`: no longer declared"),
+            Change::CreateTable(t) => write!(f, "table `{}`: missing", t.name),
+            Change::DropTable(t) => write!(f, "table `{}`: no longer declared", t.name),
+            Change::RenameTable { from, to } => write!(f, "table `{from}`: renamed to `{to}`"),
+            Change::AddColumn { table, column } => write!(
+                f,
+                "column `{table}.{}`: missing ({})",
+                column.name, column.sql_type
+            ),
+            Change::DropColumn { table, column } => {
+                write!(f, "column `{table}.{}`: no longer declared", column.name)
+            }
+            Change::RenameColumn { table, from, to } => {
+                write!(f, "column `{table}.{from}`: renamed to `{to}`")
+            }
+            Change::AlterColumn { table, from, to } => {
+                let mut parts = Vec::new();
+                if from.sql_type != to.sql_type {
+                    parts.push(format!(
+                        "type: code says {}, database has {}",
+                        to.sql_type, from.sql_type
+                    ));
+                }
+                if from.nullable != to.nullable {
+                    let n = |b: bool| if b { "NULL" } else { "NOT NULL" };
+                    parts.push(format!(
+                        "nullability: code says {}, database has {}",
+                        n(to.nullable),
+                        n(from.nullable)
+                    ));
+                }
+                if from.default != to.default {
+                    parts.push(format!(
+                        "default: code says {}, database has {}",
+                        opt(&to.default),
+                        opt(&from.default)
+                    ));
+                }
+                if from.comment != to.comment {
+                    parts.push(format!(
+                        "comment: code says {}, database has {}",
+                        opt(&to.comment),
+                        opt(&from.comment)
+                    ));
+                }
+                write!(f, "column `{table}.{}`: {}", to.name, parts.join("; "))
+            }
+            Change::RenameValues {
+                table,
+                column,
+                renames,
+            } => {
+                let list: Vec<String> =
+                    renames.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
+                write!(
+                    f,
+                    "column `{table}.{column}`: stored values renamed: {}",
+                    list.join(", ")
+                )
+            }
+            Change::PrimaryKey { table, from, to } => {
+                let k = |k: &Option<KeyModel>| {
+                    k.as_ref().map_or("(none)".into(), |k| {
+                        format!("{} ({})", k.name, k.columns.join(", "))
+                    })
+                };
+                write!(
+                    f,
+                    "primary key of `{table}`: code says {}, database has {}",
+                    k(to),
+                    k(from)
+                )
+            }
+            Change::AddUnique { table, key } => write!(
+                f,
+                "unique constraint `{}` on `{table}`: missing ({})",
+                key.name,
+                key.columns.join(", ")
+            ),
+            Change::DropUnique { table, key } => write!(
+                f,
+                "unique constraint `{}` on `{table}`: not declared ({})",
+                key.name,
+                key.columns.join(", ")
+            ),
+            Change::AddForeignKey { table, foreign_key } => write!(
+                f,
+                "foreign key `{}` on `{table}`: missing",
+                foreign_key.name
+            ),
+            Change::DropForeignKey { table, foreign_key } => write!(
+                f,
+                "foreign key `{}` on `{table}`: not declared",
+                foreign_key.name
+            ),
+            Change::AddCheck { table, check } => write!(
+                f,
+                "check `{}` on `{table}`: code says {}",
+                check.name, check.expression
+            ),
+            Change::DropCheck { table, check } => write!(
+                f,
+                "check `{}` on `{table}`: database has {}",
+                check.name, check.expression
+            ),
+            Change::RenameConstraint { table, from, to } => {
+                write!(f, "constraint `{from}` on `{table}`: renamed to `{to}`")
+            }
+            Change::AddIndex { table, index } => {
+                write!(f, "index `{}` on `{table}`: missing", index.name)
+            }
+            Change::DropIndex { table, index } => write!(
+                f,
+                "index `{}` on `{table}`: not declared as it is",
+                index.name
+            ),
+            Change::RenameIndex { table, from, to } => {
+                write!(f, "index `{from}` on `{table}`: renamed to `{to}`")
+            }
+            Change::TableComment { table, from, to } => write!(
+                f,
+                "comment of table `{table}`: code says {}, database has {}",
+                opt(to),
+                opt(from)
+            ),
+            Change::Guard { table, from, to } => {
+                let g = |g: &Option<ImmutableGuard>| {
+                    g.as_ref().map_or("none".into(), |g| {
+                        format!(
+                            "guarding {}{}",
+                            g.columns.join(", "),
+                            if g.trigger_enabled {
+                                ""
+                            } else {
+                                " (trigger missing or disabled)"
+                            }
+                        )
+                    })
+                };
+                write!(
+                    f,
+                    "immutable-column guard of `{table}`: code says {}, database has {}{}",
+                    g(to),
+                    g(from),
+                    if from.is_some() && to.is_some() && g(from) == g(to) {
+                        " (function differs)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            Change::RowLevelSecurity { table, from, to } => {
+                let s = |(e, fo): (bool, bool)| {
+                    format!(
+                        "{}{}",
+                        if e { "enabled" } else { "disabled" },
+                        if fo { ", forced" } else { "" }
+                    )
+                };
+                write!(
+                    f,
+                    "row-level security of `{table}`: code says {}, database has {}",
+                    s(*to),
+                    s(*from)
+                )
+            }
+            Change::AddPolicy { table, policy } => {
+                write!(f, "policy `{}` on `{table}`: missing", policy.name)
+            }
+            Change::DropPolicy { table, policy } => {
+                write!(f, "policy `{}` on `{table}`: not declared", policy.name)
+            }
+            Change::RenamePolicy { table, from, to } => {
+                write!(f, "policy `{from}` on `{table}`: renamed to `{to}`")
+            }
+            Change::AlterPolicy { table, from, to } => {
+                let p = |p: &PolicyModel| {
+                    format!(
+                        "{} TO {} USING ({}) WITH CHECK ({})",
+                        p.command.as_sql(),
+                        p.roles.join(", "),
+                        opt(&p.using),
+                        opt(&p.with_check)
+                    )
+                };
+                write!(
+                    f,
+                    "policy `{}` on `{table}`: code says {}, database has {}",
+                    to.name,
+                    p(to),
+                    p(from)
+                )
+            }
+            Change::Grant { table, grant } => write!(
+                f,
+                "privilege {} on `{table}` to `{}`: missing",
+                grant_text(grant),
+                grant.role
+            ),
+            Change::Revoke { table, grant } => write!(
+                f,
+                "privilege {} on `{table}` to `{}`: not declared",
+                grant_text(grant),
+                grant.role
+            ),
+        }
+    }
+}
+
+fn grant_text(grant: &GrantModel) -> String {
+    if grant.columns.is_empty() {
+        grant.privilege.clone()
+    } else {
+        format!("{} ({})", grant.privilege, grant.columns.join(", "))
+    }
+}

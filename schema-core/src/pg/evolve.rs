@@ -1,0 +1,311 @@
+//! Comparing a live database with the code, and changing it: the drift check, the shadow
+//! database that normalizes the code's expressions, and applying a plan.
+//!
+//! PostgreSQL prints what it stores in its own words (`'MEDIUM'::character varying`,
+//! `character varying(200)`), so the code's model is never compared with a database as
+//! written: the code's DDL is applied to a throwaway shadow database and both are read back with
+//! the same catalog queries ([`read_model`]).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tokio_postgres::{Client, Config, NoTls};
+
+use super::introspect::{read_model, Scope};
+use super::PgError;
+use crate::diff::{diff, SchemaDiff};
+use crate::error::SchemaError;
+use crate::model::SchemaModel;
+use crate::plan::{plan_diff, Plan, Refused};
+use crate::render::{create_statements, script};
+use crate::sql::quote_ident;
+use crate::Schema;
+
+/// Where the shadow database is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shadow<'a> {
+    /// A new database on the same server (the user needs `CREATEDB`), dropped when done.
+    SameServer,
+    /// An empty database the caller provides (URL); the schema is created in it and dropped
+    /// again, table by table, when done.
+    Url(&'a str),
+}
+
+/// Why comparing or changing a database failed.
+#[derive(Debug)]
+pub enum EvolveError {
+    /// The schema in the code is not valid.
+    Schema(SchemaError),
+    /// The database refused a statement or could not be reached.
+    Pg(PgError),
+    /// The plan loses data that was not allowed; nothing was changed.
+    Refused(Refused),
+    /// A step of the plan failed; the steps before it were applied, its own transaction was
+    /// rolled back.
+    Step {
+        /// The step's position in the plan.
+        index: usize,
+        /// Its SQL.
+        sql: String,
+        /// The database's error.
+        error: PgError,
+    },
+    /// The shadow URL's database is not empty: it holds these tables.
+    ShadowNotEmpty(Vec<String>),
+}
+
+impl fmt::Display for EvolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvolveError::Schema(error) => write!(f, "the schema is not valid: {error}"),
+            EvolveError::Pg(error) => write!(f, "{error}"),
+            EvolveError::Refused(refused) => write!(f, "{refused}"),
+            EvolveError::Step { index, sql, error } => {
+                write!(f, "step {} failed ({sql}): {error}", index + 1)
+            }
+            EvolveError::ShadowNotEmpty(tables) => write!(
+                f,
+                "the shadow database is not empty (it holds {}); give an empty one",
+                tables.join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EvolveError {}
+
+impl From<SchemaError> for EvolveError {
+    fn from(error: SchemaError) -> Self {
+        EvolveError::Schema(error)
+    }
+}
+
+impl From<PgError> for EvolveError {
+    fn from(error: PgError) -> Self {
+        EvolveError::Pg(error)
+    }
+}
+
+impl From<tokio_postgres::Error> for EvolveError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        EvolveError::Pg(error.into())
+    }
+}
+
+/// Connects without TLS, driving the connection on the current tokio runtime.
+async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// The database at `url` and the code's model, each read back from a catalog: the live one as
+/// it is, the code's from a shadow database where its DDL was applied. The code's declared
+/// renames are carried over to its read-back model, so a plan between the two honours them.
+pub async fn read_both(
+    url: &str,
+    code: &SchemaModel,
+    shadow: Shadow<'_>,
+) -> Result<(SchemaModel, SchemaModel), EvolveError> {
+    let config: Config = url.parse()?;
+    let client = connect(&config).await?;
+    let scope = Scope::of(code);
+    let live = read_model(&client, &scope).await?;
+    let normalized = shadow_model(&client, &config, code, shadow).await?;
+    Ok((live, normalized))
+}
+
+static SHADOWS: AtomicU32 = AtomicU32::new(0);
+
+/// `code` as the server stores it: its DDL applied to a shadow database and read back, with
+/// the code's renames carried over.
+pub async fn shadow_model(
+    live: &Client,
+    live_config: &Config,
+    code: &SchemaModel,
+    shadow: Shadow<'_>,
+) -> Result<SchemaModel, EvolveError> {
+    let ddl = script(&create_statements(code));
+    let scope = Scope {
+        tables: code.tables.iter().map(|t| t.name.clone()).collect(),
+        roles: code.roles.clone(),
+    };
+    let read = match shadow {
+        Shadow::SameServer => {
+            let name = format!(
+                "schema_shadow_{}_{}_{}",
+                std::process::id(),
+                SHADOWS.fetch_add(1, Ordering::Relaxed),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos())
+            );
+            live.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+                .await?;
+            let mut config = live_config.clone();
+            config.dbname(&name);
+            let result = async {
+                let client = connect(&config).await?;
+                client.batch_execute(&ddl).await?;
+                let model = read_model(&client, &scope).await?;
+                drop(client);
+                Ok::<_, EvolveError>(model)
+            }
+            .await;
+            let dropped = live
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&name)
+                ))
+                .await;
+            let model = result?;
+            dropped?;
+            model
+        }
+        Shadow::Url(url) => {
+            let client = connect(&url.parse()?).await?;
+            let existing = read_model(&client, &Scope::default()).await?;
+            if !existing.unmanaged_tables.is_empty() {
+                return Err(EvolveError::ShadowNotEmpty(existing.unmanaged_tables));
+            }
+            client.batch_execute("BEGIN").await?;
+            let result = async {
+                client.batch_execute(&ddl).await?;
+                Ok::<_, EvolveError>(read_model(&client, &scope).await?)
+            }
+            .await;
+            // Nothing stays behind in the caller's database (roles are the server's, and the
+            // code needs them anyway).
+            client.batch_execute("ROLLBACK").await?;
+            result?
+        }
+    };
+    Ok(with_declarations(read, code))
+}
+
+/// `read` with the renames `code` declares: on tables, columns, indexes, checks and policies,
+/// and the renamed values of enum columns.
+pub fn with_declarations(mut read: SchemaModel, code: &SchemaModel) -> SchemaModel {
+    for table in &mut read.tables {
+        let Some(declared) = code.table(&table.name) else {
+            continue;
+        };
+        table.renamed_from = declared.renamed_from.clone();
+        for column in &mut table.columns {
+            if let Some(c) = declared.column(&column.name) {
+                column.renamed_from = c.renamed_from.clone();
+                column.renamed_values = c.renamed_values.clone();
+            }
+        }
+        for index in &mut table.indexes {
+            if let Some(i) = declared.indexes.iter().find(|i| i.name == index.name) {
+                index.renamed_from = i.renamed_from.clone();
+            }
+        }
+        for check in &mut table.checks {
+            if let Some(c) = declared.checks.iter().find(|c| c.name == check.name) {
+                check.renamed_from = c.renamed_from.clone();
+            }
+        }
+        for policy in &mut table.policies {
+            if let Some(p) = declared.policies.iter().find(|p| p.name == policy.name) {
+                policy.renamed_from = p.renamed_from.clone();
+            }
+        }
+    }
+    read
+}
+
+/// The differences between the database at `url` and `schema`, as readable lines (object, what
+/// the code says, what the database has); empty when there are none. Tables of the database
+/// the schema does not declare are listed last, as unmanaged.
+///
+/// The code's side is normalized in a shadow database (see [`Shadow`]).
+pub async fn drift(
+    url: &str,
+    schema: &Schema,
+    shadow: Shadow<'_>,
+) -> Result<Vec<String>, EvolveError> {
+    let code = schema.model()?;
+    let (live, normalized) = read_both(url, &code, shadow).await?;
+    let diff = diff(&live, &normalized);
+    Ok(drift_lines(&diff))
+}
+
+/// A diff's changes as drift lines, then its unmanaged tables.
+pub fn drift_lines(diff: &SchemaDiff) -> Vec<String> {
+    diff.changes
+        .iter()
+        .map(ToString::to_string)
+        .chain(
+            diff.unmanaged_tables
+                .iter()
+                .map(|t| format!("table `{t}`: not declared by the schema (left alone)")),
+        )
+        .collect()
+}
+
+/// The plan that brings the database at `url` to `schema`.
+pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<Plan, EvolveError> {
+    let code = schema.model()?;
+    let (live, normalized) = read_both(url, &code, shadow).await?;
+    Ok(plan_diff(&diff(&live, &normalized), &normalized))
+}
+
+/// Applies `plan` through `client`, after refusing it if it holds a destructive step whose
+/// object `allow` does not name (then nothing runs). Each run of transactional steps is one
+/// transaction, every step with its own `SET LOCAL lock_timeout` and `statement_timeout`; a
+/// `CONCURRENTLY` step runs on its own, and an index it leaves invalid is dropped again.
+pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(), EvolveError> {
+    plan.check_allowed(allow).map_err(EvolveError::Refused)?;
+    let mut index = 0;
+    while index < plan.steps.len() {
+        let step = &plan.steps[index];
+        if !step.transactional {
+            for setting in step.settings(false) {
+                client.batch_execute(&setting).await?;
+            }
+            let result = client.batch_execute(&step.sql).await;
+            client
+                .batch_execute("RESET lock_timeout; RESET statement_timeout")
+                .await?;
+            if let Err(error) = result {
+                if let crate::render::Statement::CreateIndex { index: built, .. } = &step.statement
+                {
+                    let _ = client
+                        .batch_execute(&format!(
+                            "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                            quote_ident(&built.name)
+                        ))
+                        .await;
+                }
+                return Err(EvolveError::Step {
+                    index,
+                    sql: step.sql.clone(),
+                    error: error.into(),
+                });
+            }
+            index += 1;
+            continue;
+        }
+        let transaction = client.transaction().await?;
+        while index < plan.steps.len() && plan.steps[index].transactional {
+            let step = &plan.steps[index];
+            let mut sql = step.settings(true).join(";\n");
+            sql.push_str(";\n");
+            sql.push_str(&step.sql);
+            if let Err(error) = transaction.batch_execute(&sql).await {
+                return Err(EvolveError::Step {
+                    index,
+                    sql: step.sql.clone(),
+                    error: error.into(),
+                });
+            }
+            index += 1;
+        }
+        transaction.commit().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,435 @@
+//! The model of a live database, read from `pg_catalog`: expressions as the server prints them
+//! (`pg_get_expr`), privileges from the access lists (`aclexplode`), limited to the objects a
+//! schema manages.
+
+use tokio_postgres::GenericClient;
+
+use super::PgError;
+use crate::def::{PolicyCommand, ReferentialAction};
+use crate::model::{
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexKeyModel,
+    IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
+};
+use crate::sql::constraint_name;
+
+/// What a schema manages, by name: the tables (with the names they had before) and the roles.
+/// Reading a database is limited to these; other tables of the schema are listed as
+/// unmanaged, and grants to other roles are left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The tables, current names first, then the names they had before.
+    pub tables: Vec<String>,
+    /// The roles.
+    pub roles: Vec<String>,
+}
+
+impl Scope {
+    /// What `model` manages: its tables, the names they had before, and its roles.
+    pub fn of(model: &SchemaModel) -> Self {
+        let mut tables: Vec<String> = model.tables.iter().map(|t| t.name.clone()).collect();
+        for table in &model.tables {
+            if let Some(old) = &table.renamed_from {
+                if !tables.contains(old) {
+                    tables.push(old.clone());
+                }
+            }
+        }
+        Scope {
+            tables,
+            roles: model.roles.clone(),
+        }
+    }
+}
+
+/// Reads the model of the database `client` is connected to, in its current schema
+/// (`current_schema()`), limited to `scope`: the tables it names, in its order, and the roles it
+/// names that exist. Tables of the schema it does not name are listed in
+/// [`SchemaModel::unmanaged_tables`].
+pub async fn read_model<C: GenericClient>(
+    client: &C,
+    scope: &Scope,
+) -> Result<SchemaModel, PgError> {
+    let rows = client
+        .query(
+            "SELECT c.oid, c.relname::text, obj_description(c.oid, 'pg_class'), \
+                    c.relrowsecurity, c.relforcerowsecurity \
+             FROM pg_catalog.pg_class c \
+             WHERE c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid \
+               AND c.relkind IN ('r', 'p') \
+             ORDER BY c.relname",
+            &[],
+        )
+        .await?;
+    let mut found = Vec::new();
+    let mut unmanaged_tables = Vec::new();
+    for row in rows {
+        let name: String = row.get(1);
+        if scope.tables.contains(&name) {
+            found.push(row);
+        } else {
+            unmanaged_tables.push(name);
+        }
+    }
+    found.sort_by_key(|row| {
+        let name: String = row.get(1);
+        scope.tables.iter().position(|t| *t == name)
+    });
+    let mut tables = Vec::with_capacity(found.len());
+    for row in found {
+        let oid: u32 = row.get(0);
+        let name: String = row.get(1);
+        let mut table = TableModel {
+            comment: row.get(2),
+            row_level_security: row.get(3),
+            force_row_level_security: row.get(4),
+            ..empty_table(name)
+        };
+        read_columns(client, oid, &mut table).await?;
+        read_constraints(client, oid, &mut table).await?;
+        read_indexes(client, oid, &mut table).await?;
+        read_policies(client, oid, &mut table).await?;
+        read_grants(client, oid, &scope.roles, &mut table).await?;
+        read_guard(client, oid, &mut table).await?;
+        tables.push(table);
+    }
+    let existing: Vec<String> = client
+        .query(
+            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+            &[&scope.roles],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let roles = scope
+        .roles
+        .iter()
+        .filter(|r| existing.contains(r))
+        .cloned()
+        .collect();
+    Ok(SchemaModel {
+        format_version: FORMAT_VERSION,
+        roles,
+        tables,
+        unmanaged_tables,
+    })
+}
+
+fn empty_table(name: String) -> TableModel {
+    TableModel {
+        name,
+        renamed_from: None,
+        comment: None,
+        columns: Vec::new(),
+        primary_key: None,
+        unique: Vec::new(),
+        foreign_keys: Vec::new(),
+        checks: Vec::new(),
+        indexes: Vec::new(),
+        immutable: None,
+        row_level_security: false,
+        force_row_level_security: false,
+        policies: Vec::new(),
+        grants: Vec::new(),
+    }
+}
+
+async fn read_columns<C: GenericClient>(
+    client: &C,
+    oid: u32,
+    table: &mut TableModel,
+) -> Result<(), PgError> {
+    let rows = client
+        .query(
+            "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                    NOT a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
+                    pg_catalog.col_description(a.attrelid, a.attnum) \
+             FROM pg_catalog.pg_attribute a \
+             LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
+            &[&oid],
+        )
+        .await?;
+    table.columns = rows
+        .iter()
+        .map(|row| ColumnModel {
+            name: row.get(0),
+            renamed_from: None,
+            sql_type: row.get(1),
+            nullable: row.get(2),
+            default: row.get(3),
+            comment: row.get(4),
+            renamed_values: Vec::new(),
+        })
+        .collect();
+    Ok(())
+}
+
+/// The names of a table's columns by attribute number, in the order given.
+const COLUMN_NAMES: &str = "ARRAY(SELECT a.attname::text FROM pg_catalog.unnest({keys}) \
+     WITH ORDINALITY AS k(attnum, n) JOIN pg_catalog.pg_attribute a \
+     ON a.attrelid = {rel} AND a.attnum = k.attnum ORDER BY k.n)";
+
+async fn read_constraints<C: GenericClient>(
+    client: &C,
+    oid: u32,
+    table: &mut TableModel,
+) -> Result<(), PgError> {
+    let sql = format!(
+        "SELECT c.conname::text, c.contype::text, {}, \
+                (SELECT r.relname::text FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
+                {}, c.confdeltype::text, c.confupdtype::text, \
+                pg_catalog.pg_get_expr(c.conbin, c.conrelid) \
+         FROM pg_catalog.pg_constraint c \
+         WHERE c.conrelid = $1 AND c.contype IN ('p', 'u', 'f', 'c') \
+         ORDER BY c.conname",
+        COLUMN_NAMES
+            .replace("{keys}", "c.conkey")
+            .replace("{rel}", "c.conrelid"),
+        COLUMN_NAMES
+            .replace("{keys}", "c.confkey")
+            .replace("{rel}", "c.confrelid"),
+    );
+    for row in client.query(&sql, &[&oid]).await? {
+        let name: String = row.get(0);
+        let kind: String = row.get(1);
+        let columns: Vec<String> = row.get(2);
+        match kind.as_str() {
+            "p" => table.primary_key = Some(KeyModel { name, columns }),
+            "u" => table.unique.push(KeyModel { name, columns }),
+            "f" => table.foreign_keys.push(ForeignKeyModel {
+                name,
+                columns,
+                references_table: row.get::<_, Option<String>>(3).unwrap_or_default(),
+                references_columns: row.get(4),
+                on_delete: action(&row.get::<_, String>(5)),
+                on_update: action(&row.get::<_, String>(6)),
+            }),
+            _ => table.checks.push(CheckModel {
+                name,
+                renamed_from: None,
+                expression: row.get::<_, Option<String>>(7).unwrap_or_default(),
+            }),
+        }
+    }
+    Ok(())
+}
+
+fn action(code: &str) -> ReferentialAction {
+    match code {
+        "r" => ReferentialAction::Restrict,
+        "c" => ReferentialAction::Cascade,
+        "n" => ReferentialAction::SetNull,
+        "d" => ReferentialAction::SetDefault,
+        _ => ReferentialAction::NoAction,
+    }
+}
+
+async fn read_indexes<C: GenericClient>(
+    client: &C,
+    oid: u32,
+    table: &mut TableModel,
+) -> Result<(), PgError> {
+    // Indexes behind primary keys and unique constraints belong to those constraints.
+    let rows = client
+        .query(
+            "SELECT i.relname::text, x.indisunique, am.amname::text, \
+                    ARRAY(SELECT CASE WHEN k.attnum = 0 \
+                                 THEN pg_catalog.pg_get_indexdef(x.indexrelid, k.n::int, true) \
+                                 ELSE (SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+                                       WHERE a.attrelid = x.indrelid AND a.attnum = k.attnum) END \
+                          FROM pg_catalog.unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) \
+                          WHERE k.n <= x.indnkeyatts ORDER BY k.n), \
+                    x.indoption::int2[], pg_catalog.pg_get_expr(x.indpred, x.indrelid) \
+             FROM pg_catalog.pg_index x \
+             JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_catalog.pg_am am ON am.oid = i.relam \
+             WHERE x.indrelid = $1 AND NOT EXISTS ( \
+                 SELECT FROM pg_catalog.pg_constraint c \
+                 WHERE c.conrelid = x.indrelid AND c.conindid = x.indexrelid \
+                   AND c.contype IN ('p', 'u', 'x')) \
+             ORDER BY i.relname",
+            &[&oid],
+        )
+        .await?;
+    for row in rows {
+        let columns: Vec<String> = row.get(3);
+        let options: Vec<i16> = row.get(4);
+        table.indexes.push(IndexModel {
+            name: row.get(0),
+            renamed_from: None,
+            unique: row.get(1),
+            method: row.get(2),
+            keys: columns
+                .into_iter()
+                .zip(options)
+                .map(|(column, option)| {
+                    IndexKeyModel::new(column, option & 1 != 0, Some(option & 2 != 0))
+                })
+                .collect(),
+            predicate: row.get(5),
+        });
+    }
+    Ok(())
+}
+
+async fn read_policies<C: GenericClient>(
+    client: &C,
+    oid: u32,
+    table: &mut TableModel,
+) -> Result<(), PgError> {
+    let rows = client
+        .query(
+            "SELECT p.polname::text, p.polcmd::text, p.polpermissive, \
+                    ARRAY(SELECT CASE WHEN r = 0 THEN 'public' \
+                                 ELSE pg_catalog.pg_get_userbyid(r)::text END \
+                          FROM pg_catalog.unnest(p.polroles) AS r ORDER BY 1), \
+                    pg_catalog.pg_get_expr(p.polqual, p.polrelid), \
+                    pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) \
+             FROM pg_catalog.pg_policy p WHERE p.polrelid = $1 ORDER BY p.polname",
+            &[&oid],
+        )
+        .await?;
+    for row in rows {
+        let command = match row.get::<_, String>(1).as_str() {
+            "r" => PolicyCommand::Select,
+            "a" => PolicyCommand::Insert,
+            "w" => PolicyCommand::Update,
+            "d" => PolicyCommand::Delete,
+            _ => PolicyCommand::All,
+        };
+        table.policies.push(PolicyModel {
+            name: row.get(0),
+            renamed_from: None,
+            command,
+            permissive: row.get(2),
+            roles: row.get(3),
+            using: row.get(4),
+            with_check: row.get(5),
+        });
+    }
+    Ok(())
+}
+
+async fn read_grants<C: GenericClient>(
+    client: &C,
+    oid: u32,
+    roles: &[String],
+    table: &mut TableModel,
+) -> Result<(), PgError> {
+    // Table-wide privileges first, then column privileges with their columns in table order;
+    // the table's owner holds every privilege implicitly and is left out.
+    let rows = client
+        .query(
+            "WITH acl AS ( \
+                 SELECT g.grantee, g.privilege_type, NULL::int2 AS attnum, NULL::text AS attname \
+                 FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) g \
+                 WHERE c.oid = $1 AND g.grantee <> c.relowner \
+                 UNION ALL \
+                 SELECT g.grantee, g.privilege_type, a.attnum, a.attname::text \
+                 FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
+                 CROSS JOIN pg_catalog.aclexplode(a.attacl) g \
+                 WHERE c.oid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
+                   AND g.grantee <> c.relowner) \
+             SELECT CASE WHEN grantee = 0 THEN 'public' \
+                         ELSE pg_catalog.pg_get_userbyid(grantee)::text END AS role, \
+                    privilege_type, \
+                    ARRAY_AGG(attname ORDER BY attnum) FILTER (WHERE attname IS NOT NULL) \
+             FROM acl GROUP BY 1, 2, attnum IS NULL \
+             ORDER BY 1, (attnum IS NULL) DESC, \
+                      pg_catalog.array_position(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'], \
+                                                privilege_type), 2",
+            &[&oid],
+        )
+        .await?;
+    for row in rows {
+        let role: String = row.get(0);
+        if role != "public" && !roles.contains(&role) {
+            continue;
+        }
+        table.grants.push(GrantModel {
+            role,
+            privilege: row.get(1),
+            columns: row.get::<_, Option<Vec<String>>>(2).unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+async fn read_guard<C: GenericClient>(
+    client: &C,
+    oid: u32,
+    table: &mut TableModel,
+) -> Result<(), PgError> {
+    let name = constraint_name(&table.name, [], "immutable_columns").into_owned();
+    let row = client
+        .query_opt(
+            "SELECT p.prosrc, COALESCE(p.proconfig, '{}'::text[]), \
+                    EXISTS (SELECT FROM pg_catalog.pg_trigger t \
+                            WHERE t.tgrelid = $1 AND t.tgfoid = p.oid AND t.tgname = p.proname \
+                              AND t.tgenabled <> 'D') \
+             FROM pg_catalog.pg_proc p \
+             WHERE p.proname = $2 \
+               AND p.pronamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid \
+               AND p.pronargs = 0",
+            &[&oid, &name],
+        )
+        .await?;
+    if let Some(row) = row {
+        let body: String = row.get(0);
+        table.immutable = Some(ImmutableGuard {
+            name,
+            columns: guarded_columns(&body),
+            body,
+            settings: row.get(1),
+            trigger_enabled: row.get(2),
+        });
+    }
+    Ok(())
+}
+
+/// The columns a guard's body names in its `COLUMN = '...'` clauses, in order.
+fn guarded_columns(body: &str) -> Vec<String> {
+    let mut columns = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.find("COLUMN = ") {
+        rest = &rest[at + "COLUMN = ".len()..];
+        let escaped = rest.starts_with("E'");
+        let Some(quoted) = rest.strip_prefix(if escaped { "E'" } else { "'" }) else {
+            continue;
+        };
+        let mut value = String::new();
+        let mut chars = quoted.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            match c {
+                '\'' if chars.peek().map(|(_, n)| *n) == Some('\'') => {
+                    chars.next();
+                    value.push('\'');
+                }
+                '\'' => break,
+                '\\' if escaped => {
+                    if let Some((_, n)) = chars.next() {
+                        value.push(n);
+                    }
+                }
+                c => value.push(c),
+            }
+        }
+        columns.push(value);
+    }
+    columns
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guarded_columns;
+
+    #[test]
+    fn a_guards_columns_are_read_from_its_body() {
+        let body = "IF ... COLUMN = 'provider_id', TABLE = 't' ... COLUMN = 'it''s', TABLE \
+                    ... COLUMN = E'a\\\\b', TABLE";
+        assert_eq!(guarded_columns(body), ["provider_id", "it's", "a\\b"]);
+    }
+}

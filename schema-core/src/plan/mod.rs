@@ -1,0 +1,940 @@
+//! A plan from a [`SchemaDiff`]: ordered steps, each a typed [`Statement`] with its SQL, whether
+//! it may run inside a transaction, the lock it takes, its hazards and its timeouts.
+//!
+//! Plans are online by default: indexes are built and dropped `CONCURRENTLY` (outside a
+//! transaction); foreign keys and checks are added `NOT VALID` and validated in a later step;
+//! `SET NOT NULL` goes through a validated check; a column with a constant default is added
+//! without a rewrite; `varchar` is widened in place. A plan holding a step that loses data
+//! (dropping a table or a column, narrowing a type, removing an enum value) is refused by
+//! [`Plan::check_allowed`] unless the caller allows that object by name.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::diff::{Change, SchemaDiff};
+use crate::model::{CheckModel, ColumnModel, IndexModel, KeyModel, SchemaModel};
+use crate::render::{
+    create_table_statements, grant_statements, guard_statements, Constraint, Statement,
+};
+use crate::sql::{constraint_name, quote_ident, quote_literal};
+
+/// The strongest table lock a step takes (PostgreSQL's names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lock {
+    /// No table lock (roles, privileges, functions).
+    None,
+    /// `ROW EXCLUSIVE`: what `UPDATE` takes; reads and writes go on.
+    RowExclusive,
+    /// `SHARE UPDATE EXCLUSIVE`: reads and writes go on (concurrent index builds, validation).
+    ShareUpdateExclusive,
+    /// `SHARE`: reads go on, writes wait (a plain index build).
+    Share,
+    /// `SHARE ROW EXCLUSIVE`: reads go on, writes wait (foreign keys, triggers).
+    ShareRowExclusive,
+    /// `ACCESS EXCLUSIVE`: everything waits, for as long as the statement runs.
+    AccessExclusive,
+}
+
+/// What a step may do to a running application or its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hazard {
+    /// Rows or values are lost.
+    DeletesData,
+    /// The table is rewritten: as long as it takes, under its lock.
+    RewritesTable,
+    /// Reads and writes of the table wait while it runs, not just for an instant.
+    BlocksReadsAndWrites,
+    /// Writes to the table (or the rows it changes) wait while it runs.
+    BlocksWrites,
+    /// An index is built: time and I/O in proportion to the table.
+    BuildsIndex,
+    /// Every row is read to validate a constraint.
+    ScansToValidate,
+    /// Code still running against the old schema breaks (a rename, a drop).
+    BreaksRunningCode,
+    /// It fails if the table has rows (a `NOT NULL` column without a default).
+    FailsIfRowsExist,
+    /// Rows are updated.
+    UpdatesRows,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The statement.
+    pub statement: Statement,
+    /// Its SQL, without `;`.
+    pub sql: String,
+    /// Whether it may run inside a transaction (a `CONCURRENTLY` step may not).
+    pub transactional: bool,
+    /// The strongest table lock it takes.
+    pub lock: Lock,
+    /// What it may do.
+    pub hazards: Vec<Hazard>,
+    /// How long it may wait for its lock before giving up (`lock_timeout`).
+    pub lock_timeout: Duration,
+    /// How long it may run (`statement_timeout`); `None` for steps whose time grows with the
+    /// table (builds, scans, rewrites), which hold no lock that blocks the application.
+    pub statement_timeout: Option<Duration>,
+    /// For a step that loses data: the object to allow (`table` or `table.column`) and why.
+    pub destructive: Option<Destructive>,
+}
+
+/// What a destructive step loses, and the name that allows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destructive {
+    /// The object: `table`, or `table.column`.
+    pub object: String,
+    /// What is lost.
+    pub reason: String,
+}
+
+/// An ordered plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The steps, in the order they run.
+    pub steps: Vec<Step>,
+    /// Dropped and added objects that look like an undeclared rename.
+    pub suggestions: Vec<String>,
+    /// Tables of the database the schema does not declare: never touched.
+    pub unmanaged_tables: Vec<String>,
+}
+
+/// A plan refused for its destructive steps: every one of them, with the object to allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// The destructive steps not allowed.
+    pub steps: Vec<Step>,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "the plan loses data; allow each object by name to go on (nothing was changed):"
+        )?;
+        for step in &self.steps {
+            if let Some(d) = &step.destructive {
+                writeln!(f, "  {}: {} ({})", d.object, d.reason, step.sql)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+const BRIEF: Option<Duration> = Some(Duration::from_secs(30));
+
+/// Where a step falls in the plan: steps run phase by phase, in the diff's order within one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Roles,
+    RenameTables,
+    Renames,
+    Unhook,
+    DropConstraints,
+    DropObjects,
+    CreateTables,
+    Columns,
+    AddConstraints,
+    Validate,
+    NotNull,
+    Indexes,
+    Finish,
+    DropRoles,
+}
+
+/// Steps as planned, each with its phase.
+struct Steps(Vec<(Phase, Step)>);
+
+impl Steps {
+    fn push(&mut self, phase: Phase, statement: Statement) {
+        self.0.push((phase, step(statement)));
+    }
+}
+
+/// The plan that turns `from` into `to`.
+pub fn plan(from: &SchemaModel, to: &SchemaModel) -> Plan {
+    plan_diff(&crate::diff::diff(from, to), to)
+}
+
+/// The plan of a diff whose target is `to`.
+pub fn plan_diff(diff: &SchemaDiff, to: &SchemaModel) -> Plan {
+    let mut steps = Steps(Vec::new());
+    for change in &diff.changes {
+        plan_change(change, diff, to, &mut steps);
+    }
+    let mut steps = steps.0;
+    steps.sort_by_key(|(phase, _)| *phase);
+    Plan {
+        steps: steps.into_iter().map(|(_, s)| s).collect(),
+        suggestions: diff.suggestions.clone(),
+        unmanaged_tables: diff.unmanaged_tables.clone(),
+    }
+}
+
+fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut Steps) {
+    use Phase::*;
+    match change {
+        Change::CreateRole(role) => add.push(Roles, Statement::CreateRole { role: role.clone() }),
+        Change::DropRole(role) => add.push(DropRoles, Statement::DropRole { role: role.clone() }),
+        Change::CreateTable(table) => {
+            for statement in create_table_statements(table) {
+                add.push(CreateTables, statement);
+            }
+        }
+        Change::DropTable(table) => add.push(
+            DropObjects,
+            Statement::DropTable {
+                table: table.name.clone(),
+            },
+        ),
+        Change::RenameTable { from, to } => add.push(
+            RenameTables,
+            Statement::RenameTable {
+                from: from.clone(),
+                to: to.clone(),
+            },
+        ),
+        Change::RenameColumn { table, from, to } => add.push(
+            Renames,
+            Statement::RenameColumn {
+                table: table.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            },
+        ),
+        Change::AddColumn { table, column } => add.push(
+            Columns,
+            Statement::AddColumn {
+                table: table.clone(),
+                column: column.clone(),
+            },
+        ),
+        Change::DropColumn { table, column } => add.push(
+            DropObjects,
+            Statement::DropColumn {
+                table: table.clone(),
+                column: column.name.clone(),
+            },
+        ),
+        Change::AlterColumn { table, from, to } => alter_column(table, from, to, add),
+        Change::RenameValues {
+            table,
+            column,
+            renames,
+        } => {
+            // A table that forces row-level security hides its rows from its owner too: lift
+            // it for the rewrite, in the same transaction, so every row is rewritten.
+            let forced = target_table(to, table).is_some_and(|t| t.force_row_level_security);
+            let force = |force| Statement::ForceRowLevelSecurity {
+                table: table.clone(),
+                force,
+            };
+            if forced {
+                add.push(Columns, force(false));
+            }
+            for (from, to) in renames {
+                add.push(
+                    Columns,
+                    Statement::RewriteValue {
+                        table: table.clone(),
+                        column: column.clone(),
+                        from: from.clone(),
+                        to: to.clone(),
+                    },
+                );
+            }
+            if forced {
+                add.push(Columns, force(true));
+            }
+        }
+        Change::PrimaryKey { table, from, to } => {
+            if let Some(key) = from {
+                add.push(DropConstraints, drop_constraint(table, &key.name));
+            }
+            if let Some(key) = to {
+                add_key(table, key, true, add);
+            }
+        }
+        Change::AddUnique { table, key } => add_key(table, key, false, add),
+        Change::DropUnique { table, key } => {
+            add.push(DropConstraints, drop_constraint(table, &key.name))
+        }
+        Change::AddForeignKey { table, foreign_key } => {
+            add.push(
+                AddConstraints,
+                Statement::AddConstraint {
+                    table: table.clone(),
+                    constraint: Constraint::ForeignKey(foreign_key.clone()),
+                    not_valid: true,
+                },
+            );
+            add.push(
+                Validate,
+                Statement::ValidateConstraint {
+                    table: table.clone(),
+                    name: foreign_key.name.clone(),
+                },
+            );
+        }
+        Change::DropForeignKey { table, foreign_key } => {
+            add.push(DropConstraints, drop_constraint(table, &foreign_key.name))
+        }
+        Change::AddCheck { table, check } => {
+            let removed = removed_values(diff, table, check);
+            add_check(table, check, add);
+            if !removed.is_empty() {
+                mark_destructive(table, check, removed, add);
+            }
+        }
+        Change::DropCheck { table, check } => {
+            add.push(DropConstraints, drop_constraint(table, &check.name))
+        }
+        Change::RenameConstraint { table, from, to } => add.push(
+            Renames,
+            Statement::RenameConstraint {
+                table: table.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            },
+        ),
+        Change::AddIndex { table, index } => add.push(
+            Indexes,
+            Statement::CreateIndex {
+                table: table.clone(),
+                index: index.clone(),
+                concurrently: true,
+            },
+        ),
+        Change::DropIndex { index, .. } => add.push(
+            DropConstraints,
+            Statement::DropIndex {
+                name: index.name.clone(),
+                concurrently: true,
+            },
+        ),
+        Change::RenameIndex { from, to, .. } => add.push(
+            Renames,
+            Statement::RenameIndex {
+                from: from.clone(),
+                to: to.clone(),
+            },
+        ),
+        Change::TableComment { table, to, .. } => add.push(
+            Finish,
+            Statement::Comment {
+                table: table.clone(),
+                column: None,
+                text: to.clone(),
+            },
+        ),
+        Change::Guard { table, from, to } => {
+            let same_name = matches!((from, to), (Some(a), Some(b)) if a.name == b.name);
+            if let Some(old) = from {
+                // The trigger goes (it may be missing or disabled); the function is replaced
+                // in place when it keeps its name.
+                add.push(
+                    Unhook,
+                    Statement::DropTrigger {
+                        table: table.clone(),
+                        name: old.name.clone(),
+                    },
+                );
+                if !same_name {
+                    add.push(
+                        Unhook,
+                        Statement::DropFunction {
+                            name: old.name.clone(),
+                        },
+                    );
+                }
+            }
+            if let Some(new) = to {
+                let mut guard = new.clone();
+                guard.trigger_enabled = true;
+                for statement in guard_statements(table, &guard, same_name) {
+                    add.push(Finish, statement);
+                }
+            }
+        }
+        Change::RowLevelSecurity { table, from, to } => {
+            if from.0 != to.0 {
+                add.push(
+                    Finish,
+                    Statement::RowLevelSecurity {
+                        table: table.clone(),
+                        enable: to.0,
+                    },
+                );
+            }
+            if from.1 != to.1 {
+                add.push(
+                    Finish,
+                    Statement::ForceRowLevelSecurity {
+                        table: table.clone(),
+                        force: to.1,
+                    },
+                );
+            }
+        }
+        Change::AddPolicy { table, policy } => add.push(
+            Finish,
+            Statement::CreatePolicy {
+                table: table.clone(),
+                policy: policy.clone(),
+            },
+        ),
+        Change::DropPolicy { table, policy } => add.push(
+            Unhook,
+            Statement::DropPolicy {
+                table: table.clone(),
+                name: policy.name.clone(),
+            },
+        ),
+        Change::RenamePolicy { table, from, to } => add.push(
+            Renames,
+            Statement::RenamePolicy {
+                table: table.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            },
+        ),
+        Change::AlterPolicy { table, from, to } => {
+            // ALTER POLICY changes roles and predicates, and cannot take a predicate away nor
+            // change the command: otherwise the policy is dropped and created again.
+            let alterable = from.command == to.command
+                && from.permissive == to.permissive
+                && (to.using.is_some() || from.using.is_none())
+                && (to.with_check.is_some() || from.with_check.is_none());
+            if alterable {
+                add.push(
+                    Finish,
+                    Statement::AlterPolicy {
+                        table: table.clone(),
+                        policy: to.clone(),
+                    },
+                );
+            } else {
+                add.push(
+                    Unhook,
+                    Statement::DropPolicy {
+                        table: table.clone(),
+                        name: from.name.clone(),
+                    },
+                );
+                add.push(
+                    Finish,
+                    Statement::CreatePolicy {
+                        table: table.clone(),
+                        policy: to.clone(),
+                    },
+                );
+            }
+        }
+        Change::Grant { table, grant } => {
+            for statement in grant_statements(table, std::slice::from_ref(grant), true) {
+                add.push(Finish, statement);
+            }
+        }
+        Change::Revoke { table, grant } => {
+            for statement in grant_statements(table, std::slice::from_ref(grant), false) {
+                add.push(Unhook, statement);
+            }
+        }
+    }
+}
+
+/// The quoted values a replaced check allowed that the new one does not, other than values
+/// renamed (and rewritten) by the same diff: rows still holding them fail validation.
+fn removed_values(diff: &SchemaDiff, table: &str, check: &CheckModel) -> Vec<String> {
+    let Some(old) = diff.changes.iter().find_map(|c| match c {
+        Change::DropCheck {
+            table: t,
+            check: old,
+        } if t == table && old.name == check.name => Some(old),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let renamed: Vec<&str> = diff
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RenameValues {
+                table: t, renames, ..
+            } if t == table => Some(renames),
+            _ => None,
+        })
+        .flatten()
+        .map(|(from, _)| from.as_str())
+        .collect();
+    let new = quoted_values(&check.expression);
+    quoted_values(&old.expression)
+        .into_iter()
+        .filter(|v| !new.contains(v) && !renamed.contains(&v.as_str()))
+        .collect()
+}
+
+/// The string literals of an expression, as written or as the server prints them
+/// (`'A'::character varying`).
+pub(crate) fn quoted_values(expression: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut chars = expression.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    value.push('\'');
+                } else {
+                    break;
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        values.push(value);
+    }
+    values
+}
+
+/// Makes the validation of a check that removes values a destructive step.
+fn mark_destructive(table: &str, check: &CheckModel, removed: Vec<String>, add: &mut Steps) {
+    if let Some((_, step)) = add.0.iter_mut().rev().find(|(_, s)| {
+        matches!(&s.statement, Statement::ValidateConstraint { table: t, name } if t == table && *name == check.name)
+    }) {
+        step.hazards.push(Hazard::DeletesData);
+        step.destructive = Some(Destructive {
+            object: format!("{table}.{}", check_column(check).unwrap_or_default()),
+            reason: format!(
+                "removes the allowed values {}: rows still holding them fail the validation",
+                removed.join(", ")
+            ),
+        });
+    }
+}
+
+/// The column an enum check is on: the first quoted identifier of its expression, or the
+/// first bare word in parentheses as the server prints it.
+fn check_column(check: &CheckModel) -> Option<String> {
+    let e = check.expression.trim_start_matches('(');
+    if let Some(rest) = e.strip_prefix('"') {
+        return rest.split('"').next().map(String::from);
+    }
+    e.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .map(String::from)
+}
+
+fn target_table<'a>(to: &'a SchemaModel, table: &str) -> Option<&'a crate::model::TableModel> {
+    to.table(table)
+}
+
+fn drop_constraint(table: &str, name: &str) -> Statement {
+    Statement::DropConstraint {
+        table: table.into(),
+        name: name.into(),
+    }
+}
+
+/// A key on a table that has rows: its unique index built concurrently first, then the
+/// constraint made from it in an instant.
+fn add_key(table: &str, key: &KeyModel, primary: bool, add: &mut Steps) {
+    add.push(
+        Phase::Indexes,
+        Statement::CreateIndex {
+            table: table.into(),
+            index: IndexModel {
+                name: key.name.clone(),
+                renamed_from: None,
+                unique: true,
+                method: "btree".into(),
+                keys: key
+                    .columns
+                    .iter()
+                    .map(|c| crate::model::IndexKeyModel::new(c.clone(), false, None))
+                    .collect(),
+                predicate: None,
+            },
+            concurrently: true,
+        },
+    );
+    let key = key.clone();
+    add.push(
+        Phase::Indexes,
+        Statement::AddConstraint {
+            table: table.into(),
+            constraint: if primary {
+                Constraint::PrimaryKey {
+                    key,
+                    using_index: true,
+                }
+            } else {
+                Constraint::Unique {
+                    key,
+                    using_index: true,
+                }
+            },
+            not_valid: false,
+        },
+    );
+}
+
+fn add_check(table: &str, check: &CheckModel, add: &mut Steps) {
+    add.push(
+        Phase::AddConstraints,
+        Statement::AddConstraint {
+            table: table.into(),
+            constraint: Constraint::Check(check.clone()),
+            not_valid: true,
+        },
+    );
+    add.push(
+        Phase::Validate,
+        Statement::ValidateConstraint {
+            table: table.into(),
+            name: check.name.clone(),
+        },
+    );
+}
+
+fn alter_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &mut Steps) {
+    let column = || to.name.clone();
+    let t = || table.to_string();
+    if from.default != to.default && from.default.is_some() && from.sql_type != to.sql_type {
+        // The old default may not cast to the new type.
+        add.push(
+            Phase::Columns,
+            Statement::SetDefault {
+                table: t(),
+                column: column(),
+                default: None,
+            },
+        );
+    }
+    if from.sql_type != to.sql_type {
+        add.push(
+            Phase::Columns,
+            Statement::AlterColumnType {
+                table: t(),
+                column: column(),
+                from_type: from.sql_type.clone(),
+                sql_type: to.sql_type.clone(),
+            },
+        );
+    }
+    if from.default != to.default && (to.default.is_some() || from.sql_type == to.sql_type) {
+        add.push(
+            Phase::Columns,
+            Statement::SetDefault {
+                table: t(),
+                column: column(),
+                default: to.default.clone(),
+            },
+        );
+    }
+    if from.nullable && !to.nullable {
+        // Through a check validated without blocking writes: SET NOT NULL then uses it
+        // instead of scanning under its exclusive lock.
+        let check = CheckModel {
+            name: constraint_name(table, [to.name.as_str()], "not_null").into_owned(),
+            renamed_from: None,
+            expression: format!("{} IS NOT NULL", quote_ident(&to.name)),
+        };
+        add_check(table, &check, add);
+        add.push(
+            Phase::NotNull,
+            Statement::SetNotNull {
+                table: t(),
+                column: column(),
+                not_null: true,
+            },
+        );
+        add.push(Phase::NotNull, drop_constraint(table, &check.name));
+    } else if !from.nullable && to.nullable {
+        add.push(
+            Phase::Columns,
+            Statement::SetNotNull {
+                table: t(),
+                column: column(),
+                not_null: false,
+            },
+        );
+    }
+    if from.comment != to.comment {
+        add.push(
+            Phase::Finish,
+            Statement::Comment {
+                table: t(),
+                column: Some(column()),
+                text: to.comment.clone(),
+            },
+        );
+    }
+}
+
+/// A statement as a step: its lock, hazards and timeouts.
+fn step(statement: Statement) -> Step {
+    use Hazard::*;
+    use Statement as S;
+    let (lock, hazards, destructive): (Lock, Vec<Hazard>, Option<Destructive>) = match &statement {
+        S::CreateRole { .. } | S::DropRole { .. } => (Lock::None, vec![], None),
+        S::CreateTable(table) if table.foreign_keys.is_empty() => (Lock::None, vec![], None),
+        S::CreateTable(_) => (Lock::ShareRowExclusive, vec![], None),
+        S::DropTable { table } => (
+            Lock::AccessExclusive,
+            vec![DeletesData, BreaksRunningCode],
+            Some(Destructive {
+                object: table.clone(),
+                reason: "drops the table and every row in it".into(),
+            }),
+        ),
+        S::RenameTable { .. } | S::RenameColumn { .. } => {
+            (Lock::AccessExclusive, vec![BreaksRunningCode], None)
+        }
+        S::AddColumn { column, .. } => {
+            let mut hazards = Vec::new();
+            if !column.nullable && column.default.is_none() {
+                hazards.push(FailsIfRowsExist);
+            }
+            if column.default.as_deref().is_some_and(volatile_default) {
+                hazards.extend([RewritesTable, BlocksReadsAndWrites]);
+            }
+            (Lock::AccessExclusive, hazards, None)
+        }
+        S::DropColumn { table, column } => (
+            Lock::AccessExclusive,
+            vec![DeletesData, BreaksRunningCode],
+            Some(Destructive {
+                object: format!("{table}.{column}"),
+                reason: "drops the column and its values".into(),
+            }),
+        ),
+        S::AlterColumnType {
+            table,
+            column,
+            from_type,
+            sql_type,
+        } => match type_change(from_type, sql_type) {
+            (false, _) => (Lock::AccessExclusive, vec![], None),
+            (true, loss) => (
+                Lock::AccessExclusive,
+                vec![RewritesTable, BlocksReadsAndWrites]
+                    .into_iter()
+                    .chain(loss.is_some().then_some(DeletesData))
+                    .collect(),
+                loss.map(|reason| Destructive {
+                    object: format!("{table}.{column}"),
+                    reason,
+                }),
+            ),
+        },
+        S::SetDefault { .. } | S::SetNotNull { .. } => (Lock::AccessExclusive, vec![], None),
+        S::AddConstraint {
+            constraint: Constraint::ForeignKey(_),
+            ..
+        } => (Lock::ShareRowExclusive, vec![], None),
+        S::AddConstraint { .. } | S::DropConstraint { .. } | S::RenameConstraint { .. } => {
+            (Lock::AccessExclusive, vec![], None)
+        }
+        S::ValidateConstraint { .. } => (Lock::ShareUpdateExclusive, vec![ScansToValidate], None),
+        S::CreateIndex {
+            concurrently: true, ..
+        } => (Lock::ShareUpdateExclusive, vec![BuildsIndex], None),
+        S::CreateIndex { .. } => (Lock::Share, vec![], None),
+        S::DropIndex {
+            concurrently: true, ..
+        } => (Lock::ShareUpdateExclusive, vec![], None),
+        S::DropIndex { .. } | S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
+        S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
+        S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
+        S::CreateGuardTrigger { .. } => (Lock::ShareRowExclusive, vec![], None),
+        S::DropTrigger { .. } => (Lock::AccessExclusive, vec![], None),
+        S::RowLevelSecurity { .. }
+        | S::ForceRowLevelSecurity { .. }
+        | S::CreatePolicy { .. }
+        | S::AlterPolicy { .. }
+        | S::DropPolicy { .. }
+        | S::RenamePolicy { .. } => (Lock::AccessExclusive, vec![], None),
+        S::Grant { .. } | S::Revoke { .. } => (Lock::None, vec![], None),
+        S::RewriteValue { .. } => (Lock::RowExclusive, vec![UpdatesRows, BlocksWrites], None),
+    };
+    let grows = hazards.iter().any(|h| {
+        matches!(
+            h,
+            RewritesTable | BuildsIndex | ScansToValidate | UpdatesRows
+        )
+    });
+    Step {
+        sql: statement.to_string(),
+        transactional: statement.transactional(),
+        lock,
+        hazards,
+        lock_timeout: LOCK_TIMEOUT,
+        statement_timeout: if grows { None } else { BRIEF },
+        destructive,
+        statement,
+    }
+}
+
+/// Whether a default is evaluated per row (so adding the column rewrites the table): a
+/// function call other than the stable clock functions. Constants and `now()` are stored once.
+fn volatile_default(default: &str) -> bool {
+    let lower = default.to_ascii_lowercase();
+    let stable = [
+        "now()",
+        "current_timestamp",
+        "current_date",
+        "transaction_timestamp()",
+        "localtimestamp",
+    ];
+    lower.contains('(') && !stable.iter().any(|s| lower.starts_with(s))
+}
+
+/// Type names as the code and the catalog spell them, in one spelling.
+fn canonical_type(sql_type: &str) -> String {
+    let t = sql_type.trim().to_ascii_lowercase();
+    let t = t
+        .replace("character varying", "varchar")
+        .replace("timestamp with time zone", "timestamptz")
+        .replace("timestamp without time zone", "timestamp")
+        .replace("time without time zone", "time");
+    match t.as_str() {
+        "int" | "int4" => "integer".into(),
+        "int2" => "smallint".into(),
+        "int8" => "bigint".into(),
+        "float4" => "real".into(),
+        "float8" => "double precision".into(),
+        "bool" => "boolean".into(),
+        _ => t,
+    }
+}
+
+/// How a type change affects the rows: `None` when no value can be lost, else why.
+fn type_change(from: &str, to: &str) -> (bool, Option<String>) {
+    let (from, to) = (canonical_type(from), canonical_type(to));
+    let varchar = |t: &str| -> Option<Option<u32>> {
+        if t == "text" || t == "varchar" {
+            Some(None)
+        } else {
+            t.strip_prefix("varchar(")
+                .and_then(|r| r.strip_suffix(')'))
+                .and_then(|n| n.parse().ok())
+                .map(Some)
+        }
+    };
+    if let (Some(a), Some(b)) = (varchar(&from), varchar(&to)) {
+        // Widening text is done in place; narrowing rewrites and fails on longer values.
+        return match (a, b) {
+            (_, None) => (false, None),
+            (Some(a), Some(b)) if b >= a => (false, None),
+            _ => (
+                true,
+                Some(format!(
+                    "narrows {from} to {to}: longer values fail the change"
+                )),
+            ),
+        };
+    }
+    let rank = |t: &str| match t {
+        "smallint" => Some((0, 1)),
+        "integer" => Some((0, 2)),
+        "bigint" => Some((0, 3)),
+        "real" => Some((1, 1)),
+        "double precision" => Some((1, 2)),
+        _ => None,
+    };
+    match (rank(&from), rank(&to)) {
+        (Some((ka, a)), Some((kb, b))) if ka == kb && b >= a => (true, None),
+        _ => (
+            true,
+            Some(format!("changes {from} to {to}: values may not convert")),
+        ),
+    }
+}
+
+impl Plan {
+    /// Whether the plan does nothing.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The destructive steps whose object `allow` does not name; `Ok` when there are none.
+    /// Objects are named `table` (dropping it) or `table.column` (dropping, narrowing or
+    /// removing values of it).
+    pub fn check_allowed(&self, allow: &[&str]) -> Result<(), Refused> {
+        let steps: Vec<Step> = self
+            .steps
+            .iter()
+            .filter(|s| {
+                s.destructive
+                    .as_ref()
+                    .is_some_and(|d| !allow.contains(&d.object.as_str()))
+            })
+            .cloned()
+            .collect();
+        if steps.is_empty() {
+            Ok(())
+        } else {
+            Err(Refused { steps })
+        }
+    }
+
+    /// The plan as one SQL script for `psql -v ON_ERROR_STOP=1`: each run of transactional
+    /// steps in one transaction, each `CONCURRENTLY` step on its own; every step preceded by
+    /// its timeouts and a comment naming its lock and hazards.
+    pub fn to_script(&self) -> String {
+        let mut script = String::new();
+        let mut in_transaction = false;
+        for step in &self.steps {
+            if step.transactional && !in_transaction {
+                script.push_str("BEGIN;\n");
+                in_transaction = true;
+            } else if !step.transactional && in_transaction {
+                script.push_str("COMMIT;\n\n");
+                in_transaction = false;
+            }
+            script.push_str(&format!("-- lock: {:?}", step.lock));
+            if !step.hazards.is_empty() {
+                let hazards: Vec<String> = step.hazards.iter().map(|h| format!("{h:?}")).collect();
+                script.push_str(&format!("; hazards: {}", hazards.join(", ")));
+            }
+            script.push('\n');
+            for setting in step.settings(step.transactional) {
+                script.push_str(&setting);
+                script.push_str(";\n");
+            }
+            script.push_str(&step.sql);
+            script.push_str(";\n");
+        }
+        if in_transaction {
+            script.push_str("COMMIT;\n");
+        }
+        script
+    }
+}
+
+impl Step {
+    /// The `SET` statements of its timeouts: `SET LOCAL` inside a transaction.
+    pub fn settings(&self, local: bool) -> Vec<String> {
+        let set = if local { "SET LOCAL" } else { "SET" };
+        let ms = |d: Option<Duration>| d.map_or(0, |d| d.as_millis());
+        vec![
+            format!(
+                "{set} lock_timeout = {}",
+                quote_literal(&format!("{}ms", self.lock_timeout.as_millis()))
+            ),
+            format!(
+                "{set} statement_timeout = {}",
+                quote_literal(&format!("{}ms", ms(self.statement_timeout)))
+            ),
+        ]
+    }
+}
