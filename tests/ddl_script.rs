@@ -107,6 +107,7 @@ fn comments_with_quotes_backslashes_and_psql_commands_read_back_as_written() {
     ];
     static TABLE: TableDef = TableDef {
         name: "commented",
+        renamed_from: None,
         comment: Some("table's \\ comment"),
         columns: &COLUMNS,
         primary_key: &[],
@@ -146,6 +147,7 @@ fn comments_with_quotes_backslashes_and_psql_commands_read_back_as_written() {
 const fn column(name: &'static str, comment: &'static str) -> ColumnDef {
     ColumnDef {
         name,
+        renamed_from: None,
         field: name,
         rust_type: "i32",
         sql_type: SqlType::Integer,
@@ -154,6 +156,7 @@ const fn column(name: &'static str, comment: &'static str) -> ColumnDef {
         update_sql: None,
         unique: false,
         allowed_values: None,
+        renamed_values: &[],
         range: None,
         comment: Some(comment),
         sensitive: false,

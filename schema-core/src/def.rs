@@ -14,6 +14,9 @@ use crate::types::SqlType;
 pub struct TableDef {
     /// The table's name.
     pub name: &'static str,
+    /// The table's former name: the name this object had before; a schema diff renames it
+    /// instead of dropping and re-creating it.
+    pub renamed_from: Option<&'static str>,
     /// `COMMENT ON TABLE`, from the struct's doc comment.
     pub comment: Option<&'static str>,
     /// The columns, in declaration order.
@@ -57,6 +60,9 @@ pub struct ColumnGrantDef {
 pub struct PolicyDef {
     /// The policy's name.
     pub name: &'static str,
+    /// The policy's former name: the name this object had before; a schema diff renames it
+    /// instead of dropping and re-creating it.
+    pub renamed_from: Option<&'static str>,
     /// The command it applies to.
     pub command: PolicyCommand,
     /// The role it applies to, by its name in the code; a [`Schema`](crate::Schema) may map it
@@ -114,6 +120,9 @@ impl PolicyCommand {
 pub struct ColumnDef {
     /// The column's name in the database.
     pub name: &'static str,
+    /// The column's former name: the name this object had before; a schema diff renames it
+    /// instead of dropping and re-creating it.
+    pub renamed_from: Option<&'static str>,
     /// The name of the Rust field it comes from.
     pub field: &'static str,
     /// The Rust field's type, as written (`Option<String>`), for messages.
@@ -131,6 +140,11 @@ pub struct ColumnDef {
     pub unique: bool,
     /// The only values it may hold (a text enum's variants): rendered as `CHECK (col IN (...))`.
     pub allowed_values: Option<&'static [&'static str]>,
+    /// Values that were stored as another text before, as `(old, new)` pairs (a text enum's
+    /// [`PgType::RENAMED_VALUES`](crate::PgType::RENAMED_VALUES)): a schema diff turns the
+    /// stored `old` into `new` instead of dropping one value and adding another. Empty for
+    /// most columns.
+    pub renamed_values: &'static [(&'static str, &'static str)],
     /// The integer range it must stay in: rendered as a `CHECK`.
     pub range: Option<IntRange>,
     /// `COMMENT ON COLUMN`, from the field's doc comment.
@@ -243,6 +257,9 @@ impl ReferentialAction {
 pub struct CheckDef {
     /// The constraint's name.
     pub name: &'static str,
+    /// The constraint's former name: the name this object had before; a schema diff renames
+    /// it instead of dropping and re-creating it.
+    pub renamed_from: Option<&'static str>,
     /// The boolean SQL expression, as pieces of SQL and the columns between them.
     pub sql: &'static [SqlPart],
 }
@@ -265,6 +282,10 @@ pub enum SqlPart {
 pub struct IndexDef {
     /// The index's name; `None` takes PostgreSQL's convention, `{table}_{columns}_idx`.
     pub name: Option<&'static str>,
+    /// The index's former name: the name this object had before; a schema diff renames it
+    /// instead of dropping and re-creating it. It may be given whether the current name is
+    /// declared or generated.
+    pub renamed_from: Option<&'static str>,
     /// Whether it is a `UNIQUE` index.
     pub unique: bool,
     /// The indexed columns, in index order.

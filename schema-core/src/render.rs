@@ -1,6 +1,7 @@
 //! SQL text from typed statements: the one renderer, used by the DDL script of a whole schema
 //! and by every step of a migration plan; and the checks a table must pass before it.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -929,8 +930,8 @@ fn require_parts(table: &TableDef, parts: &[SqlPart], used_in: &str) -> Result<(
 }
 
 /// Checks what the DDL needs of a table: usable names, no duplicates, every named column
-/// present. The derive refuses these mistakes at compile time; this catches tables built by
-/// hand.
+/// present; and that its declared renames (which the DDL does not use) say one thing each. The
+/// derive refuses these mistakes at compile time; this catches tables built by hand.
 pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
     let invalid = |name: &str, problem| SchemaError::InvalidIdentifier {
         table: table.name.into(),
@@ -1043,7 +1044,107 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
         claim(name)?;
     }
     validate_grants(table)?;
+    validate_renames(table)?;
     validate_text(table)
+}
+
+/// Declared renames: every former name is one PostgreSQL could have had, is not the object's
+/// name now, and is the former name of one object of its kind, which no other object of that
+/// kind has now; every renamed value of a column is renamed once, to a value the column allows,
+/// from one it no longer allows.
+fn validate_renames(table: &TableDef) -> Result<(), SchemaError> {
+    let invalid = |name: &str, problem| SchemaError::InvalidIdentifier {
+        table: table.name.into(),
+        name: name.into(),
+        problem,
+    };
+    let former_name = |old: &str, current: &str| match identifier_problem(old) {
+        Some(problem) => Err(invalid(old, problem)),
+        None if old == current => Err(invalid(
+            old,
+            "is the current name of the object renamed from it",
+        )),
+        None => Ok(()),
+    };
+    if let Some(old) = table.renamed_from {
+        former_name(old, table.name)?;
+    }
+    // Each kind's objects as (current name, former name).
+    let kinds: [Vec<(Cow<'static, str>, Option<&str>)>; 4] = [
+        table
+            .columns
+            .iter()
+            .map(|c| (Cow::Borrowed(c.name), c.renamed_from))
+            .collect(),
+        table
+            .indexes
+            .iter()
+            .map(|i| (table.index_name(i), i.renamed_from))
+            .collect(),
+        table
+            .checks
+            .iter()
+            .map(|c| (Cow::Borrowed(c.name), c.renamed_from))
+            .collect(),
+        table
+            .policies
+            .iter()
+            .map(|p| (Cow::Borrowed(p.name), p.renamed_from))
+            .collect(),
+    ];
+    for objects in &kinds {
+        let mut former = HashSet::new();
+        for (current, old) in objects {
+            let Some(old) = *old else { continue };
+            former_name(old, current)?;
+            if objects.iter().any(|(other, _)| other == old) {
+                return Err(invalid(
+                    old,
+                    "is the former name of one object and the current name of another of its kind",
+                ));
+            }
+            if !former.insert(old) {
+                return Err(invalid(
+                    old,
+                    "is the former name of two objects of one kind",
+                ));
+            }
+        }
+    }
+    for column in table.columns {
+        let invalid = |problem| SchemaError::InvalidColumn {
+            table: table.name.into(),
+            column: column.name.into(),
+            problem,
+        };
+        let mut former = HashSet::new();
+        for &(old, new) in column.renamed_values {
+            if old.contains('\0') || new.contains('\0') {
+                return Err(SchemaError::NulCharacter {
+                    table: table.name.into(),
+                    used_in: format!("a renamed value of column `{}`", column.name),
+                });
+            }
+            let allowed = |value| column.allowed_values.map(|values| values.contains(&value));
+            let problem = if old.is_empty() {
+                Some("renames a value from empty text")
+            } else if old == new {
+                Some("renames a value to itself")
+            } else if allowed(old) == Some(true) {
+                Some("renames a value from one it still allows")
+            } else if allowed(new) == Some(false) {
+                Some("renames a value to one it does not allow")
+            } else if !former.insert(old) {
+                Some("renames one former value twice")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(problem));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A column grant names a role once, lists columns of the table, and none that no update may

@@ -100,6 +100,10 @@ pub trait PgType {
     /// The only values the column may hold, for text enums; the DDL gets a
     /// `CHECK (column IN (...))` from them.
     const ALLOWED_VALUES: Option<&'static [&'static str]> = None;
+    /// Values stored under another text before, for text enums: `(old, new)` pairs of stored
+    /// text, where `new` is one of [`PgType::ALLOWED_VALUES`]. The DDL does not change; a
+    /// schema diff reads them from [`ColumnDef::renamed_values`].
+    const RENAMED_VALUES: &'static [(&'static str, &'static str)] = &[];
     /// The type with any `Option` removed: two columns can be joined by a foreign key when
     /// their `Base` types are the same.
     type Base;
@@ -118,6 +122,7 @@ impl<T: PgType> PgType for Option<T> {
     const SQL_TYPE: SqlType = T::SQL_TYPE;
     const NULLABLE: bool = true;
     const ALLOWED_VALUES: Option<&'static [&'static str]> = T::ALLOWED_VALUES;
+    const RENAMED_VALUES: &'static [(&'static str, &'static str)] = T::RENAMED_VALUES;
     type Base = T::Base;
     const ROUNDS_JSON_NUMBERS: bool = T::ROUNDS_JSON_NUMBERS;
 

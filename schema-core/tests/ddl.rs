@@ -397,6 +397,7 @@ fn generated_row_types_follow_nullability_and_defaults() {
 const fn column(name: &'static str) -> ColumnDef {
     ColumnDef {
         name,
+        renamed_from: None,
         field: name,
         rust_type: "i32",
         sql_type: SqlType::Integer,
@@ -405,6 +406,7 @@ const fn column(name: &'static str) -> ColumnDef {
         update_sql: None,
         unique: false,
         allowed_values: None,
+        renamed_values: &[],
         range: None,
         comment: None,
         sensitive: false,
@@ -420,6 +422,7 @@ const fn table(
 ) -> TableDef {
     TableDef {
         name,
+        renamed_from: None,
         comment: None,
         columns,
         primary_key: &[],
@@ -511,6 +514,7 @@ fn hand_built_tables_are_validated_before_rendering() {
     ));
     static BAD_CHECK: [schema_core::CheckDef; 1] = [schema_core::CheckDef {
         name: "positive",
+        renamed_from: None,
         sql: &[
             schema_core::SqlPart::Column("amount"),
             schema_core::SqlPart::Sql(" > 0"),
@@ -726,6 +730,7 @@ fn text_holding_a_nul_never_reaches_the_ddl() {
     static DEFAULTED: TableDef = table("t", &DEFAULT_SQL, &[]);
     static NUL_CHECK: [schema_core::CheckDef; 1] = [schema_core::CheckDef {
         name: "c",
+        renamed_from: None,
         sql: &[schema_core::SqlPart::Sql("true\0")],
     }];
     static CHECKED: TableDef = TableDef {
@@ -734,6 +739,7 @@ fn text_holding_a_nul_never_reaches_the_ddl() {
     };
     static NUL_POLICY: [schema_core::PolicyDef; 1] = [schema_core::PolicyDef {
         name: "p",
+        renamed_from: None,
         command: schema_core::PolicyCommand::Select,
         role: "r",
         using: Some(&[schema_core::SqlPart::Sql("true\0")]),
@@ -847,4 +853,172 @@ fn column_grants_built_by_hand_are_checked() {
         Schema::new().with_def(&REWRITTEN).to_ddl(),
         Err(SchemaError::InvalidColumn { .. })
     ));
+}
+
+#[test]
+fn renames_are_recorded_in_the_metadata_and_stay_out_of_the_ddl() {
+    #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+    #[pg(rename_all = "lowercase")]
+    enum Stage {
+        #[pg(renamed_from = "new")]
+        Open,
+        Closed,
+        #[pg(rename = "on_hold", renamed_from = "waiting")]
+        OnHold,
+    }
+
+    #[derive(PgTable)]
+    #[pg(
+        table = "cases",
+        renamed_from = "tickets",
+        index(stage, name = "cases_by_stage", renamed_from = "tickets_by_stage"),
+        index(opened_on, renamed_from = "tickets_opened_on_idx"),
+        check(
+            name = "cases_headline_set",
+            renamed_from = "tickets_subject_set",
+            sql = "{title} <> ''"
+        ),
+        row_level_security,
+        policy(
+            name = "readers",
+            renamed_from = "everyone_reads",
+            to = "public",
+            command = "select",
+            using = "true"
+        )
+    )]
+    #[allow(dead_code)]
+    struct Case {
+        #[pg(primary_key, renamed_from = "ticket_id")]
+        case_id: i64,
+        #[pg(rename = "headline", renamed_from = "subject")]
+        title: String,
+        stage: Stage,
+        previous_stage: Option<Stage>,
+        opened_on: NaiveDate,
+    }
+
+    let table = Case::TABLE;
+    assert_eq!(table.renamed_from, Some("tickets"));
+    let columns: Vec<_> = table.columns.iter().map(|c| c.renamed_from).collect();
+    assert_eq!(
+        columns,
+        [Some("ticket_id"), Some("subject"), None, None, None]
+    );
+    let stage_renames: &[(&str, &str)] = &[("new", "open"), ("waiting", "on_hold")];
+    assert_eq!(
+        <Stage as schema_core::PgType>::RENAMED_VALUES,
+        stage_renames
+    );
+    let values: Vec<_> = table.columns.iter().map(|c| c.renamed_values).collect();
+    assert_eq!(values, [&[], &[], stage_renames, stage_renames, &[]]);
+    let indexes: Vec<_> = table.indexes.iter().map(|i| i.renamed_from).collect();
+    assert_eq!(
+        indexes,
+        [Some("tickets_by_stage"), Some("tickets_opened_on_idx")]
+    );
+    assert_eq!(table.checks[0].renamed_from, Some("tickets_subject_set"));
+    assert_eq!(table.policies[0].renamed_from, Some("everyone_reads"));
+
+    let ddl = ddl::<Case>();
+    for former in [
+        "tickets",
+        "ticket_id",
+        "subject",
+        "everyone_reads",
+        "'new'",
+        "waiting",
+    ] {
+        assert!(!ddl.contains(former), "{former} in {ddl}");
+    }
+}
+
+#[test]
+fn renames_built_by_hand_are_checked() {
+    static RENAMED_TABLE: TableDef = TableDef {
+        renamed_from: Some("t"),
+        ..table("t", &ID, &[])
+    };
+    static EMPTY_FORMER: [ColumnDef; 1] = [ColumnDef {
+        renamed_from: Some(""),
+        ..column("id")
+    }];
+    static TWICE_FORMER: [ColumnDef; 2] = [
+        ColumnDef {
+            renamed_from: Some("old"),
+            ..column("a")
+        },
+        ColumnDef {
+            renamed_from: Some("old"),
+            ..column("b")
+        },
+    ];
+    static TAKEN_FORMER: [ColumnDef; 2] = [
+        column("a"),
+        ColumnDef {
+            renamed_from: Some("a"),
+            ..column("b")
+        },
+    ];
+    static OWN_INDEX: [schema_core::IndexDef; 1] = [schema_core::IndexDef {
+        name: None,
+        renamed_from: Some("t_id_idx"),
+        unique: false,
+        columns: &[schema_core::IndexColumn {
+            name: "id",
+            order: None,
+            nulls: None,
+        }],
+    }];
+    let problem = |def: TableDef| match schema_core::render::validate(&def) {
+        Err(SchemaError::InvalidIdentifier { name, problem, .. }) => (name, problem),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        problem(RENAMED_TABLE),
+        (
+            "t".into(),
+            "is the current name of the object renamed from it"
+        )
+    );
+    assert_eq!(
+        problem(table("t", &EMPTY_FORMER, &[])),
+        ("".into(), "is empty")
+    );
+    assert_eq!(
+        problem(table("t", &TWICE_FORMER, &[])),
+        (
+            "old".into(),
+            "is the former name of two objects of one kind"
+        )
+    );
+    assert_eq!(
+        problem(table("t", &TAKEN_FORMER, &[])),
+        (
+            "a".into(),
+            "is the former name of one object and the current name of another of its kind"
+        )
+    );
+    assert_eq!(
+        problem(TableDef {
+            indexes: &OWN_INDEX,
+            ..table("t", &ID, &[])
+        }),
+        (
+            "t_id_idx".into(),
+            "is the current name of the object renamed from it"
+        )
+    );
+
+    static OWN_VALUE: [ColumnDef; 1] = [ColumnDef {
+        allowed_values: Some(&["open", "closed"]),
+        renamed_values: &[("closed", "open")],
+        ..column("stage")
+    }];
+    assert_eq!(
+        schema_core::render::validate(&table("t", &OWN_VALUE, &[]))
+            .unwrap_err()
+            .to_string(),
+        "column `t.stage` renames a value from one it still allows"
+    );
 }

@@ -27,12 +27,15 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
     }
 }
 
+/// A variant, the text it is stored as, and the text it was stored as before, if declared.
+struct Variant<'a> {
+    ident: &'a syn::Ident,
+    text: String,
+    renamed_from: Option<syn::LitStr>,
+}
+
 /// Each variant with the text it is stored as.
-fn variants<'a>(
-    cx: &Ctxt,
-    input: &'a DeriveInput,
-    attrs: &EnumAttrs,
-) -> Vec<(&'a syn::Ident, String)> {
+fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<Variant<'a>> {
     let data = match &input.data {
         Data::Enum(data) => data,
         Data::Struct(data) => {
@@ -119,23 +122,82 @@ fn variants<'a>(
                 ),
             );
         }
-        out.push((&variant.ident, text));
+        out.push(Variant {
+            ident: &variant.ident,
+            text,
+            renamed_from: variant_attrs.renamed_from,
+        });
     }
+    check_renames(cx, &seen, &out);
     out
 }
 
-fn generate(
-    input: &DeriveInput,
-    attrs: &EnumAttrs,
-    variants: &[(&syn::Ident, String)],
-) -> TokenStream {
+/// A variant's former text is not empty, holds no NUL, is not the text it or another variant
+/// is stored as now, and is the former text of one variant only.
+fn check_renames(cx: &Ctxt, current: &HashMap<String, &syn::Ident>, variants: &[Variant]) {
+    let mut former = HashMap::new();
+    for Variant {
+        ident: variant,
+        text,
+        renamed_from,
+    } in variants
+    {
+        let Some(old) = renamed_from else { continue };
+        let value = old.value();
+        if value.is_empty() {
+            cx.error_spanned_by(
+                old,
+                "`renamed_from` is empty; give the text the variant was stored as before",
+            );
+            continue;
+        }
+        if value.contains('\0') {
+            cx.error_spanned_by(
+                old,
+                "the former text contains a NUL character, which PostgreSQL text cannot hold",
+            );
+            continue;
+        }
+        if value == *text {
+            cx.error_spanned_by(
+                old,
+                format!(
+                    "`renamed_from` gives the text `{variant}` is stored as now, {text:?}; give the text it was stored as before, or remove `renamed_from`"
+                ),
+            );
+            continue;
+        }
+        if let Some(holder) = current.get(&value) {
+            cx.error_spanned_by(
+                old,
+                format!(
+                    "`{holder}` is stored as {value:?} now; a variant cannot be renamed from the text another variant still has: give the text `{variant}` was stored as before"
+                ),
+            );
+        }
+        if let Some(first) = former.insert(value.clone(), variant) {
+            cx.error_spanned_by(
+                old,
+                format!(
+                    "variants `{first}` and `{variant}` are both renamed from {value:?}; one of them was stored as it, remove the other `renamed_from`"
+                ),
+            );
+        }
+    }
+}
+
+fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> TokenStream {
     let krate = attrs
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::schema_core));
     let ident = &input.ident;
-    let idents: Vec<_> = variants.iter().map(|(i, _)| i).collect();
-    let texts: Vec<_> = variants.iter().map(|(_, t)| t).collect();
+    let idents: Vec<_> = variants.iter().map(|v| v.ident).collect();
+    let texts: Vec<_> = variants.iter().map(|v| &v.text).collect();
+    let renamed = variants.iter().filter_map(|v| {
+        let (old, new) = (v.renamed_from.as_ref()?.value(), &v.text);
+        Some(quote!((#old, #new)))
+    });
     let serde = if cfg!(feature = "serde") {
         serde_impls(&krate, ident)
     } else {
@@ -171,6 +233,8 @@ fn generate(
                 const SQL_TYPE: #krate::SqlType = #krate::SqlType::Text;
                 const ALLOWED_VALUES: ::core::option::Option<&'static [&'static str]> =
                     ::core::option::Option::Some(<Self as #krate::PgEnum>::VALUES);
+                const RENAMED_VALUES: &'static [(&'static str, &'static str)] =
+                    &[#(#renamed),*];
                 type Base = Self;
             }
 

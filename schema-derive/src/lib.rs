@@ -29,11 +29,12 @@ use syn::{parse_macro_input, DeriveInput};
 /// | key | takes | example |
 /// |---|---|---|
 /// | `table` | the table's name (default: the struct's name in snake_case) | `table = "support_tickets"` |
+/// | `renamed_from` | the table's former name (see Renames below) | `renamed_from = "tickets"` |
 /// | `primary_key` | the columns of a key of several columns (one column: `primary_key` on its field) | `primary_key(tenant_id, ticket_id)` |
-/// | `index` | fields, each optionally `(asc \| desc, nulls_first \| nulls_last)`; `unique`; `name = "..."` (default `{table}_{columns}_idx`) | `index(provider_id, created_at(desc))` |
-/// | `check` | a named SQL check; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
+/// | `index` | fields, each optionally `(asc \| desc, nulls_first \| nulls_last)`; `unique`; `name = "..."` (default `{table}_{columns}_idx`); `renamed_from = "..."`, the index's former name | `index(provider_id, created_at(desc))` |
+/// | `check` | a named SQL check, optionally with `renamed_from = "..."`, its former name; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
 /// | `row_level_security` | nothing: enables and forces row-level security (the owner is not exempt) | `row_level_security` |
-/// | `policy` | `name`, `to` (a role, or `"public"`), `command` (`"all"` by default, `"select"`, `"insert"`, `"update"`, `"delete"`), `using` and/or `with_check` SQL, where `{field}` names a column and `{setting:prefix.name}` reads a setting (NULL when unset) | `policy(name = "own", to = "physician", using = "{provider_id} = {setting:app.provider_id}::uuid")` |
+/// | `policy` | `name`, optionally `renamed_from` (its former name), `to` (a role, or `"public"`), `command` (`"all"` by default, `"select"`, `"insert"`, `"update"`, `"delete"`), `using` and/or `with_check` SQL, where `{field}` names a column and `{setting:prefix.name}` reads a setting (NULL when unset) | `policy(name = "own", to = "physician", using = "{provider_id} = {setting:app.provider_id}::uuid")` |
 /// | `grant` | `to` (a role), `insert(fields)` and/or `update(fields)`: the only columns that role may give on insert (every NOT NULL field without a default must be listed) or change (`GRANT INSERT (...)` / `GRANT UPDATE (...)` in place of table-wide ones; `update_sql` columns are added to updates). Under row-level security the role needs a policy for that command (or `"all"`); once a grant narrows a command, every role a policy lets run it (`public` too) needs a grant for it. Once a grant has `update(...)`, `UpdateX` has only the fields some `update(...)` lists | `grant(to = "support_team", update(status, assigned_to))` |
 /// | `insert` / `select` / `update` | the generated types' names (default `InsertX`, `SelectX`, `UpdateX`) | `insert = "NewTicket"` |
 /// | `derive` | more derives on every generated type | `derive(Eq, Hash)` |
@@ -45,6 +46,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | key | takes | example |
 /// |---|---|---|
 /// | `rename` | the column's name (default: the field's name) | `rename = "type"` |
+/// | `renamed_from` | the column's former name (see Renames below) | `renamed_from = "kind"` |
 /// | `primary_key` | nothing: this column is the key | `primary_key` |
 /// | `unique` | nothing: a `UNIQUE` constraint | `unique` |
 /// | `varchar` | a length: `varchar(N)` for a text field (and every value of a text enum must fit) | `varchar = 200` |
@@ -63,6 +65,19 @@ use syn::{parse_macro_input, DeriveInput};
 /// No text that reaches the DDL (doc comments, names, SQL, types, defaults) may hold a NUL
 /// character: PostgreSQL cannot store one, and `psql` would cut the script there.
 /// A field of type `Option<T>` is nullable; every other column is `NOT NULL`.
+///
+/// # Renames
+///
+/// `renamed_from = "old_name"` on the struct, a field, an `index(...)`, a `check(...)` or a
+/// `policy(...)` gives the name that object had before, so that a schema diff renames it
+/// instead of dropping and re-creating it; on a `PgEnum` variant it gives the text the variant
+/// was stored as before (see `PgEnum`). They fill the metadata's `renamed_from` (and a
+/// column's `renamed_values`) and nothing else: the DDL creates every object under its current
+/// name only. A former name that is empty or longer than 63 bytes, that is the object's
+/// current name or the current name of another object of its kind, or that two objects of one
+/// kind share, does not compile (a table's is not compared with the other tables of a
+/// schema); nor does `renamed_from` given twice on one object. An index whose name is
+/// generated is compared with its former name when the DDL is rendered.
 ///
 /// # The generated types
 ///
@@ -93,13 +108,16 @@ pub fn derive_pg_table(input: TokenStream) -> TokenStream {
 /// of values), and with its `postgres` feature `ToSql` / `FromSql`.
 ///
 /// A variant carrying data, an enum without variants, a generic enum, two variants stored as
-/// one text, and an unknown `rename_all` rule are compile errors at the offending token.
+/// one text, an unknown `rename_all` rule, and a `renamed_from` that is empty, that is the
+/// text the variant or another one is stored as now, or that two variants share are compile
+/// errors at the offending token.
 ///
 /// | where | key | takes | example |
 /// |---|---|---|---|
 /// | enum | `rename_all` | `"lowercase"`, `"UPPERCASE"`, `"PascalCase"`, `"camelCase"`, `"snake_case"`, `"SCREAMING_SNAKE_CASE"`, `"kebab-case"`, `"SCREAMING-KEBAB-CASE"` | `rename_all = "SCREAMING_SNAKE_CASE"` |
 /// | enum | `crate` | the path to `schema_core` | `crate = "my::schema_core"` |
 /// | variant | `rename` | the variant's text | `rename = "FEATURE_REQUEST"` |
+/// | variant | `renamed_from` | the text the variant was stored as before: `PgType::RENAMED_VALUES` lists it as `(old, new)`, and so does the `renamed_values` of every column of this type, for a schema diff to turn the stored old text into the new; the `CHECK` lists only current texts | `renamed_from = "FEATURE"` |
 #[proc_macro_derive(PgEnum, attributes(pg))]
 pub fn derive_pg_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -284,7 +284,8 @@ fn metadata(table: &Table) -> TokenStream {
     let table_checks = table.attrs.checks.iter().map(|check| {
         let name = check.name.as_ref().expect("checked");
         let parts = sql_parts(table, &check.parts);
-        quote!(#krate::CheckDef { name: #name, sql: #parts })
+        let renamed_from = renamed_from(&check.renamed_from);
+        quote!(#krate::CheckDef { name: #name, renamed_from: #renamed_from, sql: #parts })
     });
     let policies = table.attrs.policies.iter().map(|policy| {
         let name = policy.name.as_ref().expect("checked");
@@ -297,9 +298,11 @@ fn metadata(table: &Table) -> TokenStream {
             option(sql.as_ref().map(|sql| sql_parts(table, &sql.parts)))
         };
         let (using, with_check) = (clause(&policy.using), clause(&policy.with_check));
+        let renamed_from = renamed_from(&policy.renamed_from);
         quote! {
             #krate::PolicyDef {
                 name: #name,
+                renamed_from: #renamed_from,
                 command: #command,
                 role: #role,
                 using: #using,
@@ -327,6 +330,7 @@ fn metadata(table: &Table) -> TokenStream {
             Some(name) => quote!(::core::option::Option::Some(#name)),
             None => quote!(::core::option::Option::None),
         };
+        let renamed_from = renamed_from(&index.renamed_from);
         let unique = index.unique;
         let columns = index.columns.iter().map(|ic| {
             let column = &table.column(&ic.ident).expect("checked").name;
@@ -341,9 +345,17 @@ fn metadata(table: &Table) -> TokenStream {
             }));
             quote!(#krate::IndexColumn { name: #column, order: #order, nulls: #nulls })
         });
-        quote!(#krate::IndexDef { name: #name, unique: #unique, columns: &[#(#columns),*] })
+        quote! {
+            #krate::IndexDef {
+                name: #name,
+                renamed_from: #renamed_from,
+                unique: #unique,
+                columns: &[#(#columns),*],
+            }
+        }
     });
     let comment = option(table.comment.as_ref().map(|c| quote!(#c)));
+    let table_renamed_from = renamed_from(&table.attrs.renamed_from);
 
     quote! {
         const _: () = {
@@ -355,6 +367,7 @@ fn metadata(table: &Table) -> TokenStream {
             impl #krate::Table for #ident {
                 const TABLE: &'static #krate::TableDef = &#krate::TableDef {
                     name: #table_name,
+                    renamed_from: #table_renamed_from,
                     comment: #comment,
                     columns: &[#(#columns),*],
                     primary_key: &[#(#primary_key),*],
@@ -428,7 +441,12 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         c.attrs.immutable.is_some(),
     );
     let comment = option(column_comment(c).map(|c| quote!(#c)));
-    let (nullable, allowed_values) = (pg_type("NULLABLE"), pg_type("ALLOWED_VALUES"));
+    let (nullable, allowed_values, renamed_values) = (
+        pg_type("NULLABLE"),
+        pg_type("ALLOWED_VALUES"),
+        pg_type("RENAMED_VALUES"),
+    );
+    let column_renamed_from = renamed_from(&c.attrs.renamed_from);
     let rust_type = ty
         .to_token_stream()
         .to_string()
@@ -439,6 +457,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     quote! {
         #krate::ColumnDef {
             name: #name,
+            renamed_from: #column_renamed_from,
             field: #field,
             rust_type: #rust_type,
             sql_type: #sql_type,
@@ -447,6 +466,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             update_sql: #update_sql,
             unique: #unique,
             allowed_values: #allowed_values,
+            renamed_values: #renamed_values,
             range: #range,
             comment: #comment,
             sensitive: #sensitive,
@@ -556,6 +576,11 @@ fn foreign_key(table: &Table, c: &Column) -> Option<TokenStream> {
             on_update: #on_update,
         }
     })
+}
+
+/// A `renamed_from = "..."` as the metadata's `Option<&'static str>`.
+fn renamed_from(old: &Option<syn::LitStr>) -> TokenStream {
+    option(old.as_ref().map(|old| quote!(#old)))
 }
 
 fn option(value: Option<TokenStream>) -> TokenStream {

@@ -173,6 +173,7 @@ mod tests {
     const fn column(name: &'static str, update_sql: Option<&'static str>) -> ColumnDef {
         ColumnDef {
             name,
+            renamed_from: None,
             field: name,
             rust_type: "i32",
             sql_type: SqlType::Integer,
@@ -181,6 +182,7 @@ mod tests {
             update_sql,
             unique: false,
             allowed_values: None,
+            renamed_values: &[],
             range: None,
             comment: None,
             sensitive: false,
@@ -191,6 +193,7 @@ mod tests {
 
     static TABLE: TableDef = TableDef {
         name: "t",
+        renamed_from: None,
         comment: None,
         columns: &[
             column("id", None),

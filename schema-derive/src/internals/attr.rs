@@ -22,6 +22,7 @@ pub struct Keyed<T> {
 #[derive(Default)]
 pub struct TableAttrs {
     pub table: Option<LitStr>,
+    pub renamed_from: Option<LitStr>,
     pub insert: Option<Ident>,
     pub select: Option<Ident>,
     pub update: Option<Ident>,
@@ -47,10 +48,12 @@ pub struct GrantAttr {
     pub update: Option<Keyed<Vec<Ident>>>,
 }
 
-/// One `policy(name = "...", command = "...", to = "...", using = "...", with_check = "...")`.
+/// One `policy(name = "...", command = "...", to = "...", using = "...", with_check = "...")`,
+/// with an optional `renamed_from = "..."`.
 pub struct PolicyAttr {
     pub key: Ident,
     pub name: Option<LitStr>,
+    pub renamed_from: Option<LitStr>,
     /// The command's variant name (`All`, `Select`, ...), spanned on its literal.
     pub command: Option<Ident>,
     pub to: Option<LitStr>,
@@ -68,6 +71,7 @@ pub struct SqlAttr {
 pub struct IndexAttr {
     pub key: Ident,
     pub name: Option<LitStr>,
+    pub renamed_from: Option<LitStr>,
     pub unique: bool,
     pub columns: Vec<IndexColumnAttr>,
 }
@@ -79,10 +83,12 @@ pub struct IndexColumnAttr {
     pub nulls_first: Option<bool>,
 }
 
-/// One `check(name = "...", sql = "...")`; `{field}` in the SQL names a column.
+/// One `check(name = "...", sql = "...")`, with an optional `renamed_from = "..."`;
+/// `{field}` in the SQL names a column.
 pub struct CheckAttr {
     pub key: Ident,
     pub name: Option<LitStr>,
+    pub renamed_from: Option<LitStr>,
     pub sql: Option<LitStr>,
     /// The SQL split at its `{field}` placeholders, when it parsed.
     pub parts: Vec<TemplatePart>,
@@ -170,6 +176,7 @@ pub fn sql_template(sql: &str) -> Result<Vec<TemplatePart>, String> {
 #[derive(Default)]
 pub struct FieldAttrs {
     pub rename: Option<LitStr>,
+    pub renamed_from: Option<LitStr>,
     pub primary_key: Option<Ident>,
     pub unique: Option<Ident>,
     pub varchar: Option<Keyed<u32>>,
@@ -203,6 +210,7 @@ pub struct EnumAttrs {
 #[derive(Default)]
 pub struct VariantAttrs {
     pub rename: Option<LitStr>,
+    pub renamed_from: Option<LitStr>,
 }
 
 impl TableAttrs {
@@ -211,6 +219,12 @@ impl TableAttrs {
         for_each_key(cx, attrs, TABLE_KEYS, "struct", |key, meta| {
             match key.to_string().as_str() {
                 TABLE => set_once(cx, &mut out.table, &key, lit_str(meta, "table = \"name\"")?),
+                RENAMED_FROM => set_once(
+                    cx,
+                    &mut out.renamed_from,
+                    &key,
+                    lit_str(meta, "renamed_from = \"old_name\"")?,
+                ),
                 INSERT => set_once(cx, &mut out.insert, &key, type_name(meta)?),
                 SELECT => set_once(cx, &mut out.select, &key, type_name(meta)?),
                 UPDATE => set_once(cx, &mut out.update, &key, type_name(meta)?),
@@ -265,6 +279,12 @@ impl FieldAttrs {
                     &mut out.rename,
                     &key,
                     lit_str(meta, "rename = \"name\"")?,
+                ),
+                RENAMED_FROM => set_once(
+                    cx,
+                    &mut out.renamed_from,
+                    &key,
+                    lit_str(meta, "renamed_from = \"old_name\"")?,
                 ),
                 PRIMARY_KEY => set_once(cx, &mut out.primary_key, &key, flag(meta, &key)?),
                 UNIQUE => set_once(cx, &mut out.unique, &key, flag(meta, &key)?),
@@ -379,12 +399,21 @@ impl VariantAttrs {
     pub fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = VariantAttrs::default();
         for_each_key(cx, attrs, VARIANT_KEYS, "variant", |key, meta| {
-            set_once(
-                cx,
-                &mut out.rename,
-                &key,
-                lit_str(meta, "rename = \"TEXT\"")?,
-            );
+            match key.to_string().as_str() {
+                RENAME => set_once(
+                    cx,
+                    &mut out.rename,
+                    &key,
+                    lit_str(meta, "rename = \"TEXT\"")?,
+                ),
+                RENAMED_FROM => set_once(
+                    cx,
+                    &mut out.renamed_from,
+                    &key,
+                    lit_str(meta, "renamed_from = \"OLD_TEXT\"")?,
+                ),
+                _ => unreachable!("every key of VARIANT_KEYS is handled"),
+            }
             Ok(())
         });
         out
@@ -693,6 +722,7 @@ fn index(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<IndexAttr
     let mut out = IndexAttr {
         key,
         name: None,
+        renamed_from: None,
         unique: false,
         columns: Vec::new(),
     };
@@ -723,7 +753,13 @@ fn index_item(
 ) -> syn::Result<()> {
     let ident = column_ident(inner)?;
     if inner.input.peek(Token![=]) {
-        if ident != NAME {
+        if ident == NAME {
+            let name = lit_str(inner, "name = \"index_name\"")?;
+            set_once(cx, &mut out.name, &ident, name);
+        } else if ident == RENAMED_FROM {
+            let old = lit_str(inner, "renamed_from = \"old_index_name\"")?;
+            set_once(cx, &mut out.renamed_from, &ident, old);
+        } else {
             return Err(syn::Error::new(
                 ident.span(),
                 format!(
@@ -732,8 +768,6 @@ fn index_item(
                 ),
             ));
         }
-        let name = lit_str(inner, "name = \"index_name\"")?;
-        set_once(cx, &mut out.name, &ident, name);
     } else if ident == UNIQUE && !inner.input.peek(token::Paren) {
         set_once(cx, unique_key, &ident, ident.clone());
     } else {
@@ -810,6 +844,7 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
     let mut out = CheckAttr {
         key,
         name: None,
+        renamed_from: None,
         sql: None,
         parts: Vec::new(),
     };
@@ -827,10 +862,10 @@ fn check(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<CheckAttr
                     Err(message) => cx.error_spanned_by(&lit, message),
                 }
             }
-            let slot = if key == NAME {
-                &mut out.name
-            } else {
-                &mut out.sql
+            let slot = match key.to_string().as_str() {
+                NAME => &mut out.name,
+                RENAMED_FROM => &mut out.renamed_from,
+                _ => &mut out.sql,
             };
             set_once(cx, slot, &key, lit);
             Ok(())
@@ -843,6 +878,7 @@ fn policy(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<PolicyAt
     let mut out = PolicyAttr {
         key,
         name: None,
+        renamed_from: None,
         command: None,
         to: None,
         using: None,
@@ -861,6 +897,7 @@ fn policy(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<PolicyAt
             )?;
             match key.to_string().as_str() {
                 NAME => set_once(cx, &mut out.name, &key, lit),
+                RENAMED_FROM => set_once(cx, &mut out.renamed_from, &key, lit),
                 TO => set_once(cx, &mut out.to, &key, lit),
                 COMMAND => {
                     let variant = one_of(&lit, POLICY_COMMANDS, "policy command")?;

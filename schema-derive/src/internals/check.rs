@@ -29,6 +29,7 @@ pub fn check(cx: &Ctxt, table: &Table) {
     check_immutable(cx, table);
     check_grants(cx, table);
     check_no_nul(cx, table);
+    check_renames(cx, table);
 }
 
 /// Names written by the user reach PostgreSQL as they are, so one it would truncate (or one
@@ -65,6 +66,24 @@ fn check_names_fit(cx: &Ctxt, table: &Table) {
 }
 
 fn check_name_fits(cx: &Ctxt, name: &str, span: Span, what: &str) {
+    name_fits(cx, name, span, what, "so choose a shorter one");
+}
+
+/// A former name (`renamed_from`) is one the object could have had in PostgreSQL; `false`
+/// (and an error) when it is not.
+fn check_former_name_fits(cx: &Ctxt, name: &str, span: Span, what: &str) -> bool {
+    name_fits(
+        cx,
+        name,
+        span,
+        &format!("former {what}"),
+        &format!("so no {what} can have had it; write the name as the database has it"),
+    )
+}
+
+/// Whether `name` is a name PostgreSQL keeps as written; otherwise an error at `span`, a too
+/// long one ending with `advice`.
+fn name_fits(cx: &Ctxt, name: &str, span: Span, what: &str, advice: &str) -> bool {
     if name.is_empty() {
         cx.error_at(span, format!("the {what} name is empty"));
     } else if name.contains('\0') {
@@ -74,11 +93,14 @@ fn check_name_fits(cx: &Ctxt, name: &str, span: Span, what: &str) {
             span,
             format!(
                 "the {what} name `{name}` is {} bytes long; PostgreSQL would truncate it to 63, \
-                 so choose a shorter one",
+                 {advice}",
                 name.len()
             ),
         );
+    } else {
+        return true;
     }
+    false
 }
 
 /// Two fields cannot become one column, which a `rename` can cause.
@@ -616,6 +638,90 @@ fn check_no_nul(cx: &Ctxt, table: &Table) {
     for policy in &table.attrs.policies {
         for clause in [&policy.using, &policy.with_check].into_iter().flatten() {
             sql(&clause.lit, "the policy's SQL");
+        }
+    }
+}
+
+/// A declared rename gives the name the object had before: one PostgreSQL could have had, not
+/// its name now, the former name of no other object of its kind, and not the name another
+/// object of its kind has now. An index whose name is generated is compared by schema-core
+/// when rendering, which knows that name.
+fn check_renames(cx: &Ctxt, table: &Table) {
+    // An object's current name when it is known, and its former name.
+    type Object<'a> = (Option<String>, Option<&'a syn::LitStr>);
+    fn declared<'a>(name: &Option<syn::LitStr>, old: &'a Option<syn::LitStr>) -> Object<'a> {
+        (name.as_ref().map(syn::LitStr::value), old.as_ref())
+    }
+    if let Some(old) = &table.attrs.renamed_from {
+        if check_former_name_fits(cx, &old.value(), old.span(), "table")
+            && old.value() == table.name
+        {
+            cx.error_spanned_by(
+                old,
+                format!(
+                    "`renamed_from` gives the table's current name `{}`; give the name it had before, or remove `renamed_from`",
+                    table.name
+                ),
+            );
+        }
+    }
+    let columns: Vec<Object> = table
+        .columns
+        .iter()
+        .map(|c| (Some(c.name.clone()), c.attrs.renamed_from.as_ref()))
+        .collect();
+    let a = &table.attrs;
+    let indexes = a.indexes.iter().map(|i| declared(&i.name, &i.renamed_from));
+    let checks = a.checks.iter().map(|c| declared(&c.name, &c.renamed_from));
+    let policies = a
+        .policies
+        .iter()
+        .map(|p| declared(&p.name, &p.renamed_from));
+    for (what, plural, objects) in [
+        ("column", "columns", columns),
+        ("index", "indexes", indexes.collect()),
+        ("check", "checks", checks.collect()),
+        ("policy", "policies", policies.collect()),
+    ] {
+        let mut former = HashMap::new();
+        for (current, old) in &objects {
+            let Some(old) = old else { continue };
+            let value = old.value();
+            if !check_former_name_fits(cx, &value, old.span(), what) {
+                continue;
+            }
+            if current.as_deref() == Some(value.as_str()) {
+                cx.error_spanned_by(
+                    old,
+                    format!(
+                        "`renamed_from` gives this {what}'s current name `{value}`; give the name it had before, or remove `renamed_from`"
+                    ),
+                );
+                continue;
+            }
+            let holder = objects
+                .iter()
+                .position(|(name, _)| name.as_deref() == Some(value.as_str()));
+            if let Some(j) = holder {
+                let holder = match what {
+                    "column" => format!("the column of the field `{}`", table.columns[j].ident),
+                    _ => format!("another {what}"),
+                };
+                cx.error_spanned_by(
+                    old,
+                    format!(
+                        "{holder} is named `{value}` now; a {what} cannot be renamed from a name another {what} still has: give the name this {what} had before"
+                    ),
+                );
+            }
+            if former.insert(value.clone(), ()).is_some() {
+                cx.error_spanned_by(
+                    old,
+                    format!(
+                        "two {plural} are renamed from `{value}`; one {what} had that name, remove the other `renamed_from`"
+                    ),
+                );
+            }
         }
     }
 }

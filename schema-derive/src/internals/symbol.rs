@@ -18,9 +18,13 @@ pub const CRATE: &str = "crate";
 pub const ROW_LEVEL_SECURITY: &str = "row_level_security";
 pub const POLICY: &str = "policy";
 pub const GRANT: &str = "grant";
+/// On the struct, a field, an `index(...)`, a `check(...)`, a `policy(...)` and a `PgEnum`
+/// variant: the name (or text) the object had before.
+pub const RENAMED_FROM: &str = "renamed_from";
 
 pub const TABLE_KEYS: &[&str] = &[
     TABLE,
+    RENAMED_FROM,
     INSERT,
     SELECT,
     UPDATE,
@@ -55,6 +59,7 @@ pub const IMMUTABLE: &str = "immutable";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
+    RENAMED_FROM,
     PRIMARY_KEY,
     UNIQUE,
     VARCHAR,
@@ -73,7 +78,7 @@ pub const FIELD_KEYS: &[&str] = &[
 
 // Keys inside `index(...)`.
 pub const NAME: &str = "name";
-pub const INDEX_KEYS: &[&str] = &[NAME, UNIQUE];
+pub const INDEX_KEYS: &[&str] = &[NAME, RENAMED_FROM, UNIQUE];
 pub const ASC: &str = "asc";
 pub const DESC: &str = "desc";
 pub const NULLS_FIRST: &str = "nulls_first";
@@ -82,14 +87,14 @@ pub const INDEX_COLUMN_KEYS: &[&str] = &[ASC, DESC, NULLS_FIRST, NULLS_LAST];
 
 // Keys inside `check(...)`.
 pub const SQL: &str = "sql";
-pub const CHECK_KEYS: &[&str] = &[NAME, SQL];
+pub const CHECK_KEYS: &[&str] = &[NAME, RENAMED_FROM, SQL];
 
 // Keys inside `policy(...)`.
 pub const COMMAND: &str = "command";
 pub const TO: &str = "to";
 pub const USING: &str = "using";
 pub const WITH_CHECK: &str = "with_check";
-pub const POLICY_KEYS: &[&str] = &[NAME, COMMAND, TO, USING, WITH_CHECK];
+pub const POLICY_KEYS: &[&str] = &[NAME, RENAMED_FROM, COMMAND, TO, USING, WITH_CHECK];
 
 // Keys inside `grant(...)`.
 pub const GRANT_KEYS: &[&str] = &[TO, INSERT, UPDATE];
@@ -106,7 +111,7 @@ pub const POLICY_COMMANDS: &[(&str, &str)] = &[
 // Keys on a `#[derive(PgEnum)]` enum and its variants.
 pub const RENAME_ALL: &str = "rename_all";
 pub const ENUM_KEYS: &[&str] = &[RENAME_ALL, CRATE];
-pub const VARIANT_KEYS: &[&str] = &[RENAME];
+pub const VARIANT_KEYS: &[&str] = &[RENAME, RENAMED_FROM];
 
 /// The values `on_delete` / `on_update` take, with the action each names.
 pub const REFERENTIAL_ACTIONS: &[(&str, &str)] = &[
