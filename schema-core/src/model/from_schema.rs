@@ -80,12 +80,16 @@ impl TableModel {
             };
             columns.push(ColumnModel {
                 name: column.name.into(),
-                renamed_from: None,
+                renamed_from: column.renamed_from.map(Into::into),
                 sql_type: column.sql_type.to_string(),
                 nullable: column.nullable,
                 default,
                 comment: column.comment.map(Into::into),
-                renamed_values: Vec::new(),
+                renamed_values: column
+                    .renamed_values
+                    .iter()
+                    .map(|(old, new)| ((*old).into(), (*new).into()))
+                    .collect(),
             });
         }
         let primary_key = (!table.primary_key.is_empty()).then(|| KeyModel {
@@ -117,8 +121,13 @@ impl TableModel {
             .checks()
             .into_iter()
             .map(|check| CheckModel {
+                renamed_from: table
+                    .checks
+                    .iter()
+                    .find(|c| c.name == check.name)
+                    .and_then(|c| c.renamed_from)
+                    .map(Into::into),
                 name: check.name.into_owned(),
-                renamed_from: None,
                 expression: check_expression(&check.rule, names),
             })
             .collect();
@@ -127,7 +136,7 @@ impl TableModel {
             .iter()
             .map(|index| IndexModel {
                 name: table.index_name(index).into_owned(),
-                renamed_from: None,
+                renamed_from: index.renamed_from.map(Into::into),
                 unique: index.unique,
                 method: "btree".into(),
                 keys: index
@@ -149,7 +158,7 @@ impl TableModel {
             .iter()
             .map(|policy| PolicyModel {
                 name: policy.name.into(),
-                renamed_from: None,
+                renamed_from: policy.renamed_from.map(Into::into),
                 command: policy.command,
                 permissive: true,
                 roles: vec![role_name(names.role_name(policy.role))],
@@ -159,7 +168,7 @@ impl TableModel {
             .collect();
         Ok(TableModel {
             name: table.name.into(),
-            renamed_from: None,
+            renamed_from: table.renamed_from.map(Into::into),
             comment: table.comment.map(Into::into),
             columns,
             primary_key,

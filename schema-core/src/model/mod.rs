@@ -304,6 +304,46 @@ impl SchemaModel {
     }
 }
 
+impl SchemaModel {
+    /// The model without declarations (renames) and with every list in name order: two
+    /// databases holding the same objects give equal normalized models, whatever order the
+    /// objects were created in (a column added later comes last in the table, say).
+    pub fn normalized(&self) -> SchemaModel {
+        let mut model = self.clone();
+        model.roles.sort();
+        model.unmanaged_tables.sort();
+        model.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for table in &mut model.tables {
+            table.renamed_from = None;
+            for column in &mut table.columns {
+                column.renamed_from = None;
+                column.renamed_values.clear();
+            }
+            table.columns.sort_by(|a, b| a.name.cmp(&b.name));
+            table.unique.sort_by(|a, b| a.name.cmp(&b.name));
+            table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            for check in &mut table.checks {
+                check.renamed_from = None;
+            }
+            table.checks.sort_by(|a, b| a.name.cmp(&b.name));
+            for index in &mut table.indexes {
+                index.renamed_from = None;
+            }
+            table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+            for policy in &mut table.policies {
+                policy.renamed_from = None;
+                policy.roles.sort();
+            }
+            table.policies.sort_by(|a, b| a.name.cmp(&b.name));
+            for grant in &mut table.grants {
+                grant.columns.sort();
+            }
+            table.grants.sort();
+        }
+        model
+    }
+}
+
 impl TableModel {
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnModel> {

@@ -24,6 +24,23 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// What either model manages: for reading a database that is to go from one to the other.
+    pub fn of_both(from: &SchemaModel, to: &SchemaModel) -> Self {
+        let mut scope = Scope::of(from);
+        let other = Scope::of(to);
+        for table in other.tables {
+            if !scope.tables.contains(&table) {
+                scope.tables.push(table);
+            }
+        }
+        for role in other.roles {
+            if !scope.roles.contains(&role) {
+                scope.roles.push(role);
+            }
+        }
+        scope
+    }
+
     /// What `model` manages: its tables, the names they had before, and its roles.
     pub fn of(model: &SchemaModel) -> Self {
         let mut tables: Vec<String> = model.tables.iter().map(|t| t.name.clone()).collect();
