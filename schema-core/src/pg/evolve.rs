@@ -37,7 +37,7 @@ pub enum EvolveError {
     /// The schema in the code is not valid.
     Schema(SchemaError),
     /// The database refused a statement or could not be reached.
-    Pg(PgError),
+    Pg(Box<PgError>),
     /// The plan loses data that was not allowed; nothing was changed.
     Refused(Refused),
     /// A step of the plan failed; the steps before it were applied, its own transaction was
@@ -48,7 +48,7 @@ pub enum EvolveError {
         /// Its SQL.
         sql: String,
         /// The database's error.
-        error: PgError,
+        error: Box<PgError>,
     },
     /// The shadow URL's database is not empty: it holds these tables.
     ShadowNotEmpty(Vec<String>),
@@ -82,13 +82,13 @@ impl From<SchemaError> for EvolveError {
 
 impl From<PgError> for EvolveError {
     fn from(error: PgError) -> Self {
-        EvolveError::Pg(error)
+        EvolveError::Pg(Box::new(error))
     }
 }
 
 impl From<tokio_postgres::Error> for EvolveError {
     fn from(error: tokio_postgres::Error) -> Self {
-        EvolveError::Pg(error.into())
+        EvolveError::Pg(Box::new(error.into()))
     }
 }
 
@@ -251,7 +251,7 @@ pub fn drift_lines(diff: &SchemaDiff) -> Vec<String> {
 pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<Plan, EvolveError> {
     let code = schema.model()?;
     let (live, normalized) = read_both(url, &code, shadow).await?;
-    Ok(plan_diff(&diff(&live, &normalized), &normalized))
+    Ok(plan_diff(&diff(&live, &normalized), &code))
 }
 
 /// Applies `plan` through `client`, after refusing it if it holds a destructive step whose
@@ -284,7 +284,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 return Err(EvolveError::Step {
                     index,
                     sql: step.sql.clone(),
-                    error: error.into(),
+                    error: Box::new(error.into()),
                 });
             }
             index += 1;
@@ -300,7 +300,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 return Err(EvolveError::Step {
                     index,
                     sql: step.sql.clone(),
-                    error: error.into(),
+                    error: Box::new(error.into()),
                 });
             }
             index += 1;

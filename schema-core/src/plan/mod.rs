@@ -146,6 +146,59 @@ enum Phase {
     DropRoles,
 }
 
+/// `change` with the definitions it creates taken from `written`, where it has them by name.
+fn as_written(change: &Change, written: &SchemaModel) -> Change {
+    let mut change = change.clone();
+    let table_of = |name: &str| written.table(name);
+    match &mut change {
+        Change::CreateTable(table) => {
+            if let Some(t) = table_of(&table.name) {
+                **table = t.clone();
+            }
+        }
+        Change::AddColumn { table, column } => {
+            if let Some(c) = table_of(table).and_then(|t| t.column(&column.name)) {
+                *column = c.clone();
+            }
+        }
+        Change::AddCheck { table, check } => {
+            if let Some(c) =
+                table_of(table).and_then(|t| t.checks.iter().find(|c| c.name == check.name))
+            {
+                *check = c.clone();
+            }
+        }
+        Change::AddIndex { table, index } => {
+            if let Some(i) =
+                table_of(table).and_then(|t| t.indexes.iter().find(|i| i.name == index.name))
+            {
+                *index = i.clone();
+            }
+        }
+        Change::AddPolicy { table, policy }
+        | Change::AlterPolicy {
+            table, to: policy, ..
+        } => {
+            if let Some(p) =
+                table_of(table).and_then(|t| t.policies.iter().find(|p| p.name == policy.name))
+            {
+                *policy = p.clone();
+            }
+        }
+        Change::Guard {
+            table,
+            to: Some(guard),
+            ..
+        } => {
+            if let Some(g) = table_of(table).and_then(|t| t.immutable.as_ref()) {
+                *guard = g.clone();
+            }
+        }
+        _ => {}
+    }
+    change
+}
+
 /// Steps as planned, each with its phase.
 struct Steps(Vec<(Phase, Step)>);
 
@@ -160,11 +213,17 @@ pub fn plan(from: &SchemaModel, to: &SchemaModel) -> Plan {
     plan_diff(&crate::diff::diff(from, to), to)
 }
 
-/// The plan of a diff whose target is `to`.
+/// The plan of a diff whose target, as the code writes it, is `to`.
+///
+/// The diff may compare models read back from databases (where expressions are as the server
+/// prints them); the statements take every definition they create from `to`, by name, so the
+/// SQL is the code's own. A printed expression applied again may print otherwise (an `IN` list
+/// becomes `= ANY (ARRAY[...])`, then prints with more casts), while the code's text always
+/// prints as it did in the shadow database.
 pub fn plan_diff(diff: &SchemaDiff, to: &SchemaModel) -> Plan {
     let mut steps = Steps(Vec::new());
     for change in &diff.changes {
-        plan_change(change, diff, to, &mut steps);
+        plan_change(&as_written(change, to), diff, to, &mut steps);
     }
     let mut steps = steps.0;
     steps.sort_by_key(|(phase, _)| *phase);
@@ -220,7 +279,15 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 column: column.name.clone(),
             },
         ),
-        Change::AlterColumn { table, from, to } => alter_column(table, from, to, add),
+        Change::AlterColumn {
+            table,
+            from,
+            to: changed,
+        } => {
+            // What changed is read from the diff; the values written come from the code.
+            let written = target_table(to, table).and_then(|t| t.column(&changed.name));
+            alter_column(table, from, changed, written.unwrap_or(changed), add)
+        }
         Change::RenameValues {
             table,
             column,
@@ -605,7 +672,13 @@ fn add_check(table: &str, check: &CheckModel, add: &mut Steps) {
     );
 }
 
-fn alter_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &mut Steps) {
+fn alter_column(
+    table: &str,
+    from: &ColumnModel,
+    to: &ColumnModel,
+    written: &ColumnModel,
+    add: &mut Steps,
+) {
     let column = || to.name.clone();
     let t = || table.to_string();
     if from.default != to.default && from.default.is_some() && from.sql_type != to.sql_type {
@@ -626,7 +699,7 @@ fn alter_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &mut Ste
                 table: t(),
                 column: column(),
                 from_type: from.sql_type.clone(),
-                sql_type: to.sql_type.clone(),
+                sql_type: written.sql_type.clone(),
             },
         );
     }
@@ -636,7 +709,7 @@ fn alter_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &mut Ste
             Statement::SetDefault {
                 table: t(),
                 column: column(),
-                default: to.default.clone(),
+                default: written.default.clone(),
             },
         );
     }
@@ -674,7 +747,7 @@ fn alter_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &mut Ste
             Statement::Comment {
                 table: t(),
                 column: Some(column()),
-                text: to.comment.clone(),
+                text: written.comment.clone(),
             },
         );
     }

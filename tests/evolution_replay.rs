@@ -1,0 +1,897 @@
+//! The replay oracle: for schema pairs A → B covering every kind of change, build A from its
+//! DDL, apply plan(A → B), read the catalog back: it equals B built fresh from its DDL, and the
+//! diff between them is empty. Rows written under A survive every change that keeps data.
+//! Runs against every PostgreSQL major the test command brings up.
+
+mod common;
+
+use common::TestDb;
+use proptest::prelude::*;
+use schema_core::diff::diff;
+use schema_core::model::{
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IndexKeyModel, IndexModel, KeyModel,
+    PolicyModel, SchemaModel, TableModel,
+};
+use schema_core::pg::evolve::{apply, shadow_model, EvolveError, Shadow};
+use schema_core::pg::introspect::{read_model, Scope};
+use schema_core::pg::tokio_postgres::{Client, Config, NoTls};
+use schema_core::plan::{plan_diff, Hazard, Plan};
+use schema_core::render::{create_statements, script};
+use schema_core::{PolicyCommand, ReferentialAction};
+use shared::schemas::db::schema;
+
+/// A database holding A, and what the oracle needs to take it to B.
+struct Replay {
+    db: TestDb,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Replay {
+    /// A fresh database with `a` created from its DDL.
+    fn new(a: &SchemaModel) -> Self {
+        let mut db = TestDb::new();
+        db.client()
+            .batch_execute(&script(&create_statements(a)))
+            .unwrap();
+        Replay::on(db)
+    }
+
+    fn on(db: TestDb) -> Self {
+        Replay {
+            db,
+            runtime: tokio::runtime::Runtime::new().unwrap(),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// A connection of its own, driven on the replay's runtime.
+    fn connect(&self) -> Client {
+        self.block_on(async {
+            let (client, connection) = self
+                .db
+                .url()
+                .parse::<Config>()
+                .unwrap()
+                .connect(NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+        })
+    }
+
+    /// The plan from the database as it is to `b` (normalized in a shadow database).
+    fn plan(&self, a: &SchemaModel, b: &SchemaModel) -> (Plan, SchemaModel) {
+        let client = self.connect();
+        let config: Config = self.db.url().parse().unwrap();
+        self.block_on(async {
+            let live = read_model(&client, &Scope::of_both(a, b)).await.unwrap();
+            let fresh = shadow_model(&client, &config, b, Shadow::SameServer)
+                .await
+                .unwrap();
+            (plan_diff(&diff(&live, &fresh), b), fresh)
+        })
+    }
+
+    /// Applies plan(A → B) allowing `allow`, then checks the oracle: the catalog read back
+    /// equals B built fresh, and their diff is empty. Returns the plan.
+    fn to(
+        &mut self,
+        a: &SchemaModel,
+        b: &SchemaModel,
+        allow: &[&str],
+    ) -> Result<Plan, EvolveError> {
+        let (plan, fresh) = self.plan(a, b);
+        let mut client = self.connect();
+        self.block_on(apply(&mut client, &plan, allow))?;
+        let after = self.block_on(read_model(&client, &Scope::of(b))).unwrap();
+        let remaining = diff(&after, &fresh);
+        assert!(
+            remaining.is_empty(),
+            "after the plan\n{}\nthe database still differs from B:\n{:#?}",
+            plan.to_script(),
+            remaining.changes
+        );
+        assert_eq!(
+            after.normalized(),
+            fresh.normalized(),
+            "{}",
+            plan.to_script()
+        );
+        Ok(plan)
+    }
+
+    fn count(&mut self, sql: &str) -> i64 {
+        self.db.client().query_one(sql, &[]).unwrap().get(0)
+    }
+}
+
+/// The seed's model, its roles named for `db`.
+fn seed(db: &TestDb) -> SchemaModel {
+    schema().with_names(db.names().clone()).model().unwrap()
+}
+
+fn tickets(model: &mut SchemaModel) -> &mut TableModel {
+    model
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "support_tickets")
+        .unwrap()
+}
+
+fn providers(model: &mut SchemaModel) -> &mut TableModel {
+    model
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "providers")
+        .unwrap()
+}
+
+fn column<'a>(table: &'a mut TableModel, name: &str) -> &'a mut ColumnModel {
+    table.columns.iter_mut().find(|c| c.name == name).unwrap()
+}
+
+fn text_column(name: &str, sql_type: &str, nullable: bool, default: Option<&str>) -> ColumnModel {
+    ColumnModel {
+        name: name.into(),
+        renamed_from: None,
+        sql_type: sql_type.into(),
+        nullable,
+        default: default.map(Into::into),
+        comment: None,
+        renamed_values: Vec::new(),
+    }
+}
+
+fn hazards(plan: &Plan) -> Vec<Hazard> {
+    let mut all: Vec<Hazard> = plan.steps.iter().flat_map(|s| s.hazards.clone()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// A pair A → B: A is the seed with 3 providers of 4 tickets each; `change` makes B.
+fn seed_pair(change: impl FnOnce(&mut SchemaModel)) -> (Replay, SchemaModel, SchemaModel) {
+    let mut db = TestDb::new();
+    let a = seed(&db);
+    db.client()
+        .batch_execute(&script(&create_statements(&a)))
+        .unwrap();
+    db.add_providers_with_tickets(3, 4);
+    let replay = Replay::on(db);
+    let mut b = a.clone();
+    change(&mut b);
+    (replay, a, b)
+}
+
+#[test]
+fn columns_are_added_without_a_rewrite_and_rows_are_kept() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        t.columns
+            .push(text_column("channel", "varchar(20)", false, Some("'WEB'")));
+        t.columns.push(text_column("note", "text", true, None));
+        t.columns
+            .push(text_column("seen_at", "timestamptz", false, Some("now()")));
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(hazards(&plan).is_empty(), "{:#?}", plan.steps);
+    assert_eq!(
+        r.count("SELECT count(*) FROM support_tickets WHERE channel = 'WEB'"),
+        12
+    );
+}
+
+#[test]
+fn a_column_with_a_volatile_default_rewrites_the_table() {
+    let (mut r, a, b) = seed_pair(|b| {
+        tickets(b).columns.push(text_column(
+            "token",
+            "uuid",
+            false,
+            Some("gen_random_uuid()"),
+        ));
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert_eq!(
+        hazards(&plan),
+        [Hazard::RewritesTable, Hazard::BlocksReadsAndWrites]
+    );
+    assert_eq!(
+        r.count("SELECT count(DISTINCT token) FROM support_tickets"),
+        12
+    );
+}
+
+#[test]
+fn a_not_null_column_without_a_default_says_it_fails_on_rows_and_does() {
+    let (mut r, a, b) = seed_pair(|b| {
+        tickets(b)
+            .columns
+            .push(text_column("required", "text", false, None));
+    });
+    let (plan, _) = r.plan(&a, &b);
+    assert_eq!(hazards(&plan), [Hazard::FailsIfRowsExist]);
+    match r.to(&a, &b, &[]) {
+        Err(EvolveError::Step { sql, .. }) => assert!(sql.contains("ADD COLUMN \"required\"")),
+        other => panic!("expected the step to fail, got {other:?}"),
+    }
+    // The failed step's transaction was rolled back: the rows and the table are as they were.
+    assert_eq!(r.count("SELECT count(*) FROM support_tickets"), 12);
+}
+
+#[test]
+fn dropping_a_column_or_a_table_is_refused_unless_allowed_and_refusal_changes_nothing() {
+    let (mut r, a, b) = seed_pair(|b| {
+        tickets(b)
+            .columns
+            .retain(|c| c.name != "satisfaction_comment");
+        let t = tickets(b);
+        t.grants
+            .iter_mut()
+            .for_each(|g| g.columns.retain(|c| c != "satisfaction_comment"));
+    });
+    let refused = r.to(&a, &b, &[]).unwrap_err();
+    match &refused {
+        EvolveError::Refused(refused) => {
+            let objects: Vec<_> = refused
+                .steps
+                .iter()
+                .map(|s| s.destructive.as_ref().unwrap().object.as_str())
+                .collect();
+            assert_eq!(objects, ["support_tickets.satisfaction_comment"]);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        r.count(
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_name = 'support_tickets' AND column_name = 'satisfaction_comment'"
+        ),
+        1
+    );
+    let plan = r
+        .to(&a, &b, &["support_tickets.satisfaction_comment"])
+        .unwrap();
+    assert!(hazards(&plan).contains(&Hazard::DeletesData));
+    assert!(hazards(&plan).contains(&Hazard::BreaksRunningCode));
+    assert_eq!(r.count("SELECT count(*) FROM support_tickets"), 12);
+}
+
+#[test]
+fn a_declared_column_rename_keeps_its_values() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        let c = column(t, "subject");
+        c.name = "title".into();
+        c.renamed_from = Some("subject".into());
+        for g in &mut t.grants {
+            for c in &mut g.columns {
+                if c == "subject" {
+                    *c = "title".into();
+                }
+            }
+        }
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert_eq!(hazards(&plan), [Hazard::BreaksRunningCode]);
+    assert_eq!(
+        r.count("SELECT count(*) FROM support_tickets WHERE title LIKE 'ticket % of provider %'"),
+        12
+    );
+}
+
+#[test]
+fn an_undeclared_rename_is_planned_as_drop_and_add_and_the_plan_says_so() {
+    let a = schema().model().unwrap();
+    let mut b = a.clone();
+    column(tickets(&mut b), "resolution_notes").name = "resolution".into();
+    tickets(&mut b).grants.iter_mut().for_each(|g| {
+        g.columns
+            .iter_mut()
+            .filter(|c| *c == "resolution_notes")
+            .for_each(|c| *c = "resolution".into())
+    });
+    let plan = schema_core::plan::plan(&a, &b);
+    assert_eq!(
+        plan.suggestions,
+        [
+            "column `resolution_notes` of table `support_tickets` is dropped and `resolution` \
+          added with the same type: if it was renamed, declare `renamed_from = \
+          \"resolution_notes\"` on its field to keep its values"
+        ]
+    );
+    assert!(plan.check_allowed(&[]).is_err());
+}
+
+#[test]
+fn a_declared_table_rename_keeps_its_rows_keys_and_references() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let p = providers(b);
+        p.name = "clinicians".into();
+        p.renamed_from = Some("providers".into());
+        p.primary_key.as_mut().unwrap().name = "clinicians_pkey".into();
+        for key in &mut p.unique {
+            key.name = key.name.replace("providers_", "clinicians_");
+        }
+        for index in &mut p.indexes {
+            index.name = index.name.replace("providers_", "clinicians_");
+        }
+        tickets(b).foreign_keys[0].references_table = "clinicians".into();
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(
+        plan.steps.iter().all(|s| !s.sql.contains("DROP")),
+        "{}",
+        plan.to_script()
+    );
+    assert_eq!(r.count("SELECT count(*) FROM clinicians"), 3);
+    assert_eq!(
+        r.count("SELECT count(*) FROM support_tickets JOIN clinicians USING (provider_id)"),
+        12
+    );
+}
+
+#[test]
+fn varchar_is_widened_in_place_and_narrowing_is_destructive() {
+    let (mut r, a, b) = seed_pair(|b| {
+        column(tickets(b), "subject").sql_type = "varchar(300)".into();
+        column(tickets(b), "satisfaction_rating").sql_type = "bigint".into();
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let widen = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.contains("\"subject\" TYPE"))
+        .unwrap();
+    assert!(widen.hazards.is_empty());
+    let int = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.contains("\"satisfaction_rating\" TYPE"))
+        .unwrap();
+    assert_eq!(
+        int.hazards,
+        [Hazard::RewritesTable, Hazard::BlocksReadsAndWrites]
+    );
+    assert!(int.destructive.is_none());
+
+    let mut c = b.clone();
+    column(tickets(&mut c), "subject").sql_type = "varchar(100)".into();
+    match r.to(&b, &c, &[]) {
+        Err(EvolveError::Refused(refused)) => {
+            assert_eq!(
+                refused.steps[0].destructive.as_ref().unwrap().object,
+                "support_tickets.subject"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let plan = r.to(&b, &c, &["support_tickets.subject"]).unwrap();
+    assert!(hazards(&plan).contains(&Hazard::DeletesData));
+    assert_eq!(r.count("SELECT count(*) FROM support_tickets"), 12);
+}
+
+#[test]
+fn not_null_goes_through_a_validated_check_and_defaults_change() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        let c = column(t, "context_url");
+        c.nullable = false;
+        c.default = Some("'about:blank'".into());
+        column(t, "priority").default = None;
+        column(t, "status").default = Some("'IN_PROGRESS'".into());
+        column(t, "assigned_to").nullable = true;
+    });
+    r.db.client()
+        .batch_execute("UPDATE support_tickets SET context_url = 'https://app.test/claims'")
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+    let check = sql
+        .iter()
+        .position(|s| s.contains("CHECK (\"context_url\" IS NOT NULL) NOT VALID"))
+        .unwrap();
+    let validate = sql
+        .iter()
+        .position(|s| s.contains("VALIDATE CONSTRAINT"))
+        .unwrap();
+    let set = sql
+        .iter()
+        .position(|s| s.contains("\"context_url\" SET NOT NULL"))
+        .unwrap();
+    assert!(check < validate && validate < set, "{sql:#?}");
+    assert!(hazards(&plan).contains(&Hazard::ScansToValidate));
+}
+
+#[test]
+fn checks_and_foreign_keys_are_added_not_valid_then_validated() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        t.checks.push(CheckModel {
+            name: "support_tickets_subject_not_blank".into(),
+            renamed_from: None,
+            expression: "btrim(\"subject\") <> ''".into(),
+        });
+        t.checks
+            .retain(|c| c.name != "support_tickets_satisfaction_rating_check");
+        t.foreign_keys[0].on_delete = ReferentialAction::Cascade;
+        let p = providers(b);
+        p.columns
+            .push(text_column("referred_by", "uuid", true, None));
+        p.foreign_keys.push(ForeignKeyModel {
+            name: "providers_referred_by_fkey".into(),
+            columns: vec!["referred_by".into()],
+            references_table: "providers".into(),
+            references_columns: vec!["provider_id".into()],
+            on_delete: ReferentialAction::SetNull,
+            on_update: ReferentialAction::NoAction,
+        });
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let not_valid = plan
+        .steps
+        .iter()
+        .filter(|s| s.sql.ends_with("NOT VALID"))
+        .count();
+    let validated = plan
+        .steps
+        .iter()
+        .filter(|s| s.sql.contains("VALIDATE CONSTRAINT"))
+        .count();
+    assert_eq!((not_valid, validated), (3, 3), "{}", plan.to_script());
+}
+
+#[test]
+fn indexes_are_built_and_dropped_concurrently_outside_a_transaction() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        t.indexes
+            .retain(|i| i.name != "support_tickets_status_priority_idx");
+        t.indexes.push(IndexModel {
+            name: "support_tickets_open_idx".into(),
+            renamed_from: None,
+            unique: false,
+            method: "btree".into(),
+            keys: vec![IndexKeyModel::new("created_at", true, Some(false))],
+            predicate: Some("(\"status\")::text = 'OPEN'::text".into()),
+        });
+        let i = t
+            .indexes
+            .iter_mut()
+            .find(|i| i.name == "support_tickets_assigned_to_status_idx")
+            .unwrap();
+        i.name = "support_tickets_queue_idx".into();
+        i.renamed_from = Some("support_tickets_assigned_to_status_idx".into());
+        let p = providers(b);
+        p.unique.push(KeyModel {
+            name: "providers_first_name_last_name_email_key".into(),
+            columns: vec!["first_name".into(), "last_name".into(), "email".into()],
+        });
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let concurrent: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| !s.transactional)
+        .map(|s| s.sql.as_str())
+        .collect();
+    assert_eq!(concurrent.len(), 3, "{concurrent:#?}");
+    assert!(concurrent.iter().all(|s| s.contains("CONCURRENTLY")));
+    assert!(hazards(&plan).contains(&Hazard::BuildsIndex));
+    assert!(plan.steps.iter().any(|s| s.sql.contains("ALTER INDEX \"support_tickets_assigned_to_status_idx\" RENAME TO \"support_tickets_queue_idx\"")));
+    assert!(plan.to_script().contains(
+        "COMMIT;\n\n-- lock: ShareUpdateExclusive; hazards: BuildsIndex\nSET lock_timeout"
+    ));
+}
+
+#[test]
+fn policies_are_altered_in_place_renamed_created_and_dropped() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let support = b.roles[1].clone();
+        let t = tickets(b);
+        let read = t
+            .policies
+            .iter_mut()
+            .find(|p| p.name == "support_tickets_support_team_read")
+            .unwrap();
+        read.using = Some("\"status\" <> 'CLOSED'".into());
+        let work = t
+            .policies
+            .iter_mut()
+            .find(|p| p.name == "support_tickets_support_team_work")
+            .unwrap();
+        work.name = "support_tickets_support_team_triage".into();
+        work.renamed_from = Some("support_tickets_support_team_work".into());
+        t.policies.push(PolicyModel {
+            name: "support_tickets_support_team_close".into(),
+            renamed_from: None,
+            command: PolicyCommand::Delete,
+            permissive: true,
+            roles: vec![support.clone()],
+            using: Some("\"status\" = 'CLOSED'".into()),
+            with_check: None,
+        });
+        t.grants.push(GrantModel {
+            role: support,
+            privilege: "DELETE".into(),
+            columns: Vec::new(),
+        });
+        t.comment = Some("Support requests.".into());
+        column(t, "status").comment = None;
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = plan.to_script();
+    assert!(
+        sql.contains(
+            "ALTER POLICY \"support_tickets_support_team_read\" ON \"support_tickets\" TO"
+        ),
+        "{sql}"
+    );
+    assert!(sql.contains(
+        "ALTER POLICY \"support_tickets_support_team_work\" ON \"support_tickets\" RENAME TO"
+    ));
+    assert!(sql.contains("COMMENT ON COLUMN \"support_tickets\".\"status\" IS NULL"));
+    assert!(!sql.contains("DROP POLICY"));
+}
+
+#[test]
+fn grants_and_roles_are_planned_like_any_other_change() {
+    let auditor = TestDb::new().role_name("auditor");
+    let (mut r, a, b) = seed_pair(|b| {
+        let physician = b.roles[0].clone();
+        b.roles.push(auditor.clone());
+        let t = tickets(b);
+        t.grants.push(GrantModel {
+            role: auditor.clone(),
+            privilege: "SELECT".into(),
+            columns: Vec::new(),
+        });
+        // The physician may no longer delete, and may now also update the context URL.
+        t.grants
+            .retain(|g| !(g.role == physician && g.privilege == "DELETE"));
+        let update = t
+            .grants
+            .iter_mut()
+            .find(|g| g.role == physician && g.privilege == "UPDATE")
+            .unwrap();
+        update.columns.insert(2, "context_url".into());
+    });
+    r.db.drop_role_later(&auditor);
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = plan.to_script();
+    assert!(
+        sql.contains(&format!(
+            "GRANT SELECT ON \"support_tickets\" TO \"{auditor}\""
+        )),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("REVOKE DELETE ON \"support_tickets\" FROM"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("GRANT UPDATE (\"context_url\") ON \"support_tickets\" TO"),
+        "{sql}"
+    );
+}
+
+#[test]
+fn a_renamed_enum_value_is_rewritten_in_every_row_and_a_removed_one_is_refused() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        let c = column(t, "status");
+        c.renamed_values = vec![("WAITING_ON_CUSTOMER".into(), "WAITING".into())];
+        let check = t
+            .checks
+            .iter_mut()
+            .find(|c| c.name == "support_tickets_status_check")
+            .unwrap();
+        check.expression =
+            "\"status\" IN ('OPEN', 'IN_PROGRESS', 'WAITING', 'RESOLVED', 'CLOSED')".into();
+    });
+    r.db.client()
+        .batch_execute("UPDATE support_tickets SET status = 'WAITING_ON_CUSTOMER' WHERE subject LIKE 'ticket 1 %'")
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(hazards(&plan).contains(&Hazard::UpdatesRows));
+    assert!(hazards(&plan).contains(&Hazard::BlocksWrites));
+    assert_eq!(
+        r.count("SELECT count(*) FROM support_tickets WHERE status = 'WAITING'"),
+        3
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM support_tickets WHERE status = 'WAITING_ON_CUSTOMER'"),
+        0
+    );
+
+    let mut c = b.clone();
+    let check = tickets(&mut c)
+        .checks
+        .iter_mut()
+        .find(|c| c.name == "support_tickets_status_check")
+        .unwrap();
+    check.expression = "\"status\" IN ('OPEN', 'IN_PROGRESS', 'RESOLVED', 'CLOSED')".into();
+    column(tickets(&mut c), "status").renamed_values.clear();
+    match r.to(&b, &c, &[]) {
+        Err(EvolveError::Refused(refused)) => {
+            let d = refused.steps[0].destructive.as_ref().unwrap();
+            assert_eq!(d.object, "support_tickets.status");
+            assert!(d.reason.contains("WAITING"), "{}", d.reason);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        r.count("SELECT count(*) FROM support_tickets WHERE status = 'WAITING'"),
+        3
+    );
+}
+
+#[test]
+fn the_immutable_guard_follows_its_columns_and_row_security_its_flags() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        let guard = t.immutable.as_mut().unwrap();
+        guard.columns.retain(|c| c != "created_at");
+        let start = guard.body.find("    IF NEW.\"created_at\"").unwrap();
+        let end = guard.body[start..].find("END IF;\n").unwrap() + start + "END IF;\n".len();
+        guard.body.replace_range(start..end, "");
+        t.force_row_level_security = false;
+        providers(b).row_level_security = true;
+    });
+    r.to(&a, &b, &[]).unwrap();
+    r.db.client()
+        .batch_execute("UPDATE support_tickets SET created_at = created_at - interval '1 day'")
+        .expect("created_at is no longer guarded");
+    assert!(r
+        .db
+        .client()
+        .batch_execute(
+            "UPDATE support_tickets SET provider_id = (SELECT provider_id FROM providers LIMIT 1)"
+        )
+        .is_err());
+}
+
+#[test]
+fn a_new_table_is_created_whole_and_a_dropped_one_needs_allowing() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let mut notes = tickets(b).clone();
+        notes.name = "ticket_notes".into();
+        notes
+            .columns
+            .retain(|c| ["ticket_id", "description", "created_at"].contains(&c.name.as_str()));
+        notes.primary_key = Some(KeyModel {
+            name: "ticket_notes_pkey".into(),
+            columns: vec!["ticket_id".into()],
+        });
+        notes.foreign_keys.clear();
+        notes.checks.clear();
+        notes.indexes.clear();
+        notes.immutable = None;
+        notes.policies.clear();
+        notes.grants.clear();
+        notes.row_level_security = false;
+        notes.force_row_level_security = false;
+        b.tables.push(notes);
+    });
+    r.to(&a, &b, &[]).unwrap();
+    match r.to(&b, &a, &[]) {
+        Err(EvolveError::Refused(refused)) => {
+            assert_eq!(
+                refused.steps[0].destructive.as_ref().unwrap().object,
+                "ticket_notes"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    r.to(&b, &a, &["ticket_notes"]).unwrap();
+}
+
+// --- generated pairs ---------------------------------------------------------------------
+
+/// One change a generated pair makes to a small table.
+#[derive(Clone, Debug)]
+enum Edit {
+    AddColumn(bool),
+    DropColumn(usize),
+    RenameColumn(usize),
+    Widen(usize),
+    ToggleNull(usize),
+    SetDefault(usize),
+    AddIndex(usize, bool),
+    AddCheck(usize),
+    Comment(usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        any::<bool>().prop_map(Edit::AddColumn),
+        (0..4usize).prop_map(Edit::DropColumn),
+        (0..4usize).prop_map(Edit::RenameColumn),
+        (0..4usize).prop_map(Edit::Widen),
+        (0..4usize).prop_map(Edit::ToggleNull),
+        (0..4usize).prop_map(Edit::SetDefault),
+        (0..4usize, any::<bool>()).prop_map(|(i, d)| Edit::AddIndex(i, d)),
+        (0..4usize).prop_map(Edit::AddCheck),
+        (0..4usize).prop_map(Edit::Comment),
+    ]
+}
+
+/// A table `gen` with an id and four text columns.
+fn generated_base() -> SchemaModel {
+    let mut columns = vec![ColumnModel {
+        name: "id".into(),
+        renamed_from: None,
+        sql_type: "bigint".into(),
+        nullable: false,
+        default: None,
+        comment: None,
+        renamed_values: Vec::new(),
+    }];
+    for i in 0..4 {
+        columns.push(text_column(&format!("c{i}"), "varchar(20)", true, None));
+    }
+    let mut model = SchemaModel::empty();
+    model.tables.push(TableModel {
+        name: "gen".into(),
+        renamed_from: None,
+        comment: None,
+        columns,
+        primary_key: Some(KeyModel {
+            name: "gen_pkey".into(),
+            columns: vec!["id".into()],
+        }),
+        unique: Vec::new(),
+        foreign_keys: Vec::new(),
+        checks: Vec::new(),
+        indexes: Vec::new(),
+        immutable: None,
+        row_level_security: false,
+        force_row_level_security: false,
+        policies: Vec::new(),
+        grants: Vec::new(),
+    });
+    model
+}
+
+fn apply_edits(model: &SchemaModel, edits: &[Edit]) -> SchemaModel {
+    let mut model = model.clone();
+    let t = &mut model.tables[0];
+    for (n, edit) in edits.iter().enumerate() {
+        let columns: Vec<String> = t.columns.iter().skip(1).map(|c| c.name.clone()).collect();
+        let pick = |i: usize| columns.get(i % columns.len().max(1)).cloned();
+        match edit {
+            Edit::AddColumn(nullable) => t.columns.push(text_column(
+                &format!("n{n}"),
+                "text",
+                *nullable,
+                (!nullable).then_some("'x'"),
+            )),
+            Edit::DropColumn(i) => {
+                if let Some(name) = pick(*i) {
+                    t.columns.retain(|c| c.name != name);
+                    t.indexes
+                        .retain(|x| !x.keys.iter().any(|k| k.column == name));
+                    t.checks
+                        .retain(|c| !c.expression.contains(&format!("\"{name}\"")));
+                }
+            }
+            Edit::RenameColumn(i) => {
+                if let Some(name) = pick(*i) {
+                    let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
+                    if c.renamed_from.is_none() {
+                        c.renamed_from = Some(name.clone());
+                        c.name = format!("r{n}");
+                        let new = c.name.clone();
+                        for x in &mut t.indexes {
+                            for k in &mut x.keys {
+                                if k.column == name {
+                                    k.column = new.clone();
+                                }
+                            }
+                        }
+                        for check in &mut t.checks {
+                            check.expression = check
+                                .expression
+                                .replace(&format!("\"{name}\""), &format!("\"{new}\""));
+                        }
+                    }
+                }
+            }
+            Edit::Widen(i) => {
+                if let Some(name) = pick(*i) {
+                    let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
+                    if c.sql_type == "varchar(20)" {
+                        c.sql_type = "varchar(40)".into();
+                    }
+                }
+            }
+            Edit::ToggleNull(i) => {
+                if let Some(name) = pick(*i) {
+                    let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
+                    c.nullable = !c.nullable;
+                }
+            }
+            Edit::SetDefault(i) => {
+                if let Some(name) = pick(*i) {
+                    let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
+                    c.default = match c.default {
+                        Some(_) => None,
+                        None => Some(format!("'d{n}'")),
+                    };
+                }
+            }
+            Edit::AddIndex(i, descending) => {
+                if let Some(name) = pick(*i) {
+                    t.indexes.push(IndexModel {
+                        name: format!("gen_i{n}"),
+                        renamed_from: None,
+                        unique: false,
+                        method: "btree".into(),
+                        keys: vec![IndexKeyModel::new(name, *descending, None)],
+                        predicate: None,
+                    });
+                }
+            }
+            Edit::AddCheck(i) => {
+                if let Some(name) = pick(*i) {
+                    t.checks.push(CheckModel {
+                        name: format!("gen_k{n}"),
+                        renamed_from: None,
+                        expression: format!("length(\"{name}\") < 100"),
+                    });
+                }
+            }
+            Edit::Comment(i) => {
+                if let Some(name) = pick(*i) {
+                    let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
+                    c.comment = Some(format!("comment {n}"));
+                }
+            }
+        }
+    }
+    model
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Generated pairs: A from a few edits of a base table, B from a few more; every row of A
+    /// stays, and every column that was not dropped keeps its values (renamed ones too).
+    #[test]
+    fn generated_pairs_replay_to_what_b_builds_fresh(
+        first in proptest::collection::vec(edit(), 0..4),
+        then in proptest::collection::vec(edit(), 1..6),
+    ) {
+        let base = generated_base();
+        let a = apply_edits(&base, &first);
+        // A's declarations are history by the time B is written.
+        let a = SchemaModel { tables: vec![TableModel { columns: a.tables[0].columns.iter().cloned().map(|c| ColumnModel { renamed_from: None, ..c }).collect(), ..a.tables[0].clone() }], ..a };
+        let b = apply_edits(&a, &then);
+        let mut r = Replay::new(&a);
+        let values: Vec<String> = a.tables[0].columns.iter().skip(1).map(|c| c.name.clone()).collect();
+        let insert = format!(
+            "INSERT INTO gen (id, {}) SELECT g, {} FROM generate_series(1, 5) g",
+            values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", "),
+            values.iter().map(|_| "'v' || g".to_string()).collect::<Vec<_>>().join(", "),
+        );
+        r.db.client().batch_execute(&insert).unwrap();
+        let dropped: Vec<String> = a.tables[0].columns.iter()
+            .filter(|c| !b.tables[0].columns.iter().any(|n| n.name == c.name || n.renamed_from.as_deref() == Some(&c.name)))
+            .map(|c| format!("gen.{}", c.name))
+            .collect();
+        let allow: Vec<&str> = dropped.iter().map(String::as_str).collect();
+        r.to(&a, &b, &allow).unwrap();
+        prop_assert_eq!(r.count("SELECT count(*) FROM gen"), 5);
+        for c in &b.tables[0].columns {
+            let old = c.renamed_from.clone().unwrap_or_else(|| c.name.clone());
+            if values.contains(&old) {
+                let kept = r.count(&format!("SELECT count(*) FROM gen WHERE \"{}\" = 'v' || id", c.name));
+                prop_assert_eq!(kept, 5, "column {} (was {})", c.name, old);
+            }
+        }
+    }
+}
