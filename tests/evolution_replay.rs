@@ -757,7 +757,9 @@ fn generated_base() -> SchemaModel {
     model
 }
 
-fn apply_edits(model: &SchemaModel, edits: &[Edit]) -> SchemaModel {
+/// `model` with `edits` made; new names start with `prefix`, so two rounds of edits never
+/// name two objects alike.
+fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel {
     let mut model = model.clone();
     let t = &mut model.tables[0];
     for (n, edit) in edits.iter().enumerate() {
@@ -765,7 +767,7 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit]) -> SchemaModel {
         let pick = |i: usize| columns.get(i % columns.len().max(1)).cloned();
         match edit {
             Edit::AddColumn(nullable) => t.columns.push(text_column(
-                &format!("n{n}"),
+                &format!("{prefix}n{n}"),
                 "text",
                 *nullable,
                 (!nullable).then_some("'x'"),
@@ -784,7 +786,7 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit]) -> SchemaModel {
                     let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
                     if c.renamed_from.is_none() {
                         c.renamed_from = Some(name.clone());
-                        c.name = format!("r{n}");
+                        c.name = format!("{prefix}r{n}");
                         let new = c.name.clone();
                         for x in &mut t.indexes {
                             for k in &mut x.keys {
@@ -820,14 +822,14 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit]) -> SchemaModel {
                     let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
                     c.default = match c.default {
                         Some(_) => None,
-                        None => Some(format!("'d{n}'")),
+                        None => Some(format!("'{prefix}d{n}'")),
                     };
                 }
             }
             Edit::AddIndex(i, descending) => {
                 if let Some(name) = pick(*i) {
                     t.indexes.push(IndexModel {
-                        name: format!("gen_i{n}"),
+                        name: format!("gen_{prefix}i{n}"),
                         renamed_from: None,
                         unique: false,
                         method: "btree".into(),
@@ -839,7 +841,7 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit]) -> SchemaModel {
             Edit::AddCheck(i) => {
                 if let Some(name) = pick(*i) {
                     t.checks.push(CheckModel {
-                        name: format!("gen_k{n}"),
+                        name: format!("gen_{prefix}k{n}"),
                         renamed_from: None,
                         expression: format!("length(\"{name}\") < 100"),
                     });
@@ -848,7 +850,7 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit]) -> SchemaModel {
             Edit::Comment(i) => {
                 if let Some(name) = pick(*i) {
                     let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
-                    c.comment = Some(format!("comment {n}"));
+                    c.comment = Some(format!("comment {prefix}{n}"));
                 }
             }
         }
@@ -867,10 +869,10 @@ proptest! {
         then in proptest::collection::vec(edit(), 1..6),
     ) {
         let base = generated_base();
-        let a = apply_edits(&base, &first);
+        let a = apply_edits(&base, &first, "a");
         // A's declarations are history by the time B is written.
         let a = SchemaModel { tables: vec![TableModel { columns: a.tables[0].columns.iter().cloned().map(|c| ColumnModel { renamed_from: None, ..c }).collect(), ..a.tables[0].clone() }], ..a };
-        let b = apply_edits(&a, &then);
+        let b = apply_edits(&a, &then, "b");
         let mut r = Replay::new(&a);
         let values: Vec<String> = a.tables[0].columns.iter().skip(1).map(|c| c.name.clone()).collect();
         let insert = format!(
