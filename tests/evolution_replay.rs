@@ -897,3 +897,101 @@ proptest! {
         }
     }
 }
+
+// --- renames declared in the derive ------------------------------------------------------
+
+mod v1 {
+    use schema_core::{PgEnum, PgTable};
+
+    #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+    #[pg(rename_all = "UPPERCASE")]
+    pub enum State {
+        Todo,
+        Waiting,
+        Done,
+    }
+
+    #[derive(PgTable)]
+    #[pg(table = "tasks", index(state))]
+    pub struct Task {
+        #[pg(primary_key)]
+        pub task_id: i64,
+        #[pg(varchar = 100)]
+        pub title: String,
+        #[pg(varchar = 10, default = State::Todo)]
+        pub state: State,
+    }
+}
+
+mod v2 {
+    use schema_core::{PgEnum, PgTable};
+
+    #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+    #[pg(rename_all = "UPPERCASE")]
+    pub enum State {
+        Todo,
+        #[pg(renamed_from = "WAITING")]
+        Blocked,
+        Done,
+    }
+
+    #[derive(PgTable)]
+    #[pg(table = "jobs", renamed_from = "tasks", index(state))]
+    pub struct Job {
+        #[pg(primary_key)]
+        pub task_id: i64,
+        #[pg(varchar = 100, renamed_from = "title")]
+        pub name: String,
+        #[pg(varchar = 10, default = State::Todo)]
+        pub state: State,
+    }
+}
+
+#[test]
+fn renames_declared_in_the_derive_keep_rows_and_rewrite_enum_values() {
+    let mut db = TestDb::new();
+    let v1 = schema_core::Schema::new().table::<v1::Task>();
+    let v2 = schema_core::Schema::new().table::<v2::Job>();
+    db.client().batch_execute(&v1.to_ddl().unwrap()).unwrap();
+    db.client()
+        .batch_execute(
+            "INSERT INTO tasks (task_id, title, state) \
+             SELECT g, 'task ' || g, CASE WHEN g % 2 = 0 THEN 'WAITING' ELSE 'DONE' END \
+             FROM generate_series(1, 10) g",
+        )
+        .unwrap();
+    let r = Replay::on(db);
+    let plan = r
+        .block_on(schema_core::pg::evolve::plan_for(
+            r.db.url(),
+            &v2,
+            Shadow::SameServer,
+        ))
+        .unwrap();
+    let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+    assert!(
+        sql.contains(&r#"ALTER TABLE "tasks" RENAME TO "jobs""#),
+        "{sql:#?}"
+    );
+    assert!(sql.contains(&r#"ALTER TABLE "jobs" RENAME COLUMN "title" TO "name""#));
+    assert!(sql.contains(&r#"UPDATE "jobs" SET "state" = 'BLOCKED' WHERE "state" = 'WAITING'"#));
+    assert!(sql
+        .iter()
+        .all(|s| !s.contains("DROP TABLE") && !s.contains("DROP COLUMN")));
+    let mut client = r.connect();
+    r.block_on(apply(&mut client, &plan, &[])).unwrap();
+    let lines = r
+        .block_on(schema_core::pg::evolve::drift(
+            r.db.url(),
+            &v2,
+            Shadow::SameServer,
+        ))
+        .unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+    let mut r = r;
+    assert_eq!(
+        r.count("SELECT count(*) FROM jobs WHERE state = 'BLOCKED' AND name LIKE 'task %'"),
+        5
+    );
+    assert_eq!(r.count("SELECT count(*) FROM jobs WHERE state = 'DONE'"), 5);
+}
