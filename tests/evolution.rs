@@ -209,3 +209,19 @@ fn the_model_round_trips_through_json_and_renders_the_same_script() {
         "the schema model is format version 2; this version reads 1"
     );
 }
+
+#[test]
+fn a_plan_from_nothing_is_the_ddl_script_statement_for_statement() {
+    let db = TestDb::new();
+    let schema = schema().with_names(db.names().clone());
+    let plan = schema_core::plan::plan(&SchemaModel::empty(), &schema.model().unwrap());
+    let planned: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(planned, schema.ddl_statements().unwrap());
+    assert!(plan
+        .steps
+        .iter()
+        .all(|s| s.transactional && s.destructive.is_none()));
+    // Identical models need nothing.
+    let model = schema.model().unwrap();
+    assert!(schema_core::plan::plan(&model, &model).is_empty());
+}

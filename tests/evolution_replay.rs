@@ -913,6 +913,7 @@ mod v1 {
 
     #[derive(PgTable)]
     #[pg(table = "tasks", index(state))]
+    #[allow(dead_code)]
     pub struct Task {
         #[pg(primary_key)]
         pub task_id: i64,
@@ -937,6 +938,7 @@ mod v2 {
 
     #[derive(PgTable)]
     #[pg(table = "jobs", renamed_from = "tasks", index(state))]
+    #[allow(dead_code)]
     pub struct Job {
         #[pg(primary_key)]
         pub task_id: i64,

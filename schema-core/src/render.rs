@@ -172,7 +172,7 @@ pub enum Statement {
         /// The guard's name (the trigger's and the function's).
         name: String,
     },
-    /// `DROP TRIGGER`.
+    /// `DROP TRIGGER IF EXISTS` (a trigger dropped by hand is no obstacle).
     DropTrigger {
         /// The table.
         table: String,
@@ -726,7 +726,7 @@ impl fmt::Display for Statement {
                 q(name)
             ),
             DropTrigger { table, name } => {
-                write!(f, "DROP TRIGGER {} ON {}", q(name), q(table))
+                write!(f, "DROP TRIGGER IF EXISTS {} ON {}", q(name), q(table))
             }
             DropFunction { name } => write!(f, "DROP FUNCTION {}()", q(name)),
             RowLevelSecurity { table, enable } => write!(

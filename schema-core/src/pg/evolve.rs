@@ -5,6 +5,34 @@
 //! `character varying(200)`), so the code's model is never compared with a database as
 //! written: the code's DDL is applied to a throwaway shadow database and both are read back with
 //! the same catalog queries ([`read_model`]).
+//!
+//! ```no_run
+//! # use schema_core::{PgTable, Schema};
+//! # #[derive(PgTable)]
+//! # #[pg(table = "notes")]
+//! # struct Note {
+//! #     #[pg(primary_key)]
+//! #     note_id: i64,
+//! # }
+//! use schema_core::pg::evolve::{apply, drift, plan_for, Shadow};
+//! # async fn run(
+//! #     url: &str,
+//! #     client: &mut schema_core::pg::tokio_postgres::Client,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//!
+//! let schema = Schema::new().table::<Note>();
+//! // The differences, one readable line each: empty when the database matches the code.
+//! for line in drift(url, &schema, Shadow::SameServer).await? {
+//!     println!("{line}");
+//! }
+//! // The plan that brings the database to the code, as a reviewable script...
+//! let plan = plan_for(url, &schema, Shadow::SameServer).await?;
+//! print!("{}", plan.to_script());
+//! // ...and applied, allowing one destructive step by name.
+//! apply(client, &plan, &["notes.body"]).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -717,7 +717,7 @@ fn alter_column(
         // Through a check validated without blocking writes: SET NOT NULL then uses it
         // instead of scanning under its exclusive lock.
         let check = CheckModel {
-            name: constraint_name(table, [to.name.as_str()], "not_null").into_owned(),
+            name: constraint_name(table, [to.name.as_str()], "not_null_check").into_owned(),
             renamed_from: None,
             expression: format!("{} IS NOT NULL", quote_ident(&to.name)),
         };
@@ -758,7 +758,8 @@ fn step(statement: Statement) -> Step {
     use Hazard::*;
     use Statement as S;
     let (lock, hazards, destructive): (Lock, Vec<Hazard>, Option<Destructive>) = match &statement {
-        S::CreateRole { .. } | S::DropRole { .. } => (Lock::None, vec![], None),
+        S::CreateRole { .. } => (Lock::None, vec![], None),
+        S::DropRole { .. } => (Lock::None, vec![BreaksRunningCode], None),
         S::CreateTable(table) if table.foreign_keys.is_empty() => (Lock::None, vec![], None),
         S::CreateTable(_) => (Lock::ShareRowExclusive, vec![], None),
         S::DropTable { table } => (
