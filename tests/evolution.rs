@@ -225,3 +225,31 @@ fn a_plan_from_nothing_is_the_ddl_script_statement_for_statement() {
     let model = schema.model().unwrap();
     assert!(schema_core::plan::plan(&model, &model).is_empty());
 }
+
+#[test]
+fn a_shadow_database_given_by_url_is_used_and_left_empty() {
+    let db = TestDb::with_schema();
+    let mut shadow = TestDb::new();
+    let schema = schema().with_names(db.names().clone());
+    let lines = block_on(drift(db.url(), &schema, Shadow::Url(shadow.url()))).unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+    let tables: i64 = shadow
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "the shadow database keeps nothing");
+
+    shadow
+        .client()
+        .batch_execute("CREATE TABLE keep_me (id int)")
+        .unwrap();
+    let refused = block_on(drift(db.url(), &schema, Shadow::Url(shadow.url()))).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the shadow database is not empty (it holds keep_me); give an empty one"
+    );
+}

@@ -736,23 +736,12 @@ fn generated_base() -> SchemaModel {
     }
     let mut model = SchemaModel::empty();
     model.tables.push(TableModel {
-        name: "gen".into(),
-        renamed_from: None,
-        comment: None,
         columns,
         primary_key: Some(KeyModel {
             name: "gen_pkey".into(),
             columns: vec!["id".into()],
         }),
-        unique: Vec::new(),
-        foreign_keys: Vec::new(),
-        checks: Vec::new(),
-        indexes: Vec::new(),
-        immutable: None,
-        row_level_security: false,
-        force_row_level_security: false,
-        policies: Vec::new(),
-        grants: Vec::new(),
+        ..TableModel::named("gen")
     });
     model
 }

@@ -345,6 +345,27 @@ impl SchemaModel {
 }
 
 impl TableModel {
+    /// A table with nothing in it but its name: no columns, keys, indexes, security or
+    /// privileges.
+    pub fn named(name: impl Into<String>) -> Self {
+        TableModel {
+            name: name.into(),
+            renamed_from: None,
+            comment: None,
+            columns: Vec::new(),
+            primary_key: None,
+            unique: Vec::new(),
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            indexes: Vec::new(),
+            immutable: None,
+            row_level_security: false,
+            force_row_level_security: false,
+            policies: Vec::new(),
+            grants: Vec::new(),
+        }
+    }
+
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnModel> {
         self.columns.iter().find(|c| c.name == name)

@@ -99,7 +99,7 @@ pub async fn read_model<C: GenericClient>(
             comment: row.get(2),
             row_level_security: row.get(3),
             force_row_level_security: row.get(4),
-            ..empty_table(name)
+            ..TableModel::named(name)
         };
         read_columns(client, oid, &mut table).await?;
         read_constraints(client, oid, &mut table).await?;
@@ -130,25 +130,6 @@ pub async fn read_model<C: GenericClient>(
         tables,
         unmanaged_tables,
     })
-}
-
-fn empty_table(name: String) -> TableModel {
-    TableModel {
-        name,
-        renamed_from: None,
-        comment: None,
-        columns: Vec::new(),
-        primary_key: None,
-        unique: Vec::new(),
-        foreign_keys: Vec::new(),
-        checks: Vec::new(),
-        indexes: Vec::new(),
-        immutable: None,
-        row_level_security: false,
-        force_row_level_security: false,
-        policies: Vec::new(),
-        grants: Vec::new(),
-    }
 }
 
 async fn read_columns<C: GenericClient>(
