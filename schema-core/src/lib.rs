@@ -56,11 +56,15 @@
 
 extern crate self as schema_core;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 mod def;
 pub mod diff;
 mod enums;
 mod error;
 mod literal;
+#[cfg(feature = "migrate")]
+pub mod migrate;
 pub mod model;
 mod names;
 #[cfg(feature = "postgres")]

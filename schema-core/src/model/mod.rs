@@ -17,6 +17,7 @@
 //! a shadow database first; see `pg::drift`).
 
 mod from_schema;
+mod mermaid;
 
 use crate::def::{PolicyCommand, ReferentialAction};
 

@@ -12,6 +12,9 @@ use crate::model::{
 };
 use crate::sql::constraint_name;
 
+/// The table migrations are recorded in (see `migrate::apply`); never listed as unmanaged.
+pub const HISTORY_TABLE: &str = "schema_migrations";
+
 /// What a schema manages, by name: the tables (with the names they had before) and the roles.
 /// Reading a database is limited to these; other tables of the schema are listed as
 /// unmanaged, and grants to other roles are left out.
@@ -83,7 +86,7 @@ pub async fn read_model<C: GenericClient>(
         let name: String = row.get(1);
         if scope.tables.contains(&name) {
             found.push(row);
-        } else {
+        } else if name != HISTORY_TABLE {
             unmanaged_tables.push(name);
         }
     }

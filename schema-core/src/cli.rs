@@ -1,0 +1,342 @@
+//! The command line (feature `cli`), run by the user's own binary, since the schema lives in the
+//! user's code:
+//!
+//! ```no_run
+//! # use schema_core::Schema;
+//! # fn schema() -> Schema { Schema::new() }
+//! fn main() -> std::process::ExitCode {
+//!     schema_core::cli::run(schema())
+//! }
+//! ```
+//!
+//! Commands: `dump [--format sql|json|mermaid]`, `migrate new NAME [--allow-data-loss OBJECT]...`,
+//! `migrate apply`, `migrate status`, `check` and `diff`; the ones that talk to a database take
+//! `--database-url` (or `DATABASE_URL`). Nothing prompts: every choice is a flag.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diff::diff;
+use crate::migrate::apply::{apply, status, ApplyOptions};
+use crate::migrate::Migrations;
+use crate::pg::evolve::{drift, plan_for, Shadow};
+use crate::Schema;
+
+#[derive(Parser)]
+#[command(
+    about = "The database schema declared in this program: dump it, make and apply migrations, check a database against it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prints the schema: its DDL, its model as JSON, or a Mermaid ER diagram.
+    Dump {
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = Format::Sql)]
+        format: Format,
+    },
+    /// Makes, applies and lists migrations.
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+    /// Exit 0 when the database matches the code and the code matches the latest migration;
+    /// 1 when either differs (each difference printed); 2 on any error.
+    Check {
+        #[command(flatten)]
+        database: Database,
+        /// The migrations folder.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// Prints the plan from the database to the code as a script `psql` applies as it is
+    /// (nothing is applied): for adopting an existing database or repairing drift.
+    Diff {
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrateCommand {
+    /// Writes the next migration, from the latest snapshot to the code.
+    New {
+        /// Its name: lower-case letters, digits and `_`.
+        name: String,
+        /// Allows a step that loses data, on `table` or `table.column` (repeatable).
+        #[arg(long = "allow-data-loss", value_name = "OBJECT")]
+        allow: Vec<String>,
+        /// The migrations folder.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// Applies every migration the database has not recorded, in name order.
+    Apply {
+        #[command(flatten)]
+        database: Database,
+        /// The migrations folder.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+        /// How long to wait for another apply's lock, in seconds.
+        #[arg(long, default_value_t = 60)]
+        lock_timeout: u64,
+        /// Applies even though an applied migration's file changed.
+        #[arg(long)]
+        allow_changed: bool,
+        /// Applies even though an applied migration's folder is missing.
+        #[arg(long)]
+        allow_missing: bool,
+        /// Applies a pending migration that sorts before an applied one.
+        #[arg(long)]
+        allow_out_of_order: bool,
+    },
+    /// Lists applied, pending, partial, changed and missing migrations.
+    Status {
+        #[command(flatten)]
+        database: Database,
+        /// The migrations folder.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct Database {
+    /// The database (`postgres://user@host/db`); defaults to `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// An empty database to normalize the code's schema in; by default a throwaway database is
+    /// created on the same server.
+    #[arg(long)]
+    shadow_url: Option<String>,
+}
+
+impl Database {
+    fn shadow(&self) -> Shadow<'_> {
+        self.shadow_url
+            .as_deref()
+            .map_or(Shadow::SameServer, Shadow::Url)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Sql,
+    Json,
+    Mermaid,
+}
+
+/// Runs the command line on `schema` with the process's arguments, and returns its exit code.
+pub fn run(schema: Schema) -> ExitCode {
+    run_with(schema, std::env::args_os())
+}
+
+/// [`run`] with the arguments given (the first is the program's name).
+pub fn run_with<I, T>(schema: Schema, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let is_check = matches!(cli.command, Command::Check { .. });
+    match execute(schema, cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(if is_check { 2 } else { 1 })
+        }
+    }
+}
+
+type Error = Box<dyn std::error::Error>;
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
+    match command {
+        Command::Dump { format } => {
+            let text = match format {
+                Format::Sql => schema.to_ddl()?,
+                Format::Json => schema.model()?.to_json() + "\n",
+                Format::Mermaid => schema.model()?.to_mermaid(),
+            };
+            print(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate {
+            command: MigrateCommand::New { name, allow, dir },
+        } => {
+            let migrations = Migrations::read_dir(&dir)?;
+            let allow: Vec<&str> = allow.iter().map(String::as_str).collect();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs() as i64;
+            match migrations.plan_new(&schema.model()?, &name, &allow, now)? {
+                None => {
+                    println!("nothing to change: the code matches the latest migration");
+                }
+                Some(migration) => {
+                    let folder = Migrations::write_new(&dir, &migration)?;
+                    println!("wrote {}", folder.join(crate::migrate::UP_FILE).display());
+                    for step in migration
+                        .plan
+                        .steps
+                        .iter()
+                        .filter(|s| !s.hazards.is_empty())
+                    {
+                        let hazards: Vec<String> =
+                            step.hazards.iter().map(|h| format!("{h:?}")).collect();
+                        println!("  {}: {}", hazards.join(", "), first_line(&step.sql));
+                    }
+                    for suggestion in &migration.plan.suggestions {
+                        println!("note: {suggestion}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate {
+            command:
+                MigrateCommand::Apply {
+                    database,
+                    dir,
+                    lock_timeout,
+                    allow_changed,
+                    allow_missing,
+                    allow_out_of_order,
+                },
+        } => {
+            let migrations = Migrations::read_dir(&dir)?;
+            let options = ApplyOptions {
+                lock_timeout: Duration::from_secs(lock_timeout),
+                allow_changed,
+                allow_missing,
+                allow_out_of_order,
+            };
+            let applied = runtime()?.block_on(async {
+                let mut client = connect(&database.database_url).await?;
+                Ok::<_, Error>(apply(&mut client, &migrations, options).await?)
+            })?;
+            if applied.is_empty() {
+                println!("nothing to apply");
+            }
+            for name in applied {
+                println!("applied {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate {
+            command: MigrateCommand::Status { database, dir },
+        } => {
+            let migrations = Migrations::read_dir(&dir)?;
+            let states = runtime()?.block_on(async {
+                let client = connect(&database.database_url).await?;
+                Ok::<_, Error>(status(&client, &migrations).await?)
+            })?;
+            if states.is_empty() {
+                println!("no migrations");
+            }
+            for state in states {
+                println!("{state}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { database, dir } => {
+            let migrations = Migrations::read_dir(&dir)?;
+            let code = schema.model()?;
+            let unrecorded = diff(&migrations.latest_schema(), &code);
+            let mut clean = true;
+            if !unrecorded.is_empty() {
+                clean = false;
+                match migrations.latest() {
+                    Some(latest) => println!(
+                        "the code has changed since migration {}: run `migrate new`",
+                        latest.name
+                    ),
+                    None => println!("there is no migration yet: run `migrate new`"),
+                }
+                for change in &unrecorded.changes {
+                    println!("  {change}");
+                }
+            }
+            let lines =
+                runtime()?.block_on(drift(&database.database_url, &schema, database.shadow()))?;
+            if !lines.is_empty() {
+                clean = false;
+                println!("the database differs from the code:");
+                for line in lines {
+                    println!("  {line}");
+                }
+            }
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Diff { database } => {
+            let plan = runtime()?.block_on(plan_for(
+                &database.database_url,
+                &schema,
+                database.shadow(),
+            ))?;
+            if plan.is_empty() {
+                println!("-- the database matches the code: nothing to do");
+            } else {
+                let mut script = String::new();
+                for suggestion in &plan.suggestions {
+                    script.push_str(&format!("-- note: {suggestion}\n"));
+                }
+                for step in plan.steps.iter().filter(|s| s.destructive.is_some()) {
+                    let d = step.destructive.as_ref().expect("filtered");
+                    script.push_str(&format!("-- loses data: {}: {}\n", d.object, d.reason));
+                }
+                script.push_str(&plan.to_script());
+                print(&script)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.lines().next().unwrap_or_default()
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends quietly.
+fn print(text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
