@@ -804,14 +804,21 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel
                 if let Some(name) = pick(*i) {
                     let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
                     c.nullable = !c.nullable;
+                    // A column added by this round and made NOT NULL needs a default for the
+                    // rows already there.
+                    if !c.nullable && c.default.is_none() && name.starts_with(&format!("{prefix}n"))
+                    {
+                        c.default = Some("'x'".into());
+                    }
                 }
             }
             Edit::SetDefault(i) => {
                 if let Some(name) = pick(*i) {
                     let c = t.columns.iter_mut().find(|c| c.name == name).unwrap();
+                    let added_not_null = !c.nullable && name.starts_with(&format!("{prefix}n"));
                     c.default = match c.default {
-                        Some(_) => None,
-                        None => Some(format!("'{prefix}d{n}'")),
+                        Some(_) if !added_not_null => None,
+                        _ => Some(format!("'{prefix}d{n}'")),
                     };
                 }
             }
