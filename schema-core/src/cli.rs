@@ -135,11 +135,13 @@ enum Format {
 
 /// Runs the command line on `schema` with the process's arguments, and returns its exit code.
 pub fn run(schema: Schema) -> ExitCode {
-    run_with(schema, std::env::args_os())
+    ExitCode::from(run_with(schema, std::env::args_os()))
 }
 
-/// [`run`] with the arguments given (the first is the program's name).
-pub fn run_with<I, T>(schema: Schema, args: I) -> ExitCode
+/// [`run`] with the arguments given (the first is the program's name), returning the exit
+/// code as a number: 0 success; for `check`, 1 drift and 2 any error; otherwise 1 an error and
+/// 2 a usage error.
+pub fn run_with<I, T>(schema: Schema, args: I) -> u8
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -148,11 +150,7 @@ where
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if error.use_stderr() { 2 } else { 0 };
         }
     };
     let is_check = matches!(cli.command, Command::Check { .. });
@@ -160,7 +158,11 @@ where
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::from(if is_check { 2 } else { 1 })
+            if is_check {
+                2
+            } else {
+                1
+            }
         }
     }
 }
@@ -181,7 +183,7 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
     Ok(client)
 }
 
-fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
+fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
     match command {
         Command::Dump { format } => {
             let text = match format {
@@ -190,7 +192,7 @@ fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
                 Format::Mermaid => schema.model()?.to_mermaid(),
             };
             print(&text)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Command::Migrate {
             command: MigrateCommand::New { name, allow, dir },
@@ -222,7 +224,7 @@ fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
                     }
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Command::Migrate {
             command:
@@ -252,7 +254,7 @@ fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
             for name in applied {
                 println!("applied {name}");
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Command::Migrate {
             command: MigrateCommand::Status { database, dir },
@@ -268,7 +270,7 @@ fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
             for state in states {
                 println!("{state}");
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Command::Check { database, dir } => {
             let migrations = Migrations::read_dir(&dir)?;
@@ -297,11 +299,7 @@ fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
                     println!("  {line}");
                 }
             }
-            Ok(if clean {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(if clean { 0 } else { 1 })
         }
         Command::Diff { database } => {
             let plan = runtime()?.block_on(plan_for(
@@ -323,7 +321,7 @@ fn execute(schema: Schema, command: Command) -> Result<ExitCode, Error> {
                 script.push_str(&plan.to_script());
                 print(&script)?;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
     }
 }

@@ -14,8 +14,9 @@ use crate::sql::{quote_ident, quote_literal};
 
 pub use crate::pg::introspect::HISTORY_TABLE;
 
-/// The advisory lock every `apply` takes (one key for the whole database).
-const LOCK_KEY: i64 = 0x5343_4845_4d41_4d49; // "SCHEMAMI"
+/// The key of the advisory lock every `apply` holds (one for the whole database), for
+/// tooling that wants to wait on it too.
+pub const LOCK_KEY: i64 = 0x5343_4845_4d41_4d49;
 
 /// What an apply may do beyond the safe default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

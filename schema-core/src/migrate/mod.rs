@@ -2,9 +2,10 @@
 //! `<UTC yyyymmddHHMMSS>_<name>/up.sql` files, each with the `snapshot.json` of the schema it
 //! leads to, generated from the code by diffing the latest snapshot against it.
 //!
-//! - [`Migrations`] reads a folder (or migrations embedded in the binary) and checks that it
-//!   forms one line: every snapshot names the migration before it as its parent, so two
-//!   branches that each added a migration after the same one are reported, never merged.
+//! - [`Migrations`] reads a folder (or migrations embedded in the binary);
+//!   [`check_line`](Migrations::check_line) checks that it forms one line: every snapshot names
+//!   the migration before it as its parent, so two branches that each added a migration after
+//!   the same one are reported, never merged.
 //! - [`Migrations::plan_new`] and [`Migrations::write_new`] make the next migration; a
 //!   destructive step must be allowed by name, and nothing to change writes nothing.
 //! - [`apply`](apply::apply) runs the pending ones under an advisory lock and records each in a
@@ -197,8 +198,8 @@ pub struct NewMigration {
 }
 
 impl Migrations {
-    /// Reads every `<name>/up.sql` and `<name>/snapshot.json` under `dir`; a missing folder
-    /// holds no migrations. Other files are ignored.
+    /// Reads every `<name>/up.sql` and `<name>/snapshot.json` under `dir`, in name order; a
+    /// missing folder holds no migrations. Other files are ignored.
     pub fn read_dir(dir: &Path) -> Result<Self, MigrateError> {
         let mut names = Vec::new();
         match std::fs::read_dir(dir) {
@@ -237,12 +238,20 @@ impl Migrations {
     }
 
     fn checked(migrations: Vec<Migration>) -> Result<Self, MigrateError> {
+        if let Some(bad) = migrations.iter().find(|m| !valid_folder_name(&m.name)) {
+            return Err(MigrateError::Name {
+                name: bad.name.clone(),
+            });
+        }
+        Ok(Migrations { migrations })
+    }
+
+    /// Whether the migrations form one line: each snapshot names the migration before it as
+    /// its parent. Two migrations made on two branches after the same one are reported (with
+    /// what to do), never merged; [`plan_new`](Self::plan_new) refuses to write on top of them.
+    pub fn check_line(&self) -> Result<(), MigrateError> {
+        let migrations = &self.migrations;
         for (i, migration) in migrations.iter().enumerate() {
-            if !valid_folder_name(&migration.name) {
-                return Err(MigrateError::Name {
-                    name: migration.name.clone(),
-                });
-            }
             let parent = &migration.snapshot.parent;
             if let Some(other) = migrations[..i]
                 .iter()
@@ -262,7 +271,7 @@ impl Migrations {
                 });
             }
         }
-        Ok(Migrations { migrations })
+        Ok(())
     }
 
     /// The latest migration.
@@ -293,6 +302,7 @@ impl Migrations {
         {
             return Err(MigrateError::Name { name: name.into() });
         }
+        self.check_line()?;
         let from = self.latest_schema();
         let plan = plan_diff(&diff(&from, code), code);
         if plan.is_empty() {
@@ -318,6 +328,16 @@ impl Migrations {
             name,
             plan,
         }))
+    }
+
+    /// The changes between the latest migration's snapshot and `code`, as readable lines:
+    /// empty when every change of the code has its migration.
+    pub fn unrecorded_changes(&self, code: &SchemaModel) -> Vec<String> {
+        diff(&self.latest_schema(), code)
+            .changes
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     /// Writes `migration` under `dir` (creating it): `<name>/up.sql` and `<name>/snapshot.json`.
@@ -369,6 +389,36 @@ impl Migration {
     /// The steps of `up.sql`.
     pub fn steps(&self) -> Vec<MigrationStep> {
         parse_steps(&self.up_sql)
+    }
+}
+
+/// Panics, listing what changed, when `schema` has changed since the latest migration in
+/// `dir`: call it from a `#[test]` so that `cargo test` fails when a migration was forgotten.
+///
+/// ```no_run
+/// # fn schema() -> schema_core::Schema { schema_core::Schema::new() }
+/// #[test]
+/// fn every_schema_change_has_a_migration() {
+///     schema_core::migrate::assert_up_to_date(&schema(), "migrations");
+/// }
+/// ```
+pub fn assert_up_to_date(schema: &crate::Schema, dir: impl AsRef<Path>) {
+    let dir = dir.as_ref();
+    let migrations = Migrations::read_dir(dir)
+        .unwrap_or_else(|error| panic!("cannot read the migrations in {}: {error}", dir.display()));
+    let code = schema
+        .model()
+        .unwrap_or_else(|error| panic!("the schema is not valid: {error}"));
+    let changes = migrations.unrecorded_changes(&code);
+    if !changes.is_empty() {
+        panic!(
+            "the schema has changed since {}; run `migrate new NAME` to write its migration:\n  {}",
+            migrations.latest().map_or(
+                "the start (there is no migration yet)".to_string(),
+                |m| format!("migration {}", m.name)
+            ),
+            changes.join("\n  ")
+        );
     }
 }
 
