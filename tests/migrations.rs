@@ -290,3 +290,266 @@ fn an_edited_a_missing_and_an_out_of_order_migration_are_refused_before_anything
     assert!(exists(&mut db, "late") && exists(&mut db, "third"));
     assert_eq!(history(&mut db).len(), 4);
 }
+
+#[test]
+fn a_failing_migration_leaves_history_and_database_agreeing() {
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    folder.add(&code(&db), "init", T0);
+    // One transaction: both steps or neither.
+    folder.add_sql(
+        "20300101000000_broken",
+        "-- step 1\nCREATE TABLE half (id int);\n\n-- step 2\nALTER TABLE no_such_table ADD COLUMN x int;\n",
+    );
+    folder.add_sql(
+        "20300102000000_after",
+        "-- step 1\nCREATE TABLE after_it (id int);\n",
+    );
+    let rt = runtime();
+    let mut client = connect(&rt, db.url());
+    let error = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    match &error {
+        ApplyError::Step {
+            migration, step, ..
+        } => {
+            assert_eq!((migration.as_str(), *step), ("20300101000000_broken", 2))
+        }
+        other => panic!("expected a failed step, got {other}"),
+    }
+    let exists = |db: &mut TestDb, table: &str| -> bool {
+        db.client()
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .unwrap()
+            .get(0)
+    };
+    assert!(!exists(&mut db, "half") && !exists(&mut db, "after_it"));
+    assert_eq!(
+        history(&mut db).len(),
+        1,
+        "only the first migration is recorded"
+    );
+
+    // A step outside the transaction commits on its own: the history says how far it got.
+    std::fs::write(
+        folder.path().join("20300101000000_broken/up.sql"),
+        "-- step 1\nCREATE TABLE half (id int);\n\n-- step 2 · no-transaction\nCREATE INDEX CONCURRENTLY half_id ON half (id);\n\n-- step 3\nALTER TABLE no_such_table ADD COLUMN x int;\n",
+    )
+    .unwrap();
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    assert!(exists(&mut db, "half") && exists(&mut db, "half_id"));
+    assert_eq!(
+        history(&mut db)[1],
+        ("20300101000000_broken".to_string(), 2, 3)
+    );
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(
+        states[1].to_string(),
+        "partial  20300101000000_broken (2 of 3 steps applied)"
+    );
+
+    // Mended, it resumes at its third step.
+    std::fs::write(
+        folder.path().join("20300101000000_broken/up.sql"),
+        "-- step 1\nCREATE TABLE half (id int);\n\n-- step 2 · no-transaction\nCREATE INDEX CONCURRENTLY half_id ON half (id);\n\n-- step 3\nALTER TABLE half ADD COLUMN x int;\n",
+    )
+    .unwrap();
+    let applied = rt
+        .block_on(apply(
+            &mut client,
+            &folder.read(),
+            ApplyOptions {
+                allow_changed: true,
+                ..ApplyOptions::default()
+            },
+        ))
+        .unwrap();
+    assert_eq!(applied, ["20300101000000_broken", "20300102000000_after"]);
+    assert!(exists(&mut db, "after_it"));
+}
+
+#[test]
+fn a_concurrent_index_step_runs_outside_the_transaction_and_is_recorded() {
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    let mut model = code(&db);
+    folder.add(&model, "init", T0);
+    let tickets = model
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "support_tickets")
+        .unwrap();
+    let mut index = tickets.indexes[0].clone();
+    index.name = "support_tickets_subject_idx".into();
+    index.keys.truncate(1);
+    index.keys[0].column = "subject".into();
+    tickets.indexes.push(index);
+    let migration = folder.add(&model, "subject_index", T0 + 60);
+    assert!(migration.up_sql.contains(
+        "· no-transaction · lock ShareUpdateExclusive · hazards BuildsIndex\nSET lock_timeout"
+    ));
+    let rt = runtime();
+    let mut client = connect(&rt, db.url());
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    let valid: bool = db
+        .client()
+        .query_one(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'support_tickets_subject_idx'::regclass",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(valid);
+    let recorded = history(&mut db);
+    assert_eq!(recorded[1].1, recorded[1].2, "every step recorded");
+}
+
+#[test]
+fn migrate_new_writes_nothing_when_nothing_changed_or_data_would_be_lost() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    let model = code(&db);
+    folder.add(&model, "init", T0);
+    assert!(folder
+        .read()
+        .plan_new(&model, "again", &[], T0 + 1)
+        .unwrap()
+        .is_none());
+    let mut narrower = model.clone();
+    narrower.tables[1]
+        .columns
+        .retain(|c| c.name != "satisfaction_comment");
+    for grant in &mut narrower.tables[1].grants {
+        grant.columns.retain(|c| c != "satisfaction_comment");
+    }
+    let refused = folder
+        .read()
+        .plan_new(&narrower, "drop_comment", &[], T0 + 1)
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("support_tickets.satisfaction_comment: drops the column"),
+        "{refused}"
+    );
+    assert_eq!(folder.read().migrations.len(), 1, "nothing was written");
+    let allowed = folder
+        .read()
+        .plan_new(
+            &narrower,
+            "drop_comment",
+            &["support_tickets.satisfaction_comment"],
+            T0 + 1,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(allowed.up_sql.contains("--   step 2: DeletesData, BreaksRunningCode (ALTER TABLE \"support_tickets\" DROP COLUMN \"satisfaction_comment\")"), "{}", allowed.up_sql);
+}
+
+#[test]
+fn two_branches_that_each_added_a_migration_are_reported() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    let model = code(&db);
+    folder.add(&model, "init", T0);
+    let mut a = model.clone();
+    a.tables[0].comment = Some("branch a".into());
+    let from_a = folder
+        .read()
+        .plan_new(&a, "branch_a", &[], T0 + 10)
+        .unwrap()
+        .unwrap();
+    let mut b = model.clone();
+    b.tables[0].comment = Some("branch b".into());
+    let from_b = folder
+        .read()
+        .plan_new(&b, "branch_b", &[], T0 + 20)
+        .unwrap()
+        .unwrap();
+    Migrations::write_new(folder.path(), &from_a).unwrap();
+    Migrations::write_new(folder.path(), &from_b).unwrap();
+    let error = folder
+        .read()
+        .plan_new(&b, "next", &[], T0 + 30)
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("both follow") && message.contains("two branches"),
+        "{message}"
+    );
+    assert!(message.contains(&from_a.name) && message.contains(&from_b.name));
+}
+
+#[test]
+fn the_applications_migrations_are_up_to_date() {
+    schema_core::migrate::assert_up_to_date(
+        &schema(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+    );
+}
+
+#[test]
+#[should_panic(expected = "the schema has changed since migration")]
+fn a_forgotten_migration_fails_the_test_that_checks_for_it() {
+    let folder = Folder::new();
+    let model = schema().model().unwrap();
+    let mut older = model.clone();
+    older.tables[0].comment = None;
+    folder.add(&older, "init", T0);
+    schema_core::migrate::assert_up_to_date(&schema(), folder.path());
+}
+
+/// `cargo run --example schema -- ARGS`, in process.
+fn cli(db: &TestDb, args: &[&str]) -> u8 {
+    let mut all = vec!["schema"];
+    all.extend_from_slice(args);
+    schema_core::cli::run_with(schema().with_names(db.names().clone()), all)
+}
+
+#[test]
+fn check_exits_0_when_all_matches_1_on_drift_and_2_on_error() {
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    let dir = folder.path().to_str().unwrap().to_string();
+    let url = db.url().to_string();
+    assert_eq!(cli(&db, &["migrate", "new", "init", "--dir", &dir]), 0);
+    assert_eq!(
+        cli(
+            &db,
+            &["migrate", "apply", "--database-url", &url, "--dir", &dir]
+        ),
+        0
+    );
+    assert_eq!(
+        cli(&db, &["check", "--database-url", &url, "--dir", &dir]),
+        0
+    );
+    db.client()
+        .batch_execute("ALTER TABLE support_tickets ALTER COLUMN subject TYPE varchar(300)")
+        .unwrap();
+    assert_eq!(
+        cli(&db, &["check", "--database-url", &url, "--dir", &dir]),
+        1
+    );
+    let unreachable = "postgres://postgres@127.0.0.1:1/none";
+    assert_eq!(
+        cli(
+            &db,
+            &["check", "--database-url", unreachable, "--dir", &dir]
+        ),
+        2
+    );
+    // A forgotten `migrate new` is a failed check too, on a database that matches the code.
+    let empty = Folder::new();
+    db.client()
+        .batch_execute("ALTER TABLE support_tickets ALTER COLUMN subject TYPE varchar(200)")
+        .unwrap();
+    let empty_dir = empty.path().to_str().unwrap();
+    assert_eq!(
+        cli(&db, &["check", "--database-url", &url, "--dir", empty_dir]),
+        1
+    );
+}

@@ -414,7 +414,15 @@ async fn apply_one(
     let mut index = done;
     while index < steps.len() {
         if !steps[index].transactional {
-            let result = client.batch_execute(&steps[index].sql).await;
+            // One statement per query: several in one simple query form an implicit
+            // transaction block, which `CONCURRENTLY` refuses.
+            let mut result = Ok(());
+            for statement in split_statements(&steps[index].sql) {
+                result = client.batch_execute(statement).await;
+                if result.is_err() {
+                    break;
+                }
+            }
             client
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
                 .await?;
@@ -465,4 +473,93 @@ fn concurrent_index(sql: &str) -> Option<String> {
         name.push(c);
     }
     None
+}
+
+/// The statements of a text, each without its `;`: split at semicolons outside quotes
+/// (`'...'`, `E'...'`, `"..."`, `$tag$...$tag$`) and comments; blank pieces are left out.
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    let bytes = sql.as_bytes();
+    let mut statements = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2);
+            }
+            quote @ (b'\'' | b'"') => {
+                let escaped = quote == b'\'' && i > 0 && matches!(bytes[i - 1], b'E' | b'e');
+                i += 1;
+                while i < bytes.len() {
+                    if escaped && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if bytes[i] == quote {
+                        if bytes.get(i + 1) == Some(&quote) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                let tag_end = sql[i + 1..]
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .map(|n| i + 1 + n);
+                match tag_end {
+                    Some(end) if bytes[end] == b'$' => {
+                        let tag = &sql[i..=end];
+                        i = sql[end + 1..]
+                            .find(tag)
+                            .map_or(bytes.len(), |n| end + 1 + n + tag.len());
+                    }
+                    _ => i += 1,
+                }
+            }
+            b';' => {
+                statements.push(&sql[start..i]);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    statements.push(&sql[start..]);
+    statements
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| super::has_sql(s))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{concurrent_index, split_statements};
+
+    #[test]
+    fn statements_split_outside_quotes_and_comments() {
+        let sql = "SET lock_timeout = '5s';\n-- a; comment\nCREATE INDEX CONCURRENTLY \"a;b\" ON t (x);\n\
+                   DO $fn$ BEGIN PERFORM 1; END $fn$;\nSELECT 'it''s; fine', E'\\';', /* ; */ 1;\n";
+        assert_eq!(
+            split_statements(sql),
+            [
+                "SET lock_timeout = '5s'",
+                "-- a; comment\nCREATE INDEX CONCURRENTLY \"a;b\" ON t (x)",
+                "DO $fn$ BEGIN PERFORM 1; END $fn$",
+                "SELECT 'it''s; fine', E'\\';', /* ; */ 1",
+            ]
+        );
+        assert_eq!(
+            concurrent_index("CREATE UNIQUE INDEX CONCURRENTLY \"a\"\"b\" ON t (x)").as_deref(),
+            Some("a\"b")
+        );
+    }
 }

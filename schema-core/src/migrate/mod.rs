@@ -542,7 +542,7 @@ pub fn parse_steps(up_sql: &str) -> Vec<MigrationStep> {
 }
 
 /// Whether a text holds anything but blank lines and `--` comments.
-fn has_sql(text: &str) -> bool {
+pub(crate) fn has_sql(text: &str) -> bool {
     text.lines().any(|line| {
         let line = line.trim();
         !line.is_empty() && !line.starts_with("--")
