@@ -553,3 +553,106 @@ fn check_exits_0_when_all_matches_1_on_drift_and_2_on_error() {
         1
     );
 }
+
+mod cycle_v1 {
+    use schema_core::PgTable;
+    use uuid::Uuid;
+
+    /// Accounts.
+    #[derive(PgTable)]
+    #[pg(table = "accounts")]
+    #[allow(dead_code)]
+    pub struct Account {
+        #[pg(primary_key, default_sql = "gen_random_uuid()")]
+        pub account_id: Uuid,
+        #[pg(varchar = 50)]
+        pub name: String,
+        pub note: Option<String>,
+    }
+}
+
+mod cycle_v2 {
+    use schema_core::PgTable;
+    use uuid::Uuid;
+
+    /// Accounts.
+    #[derive(PgTable)]
+    #[pg(table = "accounts", index(name))]
+    #[allow(dead_code)]
+    pub struct Account {
+        #[pg(primary_key, default_sql = "gen_random_uuid()")]
+        pub account_id: Uuid,
+        #[pg(varchar = 100)]
+        pub name: String,
+        #[pg(renamed_from = "note")]
+        pub remark: Option<String>,
+        #[pg(varchar = 255)]
+        pub email: Option<String>,
+    }
+}
+
+#[test]
+fn a_full_cycle_declare_migrate_apply_change_migrate_apply_check_keeps_every_row() {
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    let dir = folder.path().to_str().unwrap().to_string();
+    let url = db.url().to_string();
+    let v1 = || schema_core::Schema::new().table::<cycle_v1::Account>();
+    let v2 = || schema_core::Schema::new().table::<cycle_v2::Account>();
+    let run = |schema: schema_core::Schema, args: &[&str]| {
+        let mut all = vec!["schema"];
+        all.extend_from_slice(args);
+        schema_core::cli::run_with(schema, all)
+    };
+    assert_eq!(run(v1(), &["migrate", "new", "init", "--dir", &dir]), 0);
+    assert_eq!(
+        run(
+            v1(),
+            &["migrate", "apply", "--database-url", &url, "--dir", &dir]
+        ),
+        0
+    );
+    db.client()
+        .batch_execute(
+            "INSERT INTO accounts (name, note) SELECT 'account ' || g, 'note ' || g \
+             FROM generate_series(1, 50) g",
+        )
+        .unwrap();
+    // The code changes: a rename, a widened type, a new column, a new index.
+    assert_eq!(
+        run(v2(), &["check", "--database-url", &url, "--dir", &dir]),
+        1
+    );
+    assert_eq!(
+        run(v2(), &["migrate", "new", "account_details", "--dir", &dir]),
+        0
+    );
+    let second = folder.read().migrations[1].up_sql.clone();
+    assert!(
+        second.contains(r#"ALTER TABLE "accounts" RENAME COLUMN "note" TO "remark""#),
+        "{second}"
+    );
+    assert!(second.contains(r#"ALTER TABLE "accounts" ALTER COLUMN "name" TYPE varchar(100)"#));
+    assert!(second.contains(r#"CREATE INDEX CONCURRENTLY "accounts_name_idx""#));
+    assert!(!second.contains("DROP"));
+    assert_eq!(
+        run(
+            v2(),
+            &["migrate", "apply", "--database-url", &url, "--dir", &dir]
+        ),
+        0
+    );
+    assert_eq!(
+        run(v2(), &["check", "--database-url", &url, "--dir", &dir]),
+        0
+    );
+    let kept: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM accounts WHERE remark = 'note ' || substr(name, 9) AND email IS NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 50);
+}
