@@ -656,3 +656,15 @@ fn a_full_cycle_declare_migrate_apply_change_migrate_apply_check_keeps_every_row
         .get(0);
     assert_eq!(kept, 50);
 }
+
+#[test]
+fn embedded_migrations_are_the_folders_migrations() {
+    let embedded = Migrations::embedded(schema_core::embed_migrations!("migrations")).unwrap();
+    assert_eq!(
+        embedded,
+        Migrations::read_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")).unwrap()
+    );
+    assert!(embedded
+        .unrecorded_changes(&schema().model().unwrap())
+        .is_empty());
+}

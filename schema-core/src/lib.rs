@@ -89,6 +89,8 @@ pub use schema::Schema;
 pub use types::{DefaultFor, IntegerColumn, PgType, ReferenceCompatible, SqlType, TextColumn};
 pub use validate::{Rule, Validate, ValidationError, Violation, ViolationSink};
 
+#[cfg(all(feature = "derive", feature = "migrate"))]
+pub use schema_derive::embed_migrations;
 #[cfg(feature = "derive")]
 pub use schema_derive::{PgEnum, PgTable};
 

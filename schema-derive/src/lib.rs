@@ -123,3 +123,45 @@ pub fn derive_pg_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     enums::expand(&input).into()
 }
+
+/// Embeds a migrations folder in the binary, for applying at start-up without the files:
+/// `schema_core::embed_migrations!("migrations")` is a `&'static [EmbeddedMigration]` of every
+/// `<name>/up.sql` and `<name>/snapshot.json` under that folder (relative to the crate's
+/// `Cargo.toml`), in name order; read it with `Migrations::embedded`. The files are included
+/// with `include_str!`, so editing one rebuilds the crate; a new migration folder needs a
+/// rebuild of its own (`cargo` does not watch folders), as with sqlx's `migrate!`.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    let dir = parse_macro_input!(input as syn::LitStr);
+    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let path = std::path::Path::new(&root).join(dir.value());
+    let mut names: Vec<String> = match std::fs::read_dir(&path) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join("up.sql").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(error) => {
+            let message = format!(
+                "cannot read the migrations folder {}: {error}",
+                path.display()
+            );
+            return syn::Error::new(dir.span(), message)
+                .to_compile_error()
+                .into();
+        }
+    };
+    names.sort();
+    let items = names.iter().map(|name| {
+        let up = path.join(name).join("up.sql").display().to_string();
+        let snapshot = path.join(name).join("snapshot.json").display().to_string();
+        quote::quote! {
+            ::schema_core::migrate::EmbeddedMigration {
+                name: #name,
+                up_sql: ::core::include_str!(#up),
+                snapshot: ::core::include_str!(#snapshot),
+            }
+        }
+    });
+    quote::quote!(&[#(#items),*] as &'static [::schema_core::migrate::EmbeddedMigration]).into()
+}
