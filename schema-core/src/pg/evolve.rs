@@ -87,7 +87,10 @@ impl fmt::Display for EvolveError {
         match self {
             EvolveError::Schema(error) => write!(f, "the schema is not valid: {error}"),
             EvolveError::Pg(error) => write!(f, "{error}"),
-            EvolveError::Refused(refused) => write!(f, "{refused}"),
+            EvolveError::Refused(refused) => write!(
+                f,
+                "{refused}allow each object by name to go on (nothing was changed)"
+            ),
             EvolveError::Step { index, sql, error } => {
                 write!(f, "step {} failed ({sql}): {error}", index + 1)
             }

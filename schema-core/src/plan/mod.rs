@@ -109,10 +109,7 @@ pub struct Refused {
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "the plan loses data; allow each object by name to go on (nothing was changed):"
-        )?;
+        writeln!(f, "the plan loses data:")?;
         for step in &self.steps {
             if let Some(d) = &step.destructive {
                 writeln!(f, "  {}: {} ({})", d.object, d.reason, step.sql)?;
