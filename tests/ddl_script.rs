@@ -4,35 +4,9 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
-use common::TestDb;
+use common::{psql, TestDb};
 use schema_core::{ColumnDef, Names, Schema, SqlType, TableDef};
 use shared::schemas::db::{schema, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
-
-/// Feeds `script` to `psql -v ON_ERROR_STOP=1` at `url`; the error output when it fails.
-fn psql(url: &str, script: &str) -> Result<(), String> {
-    let mut child = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run `psql`: install the PostgreSQL client (it must be on the PATH)");
-    child
-        .stdin
-        .take()
-        .expect("psql's stdin is piped")
-        .write_all(script.as_bytes())
-        .expect("feed the script to psql");
-    let output = child.wait_with_output().expect("wait for psql");
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
 
 #[test]
 fn a_deployer_without_createrole_applies_the_dump_where_the_roles_exist() {

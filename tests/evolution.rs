@@ -253,3 +253,28 @@ fn a_shadow_database_given_by_url_is_used_and_left_empty() {
         "the shadow database is not empty (it holds keep_me); give an empty one"
     );
 }
+
+#[test]
+fn the_diff_script_applied_by_psql_repairs_drift() {
+    let mut db = TestDb::with_schema();
+    db.client()
+        .batch_execute(
+            "ALTER TABLE support_tickets ALTER COLUMN subject TYPE varchar(100); \
+             DROP INDEX support_tickets_status_priority_idx; \
+             ALTER TABLE support_tickets ALTER COLUMN category SET NOT NULL; \
+             ALTER POLICY support_tickets_support_team_read ON support_tickets USING (false); \
+             COMMENT ON TABLE providers IS NULL",
+        )
+        .unwrap();
+    let schema = schema().with_names(db.names().clone());
+    let plan = block_on(schema_core::pg::evolve::plan_for(
+        db.url(),
+        &schema,
+        Shadow::SameServer,
+    ))
+    .unwrap();
+    assert!(plan.steps.iter().any(|s| !s.transactional));
+    common::psql(db.url(), &plan.to_script()).unwrap();
+    let lines = block_on(drift(db.url(), &schema, Shadow::SameServer)).unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+}

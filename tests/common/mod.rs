@@ -6,6 +6,7 @@
 // Each test file uses the helpers it needs.
 #![allow(dead_code)]
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
@@ -310,5 +311,28 @@ fn with_user(url: &str, user: &str) -> String {
             format!("{scheme}{user}@{host}")
         }
         None => format!("{url} user={user}"),
+    }
+}
+
+/// Feeds `script` to `psql -v ON_ERROR_STOP=1` at `url`; the error output when it fails.
+pub fn psql(url: &str, script: &str) -> Result<(), String> {
+    let mut child = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot run `psql`: install the PostgreSQL client (it must be on the PATH)");
+    child
+        .stdin
+        .take()
+        .expect("psql's stdin is piped")
+        .write_all(script.as_bytes())
+        .expect("feed the script to psql");
+    let output = child.wait_with_output().expect("wait for psql");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }
