@@ -5,8 +5,9 @@
 mod common;
 
 use common::{block_on, TestDb};
+use schema_core::diff::diff;
 use schema_core::model::SchemaModel;
-use schema_core::pg::evolve::{drift, read_both, Shadow};
+use schema_core::pg::evolve::{drift, normalized_model, read_both, shadow_model, Shadow};
 use schema_core::pg::introspect::{read_model, Scope};
 use shared::schemas::db::schema;
 
@@ -18,17 +19,38 @@ fn code_model(db: &TestDb) -> SchemaModel {
 fn the_seed_dumped_and_applied_reads_back_with_no_difference() {
     let db = TestDb::with_schema();
     let code = code_model(&db);
-    let (live, normalized) = block_on(read_both(db.url(), &code, Shadow::SameServer)).unwrap();
-    assert_eq!(live, normalized);
-    assert!(live.unmanaged_tables.is_empty());
-    assert_eq!(live.tables.len(), 2);
-    let lines = block_on(drift(
-        db.url(),
-        &schema().with_names(db.names().clone()),
-        Shadow::SameServer,
-    ))
-    .unwrap();
-    assert_eq!(lines, Vec::<String>::new());
+    let schema = schema().with_names(db.names().clone());
+    for shadow in [Shadow::Transaction, Shadow::SameServer] {
+        let (live, normalized) = block_on(read_both(db.url(), &code, shadow)).unwrap();
+        assert!(live.unmanaged_tables.is_empty());
+        assert_eq!(live.tables.len(), 2);
+        assert!(diff(&live, &normalized).is_empty(), "{shadow:?}");
+        assert_eq!(live.normalized(), normalized.normalized(), "{shadow:?}");
+        let lines = block_on(drift(db.url(), &schema, shadow)).unwrap();
+        assert_eq!(lines, Vec::<String>::new(), "{shadow:?}");
+    }
+    // The whole DDL applied in a shadow reads back exactly as the database does, and so does
+    // the normalized model, whose structural parts are kept as the code declares them.
+    let whole = block_on(async {
+        let (client, connection) = schema_core::pg::tokio_postgres::connect(
+            db.url(),
+            schema_core::pg::tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let config = db.url().parse().unwrap();
+        let whole = shadow_model(&client, &config, &code, Shadow::Transaction)
+            .await
+            .unwrap();
+        let normalized = normalized_model(&client, &config, &code, Shadow::Transaction)
+            .await
+            .unwrap();
+        assert_eq!(whole.normalized(), normalized.normalized());
+        whole
+    });
+    let (live, _) = block_on(read_both(db.url(), &code, Shadow::Transaction)).unwrap();
+    assert_eq!(whole, live);
 }
 
 #[test]
@@ -160,7 +182,7 @@ fn every_hand_change_to_a_managed_object_is_reported() {
     let schema = schema().with_names(db.names().clone());
     for (sql, expected) in changes {
         db.client().batch_execute(sql).unwrap();
-        let lines = block_on(drift(db.url(), &schema, Shadow::SameServer)).unwrap();
+        let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
         assert!(
             lines.iter().any(|line| line.starts_with(expected)),
             "after `{sql}`, expected a line starting with {expected:?}, got {lines:#?}"
@@ -177,7 +199,7 @@ fn a_table_the_schema_does_not_declare_is_reported_and_left_alone() {
         )
         .unwrap();
     let schema = schema().with_names(db.names().clone());
-    let lines = block_on(drift(db.url(), &schema, Shadow::SameServer)).unwrap();
+    let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
     assert_eq!(
         lines,
         ["table `audit_log`: not declared by the schema (left alone)"]
@@ -185,7 +207,7 @@ fn a_table_the_schema_does_not_declare_is_reported_and_left_alone() {
     let plan = block_on(schema_core::pg::evolve::plan_for(
         db.url(),
         &schema,
-        Shadow::SameServer,
+        Shadow::Transaction,
     ))
     .unwrap();
     assert!(plan.is_empty(), "{plan:#?}");
@@ -270,11 +292,11 @@ fn the_diff_script_applied_by_psql_repairs_drift() {
     let plan = block_on(schema_core::pg::evolve::plan_for(
         db.url(),
         &schema,
-        Shadow::SameServer,
+        Shadow::Transaction,
     ))
     .unwrap();
     assert!(plan.steps.iter().any(|s| !s.transactional));
     common::psql(db.url(), &plan.to_script()).unwrap();
-    let lines = block_on(drift(db.url(), &schema, Shadow::SameServer)).unwrap();
+    let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
     assert_eq!(lines, Vec::<String>::new());
 }

@@ -112,17 +112,22 @@ struct Database {
     /// The database (`postgres://user@host/db`); defaults to `DATABASE_URL`.
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
-    /// An empty database to normalize the code's schema in; by default a throwaway database is
-    /// created on the same server.
-    #[arg(long)]
+    /// An empty database to normalize the code's schema in. By default it is normalized in a
+    /// schema of its own inside a transaction on the database, rolled back.
+    #[arg(long, conflicts_with = "new_shadow_database")]
     shadow_url: Option<String>,
+    /// Normalizes the code's schema in a new database on the same server, dropped when done.
+    #[arg(long)]
+    new_shadow_database: bool,
 }
 
 impl Database {
     fn shadow(&self) -> Shadow<'_> {
-        self.shadow_url
-            .as_deref()
-            .map_or(Shadow::SameServer, Shadow::Url)
+        match (&self.shadow_url, self.new_shadow_database) {
+            (Some(url), _) => Shadow::Url(url),
+            (None, true) => Shadow::SameServer,
+            (None, false) => Shadow::Transaction,
+        }
     }
 }
 

@@ -22,11 +22,11 @@
 //!
 //! let schema = Schema::new().table::<Note>();
 //! // The differences, one readable line each: empty when the database matches the code.
-//! for line in drift(url, &schema, Shadow::SameServer).await? {
+//! for line in drift(url, &schema, Shadow::Transaction).await? {
 //!     println!("{line}");
 //! }
 //! // The plan that brings the database to the code, as a reviewable script...
-//! let plan = plan_for(url, &schema, Shadow::SameServer).await?;
+//! let plan = plan_for(url, &schema, Shadow::Transaction).await?;
 //! print!("{}", plan.to_script());
 //! // ...and applied, allowing one destructive step by name.
 //! apply(client, &plan, &["notes.body"]).await?;
@@ -45,13 +45,18 @@ use crate::diff::{diff, SchemaDiff};
 use crate::error::SchemaError;
 use crate::model::SchemaModel;
 use crate::plan::{plan_diff, Plan, Refused};
-use crate::render::{create_statements, script};
+use crate::render::{create_statements, script, Statement};
 use crate::sql::quote_ident;
 use crate::Schema;
 
-/// Where the shadow database is made.
+/// Where the code's schema is normalized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shadow<'a> {
+    /// A schema of its own in the checked database, inside a transaction that is rolled back:
+    /// nothing stays, no database is created, and the database's own functions, types and
+    /// extensions are there for the code's expressions. The user needs `CREATE` on the
+    /// database. The fastest.
+    Transaction,
     /// A new database on the same server (the user needs `CREATEDB`), dropped when done.
     SameServer,
     /// An empty database the caller provides (URL); the schema is created in it and dropped
@@ -123,65 +128,206 @@ impl From<tokio_postgres::Error> for EvolveError {
     }
 }
 
-/// Connects without TLS, driving the connection on the current tokio runtime.
-async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
+/// Connects without TLS, driving the connection on the current tokio runtime; the handle ends
+/// when the connection has closed.
+async fn connect(
+    config: &Config,
+) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
     let (client, connection) = config.connect(NoTls).await?;
-    tokio::spawn(async move {
+    let handle = tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(client)
+    Ok((client, handle))
 }
 
-/// The database at `url` and the code's model, each read back from a catalog: the live one as
-/// it is, the code's from a shadow database where its DDL was applied. The code's declared
-/// renames are carried over to its read-back model, so a plan between the two honours them.
+/// The database at `url` and the code's model, each as the server prints it: the live one as
+/// it is, the code's normalized in a shadow ([`normalized_model`]). The code's declared renames
+/// are carried over to its normalized model, so a plan between the two honours them.
 pub async fn read_both(
     url: &str,
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<(SchemaModel, SchemaModel), EvolveError> {
     let config: Config = url.parse()?;
-    let client = connect(&config).await?;
+    let (client, _connection) = connect(&config).await?;
     let scope = Scope::of(code);
     let live = read_model(&client, &scope).await?;
-    let normalized = shadow_model(&client, &config, code, shadow).await?;
+    let normalized = normalized_model(&client, &config, code, shadow).await?;
     Ok((live, normalized))
 }
 
 static SHADOWS: AtomicU32 = AtomicU32::new(0);
 
-/// `code` as the server stores it: its DDL applied to a shadow database and read back, with
-/// the code's renames carried over.
+/// A name no other shadow of this process, or of another, has.
+fn shadow_name() -> String {
+    format!(
+        "schema_shadow_{}_{}_{}",
+        std::process::id(),
+        SHADOWS.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    )
+}
+
+/// `code` as the server stores it, all of it: its whole DDL applied in a shadow and read back,
+/// with the code's renames carried over. What [`normalized_model`] gives with less work; this
+/// one reads back every object the DDL creates.
 pub async fn shadow_model(
     live: &Client,
     live_config: &Config,
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<SchemaModel, EvolveError> {
-    let ddl = script(&create_statements(code));
+    let read = apply_and_read(live, live_config, &create_statements(code), code, shadow).await?;
+    Ok(with_declarations(read, code))
+}
+
+/// `code` with every text the server rewrites as the server prints it: column types and
+/// defaults, check expressions, policy predicates and roles, and index predicates. Only what
+/// holds such text is created in the shadow (each table with its columns and checks, the
+/// policies, the indexes that have a predicate, and the roles the policies name); keys,
+/// foreign keys, indexes, privileges, comments, row-level security and the immutable guard are
+/// kept as declared, the form the catalog gives back for them (the seed's schema, read back
+/// whole with [`shadow_model`], shows no difference from this).
+pub async fn normalized_model(
+    live: &Client,
+    live_config: &Config,
+    code: &SchemaModel,
+    shadow: Shadow<'_>,
+) -> Result<SchemaModel, EvolveError> {
+    let read = apply_and_read(
+        live,
+        live_config,
+        &normalizing_statements(code),
+        code,
+        shadow,
+    )
+    .await?;
+    let mut model = code.clone();
+    for table in &mut model.tables {
+        let Some(printed) = read.table(&table.name) else {
+            continue;
+        };
+        let key: Vec<String> = table
+            .primary_key
+            .iter()
+            .flat_map(|k| k.columns.clone())
+            .collect();
+        for column in &mut table.columns {
+            if let Some(p) = printed.column(&column.name) {
+                column.sql_type = p.sql_type.clone();
+                column.default = p.default.clone();
+                // A primary key's columns are NOT NULL whatever the column says.
+                column.nullable = p.nullable && !key.contains(&column.name);
+            }
+        }
+        for check in &mut table.checks {
+            if let Some(p) = printed.checks.iter().find(|c| c.name == check.name) {
+                check.expression = p.expression.clone();
+            }
+        }
+        for policy in &mut table.policies {
+            if let Some(p) = printed.policies.iter().find(|p| p.name == policy.name) {
+                policy.roles = p.roles.clone();
+                policy.using = p.using.clone();
+                policy.with_check = p.with_check.clone();
+            }
+        }
+        for index in &mut table.indexes {
+            if let Some(p) = printed.indexes.iter().find(|i| i.name == index.name) {
+                index.predicate = p.predicate.clone();
+            }
+        }
+    }
+    Ok(model)
+}
+
+/// The statements that create what holds text the server rewrites: the roles, each table with
+/// its columns and checks only, the indexes that have a predicate, and the policies.
+fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
+    let mut statements: Vec<Statement> = code
+        .roles
+        .iter()
+        .map(|role| Statement::CreateRole { role: role.clone() })
+        .collect();
+    for table in &code.tables {
+        let mut bare = table.clone();
+        bare.primary_key = None;
+        bare.unique.clear();
+        bare.foreign_keys.clear();
+        statements.push(Statement::CreateTable(Box::new(bare)));
+        statements.extend(
+            table
+                .indexes
+                .iter()
+                .filter(|i| i.predicate.is_some())
+                .map(|index| Statement::CreateIndex {
+                    table: table.name.clone(),
+                    index: index.clone(),
+                    concurrently: false,
+                }),
+        );
+        statements.extend(table.policies.iter().map(|policy| Statement::CreatePolicy {
+            table: table.name.clone(),
+            policy: policy.clone(),
+        }));
+    }
+    statements
+}
+
+/// Applies `statements` in the shadow and reads back the tables and roles of `code`.
+async fn apply_and_read(
+    live: &Client,
+    live_config: &Config,
+    statements: &[Statement],
+    code: &SchemaModel,
+    shadow: Shadow<'_>,
+) -> Result<SchemaModel, EvolveError> {
+    let ddl = script(statements);
     let scope = Scope {
         tables: code.tables.iter().map(|t| t.name.clone()).collect(),
         roles: code.roles.clone(),
     };
-    let read = match shadow {
+    Ok(match shadow {
+        Shadow::Transaction => {
+            // A schema of its own, first on the search path (so the DDL creates there and the
+            // reader reads there), the database's own schemas after it (so its functions and
+            // types resolve as they do for the tables checked); rolled back, so nothing stays.
+            let name = shadow_name();
+            live.batch_execute("BEGIN").await?;
+            let result = async {
+                let path: String = live
+                    .query_one("SELECT pg_catalog.current_setting('search_path')", &[])
+                    .await?
+                    .get(0);
+                live.batch_execute(&format!(
+                    "CREATE SCHEMA {name}; SELECT pg_catalog.set_config('search_path', {path}, true)",
+                    name = quote_ident(&name),
+                    path = crate::sql::quote_literal(&format!("{}, {path}", quote_ident(&name))),
+                ))
+                .await?;
+                live.batch_execute(&ddl).await?;
+                Ok::<_, EvolveError>(read_model(live, &scope).await?)
+            }
+            .await;
+            live.batch_execute("ROLLBACK").await?;
+            result?
+        }
         Shadow::SameServer => {
-            let name = format!(
-                "schema_shadow_{}_{}_{}",
-                std::process::id(),
-                SHADOWS.fetch_add(1, Ordering::Relaxed),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos())
-            );
+            let name = shadow_name();
             live.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
                 .await?;
             let mut config = live_config.clone();
             config.dbname(&name);
             let result = async {
-                let client = connect(&config).await?;
+                let (client, connection) = connect(&config).await?;
                 client.batch_execute(&ddl).await?;
                 let model = read_model(&client, &scope).await?;
+                // The database drops at once once its last session has ended; otherwise the
+                // server waits for it in steps of 100 ms.
                 drop(client);
+                let _ = connection.await;
                 Ok::<_, EvolveError>(model)
             }
             .await;
@@ -196,7 +342,7 @@ pub async fn shadow_model(
             model
         }
         Shadow::Url(url) => {
-            let client = connect(&url.parse()?).await?;
+            let (client, _connection) = connect(&url.parse()?).await?;
             let existing = read_model(&client, &Scope::default()).await?;
             if !existing.unmanaged_tables.is_empty() {
                 return Err(EvolveError::ShadowNotEmpty(existing.unmanaged_tables));
@@ -212,8 +358,7 @@ pub async fn shadow_model(
             client.batch_execute("ROLLBACK").await?;
             result?
         }
-    };
-    Ok(with_declarations(read, code))
+    })
 }
 
 /// `read` with the renames `code` declares: on tables, columns, indexes, checks and policies,
