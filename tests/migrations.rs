@@ -633,7 +633,7 @@ fn a_full_cycle_declare_migrate_apply_change_migrate_apply_check_keeps_every_row
         "{second}"
     );
     assert!(second.contains(r#"ALTER TABLE "accounts" ALTER COLUMN "name" TYPE varchar(100)"#));
-    assert!(second.contains(r#"CREATE INDEX CONCURRENTLY "accounts_name_idx""#));
+    assert!(second.contains(r#"CREATE INDEX CONCURRENTLY IF NOT EXISTS "accounts_name_idx""#));
     assert!(!second.contains("DROP"));
     assert_eq!(
         run(
@@ -667,4 +667,177 @@ fn embedded_migrations_are_the_folders_migrations() {
     assert!(embedded
         .unrecorded_changes(&schema().model().unwrap())
         .is_empty());
+}
+
+/// The squawk findings of `up_sql` (rule, the step's header line) that are neither a hazard its
+/// step declares nor a column type the schema asks for. `None` when squawk is not available
+/// (outside CI; `scripts/test` provides it as `SQUAWK_BIN`).
+fn undeclared_squawk_findings(up_sql: &Path) -> Option<Vec<String>> {
+    let Ok(squawk) = std::env::var("SQUAWK_BIN") else {
+        assert!(
+            std::env::var("CI").map_or(true, |ci| ci.is_empty() || ci == "0" || ci == "false"),
+            "SQUAWK_BIN is not set: run the tests with scripts/test"
+        );
+        eprintln!("squawk is not available (SQUAWK_BIN unset): the lint is skipped");
+        return None;
+    };
+    // The file says where its transactions begin and end: squawk needs no flag for them.
+    let output = std::process::Command::new(squawk)
+        .args(["--pg-version", "15", "--reporter", "json"])
+        .arg(up_sql)
+        .output()
+        .expect("run squawk");
+    let findings: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "squawk's report: {e}: {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        });
+    let text = std::fs::read_to_string(up_sql).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut undeclared = Vec::new();
+    for finding in findings {
+        let rule = finding["rule_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let line = finding["line"].as_u64().unwrap_or(0) as usize;
+        let header = lines[..=line.min(lines.len() - 1)]
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("-- step "))
+            .copied()
+            .unwrap_or_default();
+        let statement = lines.get(line).copied().unwrap_or_default();
+        let declared = match rule.as_str() {
+            // Column types the schema asks for.
+            "prefer-text-field"
+            | "prefer-bigint-over-int"
+            | "prefer-bigint-over-smallint"
+            | "prefer-timestamptz"
+            | "prefer-identity" => true,
+            "changing-column-type" => statement.contains(" TYPE "),
+            "renaming-column" | "renaming-table" => header.contains("BreaksRunningCode"),
+            "ban-drop-column" | "ban-drop-table" => header.contains("DeletesData"),
+            "adding-field-with-default" => header.contains("RewritesTable"),
+            _ => false,
+        };
+        if !declared {
+            undeclared.push(format!("{rule} at {header:?}: {statement}"));
+        }
+    }
+    Some(undeclared)
+}
+
+fn tickets(m: &mut SchemaModel) -> &mut schema_core::model::TableModel {
+    m.tables
+        .iter_mut()
+        .find(|t| t.name == "support_tickets")
+        .unwrap()
+}
+
+#[test]
+fn every_generated_migration_passes_squawk_beyond_its_declared_hazards() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    let mut model = code(&db);
+    folder.add(&model, "init", T0);
+    // One migration per kind of change.
+    type Change = Box<dyn Fn(&mut SchemaModel)>;
+    let changes: Vec<(&str, Change)> = vec![
+        (
+            "rename_and_widen",
+            Box::new(|m| {
+                let t = tickets(m);
+                let c = t
+                    .columns
+                    .iter_mut()
+                    .find(|c| c.name == "resolution_notes")
+                    .unwrap();
+                c.name = "resolution".into();
+                c.renamed_from = Some("resolution_notes".into());
+                for g in &mut t.grants {
+                    g.columns
+                        .iter_mut()
+                        .filter(|c| *c == "resolution_notes")
+                        .for_each(|c| *c = "resolution".into());
+                }
+                t.columns
+                    .iter_mut()
+                    .find(|c| c.name == "subject")
+                    .unwrap()
+                    .sql_type = "varchar(300)".into();
+            }),
+        ),
+        (
+            "new_column_and_index",
+            Box::new(|m| {
+                let t = tickets(m);
+                let mut c = t
+                    .columns
+                    .iter()
+                    .find(|c| c.name == "context_url")
+                    .unwrap()
+                    .clone();
+                c.name = "referrer".into();
+                c.comment = None;
+                t.columns.push(c);
+                let mut index = t.indexes[0].clone();
+                index.name = "support_tickets_referrer_idx".into();
+                index.keys.truncate(1);
+                index.keys[0].column = "referrer".into();
+                t.indexes.push(index);
+            }),
+        ),
+        (
+            "not_null_check_and_default",
+            Box::new(|m| {
+                let t = tickets(m);
+                let c = t.columns.iter_mut().find(|c| c.name == "referrer").unwrap();
+                c.nullable = false;
+                c.default = Some("'none'".into());
+                t.checks.push(schema_core::model::CheckModel {
+                    name: "support_tickets_subject_not_blank".into(),
+                    renamed_from: None,
+                    expression: "btrim(\"subject\") <> ''".into(),
+                });
+            }),
+        ),
+        (
+            "drop_referrer",
+            Box::new(|m| {
+                let t = tickets(m);
+                t.columns.retain(|c| c.name != "referrer");
+                t.indexes
+                    .retain(|i| i.name != "support_tickets_referrer_idx");
+            }),
+        ),
+    ];
+    for (i, (name, change)) in changes.iter().enumerate() {
+        change(&mut model);
+        let allow = ["support_tickets.referrer"];
+        let migration = folder
+            .read()
+            .plan_new(&model, name, &allow, T0 + 60 * (i as i64 + 1))
+            .unwrap()
+            .unwrap();
+        Migrations::write_new(folder.path(), &migration).unwrap();
+    }
+    let mut checked = 0;
+    for migration in folder.read().migrations {
+        let path = folder.path().join(&migration.name).join("up.sql");
+        let Some(undeclared) = undeclared_squawk_findings(&path) else {
+            return;
+        };
+        assert_eq!(undeclared, Vec::<String>::new(), "{}", migration.up_sql);
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+    // The application's own migrations too.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for migration in Migrations::read_dir(&repo).unwrap().migrations {
+        let undeclared = undeclared_squawk_findings(&repo.join(&migration.name).join("up.sql"));
+        assert_eq!(undeclared.unwrap(), Vec::<String>::new());
+    }
 }

@@ -667,11 +667,17 @@ impl fmt::Display for Statement {
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
+                // A concurrent build may be run again after a failure: the runner drops the
+                // invalid index the failure left first, and a valid one is kept.
                 write!(
                     f,
                     "CREATE {}INDEX {}{} ON {}",
                     if index.unique { "UNIQUE " } else { "" },
-                    if *concurrently { "CONCURRENTLY " } else { "" },
+                    if *concurrently {
+                        "CONCURRENTLY IF NOT EXISTS "
+                    } else {
+                        ""
+                    },
                     q(&index.name),
                     q(table)
                 )?;
@@ -684,10 +690,16 @@ impl fmt::Display for Statement {
                 }
                 Ok(())
             }
+            // A concurrent drop may be run again (it commits on its own, before the history
+            // records it): an index already gone is no error.
             DropIndex { name, concurrently } => write!(
                 f,
                 "DROP INDEX {}{}",
-                if *concurrently { "CONCURRENTLY " } else { "" },
+                if *concurrently {
+                    "CONCURRENTLY IF EXISTS "
+                } else {
+                    ""
+                },
                 q(name)
             ),
             RenameIndex { from, to } => write!(f, "ALTER INDEX {} RENAME TO {}", q(from), q(to)),

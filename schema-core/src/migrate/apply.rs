@@ -9,6 +9,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use super::{Migration, Migrations};
+use crate::pg::evolve::drop_invalid_index;
 use crate::pg::PgError;
 use crate::sql::{quote_ident, quote_literal};
 
@@ -380,9 +381,9 @@ async fn apply_locked(
     Ok(applied)
 }
 
-/// Runs the steps of `migration` from step `done + 1`: each run of transactional steps in one
-/// transaction with the history row's update, each `no-transaction` step on its own, then its
-/// row updated.
+/// Runs the steps of `migration` from step `done + 1`: each run of transactional steps (up to a
+/// `COMMIT` line of the file) in one transaction with the history row's update, each
+/// `no-transaction` step on its own, then its row updated.
 async fn apply_one(
     client: &mut Client,
     migration: &Migration,
@@ -414,6 +415,14 @@ async fn apply_one(
     let mut index = done;
     while index < steps.len() {
         if !steps[index].transactional {
+            // An index a failed concurrent build left invalid is dropped first, so that the
+            // build (`IF NOT EXISTS`) runs again instead of keeping it.
+            let built = concurrent_index(&steps[index].sql);
+            if let Some(name) = &built {
+                drop_invalid_index(client, name)
+                    .await
+                    .map_err(|e| failed(index, e))?;
+            }
             // One statement per query: several in one simple query form an implicit
             // transaction block, which `CONCURRENTLY` refuses.
             let mut result = Ok(());
@@ -423,28 +432,26 @@ async fn apply_one(
                     break;
                 }
             }
-            client
+            let reset = client
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
-                .await?;
+                .await;
             if let Err(error) = result {
-                // A concurrent build that failed leaves an invalid index behind: drop it, so
-                // that the step can run again.
-                if let Some(index_name) = concurrent_index(&steps[index].sql) {
-                    let _ = client
-                        .batch_execute(&format!(
-                            "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                            quote_ident(&index_name)
-                        ))
-                        .await;
+                if let Some(name) = &built {
+                    let _ = drop_invalid_index(client, name).await;
                 }
                 return Err(failed(index, error));
             }
+            reset?;
             index += 1;
             client.batch_execute(&record(index)).await?;
             continue;
         }
         let transaction = client.transaction().await?;
-        while index < steps.len() && steps[index].transactional {
+        let first = index;
+        while index < steps.len()
+            && steps[index].transactional
+            && (index == first || !steps[index].boundary_before)
+        {
             transaction
                 .batch_execute(&steps[index].sql)
                 .await
@@ -457,9 +464,18 @@ async fn apply_one(
     Ok(())
 }
 
-/// The name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY "name"` step builds.
+/// The name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] "name"` step
+/// builds.
 fn concurrent_index(sql: &str) -> Option<String> {
-    let at = sql.find("INDEX CONCURRENTLY \"")? + "INDEX CONCURRENTLY \"".len();
+    let mark = "INDEX CONCURRENTLY ";
+    let mut at = sql.find(mark)? + mark.len();
+    if sql[at..].starts_with("IF NOT EXISTS ") {
+        at += "IF NOT EXISTS ".len();
+    }
+    at += usize::from(sql[at..].starts_with('"'));
+    if !sql[..at].ends_with('"') {
+        return None;
+    }
     let mut name = String::new();
     let mut chars = sql[at..].chars().peekable();
     while let Some(c) = chars.next() {
@@ -560,6 +576,10 @@ mod tests {
         assert_eq!(
             concurrent_index("CREATE UNIQUE INDEX CONCURRENTLY \"a\"\"b\" ON t (x)").as_deref(),
             Some("a\"b")
+        );
+        assert_eq!(
+            concurrent_index("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON t (x)").as_deref(),
+            Some("i")
         );
     }
 }

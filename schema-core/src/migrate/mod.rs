@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::diff::diff;
 use crate::model::{ModelError, SchemaModel, FORMAT_VERSION};
 use crate::plan::{plan_diff, Plan, Refused};
+use crate::render::{Constraint, Statement};
 
 /// The file each migration's SQL is in.
 pub const UP_FILE: &str = "up.sql";
@@ -61,6 +62,9 @@ pub struct MigrationStep {
     pub sql: String,
     /// Whether it runs in the migration's transaction.
     pub transactional: bool,
+    /// Whether a `BEGIN;` or `COMMIT;` line comes before it: it does not join the transaction
+    /// of the step before it.
+    pub boundary_before: bool,
 }
 
 /// Why a migrations folder cannot be read or written.
@@ -465,8 +469,8 @@ const NO_TRANSACTION: &str = "no-transaction";
 pub fn render_up(name: &str, plan: &Plan) -> String {
     let mut out = format!(
         "-- Migration {name}, generated from the code by schema-core; review it before it is \
-         applied.\n-- Every step runs in one transaction with the migration's history row, \
-         except those marked\n-- `{NO_TRANSACTION}`, which run on their own.\n--\n"
+         applied.\n-- The steps between BEGIN and COMMIT run in one transaction with the \
+         migration's history row;\n-- those marked `{NO_TRANSACTION}` run on their own.\n--\n"
     );
     let hazardous: Vec<_> = plan
         .steps
@@ -491,7 +495,16 @@ pub fn render_up(name: &str, plan: &Plan) -> String {
     for suggestion in &plan.suggestions {
         out.push_str(&format!("-- Note: {suggestion}\n"));
     }
+    let mut in_transaction = false;
     for (i, step) in plan.steps.iter().enumerate() {
+        if in_transaction && (!step.transactional || step.isolated) {
+            out.push_str("\nCOMMIT;\n");
+            in_transaction = false;
+        }
+        if step.transactional && !in_transaction {
+            out.push_str("\nBEGIN;\n");
+            in_transaction = true;
+        }
         out.push_str(&format!("\n{STEP_MARK}{}", i + 1));
         if !step.transactional {
             out.push_str(&format!(" · {NO_TRANSACTION}"));
@@ -506,8 +519,26 @@ pub fn render_up(name: &str, plan: &Plan) -> String {
             out.push_str(&setting);
             out.push_str(";\n");
         }
+        if let Statement::DropConstraint { name, .. } = &step.statement {
+            let added_here = plan.steps[..i].iter().any(|s| {
+                matches!(&s.statement, Statement::AddConstraint { constraint: Constraint::Check(c), .. } if c.name == *name)
+            });
+            if added_here {
+                out.push_str(
+                    "-- The check was added above only so that SET NOT NULL need not scan the \
+                     table; no client knows it.\n-- squawk-ignore ban-drop-constraint\n",
+                );
+            }
+        }
         out.push_str(&step.sql);
         out.push_str(";\n");
+        if step.isolated {
+            out.push_str("\nCOMMIT;\n");
+            in_transaction = false;
+        }
+    }
+    if in_transaction {
+        out.push_str("\nCOMMIT;\n");
     }
     out
 }
@@ -519,12 +550,24 @@ pub fn parse_steps(up_sql: &str) -> Vec<MigrationStep> {
     let text = up_sql.replace("\r\n", "\n");
     let mut steps: Vec<MigrationStep> = Vec::new();
     let mut header = String::new();
+    let mut boundary_before = false;
     for line in text.split_inclusive('\n') {
+        // Exactly `BEGIN;` or `COMMIT;` on a line of its own (a PL/pgSQL body's `BEGIN` has no
+        // semicolon).
+        let bare = line.trim().to_ascii_uppercase();
+        if bare == "BEGIN;" || bare == "COMMIT;" {
+            // The file's own transaction lines: the runner opens and commits the transactions
+            // itself (with the history row), where the file says.
+            boundary_before = true;
+            continue;
+        }
         if let Some(rest) = line.strip_prefix(STEP_MARK) {
             steps.push(MigrationStep {
                 sql: String::new(),
                 transactional: !rest.contains(NO_TRANSACTION),
+                boundary_before,
             });
+            boundary_before = false;
         } else if let Some(step) = steps.last_mut() {
             step.sql.push_str(line);
         } else {
@@ -535,6 +578,7 @@ pub fn parse_steps(up_sql: &str) -> Vec<MigrationStep> {
         steps.push(MigrationStep {
             sql: header,
             transactional: true,
+            boundary_before: false,
         });
     }
     steps.retain(|s| has_sql(&s.sql));
@@ -555,12 +599,19 @@ mod tests {
 
     #[test]
     fn steps_split_at_their_marks_and_keep_their_transaction_mark() {
-        let up = "-- header\n\n-- step 1 · lock AccessExclusive\nSET LOCAL x = 1;\nALTER TABLE a;\n\n\
-                  -- step 2 · no-transaction · lock ShareUpdateExclusive\r\nCREATE INDEX CONCURRENTLY i;\n";
+        let up = "-- header\n\nBEGIN;\n\n-- step 1 · lock AccessExclusive\nSET LOCAL x = 1;\nALTER TABLE a;\n\n\
+                  COMMIT;\n\n-- step 2 · no-transaction · lock ShareUpdateExclusive\r\nCREATE INDEX CONCURRENTLY i;\n\n\
+                  BEGIN;\n-- step 3\nALTER TABLE b;\nCOMMIT;\n";
         let steps = parse_steps(up);
-        assert_eq!(steps.len(), 2);
+        assert_eq!(steps.len(), 3);
+        assert!(steps[2].boundary_before);
+        let joined = parse_steps("BEGIN;\n-- step 1\nA;\n-- step 2\nB;\nCOMMIT;\n");
+        assert_eq!(
+            joined.iter().map(|s| s.boundary_before).collect::<Vec<_>>(),
+            [true, false]
+        );
         assert!(steps[0].transactional);
-        assert_eq!(steps[0].sql, "SET LOCAL x = 1;\nALTER TABLE a;\n\n");
+        assert_eq!(steps[0].sql.trim_end(), "SET LOCAL x = 1;\nALTER TABLE a;");
         assert!(!steps[1].transactional);
         assert_eq!(parse_steps("-- by hand\nUPDATE t SET x = 1;\n").len(), 1);
         assert!(parse_steps("-- only a comment\n").is_empty());

@@ -440,34 +440,47 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
     while index < plan.steps.len() {
         let step = &plan.steps[index];
         if !step.transactional {
+            let built = match &step.statement {
+                crate::render::Statement::CreateIndex { index, .. } => Some(index.name.as_str()),
+                _ => None,
+            };
+            let failed = |error: tokio_postgres::Error| EvolveError::Step {
+                index,
+                sql: step.sql.clone(),
+                error: Box::new(error.into()),
+            };
+            if let Some(name) = built {
+                drop_invalid_index(client, name).await.map_err(failed)?;
+            }
+            let mut result = Ok(());
             for setting in step.settings(false) {
-                client.batch_execute(&setting).await?;
-            }
-            let result = client.batch_execute(&step.sql).await;
-            client
-                .batch_execute("RESET lock_timeout; RESET statement_timeout")
-                .await?;
-            if let Err(error) = result {
-                if let crate::render::Statement::CreateIndex { index: built, .. } = &step.statement
-                {
-                    let _ = client
-                        .batch_execute(&format!(
-                            "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                            quote_ident(&built.name)
-                        ))
-                        .await;
+                if result.is_ok() {
+                    result = client.batch_execute(&setting).await;
                 }
-                return Err(EvolveError::Step {
-                    index,
-                    sql: step.sql.clone(),
-                    error: Box::new(error.into()),
-                });
             }
+            if result.is_ok() {
+                result = client.batch_execute(&step.sql).await;
+            }
+            let reset = client
+                .batch_execute("RESET lock_timeout; RESET statement_timeout")
+                .await;
+            if let Err(error) = result {
+                if let Some(name) = built {
+                    let _ = drop_invalid_index(client, name).await;
+                }
+                return Err(failed(error));
+            }
+            reset?;
             index += 1;
             continue;
         }
         let transaction = client.transaction().await?;
-        while index < plan.steps.len() && plan.steps[index].transactional {
+        let first = index;
+        while index < plan.steps.len()
+            && plan.steps[index].transactional
+            && (index == first || !plan.steps[index].isolated)
+            && !(index > first && plan.steps[index - 1].isolated)
+        {
             let step = &plan.steps[index];
             let mut sql = step.settings(true).join(";\n");
             sql.push_str(";\n");
@@ -482,6 +495,32 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
             index += 1;
         }
         transaction.commit().await?;
+    }
+    Ok(())
+}
+
+/// Drops the index `name` of the current schema if a failed `CONCURRENTLY` build left it
+/// invalid, so that the build can run again (a valid one is left alone).
+pub(crate) async fn drop_invalid_index(
+    client: &Client,
+    name: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let invalid = client
+        .query_opt(
+            "SELECT FROM pg_catalog.pg_index x \
+             JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid \
+             WHERE c.relname = $1 AND NOT x.indisvalid \
+               AND c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid",
+            &[&name],
+        )
+        .await?;
+    if invalid.is_some() {
+        client
+            .batch_execute(&format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                quote_ident(name)
+            ))
+            .await?;
     }
     Ok(())
 }

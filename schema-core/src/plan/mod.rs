@@ -65,8 +65,12 @@ pub struct Step {
     pub statement: Statement,
     /// Its SQL, without `;`.
     pub sql: String,
-    /// Whether it may run inside a transaction (a `CONCURRENTLY` step may not).
+    /// Whether it may run inside a transaction (a `CONCURRENTLY` step may not: it runs on its
+    /// own).
     pub transactional: bool,
+    /// Whether it runs in a transaction of its own: a `VALIDATE CONSTRAINT`, which in the
+    /// transaction that added the constraint `NOT VALID` would hold that lock while it scans.
+    pub isolated: bool,
     /// The strongest table lock it takes.
     pub lock: Lock,
     /// What it may do.
@@ -846,6 +850,9 @@ fn step(statement: Statement) -> Step {
     Step {
         sql: statement.to_string(),
         transactional: statement.transactional(),
+        // A validation runs in a transaction of its own: in the one that added the constraint
+        // NOT VALID it would hold that step's lock while it scans.
+        isolated: matches!(statement, Statement::ValidateConstraint { .. }),
         lock,
         hazards,
         lock_timeout: LOCK_TIMEOUT,
@@ -963,14 +970,22 @@ impl Plan {
     /// its timeouts and a comment naming its lock and hazards.
     pub fn to_script(&self) -> String {
         let mut script = String::new();
+        if self.steps.iter().any(|s| !s.transactional) {
+            script.push_str(
+                "-- A CONCURRENTLY index build that fails leaves an invalid index behind: drop it \
+                 (DROP INDEX CONCURRENTLY)\n-- before running this script again.\n",
+            );
+        }
         let mut in_transaction = false;
         for step in &self.steps {
-            if step.transactional && !in_transaction {
-                script.push_str("BEGIN;\n");
-                in_transaction = true;
-            } else if !step.transactional && in_transaction {
+            let opens = step.transactional && (!in_transaction || step.isolated);
+            if in_transaction && (!step.transactional || step.isolated) {
                 script.push_str("COMMIT;\n\n");
                 in_transaction = false;
+            }
+            if opens {
+                script.push_str("BEGIN;\n");
+                in_transaction = true;
             }
             script.push_str(&format!("-- lock: {:?}", step.lock));
             if !step.hazards.is_empty() {
@@ -984,6 +999,10 @@ impl Plan {
             }
             script.push_str(&step.sql);
             script.push_str(";\n");
+            if step.isolated {
+                script.push_str("COMMIT;\n\n");
+                in_transaction = false;
+            }
         }
         if in_transaction {
             script.push_str("COMMIT;\n");

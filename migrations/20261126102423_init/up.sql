@@ -1,8 +1,10 @@
--- Migration 20261126100802_init, generated from the code by schema-core; review it before it is applied.
--- Every step runs in one transaction with the migration's history row, except those marked
--- `no-transaction`, which run on their own.
+-- Migration 20261126102423_init, generated from the code by schema-core; review it before it is applied.
+-- The steps between BEGIN and COMMIT run in one transaction with the migration's history row;
+-- those marked `no-transaction` run on their own.
 --
 -- Hazards: none.
+
+BEGIN;
 
 -- step 1 · lock None
 SET LOCAL lock_timeout = '5000ms';
@@ -307,3 +309,5 @@ GRANT SELECT ON "support_tickets" TO "support_team";
 SET LOCAL lock_timeout = '5000ms';
 SET LOCAL statement_timeout = '30000ms';
 GRANT UPDATE ("category", "priority", "status", "assigned_to", "resolution_notes", "resolved_at", "updated_at") ON "support_tickets" TO "support_team";
+
+COMMIT;
