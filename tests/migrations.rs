@@ -841,3 +841,75 @@ fn every_generated_migration_passes_squawk_beyond_its_declared_hazards() {
         assert_eq!(undeclared.unwrap(), Vec::<String>::new());
     }
 }
+
+#[test]
+fn an_index_a_failed_concurrent_build_left_invalid_is_built_again() {
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    let mut model = code(&db);
+    folder.add(&model, "init", T0);
+    let rt = runtime();
+    let mut client = connect(&rt, db.url());
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    // A unique index over duplicates: the concurrent build fails.
+    db.add_providers_with_tickets(1, 2);
+    db.client()
+        .batch_execute("UPDATE support_tickets SET subject = 'same'")
+        .unwrap();
+    let t = tickets(&mut model);
+    let mut index = t.indexes[0].clone();
+    index.name = "support_tickets_subject_key_idx".into();
+    index.unique = true;
+    index.keys.truncate(1);
+    index.keys[0].column = "subject".into();
+    t.indexes.push(index);
+    folder.add(&model, "unique_subject", T0 + 60);
+    let error = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    assert!(error.to_string().contains("step"), "{error}");
+    // Leave an invalid index of that name behind, as a build killed half-way does.
+    db.client()
+        .batch_execute(
+            "CREATE UNIQUE INDEX CONCURRENTLY support_tickets_subject_key_idx \
+             ON support_tickets (subject)",
+        )
+        .unwrap_err();
+    let valid = |db: &mut TestDb| -> Option<bool> {
+        db.client()
+            .query_opt(
+                "SELECT indisvalid FROM pg_index \
+                 WHERE indexrelid = to_regclass('support_tickets_subject_key_idx')",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0))
+    };
+    assert_eq!(valid(&mut db), Some(false));
+    db.client()
+        .batch_execute(
+            "UPDATE support_tickets SET subject = ticket_id::text; \
+             UPDATE schema_migrations SET steps_applied = 0 WHERE name LIKE '%unique_subject'",
+        )
+        .unwrap();
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert_eq!(
+        valid(&mut db),
+        Some(true),
+        "dropped and built again, not skipped"
+    );
+}
+
+#[test]
+fn the_mermaid_diagram_shows_tables_keys_and_references() {
+    let mermaid = schema().model().unwrap().to_mermaid();
+    assert!(mermaid.starts_with("erDiagram\n    providers {\n"));
+    assert!(
+        mermaid.contains("        uuid provider_id PK \"Unique identifier of the provider.\"\n")
+    );
+    assert!(mermaid.contains("        varchar_10 npi UK "));
+    assert!(mermaid.contains("        uuid provider_id FK "));
+    assert!(mermaid.contains("    providers ||--o{ support_tickets : \"provider_id\"\n"));
+}
