@@ -30,6 +30,15 @@ pub enum Statement {
     },
     /// `CREATE TABLE` with its columns, keys, foreign keys and checks.
     CreateTable(Box<TableModel>),
+    /// `CREATE TABLE ... PARTITION BY LIST (column)`: a table without storage of its own. A
+    /// shadow uses it to have the server print a table's types, defaults and checks at little
+    /// cost; plans never write it.
+    CreatePartitionedTable {
+        /// The table.
+        table: Box<TableModel>,
+        /// The partition key's column.
+        list_key: String,
+    },
     /// `DROP TABLE`.
     DropTable {
         /// The table.
@@ -566,6 +575,10 @@ impl fmt::Display for Statement {
             }
             DropRole { role } => write!(f, "DROP ROLE IF EXISTS {}", q(role)),
             CreateTable(table) => write_create_table(f, table),
+            CreatePartitionedTable { table, list_key } => {
+                write_create_table(f, table)?;
+                write!(f, " PARTITION BY LIST ({})", q(list_key))
+            }
             DropTable { table } => write!(f, "DROP TABLE {}", q(table)),
             RenameTable { from, to } => write!(f, "ALTER TABLE {} RENAME TO {}", q(from), q(to)),
             AddColumn { table, column } => {

@@ -41,9 +41,10 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use super::introspect::{read_model, Scope};
 use super::PgError;
+use crate::def::PolicyCommand;
 use crate::diff::{diff, SchemaDiff};
 use crate::error::SchemaError;
-use crate::model::SchemaModel;
+use crate::model::{PolicyModel, SchemaModel, TableModel};
 use crate::plan::{plan_diff, Plan, Refused};
 use crate::render::{create_statements, script, Statement};
 use crate::sql::quote_ident;
@@ -149,11 +150,16 @@ pub async fn read_both(
     shadow: Shadow<'_>,
 ) -> Result<(SchemaModel, SchemaModel), EvolveError> {
     let config: Config = url.parse()?;
-    let (client, _connection) = connect(&config).await?;
+    // Two sessions, so that the server reads the live catalog while it builds the shadow.
+    let (first, second) = futures_util::future::join(connect(&config), connect(&config)).await;
+    let ((live_client, _live), (shadow_client, _shadow)) = (first?, second?);
     let scope = Scope::of(code);
-    let live = read_model(&client, &scope).await?;
-    let normalized = normalized_model(&client, &config, code, shadow).await?;
-    Ok((live, normalized))
+    let (live, normalized) = futures_util::future::join(
+        read_model(&live_client, &scope),
+        normalized_model(&shadow_client, &config, code, shadow),
+    )
+    .await;
+    Ok((live?, normalized?))
 }
 
 static SHADOWS: AtomicU32 = AtomicU32::new(0);
@@ -184,9 +190,10 @@ pub async fn shadow_model(
 }
 
 /// `code` with every text the server rewrites as the server prints it: column types and
-/// defaults, check expressions, policy predicates and roles, and index predicates. Only what
-/// holds such text is created in the shadow (each table with its columns and checks, the
-/// policies, the indexes that have a predicate, and the roles the policies name); keys,
+/// defaults, check expressions, policy predicates, and index predicates. Only what holds such
+/// text is created in the shadow (each table with its columns and checks, without storage
+/// where it can be; the indexes that have a predicate; the policies' distinct predicates; and
+/// the roles); keys,
 /// foreign keys, indexes, privileges, comments, row-level security and the immutable guard are
 /// kept as declared, the form the catalog gives back for them (the seed's schema, read back
 /// whole with [`shadow_model`], shows no difference from this).
@@ -227,12 +234,32 @@ pub async fn normalized_model(
                 check.expression = p.expression.clone();
             }
         }
-        for policy in &mut table.policies {
-            if let Some(p) = printed.policies.iter().find(|p| p.name == policy.name) {
-                policy.roles = p.roles.clone();
-                policy.using = p.using.clone();
-                policy.with_check = p.with_check.clone();
+        // Each predicate as its carrier policy printed it.
+        let written = distinct_predicates(table)
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        let mut printed_predicates = std::collections::HashMap::new();
+        for (n, pair) in written.chunks(2).enumerate() {
+            if let Some(p) = printed
+                .policies
+                .iter()
+                .find(|p| p.name == carrier_policy(n))
+            {
+                printed_predicates.insert(pair[0].clone(), p.using.clone());
+                printed_predicates.insert(pair[pair.len() - 1].clone(), p.with_check.clone());
             }
+        }
+        let print = |predicate: &mut Option<String>| {
+            if let Some(Some(p)) = predicate.as_ref().and_then(|w| printed_predicates.get(w)) {
+                *predicate = Some(p.clone());
+            }
+        };
+        for policy in &mut table.policies {
+            print(&mut policy.using);
+            print(&mut policy.with_check);
+            // The catalog lists a policy's roles in name order.
+            policy.roles.sort();
         }
         for index in &mut table.indexes {
             if let Some(p) = printed.indexes.iter().find(|i| i.name == index.name) {
@@ -243,8 +270,28 @@ pub async fn normalized_model(
     Ok(model)
 }
 
+/// The name of the `n`th policy that carries a table's distinct predicates in the shadow.
+fn carrier_policy(n: usize) -> String {
+    format!("schema_shadow_predicates_{n}")
+}
+
+/// A table's distinct policy predicates, in the order first written.
+fn distinct_predicates(table: &TableModel) -> Vec<&str> {
+    let mut predicates: Vec<&str> = Vec::new();
+    for policy in &table.policies {
+        for predicate in [&policy.using, &policy.with_check].into_iter().flatten() {
+            if !predicates.contains(&predicate.as_str()) {
+                predicates.push(predicate);
+            }
+        }
+    }
+    predicates
+}
+
 /// The statements that create what holds text the server rewrites: the roles, each table with
-/// its columns and checks only, the indexes that have a predicate, and the policies.
+/// its columns and checks only (partitioned, so without storage, where a column can be its
+/// list key), the indexes that have a predicate, and the policies' distinct predicates, two to
+/// a policy (as `USING` and `WITH CHECK`, printed alike).
 fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
     let mut statements: Vec<Statement> = code
         .roles
@@ -256,7 +303,19 @@ fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
         bare.primary_key = None;
         bare.unique.clear();
         bare.foreign_keys.clear();
-        statements.push(Statement::CreateTable(Box::new(bare)));
+        let has_predicated_index = table.indexes.iter().any(|i| i.predicate.is_some());
+        let list_key = table
+            .columns
+            .iter()
+            .find(|c| can_be_list_key(&c.sql_type))
+            .map(|c| c.name.clone());
+        statements.push(match list_key {
+            Some(list_key) if !has_predicated_index => Statement::CreatePartitionedTable {
+                table: Box::new(bare),
+                list_key,
+            },
+            _ => Statement::CreateTable(Box::new(bare)),
+        });
         statements.extend(
             table
                 .indexes
@@ -268,12 +327,48 @@ fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
                     concurrently: false,
                 }),
         );
-        statements.extend(table.policies.iter().map(|policy| Statement::CreatePolicy {
-            table: table.name.clone(),
-            policy: policy.clone(),
-        }));
+        let predicates = distinct_predicates(table);
+        for (n, pair) in predicates.chunks(2).enumerate() {
+            statements.push(Statement::CreatePolicy {
+                table: table.name.clone(),
+                policy: PolicyModel {
+                    name: carrier_policy(n),
+                    renamed_from: None,
+                    command: PolicyCommand::All,
+                    permissive: true,
+                    roles: vec!["public".into()],
+                    using: Some(pair[0].to_string()),
+                    with_check: Some(pair[pair.len() - 1].to_string()),
+                },
+            });
+        }
     }
     statements
+}
+
+/// Whether a column of this type can be a list partition key (it has a default btree operator
+/// class): the common scalar types.
+fn can_be_list_key(sql_type: &str) -> bool {
+    let t = sql_type.trim().to_ascii_lowercase();
+    let base = t.split('(').next().unwrap_or_default().trim();
+    matches!(
+        base,
+        "uuid"
+            | "text"
+            | "varchar"
+            | "character varying"
+            | "smallint"
+            | "integer"
+            | "int"
+            | "bigint"
+            | "boolean"
+            | "date"
+            | "timestamptz"
+            | "timestamp"
+            | "timestamp with time zone"
+            | "timestamp without time zone"
+            | "numeric"
+    )
 }
 
 /// Applies `statements` in the shadow and reads back the tables and roles of `code`.

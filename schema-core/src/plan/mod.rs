@@ -762,6 +762,7 @@ fn step(statement: Statement) -> Step {
         S::CreateRole { .. } => (Lock::None, vec![], None),
         S::DropRole { .. } => (Lock::None, vec![BreaksRunningCode], None),
         S::CreateTable(table) if table.foreign_keys.is_empty() => (Lock::None, vec![], None),
+        S::CreatePartitionedTable { .. } => (Lock::None, vec![], None),
         S::CreateTable(_) => (Lock::ShareRowExclusive, vec![], None),
         S::DropTable { table } => (
             Lock::AccessExclusive,
