@@ -300,3 +300,34 @@ fn the_diff_script_applied_by_psql_repairs_drift() {
     let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
     assert_eq!(lines, Vec::<String>::new());
 }
+
+#[test]
+fn an_invalid_index_reads_as_missing_and_the_script_builds_it_again() {
+    let mut db = TestDb::with_schema();
+    db.add_providers_with_tickets(1, 2);
+    db.client()
+        .batch_execute("DROP INDEX support_tickets_status_priority_idx")
+        .unwrap();
+    // A failed concurrent build (duplicates under a unique index) leaves an invalid index.
+    db.client()
+        .batch_execute(
+            "CREATE UNIQUE INDEX CONCURRENTLY support_tickets_status_priority_idx \
+             ON support_tickets (status, priority)",
+        )
+        .unwrap_err();
+    let schema = schema().with_names(db.names().clone());
+    let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
+    assert_eq!(
+        lines,
+        ["index `support_tickets_status_priority_idx` on `support_tickets`: missing"]
+    );
+    let plan = block_on(schema_core::pg::evolve::plan_for(
+        db.url(),
+        &schema,
+        Shadow::Transaction,
+    ))
+    .unwrap();
+    common::psql(db.url(), &plan.to_script()).unwrap();
+    let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+}

@@ -252,7 +252,9 @@ async fn read_indexes<C: GenericClient>(
     client: &C,
     tables: &mut Tables<'_>,
 ) -> Result<(), PgError> {
-    // Indexes behind primary keys and unique constraints belong to those constraints.
+    // Indexes behind primary keys and unique constraints belong to those constraints. An
+    // index a failed concurrent build left invalid is not there as far as queries go: it reads
+    // as missing, and the plan builds it again (the runner drops the invalid one first).
     let rows = client
         .query(
             "SELECT x.indrelid, i.relname::text, x.indisunique, am.amname::text, \
@@ -266,7 +268,7 @@ async fn read_indexes<C: GenericClient>(
              FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
              JOIN pg_catalog.pg_am am ON am.oid = i.relam \
-             WHERE x.indrelid = ANY($1) AND NOT EXISTS ( \
+             WHERE x.indrelid = ANY($1) AND x.indisvalid AND NOT EXISTS ( \
                  SELECT FROM pg_catalog.pg_constraint c \
                  WHERE c.conrelid = x.indrelid AND c.conindid = x.indexrelid \
                    AND c.contype IN ('p', 'u', 'x')) \

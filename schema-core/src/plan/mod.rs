@@ -971,12 +971,6 @@ impl Plan {
     /// its timeouts and a comment naming its lock and hazards.
     pub fn to_script(&self) -> String {
         let mut script = String::new();
-        if self.steps.iter().any(|s| !s.transactional) {
-            script.push_str(
-                "-- A CONCURRENTLY index build that fails leaves an invalid index behind: drop it \
-                 (DROP INDEX CONCURRENTLY)\n-- before running this script again.\n",
-            );
-        }
         let mut in_transaction = false;
         for step in &self.steps {
             let opens = step.transactional && (!in_transaction || step.isolated);
@@ -997,6 +991,19 @@ impl Plan {
             for setting in step.settings(step.transactional) {
                 script.push_str(&setting);
                 script.push_str(";\n");
+            }
+            if let Statement::CreateIndex {
+                index,
+                concurrently: true,
+                ..
+            } = &step.statement
+            {
+                // The plan builds an index the database has no valid copy of: one of that name
+                // is what a failed concurrent build left, invalid, and IF NOT EXISTS would keep.
+                script.push_str(&format!(
+                    "DROP INDEX CONCURRENTLY IF EXISTS {};\n",
+                    quote_ident(&index.name)
+                ));
             }
             script.push_str(&step.sql);
             script.push_str(";\n");
