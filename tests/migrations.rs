@@ -82,6 +82,24 @@ fn code(db: &TestDb) -> SchemaModel {
 
 const T0: i64 = 1_790_000_000;
 
+/// Whether the table exists in `db`.
+fn exists(db: &mut TestDb, table: &str) -> bool {
+    db.client()
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .unwrap()
+        .get(0)
+}
+
+/// A fresh database, a folder holding the schema's first migration, a runtime and a client.
+fn with_init() -> (TestDb, Folder, tokio::runtime::Runtime, Client) {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    folder.add(&code(&db), "init", T0);
+    let rt = runtime();
+    let client = connect(&rt, db.url());
+    (db, folder, rt, client)
+}
+
 fn history(db: &mut TestDb) -> Vec<(String, i32, i32)> {
     db.client()
         .query(
@@ -206,15 +224,11 @@ fn a_held_lock_times_out_naming_its_holder() {
 
 #[test]
 fn an_edited_a_missing_and_an_out_of_order_migration_are_refused_before_anything_runs() {
-    let mut db = TestDb::new();
-    let folder = Folder::new();
-    folder.add(&code(&db), "init", T0);
+    let (mut db, folder, rt, mut client) = with_init();
     folder.add_sql(
         "20300101000000_second",
         "-- step 1\nCREATE TABLE second (id int);\n",
     );
-    let rt = runtime();
-    let mut client = connect(&rt, db.url());
     rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
         .unwrap();
     let pending = "-- step 1\nCREATE TABLE third (id int);\n";
@@ -265,12 +279,6 @@ fn an_edited_a_missing_and_an_out_of_order_migration_are_refused_before_anything
             .contains("20291231000000_late is pending but sorts before 20300101000000_second"),
         "{refused}"
     );
-    let exists = |db: &mut TestDb, table: &str| -> bool {
-        db.client()
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-            .unwrap()
-            .get(0)
-    };
     assert!(
         !exists(&mut db, "late") && !exists(&mut db, "third"),
         "nothing ran"
@@ -293,9 +301,7 @@ fn an_edited_a_missing_and_an_out_of_order_migration_are_refused_before_anything
 
 #[test]
 fn a_failing_migration_leaves_history_and_database_agreeing() {
-    let mut db = TestDb::new();
-    let folder = Folder::new();
-    folder.add(&code(&db), "init", T0);
+    let (mut db, folder, rt, mut client) = with_init();
     // One transaction: both steps or neither.
     folder.add_sql(
         "20300101000000_broken",
@@ -305,8 +311,6 @@ fn a_failing_migration_leaves_history_and_database_agreeing() {
         "20300102000000_after",
         "-- step 1\nCREATE TABLE after_it (id int);\n",
     );
-    let rt = runtime();
-    let mut client = connect(&rt, db.url());
     let error = rt
         .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
         .unwrap_err();
@@ -318,12 +322,6 @@ fn a_failing_migration_leaves_history_and_database_agreeing() {
         }
         other => panic!("expected a failed step, got {other}"),
     }
-    let exists = |db: &mut TestDb, table: &str| -> bool {
-        db.client()
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-            .unwrap()
-            .get(0)
-    };
     assert!(!exists(&mut db, "half") && !exists(&mut db, "after_it"));
     assert_eq!(
         history(&mut db).len(),
