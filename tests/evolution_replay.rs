@@ -993,3 +993,15 @@ fn renames_declared_in_the_derive_keep_rows_and_rewrite_enum_values() {
     );
     assert_eq!(r.count("SELECT count(*) FROM jobs WHERE state = 'DONE'"), 5);
 }
+
+#[test]
+fn a_new_column_comes_with_its_comment() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let mut column = text_column("channel", "text", true, None);
+        column.comment = Some("Where the ticket came from.".into());
+        tickets(b).columns.push(column);
+    });
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(plan.steps.iter().any(|s| s.sql
+        == r#"COMMENT ON COLUMN "support_tickets"."channel" IS 'Where the ticket came from.'"#));
+}

@@ -266,13 +266,25 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 to: to.clone(),
             },
         ),
-        Change::AddColumn { table, column } => add.push(
-            Columns,
-            Statement::AddColumn {
-                table: table.clone(),
-                column: column.clone(),
-            },
-        ),
+        Change::AddColumn { table, column } => {
+            add.push(
+                Columns,
+                Statement::AddColumn {
+                    table: table.clone(),
+                    column: column.clone(),
+                },
+            );
+            if column.comment.is_some() {
+                add.push(
+                    Finish,
+                    Statement::Comment {
+                        table: table.clone(),
+                        column: Some(column.name.clone()),
+                        text: column.comment.clone(),
+                    },
+                );
+            }
+        }
         Change::DropColumn { table, column } => add.push(
             DropObjects,
             Statement::DropColumn {
