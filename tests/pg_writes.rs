@@ -1252,3 +1252,62 @@ fn batch_rows_with_nulls_in_different_places_share_one_statement() {
         }
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Streaming reads.
+
+#[test]
+fn streamed_reads_yield_every_row_as_select_all_does_and_go_on_after_a_bad_row() {
+    use futures_util::TryStreamExt as _;
+    let test_db = TestDb::with_schema();
+    block_on(async {
+        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let provider = add_provider(&db, 7).await;
+        let rows: Vec<_> = (0..1500).map(|i| ticket(provider, i)).collect();
+        db.copy_in(&rows).await.unwrap();
+
+        let mut all = db.select_all::<SupportTicket>().await.unwrap();
+        let mut streamed: Vec<SelectSupportTicket> = db
+            .stream_all::<SupportTicket>()
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        all.sort_by_key(|t| t.ticket_id);
+        streamed.sort_by_key(|t| t.ticket_id);
+        assert_eq!(streamed.len(), 1500);
+        assert_eq!(streamed, all);
+
+        let some: Vec<SelectSupportTicket> = db
+            .query_stream(
+                "SELECT * FROM support_tickets WHERE subject LIKE $1",
+                &[&"subject 1%"],
+            )
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(some.len(), 1 + 10 + 100 + 500);
+
+        // Inside a transaction too; a value the row type cannot hold is one Err item.
+        db.client()
+            .batch_execute(
+                "ALTER TABLE support_tickets DROP CONSTRAINT support_tickets_priority_check; \
+                 UPDATE support_tickets SET priority = 'SOMEDAY' WHERE subject = 'subject 3'",
+            )
+            .await
+            .unwrap();
+        let transaction = db.transaction().await.unwrap();
+        let results: Vec<Result<SelectSupportTicket, PgError>> = futures_util::StreamExt::collect(
+            transaction.stream_all::<SupportTicket>().await.unwrap(),
+        )
+        .await;
+        assert_eq!(results.len(), 1500);
+        let bad: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert_eq!(bad.len(), 1);
+        assert!(matches!(bad[0], PgError::Decode(_)), "{:?}", bad[0]);
+        transaction.rollback().await.unwrap();
+    });
+}

@@ -510,6 +510,29 @@ macro_rules! typed_statements {
                 delete::<_, T>(&self.$client, self.statements.borrow(), key).await
             }
 
+            /// Every row of the table, as a stream that yields each row as it arrives: memory
+            /// stays constant whatever the table's size. A row that cannot be decoded is an
+            /// `Err` item naming its key and column; the stream goes on after it.
+            pub async fn stream_all<T>(&self) -> Result<Rows<T::Select>, PgError>
+            where
+                T: Table,
+                T::Select: FromRow,
+            {
+                self.end_leaked_transaction().await?;
+                stream_all::<_, T>(&self.$client, self.statements.borrow()).await
+            }
+
+            /// A query of your own as a stream of rows decoded by column name, yielded as
+            /// they arrive (see [`stream_all`](Self::stream_all)).
+            pub async fn query_stream<S: FromRow>(
+                &self,
+                sql: &str,
+                params: &[Param<'_>],
+            ) -> Result<Rows<S>, PgError> {
+                self.end_leaked_transaction().await?;
+                query_stream(&self.$client, self.statements.borrow(), sql, params).await
+            }
+
             /// Runs a query of your own and decodes its rows by column name. The query is
             /// prepared once; a column it lacks is an error even when it returns no row.
             pub async fn query_as<S: FromRow>(
@@ -860,6 +883,72 @@ async fn delete<C: GenericClient, T: KeyedTable>(
     let mut params = Vec::with_capacity(table.primary_key.len());
     T::push_key(key, &mut params);
     Ok(client.execute(&statement, &params).await? > 0)
+}
+
+/// Rows decoded as they arrive from the server: what [`Db::stream_all`] and
+/// [`Db::query_stream`] return. It holds one row at a time, whatever the size of the result;
+/// the connection serves no other statement until the stream ends or is dropped.
+pub struct Rows<S> {
+    rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
+    indexes: Vec<usize>,
+    decoded: std::marker::PhantomData<fn() -> S>,
+}
+
+impl<S: FromRow> futures_util::Stream for Rows<S> {
+    type Item = Result<S, PgError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        this.rows.as_mut().poll_next(cx).map(|row| {
+            row.map(|row| match row {
+                Ok(row) => S::from_row_at(&row, &this.indexes).map_err(PgError::from),
+                Err(error) => Err(PgError::from(error)),
+            })
+        })
+    }
+}
+
+async fn stream_all<C: GenericClient, T>(
+    client: &C,
+    statements: &StatementCache,
+) -> Result<Rows<T::Select>, PgError>
+where
+    T: Table,
+    T::Select: FromRow,
+{
+    let table = T::TABLE;
+    let statement = statements
+        .get_rows(client, statements::select_all(table), table)
+        .await?;
+    rows(client, &statement, &[], positions(table)).await
+}
+
+async fn query_stream<C: GenericClient, S: FromRow>(
+    client: &C,
+    statements: &StatementCache,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<Rows<S>, PgError> {
+    let statement = statements.get(client, sql.to_string()).await?;
+    let indexes = codec::statement_indexes(<S::Table as Table>::TABLE, statement.columns())?;
+    rows(client, &statement, params, indexes).await
+}
+
+async fn rows<C: GenericClient, S: FromRow>(
+    client: &C,
+    statement: &Statement,
+    params: &[Param<'_>],
+    indexes: Vec<usize>,
+) -> Result<Rows<S>, PgError> {
+    let rows = client.query_raw(statement, params.iter().copied()).await?;
+    Ok(Rows {
+        rows: Box::pin(rows),
+        indexes,
+        decoded: std::marker::PhantomData,
+    })
 }
 
 async fn query_as<C: GenericClient, S: FromRow>(

@@ -36,7 +36,7 @@ pub use codec::{
     decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked, DecodeError,
     DecodeProblem, UnknownValue,
 };
-pub use db::{Db, DbTransaction};
+pub use db::{Db, DbTransaction, Rows};
 pub use error::{ConstraintKind, ConstraintViolation, PgError, SettingProblem};
 #[doc(no_inline)]
 pub use tokio_postgres;
