@@ -280,7 +280,7 @@ impl Db {
     /// The flag is cleared only once the `ROLLBACK` has completed: a concurrent call that
     /// sees it still set sends a `ROLLBACK` of its own (which the server answers with a
     /// warning), never a statement that could run inside the leaked transaction.
-    async fn end_leaked_transaction(&self) -> Result<(), PgError> {
+    pub(crate) async fn end_leaked_transaction(&self) -> Result<(), PgError> {
         if self.open.load(Ordering::Acquire) {
             self.client.batch_execute("ROLLBACK").await?;
             self.open.store(false, Ordering::Release);

@@ -30,6 +30,8 @@ mod db;
 mod error;
 pub mod evolve;
 pub mod introspect;
+#[cfg(any(feature = "deadpool", feature = "bb8"))]
+pub mod pool;
 mod statements;
 
 pub use codec::{

@@ -1,0 +1,104 @@
+//! Pools of [`Db`]s (features `deadpool` and `bb8`): each pooled object is one physical
+//! connection with its own prepared statements, kept across checkouts, so a statement prepared
+//! on one connection is never used on another.
+//!
+//! ```no_run
+//! # #[cfg(feature = "deadpool")]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use schema_core::pg::pool::DbManager;
+//!
+//! let manager = DbManager::new("postgres://app@127.0.0.1/app")?;
+//! let pool = deadpool::managed::Pool::<DbManager>::builder(manager).max_size(4).build()?;
+//! let mut db = pool.get().await?; // derefs to `Db`
+//! let transaction = db.scoped_transaction("app.provider_id", "42").await?;
+//! # drop(transaction);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A checkout gets the connection as the last user left it, except for a transaction it
+//! leaked: recycling ends that one first (the same check every typed call of a [`Db`] makes),
+//! so a scope set with `SET LOCAL` never reaches the next request.
+
+use tokio_postgres::Config;
+
+use super::{Db, PgError};
+
+/// Makes and checks the [`Db`]s of a pool.
+#[derive(Clone, Debug)]
+pub struct DbManager {
+    config: Config,
+}
+
+impl DbManager {
+    /// A manager connecting with `config` (a URL or key-value string), without TLS.
+    pub fn new(config: &str) -> Result<Self, PgError> {
+        Ok(DbManager {
+            config: config.parse()?,
+        })
+    }
+
+    /// A manager connecting with `config`.
+    pub fn from_config(config: Config) -> Self {
+        DbManager { config }
+    }
+
+    async fn connect(&self) -> Result<Db, PgError> {
+        let (client, connection) = self.config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Db::new(client))
+    }
+
+    /// Whether a pooled `Db` may serve the next checkout: its connection is open, a
+    /// transaction it leaked is rolled back, and the server answers.
+    async fn check(&self, db: &Db) -> Result<(), PgError> {
+        db.end_leaked_transaction().await?;
+        db.client().simple_query("").await?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "deadpool")]
+impl deadpool::managed::Manager for DbManager {
+    type Type = Db;
+    type Error = PgError;
+
+    async fn create(&self) -> Result<Db, PgError> {
+        self.connect().await
+    }
+
+    async fn recycle(
+        &self,
+        db: &mut Db,
+        _: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<PgError> {
+        if db.client().is_closed() {
+            return Err(deadpool::managed::RecycleError::message(
+                "the connection is closed",
+            ));
+        }
+        self.check(db)
+            .await
+            .map_err(deadpool::managed::RecycleError::Backend)
+    }
+}
+
+#[cfg(feature = "bb8")]
+impl bb8::ManageConnection for DbManager {
+    type Connection = Db;
+    type Error = PgError;
+
+    async fn connect(&self) -> Result<Db, PgError> {
+        DbManager::connect(self).await
+    }
+
+    async fn is_valid(&self, db: &mut Db) -> Result<(), PgError> {
+        self.check(db).await
+    }
+
+    fn has_broken(&self, db: &mut Db) -> bool {
+        db.client().is_closed()
+    }
+}
