@@ -48,7 +48,7 @@ fn run<F: std::future::Future<Output = ()>>(future: F) {
 /// One request on a checked-out `Db`: unscoped (sees nothing) or scoped to one provider (sees
 /// exactly that provider's tickets).
 async fn request(db: &mut Db, names: &schema_core::Names, providers: &[Uuid], request: usize) {
-    if request % 7 == 0 {
+    if matches!(request % 7, 0) {
         let seen = db.select_all::<SupportTicket>().await.unwrap();
         assert!(
             seen.is_empty(),
@@ -65,10 +65,10 @@ async fn request(db: &mut Db, names: &schema_core::Names, providers: &[Uuid], re
         seen.iter().all(|t| t.provider_id == provider),
         "request {request} for {provider} saw another provider's ticket"
     );
-    if request % 3 == 0 {
+    if matches!(request % 3, 0) {
         // Leaked: the next checkout of this connection must not inherit its scope.
         std::mem::forget(tx);
-    } else if request % 2 == 0 {
+    } else if matches!(request % 2, 0) {
         tx.commit().await.unwrap();
     } else {
         tx.rollback().await.unwrap();
