@@ -15,6 +15,7 @@ use schema_core::model::{
 use schema_core::pg::evolve::{apply, shadow_model, EvolveError, Shadow};
 use schema_core::pg::introspect::{read_model, Scope};
 use schema_core::pg::tokio_postgres::{Client, Config, NoTls};
+use schema_core::pg::ConnectConfig;
 use schema_core::plan::{plan_diff, Hazard, Plan};
 use schema_core::render::{create_statements, script};
 use schema_core::{PolicyCommand, ReferentialAction};
@@ -66,7 +67,7 @@ impl Replay {
     /// The plan from the database as it is to `b` (normalized in a shadow database).
     fn plan(&self, a: &SchemaModel, b: &SchemaModel) -> (Plan, SchemaModel) {
         let client = self.connect();
-        let config: Config = self.db.url().parse().unwrap();
+        let config: ConnectConfig = self.db.url().parse().unwrap();
         self.block_on(async {
             let live = read_model(&client, &Scope::of_both(a, b)).await.unwrap();
             let fresh = shadow_model(&client, &config, b, Shadow::SameServer)

@@ -12,6 +12,11 @@
 //! Commands: `dump [--format sql|json|mermaid]`, `migrate new NAME [--allow-data-loss OBJECT]...`,
 //! `migrate apply`, `migrate status`, `check` and `diff`; the ones that talk to a database take
 //! `--database-url` (or `DATABASE_URL`). Nothing prompts: every choice is a flag.
+//!
+//! Every connection goes through [`pg::connect`](fn@crate::pg::connect): the URL's `sslmode` and
+//! `sslrootcert` are honoured, with the `tls` feature over TLS that verifies the server's
+//! certificate (`--database-url 'postgres://app@db/app?sslmode=require&sslrootcert=ca.pem'`);
+//! without it, a URL asking for TLS is an error, never a plaintext connection.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,7 +114,9 @@ enum MigrateCommand {
 
 #[derive(clap::Args)]
 struct Database {
-    /// The database (`postgres://user@host/db`); defaults to `DATABASE_URL`.
+    /// The database (`postgres://user@host/db`); defaults to `DATABASE_URL`. With TLS (the
+    /// `tls` feature): `?sslmode=verify-full&sslrootcert=/path/to/ca.pem` (`require` verifies
+    /// the certificate too).
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
     /// An empty database to normalize the code's schema in. By default it is normalized in a
@@ -180,11 +187,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .build()?)
 }
 
+/// Connects as every connection of schema-core does: TLS as the URL's `sslmode` says.
 async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let (client, _connection) = crate::pg::connect(url).await?;
     Ok(client)
 }
 

@@ -25,6 +25,7 @@ use schema_core::diff::diff;
 use schema_core::model::{PolicyModel, SchemaModel, TableModel};
 use schema_core::pg::evolve::{drift_lines, normalized_model};
 use schema_core::pg::introspect::{read_model, Scope};
+use schema_core::pg::ConnectConfig;
 use schema_core::render::{script, Statement};
 use schema_core::sql::{quote_ident, quote_literal};
 use schema_core::{PolicyCommand, Schema};
@@ -215,8 +216,8 @@ impl<const N: usize> Laps<N> {
     }
 }
 
-/// Connects without TLS, the way evolve.rs does, driving the connection on a task of its own
-/// whose handle ends when the connection has closed.
+/// Connects without TLS, the way evolve.rs does without the `tls` feature, driving the
+/// connection on a task of its own whose handle ends when the connection has closed.
 async fn connect_config(
     config: &Config,
 ) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
@@ -261,7 +262,12 @@ async fn instrumented_drift(
         ended(start, read_model(&live, &scope)),
         ended(
             start,
-            normalized_model(&shadow_session, &config, &code, kind.shadow(shadow_url)),
+            normalized_model(
+                &shadow_session,
+                &ConnectConfig::from(&config),
+                &code,
+                kind.shadow(shadow_url),
+            ),
         ),
     )
     .await;
@@ -283,8 +289,13 @@ async fn instrumented_drift(
     let live_alone_ms = ms(start.elapsed());
     let (shadow_session, _shadow) = connect_config(&config).await?;
     let start = Instant::now();
-    let normalized_alone =
-        normalized_model(&shadow_session, &config, &code, kind.shadow(shadow_url)).await?;
+    let normalized_alone = normalized_model(
+        &shadow_session,
+        &ConnectConfig::from(&config),
+        &code,
+        kind.shadow(shadow_url),
+    )
+    .await?;
     let shadow_alone_ms = ms(start.elapsed());
     check_no_drift(
         &format!("the sides run alone ({})", kind.label()),

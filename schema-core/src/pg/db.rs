@@ -9,7 +9,7 @@ use futures_util::stream::FuturesOrdered;
 use futures_util::{pin_mut, StreamExt, TryStreamExt};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, GenericClient, NoTls, Statement, Transaction};
+use tokio_postgres::{Client, GenericClient, Statement, Transaction};
 
 use super::codec;
 use super::statements::{self, ColumnSet};
@@ -243,14 +243,21 @@ impl Db {
         }
     }
 
-    /// Connects without TLS and drives the connection on the current tokio runtime.
+    /// Connects as [`connect`](fn@super::connect) does (TLS as the connection string's `sslmode`
+    /// says, with the `tls` feature), and drives the connection on the current tokio runtime.
     pub async fn connect(config: &str) -> Result<Self, PgError> {
-        let (client, connection) = tokio_postgres::connect(config, NoTls).await?;
-        tokio::spawn(async move {
-            // The connection ends with an error only when the server or network fails; the
-            // client's next call reports it.
-            let _ = connection.await;
-        });
+        let (client, _connection) = super::connect(config).await?;
+        Ok(Db::new(client))
+    }
+
+    /// [`Db::connect`], with the certificates to trust (or a rustls configuration) given in
+    /// code (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub async fn connect_with(config: &str, tls: super::TlsOptions) -> Result<Self, PgError> {
+        let (client, _connection) = super::ConnectConfig::parse(config)?
+            .with_tls(tls)
+            .connect()
+            .await?;
         Ok(Db::new(client))
     }
 

@@ -33,6 +33,8 @@ pub enum PgError {
         /// What is wrong with it.
         problem: SettingProblem,
     },
+    /// TLS could not secure the connection, or was asked for by a build without it.
+    Tls(super::TlsError),
     /// Any other failure of the connection or the statement.
     Database(tokio_postgres::Error),
 }
@@ -193,6 +195,7 @@ impl fmt::Display for PgError {
                     write!(f, "the value for setting `{setting}` holds a NUL character")
                 }
             },
+            PgError::Tls(e) => e.fmt(f),
             PgError::Constraint(v) => {
                 write!(f, "refused by the database ({:?}", v.kind)?;
                 if let Some(constraint) = &v.constraint {
@@ -228,6 +231,7 @@ impl Error for PgError {
             PgError::Decode(e) => Some(e),
             PgError::Constraint(v) => Some(&v.source),
             PgError::Database(e) => Some(e),
+            PgError::Tls(e) => Some(e),
             PgError::InvalidSetting { .. } => None,
         }
     }

@@ -37,10 +37,10 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
 
 use super::introspect::{read_model, Scope};
-use super::PgError;
+use super::{ConnectConfig, PgError};
 use crate::def::PolicyCommand;
 use crate::diff::{diff, SchemaDiff};
 use crate::error::SchemaError;
@@ -129,16 +129,11 @@ impl From<tokio_postgres::Error> for EvolveError {
     }
 }
 
-/// Connects without TLS, driving the connection on the current tokio runtime; the handle ends
-/// when the connection has closed.
-async fn connect(
-    config: &Config,
-) -> Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
-    let (client, connection) = config.connect(NoTls).await?;
-    let handle = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok((client, handle))
+/// Connects as [`connect`](fn@super::connect) does (TLS as the connection string says),
+/// driving the connection on the current tokio runtime; the handle ends when the connection has
+/// closed.
+async fn connect(config: &ConnectConfig) -> Result<(Client, tokio::task::JoinHandle<()>), PgError> {
+    config.connect().await
 }
 
 /// The database at `url` and the code's model, each as the server prints it: the live one as
@@ -149,7 +144,7 @@ pub async fn read_both(
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<(SchemaModel, SchemaModel), EvolveError> {
-    let config: Config = url.parse()?;
+    let config = ConnectConfig::parse(url)?;
     // Two sessions, so that the server reads the live catalog while it builds the shadow.
     let (first, second) = futures_util::future::join(connect(&config), connect(&config)).await;
     let ((live_client, _live), (shadow_client, _shadow)) = (first?, second?);
@@ -179,9 +174,13 @@ fn shadow_name() -> String {
 /// `code` as the server stores it, all of it: its whole DDL applied in a shadow and read back,
 /// with the code's renames carried over. What [`normalized_model`] gives with less work; this
 /// one reads back every object the DDL creates.
+///
+/// `live_config` is how `live` was connected (from tokio-postgres's `Config` with
+/// `ConnectConfig::from`): a [`Shadow::SameServer`] connects to its new database with it, TLS
+/// included.
 pub async fn shadow_model(
     live: &Client,
-    live_config: &Config,
+    live_config: &ConnectConfig,
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<SchemaModel, EvolveError> {
@@ -197,9 +196,11 @@ pub async fn shadow_model(
 /// foreign keys, indexes, privileges, comments, row-level security and the immutable guard are
 /// kept as declared, the form the catalog gives back for them (the seed's schema, read back
 /// whole with [`shadow_model`], shows no difference from this).
+///
+/// `live_config` is how `live` was connected, as for [`shadow_model`].
 pub async fn normalized_model(
     live: &Client,
-    live_config: &Config,
+    live_config: &ConnectConfig,
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<SchemaModel, EvolveError> {
@@ -374,7 +375,7 @@ fn can_be_list_key(sql_type: &str) -> bool {
 /// Applies `statements` in the shadow and reads back the tables and roles of `code`.
 async fn apply_and_read(
     live: &Client,
-    live_config: &Config,
+    live_config: &ConnectConfig,
     statements: &[Statement],
     code: &SchemaModel,
     shadow: Shadow<'_>,
@@ -414,7 +415,7 @@ async fn apply_and_read(
             live.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
                 .await?;
             let mut config = live_config.clone();
-            config.dbname(&name);
+            config.pg_config_mut().dbname(&name);
             let result = async {
                 let (client, connection) = connect(&config).await?;
                 client.batch_execute(&ddl).await?;
@@ -437,7 +438,7 @@ async fn apply_and_read(
             model
         }
         Shadow::Url(url) => {
-            let (client, _connection) = connect(&url.parse()?).await?;
+            let (client, _connection) = connect(&ConnectConfig::parse(url)?).await?;
             let existing = read_model(&client, &Scope::default()).await?;
             if !existing.unmanaged_tables.is_empty() {
                 return Err(EvolveError::ShadowNotEmpty(existing.unmanaged_tables));

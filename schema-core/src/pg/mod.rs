@@ -24,8 +24,18 @@
 //! - `select_all` fails on the first such row, while
 //!   [`select_all_results`](Db::select_all_results) decodes each row on its own, so one bad
 //!   row does not hide the others.
+//!
+//! # Connecting
+//!
+//! [`connect`](fn@connect), [`ConnectConfig`] and [`Db::connect`] open every connection
+//! schema-core opens (the drift check and the command line too), reading the connection
+//! string's `sslmode` and `sslrootcert`. With the `tls` feature they use TLS through rustls,
+//! verifying the server's certificate in every mode that requires TLS (`require` included);
+//! without it, a connection string that asks for TLS is refused with [`TlsError::NotBuilt`]
+//! before anything is sent. See [`connect`](mod@connect) for each mode.
 
 mod codec;
+pub mod connect;
 mod db;
 mod error;
 pub mod evolve;
@@ -33,13 +43,22 @@ pub mod introspect;
 #[cfg(any(feature = "deadpool", feature = "bb8"))]
 pub mod pool;
 mod statements;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use codec::{
     decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked, DecodeError,
     DecodeProblem, UnknownValue,
 };
+pub use connect::{connect, ConnectConfig, SslMode, TlsError};
 pub use db::{Db, DbTransaction, Rows};
 pub use error::{ConstraintKind, ConstraintViolation, PgError, SettingProblem};
+/// rustls, for [`TlsOptions::client_config`] (feature `tls`).
+#[cfg(feature = "tls")]
+#[doc(no_inline)]
+pub use rustls;
+#[cfg(feature = "tls")]
+pub use tls::TlsOptions;
 #[doc(no_inline)]
 pub use tokio_postgres;
 

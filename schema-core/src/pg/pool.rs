@@ -20,34 +20,30 @@
 //! leaked: recycling ends that one first (the same check every typed call of a [`Db`] makes),
 //! so a scope set with `SET LOCAL` never reaches the next request.
 
-use tokio_postgres::Config;
-
-use super::{Db, PgError};
+use super::{ConnectConfig, Db, PgError};
 
 /// Makes and checks the [`Db`]s of a pool.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DbManager {
-    config: Config,
+    config: ConnectConfig,
 }
 
 impl DbManager {
-    /// A manager connecting with `config` (a URL or key-value string), without TLS.
+    /// A manager connecting with `config` (a URL or key-value string), with TLS as its
+    /// `sslmode` says (see [`connect`](super::connect)).
     pub fn new(config: &str) -> Result<Self, PgError> {
         Ok(DbManager {
-            config: config.parse()?,
+            config: ConnectConfig::parse(config)?,
         })
     }
 
-    /// A manager connecting with `config`.
-    pub fn from_config(config: Config) -> Self {
+    /// A manager connecting with `config` (certificates given in code, say).
+    pub fn from_config(config: ConnectConfig) -> Self {
         DbManager { config }
     }
 
     async fn connect(&self) -> Result<Db, PgError> {
-        let (client, connection) = self.config.connect(tokio_postgres::NoTls).await?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        let (client, _connection) = self.config.connect().await?;
         Ok(Db::new(client))
     }
 

@@ -1,0 +1,407 @@
+//! TLS over rustls (feature `tls`): the certificates trusted, the verification each `sslmode`
+//! asks for, and the connection's errors told apart.
+
+use std::error::Error as StdError;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::connect::{SslMode, TlsError};
+use super::PgError;
+
+/// How connections secure themselves with TLS, beyond what the connection string says
+/// (feature `tls`): the certificates to trust, given in code, or a rustls configuration of
+/// one's own.
+///
+/// By default (`TlsOptions::default()`), the connection string's `sslrootcert` decides, and
+/// without one the system's trust store; every mode that requires TLS verifies the server's
+/// certificate, and `prefer` does when a CA is named (see [`connect`](mod@super::connect) for
+/// each `sslmode`).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), schema_core::pg::PgError> {
+/// use schema_core::pg::{Db, TlsOptions};
+///
+/// let ca = std::fs::read("/etc/app/db-ca.pem").expect("the CA");
+/// let db = Db::connect_with(
+///     "postgres://app@db.internal/app?sslmode=verify-full",
+///     TlsOptions::new().root_certs_pem(ca),
+/// )
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    roots: Option<Roots>,
+    client_config: Option<Arc<ClientConfig>>,
+}
+
+/// Where the trusted certificates come from.
+#[derive(Clone)]
+enum Roots {
+    Pem(Vec<u8>),
+    File(PathBuf),
+    System,
+}
+
+impl std::fmt::Debug for Roots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Roots::Pem(pem) => write!(f, "Pem({} bytes)", pem.len()),
+            Roots::File(path) => f.debug_tuple("File").field(path).finish(),
+            Roots::System => f.write_str("System"),
+        }
+    }
+}
+
+impl TlsOptions {
+    /// The default: the connection string's `sslrootcert`, else the system's trust store.
+    pub fn new() -> TlsOptions {
+        TlsOptions::default()
+    }
+
+    /// Trusts the CA certificates in `pem` (one or more `-----BEGIN CERTIFICATE-----` blocks),
+    /// and no other; the connection string's `sslrootcert` is not read.
+    pub fn root_certs_pem(mut self, pem: impl Into<Vec<u8>>) -> TlsOptions {
+        self.roots = Some(Roots::Pem(pem.into()));
+        self
+    }
+
+    /// Trusts the CA certificates in the PEM file at `path`, read at each connection, and no
+    /// other; the connection string's `sslrootcert` is not read.
+    pub fn root_certs_file(mut self, path: impl Into<PathBuf>) -> TlsOptions {
+        self.roots = Some(Roots::File(path.into()));
+        self
+    }
+
+    /// Trusts the system's trust store, whatever the connection string's `sslrootcert` says.
+    pub fn system_roots(mut self) -> TlsOptions {
+        self.roots = Some(Roots::System);
+        self
+    }
+
+    /// Uses this rustls configuration as it is, for client certificates or a verifier of one's
+    /// own: its verifier alone decides which certificates are accepted (`sslmode` then decides
+    /// only whether TLS is used, and neither `sslrootcert` nor the roots above are read).
+    pub fn client_config(mut self, config: Arc<ClientConfig>) -> TlsOptions {
+        self.client_config = Some(config);
+        self
+    }
+}
+
+/// The cryptography rustls uses here: ring, named rather than taken from the process's default,
+/// which is unset (or ambiguous) in many programs.
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The connector for a connection in `mode` (not `disable`).
+pub(super) fn connector(
+    mode: SslMode,
+    root_cert: Option<&str>,
+    options: &TlsOptions,
+) -> Result<MakeRustlsConnect, TlsError> {
+    if let Some(config) = &options.client_config {
+        return Ok(MakeRustlsConnect::new(ClientConfig::clone(config)));
+    }
+    let provider = provider();
+    let named = match (&options.roots, root_cert) {
+        (Some(Roots::Pem(pem)), _) => Some(pem_roots(pem, "the PEM given in code")?),
+        (Some(Roots::File(path)), _) => Some(file_roots(
+            &path.display().to_string(),
+            "the root certificate file",
+        )?),
+        (Some(Roots::System), _) | (None, Some("system")) => Some(system_roots()?),
+        (None, Some(path)) => Some(file_roots(path, "sslrootcert file")?),
+        (None, None) => None,
+    };
+    let roots = match named {
+        Some(roots) => roots,
+        // `prefer` with no CA named: encrypted, not verified, as libpq's `prefer`.
+        None if mode == SslMode::Prefer => {
+            let verifier = Arc::new(Unverified(Arc::clone(&provider)));
+            return make_connect(provider, verifier);
+        }
+        None => system_roots()?,
+    };
+    let verifier = WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
+        .build()
+        .map_err(|error| TlsError::Setup(error.to_string()))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if mode == SslMode::VerifyCa {
+        Arc::new(ChainOnly(verifier))
+    } else {
+        verifier
+    };
+    make_connect(provider, verifier)
+}
+
+/// A connector verifying the server's certificate with `verifier`.
+fn make_connect(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<MakeRustlsConnect, TlsError> {
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| TlsError::Setup(error.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    // What libpq sends, and what a server taking `sslnegotiation=direct` (PostgreSQL 17 and
+    // later) requires; older servers ignore it.
+    config.alpn_protocols = vec![b"postgresql".to_vec()];
+    Ok(MakeRustlsConnect::new(config))
+}
+
+/// The certificates of a PEM file (`what`: how the file was named).
+fn file_roots(path: &str, what: &str) -> Result<Arc<RootCertStore>, TlsError> {
+    let from = format!("{what} {path}");
+    let pem = std::fs::read(path).map_err(|error| TlsError::RootCertificates {
+        from: from.clone(),
+        problem: error.to_string(),
+    })?;
+    pem_roots(&pem, &from)
+}
+
+/// The certificates of a PEM text; at least one.
+fn pem_roots(pem: &[u8], from: &str) -> Result<Arc<RootCertStore>, TlsError> {
+    let problem = |problem: String| TlsError::RootCertificates {
+        from: from.to_string(),
+        problem,
+    };
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|error| problem(format!("not PEM: {error}")))?;
+        roots
+            .add(cert)
+            .map_err(|error| problem(format!("not a usable CA certificate: {error}")))?;
+    }
+    if roots.is_empty() {
+        return Err(problem("it holds no certificate".to_string()));
+    }
+    Ok(Arc::new(roots))
+}
+
+/// The system's trust store, read once per process.
+fn system_roots() -> Result<Arc<RootCertStore>, TlsError> {
+    static SYSTEM: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    if let Some(roots) = SYSTEM.get() {
+        return Ok(Arc::clone(roots));
+    }
+    let loaded = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(loaded.certs);
+    if roots.is_empty() {
+        let errors: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+        return Err(TlsError::RootCertificates {
+            from: "the system's trust store".to_string(),
+            problem: if errors.is_empty() {
+                "it holds no certificate (give the server's CA with sslrootcert)".to_string()
+            } else {
+                errors.join("; ")
+            },
+        });
+    }
+    Ok(Arc::clone(SYSTEM.get_or_init(|| Arc::new(roots))))
+}
+
+/// `verify-ca`: the chain is verified as for `verify-full`, the host name is not.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // rustls checks the name last, once the chain (and revocation, if configured) has
+        // passed: a name error means everything else holds.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// `prefer` with no CA named: any certificate is taken (the handshake's signatures are still
+/// checked against it), as libpq's `prefer` takes it. This keeps a passive listener out, not an
+/// active one, who could as well answer that the server offers no TLS.
+#[derive(Debug)]
+struct Unverified(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A failed connection's error, with TLS failures told apart.
+pub(super) fn classify(error: tokio_postgres::Error, mode: SslMode) -> PgError {
+    if let Some(rustls_error) = rustls_error(&error) {
+        let reason = rustls_error.to_string();
+        return if matches!(rustls_error, rustls::Error::InvalidCertificate(_)) {
+            TlsError::Certificate {
+                reason,
+                source: error,
+            }
+        } else {
+            TlsError::Handshake {
+                reason,
+                source: error,
+            }
+        }
+        .into();
+    }
+    // tokio-postgres says so in these words, and in no type.
+    if mode.requires_tls()
+        && error
+            .source()
+            .is_some_and(|cause| cause.to_string() == "server does not support TLS")
+    {
+        return TlsError::NotOffered(error).into();
+    }
+    error.into()
+}
+
+/// The rustls error behind a connection's error: tokio-rustls wraps it in an `io::Error`,
+/// whose `source()` skips it.
+fn rustls_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        if let Some(found) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_without_a_certificate_is_refused() {
+        for pem in [&b""[..], b"not pem at all"] {
+            let error = pem_roots(pem, "the test").unwrap_err();
+            assert!(
+                matches!(&error, TlsError::RootCertificates { from, .. } if from == "the test"),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefer_without_a_named_ca_takes_any_certificate_and_others_verify() {
+        let verifier = Unverified(provider());
+        assert!(verifier
+            .verify_server_cert(
+                &CertificateDer::from(vec![0u8; 4]),
+                &[],
+                &ServerName::try_from("db.test").unwrap(),
+                &[],
+                UnixTime::now(),
+            )
+            .is_ok());
+        assert!(!verifier.supported_verify_schemes().is_empty());
+        // No store is read for it, so it builds wherever the system has none.
+        assert!(connector(SslMode::Prefer, None, &TlsOptions::new()).is_ok());
+    }
+
+    #[test]
+    fn every_verifying_mode_builds_a_connector() {
+        // The system's store may be empty on a bare machine: a missing store is a typed error.
+        for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
+            match connector(mode, None, &TlsOptions::new()) {
+                Ok(_) | Err(TlsError::RootCertificates { .. }) => {}
+                Err(other) => panic!("{mode}: {other:?}"),
+            }
+        }
+    }
+}
