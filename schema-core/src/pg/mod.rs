@@ -30,14 +30,11 @@ mod db;
 mod error;
 pub mod evolve;
 pub mod introspect;
-mod statements;
 
-pub use codec::{
-    decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked, DecodeError,
-    DecodeProblem, UnknownValue,
-};
+pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProblem, UnknownValue};
+pub use codec::{decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked};
 pub use db::{Db, DbTransaction};
-pub use error::{ConstraintKind, ConstraintViolation, PgError, SettingProblem};
+pub use error::{ConstraintViolation, PgError};
 #[doc(no_inline)]
 pub use tokio_postgres;
 
