@@ -60,6 +60,9 @@ extern crate self as schema_core;
 pub mod cli;
 mod def;
 pub mod diff;
+// What the tokio-postgres and sqlx sides share: statements, batches, errors.
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
+mod driver;
 mod enums;
 mod error;
 mod literal;
@@ -73,6 +76,8 @@ pub mod plan;
 pub mod render;
 mod schema;
 pub mod sql;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
 mod types;
 mod validate;
 
@@ -112,6 +117,8 @@ pub trait Table {
 /// What generated code calls; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "sqlx")]
+    pub use ::sqlx;
     #[cfg(feature = "postgres")]
     pub use bytes;
     pub use core;

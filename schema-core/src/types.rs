@@ -110,6 +110,11 @@ pub trait PgType {
     /// Whether the type keeps the numbers of a JSON value only as `f64`, `i64` or `u64`
     /// (`serde_json::Value`): reads then refuse a number it would round rather than round it.
     const ROUNDS_JSON_NUMBERS: bool = false;
+    /// Whether the type holds only the dates and times chrono holds (chrono's `DateTime<Utc>`,
+    /// `NaiveDateTime` and `NaiveDate`): reads through sqlx (feature `sqlx`) then refuse a
+    /// `timestamp`, `timestamptz` or `date` value beyond them (`infinity`, `-infinity`, a year
+    /// past chrono's) as a decode error, where sqlx's own decoders would panic.
+    const CHRONO_RANGE: bool = false;
 
     /// Adds to `out` every rule of `column` this value breaks (see
     /// [`Validate`](crate::Validate)); the default checks nothing.
@@ -125,6 +130,7 @@ impl<T: PgType> PgType for Option<T> {
     const RENAMED_VALUES: &'static [(&'static str, &'static str)] = T::RENAMED_VALUES;
     type Base = T::Base;
     const ROUNDS_JSON_NUMBERS: bool = T::ROUNDS_JSON_NUMBERS;
+    const CHRONO_RANGE: bool = T::CHRONO_RANGE;
 
     fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
         if let Some(value) = self {
@@ -169,6 +175,7 @@ pg_integers!(i16 => SqlType::SmallInt, i32 => SqlType::Integer, i64 => SqlType::
 impl PgType for chrono::DateTime<chrono::Utc> {
     const SQL_TYPE: SqlType = SqlType::Timestamptz;
     type Base = chrono::DateTime<chrono::Utc>;
+    const CHRONO_RANGE: bool = true;
 
     fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
         validate::check_datetime(self.naive_utc(), out);
@@ -178,6 +185,7 @@ impl PgType for chrono::DateTime<chrono::Utc> {
 impl PgType for chrono::NaiveDateTime {
     const SQL_TYPE: SqlType = SqlType::Timestamp;
     type Base = chrono::NaiveDateTime;
+    const CHRONO_RANGE: bool = true;
 
     fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
         validate::check_datetime(*self, out);
@@ -187,6 +195,7 @@ impl PgType for chrono::NaiveDateTime {
 impl PgType for chrono::NaiveDate {
     const SQL_TYPE: SqlType = SqlType::Date;
     type Base = chrono::NaiveDate;
+    const CHRONO_RANGE: bool = true;
 
     fn check_value(&self, _column: &ColumnDef, out: &mut Vec<Rule>) {
         validate::check_datetime(self.and_time(chrono::NaiveTime::MIN), out);

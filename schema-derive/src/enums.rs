@@ -208,6 +208,11 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> Tok
     } else {
         TokenStream::new()
     };
+    let sqlx = if cfg!(feature = "sqlx") {
+        sqlx_impls(&krate, ident)
+    } else {
+        TokenStream::new()
+    };
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -252,6 +257,7 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> Tok
 
             #serde
             #postgres
+            #sqlx
         };
     }
 }
@@ -336,6 +342,42 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
 
             fn accepts(ty: &#types::Type) -> bool {
                 #krate::pg::enum_accepts(ty)
+            }
+        }
+    }
+}
+
+/// sqlx's `Type` (as `text`), `Encode` and `Decode` as the stored text, for schema-core's `sqlx`
+/// module; the work is done in schema-core.
+fn sqlx_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
+    let sqlx = quote!(#krate::__private::sqlx);
+    let (pg, error) = (quote!(#sqlx::postgres), quote!(#sqlx::error::BoxDynError));
+    quote! {
+        #[automatically_derived]
+        impl #sqlx::Type<#sqlx::Postgres> for #ident {
+            fn type_info() -> #pg::PgTypeInfo {
+                #krate::sqlx::enum_type_info()
+            }
+
+            fn compatible(ty: &#pg::PgTypeInfo) -> bool {
+                #krate::sqlx::enum_compatible(ty)
+            }
+        }
+
+        #[automatically_derived]
+        impl<'q> #sqlx::Encode<'q, #sqlx::Postgres> for #ident {
+            fn encode_by_ref(
+                &self,
+                buffer: &mut #pg::PgArgumentBuffer,
+            ) -> ::core::result::Result<#sqlx::encode::IsNull, #error> {
+                #krate::sqlx::enum_encode(self, buffer)
+            }
+        }
+
+        #[automatically_derived]
+        impl<'r> #sqlx::Decode<'r, #sqlx::Postgres> for #ident {
+            fn decode(value: #pg::PgValueRef<'r>) -> ::core::result::Result<Self, #error> {
+                #krate::sqlx::enum_decode(value)
             }
         }
     }

@@ -17,8 +17,9 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// Generates `impl schema_core::Table` (the const metadata), the row types `InsertX`,
 /// `SelectX` and `UpdateX`, `Validate` for the Insert and Update types, one associated
-/// constant per column (`X::field`) for foreign keys, and with schema-core's `postgres`
-/// feature the binding and decoding for `schema_core::pg`.
+/// constant per column (`X::field`) for foreign keys, with schema-core's `postgres` feature
+/// the binding and decoding for `schema_core::pg`, and with its `sqlx` feature
+/// `sqlx::FromRow` for `SelectX` and the binding of `InsertX` for `schema_core::sqlx`.
 ///
 /// Every key below is checked: an unknown key (with a suggestion when one is close), a repeated
 /// key, a value of the wrong shape or a rule two keys break together is a compile error at the
@@ -105,7 +106,9 @@ pub fn derive_pg_table(input: TokenStream) -> TokenStream {
 /// Stores a fieldless enum as text: implements `PgEnum`, `PgType` (as `text`, with the variants
 /// as the only allowed values), `TextColumn` and `ToSqlLiteral`; with schema-core's `serde`
 /// feature `Serialize` / `Deserialize` as the same text (unknown text is refused with the list
-/// of values), and with its `postgres` feature `ToSql` / `FromSql`.
+/// of values), with its `postgres` feature `ToSql` / `FromSql`, and with its `sqlx` feature
+/// sqlx's `Type` (as `text`, read from `varchar` too), `Encode` and `Decode` (unknown text is a
+/// decode error naming it).
 ///
 /// A variant carrying data, an enum without variants, a generic enum, two variants stored as
 /// one text, an unknown `rename_all` rule, and a `renamed_from` that is empty, that is the

@@ -272,6 +272,11 @@ fn metadata(table: &Table) -> TokenStream {
     } else {
         TokenStream::new()
     };
+    let sqlx = if cfg!(feature = "sqlx") {
+        sqlx_impls(table)
+    } else {
+        TokenStream::new()
+    };
 
     let columns = table.columns.iter().map(|c| column_def(table, c));
     let checks: Vec<TokenStream> = table
@@ -362,6 +367,7 @@ fn metadata(table: &Table) -> TokenStream {
             #(#checks)*
             #validate
             #postgres
+            #sqlx
 
             #[automatically_derived]
             impl #krate::Table for #ident {
@@ -771,6 +777,75 @@ fn postgres_impls(table: &Table) -> TokenStream {
         }
 
         #keyed
+    }
+}
+
+/// `sqlx::FromRow` for the Select type and the insert binding, for schema-core's `sqlx` module:
+/// one call per column, the work done in schema-core.
+fn sqlx_impls(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let (insert, select) = (&table.insert_ident, &table.select_ident);
+    let sqlx = quote!(#krate::sqlx);
+    let driver = quote!(#krate::__private::sqlx);
+
+    let values = table.columns.iter().map(|c| {
+        let field = c.ident;
+        if c.has_default() {
+            quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #sqlx::Param<'a>));)
+        } else if c.is_option {
+            // A nullable column without a default: its NULL is its default, bound (typed) only
+            // when asked, so that a role allowed to write only some columns can insert the row.
+            quote_spanned! {c.ty.span()=>
+                out.push(if bind_nulls || self.#field.is_some() {
+                    ::core::option::Option::Some(&self.#field as #sqlx::Param<'a>)
+                } else {
+                    ::core::option::Option::None
+                });
+            }
+        } else {
+            quote_spanned!(c.ty.span()=> out.push(::core::option::Option::Some(&self.#field));)
+        }
+    });
+    let decoded = table.columns.iter().enumerate().map(|(i, c)| {
+        let (field, ty) = (c.ident, c.ty);
+        quote_spanned!(c.ty.span()=> #field: #sqlx::decode::<#ty>(row, table, #i)?)
+    });
+    // Named only where a column reads it, so that no table draws an unused-variable warning.
+    let bind_nulls = if table
+        .columns
+        .iter()
+        .any(|c| c.is_option && !c.has_default())
+    {
+        format_ident!("bind_nulls")
+    } else {
+        format_ident!("_bind_nulls")
+    };
+    quote! {
+        #[automatically_derived]
+        impl #sqlx::InsertRow for #insert {
+            type Table = #ident;
+
+            fn push_values<'a>(
+                &'a self,
+                #bind_nulls: bool,
+                out: &mut ::std::vec::Vec<::core::option::Option<#sqlx::Param<'a>>>,
+            ) {
+                #(#values)*
+            }
+        }
+
+        #[automatically_derived]
+        impl<'r> #driver::FromRow<'r, #driver::postgres::PgRow> for #select {
+            fn from_row(
+                row: &'r #driver::postgres::PgRow,
+            ) -> ::core::result::Result<Self, #driver::Error> {
+                let table = <#ident as #krate::Table>::TABLE;
+                ::core::result::Result::Ok(Self {
+                    #(#decoded,)*
+                })
+            }
+        }
     }
 }
 

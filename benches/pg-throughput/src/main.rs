@@ -159,18 +159,26 @@ enum Path {
     HandSelect,
     SqlxPushValues,
     SqlxSelect,
+    CrateSqlxInsertMany,
+    CrateSqlxSelect,
 }
 
-const LOADS: [Path; 6] = [
+const LOADS: [Path; 7] = [
     Path::CrateInsertMany,
     Path::CrateCopyIn,
     Path::HandSingle,
     Path::HandMulti,
     Path::HandCopy,
     Path::SqlxPushValues,
+    Path::CrateSqlxInsertMany,
 ];
-const READS: [Path; 3] = [Path::CrateSelectAll, Path::HandSelect, Path::SqlxSelect];
-const ALL: [Path; 9] = [
+const READS: [Path; 4] = [
+    Path::CrateSelectAll,
+    Path::HandSelect,
+    Path::SqlxSelect,
+    Path::CrateSqlxSelect,
+];
+const ALL: [Path; 11] = [
     Path::CrateInsertMany,
     Path::CrateCopyIn,
     Path::CrateSelectAll,
@@ -180,6 +188,8 @@ const ALL: [Path; 9] = [
     Path::HandSelect,
     Path::SqlxPushValues,
     Path::SqlxSelect,
+    Path::CrateSqlxInsertMany,
+    Path::CrateSqlxSelect,
 ];
 
 impl Path {
@@ -194,6 +204,8 @@ impl Path {
             Path::HandSelect => "tokio-postgres `Row::get` → SelectSupportTicket",
             Path::SqlxPushValues => "sqlx `QueryBuilder::push_values` (1,000 rows)",
             Path::SqlxSelect => "sqlx `#[derive(FromRow)]` `fetch_all`",
+            Path::CrateSqlxInsertMany => "schema-core over sqlx `insert_many` (1,000-row INSERTs)",
+            Path::CrateSqlxSelect => "schema-core over sqlx `query_as` → SelectSupportTicket",
         }
     }
 
@@ -202,7 +214,8 @@ impl Path {
         match self {
             Path::CrateInsertMany => Some(Path::HandMulti),
             Path::CrateCopyIn => Some(Path::HandCopy),
-            Path::CrateSelectAll => Some(Path::HandSelect),
+            Path::CrateSelectAll | Path::CrateSqlxSelect => Some(Path::HandSelect),
+            Path::CrateSqlxInsertMany => Some(Path::HandMulti),
             _ => None,
         }
     }
@@ -224,6 +237,8 @@ struct Connections {
     hand: Client,
     hand_statements: HandStatements,
     sqlx: PgConnection,
+    /// schema-core's sqlx paths: a session of their own, as every other library's.
+    crate_sqlx: PgConnection,
 }
 
 impl Connections {
@@ -237,6 +252,9 @@ impl Connections {
             Path::HandMulti => paths::hand_multi(&mut self.hand, &self.hand_statements, rows).await,
             Path::HandCopy => paths::hand_copy(&mut self.hand, rows).await,
             Path::SqlxPushValues => paths::sqlx_push_values(&mut self.sqlx, rows).await,
+            Path::CrateSqlxInsertMany => {
+                paths::crate_sqlx_insert_many(&mut self.crate_sqlx, rows).await
+            }
             _ => unreachable!("{path:?} is not a load"),
         }
     }
@@ -257,6 +275,7 @@ impl Connections {
             Path::CrateSelectAll => timed!(paths::crate_select_all(&self.db)),
             Path::HandSelect => timed!(paths::hand_select(&self.hand, &self.hand_statements)),
             Path::SqlxSelect => timed!(paths::sqlx_select(&mut self.sqlx)),
+            Path::CrateSqlxSelect => timed!(paths::crate_sqlx_select(&mut self.crate_sqlx)),
             _ => unreachable!("{path:?} is not a read"),
         }
     }
@@ -325,12 +344,14 @@ async fn bench(
     let hand = connect(url).await?;
     let hand_statements = HandStatements::prepare(&hand).await?;
     let sqlx = PgConnection::connect(url).await?;
+    let crate_sqlx = PgConnection::connect(url).await?;
     let mut c = Connections {
         control,
         db,
         hand,
         hand_statements,
         sqlx,
+        crate_sqlx,
     };
 
     // Warm-up: every path once on 1,000 rows, so that each has prepared its statements.
@@ -406,7 +427,7 @@ async fn bench(
     c.control
         .batch_execute("VACUUM ANALYZE support_tickets")
         .await?;
-    // Warm-up, and a check that the three readers read the same rows, and the rows written.
+    // Warm-up, and a check that the four readers read the same rows, and the rows written.
     // (Sorted first: a sequential scan of a large table may start mid-table, where another
     // scan is.)
     let mut by_crate = paths::crate_select_all(&c.db).await?;
@@ -416,10 +437,20 @@ async fn bench(
         .into_iter()
         .map(paths::sqlx_to_select)
         .collect();
-    for read in [&mut by_crate, &mut by_hand, &mut by_sqlx] {
+    let mut by_crate_sqlx = paths::crate_sqlx_select(&mut c.crate_sqlx).await?;
+    for read in [
+        &mut by_crate,
+        &mut by_hand,
+        &mut by_sqlx,
+        &mut by_crate_sqlx,
+    ] {
         read.sort_by_key(|t| t.ticket_id);
     }
-    if by_crate.len() != rows.len() || by_crate != by_hand || by_crate != by_sqlx {
+    if by_crate.len() != rows.len()
+        || by_crate != by_hand
+        || by_crate != by_sqlx
+        || by_crate != by_crate_sqlx
+    {
         return Err("the read paths disagree about the rows".into());
     }
     let written = |t: &InsertSupportTicket| {
@@ -470,7 +501,7 @@ async fn bench(
         return Err("the rows read back differ from the rows written".into());
     }
     drop((expected, got));
-    drop((by_crate, by_hand, by_sqlx));
+    drop((by_crate, by_hand, by_sqlx, by_crate_sqlx));
     for run in 0..read_runs {
         let mut order = READS;
         order.rotate_left(run % READS.len());
@@ -675,6 +706,8 @@ fn report(
         Path::CrateInsertMany,
         Path::CrateCopyIn,
         Path::CrateSelectAll,
+        Path::CrateSqlxInsertMany,
+        Path::CrateSqlxSelect,
     ] {
         let other = path.sqlx_equivalent().unwrap();
         let r = ratio(path, other);

@@ -1,4 +1,5 @@
-//! The measured paths: schema-core, hand-written tokio-postgres, and sqlx. Each load path takes
+//! The measured paths: schema-core (over tokio-postgres and over sqlx), hand-written
+//! tokio-postgres, and sqlx. Each load path takes
 //! the same `InsertSupportTicket` values and writes the same 14 columns (every column but
 //! `ticket_id`, `created_at` and `updated_at`, which take their defaults); each read path reads
 //! all 17 columns of every row with the same `SELECT`.
@@ -86,6 +87,25 @@ pub async fn crate_copy_in(db: &mut Db, rows: &[InsertSupportTicket]) -> Result<
 
 pub async fn crate_select_all(db: &Db) -> Result<Vec<SelectSupportTicket>, Error> {
     Ok(db.select_all::<SupportTicket>().await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// schema-core over sqlx (feature `sqlx`)
+
+/// `schema_core::sqlx::insert_many` on a sqlx connection: validated rows, 1,000-row `INSERT`s
+/// built from the table's metadata, in one transaction.
+pub async fn crate_sqlx_insert_many(
+    conn: &mut PgConnection,
+    rows: &[InsertSupportTicket],
+) -> Result<u64, Error> {
+    Ok(schema_core::sqlx::insert_many(conn, rows).await?)
+}
+
+/// `query_as` into the generated `SelectSupportTicket` (its `sqlx::FromRow`), `fetch_all`.
+pub async fn crate_sqlx_select(conn: &mut PgConnection) -> Result<Vec<SelectSupportTicket>, Error> {
+    Ok(sqlx::query_as::<_, SelectSupportTicket>(SELECT_ALL)
+        .fetch_all(conn)
+        .await?)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,22 +12,16 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Statement, Transaction};
 
 use super::codec;
-use super::statements::{self, ColumnSet};
-use super::{
-    DecodeError, FromRow, InsertRow, KeyedTable, Param, PgError, SettingProblem, UpdateRow,
-};
+use super::{DecodeError, FromRow, InsertRow, KeyedTable, Param, PgError, UpdateRow};
 use std::borrow::Borrow;
 
-use crate::sql::{quote_ident, quote_literal};
+use crate::driver::statements::{self, ColumnSet};
+use crate::driver::{chunks, inserts_narrowed, nullable_without_default, Run};
+use crate::sql::quote_ident;
 use crate::{Table, TableDef};
 
-/// PostgreSQL takes at most this many parameters in one statement.
-const MAX_PARAMETERS: usize = 65_535;
 /// Multi-row `INSERT`s sent before the first one's answer is awaited.
 const STATEMENTS_IN_FLIGHT: usize = 4;
-/// Rows per multi-row `INSERT`: large enough that a round trip carries a lot, small enough
-/// that the server plans the statement quickly.
-const MAX_ROWS_PER_INSERT: usize = 1_000;
 
 /// A NULL of whatever type the column has.
 #[derive(Debug)]
@@ -47,24 +41,6 @@ impl ToSql for AnyNull {
     }
 
     tokio_postgres::types::to_sql_checked!();
-}
-
-/// Which columns a row leaves out when it holds NULL for them: nullable columns without a
-/// default, whose default is NULL. Rows name them anyway (bound to NULL) where the session may
-/// insert into every column, so that rows with NULLs in different places share one statement;
-/// where a role may insert only some columns (`grant(insert(...))`), naming a column it may
-/// not write would be refused, so rows leave them out.
-fn nullable_without_default(table: &TableDef) -> Vec<bool> {
-    table
-        .columns
-        .iter()
-        .map(|c| c.nullable && c.default.is_none())
-        .collect()
-}
-
-/// Whether a role's inserts into the table may be narrowed to columns by a grant.
-fn inserts_narrowed(table: &TableDef) -> bool {
-    table.column_grants.iter().any(|g| g.insert.is_some())
 }
 
 /// The values of a row as [`InsertRow::push_values`] gives them, with the columns `fill` marks
@@ -93,10 +69,7 @@ async fn batch_fill<C: GenericClient>(
 ) -> Result<Option<Vec<bool>>, PgError> {
     if inserts_narrowed(table) {
         let whole: bool = client
-            .query_one(
-                "SELECT has_table_privilege($1::text, 'INSERT')",
-                &[&quote_ident(table.name)],
-            )
+            .query_one(statements::HAS_TABLE_INSERT, &[&quote_ident(table.name)])
             .await?
             .get(0);
         if !whole {
@@ -341,23 +314,10 @@ impl Db {
 
 /// `SET LOCAL "prefix"."name" = '<value>'`, or the reason the setting cannot be sent.
 fn set_local(setting: &str, value: &str) -> Result<String, PgError> {
-    let invalid = |problem| PgError::InvalidSetting {
+    statements::set_local(setting, value).map_err(|problem| PgError::InvalidSetting {
         setting: setting.to_string(),
         problem,
-    };
-    if crate::sql::setting_name_problem(setting).is_some() {
-        return Err(invalid(SettingProblem::Name));
-    }
-    let parts = setting.split('.');
-    if value.contains('\0') {
-        return Err(invalid(SettingProblem::NulInValue));
-    }
-    let name: Vec<String> = parts.into_iter().map(quote_ident).collect();
-    Ok(format!(
-        "SET LOCAL {} = {}",
-        name.join("."),
-        quote_literal(value)
-    ))
+    })
 }
 
 impl<'a> DbTransaction<'a> {
@@ -586,24 +546,15 @@ where
     Ok(FromRow::from_row_at(&row, &positions(table))?)
 }
 
-/// Consecutive rows binding the same columns, as `(first, end, columns)`; each row is
-/// validated on the way, while it is in cache, so a batch with an invalid row sends nothing.
+/// Consecutive rows binding the same columns; each row is validated on the way, so a batch
+/// with an invalid row sends nothing.
 fn runs<'a, I: InsertRow>(
     rows: &'a [I],
     fill: Option<&[bool]>,
     buffer: &mut Vec<Option<Param<'a>>>,
-) -> Result<Vec<(usize, usize, ColumnSet)>, PgError> {
-    let mut runs: Vec<(usize, usize, ColumnSet)> = Vec::new();
-    for (index, row) in rows.iter().enumerate() {
-        row.validate()
-            .map_err(|error| PgError::InvalidRow { index, error })?;
-        push_row(row, fill, buffer);
-        match runs.last_mut() {
-            Some((_, end, set)) if set.matches(buffer) => *end = index + 1,
-            _ => runs.push((index, index + 1, ColumnSet::from_present(buffer))),
-        }
-    }
-    Ok(runs)
+) -> Result<Vec<Run>, PgError> {
+    crate::driver::runs(rows, buffer, |row, buffer| push_row(row, fill, buffer))
+        .map_err(|(index, error)| PgError::InvalidRow { index, error })
 }
 
 async fn insert_many<C: GenericClient, I: InsertRow>(
@@ -631,30 +582,20 @@ async fn insert_rows<I: InsertRow>(
     // First every statement and its parameters, then the statements pipelined a few at a
     // time: the server works on one while the next is on its way.
     let mut jobs: Vec<(Statement, Vec<Param>)> = Vec::new();
-    for (first, end, set) in runs(rows, fill, &mut buffer)? {
-        let per_row = set.count().max(1);
-        let chunk = (MAX_PARAMETERS / per_row).clamp(1, MAX_ROWS_PER_INSERT);
-        let mut start = first;
-        while start < end {
-            // A full chunk, else the largest power of two that fits what is left: a shape
-            // prepares at most a dozen statements, whatever the batch sizes.
-            let left = end - start;
-            let count = if left >= chunk {
-                chunk
-            } else {
-                1 << left.ilog2()
-            };
-            let stop = start + count;
-            let mut params = Vec::with_capacity(count * per_row);
-            for row in &rows[start..stop] {
+    for run in runs(rows, fill, &mut buffer)? {
+        for (start, count) in chunks(&run) {
+            let mut params = Vec::with_capacity(count * run.set.count());
+            for row in &rows[start..start + count] {
                 push_row(row, fill, &mut buffer);
                 params.extend(buffer.drain(..).flatten());
             }
             let statement = statements
-                .get(transaction, statements::insert(table, &set, count, false))
+                .get(
+                    transaction,
+                    statements::insert(table, &run.set, count, false),
+                )
                 .await?;
             jobs.push((statement, params));
-            start = stop;
         }
     }
     // Plain futures in a queue, no closures returning async blocks: the whole future stays
@@ -734,7 +675,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
         .await?;
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());
     let mut loaded = 0;
-    for (first, end, set) in runs {
+    for Run { first, end, set } in runs {
         if set.count() == 0 {
             // COPY needs a column; rows that set none take every default by INSERT.
             loaded += insert_rows(&transaction, statements, &rows[first..end], Some(&fill)).await?;

@@ -3,9 +3,7 @@
 use std::error::Error;
 use std::fmt;
 
-use tokio_postgres::error::SqlState;
-
-use super::codec::DecodeError;
+use crate::driver::{ConstraintKind, DecodeError, SettingProblem};
 use crate::ValidationError;
 
 /// A read or write that did not happen.
@@ -39,18 +37,6 @@ pub enum PgError {
     Database(tokio_postgres::Error),
 }
 
-/// What is wrong with a scoped transaction's setting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SettingProblem {
-    /// The name is not `prefix.name`: two or more parts separated by dots, each of ASCII
-    /// letters, digits and `_`, not starting with a digit, at most 63 bytes (see
-    /// [`setting_name_problem`](crate::sql::setting_name_problem)).
-    Name,
-    /// The value holds a NUL character, which no PostgreSQL text can.
-    NulInValue,
-}
-
 /// A row the database refused by one of its rules.
 #[derive(Debug)]
 pub struct ConstraintViolation {
@@ -68,33 +54,6 @@ pub struct ConstraintViolation {
     pub source: tokio_postgres::Error,
 }
 
-/// The kinds of rule the database enforces on a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConstraintKind {
-    /// A `CHECK` constraint (SQLSTATE 23514).
-    Check,
-    /// A `UNIQUE` or primary key constraint (23505).
-    Unique,
-    /// A foreign key (23503).
-    ForeignKey,
-    /// `NOT NULL` (23502).
-    NotNull,
-    /// Text longer than its `varchar(n)` (22001).
-    TooLong,
-    /// A number or date outside its type (22003, 22008).
-    OutOfRange,
-    /// Text the database cannot store, such as a NUL character (22021, 22P05, 22P02).
-    InvalidText,
-    /// The role may not do this, including a row refused by a row-level security policy
-    /// (42501).
-    Denied,
-    /// An update tried to change a column declared `immutable`, which no `UPDATE` may change
-    /// after insert, whatever the role (23000, raised by the table's `{table}_immutable_columns`
-    /// trigger naming the column and the constraint `{table}_{column}_immutable`; another
-    /// 23000 stays a [`PgError::Database`]).
-    Immutable,
-}
-
 impl PgError {
     /// The constraint violation, when the database refused the row by one.
     pub fn constraint(&self) -> Option<&ConstraintViolation> {
@@ -110,31 +69,9 @@ impl From<tokio_postgres::Error> for PgError {
         let Some(db) = error.as_db_error() else {
             return PgError::Database(error);
         };
-        let code = db.code();
-        let kind = if *code == SqlState::CHECK_VIOLATION {
-            ConstraintKind::Check
-        } else if *code == SqlState::UNIQUE_VIOLATION {
-            ConstraintKind::Unique
-        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
-            ConstraintKind::ForeignKey
-        } else if *code == SqlState::NOT_NULL_VIOLATION {
-            ConstraintKind::NotNull
-        } else if *code == SqlState::STRING_DATA_RIGHT_TRUNCATION {
-            ConstraintKind::TooLong
-        } else if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE
-            || *code == SqlState::DATETIME_FIELD_OVERFLOW
-        {
-            ConstraintKind::OutOfRange
-        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-            ConstraintKind::Denied
-        } else if *code == SqlState::INTEGRITY_CONSTRAINT_VIOLATION && raised_by_immutable(db) {
-            ConstraintKind::Immutable
-        } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
-            || *code == SqlState::UNTRANSLATABLE_CHARACTER
-            || *code == SqlState::INVALID_TEXT_REPRESENTATION
-        {
-            ConstraintKind::InvalidText
-        } else {
+        let Some(kind) =
+            ConstraintKind::of(db.code().code(), db.table(), db.column(), db.constraint())
+        else {
             return PgError::Database(error);
         };
         let (table, constraint, column, message) = (
@@ -151,18 +88,6 @@ impl From<tokio_postgres::Error> for PgError {
             message,
             source: error,
         })
-    }
-}
-
-/// Whether a 23000 error is the refusal of an `immutable` column's trigger: it names the table,
-/// the column and the constraint `{table}_{column}_immutable`. Any other 23000 (a trigger of
-/// one's own, an extension) is left as it is.
-fn raised_by_immutable(db: &tokio_postgres::error::DbError) -> bool {
-    match (db.table(), db.column(), db.constraint()) {
-        (Some(table), Some(column), Some(constraint)) => {
-            crate::def::immutable_constraint_name(table, column) == constraint
-        }
-        _ => false,
     }
 }
 
@@ -184,28 +109,15 @@ impl fmt::Display for PgError {
             PgError::Validation(e) => e.fmt(f),
             PgError::InvalidRow { index, error } => write!(f, "row {index} of the batch: {error}"),
             PgError::Decode(e) => e.fmt(f),
-            PgError::InvalidSetting { setting, problem } => match problem {
-                SettingProblem::Name => write!(
-                    f,
-                    "setting name {setting:?} is not `prefix.name` (parts of ASCII letters, \
-                     digits and `_`, separated by dots, none starting with a digit, none over \
-                     63 bytes)"
-                ),
-                SettingProblem::NulInValue => {
-                    write!(f, "the value for setting `{setting}` holds a NUL character")
-                }
-            },
+            PgError::InvalidSetting { setting, problem } => f.write_str(&problem.describe(setting)),
             PgError::Tls(e) => e.fmt(f),
-            PgError::Constraint(v) => {
-                write!(f, "refused by the database ({:?}", v.kind)?;
-                if let Some(constraint) = &v.constraint {
-                    write!(f, " `{constraint}`")?;
-                }
-                if let Some(column) = &v.column {
-                    write!(f, " on column `{column}`")?;
-                }
-                write!(f, "): {}", v.message)
-            }
+            PgError::Constraint(v) => crate::driver::write_violation(
+                f,
+                v.kind,
+                v.constraint.as_deref(),
+                v.column.as_deref(),
+                &v.message,
+            ),
             PgError::Database(e) => match e.as_db_error() {
                 // tokio-postgres's own text is only "db error"; the server's says what.
                 Some(db) => {

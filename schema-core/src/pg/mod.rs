@@ -42,17 +42,14 @@ pub mod evolve;
 pub mod introspect;
 #[cfg(any(feature = "deadpool", feature = "bb8"))]
 pub mod pool;
-mod statements;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use codec::{
-    decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked, DecodeError,
-    DecodeProblem, UnknownValue,
-};
+pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProblem, UnknownValue};
+pub use codec::{decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked};
 pub use connect::{connect, ConnectConfig, SslMode, TlsError};
 pub use db::{Db, DbTransaction, Rows};
-pub use error::{ConstraintKind, ConstraintViolation, PgError, SettingProblem};
+pub use error::{ConstraintViolation, PgError};
 /// rustls, for [`TlsOptions::client_config`] (feature `tls`).
 #[cfg(feature = "tls")]
 #[doc(no_inline)]

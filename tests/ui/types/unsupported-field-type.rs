@@ -6,7 +6,7 @@ pub struct Money {
     pub cents: i64,
 }
 
-// A field type with no `PgType` (nor ToSql / FromSql): every missing trait is named, at the field.
+// A field type with no `PgType` (nor ToSql / FromSql, nor sqlx's): every missing trait is named, at the field.
 #[derive(PgTable)]
 pub struct Invoice {
     #[pg(primary_key)]

@@ -1,9 +1,32 @@
-//! The text of every statement the typed reads and writes run; values are always parameters.
+//! The text of every statement the typed reads and writes run, for both drivers; values are
+//! always parameters, but for a scope's `SET LOCAL`, whose value is an escaped literal.
 
 use std::fmt::Write as _;
 
-use crate::sql::quote_ident;
+use super::SettingProblem;
+use crate::sql::{quote_ident, quote_literal};
 use crate::TableDef;
+
+/// Whether the session may insert into every column of the table named (quoted) by `$1`.
+pub(crate) const HAS_TABLE_INSERT: &str = "SELECT has_table_privilege($1::text, 'INSERT')";
+
+/// `SET LOCAL "prefix"."name" = '<value>'`, or why the setting cannot be sent: a name that is
+/// not `prefix.name` ([`setting_name_problem`](crate::sql::setting_name_problem)), a value
+/// holding a NUL character.
+pub(crate) fn set_local(setting: &str, value: &str) -> Result<String, SettingProblem> {
+    if crate::sql::setting_name_problem(setting).is_some() {
+        return Err(SettingProblem::Name);
+    }
+    if value.contains('\0') {
+        return Err(SettingProblem::NulInValue);
+    }
+    let name: Vec<String> = setting.split('.').map(quote_ident).collect();
+    Ok(format!(
+        "SET LOCAL {} = {}",
+        name.join("."),
+        quote_literal(value)
+    ))
+}
 
 /// Which columns a statement writes: bit `i` stands for column `i` of the table.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -241,5 +264,19 @@ mod tests {
             copy_in(&TABLE, &set(&[true, true, false, false])),
             r#"COPY "t" ("id", "a") FROM STDIN (FORMAT binary)"#
         );
+    }
+
+    #[test]
+    fn a_scope_is_set_local_with_its_name_quoted_and_its_value_escaped() {
+        assert_eq!(
+            set_local("app.provider_id", "it's").unwrap(),
+            r#"SET LOCAL "app"."provider_id" = 'it''s'"#
+        );
+        assert_eq!(set_local("provider_id", "x"), Err(SettingProblem::Name));
+        assert_eq!(
+            set_local("app.x; RESET ALL", "x"),
+            Err(SettingProblem::Name)
+        );
+        assert_eq!(set_local("app.x", "a\0b"), Err(SettingProblem::NulInValue));
     }
 }

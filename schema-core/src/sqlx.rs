@@ -1,0 +1,674 @@
+//! Typed writes and reads over sqlx (feature `sqlx`), for teams that use sqlx rather than
+//! tokio-postgres.
+//!
+//! With the feature, `#[derive(PgTable)]` and `#[derive(PgEnum)]` also generate:
+//!
+//! - `sqlx::FromRow` for every `SelectX`: each column found by name (a column the result lacks
+//!   is sqlx's `Error::ColumnNotFound`) and decoded as its field's Rust type (a value that does
+//!   not fit is sqlx's `Error::ColumnDecode`, whose source is a [`DecodeError`] naming the
+//!   table, the column, the row's key and both types); nothing panics: a `json`/`jsonb`
+//!   number that `serde_json::Value` would round is refused as on the tokio-postgres side
+//!   ([`DecodeProblem::InexactNumber`]), and so is a timestamp or date that sqlx's chrono
+//!   decoders would panic on (`infinity`; see [`decode`]);
+//! - `sqlx::Type`, `Encode` and `Decode` for text enums: bound as `text` and read from
+//!   `text`, `varchar`, `bpchar` (and the other types sqlx reads as `&str`); an unknown text is
+//!   a decode error naming the text and the expected values ([`UnknownValue`]);
+//! - [`InsertRow`] for every `InsertX`, which [`insert`] and [`insert_many`] bind.
+//!
+//! The statements are those of the tokio-postgres side (`schema_core::pg`, feature
+//! `postgres`), built by the same code from the table's metadata: rows are validated before
+//! anything is sent, every value is a bound parameter, a column left `None` takes its default,
+//! and a NULL for a nullable column without a default leaves the column out of a single-row
+//! insert when a grant may narrow the role's inserts (`grant(insert(...))`). sqlx prepares each
+//! statement once per connection and reuses it (its statement cache, keyed by the SQL text).
+//!
+//! ```no_run
+//! # use schema_core::{PgEnum, PgTable};
+//! # #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+//! # #[pg(rename_all = "SCREAMING_SNAKE_CASE")]
+//! # pub enum TicketPriority { Low, Medium, High, Urgent }
+//! # #[derive(PgTable)]
+//! # #[pg(table = "support_tickets")]
+//! # pub struct SupportTicket {
+//! #     #[pg(primary_key, default_sql = "gen_random_uuid()")]
+//! #     pub ticket_id: uuid::Uuid,
+//! #     pub provider_id: uuid::Uuid,
+//! #     #[pg(varchar = 200)]
+//! #     pub subject: String,
+//! #     pub description: String,
+//! #     #[pg(varchar = 10, default = TicketPriority::Medium)]
+//! #     pub priority: TicketPriority,
+//! #     #[pg(range = 1..=5)]
+//! #     pub satisfaction_rating: Option<i32>,
+//! # }
+//! # async fn example(
+//! #     provider_id: uuid::Uuid,
+//! #     tickets: Vec<InsertSupportTicket>,
+//! # ) -> Result<(), schema_core::sqlx::SqlxError> {
+//! use schema_core::sqlx::{insert, insert_many, scoped_transaction};
+//!
+//! let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1/app").await?;
+//! let new = InsertSupportTicket::new(provider_id, "Claim rejected".into(), "CO-16".into());
+//! let ticket = insert(&pool, &new).await?;                 // validated, then INSERT ... RETURNING
+//! assert_eq!(ticket.priority, TicketPriority::Medium);     // the database's default
+//! insert_many(&pool, &tickets).await?;                     // multi-row INSERTs, one transaction
+//! let urgent: Vec<SelectSupportTicket> =
+//!     sqlx::query_as("SELECT * FROM support_tickets WHERE priority = $1")
+//!         .bind(TicketPriority::Urgent)                    // a text enum binds as its text
+//!         .fetch_all(&pool)
+//!         .await?;
+//! // One physician's request: the setting is local to the transaction (SET LOCAL).
+//! let mut tx = scoped_transaction(&pool, "app.provider_id", &provider_id.to_string()).await?;
+//! let theirs: Vec<SelectSupportTicket> =
+//!     sqlx::query_as("SELECT * FROM support_tickets").fetch_all(&mut *tx).await?;
+//! insert(&mut *tx, &new).await?;
+//! tx.commit().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A custom field type (one implementing [`PgType`] yourself) needs sqlx's
+//! `Type<Postgres>`, `Encode` and `Decode` too under this feature, as it needs tokio-postgres's
+//! `ToSql` and `FromSql` under `postgres`.
+
+use std::error::Error;
+use std::fmt;
+
+use ::sqlx::encode::IsNull;
+use ::sqlx::error::BoxDynError;
+use ::sqlx::postgres::types::Oid;
+use ::sqlx::postgres::{
+    PgArgumentBuffer, PgArguments, PgDatabaseError, PgRow, PgTypeInfo, PgValueFormat, PgValueRef,
+};
+use ::sqlx::{
+    Acquire, Arguments, Decode, Encode, Executor, FromRow, PgPool, Postgres, Row, Transaction,
+    Type, TypeInfo, ValueRef,
+};
+
+pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProblem, UnknownValue};
+
+use crate::driver::statements::{self, ColumnSet};
+use crate::driver::{chunks, inexact_number, inserts_narrowed};
+use crate::sql::quote_ident;
+use crate::{PgEnum, PgType, Table, TableDef, Validate, ValidationError};
+
+/// A value bound as a statement parameter: any `sqlx::Type<Postgres>` + `Encode` type.
+pub type Param<'a> = &'a dyn BindValue;
+
+/// A value sqlx can bind as a PostgreSQL parameter; implemented for every type that is
+/// `sqlx::Type<Postgres>` and `sqlx::Encode<'_, Postgres>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be bound as a parameter by sqlx",
+    label = "this field's type has no sqlx `Type<Postgres>` / `Encode`",
+    note = "with schema-core's `sqlx` feature, every field's type needs sqlx's `Type<Postgres>`, `Encode` and `Decode`"
+)]
+pub trait BindValue: Sync {
+    /// Adds the value to `arguments`, as the next parameter.
+    fn bind_to(&self, arguments: &mut PgArguments) -> Result<(), BoxDynError>;
+}
+
+impl<T> BindValue for T
+where
+    T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Sync,
+{
+    fn bind_to(&self, arguments: &mut PgArguments) -> Result<(), BoxDynError> {
+        arguments.add(self)
+    }
+}
+
+/// A row to insert through sqlx: the generated `InsertX`.
+///
+/// The derive implements it, rather than schema-core binding values through the metadata:
+/// only the row knows each field's Rust type, which sqlx needs to encode the value and to name
+/// its SQL type (a NULL included). Everything else (which columns, the SQL, batches) is done
+/// here from the metadata.
+pub trait InsertRow: Validate + Sync {
+    /// The table the row goes into.
+    type Table: Table;
+
+    /// The value of every column, in column order; `None` where the database's default
+    /// applies. A nullable column without a default gives its NULL (`Some`) when `bind_nulls`,
+    /// so that rows with NULLs in different places share one statement, and `None` (left out,
+    /// which a role allowed to insert only some columns needs) otherwise.
+    fn push_values<'a>(&'a self, bind_nulls: bool, out: &mut Vec<Option<Param<'a>>>);
+}
+
+/// A write through sqlx that did not happen; nothing panics.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SqlxError {
+    /// The row breaks its table's rules; nothing was sent.
+    Validation(ValidationError),
+    /// A row of a batch breaks its table's rules; nothing of the batch was written.
+    InvalidRow {
+        /// The row's position in the batch.
+        index: usize,
+        /// What it breaks.
+        error: ValidationError,
+    },
+    /// A value could not be encoded as a parameter; nothing of the statement was sent.
+    Encode {
+        /// The table.
+        table: &'static str,
+        /// The column whose value it is.
+        column: &'static str,
+        /// sqlx's (or the type's) reason.
+        source: BoxDynError,
+    },
+    /// The database refused the row by one of its constraints.
+    Constraint(Box<ConstraintViolation>),
+    /// The setting of a [`scoped_transaction`] cannot be set as given; nothing was sent.
+    InvalidSetting {
+        /// The setting's name, as given.
+        setting: String,
+        /// What is wrong with it.
+        problem: SettingProblem,
+    },
+    /// Any other failure reported by sqlx: the connection, the statement, or a value of the
+    /// returned row that could not be decoded (`Error::ColumnDecode`, whose source is a
+    /// [`DecodeError`]; see [`SqlxError::decode`]).
+    Sqlx(::sqlx::Error),
+}
+
+/// A row the database refused by one of its rules.
+#[derive(Debug)]
+pub struct ConstraintViolation {
+    /// Which kind of rule.
+    pub kind: ConstraintKind,
+    /// The table, as the server reports it.
+    pub table: Option<String>,
+    /// The constraint's name, as the server reports it.
+    pub constraint: Option<String>,
+    /// The column, as the server reports it (NOT NULL violations).
+    pub column: Option<String>,
+    /// The server's message.
+    pub message: String,
+    /// sqlx's error.
+    pub source: ::sqlx::Error,
+}
+
+impl SqlxError {
+    /// The constraint violation, when the database refused the row by one.
+    pub fn constraint(&self) -> Option<&ConstraintViolation> {
+        match self {
+            SqlxError::Constraint(violation) => Some(violation),
+            _ => None,
+        }
+    }
+
+    /// The decoding error, when a value read back did not fit its field.
+    pub fn decode(&self) -> Option<&DecodeError> {
+        match self {
+            SqlxError::Sqlx(error) => decode_error(error),
+            _ => None,
+        }
+    }
+}
+
+/// The [`DecodeError`] of a `sqlx::Error::ColumnDecode` that the generated `FromRow` (or a text
+/// enum's `Decode`, through it) returned; `None` for any other error.
+pub fn decode_error(error: &::sqlx::Error) -> Option<&DecodeError> {
+    match error {
+        ::sqlx::Error::ColumnDecode { source, .. } => source.downcast_ref(),
+        _ => None,
+    }
+}
+
+impl From<::sqlx::Error> for SqlxError {
+    /// Classifies the server's error: a broken rule of a row becomes
+    /// [`SqlxError::Constraint`] (by SQLSTATE, as on the tokio-postgres side), anything else
+    /// stays [`SqlxError::Sqlx`].
+    fn from(error: ::sqlx::Error) -> Self {
+        let violation = match &error {
+            ::sqlx::Error::Database(db) => {
+                db.try_downcast_ref::<PgDatabaseError>().and_then(|db| {
+                    let kind =
+                        ConstraintKind::of(db.code(), db.table(), db.column(), db.constraint())?;
+                    Some((
+                        kind,
+                        db.table().map(str::to_string),
+                        db.constraint().map(str::to_string),
+                        db.column().map(str::to_string),
+                        db.message().to_string(),
+                    ))
+                })
+            }
+            _ => None,
+        };
+        match violation {
+            Some((kind, table, constraint, column, message)) => {
+                SqlxError::Constraint(Box::new(ConstraintViolation {
+                    kind,
+                    table,
+                    constraint,
+                    column,
+                    message,
+                    source: error,
+                }))
+            }
+            None => SqlxError::Sqlx(error),
+        }
+    }
+}
+
+impl From<ValidationError> for SqlxError {
+    fn from(error: ValidationError) -> Self {
+        SqlxError::Validation(error)
+    }
+}
+
+impl fmt::Display for SqlxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlxError::Validation(e) => e.fmt(f),
+            SqlxError::InvalidRow { index, error } => {
+                write!(f, "row {index} of the batch: {error}")
+            }
+            SqlxError::Encode {
+                table,
+                column,
+                source,
+            } => write!(
+                f,
+                "the value of column `{table}.{column}` cannot be bound: {source}"
+            ),
+            SqlxError::Constraint(v) => crate::driver::write_violation(
+                f,
+                v.kind,
+                v.constraint.as_deref(),
+                v.column.as_deref(),
+                &v.message,
+            ),
+            SqlxError::InvalidSetting { setting, problem } => {
+                f.write_str(&problem.describe(setting))
+            }
+            SqlxError::Sqlx(::sqlx::Error::Database(db)) => {
+                // The server's code and message, as the tokio-postgres side prints them.
+                match db.code() {
+                    Some(code) => write!(f, "database error {code}: {}", db.message()),
+                    None => write!(f, "database error: {}", db.message()),
+                }
+            }
+            SqlxError::Sqlx(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Error for SqlxError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            SqlxError::Validation(e) | SqlxError::InvalidRow { error: e, .. } => Some(e),
+            SqlxError::Encode { source, .. } => Some(source.as_ref()),
+            SqlxError::Constraint(v) => Some(&v.source),
+            SqlxError::Sqlx(e) => Some(e),
+            SqlxError::InvalidSetting { .. } => None,
+        }
+    }
+}
+
+/// Binds `values` (one per column of `table`, `None` where the column is left out) as the next
+/// parameters.
+fn bind_values(
+    table: &'static TableDef,
+    values: &[Option<Param<'_>>],
+    arguments: &mut PgArguments,
+) -> Result<(), SqlxError> {
+    for (column, value) in values.iter().enumerate() {
+        if let Some(value) = value {
+            value
+                .bind_to(arguments)
+                .map_err(|source| SqlxError::Encode {
+                    table: table.name,
+                    column: table.columns[column].name,
+                    source,
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts one row and returns it as the database stored it (defaults filled in), as
+/// `SelectX`.
+///
+/// The row is validated first ([`SqlxError::Validation`], nothing sent); then one
+/// `INSERT ... RETURNING` naming the columns the row sets runs on `executor`: a `&PgPool`, a
+/// `&mut PgConnection`, or a transaction as `&mut *tx` (a [`scoped_transaction`] for a
+/// physician's own rows). A rule the database enforces beyond validation comes back as
+/// [`SqlxError::Constraint`].
+pub async fn insert<'e, E, I>(
+    executor: E,
+    row: &I,
+) -> Result<<I::Table as Table>::Select, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    I: InsertRow,
+    <I::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    row.validate()?;
+    let table = <I::Table as Table>::TABLE;
+    let mut values = Vec::with_capacity(table.columns.len());
+    // NULLs bound, so that every row shares one statement, unless a grant may narrow the
+    // role's inserts: finding out would cost a round trip, so such a table's rows leave their
+    // NULLs out.
+    row.push_values(!inserts_narrowed(table), &mut values);
+    let sql = statements::insert(table, &ColumnSet::from_present(&values), 1, true);
+    let mut arguments = PgArguments::default();
+    bind_values(table, &values, &mut arguments)?;
+    Ok(::sqlx::query_as_with(&sql, arguments)
+        .fetch_one(executor)
+        .await?)
+}
+
+/// Inserts rows with multi-row `INSERT`s in one transaction (a savepoint when `connection`
+/// is already a transaction) and returns how many were inserted; all or nothing.
+///
+/// Every row is validated before any `INSERT` is sent: an invalid row is
+/// [`SqlxError::InvalidRow`] with its position, and nothing is written. Consecutive rows that
+/// set the same columns share a statement, of at most 1,000 rows and under PostgreSQL's
+/// 65,535 parameters. Where a grant may narrow the role's inserts to columns, the session's
+/// table-wide `INSERT` privilege is asked first: without it, rows leave their NULLs out.
+///
+/// `connection` is anything sqlx can begin a transaction on: a `&PgPool`, a
+/// `&mut PgConnection`, a `&mut Transaction` (such as a [`scoped_transaction`]).
+pub async fn insert_many<'c, A, I>(connection: A, rows: &[I]) -> Result<u64, SqlxError>
+where
+    A: Acquire<'c, Database = Postgres>,
+    I: InsertRow,
+{
+    let table = <I::Table as Table>::TABLE;
+    let mut transaction = connection.begin().await?;
+    let bind_nulls = if inserts_narrowed(table) {
+        ::sqlx::query_scalar::<_, bool>(statements::HAS_TABLE_INSERT)
+            .bind(quote_ident(table.name))
+            .fetch_one(&mut *transaction)
+            .await?
+    } else {
+        true
+    };
+    let mut buffer = Vec::with_capacity(table.columns.len());
+    let runs = crate::driver::runs(rows, &mut buffer, |row, buffer| {
+        row.push_values(bind_nulls, buffer)
+    })
+    .map_err(|(index, error)| SqlxError::InvalidRow { index, error })?;
+    let mut inserted = 0;
+    for run in &runs {
+        for (start, count) in chunks(run) {
+            let mut arguments = PgArguments::default();
+            arguments.reserve(count * run.set.count(), 0);
+            for row in &rows[start..start + count] {
+                buffer.clear();
+                row.push_values(bind_nulls, &mut buffer);
+                bind_values(table, &buffer, &mut arguments)?;
+            }
+            let sql = statements::insert(table, &run.set, count, false);
+            inserted += ::sqlx::query_with(&sql, arguments)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected();
+        }
+    }
+    transaction.commit().await?;
+    Ok(inserted)
+}
+
+/// Begins a transaction on a connection of `pool` in which the setting `setting` holds
+/// `value`, for that transaction only: the sqlx counterpart of
+/// `schema_core::pg::Db::scoped_transaction` (feature `postgres`), with
+/// the same rules and the same statement. Row-level security policies read the setting with
+/// `{setting:name}`; the name is the deployment's (see
+/// [`Names::setting_name`](crate::Names::setting_name)).
+///
+/// The setting is set by `SET LOCAL "prefix"."name" = '<value>'`, sent as a simple query (not
+/// prepared, so one statement per value never fills sqlx's statement cache): the name must be
+/// `prefix.name` (see [`setting_name_problem`](crate::sql::setting_name_problem)), each part
+/// quoted as an identifier, and the value is an escaped string literal; a name of any other
+/// form, or a value holding a NUL character, is refused with [`SqlxError::InvalidSetting`]
+/// before a connection is taken from the pool.
+///
+/// The scope ends with the transaction: commit it or roll it back with the request it serves.
+/// Dropped without either, sqlx queues a `ROLLBACK` that runs before the connection serves
+/// anything else (the pool sends it, and waits for it, when the connection comes back), so a
+/// pooled connection never carries one physician's scope into another request. A transaction
+/// that is leaked (`std::mem::forget`) keeps its connection out of the pool for good.
+///
+/// # Trust boundary
+///
+/// As on the tokio-postgres side: the setting is chosen by the session, not proven to the
+/// database, so **any login that holds the scoped role can set it to any provider**. Only the
+/// application server may hold the scoped role's credentials; per request it authenticates
+/// the physician itself, opens the scoped transaction with the provider id it derived from
+/// that authentication (never from request input), runs the request's statements in it and
+/// ends it. Physicians never get database logins of their own.
+pub async fn scoped_transaction(
+    pool: &PgPool,
+    setting: &str,
+    value: &str,
+) -> Result<Transaction<'static, Postgres>, SqlxError> {
+    let sql =
+        statements::set_local(setting, value).map_err(|problem| SqlxError::InvalidSetting {
+            setting: setting.to_string(),
+            problem,
+        })?;
+    let mut transaction = pool.begin().await?;
+    // A `&str` without arguments runs as a simple query. (Called on the executor, whose future
+    // is boxed: the future of `raw_sql(..).execute(..)` is not `Send` in generic callers,
+    // which would keep this one from being spawned.)
+    Executor::execute(&mut *transaction, sql.as_str()).await?;
+    Ok(transaction)
+}
+
+/// The OIDs of `json` and `jsonb`, built into every PostgreSQL.
+const JSON_OID: Oid = Oid(114);
+const JSONB_OID: Oid = Oid(3802);
+
+/// Reads column `column` of `table` from `row`, by the column's name, as a `T`: what the
+/// generated `sqlx::FromRow` of `SelectX` calls for each field.
+///
+/// A column the row lacks is sqlx's `Error::ColumnNotFound`. A value that cannot be read as
+/// `T` is sqlx's `Error::ColumnDecode`, whose source is a [`DecodeError`] naming the table, the
+/// column, the row's primary key (when the row holds it) and both types:
+/// [`DecodeProblem::WrongType`] when the column's SQL type is not one `T` reads,
+/// [`DecodeProblem::Invalid`] when the value itself is refused (NULL for a field that is not an
+/// `Option`, an unknown enum text).
+///
+/// Two checks come first, as the field's [`PgType`] asks:
+/// [`ROUNDS_JSON_NUMBERS`](crate::PgType::ROUNDS_JSON_NUMBERS) (`serde_json::Value`): a `json`
+/// or `jsonb` value holding a number that `serde_json::Value` would not read back as the same
+/// decimal value is [`DecodeProblem::InexactNumber`] rather than a rounded value;
+/// [`CHRONO_RANGE`](crate::PgType::CHRONO_RANGE) (chrono's date types): a `timestamp`,
+/// `timestamptz` or `date` of `infinity`, `-infinity` or a year beyond chrono's is
+/// [`DecodeProblem::Invalid`], where sqlx's decoder would panic.
+#[inline]
+pub fn decode<'r, T>(
+    row: &'r PgRow,
+    table: &'static TableDef,
+    column: usize,
+) -> Result<T, ::sqlx::Error>
+where
+    T: Decode<'r, Postgres> + Type<Postgres> + PgType,
+{
+    let value = row.try_get_raw(table.columns[column].name)?;
+    if !value.is_null() {
+        let ty = value.type_info();
+        if !ty.is_null() && !T::compatible(&ty) {
+            let sql_type = ty.name().to_string();
+            return Err(column_error::<T>(
+                row,
+                table,
+                column,
+                DecodeProblem::WrongType { sql_type },
+            ));
+        }
+        if T::ROUNDS_JSON_NUMBERS {
+            if let Some(number) = inexact_json_number(&value) {
+                let sql_type = ty.name().to_string();
+                let number = (!table.columns[column].sensitive).then(|| number.to_string());
+                return Err(column_error::<T>(
+                    row,
+                    table,
+                    column,
+                    DecodeProblem::InexactNumber { sql_type, number },
+                ));
+            }
+        }
+        if T::CHRONO_RANGE && beyond_chrono(&value) {
+            let sql_type = ty.name().to_string();
+            let source = "infinite, or beyond the dates chrono holds".into();
+            return Err(column_error::<T>(
+                row,
+                table,
+                column,
+                DecodeProblem::Invalid { sql_type, source },
+            ));
+        }
+    }
+    T::decode(value).map_err(|source| {
+        let sql_type = row
+            .try_get_raw(table.columns[column].name)
+            .map_or_else(|_| String::new(), |v| v.type_info().name().to_string());
+        column_error::<T>(
+            row,
+            table,
+            column,
+            DecodeProblem::Invalid { sql_type, source },
+        )
+    })
+}
+
+/// The OIDs of `date`, `timestamp` and `timestamptz`, built into every PostgreSQL.
+const DATE_OID: Oid = Oid(1082);
+const TIMESTAMP_OID: Oid = Oid(1114);
+const TIMESTAMPTZ_OID: Oid = Oid(1184);
+
+/// Whether a binary `date`, `timestamp` or `timestamptz` value lies beyond what chrono holds
+/// (PostgreSQL's `infinity` is the largest value of its binary form): sqlx adds it to
+/// 2000-01-01 unchecked, which panics there. Text values fail to parse, without a panic.
+fn beyond_chrono(value: &PgValueRef<'_>) -> bool {
+    if value.format() != PgValueFormat::Binary {
+        return false;
+    }
+    let (Some(oid), Ok(bytes)) = (value.type_info().oid(), value.as_bytes()) else {
+        return false;
+    };
+    let Some(epoch) = chrono::NaiveDate::from_ymd_opt(2000, 1, 1) else {
+        return false;
+    };
+    if oid == DATE_OID {
+        // Days since 2000-01-01.
+        let Ok(days) = <[u8; 4]>::try_from(bytes).map(i32::from_be_bytes) else {
+            return false;
+        };
+        chrono::TimeDelta::try_days(days.into())
+            .and_then(|days| epoch.checked_add_signed(days))
+            .is_none()
+    } else if oid == TIMESTAMP_OID || oid == TIMESTAMPTZ_OID {
+        // Microseconds since 2000-01-01 00:00.
+        let Ok(micros) = <[u8; 8]>::try_from(bytes).map(i64::from_be_bytes) else {
+            return false;
+        };
+        epoch
+            .and_time(chrono::NaiveTime::MIN)
+            .checked_add_signed(chrono::TimeDelta::microseconds(micros))
+            .is_none()
+    } else {
+        false
+    }
+}
+
+/// The first number of a `json` or `jsonb` value that `serde_json::Value` would not read back
+/// as the same decimal value.
+fn inexact_json_number<'r>(value: &PgValueRef<'r>) -> Option<&'r str> {
+    let oid = value.type_info().oid()?;
+    if oid != JSON_OID && oid != JSONB_OID {
+        return None;
+    }
+    let bytes = value.as_bytes().ok()?;
+    let text = if oid == JSONB_OID && value.format() == PgValueFormat::Binary {
+        // Binary jsonb: a version byte (1), then the JSON text.
+        match bytes.split_first() {
+            Some((1, text)) => text,
+            // Left to the decoder, which refuses it.
+            _ => return None,
+        }
+    } else {
+        bytes
+    };
+    inexact_number(text)
+}
+
+/// sqlx's `ColumnDecode` for column `column` of `table`, with a [`DecodeError`] as its source.
+#[cold]
+fn column_error<T>(
+    row: &PgRow,
+    table: &'static TableDef,
+    column: usize,
+    problem: DecodeProblem,
+) -> ::sqlx::Error {
+    let name = table.columns[column].name;
+    ::sqlx::Error::ColumnDecode {
+        index: format!("{name:?}"),
+        source: Box::new(DecodeError {
+            table: table.name,
+            column: name,
+            key: crate::driver::row_key(table, |key| key_text(row, key)),
+            rust_type: std::any::type_name::<T>(),
+            problem,
+        }),
+    }
+}
+
+/// A key column's value as text: a uuid, an integer, or text (quoted); `NULL` when null;
+/// `None` when the row lacks the column or it has another type.
+fn key_text(row: &PgRow, name: &str) -> Option<String> {
+    fn text<'r, T: Decode<'r, Postgres> + Type<Postgres>>(
+        row: &'r PgRow,
+        name: &str,
+        show: impl Fn(T) -> String,
+    ) -> Option<String> {
+        match row.try_get::<Option<T>, _>(name) {
+            Ok(Some(value)) => Some(show(value)),
+            Ok(None) => Some("NULL".to_string()),
+            Err(_) => None,
+        }
+    }
+    let ty = row.try_get_raw(name).ok()?.type_info().into_owned();
+    if <uuid::Uuid as Type<Postgres>>::compatible(&ty) {
+        text(row, name, |v: uuid::Uuid| v.to_string())
+    } else if <i64 as Type<Postgres>>::compatible(&ty) {
+        text(row, name, |v: i64| v.to_string())
+    } else if <i32 as Type<Postgres>>::compatible(&ty) {
+        text(row, name, |v: i32| v.to_string())
+    } else if <i16 as Type<Postgres>>::compatible(&ty) {
+        text(row, name, |v: i16| v.to_string())
+    } else if <&str as Type<Postgres>>::compatible(&ty) {
+        text(row, name, |v: &str| format!("{v:?}"))
+    } else {
+        None
+    }
+}
+
+/// The SQL type a text enum is bound as: `text`.
+pub fn enum_type_info() -> PgTypeInfo {
+    <str as Type<Postgres>>::type_info()
+}
+
+/// Whether a text enum can be read from a column of type `ty`: those sqlx reads as `&str`
+/// (`text`, `varchar`, `bpchar`, `name`, `citext`, and `unknown`, an untyped literal).
+pub fn enum_compatible(ty: &PgTypeInfo) -> bool {
+    <str as Type<Postgres>>::compatible(ty)
+}
+
+/// Writes a text enum as its text.
+pub fn enum_encode<E: PgEnum>(
+    value: &E,
+    buffer: &mut PgArgumentBuffer,
+) -> Result<IsNull, BoxDynError> {
+    <&str as Encode<'_, Postgres>>::encode_by_ref(&value.as_str(), buffer)
+}
+
+/// Reads a text enum from its text; a text no variant is stored as is an [`UnknownValue`]
+/// error naming it and the expected values.
+pub fn enum_decode<E: PgEnum>(value: PgValueRef<'_>) -> Result<E, BoxDynError> {
+    let text = <&str as Decode<'_, Postgres>>::decode(value)?;
+    E::from_text(text).ok_or_else(|| Box::new(UnknownValue::new::<E>(text)) as BoxDynError)
+}
