@@ -13,8 +13,10 @@ use postgres::{Client, Config, NoTls};
 use schema_core::Names;
 use shared::schemas::db::{schema, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
 
-/// The server the tests use when `DATABASE_URL` is not set.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The server the tests use when `DATABASE_URL` is not set: loopback, without TLS (connections
+/// verify a server's certificate by default, and a local server's is often for `localhost`).
+pub const DEFAULT_DATABASE_URL: &str =
+    "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
 /// A throwaway database on the server named by `DATABASE_URL` (default
 /// [`DEFAULT_DATABASE_URL`]), with a client connected to it.

@@ -11,14 +11,13 @@
 //! | `sslmode` | TLS | the server's certificate |
 //! |---|---|---|
 //! | `disable` | never | - |
-//! | `prefer` (the default) | when the server offers it; plaintext when it does not | verified as `verify-full` when a CA is named (`sslrootcert`, or `TlsOptions`), a certificate that fails being refused, not traded for plaintext; otherwise not verified, as libpq's `prefer` |
+//! | `prefer` (the default) | when the server offers it; plaintext when it does not | always verified as `verify-full` (against the CA named, else the system's store), a certificate that fails being refused, never taken unverified nor traded for plaintext: **stricter than libpq's `prefer`**, which verifies nothing |
 //! | `require` | always | chain and host name verified: **stricter than libpq's `require`**, which verifies nothing (the same as `verify-full`) |
 //! | `verify-ca` | always | chain verified, host name not |
 //! | `verify-full` | always | chain and host name verified |
 //!
-//! `prefer` without a CA keeps out a passive listener only: an active one can answer that the
-//! server offers no TLS, and get plaintext. Ask for a mode that requires TLS to be protected
-//! from one. `allow` is refused ([`TlsError::InvalidSslMode`]): it tries plaintext first, which
+//! `prefer` still accepts a server that answers it offers no TLS, which an active attacker can
+//! answer too, and gets plaintext: ask for a mode that requires TLS to be protected from one. `allow` is refused ([`TlsError::InvalidSslMode`]): it tries plaintext first, which
 //! nothing here does. The host name checked is the connection string's `host` (a DNS name, or an
 //! IP address matched against the certificate's IP addresses), also when `hostaddr` gives the
 //! address to connect to. Connections over a Unix socket never use TLS (the server offers none
@@ -60,9 +59,8 @@ use super::TlsOptions;
 pub enum SslMode {
     /// Never TLS.
     Disable,
-    /// TLS when the server offers it, plaintext when it offers none; the certificate verified
-    /// as [`SslMode::VerifyFull`] when a CA is named, not verified otherwise (as libpq's
-    /// `prefer`). The default.
+    /// TLS when the server offers it, plaintext when it offers none; the certificate always
+    /// verified as [`SslMode::VerifyFull`] (libpq's `prefer` verifies nothing). The default.
     #[default]
     Prefer,
     /// Always TLS, verified as [`SslMode::VerifyFull`] (stricter than libpq's `require`).

@@ -125,13 +125,10 @@ pub(super) fn connector(
         (None, Some(path)) => Some(file_roots(path, "sslrootcert file")?),
         (None, None) => None,
     };
+    // No CA named: the system's store. Verification is on in every mode, `prefer` included
+    // (libpq's verifies nothing): a certificate that fails is refused, never taken.
     let roots = match named {
         Some(roots) => roots,
-        // `prefer` with no CA named: encrypted, not verified, as libpq's `prefer`.
-        None if mode == SslMode::Prefer => {
-            let verifier = Arc::new(Unverified(Arc::clone(&provider)));
-            return make_connect(provider, verifier);
-        }
         None => system_roots()?,
     };
     let verifier = WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
@@ -263,57 +260,6 @@ impl ServerCertVerifier for ChainOnly {
     }
 }
 
-/// `prefer` with no CA named: any certificate is taken (the handshake's signatures are still
-/// checked against it), as libpq's `prefer` takes it. This keeps a passive listener out, not an
-/// active one, who could as well answer that the server offers no TLS.
-#[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// A failed connection's error, with TLS failures told apart.
 pub(super) fn classify(error: tokio_postgres::Error, mode: SslMode) -> PgError {
     if let Some(rustls_error) = rustls_error(&error) {
@@ -378,26 +324,14 @@ mod tests {
     }
 
     #[test]
-    fn prefer_without_a_named_ca_takes_any_certificate_and_others_verify() {
-        let verifier = Unverified(provider());
-        assert!(verifier
-            .verify_server_cert(
-                &CertificateDer::from(vec![0u8; 4]),
-                &[],
-                &ServerName::try_from("db.test").unwrap(),
-                &[],
-                UnixTime::now(),
-            )
-            .is_ok());
-        assert!(!verifier.supported_verify_schemes().is_empty());
-        // No store is read for it, so it builds wherever the system has none.
-        assert!(connector(SslMode::Prefer, None, &TlsOptions::new()).is_ok());
-    }
-
-    #[test]
     fn every_verifying_mode_builds_a_connector() {
         // The system's store may be empty on a bare machine: a missing store is a typed error.
-        for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
+        for mode in [
+            SslMode::Prefer,
+            SslMode::Require,
+            SslMode::VerifyCa,
+            SslMode::VerifyFull,
+        ] {
             match connector(mode, None, &TlsOptions::new()) {
                 Ok(_) | Err(TlsError::RootCertificates { .. }) => {}
                 Err(other) => panic!("{mode}: {other:?}"),
