@@ -734,11 +734,10 @@ where
     T: Table,
     T::Select: FromRow,
 {
-    let table = T::TABLE;
-    let statement = statements
-        .get_rows(client, statements::select_all(table), table)
-        .await?;
-    decode_stream(client, &statement, &[], &positions(table)).await
+    stream_all::<_, T>(client, statements)
+        .await?
+        .try_collect()
+        .await
 }
 
 async fn select_all_results<C: GenericClient, T>(
@@ -776,23 +775,6 @@ async fn fetch_opt<C: GenericClient, S: FromRow>(
         Some(row) => Ok(Some(S::from_row_at(&row, &positions(table))?)),
         None => Ok(None),
     }
-}
-
-/// Runs a statement and decodes each row as it arrives, while the server is still sending the
-/// next ones.
-async fn decode_stream<C: GenericClient, S: FromRow>(
-    client: &C,
-    statement: &Statement,
-    params: &[Param<'_>],
-    indexes: &[usize],
-) -> Result<Vec<S>, PgError> {
-    let rows = client.query_raw(statement, params.iter().copied()).await?;
-    pin_mut!(rows);
-    let mut decoded = Vec::new();
-    while let Some(row) = rows.try_next().await? {
-        decoded.push(S::from_row_at(&row, indexes)?);
-    }
-    Ok(decoded)
 }
 
 async fn update<C: GenericClient, U>(
@@ -905,7 +887,8 @@ async fn query_as<C: GenericClient, S: FromRow>(
     sql: &str,
     params: &[Param<'_>],
 ) -> Result<Vec<S>, PgError> {
-    let statement = statements.get(client, sql.to_string()).await?;
-    let indexes = codec::statement_indexes(<S::Table as Table>::TABLE, statement.columns())?;
-    decode_stream(client, &statement, params, &indexes).await
+    query_stream(client, statements, sql, params)
+        .await?
+        .try_collect()
+        .await
 }
