@@ -326,7 +326,7 @@ async fn bench(setup: &Setup) -> Result<(), Error> {
     let load_before = load_average();
     let schema = bench_schema(setup.names.clone())?;
     let ddl = schema.to_ddl()?;
-    let normalizing = phases::normalizing_statements(&schema.model()?);
+    let normalizing = schema_core::pg::evolve::normalizing_statements(&schema.model()?);
     let normalizing_ddl = schema_core::render::script(&normalizing);
     let control = connect(&setup.url).await?;
     control.batch_execute(&ddl).await?;

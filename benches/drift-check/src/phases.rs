@@ -12,23 +12,22 @@
 //! Right after the copy, off its clock, each side runs again alone, each on a new session of
 //! its own (a fresh backend, as in the join): `read_model`, then `normalized_model`. Then
 //! `normalized_model`'s work is done once more step by step, on a third new session: the
-//! split. What it does inside (`apply_and_read` and `normalizing_statements` in evolve.rs) is
-//! private, so the split builds the same statements from the public `render::Statement`
-//! ([`normalizing_statements`] below, a copy of evolve.rs's), and opens, applies, reads back and
-//! closes the shadow as evolve.rs does for that kind of shadow. The split's median total is
+//! split. It takes the statements from evolve.rs's own `normalizing_statements`; `apply_and_read`
+//! is private, so the split opens, applies, reads back and closes the shadow as evolve.rs does
+//! for that kind of shadow. The split's median total is
 //! printed next to the median of `normalized_model` alone, so that a split that no longer
 //! follows evolve.rs shows up too.
 
 use std::time::{Duration, Instant};
 
 use schema_core::diff::diff;
-use schema_core::model::{PolicyModel, SchemaModel, TableModel};
-use schema_core::pg::evolve::{drift_lines, normalized_model};
+use schema_core::model::SchemaModel;
+use schema_core::pg::evolve::{drift_lines, normalized_model, normalizing_statements};
 use schema_core::pg::introspect::{read_model, Scope};
 use schema_core::pg::ConnectConfig;
-use schema_core::render::{script, Statement};
+use schema_core::render::script;
 use schema_core::sql::{quote_ident, quote_literal};
-use schema_core::{PolicyCommand, Schema};
+use schema_core::Schema;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::{check_no_drift, median, ms, Error, Kind};
@@ -62,111 +61,6 @@ const SPLIT: [&str; 8] = [
     "close: `ROLLBACK` (SameServer: end the session)",
     "`DROP DATABASE … WITH (FORCE)`",
 ];
-
-/// The name of the `n`th policy that carries a table's distinct predicates in the shadow. A
-/// copy of the private `carrier_policy` of schema-core/src/pg/evolve.rs.
-fn carrier_policy(n: usize) -> String {
-    format!("schema_shadow_predicates_{n}")
-}
-
-/// A table's distinct policy predicates, in the order first written. A copy of the private
-/// `distinct_predicates` of schema-core/src/pg/evolve.rs.
-fn distinct_predicates(table: &TableModel) -> Vec<&str> {
-    let mut predicates: Vec<&str> = Vec::new();
-    for policy in &table.policies {
-        for predicate in [&policy.using, &policy.with_check].into_iter().flatten() {
-            if !predicates.contains(&predicate.as_str()) {
-                predicates.push(predicate);
-            }
-        }
-    }
-    predicates
-}
-
-/// The statements `normalized_model` applies in the shadow: the roles, each table with its
-/// columns and checks only (partitioned, so without storage, where a column can be its list
-/// key and the table has no index with a predicate), the indexes that have a predicate, and
-/// each table's distinct policy predicates, two to a policy (`FOR ALL … USING … WITH CHECK`).
-/// A copy of the private `normalizing_statements` of schema-core/src/pg/evolve.rs.
-pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
-    let mut statements: Vec<Statement> = code
-        .roles
-        .iter()
-        .map(|role| Statement::CreateRole { role: role.clone() })
-        .collect();
-    for table in &code.tables {
-        let mut bare = table.clone();
-        bare.primary_key = None;
-        bare.unique.clear();
-        bare.foreign_keys.clear();
-        let has_predicated_index = table.indexes.iter().any(|i| i.predicate.is_some());
-        let list_key = table
-            .columns
-            .iter()
-            .find(|c| can_be_list_key(&c.sql_type))
-            .map(|c| c.name.clone());
-        statements.push(match list_key {
-            Some(list_key) if !has_predicated_index => Statement::CreatePartitionedTable {
-                table: Box::new(bare),
-                list_key,
-            },
-            _ => Statement::CreateTable(Box::new(bare)),
-        });
-        statements.extend(
-            table
-                .indexes
-                .iter()
-                .filter(|i| i.predicate.is_some())
-                .map(|index| Statement::CreateIndex {
-                    table: table.name.clone(),
-                    index: index.clone(),
-                    concurrently: false,
-                }),
-        );
-        let predicates = distinct_predicates(table);
-        for (n, pair) in predicates.chunks(2).enumerate() {
-            statements.push(Statement::CreatePolicy {
-                table: table.name.clone(),
-                policy: PolicyModel {
-                    name: carrier_policy(n),
-                    renamed_from: None,
-                    command: PolicyCommand::All,
-                    permissive: true,
-                    roles: vec!["public".into()],
-                    using: Some(pair[0].to_string()),
-                    with_check: Some(pair[pair.len() - 1].to_string()),
-                },
-            });
-        }
-    }
-    statements
-}
-
-/// Whether a column of this type can be a list partition key (it has a default btree operator
-/// class): the common scalar types. A copy of the private `can_be_list_key` of
-/// schema-core/src/pg/evolve.rs.
-fn can_be_list_key(sql_type: &str) -> bool {
-    let t = sql_type.trim().to_ascii_lowercase();
-    let base = t.split('(').next().unwrap_or_default().trim();
-    matches!(
-        base,
-        "uuid"
-            | "text"
-            | "varchar"
-            | "character varying"
-            | "smallint"
-            | "integer"
-            | "int"
-            | "bigint"
-            | "boolean"
-            | "date"
-            | "timestamptz"
-            | "timestamp"
-            | "timestamp with time zone"
-            | "timestamp without time zone"
-            | "numeric"
-    )
-}
 
 /// One breakdown run of one kind of shadow, in ms.
 pub struct Sample {

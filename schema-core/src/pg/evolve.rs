@@ -293,7 +293,7 @@ fn distinct_predicates(table: &TableModel) -> Vec<&str> {
 /// its columns and checks only (partitioned, so without storage, where a column can be its
 /// list key), the indexes that have a predicate, and the policies' distinct predicates, two to
 /// a policy (as `USING` and `WITH CHECK`, printed alike).
-fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
+pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
     let mut statements: Vec<Statement> = code
         .roles
         .iter()
