@@ -127,6 +127,33 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
+/// The string literals of an expression, as written or as the server prints them
+/// (`'A'::character varying`).
+pub(crate) fn quoted_values(expression: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut chars = expression.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    value.push('\'');
+                } else {
+                    break;
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        values.push(value);
+    }
+    values
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

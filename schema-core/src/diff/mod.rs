@@ -697,11 +697,12 @@ fn value_renames(
     column: &ColumnModel,
 ) -> Vec<(String, String)> {
     let allowed = |t: &TableModel, value: &str| {
-        let quoted = crate::sql::quote_literal(value);
         let name = crate::sql::quote_ident(&column.name);
         let bare = format!("({}", column.name);
         t.checks.iter().any(|c| {
-            c.expression.contains(&quoted)
+            crate::sql::quoted_values(&c.expression)
+                .iter()
+                .any(|v| v == value)
                 && (c.expression.contains(&name) || c.expression.contains(&bare))
         })
     };

@@ -16,7 +16,7 @@ use crate::model::{CheckModel, ColumnModel, IndexModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
 };
-use crate::sql::{constraint_name, quote_ident, quote_literal};
+use crate::sql::{constraint_name, quote_ident, quote_literal, quoted_values};
 
 /// The strongest table lock a step takes (PostgreSQL's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -556,33 +556,6 @@ fn removed_values(diff: &SchemaDiff, table: &str, check: &CheckModel) -> Vec<Str
         .into_iter()
         .filter(|v| !new.contains(v) && !renamed.contains(&v.as_str()))
         .collect()
-}
-
-/// The string literals of an expression, as written or as the server prints them
-/// (`'A'::character varying`).
-pub(crate) fn quoted_values(expression: &str) -> Vec<String> {
-    let mut values = Vec::new();
-    let mut chars = expression.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\'' {
-            continue;
-        }
-        let mut value = String::new();
-        while let Some(c) = chars.next() {
-            if c == '\'' {
-                if chars.peek() == Some(&'\'') {
-                    chars.next();
-                    value.push('\'');
-                } else {
-                    break;
-                }
-            } else {
-                value.push(c);
-            }
-        }
-        values.push(value);
-    }
-    values
 }
 
 /// Makes the validation of a check that removes values a destructive step.
