@@ -91,7 +91,9 @@ pub use error::SchemaError;
 pub use literal::{SqlLiteral, ToSqlLiteral};
 pub use names::Names;
 pub use schema::Schema;
-pub use types::{DefaultFor, IntegerColumn, PgType, ReferenceCompatible, SqlType, TextColumn};
+pub use types::{
+    DefaultFor, IntegerColumn, NumberDefault, PgType, ReferenceCompatible, SqlType, TextColumn,
+};
 pub use validate::{Rule, Validate, ValidationError, Violation, ViolationSink};
 
 #[cfg(all(feature = "derive", feature = "migrate"))]
@@ -155,18 +157,6 @@ pub mod __private {
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}
 
-    /// Whether both bounds of a `range = a..=b` fit in the field's integer type; compiles only
-    /// for an integer field.
-    pub const fn range_fits<T: crate::IntegerColumn>(min: Option<i64>, max: Option<i64>) -> bool {
-        const fn fits(bound: Option<i64>, lowest: i64, highest: i64) -> bool {
-            match bound {
-                Some(value) => value >= lowest && value <= highest,
-                None => true,
-            }
-        }
-        fits(min, T::MIN, T::MAX) && fits(max, T::MIN, T::MAX)
-    }
-
     /// Prints as `<redacted>`: what the generated `Debug` shows for a sensitive field.
     pub struct Redacted;
 
@@ -202,4 +192,21 @@ pub mod __private {
         }
         true
     }
+
+    /// The metadata of a table whose declaration has a compile error: what its `Table` impl
+    /// points at, so that code using the table reports nothing but that error. Never read: the
+    /// crate does not build.
+    pub const UNUSABLE_TABLE: crate::TableDef = crate::TableDef {
+        name: "",
+        renamed_from: None,
+        comment: None,
+        columns: &[],
+        primary_key: &[],
+        foreign_keys: &[],
+        checks: &[],
+        indexes: &[],
+        row_level_security: false,
+        policies: &[],
+        column_grants: &[],
+    };
 }

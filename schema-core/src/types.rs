@@ -239,30 +239,25 @@ impl<T: TextColumn> TextColumn for Option<T> {}
     note = "`range = a..=b` checks an `i16`, `i32` or `i64` field; remove it or change the field's type"
 )]
 pub trait IntegerColumn: PgType {
-    /// The smallest value the column holds.
-    const MIN: i64;
-    /// The largest value the column holds.
-    const MAX: i64;
+    /// The Rust integer a value of the column is: each bound of a `range` is written as one,
+    /// so a bound the type cannot hold is the compiler's ordinary out-of-range error.
+    type Int;
 }
 
 impl IntegerColumn for i16 {
-    const MIN: i64 = i16::MIN as i64;
-    const MAX: i64 = i16::MAX as i64;
+    type Int = i16;
 }
 
 impl IntegerColumn for i32 {
-    const MIN: i64 = i32::MIN as i64;
-    const MAX: i64 = i32::MAX as i64;
+    type Int = i32;
 }
 
 impl IntegerColumn for i64 {
-    const MIN: i64 = i64::MIN;
-    const MAX: i64 = i64::MAX;
+    type Int = i64;
 }
 
 impl<T: IntegerColumn> IntegerColumn for Option<T> {
-    const MIN: i64 = T::MIN;
-    const MAX: i64 = T::MAX;
+    type Int = T::Int;
 }
 
 /// A Rust value that can be the default of a column of type `T`: a `T` itself, or a string
@@ -288,6 +283,34 @@ impl DefaultFor<String> for &str {
         self.to_owned()
     }
 }
+
+/// A column type whose default may be written as a bare number (`default = 7`, `default = 0.5`):
+/// the number literal is read as [`NumberDefault::Number`], so a number on a column of another
+/// type is one error at the value, naming the column's type.
+#[diagnostic::on_unimplemented(
+    message = "`default` needs a value of the field's type `{Self}`, found a number",
+    label = "a number, not a `{Self}`",
+    note = "write a value of the field's type, or use `default_sql = \"...\"` for a SQL expression"
+)]
+pub trait NumberDefault {
+    /// The Rust number type the literal is.
+    type Number;
+    /// The literal as the column's value.
+    fn from_number(number: Self::Number) -> Self;
+}
+
+macro_rules! number_defaults {
+    ($($ty:ty),*) => {
+        $(impl NumberDefault for $ty {
+            type Number = $ty;
+            fn from_number(number: $ty) -> $ty {
+                number
+            }
+        })*
+    };
+}
+
+number_defaults!(i16, i32, i64, f32, f64);
 
 /// Holds when a column of type `Self` may reference a column of type `T` by a foreign key.
 ///

@@ -28,13 +28,125 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
             quote!(#rows #refs)
         })
         .unwrap_or_default();
+    // A table with a mistake still implements the traits its users name (with bodies that
+    // never run, the crate does not build), so that only the mistake is reported.
     let rest = match &table {
         Some(table) if !failed => metadata(table),
-        _ => TokenStream::new(),
+        Some(table) => unusable_impls(table),
+        None => TokenStream::new(),
     };
     match cx.check() {
         Ok(()) => quote!(#always #rest),
-        Err(errors) => quote!(#errors #always),
+        Err(errors) => quote!(#errors #always #rest),
+    }
+}
+
+/// The traits of a table whose declaration has an error (reported elsewhere): `Table`,
+/// `Validate` and the drivers' row traits, each body unreachable.
+fn unusable_impls(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let (insert, select, update) = (
+        &table.insert_ident,
+        &table.select_ident,
+        &table.update_ident,
+    );
+    let unreachable = quote!(::core::unreachable!("this table does not compile"));
+    let mut impls = quote! {
+        impl #krate::Table for #ident {
+            const TABLE: &'static #krate::TableDef = &#krate::__private::UNUSABLE_TABLE;
+            type Insert = #insert;
+            type Select = #select;
+            type Update = #update;
+        }
+        impl #krate::Validate for #insert {
+            fn validate(&self) -> ::core::result::Result<(), #krate::ValidationError> {
+                #unreachable
+            }
+        }
+        impl #krate::Validate for #update {
+            fn validate(&self) -> ::core::result::Result<(), #krate::ValidationError> {
+                #unreachable
+            }
+        }
+    };
+    if cfg!(feature = "postgres") {
+        let pg = quote!(#krate::pg);
+        impls.extend(quote! {
+            impl #pg::InsertRow for #insert {
+                type Table = #ident;
+                fn push_values<'a>(
+                    &'a self,
+                    _: &mut ::std::vec::Vec<::core::option::Option<#pg::Param<'a>>>,
+                ) {
+                    #unreachable
+                }
+            }
+            impl #pg::FromRow for #select {
+                type Table = #ident;
+                fn from_row_at(
+                    _: &#pg::tokio_postgres::Row,
+                    _: &[usize],
+                ) -> ::core::result::Result<Self, #pg::DecodeError> {
+                    #unreachable
+                }
+            }
+        });
+        if let Some(key) = key_type(table) {
+            impls.extend(quote! {
+                impl #pg::KeyedTable for #ident {
+                    type Key = #key;
+                    fn push_key<'a>(_: &'a Self::Key, _: &mut ::std::vec::Vec<#pg::Param<'a>>) {
+                        #unreachable
+                    }
+                }
+                impl #pg::UpdateRow for #update {
+                    type Table = #ident;
+                    fn push_changes<'a>(
+                        &'a self,
+                        _: &mut ::std::vec::Vec<::core::option::Option<#pg::Param<'a>>>,
+                    ) {
+                        #unreachable
+                    }
+                }
+            });
+        }
+    }
+    if cfg!(feature = "sqlx") {
+        let (sqlx, driver) = (quote!(#krate::sqlx), quote!(#krate::__private::sqlx));
+        impls.extend(quote! {
+            impl #sqlx::InsertRow for #insert {
+                type Table = #ident;
+                fn push_values<'a>(
+                    &'a self,
+                    _: bool,
+                    _: &mut ::std::vec::Vec<::core::option::Option<#sqlx::Param<'a>>>,
+                ) {
+                    #unreachable
+                }
+            }
+            impl<'r> #driver::FromRow<'r, #driver::postgres::PgRow> for #select {
+                fn from_row(
+                    _: &'r #driver::postgres::PgRow,
+                ) -> ::core::result::Result<Self, #driver::Error> {
+                    #unreachable
+                }
+            }
+        });
+    }
+    quote!(const _: () = { #impls };)
+}
+
+/// The type of the table's key for `KeyedTable`: the key column's type, or a tuple of them;
+/// `None` without a primary key.
+fn key_type(table: &Table) -> Option<TokenStream> {
+    match table.primary_key().as_slice() {
+        [] => None,
+        [only] => Some(only.ty.to_token_stream()),
+        several => {
+            let types = several.iter().map(|c| c.ty);
+            Some(quote!((#(#types),*)))
+        }
     }
 }
 
@@ -416,9 +528,18 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     } else {
         c.attrs.default.as_ref().map(|default| {
             let expr = &default.value;
-            let value = quote_spanned! {expr.span()=>
-                let value: <#ty as #krate::PgType>::Base =
-                    #krate::DefaultFor::into_default(#expr);
+            // An unsuffixed number has no type of its own until it meets the column's: it goes
+            // through `NumberDefault`, so a number on a text column is reported at the value.
+            let value = if is_bare_number(expr) {
+                quote_spanned! {expr.span()=>
+                    let value: <#ty as #krate::PgType>::Base =
+                        <<#ty as #krate::PgType>::Base as #krate::NumberDefault>::from_number(#expr);
+                }
+            } else {
+                quote_spanned! {expr.span()=>
+                    let value: <#ty as #krate::PgType>::Base =
+                        #krate::DefaultFor::into_default(#expr);
+                }
             };
             quote! {
                 #krate::ColumnDefault::Value(#krate::DefaultValue({
@@ -482,6 +603,27 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     }
 }
 
+/// Whether `expr` is a number literal without a suffix (`7`, `-7`, `0.5`).
+fn is_bare_number(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int.suffix().is_empty(),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Float(float),
+            ..
+        }) => float.suffix().is_empty(),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => is_bare_number(expr),
+        syn::Expr::Group(group) => is_bare_number(&group.expr),
+        _ => false,
+    }
+}
+
 /// Checks that tie an attribute to the field's type, each spanned on the token to change.
 fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
     let krate = &table.krate;
@@ -536,19 +678,16 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
         });
     }
     if let Some(range) = &c.attrs.range {
+        // Each bound becomes a constant of the field's integer type, so a bound the type cannot
+        // hold is rustc's out-of-range literal error at that bound. The type is spanned on
+        // `range`: on a field that is not an integer, every bound gives the same error there,
+        // which rustc reports once.
         let span = range.key.span();
-        let ty = respan(ty, span);
-        let bound = |b: &Option<(i64, proc_macro2::Literal)>| match b {
-            Some((_, lit)) => quote_spanned!(span=> ::core::option::Option::Some(#lit)),
-            None => quote_spanned!(span=> ::core::option::Option::None),
-        };
-        let (min, max) = (bound(&range.value.min), bound(&range.value.max));
-        checks.push(quote_spanned! {span=>
-            const _: () = ::core::assert!(
-                #krate::__private::range_fits::<#ty>(#min, #max),
-                "a bound of this range does not fit in the field's integer type"
-            );
-        });
+        let int = respan(quote!(<#ty as #krate::IntegerColumn>::Int), span);
+        let bounds = [&range.value.min, &range.value.max];
+        for (_, lit) in bounds.into_iter().flatten() {
+            checks.push(quote_spanned!(span=> const _: #int = #lit;));
+        }
     }
     checks
 }
@@ -708,21 +847,16 @@ fn postgres_impls(table: &Table) -> TokenStream {
     });
 
     let key_columns = table.primary_key();
-    let keyed = if key_columns.is_empty() {
-        TokenStream::new()
-    } else {
-        let (key_type, pushes) = if let [only] = key_columns.as_slice() {
-            let ty = only.ty;
-            (quote!(#ty), vec![quote!(out.push(key);)])
+    let keyed = if let Some(key_type) = key_type(table) {
+        let pushes: Vec<TokenStream> = if key_columns.len() == 1 {
+            vec![quote!(out.push(key);)]
         } else {
-            let types = key_columns.iter().map(|c| c.ty);
-            let pushes = (0..key_columns.len())
+            (0..key_columns.len())
                 .map(|i| {
                     let i = syn::Index::from(i);
                     quote!(out.push(&key.#i);)
                 })
-                .collect();
-            (quote!((#(#types),*)), pushes)
+                .collect()
         };
         quote! {
             #[automatically_derived]
@@ -746,6 +880,8 @@ fn postgres_impls(table: &Table) -> TokenStream {
                 }
             }
         }
+    } else {
+        TokenStream::new()
     };
 
     quote! {

@@ -5,7 +5,7 @@
 use proc_macro2::{Literal, Span, TokenTree};
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
-use syn::parse::ParseStream;
+use syn::parse::{ParseStream, Parser};
 use syn::{token, Attribute, Expr, Ident, LitInt, LitStr, Path, Token};
 
 use super::ctxt::Ctxt;
@@ -555,11 +555,30 @@ fn value<'a>(meta: &'a ParseNestedMeta, takes: &str) -> syn::Result<ParseStream<
     }
 }
 
+/// A string value. A bare word or number where the string belongs is echoed back quoted
+/// (`on_delete = restrict` suggests `on_delete = "restrict"`); anything else gets `example`.
 fn lit_str(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
     let input = value(meta, &format!("a string: `{example}`"))?;
-    input
-        .parse::<LitStr>()
-        .map_err(|e| syn::Error::new(e.span(), format!("expected a string: `{example}`")))
+    if input.peek(LitStr) {
+        return input.parse();
+    }
+    let fork = input.fork();
+    let bare = match fork.parse::<TokenTree>() {
+        Ok(TokenTree::Ident(word)) => Some(word.to_string()),
+        Ok(TokenTree::Literal(lit)) => Some(lit.to_string()),
+        _ => None,
+    };
+    let span = input.span();
+    let message = match bare {
+        // Only when the word is the whole value: `a::b` or `x + 1` get the example.
+        Some(word) if fork.is_empty() || fork.peek(Token![,]) => format!(
+            "expected a string: `{} = \"{}\"`",
+            meta.path.to_token_stream(),
+            word.trim_start_matches("r#")
+        ),
+        _ => format!("expected a string: `{example}`"),
+    };
+    Err(syn::Error::new(span, message))
 }
 
 fn crate_path(meta: &ParseNestedMeta) -> syn::Result<Path> {
@@ -778,7 +797,10 @@ fn index_item(
         };
         if inner.input.peek(token::Paren) {
             let (mut order, mut nulls): (Option<Ident>, Option<Ident>) = (None, None);
-            inner.parse_nested_meta(|option| {
+            // Parsed apart from the index's list, so that a mistake inside the parentheses (a
+            // missing comma) is one error and the column stays in the index.
+            let options: proc_macro2::Group = inner.input.parse()?;
+            let parsed = syn::meta::parser(|option| {
                 let key = key_of(&option, INDEX_COLUMN_KEYS, "index column")
                     .and_then(|key| flag(&option, &key));
                 match key {
@@ -805,7 +827,19 @@ fn index_item(
                     }
                 }
                 Ok(())
-            })?;
+            })
+            .parse2(options.stream());
+            if let Err(e) = parsed {
+                let message = if e.to_string() == "expected `,`" {
+                    format!(
+                        "expected `,` between a column's options: `{}(desc, nulls_last)`",
+                        column.ident
+                    )
+                } else {
+                    e.to_string()
+                };
+                cx.syn_error(syn::Error::new(e.span(), message));
+            }
             column.descending = order.map(|o| o == DESC);
             column.nulls_first = nulls.map(|n| n == NULLS_FIRST);
         }
