@@ -280,7 +280,8 @@ pub enum SqlPart {
 /// An index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexDef {
-    /// The index's name; `None` takes PostgreSQL's convention, `{table}_{columns}_idx`.
+    /// The index's name; `None` takes PostgreSQL's convention, `{table}_{columns}_idx` (an
+    /// expression key counts as `expr`).
     pub name: Option<&'static str>,
     /// The index's former name: the name this object had before; a schema diff renames it
     /// instead of dropping and re-creating it. It may be given whether the current name is
@@ -288,20 +289,94 @@ pub struct IndexDef {
     pub renamed_from: Option<&'static str>,
     /// Whether it is a `UNIQUE` index.
     pub unique: bool,
-    /// The indexed columns, in index order.
+    /// The access method (`USING ...`).
+    pub method: IndexMethod,
+    /// The index's keys, in index order.
     pub columns: &'static [IndexColumn],
+    /// Columns stored in the index without being keys (`INCLUDE (...)`).
+    pub include: &'static [&'static str],
+    /// The predicate of a partial index (`WHERE ...`).
+    pub predicate: Option<&'static [SqlPart]>,
 }
 
-/// One column of an index, with its sort order.
+/// An index's access method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndexMethod {
+    /// `btree`, the default: ordered keys, unique indexes, `INCLUDE`.
+    Btree,
+    /// `hash`: equality on one key.
+    Hash,
+    /// `gin`: containment in arrays, jsonb and full-text documents.
+    Gin,
+    /// `gist`: ranges, geometry, nearest-neighbour searches; `INCLUDE`.
+    Gist,
+    /// `spgist`: space-partitioned trees; `INCLUDE`.
+    SpGist,
+    /// `brin`: block ranges of naturally ordered columns (timestamps of an append-only table).
+    Brin,
+}
+
+impl IndexMethod {
+    /// The method's name, as `USING` takes it and `pg_am` lists it.
+    pub const fn sql(self) -> &'static str {
+        match self {
+            IndexMethod::Btree => "btree",
+            IndexMethod::Hash => "hash",
+            IndexMethod::Gin => "gin",
+            IndexMethod::Gist => "gist",
+            IndexMethod::SpGist => "spgist",
+            IndexMethod::Brin => "brin",
+        }
+    }
+
+    /// Whether the method keeps its keys in order: only then do `DESC` and `NULLS FIRST`/`LAST`
+    /// mean anything, and only then can the index be `UNIQUE`.
+    pub const fn is_ordered(self) -> bool {
+        matches!(self, IndexMethod::Btree)
+    }
+
+    /// Whether the method stores `INCLUDE` columns.
+    pub const fn supports_include(self) -> bool {
+        matches!(
+            self,
+            IndexMethod::Btree | IndexMethod::Gist | IndexMethod::SpGist
+        )
+    }
+}
+
+/// One key of an index, with its operator class and sort order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexColumn {
-    /// The column's name.
-    pub name: &'static str,
+    /// What is indexed: a column, or an expression over the columns.
+    pub key: IndexKey,
+    /// The operator class (`jsonb_path_ops`, `text_pattern_ops`, ...); `None` takes the
+    /// default class of the key's type for the method.
+    pub opclass: Option<&'static str>,
     /// `ASC` / `DESC`; `None` is ascending. The DDL writes only `DESC`, as PostgreSQL prints it.
     pub order: Option<SortOrder>,
     /// `NULLS FIRST` / `NULLS LAST`; `None` keeps PostgreSQL's default for the order
     /// (NULLs last ascending, first descending).
     pub nulls: Option<NullsOrder>,
+}
+
+/// What an index key indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexKey {
+    /// A column, by name.
+    Column(&'static str),
+    /// An expression (`lower({email})`), written in parentheses in the DDL.
+    Expression(&'static [SqlPart]),
+}
+
+impl IndexKey {
+    /// The column's name, or `expr` for an expression: the word PostgreSQL puts in a name it
+    /// makes up for the index.
+    pub const fn name_part(&self) -> &'static str {
+        match self {
+            IndexKey::Column(name) => name,
+            IndexKey::Expression(_) => "expr",
+        }
+    }
 }
 
 /// The sort order of an index column.
@@ -412,7 +487,11 @@ impl TableDef {
     pub fn index_name(&self, index: &IndexDef) -> Cow<'static, str> {
         match index.name {
             Some(name) => Cow::Borrowed(name),
-            None => constraint_name(self.name, index.columns.iter().map(|c| c.name), "idx"),
+            None => constraint_name(
+                self.name,
+                index.columns.iter().map(|c| c.key.name_part()),
+                "idx",
+            ),
         }
     }
 

@@ -62,6 +62,16 @@ pub enum SchemaError {
         /// The name.
         name: String,
     },
+    /// An index asks its access method for what it cannot do (`UNIQUE` or `DESC` on a gin
+    /// index, `INCLUDE` on a hash index, ...).
+    InvalidIndex {
+        /// The table.
+        table: String,
+        /// The index.
+        index: String,
+        /// What the method cannot do.
+        problem: &'static str,
+    },
     /// A default value PostgreSQL cannot store.
     InvalidDefault {
         /// The table.
@@ -140,6 +150,11 @@ impl fmt::Display for SchemaError {
             SchemaError::DuplicateName { table, name } => {
                 write!(f, "table `{table}` has two constraints or indexes named `{name}`")
             }
+            SchemaError::InvalidIndex {
+                table,
+                index,
+                problem,
+            } => write!(f, "index `{index}` of table `{table}` {problem}"),
             SchemaError::InvalidDefault {
                 table,
                 column,

@@ -83,7 +83,8 @@ mod validate;
 
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
-    ForeignKeyDef, IndexColumn, IndexDef, IntRange, NullsOrder, PolicyCommand, PolicyDef,
+    ForeignKeyDef, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange, NullsOrder,
+    PolicyCommand, PolicyDef,
     ReferentialAction, SortOrder, SqlPart, TableDef,
 };
 pub use enums::PgEnum;

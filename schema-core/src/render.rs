@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::def::{CheckRule, ColumnDefault, ReferentialAction, SqlPart, TableDef};
+use crate::def::{
+    CheckRule, ColumnDefault, IndexDef, IndexKey, IndexMethod, ReferentialAction, SqlPart, TableDef,
+};
 use crate::error::SchemaError;
 use crate::model::{
     CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexModel, KeyModel,
@@ -665,7 +667,15 @@ impl fmt::Display for Statement {
                     .keys
                     .iter()
                     .map(|key| {
-                        let mut item = q(&key.column);
+                        let mut item = if key.expression {
+                            format!("({})", key.column)
+                        } else {
+                            q(&key.column)
+                        };
+                        if let Some(opclass) = &key.opclass {
+                            item.push(' ');
+                            item.push_str(&q(opclass));
+                        }
                         if key.descending {
                             item.push_str(" DESC");
                         }
@@ -698,6 +708,10 @@ impl fmt::Display for Statement {
                     write!(f, " USING {}", index.method)?;
                 }
                 write!(f, " ({keys})")?;
+                if !index.include.is_empty() {
+                    let include: Vec<String> = index.include.iter().map(|c| q(c)).collect();
+                    write!(f, " INCLUDE ({})", include.join(", "))?;
+                }
                 if let Some(predicate) = &index.predicate {
                     write!(f, " WHERE {predicate}")?;
                 }
@@ -1063,14 +1077,65 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
     }
     for index in table.indexes {
         let name = table.index_name(index).into_owned();
-        require(&mut index.columns.iter().map(|c| c.name), &|| {
-            format!("index `{name}`")
-        })?;
+        let used_in = format!("index `{name}`");
+        if index.columns.is_empty() {
+            return Err(SchemaError::NoColumns {
+                table: table.name.into(),
+                used_in,
+            });
+        }
+        for key in index.columns {
+            match key.key {
+                IndexKey::Column(column) => {
+                    require(&mut std::iter::once(column), &|| used_in.clone())?
+                }
+                IndexKey::Expression(parts) => require_parts(table, parts, &used_in)?,
+            }
+            if let Some(opclass) = key.opclass {
+                if let Some(problem) = identifier_problem(opclass) {
+                    return Err(invalid(opclass, problem));
+                }
+            }
+        }
+        if !index.include.is_empty() {
+            require(&mut index.include.iter().copied(), &|| used_in.clone())?;
+        }
+        if let Some(parts) = index.predicate {
+            require_parts(table, parts, &used_in)?;
+        }
+        if let Some(problem) = index_method_problem(index) {
+            return Err(SchemaError::InvalidIndex {
+                table: table.name.into(),
+                index: name,
+                problem,
+            });
+        }
         claim(name)?;
     }
     validate_grants(table)?;
     validate_renames(table)?;
     validate_text(table)
+}
+
+/// What the index asks of its method that the method cannot do, if anything.
+pub(crate) fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
+    let method = index.method;
+    if index.unique && !method.is_ordered() {
+        Some("is UNIQUE, which only a btree index can be")
+    } else if !method.is_ordered()
+        && index
+            .columns
+            .iter()
+            .any(|c| c.order.is_some() || c.nulls.is_some())
+    {
+        Some("orders a key, which only a btree index keeps in order")
+    } else if !index.include.is_empty() && !method.supports_include() {
+        Some("has INCLUDE columns, which only btree, gist and spgist indexes store")
+    } else if method == IndexMethod::Hash && index.columns.len() > 1 {
+        Some("has several keys, and a hash index takes one")
+    } else {
+        None
+    }
 }
 
 /// Declared renames: every former name is one PostgreSQL could have had, is not the object's
@@ -1323,6 +1388,18 @@ fn validate_text(table: &TableDef) -> Result<(), SchemaError> {
             if parts_have_nul(parts) {
                 return Err(nul(format!("policy `{}`", policy.name)));
             }
+        }
+    }
+    for index in table.indexes {
+        let expressions = index.columns.iter().filter_map(|c| match c.key {
+            IndexKey::Expression(parts) => Some(parts),
+            IndexKey::Column(_) => None,
+        });
+        if expressions
+            .chain(index.predicate)
+            .any(|parts| parts_have_nul(parts))
+        {
+            return Err(nul(format!("index `{}`", table.index_name(index))));
         }
     }
     Ok(())

@@ -964,11 +964,15 @@ fn renames_built_by_hand_are_checked() {
         name: None,
         renamed_from: Some("t_id_idx"),
         unique: false,
+        method: schema_core::IndexMethod::Btree,
         columns: &[schema_core::IndexColumn {
-            name: "id",
+            key: schema_core::IndexKey::Column("id"),
+            opclass: None,
             order: None,
             nulls: None,
         }],
+        include: &[],
+        predicate: None,
     }];
     let problem = |def: TableDef| match schema_core::render::validate(&def) {
         Err(SchemaError::InvalidIdentifier { name, problem, .. }) => (name, problem),

@@ -448,9 +448,23 @@ fn metadata(table: &Table) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         let renamed_from = renamed_from(&index.renamed_from);
-        let unique = index.unique;
+        let unique = index.unique.is_some();
+        let method = match &index.method {
+            Some((_, variant)) => quote!(#krate::IndexMethod::#variant),
+            None => quote!(#krate::IndexMethod::Btree),
+        };
         let columns = index.columns.iter().map(|ic| {
-            let column = &table.column(&ic.ident).expect("checked").name;
+            let key = match &ic.expression {
+                Some(sql) => {
+                    let parts = sql_parts(table, &sql.parts);
+                    quote!(#krate::IndexKey::Expression(#parts))
+                }
+                None => {
+                    let column = &table.column(&ic.ident).expect("checked").name;
+                    quote!(#krate::IndexKey::Column(#column))
+                }
+            };
+            let opclass = option(ic.opclass.as_ref().map(|o| quote!(#o)));
             let order = option(ic.descending.map(|desc| {
                 let variant = if desc { "Desc" } else { "Asc" };
                 let variant = format_ident!("{variant}");
@@ -460,14 +474,30 @@ fn metadata(table: &Table) -> TokenStream {
                 let variant = format_ident!("{}", if first { "First" } else { "Last" });
                 quote!(#krate::NullsOrder::#variant)
             }));
-            quote!(#krate::IndexColumn { name: #column, order: #order, nulls: #nulls })
+            quote! {
+                #krate::IndexColumn { key: #key, opclass: #opclass, order: #order, nulls: #nulls }
+            }
         });
+        let include = index.include.iter().flat_map(|list| {
+            list.value
+                .iter()
+                .map(|ident| &table.column(ident).expect("checked").name)
+        });
+        let predicate = option(
+            index
+                .predicate
+                .as_ref()
+                .map(|sql| sql_parts(table, &sql.parts)),
+        );
         quote! {
             #krate::IndexDef {
                 name: #name,
                 renamed_from: #renamed_from,
                 unique: #unique,
+                method: #method,
                 columns: &[#(#columns),*],
+                include: &[#(#include),*],
+                predicate: #predicate,
             }
         }
     });

@@ -411,9 +411,14 @@ fn renamed_view(
         }
     }
     for index in &mut view.indexes {
-        for key in &mut index.keys {
+        for key in index.keys.iter_mut().filter(|k| !k.expression) {
             if let Some(to) = own.get(key.column.as_str()) {
                 key.column = (*to).to_string();
+            }
+        }
+        for column in &mut index.include {
+            if let Some(to) = own.get(column.as_str()) {
+                *column = (*to).to_string();
             }
         }
     }
@@ -554,6 +559,7 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
             a.unique == b.unique
                 && a.method == b.method
                 && a.keys == b.keys
+                && a.include == b.include
                 && a.predicate == b.predicate
         },
         |i| i.renamed_from.as_deref(),

@@ -7,7 +7,7 @@ use super::{
     CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexKeyModel,
     IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
 };
-use crate::def::{CheckRule, ColumnDefault, NullsOrder, SortOrder, SqlPart, TableDef};
+use crate::def::{CheckRule, ColumnDefault, IndexKey, NullsOrder, SortOrder, SqlPart, TableDef};
 use crate::error::SchemaError;
 use crate::literal::SqlLiteral;
 use crate::names::Names;
@@ -138,19 +138,28 @@ impl TableModel {
                 name: table.index_name(index).into_owned(),
                 renamed_from: index.renamed_from.map(Into::into),
                 unique: index.unique,
-                method: "btree".into(),
+                method: index.method.sql().into(),
                 keys: index
                     .columns
                     .iter()
                     .map(|c| {
-                        IndexKeyModel::new(
-                            c.name,
-                            c.order == Some(SortOrder::Desc),
-                            c.nulls.map(|n| n == NullsOrder::First),
-                        )
+                        let descending = c.order == Some(SortOrder::Desc);
+                        let nulls_first = c.nulls.map(|n| n == NullsOrder::First);
+                        let key = match c.key {
+                            IndexKey::Column(column) => {
+                                IndexKeyModel::new(column, descending, nulls_first)
+                            }
+                            IndexKey::Expression(parts) => IndexKeyModel::expression(
+                                sql_parts(parts, names),
+                                descending,
+                                nulls_first,
+                            ),
+                        };
+                        key.with_opclass(c.opclass.map(Into::into))
                     })
                     .collect(),
-                predicate: None,
+                include: index.include.iter().map(|c| c.to_string()).collect(),
+                predicate: index.predicate.map(|parts| sql_parts(parts, names)),
             })
             .collect();
         let policies = table

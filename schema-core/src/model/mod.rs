@@ -170,18 +170,38 @@ pub struct IndexModel {
     pub unique: bool,
     /// The access method: `btree`, `hash`, `gin`, ...
     pub method: String,
-    /// The indexed columns, in index order.
+    /// The index's keys, in index order.
     pub keys: Vec<IndexKeyModel>,
+    /// Columns stored in the index without being keys (`INCLUDE (...)`), in order.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Vec::is_empty"))]
+    pub include: Vec<String>,
     /// The predicate of a partial index (`WHERE ...`).
     pub predicate: Option<String>,
+}
+
+impl IndexModel {
+    /// Whether the index holds SQL text the server prints its own way: a predicate or an
+    /// expression key.
+    pub fn has_sql_text(&self) -> bool {
+        self.predicate.is_some() || self.keys.iter().any(|k| k.expression)
+    }
 }
 
 /// One key of an index, its sort order spelled out (PostgreSQL's defaults made explicit).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IndexKeyModel {
-    /// The column.
+    /// The column, or the expression's SQL when `expression` is set.
     pub column: String,
+    /// Whether `column` holds an expression (`lower(email)`) rather than a column's name.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
+    pub expression: bool,
+    /// The operator class, when not the default one for the key's type and the method.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub opclass: Option<String>,
     /// `DESC`.
     pub descending: bool,
     /// `NULLS FIRST` (the default of a descending key).
@@ -379,8 +399,30 @@ impl IndexKeyModel {
     pub fn new(column: impl Into<String>, descending: bool, nulls_first: Option<bool>) -> Self {
         IndexKeyModel {
             column: column.into(),
+            expression: false,
+            opclass: None,
             descending,
             nulls_first: nulls_first.unwrap_or(descending),
         }
     }
+
+    /// A key on an expression (its SQL text), ordered like [`IndexKeyModel::new`].
+    pub fn expression(sql: impl Into<String>, descending: bool, nulls_first: Option<bool>) -> Self {
+        IndexKeyModel {
+            expression: true,
+            ..IndexKeyModel::new(sql, descending, nulls_first)
+        }
+    }
+
+    /// The key with the operator class `opclass` (`None`: the default class).
+    pub fn with_opclass(mut self, opclass: Option<String>) -> Self {
+        self.opclass = opclass;
+        self
+    }
+}
+
+/// serde's `skip_serializing_if` for a flag that is usually off.
+#[cfg(feature = "serde")]
+fn is_false(value: &bool) -> bool {
+    !*value
 }

@@ -189,9 +189,10 @@ pub async fn shadow_model(
 }
 
 /// `code` with every text the server rewrites as the server prints it: column types and
-/// defaults, check expressions, policy predicates, and index predicates. Only what holds such
-/// text is created in the shadow (each table with its columns and checks, without storage
-/// where it can be; the indexes that have a predicate; the policies' distinct predicates; and
+/// defaults, check expressions, policy predicates, and index predicates and expression keys.
+/// Only what holds such text is created in the shadow (each table with its columns and checks,
+/// without storage where it can be; the indexes that have a predicate or an expression key;
+/// the policies' distinct predicates; and
 /// the roles); keys,
 /// foreign keys, indexes, privileges, comments, row-level security and the immutable guard are
 /// kept as declared, the form the catalog gives back for them (the seed's schema, read back
@@ -265,6 +266,11 @@ pub async fn normalized_model(
         for index in &mut table.indexes {
             if let Some(p) = printed.indexes.iter().find(|i| i.name == index.name) {
                 index.predicate = p.predicate.clone();
+                for (key, printed) in index.keys.iter_mut().zip(&p.keys) {
+                    if key.expression {
+                        key.column = printed.column.clone();
+                    }
+                }
             }
         }
     }
@@ -291,7 +297,8 @@ fn distinct_predicates(table: &TableModel) -> Vec<&str> {
 
 /// The statements that create what holds text the server rewrites: the roles, each table with
 /// its columns and checks only (partitioned, so without storage, where a column can be its
-/// list key), the indexes that have a predicate, and the policies' distinct predicates, two to
+/// list key), the indexes that have a predicate or an expression key, and the policies'
+/// distinct predicates, two to
 /// a policy (as `USING` and `WITH CHECK`, printed alike).
 pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
     let mut statements: Vec<Statement> = code
@@ -304,14 +311,14 @@ pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
         bare.primary_key = None;
         bare.unique.clear();
         bare.foreign_keys.clear();
-        let has_predicated_index = table.indexes.iter().any(|i| i.predicate.is_some());
+        let has_index_with_sql = table.indexes.iter().any(|i| i.has_sql_text());
         let list_key = table
             .columns
             .iter()
             .find(|c| can_be_list_key(&c.sql_type))
             .map(|c| c.name.clone());
         statements.push(match list_key {
-            Some(list_key) if !has_predicated_index => Statement::CreatePartitionedTable {
+            Some(list_key) if !has_index_with_sql => Statement::CreatePartitionedTable {
                 table: Box::new(bare),
                 list_key,
             },
@@ -321,7 +328,7 @@ pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
             table
                 .indexes
                 .iter()
-                .filter(|i| i.predicate.is_some())
+                .filter(|i| i.has_sql_text())
                 .map(|index| Statement::CreateIndex {
                     table: table.name.clone(),
                     index: index.clone(),

@@ -264,7 +264,19 @@ async fn read_indexes<C: GenericClient>(
                                        WHERE a.attrelid = x.indrelid AND a.attnum = k.attnum) END \
                           FROM pg_catalog.unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) \
                           WHERE k.n <= x.indnkeyatts ORDER BY k.n), \
-                    x.indoption::int2[], pg_catalog.pg_get_expr(x.indpred, x.indrelid) \
+                    x.indoption::int2[], pg_catalog.pg_get_expr(x.indpred, x.indrelid), \
+                    ARRAY(SELECT k.attnum = 0 \
+                          FROM pg_catalog.unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) \
+                          WHERE k.n <= x.indnkeyatts ORDER BY k.n), \
+                    ARRAY(SELECT CASE WHEN o.opcdefault THEN '' ELSE o.opcname::text END \
+                          FROM pg_catalog.unnest(x.indclass::oid[]) WITH ORDINALITY AS k(class, n) \
+                          JOIN pg_catalog.pg_opclass o ON o.oid = k.class \
+                          WHERE k.n <= x.indnkeyatts ORDER BY k.n), \
+                    ARRAY(SELECT a.attname::text \
+                          FROM pg_catalog.unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) \
+                          JOIN pg_catalog.pg_attribute a \
+                            ON a.attrelid = x.indrelid AND a.attnum = k.attnum \
+                          WHERE k.n > x.indnkeyatts ORDER BY k.n) \
              FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
              JOIN pg_catalog.pg_am am ON am.oid = i.relam \
@@ -279,18 +291,30 @@ async fn read_indexes<C: GenericClient>(
     for row in rows {
         let columns: Vec<String> = row.get(4);
         let options: Vec<i16> = row.get(5);
+        let expressions: Vec<bool> = row.get(7);
+        let opclasses: Vec<String> = row.get(8);
+        let keys = columns
+            .into_iter()
+            .zip(options)
+            .zip(expressions.into_iter().zip(opclasses))
+            .map(|((column, option), (expression, opclass))| {
+                let (descending, nulls_first) = (option & 1 != 0, Some(option & 2 != 0));
+                let key = if expression {
+                    IndexKeyModel::expression(column, descending, nulls_first)
+                } else {
+                    IndexKeyModel::new(column, descending, nulls_first)
+                };
+                // The default class for the key's type and the method reads as empty.
+                key.with_opclass(Some(opclass).filter(|o| !o.is_empty()))
+            })
+            .collect();
         tables.of(&row).indexes.push(IndexModel {
             name: row.get(1),
             renamed_from: None,
             unique: row.get(2),
             method: row.get(3),
-            keys: columns
-                .into_iter()
-                .zip(options)
-                .map(|(column, option)| {
-                    IndexKeyModel::new(column, option & 1 != 0, Some(option & 2 != 0))
-                })
-                .collect(),
+            keys,
+            include: row.get(9),
             predicate: row.get(6),
         });
     }

@@ -614,6 +614,7 @@ fn add_key(table: &str, key: &KeyModel, primary: bool, add: &mut Steps) {
                     .iter()
                     .map(|c| crate::model::IndexKeyModel::new(c.clone(), false, None))
                     .collect(),
+                include: Vec::new(),
                 predicate: None,
             },
             concurrently: true,

@@ -72,13 +72,36 @@ pub struct IndexAttr {
     pub key: Ident,
     pub name: Option<LitStr>,
     pub renamed_from: Option<LitStr>,
-    pub unique: bool,
+    /// The `unique` flag, when given.
+    pub unique: Option<Ident>,
+    /// `using = "gin"`: the literal and the `IndexMethod` variant it names.
+    pub method: Option<(LitStr, Ident)>,
     pub columns: Vec<IndexColumnAttr>,
+    /// `include(a, b)`.
+    pub include: Option<Keyed<Vec<Ident>>>,
+    /// `where = "..."`.
+    pub predicate: Option<SqlAttr>,
 }
 
-/// One column of an `index(...)`, with its options.
+impl IndexAttr {
+    /// The method's name as PostgreSQL spells it.
+    pub fn method_name(&self) -> String {
+        self.method
+            .as_ref()
+            .map_or_else(|| "btree".into(), |(lit, _)| lit.value().to_lowercase())
+    }
+}
+
+/// One key of an `index(...)`: a column with its options, or `expr = "..."`.
 pub struct IndexColumnAttr {
+    /// The column, or the `expr` key of an expression.
     pub ident: Ident,
+    /// The expression's SQL, for `expr = "..."`.
+    pub expression: Option<SqlAttr>,
+    /// `opclass = "..."`.
+    pub opclass: Option<LitStr>,
+    /// The first `asc`/`desc`/`nulls_first`/`nulls_last` given, for errors about order.
+    pub order_key: Option<Ident>,
     pub descending: Option<bool>,
     pub nulls_first: Option<bool>,
 }
@@ -742,8 +765,11 @@ fn index(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<IndexAttr
         key,
         name: None,
         renamed_from: None,
-        unique: false,
+        unique: None,
+        method: None,
         columns: Vec::new(),
+        include: None,
+        predicate: None,
     };
     if !meta.input.peek(token::Paren) {
         return Err(meta.error("`index` lists its columns: `index(provider_id, created_at(desc))`"));
@@ -751,25 +777,31 @@ fn index(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<IndexAttr
     if empty_list(meta)? {
         return Ok(out);
     }
-    let mut unique_key: Option<Ident> = None;
     meta.parse_nested_meta(|inner| {
-        let result = index_item(cx, &inner, &mut out, &mut unique_key);
+        let result = index_item(cx, &inner, &mut out);
         if let Err(e) = result {
             cx.syn_error(e);
             skip_value(inner.input)?;
         }
         Ok(())
     })?;
-    out.unique = unique_key.is_some();
     Ok(out)
 }
 
-fn index_item(
-    cx: &Ctxt,
-    inner: &ParseNestedMeta,
-    out: &mut IndexAttr,
-    unique_key: &mut Option<Ident>,
-) -> syn::Result<()> {
+/// SQL with `{field}` placeholders, as `where = "..."` and `expr = "..."` take it.
+fn sql_attr(cx: &Ctxt, meta: &ParseNestedMeta, example: &str) -> syn::Result<SqlAttr> {
+    let lit = lit_str(meta, example)?;
+    let parts = match sql_template(&lit.value()) {
+        Ok(parts) => parts,
+        Err(message) => {
+            cx.error_spanned_by(&lit, message);
+            Vec::new()
+        }
+    };
+    Ok(SqlAttr { lit, parts })
+}
+
+fn index_item(cx: &Ctxt, inner: &ParseNestedMeta, out: &mut IndexAttr) -> syn::Result<()> {
     let ident = column_ident(inner)?;
     if inner.input.peek(Token![=]) {
         if ident == NAME {
@@ -778,6 +810,23 @@ fn index_item(
         } else if ident == RENAMED_FROM {
             let old = lit_str(inner, "renamed_from = \"old_index_name\"")?;
             set_once(cx, &mut out.renamed_from, &ident, old);
+        } else if ident == USING {
+            let lit = lit_str(inner, "using = \"gin\"")?;
+            let variant = one_of(&lit, INDEX_METHODS, "index method")?;
+            set_once(cx, &mut out.method, &ident, (lit, variant));
+        } else if ident == WHERE {
+            let sql = sql_attr(cx, inner, "where = \"{deleted_at} IS NULL\"")?;
+            set_once(cx, &mut out.predicate, &ident, sql);
+        } else if ident == EXPR {
+            let sql = sql_attr(cx, inner, "expr = \"lower({email})\"")?;
+            out.columns.push(IndexColumnAttr {
+                ident,
+                expression: Some(sql),
+                opclass: None,
+                order_key: None,
+                descending: None,
+                nulls_first: None,
+            });
         } else {
             return Err(syn::Error::new(
                 ident.span(),
@@ -788,21 +837,40 @@ fn index_item(
             ));
         }
     } else if ident == UNIQUE && !inner.input.peek(token::Paren) {
-        set_once(cx, unique_key, &ident, ident.clone());
+        set_once(cx, &mut out.unique, &ident, ident.clone());
+    } else if ident == INCLUDE && inner.input.peek(token::Paren) {
+        let columns = idents(inner)?;
+        set_once(cx, &mut out.include, &ident, keyed(&ident, columns));
     } else {
         let mut column = IndexColumnAttr {
             ident,
+            expression: None,
+            opclass: None,
+            order_key: None,
             descending: None,
             nulls_first: None,
         };
         if inner.input.peek(token::Paren) {
             let (mut order, mut nulls): (Option<Ident>, Option<Ident>) = (None, None);
+            let mut opclass: Option<LitStr> = None;
             // Parsed apart from the index's list, so that a mistake inside the parentheses (a
             // missing comma) is one error and the column stays in the index.
             let options: proc_macro2::Group = inner.input.parse()?;
             let parsed = syn::meta::parser(|option| {
-                let key = key_of(&option, INDEX_COLUMN_KEYS, "index column")
-                    .and_then(|key| flag(&option, &key));
+                let key = key_of(&option, INDEX_COLUMN_KEYS, "index column");
+                if let Ok(key) = &key {
+                    if key == OPCLASS {
+                        match lit_str(&option, "opclass = \"jsonb_path_ops\"") {
+                            Ok(lit) => set_once(cx, &mut opclass, key, lit),
+                            Err(e) => {
+                                cx.syn_error(e);
+                                skip_value(option.input)?;
+                            }
+                        }
+                        return Ok(());
+                    }
+                }
+                let key = key.and_then(|key| flag(&option, &key));
                 match key {
                     Ok(key) => {
                         let slot = if key == ASC || key == DESC {
@@ -840,8 +908,10 @@ fn index_item(
                 };
                 cx.syn_error(syn::Error::new(e.span(), message));
             }
+            column.order_key = order.clone().or_else(|| nulls.clone());
             column.descending = order.map(|o| o == DESC);
             column.nulls_first = nulls.map(|n| n == NULLS_FIRST);
+            column.opclass = opclass;
         }
         out.columns.push(column);
     }

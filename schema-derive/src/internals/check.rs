@@ -7,7 +7,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 
 use super::ast::Table;
-use super::attr::TemplatePart;
+use super::attr::{IndexAttr, TemplatePart};
 use super::ctxt::Ctxt;
 use super::suggest::did_you_mean;
 use super::symbol::ON_UPDATE;
@@ -238,10 +238,53 @@ fn check_indexes(cx: &Ctxt, table: &Table) {
             );
         }
         for column in &index.columns {
-            if table.column(&column.ident).is_none() {
-                unknown_column(cx, table, &column.ident, "the index");
+            match &column.expression {
+                Some(sql) => check_template(cx, table, &sql.lit, &sql.parts, "the index"),
+                None if table.column(&column.ident).is_none() => {
+                    unknown_column(cx, table, &column.ident, "the index")
+                }
+                None => {}
+            }
+            if let Some(opclass) = &column.opclass {
+                let value = opclass.value();
+                let plain = value.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !plain || value.len() > 63 {
+                    cx.error_spanned_by(
+                        opclass,
+                        "an operator class is a lowercase name, as `pg_opclass` lists it: \
+                         `opclass = \"jsonb_path_ops\"`",
+                    );
+                }
             }
         }
+        if let Some(include) = &index.include {
+            if include.value.is_empty() {
+                cx.error_spanned_by(
+                    &include.key,
+                    "`include` lists the columns stored in the index: `include(subject)`",
+                );
+            }
+            for ident in &include.value {
+                if table.column(ident).is_none() {
+                    unknown_column(cx, table, ident, "the index");
+                }
+            }
+        }
+        if let Some(sql) = &index.predicate {
+            check_template(cx, table, &sql.lit, &sql.parts, "the index");
+        }
+        if index.name.is_none() {
+            if let Some(expr) = index.columns.iter().find(|c| c.expression.is_some()) {
+                cx.error_spanned_by(
+                    &expr.ident,
+                    "an index with an expression key needs a name: add `name = \"...\"`",
+                );
+            }
+        }
+        check_index_method(cx, index);
         if let Some(name) = &index.name {
             if names.insert(name.value(), ()).is_some() {
                 cx.error_spanned_by(
@@ -252,6 +295,42 @@ fn check_indexes(cx: &Ctxt, table: &Table) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// What the index asks of its method: only btree is ordered and unique, `INCLUDE` needs
+/// btree, gist or spgist, and hash takes one key.
+fn check_index_method(cx: &Ctxt, index: &IndexAttr) {
+    let method = index.method_name();
+    let ordered = method == "btree";
+    if let (false, Some(unique)) = (ordered, &index.unique) {
+        cx.error_spanned_by(
+            unique,
+            format!("a `{method}` index cannot be unique; only a btree index can"),
+        );
+    }
+    if !ordered {
+        for key in index.columns.iter().filter_map(|c| c.order_key.as_ref()) {
+            cx.error_spanned_by(
+                key,
+                format!("a `{method}` index keeps no order; remove `{key}`, or index with btree"),
+            );
+        }
+    }
+    if let Some(include) = &index.include {
+        if !matches!(method.as_str(), "btree" | "gist" | "spgist") {
+            cx.error_spanned_by(
+                &include.key,
+                format!(
+                    "a `{method}` index stores no `include` columns; only btree, gist and spgist do"
+                ),
+            );
+        }
+    }
+    if let (true, Some((lit, _))) = (method == "hash", &index.method) {
+        if index.columns.len() > 1 {
+            cx.error_spanned_by(lit, "a hash index takes one key");
         }
     }
 }
@@ -308,6 +387,12 @@ fn check_template(cx: &Ctxt, table: &Table, lit: &syn::LitStr, parts: &[Template
                 lit,
                 format!(
                     "a check cannot read `{{setting:{setting}}}`: a row must pass it whatever the session's settings; read settings in a `policy`"
+                ),
+            ),
+            TemplatePart::Setting(setting) if what == "the index" => cx.error_spanned_by(
+                lit,
+                format!(
+                    "an index cannot read `{{setting:{setting}}}`: it holds rows whatever the session's settings; read settings in a `policy`"
                 ),
             ),
             _ => {}

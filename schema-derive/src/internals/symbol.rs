@@ -78,12 +78,16 @@ pub const FIELD_KEYS: &[&str] = &[
 
 // Keys inside `index(...)`.
 pub const NAME: &str = "name";
-pub const INDEX_KEYS: &[&str] = &[NAME, RENAMED_FROM, UNIQUE];
+pub const WHERE: &str = "where";
+pub const EXPR: &str = "expr";
+pub const INCLUDE: &str = "include";
+pub const INDEX_KEYS: &[&str] = &[NAME, RENAMED_FROM, UNIQUE, USING, WHERE, EXPR, INCLUDE];
+pub const OPCLASS: &str = "opclass";
 pub const ASC: &str = "asc";
 pub const DESC: &str = "desc";
 pub const NULLS_FIRST: &str = "nulls_first";
 pub const NULLS_LAST: &str = "nulls_last";
-pub const INDEX_COLUMN_KEYS: &[&str] = &[ASC, DESC, NULLS_FIRST, NULLS_LAST];
+pub const INDEX_COLUMN_KEYS: &[&str] = &[ASC, DESC, NULLS_FIRST, NULLS_LAST, OPCLASS];
 
 // Keys inside `check(...)`.
 pub const SQL: &str = "sql";
@@ -114,6 +118,16 @@ pub const ENUM_KEYS: &[&str] = &[RENAME_ALL, CRATE];
 pub const VARIANT_KEYS: &[&str] = &[RENAME, RENAMED_FROM];
 
 /// The values `on_delete` / `on_update` take, with the action each names.
+/// An index's `using = "..."`: PostgreSQL's name and the `IndexMethod` variant.
+pub const INDEX_METHODS: &[(&str, &str)] = &[
+    ("btree", "Btree"),
+    ("hash", "Hash"),
+    ("gin", "Gin"),
+    ("gist", "Gist"),
+    ("spgist", "SpGist"),
+    ("brin", "Brin"),
+];
+
 pub const REFERENTIAL_ACTIONS: &[(&str, &str)] = &[
     ("no action", "NoAction"),
     ("restrict", "Restrict"),
