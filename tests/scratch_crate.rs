@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
+use common::scratch::{schema_core_path, Scratch};
 use common::TestDb;
 
 const V1: &str = r#"
@@ -52,67 +50,19 @@ fn main() -> std::process::ExitCode {
 }
 "#;
 
-/// A crate in a temporary folder, removed on drop.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new() -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir =
-            std::env::temp_dir().join(format!("schema-scratch-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(dir.join("src")).unwrap();
-        std::fs::write(
-            dir.join("Cargo.toml"),
-            format!(
-                "[package]\nname = \"scratch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
-                 publish = false\n\n[workspace]\n\n[dependencies]\n\
-                 schema-core = {{ path = {:?}, features = [\"cli\"] }}\n",
-                root.join("schema-core")
-            ),
-        )
-        .unwrap();
-        // The workspace's lock file, so the same versions build without asking the registry.
-        std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-        Scratch { dir }
-    }
-
-    fn write_main(&self, source: &str) {
-        std::fs::write(self.dir.join("src/main.rs"), source).unwrap();
-    }
-
-    /// `cargo run -- ARGS` in the scratch crate: its exit code and its output.
-    fn run(&self, args: &[&str], database_url: &str) -> (i32, String) {
-        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scratch-crate");
-        let output = Command::new(env!("CARGO"))
-            .args(["run", "--quiet", "--offline", "--"])
-            .args(args)
-            .current_dir(&self.dir)
-            .env("CARGO_TARGET_DIR", target)
-            .env("DATABASE_URL", database_url)
-            .output()
-            .expect("run cargo");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (output.status.code().unwrap_or(-1), text)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// The scratch crate: schema-core by path, with the command line.
+fn scratch() -> Scratch {
+    Scratch::with_dependencies(&format!(
+        "schema-core = {{ path = {:?}, features = [\"cli\"] }}",
+        schema_core_path()
+    ))
 }
 
 #[test]
 fn a_scratch_crate_goes_through_the_whole_cycle_and_keeps_its_rows() {
     let mut db = TestDb::new();
     let url = db.url().to_string();
-    let scratch = Scratch::new();
+    let scratch = scratch();
     scratch.write_main(V1);
     let (code, out) = scratch.run(&["migrate", "new", "init"], &url);
     assert_eq!(code, 0, "{out}");

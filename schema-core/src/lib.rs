@@ -51,6 +51,39 @@
 //! ```
 //!
 //! The attribute grammar is documented on [`PgTable`] and [`PgEnum`](derive@PgEnum).
+//!
+//! # Depending on it
+//!
+//! schema-core is not published on crates.io: a crate depends on it by git
+//! (`schema-core = { git = "...", features = [...] }`) or by path (`{ path =
+//! ".../schema-core" }`). The default feature, `derive`, is enough to declare tables and
+//! render their DDL; `serde`, `postgres`, `sqlx`, `migrate`, `cli`, `deadpool`, `bb8` and `tls`
+//! add the rest (the README's Install section says what each brings in).
+//!
+//! The Rust types of columns that come from other crates are re-exported at the versions
+//! schema-core is built with: [`uuid`] (1), [`chrono`] (0.4) and [`serde_json`] (1). A crate
+//! can name them through schema-core (`schema_core::uuid::Uuid`,
+//! `schema_core::chrono::{DateTime, Utc}`, `schema_core::serde_json::Value`) without a
+//! dependency of its own, or depend on the same majors itself: Cargo builds one version per
+//! major, so both paths name one type.
+//!
+//! ```
+//! use schema_core::chrono::{DateTime, Utc};
+//! use schema_core::uuid::Uuid;
+//! use schema_core::{PgTable, SqlType, Table};
+//!
+//! #[derive(PgTable)]
+//! #[pg(table = "events")]
+//! pub struct Event {
+//!     #[pg(primary_key)]
+//!     pub event_id: Uuid,
+//!     pub payload: schema_core::serde_json::Value,
+//!     pub at: DateTime<Utc>,
+//! }
+//!
+//! let types: Vec<SqlType> = Event::TABLE.columns.iter().map(|c| c.sql_type).collect();
+//! assert_eq!(types, [SqlType::Uuid, SqlType::Jsonb, SqlType::Timestamptz]);
+//! ```
 
 #![deny(missing_docs)]
 
@@ -96,6 +129,17 @@ pub use types::{
     DefaultFor, IntegerColumn, NumberDefault, PgType, ReferenceCompatible, SqlType, TextColumn,
 };
 pub use validate::{Rule, Validate, ValidationError, Violation, ViolationSink};
+
+/// The `uuid` crate (1.x) schema-core is built with: `Uuid` columns (`uuid`).
+pub use ::uuid;
+
+/// The `chrono` crate (0.4) schema-core is built with: `DateTime<Utc>` (`timestamptz`),
+/// `NaiveDateTime`, `NaiveDate` and `NaiveTime` columns.
+pub use ::chrono;
+
+/// The `serde_json` crate (1.x) schema-core is built with: `serde_json::Value` columns
+/// (`jsonb`).
+pub use ::serde_json;
 
 #[cfg(all(feature = "derive", feature = "migrate"))]
 pub use schema_derive::embed_migrations;

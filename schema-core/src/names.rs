@@ -1,5 +1,9 @@
 //! Role and setting names as a deployment has them: the code names a role `physician` and a
 //! setting `app.provider_id`; a deployment may call them otherwise.
+//!
+//! Only roles and settings are mapped. The names schema-core generates itself (keys,
+//! constraints, indexes, the immutable columns' trigger, the row types) are listed under
+//! "Generated names" in the rustdoc of `#[derive(PgTable)]`.
 
 use std::collections::HashMap;
 

@@ -94,6 +94,34 @@ use syn::{parse_macro_input, DeriveInput};
 /// All derive `Clone` and `PartialEq`, implement `Debug` (redacting sensitive fields), and with
 /// schema-core's `serde` feature `Serialize` and `Deserialize`.
 ///
+/// # Generated names
+///
+/// For a struct `X` stored as the table `{table}`, where `{columns}` are the columns' names
+/// joined with `_` in the order declared (PostgreSQL's own convention):
+///
+/// | what | name |
+/// |---|---|
+/// | table | `table = "..."`, else the struct's name in snake_case |
+/// | column | the field's name, else `rename = "..."` |
+/// | primary key (one column or several) | `{table}_pkey` |
+/// | `unique` column | `{table}_{column}_key` |
+/// | foreign key (`references`) | `{table}_{column}_fkey` |
+/// | check of a text enum column's values, or of a `range` | `{table}_{column}_check` |
+/// | `check(name = "...", sql = "...")` | the name as written |
+/// | index, `unique` or not | `{table}_{columns}_idx`, else `name = "..."` |
+/// | policy | the name as written |
+/// | the `immutable` columns' trigger, and its function | `{table}_immutable_columns` |
+/// | the constraint an immutable column's refusal names | `{table}_{column}_immutable` |
+/// | roles of policies and grants | the `to = "..."` as written, else as `schema_core::Names::role` maps it |
+/// | row types | `InsertX`, `SelectX`, `UpdateX`, else `insert = "..."`, `select = "..."`, `update = "..."` |
+/// | column constants | `X::{field}` |
+///
+/// A text enum (`PgEnum`) creates no PostgreSQL type: its column is `text` (or `varchar(N)`)
+/// with the `{table}_{column}_check` above; a `varchar = N` length is the column's type, not a
+/// check. A generated name that would pass 63 bytes is cut to 54 bytes (at a character
+/// boundary) and ended with `_` and eight hex digits of a hash of the full name, instead of
+/// being truncated by PostgreSQL.
+///
 /// An index column named `unique` must be renamed: inside `index(...)`, `unique` is the flag.
 /// Column constants are named after the fields, so an inherent method of the same name on the
 /// struct conflicts with them.

@@ -338,3 +338,5 @@ pub fn psql(url: &str, script: &str) -> Result<(), String> {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }
+
+pub mod scratch;
