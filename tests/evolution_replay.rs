@@ -458,6 +458,7 @@ fn indexes_are_built_and_dropped_concurrently_outside_a_transaction() {
             unique: false,
             method: "btree".into(),
             keys: vec![IndexKeyModel::new("created_at", true, Some(false))],
+            include: Vec::new(),
             predicate: Some("(\"status\")::text = 'OPEN'::text".into()),
         });
         let i = t
@@ -487,6 +488,97 @@ fn indexes_are_built_and_dropped_concurrently_outside_a_transaction() {
     assert!(plan.to_script().contains(
         "COMMIT;\n\n-- lock: ShareUpdateExclusive; hazards: BuildsIndex\nSET lock_timeout"
     ));
+}
+
+/// The index kinds beyond a plain btree: a method, an operator class, a predicate, `INCLUDE`
+/// columns and an expression key, each added, changed and dropped.
+#[test]
+fn index_methods_classes_predicates_includes_and_expressions_are_added_changed_and_dropped() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let t = tickets(b);
+        t.indexes.extend([
+            IndexModel {
+                name: "support_tickets_metadata_idx".into(),
+                renamed_from: None,
+                unique: false,
+                method: "gin".into(),
+                keys: vec![IndexKeyModel::new("context_metadata", false, None)
+                    .with_opclass(Some("jsonb_path_ops".into()))],
+                include: Vec::new(),
+                predicate: None,
+            },
+            IndexModel {
+                name: "support_tickets_unresolved_idx".into(),
+                renamed_from: None,
+                unique: false,
+                method: "btree".into(),
+                keys: vec![IndexKeyModel::new("provider_id", false, None)],
+                include: vec!["subject".into()],
+                predicate: Some("\"resolved_at\" IS NULL".into()),
+            },
+            IndexModel {
+                name: "support_tickets_subject_lower_idx".into(),
+                renamed_from: None,
+                unique: false,
+                method: "btree".into(),
+                keys: vec![IndexKeyModel::expression("lower(\"subject\")", false, None)],
+                include: Vec::new(),
+                predicate: None,
+            },
+            IndexModel {
+                name: "support_tickets_created_brin_idx".into(),
+                renamed_from: None,
+                unique: false,
+                method: "brin".into(),
+                keys: vec![IndexKeyModel::new("created_at", false, None)],
+                include: Vec::new(),
+                predicate: None,
+            },
+        ]);
+    });
+    let added = r.to(&a, &b, &[]).unwrap();
+    for sql in [
+        "USING gin (\"context_metadata\" \"jsonb_path_ops\")",
+        "(\"provider_id\") INCLUDE (\"subject\") WHERE \"resolved_at\" IS NULL",
+        "(lower(\"subject\"))",
+        "USING brin (\"created_at\")",
+    ] {
+        assert!(
+            added.to_script().contains(sql),
+            "{sql}\n{}",
+            added.to_script()
+        );
+    }
+    assert_eq!(r.count("SELECT count(*) FROM support_tickets"), 12);
+
+    // Each one changed: the default class, another predicate and INCLUDE column, another
+    // expression, another method.
+    let mut c = b.clone();
+    for index in &mut tickets(&mut c).indexes {
+        match index.name.as_str() {
+            "support_tickets_metadata_idx" => index.keys[0].opclass = None,
+            "support_tickets_unresolved_idx" => {
+                index.include = vec!["status".into()];
+                index.predicate = Some("\"resolved_at\" IS NOT NULL".into());
+            }
+            "support_tickets_subject_lower_idx" => {
+                index.keys[0].column = "upper(\"subject\")".into();
+            }
+            "support_tickets_created_brin_idx" => index.method = "btree".into(),
+            _ => {}
+        }
+    }
+    let changed = r.to(&b, &c, &[]).unwrap();
+    let rebuilt = changed
+        .steps
+        .iter()
+        .filter(|s| s.sql.starts_with("CREATE INDEX CONCURRENTLY"))
+        .count();
+    assert_eq!(rebuilt, 4, "{}", changed.to_script());
+
+    // And dropped.
+    r.to(&c, &a, &[]).unwrap();
+    assert_eq!(r.count("SELECT count(*) FROM support_tickets"), 12);
 }
 
 #[test]
@@ -702,7 +794,8 @@ enum Edit {
     Widen(usize),
     ToggleNull(usize),
     SetDefault(usize),
-    AddIndex(usize, bool),
+    /// An index on a column, of one of the kinds `index_of_kind` makes.
+    AddIndex(usize, u8),
     AddCheck(usize),
     Comment(usize),
 }
@@ -715,7 +808,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         (0..4usize).prop_map(Edit::Widen),
         (0..4usize).prop_map(Edit::ToggleNull),
         (0..4usize).prop_map(Edit::SetDefault),
-        (0..4usize, any::<bool>()).prop_map(|(i, d)| Edit::AddIndex(i, d)),
+        (0..4usize, 0..6u8).prop_map(|(i, kind)| Edit::AddIndex(i, kind)),
         (0..4usize).prop_map(Edit::AddCheck),
         (0..4usize).prop_map(Edit::Comment),
     ]
@@ -747,6 +840,44 @@ fn generated_base() -> SchemaModel {
     model
 }
 
+/// An index `name` on `column` of kind `kind % 6`: btree ascending or descending, hash, brin,
+/// partial, or on an expression with an `INCLUDE` column.
+fn index_of_kind(name: String, column: &str, kind: u8) -> IndexModel {
+    let quoted = format!("\"{column}\"");
+    let key = |descending| IndexKeyModel::new(column, descending, None);
+    let (method, keys, include, predicate) = match kind % 6 {
+        0 => ("btree", vec![key(false)], vec![], None),
+        1 => ("btree", vec![key(true)], vec![], None),
+        2 => ("hash", vec![key(false)], vec![], None),
+        3 => ("brin", vec![key(false)], vec![], None),
+        4 => (
+            "btree",
+            vec![key(false)],
+            vec![],
+            Some(format!("{quoted} IS NOT NULL")),
+        ),
+        _ => (
+            "btree",
+            vec![IndexKeyModel::expression(
+                format!("lower({quoted})"),
+                false,
+                None,
+            )],
+            vec!["id".to_string()],
+            None,
+        ),
+    };
+    IndexModel {
+        name,
+        renamed_from: None,
+        unique: false,
+        method: method.into(),
+        keys,
+        include,
+        predicate,
+    }
+}
+
 /// `model` with `edits` made; new names start with `prefix`, so two rounds of edits never
 /// name two objects alike.
 fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel {
@@ -765,8 +896,14 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel
             Edit::DropColumn(i) => {
                 if let Some(name) = pick(*i) {
                     t.columns.retain(|c| c.name != name);
-                    t.indexes
-                        .retain(|x| !x.keys.iter().any(|k| k.column == name));
+                    let quoted = format!("\"{name}\"");
+                    t.indexes.retain(|x| {
+                        !x.keys
+                            .iter()
+                            .any(|k| k.column == name || k.column.contains(&quoted))
+                            && !x.include.contains(&name)
+                            && !x.predicate.as_ref().is_some_and(|p| p.contains(&quoted))
+                    });
                     t.checks
                         .retain(|c| !c.expression.contains(&format!("\"{name}\"")));
                 }
@@ -778,11 +915,22 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel
                         c.renamed_from = Some(name.clone());
                         c.name = format!("{prefix}r{n}");
                         let new = c.name.clone();
+                        let (quoted, requoted) = (format!("\"{name}\""), format!("\"{new}\""));
                         for x in &mut t.indexes {
                             for k in &mut x.keys {
                                 if k.column == name {
                                     k.column = new.clone();
+                                } else if k.expression {
+                                    k.column = k.column.replace(&quoted, &requoted);
                                 }
+                            }
+                            for c in &mut x.include {
+                                if *c == name {
+                                    *c = new.clone();
+                                }
+                            }
+                            if let Some(p) = &mut x.predicate {
+                                *p = p.replace(&quoted, &requoted);
                             }
                         }
                         for check in &mut t.checks {
@@ -823,16 +971,10 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel
                     };
                 }
             }
-            Edit::AddIndex(i, descending) => {
+            Edit::AddIndex(i, kind) => {
                 if let Some(name) = pick(*i) {
-                    t.indexes.push(IndexModel {
-                        name: format!("gen_{prefix}i{n}"),
-                        renamed_from: None,
-                        unique: false,
-                        method: "btree".into(),
-                        keys: vec![IndexKeyModel::new(name, *descending, None)],
-                        predicate: None,
-                    });
+                    t.indexes
+                        .push(index_of_kind(format!("gen_{prefix}i{n}"), &name, *kind));
                 }
             }
             Edit::AddCheck(i) => {

@@ -117,8 +117,7 @@ mod validate;
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
     ForeignKeyDef, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange, NullsOrder,
-    PolicyCommand, PolicyDef,
-    ReferentialAction, SortOrder, SqlPart, TableDef,
+    PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
@@ -201,6 +200,19 @@ pub mod __private {
 
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}
+
+    /// Whether both bounds of a `range = a..=b` fit in the field's integer type; compiles only
+    /// for an integer field. (A field written as `i16`, `i32` or `i64`, or an `Option` of one,
+    /// has its bounds checked as typed constants instead, which rustc reports at the bound.)
+    pub const fn range_fits<T: crate::IntegerColumn>(min: Option<i64>, max: Option<i64>) -> bool {
+        const fn fits(bound: Option<i64>, lowest: i64, highest: i64) -> bool {
+            match bound {
+                Some(value) => value >= lowest && value <= highest,
+                None => true,
+            }
+        }
+        fits(min, T::MIN, T::MAX) && fits(max, T::MIN, T::MAX)
+    }
 
     /// Prints as `<redacted>`: what the generated `Debug` shows for a sensitive field.
     pub struct Redacted;

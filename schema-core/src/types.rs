@@ -239,25 +239,30 @@ impl<T: TextColumn> TextColumn for Option<T> {}
     note = "`range = a..=b` checks an `i16`, `i32` or `i64` field; remove it or change the field's type"
 )]
 pub trait IntegerColumn: PgType {
-    /// The Rust integer a value of the column is: each bound of a `range` is written as one,
-    /// so a bound the type cannot hold is the compiler's ordinary out-of-range error.
-    type Int;
+    /// The smallest value the column holds.
+    const MIN: i64;
+    /// The largest value the column holds.
+    const MAX: i64;
 }
 
 impl IntegerColumn for i16 {
-    type Int = i16;
+    const MIN: i64 = i16::MIN as i64;
+    const MAX: i64 = i16::MAX as i64;
 }
 
 impl IntegerColumn for i32 {
-    type Int = i32;
+    const MIN: i64 = i32::MIN as i64;
+    const MAX: i64 = i32::MAX as i64;
 }
 
 impl IntegerColumn for i64 {
-    type Int = i64;
+    const MIN: i64 = i64::MIN;
+    const MAX: i64 = i64::MAX;
 }
 
 impl<T: IntegerColumn> IntegerColumn for Option<T> {
-    type Int = T::Int;
+    const MIN: i64 = T::MIN;
+    const MAX: i64 = T::MAX;
 }
 
 /// A Rust value that can be the default of a column of type `T`: a `T` itself, or a string

@@ -633,6 +633,30 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     }
 }
 
+/// The integer type a field is written as: `i16`, `i32` or `i64`, or an `Option` of one.
+fn written_integer(ty: &syn::Type) -> Option<&syn::Ident> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    if path.qself.is_some() || path.path.segments.len() != 1 {
+        return None;
+    }
+    let segment = &path.path.segments[0];
+    match &segment.arguments {
+        syn::PathArguments::None => ["i16", "i32", "i64"]
+            .iter()
+            .any(|int| segment.ident == int)
+            .then_some(&segment.ident),
+        syn::PathArguments::AngleBracketed(args) if segment.ident == "Option" => {
+            match args.args.iter().collect::<Vec<_>>().as_slice() {
+                [syn::GenericArgument::Type(inner)] => written_integer(inner),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Whether `expr` is a number literal without a suffix (`7`, `-7`, `0.5`).
 fn is_bare_number(expr: &syn::Expr) -> bool {
     match expr {
@@ -708,15 +732,31 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
         });
     }
     if let Some(range) = &c.attrs.range {
-        // Each bound becomes a constant of the field's integer type, so a bound the type cannot
-        // hold is rustc's out-of-range literal error at that bound. The type is spanned on
-        // `range`: on a field that is not an integer, every bound gives the same error there,
-        // which rustc reports once.
         let span = range.key.span();
-        let int = respan(quote!(<#ty as #krate::IntegerColumn>::Int), span);
         let bounds = [&range.value.min, &range.value.max];
-        for (_, lit) in bounds.into_iter().flatten() {
-            checks.push(quote_spanned!(span=> const _: #int = #lit;));
+        if let Some(int) = written_integer(ty) {
+            // Each bound becomes a constant of the integer type the field is written as, so a
+            // bound the type cannot hold is rustc's out-of-range literal error at that bound,
+            // naming the type.
+            let int = syn::Ident::new(&int.to_string(), span);
+            for (_, lit) in bounds.into_iter().flatten() {
+                checks.push(quote_spanned!(span=> const _: #int = #lit;));
+            }
+        } else {
+            // Any other type: it must be an integer column (one error at `range` otherwise),
+            // and the bounds are compared with its limits when the constant is evaluated.
+            let ty = respan(ty, span);
+            let bound = |b: &Option<(i64, proc_macro2::Literal)>| match b {
+                Some((_, lit)) => quote_spanned!(span=> ::core::option::Option::Some(#lit)),
+                None => quote_spanned!(span=> ::core::option::Option::None),
+            };
+            let (min, max) = (bound(&range.value.min), bound(&range.value.max));
+            checks.push(quote_spanned! {span=>
+                const _: () = ::core::assert!(
+                    #krate::__private::range_fits::<#ty>(#min, #max),
+                    "a bound of this range does not fit in the field's integer type"
+                );
+            });
         }
     }
     checks

@@ -173,7 +173,10 @@ pub struct IndexModel {
     /// The index's keys, in index order.
     pub keys: Vec<IndexKeyModel>,
     /// Columns stored in the index without being keys (`INCLUDE (...)`), in order.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Vec::is_empty"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub include: Vec<String>,
     /// The predicate of a partial index (`WHERE ...`).
     pub predicate: Option<String>,
