@@ -1395,10 +1395,7 @@ fn validate_text(table: &TableDef) -> Result<(), SchemaError> {
             IndexKey::Expression(parts) => Some(parts),
             IndexKey::Column(_) => None,
         });
-        if expressions
-            .chain(index.predicate)
-            .any(|parts| parts_have_nul(parts))
-        {
+        if expressions.chain(index.predicate).any(&parts_have_nul) {
             return Err(nul(format!("index `{}`", table.index_name(index))));
         }
     }
