@@ -32,7 +32,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `table` | the table's name (default: the struct's name in snake_case) | `table = "support_tickets"` |
 /// | `renamed_from` | the table's former name (see Renames below) | `renamed_from = "tickets"` |
 /// | `primary_key` | the columns of a key of several columns (one column: `primary_key` on its field) | `primary_key(tenant_id, ticket_id)` |
-/// | `index` | fields, each optionally `(asc \| desc, nulls_first \| nulls_last)`; `unique`; `name = "..."` (default `{table}_{columns}_idx`); `renamed_from = "..."`, the index's former name | `index(provider_id, created_at(desc))` |
+/// | `index` | keys, and options (see Indexes below) | `index(provider_id, created_at(desc))` |
 /// | `check` | a named SQL check, optionally with `renamed_from = "..."`, its former name; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
 /// | `row_level_security` | nothing: enables and forces row-level security (the owner is not exempt) | `row_level_security` |
 /// | `policy` | `name`, optionally `renamed_from` (its former name), `to` (a role, or `"public"`), `command` (`"all"` by default, `"select"`, `"insert"`, `"update"`, `"delete"`), `using` and/or `with_check` SQL, where `{field}` names a column and `{setting:prefix.name}` reads a setting (NULL when unset) | `policy(name = "own", to = "physician", using = "{provider_id} = {setting:app.provider_id}::uuid")` |
@@ -66,6 +66,55 @@ use syn::{parse_macro_input, DeriveInput};
 /// No text that reaches the DDL (doc comments, names, SQL, types, defaults) may hold a NUL
 /// character: PostgreSQL cannot store one, and `psql` would cut the script there.
 /// A field of type `Option<T>` is nullable; every other column is `NOT NULL`.
+///
+/// # Indexes
+///
+/// `index(...)` lists its keys in order, then any options, separated by commas:
+///
+/// | item | means | example |
+/// |---|---|---|
+/// | a field | a key on its column | `index(provider_id)` |
+/// | a field with options | `asc` or `desc`, `nulls_first` or `nulls_last` (btree only), `opclass = "..."` (an operator class, by its name in `pg_opclass`) | `created_at(desc, nulls_last)`, `payload(opclass = "jsonb_path_ops")` |
+/// | `expr = "..."` | a key on an SQL expression, where `{field}` names a column; the index needs a `name` | `expr = "lower({email})"` |
+/// | `unique` | a `UNIQUE` index (btree only) | `unique` |
+/// | `using = "..."` | the access method: `"btree"` (the default), `"hash"` (one key), `"gin"`, `"gist"`, `"spgist"`, `"brin"` | `using = "gin"` |
+/// | `include(...)` | columns stored in the index without being keys (`INCLUDE`; btree, gist and spgist) | `include(subject)` |
+/// | `where = "..."` | a partial index's predicate, where `{field}` names a column | `where = "{deleted_at} IS NULL"` |
+/// | `name = "..."` | the index's name (default `{table}_{columns}_idx`) | `name = "tickets_open_idx"` |
+/// | `renamed_from = "..."` | the index's former name (see Renames) | `renamed_from = "tickets_queue_idx"` |
+///
+/// ```
+/// # use schema_core::PgTable;
+/// #[derive(PgTable)]
+/// #[pg(
+///     table = "claims",
+///     index(payload(opclass = "jsonb_path_ops"), using = "gin"),
+///     index(provider_id, include(status), where = "{deleted_at} IS NULL", name = "claims_open_idx"),
+///     index(expr = "lower({email})", unique, name = "claims_email_lower_key"),
+///     index(submitted_at, using = "brin"),
+/// )]
+/// pub struct Claim {
+///     #[pg(primary_key)]
+///     pub claim_id: i64,
+///     pub provider_id: i64,
+///     pub email: String,
+///     pub status: String,
+///     pub payload: schema_core::serde_json::Value,
+///     pub submitted_at: schema_core::chrono::DateTime<schema_core::chrono::Utc>,
+///     pub deleted_at: Option<schema_core::chrono::DateTime<schema_core::chrono::Utc>>,
+/// }
+///
+/// let ddl = schema_core::Schema::new().table::<Claim>().to_ddl().unwrap();
+/// assert!(ddl.contains(r#"CREATE INDEX "claims_payload_idx" ON "claims" USING gin ("payload" "jsonb_path_ops");"#));
+/// assert!(ddl.contains(r#"CREATE INDEX "claims_open_idx" ON "claims" ("provider_id") INCLUDE ("status") WHERE "deleted_at" IS NULL;"#));
+/// assert!(ddl.contains(r#"CREATE UNIQUE INDEX "claims_email_lower_key" ON "claims" ((lower("email")));"#));
+/// ```
+///
+/// What a method cannot do does not compile, at the token that asks for it: `unique` or an
+/// ordered key on a non-btree index, `include` on gin, hash or brin, several keys on hash. A
+/// predicate or expression naming an unknown field does not compile either; one cannot read a
+/// `{setting:...}`. The drift check compares predicates and expressions as the server prints
+/// them; an expression key does not follow a column rename (the index is built again).
 ///
 /// # Renames
 ///
@@ -108,7 +157,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | foreign key (`references`) | `{table}_{column}_fkey` |
 /// | check of a text enum column's values, or of a `range` | `{table}_{column}_check` |
 /// | `check(name = "...", sql = "...")` | the name as written |
-/// | index, `unique` or not | `{table}_{columns}_idx`, else `name = "..."` |
+/// | index, `unique` or not | `{table}_{columns}_idx`, else `name = "..."` (an expression key needs a name) |
 /// | policy | the name as written |
 /// | the `immutable` columns' trigger, and its function | `{table}_immutable_columns` |
 /// | the constraint an immutable column's refusal names | `{table}_{column}_immutable` |
@@ -122,7 +171,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// boundary) and ended with `_` and eight hex digits of a hash of the full name, instead of
 /// being truncated by PostgreSQL.
 ///
-/// An index column named `unique` must be renamed: inside `index(...)`, `unique` is the flag.
+/// An index column named `unique` must be renamed: inside `index(...)`, `unique` is the flag
+/// (and a column named `include` can be a key, but not one with options).
 /// Column constants are named after the fields, so an inherent method of the same name on the
 /// struct conflicts with them.
 #[proc_macro_derive(PgTable, attributes(pg))]
