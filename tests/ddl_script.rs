@@ -136,6 +136,7 @@ const fn column(name: &'static str, comment: &'static str) -> ColumnDef {
         sensitive: false,
         internal: false,
         immutable: false,
+        generation: None,
     }
 }
 

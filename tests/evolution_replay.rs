@@ -137,13 +137,8 @@ fn column<'a>(table: &'a mut TableModel, name: &str) -> &'a mut ColumnModel {
 
 fn text_column(name: &str, sql_type: &str, nullable: bool, default: Option<&str>) -> ColumnModel {
     ColumnModel {
-        name: name.into(),
-        renamed_from: None,
-        sql_type: sql_type.into(),
-        nullable,
         default: default.map(Into::into),
-        comment: None,
-        renamed_values: Vec::new(),
+        ..ColumnModel::new(name, sql_type, nullable)
     }
 }
 
@@ -581,6 +576,103 @@ fn index_methods_classes_predicates_includes_and_expressions_are_added_changed_a
     assert_eq!(r.count("SELECT count(*) FROM support_tickets"), 12);
 }
 
+/// Identities and stored generated columns: added to a table with rows, changed (mode,
+/// sequence options, expression), turned back into ordinary columns and dropped.
+#[test]
+fn identities_and_generated_columns_are_added_changed_and_dropped() {
+    use schema_core::model::IdentityModel;
+    let mut a = SchemaModel::empty();
+    a.tables.push(TableModel {
+        columns: vec![
+            ColumnModel::new("id", "bigint", false),
+            ColumnModel::new("quantity", "integer", false),
+            ColumnModel::new("unit_cents", "bigint", false),
+        ],
+        primary_key: Some(KeyModel {
+            name: "meter_pkey".into(),
+            columns: vec!["id".into()],
+        }),
+        ..TableModel::named("meter")
+    });
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO meter SELECT n, n, 10 * n FROM generate_series(1, 5) AS n")
+        .unwrap();
+
+    // Added: an identity on the key (numbering from past the rows), a new identity column,
+    // and a generated column with an index on it.
+    let mut b = a.clone();
+    {
+        let t = &mut b.tables[0];
+        t.columns[0].identity = Some(IdentityModel {
+            start: 100,
+            ..IdentityModel::defaults("bigint", true, 1)
+        });
+        t.columns.push(ColumnModel {
+            identity: Some(IdentityModel::defaults("integer", false, 1)),
+            ..ColumnModel::new("position", "integer", false)
+        });
+        t.columns.push(ColumnModel {
+            generated: Some("\"quantity\" * \"unit_cents\"".into()),
+            ..ColumnModel::new("total_cents", "bigint", true)
+        });
+        t.indexes.push(IndexModel {
+            name: "meter_total_idx".into(),
+            renamed_from: None,
+            unique: false,
+            method: "btree".into(),
+            keys: vec![IndexKeyModel::new("total_cents", false, None)],
+            include: Vec::new(),
+            predicate: None,
+        });
+    }
+    let added = r.to(&a, &b, &[]).unwrap();
+    assert!(hazards(&added).contains(&Hazard::RewritesTable));
+    assert_eq!(
+        r.count("SELECT sum(total_cents)::bigint FROM meter"),
+        (1..=5).map(|n| 10 * n * n).sum::<i64>()
+    );
+    assert_eq!(r.count("SELECT count(DISTINCT position) FROM meter"), 5);
+
+    // Changed: the mode and increment of one identity, the expression of the generated column
+    // (its index is built again).
+    let mut c = b.clone();
+    {
+        let t = &mut c.tables[0];
+        let id = t.columns[0].identity.as_mut().unwrap();
+        id.always = false;
+        id.increment = 5;
+        t.columns[4].generated = Some("\"quantity\" + \"unit_cents\"".into());
+    }
+    let changed = r.to(&b, &c, &[]).unwrap();
+    assert!(
+        changed.steps.iter().all(|s| s.destructive.is_none()),
+        "{}",
+        changed.to_script()
+    );
+    assert_eq!(
+        r.count("SELECT sum(total_cents)::bigint FROM meter"),
+        (1..=5).map(|n| 11 * n).sum::<i64>()
+    );
+
+    // Back to ordinary columns: the identities dropped, the generated values kept.
+    let mut d = c.clone();
+    for column in &mut d.tables[0].columns {
+        column.identity = None;
+        column.generated = None;
+    }
+    r.to(&c, &d, &[]).unwrap();
+    assert_eq!(
+        r.count("SELECT sum(total_cents)::bigint FROM meter"),
+        (1..=5).map(|n| 11 * n).sum::<i64>()
+    );
+
+    // And dropped, once allowed.
+    r.to(&d, &a, &["meter.position", "meter.total_cents"])
+        .unwrap();
+    assert_eq!(r.count("SELECT count(*) FROM meter"), 5);
+}
+
 #[test]
 fn policies_are_altered_in_place_renamed_created_and_dropped() {
     let (mut r, a, b) = seed_pair(|b| {
@@ -816,15 +908,7 @@ fn edit() -> impl Strategy<Value = Edit> {
 
 /// A table `gen` with an id and four text columns.
 fn generated_base() -> SchemaModel {
-    let mut columns = vec![ColumnModel {
-        name: "id".into(),
-        renamed_from: None,
-        sql_type: "bigint".into(),
-        nullable: false,
-        default: None,
-        comment: None,
-        renamed_values: Vec::new(),
-    }];
+    let mut columns = vec![ColumnModel::new("id", "bigint", false)];
     for i in 0..4 {
         columns.push(text_column(&format!("c{i}"), "varchar(20)", true, None));
     }

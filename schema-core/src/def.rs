@@ -159,6 +159,37 @@ pub struct ColumnDef {
     /// changes it, whatever the role (the table's owner included; DDL that disables the trigger
     /// is not an update), and the generated `UpdateX` has no field for it.
     pub immutable: bool,
+    /// Whether the database computes the column: an identity, or a stored generated column.
+    pub generation: Option<Generation>,
+}
+
+/// How the database fills a column by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generation {
+    /// `GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY (...)`: numbered from a sequence.
+    Identity(Identity),
+    /// `GENERATED ALWAYS AS (...) STORED`: computed from the row's other columns on every
+    /// write; `{field}` placeholders name them.
+    Stored(&'static [SqlPart]),
+}
+
+/// An identity column's mode and sequence options; `None` keeps PostgreSQL's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// `GENERATED ALWAYS` (an insert cannot give the value) rather than `BY DEFAULT`.
+    pub always: bool,
+    /// `START WITH`.
+    pub start: Option<i64>,
+    /// `INCREMENT BY`.
+    pub increment: Option<i64>,
+    /// `MINVALUE`.
+    pub min_value: Option<i64>,
+    /// `MAXVALUE`.
+    pub max_value: Option<i64>,
+    /// `CACHE`.
+    pub cache: Option<i64>,
+    /// `CYCLE`.
+    pub cycle: bool,
 }
 
 /// A column default.

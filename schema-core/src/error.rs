@@ -72,6 +72,15 @@ pub enum SchemaError {
         /// What the method cannot do.
         problem: &'static str,
     },
+    /// A column the database computes (an identity or a generated column) that cannot be one.
+    InvalidGeneration {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// A default value PostgreSQL cannot store.
     InvalidDefault {
         /// The table.
@@ -155,6 +164,11 @@ impl fmt::Display for SchemaError {
                 index,
                 problem,
             } => write!(f, "index `{index}` of table `{table}` {problem}"),
+            SchemaError::InvalidGeneration {
+                table,
+                column,
+                problem,
+            } => write!(f, "column `{table}.{column}` {problem}"),
             SchemaError::InvalidDefault {
                 table,
                 column,

@@ -116,8 +116,8 @@ mod validate;
 
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
-    ForeignKeyDef, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange, NullsOrder,
-    PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef,
+    ForeignKeyDef, Generation, Identity, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange,
+    NullsOrder, PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
@@ -125,7 +125,8 @@ pub use literal::{SqlLiteral, ToSqlLiteral};
 pub use names::Names;
 pub use schema::Schema;
 pub use types::{
-    DefaultFor, IntegerColumn, NumberDefault, PgType, ReferenceCompatible, SqlType, TextColumn,
+    DefaultFor, IdentityColumn, IntegerColumn, NumberDefault, PgType, ReferenceCompatible, SqlType,
+    TextColumn,
 };
 pub use validate::{Rule, Validate, ValidationError, Violation, ViolationSink};
 
@@ -213,6 +214,14 @@ pub mod __private {
         }
         fits(min, T::MIN, T::MAX) && fits(max, T::MIN, T::MAX)
     }
+
+    /// Calls a field's `default_fn`: the function must make a value of the column's type.
+    pub fn call_default_fn<T>(make: fn() -> T) -> T {
+        make()
+    }
+
+    /// Compiles only for a field an identity may number (`i16`, `i32`, `i64`).
+    pub const fn identity_column<T: crate::IdentityColumn>() {}
 
     /// Prints as `<redacted>`: what the generated `Debug` shows for a sensitive field.
     pub struct Redacted;

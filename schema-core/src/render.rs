@@ -6,12 +6,13 @@ use std::collections::HashSet;
 use std::fmt;
 
 use crate::def::{
-    CheckRule, ColumnDefault, IndexDef, IndexKey, IndexMethod, ReferentialAction, SqlPart, TableDef,
+    CheckRule, ColumnDefault, Generation, IndexDef, IndexKey, IndexMethod, ReferentialAction,
+    SqlPart, TableDef,
 };
 use crate::error::SchemaError;
 use crate::model::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexModel, KeyModel,
-    PolicyModel, SchemaModel, TableModel,
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
+    IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel,
 };
 use crate::names::Names;
 use crate::sql::{dollar_quote, identifier_problem, quote_ident, quote_literal};
@@ -95,6 +96,28 @@ pub enum Statement {
         column: String,
         /// The new default.
         default: Option<String>,
+    },
+    /// An identity added to a column (`ADD GENERATED ... AS IDENTITY`), changed
+    /// (`SET GENERATED ...`, `SET INCREMENT BY ...`, ...) or removed (`DROP IDENTITY`).
+    AlterIdentity {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The column's type, which PostgreSQL's defaults for the sequence depend on.
+        sql_type: String,
+        /// The identity it has.
+        from: Option<IdentityModel>,
+        /// The identity it gets.
+        to: Option<IdentityModel>,
+    },
+    /// `ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION`: a generated column becomes an
+    /// ordinary one, keeping its values.
+    DropExpression {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
     },
     /// `ALTER TABLE ... ALTER COLUMN ... SET NOT NULL` (`true`) or `DROP NOT NULL`.
     SetNotNull {
@@ -619,6 +642,61 @@ impl fmt::Display for Statement {
                     None => f.write_str("DROP DEFAULT"),
                 }
             }
+            AlterIdentity {
+                table,
+                column,
+                sql_type,
+                from,
+                to,
+            } => {
+                write!(f, "ALTER TABLE {} ALTER COLUMN {}", q(table), q(column))?;
+                let mode = |always: bool| if always { "ALWAYS" } else { "BY DEFAULT" };
+                match (from, to) {
+                    (_, None) => f.write_str(" DROP IDENTITY IF EXISTS"),
+                    (None, Some(to)) => {
+                        write!(f, " ADD GENERATED {} AS IDENTITY", mode(to.always))?;
+                        let options = to.options(sql_type);
+                        if !options.is_empty() {
+                            write!(f, " ({})", options.join(" "))?;
+                        }
+                        Ok(())
+                    }
+                    (Some(from), Some(to)) => {
+                        if from.always != to.always {
+                            write!(f, " SET GENERATED {}", mode(to.always))?;
+                        }
+                        if from.increment != to.increment {
+                            write!(f, " SET INCREMENT BY {}", to.increment)?;
+                        }
+                        if from.min_value != to.min_value {
+                            write!(f, " SET MINVALUE {}", to.min_value)?;
+                        }
+                        if from.max_value != to.max_value {
+                            write!(f, " SET MAXVALUE {}", to.max_value)?;
+                        }
+                        if from.start != to.start {
+                            write!(f, " SET START WITH {}", to.start)?;
+                        }
+                        if from.cache != to.cache {
+                            write!(f, " SET CACHE {}", to.cache)?;
+                        }
+                        if from.cycle != to.cycle {
+                            f.write_str(if to.cycle {
+                                " SET CYCLE"
+                            } else {
+                                " SET NO CYCLE"
+                            })?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            DropExpression { table, column } => write!(
+                f,
+                "ALTER TABLE {} ALTER COLUMN {} DROP EXPRESSION",
+                q(table),
+                q(column)
+            ),
             SetNotNull {
                 table,
                 column,
@@ -867,6 +945,21 @@ fn write_column(f: &mut fmt::Formatter<'_>, column: &ColumnModel) -> fmt::Result
     if let Some(default) = &column.default {
         write!(f, " DEFAULT {default}")?;
     }
+    if let Some(identity) = &column.identity {
+        let mode = if identity.always {
+            "ALWAYS"
+        } else {
+            "BY DEFAULT"
+        };
+        write!(f, " GENERATED {mode} AS IDENTITY")?;
+        let options = identity.options(&column.sql_type);
+        if !options.is_empty() {
+            write!(f, " ({})", options.join(" "))?;
+        }
+    }
+    if let Some(expression) = &column.generated {
+        write!(f, " GENERATED ALWAYS AS ({expression}) STORED")?;
+    }
     Ok(())
 }
 
@@ -1073,6 +1166,44 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
         }
         for parts in [policy.using, policy.with_check].into_iter().flatten() {
             require_parts(table, parts, &used_in)?;
+        }
+    }
+    for column in table.columns {
+        let problem = match column.generation {
+            None => None,
+            Some(_) if column.default.is_some() => {
+                Some("has a default, and the database computes it")
+            }
+            Some(Generation::Identity(_)) => (!matches!(
+                column.sql_type,
+                crate::SqlType::SmallInt | crate::SqlType::Integer | crate::SqlType::BigInt
+            ))
+            .then_some("is an identity, which only smallint, integer and bigint columns can be"),
+            Some(Generation::Stored(parts)) => {
+                require_parts(
+                    table,
+                    parts,
+                    &format!("the expression of column `{}`", column.name),
+                )?;
+                let generated = |name: &str| {
+                    table
+                        .column(name)
+                        .is_some_and(|c| matches!(c.generation, Some(Generation::Stored(_))))
+                };
+                parts
+                    .iter()
+                    .any(|p| matches!(p, SqlPart::Column(c) if generated(c)))
+                    .then_some(
+                        "is computed from another generated column, which PostgreSQL refuses",
+                    )
+            }
+        };
+        if let Some(problem) = problem {
+            return Err(SchemaError::InvalidGeneration {
+                table: table.name.into(),
+                column: column.name.into(),
+                problem,
+            });
         }
     }
     for index in table.indexes {

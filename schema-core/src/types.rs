@@ -265,6 +265,19 @@ impl<T: IntegerColumn> IntegerColumn for Option<T> {
     const MAX: i64 = T::MAX;
 }
 
+/// A field an identity may number: `i16`, `i32` or `i64`, not an `Option` (an identity column
+/// is never NULL).
+#[diagnostic::on_unimplemented(
+    message = "`identity` numbers an `i16`, `i32` or `i64` field, but this one is `{Self}`",
+    label = "`identity` is not allowed on this field",
+    note = "an identity column is a smallint, integer or bigint that is never NULL: change the field's type, or remove `identity`"
+)]
+pub trait IdentityColumn: IntegerColumn {}
+
+impl IdentityColumn for i16 {}
+impl IdentityColumn for i32 {}
+impl IdentityColumn for i64 {}
+
 /// A Rust value that can be the default of a column of type `T`: a `T` itself, or a string
 /// literal for a `String` column.
 #[diagnostic::on_unimplemented(

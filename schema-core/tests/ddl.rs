@@ -412,6 +412,7 @@ const fn column(name: &'static str) -> ColumnDef {
         sensitive: false,
         internal: false,
         immutable: false,
+        generation: None,
     }
 }
 

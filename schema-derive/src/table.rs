@@ -192,7 +192,7 @@ fn row_types(table: &Table) -> TokenStream {
             .then(|| quote!(#[serde(skip)]));
         quote!(#(#docs)* #skip #field_vis #ident: #ty)
     };
-    let insert_fields = table.columns.iter().map(|c| {
+    let insert_fields = table.inserted().map(|c| {
         let ty = c.ty;
         let ty = if c.has_default() && !c.is_option {
             quote!(::core::option::Option<#ty>)
@@ -225,7 +225,7 @@ fn row_types(table: &Table) -> TokenStream {
             quote!(#serde #field)
         });
 
-    let insert_debug = debug_impl(table, insert, table.columns.iter());
+    let insert_debug = debug_impl(table, insert, table.inserted());
     let select_debug = debug_impl(table, select, table.columns.iter());
     let update_debug = debug_impl(
         table,
@@ -242,10 +242,22 @@ fn row_types(table: &Table) -> TokenStream {
         let (ident, ty) = (c.ident, c.ty);
         quote!(#ident: #ty)
     });
-    let inits = table.columns.iter().map(|c| {
+    let inits = table.inserted().map(|c| {
         let ident = c.ident;
         if c.required_on_insert() {
             quote!(#ident)
+        } else if let Some(default_fn) = &c.attrs.default_fn {
+            // The value made in Rust, checked to be the column's type at the path.
+            let ty = c.ty;
+            let path = &default_fn.value;
+            let value = quote_spanned! {path.span()=>
+                #krate::__private::call_default_fn::<<#ty as #krate::PgType>::Base>(#path)
+            };
+            if c.is_option || c.has_default() {
+                quote!(#ident: ::core::option::Option::Some(#value))
+            } else {
+                quote!(#ident: #value)
+            }
         } else {
             quote!(#ident: ::core::option::Option::None)
         }
@@ -597,6 +609,35 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         c.attrs.internal.is_some(),
         c.attrs.immutable.is_some(),
     );
+    let generation = option(if let Some(identity) = &c.attrs.identity {
+        let i = &identity.value;
+        let always = i.mode.as_ref().is_some_and(|m| m == "always");
+        let number = |n: Option<i64>| option(n.map(|n| quote!(#n)));
+        let (start, increment, min, max, cache) = (
+            number(i.start),
+            number(i.increment),
+            number(i.min),
+            number(i.max),
+            number(i.cache),
+        );
+        let cycle = i.cycle;
+        Some(quote! {
+            #krate::Generation::Identity(#krate::Identity {
+                always: #always,
+                start: #start,
+                increment: #increment,
+                min_value: #min,
+                max_value: #max,
+                cache: #cache,
+                cycle: #cycle,
+            })
+        })
+    } else {
+        c.attrs.generated.as_ref().map(|generated| {
+            let parts = sql_parts(table, &generated.value.parts);
+            quote!(#krate::Generation::Stored(#parts))
+        })
+    });
     let comment = option(column_comment(c).map(|c| quote!(#c)));
     let (nullable, allowed_values, renamed_values) = (
         pg_type("NULLABLE"),
@@ -629,6 +670,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             sensitive: #sensitive,
             internal: #internal,
             immutable: #immutable,
+            generation: #generation,
         }
     }
 }
@@ -729,6 +771,13 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
                 #krate::__private::sql_type_fits(<#ty as #krate::PgType>::SQL_TYPE, #lit),
                 #message
             );
+        });
+    }
+    if let Some(identity) = &c.attrs.identity {
+        let span = identity.key.span();
+        let ty = respan(ty, span);
+        checks.push(quote_spanned! {span=>
+            const _: () = #krate::__private::identity_column::<#ty>();
         });
     }
     if let Some(range) = &c.attrs.range {
@@ -843,7 +892,12 @@ fn validate_impls(table: &Table) -> TokenStream {
             }
         }
     };
-    let all = table.columns.iter().enumerate().collect();
+    let all = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.filled_by_database())
+        .collect();
     let updatable = table
         .columns
         .iter()
@@ -878,7 +932,9 @@ fn postgres_impls(table: &Table) -> TokenStream {
 
     let values = table.columns.iter().map(|c| {
         let field = c.ident;
-        if c.has_default() {
+        if c.filled_by_database() {
+            quote!(out.push(::core::option::Option::None);)
+        } else if c.has_default() {
             quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
         } else if c.is_option {
             // A NULL of a column without a default is its default: leave the column out, so
@@ -997,7 +1053,9 @@ fn sqlx_impls(table: &Table) -> TokenStream {
 
     let values = table.columns.iter().map(|c| {
         let field = c.ident;
-        if c.has_default() {
+        if c.filled_by_database() {
+            quote!(out.push(::core::option::Option::None);)
+        } else if c.has_default() {
             quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #sqlx::Param<'a>));)
         } else if c.is_option {
             // A nullable column without a default: its NULL is its default, bound (typed) only
@@ -1021,7 +1079,7 @@ fn sqlx_impls(table: &Table) -> TokenStream {
     let bind_nulls = if table
         .columns
         .iter()
-        .any(|c| c.is_option && !c.has_default())
+        .any(|c| c.is_option && !c.has_default() && !c.filled_by_database())
     {
         format_ident!("bind_nulls")
     } else {

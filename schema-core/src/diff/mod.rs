@@ -58,7 +58,18 @@ pub enum Change {
         /// The new name.
         to: String,
     },
-    /// A column whose type, nullability, default or comment changes.
+    /// A column the database computes from an expression it does not have yet (an ordinary
+    /// column that becomes generated, or a generated column whose expression changes): dropped
+    /// and added again, with the indexes and constraints on it.
+    RecomputeColumn {
+        /// The table.
+        table: String,
+        /// The column as it is.
+        from: ColumnModel,
+        /// The column as it becomes.
+        to: ColumnModel,
+    },
+    /// A column whose type, nullability, default, comment, identity or generation changes.
     AlterColumn {
         /// The table.
         table: String,
@@ -428,21 +439,89 @@ fn renamed_view(
     view
 }
 
+/// Whether `sql` names the column `name` (quoted, or bare as the server prints it).
+fn mentions(sql: &str, name: &str) -> bool {
+    if sql.contains(&crate::sql::quote_ident(name)) {
+        return true;
+    }
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    sql.match_indices(name).any(|(at, _)| {
+        let before = sql[..at].chars().next_back();
+        let after = sql[at + name.len()..].chars().next();
+        !before.is_some_and(is_word) && before != Some('"') && !after.is_some_and(is_word)
+    })
+}
+
+/// `table` without the indexes and constraints that name one of `columns`: what dropping
+/// those columns drops with them.
+fn without_dependents(table: &TableModel, columns: &[&str]) -> TableModel {
+    let names = |list: &[String]| list.iter().any(|c| columns.contains(&c.as_str()));
+    let sql = |text: &str| columns.iter().any(|c| mentions(text, c));
+    let mut table = table.clone();
+    table.indexes.retain(|i| {
+        !i.keys.iter().any(|k| {
+            if k.expression {
+                sql(&k.column)
+            } else {
+                columns.contains(&k.column.as_str())
+            }
+        }) && !names(&i.include)
+            && !i.predicate.as_deref().is_some_and(sql)
+    });
+    table.unique.retain(|k| !names(&k.columns));
+    table.foreign_keys.retain(|k| !names(&k.columns));
+    table.checks.retain(|c| !sql(&c.expression));
+    if table
+        .primary_key
+        .as_ref()
+        .is_some_and(|k| names(&k.columns))
+    {
+        table.primary_key = None;
+    }
+    table
+}
+
 fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mut SchemaDiff) {
     let table = &new.name;
     let t = || table.clone();
-    // Columns.
+    // Columns. One the database must compute anew is dropped and added again: so are the
+    // objects on it, which are compared as if they were gone.
+    let recomputed: Vec<&str> = new
+        .columns
+        .iter()
+        .filter(|c| {
+            old.column(&c.name)
+                .is_some_and(|current| c.generated.is_some() && current.generated != c.generated)
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    let dependents_dropped;
+    let old = if recomputed.is_empty() {
+        old
+    } else {
+        dependents_dropped = without_dependents(old, &recomputed);
+        &dependents_dropped
+    };
     for column in &new.columns {
         match old.column(&column.name) {
             None => out.changes.push(Change::AddColumn {
                 table: t(),
                 column: column.clone(),
             }),
+            Some(current) if recomputed.contains(&column.name.as_str()) => {
+                out.changes.push(Change::RecomputeColumn {
+                    table: t(),
+                    from: current.clone(),
+                    to: column.clone(),
+                })
+            }
             Some(current) => {
                 let same = current.sql_type == column.sql_type
                     && current.nullable == column.nullable
                     && current.default == column.default
-                    && current.comment == column.comment;
+                    && current.comment == column.comment
+                    && current.identity == column.identity
+                    && current.generated == column.generated;
                 if !same {
                     out.changes.push(Change::AlterColumn {
                         table: t(),
@@ -925,8 +1004,39 @@ impl fmt::Display for Change {
                         opt(&from.comment)
                     ));
                 }
+                if from.identity != to.identity {
+                    let identity = |i: &Option<crate::model::IdentityModel>| match i {
+                        None => "(none)".to_string(),
+                        Some(i) => format!(
+                            "{} {}",
+                            if i.always { "ALWAYS" } else { "BY DEFAULT" },
+                            i.options(&to.sql_type).join(" ")
+                        )
+                        .trim_end()
+                        .to_string(),
+                    };
+                    parts.push(format!(
+                        "identity: code says {}, database has {}",
+                        identity(&to.identity),
+                        identity(&from.identity)
+                    ));
+                }
+                if from.generated != to.generated {
+                    parts.push(format!(
+                        "generated: code says {}, database has {}",
+                        opt(&to.generated),
+                        opt(&from.generated)
+                    ));
+                }
                 write!(f, "column `{table}.{}`: {}", to.name, parts.join("; "))
             }
+            Change::RecomputeColumn { table, from, to } => write!(
+                f,
+                "column `{table}.{}`: generated: code says {}, database has {}",
+                to.name,
+                opt(&to.generated),
+                opt(&from.generated)
+            ),
             Change::RenameValues {
                 table,
                 column,

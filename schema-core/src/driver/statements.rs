@@ -211,6 +211,7 @@ mod tests {
             sensitive: false,
             internal: false,
             immutable: false,
+            generation: None,
         }
     }
 

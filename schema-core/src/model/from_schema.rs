@@ -4,10 +4,12 @@
 use std::fmt::Write as _;
 
 use super::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexKeyModel,
-    IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
+    IndexKeyModel, IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
 };
-use crate::def::{CheckRule, ColumnDefault, IndexKey, NullsOrder, SortOrder, SqlPart, TableDef};
+use crate::def::{
+    CheckRule, ColumnDefault, Generation, IndexKey, NullsOrder, SortOrder, SqlPart, TableDef,
+};
 use crate::error::SchemaError;
 use crate::literal::SqlLiteral;
 use crate::names::Names;
@@ -78,11 +80,40 @@ impl TableModel {
                 }
                 None => None,
             };
+            let sql_type = column.sql_type.to_string();
+            let (identity, generated) = match column.generation {
+                Some(Generation::Identity(identity)) => {
+                    let defaults = IdentityModel::defaults(
+                        &sql_type,
+                        identity.always,
+                        identity.increment.unwrap_or(1),
+                    );
+                    let min_value = identity.min_value.unwrap_or(defaults.min_value);
+                    let max_value = identity.max_value.unwrap_or(defaults.max_value);
+                    let start = identity.start.unwrap_or(if defaults.increment < 0 {
+                        max_value
+                    } else {
+                        min_value
+                    });
+                    let model = IdentityModel {
+                        start,
+                        min_value,
+                        max_value,
+                        cache: identity.cache.unwrap_or(1),
+                        cycle: identity.cycle,
+                        ..defaults
+                    };
+                    (Some(model), None)
+                }
+                Some(Generation::Stored(parts)) => (None, Some(sql_parts(parts, names))),
+                None => (None, None),
+            };
             columns.push(ColumnModel {
                 name: column.name.into(),
                 renamed_from: column.renamed_from.map(Into::into),
-                sql_type: column.sql_type.to_string(),
-                nullable: column.nullable,
+                sql_type,
+                // An identity column is NOT NULL whatever the field says.
+                nullable: column.nullable && identity.is_none(),
                 default,
                 comment: column.comment.map(Into::into),
                 renamed_values: column
@@ -90,6 +121,8 @@ impl TableModel {
                     .iter()
                     .map(|(old, new)| ((*old).into(), (*new).into()))
                     .collect(),
+                identity,
+                generated,
             });
         }
         let primary_key = (!table.primary_key.is_empty()).then(|| KeyModel {

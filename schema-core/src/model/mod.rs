@@ -108,6 +108,107 @@ pub struct ColumnModel {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub renamed_values: Vec<(String, String)>,
+    /// The identity the column is numbered by, if any.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub identity: Option<IdentityModel>,
+    /// The expression of a stored generated column (`GENERATED ALWAYS AS (...) STORED`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub generated: Option<String>,
+}
+
+impl ColumnModel {
+    /// A column of `sql_type`, nothing else said: no default, comment, identity or expression.
+    pub fn new(name: impl Into<String>, sql_type: impl Into<String>, nullable: bool) -> Self {
+        ColumnModel {
+            name: name.into(),
+            renamed_from: None,
+            sql_type: sql_type.into(),
+            nullable,
+            default: None,
+            comment: None,
+            renamed_values: Vec::new(),
+            identity: None,
+            generated: None,
+        }
+    }
+}
+
+/// An identity column's sequence, every option spelled out (PostgreSQL's defaults filled in).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct IdentityModel {
+    /// `GENERATED ALWAYS` rather than `BY DEFAULT`.
+    pub always: bool,
+    /// `START WITH`.
+    pub start: i64,
+    /// `INCREMENT BY`.
+    pub increment: i64,
+    /// `MINVALUE`.
+    pub min_value: i64,
+    /// `MAXVALUE`.
+    pub max_value: i64,
+    /// `CACHE`.
+    pub cache: i64,
+    /// `CYCLE`.
+    pub cycle: bool,
+}
+
+impl IdentityModel {
+    /// The identity `GENERATED ... AS IDENTITY` gives a column of `sql_type` with no options but
+    /// `increment`: PostgreSQL's defaults, which depend on the type and the direction.
+    pub fn defaults(sql_type: &str, always: bool, increment: i64) -> Self {
+        let (lowest, highest) = match sql_type {
+            "smallint" => (i64::from(i16::MIN), i64::from(i16::MAX)),
+            "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+            _ => (i64::MIN, i64::MAX),
+        };
+        let (min_value, max_value) = if increment < 0 {
+            (lowest, -1)
+        } else {
+            (1, highest)
+        };
+        IdentityModel {
+            always,
+            start: if increment < 0 { max_value } else { min_value },
+            increment,
+            min_value,
+            max_value,
+            cache: 1,
+            cycle: false,
+        }
+    }
+
+    /// The sequence options that differ from [`IdentityModel::defaults`], as `CREATE`/`ALTER`
+    /// write them (`START WITH 1000 INCREMENT BY 10`); empty when none does.
+    pub fn options(&self, sql_type: &str) -> Vec<String> {
+        let defaults = IdentityModel::defaults(sql_type, self.always, self.increment);
+        let mut options = Vec::new();
+        if self.start != defaults.start {
+            options.push(format!("START WITH {}", self.start));
+        }
+        if self.increment != 1 {
+            options.push(format!("INCREMENT BY {}", self.increment));
+        }
+        if self.min_value != defaults.min_value {
+            options.push(format!("MINVALUE {}", self.min_value));
+        }
+        if self.max_value != defaults.max_value {
+            options.push(format!("MAXVALUE {}", self.max_value));
+        }
+        if self.cache != 1 {
+            options.push(format!("CACHE {}", self.cache));
+        }
+        if self.cycle {
+            options.push("CYCLE".into());
+        }
+        options
+    }
 }
 
 /// A primary key or unique constraint.

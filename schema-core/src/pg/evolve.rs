@@ -227,6 +227,7 @@ pub async fn normalized_model(
             if let Some(p) = printed.column(&column.name) {
                 column.sql_type = p.sql_type.clone();
                 column.default = p.default.clone();
+                column.generated = p.generated.clone();
                 // A primary key's columns are NOT NULL whatever the column says.
                 column.nullable = p.nullable && !key.contains(&column.name);
             }
@@ -311,11 +312,14 @@ pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
         bare.primary_key = None;
         bare.unique.clear();
         bare.foreign_keys.clear();
-        let has_index_with_sql = table.indexes.iter().any(|i| i.has_sql_text());
+        // Identity columns (before PostgreSQL 17) and SQL-holding indexes need a table with
+        // storage.
+        let has_index_with_sql = table.indexes.iter().any(|i| i.has_sql_text())
+            || table.columns.iter().any(|c| c.identity.is_some());
         let list_key = table
             .columns
             .iter()
-            .find(|c| can_be_list_key(&c.sql_type))
+            .find(|c| can_be_list_key(&c.sql_type) && c.generated.is_none())
             .map(|c| c.name.clone());
         statements.push(match list_key {
             Some(list_key) if !has_index_with_sql => Statement::CreatePartitionedTable {

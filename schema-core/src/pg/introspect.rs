@@ -7,8 +7,8 @@ use tokio_postgres::GenericClient;
 use super::PgError;
 use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexKeyModel,
-    IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
+    IndexKeyModel, IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
 };
 use crate::sql::constraint_name;
 
@@ -166,23 +166,53 @@ async fn read_columns<C: GenericClient>(
         .query(
             "SELECT a.attrelid, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
                     NOT a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
-                    pg_catalog.col_description(a.attrelid, a.attnum) \
+                    pg_catalog.col_description(a.attrelid, a.attnum), \
+                    a.attidentity::text, a.attgenerated::text, \
+                    s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle \
              FROM pg_catalog.pg_attribute a \
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             LEFT JOIN pg_catalog.pg_depend dep ON a.attidentity <> '' \
+                  AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                  AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum \
+                  AND dep.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                  AND dep.deptype = 'i' \
+             LEFT JOIN pg_catalog.pg_sequence s ON s.seqrelid = dep.objid \
              WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attrelid, a.attnum",
             &[&tables.oids],
         )
         .await?;
     for row in rows {
+        let (identity, generated): (String, String) = (row.get(6), row.get(7));
+        let expression: Option<String> = row.get(4);
+        // A stored generated column keeps its expression where a default would be.
+        let (default, generated) = if generated == "s" {
+            (None, expression)
+        } else {
+            (expression, None)
+        };
+        let identity = match (identity.as_str(), row.get::<_, Option<i64>>(8)) {
+            ("a" | "d", Some(start)) => Some(IdentityModel {
+                always: identity == "a",
+                start,
+                increment: row.get(9),
+                min_value: row.get(10),
+                max_value: row.get(11),
+                cache: row.get(12),
+                cycle: row.get(13),
+            }),
+            _ => None,
+        };
         tables.of(&row).columns.push(ColumnModel {
             name: row.get(1),
             renamed_from: None,
             sql_type: row.get(2),
             nullable: row.get(3),
-            default: row.get(4),
+            default,
             comment: row.get(5),
             renamed_values: Vec::new(),
+            identity,
+            generated,
         });
     }
     Ok(())

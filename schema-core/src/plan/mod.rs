@@ -292,6 +292,34 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 column: column.name.clone(),
             },
         ),
+        Change::RecomputeColumn {
+            table,
+            from,
+            to: changed,
+        } => {
+            add.push(
+                DropObjects,
+                Statement::DropColumn {
+                    table: table.clone(),
+                    column: from.name.clone(),
+                },
+            );
+            // A generated column's values are computed again from the row: none is lost.
+            if from.generated.is_some() {
+                if let Some((_, step)) = add.0.last_mut() {
+                    step.destructive = None;
+                    step.hazards.retain(|h| *h != Hazard::DeletesData);
+                }
+            }
+            let written = target_table(to, table).and_then(|t| t.column(&changed.name));
+            add.push(
+                Columns,
+                Statement::AddColumn {
+                    table: table.clone(),
+                    column: written.unwrap_or(changed).clone(),
+                },
+            );
+        }
         Change::AlterColumn {
             table,
             from,
@@ -700,7 +728,40 @@ fn alter_column(
             },
         );
     }
-    if from.nullable && !to.nullable {
+    // ADD GENERATED ... AS IDENTITY needs the column NOT NULL first: no check to lean on.
+    let identity_needs_not_null = from.nullable && from.identity.is_none() && to.identity.is_some();
+    if identity_needs_not_null {
+        add.push(
+            Phase::Columns,
+            Statement::SetNotNull {
+                table: t(),
+                column: column(),
+                not_null: true,
+            },
+        );
+    }
+    if from.identity != to.identity {
+        add.push(
+            Phase::Columns,
+            Statement::AlterIdentity {
+                table: t(),
+                column: column(),
+                sql_type: written.sql_type.clone(),
+                from: from.identity.clone(),
+                to: written.identity.clone(),
+            },
+        );
+    }
+    if from.generated.is_some() && to.generated.is_none() {
+        add.push(
+            Phase::Columns,
+            Statement::DropExpression {
+                table: t(),
+                column: column(),
+            },
+        );
+    }
+    if from.nullable && !to.nullable && !identity_needs_not_null {
         // Through a check validated without blocking writes: SET NOT NULL then uses it
         // instead of scanning under its exclusive lock.
         let check = CheckModel {
@@ -763,14 +824,26 @@ fn step(statement: Statement) -> Step {
         }
         S::AddColumn { column, .. } => {
             let mut hazards = Vec::new();
-            if !column.nullable && column.default.is_none() {
+            let computed = column.identity.is_some() || column.generated.is_some();
+            if !column.nullable && column.default.is_none() && !computed {
                 hazards.push(FailsIfRowsExist);
             }
-            if column.default.as_deref().is_some_and(volatile_default) {
+            // An identity numbers every row, a generated column computes every row's value.
+            if column.default.as_deref().is_some_and(volatile_default) || computed {
                 hazards.extend([RewritesTable, BlocksReadsAndWrites]);
             }
             (Lock::AccessExclusive, hazards, None)
         }
+        S::AlterIdentity { to, .. } => {
+            // Dropping the identity breaks inserts that leave the column to it.
+            let hazards = if to.is_none() {
+                vec![BreaksRunningCode]
+            } else {
+                vec![]
+            };
+            (Lock::AccessExclusive, hazards, None)
+        }
+        S::DropExpression { .. } => (Lock::AccessExclusive, vec![BreaksRunningCode], None),
         S::DropColumn { table, column } => (
             Lock::AccessExclusive,
             vec![DeletesData, BreaksRunningCode],

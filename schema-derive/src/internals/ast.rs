@@ -45,13 +45,32 @@ pub struct Column<'a> {
 }
 
 impl Column<'_> {
+    /// Whether the database fills the column when an insert leaves it out: a default, or an
+    /// identity.
     pub fn has_default(&self) -> bool {
-        self.attrs.default.is_some() || self.attrs.default_sql.is_some()
+        self.attrs.default.is_some()
+            || self.attrs.default_sql.is_some()
+            || self.attrs.identity.is_some()
     }
 
-    /// Whether the Insert type requires this column: NOT NULL and no default.
+    /// Whether only the database writes the column (`identity(always)`, `generated`): it is in
+    /// neither the Insert nor the Update type.
+    pub fn filled_by_database(&self) -> bool {
+        self.attrs.generated.is_some()
+            || self
+                .attrs
+                .identity
+                .as_ref()
+                .is_some_and(|i| i.value.mode.as_ref().is_some_and(|m| m == "always"))
+    }
+
+    /// Whether the Insert type requires this column: NOT NULL, no default, no `default_fn`, and
+    /// not filled by the database.
     pub fn required_on_insert(&self) -> bool {
-        !self.is_option && !self.has_default()
+        !self.is_option
+            && !self.has_default()
+            && self.attrs.default_fn.is_none()
+            && !self.filled_by_database()
     }
 }
 
@@ -164,9 +183,15 @@ impl<'a> Table<'a> {
         let narrowed = self.attrs.grants.iter().any(|g| g.update.is_some());
         column.attrs.update_sql.is_none()
             && column.attrs.immutable.is_none()
+            && !column.filled_by_database()
             && !self.primary_key().iter().any(|k| k.ident == column.ident)
             && (!narrowed
                 || update_grants.any(|update| update.value.iter().any(|i| i == column.ident)))
+    }
+
+    /// The columns of the Insert type: all but those only the database writes.
+    pub fn inserted(&self) -> impl Iterator<Item = &Column<'a>> + '_ {
+        self.columns.iter().filter(|c| !c.filled_by_database())
     }
 
     /// The primary key's columns: the struct's `primary_key(...)` list, or the one field marked

@@ -214,6 +214,22 @@ pub struct FieldAttrs {
     pub sensitive: Option<Ident>,
     pub internal: Option<Ident>,
     pub immutable: Option<Ident>,
+    pub identity: Option<Keyed<IdentityAttr>>,
+    pub generated: Option<Keyed<SqlAttr>>,
+    pub default_fn: Option<Keyed<Path>>,
+}
+
+/// `identity(always | by_default, start = N, increment = N, min = N, max = N, cache = N, cycle)`.
+#[derive(Default)]
+pub struct IdentityAttr {
+    /// The `always` or `by_default` word, when given.
+    pub mode: Option<Ident>,
+    pub start: Option<i64>,
+    pub increment: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub cache: Option<i64>,
+    pub cycle: bool,
 }
 
 /// `range = a..=b`, normalised to inclusive bounds; the bound tokens keep their spans.
@@ -387,12 +403,121 @@ impl FieldAttrs {
                     &key,
                     keyed(&key, range(value(meta, "a range: `range = 1..=5`")?)?),
                 ),
+                IDENTITY => {
+                    let identity = identity(cx, &key, meta)?;
+                    set_once(cx, &mut out.identity, &key, keyed(&key, identity))
+                }
+                GENERATED => {
+                    let sql = sql_attr(cx, meta, "generated = \"{quantity} * {unit_price}\"")?;
+                    if sql.lit.value().trim().is_empty() {
+                        return Err(syn::Error::new(
+                            sql.lit.span(),
+                            "`generated` is empty; write the SQL expression that computes the column",
+                        ));
+                    }
+                    set_once(cx, &mut out.generated, &key, keyed(&key, sql))
+                }
+                DEFAULT_FN => {
+                    let path: Path = value(
+                        meta,
+                        "a function that makes the value: `default_fn = Uuid::now_v7`",
+                    )?
+                    .parse()?;
+                    set_once(cx, &mut out.default_fn, &key, keyed(&key, path))
+                }
                 _ => unreachable!("every key of FIELD_KEYS is handled"),
             }
             Ok(())
         });
         out
     }
+}
+
+/// `identity(always, start = 1000, ...)`: the mode is required, the sequence options are not.
+fn identity(cx: &Ctxt, key: &Ident, meta: &ParseNestedMeta) -> syn::Result<IdentityAttr> {
+    let usage = "`identity` says who may give the value: `identity(always)` (only the database) \
+                 or `identity(by_default)` (an insert may give it), then any sequence options: \
+                 `identity(always, start = 1000)`";
+    if !meta.input.peek(token::Paren) {
+        return Err(syn::Error::new(key.span(), usage));
+    }
+    let mut out = IdentityAttr::default();
+    if empty_list(meta)? {
+        return Err(syn::Error::new(key.span(), usage));
+    }
+    let (mut start, mut increment, mut min, mut max, mut cache, mut cycle) =
+        (None, None, None, None, None, None);
+    meta.parse_nested_meta(|option| {
+        let result = key_of(&option, IDENTITY_KEYS, "identity").and_then(|k| {
+            match k.to_string().as_str() {
+                ALWAYS | BY_DEFAULT => {
+                    let word = flag(&option, &k)?;
+                    if let Some(previous) = &out.mode {
+                        cx.error_spanned_by(
+                            &word,
+                            format!("`{word}` conflicts with `{previous}` given before; keep one"),
+                        );
+                    } else {
+                        out.mode = Some(word);
+                    }
+                }
+                CYCLE => set_once(cx, &mut cycle, &k, flag(&option, &k)?),
+                _ => {
+                    let lit: syn::LitInt = value(&option, "a number: `start = 1000`")?
+                        .parse::<syn::ExprLit>()
+                        .ok()
+                        .and_then(|e| match e.lit {
+                            syn::Lit::Int(int) => Some(int),
+                            _ => None,
+                        })
+                        .ok_or_else(|| {
+                            syn::Error::new(
+                                k.span(),
+                                format!("`{k}` takes a whole number: `{k} = 1`"),
+                            )
+                        })?;
+                    let number: i64 = lit.base10_parse().map_err(|_| {
+                        syn::Error::new(lit.span(), "this number does not fit in a bigint")
+                    })?;
+                    let slot = match k.to_string().as_str() {
+                        START => &mut start,
+                        INCREMENT => &mut increment,
+                        MIN => &mut min,
+                        MAX => &mut max,
+                        _ => &mut cache,
+                    };
+                    set_once(cx, slot, &k, (number, lit));
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            cx.syn_error(e);
+            skip_value(option.input)?;
+        }
+        Ok(())
+    })?;
+    if out.mode.is_none() {
+        cx.error_spanned_by(key, usage);
+    }
+    if let Some((0, lit)) = &increment {
+        cx.error_spanned_by(lit, "an identity cannot increment by 0");
+    }
+    if let Some((..=0, lit)) = &cache {
+        cx.error_spanned_by(lit, "an identity's cache holds at least 1 value");
+    }
+    if let (Some((low, _)), Some((high, lit))) = (&min, &max) {
+        if high <= low {
+            cx.error_spanned_by(lit, format!("`max = {high}` is not above `min = {low}`"));
+        }
+    }
+    out.start = start.map(|(n, _)| n);
+    out.increment = increment.map(|(n, _)| n);
+    out.min = min.map(|(n, _)| n);
+    out.max = max.map(|(n, _)| n);
+    out.cache = cache.map(|(n, _)| n);
+    out.cycle = cycle.is_some();
+    Ok(out)
 }
 
 impl EnumAttrs {

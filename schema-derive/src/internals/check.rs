@@ -205,6 +205,73 @@ fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
             cx.error_spanned_by(unique, "a primary key is already unique; remove `unique`");
         }
     }
+    check_generation(cx, table);
+}
+
+/// A column the database computes (`identity`, `generated`) takes no value of its own: no
+/// default, no update, no `default_fn` where no insert may give it; a generated column's SQL
+/// names fields that are not generated themselves.
+fn check_generation(cx: &Ctxt, table: &Table) {
+    for column in &table.columns {
+        let a = &column.attrs;
+        let (what, key) = match (&a.identity, &a.generated) {
+            (Some(_), Some(generated)) => {
+                cx.error_spanned_by(
+                    &generated.key,
+                    "a column is an `identity` or `generated`, not both; keep one",
+                );
+                continue;
+            }
+            (Some(identity), None) => ("an identity", &identity.key),
+            (None, Some(generated)) => ("a generated column", &generated.key),
+            (None, None) => continue,
+        };
+        let conflicts = [
+            a.default.as_ref().map(|k| &k.key),
+            a.default_sql.as_ref().map(|k| &k.key),
+            a.update_sql.as_ref().map(|k| &k.key),
+        ];
+        for conflict in conflicts.into_iter().flatten() {
+            cx.error_spanned_by(
+                conflict,
+                format!("`{key}` makes this {what}, whose value the database computes; remove `{conflict}`"),
+            );
+        }
+        if let Some(default_fn) = &a.default_fn {
+            if column.filled_by_database() {
+                cx.error_spanned_by(
+                    &default_fn.key,
+                    format!("`{key}` makes this {what}, which no insert may give a value; remove `default_fn`"),
+                );
+            }
+        }
+        if let Some(generated) = &a.generated {
+            if let Some(immutable) = &a.immutable {
+                cx.error_spanned_by(
+                    immutable,
+                    "a generated column changes only with the columns it is computed from; remove `immutable`",
+                );
+            }
+            check_template(
+                cx,
+                table,
+                &generated.value.lit,
+                &generated.value.parts,
+                "the generated column",
+            );
+            for part in &generated.value.parts {
+                if let TemplatePart::Field(field) = part {
+                    let other = table.columns.iter().find(|c| c.ident == field.as_str());
+                    if other.is_some_and(|c| c.attrs.generated.is_some()) {
+                        cx.error_spanned_by(
+                            &generated.value.lit,
+                            format!("`{{{field}}}` is a generated column, and PostgreSQL computes a generated column only from ordinary ones"),
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A range check must allow some value and say something.
@@ -387,6 +454,12 @@ fn check_template(cx: &Ctxt, table: &Table, lit: &syn::LitStr, parts: &[Template
                 lit,
                 format!(
                     "a check cannot read `{{setting:{setting}}}`: a row must pass it whatever the session's settings; read settings in a `policy`"
+                ),
+            ),
+            TemplatePart::Setting(setting) if what == "the generated column" => cx.error_spanned_by(
+                lit,
+                format!(
+                    "a generated column cannot read `{{setting:{setting}}}`: its value is stored for every session; read settings in a `policy`"
                 ),
             ),
             TemplatePart::Setting(setting) if what == "the index" => cx.error_spanned_by(
@@ -700,6 +773,7 @@ fn check_no_nul(cx: &Ctxt, table: &Table) {
             (a.default_sql.as_ref().map(|k| &k.value), "`default_sql`"),
             (a.update_sql.as_ref().map(|k| &k.value), "`update_sql`"),
             (a.sql_type.as_ref().map(|k| &k.value), "`sql_type`"),
+            (a.generated.as_ref().map(|k| &k.value.lit), "`generated`"),
         ] {
             if let Some(lit) = lit {
                 sql(lit, what);

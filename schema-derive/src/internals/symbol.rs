@@ -56,6 +56,9 @@ pub const RANGE: &str = "range";
 pub const SENSITIVE: &str = "sensitive";
 pub const INTERNAL: &str = "internal";
 pub const IMMUTABLE: &str = "immutable";
+pub const IDENTITY: &str = "identity";
+pub const GENERATED: &str = "generated";
+pub const DEFAULT_FN: &str = "default_fn";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -74,7 +77,21 @@ pub const FIELD_KEYS: &[&str] = &[
     SENSITIVE,
     INTERNAL,
     IMMUTABLE,
+    IDENTITY,
+    GENERATED,
+    DEFAULT_FN,
 ];
+
+// Keys inside `identity(...)`.
+pub const ALWAYS: &str = "always";
+pub const BY_DEFAULT: &str = "by_default";
+pub const START: &str = "start";
+pub const INCREMENT: &str = "increment";
+pub const MIN: &str = "min";
+pub const MAX: &str = "max";
+pub const CACHE: &str = "cache";
+pub const CYCLE: &str = "cycle";
+pub const IDENTITY_KEYS: &[&str] = &[ALWAYS, BY_DEFAULT, START, INCREMENT, MIN, MAX, CACHE, CYCLE];
 
 // Keys inside `index(...)`.
 pub const NAME: &str = "name";
