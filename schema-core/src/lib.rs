@@ -84,7 +84,7 @@ mod validate;
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
     ForeignKeyDef, IndexColumn, IndexDef, IntRange, NullsOrder, PolicyCommand, PolicyDef,
-    ReferentialAction, SortOrder, SqlPart, TableDef,
+    ReferentialAction, SortOrder, SqlPart, TableDef, UniqueDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
@@ -202,6 +202,7 @@ pub mod __private {
         comment: None,
         columns: &[],
         primary_key: &[],
+        unique_keys: &[],
         foreign_keys: &[],
         checks: &[],
         indexes: &[],

@@ -32,6 +32,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `table` | the table's name (default: the struct's name in snake_case) | `table = "support_tickets"` |
 /// | `renamed_from` | the table's former name (see Renames below) | `renamed_from = "tickets"` |
 /// | `primary_key` | the columns of a key of several columns (one column: `primary_key` on its field) | `primary_key(tenant_id, ticket_id)` |
+/// | `unique` | fields, and optionally `nulls_not_distinct` (`UNIQUE NULLS NOT DISTINCT`, PostgreSQL 15 and later: rows whose key holds NULL in the same columns and equal values in the others conflict) and `name = "..."` (default `{table}_{columns}_key`): a unique constraint over those columns (one column: `unique` on its field). An unknown or repeated field, an empty list, or the columns of the primary key or of another unique key does not compile | `unique(tenant_id, email, nulls_not_distinct)` |
+/// | `foreign_key` | `columns(fields)`, `references(Type::field, ...)` (one referenced column per column, in the same order, all of one table), optionally `on_delete` / `on_update` (as on a field) and `name = "..."` (default `{table}_{columns}_fkey`): a foreign key over several columns. Each column's type must match the one it references (the error is at that referenced column), and the referenced columns must be the primary key or a unique key of their table, checked on its metadata when the crate compiles | `foreign_key(columns(tenant_id, clinic_id), references(Clinic::tenant_id, Clinic::clinic_id), on_delete = "cascade")` |
 /// | `index` | fields, each optionally `(asc \| desc, nulls_first \| nulls_last)`; `unique`; `name = "..."` (default `{table}_{columns}_idx`); `renamed_from = "..."`, the index's former name | `index(provider_id, created_at(desc))` |
 /// | `check` | a named SQL check, optionally with `renamed_from = "..."`, its former name; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
 /// | `row_level_security` | nothing: enables and forces row-level security (the owner is not exempt) | `row_level_security` |
@@ -94,7 +96,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// All derive `Clone` and `PartialEq`, implement `Debug` (redacting sensitive fields), and with
 /// schema-core's `serde` feature `Serialize` and `Deserialize`.
 ///
-/// An index column named `unique` must be renamed: inside `index(...)`, `unique` is the flag.
+/// An index column named `unique` must be renamed: inside `index(...)`, `unique` is the flag;
+/// likewise a column named `nulls_not_distinct` inside a struct's `unique(...)`.
 /// Column constants are named after the fields, so an inherent method of the same name on the
 /// struct conflicts with them.
 #[proc_macro_derive(PgTable, attributes(pg))]

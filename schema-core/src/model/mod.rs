@@ -118,6 +118,15 @@ pub struct KeyModel {
     pub name: String,
     /// Its columns, in key order.
     pub columns: Vec<String>,
+    /// Whether NULLs are equal to each other for the key (`UNIQUE NULLS NOT DISTINCT`,
+    /// PostgreSQL 15 and later). Always `false` for a primary key, whose columns are NOT NULL.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
+    pub nulls_not_distinct: bool,
+}
+
+#[cfg(feature = "serde")]
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// A foreign key.
@@ -370,6 +379,17 @@ impl TableModel {
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnModel> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl KeyModel {
+    /// A key on `columns` named `name`, NULLs distinct (PostgreSQL's default).
+    pub fn new(name: impl Into<String>, columns: Vec<String>) -> Self {
+        KeyModel {
+            name: name.into(),
+            columns,
+            nulls_not_distinct: false,
+        }
     }
 }
 
