@@ -85,6 +85,7 @@ fn comments_with_quotes_backslashes_and_psql_commands_read_back_as_written() {
         comment: Some("table's \\ comment"),
         columns: &COLUMNS,
         primary_key: &[],
+        unique_keys: &[],
         foreign_keys: &[],
         checks: &[],
         indexes: &[],

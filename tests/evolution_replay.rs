@@ -467,6 +467,7 @@ fn indexes_are_built_and_dropped_concurrently_outside_a_transaction() {
         p.unique.push(KeyModel {
             name: "providers_first_name_last_name_email_key".into(),
             columns: vec!["first_name".into(), "last_name".into(), "email".into()],
+            nulls_not_distinct: false,
         });
     });
     let plan = r.to(&a, &b, &[]).unwrap();
@@ -588,10 +589,7 @@ fn identities_and_generated_columns_are_added_changed_and_dropped() {
             ColumnModel::new("quantity", "integer", false),
             ColumnModel::new("unit_cents", "bigint", false),
         ],
-        primary_key: Some(KeyModel {
-            name: "meter_pkey".into(),
-            columns: vec!["id".into()],
-        }),
+        primary_key: Some(KeyModel::new("meter_pkey", vec!["id".into()])),
         ..TableModel::named("meter")
     });
     let mut r = Replay::new(&a);
@@ -851,6 +849,7 @@ fn a_new_table_is_created_whole_and_a_dropped_one_needs_allowing() {
         notes.primary_key = Some(KeyModel {
             name: "ticket_notes_pkey".into(),
             columns: vec!["ticket_id".into()],
+            nulls_not_distinct: false,
         });
         notes.foreign_keys.clear();
         notes.checks.clear();
@@ -918,6 +917,7 @@ fn generated_base() -> SchemaModel {
         primary_key: Some(KeyModel {
             name: "gen_pkey".into(),
             columns: vec!["id".into()],
+            nulls_not_distinct: false,
         }),
         ..TableModel::named("gen")
     });
@@ -1231,4 +1231,197 @@ fn a_new_column_comes_with_its_comment() {
     let plan = r.to(&a, &b, &[]).unwrap();
     assert!(plan.steps.iter().any(|s| s.sql
         == r#"COMMENT ON COLUMN "support_tickets"."channel" IS 'Where the ticket came from.'"#));
+}
+
+// --- keys and foreign keys of several columns, declared in the derive ---------------------
+
+/// One version of two tables, `clinics` and `visits`: `$clinic` and `$visit` are the `pg`
+/// attributes of each beyond its name and key.
+macro_rules! keyed_version {
+    ($name:ident, clinic($($clinic:tt)*), visit($($visit:tt)*)) => {
+        // Two keys sharing a column are not a repeated attribute (rust-clippy#13238).
+        #[allow(dead_code, clippy::duplicated_attributes)]
+        mod $name {
+            use schema_core::PgTable;
+
+            #[derive(PgTable)]
+            #[pg(table = "clinics", primary_key(tenant_id, clinic_id) $($clinic)*)]
+            pub struct Clinic {
+                pub tenant_id: i32,
+                pub clinic_id: i32,
+                #[pg(varchar = 20)]
+                pub code: String,
+                pub email: Option<String>,
+            }
+
+            #[derive(PgTable)]
+            #[pg(table = "visits" $($visit)*)]
+            pub struct Visit {
+                #[pg(primary_key)]
+                pub visit_id: i64,
+                pub tenant_id: i32,
+                pub clinic_id: i32,
+                #[pg(varchar = 20)]
+                pub clinic_code: Option<String>,
+            }
+
+            pub fn schema() -> schema_core::Schema {
+                schema_core::Schema::new().table::<Clinic>().table::<Visit>()
+            }
+        }
+    };
+}
+
+keyed_version!(keys_v0, clinic(), visit());
+// Added: a unique key, one whose NULLs are not distinct, and a foreign key to the primary key.
+keyed_version!(
+    keys_v1,
+    clinic(, unique(tenant_id, code), unique(tenant_id, email, nulls_not_distinct)),
+    visit(, foreign_key(columns(tenant_id, clinic_id), references(Clinic::tenant_id, Clinic::clinic_id)))
+);
+// Changed: the second key's NULLs become distinct again (same name), the foreign key's
+// actions change (same name).
+keyed_version!(
+    keys_v2,
+    clinic(, unique(tenant_id, code), unique(tenant_id, email)),
+    visit(, foreign_key(
+        columns(tenant_id, clinic_id),
+        references(Clinic::tenant_id, Clinic::clinic_id),
+        on_delete = "cascade",
+        on_update = "cascade"
+    ))
+);
+// Changed: the foreign key's columns (it now references the code key, under a name of its
+// own) and a named key's columns.
+keyed_version!(
+    keys_v3,
+    clinic(, unique(tenant_id, code), unique(tenant_id, email, code, name = "clinics_contact_key")),
+    visit(, foreign_key(
+        columns(tenant_id, clinic_code),
+        references(Clinic::tenant_id, Clinic::code),
+        on_delete = "restrict",
+        name = "visits_clinic_fkey"
+    ))
+);
+// Changed again under the same name: the named key's columns and its NULLs.
+keyed_version!(
+    keys_v4,
+    clinic(, unique(tenant_id, code), unique(tenant_id, email, nulls_not_distinct, name = "clinics_contact_key")),
+    visit(, foreign_key(
+        columns(tenant_id, clinic_code),
+        references(Clinic::tenant_id, Clinic::code),
+        name = "visits_clinic_fkey"
+    ))
+);
+
+#[test]
+fn composite_keys_and_foreign_keys_are_added_changed_and_dropped() {
+    let mut db = TestDb::new();
+    let model = |schema: schema_core::Schema| schema.model().unwrap();
+    let versions = [
+        model(keys_v0::schema()),
+        model(keys_v1::schema()),
+        model(keys_v2::schema()),
+        model(keys_v3::schema()),
+        model(keys_v4::schema()),
+        model(keys_v0::schema()),
+    ];
+    db.client()
+        .batch_execute(&script(&create_statements(&versions[0])))
+        .unwrap();
+    db.client()
+        .batch_execute(
+            "INSERT INTO clinics VALUES (1, 1, 'NORTH', 'n@example.com'), (1, 2, 'SOUTH', NULL), \
+             (2, 1, 'NORTH', NULL); \
+             INSERT INTO visits VALUES (1, 1, 1, 'NORTH'), (2, 1, 2, 'SOUTH'), (3, 2, 1, NULL)",
+        )
+        .unwrap();
+    let mut r = Replay::on(db);
+    // A second clinic of tenant 1 without an email, tried and rolled back.
+    let second_without_email = |r: &mut Replay| {
+        r.db.client()
+            .batch_execute("BEGIN; INSERT INTO clinics VALUES (1, 3, 'EAST', NULL); ROLLBACK")
+            .map_err(|_| r.db.client().batch_execute("ROLLBACK").unwrap())
+            .is_ok()
+    };
+    let mut plans: Vec<Plan> = Vec::new();
+    for (i, pair) in versions.windows(2).enumerate() {
+        plans.push(r.to(&pair[0], &pair[1], &[]).unwrap());
+        // NULLs not distinct in v1 and v4 only.
+        let at = i + 1;
+        assert_eq!(second_without_email(&mut r), ![1, 4].contains(&at), "v{at}");
+    }
+    assert_eq!(r.count("SELECT count(*) FROM clinics"), 3);
+    assert_eq!(r.count("SELECT count(*) FROM visits"), 3);
+
+    // v1: each key's index is built concurrently, then the constraint made from it; the
+    // foreign key comes after the keys, NOT VALID then validated.
+    let sql: Vec<&str> = plans[0].steps.iter().map(|s| s.sql.as_str()).collect();
+    let built = sql
+        .iter()
+        .position(|s| {
+            *s == "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"clinics_tenant_id_email_key\" \
+                   ON \"clinics\" (\"tenant_id\", \"email\") NULLS NOT DISTINCT"
+        })
+        .unwrap_or_else(|| panic!("{sql:#?}"));
+    let made = sql
+        .iter()
+        .position(|s| {
+            *s == "ALTER TABLE \"clinics\" ADD CONSTRAINT \"clinics_tenant_id_email_key\" \
+                   UNIQUE USING INDEX \"clinics_tenant_id_email_key\""
+        })
+        .unwrap();
+    let referenced = sql
+        .iter()
+        .position(|s| {
+            *s == "ALTER TABLE \"visits\" ADD CONSTRAINT \"visits_tenant_id_clinic_id_fkey\" \
+                   FOREIGN KEY (\"tenant_id\", \"clinic_id\") REFERENCES \"clinics\" \
+                   (\"tenant_id\", \"clinic_id\") NOT VALID"
+        })
+        .unwrap();
+    assert!(built < made && made < referenced, "{sql:#?}");
+    assert!(!plans[0].steps[built].transactional);
+    assert!(plans[0].steps[built].hazards.contains(&Hazard::BuildsIndex));
+
+    // v2 and v4 change objects that keep their names: each is dropped before it is made
+    // again, a foreign key before the key it references.
+    for plan in [&plans[1], &plans[3]] {
+        let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+        for name in ["clinics_tenant_id_email_key", "clinics_contact_key"] {
+            let dropped = sql
+                .iter()
+                .position(|s| s.ends_with(&format!("DROP CONSTRAINT \"{name}\"")));
+            let made = sql
+                .iter()
+                .position(|s| s.contains(&format!("INDEX \"{name}\"")));
+            if let (Some(dropped), Some(made)) = (dropped, made) {
+                assert!(dropped < made, "{sql:#?}");
+            }
+        }
+    }
+    let sql: Vec<&str> = plans[1].steps.iter().map(|s| s.sql.as_str()).collect();
+    assert!(sql.contains(
+        &"ALTER TABLE \"visits\" ADD CONSTRAINT \"visits_tenant_id_clinic_id_fkey\" FOREIGN KEY \
+          (\"tenant_id\", \"clinic_id\") REFERENCES \"clinics\" (\"tenant_id\", \"clinic_id\") \
+          ON DELETE CASCADE ON UPDATE CASCADE NOT VALID"
+    ));
+    // The last plan drops the foreign key first, then the keys it depended on.
+    let mut sql: Vec<&str> = plans[4].steps.iter().map(|s| s.sql.as_str()).collect();
+    sql[1..].sort();
+    assert_eq!(
+        sql,
+        [
+            "ALTER TABLE \"visits\" DROP CONSTRAINT \"visits_clinic_fkey\"",
+            "ALTER TABLE \"clinics\" DROP CONSTRAINT \"clinics_contact_key\"",
+            "ALTER TABLE \"clinics\" DROP CONSTRAINT \"clinics_tenant_id_code_key\"",
+        ]
+    );
+    let lines = r
+        .block_on(schema_core::pg::evolve::drift(
+            r.db.url(),
+            &keys_v0::schema(),
+            Shadow::SameServer,
+        ))
+        .unwrap();
+    assert_eq!(lines, Vec::<String>::new());
 }

@@ -23,6 +23,9 @@ pub struct TableDef {
     pub columns: &'static [ColumnDef],
     /// The primary key's columns, in key order; empty when the table has none.
     pub primary_key: &'static [&'static str],
+    /// Unique constraints declared on the struct (`unique(a, b)`); a field's own `unique` is
+    /// on its column (see [`ColumnDef::unique`]).
+    pub unique_keys: &'static [UniqueDef],
     /// Foreign keys to other tables (or this one).
     pub foreign_keys: &'static [ForeignKeyDef],
     /// Table-level `CHECK` constraints written in SQL; the checks that come from a column's
@@ -236,9 +239,72 @@ pub struct IntRange {
     pub max: Option<i64>,
 }
 
+/// A unique constraint over one or more columns, declared on the struct.
+///
+/// `#[pg(unique(a, b))]` on a `#[derive(PgTable)]` struct declares one, with
+/// `nulls_not_distinct` and `name = "..."` as options; `#[pg(foreign_key(...))]` declares a
+/// foreign key over several columns, which must reference a key of that kind (or the primary
+/// key) of the referenced table:
+///
+/// ```
+/// use schema_core::{PgTable, Schema};
+///
+/// #[derive(PgTable)]
+/// #[pg(
+///     table = "clinics",
+///     primary_key(tenant_id, clinic_id),
+///     unique(tenant_id, code),
+///     unique(tenant_id, email, nulls_not_distinct),
+/// )]
+/// pub struct Clinic {
+///     pub tenant_id: i32,
+///     pub clinic_id: i32,
+///     pub code: String,
+///     pub email: Option<String>,
+/// }
+///
+/// #[derive(PgTable)]
+/// #[pg(
+///     table = "visits",
+///     foreign_key(
+///         columns(tenant_id, clinic_code),
+///         references(Clinic::tenant_id, Clinic::code),
+///         on_delete = "cascade",
+///     ),
+/// )]
+/// pub struct Visit {
+///     #[pg(primary_key)]
+///     pub visit_id: i64,
+///     pub tenant_id: i32,
+///     pub clinic_code: String,
+/// }
+///
+/// let ddl = Schema::new().table::<Clinic>().table::<Visit>().to_ddl().unwrap();
+/// assert!(ddl.contains(r#"CONSTRAINT "clinics_tenant_id_code_key" UNIQUE ("tenant_id", "code")"#));
+/// assert!(ddl.contains(
+///     r#"CONSTRAINT "clinics_tenant_id_email_key" UNIQUE NULLS NOT DISTINCT ("tenant_id", "email")"#
+/// ));
+/// assert!(ddl.contains(
+///     r#"CONSTRAINT "visits_tenant_id_clinic_code_fkey" FOREIGN KEY ("tenant_id", "clinic_code") REFERENCES "clinics" ("tenant_id", "code") ON DELETE CASCADE"#
+/// ));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UniqueDef {
+    /// The constraint's name; `None` takes PostgreSQL's convention, `{table}_{columns}_key`.
+    pub name: Option<&'static str>,
+    /// Its columns, in key order.
+    pub columns: &'static [&'static str],
+    /// Whether NULLs are equal to each other for this key (`UNIQUE NULLS NOT DISTINCT`,
+    /// PostgreSQL 15 and later): two rows with NULL in the same key column and equal values in
+    /// the others conflict. By default (`false`) such rows never conflict.
+    pub nulls_not_distinct: bool,
+}
+
 /// A foreign key.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ForeignKeyDef {
+    /// The constraint's name; `None` takes PostgreSQL's convention, `{table}_{columns}_fkey`.
+    pub name: Option<&'static str>,
     /// The referencing columns of this table.
     pub columns: &'static [&'static str],
     /// The referenced table.
@@ -509,9 +575,47 @@ impl TableDef {
         constraint_name(self.name, [column.name], "key")
     }
 
-    /// A foreign key's name: `{table}_{columns}_fkey`.
+    /// A struct-level unique constraint's name: the declared one, or `{table}_{columns}_key`.
+    pub fn unique_key_name(&self, key: &UniqueDef) -> Cow<'static, str> {
+        match key.name {
+            Some(name) => Cow::Borrowed(name),
+            None => constraint_name(self.name, key.columns.iter().copied(), "key"),
+        }
+    }
+
+    /// A foreign key's name: the declared one, or `{table}_{columns}_fkey`.
     pub fn foreign_key_name(&self, fk: &ForeignKeyDef) -> Cow<'static, str> {
-        constraint_name(self.name, fk.columns.iter().copied(), "fkey")
+        match fk.name {
+            Some(name) => Cow::Borrowed(name),
+            None => constraint_name(self.name, fk.columns.iter().copied(), "fkey"),
+        }
+    }
+
+    /// Whether `columns` (database names, in any order) are exactly the columns of the
+    /// table's primary key or of one of its unique constraints: what PostgreSQL requires of
+    /// the columns a foreign key references. A `const fn`, so that the derive checks a
+    /// foreign key against the referenced table's metadata at compile time.
+    pub const fn has_key(&self, columns: &[&str]) -> bool {
+        if same_set(self.primary_key, columns) {
+            return true;
+        }
+        let mut i = 0;
+        while i < self.unique_keys.len() {
+            if same_set(self.unique_keys[i].columns, columns) {
+                return true;
+            }
+            i += 1;
+        }
+        if columns.len() == 1 {
+            let mut i = 0;
+            while i < self.columns.len() {
+                if self.columns[i].unique && str_eq(self.columns[i].name, columns[0]) {
+                    return true;
+                }
+                i += 1;
+            }
+        }
+        false
     }
 
     /// An index's name: the declared one, or `{table}_{columns}_idx`.
@@ -553,6 +657,42 @@ impl TableDef {
         }));
         checks
     }
+}
+
+/// Whether `a` and `b` hold the same names, each once, in any order.
+const fn same_set(a: &[&str], b: &[&str]) -> bool {
+    if a.is_empty() || a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        let (mut in_a, mut in_b, mut j) = (0, 0, 0);
+        while j < a.len() {
+            in_a += str_eq(a[i], a[j]) as usize;
+            in_b += str_eq(a[i], b[j]) as usize;
+            j += 1;
+        }
+        if in_a != in_b {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The constraint name an immutable column's refusal reports: `{table}_{column}_immutable`;

@@ -118,6 +118,7 @@ pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
     ForeignKeyDef, Generation, Identity, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange,
     NullsOrder, PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef,
+    UniqueDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
@@ -268,6 +269,7 @@ pub mod __private {
         comment: None,
         columns: &[],
         primary_key: &[],
+        unique_keys: &[],
         foreign_keys: &[],
         checks: &[],
         indexes: &[],

@@ -295,6 +295,48 @@ pub enum Statement {
         /// The text it becomes.
         to: String,
     },
+    /// `CREATE UNIQUE INDEX CONCURRENTLY` named as a key and on its columns, `NULLS NOT
+    /// DISTINCT` where the key says so: the index a primary key or unique constraint is then
+    /// made from (`USING INDEX`), so that a table with rows keeps taking writes while it builds.
+    CreateKeyIndex {
+        /// The table.
+        table: String,
+        /// The key the index is built for.
+        key: KeyModel,
+    },
+}
+
+impl Statement {
+    /// The name of the index a `CONCURRENTLY` statement builds, which a failed build leaves
+    /// behind invalid; `None` for every other statement.
+    pub fn concurrently_built_index(&self) -> Option<&str> {
+        match self {
+            Statement::CreateIndex {
+                index,
+                concurrently: true,
+                ..
+            } => Some(&index.name),
+            Statement::CreateKeyIndex { key, .. } => Some(&key.name),
+            _ => None,
+        }
+    }
+}
+
+/// The plain unique index a key is built on: ascending keys, NULLs where PostgreSQL puts them.
+fn key_index(key: &KeyModel) -> IndexModel {
+    IndexModel {
+        name: key.name.clone(),
+        renamed_from: None,
+        unique: true,
+        method: "btree".into(),
+        keys: key
+            .columns
+            .iter()
+            .map(|c| crate::model::IndexKeyModel::new(c.clone(), false, None))
+            .collect(),
+        include: Vec::new(),
+        predicate: None,
+    }
 }
 
 /// A table constraint added on its own.
@@ -361,6 +403,7 @@ impl Statement {
             | Grant { .. }
             | Revoke { .. } => StatementGroup::Security,
             RewriteValue { .. } => StatementGroup::Data,
+            CreateKeyIndex { .. } => StatementGroup::Index,
             _ => StatementGroup::Table,
         }
     }
@@ -376,7 +419,7 @@ impl Statement {
             } | Statement::DropIndex {
                 concurrently: true,
                 ..
-            }
+            } | Statement::CreateKeyIndex { .. }
         )
     }
 }
@@ -916,6 +959,18 @@ impl fmt::Display for Statement {
                 q(column),
                 quote_literal(from)
             ),
+            CreateKeyIndex { table, key } => {
+                let index = CreateIndex {
+                    table: table.clone(),
+                    index: key_index(key),
+                    concurrently: true,
+                };
+                write!(f, "{index}")?;
+                if key.nulls_not_distinct {
+                    f.write_str(" NULLS NOT DISTINCT")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -977,6 +1032,9 @@ fn write_constraint(f: &mut fmt::Formatter<'_>, constraint: &Constraint) -> fmt:
             if *using_index {
                 write!(f, " USING INDEX {}", quote_ident(&key.name))
             } else {
+                if key.nulls_not_distinct {
+                    f.write_str(" NULLS NOT DISTINCT")?;
+                }
                 write!(f, " ({})", column_list(&key.columns))
             }
         }
@@ -1130,6 +1188,13 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
     }
     for column in table.columns.iter().filter(|c| c.unique) {
         claim(table.unique_name(column).into_owned())?;
+    }
+    for key in table.unique_keys {
+        let name = table.unique_key_name(key).into_owned();
+        require(&mut key.columns.iter().copied(), &|| {
+            format!("unique constraint `{name}`")
+        })?;
+        claim(name)?;
     }
     for fk in table.foreign_keys {
         let name = table.foreign_key_name(fk).into_owned();

@@ -153,8 +153,8 @@ impl Schema {
     }
 }
 
-/// Tables, indexes and the indexes behind primary keys share one namespace in PostgreSQL, so
-/// two of them with one name fail at `CREATE` time.
+/// Tables, indexes and the indexes behind primary keys and unique constraints share one
+/// namespace in PostgreSQL, so two of them with one name fail at `CREATE` time.
 pub(crate) fn check_relation_names(tables: &[&TableDef]) -> Result<(), SchemaError> {
     let mut seen = HashSet::new();
     for table in tables {
@@ -168,6 +168,12 @@ pub(crate) fn check_relation_names(tables: &[&TableDef]) -> Result<(), SchemaErr
                 .iter()
                 .filter(|c| c.unique)
                 .map(|c| table.unique_name(c).into_owned()),
+        );
+        names.extend(
+            table
+                .unique_keys
+                .iter()
+                .map(|k| table.unique_key_name(k).into_owned()),
         );
         names.extend(
             table

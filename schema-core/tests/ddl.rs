@@ -343,6 +343,7 @@ CREATE TABLE "books" (
     assert_eq!(
         fk,
         ForeignKeyDef {
+            name: None,
             columns: &["shelf_id"],
             references_table: "shelves",
             references_columns: &["shelf_id"],
@@ -427,6 +428,7 @@ const fn table(
         comment: None,
         columns,
         primary_key: &[],
+        unique_keys: &[],
         foreign_keys,
         checks: &[],
         indexes: &[],
@@ -438,6 +440,7 @@ const fn table(
 
 const fn fk(columns: &'static [&'static str], target: &'static str) -> ForeignKeyDef {
     ForeignKeyDef {
+        name: None,
         columns,
         references_table: target,
         references_columns: &["id"],

@@ -32,6 +32,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `table` | the table's name (default: the struct's name in snake_case) | `table = "support_tickets"` |
 /// | `renamed_from` | the table's former name (see Renames below) | `renamed_from = "tickets"` |
 /// | `primary_key` | the columns of a key of several columns (one column: `primary_key` on its field) | `primary_key(tenant_id, ticket_id)` |
+/// | `unique` | fields, and optionally `nulls_not_distinct` (`UNIQUE NULLS NOT DISTINCT`, PostgreSQL 15 and later: rows whose key holds NULL in the same columns and equal values in the others conflict) and `name = "..."` (default `{table}_{columns}_key`): a unique constraint over those columns (one column: `unique` on its field). An unknown or repeated field, an empty list, or the same columns in the same order as the primary key or another unique key does not compile | `unique(tenant_id, email, nulls_not_distinct)` |
+/// | `foreign_key` | `columns(fields)`, `references(Type::field, ...)` (one referenced column per column, in the same order, all of one table), optionally `on_delete` / `on_update` (as on a field) and `name = "..."` (default `{table}_{columns}_fkey`): a foreign key over several columns. Each column's type must match the one it references (the error is at that referenced column), and the referenced columns must be the primary key or a unique key of their table, checked on its metadata when the crate compiles | `foreign_key(columns(tenant_id, clinic_id), references(Clinic::tenant_id, Clinic::clinic_id), on_delete = "cascade")` |
 /// | `index` | keys, and options (see Indexes below) | `index(provider_id, created_at(desc))` |
 /// | `check` | a named SQL check, optionally with `renamed_from = "..."`, its former name; `{field}` names a column (quoted in the DDL), `{{` / `}}` are literal braces | `check(name = "resolved_after_created", sql = "{resolved_at} >= {created_at}")` |
 /// | `row_level_security` | nothing: enables and forces row-level security (the owner is not exempt) | `row_level_security` |
@@ -153,8 +155,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// | table | `table = "..."`, else the struct's name in snake_case |
 /// | column | the field's name, else `rename = "..."` |
 /// | primary key (one column or several) | `{table}_pkey` |
-/// | `unique` column | `{table}_{column}_key` |
-/// | foreign key (`references`) | `{table}_{column}_fkey` |
+/// | `unique` column, or `unique(...)` on the struct | `{table}_{column}_key` / `{table}_{columns}_key`, else `name = "..."` |
+/// | foreign key (`references`, or `foreign_key(...)` on the struct) | `{table}_{column}_fkey` / `{table}_{columns}_fkey`, else `name = "..."` |
 /// | check of a text enum column's values, or of a `range` | `{table}_{column}_check` |
 /// | `check(name = "...", sql = "...")` | the name as written |
 /// | index, `unique` or not | `{table}_{columns}_idx`, else `name = "..."` (an expression key needs a name) |
@@ -172,7 +174,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// being truncated by PostgreSQL.
 ///
 /// An index column named `unique` must be renamed: inside `index(...)`, `unique` is the flag
-/// (and a column named `include` can be a key, but not one with options).
+/// (and a column named `include` can be a key, but not one with options); likewise a column
+/// named `nulls_not_distinct` inside a struct's `unique(...)`.
 /// Column constants are named after the fields, so an inherent method of the same name on the
 /// struct conflicts with them.
 #[proc_macro_derive(PgTable, attributes(pg))]

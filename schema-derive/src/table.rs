@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::DeriveInput;
 
 use crate::internals::ast::{Column, Table};
-use crate::internals::attr::TemplatePart;
+use crate::internals::attr::{ForeignKeyAttr, Keyed, TemplatePart, UniqueAttr};
 use crate::internals::check::check;
 use crate::internals::ctxt::Ctxt;
 
@@ -409,7 +409,27 @@ fn metadata(table: &Table) -> TokenStream {
         .flat_map(|c| type_checks(table, c))
         .collect();
     let primary_key = table.primary_key().into_iter().map(|c| &c.name);
-    let foreign_keys = table.columns.iter().filter_map(|c| foreign_key(table, c));
+    let foreign_keys = table
+        .columns
+        .iter()
+        .filter_map(|c| foreign_key(table, c))
+        .chain(
+            table
+                .attrs
+                .foreign_keys
+                .iter()
+                .map(|fk| composite_foreign_key(table, fk)),
+        );
+    let references_keys = table
+        .attrs
+        .foreign_keys
+        .iter()
+        .map(|fk| references_key(table, fk));
+    let unique_keys = table
+        .attrs
+        .unique_keys
+        .iter()
+        .map(|key| unique_key(table, key));
     let table_checks = table.attrs.checks.iter().map(|check| {
         let name = check.name.as_ref().expect("checked");
         let parts = sql_parts(table, &check.parts);
@@ -519,6 +539,7 @@ fn metadata(table: &Table) -> TokenStream {
     quote! {
         const _: () = {
             #(#checks)*
+            #(#references_keys)*
             #validate
             #postgres
             #sqlx
@@ -531,6 +552,7 @@ fn metadata(table: &Table) -> TokenStream {
                     comment: #comment,
                     columns: &[#(#columns),*],
                     primary_key: &[#(#primary_key),*],
+                    unique_keys: &[#(#unique_keys),*],
                     foreign_keys: &[#(#foreign_keys),*],
                     checks: &[#(#table_checks),*],
                     indexes: &[#(#indexes),*],
@@ -833,6 +855,7 @@ fn foreign_key(table: &Table, c: &Column) -> Option<TokenStream> {
     let (on_delete, on_update) = (action(&c.attrs.on_delete), action(&c.attrs.on_update));
     Some(quote! {
         #krate::ForeignKeyDef {
+            name: ::core::option::Option::None,
             columns: &[#column],
             references_table: #target.table,
             references_columns: &[#target.column],
@@ -840,6 +863,112 @@ fn foreign_key(table: &Table, c: &Column) -> Option<TokenStream> {
             on_update: #on_update,
         }
     })
+}
+
+/// A struct-level `unique(...)` as a `UniqueDef`.
+fn unique_key(table: &Table, key: &UniqueAttr) -> TokenStream {
+    let krate = &table.krate;
+    let name = option(key.name.as_ref().map(|name| quote!(#name)));
+    let columns = key
+        .columns
+        .iter()
+        .map(|ident| &table.column(ident).expect("checked").name);
+    let nulls_not_distinct = key.nulls_not_distinct.is_some();
+    quote! {
+        #krate::UniqueDef {
+            name: #name,
+            columns: &[#(#columns),*],
+            nulls_not_distinct: #nulls_not_distinct,
+        }
+    }
+}
+
+/// The referenced columns of a struct-level foreign key, each as its typed column constant
+/// checked against the referencing field's type: spanned on the referenced column's name, the
+/// token to change when the types differ, as for a field's `references`.
+fn referenced_columns(table: &Table, fk: &ForeignKeyAttr) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    let columns = &fk.columns.as_ref().expect("checked").value;
+    let references = &fk.references.as_ref().expect("checked").value;
+    columns
+        .iter()
+        .zip(references)
+        .map(|(ident, path)| {
+            let ty = table.column(ident).expect("checked").ty;
+            let span = path.segments.last().expect("checked").ident.span();
+            quote_spanned! {span=>
+                #path.referenced_by::<<#ty as #krate::PgType>::Base>()
+            }
+        })
+        .collect()
+}
+
+/// A struct-level `foreign_key(...)` as a `ForeignKeyDef`.
+fn composite_foreign_key(table: &Table, fk: &ForeignKeyAttr) -> TokenStream {
+    let krate = &table.krate;
+    let name = option(fk.name.as_ref().map(|name| quote!(#name)));
+    let columns = fk
+        .columns
+        .as_ref()
+        .expect("checked")
+        .value
+        .iter()
+        .map(|ident| &table.column(ident).expect("checked").name);
+    let targets = referenced_columns(table, fk);
+    let first = &targets[0];
+    let action = |action: &Option<Keyed<syn::Ident>>| match action {
+        Some(action) => {
+            let variant = &action.value;
+            quote!(#krate::ReferentialAction::#variant)
+        }
+        None => quote!(#krate::ReferentialAction::NoAction),
+    };
+    let (on_delete, on_update) = (action(&fk.on_delete), action(&fk.on_update));
+    quote! {
+        #krate::ForeignKeyDef {
+            name: #name,
+            columns: &[#(#columns),*],
+            references_table: #first.table,
+            references_columns: &[#(#targets.column),*],
+            on_delete: #on_delete,
+            on_update: #on_update,
+        }
+    }
+}
+
+/// The check that a struct-level foreign key references a key of its table (its primary key
+/// or a unique constraint, as PostgreSQL requires), made on that table's metadata when the
+/// crate compiles, and reported at `references`. A table whose own declaration does not
+/// compile (its metadata empty) is not judged: its error is the one to fix.
+fn references_key(table: &Table, fk: &ForeignKeyAttr) -> TokenStream {
+    let krate = &table.krate;
+    let references = fk.references.as_ref().expect("checked");
+    let mut target = references.value[0].clone();
+    target.segments.pop();
+    target.segments.pop_punct();
+    let span = references.key.span();
+    let target_type = respan(&target, span);
+    let krate_spanned = respan(krate, span);
+    let paths = &references.value;
+    let fields: Vec<String> = paths
+        .iter()
+        .map(|p| p.segments.last().expect("checked").ident.to_string())
+        .collect();
+    let message = format!(
+        "the columns ({}) of `{}` are not its primary key nor one of its unique keys, which a foreign key must reference: reference its key, or declare `unique({})` on `{}`",
+        fields.join(", "),
+        target.to_token_stream().to_string().replace(' ', ""),
+        fields.join(", "),
+        target.to_token_stream().to_string().replace(' ', ""),
+    );
+    quote_spanned! {span=>
+        const _: () = {
+            let target = <#target_type as #krate_spanned::Table>::TABLE;
+            if !target.name.is_empty() && !target.has_key(&[#(#paths.column),*]) {
+                ::core::panic!(#message)
+            }
+        };
+    }
 }
 
 /// A `renamed_from = "..."` as the metadata's `Option<&'static str>`.

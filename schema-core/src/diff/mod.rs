@@ -578,7 +578,7 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
         &old.unique,
         &new.unique,
         |k| &k.name,
-        |a, b| a.columns == b.columns,
+        |a, b| a.columns == b.columns && a.nulls_not_distinct == b.nulls_not_distinct,
         |_| None,
         follows_rename,
         |change| match change {
@@ -1065,15 +1065,25 @@ impl fmt::Display for Change {
             }
             Change::AddUnique { table, key } => write!(
                 f,
-                "unique constraint `{}` on `{table}`: missing ({})",
+                "unique constraint `{}` on `{table}`: missing ({}){}",
                 key.name,
-                key.columns.join(", ")
+                key.columns.join(", "),
+                if key.nulls_not_distinct {
+                    " NULLS NOT DISTINCT"
+                } else {
+                    ""
+                }
             ),
             Change::DropUnique { table, key } => write!(
                 f,
-                "unique constraint `{}` on `{table}`: not declared ({})",
+                "unique constraint `{}` on `{table}`: not declared ({}){}",
                 key.name,
-                key.columns.join(", ")
+                key.columns.join(", "),
+                if key.nulls_not_distinct {
+                    " NULLS NOT DISTINCT"
+                } else {
+                    ""
+                }
             ),
             Change::AddForeignKey { table, foreign_key } => write!(
                 f,

@@ -226,6 +226,7 @@ mod tests {
             column("at", Some("now()")),
         ],
         primary_key: &["id"],
+        unique_keys: &[],
         foreign_keys: &[],
         checks: &[],
         indexes: &[],

@@ -125,18 +125,17 @@ impl TableModel {
                 generated,
             });
         }
-        let primary_key = (!table.primary_key.is_empty()).then(|| KeyModel {
-            name: table.primary_key_name().into_owned(),
-            columns: strings(table.primary_key),
-        });
+        let primary_key = (!table.primary_key.is_empty())
+            .then(|| KeyModel::new(table.primary_key_name(), strings(table.primary_key)));
         let unique = table
             .columns
             .iter()
             .filter(|c| c.unique)
-            .map(|c| KeyModel {
-                name: table.unique_name(c).into_owned(),
-                columns: vec![c.name.into()],
-            })
+            .map(|c| KeyModel::new(table.unique_name(c), vec![c.name.into()]))
+            .chain(table.unique_keys.iter().map(|key| KeyModel {
+                nulls_not_distinct: key.nulls_not_distinct,
+                ..KeyModel::new(table.unique_key_name(key), strings(key.columns))
+            }))
             .collect();
         let foreign_keys = table
             .foreign_keys

@@ -219,6 +219,16 @@ pub struct KeyModel {
     pub name: String,
     /// Its columns, in key order.
     pub columns: Vec<String>,
+    /// Whether NULLs are equal to each other for the key (`UNIQUE NULLS NOT DISTINCT`,
+    /// PostgreSQL 15 and later). Always `false` for a primary key, whose columns are NOT NULL.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
+    pub nulls_not_distinct: bool,
+}
+
+/// serde's `skip_serializing_if` for a flag that is usually off.
+#[cfg(feature = "serde")]
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// A foreign key.
@@ -497,6 +507,17 @@ impl TableModel {
     }
 }
 
+impl KeyModel {
+    /// A key on `columns` named `name`, NULLs distinct (PostgreSQL's default).
+    pub fn new(name: impl Into<String>, columns: Vec<String>) -> Self {
+        KeyModel {
+            name: name.into(),
+            columns,
+            nulls_not_distinct: false,
+        }
+    }
+}
+
 impl IndexKeyModel {
     /// A key on `column`, ascending or descending, NULLs where PostgreSQL puts them by
     /// default unless `nulls_first` says otherwise.
@@ -523,10 +544,4 @@ impl IndexKeyModel {
         self.opclass = opclass;
         self
     }
-}
-
-/// serde's `skip_serializing_if` for a flag that is usually off.
-#[cfg(feature = "serde")]
-fn is_false(value: &bool) -> bool {
-    !*value
 }

@@ -547,10 +547,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
     while index < plan.steps.len() {
         let step = &plan.steps[index];
         if !step.transactional {
-            let built = match &step.statement {
-                crate::render::Statement::CreateIndex { index, .. } => Some(index.name.as_str()),
-                _ => None,
-            };
+            let built = step.statement.concurrently_built_index();
             let failed = |error: tokio_postgres::Error| EvolveError::Step {
                 index,
                 sql: step.sql.clone(),

@@ -112,6 +112,7 @@ pub async fn read_model<C: GenericClient>(
     };
     read_columns(client, &mut tables_by_oid).await?;
     read_constraints(client, &mut tables_by_oid).await?;
+    read_unique_nulls(client, &mut tables_by_oid).await?;
     read_indexes(client, &mut tables_by_oid).await?;
     read_policies(client, &mut tables_by_oid).await?;
     read_grants(client, &scope.roles, &mut tables_by_oid).await?;
@@ -248,8 +249,8 @@ async fn read_constraints<C: GenericClient>(
         let kind: String = row.get(2);
         let columns: Vec<String> = row.get(3);
         match kind.as_str() {
-            "p" => table.primary_key = Some(KeyModel { name, columns }),
-            "u" => table.unique.push(KeyModel { name, columns }),
+            "p" => table.primary_key = Some(KeyModel::new(name, columns)),
+            "u" => table.unique.push(KeyModel::new(name, columns)),
             "f" => table.foreign_keys.push(ForeignKeyModel {
                 name,
                 columns,
@@ -263,6 +264,41 @@ async fn read_constraints<C: GenericClient>(
                 renamed_from: None,
                 expression: row.get::<_, Option<String>>(8).unwrap_or_default(),
             }),
+        }
+    }
+    Ok(())
+}
+
+/// Marks the unique constraints whose index treats NULLs as equal (`NULLS NOT DISTINCT`,
+/// `pg_index.indnullsnotdistinct`): a catalog column PostgreSQL 15 added, so older servers,
+/// which cannot declare such keys, are not asked.
+async fn read_unique_nulls<C: GenericClient>(
+    client: &C,
+    tables: &mut Tables<'_>,
+) -> Result<(), PgError> {
+    let version: i32 = client
+        .query_one(
+            "SELECT pg_catalog.current_setting('server_version_num')::int",
+            &[],
+        )
+        .await?
+        .get(0);
+    if version < 150_000 {
+        return Ok(());
+    }
+    let rows = client
+        .query(
+            "SELECT c.conrelid, c.conname::text \
+             FROM pg_catalog.pg_constraint c \
+             JOIN pg_catalog.pg_index x ON x.indexrelid = c.conindid \
+             WHERE c.conrelid = ANY($1) AND c.contype = 'u' AND x.indnullsnotdistinct",
+            &[&tables.oids],
+        )
+        .await?;
+    for row in rows {
+        let name: String = row.get(1);
+        if let Some(key) = tables.of(&row).unique.iter_mut().find(|k| k.name == name) {
+            key.nulls_not_distinct = true;
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::diff::{Change, SchemaDiff};
-use crate::model::{CheckModel, ColumnModel, IndexModel, KeyModel, SchemaModel};
+use crate::model::{CheckModel, ColumnModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
 };
@@ -143,6 +143,8 @@ enum Phase {
     Validate,
     NotNull,
     Indexes,
+    ForeignKeys,
+    ValidateForeignKeys,
     Finish,
     DropRoles,
 }
@@ -371,9 +373,11 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
         Change::DropUnique { table, key } => {
             add.push(DropConstraints, drop_constraint(table, &key.name))
         }
+        // After the keys (phase `Indexes`): the key a foreign key references may be one this
+        // plan adds.
         Change::AddForeignKey { table, foreign_key } => {
             add.push(
-                AddConstraints,
+                ForeignKeys,
                 Statement::AddConstraint {
                     table: table.clone(),
                     constraint: Constraint::ForeignKey(foreign_key.clone()),
@@ -381,15 +385,16 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 },
             );
             add.push(
-                Validate,
+                ValidateForeignKeys,
                 Statement::ValidateConstraint {
                     table: table.clone(),
                     name: foreign_key.name.clone(),
                 },
             );
         }
+        // Before the keys are dropped: a key a foreign key references cannot go while it does.
         Change::DropForeignKey { table, foreign_key } => {
-            add.push(DropConstraints, drop_constraint(table, &foreign_key.name))
+            add.push(Unhook, drop_constraint(table, &foreign_key.name))
         }
         Change::AddCheck { table, check } => {
             let removed = removed_values(diff, table, check);
@@ -630,22 +635,9 @@ fn drop_constraint(table: &str, name: &str) -> Statement {
 fn add_key(table: &str, key: &KeyModel, primary: bool, add: &mut Steps) {
     add.push(
         Phase::Indexes,
-        Statement::CreateIndex {
+        Statement::CreateKeyIndex {
             table: table.into(),
-            index: IndexModel {
-                name: key.name.clone(),
-                renamed_from: None,
-                unique: true,
-                method: "btree".into(),
-                keys: key
-                    .columns
-                    .iter()
-                    .map(|c| crate::model::IndexKeyModel::new(c.clone(), false, None))
-                    .collect(),
-                include: Vec::new(),
-                predicate: None,
-            },
-            concurrently: true,
+            key: key.clone(),
         },
     );
     let key = key.clone();
@@ -884,6 +876,7 @@ fn step(statement: Statement) -> Step {
             concurrently: true, ..
         } => (Lock::ShareUpdateExclusive, vec![BuildsIndex], None),
         S::CreateIndex { .. } => (Lock::Share, vec![], None),
+        S::CreateKeyIndex { .. } => (Lock::ShareUpdateExclusive, vec![BuildsIndex], None),
         S::DropIndex {
             concurrently: true, ..
         } => (Lock::ShareUpdateExclusive, vec![], None),
@@ -1051,17 +1044,12 @@ impl Plan {
                 script.push_str(&setting);
                 script.push_str(";\n");
             }
-            if let Statement::CreateIndex {
-                index,
-                concurrently: true,
-                ..
-            } = &step.statement
-            {
+            if let Some(index) = step.statement.concurrently_built_index() {
                 // The plan builds an index the database has no valid copy of: one of that name
                 // is what a failed concurrent build left, invalid, and IF NOT EXISTS would keep.
                 script.push_str(&format!(
                     "DROP INDEX CONCURRENTLY IF EXISTS {};\n",
-                    quote_ident(&index.name)
+                    quote_ident(index)
                 ));
             }
             script.push_str(&step.sql);

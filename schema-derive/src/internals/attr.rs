@@ -31,12 +31,33 @@ pub struct TableAttrs {
     pub select_derive: Vec<Path>,
     pub update_derive: Vec<Path>,
     pub primary_key: Option<Keyed<Vec<Ident>>>,
+    pub unique_keys: Vec<UniqueAttr>,
+    pub foreign_keys: Vec<ForeignKeyAttr>,
     pub indexes: Vec<IndexAttr>,
     pub checks: Vec<CheckAttr>,
     pub row_level_security: Option<Ident>,
     pub policies: Vec<PolicyAttr>,
     pub grants: Vec<GrantAttr>,
     pub krate: Option<Path>,
+}
+
+/// One `unique(field, ..., name = "...", nulls_not_distinct)` on the struct.
+pub struct UniqueAttr {
+    pub key: Ident,
+    pub name: Option<LitStr>,
+    pub columns: Vec<Ident>,
+    pub nulls_not_distinct: Option<Ident>,
+}
+
+/// One `foreign_key(columns(a, b), references(Other::x, Other::y), on_delete = "...",
+/// on_update = "...", name = "...")` on the struct.
+pub struct ForeignKeyAttr {
+    pub key: Ident,
+    pub name: Option<LitStr>,
+    pub columns: Option<Keyed<Vec<Ident>>>,
+    pub references: Option<Keyed<Vec<Path>>>,
+    pub on_delete: Option<Keyed<Ident>>,
+    pub on_update: Option<Keyed<Ident>>,
 }
 
 /// One `grant(to = "role", insert(field, ...), update(field, ...))`: the columns a role may
@@ -293,6 +314,8 @@ impl TableAttrs {
                         },
                     )
                 }
+                UNIQUE => out.unique_keys.push(unique_key(cx, key, meta)?),
+                FOREIGN_KEY => out.foreign_keys.push(foreign_key(cx, key, meta)?),
                 INDEX => out.indexes.push(index(cx, key, meta)?),
                 CHECK => out.checks.push(check(cx, key, meta)?),
                 ROW_LEVEL_SECURITY => {
@@ -1185,6 +1208,125 @@ fn grant(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<GrantAttr
                 &mut out.update
             };
             set_once(cx, slot, &key, keyed(&key, columns));
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn unique_key(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<UniqueAttr> {
+    let mut out = UniqueAttr {
+        key,
+        name: None,
+        columns: Vec::new(),
+        nulls_not_distinct: None,
+    };
+    if !meta.input.peek(token::Paren) {
+        return Err(meta.error(
+            "on the struct, `unique` lists the key's columns: `unique(a, b)`; for one column, \
+             put `unique` on its field",
+        ));
+    }
+    if empty_list(meta)? {
+        return Ok(out);
+    }
+    meta.parse_nested_meta(|inner| {
+        if let Err(e) = unique_item(cx, &inner, &mut out) {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn unique_item(cx: &Ctxt, inner: &ParseNestedMeta, out: &mut UniqueAttr) -> syn::Result<()> {
+    let ident = column_ident(inner)?;
+    if inner.input.peek(Token![=]) {
+        if ident != NAME {
+            return Err(syn::Error::new(
+                ident.span(),
+                format!(
+                    "unknown `unique` option `{ident}`{}",
+                    suggestion_or_list(&ident.to_string(), UNIQUE_KEYS)
+                ),
+            ));
+        }
+        let name = lit_str(inner, "name = \"constraint_name\"")?;
+        set_once(cx, &mut out.name, &ident, name);
+    } else if ident == NULLS_NOT_DISTINCT {
+        let flag = flag(inner, &ident)?;
+        set_once(cx, &mut out.nulls_not_distinct, &ident, flag);
+    } else if inner.input.peek(token::Paren) {
+        return Err(inner.error(format!(
+            "a unique key's column takes no options; write just `{ident}`"
+        )));
+    } else {
+        out.columns.push(ident);
+    }
+    Ok(())
+}
+
+fn foreign_key(cx: &Ctxt, key: Ident, meta: &ParseNestedMeta) -> syn::Result<ForeignKeyAttr> {
+    let mut out = ForeignKeyAttr {
+        key,
+        name: None,
+        columns: None,
+        references: None,
+        on_delete: None,
+        on_update: None,
+    };
+    keyed_list(
+        cx,
+        meta,
+        FOREIGN_KEY_KEYS,
+        "foreign_key",
+        "`foreign_key` names its columns and the columns they reference: \
+         `foreign_key(columns(tenant_id, provider_id), references(Provider::tenant_id, Provider::provider_id))`",
+        |key, inner| {
+            match key.to_string().as_str() {
+                NAME => {
+                    let name = lit_str(inner, "name = \"constraint_name\"")?;
+                    set_once(cx, &mut out.name, &key, name)
+                }
+                COLUMNS => {
+                    if !inner.input.peek(token::Paren) {
+                        return Err(inner.error(
+                            "`columns` lists this table's fields: `columns(tenant_id, provider_id)`",
+                        ));
+                    }
+                    let columns = idents(inner)?;
+                    set_once(cx, &mut out.columns, &key, keyed(&key, columns))
+                }
+                REFERENCES => {
+                    if !inner.input.peek(token::Paren) {
+                        return Err(inner.error(
+                            "`references` lists the referenced columns, one per column: \
+                             `references(Provider::tenant_id, Provider::provider_id)`",
+                        ));
+                    }
+                    let paths = paths(inner)?;
+                    if let Some(path) = paths.iter().find(|p| p.segments.len() < 2) {
+                        return Err(syn::Error::new_spanned(
+                            path,
+                            "name the referenced table's type and column: `Provider::provider_id`",
+                        ));
+                    }
+                    set_once(cx, &mut out.references, &key, keyed(&key, paths))
+                }
+                ON_DELETE => set_once(
+                    cx,
+                    &mut out.on_delete,
+                    &key,
+                    keyed(&key, referential_action(inner)?),
+                ),
+                _ => set_once(
+                    cx,
+                    &mut out.on_update,
+                    &key,
+                    keyed(&key, referential_action(inner)?),
+                ),
+            }
             Ok(())
         },
     )?;

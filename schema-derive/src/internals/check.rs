@@ -23,6 +23,8 @@ pub fn check(cx: &Ctxt, table: &Table) {
     check_attribute_conflicts(cx, table);
     check_ranges_hold_values(cx, table);
     check_indexes(cx, table);
+    check_unique_keys(cx, table);
+    check_foreign_keys(cx, table);
     check_checks(cx, table);
     check_policies(cx, table);
     check_internal_is_optional(cx, table);
@@ -402,6 +404,183 @@ fn check_index_method(cx: &Ctxt, index: &IndexAttr) {
     }
 }
 
+/// A struct-level unique key lists fields of the struct, each once, and says something no
+/// other key of the table says already; a name given to it must be one PostgreSQL keeps.
+fn check_unique_keys(cx: &Ctxt, table: &Table) {
+    let mut names = HashMap::new();
+    // The keys declared before, by their columns: the primary key, the fields marked `unique`.
+    let mut declared: Vec<(Vec<String>, &str)> = Vec::new();
+    let primary_key: Vec<String> = table
+        .primary_key()
+        .iter()
+        .map(|c| c.ident.to_string())
+        .collect();
+    if !primary_key.is_empty() {
+        declared.push((primary_key, "the primary key"));
+    }
+    for column in table.columns.iter().filter(|c| c.attrs.unique.is_some()) {
+        declared.push((vec![column.ident.to_string()], "the field's own `unique`"));
+    }
+    for key in &table.attrs.unique_keys {
+        if key.columns.is_empty() {
+            cx.error_spanned_by(
+                &key.key,
+                "this unique key lists no column: `unique(tenant_id, email)`",
+            );
+        }
+        let complete = list_fields(cx, table, &key.columns, "the unique key");
+        if let Some(name) = &key.name {
+            check_name_fits(cx, &name.value(), name.span(), "unique constraint");
+            if names.insert(name.value(), ()).is_some() {
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "two unique keys are named `{}`; rename one of them",
+                        name.value()
+                    ),
+                );
+            }
+        }
+        if !complete || key.columns.is_empty() {
+            continue;
+        }
+        let columns: Vec<String> = key.columns.iter().map(ToString::to_string).collect();
+        if let Some((_, by)) = declared.iter().find(|(d, _)| *d == columns) {
+            cx.error_spanned_by(
+                &key.key,
+                format!("{by} already makes these columns unique; remove this one"),
+            );
+        } else {
+            declared.push((columns, "another `unique(...)`"));
+        }
+    }
+}
+
+/// Every field of a key's list is a field of the struct, listed once; `false` when one is not.
+fn list_fields(cx: &Ctxt, table: &Table, list: &[syn::Ident], used_in: &str) -> bool {
+    let mut complete = true;
+    for (i, ident) in list.iter().enumerate() {
+        if table.column(ident).is_none() {
+            unknown_column(cx, table, ident, used_in);
+            complete = false;
+        } else if list[..i].contains(ident) {
+            cx.error_spanned_by(ident, format!("`{ident}` is listed twice; remove one"));
+            complete = false;
+        }
+    }
+    complete
+}
+
+/// A struct-level foreign key names its fields and one referenced column for each, all of one
+/// table; the column types are compared, and the referenced columns checked to be a key of
+/// that table, where the generated code is compiled.
+fn check_foreign_keys(cx: &Ctxt, table: &Table) {
+    let mut names = HashMap::new();
+    for fk in &table.attrs.foreign_keys {
+        let Some(columns) = &fk.columns else {
+            cx.error_spanned_by(
+                &fk.key,
+                "this foreign key has no `columns(...)`: list this table's fields, as `columns(tenant_id, provider_id)`",
+            );
+            continue;
+        };
+        let Some(references) = &fk.references else {
+            cx.error_spanned_by(
+                &fk.key,
+                "this foreign key has no `references(...)`: list the referenced columns, as `references(Provider::tenant_id, Provider::provider_id)`",
+            );
+            continue;
+        };
+        if columns.value.is_empty() {
+            cx.error_spanned_by(&columns.key, "`columns()` lists no field");
+        }
+        if references.value.is_empty() {
+            cx.error_spanned_by(&references.key, "`references()` lists no column");
+        }
+        list_fields(cx, table, &columns.value, "the foreign key");
+        let (n, m) = (columns.value.len(), references.value.len());
+        if n != m && n > 0 && m > 0 {
+            cx.error_spanned_by(
+                &references.key,
+                format!(
+                    "the foreign key has {n} column{} and references {m}; list one referenced column per column, in the same order",
+                    if n == 1 { "" } else { "s" }
+                ),
+            );
+        }
+        let table_of = |path: &syn::Path| {
+            let segments = path.segments.iter().rev().skip(1).collect::<Vec<_>>();
+            segments
+                .iter()
+                .rev()
+                .map(|s| s.to_token_stream().to_string())
+                .collect::<Vec<_>>()
+                .join("::")
+        };
+        if let Some(first) = references.value.first() {
+            let target = table_of(first);
+            for path in &references.value[1..] {
+                if table_of(path) != target {
+                    cx.error_spanned_by(
+                        path,
+                        format!(
+                            "a foreign key references columns of one table; this column is not of `{target}`"
+                        ),
+                    );
+                }
+            }
+            let written: Vec<String> = references
+                .value
+                .iter()
+                .map(|p| p.to_token_stream().to_string().replace(' ', ""))
+                .collect();
+            for (i, path) in references.value.iter().enumerate() {
+                if written[..i].contains(&written[i]) {
+                    cx.error_spanned_by(
+                        path,
+                        format!(
+                            "`{}` is referenced twice; reference each column of the key once",
+                            written[i]
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(name) = &fk.name {
+            check_name_fits(cx, &name.value(), name.span(), "foreign key");
+            if names.insert(name.value(), ()).is_some() {
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "two foreign keys are named `{}`; rename one of them",
+                        name.value()
+                    ),
+                );
+            }
+        }
+        // An action that rewrites the referencing columns would be refused by the trigger of
+        // an `immutable` one, and the referenced row's update or delete with it.
+        let immutable = columns
+            .value
+            .iter()
+            .filter_map(|ident| table.column(ident))
+            .find(|c| c.attrs.immutable.is_some());
+        if let Some(column) = immutable {
+            for action in [&fk.on_update, &fk.on_delete].into_iter().flatten() {
+                if rewrites_columns(action) {
+                    cx.error_spanned_by(
+                        &action.key,
+                        format!(
+                            "`{}` would rewrite `{}`, an `immutable` column, which its trigger refuses; use \"restrict\" or \"no action\", or drop `immutable`",
+                            action.key, column.ident
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// A table check needs its name and its SQL, and two checks cannot share a name.
 fn check_checks(cx: &Ctxt, table: &Table) {
     let mut names = HashMap::new();
@@ -559,9 +738,7 @@ fn check_immutable(cx: &Ctxt, table: &Table) {
         // A foreign key action that rewrites the column would be refused by the trigger, and
         // the referenced row's update or delete with it.
         for action in [&a.on_update, &a.on_delete].into_iter().flatten() {
-            let rewrites = matches!(action.value.to_string().as_str(), "SetNull" | "SetDefault")
-                || (action.key == ON_UPDATE && action.value == "Cascade");
-            if rewrites {
+            if rewrites_columns(action) {
                 cx.error_spanned_by(
                     &action.key,
                     format!(
@@ -572,6 +749,13 @@ fn check_immutable(cx: &Ctxt, table: &Table) {
             }
         }
     }
+}
+
+/// Whether a foreign key's `on_delete` / `on_update` action writes to the referencing
+/// columns: `set null`, `set default`, and `cascade` on update.
+fn rewrites_columns(action: &super::attr::Keyed<syn::Ident>) -> bool {
+    matches!(action.value.to_string().as_str(), "SetNull" | "SetDefault")
+        || (action.key == ON_UPDATE && action.value == "Cascade")
 }
 
 /// A grant names its role once and the fields it may write, none of which a write of that kind

@@ -18,6 +18,7 @@ pub const CRATE: &str = "crate";
 pub const ROW_LEVEL_SECURITY: &str = "row_level_security";
 pub const POLICY: &str = "policy";
 pub const GRANT: &str = "grant";
+pub const FOREIGN_KEY: &str = "foreign_key";
 /// On the struct, a field, an `index(...)`, a `check(...)`, a `policy(...)` and a `PgEnum`
 /// variant: the name (or text) the object had before.
 pub const RENAMED_FROM: &str = "renamed_from";
@@ -33,6 +34,8 @@ pub const TABLE_KEYS: &[&str] = &[
     SELECT_DERIVE,
     UPDATE_DERIVE,
     PRIMARY_KEY,
+    UNIQUE,
+    FOREIGN_KEY,
     INDEX,
     CHECK,
     ROW_LEVEL_SECURITY,
@@ -105,6 +108,14 @@ pub const DESC: &str = "desc";
 pub const NULLS_FIRST: &str = "nulls_first";
 pub const NULLS_LAST: &str = "nulls_last";
 pub const INDEX_COLUMN_KEYS: &[&str] = &[ASC, DESC, NULLS_FIRST, NULLS_LAST, OPCLASS];
+
+// Keys inside a struct's `unique(...)`, besides its fields.
+pub const NULLS_NOT_DISTINCT: &str = "nulls_not_distinct";
+pub const UNIQUE_KEYS: &[&str] = &[NAME, NULLS_NOT_DISTINCT];
+
+// Keys inside `foreign_key(...)`.
+pub const COLUMNS: &str = "columns";
+pub const FOREIGN_KEY_KEYS: &[&str] = &[NAME, COLUMNS, REFERENCES, ON_DELETE, ON_UPDATE];
 
 // Keys inside `check(...)`.
 pub const SQL: &str = "sql";
