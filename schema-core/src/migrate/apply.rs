@@ -266,6 +266,8 @@ async fn lock_holder(client: &Client) -> Option<String> {
                     a.backend_start::text \
              FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted \
+               AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d \
+                                 WHERE d.datname = pg_catalog.current_database()) \
                AND l.classid = ($1::bigint >> 32)::oid \
                AND l.objid = ($1::bigint & 4294967295)::oid \
                AND l.pid <> pg_catalog.pg_backend_pid() LIMIT 1",
