@@ -62,6 +62,9 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `range` | an integer range the database checks; its bounds must fit the field's type | `range = 1..=5` |
 /// | `sensitive` | nothing: `Debug` of the generated types prints `<redacted>`, the metadata and the column comment say so | `sensitive` |
 /// | `internal` | nothing: never serialized, never read from deserialized input (the field must be an `Option`) | `internal` |
+/// | `identity` | `always` (no insert may give the value) or `by_default` (an insert may), then optionally `start`, `increment`, `min`, `max`, `cache` (whole numbers) and `cycle`: `GENERATED ... AS IDENTITY`, on an `i16`, `i32` or `i64` field. An `always` identity is in neither `InsertX` nor `UpdateX`; a `by_default` one is an `Option` in `InsertX` | `identity(always, start = 1000)` |
+/// | `generated` | SQL computing the column from the row's other columns, where `{field}` names one (not another generated column): `GENERATED ALWAYS AS (...) STORED`. The column is in neither `InsertX` nor `UpdateX` | `generated = "{quantity} * {unit_cents}"` |
+/// | `default_fn` | a function `fn() -> T` (the column's type) that `InsertX::new` calls to fill the field; the DDL is unchanged (add `default_sql` for inserts written in SQL) | `default_fn = Uuid::now_v7` |
 /// | `immutable` | nothing: the column never changes after insert; a trigger (`{table}_immutable_columns`) refuses an `UPDATE` that changes it whatever the role, the table's owner included (DDL disabling the trigger is not an update), with SQLSTATE 23000 naming the column, and `UpdateX` has no field for it; a foreign key action that would rewrite it (`on_update = "cascade"`, `"set null"`, `"set default"`) does not compile | `immutable` |
 ///
 /// Doc comments on the struct and its fields become `COMMENT ON TABLE` / `COMMENT ON COLUMN`.
@@ -133,12 +136,14 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// # The generated types
 ///
-/// - `InsertX`: the NOT NULL columns without a default are required (`InsertX::new` takes
-///   them); every other field is an `Option`, where `None` lets the database decide (for a
-///   nullable column with a default, `None` is the default: write NULL with an update).
+/// - `InsertX`: the NOT NULL columns without a default (or `default_fn`) are required
+///   (`InsertX::new` takes them, and calls each `default_fn`); every other field is an
+///   `Option`, where `None` lets the database decide (for a nullable column with a default,
+///   `None` is the default: write NULL with an update). Columns only the database writes
+///   (`identity(always)`, `generated`) are not in it.
 /// - `SelectX`: every column, `Option` where nullable.
-/// - `UpdateX`: every column some role may change: not the key, not the `update_sql` or
-///   `immutable` ones and, when the table has `grant`s, only the granted ones; each an `Option`
+/// - `UpdateX`: every column some role may change: not the key, not the `update_sql`,
+///   `immutable`, `identity(always)` or `generated` ones and, when the table has `grant`s, only the granted ones; each an `Option`
 ///   (`None` leaves it); a nullable column's is `Option<Option<T>>` (`Some(None)` sets NULL).
 ///   `UpdateX::default()` changes nothing.
 ///
