@@ -56,6 +56,10 @@ pub const RANGE: &str = "range";
 pub const SENSITIVE: &str = "sensitive";
 pub const INTERNAL: &str = "internal";
 pub const IMMUTABLE: &str = "immutable";
+pub const NUMERIC: &str = "numeric";
+pub const CHAR: &str = "char";
+pub const PRECISION: &str = "precision";
+pub const CITEXT: &str = "citext";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -74,7 +78,15 @@ pub const FIELD_KEYS: &[&str] = &[
     SENSITIVE,
     INTERNAL,
     IMMUTABLE,
+    NUMERIC,
+    CHAR,
+    PRECISION,
+    CITEXT,
 ];
+
+// Keys inside `numeric(...)`.
+pub const SCALE: &str = "scale";
+pub const NUMERIC_KEYS: &[&str] = &[PRECISION, SCALE];
 
 // Keys inside `index(...)`.
 pub const NAME: &str = "name";
