@@ -372,3 +372,185 @@ fn rows_serialize_with_decimals_intervals_and_networks_as_values() {
     let back: SelectLedgerLine = serde_json::from_value(json).unwrap();
     assert_eq!(back, line);
 }
+
+/// Three versions of one table, for migrations between them.
+mod v1 {
+    use super::*;
+
+    #[allow(dead_code)]
+    #[derive(PgTable)]
+    #[pg(table = "prices")]
+    pub struct Price {
+        #[pg(primary_key)]
+        pub price_id: i32,
+        #[pg(numeric(precision = 10, scale = 2))]
+        pub amount: Decimal,
+        #[pg(precision = 3)]
+        pub valid_from: NaiveDateTime,
+        pub tags: Vec<String>,
+        #[pg(char = 3)]
+        pub code: Option<String>,
+    }
+}
+
+mod v2 {
+    use super::*;
+
+    #[allow(dead_code)]
+    #[derive(PgTable)]
+    #[pg(table = "prices")]
+    pub struct Price {
+        #[pg(primary_key)]
+        pub price_id: i32,
+        #[pg(numeric(precision = 12, scale = 2))]
+        pub amount: Decimal,
+        #[pg(precision = 6)]
+        pub valid_from: NaiveDateTime,
+        #[pg(varchar = 20)]
+        pub tags: Vec<String>,
+        #[pg(char = 5)]
+        pub code: Option<String>,
+        pub wait: Option<Interval>,
+        pub client_ip: Option<IpAddr>,
+        pub network: Option<Cidr>,
+        #[pg(numeric(precision = 6, scale = 3))]
+        pub rates: Option<Vec<Decimal>>,
+        pub scores: Option<Vec<Option<i32>>>,
+        #[pg(precision = 0)]
+        pub seen_at: Option<DateTime<Utc>>,
+    }
+}
+
+mod v3 {
+    use super::*;
+
+    #[allow(dead_code)]
+    #[derive(PgTable)]
+    #[pg(table = "prices")]
+    pub struct Price {
+        #[pg(primary_key)]
+        pub price_id: i32,
+        #[pg(numeric(precision = 12, scale = 2))]
+        pub amount: Decimal,
+    }
+}
+
+mod v4 {
+    use super::*;
+
+    #[allow(dead_code)]
+    #[derive(PgTable)]
+    #[pg(table = "prices")]
+    pub struct Price {
+        #[pg(primary_key)]
+        pub price_id: i32,
+        #[pg(numeric(precision = 10, scale = 2))]
+        pub amount: Decimal,
+    }
+}
+
+#[test]
+fn migrations_add_change_and_drop_columns_of_every_type() {
+    let mut test_db = TestDb::new();
+    let (a, b, c, d) = (
+        Schema::new().table::<v1::Price>(),
+        Schema::new().table::<v2::Price>(),
+        Schema::new().table::<v3::Price>(),
+        Schema::new().table::<v4::Price>(),
+    );
+    test_db.client().batch_execute(&a.to_ddl().unwrap()).unwrap();
+    test_db
+        .client()
+        .batch_execute(
+            "INSERT INTO prices SELECT g, g * 1000000.25, '2024-01-01 10:00:00.123', \
+             ARRAY['t' || g, 'x'], 'EUR' FROM generate_series(1, 5) g",
+        )
+        .unwrap();
+    let url = test_db.url().to_string();
+    block_on(async {
+        let (mut client, _connection) = schema_core::pg::connect(&url).await.unwrap();
+
+        // A → B: new columns of every type are added; numeric(10,2) → numeric(12,2) and
+        // timestamp(3) → timestamp(6) keep every value in place; text[] → varchar(20)[]
+        // could fail on longer elements, so it needs allowing.
+        let plan = plan_for(&url, &b, Shadow::SameServer).await.unwrap();
+        let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+        for expected in [
+            r#"ALTER TABLE "prices" ALTER COLUMN "amount" TYPE numeric(12,2)"#,
+            r#"ALTER TABLE "prices" ALTER COLUMN "valid_from" TYPE timestamp(6)"#,
+            r#"ALTER TABLE "prices" ALTER COLUMN "tags" TYPE varchar(20)[]"#,
+            r#"ALTER TABLE "prices" ADD COLUMN "rates" numeric(6,3)[]"#,
+            r#"ALTER TABLE "prices" ADD COLUMN "network" cidr"#,
+        ] {
+            assert!(
+                sql.iter().any(|s| s.starts_with(expected)),
+                "{expected} in {sql:#?}"
+            );
+        }
+        let refused = plan.check_allowed(&[]).unwrap_err();
+        let objects: Vec<String> = refused
+            .steps
+            .iter()
+            .map(|s| s.destructive.as_ref().unwrap().object.clone())
+            .collect();
+        assert_eq!(objects, ["prices.tags"]);
+        let widened: Vec<_> = plan
+            .steps
+            .iter()
+            .filter(|s| s.sql.contains("\"amount\"") || s.sql.contains("\"valid_from\""))
+            .collect();
+        assert!(
+            widened.iter().all(|s| s.hazards.is_empty()),
+            "{widened:#?}"
+        );
+        apply(&mut client, &plan, &["prices.tags"]).await.unwrap();
+        let lines = drift(&url, &b, Shadow::SameServer).await.unwrap();
+        assert_eq!(lines, Vec::<String>::new());
+        let kept: String = client
+            .query_one(
+                "SELECT string_agg(amount::text || ' ' || valid_from::text || ' ' || \
+                 tags::text || ' ' || octet_length(code), ';' ORDER BY price_id) FROM prices",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(
+            // char(5) pads the code to 5 characters.
+            kept.starts_with("1000000.25 2024-01-01 10:00:00.123 {t1,x} 5;"),
+            "{kept}"
+        );
+
+        // B → C: dropping columns deletes their values, so each needs allowing.
+        let plan = plan_for(&url, &c, Shadow::SameServer).await.unwrap();
+        let refused = apply(&mut client, &plan, &[]).await.unwrap_err();
+        assert!(refused.to_string().contains("prices.rates"), "{refused}");
+        let dropped = [
+            "prices.valid_from",
+            "prices.tags",
+            "prices.code",
+            "prices.wait",
+            "prices.client_ip",
+            "prices.network",
+            "prices.rates",
+            "prices.scores",
+            "prices.seen_at",
+        ];
+        apply(&mut client, &plan, &dropped).await.unwrap();
+        let lines = drift(&url, &c, Shadow::SameServer).await.unwrap();
+        assert_eq!(lines, Vec::<String>::new());
+
+        // C → D: narrowing numeric(12,2) back to numeric(10,2) may overflow: it needs allowing.
+        let plan = plan_for(&url, &d, Shadow::SameServer).await.unwrap();
+        let refused = plan.check_allowed(&[]).unwrap_err();
+        let objects: Vec<&str> = refused
+            .steps
+            .iter()
+            .map(|s| s.destructive.as_ref().unwrap().object.as_str())
+            .collect();
+        assert_eq!(objects, ["prices.amount"]);
+        apply(&mut client, &plan, &["prices.amount"]).await.unwrap();
+        let lines = drift(&url, &d, Shadow::SameServer).await.unwrap();
+        assert_eq!(lines, Vec::<String>::new());
+    });
+}
