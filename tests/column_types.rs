@@ -87,7 +87,11 @@ fn the_ddl_spells_every_type_exactly() {
     CONSTRAINT "ledger_lines_pkey" PRIMARY KEY ("line_id")
 );"#;
     assert!(ddl.contains(expected), "{ddl}");
-    let types: Vec<SqlType> = LedgerLine::TABLE.columns.iter().map(|c| c.sql_type).collect();
+    let types: Vec<SqlType> = LedgerLine::TABLE
+        .columns
+        .iter()
+        .map(|c| c.sql_type)
+        .collect();
     assert_eq!(types[1], SqlType::Numeric(Some((12, 2))));
     assert_eq!(types[6], SqlType::Array(&SqlType::Varchar(5)));
     assert_eq!(types[10], SqlType::TimestamptzPrecision(3));
@@ -96,7 +100,9 @@ fn the_ddl_spells_every_type_exactly() {
 #[test]
 fn the_catalog_reads_back_every_type_as_declared() {
     let mut db = TestDb::new();
-    db.client().batch_execute(&schema().to_ddl().unwrap()).unwrap();
+    db.client()
+        .batch_execute(&schema().to_ddl().unwrap())
+        .unwrap();
     let lines = block_on(drift(db.url(), &schema(), Shadow::Transaction)).unwrap();
     assert_eq!(lines, Vec::<String>::new());
     let types: Vec<(String, String)> = db
@@ -458,7 +464,10 @@ fn migrations_add_change_and_drop_columns_of_every_type() {
         Schema::new().table::<v3::Price>(),
         Schema::new().table::<v4::Price>(),
     );
-    test_db.client().batch_execute(&a.to_ddl().unwrap()).unwrap();
+    test_db
+        .client()
+        .batch_execute(&a.to_ddl().unwrap())
+        .unwrap();
     test_db
         .client()
         .batch_execute(
@@ -499,10 +508,7 @@ fn migrations_add_change_and_drop_columns_of_every_type() {
             .iter()
             .filter(|s| s.sql.contains("\"amount\"") || s.sql.contains("\"valid_from\""))
             .collect();
-        assert!(
-            widened.iter().all(|s| s.hazards.is_empty()),
-            "{widened:#?}"
-        );
+        assert!(widened.iter().all(|s| s.hazards.is_empty()), "{widened:#?}");
         apply(&mut client, &plan, &["prices.tags"]).await.unwrap();
         let lines = drift(&url, &b, Shadow::SameServer).await.unwrap();
         assert_eq!(lines, Vec::<String>::new());

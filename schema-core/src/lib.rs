@@ -209,9 +209,6 @@ pub mod __private {
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}
 
-    /// Compiles only for a field stored as text (`citext`).
-    pub const fn citext_column<T: crate::TextColumn>() {}
-
     /// Compiles only for a field stored as a decimal (`numeric(...)`).
     pub const fn numeric_column<T: crate::NumericColumn>() {}
 

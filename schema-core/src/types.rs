@@ -63,9 +63,6 @@ pub enum SqlType {
     Inet,
     /// `cidr`: an IPv4 or IPv6 network (no bits set after the prefix).
     Cidr,
-    /// `citext`: text compared without case, from the `citext` extension; a
-    /// [`Schema`](crate::Schema) with such a column declares the extension.
-    Citext,
     /// `element[]`: an array of the element type (`integer[]`, `varchar(20)[]`).
     Array(&'static SqlType),
 }
@@ -110,7 +107,6 @@ impl fmt::Display for SqlType {
             SqlType::Interval => f.write_str("interval"),
             SqlType::Inet => f.write_str("inet"),
             SqlType::Cidr => f.write_str("cidr"),
-            SqlType::Citext => f.write_str("citext"),
             SqlType::Array(element) => write!(f, "{element}[]"),
         }
     }
@@ -346,11 +342,12 @@ impl<T: ArrayElement> PgType for Vec<T> {
     }
 }
 
-/// A field whose column stores text, so `#[pg(varchar = N)]` may narrow it.
+/// A field whose column stores text, so `#[pg(varchar = N)]` or `#[pg(char = N)]` may narrow
+/// it.
 #[diagnostic::on_unimplemented(
-    message = "`varchar` needs a field stored as text, but `{Self}` is not",
-    label = "`varchar` is not allowed on this field",
-    note = "`varchar = N` narrows a `String` or text-enum field; remove it or change the field's type"
+    message = "`varchar` and `char` need a field stored as text, but `{Self}` is not",
+    label = "not allowed on this field",
+    note = "`varchar = N` and `char = N` narrow a `String` or text-enum field, or a `Vec` of one; remove it or change the field's type"
 )]
 pub trait TextColumn: PgType {}
 
@@ -538,7 +535,7 @@ const fn family_of(sql_type: SqlType) -> Family {
         SqlType::Time => Family::Time,
         SqlType::Bytea => Family::Bytea,
         SqlType::Custom(written) => family_of_name(written),
-        SqlType::Char(_) | SqlType::Citext => Family::Text,
+        SqlType::Char(_) => Family::Text,
         SqlType::TimestampPrecision(_) => Family::Timestamp,
         SqlType::TimestamptzPrecision(_) => Family::Timestamptz,
         SqlType::TimePrecision(_) => Family::Time,

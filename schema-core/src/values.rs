@@ -158,7 +158,9 @@ impl Cidr {
 
     /// A value in PostgreSQL's binary format of `inet` and `cidr`.
     #[cfg(any(feature = "postgres", feature = "sqlx"))]
-    pub(crate) fn from_binary(raw: &[u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    pub(crate) fn from_binary(
+        raw: &[u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         let address = match raw {
             [PGSQL_AF_INET, _, _, 4, octets @ ..] if octets.len() == 4 => {
                 IpAddr::from(<[u8; 4]>::try_from(octets)?)

@@ -633,7 +633,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
 }
 
 /// The SQL type an attribute narrows the field's type to (`varchar`, `char`, `numeric`,
-/// `precision`, `citext`), computed by schema-core from the field's `PgType` so that an array
+/// `precision`), computed by schema-core from the field's `PgType` so that an array
 /// field becomes an array of the narrowed element.
 fn narrowed_type(table: &Table, c: &Column) -> Option<TokenStream> {
     let krate = &table.krate;
@@ -649,8 +649,6 @@ fn narrowed_type(table: &Table, c: &Column) -> Option<TokenStream> {
     } else if let Some(numeric) = &a.numeric {
         let (p, s) = (numeric.value.precision, numeric.value.scale);
         quote!(#krate::SqlType::Numeric(::core::option::Option::Some((#p, #s))))
-    } else if a.citext.is_some() {
-        quote!(#krate::SqlType::Citext)
     } else if let Some(precision) = &a.precision {
         let p = precision.value;
         return Some(quote! {
@@ -796,7 +794,7 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
     checks
 }
 
-/// The checks of `char`, `numeric`, `precision` and `citext`: each compiles only on a field
+/// The checks of `char`, `numeric` and `precision`: each compiles only on a field
 /// of the kind it narrows, reported at the key.
 fn narrowing_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
     let krate = &table.krate;
@@ -830,13 +828,6 @@ fn narrowing_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
         let ty = respan(c.ty, span);
         checks.push(quote_spanned! {span=>
             const _: () = #krate::__private::timestamp_column::<#ty>();
-        });
-    }
-    if let Some(citext) = &a.citext {
-        let span = citext.span();
-        let ty = respan(c.ty, span);
-        checks.push(quote_spanned! {span=>
-            const _: () = #krate::__private::citext_column::<#ty>();
         });
     }
     checks

@@ -996,12 +996,7 @@ fn modifier_change(from: &str, to: &str) -> Option<(bool, Option<String>)> {
         return Some((true, loss));
     }
     let (a, b) = (modified(from_t)?, modified(to_t)?);
-    let lossy = |what: &str| {
-        Some((
-            true,
-            Some(format!("changes {from_t} to {to_t}: {what}")),
-        ))
-    };
+    let lossy = |what: &str| Some((true, Some(format!("changes {from_t} to {to_t}: {what}"))));
     match (a, b) {
         (Modified::Numeric(a), Modified::Numeric(b)) => match (a, b) {
             (_, None) => Some((false, None)),
@@ -1151,7 +1146,10 @@ mod modifier_tests {
             judged("timestamp(3) without time zone", "timestamp(6)"),
             (false, false)
         );
-        assert_eq!(judged("timestamp with time zone", "timestamptz(3)"), (true, true));
+        assert_eq!(
+            judged("timestamp with time zone", "timestamptz(3)"),
+            (true, true)
+        );
         assert_eq!(judged("time(2) without time zone", "time"), (false, false));
         assert_eq!(judged("character(3)", "char(5)"), (true, false));
         assert_eq!(judged("character(5)", "char(3)"), (true, true));

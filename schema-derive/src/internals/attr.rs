@@ -220,8 +220,6 @@ pub struct FieldAttrs {
     pub char: Option<Keyed<u32>>,
     /// `precision = P` on a timestamp or time field.
     pub precision: Option<Keyed<u8>>,
-    /// `citext`.
-    pub citext: Option<Ident>,
 }
 
 /// `numeric(precision = P, scale = S)`: the scale defaults to 0.
@@ -401,7 +399,7 @@ impl FieldAttrs {
                     &key,
                     keyed(&key, range(value(meta, "a range: `range = 1..=5`")?)?),
                 ),
-                NUMERIC => set_once(cx, &mut out.numeric, &key, keyed(&key, numeric(meta)?)),
+                NUMERIC => set_once(cx, &mut out.numeric, &key, keyed(&key, numeric(cx, meta)?)),
                 CHAR => set_once(cx, &mut out.char, &key, keyed(&key, char_length(meta)?)),
                 PRECISION => set_once(
                     cx,
@@ -409,7 +407,6 @@ impl FieldAttrs {
                     &key,
                     keyed(&key, timestamp_precision(meta)?),
                 ),
-                CITEXT => set_once(cx, &mut out.citext, &key, flag(meta, &key)?),
                 _ => unreachable!("every key of FIELD_KEYS is handled"),
             }
             Ok(())
@@ -742,7 +739,7 @@ fn timestamp_precision(meta: &ParseNestedMeta) -> syn::Result<u8> {
 }
 
 /// `numeric(precision = P, scale = S)`, the scale 0 when left out.
-fn numeric(meta: &ParseNestedMeta) -> syn::Result<NumericAttr> {
+fn numeric(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<NumericAttr> {
     let usage = "`numeric` takes a precision and a scale: `numeric(precision = 12, scale = 2)`";
     if !meta.input.peek(token::Paren) {
         return Err(meta.error(usage));
@@ -750,40 +747,27 @@ fn numeric(meta: &ParseNestedMeta) -> syn::Result<NumericAttr> {
     if empty_list(meta)? {
         return Err(meta.error(usage));
     }
-    let (mut precision, mut scale): (Option<(u16, LitInt)>, Option<(u16, LitInt)>) = (None, None);
+    let (mut precision, mut scale) = (None, None);
+    let mut broken = false;
     meta.parse_nested_meta(|inner| {
-        let key = key_of(&inner, NUMERIC_KEYS, "numeric")?;
-        let lit: LitInt = value(&inner, &format!("a number: `{key} = 2`"))?
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a number: `{key} = 2`")))?;
-        if key == PRECISION {
-            match lit.base10_parse::<u16>() {
-                // PostgreSQL's limit for numeric(p, s).
-                Ok(p @ 1..=1000) => precision = Some((p, lit)),
-                _ => {
-                    return Err(syn::Error::new(
-                        lit.span(),
-                        "a numeric precision is a whole number from 1 to 1000",
-                    ))
-                }
-            }
-        } else {
-            match lit.base10_parse::<u16>() {
-                Ok(s @ 0..=1000) => scale = Some((s, lit)),
-                _ => {
-                    return Err(syn::Error::new(
-                        lit.span(),
-                        "a numeric scale is a whole number from 0 to the precision",
-                    ))
-                }
-            }
+        if let Err(e) = numeric_item(&inner, &mut precision, &mut scale) {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+            broken = true;
         }
         Ok(())
     })?;
+    if broken && precision.is_none() {
+        // The precision's own error is reported; this stands in for it, never rendered.
+        return Ok(NumericAttr {
+            precision: 1000,
+            scale: 0,
+        });
+    }
     let Some((precision, _)) = precision else {
-        return Err(meta.error(
-            "`numeric` needs its precision: `numeric(precision = 12, scale = 2)`",
-        ));
+        return Err(
+            meta.error("`numeric` needs its precision: `numeric(precision = 12, scale = 2)`")
+        );
     };
     let scale = match scale {
         Some((s, lit)) if s > precision => {
@@ -798,6 +782,41 @@ fn numeric(meta: &ParseNestedMeta) -> syn::Result<NumericAttr> {
         None => 0,
     };
     Ok(NumericAttr { precision, scale })
+}
+
+/// One `precision = P` or `scale = S` of `numeric(...)`.
+fn numeric_item(
+    inner: &ParseNestedMeta,
+    precision: &mut Option<(u16, LitInt)>,
+    scale: &mut Option<(u16, LitInt)>,
+) -> syn::Result<()> {
+    let key = key_of(inner, NUMERIC_KEYS, "numeric")?;
+    let lit: LitInt = value(inner, &format!("a number: `{key} = 2`"))?
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a number: `{key} = 2`")))?;
+    if key == PRECISION {
+        match lit.base10_parse::<u16>() {
+            // PostgreSQL's limit for numeric(p, s).
+            Ok(p @ 1..=1000) => *precision = Some((p, lit)),
+            _ => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a numeric precision is a whole number from 1 to 1000",
+                ))
+            }
+        }
+    } else {
+        match lit.base10_parse::<u16>() {
+            Ok(s @ 0..=1000) => *scale = Some((s, lit)),
+            _ => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a numeric scale is a whole number from 0 to the precision",
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn referential_action(meta: &ParseNestedMeta) -> syn::Result<Ident> {

@@ -174,7 +174,7 @@ fn check_primary_key_not_nullable(cx: &Ctxt, table: &Table) {
     }
 }
 
-/// The keys that set a column's type (`numeric`, `char`, `precision`, `citext` with each other
+/// The keys that set a column's type (`numeric`, `char`, `precision` with each other
 /// and with `varchar` and `sql_type`): one per column.
 fn check_type_keys(cx: &Ctxt, a: &crate::internals::attr::FieldAttrs) {
     let keys = [
@@ -183,7 +183,6 @@ fn check_type_keys(cx: &Ctxt, a: &crate::internals::attr::FieldAttrs) {
         a.numeric.as_ref().map(|k| &k.key),
         a.char.as_ref().map(|k| &k.key),
         a.precision.as_ref().map(|k| &k.key),
-        a.citext.as_ref(),
     ];
     let mut given = keys.into_iter().flatten();
     let Some(first) = given.next() else { return };

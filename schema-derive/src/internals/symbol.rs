@@ -59,7 +59,6 @@ pub const IMMUTABLE: &str = "immutable";
 pub const NUMERIC: &str = "numeric";
 pub const CHAR: &str = "char";
 pub const PRECISION: &str = "precision";
-pub const CITEXT: &str = "citext";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -81,7 +80,6 @@ pub const FIELD_KEYS: &[&str] = &[
     NUMERIC,
     CHAR,
     PRECISION,
-    CITEXT,
 ];
 
 // Keys inside `numeric(...)`.
