@@ -113,6 +113,7 @@ pub mod sql;
 pub mod sqlx;
 mod types;
 mod validate;
+mod values;
 
 pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
@@ -126,10 +127,11 @@ pub use literal::{SqlLiteral, ToSqlLiteral};
 pub use names::Names;
 pub use schema::Schema;
 pub use types::{
-    DefaultFor, IdentityColumn, IntegerColumn, NumberDefault, PgType, ReferenceCompatible, SqlType,
-    TextColumn,
+    ArrayElement, DefaultFor, IdentityColumn, IntegerColumn, NumberDefault, NumericColumn, PgType,
+    ReferenceCompatible, SqlType, TextColumn, TimestampColumn,
 };
 pub use validate::{Rule, Validate, ValidationError, Violation, ViolationSink};
+pub use values::{Cidr, CidrError, Interval};
 
 /// The `uuid` crate (1.x) schema-core is built with: `Uuid` columns (`uuid`).
 pub use ::uuid;
@@ -137,6 +139,11 @@ pub use ::uuid;
 /// The `chrono` crate (0.4) schema-core is built with: `DateTime<Utc>` (`timestamptz`),
 /// `NaiveDateTime`, `NaiveDate` and `NaiveTime` columns.
 pub use ::chrono;
+
+/// The `rust_decimal` crate (1.x) schema-core is built with (feature `decimal`): `Decimal`
+/// columns (`numeric`).
+#[cfg(feature = "decimal")]
+pub use ::rust_decimal;
 
 /// The `serde_json` crate (1.x) schema-core is built with: `serde_json::Value` columns
 /// (`jsonb`).
@@ -202,6 +209,55 @@ pub mod __private {
 
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}
+
+    /// Compiles only for a field stored as a decimal (`numeric(...)`).
+    pub const fn numeric_column<T: crate::NumericColumn>() {}
+
+    /// Compiles only for a timestamp or time field (`precision = P`).
+    pub const fn timestamp_column<T: crate::TimestampColumn>() {}
+
+    /// The SQL type of a field whose type `base` an attribute narrows to `narrowed` (an array
+    /// stays an array of the narrowed element).
+    pub const fn narrow(base: crate::SqlType, narrowed: &'static crate::SqlType) -> crate::SqlType {
+        crate::types::narrow(base, narrowed)
+    }
+
+    /// The SQL type of a timestamp or time field of type `base` with a precision: `choices`
+    /// are that precision's `timestamp(p)`, `timestamptz(p)` and `time(p)`.
+    pub const fn with_precision(
+        base: crate::SqlType,
+        choices: &'static [crate::SqlType; 3],
+    ) -> crate::SqlType {
+        crate::types::with_precision(base, choices)
+    }
+
+    /// Whether every value is exactly `chars` characters long: a `char(n)` column pads a
+    /// shorter one with spaces, which a text enum would not read back.
+    pub const fn values_fill(values: Option<&[&str]>, chars: u32) -> bool {
+        let Some(values) = values else { return true };
+        let mut i = 0;
+        while i < values.len() {
+            if char_count(values[i]) != chars {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// The characters of `text`, counted as PostgreSQL counts them.
+    const fn char_count(text: &str) -> u32 {
+        let bytes = text.as_bytes();
+        let (mut chars, mut j) = (0_u32, 0);
+        while j < bytes.len() {
+            // Count every byte that starts a UTF-8 character.
+            if bytes[j] & 0xC0 != 0x80 {
+                chars += 1;
+            }
+            j += 1;
+        }
+        chars
+    }
 
     /// Whether both bounds of a `range = a..=b` fit in the field's integer type; compiles only
     /// for an integer field. (A field written as `i16`, `i32` or `i64`, or an `Option` of one,

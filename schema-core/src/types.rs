@@ -44,6 +44,37 @@ pub enum SqlType {
     Bytea,
     /// A type written out by the user (`#[pg(sql_type = "citext")]`), rendered as given.
     Custom(&'static str),
+    /// `numeric` (`None`: any precision) or `numeric(precision,scale)`: a decimal number of at
+    /// most `precision` significant digits, `scale` of them after the point.
+    Numeric(Option<(u16, u16)>),
+    /// `char(n)`: text of at most `n` characters, stored padded with spaces to `n`.
+    Char(u32),
+    /// `timestamp(p)`: a timestamp without time zone keeping `p` (0 to 6) fractional digits
+    /// of seconds; plain [`SqlType::Timestamp`] keeps 6.
+    TimestampPrecision(u8),
+    /// `timestamptz(p)`: a timestamp with time zone keeping `p` (0 to 6) fractional digits of
+    /// seconds; plain [`SqlType::Timestamptz`] keeps 6.
+    TimestamptzPrecision(u8),
+    /// `time(p)`: a time of day keeping `p` (0 to 6) fractional digits of seconds.
+    TimePrecision(u8),
+    /// `interval`: months, days and microseconds, kept apart as PostgreSQL keeps them.
+    Interval,
+    /// `inet`: an IPv4 or IPv6 host address.
+    Inet,
+    /// `cidr`: an IPv4 or IPv6 network (no bits set after the prefix).
+    Cidr,
+    /// `element[]`: an array of the element type (`integer[]`, `varchar(20)[]`).
+    Array(&'static SqlType),
+}
+
+impl SqlType {
+    /// The type of an array's elements; any other type is its own element.
+    pub const fn element(self) -> SqlType {
+        match self {
+            SqlType::Array(element) => *element,
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for SqlType {
@@ -65,6 +96,18 @@ impl fmt::Display for SqlType {
             SqlType::Time => f.write_str("time"),
             SqlType::Bytea => f.write_str("bytea"),
             SqlType::Custom(sql) => f.write_str(sql),
+            SqlType::Numeric(None) => f.write_str("numeric"),
+            SqlType::Numeric(Some((precision, scale))) => {
+                write!(f, "numeric({precision},{scale})")
+            }
+            SqlType::Char(n) => write!(f, "char({n})"),
+            SqlType::TimestampPrecision(p) => write!(f, "timestamp({p})"),
+            SqlType::TimestamptzPrecision(p) => write!(f, "timestamptz({p})"),
+            SqlType::TimePrecision(p) => write!(f, "time({p})"),
+            SqlType::Interval => f.write_str("interval"),
+            SqlType::Inet => f.write_str("inet"),
+            SqlType::Cidr => f.write_str("cidr"),
+            SqlType::Array(element) => write!(f, "{element}[]"),
         }
     }
 }
@@ -221,16 +264,145 @@ impl PgType for serde_json::Value {
     }
 }
 
-/// A field whose column stores text, so `#[pg(varchar = N)]` may narrow it.
+#[cfg(feature = "decimal")]
+impl PgType for rust_decimal::Decimal {
+    const SQL_TYPE: SqlType = SqlType::Numeric(None);
+    type Base = rust_decimal::Decimal;
+
+    fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
+        validate::check_decimal(*self, column, out);
+    }
+}
+
+impl PgType for std::net::IpAddr {
+    const SQL_TYPE: SqlType = SqlType::Inet;
+    type Base = std::net::IpAddr;
+}
+
+impl PgType for crate::values::Cidr {
+    const SQL_TYPE: SqlType = SqlType::Cidr;
+    type Base = crate::values::Cidr;
+}
+
+impl PgType for crate::values::Interval {
+    const SQL_TYPE: SqlType = SqlType::Interval;
+    type Base = crate::values::Interval;
+}
+
+/// A type whose values can be the elements of an array column: a `Vec<T>` field is stored as
+/// `T[]`, with the column rules of `T` (a varchar length, a numeric precision) applied to each
+/// element. `Vec<Option<T>>` holds NULL elements; reading a NULL element into a `Vec<T>` is a
+/// decode error.
 #[diagnostic::on_unimplemented(
-    message = "`varchar` needs a field stored as text, but `{Self}` is not",
-    label = "`varchar` is not allowed on this field",
-    note = "`varchar = N` narrows a `String` or text-enum field; remove it or change the field's type"
+    message = "`{Self}` cannot be the element of an array column",
+    label = "`Vec<{Self}>` has no SQL array type",
+    note = "array columns hold one level of scalars: `Vec<i32>`, `Vec<String>`, `Vec<Option<Uuid>>`, ..."
+)]
+pub trait ArrayElement: PgType {}
+
+macro_rules! array_elements {
+    ($($ty:ty),* $(,)?) => {
+        $(impl ArrayElement for $ty {})*
+    };
+}
+
+array_elements!(
+    bool,
+    i16,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    uuid::Uuid,
+    serde_json::Value,
+    chrono::DateTime<chrono::Utc>,
+    chrono::NaiveDateTime,
+    chrono::NaiveDate,
+    chrono::NaiveTime,
+    Vec<u8>,
+    std::net::IpAddr,
+    crate::values::Cidr,
+    crate::values::Interval,
+);
+
+#[cfg(feature = "decimal")]
+impl ArrayElement for rust_decimal::Decimal {}
+
+impl<T: ArrayElement> ArrayElement for Option<T> {}
+
+impl<T: ArrayElement> PgType for Vec<T> {
+    const SQL_TYPE: SqlType = SqlType::Array(&T::SQL_TYPE);
+    type Base = Vec<T>;
+
+    fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
+        for element in self {
+            element.check_value(column, out);
+        }
+    }
+}
+
+/// A field whose column stores text, so `#[pg(varchar = N)]` or `#[pg(char = N)]` may narrow
+/// it.
+#[diagnostic::on_unimplemented(
+    message = "`varchar` and `char` need a field stored as text, but `{Self}` is not",
+    label = "not allowed on this field",
+    note = "`varchar = N` and `char = N` narrow a `String` or text-enum field, or a `Vec` of one; remove it or change the field's type"
 )]
 pub trait TextColumn: PgType {}
 
 impl TextColumn for String {}
 impl<T: TextColumn> TextColumn for Option<T> {}
+impl<T: TextColumn + ArrayElement> TextColumn for Vec<T> {}
+
+/// A field whose column stores a decimal number, so `#[pg(numeric(precision = P, scale = S))]`
+/// may narrow it.
+#[diagnostic::on_unimplemented(
+    message = "`numeric` needs a decimal field, but `{Self}` is not",
+    label = "`numeric` is not allowed on this field",
+    note = "`numeric(precision = P, scale = S)` narrows a `rust_decimal::Decimal` field (schema-core's `decimal` feature); remove it or change the field's type"
+)]
+pub trait NumericColumn: PgType {}
+
+#[cfg(feature = "decimal")]
+impl NumericColumn for rust_decimal::Decimal {}
+impl<T: NumericColumn> NumericColumn for Option<T> {}
+impl<T: NumericColumn + ArrayElement> NumericColumn for Vec<T> {}
+
+/// A field whose column stores a timestamp or a time of day, so `#[pg(precision = P)]` may set
+/// how many fractional digits of seconds it keeps.
+#[diagnostic::on_unimplemented(
+    message = "`precision` needs a timestamp or time field, but `{Self}` is not",
+    label = "`precision` is not allowed on this field",
+    note = "`precision = P` sets the fractional digits of a `DateTime<Utc>`, `NaiveDateTime` or `NaiveTime` field; remove it or change the field's type"
+)]
+pub trait TimestampColumn: PgType {}
+
+impl TimestampColumn for chrono::DateTime<chrono::Utc> {}
+impl TimestampColumn for chrono::NaiveDateTime {}
+impl TimestampColumn for chrono::NaiveTime {}
+impl<T: TimestampColumn> TimestampColumn for Option<T> {}
+impl<T: TimestampColumn + ArrayElement> TimestampColumn for Vec<T> {}
+
+/// The type of a field whose declared type `base` (its `PgType`) an attribute narrows to
+/// `narrowed`: an array field keeps being an array, of the narrowed element.
+pub(crate) const fn narrow(base: SqlType, narrowed: &'static SqlType) -> SqlType {
+    match base {
+        SqlType::Array(_) => SqlType::Array(narrowed),
+        _ => *narrowed,
+    }
+}
+
+/// The type of a timestamp or time field of declared type `base` keeping `choices`' precision:
+/// `choices` holds the `timestamp(p)`, `timestamptz(p)` and `time(p)` types, in that order.
+pub(crate) const fn with_precision(base: SqlType, choices: &'static [SqlType; 3]) -> SqlType {
+    let chosen = match base.element() {
+        SqlType::Timestamp | SqlType::TimestampPrecision(_) => &choices[0],
+        SqlType::Timestamptz | SqlType::TimestamptzPrecision(_) => &choices[1],
+        _ => &choices[2],
+    };
+    narrow(base, chosen)
+}
 
 /// A field whose column stores an integer, so `#[pg(range = a..=b)]` may constrain it.
 #[diagnostic::on_unimplemented(
@@ -376,6 +548,15 @@ const fn family_of(sql_type: SqlType) -> Family {
         SqlType::Time => Family::Time,
         SqlType::Bytea => Family::Bytea,
         SqlType::Custom(written) => family_of_name(written),
+        SqlType::Char(_) => Family::Text,
+        SqlType::TimestampPrecision(_) => Family::Timestamp,
+        SqlType::TimestamptzPrecision(_) => Family::Timestamptz,
+        SqlType::TimePrecision(_) => Family::Time,
+        SqlType::Numeric(_)
+        | SqlType::Interval
+        | SqlType::Inet
+        | SqlType::Cidr
+        | SqlType::Array(_) => Family::Other,
     }
 }
 

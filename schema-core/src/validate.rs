@@ -65,6 +65,31 @@ pub enum Rule {
         /// The value, as text.
         value: String,
     },
+    /// Text longer than `char(max_chars)`.
+    TooLongForChar {
+        /// The column's length, in characters.
+        max_chars: u32,
+        /// The value's length, in characters.
+        chars: usize,
+    },
+    /// A decimal with more digits before the point than `numeric(precision,scale)` holds
+    /// (`precision - scale`): PostgreSQL would refuse it.
+    NumericOverflow {
+        /// The column's precision: the most significant digits.
+        precision: u16,
+        /// The column's scale: the digits after the point.
+        scale: u16,
+        /// The value, as text.
+        value: String,
+    },
+    /// A decimal with more digits after the point than `numeric(precision,scale)` keeps:
+    /// PostgreSQL would round it, so what is read back would differ.
+    NumericScale {
+        /// The column's scale: the digits after the point.
+        scale: u16,
+        /// The value, as text.
+        value: String,
+    },
 }
 
 impl fmt::Display for Rule {
@@ -89,6 +114,23 @@ impl fmt::Display for Rule {
             Rule::NulCharacter => {
                 f.write_str("contains a NUL character, which PostgreSQL cannot store")
             }
+            Rule::TooLongForChar { max_chars, chars } => write!(
+                f,
+                "is {chars} characters long, more than char({max_chars}) holds"
+            ),
+            Rule::NumericOverflow {
+                precision,
+                scale,
+                value,
+            } => write!(
+                f,
+                "is {value}, with more than {} digits before the point that numeric({precision},{scale}) holds",
+                precision - scale
+            ),
+            Rule::NumericScale { scale, value } => write!(
+                f,
+                "is {value}, with more than the {scale} digits after the point the column keeps"
+            ),
             Rule::DateOutOfRange { value } => write!(
                 f,
                 "is {value}, before the first date PostgreSQL stores (4714-11-24 BC)"
@@ -160,11 +202,17 @@ pub(crate) fn check_text(text: &str, column: &ColumnDef, out: &mut Vec<Rule>) {
     if text.contains('\0') {
         out.push(Rule::NulCharacter);
     }
-    if let SqlType::Varchar(max_chars) = column.sql_type {
+    if let SqlType::Varchar(max_chars) = column.sql_type.element() {
         // PostgreSQL counts characters, which for UTF-8 text are Unicode scalar values.
         let chars = text.chars().count();
         if chars > max_chars as usize {
             out.push(Rule::TooLong { max_chars, chars });
+        }
+    }
+    if let SqlType::Char(max_chars) = column.sql_type.element() {
+        let chars = text.chars().count();
+        if chars > max_chars as usize {
+            out.push(Rule::TooLongForChar { max_chars, chars });
         }
     }
     if let Some(allowed) = column.allowed_values {
@@ -218,6 +266,36 @@ pub(crate) fn check_datetime(value: chrono::NaiveDateTime, out: &mut Vec<Rule>) 
     };
     if value.date() < FIRST {
         out.push(Rule::DateOutOfRange {
+            value: value.to_string(),
+        });
+    }
+}
+
+/// The precision and scale of a `numeric(precision,scale)` column: at most `precision - scale`
+/// digits before the point (more is PostgreSQL's overflow error), at most `scale` after it
+/// (more would be rounded).
+#[cfg(feature = "decimal")]
+pub(crate) fn check_decimal(value: rust_decimal::Decimal, column: &ColumnDef, out: &mut Vec<Rule>) {
+    let SqlType::Numeric(Some((precision, scale))) = column.sql_type.element() else {
+        return;
+    };
+    let fraction_digits = value.normalize().scale();
+    if fraction_digits > u32::from(scale) {
+        out.push(Rule::NumericScale {
+            scale,
+            value: value.to_string(),
+        });
+    }
+    let whole = value.trunc().abs().normalize();
+    let whole_digits = if whole.is_zero() {
+        0
+    } else {
+        whole.to_string().len()
+    };
+    if whole_digits > usize::from(precision - scale) {
+        out.push(Rule::NumericOverflow {
+            precision,
+            scale,
             value: value.to_string(),
         });
     }

@@ -53,6 +53,9 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `primary_key` | nothing: this column is the key | `primary_key` |
 /// | `unique` | nothing: a `UNIQUE` constraint | `unique` |
 /// | `varchar` | a length: `varchar(N)` for a text field (and every value of a text enum must fit) | `varchar = 200` |
+/// | `char` | a length: `char(N)` for a text field; PostgreSQL pads shorter values with spaces, so every value of a text enum must have exactly N characters | `char = 3` |
+/// | `numeric` | a precision (1 to 1000) and a scale (0 to the precision, default 0): `numeric(P,S)` for a `rust_decimal::Decimal` field (feature `decimal`) | `numeric(precision = 12, scale = 2)` |
+/// | `precision` | the fractional digits of seconds (0 to 6) of a `DateTime<Utc>`, `NaiveDateTime` or `NaiveTime` field: `timestamptz(P)`, `timestamp(P)`, `time(P)` | `precision = 3` |
 /// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile | `sql_type = "citext"` |
 /// | `default` | a Rust value of the field's type, written as a literal | `default = TicketPriority::Medium` |
 /// | `default_sql` | a SQL expression | `default_sql = "now()"` |
@@ -66,6 +69,77 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `generated` | SQL computing the column from the row's other columns, where `{field}` names one (not another generated column): `GENERATED ALWAYS AS (...) STORED`. The column is in neither `InsertX` nor `UpdateX` | `generated = "{quantity} * {unit_cents}"` |
 /// | `default_fn` | a function `fn() -> T` (the column's type) that `InsertX::new` calls to fill the field; the DDL is unchanged (add `default_sql` for inserts written in SQL) | `default_fn = Uuid::now_v7` |
 /// | `immutable` | nothing: the column never changes after insert; a trigger (`{table}_immutable_columns`) refuses an `UPDATE` that changes it whatever the role, the table's owner included (DDL disabling the trigger is not an update), with SQLSTATE 23000 naming the column, and `UpdateX` has no field for it; a foreign key action that would rewrite it (`on_update = "cascade"`, `"set null"`, `"set default"`) does not compile | `immutable` |
+///
+/// # Column types
+///
+/// The field's Rust type gives the column's type: `bool` (`boolean`), `i16` / `i32` / `i64`
+/// (`smallint` / `integer` / `bigint`), `f32` / `f64` (`real` / `double precision`), `String`
+/// (`text`), `Uuid`, `serde_json::Value` (`jsonb`), `DateTime<Utc>` (`timestamptz`),
+/// `NaiveDateTime` (`timestamp`), `NaiveDate` (`date`), `NaiveTime` (`time`), `Vec<u8>`
+/// (`bytea`), `rust_decimal::Decimal` (`numeric`, feature `decimal`), `std::net::IpAddr`
+/// (`inet`), `schema_core::Cidr` (`cidr`), `schema_core::Interval` (`interval`), a text enum
+/// (`text`), and `Vec<T>` of any of these (but `Vec<u8>` and text enums) as `T[]`, where
+/// `Vec<Option<T>>` holds NULL elements. `varchar`, `char`, `numeric` and `precision` on a
+/// `Vec<T>` field narrow its elements, and `validate()` checks each element. A key on a field
+/// of another kind (`numeric` on an `f64`, `precision` on a `String`) does not compile, nor do
+/// two keys that set one column's type.
+///
+/// `validate()` refuses, before anything is sent: text longer than `varchar(N)` or `char(N)`;
+/// a decimal with more digits before the point than `numeric(P,S)` holds (`P - S`), which
+/// PostgreSQL would refuse, or more after it than `S`, which PostgreSQL would round.
+///
+/// ```
+/// # use schema_core::PgTable;
+/// use schema_core::chrono::{DateTime, NaiveTime, Utc};
+/// use schema_core::rust_decimal::Decimal;
+/// use schema_core::{Cidr, Interval, Rule, Validate};
+///
+/// #[derive(PgTable)]
+/// #[pg(table = "payments")]
+/// pub struct Payment {
+///     #[pg(primary_key)]
+///     pub payment_id: i64,
+///     #[pg(numeric(precision = 12, scale = 2))]
+///     pub amount: Decimal,
+///     #[pg(char = 3)]
+///     pub currency: String,
+///     #[pg(precision = 3)]
+///     pub paid_at: DateTime<Utc>,
+///     #[pg(precision = 0)]
+///     pub cutoff: Option<NaiveTime>,
+///     #[pg(varchar = 20)]
+///     pub labels: Vec<String>,
+///     pub attempts: Vec<Option<i32>>,
+///     pub grace: Interval,
+///     pub client_ip: Option<std::net::IpAddr>,
+///     pub network: Option<Cidr>,
+/// }
+///
+/// let ddl = schema_core::Schema::new().table::<Payment>().to_ddl().unwrap();
+/// assert!(ddl.contains(r#""amount" numeric(12,2) NOT NULL,"#));
+/// assert!(ddl.contains(r#""currency" char(3) NOT NULL,"#));
+/// assert!(ddl.contains(r#""paid_at" timestamptz(3) NOT NULL,"#));
+/// assert!(ddl.contains(r#""cutoff" time(0),"#));
+/// assert!(ddl.contains(r#""labels" varchar(20)[] NOT NULL,"#));
+/// assert!(ddl.contains(r#""attempts" integer[] NOT NULL,"#));
+/// assert!(ddl.contains(r#""grace" interval NOT NULL,"#));
+/// assert!(ddl.contains(r#""client_ip" inet,"#));
+/// assert!(ddl.contains(r#""network" cidr,"#));
+///
+/// let mut payment = InsertPayment::new(
+///     1,
+///     "12345678901.5".parse().unwrap(),
+///     "EUR".into(),
+///     DateTime::UNIX_EPOCH,
+///     vec!["refund".into()],
+///     vec![Some(1), None],
+///     Interval::days(30),
+/// );
+/// let error = payment.validate().unwrap_err();
+/// assert!(matches!(error.violations[0].rule, Rule::NumericOverflow { precision: 12, scale: 2, .. }));
+/// payment.amount = "1234567890.50".parse().unwrap();
+/// assert_eq!(payment.validate(), Ok(()));
+/// ```
 ///
 /// Doc comments on the struct and its fields become `COMMENT ON TABLE` / `COMMENT ON COLUMN`.
 /// No text that reaches the DDL (doc comments, names, SQL, types, defaults) may hold a NUL

@@ -577,9 +577,8 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         let item = syn::Ident::new(item, ty.span());
         quote_spanned!(ty.span()=> <#ty as #krate::PgType>::#item)
     };
-    let sql_type = if let Some(varchar) = &c.attrs.varchar {
-        let n = varchar.value;
-        quote!(#krate::SqlType::Varchar(#n))
+    let sql_type = if let Some(narrowed) = narrowed_type(table, c) {
+        narrowed
     } else if let Some(sql) = &c.attrs.sql_type {
         let sql = &sql.value;
         quote!(#krate::SqlType::Custom(#sql))
@@ -697,6 +696,38 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     }
 }
 
+/// The SQL type an attribute narrows the field's type to (`varchar`, `char`, `numeric`,
+/// `precision`), computed by schema-core from the field's `PgType` so that an array
+/// field becomes an array of the narrowed element.
+fn narrowed_type(table: &Table, c: &Column) -> Option<TokenStream> {
+    let krate = &table.krate;
+    let ty = c.ty;
+    let base = quote_spanned!(ty.span()=> <#ty as #krate::PgType>::SQL_TYPE);
+    let a = &c.attrs;
+    let narrowed = if let Some(varchar) = &a.varchar {
+        let n = varchar.value;
+        quote!(#krate::SqlType::Varchar(#n))
+    } else if let Some(char) = &a.char {
+        let n = char.value;
+        quote!(#krate::SqlType::Char(#n))
+    } else if let Some(numeric) = &a.numeric {
+        let (p, s) = (numeric.value.precision, numeric.value.scale);
+        quote!(#krate::SqlType::Numeric(::core::option::Option::Some((#p, #s))))
+    } else if let Some(precision) = &a.precision {
+        let p = precision.value;
+        return Some(quote! {
+            #krate::__private::with_precision(#base, &[
+                #krate::SqlType::TimestampPrecision(#p),
+                #krate::SqlType::TimestamptzPrecision(#p),
+                #krate::SqlType::TimePrecision(#p),
+            ])
+        });
+    } else {
+        return None;
+    };
+    Some(quote!(#krate::__private::narrow(#base, &#narrowed)))
+}
+
 /// The integer type a field is written as: `i16`, `i32` or `i64`, or an `Option` of one.
 fn written_integer(ty: &syn::Type) -> Option<&syn::Ident> {
     let syn::Type::Path(path) = ty else {
@@ -779,6 +810,7 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
             );
         });
     }
+    checks.extend(narrowing_checks(table, c));
     if let Some(sql_type) = &c.attrs.sql_type {
         let lit = &sql_type.value;
         let span = lit.span();
@@ -829,6 +861,45 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
                 );
             });
         }
+    }
+    checks
+}
+
+/// The checks of `char`, `numeric` and `precision`: each compiles only on a field
+/// of the kind it narrows, reported at the key.
+fn narrowing_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    let a = &c.attrs;
+    let mut checks = Vec::new();
+    if let Some(char) = &a.char {
+        let n = char.value;
+        let span = char.key.span();
+        let ty = respan(c.ty, span);
+        let message = format!(
+            "`char = {n}` pads a value of this field's enum with spaces, which would not read \
+             back: give every value {n} characters, or use `varchar`"
+        );
+        checks.push(quote_spanned! {span=>
+            const _: () = #krate::__private::text_column::<#ty>();
+            const _: () = ::core::assert!(
+                #krate::__private::values_fill(<#ty as #krate::PgType>::ALLOWED_VALUES, #n),
+                #message
+            );
+        });
+    }
+    if let Some(numeric) = &a.numeric {
+        let span = numeric.key.span();
+        let ty = respan(c.ty, span);
+        checks.push(quote_spanned! {span=>
+            const _: () = #krate::__private::numeric_column::<#ty>();
+        });
+    }
+    if let Some(precision) = &a.precision {
+        let span = precision.key.span();
+        let ty = respan(c.ty, span);
+        checks.push(quote_spanned! {span=>
+            const _: () = #krate::__private::timestamp_column::<#ty>();
+        });
     }
     checks
 }

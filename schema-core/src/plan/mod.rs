@@ -950,6 +950,9 @@ fn canonical_type(sql_type: &str) -> String {
 
 /// How a type change affects the rows: `None` when no value can be lost, else why.
 fn type_change(from: &str, to: &str) -> (bool, Option<String>) {
+    if let Some(change) = modifier_change(from, to) {
+        return change;
+    }
     let (from, to) = (canonical_type(from), canonical_type(to));
     let varchar = |t: &str| -> Option<Option<u32>> {
         if t == "text" || t == "varchar" {
@@ -988,6 +991,105 @@ fn type_change(from: &str, to: &str) -> (bool, Option<String>) {
             true,
             Some(format!("changes {from} to {to}: values may not convert")),
         ),
+    }
+}
+
+/// A type with its modifiers, in one spelling for the code's and the catalog's:
+/// `numeric(12,2)`, `timestamp(3) with time zone` and `timestamptz(3)`, `character(3)` and
+/// `char(3)`. The modifiers are `None` where the type has none (plain `numeric`) and the
+/// default is written out where PostgreSQL has one (`timestamp` keeps 6 digits).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Modified {
+    /// `numeric(precision,scale)`, or any precision.
+    Numeric(Option<(u32, u32)>),
+    /// `timestamp`, `timestamptz`, `time` (by name) with their precision.
+    Fraction(&'static str, u32),
+    /// `char(n)`.
+    Char(u32),
+}
+
+fn modified(sql_type: &str) -> Option<Modified> {
+    let t = sql_type.trim().to_ascii_lowercase();
+    let (name, args, rest) = match t.split_once('(') {
+        Some((name, after)) => {
+            let (args, rest) = after.split_once(')')?;
+            (name.trim(), Some(args), rest.trim())
+        }
+        None => match t.split_once(' ') {
+            Some((name, rest)) => (name, None, rest.trim()),
+            None => (t.as_str(), None, ""),
+        },
+    };
+    let numbers: Option<Vec<u32>> = args.map(|a| {
+        a.split(',')
+            .map(|n| n.trim().parse().ok())
+            .collect::<Option<Vec<u32>>>()
+            .unwrap_or_default()
+    });
+    let one = |default: u32| match numbers.as_deref() {
+        None => Some(default),
+        Some([n]) => Some(*n),
+        _ => None,
+    };
+    Some(match (name, rest) {
+        ("numeric" | "decimal", "") => Modified::Numeric(match numbers.as_deref() {
+            None => None,
+            Some([p]) => Some((*p, 0)),
+            Some([p, s]) => Some((*p, *s)),
+            _ => return None,
+        }),
+        ("timestamp", "" | "without time zone") => Modified::Fraction("timestamp", one(6)?),
+        ("timestamptz", "") | ("timestamp", "with time zone") => {
+            Modified::Fraction("timestamptz", one(6)?)
+        }
+        ("time", "" | "without time zone") => Modified::Fraction("time", one(6)?),
+        ("char" | "character" | "bpchar", "") => Modified::Char(one(1)?),
+        _ => return None,
+    })
+}
+
+/// How a change of a type's modifiers (a numeric's precision and scale, a timestamp's or
+/// time's precision, a char's length), or of an array's element type, affects the rows;
+/// `None` for the changes [`type_change`] judges itself.
+fn modifier_change(from: &str, to: &str) -> Option<(bool, Option<String>)> {
+    let (from_t, to_t) = (from.trim(), to.trim());
+    if let (Some(from_element), Some(to_element)) =
+        (from_t.strip_suffix("[]"), to_t.strip_suffix("[]"))
+    {
+        // An array's elements are converted one by one: the table is rewritten, and values
+        // are lost where its elements' would be.
+        let (_, loss) = type_change(from_element, to_element);
+        return Some((true, loss));
+    }
+    let (a, b) = (modified(from_t)?, modified(to_t)?);
+    let lossy = |what: &str| Some((true, Some(format!("changes {from_t} to {to_t}: {what}"))));
+    match (a, b) {
+        (Modified::Numeric(a), Modified::Numeric(b)) => match (a, b) {
+            (_, None) => Some((false, None)),
+            (Some((p1, s1)), Some((p2, s2))) if s1 == s2 && p2 >= p1 => Some((false, None)),
+            (Some((p1, s1)), Some((p2, s2)))
+                if s2 >= s1 && i64::from(p2) - i64::from(s2) >= i64::from(p1) - i64::from(s1) =>
+            {
+                Some((true, None))
+            }
+            _ => lossy("values may overflow the precision or be rounded to the scale"),
+        },
+        // PostgreSQL keeps the values of a more precise timestamp or time as they are.
+        (Modified::Fraction(k1, p1), Modified::Fraction(k2, p2)) if k1 == k2 => {
+            if p2 >= p1 {
+                Some((false, None))
+            } else {
+                lossy("values are rounded to fewer fractional digits")
+            }
+        }
+        (Modified::Char(n1), Modified::Char(n2)) => {
+            if n2 >= n1 {
+                Some((true, None))
+            } else {
+                lossy("longer values fail the change")
+            }
+        }
+        _ => None,
     }
 }
 
@@ -1081,5 +1183,43 @@ impl Step {
                 quote_literal(&format!("{}ms", ms(self.statement_timeout)))
             ),
         ]
+    }
+}
+
+#[cfg(test)]
+mod modifier_tests {
+    use super::type_change;
+
+    #[test]
+    fn modifier_changes_say_whether_they_rewrite_and_what_they_lose() {
+        let judged = |from: &str, to: &str| {
+            let (rewrites, loss) = type_change(from, to);
+            (rewrites, loss.is_some())
+        };
+        // The catalog's spelling on the left, the code's on the right.
+        assert_eq!(judged("numeric(10,2)", "numeric(12,2)"), (false, false));
+        assert_eq!(judged("numeric(10,2)", "numeric"), (false, false));
+        assert_eq!(judged("numeric(10,2)", "numeric(11,3)"), (true, false));
+        assert_eq!(judged("numeric(12,2)", "numeric(10,2)"), (true, true));
+        assert_eq!(judged("numeric(10,2)", "numeric(10,1)"), (true, true));
+        assert_eq!(judged("numeric", "numeric(10,2)"), (true, true));
+        assert_eq!(
+            judged("timestamp(3) without time zone", "timestamp(6)"),
+            (false, false)
+        );
+        assert_eq!(
+            judged("timestamp with time zone", "timestamptz(3)"),
+            (true, true)
+        );
+        assert_eq!(judged("time(2) without time zone", "time"), (false, false));
+        assert_eq!(judged("character(3)", "char(5)"), (true, false));
+        assert_eq!(judged("character(5)", "char(3)"), (true, true));
+        assert_eq!(judged("text[]", "varchar(20)[]"), (true, true));
+        assert_eq!(
+            judged("character varying(20)[]", "varchar(30)[]"),
+            (true, false)
+        );
+        assert_eq!(judged("integer[]", "bigint[]"), (true, false));
+        assert_eq!(judged("integer", "bigint"), (true, false));
     }
 }

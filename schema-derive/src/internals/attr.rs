@@ -238,6 +238,12 @@ pub struct FieldAttrs {
     pub identity: Option<Keyed<IdentityAttr>>,
     pub generated: Option<Keyed<SqlAttr>>,
     pub default_fn: Option<Keyed<Path>>,
+    /// `numeric(precision = P, scale = S)`.
+    pub numeric: Option<Keyed<NumericAttr>>,
+    /// `char = N`.
+    pub char: Option<Keyed<u32>>,
+    /// `precision = P` on a timestamp or time field.
+    pub precision: Option<Keyed<u8>>,
 }
 
 /// `identity(always | by_default, start = N, increment = N, min = N, max = N, cache = N, cycle)`.
@@ -251,6 +257,12 @@ pub struct IdentityAttr {
     pub max: Option<i64>,
     pub cache: Option<i64>,
     pub cycle: bool,
+}
+
+/// `numeric(precision = P, scale = S)`: the scale defaults to 0.
+pub struct NumericAttr {
+    pub precision: u16,
+    pub scale: u16,
 }
 
 /// `range = a..=b`, normalised to inclusive bounds; the bound tokens keep their spans.
@@ -448,6 +460,14 @@ impl FieldAttrs {
                     .parse()?;
                     set_once(cx, &mut out.default_fn, &key, keyed(&key, path))
                 }
+                NUMERIC => set_once(cx, &mut out.numeric, &key, keyed(&key, numeric(cx, meta)?)),
+                CHAR => set_once(cx, &mut out.char, &key, keyed(&key, char_length(meta)?)),
+                PRECISION => set_once(
+                    cx,
+                    &mut out.precision,
+                    &key,
+                    keyed(&key, timestamp_precision(meta)?),
+                ),
                 _ => unreachable!("every key of FIELD_KEYS is handled"),
             }
             Ok(())
@@ -830,6 +850,121 @@ fn varchar_length(meta: &ParseNestedMeta) -> syn::Result<u32> {
             "a varchar length is a whole number from 1 to 10485760",
         )),
     }
+}
+
+/// `char = N`: a length PostgreSQL's `char(n)` takes.
+fn char_length(meta: &ParseNestedMeta) -> syn::Result<u32> {
+    let lit: LitInt = value(meta, "a length: `char = 3`")?
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), "`char` takes a length as a number: `char = 3`"))?;
+    match lit.base10_parse::<u32>() {
+        // PostgreSQL's limit for char(n), as for varchar(n).
+        Ok(n @ 1..=10_485_760) => Ok(n),
+        _ => Err(syn::Error::new(
+            lit.span(),
+            "a char length is a whole number from 1 to 10485760",
+        )),
+    }
+}
+
+/// `precision = P`: the fractional digits of seconds a timestamp or time keeps.
+fn timestamp_precision(meta: &ParseNestedMeta) -> syn::Result<u8> {
+    let lit: LitInt = value(meta, "a number of digits: `precision = 3`")?
+        .parse()
+        .map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "`precision` takes a number of digits: `precision = 3`",
+            )
+        })?;
+    match lit.base10_parse::<u8>() {
+        Ok(p @ 0..=6) => Ok(p),
+        _ => Err(syn::Error::new(
+            lit.span(),
+            "a timestamp or time precision is a whole number from 0 to 6 (fractional digits of seconds)",
+        )),
+    }
+}
+
+/// `numeric(precision = P, scale = S)`, the scale 0 when left out.
+fn numeric(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<NumericAttr> {
+    let usage = "`numeric` takes a precision and a scale: `numeric(precision = 12, scale = 2)`";
+    if !meta.input.peek(token::Paren) {
+        return Err(meta.error(usage));
+    }
+    if empty_list(meta)? {
+        return Err(meta.error(usage));
+    }
+    let (mut precision, mut scale) = (None, None);
+    let mut broken = false;
+    meta.parse_nested_meta(|inner| {
+        if let Err(e) = numeric_item(&inner, &mut precision, &mut scale) {
+            cx.syn_error(e);
+            skip_value(inner.input)?;
+            broken = true;
+        }
+        Ok(())
+    })?;
+    if broken && precision.is_none() {
+        // The precision's own error is reported; this stands in for it, never rendered.
+        return Ok(NumericAttr {
+            precision: 1000,
+            scale: 0,
+        });
+    }
+    let Some((precision, _)) = precision else {
+        return Err(
+            meta.error("`numeric` needs its precision: `numeric(precision = 12, scale = 2)`")
+        );
+    };
+    let scale = match scale {
+        Some((s, lit)) if s > precision => {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "a scale of {s} is larger than the precision {precision}: the scale counts the digits after the point among the precision's"
+                ),
+            ))
+        }
+        Some((s, _)) => s,
+        None => 0,
+    };
+    Ok(NumericAttr { precision, scale })
+}
+
+/// One `precision = P` or `scale = S` of `numeric(...)`.
+fn numeric_item(
+    inner: &ParseNestedMeta,
+    precision: &mut Option<(u16, LitInt)>,
+    scale: &mut Option<(u16, LitInt)>,
+) -> syn::Result<()> {
+    let key = key_of(inner, NUMERIC_KEYS, "numeric")?;
+    let lit: LitInt = value(inner, &format!("a number: `{key} = 2`"))?
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a number: `{key} = 2`")))?;
+    if key == PRECISION {
+        match lit.base10_parse::<u16>() {
+            // PostgreSQL's limit for numeric(p, s).
+            Ok(p @ 1..=1000) => *precision = Some((p, lit)),
+            _ => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a numeric precision is a whole number from 1 to 1000",
+                ))
+            }
+        }
+    } else {
+        match lit.base10_parse::<u16>() {
+            Ok(s @ 0..=1000) => *scale = Some((s, lit)),
+            _ => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a numeric scale is a whole number from 0 to the precision",
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn referential_action(meta: &ParseNestedMeta) -> syn::Result<Ident> {

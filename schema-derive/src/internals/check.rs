@@ -176,6 +176,30 @@ fn check_primary_key_not_nullable(cx: &Ctxt, table: &Table) {
     }
 }
 
+/// The keys that set a column's type (`numeric`, `char`, `precision` with each other
+/// and with `varchar` and `sql_type`): one per column.
+fn check_type_keys(cx: &Ctxt, a: &crate::internals::attr::FieldAttrs) {
+    let keys = [
+        a.varchar.as_ref().map(|k| &k.key),
+        a.sql_type.as_ref().map(|k| &k.key),
+        a.numeric.as_ref().map(|k| &k.key),
+        a.char.as_ref().map(|k| &k.key),
+        a.precision.as_ref().map(|k| &k.key),
+    ];
+    let mut given = keys.into_iter().flatten();
+    let Some(first) = given.next() else { return };
+    for key in given {
+        // `varchar` with `sql_type` has its own message.
+        if a.varchar.is_some() && a.sql_type.as_ref().is_some_and(|s| &s.key == key) {
+            continue;
+        }
+        cx.error_spanned_by(
+            key,
+            format!("`{first}` and `{key}` both set the column's type; keep one"),
+        );
+    }
+}
+
 /// Keys that say two different things about one column.
 fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
     for column in &table.columns {
@@ -192,6 +216,7 @@ fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
                 "`varchar` and `sql_type` both set the column's type; keep one",
             );
         }
+        check_type_keys(cx, a);
         if a.references.is_none() {
             for action in [&a.on_delete, &a.on_update].into_iter().flatten() {
                 cx.error_spanned_by(

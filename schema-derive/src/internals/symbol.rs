@@ -62,6 +62,9 @@ pub const IMMUTABLE: &str = "immutable";
 pub const IDENTITY: &str = "identity";
 pub const GENERATED: &str = "generated";
 pub const DEFAULT_FN: &str = "default_fn";
+pub const NUMERIC: &str = "numeric";
+pub const CHAR: &str = "char";
+pub const PRECISION: &str = "precision";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -83,6 +86,9 @@ pub const FIELD_KEYS: &[&str] = &[
     IDENTITY,
     GENERATED,
     DEFAULT_FN,
+    NUMERIC,
+    CHAR,
+    PRECISION,
 ];
 
 // Keys inside `identity(...)`.
@@ -95,6 +101,10 @@ pub const MAX: &str = "max";
 pub const CACHE: &str = "cache";
 pub const CYCLE: &str = "cycle";
 pub const IDENTITY_KEYS: &[&str] = &[ALWAYS, BY_DEFAULT, START, INCREMENT, MIN, MAX, CACHE, CYCLE];
+
+// Keys inside `numeric(...)`.
+pub const SCALE: &str = "scale";
+pub const NUMERIC_KEYS: &[&str] = &[PRECISION, SCALE];
 
 // Keys inside `index(...)`.
 pub const NAME: &str = "name";

@@ -1,0 +1,11 @@
+use schema_core::PgTable;
+
+#[derive(PgTable)]
+pub struct Event {
+    #[pg(primary_key)]
+    pub event_id: i64,
+    #[pg(precision = 3)]
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use schema_core::PgTable;
+
+#[derive(PgTable)]
+pub struct Invoice {
+    #[pg(primary_key)]
+    pub invoice_id: i64,
+    #[pg(varchar = 3, char = 3)]
+    pub currency: String,
+}
+
+fn main() {}
