@@ -8,8 +8,8 @@ variant, each with its own `[workspace]` and its own target dir.
 
 Environment:
   RUNS=5            timed rounds (each round: `cargo check` then `cargo build` per variant)
-  VARIANTS=a,b      subset, from: schema-core, schema-core+serde, diesel, sea-orm, drizzle,
-                    serde, plain (default: all)
+  VARIANTS=a,b      subset, from: schema-core, schema-core+serde, schema-core+serde+postgres,
+                    diesel, sea-orm, drizzle, serde, plain (default: all)
   TABLES=40         ticket-like tables (the providers table comes on top)
   CLEAN=1           0 skips the clean build of each variant's dependency tree
   CLEAN_RUNS=1      clean builds per variant (interleaved like the timed runs; median)
@@ -39,7 +39,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SCHEMA_CORE = REPO / "schema-core"   # replaced by a snapshot when SCHEMA_CORE_REF is set
 
-ALL_VARIANTS = ["schema-core", "schema-core+serde", "diesel", "sea-orm", "drizzle", "serde", "plain"]
+ALL_VARIANTS = ["schema-core", "schema-core+serde", "schema-core+serde+postgres", "diesel", "sea-orm",
+                "drizzle", "serde", "plain"]
 
 # Versions: the newest that build with the machine's rustc 1.95 (drizzle >= 0.2 needs 1.98).
 DIESEL = '"2.3"'
@@ -229,8 +230,8 @@ def lib_rs(header, modules, extra=""):
 # 1. schema-core
 # --------------------------------------------------------------------------------------------
 
-def gen_schema_core(root, count, serde):
-    feat = ', features = ["serde"]' if serde else ""
+def gen_schema_core(root, count, features):
+    feat = (", features = [" + ", ".join('"%s"' % f for f in features) + "]") if features else ""
     deps = (f'schema-core = {{ path = "{SCHEMA_CORE}"{feat} }}\n'
             'uuid = { version = "1", default-features = false, features = ["std"] }\n'
             'chrono = { version = "0.4", default-features = false, features = ["std"] }\n'
@@ -600,8 +601,10 @@ def gen_plain(root, count, serde):
 
 
 GENERATORS = {
-    "schema-core": lambda r, n: gen_schema_core(r, n, serde=False),
-    "schema-core+serde": lambda r, n: gen_schema_core(r, n, serde=True),
+    "schema-core": lambda r, n: gen_schema_core(r, n, []),
+    "schema-core+serde": lambda r, n: gen_schema_core(r, n, ["serde"]),
+    # What an application enables: JSON rows and typed reads and writes over tokio-postgres.
+    "schema-core+serde+postgres": lambda r, n: gen_schema_core(r, n, ["serde", "postgres"]),
     "diesel": gen_diesel,
     "sea-orm": gen_sea_orm,
     "drizzle": gen_drizzle,
@@ -888,7 +891,8 @@ def report(variants, dropped, count, runs, clean_runs, incremental, bench_dir, s
         r = ratio(med(a, what, 1), med(b, what, 1))
         return "" if r is None else f" (CPU time: {r:.2f}×)"
 
-    print("Targets (schema-core with default features; wall-clock medians):\n")
+    print("Targets (wall-clock medians; schema-core with default features unless a feature is "
+          "named):\n")
     c = med("schema-core", "check")
     r = ratio(c, med("serde", "check"))
     line(None if r is None else r <= 1.5,
@@ -900,6 +904,14 @@ def report(variants, dropped, count, runs, clean_runs, incremental, bench_dir, s
         other = med(peer, "check")
         line(None if other is None else c < other,
              f"`cargo check` below {peer}: {fmt(c)}s vs {fmt(other)}s")
+    c = med("schema-core+serde", "check")
+    r = ratio(c, med("serde", "check"))
+    line(None if r is None else r <= 1.5,
+         f"`cargo check` with the `serde` feature at most 1.5× serde: {fmt(r)}×"
+         f"{cpu_note('schema-core+serde', 'serde')}")
+    r = ratio(med("schema-core+serde+postgres", "check"), med("serde", "check"))
+    print(f"- (no target) `cargo check` with the `serde` and `postgres` features: {fmt(r)}× serde"
+          f"{cpu_note('schema-core+serde+postgres', 'serde')}")
     a, b = med("schema-core", "clean"), med("serde", "clean")
     line(None if a is None or b is None else a <= b,
          f"clean build of the dependency tree no slower than serde's (with its derive): "

@@ -180,31 +180,9 @@ pub mod __private {
     #[cfg(feature = "serde")]
     pub use serde;
 
-    /// serde for a nullable column's patch field, `Option<Option<T>>`: a missing field is
-    /// `None` (leave as is), `null` is `Some(None)` (set NULL), a value is `Some(Some(v))`.
+    /// The generic half of the serde impls of row types and text enums.
     #[cfg(feature = "serde")]
-    pub mod double_option {
-        use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-        /// Writes `Some(None)` as `null` and `Some(Some(v))` as `v`; `None` is skipped by the
-        /// field's `skip_serializing_if`.
-        pub fn serialize<T: Serialize, S: Serializer>(
-            value: &Option<Option<T>>,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match value {
-                Some(inner) => inner.serialize(serializer),
-                None => serializer.serialize_none(),
-            }
-        }
-
-        /// Reads a present field: `null` as `Some(None)`, a value as `Some(Some(v))`.
-        pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Option<Option<T>>, D::Error> {
-            Option::<T>::deserialize(deserializer).map(Some)
-        }
-    }
+    pub mod serde_rows;
     pub use std::string::String;
 
     /// Compiles only for a field stored as text (`varchar = N`).

@@ -263,33 +263,27 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> Tok
 }
 
 /// Serialize and Deserialize as the stored text, so an API speaks the same values as the
-/// database; unknown text is refused with the list of expected values.
+/// database; unknown text is refused with the list of expected values. The work is done in
+/// schema-core (`__private::serde_rows`).
 fn serde_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
+    let r = quote!(#krate::__private::serde_rows);
     quote! {
         #[automatically_derived]
-        impl #krate::__private::serde::Serialize for #ident {
-            fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-            where
-                S: #krate::__private::serde::Serializer,
-            {
-                serializer.serialize_str(<Self as #krate::PgEnum>::as_str(self))
+        impl #r::Serialize for #ident {
+            fn serialize<__S: #r::Serializer>(
+                &self,
+                __serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                #r::serialize_text(self, __serializer)
             }
         }
 
         #[automatically_derived]
-        impl<'de> #krate::__private::serde::Deserialize<'de> for #ident {
-            fn deserialize<D>(deserializer: D) -> ::core::result::Result<Self, D::Error>
-            where
-                D: #krate::__private::serde::Deserializer<'de>,
-            {
-                let text: #krate::__private::String =
-                    #krate::__private::serde::Deserialize::deserialize(deserializer)?;
-                <Self as #krate::PgEnum>::from_text(&text).ok_or_else(|| {
-                    <D::Error as #krate::__private::serde::de::Error>::unknown_variant(
-                        &text,
-                        <Self as #krate::PgEnum>::VALUES,
-                    )
-                })
+        impl<'de> #r::Deserialize<'de> for #ident {
+            fn deserialize<__D: #r::Deserializer<'de>>(
+                __deserializer: __D,
+            ) -> ::core::result::Result<Self, __D::Error> {
+                #r::deserialize_text(__deserializer)
             }
         }
     }

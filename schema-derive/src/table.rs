@@ -152,7 +152,6 @@ fn key_type(table: &Table) -> Option<TokenStream> {
 
 /// `InsertX`, `SelectX` and `UpdateX`, with `InsertX::new` taking the required columns.
 fn row_types(table: &Table) -> TokenStream {
-    let krate = &table.krate;
     let vis = table.vis;
     let (insert, select, update) = (
         &table.insert_ident,
@@ -163,18 +162,9 @@ fn row_types(table: &Table) -> TokenStream {
     let base_derives = quote! {
         ::core::clone::Clone, ::core::cmp::PartialEq
     };
-    let serde = if cfg!(feature = "serde") {
-        let path = format!("{}::__private::serde", krate.to_token_stream()).replace(' ', "");
-        quote! {
-            #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
-            #[serde(crate = #path)]
-        }
-    } else {
-        TokenStream::new()
-    };
     let derives = |extra: &[syn::Path]| {
         let all = table.attrs.derive.iter().chain(extra);
-        quote!(#[derive(#base_derives #(, #all)*)] #serde)
+        quote!(#[derive(#base_derives #(, #all)*)])
     };
     let insert_derives = derives(&table.attrs.insert_derive);
     let select_derives = derives(&table.attrs.select_derive);
@@ -187,10 +177,7 @@ fn row_types(table: &Table) -> TokenStream {
             .iter()
             .filter(|a| a.path().is_ident("doc"));
         let (field_vis, ident) = (&column.field.vis, column.ident);
-        // An internal column never leaves nor enters through serde.
-        let skip = (cfg!(feature = "serde") && column.attrs.internal.is_some())
-            .then(|| quote!(#[serde(skip)]));
-        quote!(#(#docs)* #skip #field_vis #ident: #ty)
+        quote!(#(#docs)* #field_vis #ident: #ty)
     };
     let insert_fields = table.inserted().map(|c| {
         let ty = c.ty;
@@ -211,20 +198,14 @@ fn row_types(table: &Table) -> TokenStream {
         .filter(|c| table.updatable(c))
         .map(|c| {
             let ty = c.ty;
-            let serde = if cfg!(feature = "serde") && c.attrs.internal.is_none() {
-                let with = c.is_option.then(|| {
-                    let path = format!("{}::__private::double_option", krate.to_token_stream())
-                        .replace(' ', "");
-                    quote!(, with = #path)
-                });
-                quote!(#[serde(default, skip_serializing_if = "Option::is_none" #with)])
-            } else {
-                TokenStream::new()
-            };
-            let field = field(c, quote!(::core::option::Option<#ty>));
-            quote!(#serde #field)
+            field(c, quote!(::core::option::Option<#ty>))
         });
 
+    let serde = if cfg!(feature = "serde") {
+        serde_impls(table)
+    } else {
+        TokenStream::new()
+    };
     let insert_debug = debug_impl(table, insert, table.inserted());
     let select_debug = debug_impl(table, select, table.columns.iter());
     let update_debug = debug_impl(
@@ -248,7 +229,7 @@ fn row_types(table: &Table) -> TokenStream {
             quote!(#ident)
         } else if let Some(default_fn) = &c.attrs.default_fn {
             // The value made in Rust, checked to be the column's type at the path.
-            let ty = c.ty;
+            let (ty, krate) = (c.ty, &table.krate);
             let path = &default_fn.value;
             let value = quote_spanned! {path.span()=>
                 #krate::__private::call_default_fn::<<#ty as #krate::PgType>::Base>(#path)
@@ -322,7 +303,204 @@ fn row_types(table: &Table) -> TokenStream {
         #insert_debug
         #select_debug
         #update_debug
+        #serde
     }
+}
+
+/// How a field of a row type travels through serde.
+#[derive(Clone, Copy)]
+enum SerdeField {
+    /// An `internal` column: never written, never read (its default when reading).
+    Skipped,
+    /// A field of `InsertX` or `SelectX`: always written; read as serde's derive reads a field
+    /// without attributes (an absent `Option` is `None`, any other absent field an error).
+    Plain,
+    /// A patch field of a NOT NULL column, `Option<T>`: `None` is not written, and an absent
+    /// field is `None`.
+    Patch,
+    /// A patch field of a nullable column, `Option<Option<T>>`: `None` is not written,
+    /// `Some(None)` is written as `null`; an absent field is `None`, `null` is `Some(None)`.
+    NullablePatch,
+}
+
+/// `Serialize` and `Deserialize` of the three row types (feature `serde`), as serde's derive
+/// would write them for the fields' attributes of `SerdeField`, in a fraction of the code: the
+/// generic part is `__private::serde_rows`.
+fn serde_impls(table: &Table) -> TokenStream {
+    let row = |c: &Column| {
+        if c.attrs.internal.is_some() {
+            SerdeField::Skipped
+        } else {
+            SerdeField::Plain
+        }
+    };
+    let patch = |c: &Column| match (c.attrs.internal.is_some(), c.is_option) {
+        (true, _) => SerdeField::Skipped,
+        (false, false) => SerdeField::Patch,
+        (false, true) => SerdeField::NullablePatch,
+    };
+    let all: Vec<_> = table.columns.iter().map(|c| (c, row(c))).collect();
+    let inserted: Vec<_> = table.inserted().map(|c| (c, row(c))).collect();
+    let update: Vec<_> = table
+        .columns
+        .iter()
+        .filter(|c| table.updatable(c))
+        .map(|c| (c, patch(c)))
+        .collect();
+    let insert = serde_row(table, &table.insert_ident, &inserted, true);
+    let select = serde_row(table, &table.select_ident, &all, false);
+    let update = serde_row(table, &table.update_ident, &update, false);
+    quote!(#insert #select #update)
+}
+
+/// The serde impls of one row type: the fields go to and come from schema-core's generic code
+/// (`__private::serde_rows`) as one value, a balanced tree of pairs with a marker per field
+/// saying how it travels, so that what the crate declaring the table type-checks is a call
+/// per direction rather than code per field. `insert` says whether the field type of a column
+/// with a default is wrapped in `Option` (as `InsertX` does).
+fn serde_row(
+    table: &Table,
+    ty: &syn::Ident,
+    fields: &[(&Column, SerdeField)],
+    insert: bool,
+) -> TokenStream {
+    use syn::ext::IdentExt;
+    let r = {
+        let krate = &table.krate;
+        quote!(#krate::__private::serde_rows)
+    };
+    let name = ty.unraw().to_string();
+    let travelling: Vec<_> = fields
+        .iter()
+        .filter(|(_, kind)| !matches!(kind, SerdeField::Skipped))
+        .collect();
+    let keys = travelling.iter().map(|(c, _)| c.ident.unraw().to_string());
+    let marker = |kind: &SerdeField| match kind {
+        SerdeField::Patch => quote!(#r::Patch),
+        SerdeField::NullablePatch => quote!(#r::Nullable),
+        _ => quote!(#r::Plain),
+    };
+    // Each field's marker holding the field's type; spanned at the field, so that a column
+    // type without `Deserialize` is reported there.
+    let read_types = travelling.iter().map(|(c, kind)| {
+        let (column_ty, marker) = (c.ty, marker(kind));
+        let field_ty = match kind {
+            SerdeField::Patch | SerdeField::NullablePatch => {
+                quote!(::core::option::Option<#column_ty>)
+            }
+            _ if insert && c.has_default() && !c.is_option => {
+                quote!(::core::option::Option<#column_ty>)
+            }
+            _ => quote!(#column_ty),
+        };
+        quote_spanned!(c.ty.span()=> #marker<#field_ty>)
+    });
+    let writes = travelling.iter().map(|(c, kind)| {
+        let (ident, marker) = (c.ident, marker(kind));
+        quote!(#marker(&self.#ident))
+    });
+    let vars: Vec<_> = (0..travelling.len())
+        .map(|i| format_ident!("__field{}", i))
+        .collect();
+    let mut var = vars.iter();
+    let inits = fields.iter().map(|(c, kind)| {
+        let ident = c.ident;
+        match kind {
+            SerdeField::Skipped => quote!(#ident: ::core::default::Default::default()),
+            _ => {
+                let value = var.next().expect("one variable per travelling field");
+                quote!(#ident: #value)
+            }
+        }
+    });
+    // The bounds the generic code needs of each field, as the impls' where clauses spanned at
+    // the field: a column type without `Serialize` or `Deserialize` is reported there (a bound
+    // that cannot hold is an error), not at the derive. `DeserializeOwned` rather than
+    // `Deserialize<'de>`, which would make the impl conditional instead of an error.
+    let bounded: Vec<_> = travelling
+        .iter()
+        .map(|(c, kind)| {
+            let column_ty = c.ty;
+            let ty = match kind {
+                SerdeField::Plain if insert && c.has_default() && !c.is_option => {
+                    quote!(::core::option::Option<#column_ty>)
+                }
+                _ => quote!(#column_ty),
+            };
+            (c.ty.span(), ty)
+        })
+        .collect();
+    let ser_bounds = bounded.iter().map(|(span, ty)| {
+        let r = respan(&r, *span);
+        quote_spanned!(*span=> #ty: #r::Serialize)
+    });
+    let de_bounds = bounded.iter().map(|(span, ty)| {
+        let r = respan(&r, *span);
+        quote_spanned!(*span=> #ty: #r::DeserializeOwned)
+    });
+    let read_tree = tree(read_types.collect());
+    let write_tree = tree(writes.collect());
+    let pattern = tree(
+        travelling
+            .iter()
+            .zip(&vars)
+            .map(|((_, kind), var)| {
+                let marker = marker(kind);
+                quote!(#marker(#var))
+            })
+            .collect(),
+    );
+
+    quote! {
+        const _: () = {
+            const __FIELDS: &[&str] = &[#(#keys),*];
+
+            #[automatically_derived]
+            impl #r::Serialize for #ty
+            where
+                #(#ser_bounds,)*
+            {
+                fn serialize<__S: #r::Serializer>(
+                    &self,
+                    __serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    #r::serialize(__serializer, #name, __FIELDS, #write_tree)
+                }
+            }
+
+            #[automatically_derived]
+            impl<'de> #r::Deserialize<'de> for #ty
+            where
+                #(#de_bounds,)*
+            {
+                fn deserialize<__D: #r::Deserializer<'de>>(
+                    __deserializer: __D,
+                ) -> ::core::result::Result<Self, __D::Error> {
+                    let #pattern =
+                        #r::deserialize::<#read_tree, __D>(__deserializer, #name, __FIELDS)?;
+                    ::core::result::Result::Ok(Self { #(#inits,)* })
+                }
+            }
+        };
+    }
+}
+
+/// `items` nested as a balanced tree of pairs in order, `()` when empty: the shape of the
+/// values `serde_rows` reads and writes, whose depth grows as the logarithm of the number of
+/// fields.
+fn tree(items: Vec<TokenStream>) -> TokenStream {
+    fn nest(items: &[TokenStream]) -> TokenStream {
+        match items {
+            [] => quote!(()),
+            [one] => one.clone(),
+            _ => {
+                let (left, right) = items.split_at(items.len().div_ceil(2));
+                let (left, right) = (nest(left), nest(right));
+                quote!((#left, #right))
+            }
+        }
+    }
+    nest(&items)
 }
 
 /// `Debug` for a generated row type, printing every `sensitive` field as `<redacted>`.
