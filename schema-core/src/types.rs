@@ -44,6 +44,9 @@ pub enum SqlType {
     Bytea,
     /// A type written out by the user (`#[pg(sql_type = "citext")]`), rendered as given.
     Custom(&'static str),
+    /// A native enum type (`CREATE TYPE name AS ENUM (...)`), by name: `#[derive(PgEnum)]`
+    /// with `#[pg(native)]`. Rendered quoted, as `"ticket_status"`.
+    Enum(&'static str),
 }
 
 impl fmt::Display for SqlType {
@@ -65,6 +68,7 @@ impl fmt::Display for SqlType {
             SqlType::Time => f.write_str("time"),
             SqlType::Bytea => f.write_str("bytea"),
             SqlType::Custom(sql) => f.write_str(sql),
+            SqlType::Enum(name) => f.write_str(&crate::sql::quote_ident(name)),
         }
     }
 }
@@ -376,6 +380,7 @@ const fn family_of(sql_type: SqlType) -> Family {
         SqlType::Time => Family::Time,
         SqlType::Bytea => Family::Bytea,
         SqlType::Custom(written) => family_of_name(written),
+        SqlType::Enum(_) => Family::Other,
     }
 }
 
