@@ -1425,3 +1425,171 @@ fn composite_keys_and_foreign_keys_are_added_changed_and_dropped() {
         .unwrap();
     assert_eq!(lines, Vec::<String>::new());
 }
+
+/// One table, `jobs`, whose `state` column goes from a text enum to a native enum type and on
+/// through its labels' changes.
+#[allow(dead_code)]
+mod jobs {
+    macro_rules! version {
+        ($name:ident, [$($(#[$attr:meta])* $variant:ident),*], $($native:tt)*) => {
+            pub mod $name {
+                use schema_core::{PgEnum, PgTable, Schema};
+
+                /// The state of a job.
+                #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+                #[pg($($native)*)]
+                pub enum JobState {
+                    $($(#[$attr])* $variant),*
+                }
+
+                /// A job.
+                #[derive(PgTable)]
+                #[pg(table = "jobs")]
+                pub struct Job {
+                    #[pg(primary_key)]
+                    pub id: i64,
+                    pub state: JobState,
+                }
+
+                pub fn schema() -> Schema {
+                    Schema::new().table::<Job>()
+                }
+            }
+        };
+    }
+
+    version!(text, [Queued, Done], rename_all = "lowercase");
+    version!(native, [Queued, Done], native, rename_all = "lowercase");
+    version!(
+        added,
+        [Queued, Running, Done],
+        native,
+        rename_all = "lowercase"
+    );
+    version!(
+        renamed,
+        [
+            Queued,
+            Running,
+            #[pg(renamed_from = "done")]
+            Finished
+        ],
+        native,
+        rename_all = "lowercase"
+    );
+    version!(
+        removed,
+        [Queued, Finished],
+        native,
+        rename_all = "lowercase"
+    );
+
+    pub mod gone {
+        use schema_core::{PgTable, Schema};
+
+        /// A job without a state.
+        #[derive(PgTable)]
+        #[pg(table = "jobs")]
+        pub struct Job {
+            #[pg(primary_key)]
+            pub id: i64,
+        }
+
+        pub fn schema() -> Schema {
+            Schema::new().table::<Job>()
+        }
+    }
+}
+
+#[test]
+fn a_native_enum_type_is_created_extended_renamed_shrunk_and_dropped_keeping_rows() {
+    let model = |schema: schema_core::Schema| schema.model().unwrap();
+    let text = model(jobs::text::schema());
+    let native = model(jobs::native::schema());
+    let added = model(jobs::added::schema());
+    let renamed = model(jobs::renamed::schema());
+    let removed = model(jobs::removed::schema());
+    let gone = model(jobs::gone::schema());
+    let mut r = Replay::new(&text);
+    r.db.client()
+        .batch_execute("INSERT INTO jobs VALUES (1, 'queued'), (2, 'done')")
+        .unwrap();
+
+    // A text enum becomes the native type: created first, the column converted through text.
+    let plan = r.to(&text, &native, &[]).unwrap();
+    let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(
+        sql,
+        [
+            "CREATE TYPE \"job_state\" AS ENUM ('queued', 'done')",
+            "ALTER TABLE \"jobs\" DROP CONSTRAINT \"jobs_state_check\"",
+            "ALTER TABLE \"jobs\" ALTER COLUMN \"state\" TYPE \"job_state\" USING \"state\"::text::\"job_state\"",
+        ],
+        "{}",
+        plan.to_script()
+    );
+
+    // A new label, in its declared place, outside a transaction.
+    let plan = r.to(&native, &added, &[]).unwrap();
+    assert_eq!(plan.steps.len(), 1, "{}", plan.to_script());
+    assert_eq!(
+        plan.steps[0].sql,
+        "ALTER TYPE \"job_state\" ADD VALUE 'running' AFTER 'queued'"
+    );
+    assert!(!plan.steps[0].transactional);
+    r.db.client()
+        .batch_execute("INSERT INTO jobs VALUES (3, 'running')")
+        .unwrap();
+
+    // A renamed label keeps its rows.
+    let plan = r.to(&added, &renamed, &[]).unwrap();
+    assert_eq!(
+        plan.steps
+            .iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>(),
+        ["ALTER TYPE \"job_state\" RENAME VALUE 'done' TO 'finished'"]
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM jobs WHERE state = 'finished'"),
+        1
+    );
+
+    // A removed label swaps the type: refused unless allowed, and failing on rows holding it.
+    let refused = r.to(&renamed, &removed, &[]).unwrap_err();
+    assert!(
+        matches!(&refused, EvolveError::Refused(refusal) if refusal.to_string().contains("'running'")),
+        "{refused}"
+    );
+    let failed = r.to(&renamed, &removed, &["jobs.state"]);
+    assert!(
+        matches!(failed, Err(EvolveError::Step { .. })),
+        "{failed:?}"
+    );
+    r.db.client()
+        .batch_execute("DELETE FROM jobs WHERE state = 'running'")
+        .unwrap();
+    let plan = r.to(&renamed, &removed, &["jobs.state"]).unwrap();
+    assert!(plan.steps.iter().any(|s| s.destructive.is_some()));
+    assert_eq!(
+        r.count("SELECT count(*) FROM jobs WHERE state IN ('queued', 'finished')"),
+        2
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_type WHERE typname LIKE 'job_state%'"),
+        1
+    );
+
+    // A type no column uses is dropped after the column.
+    let plan = r.to(&removed, &gone, &["jobs.state"]).unwrap();
+    assert_eq!(
+        plan.steps.last().unwrap().sql,
+        "DROP TYPE \"job_state\"",
+        "{}",
+        plan.to_script()
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_type WHERE typname = 'job_state'"),
+        0
+    );
+}

@@ -636,6 +636,8 @@ impl TableDef {
         let mut checks = Vec::new();
         for column in self.columns {
             let rule = match (column.allowed_values, column.range) {
+                // A native enum's type holds the values itself.
+                (Some(_), _) if matches!(column.sql_type, SqlType::Enum(_)) => continue,
                 (Some(values), _) => CheckRule::OneOf {
                     column: column.name,
                     values,

@@ -1,10 +1,13 @@
-//! Rust enums stored as text: the trait `#[derive(PgEnum)]` implements.
+//! Rust enums stored as text or as native enum types: the trait `#[derive(PgEnum)]`
+//! implements.
 
 /// A fieldless Rust enum stored as one of a fixed set of texts.
 ///
 /// Derive it with `#[derive(PgEnum)]`; a column of such a type is stored as `text` (or
 /// `varchar(N)` with `#[pg(varchar = N)]`) and gets `CHECK (column IN (...))` from
-/// [`PgEnum::VALUES`].
+/// [`PgEnum::VALUES`]. With `#[pg(native)]` (or `#[pg(native = "name")]`) the column is of a
+/// PostgreSQL enum type instead, created by `CREATE TYPE ... AS ENUM` and named by
+/// [`PgEnum::NATIVE_TYPE`].
 ///
 /// ```
 /// use schema_core::PgEnum;
@@ -21,6 +24,10 @@
 pub trait PgEnum: Sized + 'static {
     /// The text of every variant, in declaration order.
     const VALUES: &'static [&'static str];
+
+    /// The native enum type's name, for an enum declared `#[pg(native)]` (its column is of
+    /// that type, created by `CREATE TYPE ... AS ENUM`); `None` for a text enum.
+    const NATIVE_TYPE: Option<&'static str> = None;
 
     /// The text this variant is stored as.
     fn as_str(&self) -> &'static str;

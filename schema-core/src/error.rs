@@ -116,6 +116,18 @@ pub enum SchemaError {
         /// What is wrong with it.
         problem: String,
     },
+    /// Two enums with different values claim one native type name.
+    EnumConflict {
+        /// The type's name.
+        name: String,
+    },
+    /// A native enum type that cannot be created as declared.
+    InvalidEnum {
+        /// The type's name, or the Rust type's where it has none.
+        name: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl fmt::Display for SchemaError {
@@ -189,6 +201,14 @@ impl fmt::Display for SchemaError {
                 role,
                 problem,
             } => write!(f, "the column grant of table `{table}` to role `{role}` {problem}"),
+            SchemaError::EnumConflict { name } => write!(
+                f,
+                "two enums with different values are both the native type `{name}`; name one of \
+                 them otherwise with `#[pg(native = \"...\")]`"
+            ),
+            SchemaError::InvalidEnum { name, problem } => {
+                write!(f, "the enum type `{name}` {problem}")
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::def::{
 };
 use crate::error::SchemaError;
 use crate::model::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
+    CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
     IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel,
 };
 use crate::names::Names;
@@ -295,6 +295,57 @@ pub enum Statement {
         /// The text it becomes.
         to: String,
     },
+    /// `CREATE TYPE ... AS ENUM (...)`.
+    CreateEnum(EnumModel),
+    /// `DROP TYPE` of a native enum type no column uses any more.
+    DropEnum {
+        /// The type.
+        name: String,
+    },
+    /// `ALTER TYPE ... RENAME TO`: the old type set aside while a new one takes its name.
+    RenameEnum {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `ALTER TYPE ... ADD VALUE ... BEFORE`/`AFTER`, outside a transaction: PostgreSQL refuses
+    /// to use a label in the transaction that added it.
+    AddEnumValue {
+        /// The type.
+        name: String,
+        /// The new label.
+        value: String,
+        /// The label it goes after, or `None` to go first.
+        after: Option<String>,
+        /// The label it goes before, when it goes first.
+        before: Option<String>,
+    },
+    /// `ALTER TYPE ... RENAME VALUE`: every row holding the label holds the new one.
+    RenameEnumValue {
+        /// The type.
+        name: String,
+        /// The old label.
+        from: String,
+        /// The new label.
+        to: String,
+    },
+    /// `ALTER TABLE ... ALTER COLUMN ... TYPE ... USING`: a change the server does not convert
+    /// by itself (text to a native enum, one enum type to another).
+    AlterColumnTypeUsing {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The type it has.
+        from_type: String,
+        /// The new type.
+        sql_type: String,
+        /// The expression computing the new value from the column.
+        using: String,
+        /// Labels of the old type the new one does not have: rows holding them fail the change.
+        lost_values: Vec<String>,
+    },
     /// `CREATE UNIQUE INDEX CONCURRENTLY` named as a key and on its columns, `NULLS NOT
     /// DISTINCT` where the key says so: the index a primary key or unique constraint is then
     /// made from (`USING INDEX`), so that a table with rows keeps taking writes while it builds.
@@ -368,6 +419,8 @@ pub enum Constraint {
 pub enum StatementGroup {
     /// Roles.
     Role,
+    /// Native enum types.
+    Type,
     /// A table and its structure.
     Table,
     /// Indexes.
@@ -388,6 +441,11 @@ impl Statement {
         use Statement::*;
         match self {
             CreateRole { .. } | DropRole { .. } => StatementGroup::Role,
+            CreateEnum(_)
+            | DropEnum { .. }
+            | RenameEnum { .. }
+            | AddEnumValue { .. }
+            | RenameEnumValue { .. } => StatementGroup::Type,
             CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } => StatementGroup::Index,
             Comment { .. } => StatementGroup::Comment,
             CreateGuardFunction { .. }
@@ -408,23 +466,28 @@ impl Statement {
         }
     }
 
-    /// Whether PostgreSQL runs it inside a transaction block: everything but the
-    /// `CONCURRENTLY` forms of `CREATE INDEX` and `DROP INDEX`.
+    /// Whether it runs inside a transaction block: everything but the `CONCURRENTLY` forms of
+    /// `CREATE INDEX` and `DROP INDEX`, and `ALTER TYPE ... ADD VALUE` (whose label PostgreSQL
+    /// refuses to use before the transaction that added it commits).
     pub fn transactional(&self) -> bool {
         !matches!(
             self,
-            Statement::CreateIndex {
-                concurrently: true,
-                ..
-            } | Statement::DropIndex {
-                concurrently: true,
-                ..
-            } | Statement::CreateKeyIndex { .. }
+            Statement::AddEnumValue { .. }
+                | Statement::CreateIndex {
+                    concurrently: true,
+                    ..
+                }
+                | Statement::DropIndex {
+                    concurrently: true,
+                    ..
+                }
+                | Statement::CreateKeyIndex { .. }
         )
     }
 }
 
-/// The statements that create a whole model from nothing: the roles, then each table in order
+/// The statements that create a whole model from nothing: the roles, the native enum types,
+/// then each table in order
 /// with its indexes, comments, immutable guard, row-level security, policies and privileges.
 pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
     let mut statements: Vec<Statement> = model
@@ -432,6 +495,7 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
         .iter()
         .map(|role| Statement::CreateRole { role: role.clone() })
         .collect();
+    statements.extend(model.enums.iter().cloned().map(Statement::CreateEnum));
     for table in &model.tables {
         statements.extend(create_table_statements(table));
     }
@@ -648,6 +712,55 @@ impl fmt::Display for Statement {
                 write!(f, " PARTITION BY LIST ({})", q(list_key))
             }
             DropTable { table } => write!(f, "DROP TABLE {}", q(table)),
+            CreateEnum(e) => write!(
+                f,
+                "CREATE TYPE {} AS ENUM ({})",
+                q(&e.name),
+                e.values
+                    .iter()
+                    .map(|v| quote_literal(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            DropEnum { name } => write!(f, "DROP TYPE {}", q(name)),
+            RenameEnum { from, to } => write!(f, "ALTER TYPE {} RENAME TO {}", q(from), q(to)),
+            AddEnumValue {
+                name,
+                value,
+                after,
+                before,
+            } => {
+                write!(
+                    f,
+                    "ALTER TYPE {} ADD VALUE {}",
+                    q(name),
+                    quote_literal(value)
+                )?;
+                match (after, before) {
+                    (Some(after), _) => write!(f, " AFTER {}", quote_literal(after)),
+                    (None, Some(before)) => write!(f, " BEFORE {}", quote_literal(before)),
+                    (None, None) => Ok(()),
+                }
+            }
+            RenameEnumValue { name, from, to } => write!(
+                f,
+                "ALTER TYPE {} RENAME VALUE {} TO {}",
+                q(name),
+                quote_literal(from),
+                quote_literal(to)
+            ),
+            AlterColumnTypeUsing {
+                table,
+                column,
+                sql_type,
+                using,
+                ..
+            } => write!(
+                f,
+                "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type} USING {using}",
+                q(table),
+                q(column)
+            ),
             RenameTable { from, to } => write!(f, "ALTER TABLE {} RENAME TO {}", q(from), q(to)),
             AddColumn { table, column } => {
                 write!(f, "ALTER TABLE {} ADD COLUMN ", q(table))?;

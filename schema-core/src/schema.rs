@@ -7,7 +7,8 @@ use crate::error::SchemaError;
 use crate::model::SchemaModel;
 use crate::names::Names;
 use crate::render::{create_statements, script, Statement};
-use crate::Table;
+use crate::types::SqlType;
+use crate::{PgType, Table};
 
 /// The tables of an application, rendered together.
 ///
@@ -38,6 +39,17 @@ use crate::Table;
 pub struct Schema {
     tables: Vec<&'static TableDef>,
     names: Names,
+    enums: Vec<EnumDecl>,
+}
+
+/// A native enum type declared on its own (see [`Schema::enum_type`]): the Rust type's name,
+/// and its `PgType` constants.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EnumDecl {
+    pub(crate) rust_type: &'static str,
+    pub(crate) sql_type: SqlType,
+    pub(crate) values: Option<&'static [&'static str]>,
+    pub(crate) renamed: &'static [(&'static str, &'static str)],
 }
 
 impl Schema {
@@ -55,6 +67,25 @@ impl Schema {
     pub fn with_def(mut self, table: &'static TableDef) -> Self {
         self.tables.push(table);
         self
+    }
+
+    /// Declares the native enum type of a `#[derive(PgEnum)]` with `#[pg(native)]`, whether a
+    /// table uses it or not: the schema creates it, and a plan keeps it. A type the tables use
+    /// needs no declaration. A text enum (not native) is a [`SchemaError::InvalidEnum`] when
+    /// the model is built.
+    pub fn enum_type<E: PgType>(mut self) -> Self {
+        self.enums.push(EnumDecl {
+            rust_type: std::any::type_name::<E>(),
+            sql_type: E::SQL_TYPE,
+            values: E::ALLOWED_VALUES,
+            renamed: E::RENAMED_VALUES,
+        });
+        self
+    }
+
+    /// The enum types declared with [`Schema::enum_type`], in order.
+    pub(crate) fn declared_enums(&self) -> &[EnumDecl] {
+        &self.enums
     }
 
     /// Names the roles and settings of the tables' policies as the deployment has them.

@@ -652,6 +652,20 @@ pub fn enum_type_info() -> PgTypeInfo {
     <str as Type<Postgres>>::type_info()
 }
 
+/// The type a value of the enum `E` is sent as: its native enum type by name, or `text`.
+pub fn enum_type_info_of<E: PgEnum>() -> PgTypeInfo {
+    match E::NATIVE_TYPE {
+        Some(name) => PgTypeInfo::with_name(name),
+        None => enum_type_info(),
+    }
+}
+
+/// Whether the enum `E` can be read from a column of type `ty`: its native enum type, or the
+/// types of [`enum_compatible`].
+pub fn enum_compatible_with<E: PgEnum>(ty: &PgTypeInfo) -> bool {
+    E::NATIVE_TYPE.is_some_and(|name| ::sqlx::TypeInfo::name(ty) == name) || enum_compatible(ty)
+}
+
 /// Whether a text enum can be read from a column of type `ty`: those sqlx reads as `&str`
 /// (`text`, `varchar`, `bpchar`, `name`, `citext`, and `unknown`, an untyped literal).
 pub fn enum_compatible(ty: &PgTypeInfo) -> bool {

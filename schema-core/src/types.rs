@@ -65,6 +65,9 @@ pub enum SqlType {
     Cidr,
     /// `element[]`: an array of the element type (`integer[]`, `varchar(20)[]`).
     Array(&'static SqlType),
+    /// A native enum type (`CREATE TYPE name AS ENUM (...)`), by name: `#[derive(PgEnum)]`
+    /// with `#[pg(native)]`. Rendered quoted, as `"ticket_status"`.
+    Enum(&'static str),
 }
 
 impl SqlType {
@@ -108,6 +111,7 @@ impl fmt::Display for SqlType {
             SqlType::Inet => f.write_str("inet"),
             SqlType::Cidr => f.write_str("cidr"),
             SqlType::Array(element) => write!(f, "{element}[]"),
+            SqlType::Enum(name) => f.write_str(&crate::sql::quote_ident(name)),
         }
     }
 }
@@ -557,6 +561,7 @@ const fn family_of(sql_type: SqlType) -> Family {
         | SqlType::Inet
         | SqlType::Cidr
         | SqlType::Array(_) => Family::Other,
+        SqlType::Enum(_) => Family::Other,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Code generation for `#[derive(PgEnum)]`: a fieldless enum stored as text.
+//! Code generation for `#[derive(PgEnum)]`: a fieldless enum stored as text, or as a native
+//! enum type with `#[pg(native)]`.
 
 use std::collections::HashMap;
 
@@ -16,10 +17,11 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let attrs = EnumAttrs::parse(&cx, &input.attrs);
     let variants = variants(&cx, input, &attrs);
+    let native = native_name(&cx, input, &attrs, &variants);
     let output = if cx.has_errors() {
         TokenStream::new()
     } else {
-        generate(input, &attrs, &variants)
+        generate(input, &attrs, &variants, native.as_deref())
     };
     match cx.check() {
         Ok(()) => output,
@@ -132,6 +134,70 @@ fn variants<'a>(cx: &Ctxt, input: &'a DeriveInput, attrs: &EnumAttrs) -> Vec<Var
     out
 }
 
+/// The name of the native enum type (`#[pg(native)]`: the enum's name in snake_case;
+/// `#[pg(native = "name")]`), checked to be a plain lowercase identifier; and each variant's
+/// text checked to fit a PostgreSQL enum label (63 bytes).
+fn native_name(
+    cx: &Ctxt,
+    input: &DeriveInput,
+    attrs: &EnumAttrs,
+    variants: &[Variant],
+) -> Option<String> {
+    let (key, lit) = attrs.native.as_ref()?;
+    let (name, span) = match lit {
+        Some(lit) => (lit.value(), lit.span()),
+        None => {
+            let ident = input.ident.unraw().to_string();
+            (
+                case::apply("snake_case", &ident).expect("a known rule"),
+                key.span(),
+            )
+        }
+    };
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if name.is_empty() {
+        cx.error_at(
+            span,
+            "`native` names an empty type; give the type's name, `native = \"ticket_status\"`, or write just `native` to name it after the enum",
+        );
+        return None;
+    }
+    if !plain {
+        cx.error_at(
+            span,
+            format!(
+                "the native type name {name:?} is not a plain lowercase identifier: use lowercase ASCII letters, digits and `_`, not starting with a digit"
+            ),
+        );
+        return None;
+    }
+    if name.len() > 63 {
+        cx.error_at(
+            span,
+            format!("the native type name {name:?} is longer than PostgreSQL's 63 bytes"),
+        );
+        return None;
+    }
+    for variant in variants {
+        if variant.text.len() > 63 {
+            cx.error_spanned_by(
+                variant.ident,
+                format!(
+                    "the text {:?} is longer than 63 bytes, the longest label a PostgreSQL enum type holds",
+                    variant.text
+                ),
+            );
+        }
+    }
+    Some(name)
+}
+
 /// A variant's former text is not empty, holds no NUL, is not the text it or another variant
 /// is stored as now, and is the former text of one variant only.
 fn check_renames(cx: &Ctxt, current: &HashMap<String, &syn::Ident>, variants: &[Variant]) {
@@ -186,7 +252,12 @@ fn check_renames(cx: &Ctxt, current: &HashMap<String, &syn::Ident>, variants: &[
     }
 }
 
-fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> TokenStream {
+fn generate(
+    input: &DeriveInput,
+    attrs: &EnumAttrs,
+    variants: &[Variant],
+    native: Option<&str>,
+) -> TokenStream {
     let krate = attrs
         .krate
         .clone()
@@ -213,11 +284,27 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> Tok
     } else {
         TokenStream::new()
     };
+    let (sql_type, native_type, text_column) = match native {
+        Some(name) => (
+            quote!(#krate::SqlType::Enum(#name)),
+            quote!(::core::option::Option::Some(#name)),
+            TokenStream::new(),
+        ),
+        None => (
+            quote!(#krate::SqlType::Text),
+            quote!(::core::option::Option::None),
+            quote! {
+                #[automatically_derived]
+                impl #krate::TextColumn for #ident {}
+            },
+        ),
+    };
     quote! {
         const _: () = {
             #[automatically_derived]
             impl #krate::PgEnum for #ident {
                 const VALUES: &'static [&'static str] = &[#(#texts),*];
+                const NATIVE_TYPE: ::core::option::Option<&'static str> = #native_type;
 
                 fn as_str(&self) -> &'static str {
                     match self {
@@ -235,7 +322,7 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> Tok
 
             #[automatically_derived]
             impl #krate::PgType for #ident {
-                const SQL_TYPE: #krate::SqlType = #krate::SqlType::Text;
+                const SQL_TYPE: #krate::SqlType = #sql_type;
                 const ALLOWED_VALUES: ::core::option::Option<&'static [&'static str]> =
                     ::core::option::Option::Some(<Self as #krate::PgEnum>::VALUES);
                 const RENAMED_VALUES: &'static [(&'static str, &'static str)] =
@@ -243,8 +330,7 @@ fn generate(input: &DeriveInput, attrs: &EnumAttrs, variants: &[Variant]) -> Tok
                 type Base = Self;
             }
 
-            #[automatically_derived]
-            impl #krate::TextColumn for #ident {}
+            #text_column
 
             #[automatically_derived]
             impl #krate::ToSqlLiteral for #ident {
@@ -310,7 +396,7 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
             }
 
             fn accepts(ty: &#types::Type) -> bool {
-                #krate::pg::enum_accepts(ty)
+                #krate::pg::enum_accepts_type::<Self>(ty)
             }
 
             fn to_sql_checked(
@@ -335,7 +421,7 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
             }
 
             fn accepts(ty: &#types::Type) -> bool {
-                #krate::pg::enum_accepts(ty)
+                #krate::pg::enum_accepts_type::<Self>(ty)
             }
         }
     }
@@ -350,11 +436,11 @@ fn sqlx_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
         #[automatically_derived]
         impl #sqlx::Type<#sqlx::Postgres> for #ident {
             fn type_info() -> #pg::PgTypeInfo {
-                #krate::sqlx::enum_type_info()
+                #krate::sqlx::enum_type_info_of::<Self>()
             }
 
             fn compatible(ty: &#pg::PgTypeInfo) -> bool {
-                #krate::sqlx::enum_compatible(ty)
+                #krate::sqlx::enum_compatible_with::<Self>(ty)
             }
         }
 

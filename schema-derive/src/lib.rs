@@ -248,7 +248,8 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// A text enum (`PgEnum`) creates no PostgreSQL type: its column is `text` (or `varchar(N)`)
 /// with the `{table}_{column}_check` above; a `varchar = N` length is the column's type, not a
-/// check. A generated name that would pass 63 bytes is cut to 54 bytes (at a character
+/// check. A native enum (`PgEnum` with `#[pg(native)]`) is its own type, created once before
+/// the tables: its column is of that type, without a check, and takes no `varchar`. A generated name that would pass 63 bytes is cut to 54 bytes (at a character
 /// boundary) and ended with `_` and eight hex digits of a hash of the full name, instead of
 /// being truncated by PostgreSQL.
 ///
@@ -263,21 +264,35 @@ pub fn derive_pg_table(input: TokenStream) -> TokenStream {
     table::expand(&input).into()
 }
 
-/// Stores a fieldless enum as text: implements `PgEnum`, `PgType` (as `text`, with the variants
+/// Stores a fieldless enum as text (or as a native enum type, with `native`): implements
+/// `PgEnum`, `PgType` (as `text`, with the variants
 /// as the only allowed values), `TextColumn` and `ToSqlLiteral`; with schema-core's `serde`
 /// feature `Serialize` / `Deserialize` as the same text (unknown text is refused with the list
 /// of values), with its `postgres` feature `ToSql` / `FromSql`, and with its `sqlx` feature
 /// sqlx's `Type` (as `text`, read from `varchar` too), `Encode` and `Decode` (unknown text is a
 /// decode error naming it).
 ///
+/// With `#[pg(native)]` the enum is a native PostgreSQL enum type instead: `PgType::SQL_TYPE`
+/// is `SqlType::Enum(name)`, the DDL says `CREATE TYPE "name" AS ENUM (...)` (once, however
+/// many tables use it, before them), its columns are of that type and have no `CHECK`, and
+/// `PgEnum::NATIVE_TYPE` names it; it is not a `TextColumn`. `ToSql` / `FromSql` accept that
+/// type (and text), sqlx sends it as that type by name. A plan adds a new variant with
+/// `ALTER TYPE ... ADD VALUE` in its place (outside a transaction), renames one declared with
+/// `renamed_from` with `ALTER TYPE ... RENAME VALUE`, and removes one by replacing the type (a
+/// destructive step: rows holding the removed value make it fail). Declare a type no table uses
+/// with `Schema::enum_type`.
+///
 /// A variant carrying data, an enum without variants, a generic enum, two variants stored as
 /// one text, an unknown `rename_all` rule, and a `renamed_from` that is empty, that is the
 /// text the variant or another one is stored as now, or that two variants share are compile
-/// errors at the offending token.
+/// errors at the offending token; so are an empty `native` name, one that is not a plain
+/// lowercase identifier (lowercase ASCII letters, digits, `_`, not starting with a digit) or
+/// longer than 63 bytes, and a native enum's variant text longer than 63 bytes.
 ///
 /// | where | key | takes | example |
 /// |---|---|---|---|
 /// | enum | `rename_all` | `"lowercase"`, `"UPPERCASE"`, `"PascalCase"`, `"camelCase"`, `"snake_case"`, `"SCREAMING_SNAKE_CASE"`, `"kebab-case"`, `"SCREAMING-KEBAB-CASE"` | `rename_all = "SCREAMING_SNAKE_CASE"` |
+/// | enum | `native` | nothing (the type is named after the enum, in snake_case), or the type's name | `native`, `native = "ticket_status"` |
 /// | enum | `crate` | the path to `schema_core` | `crate = "my::schema_core"` |
 /// | variant | `rename` | the variant's text | `rename = "FEATURE_REQUEST"` |
 /// | variant | `renamed_from` | the text the variant was stored as before: `PgType::RENAMED_VALUES` lists it as `(old, new)`, and so does the `renamed_values` of every column of this type, for a schema diff to turn the stored old text into the new; the `CHECK` lists only current texts | `renamed_from = "FEATURE"` |

@@ -13,13 +13,49 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use crate::model::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexModel, KeyModel,
-    PolicyModel, SchemaModel, TableModel,
+    CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexModel,
+    KeyModel, PolicyModel, SchemaModel, TableModel,
 };
 
 /// One difference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
+    /// A native enum type to create.
+    CreateEnum(EnumModel),
+    /// A native enum type no longer declared nor used: dropped once no column uses it.
+    DropEnum(EnumModel),
+    /// A label to add to a native enum type, in its declared place.
+    AddEnumValue {
+        /// The type.
+        name: String,
+        /// The new label.
+        value: String,
+        /// The label it follows, or `None` when it goes first.
+        after: Option<String>,
+        /// The label it precedes, when it goes first.
+        before: Option<String>,
+    },
+    /// A label of a native enum type renamed (a variant's `renamed_from`).
+    RenameEnumValue {
+        /// The type.
+        name: String,
+        /// The old label.
+        from: String,
+        /// The new label.
+        to: String,
+    },
+    /// A native enum type whose labels are removed or reordered: a new type takes its place and
+    /// every column using it is converted; rows holding a removed label make that fail.
+    ReplaceEnum {
+        /// The type as it is (after any label renames).
+        from: EnumModel,
+        /// The type as it becomes.
+        to: EnumModel,
+        /// The labels removed.
+        removed: Vec<String>,
+        /// The columns that use it, `(table, column, default)` under their new names.
+        columns: Vec<(String, String, Option<String>)>,
+    },
     /// A role to create.
     CreateRole(String),
     /// A role the schema no longer names.
@@ -274,6 +310,7 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
             out.changes.push(Change::CreateRole(role.clone()));
         }
     }
+    diff_enums(from, to, &mut out);
     // Which old table each new one continues, and the renames of tables, for foreign keys.
     let mut matched: Vec<(Option<&TableModel>, &TableModel)> = Vec::new();
     let mut table_renames: HashMap<&str, &str> = HashMap::new();
@@ -364,7 +401,110 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
             out.changes.push(Change::DropRole(role.clone()));
         }
     }
+    for e in &from.enums {
+        if to.enum_type(&e.name).is_none() {
+            out.changes.push(Change::DropEnum(e.clone()));
+        }
+    }
     out
+}
+
+/// The native enum types to create, and the labels to rename, add, or remove by replacing the
+/// type.
+fn diff_enums(from: &SchemaModel, to: &SchemaModel, out: &mut SchemaDiff) {
+    for new in &to.enums {
+        let Some(old) = from.enum_type(&new.name) else {
+            out.changes.push(Change::CreateEnum(new.clone()));
+            continue;
+        };
+        let mut current = old.values.clone();
+        for (was, now) in &new.renamed_values {
+            if let Some(position) = current.iter().position(|v| v == was) {
+                if !current.contains(now) {
+                    current[position] = now.clone();
+                    out.changes.push(Change::RenameEnumValue {
+                        name: new.name.clone(),
+                        from: was.clone(),
+                        to: now.clone(),
+                    });
+                }
+            }
+        }
+        let removed: Vec<String> = current
+            .iter()
+            .filter(|v| !new.values.contains(v))
+            .cloned()
+            .collect();
+        let kept_order = |values: &[String]| -> Vec<String> {
+            values
+                .iter()
+                .filter(|v| current.contains(v) && new.values.contains(v))
+                .cloned()
+                .collect()
+        };
+        if !removed.is_empty() || kept_order(&current) != kept_order(&new.values) {
+            out.changes.push(Change::ReplaceEnum {
+                from: EnumModel {
+                    values: current,
+                    ..old.clone()
+                },
+                to: new.clone(),
+                removed,
+                columns: enum_columns(from, to, new),
+            });
+            continue;
+        }
+        for (position, value) in new.values.iter().enumerate() {
+            if current.contains(value) {
+                continue;
+            }
+            out.changes.push(Change::AddEnumValue {
+                name: new.name.clone(),
+                value: value.clone(),
+                after: position.checked_sub(1).map(|p| new.values[p].clone()),
+                before: (position == 0)
+                    .then(|| new.values.get(1).cloned())
+                    .flatten(),
+            });
+        }
+    }
+}
+
+/// The columns of `to` that hold `e` and held it in `from` already (under the names they had
+/// before, if renamed), with their defaults as `to` has them.
+fn enum_columns(
+    from: &SchemaModel,
+    to: &SchemaModel,
+    e: &EnumModel,
+) -> Vec<(String, String, Option<String>)> {
+    let sql_type = e.column_type();
+    let mut columns = Vec::new();
+    for table in &to.tables {
+        let Some(old_table) = from.table(&table.name).or_else(|| {
+            table
+                .renamed_from
+                .as_deref()
+                .and_then(|name| from.table(name))
+        }) else {
+            continue;
+        };
+        for column in table.columns.iter().filter(|c| c.sql_type == sql_type) {
+            let old = old_table.column(&column.name).or_else(|| {
+                column
+                    .renamed_from
+                    .as_deref()
+                    .and_then(|name| old_table.column(name))
+            });
+            if old.is_some_and(|c| c.sql_type == sql_type) {
+                columns.push((
+                    table.name.clone(),
+                    column.name.clone(),
+                    column.default.clone(),
+                ));
+            }
+        }
+    }
+    columns
 }
 
 /// Columns of `new` declared as renamed from a column of `old`: old name → new name.
@@ -958,6 +1098,26 @@ impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         match self {
+            Change::CreateEnum(e) => write!(
+                f,
+                "enum type `{}`: missing ({})",
+                e.name,
+                e.values.join(", ")
+            ),
+            Change::DropEnum(e) => write!(f, "enum type `{}`: no longer declared", e.name),
+            Change::AddEnumValue { name, value, .. } => {
+                write!(f, "enum type `{name}`: value {value:?} missing")
+            }
+            Change::RenameEnumValue { name, from, to } => {
+                write!(f, "enum type `{name}`: value {from:?} renamed to {to:?}")
+            }
+            Change::ReplaceEnum { from, to, .. } => write!(
+                f,
+                "enum type `{}`: values ({}) become ({})",
+                to.name,
+                from.values.join(", "),
+                to.values.join(", ")
+            ),
             Change::CreateRole(role) => write!(f, "role `{role}`: missing"),
             Change::DropRole(role) => write!(f, "role `{role}`: no longer declared"),
             Change::CreateTable(t) => write!(f, "table `{}`: missing", t.name),

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
+    CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
     IndexKeyModel, IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
 };
 use crate::def::{
@@ -15,6 +15,7 @@ use crate::literal::SqlLiteral;
 use crate::names::Names;
 use crate::render::{policy_roles, validate, validate_names};
 use crate::sql::{identifier_problem, quote_ident, quote_literal};
+use crate::types::SqlType;
 use crate::Schema;
 
 /// The settings the immutable guard's function runs with, as PostgreSQL keeps them
@@ -45,6 +46,7 @@ impl SchemaModel {
                 }
             }
         }
+        let enums = enum_models(schema, &tables)?;
         let tables = tables
             .into_iter()
             .map(|table| TableModel::from_def(table, names))
@@ -54,8 +56,76 @@ impl SchemaModel {
             roles,
             tables,
             unmanaged_tables: Vec::new(),
+            enums,
         })
     }
+}
+
+/// The native enum types of a schema, each once: those declared on their own first, then
+/// those the tables' columns use, in table order. Two enums with different values (or renames)
+/// under one name are an error.
+fn enum_models(schema: &Schema, tables: &[&TableDef]) -> Result<Vec<EnumModel>, SchemaError> {
+    let declared = schema.declared_enums().iter().map(|d| {
+        (
+            d.rust_type,
+            d.sql_type,
+            d.values.unwrap_or_default(),
+            d.renamed,
+        )
+    });
+    let used = tables.iter().flat_map(|t| t.columns).map(|c| {
+        (
+            c.rust_type,
+            c.sql_type,
+            c.allowed_values.unwrap_or_default(),
+            c.renamed_values,
+        )
+    });
+    let mut enums: Vec<EnumModel> = Vec::new();
+    for (rust_type, sql_type, values, renamed) in declared.clone().chain(used) {
+        let SqlType::Enum(name) = sql_type else {
+            if declared.clone().any(|d| d.0 == rust_type) {
+                return Err(SchemaError::InvalidEnum {
+                    name: rust_type.into(),
+                    problem: "is not a native enum: declare it with `#[pg(native)]`".into(),
+                });
+            }
+            continue;
+        };
+        let invalid = |problem: String| SchemaError::InvalidEnum {
+            name: name.into(),
+            problem,
+        };
+        if let Some(problem) = identifier_problem(name) {
+            return Err(invalid(format!(
+                "cannot be a type name: the name {problem}"
+            )));
+        }
+        if values.is_empty() {
+            return Err(invalid("has no values".into()));
+        }
+        if let Some(v) = values.iter().find(|v| v.is_empty() || v.len() > 63) {
+            return Err(invalid(format!(
+                "has the value {v:?}; a label of a PostgreSQL enum is 1 to 63 bytes long"
+            )));
+        }
+        let model = EnumModel {
+            name: name.into(),
+            values: values.iter().map(|v| (*v).into()).collect(),
+            renamed_values: renamed
+                .iter()
+                .map(|(old, new)| ((*old).into(), (*new).into()))
+                .collect(),
+        };
+        match enums.iter().find(|e| e.name == name) {
+            Some(existing) if *existing != model => {
+                return Err(SchemaError::EnumConflict { name: name.into() })
+            }
+            Some(_) => {}
+            None => enums.push(model),
+        }
+    }
+    Ok(enums)
 }
 
 impl TableModel {
@@ -116,11 +186,15 @@ impl TableModel {
                 nullable: column.nullable && identity.is_none(),
                 default,
                 comment: column.comment.map(Into::into),
-                renamed_values: column
-                    .renamed_values
-                    .iter()
-                    .map(|(old, new)| ((*old).into(), (*new).into()))
-                    .collect(),
+                // A native enum's renamed labels belong to its type, not to its columns' rows.
+                renamed_values: if matches!(column.sql_type, SqlType::Enum(_)) {
+                    &[]
+                } else {
+                    column.renamed_values
+                }
+                .iter()
+                .map(|(old, new)| ((*old).into(), (*new).into()))
+                .collect(),
                 identity,
                 generated,
             });

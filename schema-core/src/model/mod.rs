@@ -41,6 +41,36 @@ pub struct SchemaModel {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub unmanaged_tables: Vec<String>,
+    /// The native enum types (`CREATE TYPE ... AS ENUM`), created before the tables.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub enums: Vec<EnumModel>,
+}
+
+/// A native enum type: its name and its labels, in sort order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct EnumModel {
+    /// The type's name.
+    pub name: String,
+    /// The labels, in the order the type sorts them.
+    pub values: Vec<String>,
+    /// Labels renamed by the code (`(old, new)`, from a variant's `renamed_from`): a plan
+    /// renames the label rather than dropping one and adding another.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub renamed_values: Vec<(String, String)>,
+}
+
+impl EnumModel {
+    /// The type as a column's SQL type names it: quoted, as `"ticket_status"`.
+    pub fn column_type(&self) -> String {
+        crate::sql::quote_ident(&self.name)
+    }
 }
 
 /// A table and everything that belongs to it.
@@ -408,7 +438,18 @@ impl SchemaModel {
             roles: Vec::new(),
             tables: Vec::new(),
             unmanaged_tables: Vec::new(),
+            enums: Vec::new(),
         }
+    }
+
+    /// The native enum type named `name`.
+    pub fn enum_type(&self, name: &str) -> Option<&EnumModel> {
+        self.enums.iter().find(|e| e.name == name)
+    }
+
+    /// The native enum type a column of `sql_type` holds, if it holds one.
+    pub fn enum_of_column(&self, sql_type: &str) -> Option<&EnumModel> {
+        self.enums.iter().find(|e| e.column_type() == sql_type)
     }
 
     /// The table named `name`.
@@ -448,6 +489,10 @@ impl SchemaModel {
         model.roles.sort();
         model.unmanaged_tables.sort();
         model.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for e in &mut model.enums {
+            e.renamed_values.clear();
+        }
+        model.enums.sort_by(|a, b| a.name.cmp(&b.name));
         for table in &mut model.tables {
             table.renamed_from = None;
             for column in &mut table.columns {

@@ -251,6 +251,15 @@ pub fn enum_accepts(ty: &Type) -> bool {
     <&str as ToSql>::accepts(ty)
 }
 
+/// Whether the enum `E` can be read from or written to a column of type `ty`: text, or for a
+/// native enum its own type.
+pub fn enum_accepts_type<E: PgEnum>(ty: &Type) -> bool {
+    let native = E::NATIVE_TYPE.is_some_and(|name| {
+        matches!(ty.kind(), tokio_postgres::types::Kind::Enum(_)) && ty.name() == name
+    });
+    native || enum_accepts(ty)
+}
+
 /// Writes a text enum as its text.
 pub fn enum_to_sql<E: PgEnum>(
     value: &E,
@@ -266,7 +275,7 @@ pub fn enum_to_sql_checked<E: PgEnum>(
     ty: &Type,
     out: &mut bytes::BytesMut,
 ) -> Result<IsNull, BoxError> {
-    if !enum_accepts(ty) {
+    if !enum_accepts_type::<E>(ty) {
         return Err(Box::new(WrongType::new::<E>(ty.clone())));
     }
     enum_to_sql(value, ty, out)

@@ -296,7 +296,8 @@ fn distinct_predicates(table: &TableModel) -> Vec<&str> {
     predicates
 }
 
-/// The statements that create what holds text the server rewrites: the roles, each table with
+/// The statements that create what holds text the server rewrites: the roles, the native enum
+/// types, each table with
 /// its columns and checks only (partitioned, so without storage, where a column can be its
 /// list key), the indexes that have a predicate or an expression key, and the policies'
 /// distinct predicates, two to
@@ -307,6 +308,7 @@ pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
         .iter()
         .map(|role| Statement::CreateRole { role: role.clone() })
         .collect();
+    statements.extend(code.enums.iter().cloned().map(Statement::CreateEnum));
     for table in &code.tables {
         let mut bare = table.clone();
         bare.primary_key = None;
@@ -395,6 +397,7 @@ async fn apply_and_read(
     let scope = Scope {
         tables: code.tables.iter().map(|t| t.name.clone()).collect(),
         roles: code.roles.clone(),
+        enums: code.enums.iter().map(|e| e.name.clone()).collect(),
     };
     Ok(match shadow {
         Shadow::Transaction => {
@@ -471,6 +474,11 @@ async fn apply_and_read(
 /// `read` with the renames `code` declares: on tables, columns, indexes, checks and policies,
 /// and the renamed values of enum columns.
 pub fn with_declarations(mut read: SchemaModel, code: &SchemaModel) -> SchemaModel {
+    for e in &mut read.enums {
+        if let Some(declared) = code.enum_type(&e.name) {
+            e.renamed_values = declared.renamed_values.clone();
+        }
+    }
     for table in &mut read.tables {
         let Some(declared) = code.table(&table.name) else {
             continue;

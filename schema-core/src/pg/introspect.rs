@@ -7,7 +7,7 @@ use tokio_postgres::GenericClient;
 use super::PgError;
 use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
+    CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
     IndexKeyModel, IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
 };
 use crate::sql::constraint_name;
@@ -24,6 +24,8 @@ pub struct Scope {
     pub tables: Vec<String>,
     /// The roles.
     pub roles: Vec<String>,
+    /// The native enum types, besides those the tables' columns use.
+    pub enums: Vec<String>,
 }
 
 impl Scope {
@@ -39,6 +41,11 @@ impl Scope {
         for role in other.roles {
             if !scope.roles.contains(&role) {
                 scope.roles.push(role);
+            }
+        }
+        for e in other.enums {
+            if !scope.enums.contains(&e) {
+                scope.enums.push(e);
             }
         }
         scope
@@ -57,6 +64,7 @@ impl Scope {
         Scope {
             tables,
             roles: model.roles.clone(),
+            enums: model.enums.iter().map(|e| e.name.clone()).collect(),
         }
     }
 }
@@ -132,12 +140,45 @@ pub async fn read_model<C: GenericClient>(
         .filter(|r| existing.contains(r))
         .cloned()
         .collect();
+    let enums = read_enums(client, scope, &oids).await?;
     Ok(SchemaModel {
         format_version: FORMAT_VERSION,
         roles,
         tables,
         unmanaged_tables,
+        enums,
     })
+}
+
+/// The native enum types of the current schema that `scope` names or the tables of `oids`
+/// use, with their labels in sort order: those named first, in their order, then by name.
+async fn read_enums<C: GenericClient>(
+    client: &C,
+    scope: &Scope,
+    oids: &[u32],
+) -> Result<Vec<EnumModel>, PgError> {
+    let rows = client
+        .query(
+            "SELECT t.typname::text, ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e                     WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)              FROM pg_catalog.pg_type t              WHERE t.typtype = 'e'                AND t.typnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid                AND (t.typname::text = ANY($1) OR t.oid IN (SELECT a.atttypid                     FROM pg_catalog.pg_attribute a                     WHERE a.attrelid = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped))              ORDER BY t.typname",
+            &[&scope.enums, &oids],
+        )
+        .await?;
+    let mut enums: Vec<EnumModel> = rows
+        .iter()
+        .map(|row| EnumModel {
+            name: row.get(0),
+            values: row.get(1),
+            renamed_values: Vec::new(),
+        })
+        .collect();
+    enums.sort_by_key(|e| {
+        scope
+            .enums
+            .iter()
+            .position(|n| *n == e.name)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(enums)
 }
 
 /// The tables being read, by oid.
@@ -165,12 +206,16 @@ async fn read_columns<C: GenericClient>(
 ) -> Result<(), PgError> {
     let rows = client
         .query(
-            "SELECT a.attrelid, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+            "SELECT a.attrelid, a.attname::text, \
+                    CASE WHEN ty.typtype = 'e' \
+                         THEN pg_catalog.concat('\"', pg_catalog.replace(ty.typname::text, '\"', '\"\"'), '\"') \
+                         ELSE pg_catalog.format_type(a.atttypid, a.atttypmod) END, \
                     NOT a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
                     pg_catalog.col_description(a.attrelid, a.attnum), \
                     a.attidentity::text, a.attgenerated::text, \
                     s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle \
              FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_catalog.pg_depend dep ON a.attidentity <> '' \
                   AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \

@@ -46,7 +46,9 @@ pub mod pool;
 mod tls;
 
 pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProblem, UnknownValue};
-pub use codec::{decode, enum_accepts, enum_from_sql, enum_to_sql, enum_to_sql_checked};
+pub use codec::{
+    decode, enum_accepts, enum_accepts_type, enum_from_sql, enum_to_sql, enum_to_sql_checked,
+};
 pub use connect::{connect, ConnectConfig, SslMode, TlsError};
 pub use db::{Db, DbTransaction, Rows};
 pub use error::{ConstraintViolation, PgError};

@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::diff::{Change, SchemaDiff};
-use crate::model::{CheckModel, ColumnModel, KeyModel, SchemaModel};
+use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
 };
@@ -132,6 +132,7 @@ const BRIEF: Option<Duration> = Some(Duration::from_secs(30));
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Roles,
+    Types,
     RenameTables,
     Renames,
     Unhook,
@@ -146,6 +147,7 @@ enum Phase {
     ForeignKeys,
     ValidateForeignKeys,
     Finish,
+    DropTypes,
     DropRoles,
 }
 
@@ -240,6 +242,41 @@ pub fn plan_diff(diff: &SchemaDiff, to: &SchemaModel) -> Plan {
 fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut Steps) {
     use Phase::*;
     match change {
+        Change::CreateEnum(e) => add.push(Types, Statement::CreateEnum(e.clone())),
+        Change::DropEnum(e) => add.push(
+            DropTypes,
+            Statement::DropEnum {
+                name: e.name.clone(),
+            },
+        ),
+        Change::AddEnumValue {
+            name,
+            value,
+            after,
+            before,
+        } => add.push(
+            Types,
+            Statement::AddEnumValue {
+                name: name.clone(),
+                value: value.clone(),
+                after: after.clone(),
+                before: before.clone(),
+            },
+        ),
+        Change::RenameEnumValue { name, from, to } => add.push(
+            Types,
+            Statement::RenameEnumValue {
+                name: name.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            },
+        ),
+        Change::ReplaceEnum {
+            from,
+            to: new,
+            removed,
+            columns,
+        } => replace_enum(from, new, removed, columns, add),
         Change::CreateRole(role) => add.push(Roles, Statement::CreateRole { role: role.clone() }),
         Change::DropRole(role) => add.push(DropRoles, Statement::DropRole { role: role.clone() }),
         Change::CreateTable(table) => {
@@ -329,7 +366,21 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
         } => {
             // What changed is read from the diff; the values written come from the code.
             let written = target_table(to, table).and_then(|t| t.column(&changed.name));
-            alter_column(table, from, changed, written.unwrap_or(changed), add)
+            let written = written.unwrap_or(changed);
+            if from.sql_type != changed.sql_type
+                && (to.enum_of_column(&written.sql_type).is_some()
+                    || from.sql_type.starts_with('"'))
+            {
+                switch_enum_column(table, from, written, add);
+                let from = ColumnModel {
+                    sql_type: changed.sql_type.clone(),
+                    default: changed.default.clone(),
+                    ..from.clone()
+                };
+                alter_column(table, &from, changed, written, add)
+            } else {
+                alter_column(table, from, changed, written, add)
+            }
         }
         Change::RenameValues {
             table,
@@ -679,6 +730,85 @@ fn add_check(table: &str, check: &CheckModel, add: &mut Steps) {
     );
 }
 
+/// A column converted to or from a native enum type (text to enum, enum to text, one enum type
+/// to another) through its text, its default set aside for the change and put back.
+fn switch_enum_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &mut Steps) {
+    let set_default = |default: Option<String>| Statement::SetDefault {
+        table: table.into(),
+        column: to.name.clone(),
+        default,
+    };
+    if from.default.is_some() {
+        add.push(Phase::Columns, set_default(None));
+    }
+    let using = if to.sql_type.starts_with('"') {
+        format!("{}::text::{}", quote_ident(&to.name), to.sql_type)
+    } else {
+        format!("{}::text", quote_ident(&to.name))
+    };
+    add.push(
+        Phase::Columns,
+        Statement::AlterColumnTypeUsing {
+            table: table.into(),
+            column: to.name.clone(),
+            from_type: from.sql_type.clone(),
+            sql_type: to.sql_type.clone(),
+            using,
+            lost_values: Vec::new(),
+        },
+    );
+    if to.default.is_some() {
+        add.push(Phase::Columns, set_default(to.default.clone()));
+    }
+}
+
+/// A native enum type replaced by one without some of its labels (or in another order): the
+/// old type renamed aside, the new one created under the name, every column using it converted
+/// through its text (its default set aside meanwhile), the old type dropped. Rows holding a
+/// removed label make the conversion fail, so each conversion is destructive.
+fn replace_enum(
+    from: &EnumModel,
+    to: &EnumModel,
+    removed: &[String],
+    columns: &[(String, String, Option<String>)],
+    add: &mut Steps,
+) {
+    let aside = constraint_name(&from.name, [], "replaced").into_owned();
+    add.push(
+        Phase::Columns,
+        Statement::RenameEnum {
+            from: from.name.clone(),
+            to: aside.clone(),
+        },
+    );
+    add.push(Phase::Columns, Statement::CreateEnum(to.clone()));
+    for (table, column, default) in columns {
+        let set_default = |default: Option<String>| Statement::SetDefault {
+            table: table.clone(),
+            column: column.clone(),
+            default,
+        };
+        if default.is_some() {
+            add.push(Phase::Columns, set_default(None));
+        }
+        add.push(
+            Phase::Columns,
+            Statement::AlterColumnTypeUsing {
+                table: table.clone(),
+                column: column.clone(),
+                from_type: quote_ident(&aside),
+                sql_type: to.column_type(),
+                using: format!("{}::text::{}", quote_ident(column), to.column_type()),
+                lost_values: removed.to_vec(),
+            },
+        );
+        if default.is_some() {
+            add.push(Phase::Columns, set_default(default.clone()));
+        }
+    }
+    add.push(Phase::Columns, Statement::DropEnum { name: aside });
+}
+
 fn alter_column(
     table: &str,
     from: &ColumnModel,
@@ -893,6 +1023,41 @@ fn step(statement: Statement) -> Step {
         | S::RenamePolicy { .. } => (Lock::AccessExclusive, vec![], None),
         S::Grant { .. } | S::Revoke { .. } => (Lock::None, vec![], None),
         S::RewriteValue { .. } => (Lock::RowExclusive, vec![UpdatesRows, BlocksWrites], None),
+        S::CreateEnum(_) | S::AddEnumValue { .. } => (Lock::None, vec![], None),
+        S::RenameEnum { .. } | S::RenameEnumValue { .. } | S::DropEnum { .. } => {
+            (Lock::None, vec![BreaksRunningCode], None)
+        }
+        S::AlterColumnTypeUsing {
+            table,
+            column,
+            lost_values,
+            ..
+        } => {
+            let mut hazards = vec![RewritesTable, BlocksReadsAndWrites];
+            let reason = if !lost_values.is_empty() {
+                Some(format!(
+                    "removes the values {} of its enum type: rows holding them make the change fail",
+                    lost_values
+                        .iter()
+                        .map(|v| quote_literal(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            } else {
+                None
+            };
+            if reason.is_some() {
+                hazards.push(DeletesData);
+            }
+            (
+                Lock::AccessExclusive,
+                hazards,
+                reason.map(|reason| Destructive {
+                    object: format!("{table}.{column}"),
+                    reason,
+                }),
+            )
+        }
     };
     let grows = hazards.iter().any(|h| {
         matches!(

@@ -276,6 +276,8 @@ pub struct RangeAttr {
 pub struct EnumAttrs {
     pub rename_all: Option<LitStr>,
     pub krate: Option<Path>,
+    /// `native` (the key) or `native = "name"` (the key and the name).
+    pub native: Option<(Ident, Option<LitStr>)>,
 }
 
 /// The attributes of a variant of a `#[derive(PgEnum)]` enum.
@@ -577,6 +579,15 @@ impl EnumAttrs {
                 CRATE => {
                     let path = crate_path(meta)?;
                     set_once(cx, &mut out.krate, &key, path)
+                }
+                NATIVE => {
+                    let name = if meta.input.peek(Token![=]) {
+                        Some(lit_str(meta, "native = \"ticket_status\"")?)
+                    } else {
+                        flag(meta, &key)?;
+                        None
+                    };
+                    set_once(cx, &mut out.native, &key, (key.clone(), name))
                 }
                 _ => unreachable!("every key of ENUM_KEYS is handled"),
             }

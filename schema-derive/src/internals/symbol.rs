@@ -152,7 +152,9 @@ pub const POLICY_COMMANDS: &[(&str, &str)] = &[
 
 // Keys on a `#[derive(PgEnum)]` enum and its variants.
 pub const RENAME_ALL: &str = "rename_all";
-pub const ENUM_KEYS: &[&str] = &[RENAME_ALL, CRATE];
+/// On a `PgEnum` enum: a native enum type (`CREATE TYPE ... AS ENUM`), optionally named.
+pub const NATIVE: &str = "native";
+pub const ENUM_KEYS: &[&str] = &[RENAME_ALL, NATIVE, CRATE];
 pub const VARIANT_KEYS: &[&str] = &[RENAME, RENAMED_FROM];
 
 /// The values `on_delete` / `on_update` take, with the action each names.
