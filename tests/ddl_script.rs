@@ -81,6 +81,7 @@ fn comments_with_quotes_backslashes_and_psql_commands_read_back_as_written() {
     ];
     static TABLE: TableDef = TableDef {
         name: "commented",
+        schema: None,
         renamed_from: None,
         comment: Some("table's \\ comment"),
         columns: &COLUMNS,

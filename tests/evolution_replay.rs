@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use schema_core::diff::diff;
 use schema_core::model::{
     CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IndexKeyModel, IndexModel, KeyModel,
-    PolicyModel, SchemaModel, TableModel,
+    NamespaceModel, PolicyModel, SchemaModel, TableModel,
 };
 use schema_core::pg::evolve::{apply, shadow_model, EvolveError, Shadow};
 use schema_core::pg::introspect::{read_model, Scope};
@@ -872,6 +872,93 @@ fn a_new_table_is_created_whole_and_a_dropped_one_needs_allowing() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     r.to(&b, &a, &["ticket_notes"]).unwrap();
+}
+
+/// A PostgreSQL schema: created with a table in it (its key, a foreign key to the current
+/// schema, an index built concurrently) and `USAGE` for the role granted the table, that
+/// `USAGE` moved to another role with the table's privilege, and the schema dropped after its
+/// table.
+#[test]
+fn a_postgres_schema_is_created_granted_and_dropped_with_its_tables() {
+    let (mut r, a, b) = seed_pair(|b| {
+        let physician = b.roles[0].clone();
+        let mut notes = TableModel::named("archive.ticket_notes");
+        notes.columns = vec![
+            ColumnModel::new("note_id", "bigint", false),
+            ColumnModel::new("ticket_id", "uuid", false),
+            ColumnModel::new("body", "text", true),
+        ];
+        notes.primary_key = Some(KeyModel::new("ticket_notes_pkey", vec!["note_id".into()]));
+        notes.foreign_keys.push(ForeignKeyModel {
+            name: "ticket_notes_ticket_id_fkey".into(),
+            columns: vec!["ticket_id".into()],
+            references_table: "support_tickets".into(),
+            references_columns: vec!["ticket_id".into()],
+            on_delete: ReferentialAction::Cascade,
+            on_update: ReferentialAction::NoAction,
+        });
+        notes.indexes.push(index_of_kind(
+            "ticket_notes_ticket_id_idx".into(),
+            "ticket_id",
+            0,
+        ));
+        notes.grants.push(GrantModel {
+            role: physician.clone(),
+            privilege: "SELECT".into(),
+            columns: Vec::new(),
+        });
+        b.namespaces.push(NamespaceModel {
+            name: "archive".into(),
+            usage: vec![physician],
+        });
+        b.tables.push(notes);
+    });
+    let sql = r.to(&a, &b, &[]).unwrap().to_script();
+    for expected in [
+        "CREATE SCHEMA IF NOT EXISTS \"archive\";",
+        "GRANT USAGE ON SCHEMA \"archive\" TO",
+        "CREATE TABLE \"archive\".\"ticket_notes\" (",
+        "ON \"archive\".\"ticket_notes\" (\"ticket_id\")",
+    ] {
+        assert!(sql.contains(expected), "no `{expected}` in\n{sql}");
+    }
+    assert!(
+        sql.find("CREATE SCHEMA") < sql.find("CREATE TABLE"),
+        "{sql}"
+    );
+    // The table's privilege, and with it the schema's USAGE, go to the support team.
+    let mut c = b.clone();
+    let support = c.roles[1].clone();
+    c.tables.last_mut().unwrap().grants[0].role = support.clone();
+    c.namespaces.last_mut().unwrap().usage = vec![support.clone()];
+    let sql = r.to(&b, &c, &[]).unwrap().to_script();
+    assert!(
+        sql.contains(&format!(
+            "GRANT USAGE ON SCHEMA \"archive\" TO \"{support}\""
+        )),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("REVOKE USAGE ON SCHEMA \"archive\" FROM"),
+        "{sql}"
+    );
+    // Back: the table's rows go only when allowed, then the schema goes after it.
+    match r.to(&c, &a, &[]) {
+        Err(EvolveError::Refused(refused)) => assert_eq!(
+            refused.steps[0].destructive.as_ref().unwrap().object,
+            "archive.ticket_notes"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let sql = r.to(&c, &a, &["archive.ticket_notes"]).unwrap().to_script();
+    assert!(
+        sql.find("DROP TABLE \"archive\".\"ticket_notes\"") < sql.find("DROP SCHEMA \"archive\""),
+        "{sql}"
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'archive'"),
+        0
+    );
 }
 
 // --- generated pairs ---------------------------------------------------------------------

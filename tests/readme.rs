@@ -88,6 +88,7 @@ const BLOCKS: &[(&str, Kind)] = &[
     ("use schema_core::{PgTable, Schema};", Kind::Program),
     ("use schema_core::uuid::Uuid;", Kind::Program),
     ("use schema_core::{PgEnum, PgTable, Schema};", Kind::Program),
+    ("use schema_core::{PgTable, Schema};", Kind::Program),
     ("use schema_core::pg::Db;", Kind::Async),
     ("use schema_core::pg::pool::DbManager;", Kind::Async),
     ("use schema_core::pg::{Db, TlsOptions};", Kind::Async),

@@ -12,8 +12,11 @@ use crate::types::SqlType;
 /// A table: its columns, keys, constraints, indexes and comments.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TableDef {
-    /// The table's name.
+    /// The table's name, without its schema.
     pub name: &'static str,
+    /// The PostgreSQL schema the table is in (`#[pg(schema = "billing")]`); `None`: the
+    /// current schema (`public` unless the search path says otherwise).
+    pub schema: Option<&'static str>,
     /// The table's former name: the name this object had before; a schema diff renames it
     /// instead of dropping and re-creating it.
     pub renamed_from: Option<&'static str>,
@@ -525,6 +528,20 @@ pub enum CheckRule {
 }
 
 impl TableDef {
+    /// The table's name as the model and every statement use it: qualified with its schema
+    /// where it has one (`billing.invoices`), else as written (`support_tickets`).
+    pub fn qualified_name(&self) -> Cow<'static, str> {
+        match self.schema {
+            Some(schema) => Cow::Owned(crate::sql::qualify(Some(schema), self.name)),
+            None => Cow::Borrowed(self.name),
+        }
+    }
+
+    /// The table's name quoted for SQL, with its schema: `"billing"."invoices"`.
+    pub fn quoted_name(&self) -> String {
+        crate::sql::quote_qualified(&self.qualified_name())
+    }
+
     /// The columns marked `sensitive`.
     pub fn sensitive_columns(&self) -> impl Iterator<Item = &ColumnDef> {
         self.columns.iter().filter(|c| c.sensitive)
@@ -709,7 +726,7 @@ pub(crate) fn immutable_constraint_name(table: &str, column: &str) -> Cow<'stati
 /// field (`Provider::provider_id`); `V` is the column's [`PgType::Base`](crate::PgType::Base),
 /// so a foreign key of another type does not compile.
 pub struct ColumnRef<V> {
-    /// The table's name.
+    /// The table's name, qualified with its schema where it has one (`billing.invoices`).
     pub table: &'static str,
     /// The column's name.
     pub column: &'static str,

@@ -121,6 +121,22 @@ pub enum SchemaError {
         /// The type's name.
         name: String,
     },
+    /// A column whose type comes from an extension the schema does not declare.
+    MissingExtension {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The extension (`citext`).
+        extension: &'static str,
+    },
+    /// An extension name that cannot be created as written.
+    InvalidExtension {
+        /// The name.
+        name: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// A native enum type that cannot be created as declared.
     InvalidEnum {
         /// The type's name, or the Rust type's where it has none.
@@ -206,6 +222,18 @@ impl fmt::Display for SchemaError {
                 "two enums with different values are both the native type `{name}`; name one of \
                  them otherwise with `#[pg(native = \"...\")]`"
             ),
+            SchemaError::MissingExtension {
+                table,
+                column,
+                extension,
+            } => write!(
+                f,
+                "column `{table}.{column}` is of a type from the extension `{extension}`, which \
+                 the schema does not declare: add `.extension(\"{extension}\")` to the `Schema`"
+            ),
+            SchemaError::InvalidExtension { name, problem } => {
+                write!(f, "the extension name `{name}` {problem}")
+            }
             SchemaError::InvalidEnum { name, problem } => {
                 write!(f, "the enum type `{name}` {problem}")
             }

@@ -299,6 +299,7 @@ pub mod __private {
     /// crate does not build.
     pub const UNUSABLE_TABLE: crate::TableDef = crate::TableDef {
         name: "",
+        schema: None,
         renamed_from: None,
         comment: None,
         columns: &[],

@@ -15,7 +15,9 @@ use crate::model::{
     IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel,
 };
 use crate::names::Names;
-use crate::sql::{dollar_quote, identifier_problem, quote_ident, quote_literal};
+use crate::sql::{
+    dollar_quote, identifier_problem, quote_ident, quote_literal, quote_qualified, split_qualified,
+};
 
 /// One DDL statement, typed: which object it touches and how. [`fmt::Display`] writes it as
 /// SQL, without the closing `;`.
@@ -30,6 +32,37 @@ pub enum Statement {
     DropRole {
         /// The role.
         role: String,
+    },
+    /// `CREATE EXTENSION IF NOT EXISTS`: an extension the schema declares.
+    CreateExtension {
+        /// The extension.
+        name: String,
+    },
+    /// `DROP EXTENSION`: an extension the schema no longer declares (refused by the server
+    /// while a column still uses one of its types).
+    DropExtension {
+        /// The extension.
+        name: String,
+    },
+    /// `CREATE SCHEMA IF NOT EXISTS`: a PostgreSQL schema tables are declared in.
+    CreateNamespace {
+        /// The schema.
+        name: String,
+    },
+    /// `DROP SCHEMA` (without `CASCADE`: the server refuses while anything is left in it).
+    DropNamespace {
+        /// The schema.
+        name: String,
+    },
+    /// `GRANT USAGE ON SCHEMA` (`grant` true) or `REVOKE USAGE ON SCHEMA`: what a role needs to
+    /// reach the tables of a schema it holds privileges on.
+    NamespaceUsage {
+        /// The schema.
+        namespace: String,
+        /// The role (`public` for every role).
+        role: String,
+        /// Whether it is granted (`GRANT`) or revoked (`REVOKE`).
+        grant: bool,
     },
     /// `CREATE TABLE` with its columns, keys, foreign keys and checks.
     CreateTable(Box<TableModel>),
@@ -359,17 +392,19 @@ pub enum Statement {
 
 impl Statement {
     /// The name of the index a `CONCURRENTLY` statement builds, which a failed build leaves
-    /// behind invalid; `None` for every other statement.
-    pub fn concurrently_built_index(&self) -> Option<&str> {
-        match self {
+    /// behind invalid, qualified with its table's PostgreSQL schema where it has one; `None`
+    /// for every other statement.
+    pub fn concurrently_built_index(&self) -> Option<String> {
+        let (table, name) = match self {
             Statement::CreateIndex {
+                table,
                 index,
                 concurrently: true,
-                ..
-            } => Some(&index.name),
-            Statement::CreateKeyIndex { key, .. } => Some(&key.name),
-            _ => None,
-        }
+            } => (table, &index.name),
+            Statement::CreateKeyIndex { table, key } => (table, &key.name),
+            _ => return None,
+        };
+        Some(crate::sql::qualify(split_qualified(table).0, name))
     }
 }
 
@@ -417,7 +452,7 @@ pub enum Constraint {
 /// parts, and between two tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatementGroup {
-    /// Roles.
+    /// Roles, extensions and PostgreSQL schemas.
     Role,
     /// Native enum types.
     Type,
@@ -440,7 +475,13 @@ impl Statement {
     pub fn group(&self) -> StatementGroup {
         use Statement::*;
         match self {
-            CreateRole { .. } | DropRole { .. } => StatementGroup::Role,
+            CreateRole { .. }
+            | DropRole { .. }
+            | CreateExtension { .. }
+            | DropExtension { .. }
+            | CreateNamespace { .. }
+            | DropNamespace { .. }
+            | NamespaceUsage { .. } => StatementGroup::Role,
             CreateEnum(_)
             | DropEnum { .. }
             | RenameEnum { .. }
@@ -486,15 +527,37 @@ impl Statement {
     }
 }
 
-/// The statements that create a whole model from nothing: the roles, the native enum types,
-/// then each table in order
-/// with its indexes, comments, immutable guard, row-level security, policies and privileges.
+/// The statements that create a whole model from nothing: the extensions, the roles, the
+/// PostgreSQL schemas with their `USAGE` grants, the native enum types, then each table in
+/// order with its indexes, comments, immutable guard, row-level security, policies and
+/// privileges.
 pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
     let mut statements: Vec<Statement> = model
-        .roles
+        .extensions
         .iter()
-        .map(|role| Statement::CreateRole { role: role.clone() })
+        .map(|name| Statement::CreateExtension { name: name.clone() })
         .collect();
+    statements.extend(
+        model
+            .roles
+            .iter()
+            .map(|role| Statement::CreateRole { role: role.clone() }),
+    );
+    for namespace in &model.namespaces {
+        statements.push(Statement::CreateNamespace {
+            name: namespace.name.clone(),
+        });
+        statements.extend(
+            namespace
+                .usage
+                .iter()
+                .map(|role| Statement::NamespaceUsage {
+                    namespace: namespace.name.clone(),
+                    role: role.clone(),
+                    grant: true,
+                }),
+        );
+    }
     statements.extend(model.enums.iter().cloned().map(Statement::CreateEnum));
     for table in &model.tables {
         statements.extend(create_table_statements(table));
@@ -695,7 +758,33 @@ impl fmt::Display for Statement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Statement::*;
         let q = |name: &str| quote_ident(name);
+        // A table, or a function: qualified with its PostgreSQL schema where it has one.
+        let qt = |name: &str| quote_qualified(name);
         match self {
+            CreateExtension { name } => write!(f, "CREATE EXTENSION IF NOT EXISTS {}", q(name)),
+            DropExtension { name } => write!(f, "DROP EXTENSION {}", q(name)),
+            CreateNamespace { name } => write!(f, "CREATE SCHEMA IF NOT EXISTS {}", q(name)),
+            DropNamespace { name } => write!(f, "DROP SCHEMA {}", q(name)),
+            NamespaceUsage {
+                namespace,
+                role,
+                grant: true,
+            } => write!(
+                f,
+                "GRANT USAGE ON SCHEMA {} TO {}",
+                q(namespace),
+                role_sql(role)
+            ),
+            NamespaceUsage {
+                namespace,
+                role,
+                grant: false,
+            } => write!(
+                f,
+                "REVOKE USAGE ON SCHEMA {} FROM {}",
+                q(namespace),
+                role_sql(role)
+            ),
             CreateRole { role } => {
                 let body = format!(
                     " BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
@@ -711,7 +800,7 @@ impl fmt::Display for Statement {
                 write_create_table(f, table)?;
                 write!(f, " PARTITION BY LIST ({})", q(list_key))
             }
-            DropTable { table } => write!(f, "DROP TABLE {}", q(table)),
+            DropTable { table } => write!(f, "DROP TABLE {}", qt(table)),
             CreateEnum(e) => write!(
                 f,
                 "CREATE TYPE {} AS ENUM ({})",
@@ -758,21 +847,26 @@ impl fmt::Display for Statement {
             } => write!(
                 f,
                 "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type} USING {using}",
-                q(table),
+                qt(table),
                 q(column)
             ),
-            RenameTable { from, to } => write!(f, "ALTER TABLE {} RENAME TO {}", q(from), q(to)),
+            RenameTable { from, to } => write!(
+                f,
+                "ALTER TABLE {} RENAME TO {}",
+                qt(from),
+                q(split_qualified(to).1)
+            ),
             AddColumn { table, column } => {
-                write!(f, "ALTER TABLE {} ADD COLUMN ", q(table))?;
+                write!(f, "ALTER TABLE {} ADD COLUMN ", qt(table))?;
                 write_column(f, column)
             }
             DropColumn { table, column } => {
-                write!(f, "ALTER TABLE {} DROP COLUMN {}", q(table), q(column))
+                write!(f, "ALTER TABLE {} DROP COLUMN {}", qt(table), q(column))
             }
             RenameColumn { table, from, to } => write!(
                 f,
                 "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                q(table),
+                qt(table),
                 q(from),
                 q(to)
             ),
@@ -784,7 +878,7 @@ impl fmt::Display for Statement {
             } => write!(
                 f,
                 "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type}",
-                q(table),
+                qt(table),
                 q(column)
             ),
             SetDefault {
@@ -792,7 +886,7 @@ impl fmt::Display for Statement {
                 column,
                 default,
             } => {
-                write!(f, "ALTER TABLE {} ALTER COLUMN {} ", q(table), q(column))?;
+                write!(f, "ALTER TABLE {} ALTER COLUMN {} ", qt(table), q(column))?;
                 match default {
                     Some(default) => write!(f, "SET DEFAULT {default}"),
                     None => f.write_str("DROP DEFAULT"),
@@ -805,7 +899,7 @@ impl fmt::Display for Statement {
                 from,
                 to,
             } => {
-                write!(f, "ALTER TABLE {} ALTER COLUMN {}", q(table), q(column))?;
+                write!(f, "ALTER TABLE {} ALTER COLUMN {}", qt(table), q(column))?;
                 let mode = |always: bool| if always { "ALWAYS" } else { "BY DEFAULT" };
                 match (from, to) {
                     (_, None) => f.write_str(" DROP IDENTITY IF EXISTS"),
@@ -850,7 +944,7 @@ impl fmt::Display for Statement {
             DropExpression { table, column } => write!(
                 f,
                 "ALTER TABLE {} ALTER COLUMN {} DROP EXPRESSION",
-                q(table),
+                qt(table),
                 q(column)
             ),
             SetNotNull {
@@ -860,7 +954,7 @@ impl fmt::Display for Statement {
             } => write!(
                 f,
                 "ALTER TABLE {} ALTER COLUMN {} {} NOT NULL",
-                q(table),
+                qt(table),
                 q(column),
                 if *not_null { "SET" } else { "DROP" }
             ),
@@ -869,7 +963,7 @@ impl fmt::Display for Statement {
                 constraint,
                 not_valid,
             } => {
-                write!(f, "ALTER TABLE {} ADD ", q(table))?;
+                write!(f, "ALTER TABLE {} ADD ", qt(table))?;
                 write_constraint(f, constraint)?;
                 if *not_valid {
                     f.write_str(" NOT VALID")?;
@@ -879,16 +973,16 @@ impl fmt::Display for Statement {
             ValidateConstraint { table, name } => write!(
                 f,
                 "ALTER TABLE {} VALIDATE CONSTRAINT {}",
-                q(table),
+                qt(table),
                 q(name)
             ),
             DropConstraint { table, name } => {
-                write!(f, "ALTER TABLE {} DROP CONSTRAINT {}", q(table), q(name))
+                write!(f, "ALTER TABLE {} DROP CONSTRAINT {}", qt(table), q(name))
             }
             RenameConstraint { table, from, to } => write!(
                 f,
                 "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
-                q(table),
+                qt(table),
                 q(from),
                 q(to)
             ),
@@ -936,7 +1030,7 @@ impl fmt::Display for Statement {
                         ""
                     },
                     q(&index.name),
-                    q(table)
+                    qt(table)
                 )?;
                 if index.method != "btree" {
                     write!(f, " USING {}", index.method)?;
@@ -961,17 +1055,22 @@ impl fmt::Display for Statement {
                 } else {
                     ""
                 },
-                q(name)
+                qt(name)
             ),
-            RenameIndex { from, to } => write!(f, "ALTER INDEX {} RENAME TO {}", q(from), q(to)),
+            RenameIndex { from, to } => write!(
+                f,
+                "ALTER INDEX {} RENAME TO {}",
+                qt(from),
+                q(split_qualified(to).1)
+            ),
             Comment {
                 table,
                 column,
                 text,
             } => {
                 match column {
-                    Some(column) => write!(f, "COMMENT ON COLUMN {}.{} IS ", q(table), q(column))?,
-                    None => write!(f, "COMMENT ON TABLE {} IS ", q(table))?,
+                    Some(column) => write!(f, "COMMENT ON COLUMN {}.{} IS ", qt(table), q(column))?,
+                    None => write!(f, "COMMENT ON TABLE {} IS ", qt(table))?,
                 }
                 match text {
                     Some(text) => f.write_str(&quote_literal(text)),
@@ -983,7 +1082,7 @@ impl fmt::Display for Statement {
                     f,
                     "CREATE {}FUNCTION {}() RETURNS trigger LANGUAGE plpgsql",
                     if *replace { "OR REPLACE " } else { "" },
-                    q(&guard.name)
+                    qt(&guard.name)
                 )?;
                 for setting in &guard.settings {
                     let (name, value) = setting.split_once('=').unwrap_or((setting, ""));
@@ -994,28 +1093,33 @@ impl fmt::Display for Statement {
             CreateGuardTrigger { table, name } => write!(
                 f,
                 "CREATE TRIGGER {} AFTER UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
-                q(name),
-                q(table),
-                q(name)
+                q(split_qualified(name).1),
+                qt(table),
+                qt(name)
             ),
             DropTrigger { table, name } => {
-                write!(f, "DROP TRIGGER IF EXISTS {} ON {}", q(name), q(table))
+                write!(
+                    f,
+                    "DROP TRIGGER IF EXISTS {} ON {}",
+                    q(split_qualified(name).1),
+                    qt(table)
+                )
             }
-            DropFunction { name } => write!(f, "DROP FUNCTION {}()", q(name)),
+            DropFunction { name } => write!(f, "DROP FUNCTION {}()", qt(name)),
             RowLevelSecurity { table, enable } => write!(
                 f,
                 "ALTER TABLE {} {} ROW LEVEL SECURITY",
-                q(table),
+                qt(table),
                 if *enable { "ENABLE" } else { "DISABLE" }
             ),
             ForceRowLevelSecurity { table, force } => write!(
                 f,
                 "ALTER TABLE {} {} ROW LEVEL SECURITY",
-                q(table),
+                qt(table),
                 if *force { "FORCE" } else { "NO FORCE" }
             ),
             CreatePolicy { table, policy } => {
-                write!(f, "CREATE POLICY {} ON {}", q(&policy.name), q(table))?;
+                write!(f, "CREATE POLICY {} ON {}", q(&policy.name), qt(table))?;
                 if !policy.permissive {
                     f.write_str(" AS RESTRICTIVE")?;
                 }
@@ -1023,15 +1127,15 @@ impl fmt::Display for Statement {
                 write_policy_body(f, policy)
             }
             AlterPolicy { table, policy } => {
-                write!(f, "ALTER POLICY {} ON {}", q(&policy.name), q(table))?;
+                write!(f, "ALTER POLICY {} ON {}", q(&policy.name), qt(table))?;
                 write_policy_body(f, policy)
             }
-            DropPolicy { table, name } => write!(f, "DROP POLICY {} ON {}", q(name), q(table)),
+            DropPolicy { table, name } => write!(f, "DROP POLICY {} ON {}", q(name), qt(table)),
             RenamePolicy { table, from, to } => write!(
                 f,
                 "ALTER POLICY {} ON {} RENAME TO {}",
                 q(from),
-                q(table),
+                qt(table),
                 q(to)
             ),
             Grant {
@@ -1044,7 +1148,7 @@ impl fmt::Display for Statement {
                 if !columns.is_empty() {
                     write!(f, " ({})", column_list(columns))?;
                 }
-                write!(f, " ON {} TO {}", q(table), role_sql(role))
+                write!(f, " ON {} TO {}", qt(table), role_sql(role))
             }
             Revoke {
                 table,
@@ -1056,7 +1160,7 @@ impl fmt::Display for Statement {
                 if !columns.is_empty() {
                     write!(f, " ({})", column_list(columns))?;
                 }
-                write!(f, " ON {} FROM {}", q(table), role_sql(role))
+                write!(f, " ON {} FROM {}", qt(table), role_sql(role))
             }
             RewriteValue {
                 table,
@@ -1066,7 +1170,7 @@ impl fmt::Display for Statement {
             } => write!(
                 f,
                 "UPDATE {} SET {} = {} WHERE {} = {}",
-                q(table),
+                qt(table),
                 q(column),
                 quote_literal(to),
                 q(column),
@@ -1157,7 +1261,7 @@ fn write_constraint(f: &mut fmt::Formatter<'_>, constraint: &Constraint) -> fmt:
                 f,
                 "FOREIGN KEY ({}) REFERENCES {} ({})",
                 column_list(&fk.columns),
-                quote_ident(&fk.references_table),
+                quote_qualified(&fk.references_table),
                 column_list(&fk.references_columns)
             )?;
             for (clause, action) in [("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)] {
@@ -1211,7 +1315,7 @@ fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel) -> fmt::Re
     write!(
         f,
         "CREATE TABLE {} (\n    {}\n)",
-        quote_ident(&table.name),
+        quote_qualified(&table.name),
         lines.join(",\n    ")
     )
 }
@@ -1243,6 +1347,15 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
     };
     if let Some(problem) = identifier_problem(table.name) {
         return Err(invalid(table.name, problem));
+    }
+    if table.name.contains('.') {
+        return Err(invalid(
+            table.name,
+            "holds a `.`: a table in another PostgreSQL schema names it with `schema`",
+        ));
+    }
+    if let Some(problem) = table.schema.and_then(crate::sql::schema_name_problem) {
+        return Err(invalid(table.schema.unwrap_or_default(), problem));
     }
     let mut columns = HashSet::new();
     for column in table.columns {

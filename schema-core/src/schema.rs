@@ -40,6 +40,7 @@ pub struct Schema {
     tables: Vec<&'static TableDef>,
     names: Names,
     enums: Vec<EnumDecl>,
+    extensions: Vec<&'static str>,
 }
 
 /// A native enum type declared on its own (see [`Schema::enum_type`]): the Rust type's name,
@@ -88,6 +89,36 @@ impl Schema {
         &self.enums
     }
 
+    /// Declares a PostgreSQL extension the schema needs (`CREATE EXTENSION IF NOT EXISTS`,
+    /// before everything else): `citext` for `#[pg(citext)]` columns. A column whose type
+    /// comes from an extension the schema does not declare is a
+    /// [`SchemaError::MissingExtension`]. The objects an extension creates are its own:
+    /// introspection and drift checks leave them alone.
+    ///
+    /// ```
+    /// # use schema_core::{PgTable, Schema};
+    /// #[derive(PgTable)]
+    /// pub struct Login {
+    ///     #[pg(primary_key, citext)]
+    ///     pub email: String,
+    /// }
+    ///
+    /// assert!(Schema::new().table::<Login>().to_ddl().is_err());
+    /// let ddl = Schema::new().extension("citext").table::<Login>().to_ddl().unwrap();
+    /// assert!(ddl.starts_with(r#"CREATE EXTENSION IF NOT EXISTS "citext";"#));
+    /// ```
+    pub fn extension(mut self, name: &'static str) -> Self {
+        if !self.extensions.contains(&name) {
+            self.extensions.push(name);
+        }
+        self
+    }
+
+    /// The extensions declared with [`Schema::extension`], in order.
+    pub(crate) fn declared_extensions(&self) -> &[&'static str] {
+        &self.extensions
+    }
+
     /// Names the roles and settings of the tables' policies as the deployment has them.
     pub fn with_names(mut self, names: Names) -> Self {
         self.names = names;
@@ -109,9 +140,9 @@ impl Schema {
     pub fn ordered(&self) -> Result<Vec<&'static TableDef>, SchemaError> {
         let mut by_name = HashMap::new();
         for (position, table) in self.tables.iter().enumerate() {
-            if by_name.insert(table.name, position).is_some() {
+            if by_name.insert(table.qualified_name(), position).is_some() {
                 return Err(SchemaError::DuplicateTable {
-                    table: table.name.into(),
+                    table: table.qualified_name().into_owned(),
                 });
             }
         }
@@ -121,12 +152,12 @@ impl Schema {
             for fk in table.foreign_keys {
                 let Some(&target) = by_name.get(fk.references_table) else {
                     return Err(SchemaError::MissingTable {
-                        table: table.name.into(),
+                        table: table.qualified_name().into_owned(),
                         references: fk.references_table.into(),
                     });
                 };
                 // A table may reference itself; that needs no order.
-                if fk.references_table != table.name {
+                if fk.references_table != table.qualified_name() {
                     targets.push(target);
                 }
             }
@@ -147,7 +178,7 @@ impl Schema {
                     return Err(SchemaError::ForeignKeyCycle {
                         tables: cycle(&depends_on, &placed)
                             .into_iter()
-                            .map(|i| self.tables[i].name.to_string())
+                            .map(|i| self.tables[i].qualified_name().into_owned())
                             .collect(),
                     })
                 }
@@ -189,6 +220,7 @@ impl Schema {
 pub(crate) fn check_relation_names(tables: &[&TableDef]) -> Result<(), SchemaError> {
     let mut seen = HashSet::new();
     for table in tables {
+        // Each PostgreSQL schema has its own.
         let mut names = vec![table.name.to_string()];
         if !table.primary_key.is_empty() {
             names.push(table.primary_key_name().into_owned());
@@ -213,7 +245,7 @@ pub(crate) fn check_relation_names(tables: &[&TableDef]) -> Result<(), SchemaErr
                 .map(|i| table.index_name(i).into_owned()),
         );
         for name in names {
-            if !seen.insert(name.clone()) {
+            if !seen.insert((table.schema, name.clone())) {
                 return Err(SchemaError::DuplicateName {
                     table: table.name.into(),
                     name,

@@ -12,6 +12,54 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Splits the name of an object that lives in a PostgreSQL schema (a table, a function) into
+/// its schema and its own name: `billing.invoices` → `(Some("billing"), "invoices")`,
+/// `support_tickets` → `(None, "support_tickets")`, for an object in the current schema.
+///
+/// Such names are qualified with a dot in the model; a table's own name cannot hold one (the
+/// derive and [`validate`](crate::Schema::to_ddl) refuse it), so the split is unambiguous.
+pub fn split_qualified(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('.') {
+        Some((schema, name)) => (Some(schema), name),
+        None => (None, name),
+    }
+}
+
+/// The model's name of an object in `schema` (`None`: the current schema): `billing.invoices`,
+/// or `invoices`.
+pub fn qualify(schema: Option<&str>, name: &str) -> String {
+    match schema {
+        Some(schema) => format!("{schema}.{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// Quotes a name that may be qualified with its schema: `billing.invoices` →
+/// `"billing"."invoices"`, `support_tickets` → `"support_tickets"`.
+pub fn quote_qualified(name: &str) -> String {
+    match split_qualified(name) {
+        (Some(schema), name) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
+        (None, name) => quote_ident(name),
+    }
+}
+
+/// Why a name cannot be the PostgreSQL schema a table is declared in, or `None` when it can:
+/// a usable identifier without `.`, not `public` (a table without a schema is there already)
+/// and not starting with `pg_` (reserved for the system).
+pub fn schema_name_problem(name: &str) -> Option<&'static str> {
+    if let Some(problem) = identifier_problem(name) {
+        Some(problem)
+    } else if name.contains('.') {
+        Some("holds a `.`")
+    } else if name == "public" {
+        Some("is `public`, where a table without `schema` already is; leave `schema` out")
+    } else if name.starts_with("pg_") {
+        Some("starts with `pg_`, which PostgreSQL keeps for its own schemas")
+    } else {
+        None
+    }
+}
+
 /// Quotes a string literal: `it's` → `'it''s'`.
 ///
 /// A string holding a backslash is written in the escape form (`E'a\\b'`), so it reads the same
@@ -157,6 +205,21 @@ pub(crate) fn quoted_values(expression: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualified_names_quote_each_part() {
+        assert_eq!(
+            quote_qualified("billing.invoices"),
+            r#""billing"."invoices""#
+        );
+        assert_eq!(quote_qualified("support_tickets"), r#""support_tickets""#);
+        assert_eq!(
+            split_qualified("billing.invoices"),
+            (Some("billing"), "invoices")
+        );
+        assert_eq!(qualify(Some("billing"), "invoices"), "billing.invoices");
+        assert_eq!(qualify(None, "invoices"), "invoices");
+    }
 
     #[test]
     fn identifiers_are_always_quoted_and_escaped() {

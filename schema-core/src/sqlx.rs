@@ -89,7 +89,6 @@ pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProbl
 
 use crate::driver::statements::{self, ColumnSet};
 use crate::driver::{chunks, inexact_number, inserts_narrowed};
-use crate::sql::quote_ident;
 use crate::{PgEnum, PgType, Table, TableDef, Validate, ValidationError};
 
 /// A value bound as a statement parameter: any `sqlx::Type<Postgres>` + `Encode` type.
@@ -379,7 +378,7 @@ where
     let mut transaction = connection.begin().await?;
     let bind_nulls = if inserts_narrowed(table) {
         ::sqlx::query_scalar::<_, bool>(statements::HAS_TABLE_INSERT)
-            .bind(quote_ident(table.name))
+            .bind(table.quoted_name())
             .fetch_one(&mut *transaction)
             .await?
     } else {

@@ -42,7 +42,7 @@ pub enum SqlType {
     Time,
     /// `bytea`
     Bytea,
-    /// A type written out by the user (`#[pg(sql_type = "citext")]`), rendered as given.
+    /// A type written out by the user (`#[pg(sql_type = "character varying(320)")]`), rendered as given.
     Custom(&'static str),
     /// `numeric` (`None`: any precision) or `numeric(precision,scale)`: a decimal number of at
     /// most `precision` significant digits, `scale` of them after the point.
@@ -65,12 +65,24 @@ pub enum SqlType {
     Cidr,
     /// `element[]`: an array of the element type (`integer[]`, `varchar(20)[]`).
     Array(&'static SqlType),
+    /// `citext`: text compared without regard to case, from the `citext` extension
+    /// (`#[pg(citext)]` on a `String`; the schema declares it with
+    /// [`Schema::extension`](crate::Schema::extension)).
+    Citext,
     /// A native enum type (`CREATE TYPE name AS ENUM (...)`), by name: `#[derive(PgEnum)]`
     /// with `#[pg(native)]`. Rendered quoted, as `"ticket_status"`.
     Enum(&'static str),
 }
 
 impl SqlType {
+    /// The extension that provides the type (`citext`), or `None` for a built-in type.
+    pub const fn extension(self) -> Option<&'static str> {
+        match self.element() {
+            SqlType::Citext => Some("citext"),
+            _ => None,
+        }
+    }
+
     /// The type of an array's elements; any other type is its own element.
     pub const fn element(self) -> SqlType {
         match self {
@@ -110,6 +122,7 @@ impl fmt::Display for SqlType {
             SqlType::Interval => f.write_str("interval"),
             SqlType::Inet => f.write_str("inet"),
             SqlType::Cidr => f.write_str("cidr"),
+            SqlType::Citext => f.write_str("citext"),
             SqlType::Array(element) => write!(f, "{element}[]"),
             SqlType::Enum(name) => f.write_str(&crate::sql::quote_ident(name)),
         }
@@ -346,12 +359,12 @@ impl<T: ArrayElement> PgType for Vec<T> {
     }
 }
 
-/// A field whose column stores text, so `#[pg(varchar = N)]` or `#[pg(char = N)]` may narrow
-/// it.
+/// A field whose column stores text, so `#[pg(varchar = N)]`, `#[pg(char = N)]` or
+/// `#[pg(citext)]` may narrow it.
 #[diagnostic::on_unimplemented(
-    message = "`varchar` and `char` need a field stored as text, but `{Self}` is not",
+    message = "`varchar`, `char` and `citext` need a field stored as text, but `{Self}` is not",
     label = "not allowed on this field",
-    note = "`varchar = N` and `char = N` narrow a `String` or text-enum field, or a `Vec` of one; remove it or change the field's type"
+    note = "`varchar = N`, `char = N` and `citext` narrow a `String` or text-enum field, or a `Vec` of one; remove it or change the field's type"
 )]
 pub trait TextColumn: PgType {}
 
@@ -552,7 +565,7 @@ const fn family_of(sql_type: SqlType) -> Family {
         SqlType::Time => Family::Time,
         SqlType::Bytea => Family::Bytea,
         SqlType::Custom(written) => family_of_name(written),
-        SqlType::Char(_) => Family::Text,
+        SqlType::Char(_) | SqlType::Citext => Family::Text,
         SqlType::TimestampPrecision(_) => Family::Timestamp,
         SqlType::TimestamptzPrecision(_) => Family::Timestamptz,
         SqlType::TimePrecision(_) => Family::Time,

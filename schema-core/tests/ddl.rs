@@ -424,6 +424,7 @@ const fn table(
 ) -> TableDef {
     TableDef {
         name,
+        schema: None,
         renamed_from: None,
         comment: None,
         columns,

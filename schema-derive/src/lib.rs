@@ -30,6 +30,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | key | takes | example |
 /// |---|---|---|
 /// | `table` | the table's name (default: the struct's name in snake_case) | `table = "support_tickets"` |
+/// | `schema` | the PostgreSQL schema the table is in (default: the current one, `public`): the DDL creates it (`CREATE SCHEMA IF NOT EXISTS`), grants `USAGE` on it to every role with a privilege on its tables, and qualifies the table everywhere (`"billing"."invoices"`), foreign keys from other schemas included; not `public`, not `pg_...` | `schema = "billing"` |
 /// | `renamed_from` | the table's former name (see Renames below) | `renamed_from = "tickets"` |
 /// | `primary_key` | the columns of a key of several columns (one column: `primary_key` on its field) | `primary_key(tenant_id, ticket_id)` |
 /// | `unique` | fields, and optionally `nulls_not_distinct` (`UNIQUE NULLS NOT DISTINCT`, PostgreSQL 15 and later: rows whose key holds NULL in the same columns and equal values in the others conflict) and `name = "..."` (default `{table}_{columns}_key`): a unique constraint over those columns (one column: `unique` on its field). An unknown or repeated field, an empty list, or the same columns in the same order as the primary key or another unique key does not compile | `unique(tenant_id, email, nulls_not_distinct)` |
@@ -56,7 +57,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `char` | a length: `char(N)` for a text field; PostgreSQL pads shorter values with spaces, so every value of a text enum must have exactly N characters | `char = 3` |
 /// | `numeric` | a precision (1 to 1000) and a scale (0 to the precision, default 0): `numeric(P,S)` for a `rust_decimal::Decimal` field (feature `decimal`) | `numeric(precision = 12, scale = 2)` |
 /// | `precision` | the fractional digits of seconds (0 to 6) of a `DateTime<Utc>`, `NaiveDateTime` or `NaiveTime` field: `timestamptz(P)`, `timestamp(P)`, `time(P)` | `precision = 3` |
-/// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile | `sql_type = "citext"` |
+/// | `citext` | nothing: `citext`, text compared without regard to case, for a text field; the `Schema` must declare the extension (`.extension("citext")`) | `citext` |
+/// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile | `sql_type = "character varying(320)"` |
 /// | `default` | a Rust value of the field's type, written as a literal | `default = TicketPriority::Medium` |
 /// | `default_sql` | a SQL expression | `default_sql = "now()"` |
 /// | `update_sql` | a SQL expression every update through `UpdateX` sets the column to; the column leaves `UpdateX` | `update_sql = "now()"` |

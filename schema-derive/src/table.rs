@@ -243,7 +243,7 @@ fn row_types(table: &Table) -> TokenStream {
             quote!(#ident: ::core::option::Option::None)
         }
     });
-    let table_name = &table.name;
+    let table_name = &table.qualified_name();
     let insert_doc = format!(
         "A row to insert into `{table_name}`: the NOT NULL columns without a default are \
          required; every other field is an `Option`, where `None` lets the database use the \
@@ -532,7 +532,7 @@ fn debug_impl<'a>(
 /// One associated constant per column, `X::field`, naming the column for foreign keys.
 fn column_refs(table: &Table) -> TokenStream {
     let krate = &table.krate;
-    let (ident, vis, table_name) = (table.ident, table.vis, &table.name);
+    let (ident, vis, table_name) = (table.ident, table.vis, &table.qualified_name());
     let refs = table.columns.iter().map(|c| {
         let (field, ty, column) = (c.ident, c.ty, &c.name);
         let doc = format!(
@@ -713,6 +713,10 @@ fn metadata(table: &Table) -> TokenStream {
     });
     let comment = option(table.comment.as_ref().map(|c| quote!(#c)));
     let table_renamed_from = renamed_from(&table.attrs.renamed_from);
+    let table_schema = match &table.attrs.schema {
+        Some(schema) => quote!(::core::option::Option::Some(#schema)),
+        None => quote!(::core::option::Option::None),
+    };
 
     quote! {
         const _: () = {
@@ -726,6 +730,7 @@ fn metadata(table: &Table) -> TokenStream {
             impl #krate::Table for #ident {
                 const TABLE: &'static #krate::TableDef = &#krate::TableDef {
                     name: #table_name,
+                    schema: #table_schema,
                     renamed_from: #table_renamed_from,
                     comment: #comment,
                     columns: &[#(#columns),*],
@@ -888,6 +893,8 @@ fn narrowed_type(table: &Table, c: &Column) -> Option<TokenStream> {
     } else if let Some(char) = &a.char {
         let n = char.value;
         quote!(#krate::SqlType::Char(#n))
+    } else if a.citext.is_some() {
+        quote!(#krate::SqlType::Citext)
     } else if let Some(numeric) = &a.numeric {
         let (p, s) = (numeric.value.precision, numeric.value.scale);
         quote!(#krate::SqlType::Numeric(::core::option::Option::Some((#p, #s))))
@@ -1063,6 +1070,12 @@ fn narrowing_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
                 #krate::__private::values_fill(<#ty as #krate::PgType>::ALLOWED_VALUES, #n),
                 #message
             );
+        });
+    }
+    if let Some(citext) = &a.citext {
+        let ty = respan(c.ty, citext.span());
+        checks.push(quote_spanned! {citext.span()=>
+            const _: () = #krate::__private::text_column::<#ty>();
         });
     }
     if let Some(numeric) = &a.numeric {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
 use schema_core::Names;
-use shared::schemas::db::{schema, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
+use shared::schemas::db::{schema, BILLING_TEAM_ROLE, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
 
 /// The server the tests use when `DATABASE_URL` is not set: loopback, without TLS (connections
 /// verify a server's certificate by default, and a local server's is often for `localhost`).
@@ -88,9 +88,10 @@ impl TestDb {
         let _ = admin_client.close();
 
         // From here on, Drop removes the database even if connecting to it fails.
-        let (physician, support_team) = (
+        let (physician, support_team, billing_team) = (
             format!("{PHYSICIAN_ROLE}_{}", &id[..12]),
             format!("{SUPPORT_TEAM_ROLE}_{}", &id[..12]),
+            format!("{BILLING_TEAM_ROLE}_{}", &id[..12]),
         );
         let mut db = TestDb {
             url: with_dbname(&server_url, &name),
@@ -99,8 +100,9 @@ impl TestDb {
             client: None,
             names: Names::new()
                 .role(PHYSICIAN_ROLE, &physician)
-                .role(SUPPORT_TEAM_ROLE, &support_team),
-            roles: vec![physician, support_team],
+                .role(SUPPORT_TEAM_ROLE, &support_team)
+                .role(BILLING_TEAM_ROLE, &billing_team),
+            roles: vec![physician, support_team, billing_team],
         };
         let mut config = db.admin.clone();
         config.dbname(&db.name);

@@ -56,6 +56,23 @@ pub enum Change {
         /// The columns that use it, `(table, column, default)` under their new names.
         columns: Vec<(String, String, Option<String>)>,
     },
+    /// An extension to create (`Schema::extension`).
+    CreateExtension(String),
+    /// An extension the schema no longer declares.
+    DropExtension(String),
+    /// A PostgreSQL schema to create, for tables declared in it.
+    CreateNamespace(String),
+    /// A PostgreSQL schema no table is declared in any more: dropped after its tables.
+    DropNamespace(String),
+    /// `USAGE` on a PostgreSQL schema to grant to a role, or revoke from it.
+    NamespaceUsage {
+        /// The schema.
+        namespace: String,
+        /// The role.
+        role: String,
+        /// Whether the role gets it (`true`) or loses it.
+        grant: bool,
+    },
     /// A role to create.
     CreateRole(String),
     /// A role the schema no longer names.
@@ -305,11 +322,17 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
         unmanaged_tables: from.unmanaged_tables.clone(),
         ..SchemaDiff::default()
     };
+    for extension in &to.extensions {
+        if !from.extensions.contains(extension) {
+            out.changes.push(Change::CreateExtension(extension.clone()));
+        }
+    }
     for role in &to.roles {
         if !from.roles.contains(role) {
             out.changes.push(Change::CreateRole(role.clone()));
         }
     }
+    diff_namespaces(from, to, &mut out);
     diff_enums(from, to, &mut out);
     // Which old table each new one continues, and the renames of tables, for foreign keys.
     let mut matched: Vec<(Option<&TableModel>, &TableModel)> = Vec::new();
@@ -345,7 +368,8 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
         .filter(|(old, _)| old.is_none())
         .map(|(_, new)| *new)
         .collect();
-    for table in &dropped {
+    // Tables come referenced first; those referencing them are dropped before them.
+    for table in dropped.iter().rev() {
         out.changes
             .push(Change::DropTable(Box::new((*table).clone())));
     }
@@ -406,7 +430,47 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
             out.changes.push(Change::DropEnum(e.clone()));
         }
     }
+    for namespace in &from.namespaces {
+        if to.namespace(&namespace.name).is_none() {
+            out.changes
+                .push(Change::DropNamespace(namespace.name.clone()));
+        }
+    }
+    for extension in &from.extensions {
+        if !to.extensions.contains(extension) {
+            out.changes.push(Change::DropExtension(extension.clone()));
+        }
+    }
     out
+}
+
+/// The PostgreSQL schemas to create, and the roles to grant `USAGE` on them or revoke it from.
+fn diff_namespaces(from: &SchemaModel, to: &SchemaModel, out: &mut SchemaDiff) {
+    for new in &to.namespaces {
+        let old = from.namespace(&new.name);
+        if old.is_none() {
+            out.changes.push(Change::CreateNamespace(new.name.clone()));
+        }
+        let had = old.map_or(&[][..], |n| &n.usage[..]);
+        for role in &new.usage {
+            if !had.contains(role) {
+                out.changes.push(Change::NamespaceUsage {
+                    namespace: new.name.clone(),
+                    role: role.clone(),
+                    grant: true,
+                });
+            }
+        }
+        for role in had {
+            if !new.usage.contains(role) {
+                out.changes.push(Change::NamespaceUsage {
+                    namespace: new.name.clone(),
+                    role: role.clone(),
+                    grant: false,
+                });
+            }
+        }
+    }
 }
 
 /// The native enum types to create, and the labels to rename, add, or remove by replacing the
@@ -1117,6 +1181,25 @@ impl fmt::Display for Change {
                 to.name,
                 from.values.join(", "),
                 to.values.join(", ")
+            ),
+            Change::CreateExtension(name) => write!(f, "extension `{name}`: missing"),
+            Change::DropExtension(name) => write!(f, "extension `{name}`: no longer declared"),
+            Change::CreateNamespace(name) => write!(f, "schema `{name}`: missing"),
+            Change::DropNamespace(name) => {
+                write!(f, "schema `{name}`: no table is declared in it")
+            }
+            Change::NamespaceUsage {
+                namespace,
+                role,
+                grant: true,
+            } => write!(f, "schema `{namespace}`: role `{role}` lacks USAGE"),
+            Change::NamespaceUsage {
+                namespace,
+                role,
+                grant: false,
+            } => write!(
+                f,
+                "schema `{namespace}`: role `{role}` has USAGE it is not declared to have"
             ),
             Change::CreateRole(role) => write!(f, "role `{role}`: missing"),
             Change::DropRole(role) => write!(f, "role `{role}`: no longer declared"),

@@ -81,7 +81,7 @@ fn chosen_columns<'a>(table: &'a TableDef, set: &'a ColumnSet) -> impl Iterator<
 /// `INSERT INTO t (set) VALUES (...), ... [RETURNING every column]` for `rows` rows; columns not
 /// in the set take their defaults.
 pub(crate) fn insert(table: &TableDef, set: &ColumnSet, rows: usize, returning: bool) -> String {
-    let mut sql = format!("INSERT INTO {} ", quote_ident(table.name));
+    let mut sql = format!("INSERT INTO {} ", table.quoted_name());
     let width = set.count();
     if width == 0 {
         // Every column takes its default: name one and give it DEFAULT on each row.
@@ -116,7 +116,7 @@ pub(crate) fn insert(table: &TableDef, set: &ColumnSet, rows: usize, returning: 
 pub(crate) fn copy_in(table: &TableDef, set: &ColumnSet) -> String {
     format!(
         "COPY {} ({}) FROM STDIN (FORMAT binary)",
-        quote_ident(table.name),
+        table.quoted_name(),
         column_list(chosen_columns(table, set))
     )
 }
@@ -126,17 +126,13 @@ pub(crate) fn select_columns(table: &TableDef, set: &ColumnSet) -> String {
     format!(
         "SELECT {} FROM {}",
         column_list(chosen_columns(table, set)),
-        quote_ident(table.name)
+        table.quoted_name()
     )
 }
 
 /// `SELECT every column FROM t`.
 pub(crate) fn select_all(table: &TableDef) -> String {
-    format!(
-        "SELECT {} FROM {}",
-        all_columns(table),
-        quote_ident(table.name)
-    )
+    format!("SELECT {} FROM {}", all_columns(table), table.quoted_name())
 }
 
 fn key_condition(table: &TableDef, first_param: usize) -> String {
@@ -158,7 +154,7 @@ pub(crate) fn select_by_key(table: &TableDef) -> String {
 pub(crate) fn delete_by_key(table: &TableDef) -> String {
     format!(
         "DELETE FROM {} WHERE {}",
-        quote_ident(table.name),
+        table.quoted_name(),
         key_condition(table, 1)
     )
 }
@@ -181,7 +177,7 @@ pub(crate) fn update_by_key(table: &TableDef, set: &ColumnSet) -> Option<String>
     }
     Some(format!(
         "UPDATE {} SET {} WHERE {} RETURNING {}",
-        quote_ident(table.name),
+        table.quoted_name(),
         assignments.join(", "),
         key_condition(table, n + 1),
         all_columns(table)
@@ -217,6 +213,7 @@ mod tests {
 
     static TABLE: TableDef = TableDef {
         name: "t",
+        schema: None,
         renamed_from: None,
         comment: None,
         columns: &[

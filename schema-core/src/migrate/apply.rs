@@ -466,26 +466,36 @@ async fn apply_one(
     Ok(())
 }
 
-/// The name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] "name"` step
-/// builds.
+/// The name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] "name" ON
+/// table` step builds, qualified with the table's PostgreSQL schema when the statement names
+/// one (`ON "billing"."invoices"` gives `billing.name`).
 fn concurrent_index(sql: &str) -> Option<String> {
     let mark = "INDEX CONCURRENTLY ";
-    let mut at = sql.find(mark)? + mark.len();
-    if sql[at..].starts_with("IF NOT EXISTS ") {
-        at += "IF NOT EXISTS ".len();
-    }
-    at += usize::from(sql[at..].starts_with('"'));
-    if !sql[..at].ends_with('"') {
+    let at = sql.find(mark)? + mark.len();
+    if !sql[..at].contains("CREATE") {
         return None;
     }
+    let rest = &sql[at..];
+    let rest = rest.strip_prefix("IF NOT EXISTS ").unwrap_or(rest);
+    let (name, rest) = quoted_identifier(rest)?;
+    let table = rest.strip_prefix(" ON ").and_then(quoted_identifier);
+    Some(match table {
+        Some((schema, rest)) if rest.starts_with('.') => crate::sql::qualify(Some(&schema), &name),
+        _ => name,
+    })
+}
+
+/// The identifier a text starts with, written in double quotes, and the text after it.
+fn quoted_identifier(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('"')?;
     let mut name = String::new();
-    let mut chars = sql[at..].chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         if c == '"' {
-            if chars.peek() == Some(&'"') {
+            if chars.peek().map(|(_, c)| *c) == Some('"') {
                 chars.next();
             } else {
-                return sql[..at].contains("CREATE").then_some(name);
+                return Some((name, &body[i + 1..]));
             }
         }
         name.push(c);
@@ -581,6 +591,17 @@ mod tests {
         );
         assert_eq!(
             concurrent_index("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON t (x)").as_deref(),
+            Some("i")
+        );
+        assert_eq!(
+            concurrent_index(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON \"billing\".\"t\" (x)"
+            )
+            .as_deref(),
+            Some("billing.i")
+        );
+        assert_eq!(
+            concurrent_index("CREATE INDEX CONCURRENTLY \"i\" ON \"t\" (x)").as_deref(),
             Some("i")
         );
     }

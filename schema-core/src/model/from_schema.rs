@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use super::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
-    IndexKeyModel, IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
+    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PolicyModel, SchemaModel, TableModel,
+    FORMAT_VERSION,
 };
 use crate::def::{
     CheckRule, ColumnDefault, Generation, IndexKey, NullsOrder, SortOrder, SqlPart, TableDef,
@@ -14,7 +15,7 @@ use crate::error::SchemaError;
 use crate::literal::SqlLiteral;
 use crate::names::Names;
 use crate::render::{policy_roles, validate, validate_names};
-use crate::sql::{identifier_problem, quote_ident, quote_literal};
+use crate::sql::{identifier_problem, qualify, quote_ident, quote_literal, split_qualified};
 use crate::types::SqlType;
 use crate::Schema;
 
@@ -47,18 +48,78 @@ impl SchemaModel {
             }
         }
         let enums = enum_models(schema, &tables)?;
-        let tables = tables
+        let extensions = extensions(schema, &tables)?;
+        let tables: Vec<TableModel> = tables
             .into_iter()
             .map(|table| TableModel::from_def(table, names))
             .collect::<Result<_, _>>()?;
         Ok(SchemaModel {
             format_version: FORMAT_VERSION,
             roles,
+            namespaces: namespaces(&tables),
             tables,
             unmanaged_tables: Vec::new(),
             enums,
+            extensions,
         })
     }
+}
+
+/// The PostgreSQL schemas the tables are in, in table order, each with the roles that hold a
+/// privilege on one of its tables: they need `USAGE` on the schema to reach the table.
+fn namespaces(tables: &[TableModel]) -> Vec<NamespaceModel> {
+    let mut namespaces: Vec<NamespaceModel> = Vec::new();
+    for table in tables {
+        let (Some(schema), _) = split_qualified(&table.name) else {
+            continue;
+        };
+        let index = match namespaces.iter().position(|n| n.name == schema) {
+            Some(index) => index,
+            None => {
+                namespaces.push(NamespaceModel {
+                    name: schema.into(),
+                    usage: Vec::new(),
+                });
+                namespaces.len() - 1
+            }
+        };
+        let usage = &mut namespaces[index].usage;
+        for grant in &table.grants {
+            if !usage.contains(&grant.role) {
+                usage.push(grant.role.clone());
+            }
+        }
+        usage.sort();
+    }
+    namespaces
+}
+
+/// The extensions a schema declares, checked against what its columns need: a `citext`
+/// column in a schema that does not declare `citext` is an error.
+fn extensions(schema: &Schema, tables: &[&TableDef]) -> Result<Vec<String>, SchemaError> {
+    let declared = schema.declared_extensions();
+    for table in tables {
+        for column in table.columns {
+            if let Some(extension) = column.sql_type.extension() {
+                if !declared.contains(&extension) {
+                    return Err(SchemaError::MissingExtension {
+                        table: table.qualified_name().into_owned(),
+                        column: column.name.into(),
+                        extension,
+                    });
+                }
+            }
+        }
+    }
+    for extension in declared {
+        if let Some(problem) = identifier_problem(extension) {
+            return Err(SchemaError::InvalidExtension {
+                name: (*extension).into(),
+                problem,
+            });
+        }
+    }
+    Ok(declared.iter().map(|e| (*e).into()).collect())
 }
 
 /// The native enum types of a schema, each once: those declared on their own first, then
@@ -282,8 +343,9 @@ impl TableModel {
             })
             .collect();
         Ok(TableModel {
-            name: table.name.into(),
-            renamed_from: table.renamed_from.map(Into::into),
+            name: table.qualified_name().into_owned(),
+            // A former name is in the table's PostgreSQL schema.
+            renamed_from: table.renamed_from.map(|old| qualify(table.schema, old)),
             comment: table.comment.map(Into::into),
             columns,
             primary_key,
@@ -454,7 +516,7 @@ fn immutable_guard(table: &TableDef) -> Option<ImmutableGuard> {
     }
     body.push_str("    RETURN NULL;\nEND\n");
     Some(ImmutableGuard {
-        name: table.immutable_trigger_name().into_owned(),
+        name: qualify(table.schema, &table.immutable_trigger_name()),
         columns: columns.iter().map(|c| c.name.to_string()).collect(),
         body,
         settings: IMMUTABLE_GUARD_SETTINGS.map(String::from).to_vec(),

@@ -47,6 +47,31 @@ pub struct SchemaModel {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub enums: Vec<EnumModel>,
+    /// The PostgreSQL schemas the tables are in, other than the current one (`CREATE SCHEMA`),
+    /// created after the roles and before everything else.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub namespaces: Vec<NamespaceModel>,
+    /// The extensions the schema declares (`CREATE EXTENSION`), created first: `citext`
+    /// for `#[pg(citext)]` columns.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub extensions: Vec<String>,
+}
+
+/// A PostgreSQL schema (a namespace) the tables are in, and the roles that may use it: every
+/// role with a privilege on one of its tables needs `USAGE` on the schema to reach it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct NamespaceModel {
+    /// The schema's name.
+    pub name: String,
+    /// The roles granted `USAGE` on it (`public` for every role), in name order.
+    pub usage: Vec<String>,
 }
 
 /// A native enum type: its name and its labels, in sort order.
@@ -356,7 +381,9 @@ pub struct IndexKeyModel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ImmutableGuard {
-    /// The name of both the function and the trigger.
+    /// The name of both the function and the trigger; the function's is qualified with the
+    /// table's schema where the table has one (`billing.invoices_immutable_columns`), the
+    /// trigger's is the part after the dot.
     pub name: String,
     /// The columns it guards, in table order.
     pub columns: Vec<String>,
@@ -439,7 +466,49 @@ impl SchemaModel {
             tables: Vec::new(),
             unmanaged_tables: Vec::new(),
             enums: Vec::new(),
+            namespaces: Vec::new(),
+            extensions: Vec::new(),
         }
+    }
+
+    /// The model with its PostgreSQL schemas renamed by `rename` (which returns `None` to keep
+    /// a name): in the tables' names and former names, the tables their foreign keys
+    /// reference, the immutable guards' functions and the schemas themselves. A shadow
+    /// database builds the code's tables in schemas of its own this way.
+    pub fn with_namespaces_renamed(mut self, rename: &dyn Fn(&str) -> Option<String>) -> Self {
+        let apply = |name: &mut String| {
+            if let (Some(schema), bare) = crate::sql::split_qualified(name) {
+                if let Some(new) = rename(schema) {
+                    *name = crate::sql::qualify(Some(&new), bare);
+                }
+            }
+        };
+        for table in &mut self.tables {
+            apply(&mut table.name);
+            if let Some(old) = &mut table.renamed_from {
+                apply(old);
+            }
+            for fk in &mut table.foreign_keys {
+                apply(&mut fk.references_table);
+            }
+            if let Some(guard) = &mut table.immutable {
+                apply(&mut guard.name);
+            }
+        }
+        for name in &mut self.unmanaged_tables {
+            apply(name);
+        }
+        for namespace in &mut self.namespaces {
+            if let Some(new) = rename(&namespace.name) {
+                namespace.name = new;
+            }
+        }
+        self
+    }
+
+    /// The PostgreSQL schema named `name`, if the model has it.
+    pub fn namespace(&self, name: &str) -> Option<&NamespaceModel> {
+        self.namespaces.iter().find(|n| n.name == name)
     }
 
     /// The native enum type named `name`.
@@ -493,6 +562,8 @@ impl SchemaModel {
             e.renamed_values.clear();
         }
         model.enums.sort_by(|a, b| a.name.cmp(&b.name));
+        model.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        model.extensions.sort();
         for table in &mut model.tables {
             table.renamed_from = None;
             for column in &mut table.columns {

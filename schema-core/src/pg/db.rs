@@ -17,7 +17,6 @@ use std::borrow::Borrow;
 
 use crate::driver::statements::{self, ColumnSet};
 use crate::driver::{chunks, inserts_narrowed, nullable_without_default, Run};
-use crate::sql::quote_ident;
 use crate::{Table, TableDef};
 
 /// Multi-row `INSERT`s sent before the first one's answer is awaited.
@@ -69,7 +68,7 @@ async fn batch_fill<C: GenericClient>(
 ) -> Result<Option<Vec<bool>>, PgError> {
     if inserts_narrowed(table) {
         let whole: bool = client
-            .query_one(statements::HAS_TABLE_INSERT, &[&quote_ident(table.name)])
+            .query_one(statements::HAS_TABLE_INSERT, &[&table.quoted_name()])
             .await?
             .get(0);
         if !whole {
@@ -658,7 +657,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     // between this check and the COPY, a statement timeout or cancel at that very moment).
     let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
     let preflight = transaction
-        .query_one(COPY_PREFLIGHT, &[&quote_ident(table.name), &names])
+        .query_one(COPY_PREFLIGHT, &[&table.quoted_name(), &names])
         .await?;
     let (whole_table, refused): (bool, bool) = (preflight.get(0), preflight.get(1));
     if !whole_table || refused {
@@ -670,7 +669,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     transaction
         .batch_execute(&format!(
             "LOCK TABLE {} IN ROW EXCLUSIVE MODE",
-            quote_ident(table.name)
+            table.quoted_name()
         ))
         .await?;
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());

@@ -184,7 +184,7 @@ pub async fn shadow_model(
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<SchemaModel, EvolveError> {
-    let read = apply_and_read(live, live_config, &create_statements(code), code, shadow).await?;
+    let read = apply_and_read(live, live_config, create_statements, code, shadow).await?;
     Ok(with_declarations(read, code))
 }
 
@@ -205,14 +205,7 @@ pub async fn normalized_model(
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<SchemaModel, EvolveError> {
-    let read = apply_and_read(
-        live,
-        live_config,
-        &normalizing_statements(code),
-        code,
-        shadow,
-    )
-    .await?;
+    let read = apply_and_read(live, live_config, normalizing_statements, code, shadow).await?;
     let mut model = code.clone();
     for table in &mut model.tables {
         let Some(printed) = read.table(&table.name) else {
@@ -296,18 +289,26 @@ fn distinct_predicates(table: &TableModel) -> Vec<&str> {
     predicates
 }
 
-/// The statements that create what holds text the server rewrites: the roles, the native enum
-/// types, each table with
+/// The statements that create what holds text the server rewrites: the extensions, the roles,
+/// the PostgreSQL schemas, the native enum types, each table with
 /// its columns and checks only (partitioned, so without storage, where a column can be its
 /// list key), the indexes that have a predicate or an expression key, and the policies'
 /// distinct predicates, two to
 /// a policy (as `USING` and `WITH CHECK`, printed alike).
 pub fn normalizing_statements(code: &SchemaModel) -> Vec<Statement> {
     let mut statements: Vec<Statement> = code
-        .roles
+        .extensions
         .iter()
-        .map(|role| Statement::CreateRole { role: role.clone() })
+        .map(|name| Statement::CreateExtension { name: name.clone() })
         .collect();
+    statements.extend(
+        code.roles
+            .iter()
+            .map(|role| Statement::CreateRole { role: role.clone() }),
+    );
+    statements.extend(code.namespaces.iter().map(|n| Statement::CreateNamespace {
+        name: n.name.clone(),
+    }));
     statements.extend(code.enums.iter().cloned().map(Statement::CreateEnum));
     for table in &code.tables {
         let mut bare = table.clone();
@@ -385,26 +386,42 @@ fn can_be_list_key(sql_type: &str) -> bool {
     )
 }
 
-/// Applies `statements` in the shadow and reads back the tables and roles of `code`.
-async fn apply_and_read(
-    live: &Client,
-    live_config: &ConnectConfig,
-    statements: &[Statement],
-    code: &SchemaModel,
-    shadow: Shadow<'_>,
-) -> Result<SchemaModel, EvolveError> {
-    let ddl = script(statements);
-    let scope = Scope {
+/// The scope that reads back what `code` declares.
+fn scope_of(code: &SchemaModel) -> Scope {
+    Scope {
         tables: code.tables.iter().map(|t| t.name.clone()).collect(),
         roles: code.roles.clone(),
         enums: code.enums.iter().map(|e| e.name.clone()).collect(),
-    };
+        extensions: code.extensions.clone(),
+    }
+}
+
+/// Applies the statements `make` gives for `code` in the shadow and reads back the tables and
+/// roles of `code`.
+async fn apply_and_read(
+    live: &Client,
+    live_config: &ConnectConfig,
+    make: fn(&SchemaModel) -> Vec<Statement>,
+    code: &SchemaModel,
+    shadow: Shadow<'_>,
+) -> Result<SchemaModel, EvolveError> {
+    let ddl = script(&make(code));
+    let scope = scope_of(code);
     Ok(match shadow {
         Shadow::Transaction => {
             // A schema of its own, first on the search path (so the DDL creates there and the
             // reader reads there), the database's own schemas after it (so its functions and
             // types resolve as they do for the tables checked); rolled back, so nothing stays.
+            // The tables declared in other PostgreSQL schemas go to schemas of the shadow's
+            // own too (`{shadow}_0`, ...), so that they meet none of the live tables.
             let name = shadow_name();
+            let declared: Vec<String> = code.namespaces.iter().map(|n| n.name.clone()).collect();
+            let shadow_namespace = |schema: &str| {
+                let n = declared.iter().position(|d| d == schema)?;
+                Some(format!("{name}_{n}"))
+            };
+            let code = code.clone().with_namespaces_renamed(&shadow_namespace);
+            let (ddl, scope) = (script(&make(&code)), scope_of(&code));
             live.batch_execute("BEGIN").await?;
             let result = async {
                 let path: String = live
@@ -422,7 +439,11 @@ async fn apply_and_read(
             }
             .await;
             live.batch_execute("ROLLBACK").await?;
-            result?
+            let declared_namespace = |schema: &str| {
+                let n: usize = schema.strip_prefix(&format!("{name}_"))?.parse().ok()?;
+                declared.get(n).cloned()
+            };
+            result?.with_namespaces_renamed(&declared_namespace)
         }
         Shadow::SameServer => {
             let name = shadow_name();
@@ -561,7 +582,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 sql: step.sql.clone(),
                 error: Box::new(error.into()),
             };
-            if let Some(name) = built {
+            if let Some(name) = &built {
                 drop_invalid_index(client, name).await.map_err(failed)?;
             }
             let mut result = Ok(());
@@ -577,7 +598,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
                 .await;
             if let Err(error) = result {
-                if let Some(name) = built {
+                if let Some(name) = &built {
                     let _ = drop_invalid_index(client, name).await;
                 }
                 return Err(failed(error));
@@ -611,26 +632,29 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
     Ok(())
 }
 
-/// Drops the index `name` of the current schema if a failed `CONCURRENTLY` build left it
-/// invalid, so that the build can run again (a valid one is left alone).
+/// Drops the index `name` (of the current schema, or qualified with its PostgreSQL schema) if
+/// a failed `CONCURRENTLY` build left it invalid, so that the build can run again (a valid one
+/// is left alone).
 pub(crate) async fn drop_invalid_index(
     client: &Client,
     name: &str,
 ) -> Result<(), tokio_postgres::Error> {
+    let (schema, bare) = crate::sql::split_qualified(name);
     let invalid = client
         .query_opt(
             "SELECT FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid \
              WHERE c.relname = $1 AND NOT x.indisvalid \
-               AND c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid",
-            &[&name],
+               AND c.relnamespace = pg_catalog.to_regnamespace(\
+                   pg_catalog.coalesce($2, pg_catalog.current_schema()))::oid",
+            &[&bare, &schema],
         )
         .await?;
     if invalid.is_some() {
         client
             .batch_execute(&format!(
                 "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                quote_ident(name)
+                crate::sql::quote_qualified(name)
             ))
             .await?;
     }

@@ -8,9 +8,10 @@ use super::PgError;
 use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
-    IndexKeyModel, IndexModel, KeyModel, PolicyModel, SchemaModel, TableModel, FORMAT_VERSION,
+    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PolicyModel, SchemaModel, TableModel,
+    FORMAT_VERSION,
 };
-use crate::sql::constraint_name;
+use crate::sql::{constraint_name, split_qualified};
 
 /// The table migrations are recorded in (see `migrate::apply`); never listed as unmanaged.
 pub const HISTORY_TABLE: &str = "schema_migrations";
@@ -26,6 +27,8 @@ pub struct Scope {
     pub roles: Vec<String>,
     /// The native enum types, besides those the tables' columns use.
     pub enums: Vec<String>,
+    /// The extensions (only whether each is installed is read; what it creates is its own).
+    pub extensions: Vec<String>,
 }
 
 impl Scope {
@@ -48,7 +51,26 @@ impl Scope {
                 scope.enums.push(e);
             }
         }
+        for e in other.extensions {
+            if !scope.extensions.contains(&e) {
+                scope.extensions.push(e);
+            }
+        }
         scope
+    }
+
+    /// The PostgreSQL schemas the tables are in, besides the current one: those their
+    /// qualified names (`billing.invoices`) name, in order.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut namespaces: Vec<String> = Vec::new();
+        for table in &self.tables {
+            if let (Some(schema), _) = split_qualified(table) {
+                if !namespaces.iter().any(|n| n == schema) {
+                    namespaces.push(schema.into());
+                }
+            }
+        }
+        namespaces
     }
 
     /// What `model` manages: its tables, the names they had before, and its roles.
@@ -65,27 +87,42 @@ impl Scope {
             tables,
             roles: model.roles.clone(),
             enums: model.enums.iter().map(|e| e.name.clone()).collect(),
+            extensions: model.extensions.clone(),
         }
     }
 }
 
+/// The name of the relation `{c}` (a `pg_class` row) as the model has it: bare in the current
+/// schema, qualified with its PostgreSQL schema elsewhere (`billing.invoices`).
+const QUALIFIED_NAME: &str = "CASE WHEN {c}.relnamespace = \
+     pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid THEN {c}.relname::text \
+     ELSE (SELECT n.nspname::text FROM pg_catalog.pg_namespace n \
+           WHERE n.oid = {c}.relnamespace) || '.' || {c}.relname::text END";
+
 /// Reads the model of the database `client` is connected to, in its current schema
-/// (`current_schema()`), limited to `scope`: the tables it names, in its order, and the roles it
-/// names that exist. Tables of the schema it does not name are listed in
-/// [`SchemaModel::unmanaged_tables`].
+/// (`current_schema()`) and the PostgreSQL schemas the scope's tables are declared in, limited
+/// to `scope`: the tables it names, in its order, and the roles it names that exist. Tables of
+/// those schemas it does not name are listed in [`SchemaModel::unmanaged_tables`].
 pub async fn read_model<C: GenericClient>(
     client: &C,
     scope: &Scope,
 ) -> Result<SchemaModel, PgError> {
+    let namespaces = scope.namespaces();
     let rows = client
         .query(
-            "SELECT c.oid, c.relname::text, obj_description(c.oid, 'pg_class'), \
-                    c.relrowsecurity, c.relforcerowsecurity \
-             FROM pg_catalog.pg_class c \
-             WHERE c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid \
-               AND c.relkind IN ('r', 'p') \
-             ORDER BY c.relname",
-            &[],
+            &format!(
+                "SELECT c.oid, {}, obj_description(c.oid, 'pg_class'), \
+                        c.relrowsecurity, c.relforcerowsecurity \
+                 FROM pg_catalog.pg_class c \
+                 WHERE (c.relnamespace = \
+                        pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid \
+                        OR c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n \
+                                              WHERE n.nspname = ANY($1))) \
+                   AND c.relkind IN ('r', 'p') \
+                 ORDER BY 2",
+                QUALIFIED_NAME.replace("{c}", "c")
+            ),
+            &[&namespaces],
         )
         .await?;
     let mut found = Vec::new();
@@ -141,13 +178,66 @@ pub async fn read_model<C: GenericClient>(
         .cloned()
         .collect();
     let enums = read_enums(client, scope, &oids).await?;
+    let extensions: Vec<String> = client
+        .query(
+            "SELECT extname::text FROM pg_catalog.pg_extension WHERE extname = ANY($1)",
+            &[&scope.extensions],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
     Ok(SchemaModel {
         format_version: FORMAT_VERSION,
         roles,
         tables,
         unmanaged_tables,
         enums,
+        namespaces: read_namespaces(client, &namespaces, &scope.roles).await?,
+        extensions: scope
+            .extensions
+            .iter()
+            .filter(|e| extensions.contains(e))
+            .cloned()
+            .collect(),
     })
+}
+
+/// The PostgreSQL schemas of `names` that exist, in that order, each with the roles of `roles`
+/// (and `public`) granted `USAGE` on it.
+async fn read_namespaces<C: GenericClient>(
+    client: &C,
+    names: &[String],
+    roles: &[String],
+) -> Result<Vec<NamespaceModel>, PgError> {
+    let rows = client
+        .query(
+            "SELECT n.nspname::text, \
+                    ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public' \
+                                 ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END AS role \
+                          FROM pg_catalog.aclexplode(n.nspacl) a \
+                          WHERE a.privilege_type = 'USAGE' \
+                          ORDER BY 1) \
+             FROM pg_catalog.pg_namespace n \
+             WHERE n.nspname = ANY($1)",
+            &[&names],
+        )
+        .await?;
+    let mut namespaces: Vec<NamespaceModel> = rows
+        .iter()
+        .map(|row| {
+            let usage: Vec<String> = row.get(1);
+            NamespaceModel {
+                name: row.get(0),
+                usage: usage
+                    .into_iter()
+                    .filter(|role| role == "public" || roles.contains(role))
+                    .collect(),
+            }
+        })
+        .collect();
+    namespaces.sort_by_key(|n| names.iter().position(|name| *name == n.name));
+    Ok(namespaces)
 }
 
 /// The native enum types of the current schema that `scope` names or the tables of `oids`
@@ -275,7 +365,7 @@ async fn read_constraints<C: GenericClient>(
 ) -> Result<(), PgError> {
     let sql = format!(
         "SELECT c.conrelid, c.conname::text, c.contype::text, {}, \
-                (SELECT r.relname::text FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
+                (SELECT {} FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
                 {}, c.confdeltype::text, c.confupdtype::text, \
                 pg_catalog.pg_get_expr(c.conbin, c.conrelid) \
          FROM pg_catalog.pg_constraint c \
@@ -284,6 +374,7 @@ async fn read_constraints<C: GenericClient>(
         COLUMN_NAMES
             .replace("{keys}", "c.conkey")
             .replace("{rel}", "c.conrelid"),
+        QUALIFIED_NAME.replace("{c}", "r"),
         COLUMN_NAMES
             .replace("{keys}", "c.confkey")
             .replace("{rel}", "c.confrelid"),
@@ -520,8 +611,9 @@ async fn read_guards<C: GenericClient>(client: &C, tables: &mut Tables<'_>) -> R
     let names: Vec<String> = tables
         .tables
         .iter()
-        .map(|t| constraint_name(&t.name, [], "immutable_columns").into_owned())
+        .map(|t| constraint_name(split_qualified(&t.name).1, [], "immutable_columns").into_owned())
         .collect();
+    // The function is in its table's PostgreSQL schema.
     let rows = client
         .query(
             "SELECT r.oid, p.proname::text, p.prosrc, COALESCE(p.proconfig, '{}'::text[]), \
@@ -530,17 +622,20 @@ async fn read_guards<C: GenericClient>(client: &C, tables: &mut Tables<'_>) -> R
                               AND t.tgname = p.proname AND t.tgenabled <> 'D') \
              FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::text[])) \
                   AS r(oid, guard) \
+             JOIN pg_catalog.pg_class c ON c.oid = r.oid \
              JOIN pg_catalog.pg_proc p ON p.proname = r.guard \
-             WHERE p.pronamespace = \
-                   pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid \
+             WHERE p.pronamespace = c.relnamespace \
                AND p.pronargs = 0",
             &[&tables.oids, &names],
         )
         .await?;
     for row in rows {
         let body: String = row.get(2);
-        tables.of(&row).immutable = Some(ImmutableGuard {
-            name: row.get(1),
+        let table = tables.of(&row);
+        let name: String = row.get(1);
+        let schema = split_qualified(&table.name).0;
+        table.immutable = Some(ImmutableGuard {
+            name: crate::sql::qualify(schema, &name),
             columns: guarded_columns(&body),
             body,
             settings: row.get(3),

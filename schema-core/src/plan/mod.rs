@@ -16,7 +16,9 @@ use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
 };
-use crate::sql::{constraint_name, quote_ident, quote_literal, quoted_values};
+use crate::sql::{
+    constraint_name, qualify, quote_ident, quote_literal, quoted_values, split_qualified,
+};
 
 /// The strongest table lock a step takes (PostgreSQL's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -131,7 +133,9 @@ const BRIEF: Option<Duration> = Some(Duration::from_secs(30));
 /// Where a step falls in the plan: steps run phase by phase, in the diff's order within one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
+    Extensions,
     Roles,
+    Namespaces,
     Types,
     RenameTables,
     Renames,
@@ -148,6 +152,8 @@ enum Phase {
     ValidateForeignKeys,
     Finish,
     DropTypes,
+    DropNamespaces,
+    DropExtensions,
     DropRoles,
 }
 
@@ -277,6 +283,35 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
             removed,
             columns,
         } => replace_enum(from, new, removed, columns, add),
+        Change::CreateExtension(name) => add.push(
+            Extensions,
+            Statement::CreateExtension { name: name.clone() },
+        ),
+        Change::DropExtension(name) => add.push(
+            DropExtensions,
+            Statement::DropExtension { name: name.clone() },
+        ),
+        Change::CreateNamespace(name) => add.push(
+            Namespaces,
+            Statement::CreateNamespace { name: name.clone() },
+        ),
+        Change::DropNamespace(name) => add.push(
+            DropNamespaces,
+            Statement::DropNamespace { name: name.clone() },
+        ),
+        // Revoked before any role is dropped: a role holding a privilege cannot be.
+        Change::NamespaceUsage {
+            namespace,
+            role,
+            grant,
+        } => add.push(
+            if *grant { Namespaces } else { Finish },
+            Statement::NamespaceUsage {
+                namespace: namespace.clone(),
+                role: role.clone(),
+                grant: *grant,
+            },
+        ),
         Change::CreateRole(role) => add.push(Roles, Statement::CreateRole { role: role.clone() }),
         Change::DropRole(role) => add.push(DropRoles, Statement::DropRole { role: role.clone() }),
         Change::CreateTable(table) => {
@@ -284,12 +319,23 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 add.push(CreateTables, statement);
             }
         }
-        Change::DropTable(table) => add.push(
-            DropObjects,
-            Statement::DropTable {
-                table: table.name.clone(),
-            },
-        ),
+        Change::DropTable(table) => {
+            add.push(
+                DropObjects,
+                Statement::DropTable {
+                    table: table.name.clone(),
+                },
+            );
+            // The table's trigger goes with it; its guard's function does not.
+            if let Some(guard) = &table.immutable {
+                add.push(
+                    DropObjects,
+                    Statement::DropFunction {
+                        name: guard.name.clone(),
+                    },
+                );
+            }
+        }
         Change::RenameTable { from, to } => add.push(
             RenameTables,
             Statement::RenameTable {
@@ -473,17 +519,18 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 concurrently: true,
             },
         ),
-        Change::DropIndex { index, .. } => add.push(
+        // An index is in its table's PostgreSQL schema.
+        Change::DropIndex { table, index } => add.push(
             DropConstraints,
             Statement::DropIndex {
-                name: index.name.clone(),
+                name: qualify(split_qualified(table).0, &index.name),
                 concurrently: true,
             },
         ),
-        Change::RenameIndex { from, to, .. } => add.push(
+        Change::RenameIndex { table, from, to } => add.push(
             Renames,
             Statement::RenameIndex {
-                from: from.clone(),
+                from: qualify(split_qualified(table).0, from),
                 to: to.clone(),
             },
         ),
@@ -887,7 +934,12 @@ fn alter_column(
         // Through a check validated without blocking writes: SET NOT NULL then uses it
         // instead of scanning under its exclusive lock.
         let check = CheckModel {
-            name: constraint_name(table, [to.name.as_str()], "not_null_check").into_owned(),
+            name: constraint_name(
+                split_qualified(table).1,
+                [to.name.as_str()],
+                "not_null_check",
+            )
+            .into_owned(),
             renamed_from: None,
             expression: format!("{} IS NOT NULL", quote_ident(&to.name)),
         };
@@ -930,6 +982,11 @@ fn step(statement: Statement) -> Step {
     let (lock, hazards, destructive): (Lock, Vec<Hazard>, Option<Destructive>) = match &statement {
         S::CreateRole { .. } => (Lock::None, vec![], None),
         S::DropRole { .. } => (Lock::None, vec![BreaksRunningCode], None),
+        S::CreateExtension { .. } | S::CreateNamespace { .. } => (Lock::None, vec![], None),
+        S::NamespaceUsage { grant: true, .. } => (Lock::None, vec![], None),
+        S::NamespaceUsage { grant: false, .. }
+        | S::DropExtension { .. }
+        | S::DropNamespace { .. } => (Lock::None, vec![BreaksRunningCode], None),
         S::CreateTable(table) if table.foreign_keys.is_empty() => (Lock::None, vec![], None),
         S::CreatePartitionedTable { .. } => (Lock::None, vec![], None),
         S::CreateTable(_) => (Lock::ShareRowExclusive, vec![], None),
@@ -1316,7 +1373,7 @@ impl Plan {
                 // is what a failed concurrent build left, invalid, and IF NOT EXISTS would keep.
                 script.push_str(&format!(
                     "DROP INDEX CONCURRENTLY IF EXISTS {};\n",
-                    quote_ident(index)
+                    crate::sql::quote_qualified(&index)
                 ));
             }
             script.push_str(&step.sql);

@@ -75,6 +75,15 @@ impl Column<'_> {
 }
 
 impl<'a> Table<'a> {
+    /// The table's name as schema-core's model has it: `billing.invoices` for a table with
+    /// `schema = "billing"`, the bare name otherwise.
+    pub fn qualified_name(&self) -> String {
+        match &self.attrs.schema {
+            Some(schema) => format!("{}.{}", schema.value(), self.name),
+            None => self.name.clone(),
+        }
+    }
+
     /// The IR of `input`, or `None` when its shape is not a table (each reason recorded in
     /// `cx`). Attribute mistakes are recorded too, but still give a table, so that the rules
     /// of `check` can report theirs in the same build.

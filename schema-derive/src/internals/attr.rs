@@ -22,6 +22,7 @@ pub struct Keyed<T> {
 #[derive(Default)]
 pub struct TableAttrs {
     pub table: Option<LitStr>,
+    pub schema: Option<LitStr>,
     pub renamed_from: Option<LitStr>,
     pub insert: Option<Ident>,
     pub select: Option<Ident>,
@@ -244,6 +245,7 @@ pub struct FieldAttrs {
     pub char: Option<Keyed<u32>>,
     /// `precision = P` on a timestamp or time field.
     pub precision: Option<Keyed<u8>>,
+    pub citext: Option<Ident>,
 }
 
 /// `identity(always | by_default, start = N, increment = N, min = N, max = N, cache = N, cycle)`.
@@ -293,6 +295,12 @@ impl TableAttrs {
         for_each_key(cx, attrs, TABLE_KEYS, "struct", |key, meta| {
             match key.to_string().as_str() {
                 TABLE => set_once(cx, &mut out.table, &key, lit_str(meta, "table = \"name\"")?),
+                SCHEMA => set_once(
+                    cx,
+                    &mut out.schema,
+                    &key,
+                    lit_str(meta, "schema = \"billing\"")?,
+                ),
                 RENAMED_FROM => set_once(
                     cx,
                     &mut out.renamed_from,
@@ -371,7 +379,7 @@ impl FieldAttrs {
                     keyed(&key, varchar_length(meta)?),
                 ),
                 SQL_TYPE => {
-                    let sql = lit_str(meta, "sql_type = \"citext\"")?;
+                    let sql = lit_str(meta, "sql_type = \"character varying(320)\"")?;
                     if sql.value().trim().is_empty() {
                         return Err(syn::Error::new(
                             sql.span(),
@@ -464,6 +472,7 @@ impl FieldAttrs {
                 }
                 NUMERIC => set_once(cx, &mut out.numeric, &key, keyed(&key, numeric(cx, meta)?)),
                 CHAR => set_once(cx, &mut out.char, &key, keyed(&key, char_length(meta)?)),
+                CITEXT => set_once(cx, &mut out.citext, &key, flag(meta, &key)?),
                 PRECISION => set_once(
                     cx,
                     &mut out.precision,

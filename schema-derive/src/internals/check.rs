@@ -17,6 +17,7 @@ const MAX_IDENTIFIER_BYTES: usize = 63;
 
 pub fn check(cx: &Ctxt, table: &Table) {
     check_names_fit(cx, table);
+    check_schema(cx, table);
     check_column_names_unique(cx, table);
     check_one_primary_key(cx, table);
     check_primary_key_not_nullable(cx, table);
@@ -65,6 +66,46 @@ fn check_names_fit(cx: &Ctxt, table: &Table) {
     {
         check_name_fits(cx, &name, span, what);
     }
+}
+
+/// The PostgreSQL schema a table is in is one of the user's own: not `public` (where a table
+/// without `schema` already is) nor a system one; and the table's own name holds no `.`, which
+/// would read as a schema.
+fn check_schema(cx: &Ctxt, table: &Table) {
+    if table.name.contains('.') {
+        cx.error_at(
+            table.name_span,
+            format!(
+                "a table name holds no `.`; for a table in another PostgreSQL schema write \
+                 `#[pg(schema = \"{}\", table = \"{}\")]`",
+                table.name.split('.').next().unwrap_or_default(),
+                table.name.split('.').skip(1).collect::<Vec<_>>().join("_"),
+            ),
+        );
+    }
+    let Some(schema) = &table.attrs.schema else {
+        return;
+    };
+    let name = schema.value();
+    if !name_fits(
+        cx,
+        &name,
+        schema.span(),
+        "schema",
+        "so choose a shorter one",
+    ) {
+        return;
+    }
+    let problem = if name == "public" {
+        "a table without `schema` is in `public` already; remove `schema = \"public\"`"
+    } else if name.starts_with("pg_") {
+        "PostgreSQL keeps the schemas starting with `pg_` for itself; choose another name"
+    } else if name.contains('.') {
+        "a schema name holds no `.`"
+    } else {
+        return;
+    };
+    cx.error_at(schema.span(), problem);
 }
 
 fn check_name_fits(cx: &Ctxt, name: &str, span: Span, what: &str) {
@@ -185,6 +226,7 @@ fn check_type_keys(cx: &Ctxt, a: &crate::internals::attr::FieldAttrs) {
         a.numeric.as_ref().map(|k| &k.key),
         a.char.as_ref().map(|k| &k.key),
         a.precision.as_ref().map(|k| &k.key),
+        a.citext.as_ref(),
     ];
     let mut given = keys.into_iter().flatten();
     let Some(first) = given.next() else { return };

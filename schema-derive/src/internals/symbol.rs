@@ -4,6 +4,7 @@ pub const PG: &str = "pg";
 
 // Keys on a `#[derive(PgTable)]` struct.
 pub const TABLE: &str = "table";
+pub const SCHEMA: &str = "schema";
 pub const INSERT: &str = "insert";
 pub const SELECT: &str = "select";
 pub const UPDATE: &str = "update";
@@ -25,6 +26,7 @@ pub const RENAMED_FROM: &str = "renamed_from";
 
 pub const TABLE_KEYS: &[&str] = &[
     TABLE,
+    SCHEMA,
     RENAMED_FROM,
     INSERT,
     SELECT,
@@ -65,6 +67,7 @@ pub const DEFAULT_FN: &str = "default_fn";
 pub const NUMERIC: &str = "numeric";
 pub const CHAR: &str = "char";
 pub const PRECISION: &str = "precision";
+pub const CITEXT: &str = "citext";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -89,6 +92,7 @@ pub const FIELD_KEYS: &[&str] = &[
     NUMERIC,
     CHAR,
     PRECISION,
+    CITEXT,
 ];
 
 // Keys inside `identity(...)`.

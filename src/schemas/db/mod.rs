@@ -1,8 +1,13 @@
 //! Database tables, one module per domain, and the whole schema in creation order.
 
+pub mod billing;
 pub mod providers;
 pub mod support;
 
+pub use billing::{
+    InsertInvoice, InsertInvoiceLine, Invoice, InvoiceLine, InvoiceStatus, SelectInvoice,
+    SelectInvoiceLine, UpdateInvoice, UpdateInvoiceLine, BILLING_TEAM_ROLE,
+};
 pub use providers::{InsertProvider, Provider, SelectProvider, UpdateProvider};
 pub use support::{
     InsertSupportTicket, SelectSupportTicket, SupportTicket, TicketCategory, TicketPriority,
@@ -16,11 +21,16 @@ use uuid::Uuid;
 /// Every table of the application, in the order they are declared; rendering orders them by
 /// their foreign keys.
 pub fn schema() -> Schema {
-    Schema::new().table::<Provider>().table::<SupportTicket>()
+    Schema::new()
+        .table::<Provider>()
+        .table::<SupportTicket>()
+        .table::<Invoice>()
+        .table::<InvoiceLine>()
 }
 
 /// Opens a transaction scoped to one physician: inside it, `support_tickets` shows, changes and
-/// accepts only that provider's tickets (for a session of the physician role). The scope is
+/// accepts only that provider's tickets, and `billing.invoices` and `billing.invoice_lines`
+/// show only theirs (for a session of the physician role). The scope is
 /// local to the transaction, so a pooled connection never carries it into another request.
 pub async fn provider_transaction<'a>(
     db: &'a mut Db,

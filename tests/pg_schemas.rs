@@ -1,0 +1,406 @@
+//! Tables in PostgreSQL schemas of their own (`#[pg(schema = "...")]`) and extension types
+//! (`citext` with `Schema::extension`): the exact DDL, qualified everywhere; the catalog read
+//! back as declared (no drift, whichever shadow normalizes the code); writes and reads through
+//! the `postgres` feature and sqlx; roles reaching the tables only through the `USAGE` the
+//! schema grants; and plans that create, extend and drop a schema.
+
+mod common;
+
+use common::{block_on, TestDb};
+use schema_core::pg::evolve::{apply, drift, plan_for, Shadow};
+use schema_core::pg::introspect::{read_model, Scope};
+use schema_core::pg::{ConstraintKind, Db};
+use schema_core::plan::plan;
+use schema_core::{PgTable, Schema, SchemaError, Table};
+
+/// A clinic of the practice, in the current schema.
+#[derive(PgTable)]
+#[pg(table = "clinics")]
+pub struct Clinic {
+    #[pg(primary_key)]
+    pub clinic_id: i32,
+    pub name: String,
+}
+
+/// A payer a claim is sent to, in the `ledger` schema.
+#[derive(PgTable)]
+#[pg(
+    schema = "ledger",
+    table = "payers",
+    index(name),
+    grant(to = "clerk", insert(payer_id, name, email)),
+    row_level_security,
+    policy(name = "clerk_all", to = "clerk", using = "true", with_check = "true")
+)]
+pub struct Payer {
+    #[pg(primary_key)]
+    pub payer_id: i32,
+    pub name: String,
+    /// Unique whatever its case.
+    #[pg(citext, unique)]
+    pub email: Option<String>,
+    #[pg(immutable, default_sql = "now()")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A claim of a clinic to a payer: a foreign key within `ledger`, one to the current schema.
+#[derive(PgTable)]
+#[pg(schema = "ledger", table = "claims", index(payer_id, clinic_id))]
+pub struct Claim {
+    #[pg(primary_key)]
+    pub claim_id: i64,
+    #[pg(references = Payer::payer_id, on_delete = "cascade")]
+    pub payer_id: i32,
+    #[pg(references = Clinic::clinic_id)]
+    pub clinic_id: i32,
+}
+
+/// Another table named `claims`, in the current schema: each PostgreSQL schema has its own
+/// names.
+#[derive(PgTable)]
+#[pg(table = "claims")]
+pub struct LocalClaim {
+    #[pg(primary_key)]
+    pub claim_id: i64,
+}
+
+fn schema() -> Schema {
+    Schema::new()
+        .extension("citext")
+        .table::<Claim>()
+        .table::<Payer>()
+        .table::<Clinic>()
+        .table::<LocalClaim>()
+}
+
+#[test]
+fn a_table_in_a_schema_is_qualified_everywhere_in_the_ddl() {
+    assert_eq!(
+        schema().to_ddl().unwrap(),
+        r#"CREATE EXTENSION IF NOT EXISTS "citext";
+DO $role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'clerk') THEN CREATE ROLE "clerk" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
+CREATE SCHEMA IF NOT EXISTS "ledger";
+GRANT USAGE ON SCHEMA "ledger" TO "clerk";
+
+CREATE TABLE "ledger"."payers" (
+    "payer_id" integer NOT NULL,
+    "name" text NOT NULL,
+    "email" citext,
+    "created_at" timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT "payers_pkey" PRIMARY KEY ("payer_id"),
+    CONSTRAINT "payers_email_key" UNIQUE ("email")
+);
+
+CREATE INDEX "payers_name_idx" ON "ledger"."payers" ("name");
+
+COMMENT ON TABLE "ledger"."payers" IS 'A payer a claim is sent to, in the `ledger` schema.';
+COMMENT ON COLUMN "ledger"."payers"."email" IS 'Unique whatever its case.';
+
+CREATE FUNCTION "ledger"."payers_immutable_columns"() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET extra_float_digits = 3 AS $fn$
+BEGIN
+    IF NEW."created_at"::pg_catalog.text COLLATE pg_catalog."C" IS DISTINCT FROM OLD."created_at"::pg_catalog.text THEN
+        RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = 'column "created_at" of table "payers" never changes after insert', COLUMN = 'created_at', TABLE = 'payers', CONSTRAINT = 'payers_created_at_immutable';
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER "payers_immutable_columns" AFTER UPDATE ON "ledger"."payers" FOR EACH ROW EXECUTE FUNCTION "ledger"."payers_immutable_columns"();
+
+ALTER TABLE "ledger"."payers" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "ledger"."payers" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "clerk_all" ON "ledger"."payers" FOR ALL TO "clerk" USING (true) WITH CHECK (true);
+GRANT SELECT, UPDATE, DELETE ON "ledger"."payers" TO "clerk";
+GRANT INSERT ("payer_id", "name", "email") ON "ledger"."payers" TO "clerk";
+
+CREATE TABLE "clinics" (
+    "clinic_id" integer NOT NULL,
+    "name" text NOT NULL,
+    CONSTRAINT "clinics_pkey" PRIMARY KEY ("clinic_id")
+);
+
+COMMENT ON TABLE "clinics" IS 'A clinic of the practice, in the current schema.';
+
+CREATE TABLE "ledger"."claims" (
+    "claim_id" bigint NOT NULL,
+    "payer_id" integer NOT NULL,
+    "clinic_id" integer NOT NULL,
+    CONSTRAINT "claims_pkey" PRIMARY KEY ("claim_id"),
+    CONSTRAINT "claims_payer_id_fkey" FOREIGN KEY ("payer_id") REFERENCES "ledger"."payers" ("payer_id") ON DELETE CASCADE,
+    CONSTRAINT "claims_clinic_id_fkey" FOREIGN KEY ("clinic_id") REFERENCES "clinics" ("clinic_id")
+);
+
+CREATE INDEX "claims_payer_id_clinic_id_idx" ON "ledger"."claims" ("payer_id", "clinic_id");
+
+COMMENT ON TABLE "ledger"."claims" IS 'A claim of a clinic to a payer: a foreign key within `ledger`, one to the current schema.';
+
+CREATE TABLE "claims" (
+    "claim_id" bigint NOT NULL,
+    CONSTRAINT "claims_pkey" PRIMARY KEY ("claim_id")
+);
+
+COMMENT ON TABLE "claims" IS 'Another table named `claims`, in the current schema: each PostgreSQL schema has its own
+names.';
+"#
+    );
+}
+
+#[test]
+fn the_metadata_names_the_schema_and_the_qualified_table() {
+    assert_eq!(Payer::TABLE.name, "payers");
+    assert_eq!(Payer::TABLE.schema, Some("ledger"));
+    assert_eq!(Payer::TABLE.qualified_name(), "ledger.payers");
+    assert_eq!(Payer::TABLE.quoted_name(), r#""ledger"."payers""#);
+    assert_eq!(Clinic::TABLE.schema, None);
+    assert_eq!(
+        Claim::TABLE.foreign_keys[0].references_table,
+        "ledger.payers"
+    );
+    assert_eq!(Claim::TABLE.foreign_keys[1].references_table, "clinics");
+    let model = schema().model().unwrap();
+    assert_eq!(model.namespaces.len(), 1);
+    assert_eq!(model.namespaces[0].name, "ledger");
+    assert_eq!(model.namespaces[0].usage, ["clerk"]);
+    assert_eq!(model.extensions, ["citext"]);
+}
+
+#[test]
+fn a_citext_column_needs_its_extension_declared() {
+    let error = Schema::new().table::<Payer>().to_ddl().unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            SchemaError::MissingExtension { table, column, extension: "citext" }
+                if table == "ledger.payers" && column == "email"
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "column `ledger.payers.email` is of a type from the extension `citext`, which the \
+         schema does not declare: add `.extension(\"citext\")` to the `Schema`"
+    );
+}
+
+#[test]
+fn the_catalog_reads_back_what_was_declared_in_every_shadow() {
+    let mut db = TestDb::new();
+    let schema = schema().with_names(db.names().clone().role("clerk", &db.role_name("clerk")));
+    db.drop_role_later(&db.role_name("clerk"));
+    db.client()
+        .batch_execute(&schema.to_ddl().unwrap())
+        .unwrap();
+    let code = schema.model().unwrap();
+    let live = block_on(async {
+        let client = Db::connect(db.url()).await.unwrap();
+        read_model(client.client(), &Scope::of(&code))
+            .await
+            .unwrap()
+    });
+    let names = |model: &schema_core::model::SchemaModel| -> Vec<String> {
+        model.tables.iter().map(|t| t.name.clone()).collect()
+    };
+    assert_eq!(
+        names(&live),
+        ["ledger.payers", "clinics", "ledger.claims", "claims"]
+    );
+    assert_eq!(live.namespaces, code.namespaces);
+    assert_eq!(live.extensions, ["citext"]);
+    let payers = live.table("ledger.payers").unwrap();
+    assert_eq!(payers.column("email").unwrap().sql_type, "citext");
+    assert_eq!(
+        payers.immutable.as_ref().unwrap().name,
+        "ledger.payers_immutable_columns"
+    );
+    // Read in name order: `claims_clinic_id_fkey`, then `claims_payer_id_fkey`.
+    let references: Vec<&str> = live
+        .table("ledger.claims")
+        .unwrap()
+        .foreign_keys
+        .iter()
+        .map(|fk| fk.references_table.as_str())
+        .collect();
+    assert_eq!(references, ["clinics", "ledger.payers"]);
+    for shadow in [Shadow::Transaction, Shadow::SameServer] {
+        let lines = block_on(drift(db.url(), &schema, shadow)).unwrap();
+        assert_eq!(lines, Vec::<String>::new(), "{shadow:?}");
+    }
+    // Nothing of the transaction's shadow stays behind.
+    let schemas: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'schema_shadow%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(schemas, 0);
+}
+
+#[test]
+fn a_role_reaches_the_tables_of_a_schema_through_its_usage() {
+    let mut db = TestDb::new();
+    let clerk = db.role_name("clerk");
+    let schema = schema().with_names(db.names().clone().role("clerk", &clerk));
+    db.drop_role_later(&clerk);
+    db.client()
+        .batch_execute(&schema.to_ddl().unwrap())
+        .unwrap();
+    let clerk_url = db.login_role("clerk_login", &clerk);
+    block_on(async {
+        let owner = Db::connect(db.url()).await.unwrap();
+        let clerk = Db::connect(&clerk_url).await.unwrap();
+        let payer = clerk
+            .insert(&InsertPayer {
+                email: Some("Claims@Payer.example".into()),
+                ..InsertPayer::new(1, "Blue Payer".into())
+            })
+            .await
+            .unwrap();
+        assert_eq!(payer.email.as_deref(), Some("Claims@Payer.example"));
+        // citext: the same address in another case is the same value.
+        let error = owner
+            .insert(&InsertPayer {
+                email: Some("claims@payer.EXAMPLE".into()),
+                ..InsertPayer::new(2, "Copy".into())
+            })
+            .await
+            .unwrap_err();
+        let violation = error.constraint().unwrap();
+        assert_eq!(violation.kind, ConstraintKind::Unique);
+        assert_eq!(violation.constraint.as_deref(), Some("payers_email_key"));
+        let found: i32 = owner
+            .client()
+            .query_one(
+                "SELECT payer_id FROM ledger.payers WHERE email = 'CLAIMS@payer.example'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(found, 1);
+        assert_eq!(clerk.select_all::<Payer>().await.unwrap().len(), 1);
+        // The immutable guard lives in the table's schema and still refuses.
+        let error = owner
+            .client()
+            .batch_execute("UPDATE ledger.payers SET created_at = created_at - interval '1 day'")
+            .await
+            .unwrap_err();
+        assert_eq!(error.code().unwrap().code(), "23000");
+        owner
+            .insert(&InsertClinic::new(7, "North".into()))
+            .await
+            .unwrap();
+        owner.insert(&InsertClaim::new(70, 1, 7)).await.unwrap();
+        assert!(owner.get::<Claim>(&70).await.unwrap().is_some());
+        assert!(owner.delete::<Payer>(&1).await.unwrap());
+        // The foreign key within the schema cascades.
+        assert!(owner.get::<Claim>(&70).await.unwrap().is_none());
+    });
+    // Without USAGE on the schema, the table's own privileges do not reach it.
+    db.client()
+        .batch_execute(&format!("REVOKE USAGE ON SCHEMA ledger FROM \"{clerk}\""))
+        .unwrap();
+    let error = block_on(async {
+        let clerk = Db::connect(&clerk_url).await.unwrap();
+        clerk.select_all::<Payer>().await.unwrap_err()
+    });
+    assert!(
+        error
+            .to_string()
+            .contains("permission denied for schema ledger"),
+        "{error}"
+    );
+    let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
+    assert_eq!(
+        lines,
+        [format!("schema `ledger`: role `{clerk}` lacks USAGE")]
+    );
+}
+
+/// The application before: one table in the current schema.
+fn before() -> Schema {
+    Schema::new().table::<Clinic>()
+}
+
+#[test]
+fn plans_create_the_schema_before_its_tables_and_drop_it_after_them() {
+    let (before, after) = (before().model().unwrap(), schema().model().unwrap());
+    let forward: Vec<String> = plan(&before, &after)
+        .steps
+        .iter()
+        .map(|s| s.sql.clone())
+        .collect();
+    let position = |sql: &[String], prefix: &str| {
+        sql.iter()
+            .position(|s| s.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in {sql:#?}"))
+    };
+    assert_eq!(forward[0], r#"CREATE EXTENSION IF NOT EXISTS "citext""#);
+    assert!(
+        position(&forward, r#"CREATE SCHEMA IF NOT EXISTS "ledger""#)
+            < position(&forward, r#"CREATE TABLE "ledger"."payers""#)
+    );
+    assert!(forward.contains(&r#"GRANT USAGE ON SCHEMA "ledger" TO "clerk""#.to_string()));
+    let back: Vec<String> = plan(&after, &before)
+        .steps
+        .iter()
+        .map(|s| s.sql.clone())
+        .collect();
+    assert!(
+        position(&back, r#"DROP TABLE "ledger"."payers""#)
+            < position(&back, r#"DROP SCHEMA "ledger""#)
+    );
+    assert!(
+        position(&back, r#"DROP SCHEMA "ledger""#) < position(&back, r#"DROP EXTENSION "citext""#)
+    );
+}
+
+/// Forward from the live database (its catalog against the code, normalized in a shadow);
+/// back from the code's model to the earlier one, as a migration plans it: a live plan never
+/// drops what the code no longer declares.
+#[test]
+fn a_live_database_is_moved_into_a_schema_and_back_without_drift() {
+    let mut db = TestDb::new();
+    let clerk = db.role_name("clerk");
+    db.drop_role_later(&clerk);
+    let names = db.names().clone().role("clerk", &clerk);
+    let (before, after) = (
+        before().with_names(names.clone()),
+        schema().with_names(names),
+    );
+    db.client()
+        .batch_execute(&before.to_ddl().unwrap())
+        .unwrap();
+    let forward = block_on(plan_for(db.url(), &after, Shadow::Transaction)).unwrap();
+    let back = plan(&after.model().unwrap(), &before.model().unwrap());
+    for (plan, target, allow) in [
+        (&forward, &after, &[][..]),
+        (
+            &back,
+            &before,
+            &["ledger.payers", "ledger.claims", "claims"][..],
+        ),
+    ] {
+        block_on(async {
+            let (mut client, connection) = schema_core::pg::tokio_postgres::connect(
+                db.url(),
+                schema_core::pg::tokio_postgres::NoTls,
+            )
+            .await
+            .unwrap();
+            tokio::spawn(connection);
+            apply(&mut client, plan, allow).await.unwrap();
+        });
+        let lines = block_on(drift(db.url(), target, Shadow::Transaction)).unwrap();
+        assert_eq!(lines, Vec::<String>::new());
+    }
+    let left: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'ledger'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
