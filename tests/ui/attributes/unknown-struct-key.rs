@@ -2,7 +2,7 @@ use schema_core::PgTable;
 use uuid::Uuid;
 
 #[derive(PgTable)]
-#[pg(schema = "billing")]
+#[pg(tablespace = "fast")]
 pub struct Provider {
     #[pg(primary_key)]
     pub provider_id: Uuid,
