@@ -46,15 +46,18 @@ fn clinic() -> Clinic {
     }
 }
 
-/// Makes a new login role without `BYPASSRLS` (and not a superuser) the owner of both tables,
-/// and returns its connection URL.
+/// Makes a new login role without `BYPASSRLS` (and not a superuser) the owner of the application's tables
+/// (and of the `billing` schema), and returns its connection URL.
 fn hand_tables_to_an_owner(db: &mut TestDb) -> (String, String) {
     let url = db.login_role_with("owner", "");
     let owner = db.role_name("owner");
     db.client()
         .batch_execute(&format!(
             "ALTER TABLE providers OWNER TO \"{owner}\";
-             ALTER TABLE support_tickets OWNER TO \"{owner}\";"
+             ALTER TABLE support_tickets OWNER TO \"{owner}\";
+             ALTER SCHEMA billing OWNER TO \"{owner}\";
+             ALTER TABLE billing.invoices OWNER TO \"{owner}\";
+             ALTER TABLE billing.invoice_lines OWNER TO \"{owner}\";"
         ))
         .unwrap();
     (owner, url)

@@ -6,24 +6,30 @@ mod common;
 
 use common::{psql, TestDb};
 use schema_core::{ColumnDef, Names, Schema, SqlType, TableDef};
-use shared::schemas::db::{schema, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
+use shared::schemas::db::{schema, BILLING_TEAM_ROLE, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
 
 #[test]
 fn a_deployer_without_createrole_applies_the_dump_where_the_roles_exist() {
     let mut db = TestDb::new();
-    let (physician, support) = (
-        db.names().role_name(PHYSICIAN_ROLE).to_string(),
-        db.names().role_name(SUPPORT_TEAM_ROLE).to_string(),
-    );
-    db.client()
-        .batch_execute(&format!(
-            "CREATE ROLE \"{physician}\" NOLOGIN; CREATE ROLE \"{support}\" NOLOGIN;"
-        ))
-        .unwrap();
+    for role in [PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE, BILLING_TEAM_ROLE] {
+        let role = db.names().role_name(role).to_string();
+        db.client()
+            .batch_execute(&format!("CREATE ROLE \"{role}\" NOLOGIN"))
+            .unwrap();
+    }
     let deployer_url = db.login_role_with("deployer", "NOCREATEROLE");
     let deployer = db.role_name("deployer");
+    // CREATE on the database for the `billing` schema, on `public` for the rest.
+    let database: String = db
+        .client()
+        .query_one("SELECT current_database()::text", &[])
+        .unwrap()
+        .get(0);
     db.client()
-        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{deployer}\""))
+        .batch_execute(&format!(
+            "GRANT CREATE ON SCHEMA public TO \"{deployer}\"; \
+             GRANT CREATE ON DATABASE \"{database}\" TO \"{deployer}\""
+        ))
         .unwrap();
     psql(&deployer_url, &db.ddl()).expect("the deployer applies the dump");
     let owner: String = db

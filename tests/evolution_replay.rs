@@ -316,7 +316,14 @@ fn a_declared_table_rename_keeps_its_rows_keys_and_references() {
         for index in &mut p.indexes {
             index.name = index.name.replace("providers_", "clinicians_");
         }
-        tickets(b).foreign_keys[0].references_table = "clinicians".into();
+        // Every foreign key to it, the billing tables' included.
+        for table in &mut b.tables {
+            for fk in &mut table.foreign_keys {
+                if fk.references_table == "providers" {
+                    fk.references_table = "clinicians".into();
+                }
+            }
+        }
     });
     let plan = r.to(&a, &b, &[]).unwrap();
     assert!(

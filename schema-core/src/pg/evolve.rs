@@ -646,7 +646,7 @@ pub(crate) async fn drop_invalid_index(
              JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid \
              WHERE c.relname = $1 AND NOT x.indisvalid \
                AND c.relnamespace = pg_catalog.to_regnamespace(\
-                   pg_catalog.coalesce($2, pg_catalog.current_schema()))::oid",
+                   COALESCE($2::text, pg_catalog.current_schema()))::oid",
             &[&bare, &schema],
         )
         .await?;
