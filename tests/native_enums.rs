@@ -6,7 +6,7 @@
 mod common;
 
 use common::{block_on, TestDb};
-use schema_core::pg::evolve::{drift, Shadow};
+use schema_core::pg::evolve::{apply, drift, plan_for, Shadow};
 use schema_core::pg::Db;
 use schema_core::{PgEnum, PgTable, Schema, SchemaError};
 
@@ -215,4 +215,209 @@ fn sqlx_binds_and_reads_the_native_type_by_name() {
                     .unwrap();
             assert_eq!(inserted.status, TicketStatus::Closed);
         });
+}
+
+/// Versions of one table whose column's type is swapped: a native type with a default, the
+/// type with a label removed (replaced under the column), the text form, and back.
+mod swap {
+    pub mod v1 {
+        use schema_core::{PgEnum, PgTable};
+
+        /// How bad an alert is.
+        #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+        #[pg(native = "severity")]
+        pub enum Severity {
+            Low,
+            Medium,
+            High,
+        }
+
+        #[allow(dead_code)]
+        #[derive(PgTable)]
+        #[pg(table = "alerts")]
+        pub struct Alert {
+            #[pg(primary_key)]
+            pub alert_id: i64,
+            #[pg(default = Severity::Medium)]
+            pub severity: Severity,
+            #[pg(default = vec![Severity::Low])]
+            pub history: Vec<Severity>,
+        }
+    }
+
+    pub mod v2 {
+        use schema_core::{PgEnum, PgTable};
+
+        /// `High` is gone, and the default is `Low`.
+        #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+        #[pg(native = "severity")]
+        pub enum Severity {
+            Low,
+            Medium,
+        }
+
+        #[allow(dead_code)]
+        #[derive(PgTable)]
+        #[pg(table = "alerts")]
+        pub struct Alert {
+            #[pg(primary_key)]
+            pub alert_id: i64,
+            #[pg(default = Severity::Low)]
+            pub severity: Severity,
+            #[pg(default = vec![Severity::Low])]
+            pub history: Vec<Severity>,
+        }
+    }
+
+    pub mod v3 {
+        use schema_core::{PgEnum, PgTable};
+
+        /// The same values as text.
+        #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+        pub enum Severity {
+            Low,
+            Medium,
+        }
+
+        #[allow(dead_code)]
+        #[derive(PgTable)]
+        #[pg(table = "alerts")]
+        pub struct Alert {
+            #[pg(primary_key)]
+            pub alert_id: i64,
+            #[pg(default = Severity::Low)]
+            pub severity: Severity,
+            #[pg(default = vec![Severity::Low])]
+            pub history: Vec<Severity>,
+        }
+    }
+}
+
+/// The rows of `alerts` as text, in key order.
+async fn alerts(client: &schema_core::pg::tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT concat_ws(' ', alert_id, severity::text, history::text) FROM alerts \
+             ORDER BY alert_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn a_type_swap_sets_the_default_aside_and_back_and_columns_switch_to_text_and_back() {
+    let mut test_db = TestDb::new();
+    let (a, b, c) = (
+        Schema::new().table::<swap::v1::Alert>(),
+        Schema::new().table::<swap::v2::Alert>(),
+        Schema::new().table::<swap::v3::Alert>(),
+    );
+    test_db
+        .client()
+        .batch_execute(&a.to_ddl().unwrap())
+        .unwrap();
+    test_db
+        .client()
+        .batch_execute(
+            "INSERT INTO alerts VALUES (1, 'Low', '{Low,Medium}'); \
+             INSERT INTO alerts (alert_id) VALUES (2)",
+        )
+        .unwrap();
+    let url = test_db.url().to_string();
+    block_on(async {
+        let (mut client, _connection) = schema_core::pg::connect(&url).await.unwrap();
+
+        // A → B: `High` is removed, so the type is replaced; each column's default (which
+        // names the old type) is dropped for the conversion and put back on the new type.
+        let plan = plan_for(&url, &b, Shadow::SameServer).await.unwrap();
+        let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+        let position = |wanted: &str| {
+            sql.iter()
+                .position(|s| *s == wanted)
+                .unwrap_or_else(|| panic!("{wanted} in {sql:#?}"))
+        };
+        let steps = [
+            r#"ALTER TYPE "severity" RENAME TO "severity_replaced""#,
+            r#"CREATE TYPE "severity" AS ENUM ('Low', 'Medium')"#,
+            r#"ALTER TABLE "alerts" ALTER COLUMN "severity" DROP DEFAULT"#,
+            r#"ALTER TABLE "alerts" ALTER COLUMN "severity" TYPE "severity" USING "severity"::text::"severity""#,
+            r#"ALTER TABLE "alerts" ALTER COLUMN "severity" SET DEFAULT 'Low'"#,
+            r#"ALTER TABLE "alerts" ALTER COLUMN "history" DROP DEFAULT"#,
+            r#"ALTER TABLE "alerts" ALTER COLUMN "history" TYPE "severity"[] USING "history"::text[]::"severity"[]"#,
+            r#"ALTER TABLE "alerts" ALTER COLUMN "history" SET DEFAULT '{"Low"}'"#,
+            r#"DROP TYPE "severity_replaced""#,
+        ];
+        let positions: Vec<usize> = steps.iter().map(|s| position(s)).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{sql:#?}");
+        apply(&mut client, &plan, &["alerts.severity", "alerts.history"])
+            .await
+            .unwrap();
+        assert_eq!(
+            drift(&url, &b, Shadow::SameServer).await.unwrap(),
+            Vec::<String>::new()
+        );
+        client
+            .batch_execute("INSERT INTO alerts (alert_id) VALUES (3)")
+            .await
+            .unwrap();
+        assert_eq!(
+            alerts(&client).await,
+            ["1 Low {Low,Medium}", "2 Medium {Low}", "3 Low {Low}"]
+        );
+
+        // B → C: the columns become text (with the checks of a text enum), their defaults
+        // set aside meanwhile; the type no column uses is dropped.
+        let plan = plan_for(&url, &c, Shadow::SameServer).await.unwrap();
+        let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+        for expected in [
+            r#"ALTER TABLE "alerts" ALTER COLUMN "severity" TYPE text USING "severity"::text"#,
+            r#"ALTER TABLE "alerts" ALTER COLUMN "history" TYPE text[] USING "history"::text[]"#,
+            r#"DROP TYPE "severity""#,
+        ] {
+            assert!(sql.contains(&expected), "{expected} in {sql:#?}");
+        }
+        apply(&mut client, &plan, &[]).await.unwrap();
+        assert_eq!(
+            drift(&url, &c, Shadow::SameServer).await.unwrap(),
+            Vec::<String>::new()
+        );
+        client
+            .batch_execute("INSERT INTO alerts (alert_id) VALUES (4)")
+            .await
+            .unwrap();
+        let refused = client
+            .batch_execute("INSERT INTO alerts VALUES (5, 'High', '{}')")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.as_db_error().unwrap().constraint(),
+            Some("alerts_severity_check")
+        );
+
+        // C → B: back to the native type, created first; the checks go.
+        let plan = plan_for(&url, &b, Shadow::SameServer).await.unwrap();
+        apply(&mut client, &plan, &[]).await.unwrap();
+        assert_eq!(
+            drift(&url, &b, Shadow::SameServer).await.unwrap(),
+            Vec::<String>::new()
+        );
+        client
+            .batch_execute("INSERT INTO alerts (alert_id) VALUES (6)")
+            .await
+            .unwrap();
+        assert_eq!(
+            alerts(&client).await,
+            [
+                "1 Low {Low,Medium}",
+                "2 Medium {Low}",
+                "3 Low {Low}",
+                "4 Low {Low}",
+                "6 Low {Low}"
+            ]
+        );
+    });
 }

@@ -144,7 +144,8 @@ pub struct ColumnDef {
     pub update_sql: Option<&'static str>,
     /// Whether it carries a single-column `UNIQUE` constraint.
     pub unique: bool,
-    /// The only values it may hold (a text enum's variants): rendered as `CHECK (col IN (...))`.
+    /// The only values it may hold (a text enum's variants): rendered as `CHECK (col IN (...))`,
+    /// or for an array of a text enum as a check that every element is one of them.
     pub allowed_values: Option<&'static [&'static str]>,
     /// Values that were stored as another text before, as `(old, new)` pairs (a text enum's
     /// [`PgType::RENAMED_VALUES`](crate::PgType::RENAMED_VALUES)): a schema diff turns the
@@ -516,6 +517,14 @@ pub enum CheckRule {
         /// The allowed values.
         values: &'static [&'static str],
     },
+    /// Every element of the array column is one of the values (NULL elements, and a NULL
+    /// array, pass): an array of a text enum.
+    EachOneOf {
+        /// The column.
+        column: &'static str,
+        /// The allowed values.
+        values: &'static [&'static str],
+    },
     /// The column stays within the range (NULL passes).
     Range {
         /// The column.
@@ -654,7 +663,13 @@ impl TableDef {
         for column in self.columns {
             let rule = match (column.allowed_values, column.range) {
                 // A native enum's type holds the values itself.
-                (Some(_), _) if matches!(column.sql_type, SqlType::Enum(_)) => continue,
+                (Some(_), _) if matches!(column.sql_type.element(), SqlType::Enum(_)) => continue,
+                (Some(values), _) if matches!(column.sql_type, SqlType::Array(_)) => {
+                    CheckRule::EachOneOf {
+                        column: column.name,
+                        values,
+                    }
+                }
                 (Some(values), _) => CheckRule::OneOf {
                     column: column.name,
                     values,

@@ -18,6 +18,63 @@ pub enum SqlLiteral {
     Text(String),
     /// Bytes, written as a `bytea` hex literal.
     Bytes(Vec<u8>),
+    /// A decimal number, written as its digits (`19.95`, `-0.5`): a `rust_decimal::Decimal`.
+    Numeric(String),
+    /// An array (a `Vec<T>`), written as the text of an array value (`'{}'`,
+    /// `'{"URGENT","BILLING"}'`, `'{1,NULL}'`), which the column's type reads.
+    Array(Vec<SqlLiteral>),
+}
+
+impl SqlLiteral {
+    /// Whether the literal holds text with a NUL character, which PostgreSQL cannot store.
+    pub fn has_nul(&self) -> bool {
+        match self {
+            SqlLiteral::Text(text) => text.contains('\0'),
+            SqlLiteral::Array(items) => items.iter().any(SqlLiteral::has_nul),
+            _ => false,
+        }
+    }
+
+    /// The literal as an element of an array value's text: quoted where it is text (`"a b"`,
+    /// with `"` and `\` escaped), `NULL` unquoted.
+    fn write_element(&self, out: &mut String) {
+        let quoted = |text: &str, out: &mut String| {
+            out.push('"');
+            for c in text.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        };
+        match self {
+            SqlLiteral::Null => out.push_str("NULL"),
+            SqlLiteral::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            SqlLiteral::Int(i) => out.push_str(&i.to_string()),
+            SqlLiteral::Float(x) if x.is_nan() => out.push_str("NaN"),
+            SqlLiteral::Float(x) if x.is_infinite() => {
+                out.push_str(if *x > 0.0 { "Infinity" } else { "-Infinity" })
+            }
+            SqlLiteral::Float(x) => out.push_str(&format!("{x:?}")),
+            SqlLiteral::Numeric(digits) => out.push_str(digits),
+            SqlLiteral::Text(text) => quoted(text, out),
+            SqlLiteral::Bytes(bytes) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                quoted(&format!("\\x{hex}"), out)
+            }
+            SqlLiteral::Array(items) => {
+                out.push('{');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_element(out);
+                }
+                out.push('}');
+            }
+        }
+    }
 }
 
 impl fmt::Display for SqlLiteral {
@@ -42,6 +99,12 @@ impl fmt::Display for SqlLiteral {
                     write!(f, "{b:02x}")?;
                 }
                 f.write_str("'")
+            }
+            SqlLiteral::Numeric(digits) => f.write_str(digits),
+            SqlLiteral::Array(_) => {
+                let mut text = String::new();
+                self.write_element(&mut text);
+                f.write_str(&crate::sql::quote_literal(&text))
             }
         }
     }
@@ -111,6 +174,20 @@ impl ToSqlLiteral for Vec<u8> {
     }
 }
 
+/// An array column's default (`default = vec![]`): the text of an array value.
+impl<T: ToSqlLiteral + crate::ArrayElement> ToSqlLiteral for Vec<T> {
+    fn to_sql_literal(&self) -> SqlLiteral {
+        SqlLiteral::Array(self.iter().map(T::to_sql_literal).collect())
+    }
+}
+
+#[cfg(feature = "decimal")]
+impl ToSqlLiteral for rust_decimal::Decimal {
+    fn to_sql_literal(&self) -> SqlLiteral {
+        SqlLiteral::Numeric(self.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +208,17 @@ mod tests {
         assert_eq!(sql(vec![0_u8, 0xab]), "'\\x00ab'");
         assert_eq!(sql(None::<i32>), "NULL");
         assert_eq!(sql(serde_json::json!({"a": [1]})), r#"'{"a":[1]}'"#);
+    }
+
+    #[test]
+    fn arrays_render_as_the_text_of_an_array_value() {
+        assert_eq!(sql(Vec::<i32>::new()), "'{}'");
+        assert_eq!(sql(vec![Some(1_i64), None]), "'{1,NULL}'");
+        assert_eq!(
+            sql(vec![String::from("a b"), "it's \"q\" \\".into()]),
+            r#"E'{"a b","it''s \\"q\\" \\\\"}'"#
+        );
+        assert_eq!(sql(vec![f64::NAN, 0.5]), "'{NaN,0.5}'");
     }
 
     #[test]

@@ -317,12 +317,15 @@ pub enum Statement {
         /// The columns, for a column privilege.
         columns: Vec<String>,
     },
-    /// `UPDATE` rewriting a stored text value to another (an enum variant renamed).
+    /// `UPDATE` rewriting a stored text value to another (an enum variant renamed); in an
+    /// array column, every element holding it (`array_replace`).
     RewriteValue {
         /// The table.
         table: String,
         /// The column.
         column: String,
+        /// Whether the column is an array of the values.
+        array: bool,
         /// The text stored today.
         from: String,
         /// The text it becomes.
@@ -1165,6 +1168,24 @@ impl fmt::Display for Statement {
             RewriteValue {
                 table,
                 column,
+                array: true,
+                from,
+                to,
+            } => write!(
+                f,
+                "UPDATE {} SET {} = pg_catalog.array_replace({}, {}, {}) WHERE {} = ANY ({})",
+                qt(table),
+                q(column),
+                q(column),
+                quote_literal(from),
+                quote_literal(to),
+                quote_literal(from),
+                q(column)
+            ),
+            RewriteValue {
+                table,
+                column,
+                array: false,
                 from,
                 to,
             } => write!(

@@ -12,7 +12,9 @@
 //!   decoders would panic on (`infinity`; see [`decode`]);
 //! - `sqlx::Type`, `Encode` and `Decode` for text enums: bound as `text` and read from
 //!   `text`, `varchar`, `bpchar` (and the other types sqlx reads as `&str`); an unknown text is
-//!   a decode error naming the text and the expected values ([`UnknownValue`]);
+//!   a decode error naming the text and the expected values ([`UnknownValue`]); and
+//!   `PgHasArrayType`, so that a `Vec` of the enum binds as `text[]` (or an array of the
+//!   native enum type) and reads from one;
 //! - [`InsertRow`] for every `InsertX`, which [`insert`] and [`insert_many`] bind.
 //!
 //! The statements are those of the tokio-postgres side (`schema_core::pg`, feature
@@ -78,7 +80,8 @@ use ::sqlx::encode::IsNull;
 use ::sqlx::error::BoxDynError;
 use ::sqlx::postgres::types::Oid;
 use ::sqlx::postgres::{
-    PgArgumentBuffer, PgArguments, PgDatabaseError, PgRow, PgTypeInfo, PgValueFormat, PgValueRef,
+    PgArgumentBuffer, PgArguments, PgDatabaseError, PgHasArrayType, PgRow, PgTypeInfo,
+    PgValueFormat, PgValueRef,
 };
 use ::sqlx::{
     Acquire, Arguments, Decode, Encode, Executor, FromRow, PgPool, Postgres, Row, Transaction,
@@ -669,6 +672,23 @@ pub fn enum_compatible_with<E: PgEnum>(ty: &PgTypeInfo) -> bool {
 /// (`text`, `varchar`, `bpchar`, `name`, `citext`, and `unknown`, an untyped literal).
 pub fn enum_compatible(ty: &PgTypeInfo) -> bool {
     <str as Type<Postgres>>::compatible(ty)
+}
+
+/// The type an array of the enum `E` (`Vec<E>`) is sent as: an array of its native enum type,
+/// by name, or `text[]`.
+pub fn enum_array_type_info_of<E: PgEnum>() -> PgTypeInfo {
+    match E::NATIVE_TYPE {
+        Some(name) => PgTypeInfo::array_of(name),
+        None => <&str as PgHasArrayType>::array_type_info(),
+    }
+}
+
+/// Whether an array of the enum `E` can be read from a column of type `ty`: an array of its
+/// native enum type, or an array of a type [`enum_compatible`] accepts (`text[]`,
+/// `varchar[]`, ...).
+pub fn enum_array_compatible_with<E: PgEnum>(ty: &PgTypeInfo) -> bool {
+    E::NATIVE_TYPE.is_some_and(|name| *ty == PgTypeInfo::array_of(name))
+        || <&str as PgHasArrayType>::array_compatible(ty)
 }
 
 /// Writes a text enum as its text.

@@ -45,8 +45,10 @@ pub enum SqlType {
     /// A type written out by the user (`#[pg(sql_type = "character varying(320)")]`), rendered as given.
     Custom(&'static str),
     /// `numeric` (`None`: any precision) or `numeric(precision,scale)`: a decimal number of at
-    /// most `precision` significant digits, `scale` of them after the point.
-    Numeric(Option<(u16, u16)>),
+    /// most `precision` significant digits, `scale` of them after the point. A negative scale
+    /// (PostgreSQL 15 and later) rounds to tens, hundreds, ...: `numeric(2,-3)` holds
+    /// multiples of 1000 below 100 000.
+    Numeric(Option<(u16, i16)>),
     /// `char(n)`: text of at most `n` characters, stored padded with spaces to `n`.
     Char(u32),
     /// `timestamp(p)`: a timestamp without time zone keeping `p` (0 to 6) fractional digits
@@ -158,7 +160,8 @@ pub trait PgType {
     /// Whether the column accepts NULL (`true` only for `Option<T>`).
     const NULLABLE: bool = false;
     /// The only values the column may hold, for text enums; the DDL gets a
-    /// `CHECK (column IN (...))` from them.
+    /// `CHECK (column IN (...))` from them (for an array of a text enum, a check that every
+    /// element is one of them).
     const ALLOWED_VALUES: Option<&'static [&'static str]> = None;
     /// Values stored under another text before, for text enums: `(old, new)` pairs of stored
     /// text, where `new` is one of [`PgType::ALLOWED_VALUES`]. The DDL does not change; a
@@ -309,7 +312,9 @@ impl PgType for crate::values::Interval {
 /// A type whose values can be the elements of an array column: a `Vec<T>` field is stored as
 /// `T[]`, with the column rules of `T` (a varchar length, a numeric precision) applied to each
 /// element. `Vec<Option<T>>` holds NULL elements; reading a NULL element into a `Vec<T>` is a
-/// decode error.
+/// decode error. `#[derive(PgEnum)]` implements it for its enums: an array of a text enum is
+/// `text[]` with a check that every element is one of the enum's values, an array of a native
+/// enum is an array of its type.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the element of an array column",
     label = "`Vec<{Self}>` has no SQL array type",
@@ -350,6 +355,9 @@ impl<T: ArrayElement> ArrayElement for Option<T> {}
 
 impl<T: ArrayElement> PgType for Vec<T> {
     const SQL_TYPE: SqlType = SqlType::Array(&T::SQL_TYPE);
+    // An array of a text enum: every element is one of its values.
+    const ALLOWED_VALUES: Option<&'static [&'static str]> = T::ALLOWED_VALUES;
+    const RENAMED_VALUES: &'static [(&'static str, &'static str)] = T::RENAMED_VALUES;
     type Base = Vec<T>;
 
     fn check_value(&self, column: &ColumnDef, out: &mut Vec<Rule>) {
@@ -518,6 +526,16 @@ macro_rules! number_defaults {
 }
 
 number_defaults!(i16, i32, i64, f32, f64);
+
+/// A decimal column's default may be a whole number (`default = 0`); write a fraction as a
+/// value, exactly: `default = Decimal::new(1995, 2)` (19.95).
+#[cfg(feature = "decimal")]
+impl NumberDefault for rust_decimal::Decimal {
+    type Number = i64;
+    fn from_number(number: i64) -> rust_decimal::Decimal {
+        rust_decimal::Decimal::from(number)
+    }
+}
 
 /// Holds when a column of type `Self` may reference a column of type `T` by a foreign key.
 ///

@@ -77,16 +77,19 @@ pub enum Rule {
     NumericOverflow {
         /// The column's precision: the most significant digits.
         precision: u16,
-        /// The column's scale: the digits after the point.
-        scale: u16,
+        /// The column's scale: the digits after the point (negative: the low digits before
+        /// it that are always zero).
+        scale: i16,
         /// The value, as text.
         value: String,
     },
-    /// A decimal with more digits after the point than `numeric(precision,scale)` keeps:
-    /// PostgreSQL would round it, so what is read back would differ.
+    /// A decimal with more digits after the point than `numeric(precision,scale)` keeps, or
+    /// with a negative scale one that is not a multiple of `10^-scale`: PostgreSQL would round
+    /// it, so what is read back would differ.
     NumericScale {
-        /// The column's scale: the digits after the point.
-        scale: u16,
+        /// The column's scale: the digits after the point (negative: the low digits before
+        /// it that must be zero).
+        scale: i16,
         /// The value, as text.
         value: String,
     },
@@ -125,7 +128,12 @@ impl fmt::Display for Rule {
             } => write!(
                 f,
                 "is {value}, with more than {} digits before the point that numeric({precision},{scale}) holds",
-                precision - scale
+                i32::from(*precision) - i32::from(*scale)
+            ),
+            Rule::NumericScale { scale, value } if *scale < 0 => write!(
+                f,
+                "is {value}, not a multiple of 1{} as the column keeps it",
+                "0".repeat(usize::from(scale.unsigned_abs()))
             ),
             Rule::NumericScale { scale, value } => write!(
                 f,
@@ -273,14 +281,20 @@ pub(crate) fn check_datetime(value: chrono::NaiveDateTime, out: &mut Vec<Rule>) 
 
 /// The precision and scale of a `numeric(precision,scale)` column: at most `precision - scale`
 /// digits before the point (more is PostgreSQL's overflow error), at most `scale` after it
-/// (more would be rounded).
+/// (more would be rounded); with a negative scale, none after it and the last `-scale` before
+/// it zero (else it would be rounded).
 #[cfg(feature = "decimal")]
 pub(crate) fn check_decimal(value: rust_decimal::Decimal, column: &ColumnDef, out: &mut Vec<Rule>) {
     let SqlType::Numeric(Some((precision, scale))) = column.sql_type.element() else {
         return;
     };
     let fraction_digits = value.normalize().scale();
-    if fraction_digits > u32::from(scale) {
+    let rounded = if scale >= 0 {
+        fraction_digits > u32::from(scale.unsigned_abs())
+    } else {
+        fraction_digits > 0 || !multiple_of_power_of_ten(value, scale.unsigned_abs())
+    };
+    if rounded {
         out.push(Rule::NumericScale {
             scale,
             value: value.to_string(),
@@ -292,11 +306,23 @@ pub(crate) fn check_decimal(value: rust_decimal::Decimal, column: &ColumnDef, ou
     } else {
         whole.to_string().len()
     };
-    if whole_digits > usize::from(precision - scale) {
+    if whole_digits as i64 > i64::from(precision) - i64::from(scale) {
         out.push(Rule::NumericOverflow {
             precision,
             scale,
             value: value.to_string(),
         });
+    }
+}
+
+/// Whether the whole number `value` is a multiple of `10^exponent`.
+#[cfg(feature = "decimal")]
+fn multiple_of_power_of_ten(value: rust_decimal::Decimal, exponent: u16) -> bool {
+    // A Decimal holds less than 10^29: only zero is a multiple of a larger power.
+    match 10_i128.checked_pow(u32::from(exponent)) {
+        Some(power) if exponent <= 28 => {
+            (value % rust_decimal::Decimal::from_i128_with_scale(power, 0)).is_zero()
+        }
+        _ => value.is_zero(),
     }
 }

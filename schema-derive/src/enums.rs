@@ -333,6 +333,9 @@ fn generate(
             #text_column
 
             #[automatically_derived]
+            impl #krate::ArrayElement for #ident {}
+
+            #[automatically_derived]
             impl #krate::ToSqlLiteral for #ident {
                 fn to_sql_literal(&self) -> #krate::SqlLiteral {
                     #krate::SqlLiteral::Text(::core::convert::Into::into(
@@ -427,8 +430,8 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
     }
 }
 
-/// sqlx's `Type` (as `text`), `Encode` and `Decode` as the stored text, for schema-core's `sqlx`
-/// module; the work is done in schema-core.
+/// sqlx's `Type` (as `text`), `PgHasArrayType`, `Encode` and `Decode` as the stored text, for
+/// schema-core's `sqlx` module; the work is done in schema-core.
 fn sqlx_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
     let sqlx = quote!(#krate::__private::sqlx);
     let (pg, error) = (quote!(#sqlx::postgres), quote!(#sqlx::error::BoxDynError));
@@ -441,6 +444,17 @@ fn sqlx_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
 
             fn compatible(ty: &#pg::PgTypeInfo) -> bool {
                 #krate::sqlx::enum_compatible_with::<Self>(ty)
+            }
+        }
+
+        #[automatically_derived]
+        impl #pg::PgHasArrayType for #ident {
+            fn array_type_info() -> #pg::PgTypeInfo {
+                #krate::sqlx::enum_array_type_info_of::<Self>()
+            }
+
+            fn array_compatible(ty: &#pg::PgTypeInfo) -> bool {
+                #krate::sqlx::enum_array_compatible_with::<Self>(ty)
             }
         }
 

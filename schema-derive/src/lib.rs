@@ -55,11 +55,11 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `unique` | nothing: a `UNIQUE` constraint | `unique` |
 /// | `varchar` | a length: `varchar(N)` for a text field (and every value of a text enum must fit) | `varchar = 200` |
 /// | `char` | a length: `char(N)` for a text field; PostgreSQL pads shorter values with spaces, so every value of a text enum must have exactly N characters | `char = 3` |
-/// | `numeric` | a precision (1 to 1000) and a scale (0 to the precision, default 0): `numeric(P,S)` for a `rust_decimal::Decimal` field (feature `decimal`) | `numeric(precision = 12, scale = 2)` |
+/// | `numeric` | a precision (1 to 1000) and a scale (-1000 to the precision, default 0): `numeric(P,S)` for a `rust_decimal::Decimal` field (feature `decimal`). A negative scale (PostgreSQL 15 and later; older servers refuse the DDL) rounds to tens, hundreds, ...: `numeric(2,-3)` holds multiples of 1000 below 100 000 | `numeric(precision = 12, scale = 2)`, `numeric(precision = 2, scale = -3)` |
 /// | `precision` | the fractional digits of seconds (0 to 6) of a `DateTime<Utc>`, `NaiveDateTime` or `NaiveTime` field: `timestamptz(P)`, `timestamp(P)`, `time(P)` | `precision = 3` |
 /// | `citext` | nothing: `citext`, text compared without regard to case, for a text field; the `Schema` must declare the extension (`.extension("citext")`) | `citext` |
 /// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile | `sql_type = "character varying(320)"` |
-/// | `default` | a Rust value of the field's type, written as a literal | `default = TicketPriority::Medium` |
+/// | `default` | a Rust value of the field's type, written as a literal: a `Decimal` as its digits (a bare whole number, or a value such as `Decimal::ZERO`, `Decimal::new(1995, 2)`), a `Vec<T>` as the text of an array value (`'{}'`, `'{"URGENT"}'`) | `default = TicketPriority::Medium`, `default = Decimal::ZERO`, `default = vec![]` |
 /// | `default_sql` | a SQL expression | `default_sql = "now()"` |
 /// | `update_sql` | a SQL expression every update through `UpdateX` sets the column to; the column leaves `UpdateX` | `update_sql = "now()"` |
 /// | `references` | the referenced column, as `Type::field`; its type must match | `references = Provider::provider_id` |
@@ -80,15 +80,55 @@ use syn::{parse_macro_input, DeriveInput};
 /// `NaiveDateTime` (`timestamp`), `NaiveDate` (`date`), `NaiveTime` (`time`), `Vec<u8>`
 /// (`bytea`), `rust_decimal::Decimal` (`numeric`, feature `decimal`), `std::net::IpAddr`
 /// (`inet`), `schema_core::Cidr` (`cidr`), `schema_core::Interval` (`interval`), a text enum
-/// (`text`), and `Vec<T>` of any of these (but `Vec<u8>` and text enums) as `T[]`, where
-/// `Vec<Option<T>>` holds NULL elements. `varchar`, `char`, `numeric` and `precision` on a
-/// `Vec<T>` field narrow its elements, and `validate()` checks each element. A key on a field
-/// of another kind (`numeric` on an `f64`, `precision` on a `String`) does not compile, nor do
-/// two keys that set one column's type.
+/// (`text`), a native enum (its type), and `Vec<T>` of any of these (but `Vec<u8>`) as `T[]`,
+/// where `Vec<Option<T>>` holds NULL elements. `varchar`, `char`, `numeric` and `precision` on
+/// a `Vec<T>` field narrow its elements, and `validate()` checks each element. A key on a
+/// field of another kind (`numeric` on an `f64`, `precision` on a `String`) does not compile,
+/// nor do two keys that set one column's type.
+///
+/// An array of a text enum (`Vec<E>`, `Vec<Option<E>>`) is `text[]` (`varchar(N)[]` with
+/// `varchar = N`) with the check `{table}_{column}_check`,
+/// `CHECK (array_remove("col"::text[], NULL) <@ ARRAY['A', 'B']::text[])`: every element is
+/// one of the enum's values, NULL elements pass (as a NULL passes a text enum column's
+/// `IN (...)`). An array of a native enum is an array of its type, `"type_name"[]`, without a
+/// check. Both bind and read as arrays through tokio-postgres and sqlx, and a variant's
+/// `renamed_from` rewrites the stored text in every element (`array_replace`).
+///
+/// ```
+/// # use schema_core::{PgEnum, PgTable};
+/// #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+/// #[pg(rename_all = "SCREAMING_SNAKE_CASE")]
+/// pub enum Topic { Urgent, Billing }
+///
+/// #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+/// #[pg(native = "channel")]
+/// pub enum Channel { Email, Phone }
+///
+/// #[derive(PgTable)]
+/// #[pg(table = "cases")]
+/// pub struct Case {
+///     #[pg(primary_key)]
+///     pub case_id: i64,
+///     pub topics: Vec<Topic>,
+///     #[pg(varchar = 10)]
+///     pub labels: Vec<Option<Topic>>,
+///     pub channels: Option<Vec<Channel>>,
+/// }
+///
+/// let ddl = schema_core::Schema::new().table::<Case>().to_ddl().unwrap();
+/// assert!(ddl.contains(r#""topics" text[] NOT NULL,"#));
+/// assert!(ddl.contains(r#""labels" varchar(10)[] NOT NULL,"#));
+/// assert!(ddl.contains(r#""channels" "channel"[],"#));
+/// assert!(ddl.contains(
+///     r#"CONSTRAINT "cases_topics_check" CHECK (array_remove("topics"::text[], NULL) <@ ARRAY['URGENT', 'BILLING']::text[])"#
+/// ));
+/// ```
 ///
 /// `validate()` refuses, before anything is sent: text longer than `varchar(N)` or `char(N)`;
 /// a decimal with more digits before the point than `numeric(P,S)` holds (`P - S`), which
-/// PostgreSQL would refuse, or more after it than `S`, which PostgreSQL would round.
+/// PostgreSQL would refuse, or more after it than `S`, which PostgreSQL would round (with a
+/// negative `S`, one that is not a multiple of `10^-S`: `numeric(2,-3)` takes 12000, not
+/// 12345 nor 100000).
 ///
 /// ```
 /// # use schema_core::PgTable;
@@ -278,7 +318,9 @@ pub fn derive_pg_table(input: TokenStream) -> TokenStream {
 /// is `SqlType::Enum(name)`, the DDL says `CREATE TYPE "name" AS ENUM (...)` (once, however
 /// many tables use it, before them), its columns are of that type and have no `CHECK`, and
 /// `PgEnum::NATIVE_TYPE` names it; it is not a `TextColumn`. `ToSql` / `FromSql` accept that
-/// type (and text), sqlx sends it as that type by name. A plan adds a new variant with
+/// type (and text), sqlx sends it as that type by name. Either form is an `ArrayElement`, so a
+/// `Vec` of it is an array column (see Column types under `PgTable`), and sqlx's
+/// `PgHasArrayType` is implemented (`text[]`, or an array of the native type). A plan adds a new variant with
 /// `ALTER TYPE ... ADD VALUE` in its place (outside a transaction), renames one declared with
 /// `renamed_from` with `ALTER TYPE ... RENAME VALUE`, and removes one by replacing the type (a
 /// destructive step: rows holding the removed value make it fail). Declare a type no table uses

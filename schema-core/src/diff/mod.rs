@@ -53,8 +53,9 @@ pub enum Change {
         to: EnumModel,
         /// The labels removed.
         removed: Vec<String>,
-        /// The columns that use it, `(table, column, default)` under their new names.
-        columns: Vec<(String, String, Option<String>)>,
+        /// The columns that use it, `(table, column, default, array)` under their new names,
+        /// where `array` says the column is an array of the type.
+        columns: Vec<(String, String, Option<String>, bool)>,
     },
     /// An extension to create (`Schema::extension`).
     CreateExtension(String),
@@ -534,14 +535,16 @@ fn diff_enums(from: &SchemaModel, to: &SchemaModel, out: &mut SchemaDiff) {
     }
 }
 
-/// The columns of `to` that hold `e` and held it in `from` already (under the names they had
-/// before, if renamed), with their defaults as `to` has them.
+/// The columns of `to` that hold `e` (or an array of it) and held it in `from` already (under
+/// the names they had before, if renamed), with their defaults as `to` has them and whether
+/// they are arrays.
 fn enum_columns(
     from: &SchemaModel,
     to: &SchemaModel,
     e: &EnumModel,
-) -> Vec<(String, String, Option<String>)> {
-    let sql_type = e.column_type();
+) -> Vec<(String, String, Option<String>, bool)> {
+    let scalar = e.column_type();
+    let array = format!("{scalar}[]");
     let mut columns = Vec::new();
     for table in &to.tables {
         let Some(old_table) = from.table(&table.name).or_else(|| {
@@ -552,18 +555,23 @@ fn enum_columns(
         }) else {
             continue;
         };
-        for column in table.columns.iter().filter(|c| c.sql_type == sql_type) {
+        for column in table.columns.iter() {
+            let sql_type = &column.sql_type;
+            if *sql_type != scalar && *sql_type != array {
+                continue;
+            }
             let old = old_table.column(&column.name).or_else(|| {
                 column
                     .renamed_from
                     .as_deref()
                     .and_then(|name| old_table.column(name))
             });
-            if old.is_some_and(|c| c.sql_type == sql_type) {
+            if old.is_some_and(|c| c.sql_type == *sql_type) {
                 columns.push((
                     table.name.clone(),
                     column.name.clone(),
                     column.default.clone(),
+                    *sql_type == array,
                 ));
             }
         }

@@ -12,7 +12,6 @@ use crate::def::{
     CheckRule, ColumnDefault, Generation, IndexKey, NullsOrder, SortOrder, SqlPart, TableDef,
 };
 use crate::error::SchemaError;
-use crate::literal::SqlLiteral;
 use crate::names::Names;
 use crate::render::{policy_roles, validate, validate_names};
 use crate::sql::{identifier_problem, qualify, quote_ident, quote_literal, split_qualified};
@@ -144,7 +143,8 @@ fn enum_models(schema: &Schema, tables: &[&TableDef]) -> Result<Vec<EnumModel>, 
     });
     let mut enums: Vec<EnumModel> = Vec::new();
     for (rust_type, sql_type, values, renamed) in declared.clone().chain(used) {
-        let SqlType::Enum(name) = sql_type else {
+        // A column of an array of a native enum uses its type too.
+        let SqlType::Enum(name) = sql_type.element() else {
             if declared.clone().any(|d| d.0 == rust_type) {
                 return Err(SchemaError::InvalidEnum {
                     name: rust_type.into(),
@@ -200,7 +200,7 @@ impl TableModel {
                 Some(ColumnDefault::Sql(sql)) => Some((*sql).to_string()),
                 Some(ColumnDefault::Value(value)) => {
                     let literal = value.literal();
-                    if matches!(&literal, SqlLiteral::Text(text) if text.contains('\0')) {
+                    if literal.has_nul() {
                         return Err(SchemaError::InvalidDefault {
                             table: table.name.into(),
                             column: column.name.into(),
@@ -248,7 +248,7 @@ impl TableModel {
                 default,
                 comment: column.comment.map(Into::into),
                 // A native enum's renamed labels belong to its type, not to its columns' rows.
-                renamed_values: if matches!(column.sql_type, SqlType::Enum(_)) {
+                renamed_values: if matches!(column.sql_type.element(), SqlType::Enum(_)) {
                     &[]
                 } else {
                     column.renamed_values
@@ -459,16 +459,26 @@ fn sql_parts(parts: &[SqlPart], names: &Names) -> String {
         .collect()
 }
 
+/// Values as SQL string literals, separated by commas.
+fn quoted_list(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| quote_literal(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn check_expression(rule: &CheckRule, names: &Names) -> String {
     match rule {
-        CheckRule::OneOf { column, values } => format!(
-            "{} IN ({})",
+        CheckRule::OneOf { column, values } => {
+            format!("{} IN ({})", quote_ident(column), quoted_list(values))
+        }
+        // Through `text[]`, so that a `varchar(n)[]` column compares too (`<@` wants one array
+        // type on both sides); `array_remove` lets NULL elements pass, as NULL passes `IN`.
+        CheckRule::EachOneOf { column, values } => format!(
+            "array_remove({}::text[], NULL) <@ ARRAY[{}]::text[]",
             quote_ident(column),
-            values
-                .iter()
-                .map(|v| quote_literal(v))
-                .collect::<Vec<_>>()
-                .join(", ")
+            quoted_list(values)
         ),
         CheckRule::Range { column, range } => {
             let column = quote_ident(column);

@@ -516,9 +516,10 @@ impl SchemaModel {
         self.enums.iter().find(|e| e.name == name)
     }
 
-    /// The native enum type a column of `sql_type` holds, if it holds one.
+    /// The native enum type a column of `sql_type` holds, if it holds one (or an array of it).
     pub fn enum_of_column(&self, sql_type: &str) -> Option<&EnumModel> {
-        self.enums.iter().find(|e| e.column_type() == sql_type)
+        let element = sql_type.strip_suffix("[]").unwrap_or(sql_type);
+        self.enums.iter().find(|e| e.column_type() == element)
     }
 
     /// The table named `name`.

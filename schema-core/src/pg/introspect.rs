@@ -241,7 +241,7 @@ async fn read_namespaces<C: GenericClient>(
 }
 
 /// The native enum types of the current schema that `scope` names or the tables of `oids`
-/// use, with their labels in sort order: those named first, in their order, then by name.
+/// use (as a column's type or its elements'), with their labels in sort order: those named first, in their order, then by name.
 async fn read_enums<C: GenericClient>(
     client: &C,
     scope: &Scope,
@@ -249,7 +249,7 @@ async fn read_enums<C: GenericClient>(
 ) -> Result<Vec<EnumModel>, PgError> {
     let rows = client
         .query(
-            "SELECT t.typname::text, ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e                     WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)              FROM pg_catalog.pg_type t              WHERE t.typtype = 'e'                AND t.typnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid                AND (t.typname::text = ANY($1) OR t.oid IN (SELECT a.atttypid                     FROM pg_catalog.pg_attribute a                     WHERE a.attrelid = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped))              ORDER BY t.typname",
+            "SELECT t.typname::text, ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e                     WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)              FROM pg_catalog.pg_type t              WHERE t.typtype = 'e'                AND t.typnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid                AND (t.typname::text = ANY($1) OR t.oid IN (SELECT a.atttypid                     FROM pg_catalog.pg_attribute a                     WHERE a.attrelid = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped) OR t.typarray IN (SELECT a.atttypid                     FROM pg_catalog.pg_attribute a                     WHERE a.attrelid = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped))              ORDER BY t.typname",
             &[&scope.enums, &oids],
         )
         .await?;
@@ -299,6 +299,8 @@ async fn read_columns<C: GenericClient>(
             "SELECT a.attrelid, a.attname::text, \
                     CASE WHEN ty.typtype = 'e' \
                          THEN pg_catalog.concat('\"', pg_catalog.replace(ty.typname::text, '\"', '\"\"'), '\"') \
+                         WHEN el.typtype = 'e' \
+                         THEN pg_catalog.concat('\"', pg_catalog.replace(el.typname::text, '\"', '\"\"'), '\"[]') \
                          ELSE pg_catalog.format_type(a.atttypid, a.atttypmod) END, \
                     NOT a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
                     pg_catalog.col_description(a.attrelid, a.attnum), \
@@ -306,6 +308,7 @@ async fn read_columns<C: GenericClient>(
                     s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \
+             LEFT JOIN pg_catalog.pg_type el ON ty.typcategory = 'A' AND el.oid = ty.typelem \
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_catalog.pg_depend dep ON a.attidentity <> '' \
                   AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \

@@ -196,6 +196,14 @@ fn as_written(change: &Change, written: &SchemaModel) -> Change {
                 *policy = p.clone();
             }
         }
+        // The defaults put back after the conversion are the code's, as every definition.
+        Change::ReplaceEnum { columns, .. } => {
+            for (table, column, default, _) in columns {
+                if let Some(c) = table_of(table).and_then(|t| t.column(column)) {
+                    default.clone_from(&c.default);
+                }
+            }
+        }
         Change::Guard {
             table,
             to: Some(guard),
@@ -443,12 +451,16 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
             if forced {
                 add.push(Columns, force(false));
             }
+            let array = target_table(to, table)
+                .and_then(|t| t.column(column))
+                .is_some_and(|c| c.sql_type.ends_with("[]"));
             for (from, to) in renames {
                 add.push(
                     Columns,
                     Statement::RewriteValue {
                         table: table.clone(),
                         column: column.clone(),
+                        array,
                         from: from.clone(),
                         to: to.clone(),
                     },
@@ -788,10 +800,16 @@ fn switch_enum_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &m
     if from.default.is_some() {
         add.push(Phase::Columns, set_default(None));
     }
-    let using = if to.sql_type.starts_with('"') {
-        format!("{}::text::{}", quote_ident(&to.name), to.sql_type)
+    // An array goes through `text[]`, element by element.
+    let text = if to.sql_type.ends_with("[]") {
+        "text[]"
     } else {
-        format!("{}::text", quote_ident(&to.name))
+        "text"
+    };
+    let using = if to.sql_type.starts_with('"') {
+        format!("{}::{text}::{}", quote_ident(&to.name), to.sql_type)
+    } else {
+        format!("{}::{text}", quote_ident(&to.name))
     };
     add.push(
         Phase::Columns,
@@ -817,7 +835,7 @@ fn replace_enum(
     from: &EnumModel,
     to: &EnumModel,
     removed: &[String],
-    columns: &[(String, String, Option<String>)],
+    columns: &[(String, String, Option<String>, bool)],
     add: &mut Steps,
 ) {
     let aside = constraint_name(&from.name, [], "replaced").into_owned();
@@ -829,7 +847,7 @@ fn replace_enum(
         },
     );
     add.push(Phase::Columns, Statement::CreateEnum(to.clone()));
-    for (table, column, default) in columns {
+    for (table, column, default, array) in columns {
         let set_default = |default: Option<String>| Statement::SetDefault {
             table: table.clone(),
             column: column.clone(),
@@ -838,14 +856,19 @@ fn replace_enum(
         if default.is_some() {
             add.push(Phase::Columns, set_default(None));
         }
+        let brackets = if *array { "[]" } else { "" };
         add.push(
             Phase::Columns,
             Statement::AlterColumnTypeUsing {
                 table: table.clone(),
                 column: column.clone(),
-                from_type: quote_ident(&aside),
-                sql_type: to.column_type(),
-                using: format!("{}::text::{}", quote_ident(column), to.column_type()),
+                from_type: format!("{}{brackets}", quote_ident(&aside)),
+                sql_type: format!("{}{brackets}", to.column_type()),
+                using: format!(
+                    "{}::text{brackets}::{}{brackets}",
+                    quote_ident(column),
+                    to.column_type()
+                ),
                 lost_values: removed.to_vec(),
             },
         );
@@ -1222,8 +1245,9 @@ fn type_change(from: &str, to: &str) -> (bool, Option<String>) {
 /// default is written out where PostgreSQL has one (`timestamp` keeps 6 digits).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Modified {
-    /// `numeric(precision,scale)`, or any precision.
-    Numeric(Option<(u32, u32)>),
+    /// `numeric(precision,scale)`, or any precision; the scale may be negative (PostgreSQL
+    /// 15 and later: values rounded to tens, hundreds, ...).
+    Numeric(Option<(i64, i64)>),
     /// `timestamp`, `timestamptz`, `time` (by name) with their precision.
     Fraction(&'static str, u32),
     /// `char(n)`.
@@ -1242,15 +1266,15 @@ fn modified(sql_type: &str) -> Option<Modified> {
             None => (t.as_str(), None, ""),
         },
     };
-    let numbers: Option<Vec<u32>> = args.map(|a| {
+    let numbers: Option<Vec<i64>> = args.map(|a| {
         a.split(',')
             .map(|n| n.trim().parse().ok())
-            .collect::<Option<Vec<u32>>>()
+            .collect::<Option<Vec<i64>>>()
             .unwrap_or_default()
     });
     let one = |default: u32| match numbers.as_deref() {
         None => Some(default),
-        Some([n]) => Some(*n),
+        Some([n]) => u32::try_from(*n).ok(),
         _ => None,
     };
     Some(match (name, rest) {
@@ -1289,9 +1313,7 @@ fn modifier_change(from: &str, to: &str) -> Option<(bool, Option<String>)> {
         (Modified::Numeric(a), Modified::Numeric(b)) => match (a, b) {
             (_, None) => Some((false, None)),
             (Some((p1, s1)), Some((p2, s2))) if s1 == s2 && p2 >= p1 => Some((false, None)),
-            (Some((p1, s1)), Some((p2, s2)))
-                if s2 >= s1 && i64::from(p2) - i64::from(s2) >= i64::from(p1) - i64::from(s1) =>
-            {
+            (Some((p1, s1)), Some((p2, s2))) if s2 >= s1 && p2 - s2 >= p1 - s1 => {
                 Some((true, None))
             }
             _ => lossy("values may overflow the precision or be rounded to the scale"),

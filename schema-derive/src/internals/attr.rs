@@ -264,7 +264,7 @@ pub struct IdentityAttr {
 /// `numeric(precision = P, scale = S)`: the scale defaults to 0.
 pub struct NumericAttr {
     pub precision: u16,
-    pub scale: u16,
+    pub scale: i16,
 }
 
 /// `range = a..=b`, normalised to inclusive bounds; the bound tokens keep their spans.
@@ -938,7 +938,7 @@ fn numeric(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<NumericAttr> {
         );
     };
     let scale = match scale {
-        Some((s, lit)) if s > precision => {
+        Some((s, lit)) if i32::from(s) > i32::from(precision) => {
             return Err(syn::Error::new(
                 lit.span(),
                 format!(
@@ -956,7 +956,7 @@ fn numeric(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<NumericAttr> {
 fn numeric_item(
     inner: &ParseNestedMeta,
     precision: &mut Option<(u16, LitInt)>,
-    scale: &mut Option<(u16, LitInt)>,
+    scale: &mut Option<(i16, LitInt)>,
 ) -> syn::Result<()> {
     let key = key_of(inner, NUMERIC_KEYS, "numeric")?;
     let lit: LitInt = value(inner, &format!("a number: `{key} = 2`"))?
@@ -974,12 +974,13 @@ fn numeric_item(
             }
         }
     } else {
-        match lit.base10_parse::<u16>() {
-            Ok(s @ 0..=1000) => *scale = Some((s, lit)),
+        // PostgreSQL 15 and later take a negative scale, down to -1000.
+        match lit.base10_parse::<i16>() {
+            Ok(s @ -1000..=1000) => *scale = Some((s, lit)),
             _ => {
                 return Err(syn::Error::new(
                     lit.span(),
-                    "a numeric scale is a whole number from 0 to the precision",
+                    "a numeric scale is a whole number from -1000 to the precision",
                 ))
             }
         }
