@@ -421,3 +421,37 @@ fn a_type_swap_sets_the_default_aside_and_back_and_columns_switch_to_text_and_ba
         );
     });
 }
+
+/// A label removed in the same change that removes a column's default: the default (which
+/// names the old type) goes before the conversion, and does not come back.
+#[test]
+fn a_type_swap_that_also_removes_a_default_converts_the_column() {
+    let mut db = TestDb::new();
+    let a = Schema::new().table::<swap::v1::Alert>().model().unwrap();
+    let mut b = Schema::new().table::<swap::v2::Alert>().model().unwrap();
+    b.tables[0].columns[1].default = None;
+    db.client()
+        .batch_execute(&Schema::new().table::<swap::v1::Alert>().to_ddl().unwrap())
+        .unwrap();
+    db.client()
+        .batch_execute("INSERT INTO alerts (alert_id) VALUES (1)")
+        .unwrap();
+    let plan = schema_core::plan::plan(&a, &b);
+    let url = db.url().to_string();
+    block_on(async {
+        let (mut client, _connection) = schema_core::pg::connect(&url).await.unwrap();
+        apply(&mut client, &plan, &["alerts.severity", "alerts.history"])
+            .await
+            .unwrap();
+    });
+    let row = db
+        .client()
+        .query_one(
+            "SELECT severity::text, (SELECT column_default FROM information_schema.columns \
+             WHERE table_name = 'alerts' AND column_name = 'severity') FROM alerts",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "Medium");
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+}

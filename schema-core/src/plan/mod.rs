@@ -853,9 +853,9 @@ fn replace_enum(
             column: column.clone(),
             default,
         };
-        if default.is_some() {
-            add.push(Phase::Columns, set_default(None));
-        }
+        // Whatever default it has now goes first (it may name a removed label, and a default
+        // the code removes is dropped only after this conversion); the code's comes back after.
+        add.push(Phase::Columns, set_default(None));
         let brackets = if *array { "[]" } else { "" };
         add.push(
             Phase::Columns,
