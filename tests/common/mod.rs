@@ -342,3 +342,40 @@ pub fn psql(url: &str, script: &str) -> Result<(), String> {
 }
 
 pub mod scratch;
+
+/// The plan from the database at `url` to `target` (normalized in a same-server shadow),
+/// checked to hold each of `expected` as one of its steps.
+pub async fn plan_holding(
+    url: &str,
+    target: &schema_core::Schema,
+    expected: &[&str],
+) -> schema_core::plan::Plan {
+    let plan =
+        schema_core::pg::evolve::plan_for(url, target, schema_core::pg::evolve::Shadow::SameServer)
+            .await
+            .unwrap();
+    let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
+    for expected in expected {
+        assert!(sql.contains(expected), "{expected} in {sql:#?}");
+    }
+    plan
+}
+
+/// Applies `plan` through `client`, allowing the destructive steps on the objects of `allow`,
+/// and checks that the database at `url` then shows no drift from `target`.
+pub async fn apply_without_drift(
+    client: &mut schema_core::pg::tokio_postgres::Client,
+    url: &str,
+    plan: &schema_core::plan::Plan,
+    target: &schema_core::Schema,
+    allow: &[&str],
+) {
+    schema_core::pg::evolve::apply(client, plan, allow)
+        .await
+        .unwrap();
+    let lines =
+        schema_core::pg::evolve::drift(url, target, schema_core::pg::evolve::Shadow::SameServer)
+            .await
+            .unwrap();
+    assert_eq!(lines, Vec::<String>::new(), "{}", plan.to_script());
+}
