@@ -204,11 +204,7 @@ fn as_read(line: &InsertLedgerLine) -> SelectLedgerLine {
 
 #[test]
 fn values_round_trip_through_tokio_postgres() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let mut test_db = TestDb::with(&schema());
     let url = test_db.url().to_string();
     block_on(async {
         let db = Db::connect(&url).await.unwrap();
@@ -244,11 +240,7 @@ fn values_round_trip_through_tokio_postgres() {
 
 #[test]
 fn values_round_trip_through_sqlx() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let test_db = TestDb::with(&schema());
     let url = test_db.url().to_string();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
@@ -344,11 +336,7 @@ fn rows_that_break_a_type_rule_are_refused_naming_the_column_and_the_rule() {
     assert_eq!(edge.validate(), Ok(()));
 
     // Nothing is sent: the database stays empty.
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let mut test_db = TestDb::with(&schema());
     let url = test_db.url().to_string();
     block_on(async {
         let db = Db::connect(&url).await.unwrap();

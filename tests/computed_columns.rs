@@ -82,11 +82,7 @@ fn the_row_types_leave_out_what_the_database_computes() {
 
 #[test]
 fn the_database_numbers_and_computes_and_the_catalog_reads_back_as_declared() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let mut test_db = TestDb::with(&schema());
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let first = db.insert(&InsertInvoiceLine::new(3, 250)).await.unwrap();

@@ -80,11 +80,7 @@ fn the_ddl_writes_decimal_and_array_defaults_and_a_negative_scale() {
 
 #[test]
 fn inserts_take_the_defaults_and_the_catalog_reads_back_as_declared() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let mut test_db = TestDb::with(&schema());
     let lines = block_on(drift(test_db.url(), &schema(), Shadow::SameServer)).unwrap();
     assert_eq!(lines, Vec::<String>::new());
     let budget: String = test_db
@@ -169,11 +165,7 @@ fn a_negative_scale_takes_multiples_and_validation_refuses_the_rest() {
     );
 
     // What validation lets through, the server stores as it is, both ways.
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let mut test_db = TestDb::with(&schema());
     let url = test_db.url().to_string();
     block_on(async {
         let db = Db::connect(&url).await.unwrap();

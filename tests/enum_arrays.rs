@@ -169,11 +169,7 @@ fn as_read(row: &InsertCase) -> SelectCase {
 
 #[test]
 fn rows_round_trip_through_tokio_postgres() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let mut test_db = TestDb::with(&schema());
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         for row in rows() {
@@ -219,11 +215,7 @@ fn rows_round_trip_through_tokio_postgres() {
 
 #[test]
 fn rows_round_trip_through_sqlx() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let test_db = TestDb::with(&schema());
     let url = test_db.url().to_string();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();

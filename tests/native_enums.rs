@@ -138,11 +138,7 @@ fn two_enums_claiming_one_type_name_are_refused_and_a_declared_type_is_created()
 
 #[test]
 fn rows_carry_native_values_and_the_catalog_reads_back_as_declared() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let mut test_db = TestDb::with(&schema());
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
         let row = InsertTicket {
@@ -177,11 +173,7 @@ fn rows_carry_native_values_and_the_catalog_reads_back_as_declared() {
 
 #[test]
 fn sqlx_binds_and_reads_the_native_type_by_name() {
-    let mut test_db = TestDb::new();
-    test_db
-        .client()
-        .batch_execute(&schema().to_ddl().unwrap())
-        .unwrap();
+    let test_db = TestDb::with(&schema());
     let url = test_db.url().to_string();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -142,6 +142,15 @@ impl TestDb {
             .expect("the application's schema renders to DDL")
     }
 
+    /// A new throwaway database with `schema`'s DDL applied (its roles as it names them).
+    pub fn with(schema: &schema_core::Schema) -> Self {
+        let mut db = TestDb::new();
+        db.client()
+            .batch_execute(&schema.to_ddl().expect("the schema renders to DDL"))
+            .expect("the DDL applies to an empty database");
+        db
+    }
+
     /// A new throwaway database with the application's tables already created.
     pub fn with_schema() -> Self {
         let mut db = TestDb::new();
