@@ -404,3 +404,47 @@ fn a_live_database_is_moved_into_a_schema_and_back_without_drift() {
         .get(0);
     assert_eq!(left, 0);
 }
+
+/// The same table through sqlx: the insert names it with its schema, `citext` binds and reads
+/// as text, and the generated `SelectPayer` reads a row.
+#[test]
+fn sqlx_writes_and_reads_a_table_in_a_schema() {
+    let mut db = TestDb::new();
+    let clerk = db.role_name("clerk");
+    db.drop_role_later(&clerk);
+    let schema = schema().with_names(db.names().clone().role("clerk", &clerk));
+    db.client()
+        .batch_execute(&schema.to_ddl().unwrap())
+        .unwrap();
+    let url = db.url().to_string();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let payer = schema_core::sqlx::insert(
+            &pool,
+            &InsertPayer {
+                email: Some("Remit@Payer.example".into()),
+                ..InsertPayer::new(3, "Green Payer".into())
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(payer.email.as_deref(), Some("Remit@Payer.example"));
+        let read: SelectPayer =
+            sqlx::query_as("SELECT * FROM ledger.payers WHERE email = $1::text::citext")
+                .bind("REMIT@payer.example")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(read, payer);
+        let error = schema_core::sqlx::insert(
+            &pool,
+            &InsertPayer {
+                email: Some("remit@PAYER.example".into()),
+                ..InsertPayer::new(4, "Copy".into())
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(error.to_string().contains("payers_email_key"), "{error}");
+    });
+}
