@@ -448,3 +448,76 @@ fn sqlx_writes_and_reads_a_table_in_a_schema() {
         assert!(error.to_string().contains("payers_email_key"), "{error}");
     });
 }
+
+/// Two versions of one table: an email column as text, then as `citext`.
+mod contacts {
+    pub mod v1 {
+        /// A payer's contact.
+        #[derive(schema_core::PgTable)]
+        #[pg(schema = "ledger", table = "contacts")]
+        pub struct Contact {
+            #[pg(primary_key)]
+            pub contact_id: i32,
+            pub email: String,
+        }
+    }
+    pub mod v2 {
+        /// A payer's contact, its email compared without regard to case.
+        #[derive(schema_core::PgTable)]
+        #[pg(schema = "ledger", table = "contacts")]
+        pub struct Contact {
+            #[pg(primary_key)]
+            pub contact_id: i32,
+            #[pg(citext, unique)]
+            pub email: String,
+        }
+    }
+}
+
+#[test]
+fn a_text_column_becomes_citext_with_its_extension_and_back_keeping_its_rows() {
+    let mut db = TestDb::with(&Schema::new().table::<contacts::v1::Contact>());
+    db.client()
+        .batch_execute("INSERT INTO ledger.contacts VALUES (1, 'Ana@Clinic.example')")
+        .unwrap();
+    let text = Schema::new().table::<contacts::v1::Contact>();
+    let citext = Schema::new()
+        .extension("citext")
+        .table::<contacts::v2::Contact>();
+    let url = db.url().to_string();
+    block_on(async {
+        let (mut client, _connection) = schema_core::pg::connect(&url).await.unwrap();
+        let plan = common::plan_holding(
+            &url,
+            &citext,
+            &[
+                r#"CREATE EXTENSION IF NOT EXISTS "citext""#,
+                r#"ALTER TABLE "ledger"."contacts" ALTER COLUMN "email" TYPE citext"#,
+            ],
+        )
+        .await;
+        common::apply_without_drift(&mut client, &url, &plan, &citext, &[]).await;
+        let found: i64 = client
+            .query_one(
+                "SELECT count(*) FROM ledger.contacts WHERE email = 'ana@clinic.EXAMPLE'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(found, 1);
+        let plan = common::plan_holding(
+            &url,
+            &text,
+            &[r#"ALTER TABLE "ledger"."contacts" ALTER COLUMN "email" TYPE text"#],
+        )
+        .await;
+        common::apply_without_drift(&mut client, &url, &plan, &text, &[]).await;
+        let email: String = client
+            .query_one("SELECT email FROM ledger.contacts", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(email, "Ana@Clinic.example");
+    });
+}

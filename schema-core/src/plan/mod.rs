@@ -1222,6 +1222,12 @@ fn type_change(from: &str, to: &str) -> (bool, Option<String>) {
             ),
         };
     }
+    // Any text converts to citext (the table is rewritten), and citext to unbounded text.
+    if (to == "citext" && varchar(&from).is_some())
+        || (from == "citext" && varchar(&to) == Some(None))
+    {
+        return (true, None);
+    }
     let rank = |t: &str| match t {
         "smallint" => Some((0, 1)),
         "integer" => Some((0, 2)),
