@@ -450,6 +450,7 @@ fn sqlx_writes_and_reads_a_table_in_a_schema() {
 }
 
 /// Two versions of one table: an email column as text, then as `citext`.
+#[allow(dead_code)]
 mod contacts {
     pub mod v1 {
         /// A payer's contact.
