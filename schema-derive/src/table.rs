@@ -1311,6 +1311,38 @@ fn validate_impls(table: &Table) -> TokenStream {
 }
 
 /// Parameter binding, row decoding and the key, for schema-core's `pg` module.
+/// The pushes of an `InsertX`'s values, one per column, for a driver whose parameter type is
+/// `param`: `None` for a column the database fills and for a defaulted column left `None`
+/// (the column is left out, so its default applies); a nullable column without a default is
+/// left out when `None` too (its NULL is its default, so that a role allowed to write only
+/// some columns can insert the row), unless the driver asks for typed NULLs (`bind_nulls`, a
+/// variable of the generated method, read only when `asks_for_nulls`).
+fn insert_values(table: &Table, param: &TokenStream, asks_for_nulls: bool) -> Vec<TokenStream> {
+    let bind_nulls = asks_for_nulls.then(|| quote!(bind_nulls ||));
+    table
+        .columns
+        .iter()
+        .map(|c| {
+            let field = c.ident;
+            if c.filled_by_database() {
+                quote!(out.push(::core::option::Option::None);)
+            } else if c.has_default() {
+                quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #param));)
+            } else if c.is_option {
+                quote_spanned! {c.ty.span()=>
+                    out.push(if #bind_nulls self.#field.is_some() {
+                        ::core::option::Option::Some(&self.#field as #param)
+                    } else {
+                        ::core::option::Option::None
+                    });
+                }
+            } else {
+                quote_spanned!(c.ty.span()=> out.push(::core::option::Option::Some(&self.#field));)
+            }
+        })
+        .collect()
+}
+
 fn postgres_impls(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let ident = table.ident;
@@ -1321,26 +1353,7 @@ fn postgres_impls(table: &Table) -> TokenStream {
     );
     let pg = quote!(#krate::pg);
 
-    let values = table.columns.iter().map(|c| {
-        let field = c.ident;
-        if c.filled_by_database() {
-            quote!(out.push(::core::option::Option::None);)
-        } else if c.has_default() {
-            quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
-        } else if c.is_option {
-            // A NULL of a column without a default is its default: leave the column out, so
-            // that a role allowed to write only some columns can insert the row.
-            quote_spanned! {c.ty.span()=>
-                out.push(if self.#field.is_some() {
-                    ::core::option::Option::Some(&self.#field as #pg::Param<'a>)
-                } else {
-                    ::core::option::Option::None
-                });
-            }
-        } else {
-            quote_spanned!(c.ty.span()=> out.push(::core::option::Option::Some(&self.#field));)
-        }
-    });
+    let values = insert_values(table, &quote!(#pg::Param<'a>), false);
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
         if table.updatable(c) {
@@ -1442,26 +1455,7 @@ fn sqlx_impls(table: &Table) -> TokenStream {
     let sqlx = quote!(#krate::sqlx);
     let driver = quote!(#krate::__private::sqlx);
 
-    let values = table.columns.iter().map(|c| {
-        let field = c.ident;
-        if c.filled_by_database() {
-            quote!(out.push(::core::option::Option::None);)
-        } else if c.has_default() {
-            quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #sqlx::Param<'a>));)
-        } else if c.is_option {
-            // A nullable column without a default: its NULL is its default, bound (typed) only
-            // when asked, so that a role allowed to write only some columns can insert the row.
-            quote_spanned! {c.ty.span()=>
-                out.push(if bind_nulls || self.#field.is_some() {
-                    ::core::option::Option::Some(&self.#field as #sqlx::Param<'a>)
-                } else {
-                    ::core::option::Option::None
-                });
-            }
-        } else {
-            quote_spanned!(c.ty.span()=> out.push(::core::option::Option::Some(&self.#field));)
-        }
-    });
+    let values = insert_values(table, &quote!(#sqlx::Param<'a>), true);
     let decoded = table.columns.iter().enumerate().map(|(i, c)| {
         let (field, ty) = (c.ident, c.ty);
         quote_spanned!(c.ty.span()=> #field: #sqlx::decode::<#ty>(row, table, #i)?)
