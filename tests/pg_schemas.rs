@@ -522,3 +522,97 @@ fn a_text_column_becomes_citext_with_its_extension_and_back_keeping_its_rows() {
         assert_eq!(email, "Ana@Clinic.example");
     });
 }
+
+/// `url` with the session's search path set to `path`.
+fn with_search_path(url: &str, path: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}options=-c%20search_path%3D{}",
+        path.replace(',', "%2C")
+    )
+}
+
+/// A session whose current schema is a declared one (as for a role named after its schema,
+/// first on `"$user", public`): its tables still read back as declared, qualified, and are not
+/// taken for undeclared tables of the current schema.
+#[test]
+fn a_declared_schema_that_is_the_current_one_reads_back_as_declared() {
+    let mut db = TestDb::new();
+    let clerk = db.role_name("clerk");
+    db.drop_role_later(&clerk);
+    let schema = schema().with_names(db.names().clone().role("clerk", &clerk));
+    db.client()
+        .batch_execute(&schema.to_ddl().unwrap())
+        .unwrap();
+    let url = with_search_path(db.url(), "ledger,public");
+    let code = schema.model().unwrap();
+    let live = block_on(async {
+        let client = Db::connect(&url).await.unwrap();
+        let current: String = client
+            .client()
+            .query_one("SELECT current_schema()::text", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(current, "ledger");
+        read_model(client.client(), &Scope::of(&code))
+            .await
+            .unwrap()
+    });
+    // The tables of the current schema are those of `ledger` in this session; `clinics` and
+    // `claims` are in `public`, which is not.
+    let names: Vec<&str> = live.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["ledger.payers", "ledger.claims"]);
+    assert!(
+        live.unmanaged_tables.is_empty(),
+        "{:?}",
+        live.unmanaged_tables
+    );
+    let references: Vec<&str> = live
+        .table("ledger.claims")
+        .unwrap()
+        .foreign_keys
+        .iter()
+        .map(|fk| fk.references_table.as_str())
+        .collect();
+    assert_eq!(references, ["public.clinics", "ledger.payers"]);
+}
+
+/// An index whose own name holds a dot is dropped by that name, whole.
+#[test]
+fn an_index_name_with_a_dot_is_not_taken_for_a_schema() {
+    let mut with_index = Schema::new().table::<Clinic>().model().unwrap();
+    let without = with_index.clone();
+    let mut index = schema_core::model::IndexModel {
+        name: "clinics_v2.name_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![schema_core::model::IndexKeyModel::new("name", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    };
+    with_index.tables[0].indexes.push(index.clone());
+    let sql: Vec<String> = plan(&with_index, &without)
+        .steps
+        .iter()
+        .map(|s| s.sql.clone())
+        .collect();
+    assert_eq!(
+        sql,
+        [r#"DROP INDEX CONCURRENTLY IF EXISTS "clinics_v2.name_idx""#]
+    );
+    let mut renamed = with_index.clone();
+    index.renamed_from = Some(index.name.clone());
+    index.name = "clinics.name_idx".into();
+    renamed.tables[0].indexes = vec![index];
+    let sql: Vec<String> = plan(&with_index, &renamed)
+        .steps
+        .iter()
+        .map(|s| s.sql.clone())
+        .collect();
+    assert_eq!(
+        sql,
+        [r#"ALTER INDEX "clinics_v2.name_idx" RENAME TO "clinics.name_idx""#]
+    );
+}

@@ -16,7 +16,8 @@ use crate::model::{
 };
 use crate::names::Names;
 use crate::sql::{
-    dollar_quote, identifier_problem, quote_ident, quote_literal, quote_qualified, split_qualified,
+    dollar_quote, identifier_problem, quote_ident, quote_in_schema, quote_literal, quote_qualified,
+    split_qualified,
 };
 
 /// One DDL statement, typed: which object it touches and how. [`fmt::Display`] writes it as
@@ -204,6 +205,8 @@ pub enum Statement {
     },
     /// `DROP INDEX`, optionally `CONCURRENTLY`.
     DropIndex {
+        /// The PostgreSQL schema of the index's table; `None`: the current one.
+        schema: Option<String>,
         /// The index.
         name: String,
         /// Whether it is dropped without blocking reads and writes (outside a transaction).
@@ -211,6 +214,8 @@ pub enum Statement {
     },
     /// `ALTER INDEX ... RENAME TO`.
     RenameIndex {
+        /// The PostgreSQL schema of the index's table; `None`: the current one.
+        schema: Option<String>,
         /// The old name.
         from: String,
         /// The new name.
@@ -394,10 +399,10 @@ pub enum Statement {
 }
 
 impl Statement {
-    /// The name of the index a `CONCURRENTLY` statement builds, which a failed build leaves
-    /// behind invalid, qualified with its table's PostgreSQL schema where it has one; `None`
+    /// The index a `CONCURRENTLY` statement builds, which a failed build leaves behind
+    /// invalid: its table's PostgreSQL schema (`None`: the current one) and its name; `None`
     /// for every other statement.
-    pub fn concurrently_built_index(&self) -> Option<String> {
+    pub fn concurrently_built_index(&self) -> Option<(Option<&str>, &str)> {
         let (table, name) = match self {
             Statement::CreateIndex {
                 table,
@@ -407,7 +412,7 @@ impl Statement {
             Statement::CreateKeyIndex { table, key } => (table, &key.name),
             _ => return None,
         };
-        Some(crate::sql::qualify(split_qualified(table).0, name))
+        Some((split_qualified(table).0, name))
     }
 }
 
@@ -1050,7 +1055,11 @@ impl fmt::Display for Statement {
             }
             // A concurrent drop may be run again (it commits on its own, before the history
             // records it): an index already gone is no error.
-            DropIndex { name, concurrently } => write!(
+            DropIndex {
+                schema,
+                name,
+                concurrently,
+            } => write!(
                 f,
                 "DROP INDEX {}{}",
                 if *concurrently {
@@ -1058,13 +1067,13 @@ impl fmt::Display for Statement {
                 } else {
                     ""
                 },
-                qt(name)
+                quote_in_schema(schema.as_deref(), name)
             ),
-            RenameIndex { from, to } => write!(
+            RenameIndex { schema, from, to } => write!(
                 f,
                 "ALTER INDEX {} RENAME TO {}",
-                qt(from),
-                q(split_qualified(to).1)
+                quote_in_schema(schema.as_deref(), from),
+                q(to)
             ),
             Comment {
                 table,
@@ -1601,6 +1610,13 @@ fn validate_renames(table: &TableDef) -> Result<(), SchemaError> {
     };
     if let Some(old) = table.renamed_from {
         former_name(old, table.name)?;
+        if old.contains('.') {
+            return Err(invalid(
+                old,
+                "holds a `.`: a former name is in the table's own PostgreSQL schema, and a \
+                 table does not move between schemas",
+            ));
+        }
     }
     // Each kind's objects as (current name, former name).
     let kinds: [Vec<(Cow<'static, str>, Option<&str>)>; 4] = [

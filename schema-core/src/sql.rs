@@ -34,6 +34,16 @@ pub fn qualify(schema: Option<&str>, name: &str) -> String {
     }
 }
 
+/// Quotes the name of an object of `schema` (`None`: the current schema), such as an index of
+/// a table in that schema: `"billing"."invoices_unpaid_idx"`. The name is taken whole, dots
+/// and all.
+pub fn quote_in_schema(schema: Option<&str>, name: &str) -> String {
+    match schema {
+        Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
+        None => quote_ident(name),
+    }
+}
+
 /// Quotes a name that may be qualified with its schema: `billing.invoices` →
 /// `"billing"."invoices"`, `support_tickets` → `"support_tickets"`.
 pub fn quote_qualified(name: &str) -> String {

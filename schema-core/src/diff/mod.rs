@@ -416,7 +416,10 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
                 out.suggestions.push(format!(
                     "table `{}` is dropped and `{}` added with the same columns: if it was \
                      renamed, declare `renamed_from = \"{}\"` on `{}` to keep its rows",
-                    old.name, new.name, old.name, new.name
+                    old.name,
+                    new.name,
+                    crate::sql::split_qualified(&old.name).1,
+                    new.name
                 ));
             }
         }

@@ -420,8 +420,8 @@ async fn apply_one(
             // An index a failed concurrent build left invalid is dropped first, so that the
             // build (`IF NOT EXISTS`) runs again instead of keeping it.
             let built = concurrent_index(&steps[index].sql);
-            if let Some(name) = &built {
-                drop_invalid_index(client, name)
+            if let Some((schema, name)) = &built {
+                drop_invalid_index(client, schema.as_deref(), name)
                     .await
                     .map_err(|e| failed(index, e))?;
             }
@@ -438,8 +438,8 @@ async fn apply_one(
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
                 .await;
             if let Err(error) = result {
-                if let Some(name) = &built {
-                    let _ = drop_invalid_index(client, name).await;
+                if let Some((schema, name)) = &built {
+                    let _ = drop_invalid_index(client, schema.as_deref(), name).await;
                 }
                 return Err(failed(index, error));
             }
@@ -466,10 +466,10 @@ async fn apply_one(
     Ok(())
 }
 
-/// The name of the index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] "name" ON
-/// table` step builds, qualified with the table's PostgreSQL schema when the statement names
-/// one (`ON "billing"."invoices"` gives `billing.name`).
-fn concurrent_index(sql: &str) -> Option<String> {
+/// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] "name" ON table` step
+/// builds: the PostgreSQL schema its table is in when the statement names one
+/// (`ON "billing"."invoices"`), and its name.
+fn concurrent_index(sql: &str) -> Option<(Option<String>, String)> {
     let mark = "INDEX CONCURRENTLY ";
     let at = sql.find(mark)? + mark.len();
     if !sql[..at].contains("CREATE") {
@@ -480,8 +480,8 @@ fn concurrent_index(sql: &str) -> Option<String> {
     let (name, rest) = quoted_identifier(rest)?;
     let table = rest.strip_prefix(" ON ").and_then(quoted_identifier);
     Some(match table {
-        Some((schema, rest)) if rest.starts_with('.') => crate::sql::qualify(Some(&schema), &name),
-        _ => name,
+        Some((schema, rest)) if rest.starts_with('.') => (Some(schema), name),
+        _ => (None, name),
     })
 }
 
@@ -586,23 +586,22 @@ mod tests {
             ]
         );
         assert_eq!(
-            concurrent_index("CREATE UNIQUE INDEX CONCURRENTLY \"a\"\"b\" ON t (x)").as_deref(),
-            Some("a\"b")
+            concurrent_index("CREATE UNIQUE INDEX CONCURRENTLY \"a\"\"b\" ON t (x)"),
+            Some((None, "a\"b".into()))
         );
         assert_eq!(
-            concurrent_index("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON t (x)").as_deref(),
-            Some("i")
+            concurrent_index("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON t (x)"),
+            Some((None, "i".into()))
         );
         assert_eq!(
             concurrent_index(
                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON \"billing\".\"t\" (x)"
-            )
-            .as_deref(),
-            Some("billing.i")
+            ),
+            Some((Some("billing".into()), "i".into()))
         );
         assert_eq!(
-            concurrent_index("CREATE INDEX CONCURRENTLY \"i\" ON \"t\" (x)").as_deref(),
-            Some("i")
+            concurrent_index("CREATE INDEX CONCURRENTLY \"i.j\" ON \"t\" (x)"),
+            Some((None, "i.j".into()))
         );
     }
 }

@@ -564,6 +564,9 @@ impl SchemaModel {
         }
         model.enums.sort_by(|a, b| a.name.cmp(&b.name));
         model.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        for namespace in &mut model.namespaces {
+            namespace.usage.sort();
+        }
         model.extensions.sort();
         for table in &mut model.tables {
             table.renamed_from = None;

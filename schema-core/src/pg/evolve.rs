@@ -582,8 +582,10 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 sql: step.sql.clone(),
                 error: Box::new(error.into()),
             };
-            if let Some(name) = &built {
-                drop_invalid_index(client, name).await.map_err(failed)?;
+            if let Some((schema, name)) = built {
+                drop_invalid_index(client, schema, name)
+                    .await
+                    .map_err(failed)?;
             }
             let mut result = Ok(());
             for setting in step.settings(false) {
@@ -598,8 +600,8 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
                 .await;
             if let Err(error) = result {
-                if let Some(name) = &built {
-                    let _ = drop_invalid_index(client, name).await;
+                if let Some((schema, name)) = built {
+                    let _ = drop_invalid_index(client, schema, name).await;
                 }
                 return Err(failed(error));
             }
@@ -632,29 +634,29 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
     Ok(())
 }
 
-/// Drops the index `name` (of the current schema, or qualified with its PostgreSQL schema) if
-/// a failed `CONCURRENTLY` build left it invalid, so that the build can run again (a valid one
-/// is left alone).
+/// Drops the index `name` of `schema` (`None`: the current schema) if a failed
+/// `CONCURRENTLY` build left it invalid, so that the build can run again (a valid one is left
+/// alone).
 pub(crate) async fn drop_invalid_index(
     client: &Client,
+    schema: Option<&str>,
     name: &str,
 ) -> Result<(), tokio_postgres::Error> {
-    let (schema, bare) = crate::sql::split_qualified(name);
     let invalid = client
         .query_opt(
             "SELECT FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid \
              WHERE c.relname = $1 AND NOT x.indisvalid \
-               AND c.relnamespace = pg_catalog.to_regnamespace(\
-                   COALESCE($2::text, pg_catalog.current_schema()))::oid",
-            &[&bare, &schema],
+               AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n \
+                   WHERE n.nspname = COALESCE($2::text, pg_catalog.current_schema()))",
+            &[&name, &schema],
         )
         .await?;
     if invalid.is_some() {
         client
             .batch_execute(&format!(
                 "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                crate::sql::quote_qualified(name)
+                crate::sql::quote_in_schema(schema, name)
             ))
             .await?;
     }

@@ -59,6 +59,18 @@ impl Scope {
         scope
     }
 
+    /// The model's name of a relation read as `schema.name` (`full`), in the session's current
+    /// schema or not (`current`): qualified where the scope names it so (a declared schema,
+    /// even when it is the current one), else bare in the current schema.
+    pub fn name_of(&self, full: &str, current: bool) -> String {
+        let (schema, bare) = full.split_once('.').unwrap_or(("", full));
+        if current && !self.tables.iter().any(|t| t == full) {
+            bare.to_string()
+        } else {
+            crate::sql::qualify(Some(schema), bare)
+        }
+    }
+
     /// The PostgreSQL schemas the tables are in, besides the current one: those their
     /// qualified names (`billing.invoices`) name, in order.
     pub fn namespaces(&self) -> Vec<String> {
@@ -92,12 +104,12 @@ impl Scope {
     }
 }
 
-/// The name of the relation `{c}` (a `pg_class` row) as the model has it: bare in the current
-/// schema, qualified with its PostgreSQL schema elsewhere (`billing.invoices`).
-const QUALIFIED_NAME: &str = "CASE WHEN {c}.relnamespace = \
-     pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid THEN {c}.relname::text \
-     ELSE (SELECT n.nspname::text FROM pg_catalog.pg_namespace n \
-           WHERE n.oid = {c}.relnamespace) || '.' || {c}.relname::text END";
+/// The relation `{c}` (a `pg_class` row) as `schema.name`, and whether its schema is the
+/// session's current one: [`Scope::name_of`] makes the model's name of the two.
+const FULL_NAME: &str = "(SELECT n.nspname::text || '.' || {c}.relname::text \
+     FROM pg_catalog.pg_namespace n WHERE n.oid = {c}.relnamespace), \
+     ({c}.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n \
+                          WHERE n.nspname = pg_catalog.current_schema()))";
 
 /// Reads the model of the database `client` is connected to, in its current schema
 /// (`current_schema()`) and the PostgreSQL schemas the scope's tables are declared in, limited
@@ -114,13 +126,11 @@ pub async fn read_model<C: GenericClient>(
                 "SELECT c.oid, {}, obj_description(c.oid, 'pg_class'), \
                         c.relrowsecurity, c.relforcerowsecurity \
                  FROM pg_catalog.pg_class c \
-                 WHERE (c.relnamespace = \
-                        pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid \
-                        OR c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n \
-                                              WHERE n.nspname = ANY($1))) \
+                 WHERE c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n \
+                        WHERE n.nspname = pg_catalog.current_schema() OR n.nspname = ANY($1)) \
                    AND c.relkind IN ('r', 'p') \
                  ORDER BY 2",
-                QUALIFIED_NAME.replace("{c}", "c")
+                FULL_NAME.replace("{c}", "c")
             ),
             &[&namespaces],
         )
@@ -128,27 +138,25 @@ pub async fn read_model<C: GenericClient>(
     let mut found = Vec::new();
     let mut unmanaged_tables = Vec::new();
     for row in rows {
-        let name: String = row.get(1);
+        let name = scope.name_of(&row.get::<_, String>(1), row.get(2));
         if scope.tables.contains(&name) {
-            found.push(row);
+            found.push((row, name));
         } else if name != HISTORY_TABLE {
             unmanaged_tables.push(name);
         }
     }
-    found.sort_by_key(|row| {
-        let name: String = row.get(1);
-        scope.tables.iter().position(|t| *t == name)
-    });
+    unmanaged_tables.sort();
+    found.sort_by_key(|(_, name)| scope.tables.iter().position(|t| t == name));
     // One query per kind of object for every table at once: a schema of 40 tables costs
     // eight round trips, not 250.
-    let oids: Vec<u32> = found.iter().map(|row| row.get(0)).collect();
+    let oids: Vec<u32> = found.iter().map(|(row, _)| row.get(0)).collect();
     let mut tables: Vec<TableModel> = found
-        .iter()
-        .map(|row| TableModel {
-            comment: row.get(2),
-            row_level_security: row.get(3),
-            force_row_level_security: row.get(4),
-            ..TableModel::named(row.get::<_, String>(1))
+        .into_iter()
+        .map(|(row, name)| TableModel {
+            comment: row.get(3),
+            row_level_security: row.get(4),
+            force_row_level_security: row.get(5),
+            ..TableModel::named(name)
         })
         .collect();
     let mut tables_by_oid = Tables {
@@ -156,7 +164,7 @@ pub async fn read_model<C: GenericClient>(
         tables: &mut tables,
     };
     read_columns(client, &mut tables_by_oid).await?;
-    read_constraints(client, &mut tables_by_oid).await?;
+    read_constraints(client, scope, &mut tables_by_oid).await?;
     read_unique_nulls(client, &mut tables_by_oid).await?;
     read_indexes(client, &mut tables_by_oid).await?;
     read_policies(client, &mut tables_by_oid).await?;
@@ -364,11 +372,12 @@ const COLUMN_NAMES: &str = "ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(
 
 async fn read_constraints<C: GenericClient>(
     client: &C,
+    scope: &Scope,
     tables: &mut Tables<'_>,
 ) -> Result<(), PgError> {
     let sql = format!(
         "SELECT c.conrelid, c.conname::text, c.contype::text, {}, \
-                (SELECT {} FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
+                (SELECT ARRAY[{}::text] FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
                 {}, c.confdeltype::text, c.confupdtype::text, \
                 pg_catalog.pg_get_expr(c.conbin, c.conrelid) \
          FROM pg_catalog.pg_constraint c \
@@ -377,7 +386,7 @@ async fn read_constraints<C: GenericClient>(
         COLUMN_NAMES
             .replace("{keys}", "c.conkey")
             .replace("{rel}", "c.conrelid"),
-        QUALIFIED_NAME.replace("{c}", "r"),
+        FULL_NAME.replace("{c}", "r"),
         COLUMN_NAMES
             .replace("{keys}", "c.confkey")
             .replace("{rel}", "c.confrelid"),
@@ -393,7 +402,10 @@ async fn read_constraints<C: GenericClient>(
             "f" => table.foreign_keys.push(ForeignKeyModel {
                 name,
                 columns,
-                references_table: row.get::<_, Option<String>>(4).unwrap_or_default(),
+                references_table: row
+                    .get::<_, Option<Vec<String>>>(4)
+                    .map(|r| scope.name_of(&r[0], r[1] == "true"))
+                    .unwrap_or_default(),
                 references_columns: row.get(5),
                 on_delete: action(&row.get::<_, String>(6)),
                 on_update: action(&row.get::<_, String>(7)),

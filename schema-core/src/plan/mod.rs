@@ -16,9 +16,7 @@ use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
 };
-use crate::sql::{
-    constraint_name, qualify, quote_ident, quote_literal, quoted_values, split_qualified,
-};
+use crate::sql::{constraint_name, quote_ident, quote_literal, quoted_values, split_qualified};
 
 /// The strongest table lock a step takes (PostgreSQL's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -535,14 +533,16 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
         Change::DropIndex { table, index } => add.push(
             DropConstraints,
             Statement::DropIndex {
-                name: qualify(split_qualified(table).0, &index.name),
+                schema: split_qualified(table).0.map(Into::into),
+                name: index.name.clone(),
                 concurrently: true,
             },
         ),
         Change::RenameIndex { table, from, to } => add.push(
             Renames,
             Statement::RenameIndex {
-                from: qualify(split_qualified(table).0, from),
+                schema: split_qualified(table).0.map(Into::into),
+                from: from.clone(),
                 to: to.clone(),
             },
         ),
@@ -1396,12 +1396,12 @@ impl Plan {
                 script.push_str(&setting);
                 script.push_str(";\n");
             }
-            if let Some(index) = step.statement.concurrently_built_index() {
+            if let Some((schema, index)) = step.statement.concurrently_built_index() {
                 // The plan builds an index the database has no valid copy of: one of that name
                 // is what a failed concurrent build left, invalid, and IF NOT EXISTS would keep.
                 script.push_str(&format!(
                     "DROP INDEX CONCURRENTLY IF EXISTS {};\n",
-                    crate::sql::quote_qualified(&index)
+                    crate::sql::quote_in_schema(schema, index)
                 ));
             }
             script.push_str(&step.sql);

@@ -1063,7 +1063,13 @@ fn check_renames(cx: &Ctxt, table: &Table) {
         (name.as_ref().map(syn::LitStr::value), old.as_ref())
     }
     if let Some(old) = &table.attrs.renamed_from {
-        if check_former_name_fits(cx, &old.value(), old.span(), "table")
+        if old.value().contains('.') {
+            cx.error_spanned_by(
+                old,
+                "a table's former name holds no `.`: it is the name the table had in its own \
+                 PostgreSQL schema (a table does not move between schemas)",
+            );
+        } else if check_former_name_fits(cx, &old.value(), old.span(), "table")
             && old.value() == table.name
         {
             cx.error_spanned_by(
