@@ -73,6 +73,33 @@ fn schema() -> Schema {
         .table::<LocalClaim>()
 }
 
+/// A throwaway database, its `clerk` role named for it (and dropped with it), and `schema`
+/// with its roles so named.
+fn with_clerk(schema: Schema) -> (TestDb, Schema, String) {
+    let mut db = TestDb::new();
+    let clerk = db.role_name("clerk");
+    db.drop_role_later(&clerk);
+    let schema = schema.with_names(db.names().clone().role("clerk", &clerk));
+    (db, schema, clerk)
+}
+
+/// A payer to insert, with an email.
+fn new_payer(payer_id: i32, name: &str, email: &str) -> InsertPayer {
+    InsertPayer {
+        email: Some(email.into()),
+        ..InsertPayer::new(payer_id, name.into())
+    }
+}
+
+/// [`with_clerk`] for the ledger's schema, its DDL applied.
+fn ledger_db() -> (TestDb, Schema, String) {
+    let (mut db, schema, clerk) = with_clerk(schema());
+    db.client()
+        .batch_execute(&schema.to_ddl().unwrap())
+        .unwrap();
+    (db, schema, clerk)
+}
+
 #[test]
 fn a_table_in_a_schema_is_qualified_everywhere_in_the_ddl() {
     assert_eq!(
@@ -183,12 +210,7 @@ fn a_citext_column_needs_its_extension_declared() {
 
 #[test]
 fn the_catalog_reads_back_what_was_declared_in_every_shadow() {
-    let mut db = TestDb::new();
-    let schema = schema().with_names(db.names().clone().role("clerk", &db.role_name("clerk")));
-    db.drop_role_later(&db.role_name("clerk"));
-    db.client()
-        .batch_execute(&schema.to_ddl().unwrap())
-        .unwrap();
+    let (mut db, schema, _) = ledger_db();
     let code = schema.model().unwrap();
     let live = block_on(async {
         let client = Db::connect(db.url()).await.unwrap();
@@ -238,31 +260,19 @@ fn the_catalog_reads_back_what_was_declared_in_every_shadow() {
 
 #[test]
 fn a_role_reaches_the_tables_of_a_schema_through_its_usage() {
-    let mut db = TestDb::new();
-    let clerk = db.role_name("clerk");
-    let schema = schema().with_names(db.names().clone().role("clerk", &clerk));
-    db.drop_role_later(&clerk);
-    db.client()
-        .batch_execute(&schema.to_ddl().unwrap())
-        .unwrap();
+    let (mut db, schema, clerk) = ledger_db();
     let clerk_url = db.login_role("clerk_login", &clerk);
     block_on(async {
         let owner = Db::connect(db.url()).await.unwrap();
         let clerk = Db::connect(&clerk_url).await.unwrap();
         let payer = clerk
-            .insert(&InsertPayer {
-                email: Some("Claims@Payer.example".into()),
-                ..InsertPayer::new(1, "Blue Payer".into())
-            })
+            .insert(&new_payer(1, "Blue Payer", "Claims@Payer.example"))
             .await
             .unwrap();
         assert_eq!(payer.email.as_deref(), Some("Claims@Payer.example"));
         // citext: the same address in another case is the same value.
         let error = owner
-            .insert(&InsertPayer {
-                email: Some("claims@payer.EXAMPLE".into()),
-                ..InsertPayer::new(2, "Copy".into())
-            })
+            .insert(&new_payer(2, "Copy", "claims@payer.EXAMPLE"))
             .await
             .unwrap_err();
         let violation = error.constraint().unwrap();
@@ -360,14 +370,8 @@ fn plans_create_the_schema_before_its_tables_and_drop_it_after_them() {
 /// drops what the code no longer declares.
 #[test]
 fn a_live_database_is_moved_into_a_schema_and_back_without_drift() {
-    let mut db = TestDb::new();
-    let clerk = db.role_name("clerk");
-    db.drop_role_later(&clerk);
-    let names = db.names().clone().role("clerk", &clerk);
-    let (before, after) = (
-        before().with_names(names.clone()),
-        schema().with_names(names),
-    );
+    let (mut db, after, _) = with_clerk(schema());
+    let before = before().with_names(after.names().clone());
     db.client()
         .batch_execute(&before.to_ddl().unwrap())
         .unwrap();
@@ -409,25 +413,14 @@ fn a_live_database_is_moved_into_a_schema_and_back_without_drift() {
 /// as text, and the generated `SelectPayer` reads a row.
 #[test]
 fn sqlx_writes_and_reads_a_table_in_a_schema() {
-    let mut db = TestDb::new();
-    let clerk = db.role_name("clerk");
-    db.drop_role_later(&clerk);
-    let schema = schema().with_names(db.names().clone().role("clerk", &clerk));
-    db.client()
-        .batch_execute(&schema.to_ddl().unwrap())
-        .unwrap();
+    let (db, _, _) = ledger_db();
     let url = db.url().to_string();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let payer = schema_core::sqlx::insert(
-            &pool,
-            &InsertPayer {
-                email: Some("Remit@Payer.example".into()),
-                ..InsertPayer::new(3, "Green Payer".into())
-            },
-        )
-        .await
-        .unwrap();
+        let payer =
+            schema_core::sqlx::insert(&pool, &new_payer(3, "Green Payer", "Remit@Payer.example"))
+                .await
+                .unwrap();
         assert_eq!(payer.email.as_deref(), Some("Remit@Payer.example"));
         let read: SelectPayer =
             sqlx::query_as("SELECT * FROM ledger.payers WHERE email = $1::text::citext")
@@ -436,15 +429,9 @@ fn sqlx_writes_and_reads_a_table_in_a_schema() {
                 .await
                 .unwrap();
         assert_eq!(read, payer);
-        let error = schema_core::sqlx::insert(
-            &pool,
-            &InsertPayer {
-                email: Some("remit@PAYER.example".into()),
-                ..InsertPayer::new(4, "Copy".into())
-            },
-        )
-        .await
-        .unwrap_err();
+        let error = schema_core::sqlx::insert(&pool, &new_payer(4, "Copy", "remit@PAYER.example"))
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("payers_email_key"), "{error}");
     });
 }
@@ -537,13 +524,7 @@ fn with_search_path(url: &str, path: &str) -> String {
 /// taken for undeclared tables of the current schema.
 #[test]
 fn a_declared_schema_that_is_the_current_one_reads_back_as_declared() {
-    let mut db = TestDb::new();
-    let clerk = db.role_name("clerk");
-    db.drop_role_later(&clerk);
-    let schema = schema().with_names(db.names().clone().role("clerk", &clerk));
-    db.client()
-        .batch_execute(&schema.to_ddl().unwrap())
-        .unwrap();
+    let (db, schema, _) = ledger_db();
     let url = with_search_path(db.url(), "ledger,public");
     let code = schema.model().unwrap();
     let live = block_on(async {

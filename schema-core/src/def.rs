@@ -548,7 +548,7 @@ impl TableDef {
 
     /// The table's name quoted for SQL, with its schema: `"billing"."invoices"`.
     pub fn quoted_name(&self) -> String {
-        crate::sql::quote_qualified(&self.qualified_name())
+        crate::sql::quote_in_schema(self.schema, self.name)
     }
 
     /// The columns marked `sensitive`.

@@ -47,10 +47,8 @@ pub fn quote_in_schema(schema: Option<&str>, name: &str) -> String {
 /// Quotes a name that may be qualified with its schema: `billing.invoices` →
 /// `"billing"."invoices"`, `support_tickets` → `"support_tickets"`.
 pub fn quote_qualified(name: &str) -> String {
-    match split_qualified(name) {
-        (Some(schema), name) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
-        (None, name) => quote_ident(name),
-    }
+    let (schema, name) = split_qualified(name);
+    quote_in_schema(schema, name)
 }
 
 /// Why a name cannot be the PostgreSQL schema a table is declared in, or `None` when it can:

@@ -405,8 +405,8 @@ async fn apply_and_read(
     code: &SchemaModel,
     shadow: Shadow<'_>,
 ) -> Result<SchemaModel, EvolveError> {
-    let ddl = script(&make(code));
-    let scope = scope_of(code);
+    // The script that builds `code` and the scope that reads it back.
+    let prepare = |code: &SchemaModel| (script(&make(code)), scope_of(code));
     Ok(match shadow {
         Shadow::Transaction => {
             // A schema of its own, first on the search path (so the DDL creates there and the
@@ -421,7 +421,7 @@ async fn apply_and_read(
                 Some(format!("{name}_{n}"))
             };
             let code = code.clone().with_namespaces_renamed(&shadow_namespace);
-            let (ddl, scope) = (script(&make(&code)), scope_of(&code));
+            let (ddl, scope) = prepare(&code);
             live.batch_execute("BEGIN").await?;
             let result = async {
                 let path: String = live
@@ -446,6 +446,7 @@ async fn apply_and_read(
             result?.with_namespaces_renamed(&declared_namespace)
         }
         Shadow::SameServer => {
+            let (ddl, scope) = prepare(code);
             let name = shadow_name();
             live.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
                 .await?;
@@ -473,6 +474,7 @@ async fn apply_and_read(
             model
         }
         Shadow::Url(url) => {
+            let (ddl, scope) = prepare(code);
             let (client, _connection) = connect(&ConnectConfig::parse(url)?).await?;
             let existing = read_model(&client, &Scope::default()).await?;
             if !existing.unmanaged_tables.is_empty() {
