@@ -180,7 +180,6 @@ pub mod __private {
     #[cfg(feature = "serde")]
     pub use serde;
 
-    /// The generic half of the serde impls of row types and text enums.
     #[cfg(feature = "serde")]
     pub mod serde_rows;
     pub use std::string::String;

@@ -8,8 +8,8 @@
 //! ([`plan`](crate::plan)). The DDL script ([`Schema::to_ddl`](crate::Schema::to_ddl)) is
 //! rendered from the model too, so the model holds everything the script says.
 //!
-//! With the `serde` feature the model reads and writes JSON ([`SchemaModel::to_json`],
-//! [`SchemaModel::from_json`]), stamped with [`FORMAT_VERSION`].
+//! With the `serde` feature the model reads and writes JSON (`SchemaModel::to_json`,
+//! `SchemaModel::from_json`), stamped with [`FORMAT_VERSION`].
 //!
 //! Expressions (defaults, checks, policy predicates) are SQL text: as the code writes them in
 //! a model built from code, as the server prints them in a model read from a database. Compare
@@ -21,7 +21,8 @@ mod mermaid;
 
 use crate::def::{PolicyCommand, ReferentialAction};
 
-/// The version of the model's JSON format; [`SchemaModel::from_json`] refuses another.
+/// The version of the model's JSON format; `SchemaModel::from_json` (feature `serde`) refuses
+/// another.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Everything the crate manages in one database.

@@ -30,7 +30,7 @@ pub struct DbManager {
 
 impl DbManager {
     /// A manager connecting with `config` (a URL or key-value string), with TLS as its
-    /// `sslmode` says (see [`connect`](super::connect)).
+    /// `sslmode` says (see [`connect`](fn@super::connect)).
     pub fn new(config: &str) -> Result<Self, PgError> {
         Ok(DbManager {
             config: ConnectConfig::parse(config)?,
