@@ -16,7 +16,10 @@ use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
 };
-use crate::sql::{constraint_name, quote_ident, quote_literal, quoted_values, split_qualified};
+use crate::sql::{
+    constraint_name, qualify, quote_ident, quote_literal, quote_qualified, quoted_values,
+    split_qualified,
+};
 
 /// The strongest table lock a step takes (PostgreSQL's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -838,7 +841,9 @@ fn replace_enum(
     columns: &[(String, String, Option<String>, bool)],
     add: &mut Steps,
 ) {
-    let aside = constraint_name(&from.name, [], "replaced").into_owned();
+    // Set aside in its own PostgreSQL schema: `ALTER TYPE ... RENAME TO` keeps the schema.
+    let (schema, bare) = split_qualified(&from.name);
+    let aside = qualify(schema, &constraint_name(bare, [], "replaced"));
     add.push(
         Phase::Columns,
         Statement::RenameEnum {
@@ -862,7 +867,7 @@ fn replace_enum(
             Statement::AlterColumnTypeUsing {
                 table: table.clone(),
                 column: column.clone(),
-                from_type: format!("{}{brackets}", quote_ident(&aside)),
+                from_type: format!("{}{brackets}", quote_qualified(&aside)),
                 sql_type: format!("{}{brackets}", to.column_type()),
                 using: format!(
                     "{}::text{brackets}::{}{brackets}",
