@@ -360,7 +360,14 @@ fn generate(
         TokenStream::new()
     };
     let postgres = if cfg!(feature = "postgres") {
-        postgres_impls(&krate, ident)
+        // tokio-postgres's `ToSql` needs `Debug`, which a broken enum may not have yet: its
+        // impls then hold only where it does (a bound rustc checks at use, not here), so the
+        // enum's own errors come first.
+        let bound = match variants {
+            Some(_) => TokenStream::new(),
+            None => quote!(where for<'__debug> #ident: ::core::fmt::Debug),
+        };
+        postgres_impls(&krate, ident, &bound)
     } else {
         TokenStream::new()
     };
@@ -464,8 +471,8 @@ fn serde_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
     }
 }
 
-/// `ToSql` and `FromSql` as the stored text.
-fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
+/// `ToSql` and `FromSql` as the stored text, under `bound` (a `where` clause, or nothing).
+fn postgres_impls(krate: &syn::Path, ident: &syn::Ident, bound: &TokenStream) -> TokenStream {
     let types = quote!(#krate::pg::tokio_postgres::types);
     let result = quote! {
         ::core::result::Result<
@@ -475,7 +482,7 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
     };
     quote! {
         #[automatically_derived]
-        impl #types::ToSql for #ident {
+        impl #types::ToSql for #ident #bound {
             fn to_sql(
                 &self,
                 ty: &#types::Type,
@@ -498,7 +505,7 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl<'a> #types::FromSql<'a> for #ident {
+        impl<'a> #types::FromSql<'a> for #ident #bound {
             fn from_sql(
                 ty: &#types::Type,
                 raw: &'a [u8],
