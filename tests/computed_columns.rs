@@ -158,10 +158,7 @@ fn a_nullable_generated_column_reads_null_where_its_expression_is() {
     let test_db = TestDb::with(&schema);
     block_on(async {
         let db = Db::connect(test_db.url()).await.unwrap();
-        let plain = db
-            .insert(&InsertDiscountedLine::new(1, 500))
-            .await
-            .unwrap();
+        let plain = db.insert(&InsertDiscountedLine::new(1, 500)).await.unwrap();
         assert_eq!(plain.discounted_cents, None);
         let discounted = db
             .insert(&InsertDiscountedLine {
@@ -189,7 +186,10 @@ fn a_nullable_generated_column_reads_null_where_its_expression_is() {
             .unwrap();
         assert_eq!(row.discounted_cents, None);
         let rows = [8, 9].map(|id| InsertDiscountedLine::new(id, 10));
-        assert_eq!(schema_core::sqlx::insert_many(&pool, &rows).await.unwrap(), 2);
+        assert_eq!(
+            schema_core::sqlx::insert_many(&pool, &rows).await.unwrap(),
+            2
+        );
         let mut stored: Vec<(i64, Option<i64>)> = db
             .select_all::<DiscountedLine>()
             .await

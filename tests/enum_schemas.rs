@@ -227,36 +227,31 @@ fn rows_round_trip_through_tokio_postgres_and_sqlx_also_as_a_role_with_usage() {
         let read = owner.get::<Entry>(&1).await.unwrap().unwrap();
         assert_eq!(read.allowed, [EntryKind::Credit, EntryKind::Debit]);
         // The check casting to the type holds.
-        let error = owner
-            .insert(&credit(2, -5))
-            .await
-            .unwrap_err();
+        let error = owner.insert(&credit(2, -5)).await.unwrap_err();
         assert_eq!(
             error.constraint().unwrap().constraint.as_deref(),
             Some("entries_credit_positive")
         );
         // The clerk reaches the table and its type through the schema's USAGE.
         let clerk = Db::connect(&clerk_url).await.unwrap();
-        let stored = clerk
-            .insert(&InsertEntry::new(3, 7))
-            .await
-            .unwrap();
-        assert_eq!((stored.kind, stored.allowed), (EntryKind::Debit, vec![EntryKind::Debit]));
+        let stored = clerk.insert(&InsertEntry::new(3, 7)).await.unwrap();
+        assert_eq!(
+            (stored.kind, stored.allowed),
+            (EntryKind::Debit, vec![EntryKind::Debit])
+        );
         assert_eq!(clerk.select_all::<Entry>().await.unwrap().len(), 2);
     });
     for url in [db.url().to_string(), clerk_url] {
         tokio::runtime::Runtime::new().unwrap().block_on(async {
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let id: i64 = sqlx::query_scalar("SELECT coalesce(max(entry_id), 0) + 1 FROM ledger.entries")
-                .fetch_one(&pool)
+            let id: i64 =
+                sqlx::query_scalar("SELECT coalesce(max(entry_id), 0) + 1 FROM ledger.entries")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            let stored = schema_core::sqlx::insert(&pool, &credit(id, 1))
                 .await
                 .unwrap();
-            let stored = schema_core::sqlx::insert(
-                &pool,
-                &credit(id, 1),
-            )
-            .await
-            .unwrap();
             assert_eq!(stored.kind, EntryKind::Credit);
             // Bound by name as the type of its schema, and read back, arrays included.
             let (kind, allowed): (EntryKind, Vec<EntryKind>) = sqlx::query_as(
@@ -282,14 +277,16 @@ fn a_role_of_a_table_elsewhere_names_the_type_through_the_usage_of_its_schema() 
     // on its schema.
     let insert = |note_id: i64| {
         let url = url.clone();
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            sqlx::query("INSERT INTO notes (note_id, kind) VALUES ($1, $2)")
-                .bind(note_id)
-                .bind(EntryKind::Credit)
-                .execute(&pool)
-                .await
-        })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                sqlx::query("INSERT INTO notes (note_id, kind) VALUES ($1, $2)")
+                    .bind(note_id)
+                    .bind(EntryKind::Credit)
+                    .execute(&pool)
+                    .await
+            })
     };
     insert(1).unwrap();
     let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
@@ -299,7 +296,9 @@ fn a_role_of_a_table_elsewhere_names_the_type_through_the_usage_of_its_schema() 
         .unwrap();
     let error = insert(2).unwrap_err();
     assert!(
-        error.to_string().contains("permission denied for schema ledger"),
+        error
+            .to_string()
+            .contains("permission denied for schema ledger"),
         "{error}"
     );
     let lines = block_on(drift(db.url(), &schema, Shadow::Transaction)).unwrap();
@@ -312,8 +311,32 @@ fn a_role_of_a_table_elsewhere_names_the_type_through_the_usage_of_its_schema() 
 /// Versions of the ledger's type: a value added, one renamed, one removed.
 #[allow(dead_code)]
 mod versions {
+    /// The ledger's lines, of the `EntryKind` in scope.
+    macro_rules! entries {
+        () => {
+            /// The ledger's lines.
+            #[derive(schema_core::PgTable)]
+            #[pg(schema = "ledger", table = "entries")]
+            pub struct Entry {
+                #[pg(primary_key)]
+                pub entry_id: i64,
+                #[pg(default = EntryKind::Debit)]
+                pub kind: EntryKind,
+                #[pg(default = vec![EntryKind::Debit])]
+                pub allowed: Vec<EntryKind>,
+            }
+        };
+    }
+
+    /// The first version: `DEBIT` and `CREDIT`.
+    pub mod first {
+        use super::super::EntryKind;
+
+        entries!();
+    }
+
     pub mod added {
-        use schema_core::{PgEnum, PgTable};
+        use schema_core::PgEnum;
 
         /// `REFUND` is new, between the two.
         #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
@@ -324,21 +347,11 @@ mod versions {
             Credit,
         }
 
-        /// The ledger's lines.
-        #[derive(PgTable)]
-        #[pg(schema = "ledger", table = "entries")]
-        pub struct Entry {
-            #[pg(primary_key)]
-            pub entry_id: i64,
-            #[pg(default = EntryKind::Debit)]
-            pub kind: EntryKind,
-            #[pg(default = vec![EntryKind::Debit])]
-            pub allowed: Vec<EntryKind>,
-        }
+        entries!();
     }
 
     pub mod renamed {
-        use schema_core::{PgEnum, PgTable};
+        use schema_core::PgEnum;
 
         /// `CREDIT` is now `DEPOSIT`.
         #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
@@ -350,21 +363,11 @@ mod versions {
             Deposit,
         }
 
-        /// The ledger's lines.
-        #[derive(PgTable)]
-        #[pg(schema = "ledger", table = "entries")]
-        pub struct Entry {
-            #[pg(primary_key)]
-            pub entry_id: i64,
-            #[pg(default = EntryKind::Debit)]
-            pub kind: EntryKind,
-            #[pg(default = vec![EntryKind::Debit])]
-            pub allowed: Vec<EntryKind>,
-        }
+        entries!();
     }
 
     pub mod removed {
-        use schema_core::{PgEnum, PgTable};
+        use schema_core::PgEnum;
 
         /// `REFUND` is gone.
         #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
@@ -374,35 +377,7 @@ mod versions {
             Deposit,
         }
 
-        /// The ledger's lines.
-        #[derive(PgTable)]
-        #[pg(schema = "ledger", table = "entries")]
-        pub struct Entry {
-            #[pg(primary_key)]
-            pub entry_id: i64,
-            #[pg(default = EntryKind::Debit)]
-            pub kind: EntryKind,
-            #[pg(default = vec![EntryKind::Debit])]
-            pub allowed: Vec<EntryKind>,
-        }
-    }
-
-    /// The first version: `DEBIT` and `CREDIT`.
-    pub mod first {
-        use super::super::EntryKind;
-        use schema_core::PgTable;
-
-        /// The ledger's lines.
-        #[derive(PgTable)]
-        #[pg(schema = "ledger", table = "entries")]
-        pub struct Entry {
-            #[pg(primary_key)]
-            pub entry_id: i64,
-            #[pg(default = EntryKind::Debit)]
-            pub kind: EntryKind,
-            #[pg(default = vec![EntryKind::Debit])]
-            pub allowed: Vec<EntryKind>,
-        }
+        entries!();
     }
 }
 
@@ -520,10 +495,7 @@ fn one_name_in_two_schemas_is_two_types() {
             .await
             .unwrap();
         assert_eq!(draft.kind, LocalKind::Closed);
-        let entry = db
-            .insert(&credit(1, 3))
-            .await
-            .unwrap();
+        let entry = db.insert(&credit(1, 3)).await.unwrap();
         assert_eq!(entry.kind, EntryKind::Credit);
     });
     // Going from the type of the current schema to the ledger's creates the one and drops the

@@ -372,7 +372,10 @@ mod tests {
     #[test]
     fn type_names_are_read_as_postgresql_reads_them() {
         let read = |w: &str| parse_type_name(w);
-        assert_eq!(read("\"ledger\".\"entry_kind\""), Some("ledger.entry_kind".into()));
+        assert_eq!(
+            read("\"ledger\".\"entry_kind\""),
+            Some("ledger.entry_kind".into())
+        );
         assert_eq!(read("Ledger.Entry_Kind"), Some("ledger.entry_kind".into()));
         assert_eq!(read("entry_kind"), Some("entry_kind".into()));
         assert_eq!(read("\"a\"\"b\""), Some("a\"b".into()));

@@ -531,7 +531,10 @@ impl SchemaModel {
                     crate::sql::quote_qualified(&old),
                     crate::sql::quote_qualified(&e.name),
                 ));
-                spellings.push((format!("{from_schema}.{bare}"), format!("{to_schema}.{bare}")));
+                spellings.push((
+                    format!("{from_schema}.{bare}"),
+                    format!("{to_schema}.{bare}"),
+                ));
             }
         }
         let respell = |text: &mut String| {
