@@ -752,3 +752,32 @@ impl IndexKeyModel {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::replace_name;
+
+    #[test]
+    fn a_type_name_is_replaced_only_where_it_stands_alone() {
+        assert_eq!(
+            replace_name(
+                "kind <> 'A'::ledger.entry_kind AND x = ledger.entry_kinds(1)",
+                "ledger.entry_kind",
+                "shadow_0.entry_kind"
+            ),
+            "kind <> 'A'::shadow_0.entry_kind AND x = ledger.entry_kinds(1)"
+        );
+        assert_eq!(
+            replace_name(
+                r#"'{A}'::"ledger"."entry_kind"[]"#,
+                r#""ledger"."entry_kind""#,
+                r#""shadow_0"."entry_kind""#
+            ),
+            r#"'{A}'::"shadow_0"."entry_kind"[]"#
+        );
+        assert_eq!(
+            replace_name("myledger.entry_kind", "ledger.entry_kind", "s.entry_kind"),
+            "myledger.entry_kind"
+        );
+    }
+}
