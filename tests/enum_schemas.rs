@@ -311,12 +311,19 @@ fn a_role_of_a_table_elsewhere_names_the_type_through_the_usage_of_its_schema() 
 /// Versions of the ledger's type: a value added, one renamed, one removed.
 #[allow(dead_code)]
 mod versions {
-    /// The ledger's lines, of the `EntryKind` in scope.
+    /// The ledger's lines, of the `EntryKind` in scope, with a check casting to the type.
     macro_rules! entries {
         () => {
             /// The ledger's lines.
             #[derive(schema_core::PgTable)]
-            #[pg(schema = "ledger", table = "entries")]
+            #[pg(
+                schema = "ledger",
+                table = "entries",
+                check(
+                    name = "entries_debit_numbered",
+                    sql = "{kind} <> 'DEBIT'::ledger.entry_kind OR {entry_id} > 0"
+                )
+            )]
             pub struct Entry {
                 #[pg(primary_key)]
                 pub entry_id: i64,
@@ -437,9 +444,22 @@ fn plans_add_rename_and_remove_values_of_the_type_in_its_schema() {
                 r#"ALTER TABLE "ledger"."entries" ALTER COLUMN "kind" TYPE "ledger"."entry_kind" USING "kind"::text::"ledger"."entry_kind""#,
                 r#"ALTER TABLE "ledger"."entries" ALTER COLUMN "allowed" TYPE "ledger"."entry_kind"[] USING "allowed"::text[]::"ledger"."entry_kind"[]"#,
                 r#"DROP TYPE "ledger"."entry_kind_replaced""#,
+                // The check would compare the new type with the old one: it is set aside and
+                // comes back.
+                r#"ALTER TABLE "ledger"."entries" DROP CONSTRAINT "entries_debit_numbered""#,
+                r#"ALTER TABLE "ledger"."entries" ADD CONSTRAINT "entries_debit_numbered" CHECK ("kind" <> 'DEBIT'::ledger.entry_kind OR "entry_id" > 0) NOT VALID"#,
             ],
         )
         .await;
+        let position = |start: &str| {
+            plan.steps
+                .iter()
+                .position(|s| s.sql.starts_with(start))
+                .unwrap()
+        };
+        let conversion = position(r#"ALTER TABLE "ledger"."entries" ALTER COLUMN "kind" TYPE"#);
+        assert!(position(r#"ALTER TABLE "ledger"."entries" DROP CONSTRAINT"#) < conversion);
+        assert!(position(r#"ALTER TABLE "ledger"."entries" ADD CONSTRAINT"#) > conversion);
         apply_without_drift(
             &mut client,
             &url,
