@@ -131,3 +131,88 @@ fn the_database_numbers_and_computes_and_the_catalog_reads_back_as_declared() {
         "{lines:#?}"
     );
 }
+
+/// A line whose discounted total is NULL where it has no discount.
+#[derive(PgTable)]
+#[pg(table = "discounted_lines")]
+pub struct DiscountedLine {
+    #[pg(primary_key)]
+    pub line_id: i64,
+    pub total_cents: i64,
+    pub discount_cents: Option<i64>,
+    #[pg(generated = "{total_cents} - {discount_cents}")]
+    pub discounted_cents: Option<i64>,
+}
+
+#[test]
+fn a_nullable_generated_column_reads_null_where_its_expression_is() {
+    let schema = Schema::new().table::<DiscountedLine>();
+    let ddl = schema.to_ddl().unwrap();
+    assert!(
+        ddl.contains(
+            "\"discounted_cents\" bigint GENERATED ALWAYS AS \
+             (\"total_cents\" - \"discount_cents\") STORED,"
+        ),
+        "{ddl}"
+    );
+    let test_db = TestDb::with(&schema);
+    block_on(async {
+        let db = Db::connect(test_db.url()).await.unwrap();
+        let plain = db.insert(&InsertDiscountedLine::new(1, 500)).await.unwrap();
+        assert_eq!(plain.discounted_cents, None);
+        let discounted = db
+            .insert(&InsertDiscountedLine {
+                discount_cents: Some(120),
+                ..InsertDiscountedLine::new(2, 500)
+            })
+            .await
+            .unwrap();
+        assert_eq!(discounted.discounted_cents, Some(380));
+        // Every write path leaves the column to the database.
+        let mut db = db;
+        let rows = [
+            InsertDiscountedLine::new(3, 10),
+            InsertDiscountedLine {
+                discount_cents: Some(1),
+                ..InsertDiscountedLine::new(4, 10)
+            },
+        ];
+        assert_eq!(db.insert_many(&rows).await.unwrap(), 2);
+        let rows = [5, 6].map(|id| InsertDiscountedLine::new(id, 10));
+        assert_eq!(db.copy_in(&rows).await.unwrap(), 2);
+        let pool = sqlx::PgPool::connect(test_db.url()).await.unwrap();
+        let row = schema_core::sqlx::insert(&pool, &InsertDiscountedLine::new(7, 10))
+            .await
+            .unwrap();
+        assert_eq!(row.discounted_cents, None);
+        let rows = [8, 9].map(|id| InsertDiscountedLine::new(id, 10));
+        assert_eq!(
+            schema_core::sqlx::insert_many(&pool, &rows).await.unwrap(),
+            2
+        );
+        let mut stored: Vec<(i64, Option<i64>)> = db
+            .select_all::<DiscountedLine>()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.line_id, l.discounted_cents))
+            .collect();
+        stored.sort();
+        assert_eq!(
+            stored,
+            [
+                (1, None),
+                (2, Some(380)),
+                (3, None),
+                (4, Some(9)),
+                (5, None),
+                (6, None),
+                (7, None),
+                (8, None),
+                (9, None)
+            ]
+        );
+    });
+    let lines = block_on(drift(test_db.url(), &schema, Shadow::Transaction)).unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+}

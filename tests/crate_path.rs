@@ -32,6 +32,13 @@ pub enum Finish {
     Matte,
 }
 
+/// A native type in a PostgreSQL schema, its name made through the path given.
+#[derive(vendored::toolkit::PgEnum, Clone, Copy, Debug, PartialEq)]
+#[pg(crate = "vendored::toolkit", native, schema = "store")]
+pub enum Gloss {
+    High,
+}
+
 /// Found through the path given by `crate = "..."`.
 #[derive(vendored::toolkit::PgTable)]
 #[pg(crate = "vendored::toolkit", table = "shelves")]
@@ -41,6 +48,7 @@ pub struct Shelf {
     #[pg(references = Lamp::lamp_id)]
     pub lamp_id: Option<i32>,
     pub finish: Finish,
+    pub gloss: Option<Gloss>,
 }
 
 #[test]
@@ -61,6 +69,8 @@ fn derives_work_when_a_module_shadows_the_crate_name() {
         ddl.contains(r#"FOREIGN KEY ("lamp_id") REFERENCES "lamps" ("lamp_id")"#),
         "{ddl}"
     );
+    assert_eq!(Gloss::NATIVE_TYPE, Some("store.gloss"));
+    assert!(ddl.contains(r#""gloss" "store"."gloss","#), "{ddl}");
     let shelf = InsertShelf::new(1, Finish::Matte);
     assert_eq!(shelf.lamp_id, None);
 }

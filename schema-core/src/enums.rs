@@ -7,7 +7,8 @@
 /// `varchar(N)` with `#[pg(varchar = N)]`) and gets `CHECK (column IN (...))` from
 /// [`PgEnum::VALUES`]. With `#[pg(native)]` (or `#[pg(native = "name")]`) the column is of a
 /// PostgreSQL enum type instead, created by `CREATE TYPE ... AS ENUM` and named by
-/// [`PgEnum::NATIVE_TYPE`].
+/// [`PgEnum::NATIVE_TYPE`]; `#[pg(native, schema = "ledger")]` puts the type in a PostgreSQL
+/// schema, as `schema = "..."` does a table.
 ///
 /// ```
 /// use schema_core::PgEnum;
@@ -26,7 +27,8 @@ pub trait PgEnum: Sized + 'static {
     const VALUES: &'static [&'static str];
 
     /// The native enum type's name, for an enum declared `#[pg(native)]` (its column is of
-    /// that type, created by `CREATE TYPE ... AS ENUM`); `None` for a text enum.
+    /// that type, created by `CREATE TYPE ... AS ENUM`), qualified with its PostgreSQL schema
+    /// where it is declared in one (`ledger.entry_kind`); `None` for a text enum.
     const NATIVE_TYPE: Option<&'static str> = None;
 
     /// The text this variant is stored as.

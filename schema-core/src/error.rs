@@ -144,6 +144,16 @@ pub enum SchemaError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A column of a Rust enum whose written type (`sql_type = "..."`) is neither a text type
+    /// nor a native enum type the schema creates: the script would fail where it is applied.
+    UncreatedEnumType {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The type as written.
+        sql_type: String,
+    },
 }
 
 impl fmt::Display for SchemaError {
@@ -237,6 +247,18 @@ impl fmt::Display for SchemaError {
             SchemaError::InvalidEnum { name, problem } => {
                 write!(f, "the enum type `{name}` {problem}")
             }
+            SchemaError::UncreatedEnumType {
+                table,
+                column,
+                sql_type,
+            } => write!(
+                f,
+                "column `{table}.{column}` holds an enum but is of type `{sql_type}`, which the \
+                 schema does not create: a native enum's column is of its own type (remove \
+                 `sql_type`, and put the type in a PostgreSQL schema with \
+                 `#[pg(native, schema = \"...\")]` on the enum), or declare the type with \
+                 `Schema::enum_type`"
+            ),
         }
     }
 }

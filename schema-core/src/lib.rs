@@ -184,6 +184,8 @@ pub mod __private {
     pub mod serde_rows;
     pub use std::string::String;
 
+    pub use crate::__qualified_name as qualified_name;
+
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}
 
@@ -269,6 +271,13 @@ pub mod __private {
     /// Whether `sql_type = "..."` names a type that can hold the field's values.
     pub const fn sql_type_fits(stored: crate::SqlType, written: &str) -> bool {
         crate::types::sql_type_fits(stored, written)
+    }
+
+    /// Whether a field of SQL type `stored` may have its type written out (`sql_type = "..."`):
+    /// not a native enum (or an array of one), whose column is of the type the schema creates
+    /// for it; written out, the type would not be created.
+    pub const fn sql_type_writable(stored: crate::SqlType) -> bool {
+        !matches!(stored.element(), crate::SqlType::Enum(_))
     }
 
     /// Whether every value fits in `varchar(max_chars)`, counting characters as PostgreSQL.

@@ -766,7 +766,7 @@ impl fmt::Display for Statement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Statement::*;
         let q = |name: &str| quote_ident(name);
-        // A table, or a function: qualified with its PostgreSQL schema where it has one.
+        // A table, a function or a type: qualified with its PostgreSQL schema where it has one.
         let qt = |name: &str| quote_qualified(name);
         match self {
             CreateExtension { name } => write!(f, "CREATE EXTENSION IF NOT EXISTS {}", q(name)),
@@ -812,15 +812,20 @@ impl fmt::Display for Statement {
             CreateEnum(e) => write!(
                 f,
                 "CREATE TYPE {} AS ENUM ({})",
-                q(&e.name),
+                qt(&e.name),
                 e.values
                     .iter()
                     .map(|v| quote_literal(v))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            DropEnum { name } => write!(f, "DROP TYPE {}", q(name)),
-            RenameEnum { from, to } => write!(f, "ALTER TYPE {} RENAME TO {}", q(from), q(to)),
+            DropEnum { name } => write!(f, "DROP TYPE {}", qt(name)),
+            RenameEnum { from, to } => write!(
+                f,
+                "ALTER TYPE {} RENAME TO {}",
+                qt(from),
+                q(split_qualified(to).1)
+            ),
             AddEnumValue {
                 name,
                 value,
@@ -830,7 +835,7 @@ impl fmt::Display for Statement {
                 write!(
                     f,
                     "ALTER TYPE {} ADD VALUE {}",
-                    q(name),
+                    qt(name),
                     quote_literal(value)
                 )?;
                 match (after, before) {
@@ -842,7 +847,7 @@ impl fmt::Display for Statement {
             RenameEnumValue { name, from, to } => write!(
                 f,
                 "ALTER TYPE {} RENAME VALUE {} TO {}",
-                q(name),
+                qt(name),
                 quote_literal(from),
                 quote_literal(to)
             ),

@@ -34,6 +34,17 @@ pub fn qualify(schema: Option<&str>, name: &str) -> String {
     }
 }
 
+/// The model's name of an object in a PostgreSQL schema, made at compile time from two string
+/// literals as [`qualify`] makes it at run time: `("ledger", "entry_kind")` gives
+/// `"ledger.entry_kind"`. What `#[derive(PgEnum)]` names a native enum type of a schema with.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __qualified_name {
+    ($schema:literal, $name:literal) => {
+        ::core::concat!($schema, ".", $name)
+    };
+}
+
 /// Quotes the name of an object of `schema` (`None`: the current schema), such as an index of
 /// a table in that schema: `"billing"."invoices_unpaid_idx"`. The name is taken whole, dots
 /// and all.
@@ -49,6 +60,57 @@ pub fn quote_in_schema(schema: Option<&str>, name: &str) -> String {
 pub fn quote_qualified(name: &str) -> String {
     let (schema, name) = split_qualified(name);
     quote_in_schema(schema, name)
+}
+
+/// The model's name of a type name as written in SQL, `None` where it is not a plain name:
+/// `"ledger"."entry_kind"` and `ledger.entry_kind` → `ledger.entry_kind`, `Entry_Kind` →
+/// `entry_kind` (an unquoted name is folded to lowercase, as PostgreSQL folds it).
+pub fn parse_type_name(written: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut rest = written.trim();
+    loop {
+        let (part, after) = if let Some(quoted) = rest.strip_prefix('"') {
+            // A quoted part ends at the first quote not doubled.
+            let mut end = None;
+            let bytes = quoted.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'"' {
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
+                    end = Some(i);
+                    break;
+                }
+                i += 1;
+            }
+            let end = end?;
+            (quoted[..end].replace("\"\"", "\""), &quoted[end + 1..])
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            let part = &rest[..end];
+            if part.is_empty()
+                || !part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+            {
+                return None;
+            }
+            (part.to_ascii_lowercase(), &rest[end..])
+        };
+        parts.push(part);
+        match after.strip_prefix('.') {
+            Some(next) => rest = next,
+            None if after.is_empty() => break,
+            None => return None,
+        }
+    }
+    match parts.as_slice() {
+        [name] => Some(name.clone()),
+        [schema, name] => Some(qualify(Some(schema), name)),
+        _ => None,
+    }
 }
 
 /// Why a name cannot be the PostgreSQL schema a table is declared in, or `None` when it can:
@@ -297,6 +359,28 @@ mod tests {
             assert!(setting_name_problem(bad).is_some(), "{bad}");
         }
         assert!(setting_name_problem(&format!("app.{}", "x".repeat(64))).is_some());
+    }
+
+    #[test]
+    fn names_qualified_at_compile_time_match_those_made_at_run_time() {
+        assert_eq!(
+            crate::__qualified_name!("ledger", "entry_kind"),
+            qualify(Some("ledger"), "entry_kind")
+        );
+    }
+
+    #[test]
+    fn type_names_are_read_as_postgresql_reads_them() {
+        let read = |w: &str| parse_type_name(w);
+        assert_eq!(
+            read("\"ledger\".\"entry_kind\""),
+            Some("ledger.entry_kind".into())
+        );
+        assert_eq!(read("Ledger.Entry_Kind"), Some("ledger.entry_kind".into()));
+        assert_eq!(read("entry_kind"), Some("entry_kind".into()));
+        assert_eq!(read("\"a\"\"b\""), Some("a\"b".into()));
+        assert_eq!(read("numeric(10, 2)"), None);
+        assert_eq!(read("a.b.c"), None);
     }
 
     #[test]

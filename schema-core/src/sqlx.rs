@@ -654,7 +654,8 @@ pub fn enum_type_info() -> PgTypeInfo {
     <str as Type<Postgres>>::type_info()
 }
 
-/// The type a value of the enum `E` is sent as: its native enum type by name, or `text`.
+/// The type a value of the enum `E` is sent as: its native enum type by name (qualified with
+/// its PostgreSQL schema where it has one), or `text`.
 pub fn enum_type_info_of<E: PgEnum>() -> PgTypeInfo {
     match E::NATIVE_TYPE {
         Some(name) => PgTypeInfo::with_name(name),
@@ -662,10 +663,18 @@ pub fn enum_type_info_of<E: PgEnum>() -> PgTypeInfo {
     }
 }
 
+/// The names sqlx may know the native enum type `name` by: sqlx names a type as the search
+/// path finds it, so a type of a PostgreSQL schema (`ledger.entry_kind`) is named with its
+/// schema, or without it where that schema is on the search path.
+fn native_names(name: &'static str) -> [&'static str; 2] {
+    [name, crate::sql::split_qualified(name).1]
+}
+
 /// Whether the enum `E` can be read from a column of type `ty`: its native enum type, or the
 /// types of [`enum_compatible`].
 pub fn enum_compatible_with<E: PgEnum>(ty: &PgTypeInfo) -> bool {
-    E::NATIVE_TYPE.is_some_and(|name| ::sqlx::TypeInfo::name(ty) == name) || enum_compatible(ty)
+    E::NATIVE_TYPE.is_some_and(|name| native_names(name).contains(&::sqlx::TypeInfo::name(ty)))
+        || enum_compatible(ty)
 }
 
 /// Whether a text enum can be read from a column of type `ty`: those sqlx reads as `&str`
@@ -687,8 +696,11 @@ pub fn enum_array_type_info_of<E: PgEnum>() -> PgTypeInfo {
 /// native enum type, or an array of a type [`enum_compatible`] accepts (`text[]`,
 /// `varchar[]`, ...).
 pub fn enum_array_compatible_with<E: PgEnum>(ty: &PgTypeInfo) -> bool {
-    E::NATIVE_TYPE.is_some_and(|name| *ty == PgTypeInfo::array_of(name))
-        || <&str as PgHasArrayType>::array_compatible(ty)
+    E::NATIVE_TYPE.is_some_and(|name| {
+        native_names(name)
+            .into_iter()
+            .any(|name| *ty == PgTypeInfo::array_of(name))
+    }) || <&str as PgHasArrayType>::array_compatible(ty)
 }
 
 /// Writes a text enum as its text.

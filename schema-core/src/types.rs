@@ -71,8 +71,10 @@ pub enum SqlType {
     /// (`#[pg(citext)]` on a `String`; the schema declares it with
     /// [`Schema::extension`](crate::Schema::extension)).
     Citext,
-    /// A native enum type (`CREATE TYPE name AS ENUM (...)`), by name: `#[derive(PgEnum)]`
-    /// with `#[pg(native)]`. Rendered quoted, as `"ticket_status"`.
+    /// A native enum type (`CREATE TYPE name AS ENUM (...)`), by the model's name: `#[derive(PgEnum)]`
+    /// with `#[pg(native)]`. The name is qualified with the PostgreSQL schema the type is in,
+    /// where it has one (`#[pg(native, schema = "ledger")]`: `ledger.entry_kind`), as a table's
+    /// is; rendered quoted, as `"ticket_status"` or `"ledger"."entry_kind"`.
     Enum(&'static str),
 }
 
@@ -126,7 +128,7 @@ impl fmt::Display for SqlType {
             SqlType::Cidr => f.write_str("cidr"),
             SqlType::Citext => f.write_str("citext"),
             SqlType::Array(element) => write!(f, "{element}[]"),
-            SqlType::Enum(name) => f.write_str(&crate::sql::quote_ident(name)),
+            SqlType::Enum(name) => f.write_str(&crate::sql::quote_qualified(name)),
         }
     }
 }
@@ -680,6 +682,14 @@ const fn same_type_name(written: &[u8], name: &[u8]) -> bool {
         n += 1;
     }
     n == name.len()
+}
+
+/// Whether a type written in SQL (`character varying(320)`, `citext`, `text[]`) is a text type
+/// or an array of one.
+pub(crate) fn is_text_type(written: &str) -> bool {
+    let written = written.trim();
+    let element = written.strip_suffix("[]").unwrap_or(written);
+    matches!(family_of_name(element), Family::Text)
 }
 
 /// Whether a column written as `written` can hold what a field of SQL type `stored` holds; types

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ext::IdentExt;
-use syn::{Data, DeriveInput, Fields};
+use syn::{Data, DeriveInput, Fields, LitStr};
 
 use crate::internals::attr::{EnumAttrs, VariantAttrs};
 use crate::internals::case;
+use crate::internals::check::check_schema_name;
 use crate::internals::ctxt::Ctxt;
 use crate::internals::suggest::did_you_mean;
 
@@ -18,15 +19,81 @@ pub fn expand(input: &DeriveInput) -> TokenStream {
     let attrs = EnumAttrs::parse(&cx, &input.attrs);
     let variants = variants(&cx, input, &attrs);
     let native = native_name(&cx, input, &attrs, &variants);
-    let output = if cx.has_errors() {
-        TokenStream::new()
-    } else {
-        generate(input, &attrs, &variants, native.as_deref())
-    };
-    match cx.check() {
-        Ok(()) => output,
-        Err(errors) => errors,
+    let schema = native_schema(&cx, &attrs);
+    if !cx.has_errors() {
+        let native = native.map(|name| NativeType {
+            schema: schema.as_ref().map(LitStr::value),
+            name,
+        });
+        let output = generate(input, &attrs, Some(&variants), native.as_ref());
+        return match cx.check() {
+            Ok(()) => output,
+            Err(errors) => errors,
+        };
     }
+    // A broken enum still implements its traits, so that the code using it reports nothing
+    // but the errors above; the impls are never run, since the crate does not build.
+    let fallback = match &input.data {
+        Data::Enum(_) if input.generics.params.is_empty() => {
+            let native = attrs.native.as_ref().map(|_| NativeType {
+                schema: None,
+                name: String::new(),
+            });
+            generate(input, &attrs, None, native.as_ref())
+        }
+        _ => TokenStream::new(),
+    };
+    let mut output = cx.check().expect_err("errors were reported");
+    output.extend(fallback);
+    output
+}
+
+/// A native enum type: the PostgreSQL schema it is in (`None`: the current one) and its name.
+struct NativeType {
+    schema: Option<String>,
+    name: String,
+}
+
+/// The PostgreSQL schema of a native enum type (`schema = "ledger"`), checked as a table's is;
+/// only a native type has one.
+fn native_schema(cx: &Ctxt, attrs: &EnumAttrs) -> Option<LitStr> {
+    let (key, schema) = attrs.schema.as_ref()?;
+    if attrs.native.is_none() {
+        cx.error_spanned_by(
+            key,
+            "`schema` places a native enum type in a PostgreSQL schema, and a text enum has no \
+             type of its own: add `native`, or remove `schema`",
+        );
+        return None;
+    }
+    let errors = cx.error_count();
+    check_schema_name(cx, schema, "type");
+    if cx.error_count() > errors {
+        return None;
+    }
+    if let Some(problem) = plain_name_problem(&schema.value()) {
+        cx.error_spanned_by(
+            schema,
+            format!("the schema of a native enum type {problem}"),
+        );
+        return None;
+    }
+    Some(schema.clone())
+}
+
+/// Why `name` is not a plain lowercase identifier, the only names a native enum type and its
+/// schema take (drivers name the type as the server prints it, unquoted), or `None`.
+fn plain_name_problem(name: &str) -> Option<&'static str> {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (!plain).then_some(
+        "is not a plain lowercase identifier: use lowercase ASCII letters, digits and `_`, not starting with a digit",
+    )
 }
 
 /// A variant, the text it is stored as, and the text it was stored as before, if declared.
@@ -154,13 +221,6 @@ fn native_name(
             )
         }
     };
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if name.is_empty() {
         cx.error_at(
             span,
@@ -168,13 +228,17 @@ fn native_name(
         );
         return None;
     }
-    if !plain {
+    if let Some((schema, bare)) = name.split_once('.') {
         cx.error_at(
             span,
             format!(
-                "the native type name {name:?} is not a plain lowercase identifier: use lowercase ASCII letters, digits and `_`, not starting with a digit"
+                "the native type name {name:?} holds a `.`; for a type in a PostgreSQL schema write `native = {bare:?}, schema = {schema:?}`"
             ),
         );
+        return None;
+    }
+    if let Some(problem) = plain_name_problem(&name) {
+        cx.error_at(span, format!("the native type name {name:?} {problem}"));
         return None;
     }
     if name.len() > 63 {
@@ -252,30 +316,58 @@ fn check_renames(cx: &Ctxt, current: &HashMap<String, &syn::Ident>, variants: &[
     }
 }
 
+/// The impls of a `PgEnum`: of its `variants`, or, for an enum with errors (`None`), impls
+/// whose methods are never run.
 fn generate(
     input: &DeriveInput,
     attrs: &EnumAttrs,
-    variants: &[Variant],
-    native: Option<&str>,
+    variants: Option<&[Variant]>,
+    native: Option<&NativeType>,
 ) -> TokenStream {
     let krate = attrs
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::schema_core));
     let ident = &input.ident;
-    let idents: Vec<_> = variants.iter().map(|v| v.ident).collect();
-    let texts: Vec<_> = variants.iter().map(|v| &v.text).collect();
-    let renamed = variants.iter().filter_map(|v| {
+    let unit = variants.unwrap_or_default();
+    let idents: Vec<_> = unit.iter().map(|v| v.ident).collect();
+    let texts: Vec<_> = unit.iter().map(|v| &v.text).collect();
+    let renamed = unit.iter().filter_map(|v| {
         let (old, new) = (v.renamed_from.as_ref()?.value(), &v.text);
         Some(quote!((#old, #new)))
     });
+    let (as_str, from_text) = if variants.is_some() {
+        (
+            quote! {
+                match self {
+                    #(Self::#idents => #texts,)*
+                }
+            },
+            quote! {
+                match text {
+                    #(#texts => ::core::option::Option::Some(Self::#idents),)*
+                    _ => ::core::option::Option::None,
+                }
+            },
+        )
+    } else {
+        let unreachable = quote!(::core::unreachable!("this enum does not compile"));
+        (unreachable.clone(), quote!({ let _ = text; #unreachable }))
+    };
     let serde = if cfg!(feature = "serde") {
         serde_impls(&krate, ident)
     } else {
         TokenStream::new()
     };
     let postgres = if cfg!(feature = "postgres") {
-        postgres_impls(&krate, ident)
+        // tokio-postgres's `ToSql` needs `Debug`, which a broken enum may not have yet: its
+        // impls then hold only where it does (a bound rustc checks at use, not here), so the
+        // enum's own errors come first.
+        let bound = match variants {
+            Some(_) => TokenStream::new(),
+            None => quote!(where for<'__debug> #ident: ::core::fmt::Debug),
+        };
+        postgres_impls(&krate, ident, &bound)
     } else {
         TokenStream::new()
     };
@@ -285,11 +377,17 @@ fn generate(
         TokenStream::new()
     };
     let (sql_type, native_type, text_column) = match native {
-        Some(name) => (
-            quote!(#krate::SqlType::Enum(#name)),
-            quote!(::core::option::Option::Some(#name)),
-            TokenStream::new(),
-        ),
+        Some(NativeType { schema, name }) => {
+            let name = match schema {
+                Some(schema) => quote!(#krate::__private::qualified_name!(#schema, #name)),
+                None => quote!(#name),
+            };
+            (
+                quote!(#krate::SqlType::Enum(#name)),
+                quote!(::core::option::Option::Some(#name)),
+                TokenStream::new(),
+            )
+        }
         None => (
             quote!(#krate::SqlType::Text),
             quote!(::core::option::Option::None),
@@ -307,16 +405,11 @@ fn generate(
                 const NATIVE_TYPE: ::core::option::Option<&'static str> = #native_type;
 
                 fn as_str(&self) -> &'static str {
-                    match self {
-                        #(Self::#idents => #texts,)*
-                    }
+                    #as_str
                 }
 
                 fn from_text(text: &str) -> ::core::option::Option<Self> {
-                    match text {
-                        #(#texts => ::core::option::Option::Some(Self::#idents),)*
-                        _ => ::core::option::Option::None,
-                    }
+                    #from_text
                 }
             }
 
@@ -378,8 +471,8 @@ fn serde_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
     }
 }
 
-/// `ToSql` and `FromSql` as the stored text.
-fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
+/// `ToSql` and `FromSql` as the stored text, under `bound` (a `where` clause, or nothing).
+fn postgres_impls(krate: &syn::Path, ident: &syn::Ident, bound: &TokenStream) -> TokenStream {
     let types = quote!(#krate::pg::tokio_postgres::types);
     let result = quote! {
         ::core::result::Result<
@@ -389,7 +482,7 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
     };
     quote! {
         #[automatically_derived]
-        impl #types::ToSql for #ident {
+        impl #types::ToSql for #ident #bound {
             fn to_sql(
                 &self,
                 ty: &#types::Type,
@@ -412,7 +505,7 @@ fn postgres_impls(krate: &syn::Path, ident: &syn::Ident) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl<'a> #types::FromSql<'a> for #ident {
+        impl<'a> #types::FromSql<'a> for #ident #bound {
             fn from_sql(
                 ty: &#types::Type,
                 raw: &'a [u8],

@@ -58,7 +58,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `numeric` | a precision (1 to 1000) and a scale (-1000 to the precision, default 0): `numeric(P,S)` for a `rust_decimal::Decimal` field (feature `decimal`). A negative scale (PostgreSQL 15 and later; older servers refuse the DDL) rounds to tens, hundreds, ...: `numeric(2,-3)` holds multiples of 1000 below 100 000 | `numeric(precision = 12, scale = 2)`, `numeric(precision = 2, scale = -3)` |
 /// | `precision` | the fractional digits of seconds (0 to 6) of a `DateTime<Utc>`, `NaiveDateTime` or `NaiveTime` field: `timestamptz(P)`, `timestamp(P)`, `time(P)` | `precision = 3` |
 /// | `citext` | nothing: `citext`, text compared without regard to case, for a text field; the `Schema` must declare the extension (`.extension("citext")`) | `citext` |
-/// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile | `sql_type = "character varying(320)"` |
+/// | `sql_type` | a SQL type written as is; one of another kind than the field's Rust type (`integer` on a `String`) does not compile, nor does any on a native enum (its column is of the type the schema creates) | `sql_type = "character varying(320)"` |
 /// | `default` | a Rust value of the field's type, written as a literal: a `Decimal` as its digits (a bare whole number, or a value such as `Decimal::ZERO`, `Decimal::new(1995, 2)`), a `Vec<T>` as the text of an array value (`'{}'`, `'{"URGENT"}'`) | `default = TicketPriority::Medium`, `default = Decimal::ZERO`, `default = vec![]` |
 /// | `default_sql` | a SQL expression | `default_sql = "now()"` |
 /// | `update_sql` | a SQL expression every update through `UpdateX` sets the column to; the column leaves `UpdateX` | `update_sql = "now()"` |
@@ -317,7 +317,10 @@ pub fn derive_pg_table(input: TokenStream) -> TokenStream {
 /// With `#[pg(native)]` the enum is a native PostgreSQL enum type instead: `PgType::SQL_TYPE`
 /// is `SqlType::Enum(name)`, the DDL says `CREATE TYPE "name" AS ENUM (...)` (once, however
 /// many tables use it, before them), its columns are of that type and have no `CHECK`, and
-/// `PgEnum::NATIVE_TYPE` names it; it is not a `TextColumn`. `ToSql` / `FromSql` accept that
+/// `PgEnum::NATIVE_TYPE` names it; it is not a `TextColumn`. With `schema = "ledger"` beside
+/// `native`, the type is in that PostgreSQL schema: its name is `ledger.entry_kind`
+/// everywhere (`SqlType::Enum`, `NATIVE_TYPE`, the model), rendered `"ledger"."entry_kind"`,
+/// and the DDL creates the schema before it. `ToSql` / `FromSql` accept that
 /// type (and text), sqlx sends it as that type by name. Either form is an `ArrayElement`, so a
 /// `Vec` of it is an array column (see Column types under `PgTable`), and sqlx's
 /// `PgHasArrayType` is implemented (`text[]`, or an array of the native type). A plan adds a new variant with
@@ -330,13 +333,17 @@ pub fn derive_pg_table(input: TokenStream) -> TokenStream {
 /// one text, an unknown `rename_all` rule, and a `renamed_from` that is empty, that is the
 /// text the variant or another one is stored as now, or that two variants share are compile
 /// errors at the offending token; so are an empty `native` name, one that is not a plain
-/// lowercase identifier (lowercase ASCII letters, digits, `_`, not starting with a digit) or
-/// longer than 63 bytes, and a native enum's variant text longer than 63 bytes.
+/// lowercase identifier (lowercase ASCII letters, digits, `_`, not starting with a digit), one
+/// holding a `.` (the schema goes in `schema`) or longer than 63 bytes, a `schema` on a text
+/// enum, a `schema` that is `public`, starts with `pg_` or is not a plain lowercase
+/// identifier, and a native enum's variant text longer than 63 bytes. An enum with such an
+/// error still implements its traits, so its uses report nothing more.
 ///
 /// | where | key | takes | example |
 /// |---|---|---|---|
 /// | enum | `rename_all` | `"lowercase"`, `"UPPERCASE"`, `"PascalCase"`, `"camelCase"`, `"snake_case"`, `"SCREAMING_SNAKE_CASE"`, `"kebab-case"`, `"SCREAMING-KEBAB-CASE"` | `rename_all = "SCREAMING_SNAKE_CASE"` |
 /// | enum | `native` | nothing (the type is named after the enum, in snake_case), or the type's name | `native`, `native = "ticket_status"` |
+/// | enum | `schema` | the PostgreSQL schema a native type is in (default: the current one) | `native, schema = "ledger"` |
 /// | enum | `crate` | the path to `schema_core` | `crate = "my::schema_core"` |
 /// | variant | `rename` | the variant's text | `rename = "FEATURE_REQUEST"` |
 /// | variant | `renamed_from` | the text the variant was stored as before: `PgType::RENAMED_VALUES` lists it as `(old, new)`, and so does the `renamed_values` of every column of this type, for a schema diff to turn the stored old text into the new; the `CHECK` lists only current texts | `renamed_from = "FEATURE"` |

@@ -1005,7 +1005,18 @@ fn type_checks(table: &Table, c: &Column) -> Vec<TokenStream> {
              change the SQL type or the field's type",
             lit.value()
         );
+        let native = format!(
+            "`sql_type = {:?}` on a field of a native enum type: its column is of the type the \
+             schema creates for the enum, and a type written out is not created; remove \
+             `sql_type` (a type in a PostgreSQL schema is declared on the enum: \
+             `#[pg(native, schema = \"...\")]`)",
+            lit.value()
+        );
         checks.push(quote_spanned! {span=>
+            const _: () = ::core::assert!(
+                #krate::__private::sql_type_writable(<#ty as #krate::PgType>::SQL_TYPE),
+                #native
+            );
             const _: () = ::core::assert!(
                 #krate::__private::sql_type_fits(<#ty as #krate::PgType>::SQL_TYPE, #lit),
                 #message

@@ -655,7 +655,7 @@ fn renamed_view(
 }
 
 /// Whether `sql` names the column `name` (quoted, or bare as the server prints it).
-fn mentions(sql: &str, name: &str) -> bool {
+pub(crate) fn mentions(sql: &str, name: &str) -> bool {
     if sql.contains(&crate::sql::quote_ident(name)) {
         return true;
     }

@@ -22,7 +22,8 @@ pub(crate) const MAX_PARAMETERS: usize = 65_535;
 pub(crate) const MAX_ROWS_PER_INSERT: usize = 1_000;
 
 /// Which columns a row leaves out when it holds NULL for them: nullable columns without a
-/// default, whose default is NULL. Rows name them anyway (bound to NULL) where the session may
+/// default, whose default is NULL (not a generated column, which the database computes and
+/// no row names). Rows name them anyway (bound to NULL) where the session may
 /// insert into every column, so that rows with NULLs in different places share one statement;
 /// where a role may insert only some columns (`grant(insert(...))`), naming a column it may
 /// not write would be refused, so rows leave them out.
@@ -34,7 +35,7 @@ pub(crate) fn nullable_without_default(table: &TableDef) -> Vec<bool> {
     table
         .columns
         .iter()
-        .map(|c| c.nullable && c.default.is_none())
+        .map(|c| c.nullable && c.default.is_none() && c.generation.is_none())
         .collect()
 }
 

@@ -47,6 +47,7 @@ impl SchemaModel {
             }
         }
         let enums = enum_models(schema, &tables)?;
+        check_enum_columns(&tables, &enums)?;
         let extensions = extensions(schema, &tables)?;
         let tables: Vec<TableModel> = tables
             .into_iter()
@@ -55,7 +56,7 @@ impl SchemaModel {
         Ok(SchemaModel {
             format_version: FORMAT_VERSION,
             roles,
-            namespaces: namespaces(&tables),
+            namespaces: namespaces(&tables, &enums),
             tables,
             unmanaged_tables: Vec::new(),
             enums,
@@ -64,14 +65,13 @@ impl SchemaModel {
     }
 }
 
-/// The PostgreSQL schemas the tables are in, in table order, each with the roles that hold a
-/// privilege on one of its tables: they need `USAGE` on the schema to reach the table.
-fn namespaces(tables: &[TableModel]) -> Vec<NamespaceModel> {
+/// The PostgreSQL schemas the tables and the native enum types are in, in table order (then
+/// those only a type is in), each with the roles that hold a privilege on one of its tables or
+/// on a table with a column of one of its types: they need `USAGE` on the schema to reach the
+/// table, or to name the type (a cast, a parameter sent as the type by name).
+fn namespaces(tables: &[TableModel], enums: &[EnumModel]) -> Vec<NamespaceModel> {
     let mut namespaces: Vec<NamespaceModel> = Vec::new();
-    for table in tables {
-        let (Some(schema), _) = split_qualified(&table.name) else {
-            continue;
-        };
+    let mut add = |schema: &str, grants: &[GrantModel]| {
         let index = match namespaces.iter().position(|n| n.name == schema) {
             Some(index) => index,
             None => {
@@ -83,14 +83,58 @@ fn namespaces(tables: &[TableModel]) -> Vec<NamespaceModel> {
             }
         };
         let usage = &mut namespaces[index].usage;
-        for grant in &table.grants {
+        for grant in grants {
             if !usage.contains(&grant.role) {
                 usage.push(grant.role.clone());
             }
         }
         usage.sort();
+    };
+    for table in tables {
+        if let (Some(schema), _) = split_qualified(&table.name) {
+            add(schema, &table.grants);
+        }
+        for column in &table.columns {
+            if let Some((Some(schema), _)) =
+                super::enum_of_column(enums, &column.sql_type).map(|e| split_qualified(&e.name))
+            {
+                add(schema, &table.grants);
+            }
+        }
+    }
+    for e in enums {
+        if let (Some(schema), _) = split_qualified(&e.name) {
+            add(schema, &[]);
+        }
     }
     namespaces
+}
+
+/// A column of a Rust enum whose type is written out (`sql_type = "..."`) names a type that
+/// can hold its values: a text type, or a native enum type the schema creates. A column of
+/// a type nothing creates would make the script fail where it is applied (`type ... does not
+/// exist`), so it is refused here, before anything is rendered.
+fn check_enum_columns(tables: &[&TableDef], enums: &[EnumModel]) -> Result<(), SchemaError> {
+    for table in tables {
+        for column in table.columns {
+            let SqlType::Custom(written) = column.sql_type.element() else {
+                continue;
+            };
+            if column.allowed_values.is_none() || crate::types::is_text_type(written) {
+                continue;
+            }
+            let element = written.trim().strip_suffix("[]").unwrap_or(written).trim();
+            let named = crate::sql::parse_type_name(element);
+            if !named.is_some_and(|name| enums.iter().any(|e| e.name == name)) {
+                return Err(SchemaError::UncreatedEnumType {
+                    table: table.qualified_name().into_owned(),
+                    column: column.name.into(),
+                    sql_type: written.into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The extensions a schema declares, checked against what its columns need: a `citext`
@@ -157,9 +201,15 @@ fn enum_models(schema: &Schema, tables: &[&TableDef]) -> Result<Vec<EnumModel>, 
             name: name.into(),
             problem,
         };
-        if let Some(problem) = identifier_problem(name) {
+        let (namespace, bare) = split_qualified(name);
+        if let Some(problem) = identifier_problem(bare) {
             return Err(invalid(format!(
                 "cannot be a type name: the name {problem}"
+            )));
+        }
+        if let Some(problem) = namespace.and_then(crate::sql::schema_name_problem) {
+            return Err(invalid(format!(
+                "cannot be in that PostgreSQL schema: its name {problem}"
             )));
         }
         if values.is_empty() {

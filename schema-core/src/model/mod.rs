@@ -79,7 +79,8 @@ pub struct NamespaceModel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EnumModel {
-    /// The type's name.
+    /// The type's name, qualified with its PostgreSQL schema where it has one
+    /// (`ledger.entry_kind`), as a table's is: `ledger.entry_kind` and `entry_kind` are two types.
     pub name: String,
     /// The labels, in the order the type sorts them.
     pub values: Vec<String>,
@@ -93,10 +94,38 @@ pub struct EnumModel {
 }
 
 impl EnumModel {
-    /// The type as a column's SQL type names it: quoted, as `"ticket_status"`.
+    /// The type as a column's SQL type names it: quoted, with its schema where it has one, as
+    /// `"ticket_status"` or `"ledger"."entry_kind"`.
     pub fn column_type(&self) -> String {
-        crate::sql::quote_ident(&self.name)
+        crate::sql::quote_qualified(&self.name)
     }
+}
+
+/// The type of `enums` a column of `sql_type` holds, if it holds one (or an array of it).
+pub(crate) fn enum_of_column<'a>(enums: &'a [EnumModel], sql_type: &str) -> Option<&'a EnumModel> {
+    let element = sql_type.strip_suffix("[]").unwrap_or(sql_type);
+    enums.iter().find(|e| e.column_type() == element)
+}
+
+/// `text` with every occurrence of the name `from` that stands alone (not part of a longer
+/// name: `ledger.entry_kind` but not `ledger.entry_kinds`) written `to`.
+fn replace_name(text: &str, from: &str, to: &str) -> String {
+    let part_of_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '"';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let before = rest[..at].chars().last().or_else(|| out.chars().last());
+        let after = rest[at + from.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(part_of_name) || after.is_some_and(part_of_name) {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A table and everything that belongs to it.
@@ -474,8 +503,10 @@ impl SchemaModel {
 
     /// The model with its PostgreSQL schemas renamed by `rename` (which returns `None` to keep
     /// a name): in the tables' names and former names, the tables their foreign keys
-    /// reference, the immutable guards' functions and the schemas themselves. A shadow
-    /// database builds the code's tables in schemas of its own this way.
+    /// reference, the immutable guards' functions, the native enum types and every text that
+    /// names one of those types (column types, defaults, checks, generated columns, index
+    /// predicates and expressions, policies), and the schemas themselves. A shadow database
+    /// builds the code's tables in schemas of its own this way.
     pub fn with_namespaces_renamed(mut self, rename: &dyn Fn(&str) -> Option<String>) -> Self {
         let apply = |name: &mut String| {
             if let (Some(schema), bare) = crate::sql::split_qualified(name) {
@@ -484,6 +515,63 @@ impl SchemaModel {
                 }
             }
         };
+        // Each enum type of a renamed schema as SQL text names it, quoted as the code writes
+        // it and unquoted as the server prints it, with the name it takes.
+        let mut spellings: Vec<(String, String)> = Vec::new();
+        for e in &mut self.enums {
+            let old = e.name.clone();
+            apply(&mut e.name);
+            if old != e.name {
+                let (Some(from_schema), bare) = crate::sql::split_qualified(&old) else {
+                    continue;
+                };
+                let (Some(to_schema), _) = crate::sql::split_qualified(&e.name) else {
+                    continue;
+                };
+                spellings.push((
+                    crate::sql::quote_qualified(&old),
+                    crate::sql::quote_qualified(&e.name),
+                ));
+                spellings.push((
+                    format!("{from_schema}.{bare}"),
+                    format!("{to_schema}.{bare}"),
+                ));
+            }
+        }
+        let respell = |text: &mut String| {
+            for (from, to) in &spellings {
+                if text.contains(from.as_str()) {
+                    *text = replace_name(text, from, to);
+                }
+            }
+        };
+        let respell_opt = |text: &mut Option<String>| {
+            if let Some(text) = text {
+                respell(text);
+            }
+        };
+        if !spellings.is_empty() {
+            for table in &mut self.tables {
+                for column in &mut table.columns {
+                    respell(&mut column.sql_type);
+                    respell_opt(&mut column.default);
+                    respell_opt(&mut column.generated);
+                }
+                for check in &mut table.checks {
+                    respell(&mut check.expression);
+                }
+                for index in &mut table.indexes {
+                    respell_opt(&mut index.predicate);
+                    for key in index.keys.iter_mut().filter(|k| k.expression) {
+                        respell(&mut key.column);
+                    }
+                }
+                for policy in &mut table.policies {
+                    respell_opt(&mut policy.using);
+                    respell_opt(&mut policy.with_check);
+                }
+            }
+        }
         for table in &mut self.tables {
             apply(&mut table.name);
             if let Some(old) = &mut table.renamed_from {
@@ -519,8 +607,7 @@ impl SchemaModel {
 
     /// The native enum type a column of `sql_type` holds, if it holds one (or an array of it).
     pub fn enum_of_column(&self, sql_type: &str) -> Option<&EnumModel> {
-        let element = sql_type.strip_suffix("[]").unwrap_or(sql_type);
-        self.enums.iter().find(|e| e.column_type() == element)
+        enum_of_column(&self.enums, sql_type)
     }
 
     /// The table named `name`.
@@ -664,5 +751,34 @@ impl IndexKeyModel {
     pub fn with_opclass(mut self, opclass: Option<String>) -> Self {
         self.opclass = opclass;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_name;
+
+    #[test]
+    fn a_type_name_is_replaced_only_where_it_stands_alone() {
+        assert_eq!(
+            replace_name(
+                "kind <> 'A'::ledger.entry_kind AND x = ledger.entry_kinds(1)",
+                "ledger.entry_kind",
+                "shadow_0.entry_kind"
+            ),
+            "kind <> 'A'::shadow_0.entry_kind AND x = ledger.entry_kinds(1)"
+        );
+        assert_eq!(
+            replace_name(
+                r#"'{A}'::"ledger"."entry_kind"[]"#,
+                r#""ledger"."entry_kind""#,
+                r#""shadow_0"."entry_kind""#
+            ),
+            r#"'{A}'::"shadow_0"."entry_kind"[]"#
+        );
+        assert_eq!(
+            replace_name("myledger.entry_kind", "ledger.entry_kind", "s.entry_kind"),
+            "myledger.entry_kind"
+        );
     }
 }

@@ -252,10 +252,13 @@ pub fn enum_accepts(ty: &Type) -> bool {
 }
 
 /// Whether the enum `E` can be read from or written to a column of type `ty`: text, or for a
-/// native enum its own type.
+/// native enum its own type (in its own PostgreSQL schema, where it is declared in one).
 pub fn enum_accepts_type<E: PgEnum>(ty: &Type) -> bool {
     let native = E::NATIVE_TYPE.is_some_and(|name| {
-        matches!(ty.kind(), tokio_postgres::types::Kind::Enum(_)) && ty.name() == name
+        let (schema, bare) = crate::sql::split_qualified(name);
+        matches!(ty.kind(), tokio_postgres::types::Kind::Enum(_))
+            && ty.name() == bare
+            && schema.is_none_or(|schema| ty.schema() == schema)
     });
     native || enum_accepts(ty)
 }

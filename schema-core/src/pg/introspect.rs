@@ -11,7 +11,7 @@ use crate::model::{
     IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PolicyModel, SchemaModel, TableModel,
     FORMAT_VERSION,
 };
-use crate::sql::{constraint_name, split_qualified};
+use crate::sql::{constraint_name, quote_qualified, split_qualified};
 
 /// The table migrations are recorded in (see `migrate::apply`); never listed as unmanaged.
 pub const HISTORY_TABLE: &str = "schema_migrations";
@@ -63,19 +63,21 @@ impl Scope {
     /// schema or not (`current`): qualified where the scope names it so (a declared schema,
     /// even when it is the current one), else bare in the current schema.
     pub fn name_of(&self, full: &str, current: bool) -> String {
-        let (schema, bare) = full.split_once('.').unwrap_or(("", full));
-        if current && !self.tables.iter().any(|t| t == full) {
-            bare.to_string()
-        } else {
-            crate::sql::qualify(Some(schema), bare)
-        }
+        model_name(&self.tables, full, current)
     }
 
-    /// The PostgreSQL schemas the tables are in, besides the current one: those their
-    /// qualified names (`billing.invoices`) name, in order.
+    /// The model's name of a native enum type read as `schema.name`, as [`Scope::name_of`]
+    /// names a relation: qualified where the scope names it so, else bare in the current schema.
+    pub fn enum_name_of(&self, full: &str, current: bool) -> String {
+        model_name(&self.enums, full, current)
+    }
+
+    /// The PostgreSQL schemas the tables and the native enum types are in, besides the current
+    /// one: those their qualified names (`billing.invoices`, `ledger.entry_kind`) name, in
+    /// order.
     pub fn namespaces(&self) -> Vec<String> {
         let mut namespaces: Vec<String> = Vec::new();
-        for table in &self.tables {
+        for table in self.tables.iter().chain(&self.enums) {
             if let (Some(schema), _) = split_qualified(table) {
                 if !namespaces.iter().any(|n| n == schema) {
                     namespaces.push(schema.into());
@@ -101,6 +103,18 @@ impl Scope {
             enums: model.enums.iter().map(|e| e.name.clone()).collect(),
             extensions: model.extensions.clone(),
         }
+    }
+}
+
+/// The model's name of an object read as `schema.name` (`full`), in the session's current
+/// schema or not (`current`): qualified where `declared` names it so, else bare in the current
+/// schema.
+fn model_name(declared: &[String], full: &str, current: bool) -> String {
+    let (schema, bare) = full.split_once('.').unwrap_or(("", full));
+    if current && !declared.iter().any(|t| t == full) {
+        bare.to_string()
+    } else {
+        crate::sql::qualify(Some(schema), bare)
     }
 }
 
@@ -163,7 +177,7 @@ pub async fn read_model<C: GenericClient>(
         oids: &oids,
         tables: &mut tables,
     };
-    read_columns(client, &mut tables_by_oid).await?;
+    read_columns(client, scope, &mut tables_by_oid).await?;
     read_constraints(client, scope, &mut tables_by_oid).await?;
     read_unique_nulls(client, &mut tables_by_oid).await?;
     read_indexes(client, &mut tables_by_oid).await?;
@@ -248,8 +262,10 @@ async fn read_namespaces<C: GenericClient>(
     Ok(namespaces)
 }
 
-/// The native enum types of the current schema that `scope` names or the tables of `oids`
-/// use (as a column's type or its elements'), with their labels in sort order: those named first, in their order, then by name.
+/// The native enum types that `scope` names (in the current schema or the PostgreSQL schema
+/// its name gives) or the tables of `oids` use (as a column's type or its elements'), with
+/// their labels in sort order, named as [`Scope::enum_name_of`] says: those named first, in
+/// their order, then by name.
 async fn read_enums<C: GenericClient>(
     client: &C,
     scope: &Scope,
@@ -257,18 +273,32 @@ async fn read_enums<C: GenericClient>(
 ) -> Result<Vec<EnumModel>, PgError> {
     let rows = client
         .query(
-            "SELECT t.typname::text, ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e                     WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)              FROM pg_catalog.pg_type t              WHERE t.typtype = 'e'                AND t.typnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema())::oid                AND (t.typname::text = ANY($1) OR t.oid IN (SELECT a.atttypid                     FROM pg_catalog.pg_attribute a                     WHERE a.attrelid = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped) OR t.typarray IN (SELECT a.atttypid                     FROM pg_catalog.pg_attribute a                     WHERE a.attrelid = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped))              ORDER BY t.typname",
+            "SELECT n.nspname::text || '.' || t.typname::text, \
+                    n.nspname = pg_catalog.current_schema(), \
+                    ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e \
+                          WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) \
+             FROM pg_catalog.pg_type t \
+             JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.typtype = 'e' \
+               AND ((n.nspname = pg_catalog.current_schema() AND t.typname::text = ANY($1)) \
+                    OR n.nspname::text || '.' || t.typname::text = ANY($1) \
+                    OR t.oid IN (SELECT a.atttypid FROM pg_catalog.pg_attribute a \
+                                 WHERE a.attrelid = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped) \
+                    OR t.typarray IN (SELECT a.atttypid FROM pg_catalog.pg_attribute a \
+                                      WHERE a.attrelid = ANY($2) AND a.attnum > 0 \
+                                        AND NOT a.attisdropped))",
             &[&scope.enums, &oids],
         )
         .await?;
     let mut enums: Vec<EnumModel> = rows
         .iter()
         .map(|row| EnumModel {
-            name: row.get(0),
-            values: row.get(1),
+            name: scope.enum_name_of(&row.get::<_, String>(0), row.get(1)),
+            values: row.get(2),
             renamed_values: Vec::new(),
         })
         .collect();
+    enums.sort_by(|a, b| a.name.cmp(&b.name));
     enums.sort_by_key(|e| {
         scope
             .enums
@@ -300,23 +330,27 @@ impl Tables<'_> {
 
 async fn read_columns<C: GenericClient>(
     client: &C,
+    scope: &Scope,
     tables: &mut Tables<'_>,
 ) -> Result<(), PgError> {
     let rows = client
         .query(
             "SELECT a.attrelid, a.attname::text, \
-                    CASE WHEN ty.typtype = 'e' \
-                         THEN pg_catalog.concat('\"', pg_catalog.replace(ty.typname::text, '\"', '\"\"'), '\"') \
-                         WHEN el.typtype = 'e' \
-                         THEN pg_catalog.concat('\"', pg_catalog.replace(el.typname::text, '\"', '\"\"'), '\"[]') \
-                         ELSE pg_catalog.format_type(a.atttypid, a.atttypmod) END, \
+                    pg_catalog.format_type(a.atttypid, a.atttypmod), \
                     NOT a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
                     pg_catalog.col_description(a.attrelid, a.attnum), \
                     a.attidentity::text, a.attgenerated::text, \
-                    s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle \
+                    s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
+                    (SELECT n.nspname::text || '.' || en.typname::text \
+                     FROM pg_catalog.pg_namespace n WHERE n.oid = en.typnamespace), \
+                    en.typnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n \
+                                       WHERE n.nspname = pg_catalog.current_schema()), \
+                    ty.oid <> en.oid \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type el ON ty.typcategory = 'A' AND el.oid = ty.typelem \
+             LEFT JOIN pg_catalog.pg_type en ON en.typtype = 'e' \
+                  AND en.oid = CASE WHEN ty.typtype = 'e' THEN ty.oid ELSE el.oid END \
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_catalog.pg_depend dep ON a.attidentity <> '' \
                   AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
@@ -350,10 +384,20 @@ async fn read_columns<C: GenericClient>(
             }),
             _ => None,
         };
+        // A native enum type (or an array of one) is named as the model names it, qualified
+        // with its schema where the scope declares it there or it is not the current one.
+        let sql_type = match row.get::<_, Option<String>>(14) {
+            Some(full) => format!(
+                "{}{}",
+                quote_qualified(&scope.enum_name_of(&full, row.get(15))),
+                if row.get(16) { "[]" } else { "" }
+            ),
+            None => row.get(2),
+        };
         tables.of(&row).columns.push(ColumnModel {
             name: row.get(1),
             renamed_from: None,
-            sql_type: row.get(2),
+            sql_type,
             nullable: row.get(3),
             default,
             comment: row.get(5),

@@ -16,7 +16,10 @@ use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
 };
-use crate::sql::{constraint_name, quote_ident, quote_literal, quoted_values, split_qualified};
+use crate::sql::{
+    constraint_name, qualify, quote_ident, quote_literal, quote_qualified, quoted_values,
+    split_qualified,
+};
 
 /// The strongest table lock a step takes (PostgreSQL's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -288,7 +291,10 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
             to: new,
             removed,
             columns,
-        } => replace_enum(from, new, removed, columns, add),
+        } => {
+            let checks = checks_on_columns(columns, diff, to);
+            replace_enum(from, new, removed, columns, &checks, add)
+        }
         Change::CreateExtension(name) => add.push(
             Extensions,
             Statement::CreateExtension { name: name.clone() },
@@ -827,18 +833,61 @@ fn switch_enum_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &m
     }
 }
 
+/// The checks of `to` on the tables of `columns` that name one of those columns and that the
+/// diff leaves as they are, with their tables: a check the diff changes is dropped and added
+/// by the diff's own steps.
+fn checks_on_columns(
+    columns: &[(String, String, Option<String>, bool)],
+    diff: &SchemaDiff,
+    to: &SchemaModel,
+) -> Vec<(String, CheckModel)> {
+    let changed = |table: &str, name: &str| {
+        diff.changes.iter().any(|change| match change {
+            Change::AddCheck { table: t, check } | Change::DropCheck { table: t, check } => {
+                t == table && check.name == name
+            }
+            _ => false,
+        })
+    };
+    let mut checks: Vec<(String, CheckModel)> = Vec::new();
+    for (table, column, _, _) in columns {
+        let Some(model) = to.table(table) else {
+            continue;
+        };
+        for check in &model.checks {
+            let listed = checks
+                .iter()
+                .any(|(t, c)| t == table && c.name == check.name);
+            if !listed
+                && !changed(table, &check.name)
+                && crate::diff::mentions(&check.expression, column)
+            {
+                checks.push((table.clone(), check.clone()));
+            }
+        }
+    }
+    checks
+}
+
 /// A native enum type replaced by one without some of its labels (or in another order): the
 /// old type renamed aside, the new one created under the name, every column using it converted
-/// through its text (its default set aside meanwhile), the old type dropped. Rows holding a
-/// removed label make the conversion fail, so each conversion is destructive.
+/// through its text (its default set aside meanwhile, and the `checks` on it: PostgreSQL
+/// would read them again comparing the new type with the old one), the old type dropped. Rows
+/// holding a removed label make the conversion fail, so each conversion is destructive.
 fn replace_enum(
     from: &EnumModel,
     to: &EnumModel,
     removed: &[String],
     columns: &[(String, String, Option<String>, bool)],
+    checks: &[(String, CheckModel)],
     add: &mut Steps,
 ) {
-    let aside = constraint_name(&from.name, [], "replaced").into_owned();
+    for (table, check) in checks {
+        add.push(Phase::Columns, drop_constraint(table, &check.name));
+    }
+    // Set aside in its own PostgreSQL schema: `ALTER TYPE ... RENAME TO` keeps the schema.
+    let (schema, bare) = split_qualified(&from.name);
+    let aside = qualify(schema, &constraint_name(bare, [], "replaced"));
     add.push(
         Phase::Columns,
         Statement::RenameEnum {
@@ -862,7 +911,7 @@ fn replace_enum(
             Statement::AlterColumnTypeUsing {
                 table: table.clone(),
                 column: column.clone(),
-                from_type: format!("{}{brackets}", quote_ident(&aside)),
+                from_type: format!("{}{brackets}", quote_qualified(&aside)),
                 sql_type: format!("{}{brackets}", to.column_type()),
                 using: format!(
                     "{}::text{brackets}::{}{brackets}",
@@ -877,6 +926,9 @@ fn replace_enum(
         }
     }
     add.push(Phase::Columns, Statement::DropEnum { name: aside });
+    for (table, check) in checks {
+        add_check(table, check, add);
+    }
 }
 
 fn alter_column(

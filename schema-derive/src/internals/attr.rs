@@ -280,6 +280,8 @@ pub struct EnumAttrs {
     pub krate: Option<Path>,
     /// `native` (the key) or `native = "name"` (the key and the name).
     pub native: Option<(Ident, Option<LitStr>)>,
+    /// `schema = "ledger"`: the PostgreSQL schema a native enum type is in.
+    pub schema: Option<(Ident, LitStr)>,
 }
 
 /// The attributes of a variant of a `#[derive(PgEnum)]` enum.
@@ -592,11 +594,20 @@ impl EnumAttrs {
                 NATIVE => {
                     let name = if meta.input.peek(Token![=]) {
                         Some(lit_str(meta, "native = \"ticket_status\"")?)
+                    } else if meta.input.peek(token::Paren) {
+                        return Err(meta.error(
+                            "`native` takes no list; write `native` (a type named after the \
+                             enum) or `native = \"ticket_status\"`, and put the type in a \
+                             PostgreSQL schema with `schema = \"ledger\"` beside it",
+                        ));
                     } else {
-                        flag(meta, &key)?;
                         None
                     };
                     set_once(cx, &mut out.native, &key, (key.clone(), name))
+                }
+                SCHEMA => {
+                    let schema = lit_str(meta, "schema = \"ledger\"")?;
+                    set_once(cx, &mut out.schema, &key, (key.clone(), schema))
                 }
                 _ => unreachable!("every key of ENUM_KEYS is handled"),
             }

@@ -83,9 +83,15 @@ fn check_schema(cx: &Ctxt, table: &Table) {
             ),
         );
     }
-    let Some(schema) = &table.attrs.schema else {
-        return;
-    };
+    if let Some(schema) = &table.attrs.schema {
+        check_schema_name(cx, schema, "table");
+    }
+}
+
+/// The PostgreSQL schema an object (`what`: a table, an enum type) is declared in is one of
+/// the user's own: a name PostgreSQL keeps whole, not `public` (where an object without
+/// `schema` already is) nor a system one, without a `.`.
+pub fn check_schema_name(cx: &Ctxt, schema: &syn::LitStr, what: &str) {
     let name = schema.value();
     if !name_fits(
         cx,
@@ -96,8 +102,12 @@ fn check_schema(cx: &Ctxt, table: &Table) {
     ) {
         return;
     }
-    let problem = if name == "public" {
-        "a table without `schema` is in `public` already; remove `schema = \"public\"`"
+    let public;
+    let problem: &str = if name == "public" {
+        public = format!(
+            "a {what} without `schema` is in `public` already; remove `schema = \"public\"`"
+        );
+        &public
     } else if name.starts_with("pg_") {
         "PostgreSQL keeps the schemas starting with `pg_` for itself; choose another name"
     } else if name.contains('.') {

@@ -40,6 +40,12 @@ impl Ctxt {
     }
 
     /// Whether any error was recorded so far.
+    /// How many errors were reported so far: a check compares it before and after to learn
+    /// whether it reported one.
+    pub fn error_count(&self) -> usize {
+        self.errors.borrow().as_ref().map_or(0, Vec::len)
+    }
+
     pub fn has_errors(&self) -> bool {
         self.errors.borrow().as_ref().is_some_and(|e| !e.is_empty())
     }

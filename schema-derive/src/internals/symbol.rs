@@ -158,7 +158,7 @@ pub const POLICY_COMMANDS: &[(&str, &str)] = &[
 pub const RENAME_ALL: &str = "rename_all";
 /// On a `PgEnum` enum: a native enum type (`CREATE TYPE ... AS ENUM`), optionally named.
 pub const NATIVE: &str = "native";
-pub const ENUM_KEYS: &[&str] = &[RENAME_ALL, NATIVE, CRATE];
+pub const ENUM_KEYS: &[&str] = &[RENAME_ALL, NATIVE, SCHEMA, CRATE];
 pub const VARIANT_KEYS: &[&str] = &[RENAME, RENAMED_FROM];
 
 /// The values `on_delete` / `on_update` take, with the action each names.
