@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::TestDb;
 use schema_core::migrate::apply::{apply, status, ApplyError, ApplyOptions, State};
-use schema_core::migrate::{Migrations, NewMigration};
+use schema_core::migrate::{MigrateError, Migrations, NewMigration};
 use schema_core::model::SchemaModel;
 use schema_core::pg::introspect::{read_model, Scope};
 use schema_core::pg::tokio_postgres::{Client, NoTls};
@@ -910,4 +910,390 @@ fn the_mermaid_diagram_shows_tables_keys_and_references() {
     assert!(mermaid.contains("        varchar_10 npi UK "));
     assert!(mermaid.contains("        uuid provider_id FK "));
     assert!(mermaid.contains("    providers ||--o{ support_tickets : \"provider_id\"\n"));
+}
+
+/// Whether the index exists and is valid (`None`: there is none of that name).
+fn index_valid(db: &mut TestDb, name: &str) -> Option<bool> {
+    db.client()
+        .query_opt(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
+            &[&name],
+        )
+        .unwrap()
+        .map(|r| r.get(0))
+}
+
+#[test]
+fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_apply_finishes() {
+    let (mut db, folder, rt, mut client) = with_init();
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    db.add_providers_with_tickets(1, 1);
+    // A session that wrote and went idle without ending its transaction.
+    let blocker = connect(&rt, db.url());
+    let blocker_pid: i32 = rt
+        .block_on(blocker.query_one("SELECT pg_backend_pid()", &[]))
+        .unwrap()
+        .get(0);
+    rt.block_on(blocker.batch_execute("SET application_name = 'ticket-editor'; BEGIN"))
+        .unwrap();
+    rt.block_on(blocker.batch_execute("UPDATE support_tickets SET subject = 'private subject'"))
+        .unwrap();
+
+    // A new index, with the bounds of its step made small where the file sets them.
+    let mut model = code(&db);
+    let t = tickets(&mut model);
+    let mut index = t.indexes[0].clone();
+    index.name = "support_tickets_subject_idx".into();
+    index.keys.truncate(1);
+    index.keys[0].column = "subject".into();
+    t.indexes.push(index);
+    let migration = folder.add(&model, "subject_index", T0 + 60);
+    let up = folder.path().join(&migration.name).join("up.sql");
+    let text = std::fs::read_to_string(&up).unwrap();
+    assert!(text.contains("SET lock_timeout = '5000ms'"), "{text}");
+    std::fs::write(&up, text.replace("'5000ms'", "'200ms'")).unwrap();
+    let options = ApplyOptions {
+        lock_timeout: std::time::Duration::from_millis(500),
+        ..ApplyOptions::default()
+    };
+
+    let gave_up = |client: &mut Client| {
+        let error = rt
+            .block_on(apply(client, &folder.read(), options))
+            .unwrap_err();
+        let message = error.to_string();
+        match error {
+            ApplyError::GaveUp {
+                migration: name,
+                step,
+                sessions,
+                ..
+            } => {
+                assert_eq!((name.as_str(), step), (migration.name.as_str(), 1));
+                let session = sessions
+                    .iter()
+                    .find(|s| s.pid == blocker_pid)
+                    .unwrap_or_else(|| panic!("the blocker is named: {message}"));
+                assert_eq!(session.application, "ticket-editor");
+                assert_eq!(session.state, "idle in transaction");
+                assert_eq!(session.query, "UPDATE support_tickets SET subject = …");
+            }
+            other => panic!("expected the step to give up, got {other}"),
+        }
+        assert!(
+            message.contains(&format!(
+                "waiting on backend {blocker_pid} (application \"ticket-editor\", idle in transaction"
+            )),
+            "{message}"
+        );
+        assert!(!message.contains("private subject"), "{message}");
+    };
+    gave_up(&mut client);
+    assert_eq!(
+        index_valid(&mut db, "support_tickets_subject_idx"),
+        Some(false),
+        "the invalid index is left for the next apply"
+    );
+    // The migration lock was released: another deployer takes it at once.
+    let other = connect(&rt, db.url());
+    let lock = schema_core::migrate::apply::LOCK_KEY;
+    let taken: bool = rt
+        .block_on(other.query_one("SELECT pg_try_advisory_lock($1)", &[&lock]))
+        .unwrap()
+        .get(0);
+    assert!(taken);
+    rt.block_on(other.query_one("SELECT pg_advisory_unlock($1)", &[&lock]))
+        .unwrap();
+    // Still behind the blocker, the removal of the invalid index gives up within the step's
+    // bound too, naming it.
+    gave_up(&mut client);
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[1].state, State::Pending);
+
+    rt.block_on(blocker.batch_execute("ROLLBACK")).unwrap();
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), options))
+        .unwrap();
+    assert_eq!(applied, [migration.name.clone()]);
+    assert_eq!(
+        index_valid(&mut db, "support_tickets_subject_idx"),
+        Some(true),
+        "dropped and built again"
+    );
+    assert_eq!(history(&mut db)[1], (migration.name, 1, 1));
+}
+
+#[test]
+fn a_login_with_a_schema_of_its_own_name_migrates_public_as_any_other_login_does() {
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    let dir = folder.path().to_str().unwrap().to_string();
+    let deployer = db.role_name("deployer");
+    let deployer_url = db.login_role_with("deployer", "");
+    // What PostgreSQL 15 recommends: a schema of the login's name, first on its search path.
+    db.client()
+        .batch_execute(&format!(
+            "CREATE SCHEMA \"{deployer}\" AUTHORIZATION \"{deployer}\"; \
+             GRANT CREATE ON SCHEMA public TO \"{deployer}\""
+        ))
+        .unwrap();
+    let v1 = || schema_core::Schema::new().table::<cycle_v1::Account>();
+    let v2 = || schema_core::Schema::new().table::<cycle_v2::Account>();
+    let run = |schema: schema_core::Schema, args: &[&str]| {
+        let mut all = vec!["schema"];
+        all.extend_from_slice(args);
+        schema_core::cli::run_with(schema, all)
+    };
+    assert_eq!(run(v1(), &["migrate", "new", "init", "--dir", &dir]), 0);
+    assert_eq!(
+        run(
+            v1(),
+            &[
+                "migrate",
+                "apply",
+                "--database-url",
+                &deployer_url,
+                "--dir",
+                &dir
+            ]
+        ),
+        0
+    );
+    let in_schema = |db: &mut TestDb, schema: &str| -> Vec<String> {
+        db.client()
+            .query(
+                "SELECT relname::text FROM pg_class \
+                 WHERE relnamespace = to_regnamespace($1) AND relkind = 'r' ORDER BY 1",
+                &[&schema],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(
+        in_schema(&mut db, "public"),
+        ["accounts", "schema_migrations"]
+    );
+    assert!(in_schema(&mut db, &deployer).is_empty());
+
+    // Another login applies the next migration: the first is not applied again.
+    assert_eq!(
+        run(v2(), &["migrate", "new", "account_details", "--dir", &dir]),
+        0
+    );
+    let rt = runtime();
+    let mut client = connect(&rt, db.url());
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert_eq!(applied, [folder.read().migrations[1].name.clone()]);
+    assert_eq!(history(&mut db).len(), 2);
+    assert_eq!(
+        in_schema(&mut db, "public"),
+        ["accounts", "schema_migrations"]
+    );
+    // And the deployer finds both recorded.
+    let mut as_deployer = connect(&rt, &deployer_url);
+    let again = rt
+        .block_on(apply(
+            &mut as_deployer,
+            &folder.read(),
+            ApplyOptions::default(),
+        ))
+        .unwrap();
+    assert!(again.is_empty());
+    assert!(in_schema(&mut db, &deployer).is_empty());
+
+    // A history an earlier version left in the login's schema is named, and nothing runs.
+    db.client()
+        .batch_execute(&format!(
+            "ALTER TABLE public.schema_migrations SET SCHEMA \"{deployer}\""
+        ))
+        .unwrap();
+    let error = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    match &error {
+        ApplyError::HistoryElsewhere { schema } => assert_eq!(schema, &deployer),
+        other => panic!("expected the history to be found elsewhere, got {other}"),
+    }
+    assert!(
+        error.to_string().contains(&format!(
+            "the migration history is in \"{deployer}\".\"schema_migrations\", not in \
+             \"public\".\"schema_migrations\""
+        )),
+        "{error}"
+    );
+    assert_eq!(
+        in_schema(&mut db, "public"),
+        ["accounts"],
+        "nothing was applied"
+    );
+}
+
+#[test]
+fn a_folder_whose_stamp_is_not_a_date_is_refused_by_name() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    let dir = folder.path().to_str().unwrap().to_string();
+    folder.add(&code(&db), "init", T0);
+    // A clock behind the latest migration still names the next one after it.
+    let mut model = code(&db);
+    model.tables[0].comment = Some("changed".into());
+    let next = folder
+        .read()
+        .plan_new(&model, "next", &[], T0 - 3600)
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.name, "20260921141321_next");
+
+    folder.add_sql("20261399999999_billing", "-- step 1\nSELECT 1;\n");
+    let error = Migrations::read_dir(folder.path()).unwrap_err();
+    assert!(
+        matches!(&error, MigrateError::Stamp { name } if name == "20261399999999_billing"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(
+            "migration folder `20261399999999_billing`: `20261399999999` is not a UTC date and time"
+        ),
+        "{error}"
+    );
+    assert_eq!(cli(&db, &["migrate", "new", "v2", "--dir", &dir]), 1);
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        2,
+        "nothing was written"
+    );
+}
+
+#[test]
+fn a_history_row_whose_steps_disagree_with_its_file_is_refused_by_apply_and_status_alike() {
+    let (mut db, folder, rt, mut client) = with_init();
+    folder.add_sql(
+        "20300101000000_two_steps",
+        "-- step 1\nCREATE TABLE one (id int);\n\n-- step 2\nCREATE TABLE two (id int);\n",
+    );
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    db.client()
+        .batch_execute(
+            "UPDATE schema_migrations SET steps_total = 3 WHERE name = '20300101000000_two_steps'",
+        )
+        .unwrap();
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(
+        states[1].state,
+        State::Disagrees {
+            applied: 2,
+            recorded_total: 3,
+            total: 2
+        }
+    );
+    assert_eq!(
+        states[1].to_string(),
+        "disagrees  20300101000000_two_steps (the history records 2 of 3 steps applied, its \
+         up.sql has 2: the history row was edited)"
+    );
+    let refused = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains(
+            "20300101000000_two_steps: the history records 2 of 3 steps applied, but its up.sql \
+             (unchanged) has 2"
+        ),
+        "{refused}"
+    );
+    // Set back, it is applied, and nothing runs.
+    db.client()
+        .batch_execute(
+            "UPDATE schema_migrations SET steps_total = 2 WHERE name = '20300101000000_two_steps'",
+        )
+        .unwrap();
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert!(applied.is_empty());
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[1].state, State::Applied);
+}
+
+#[test]
+fn an_edited_snapshot_is_refused_like_an_edited_up_sql_and_older_histories_are_recognised() {
+    let (mut db, folder, rt, mut client) = with_init();
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    let migration = folder.read().migrations[0].clone();
+    let recorded = |db: &mut TestDb| -> String {
+        db.client()
+            .query_one("SELECT checksum FROM schema_migrations", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(recorded(&mut db), migration.checksum());
+    assert_eq!(recorded(&mut db).len(), 128);
+
+    // A history written when the checksum covered up.sql alone.
+    let older = |db: &mut TestDb| {
+        db.client()
+            .execute(
+                "UPDATE schema_migrations SET checksum = $1",
+                &[&migration.up_checksum()],
+            )
+            .unwrap();
+    };
+    older(&mut db);
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[0].state, State::Applied);
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert!(applied.is_empty());
+    assert_eq!(
+        recorded(&mut db),
+        migration.checksum(),
+        "recorded again with the snapshot's"
+    );
+
+    // Edited after it was applied.
+    let snapshot = folder.path().join(&migration.name).join("snapshot.json");
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    let edited = text.replacen("\"comment\": \"", "\"comment\": \"Edited. ", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&snapshot, &edited).unwrap();
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(
+        states[0].state,
+        State::Changed {
+            up_sql: false,
+            snapshot: true
+        }
+    );
+    let refused = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains(&format!(
+            "{} was applied, and its snapshot.json has changed since",
+            migration.name
+        )),
+        "{refused}"
+    );
+    // Line endings alone are no change.
+    std::fs::write(&snapshot, text.replace('\n', "\r\n")).unwrap();
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[0].state, State::Applied);
+
+    // An older history cannot tell: a snapshot edited before the next apply is recorded as
+    // that apply finds it.
+    std::fs::write(&snapshot, &edited).unwrap();
+    older(&mut db);
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert!(applied.is_empty());
+    assert_eq!(recorded(&mut db), folder.read().migrations[0].checksum());
 }

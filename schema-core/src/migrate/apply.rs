@@ -215,14 +215,14 @@ impl fmt::Display for ApplyError {
                 error,
                 sessions,
             } => {
-                write!(f, "migration {migration}, step {step} gave up ({error}); ")?;
+                write!(f, "migration {migration}, step {step} gave up ({error}) ")?;
                 if sessions.is_empty() {
                     write!(
                         f,
-                        "no other session of the database is in a transaction now"
+                        "with no other session of the database in a transaction now"
                     )?;
                 } else {
-                    write!(f, "it waited on ")?;
+                    write!(f, "waiting on ")?;
                     for (i, session) in sessions.iter().enumerate() {
                         let sep = if i == 0 { "" } else { "; " };
                         write!(f, "{sep}{session}")?;
@@ -230,8 +230,8 @@ impl fmt::Display for ApplyError {
                 }
                 write!(
                     f,
-                    ". Apply again once they are done (the history records the steps before \
-                     it; an index it left invalid is dropped then and built again)"
+                    "; apply again once it is done (the history records the steps before it; an \
+                     index the step left invalid is dropped then and built again)"
                 )
             }
             ApplyError::HistoryElsewhere { schema } => write!(
@@ -326,7 +326,7 @@ async fn open_transactions(client: &Client) -> Vec<Session> {
     let rows = client
         .query(
             "SELECT a.pid, COALESCE(a.application_name, ''), COALESCE(a.state, ''), \
-                    pg_catalog.extract(epoch FROM pg_catalog.now() - a.xact_start)::bigint, \
+                    EXTRACT(epoch FROM pg_catalog.now() - a.xact_start)::bigint, \
                     COALESCE(pg_catalog.left(a.query, 200), '') \
              FROM pg_catalog.pg_stat_activity a \
              WHERE a.datname = pg_catalog.current_database() \
