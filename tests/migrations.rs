@@ -1297,3 +1297,40 @@ fn an_edited_snapshot_is_refused_like_an_edited_up_sql_and_older_histories_are_r
     assert!(applied.is_empty());
     assert_eq!(recorded(&mut db), folder.read().migrations[0].checksum());
 }
+
+#[test]
+fn a_step_that_sets_no_lock_timeout_waits_no_longer_than_the_applys() {
+    let (mut db, folder, rt, mut client) = with_init();
+    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    let reader = connect(&rt, db.url());
+    rt.block_on(reader.batch_execute("SET application_name = 'report'; BEGIN"))
+        .unwrap();
+    rt.block_on(reader.batch_execute("LOCK TABLE support_tickets IN ACCESS SHARE MODE"))
+        .unwrap();
+    // Written by hand, without a timeout of its own.
+    folder.add_sql(
+        "20300101000000_by_hand",
+        "-- step 1\nALTER TABLE support_tickets ADD COLUMN reviewed boolean;\n",
+    );
+    let options = ApplyOptions {
+        lock_timeout: std::time::Duration::from_millis(300),
+        ..ApplyOptions::default()
+    };
+    let error = rt
+        .block_on(apply(&mut client, &folder.read(), options))
+        .unwrap_err();
+    match &error {
+        ApplyError::GaveUp { sessions, .. } => assert!(
+            sessions.iter().any(|s| s.application == "report"
+                && s.query == "LOCK TABLE support_tickets IN ACCESS SHARE MODE"),
+            "{error}"
+        ),
+        other => panic!("expected the step to give up, got {other}"),
+    }
+    assert_eq!(history(&mut db).len(), 1);
+    rt.block_on(reader.batch_execute("COMMIT")).unwrap();
+    rt.block_on(apply(&mut client, &folder.read(), options))
+        .unwrap();
+    assert_eq!(history(&mut db).len(), 2);
+}
