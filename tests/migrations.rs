@@ -374,16 +374,7 @@ fn a_concurrent_index_step_runs_outside_the_transaction_and_is_recorded() {
     let folder = Folder::new();
     let mut model = code(&db);
     folder.add(&model, "init", T0);
-    let tickets = model
-        .tables
-        .iter_mut()
-        .find(|t| t.name == "support_tickets")
-        .unwrap();
-    let mut index = tickets.indexes[0].clone();
-    index.name = "support_tickets_subject_idx".into();
-    index.keys.truncate(1);
-    index.keys[0].column = "subject".into();
-    tickets.indexes.push(index);
+    add_subject_index(&mut model, "support_tickets_subject_idx");
     let migration = folder.add(&model, "subject_index", T0 + 60);
     assert!(migration.up_sql.contains(
         "· no-transaction · lock ShareUpdateExclusive · hazards BuildsIndex\nSET lock_timeout"
@@ -589,19 +580,29 @@ mod cycle_v2 {
     }
 }
 
+/// The accounts table, first as declared in `cycle_v1`, then in `cycle_v2`.
+fn accounts_v1() -> schema_core::Schema {
+    schema_core::Schema::new().table::<cycle_v1::Account>()
+}
+
+fn accounts_v2() -> schema_core::Schema {
+    schema_core::Schema::new().table::<cycle_v2::Account>()
+}
+
+/// The command line on `schema`, in process.
+fn run(schema: schema_core::Schema, args: &[&str]) -> u8 {
+    let mut all = vec!["schema"];
+    all.extend_from_slice(args);
+    schema_core::cli::run_with(schema, all)
+}
+
 #[test]
 fn a_full_cycle_declare_migrate_apply_change_migrate_apply_check_keeps_every_row() {
     let mut db = TestDb::new();
     let folder = Folder::new();
     let dir = folder.path().to_str().unwrap().to_string();
     let url = db.url().to_string();
-    let v1 = || schema_core::Schema::new().table::<cycle_v1::Account>();
-    let v2 = || schema_core::Schema::new().table::<cycle_v2::Account>();
-    let run = |schema: schema_core::Schema, args: &[&str]| {
-        let mut all = vec!["schema"];
-        all.extend_from_slice(args);
-        schema_core::cli::run_with(schema, all)
-    };
+    let (v1, v2) = (accounts_v1, accounts_v2);
     assert_eq!(run(v1(), &["migrate", "new", "init", "--dir", &dir]), 0);
     assert_eq!(
         run(
@@ -733,6 +734,16 @@ fn tickets(m: &mut SchemaModel) -> &mut schema_core::model::TableModel {
         .iter_mut()
         .find(|t| t.name == "support_tickets")
         .unwrap()
+}
+
+/// Adds an index `name` on the tickets' subject to the model.
+fn add_subject_index(model: &mut SchemaModel, name: &str) {
+    let t = tickets(model);
+    let mut index = t.indexes[0].clone();
+    index.name = name.into();
+    index.keys.truncate(1);
+    index.keys[0].column = "subject".into();
+    t.indexes.push(index);
 }
 
 #[test]
@@ -912,6 +923,23 @@ fn the_mermaid_diagram_shows_tables_keys_and_references() {
     assert!(mermaid.contains("    providers ||--o{ support_tickets : \"provider_id\"\n"));
 }
 
+/// The default options, waiting at most `ms` milliseconds for a lock.
+fn waiting_at_most_ms(ms: u64) -> ApplyOptions {
+    ApplyOptions {
+        lock_timeout: std::time::Duration::from_millis(ms),
+        ..ApplyOptions::default()
+    }
+}
+
+/// Applies the folder with the default options.
+fn apply_default(
+    rt: &tokio::runtime::Runtime,
+    client: &mut Client,
+    folder: &Folder,
+) -> Result<Vec<String>, ApplyError> {
+    rt.block_on(apply(client, &folder.read(), ApplyOptions::default()))
+}
+
 /// Whether the index exists and is valid (`None`: there is none of that name).
 fn index_valid(db: &mut TestDb, name: &str) -> Option<bool> {
     db.client()
@@ -926,8 +954,7 @@ fn index_valid(db: &mut TestDb, name: &str) -> Option<bool> {
 #[test]
 fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_apply_finishes() {
     let (mut db, folder, rt, mut client) = with_init();
-    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
-        .unwrap();
+    apply_default(&rt, &mut client, &folder).unwrap();
     db.add_providers_with_tickets(1, 1);
     // A session that wrote and went idle without ending its transaction.
     let blocker = connect(&rt, db.url());
@@ -942,21 +969,13 @@ fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_
 
     // A new index, with the bounds of its step made small where the file sets them.
     let mut model = code(&db);
-    let t = tickets(&mut model);
-    let mut index = t.indexes[0].clone();
-    index.name = "support_tickets_subject_idx".into();
-    index.keys.truncate(1);
-    index.keys[0].column = "subject".into();
-    t.indexes.push(index);
+    add_subject_index(&mut model, "support_tickets_subject_idx");
     let migration = folder.add(&model, "subject_index", T0 + 60);
     let up = folder.path().join(&migration.name).join("up.sql");
     let text = std::fs::read_to_string(&up).unwrap();
     assert!(text.contains("SET lock_timeout = '5000ms'"), "{text}");
     std::fs::write(&up, text.replace("'5000ms'", "'200ms'")).unwrap();
-    let options = ApplyOptions {
-        lock_timeout: std::time::Duration::from_millis(500),
-        ..ApplyOptions::default()
-    };
+    let options = waiting_at_most_ms(500);
 
     let gave_up = |client: &mut Client| {
         let error = rt
@@ -1015,7 +1034,7 @@ fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_
     let applied = rt
         .block_on(apply(&mut client, &folder.read(), options))
         .unwrap();
-    assert_eq!(applied, [migration.name.clone()]);
+    assert_eq!(applied, std::slice::from_ref(&migration.name));
     assert_eq!(
         index_valid(&mut db, "support_tickets_subject_idx"),
         Some(true),
@@ -1038,13 +1057,7 @@ fn a_login_with_a_schema_of_its_own_name_migrates_public_as_any_other_login_does
              GRANT CREATE ON SCHEMA public TO \"{deployer}\""
         ))
         .unwrap();
-    let v1 = || schema_core::Schema::new().table::<cycle_v1::Account>();
-    let v2 = || schema_core::Schema::new().table::<cycle_v2::Account>();
-    let run = |schema: schema_core::Schema, args: &[&str]| {
-        let mut all = vec!["schema"];
-        all.extend_from_slice(args);
-        schema_core::cli::run_with(schema, all)
-    };
+    let (v1, v2) = (accounts_v1, accounts_v2);
     assert_eq!(run(v1(), &["migrate", "new", "init", "--dir", &dir]), 0);
     assert_eq!(
         run(
@@ -1176,8 +1189,7 @@ fn a_history_row_whose_steps_disagree_with_its_file_is_refused_by_apply_and_stat
         "20300101000000_two_steps",
         "-- step 1\nCREATE TABLE one (id int);\n\n-- step 2\nCREATE TABLE two (id int);\n",
     );
-    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
-        .unwrap();
+    apply_default(&rt, &mut client, &folder).unwrap();
     db.client()
         .batch_execute(
             "UPDATE schema_migrations SET steps_total = 3 WHERE name = '20300101000000_two_steps'",
@@ -1224,8 +1236,7 @@ fn a_history_row_whose_steps_disagree_with_its_file_is_refused_by_apply_and_stat
 #[test]
 fn an_edited_snapshot_is_refused_like_an_edited_up_sql_and_older_histories_are_recognised() {
     let (mut db, folder, rt, mut client) = with_init();
-    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
-        .unwrap();
+    apply_default(&rt, &mut client, &folder).unwrap();
     let migration = folder.read().migrations[0].clone();
     let recorded = |db: &mut TestDb| -> String {
         db.client()
@@ -1301,8 +1312,7 @@ fn an_edited_snapshot_is_refused_like_an_edited_up_sql_and_older_histories_are_r
 #[test]
 fn a_step_that_sets_no_lock_timeout_waits_no_longer_than_the_applys() {
     let (mut db, folder, rt, mut client) = with_init();
-    rt.block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
-        .unwrap();
+    apply_default(&rt, &mut client, &folder).unwrap();
     let reader = connect(&rt, db.url());
     rt.block_on(reader.batch_execute("SET application_name = 'report'; BEGIN"))
         .unwrap();
@@ -1313,10 +1323,7 @@ fn a_step_that_sets_no_lock_timeout_waits_no_longer_than_the_applys() {
         "20300101000000_by_hand",
         "-- step 1\nALTER TABLE support_tickets ADD COLUMN reviewed boolean;\n",
     );
-    let options = ApplyOptions {
-        lock_timeout: std::time::Duration::from_millis(300),
-        ..ApplyOptions::default()
-    };
+    let options = waiting_at_most_ms(300);
     let error = rt
         .block_on(apply(&mut client, &folder.read(), options))
         .unwrap_err();
