@@ -958,10 +958,10 @@ fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_
     db.add_providers_with_tickets(1, 1);
     // A session that wrote and went idle without ending its transaction.
     let blocker = connect(&rt, db.url());
-    let blocker_pid: i32 = rt
-        .block_on(blocker.query_one("SELECT pg_backend_pid()", &[]))
-        .unwrap()
-        .get(0);
+    let (blocker_pid, blocker_user): (i32, String) = rt
+        .block_on(blocker.query_one("SELECT pg_backend_pid(), current_user::text", &[]))
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
     rt.block_on(blocker.batch_execute("SET application_name = 'ticket-editor'; BEGIN"))
         .unwrap();
     rt.block_on(blocker.batch_execute("UPDATE support_tickets SET subject = 'private subject'"))
@@ -995,14 +995,16 @@ fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_
                     .find(|s| s.pid == blocker_pid)
                     .unwrap_or_else(|| panic!("the blocker is named: {message}"));
                 assert_eq!(session.application, "ticket-editor");
-                assert_eq!(session.state, "idle in transaction");
-                assert_eq!(session.query, "UPDATE support_tickets SET subject = …");
+                let activity = session.activity.as_ref().unwrap();
+                assert_eq!(activity.state, "idle in transaction");
+                assert_eq!(activity.query, "UPDATE support_tickets SET subject = …");
             }
             other => panic!("expected the step to give up, got {other}"),
         }
         assert!(
             message.contains(&format!(
-                "waiting on backend {blocker_pid} (application \"ticket-editor\", idle in transaction"
+                "waiting on backend {blocker_pid} of user {blocker_user} (application \"ticket-editor\", \
+                 idle in transaction"
             )),
             "{message}"
         );
@@ -1311,33 +1313,67 @@ fn an_edited_snapshot_is_refused_like_an_edited_up_sql_and_older_histories_are_r
 
 #[test]
 fn a_step_that_sets_no_lock_timeout_waits_no_longer_than_the_applys() {
-    let (mut db, folder, rt, mut client) = with_init();
+    // A deployer that owns what it migrates, and may not see other roles' activity.
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    let dir = folder.path().to_str().unwrap().to_string();
+    let deployer = db.role_name("deployer");
+    let deployer_url = db.login_role_with("deployer", "");
+    db.client()
+        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{deployer}\""))
+        .unwrap();
+    assert_eq!(
+        run(accounts_v1(), &["migrate", "new", "init", "--dir", &dir]),
+        0
+    );
+    let rt = runtime();
+    let mut client = connect(&rt, &deployer_url);
     apply_default(&rt, &mut client, &folder).unwrap();
+
     let reader = connect(&rt, db.url());
+    let (reader_pid, reader_user): (i32, String) = rt
+        .block_on(reader.query_one("SELECT pg_backend_pid(), current_user::text", &[]))
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
     rt.block_on(reader.batch_execute("SET application_name = 'report'; BEGIN"))
         .unwrap();
-    rt.block_on(reader.batch_execute("LOCK TABLE support_tickets IN ACCESS SHARE MODE"))
+    rt.block_on(reader.batch_execute("LOCK TABLE accounts IN ACCESS SHARE MODE"))
         .unwrap();
     // Written by hand, without a timeout of its own.
     folder.add_sql(
         "20300101000000_by_hand",
-        "-- step 1\nALTER TABLE support_tickets ADD COLUMN reviewed boolean;\n",
+        "-- step 1\nALTER TABLE accounts ADD COLUMN reviewed boolean;\n",
     );
-    let options = waiting_at_most_ms(300);
     let error = rt
-        .block_on(apply(&mut client, &folder.read(), options))
+        .block_on(apply(&mut client, &folder.read(), waiting_at_most_ms(300)))
         .unwrap_err();
     match &error {
-        ApplyError::GaveUp { sessions, .. } => assert!(
-            sessions.iter().any(|s| s.application == "report"
-                && s.query == "LOCK TABLE support_tickets IN ACCESS SHARE MODE"),
-            "{error}"
-        ),
+        ApplyError::GaveUp { sessions, .. } => {
+            let session = sessions.iter().find(|s| s.pid == reader_pid).unwrap();
+            assert_eq!(
+                (session.user.as_str(), session.application.as_str()),
+                (reader_user.as_str(), "report")
+            );
+            assert_eq!(session.activity, None, "hidden from the deployer");
+        }
         other => panic!("expected the step to give up, got {other}"),
     }
-    assert_eq!(history(&mut db).len(), 1);
+    assert!(
+        error.to_string().contains(&format!(
+            "waiting on backend {reader_pid} of user {reader_user} (application \"report\", what \
+             it does is hidden from this login; grant it pg_read_all_stats to see)"
+        )),
+        "{error}"
+    );
+    let recorded = |db: &mut TestDb| -> i64 {
+        db.client()
+            .query_one("SELECT count(*) FROM schema_migrations", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(recorded(&mut db), 1);
     rt.block_on(reader.batch_execute("COMMIT")).unwrap();
-    rt.block_on(apply(&mut client, &folder.read(), options))
+    rt.block_on(apply(&mut client, &folder.read(), waiting_at_most_ms(300)))
         .unwrap();
-    assert_eq!(history(&mut db).len(), 2);
+    assert_eq!(recorded(&mut db), 2);
 }

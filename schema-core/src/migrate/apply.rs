@@ -219,7 +219,7 @@ impl fmt::Display for ApplyError {
                 if sessions.is_empty() {
                     write!(
                         f,
-                        "with no other session of the database in a transaction now"
+                        "with no other session of the database found in a transaction"
                     )?;
                 } else {
                     write!(f, "waiting on ")?;
@@ -271,9 +271,19 @@ impl From<tokio_postgres::Error> for ApplyError {
 pub struct Session {
     /// Its backend's process id (what `pg_terminate_backend` takes).
     pub pid: i32,
+    /// The role it logged in as.
+    pub user: String,
     /// Its `application_name` (empty when it set none).
     pub application: String,
-    /// What it is doing: `active`, `idle in transaction`, ...
+    /// What the server lets this login see of it: `None` for a session of another role when
+    /// the login lacks `pg_read_all_stats`.
+    pub activity: Option<Activity>,
+}
+
+/// What a session is doing, as `pg_stat_activity` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    /// `active`, `idle in transaction`, ...
     pub state: String,
     /// How long its transaction has been open, in whole seconds.
     pub transaction_seconds: i64,
@@ -284,15 +294,21 @@ pub struct Session {
 
 impl fmt::Display for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "backend {} (", self.pid)?;
+        write!(f, "backend {} of user {} (", self.pid, self.user)?;
         if !self.application.is_empty() {
             write!(f, "application {:?}, ", self.application)?;
         }
-        write!(
-            f,
-            "{}, in a transaction for {} s): {}",
-            self.state, self.transaction_seconds, self.query
-        )
+        match &self.activity {
+            Some(a) => write!(
+                f,
+                "{}, in a transaction for {} s): {}",
+                a.state, a.transaction_seconds, a.query
+            ),
+            None => write!(
+                f,
+                "what it does is hidden from this login; grant it pg_read_all_stats to see)"
+            ),
+        }
     }
 }
 
@@ -318,31 +334,44 @@ pub fn query_start(query: &str) -> String {
     }
 }
 
-/// The other sessions of the database in a transaction, oldest first, at most five: what a
-/// step that gave up waiting waited on (a `CONCURRENTLY` build waits for every transaction
-/// older than it; any other statement for the ones holding a lock it needs). Empty when they
-/// cannot be read.
+/// The other sessions of the database in a transaction, oldest first (those whose activity
+/// this login may not see last), at most five: what a step that gave up waiting waited on (a
+/// `CONCURRENTLY` build waits for every transaction older than it; any other statement for the
+/// ones holding a lock it needs). A session is in a transaction while it holds its virtual
+/// transaction id's lock, which `pg_locks` shows every login. Empty when they cannot be read.
 async fn open_transactions(client: &Client) -> Vec<Session> {
     let rows = client
         .query(
-            "SELECT a.pid, COALESCE(a.application_name, ''), COALESCE(a.state, ''), \
-                    EXTRACT(epoch FROM pg_catalog.now() - a.xact_start)::bigint, \
-                    COALESCE(pg_catalog.left(a.query, 200), '') \
+            "SELECT a.pid, COALESCE(a.usename::text, ''), COALESCE(a.application_name, ''), \
+                    a.state, EXTRACT(epoch FROM pg_catalog.now() - a.xact_start)::bigint, \
+                    pg_catalog.left(a.query, 200) \
              FROM pg_catalog.pg_stat_activity a \
              WHERE a.datname = pg_catalog.current_database() \
-               AND a.pid <> pg_catalog.pg_backend_pid() AND a.xact_start IS NOT NULL \
-             ORDER BY a.xact_start LIMIT 5",
+               AND a.pid <> pg_catalog.pg_backend_pid() \
+               AND EXISTS (SELECT FROM pg_catalog.pg_locks l WHERE l.pid = a.pid \
+                           AND l.locktype = 'virtualxid' AND l.granted) \
+             ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5",
             &[],
         )
         .await
         .unwrap_or_default();
     rows.iter()
-        .map(|r| Session {
-            pid: r.get(0),
-            application: r.get(1),
-            state: r.get(2),
-            transaction_seconds: r.get(3),
-            query: query_start(r.get(4)),
+        .map(|r| {
+            let state: Option<String> = r.get(3);
+            let seconds: Option<i64> = r.get(4);
+            let query: Option<&str> = r.get(5);
+            Session {
+                pid: r.get(0),
+                user: r.get(1),
+                application: r.get(2),
+                activity: state
+                    .zip(seconds)
+                    .map(|(state, transaction_seconds)| Activity {
+                        state,
+                        transaction_seconds,
+                        query: query_start(query.unwrap_or_default()),
+                    }),
+            }
         })
         .collect()
 }
