@@ -951,21 +951,38 @@ fn index_valid(db: &mut TestDb, name: &str) -> Option<bool> {
         .map(|r| r.get(0))
 }
 
+/// A session of `application` that ran `statement` in a transaction it leaves open: its
+/// client, its backend's pid and its user.
+fn idle_in_transaction(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    application: &str,
+    statement: &str,
+) -> (Client, i32, String) {
+    let client = connect(rt, url);
+    let (pid, user) = rt
+        .block_on(client.query_one("SELECT pg_backend_pid(), current_user::text", &[]))
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    rt.block_on(client.batch_execute(&format!("SET application_name = '{application}'; BEGIN")))
+        .unwrap();
+    // A query of its own, as `pg_stat_activity` shows the last one.
+    rt.block_on(client.batch_execute(statement)).unwrap();
+    (client, pid, user)
+}
+
 #[test]
 fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_apply_finishes() {
     let (mut db, folder, rt, mut client) = with_init();
     apply_default(&rt, &mut client, &folder).unwrap();
     db.add_providers_with_tickets(1, 1);
     // A session that wrote and went idle without ending its transaction.
-    let blocker = connect(&rt, db.url());
-    let (blocker_pid, blocker_user): (i32, String) = rt
-        .block_on(blocker.query_one("SELECT pg_backend_pid(), current_user::text", &[]))
-        .map(|r| (r.get(0), r.get(1)))
-        .unwrap();
-    rt.block_on(blocker.batch_execute("SET application_name = 'ticket-editor'; BEGIN"))
-        .unwrap();
-    rt.block_on(blocker.batch_execute("UPDATE support_tickets SET subject = 'private subject'"))
-        .unwrap();
+    let (blocker, blocker_pid, blocker_user) = idle_in_transaction(
+        &rt,
+        db.url(),
+        "ticket-editor",
+        "UPDATE support_tickets SET subject = 'private subject'",
+    );
 
     // A new index, with the bounds of its step made small where the file sets them.
     let mut model = code(&db);
@@ -1045,22 +1062,35 @@ fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_
     assert_eq!(history(&mut db)[1], (migration.name, 1, 1));
 }
 
-#[test]
-fn a_login_with_a_schema_of_its_own_name_migrates_public_as_any_other_login_does() {
+/// A database with a deployer login that may create in `public` (its role's name and URL),
+/// and a folder holding the first migration of the accounts table.
+fn deployer_with_accounts() -> (TestDb, Folder, String, String) {
     let mut db = TestDb::new();
     let folder = Folder::new();
-    let dir = folder.path().to_str().unwrap().to_string();
     let deployer = db.role_name("deployer");
-    let deployer_url = db.login_role_with("deployer", "");
+    let url = db.login_role_with("deployer", "");
+    db.client()
+        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{deployer}\""))
+        .unwrap();
+    let dir = folder.path().to_str().unwrap();
+    assert_eq!(
+        run(accounts_v1(), &["migrate", "new", "init", "--dir", dir]),
+        0
+    );
+    (db, folder, deployer, url)
+}
+
+#[test]
+fn a_login_with_a_schema_of_its_own_name_migrates_public_as_any_other_login_does() {
+    let (mut db, folder, deployer, deployer_url) = deployer_with_accounts();
+    let dir = folder.path().to_str().unwrap().to_string();
     // What PostgreSQL 15 recommends: a schema of the login's name, first on its search path.
     db.client()
         .batch_execute(&format!(
-            "CREATE SCHEMA \"{deployer}\" AUTHORIZATION \"{deployer}\"; \
-             GRANT CREATE ON SCHEMA public TO \"{deployer}\""
+            "CREATE SCHEMA \"{deployer}\" AUTHORIZATION \"{deployer}\""
         ))
         .unwrap();
     let (v1, v2) = (accounts_v1, accounts_v2);
-    assert_eq!(run(v1(), &["migrate", "new", "init", "--dir", &dir]), 0);
     assert_eq!(
         run(
             v1(),
@@ -1314,31 +1344,17 @@ fn an_edited_snapshot_is_refused_like_an_edited_up_sql_and_older_histories_are_r
 #[test]
 fn a_step_that_sets_no_lock_timeout_waits_no_longer_than_the_applys() {
     // A deployer that owns what it migrates, and may not see other roles' activity.
-    let mut db = TestDb::new();
-    let folder = Folder::new();
-    let dir = folder.path().to_str().unwrap().to_string();
-    let deployer = db.role_name("deployer");
-    let deployer_url = db.login_role_with("deployer", "");
-    db.client()
-        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{deployer}\""))
-        .unwrap();
-    assert_eq!(
-        run(accounts_v1(), &["migrate", "new", "init", "--dir", &dir]),
-        0
-    );
+    let (mut db, folder, _, deployer_url) = deployer_with_accounts();
     let rt = runtime();
     let mut client = connect(&rt, &deployer_url);
     apply_default(&rt, &mut client, &folder).unwrap();
 
-    let reader = connect(&rt, db.url());
-    let (reader_pid, reader_user): (i32, String) = rt
-        .block_on(reader.query_one("SELECT pg_backend_pid(), current_user::text", &[]))
-        .map(|r| (r.get(0), r.get(1)))
-        .unwrap();
-    rt.block_on(reader.batch_execute("SET application_name = 'report'; BEGIN"))
-        .unwrap();
-    rt.block_on(reader.batch_execute("LOCK TABLE accounts IN ACCESS SHARE MODE"))
-        .unwrap();
+    let (reader, reader_pid, reader_user) = idle_in_transaction(
+        &rt,
+        db.url(),
+        "report",
+        "LOCK TABLE accounts IN ACCESS SHARE MODE",
+    );
     // Written by hand, without a timeout of its own.
     folder.add_sql(
         "20300101000000_by_hand",
