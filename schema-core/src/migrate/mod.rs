@@ -648,6 +648,43 @@ mod tests {
     }
 
     #[test]
+    fn hostile_names_are_refused_before_anything_is_planned_or_read() {
+        let hostile = [
+            "../escape",
+            "a/../../b",
+            "x; DROP TABLE t",
+            "x\"y",
+            "Init",
+            "",
+        ];
+        let snapshot = serde_json::to_string(&Snapshot {
+            format_version: FORMAT_VERSION,
+            parent: None,
+            schema: SchemaModel::empty(),
+        })
+        .unwrap();
+        let snapshot: &'static str = Box::leak(snapshot.into_boxed_str());
+        for name in hostile {
+            let refused = Migrations::default().plan_new(&SchemaModel::empty(), name, &[], 0);
+            assert!(
+                matches!(refused, Err(MigrateError::Name { .. })),
+                "{name:?}: {refused:?}"
+            );
+            let folder = format!("20261126093000_{name}");
+            let embedded = [EmbeddedMigration {
+                name: Box::leak(folder.into_boxed_str()),
+                up_sql: "SELECT 1;",
+                snapshot,
+            }];
+            let read = Migrations::embedded(&embedded);
+            assert!(
+                matches!(read, Err(MigrateError::Name { .. })),
+                "{name:?}: {read:?}"
+            );
+        }
+    }
+
+    #[test]
     fn names_are_timestamps_in_utc_and_sort_after_the_latest() {
         assert_eq!(timestamp(0), "19700101000000");
         let stamp = |name| stamp_of(name).map(timestamp);
