@@ -1393,3 +1393,74 @@ fn a_step_that_sets_no_lock_timeout_waits_no_longer_than_the_applys() {
         .unwrap();
     assert_eq!(recorded(&mut db), 2);
 }
+
+#[test]
+fn an_apply_whose_connection_dies_mid_step_is_resumed_by_the_next() {
+    let (mut db, folder, rt, mut client) = with_init();
+    apply_default(&rt, &mut client, &folder).unwrap();
+    // The third step waits for a lock held here, and its backend dies there, as it does when
+    // the deployer is killed.
+    folder.add_sql(
+        "20300101000000_three_steps",
+        "-- step 1\nCREATE TABLE resumed (id int);\n\n\
+         -- step 2 · no-transaction\nCREATE INDEX CONCURRENTLY resumed_id ON resumed (id);\n\n\
+         BEGIN;\n-- step 3\nSELECT pg_advisory_xact_lock(7);\n\
+         ALTER TABLE resumed ADD COLUMN note text;\nCOMMIT;\n",
+    );
+    let gate = connect(&rt, db.url());
+    rt.block_on(gate.query_one("SELECT pg_advisory_lock(7)", &[]))
+        .unwrap();
+    let run = std::thread::spawn({
+        let migrations = folder.read();
+        let url = db.url().to_string();
+        move || {
+            let rt = runtime();
+            let mut client = connect(&rt, &url);
+            rt.block_on(apply(&mut client, &migrations, ApplyOptions::default()))
+        }
+    });
+    let waiting = loop {
+        let waiting: Option<i32> = db
+            .client()
+            .query_opt(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 7 \
+                 AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0));
+        if let Some(pid) = waiting {
+            break pid;
+        }
+        std::thread::yield_now();
+    };
+    db.client()
+        .query_one("SELECT pg_terminate_backend($1)", &[&waiting])
+        .unwrap();
+    assert!(run.join().unwrap().is_err());
+    rt.block_on(gate.query_one("SELECT pg_advisory_unlock(7)", &[]))
+        .unwrap();
+    assert_eq!(
+        history(&mut db)[1],
+        ("20300101000000_three_steps".to_string(), 2, 3)
+    );
+    assert_eq!(index_valid(&mut db, "resumed_id"), Some(true));
+
+    let applied = apply_default(&rt, &mut client, &folder).unwrap();
+    assert_eq!(applied, ["20300101000000_three_steps"]);
+    assert_eq!(
+        history(&mut db)[1],
+        ("20300101000000_three_steps".to_string(), 3, 3)
+    );
+    assert!(exists(&mut db, "resumed"));
+    let note: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'resumed'::regclass \
+             AND attname = 'note'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(note, 1);
+}
