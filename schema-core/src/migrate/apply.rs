@@ -236,12 +236,12 @@ impl fmt::Display for ApplyError {
             }
             ApplyError::HistoryElsewhere { schema } => write!(
                 f,
-                "nothing was applied: the migration history is in {}, not in {}: an earlier \
-                 apply followed its login's search path, and the tables it created are in \
-                 {schema:?} too. Move the history and those tables to {SCHEMA:?} (`ALTER TABLE \
-                 ... SET SCHEMA {}`), then apply again",
+                "the migration history is in {}, not in {}: an earlier apply followed its \
+                 login's search path, and the tables it created are in {} too. Move the history \
+                 and those tables (`ALTER TABLE ... SET SCHEMA {}`); nothing is applied until then",
                 quote_in_schema(Some(schema), HISTORY_TABLE),
                 history_table(),
+                quote_ident(schema),
                 quote_ident(SCHEMA)
             ),
             ApplyError::Step {
