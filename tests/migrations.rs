@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::TestDb;
 use schema_core::migrate::apply::{apply, status, ApplyError, ApplyOptions, State};
-use schema_core::migrate::{Migrations, NewMigration};
+use schema_core::migrate::{MigrateError, Migrations, NewMigration};
 use schema_core::model::SchemaModel;
 use schema_core::pg::introspect::{read_model, Scope};
 use schema_core::pg::tokio_postgres::{Client, NoTls};
@@ -374,16 +374,7 @@ fn a_concurrent_index_step_runs_outside_the_transaction_and_is_recorded() {
     let folder = Folder::new();
     let mut model = code(&db);
     folder.add(&model, "init", T0);
-    let tickets = model
-        .tables
-        .iter_mut()
-        .find(|t| t.name == "support_tickets")
-        .unwrap();
-    let mut index = tickets.indexes[0].clone();
-    index.name = "support_tickets_subject_idx".into();
-    index.keys.truncate(1);
-    index.keys[0].column = "subject".into();
-    tickets.indexes.push(index);
+    add_subject_index(&mut model, "support_tickets_subject_idx");
     let migration = folder.add(&model, "subject_index", T0 + 60);
     assert!(migration.up_sql.contains(
         "· no-transaction · lock ShareUpdateExclusive · hazards BuildsIndex\nSET lock_timeout"
@@ -589,19 +580,29 @@ mod cycle_v2 {
     }
 }
 
+/// The accounts table, first as declared in `cycle_v1`, then in `cycle_v2`.
+fn accounts_v1() -> schema_core::Schema {
+    schema_core::Schema::new().table::<cycle_v1::Account>()
+}
+
+fn accounts_v2() -> schema_core::Schema {
+    schema_core::Schema::new().table::<cycle_v2::Account>()
+}
+
+/// The command line on `schema`, in process.
+fn run(schema: schema_core::Schema, args: &[&str]) -> u8 {
+    let mut all = vec!["schema"];
+    all.extend_from_slice(args);
+    schema_core::cli::run_with(schema, all)
+}
+
 #[test]
 fn a_full_cycle_declare_migrate_apply_change_migrate_apply_check_keeps_every_row() {
     let mut db = TestDb::new();
     let folder = Folder::new();
     let dir = folder.path().to_str().unwrap().to_string();
     let url = db.url().to_string();
-    let v1 = || schema_core::Schema::new().table::<cycle_v1::Account>();
-    let v2 = || schema_core::Schema::new().table::<cycle_v2::Account>();
-    let run = |schema: schema_core::Schema, args: &[&str]| {
-        let mut all = vec!["schema"];
-        all.extend_from_slice(args);
-        schema_core::cli::run_with(schema, all)
-    };
+    let (v1, v2) = (accounts_v1, accounts_v2);
     assert_eq!(run(v1(), &["migrate", "new", "init", "--dir", &dir]), 0);
     assert_eq!(
         run(
@@ -733,6 +734,16 @@ fn tickets(m: &mut SchemaModel) -> &mut schema_core::model::TableModel {
         .iter_mut()
         .find(|t| t.name == "support_tickets")
         .unwrap()
+}
+
+/// Adds an index `name` on the tickets' subject to the model.
+fn add_subject_index(model: &mut SchemaModel, name: &str) {
+    let t = tickets(model);
+    let mut index = t.indexes[0].clone();
+    index.name = name.into();
+    index.keys.truncate(1);
+    index.keys[0].column = "subject".into();
+    t.indexes.push(index);
 }
 
 #[test]
@@ -910,4 +921,546 @@ fn the_mermaid_diagram_shows_tables_keys_and_references() {
     assert!(mermaid.contains("        varchar_10 npi UK "));
     assert!(mermaid.contains("        uuid provider_id FK "));
     assert!(mermaid.contains("    providers ||--o{ support_tickets : \"provider_id\"\n"));
+}
+
+/// The default options, waiting at most `ms` milliseconds for a lock.
+fn waiting_at_most_ms(ms: u64) -> ApplyOptions {
+    ApplyOptions {
+        lock_timeout: std::time::Duration::from_millis(ms),
+        ..ApplyOptions::default()
+    }
+}
+
+/// Applies the folder with the default options.
+fn apply_default(
+    rt: &tokio::runtime::Runtime,
+    client: &mut Client,
+    folder: &Folder,
+) -> Result<Vec<String>, ApplyError> {
+    rt.block_on(apply(client, &folder.read(), ApplyOptions::default()))
+}
+
+/// Whether the index exists and is valid (`None`: there is none of that name).
+fn index_valid(db: &mut TestDb, name: &str) -> Option<bool> {
+    db.client()
+        .query_opt(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
+            &[&name],
+        )
+        .unwrap()
+        .map(|r| r.get(0))
+}
+
+/// A session of `application` that ran `statement` in a transaction it leaves open: its
+/// client, its backend's pid and its user.
+fn idle_in_transaction(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    application: &str,
+    statement: &str,
+) -> (Client, i32, String) {
+    let client = connect(rt, url);
+    let (pid, user) = rt
+        .block_on(client.query_one("SELECT pg_backend_pid(), current_user::text", &[]))
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    rt.block_on(client.batch_execute(&format!("SET application_name = '{application}'; BEGIN")))
+        .unwrap();
+    // A query of its own, as `pg_stat_activity` shows the last one.
+    rt.block_on(client.batch_execute(statement)).unwrap();
+    (client, pid, user)
+}
+
+#[test]
+fn a_concurrent_build_behind_an_idle_transaction_gives_up_naming_it_and_a_later_apply_finishes() {
+    let (mut db, folder, rt, mut client) = with_init();
+    apply_default(&rt, &mut client, &folder).unwrap();
+    db.add_providers_with_tickets(1, 1);
+    // A session that wrote and went idle without ending its transaction.
+    let (blocker, blocker_pid, blocker_user) = idle_in_transaction(
+        &rt,
+        db.url(),
+        "ticket-editor",
+        "UPDATE support_tickets SET subject = 'private subject'",
+    );
+
+    // A new index, with the bounds of its step made small where the file sets them.
+    let mut model = code(&db);
+    add_subject_index(&mut model, "support_tickets_subject_idx");
+    let migration = folder.add(&model, "subject_index", T0 + 60);
+    let up = folder.path().join(&migration.name).join("up.sql");
+    let text = std::fs::read_to_string(&up).unwrap();
+    assert!(text.contains("SET lock_timeout = '5000ms'"), "{text}");
+    std::fs::write(&up, text.replace("'5000ms'", "'200ms'")).unwrap();
+    let options = waiting_at_most_ms(500);
+
+    let gave_up = |client: &mut Client| {
+        let error = rt
+            .block_on(apply(client, &folder.read(), options))
+            .unwrap_err();
+        let message = error.to_string();
+        match error {
+            ApplyError::GaveUp {
+                migration: name,
+                step,
+                sessions,
+                ..
+            } => {
+                assert_eq!((name.as_str(), step), (migration.name.as_str(), 1));
+                let session = sessions
+                    .iter()
+                    .find(|s| s.pid == blocker_pid)
+                    .unwrap_or_else(|| panic!("the blocker is named: {message}"));
+                assert_eq!(session.application, "ticket-editor");
+                let activity = session.activity.as_ref().unwrap();
+                assert_eq!(activity.state, "idle in transaction");
+                assert_eq!(activity.query, "UPDATE support_tickets SET subject = …");
+            }
+            other => panic!("expected the step to give up, got {other}"),
+        }
+        assert!(
+            message.contains(&format!(
+                "waiting on backend {blocker_pid} of user {blocker_user} (application \"ticket-editor\", \
+                 idle in transaction"
+            )),
+            "{message}"
+        );
+        assert!(!message.contains("private subject"), "{message}");
+    };
+    gave_up(&mut client);
+    assert_eq!(
+        index_valid(&mut db, "support_tickets_subject_idx"),
+        Some(false),
+        "the invalid index is left for the next apply"
+    );
+    // The migration lock was released: another deployer takes it at once.
+    let other = connect(&rt, db.url());
+    let lock = schema_core::migrate::apply::LOCK_KEY;
+    let taken: bool = rt
+        .block_on(other.query_one("SELECT pg_try_advisory_lock($1)", &[&lock]))
+        .unwrap()
+        .get(0);
+    assert!(taken);
+    rt.block_on(other.query_one("SELECT pg_advisory_unlock($1)", &[&lock]))
+        .unwrap();
+    // Still behind the blocker, the removal of the invalid index gives up within the step's
+    // bound too, naming it.
+    gave_up(&mut client);
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[1].state, State::Pending);
+
+    rt.block_on(blocker.batch_execute("ROLLBACK")).unwrap();
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), options))
+        .unwrap();
+    assert_eq!(applied, std::slice::from_ref(&migration.name));
+    assert_eq!(
+        index_valid(&mut db, "support_tickets_subject_idx"),
+        Some(true),
+        "dropped and built again"
+    );
+    assert_eq!(history(&mut db)[1], (migration.name, 1, 1));
+}
+
+/// A database with a deployer login that may create in `public` (its role's name and URL),
+/// and a folder holding the first migration of the accounts table.
+fn deployer_with_accounts() -> (TestDb, Folder, String, String) {
+    let mut db = TestDb::new();
+    let folder = Folder::new();
+    let deployer = db.role_name("deployer");
+    let url = db.login_role_with("deployer", "");
+    db.client()
+        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{deployer}\""))
+        .unwrap();
+    let dir = folder.path().to_str().unwrap();
+    assert_eq!(
+        run(accounts_v1(), &["migrate", "new", "init", "--dir", dir]),
+        0
+    );
+    (db, folder, deployer, url)
+}
+
+#[test]
+fn a_login_with_a_schema_of_its_own_name_migrates_public_as_any_other_login_does() {
+    let (mut db, folder, deployer, deployer_url) = deployer_with_accounts();
+    let dir = folder.path().to_str().unwrap().to_string();
+    // What PostgreSQL 15 recommends: a schema of the login's name, first on its search path.
+    db.client()
+        .batch_execute(&format!(
+            "CREATE SCHEMA \"{deployer}\" AUTHORIZATION \"{deployer}\""
+        ))
+        .unwrap();
+    let (v1, v2) = (accounts_v1, accounts_v2);
+    assert_eq!(
+        run(
+            v1(),
+            &[
+                "migrate",
+                "apply",
+                "--database-url",
+                &deployer_url,
+                "--dir",
+                &dir
+            ]
+        ),
+        0
+    );
+    let in_schema = |db: &mut TestDb, schema: &str| -> Vec<String> {
+        db.client()
+            .query(
+                "SELECT relname::text FROM pg_class \
+                 WHERE relnamespace = to_regnamespace($1) AND relkind = 'r' ORDER BY 1",
+                &[&schema],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(
+        in_schema(&mut db, "public"),
+        ["accounts", "schema_migrations"]
+    );
+    assert!(in_schema(&mut db, &deployer).is_empty());
+
+    // Another login applies the next migration: the first is not applied again.
+    assert_eq!(
+        run(v2(), &["migrate", "new", "account_details", "--dir", &dir]),
+        0
+    );
+    let rt = runtime();
+    let mut client = connect(&rt, db.url());
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert_eq!(applied, [folder.read().migrations[1].name.clone()]);
+    assert_eq!(history(&mut db).len(), 2);
+    assert_eq!(
+        in_schema(&mut db, "public"),
+        ["accounts", "schema_migrations"]
+    );
+    // And the deployer finds both recorded.
+    let mut as_deployer = connect(&rt, &deployer_url);
+    let again = rt
+        .block_on(apply(
+            &mut as_deployer,
+            &folder.read(),
+            ApplyOptions::default(),
+        ))
+        .unwrap();
+    assert!(again.is_empty());
+    assert!(in_schema(&mut db, &deployer).is_empty());
+
+    // A history an earlier version left in the login's schema is named, and nothing runs.
+    db.client()
+        .batch_execute(&format!(
+            "ALTER TABLE public.schema_migrations SET SCHEMA \"{deployer}\""
+        ))
+        .unwrap();
+    let error = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    match &error {
+        ApplyError::HistoryElsewhere { schema } => assert_eq!(schema, &deployer),
+        other => panic!("expected the history to be found elsewhere, got {other}"),
+    }
+    assert!(
+        error.to_string().contains(&format!(
+            "the migration history is in \"{deployer}\".\"schema_migrations\", not in \
+             \"public\".\"schema_migrations\""
+        )),
+        "{error}"
+    );
+    assert_eq!(
+        in_schema(&mut db, "public"),
+        ["accounts"],
+        "nothing was applied"
+    );
+}
+
+#[test]
+fn a_folder_whose_stamp_is_not_a_date_is_refused_by_name() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    let dir = folder.path().to_str().unwrap().to_string();
+    folder.add(&code(&db), "init", T0);
+    // A clock behind the latest migration still names the next one after it.
+    let mut model = code(&db);
+    model.tables[0].comment = Some("changed".into());
+    let next = folder
+        .read()
+        .plan_new(&model, "next", &[], T0 - 3600)
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.name, "20260921141321_next");
+
+    folder.add_sql("20261399999999_billing", "-- step 1\nSELECT 1;\n");
+    let error = Migrations::read_dir(folder.path()).unwrap_err();
+    assert!(
+        matches!(&error, MigrateError::Stamp { name } if name == "20261399999999_billing"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(
+            "migration folder `20261399999999_billing`: `20261399999999` is not a UTC date and time"
+        ),
+        "{error}"
+    );
+    assert_eq!(cli(&db, &["migrate", "new", "v2", "--dir", &dir]), 1);
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        2,
+        "nothing was written"
+    );
+}
+
+#[test]
+fn a_history_row_whose_steps_disagree_with_its_file_is_refused_by_apply_and_status_alike() {
+    let (mut db, folder, rt, mut client) = with_init();
+    folder.add_sql(
+        "20300101000000_two_steps",
+        "-- step 1\nCREATE TABLE one (id int);\n\n-- step 2\nCREATE TABLE two (id int);\n",
+    );
+    apply_default(&rt, &mut client, &folder).unwrap();
+    db.client()
+        .batch_execute(
+            "UPDATE schema_migrations SET steps_total = 3 WHERE name = '20300101000000_two_steps'",
+        )
+        .unwrap();
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(
+        states[1].state,
+        State::Disagrees {
+            applied: 2,
+            recorded_total: 3,
+            total: 2
+        }
+    );
+    assert_eq!(
+        states[1].to_string(),
+        "disagrees  20300101000000_two_steps (the history records 2 of 3 steps applied, its \
+         up.sql has 2: the history row was edited)"
+    );
+    let refused = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains(
+            "20300101000000_two_steps: the history records 2 of 3 steps applied, but its up.sql \
+             (unchanged) has 2"
+        ),
+        "{refused}"
+    );
+    // Set back, it is applied, and nothing runs.
+    db.client()
+        .batch_execute(
+            "UPDATE schema_migrations SET steps_total = 2 WHERE name = '20300101000000_two_steps'",
+        )
+        .unwrap();
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert!(applied.is_empty());
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[1].state, State::Applied);
+}
+
+#[test]
+fn an_edited_snapshot_is_refused_like_an_edited_up_sql_and_older_histories_are_recognised() {
+    let (mut db, folder, rt, mut client) = with_init();
+    apply_default(&rt, &mut client, &folder).unwrap();
+    let migration = folder.read().migrations[0].clone();
+    let recorded = |db: &mut TestDb| -> String {
+        db.client()
+            .query_one("SELECT checksum FROM schema_migrations", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(recorded(&mut db), migration.checksum());
+    assert_eq!(recorded(&mut db).len(), 128);
+
+    // A history written when the checksum covered up.sql alone.
+    let older = |db: &mut TestDb| {
+        db.client()
+            .execute(
+                "UPDATE schema_migrations SET checksum = $1",
+                &[&migration.up_checksum()],
+            )
+            .unwrap();
+    };
+    older(&mut db);
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[0].state, State::Applied);
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert!(applied.is_empty());
+    assert_eq!(
+        recorded(&mut db),
+        migration.checksum(),
+        "recorded again with the snapshot's"
+    );
+
+    // Edited after it was applied.
+    let snapshot = folder.path().join(&migration.name).join("snapshot.json");
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    let edited = text.replacen("\"comment\": \"", "\"comment\": \"Edited. ", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&snapshot, &edited).unwrap();
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(
+        states[0].state,
+        State::Changed {
+            up_sql: false,
+            snapshot: true
+        }
+    );
+    let refused = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains(&format!(
+            "{} was applied, and its snapshot.json has changed since",
+            migration.name
+        )),
+        "{refused}"
+    );
+    // Line endings alone are no change.
+    std::fs::write(&snapshot, text.replace('\n', "\r\n")).unwrap();
+    let states = rt.block_on(status(&client, &folder.read())).unwrap();
+    assert_eq!(states[0].state, State::Applied);
+
+    // An older history cannot tell: a snapshot edited before the next apply is recorded as
+    // that apply finds it.
+    std::fs::write(&snapshot, &edited).unwrap();
+    older(&mut db);
+    let applied = rt
+        .block_on(apply(&mut client, &folder.read(), ApplyOptions::default()))
+        .unwrap();
+    assert!(applied.is_empty());
+    assert_eq!(recorded(&mut db), folder.read().migrations[0].checksum());
+}
+
+#[test]
+fn a_step_that_sets_no_lock_timeout_waits_no_longer_than_the_applys() {
+    // A deployer that owns what it migrates, and may not see other roles' activity.
+    let (mut db, folder, _, deployer_url) = deployer_with_accounts();
+    let rt = runtime();
+    let mut client = connect(&rt, &deployer_url);
+    apply_default(&rt, &mut client, &folder).unwrap();
+
+    let (reader, reader_pid, reader_user) = idle_in_transaction(
+        &rt,
+        db.url(),
+        "report",
+        "LOCK TABLE accounts IN ACCESS SHARE MODE",
+    );
+    // Written by hand, without a timeout of its own.
+    folder.add_sql(
+        "20300101000000_by_hand",
+        "-- step 1\nALTER TABLE accounts ADD COLUMN reviewed boolean;\n",
+    );
+    let error = rt
+        .block_on(apply(&mut client, &folder.read(), waiting_at_most_ms(300)))
+        .unwrap_err();
+    match &error {
+        ApplyError::GaveUp { sessions, .. } => {
+            let session = sessions.iter().find(|s| s.pid == reader_pid).unwrap();
+            assert_eq!(
+                (session.user.as_str(), session.application.as_str()),
+                (reader_user.as_str(), "report")
+            );
+            assert_eq!(session.activity, None, "hidden from the deployer");
+        }
+        other => panic!("expected the step to give up, got {other}"),
+    }
+    assert!(
+        error.to_string().contains(&format!(
+            "waiting on backend {reader_pid} of user {reader_user} (application \"report\", what \
+             it does is hidden from this login; grant it pg_read_all_stats to see)"
+        )),
+        "{error}"
+    );
+    let recorded = |db: &mut TestDb| -> i64 {
+        db.client()
+            .query_one("SELECT count(*) FROM schema_migrations", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(recorded(&mut db), 1);
+    rt.block_on(reader.batch_execute("COMMIT")).unwrap();
+    rt.block_on(apply(&mut client, &folder.read(), waiting_at_most_ms(300)))
+        .unwrap();
+    assert_eq!(recorded(&mut db), 2);
+}
+
+#[test]
+fn an_apply_whose_connection_dies_mid_step_is_resumed_by_the_next() {
+    let (mut db, folder, rt, mut client) = with_init();
+    apply_default(&rt, &mut client, &folder).unwrap();
+    // The third step waits for a lock held here, and its backend dies there, as it does when
+    // the deployer is killed.
+    folder.add_sql(
+        "20300101000000_three_steps",
+        "-- step 1\nCREATE TABLE resumed (id int);\n\n\
+         -- step 2 · no-transaction\nCREATE INDEX CONCURRENTLY resumed_id ON resumed (id);\n\n\
+         BEGIN;\n-- step 3\nSELECT pg_advisory_xact_lock(7);\n\
+         ALTER TABLE resumed ADD COLUMN note text;\nCOMMIT;\n",
+    );
+    let gate = connect(&rt, db.url());
+    rt.block_on(gate.query_one("SELECT pg_advisory_lock(7)", &[]))
+        .unwrap();
+    let run = std::thread::spawn({
+        let migrations = folder.read();
+        let url = db.url().to_string();
+        move || {
+            let rt = runtime();
+            let mut client = connect(&rt, &url);
+            rt.block_on(apply(&mut client, &migrations, ApplyOptions::default()))
+        }
+    });
+    let waiting = loop {
+        let waiting: Option<i32> = db
+            .client()
+            .query_opt(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 7 \
+                 AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0));
+        if let Some(pid) = waiting {
+            break pid;
+        }
+        std::thread::yield_now();
+    };
+    db.client()
+        .query_one("SELECT pg_terminate_backend($1)", &[&waiting])
+        .unwrap();
+    assert!(run.join().unwrap().is_err());
+    rt.block_on(gate.query_one("SELECT pg_advisory_unlock(7)", &[]))
+        .unwrap();
+    assert_eq!(
+        history(&mut db)[1],
+        ("20300101000000_three_steps".to_string(), 2, 3)
+    );
+    assert_eq!(index_valid(&mut db, "resumed_id"), Some(true));
+
+    let applied = apply_default(&rt, &mut client, &folder).unwrap();
+    assert_eq!(applied, ["20300101000000_three_steps"]);
+    assert_eq!(
+        history(&mut db)[1],
+        ("20300101000000_three_steps".to_string(), 3, 3)
+    );
+    assert!(exists(&mut db, "resumed"));
+    let note: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'resumed'::regclass \
+             AND attname = 'note'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(note, 1);
 }

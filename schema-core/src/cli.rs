@@ -89,7 +89,8 @@ enum MigrateCommand {
         /// The migrations folder.
         #[arg(long, default_value = "migrations")]
         dir: PathBuf,
-        /// How long to wait for another apply's lock, in seconds.
+        /// How long to wait for a lock, in seconds: another apply's, the history table's, and
+        /// a step's that sets no `lock_timeout` of its own.
         #[arg(long, default_value_t = 60)]
         lock_timeout: u64,
         /// Applies even though an applied migration's file changed.

@@ -1,6 +1,17 @@
 //! Applying migrations to a database: an advisory lock so that two deployers never apply one
 //! migration twice, a history table recording each migration by name with its checksum and how
 //! many of its steps ran, and the checks that refuse a run before anything changes.
+//!
+//! Where things land does not depend on who applies: every step runs with the search path set
+//! to [`SCHEMA`] (after `pg_catalog`, which PostgreSQL searches first when the path does not
+//! name it), so the names a migration leaves unqualified are created and found there whatever
+//! the login's own search path says (a login with a schema of its own name would otherwise get
+//! the tables), and the history table is always [`SCHEMA`]`.`[`HISTORY_TABLE`]. Tables
+//! declared in a PostgreSQL schema of their own are qualified in the SQL itself.
+//!
+//! Nothing the tool runs waits without a bound: its own statements, and steps that set no
+//! `lock_timeout` of their own, wait at most [`ApplyOptions::lock_timeout`] for a lock; a step
+//! that gives up ([`ApplyError::GaveUp`]) names the sessions it waited on.
 
 use std::fmt;
 use std::time::Duration;
@@ -8,12 +19,16 @@ use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
-use super::{Migration, Migrations};
-use crate::pg::evolve::drop_invalid_index;
+use super::{checksum, Migration, Migrations, SNAPSHOT_FILE, UP_FILE};
+use crate::pg::evolve::{gave_up_waiting, run_outside_transaction};
 use crate::pg::PgError;
-use crate::sql::{quote_ident, quote_literal};
+use crate::sql::{quote_ident, quote_in_schema, quote_literal};
 
 pub use crate::pg::introspect::HISTORY_TABLE;
+
+/// The PostgreSQL schema migrations apply to: where the names a migration leaves unqualified
+/// are created and found, and where the history table is.
+pub const SCHEMA: &str = "public";
 
 /// The key of the advisory lock every `apply` holds (one for the whole database), for
 /// tooling that wants to wait on it too.
@@ -22,7 +37,8 @@ pub const LOCK_KEY: i64 = 0x5343_4845_4d41_4d49;
 /// What an apply may do beyond the safe default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApplyOptions {
-    /// How long to wait for another apply's lock before giving up.
+    /// How long to wait for a lock before giving up: another apply's (the migration lock), the
+    /// history table's, and, for a step that sets no `lock_timeout` of its own, the step's.
     pub lock_timeout: Duration,
     /// Apply even though a recorded migration's file changed.
     pub allow_changed: bool,
@@ -57,8 +73,24 @@ pub enum State {
         /// Steps in all.
         total: i32,
     },
-    /// Recorded with another checksum: its file was edited after it was applied.
-    Changed,
+    /// Recorded with another checksum: its files were edited after it was applied.
+    Changed {
+        /// `up.sql` differs from what was applied.
+        up_sql: bool,
+        /// `snapshot.json` differs from what was applied.
+        snapshot: bool,
+    },
+    /// Recorded with a count of steps that its unchanged `up.sql` does not have (or more steps
+    /// applied than recorded in all): the history row was edited. Neither `apply` nor
+    /// `status` takes it as applied or partial.
+    Disagrees {
+        /// Steps the history records as applied.
+        applied: i32,
+        /// Steps the history records in all.
+        recorded_total: i32,
+        /// Steps its `up.sql` has.
+        total: i32,
+    },
     /// Recorded, but its folder is gone.
     Missing,
 }
@@ -84,9 +116,23 @@ impl fmt::Display for MigrationStatus {
                     self.name
                 )
             }
-            State::Changed => write!(
+            State::Changed { up_sql, snapshot } => {
+                let (files, both) = changed_files(*up_sql, *snapshot);
+                let differ = if both { "differ" } else { "differs" };
+                write!(
+                    f,
+                    "changed  {} (its {files} {differ} from what was applied)",
+                    self.name
+                )
+            }
+            State::Disagrees {
+                applied,
+                recorded_total,
+                total,
+            } => write!(
                 f,
-                "changed  {} (its file differs from what was applied)",
+                "disagrees  {} (the history records {applied} of {recorded_total} steps applied, \
+                 its {UP_FILE} has {total}: the history row was edited)",
                 self.name
             ),
             State::Missing => write!(
@@ -112,6 +158,26 @@ pub enum ApplyError {
     },
     /// Recorded migrations changed or missing, or pending ones out of order: nothing ran.
     Refused(Vec<String>),
+    /// A step gave up waiting for a lock, or ran out of its time (its `lock_timeout` or
+    /// `statement_timeout`): the history records the steps before it, and an index it was
+    /// building `CONCURRENTLY` is left invalid, for the next apply to drop before building it.
+    GaveUp {
+        /// The migration.
+        migration: String,
+        /// The step's number, from 1.
+        step: usize,
+        /// The database's error.
+        error: Box<PgError>,
+        /// The other sessions of the database that were in a transaction when it gave up,
+        /// oldest first (at most five): what it waited on.
+        sessions: Vec<Session>,
+    },
+    /// The history table is not in [`SCHEMA`] but in another PostgreSQL schema, where an apply
+    /// that followed its login's search path put it: nothing was applied.
+    HistoryElsewhere {
+        /// The schema it is in.
+        schema: String,
+    },
     /// A step failed: the history records the steps before it.
     Step {
         /// The migration.
@@ -143,6 +209,41 @@ impl fmt::Display for ApplyError {
                 }
                 Ok(())
             }
+            ApplyError::GaveUp {
+                migration,
+                step,
+                error,
+                sessions,
+            } => {
+                write!(f, "migration {migration}, step {step} gave up ({error}) ")?;
+                if sessions.is_empty() {
+                    write!(
+                        f,
+                        "with no other session of the database found in a transaction"
+                    )?;
+                } else {
+                    write!(f, "waiting on ")?;
+                    for (i, session) in sessions.iter().enumerate() {
+                        let sep = if i == 0 { "" } else { "; " };
+                        write!(f, "{sep}{session}")?;
+                    }
+                }
+                write!(
+                    f,
+                    "; apply again once it is done (the history records the steps before it; an \
+                     index the step left invalid is dropped then and built again)"
+                )
+            }
+            ApplyError::HistoryElsewhere { schema } => write!(
+                f,
+                "the migration history is in {}, not in {}: an earlier apply followed its \
+                 login's search path, and the tables it created are in {} too. Move the history \
+                 and those tables (`ALTER TABLE ... SET SCHEMA {}`); nothing is applied until then",
+                quote_in_schema(Some(schema), HISTORY_TABLE),
+                history_table(),
+                quote_ident(schema),
+                quote_ident(SCHEMA)
+            ),
             ApplyError::Step {
                 migration,
                 step,
@@ -164,6 +265,142 @@ impl From<tokio_postgres::Error> for ApplyError {
     }
 }
 
+/// A session of the database, as `pg_stat_activity` shows it: never the values its query
+/// holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// Its backend's process id (what `pg_terminate_backend` takes).
+    pub pid: i32,
+    /// The role it logged in as.
+    pub user: String,
+    /// Its `application_name` (empty when it set none).
+    pub application: String,
+    /// What the server lets this login see of it: `None` for a session of another role when
+    /// the login lacks `pg_read_all_stats`.
+    pub activity: Option<Activity>,
+}
+
+/// What a session is doing, as `pg_stat_activity` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    /// `active`, `idle in transaction`, ...
+    pub state: String,
+    /// How long its transaction has been open, in whole seconds.
+    pub transaction_seconds: i64,
+    /// The beginning of its current (or, idle, its last) query, cut before the first literal
+    /// ([`query_start`]).
+    pub query: String,
+}
+
+impl fmt::Display for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "backend {} of user {} (", self.pid, self.user)?;
+        if !self.application.is_empty() {
+            write!(f, "application {:?}, ", self.application)?;
+        }
+        match &self.activity {
+            Some(a) => write!(
+                f,
+                "{}, in a transaction for {} s): {}",
+                a.state, a.transaction_seconds, a.query
+            ),
+            None => write!(
+                f,
+                "what it does is hidden from this login; grant it pg_read_all_stats to see)"
+            ),
+        }
+    }
+}
+
+/// The beginning of a query, safe to print: whitespace folded, cut before its first literal (a
+/// quote, a `$`, or a number) and after 60 characters, so that no value it holds is shown.
+pub fn query_start(query: &str) -> String {
+    let folded = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut end = folded.len();
+    let mut previous = ' ';
+    for (i, c) in folded.char_indices() {
+        let in_name = previous.is_alphanumeric() || previous == '_' || previous == '"';
+        if c == '\'' || c == '$' || (c.is_ascii_digit() && !in_name) {
+            end = i;
+            break;
+        }
+        previous = c;
+    }
+    let shown: String = folded[..end].chars().take(60).collect();
+    if shown.len() < folded.len() {
+        format!("{} …", shown.trim_end())
+    } else {
+        shown
+    }
+}
+
+/// The other sessions of the database in a transaction, oldest first (those whose activity
+/// this login may not see last), at most five: what a step that gave up waiting waited on (a
+/// `CONCURRENTLY` build waits for every transaction older than it; any other statement for the
+/// ones holding a lock it needs). A session is in a transaction while it holds its virtual
+/// transaction id's lock, which `pg_locks` shows every login. Empty when they cannot be read.
+async fn open_transactions(client: &Client) -> Vec<Session> {
+    let rows = client
+        .query(
+            "SELECT a.pid, COALESCE(a.usename::text, ''), COALESCE(a.application_name, ''), \
+                    a.state, EXTRACT(epoch FROM pg_catalog.now() - a.xact_start)::bigint, \
+                    pg_catalog.left(a.query, 200) \
+             FROM pg_catalog.pg_stat_activity a \
+             WHERE a.datname = pg_catalog.current_database() \
+               AND a.pid <> pg_catalog.pg_backend_pid() \
+               AND EXISTS (SELECT FROM pg_catalog.pg_locks l WHERE l.pid = a.pid \
+                           AND l.locktype = 'virtualxid' AND l.granted) \
+             ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5",
+            &[],
+        )
+        .await
+        .unwrap_or_default();
+    rows.iter()
+        .map(|r| {
+            let state: Option<String> = r.get(3);
+            let seconds: Option<i64> = r.get(4);
+            let query: Option<&str> = r.get(5);
+            Session {
+                pid: r.get(0),
+                user: r.get(1),
+                application: r.get(2),
+                activity: state
+                    .zip(seconds)
+                    .map(|(state, transaction_seconds)| Activity {
+                        state,
+                        transaction_seconds,
+                        query: query_start(query.unwrap_or_default()),
+                    }),
+            }
+        })
+        .collect()
+}
+
+/// The files of a changed migration: `up.sql`, `snapshot.json` or both, and whether both.
+fn changed_files(up_sql: bool, snapshot: bool) -> (String, bool) {
+    match (up_sql, snapshot) {
+        (true, true) => (format!("{UP_FILE} and {SNAPSHOT_FILE}"), true),
+        (false, true) => (SNAPSHOT_FILE.to_string(), false),
+        _ => (UP_FILE.to_string(), false),
+    }
+}
+
+/// The history table, qualified.
+fn history_table() -> String {
+    quote_in_schema(Some(SCHEMA), HISTORY_TABLE)
+}
+
+/// The session settings every statement of an apply runs under, set again before each step:
+/// the lock timeout, no statement timeout but the server's, and the search path.
+fn session_settings(options: &ApplyOptions) -> String {
+    format!(
+        "SET lock_timeout = {}; RESET statement_timeout; \
+         SELECT pg_catalog.set_config('search_path', {}, false)",
+        quote_literal(&format!("{}ms", options.lock_timeout.as_millis())),
+        quote_literal(&format!("{}, pg_temp", quote_ident(SCHEMA)))
+    )
+}
+
 /// A recorded migration.
 struct Record {
     name: String,
@@ -182,28 +419,45 @@ async fn ensure_history(client: &Client) -> Result<(), ApplyError> {
                  steps_total integer NOT NULL,\n    \
                  started_at timestamptz NOT NULL DEFAULT now(),\n    \
                  finished_at timestamptz\n)",
-            quote_ident(HISTORY_TABLE)
+            history_table()
         ))
         .await?;
     Ok(())
 }
 
+/// The history, `None` before the first apply; refused when there is none in [`SCHEMA`] but
+/// one in another schema.
 async fn history(client: &Client) -> Result<Option<Vec<Record>>, ApplyError> {
     let exists: bool = client
         .query_one(
             "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-            &[&quote_ident(HISTORY_TABLE)],
+            &[&history_table()],
         )
         .await?
         .get(0);
     if !exists {
-        return Ok(None);
+        // A table of that name with this history's columns, in another schema.
+        let elsewhere = client
+            .query_opt(
+                "SELECT n.nspname::text FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND n.nspname <> $2 \
+                   AND EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid \
+                               AND a.attname = 'steps_total' AND NOT a.attisdropped) \
+                 ORDER BY 1 LIMIT 1",
+                &[&HISTORY_TABLE, &SCHEMA],
+            )
+            .await?;
+        return match elsewhere {
+            Some(row) => Err(ApplyError::HistoryElsewhere { schema: row.get(0) }),
+            None => Ok(None),
+        };
     }
     let rows = client
         .query(
             &format!(
                 "SELECT name, checksum, steps_applied, steps_total FROM {} ORDER BY name",
-                quote_ident(HISTORY_TABLE)
+                history_table()
             ),
             &[],
         )
@@ -225,12 +479,7 @@ fn states(migrations: &Migrations, records: &[Record]) -> Vec<MigrationStatus> {
     for migration in &migrations.migrations {
         let state = match records.iter().find(|r| r.name == migration.name) {
             None => State::Pending,
-            Some(r) if r.checksum != migration.checksum() => State::Changed,
-            Some(r) if r.steps_applied < r.steps_total => State::Partial {
-                applied: r.steps_applied,
-                total: r.steps_total,
-            },
-            Some(_) => State::Applied,
+            Some(record) => recorded_state(migration, record),
         };
         out.push(MigrationStatus {
             name: migration.name.clone(),
@@ -247,6 +496,40 @@ fn states(migrations: &Migrations, records: &[Record]) -> Vec<MigrationStatus> {
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// Where a recorded migration stands: its files against the checksums recorded (`up.sql`'s
+/// alone in a history written before the snapshot was covered), then its steps.
+fn recorded_state(migration: &Migration, record: &Record) -> State {
+    let recorded = record.checksum.as_str();
+    let up = migration.up_checksum();
+    let (up_sql, snapshot) = if recorded.len() == up.len() {
+        (recorded != up, false)
+    } else {
+        (
+            recorded.get(..up.len()) != Some(up.as_str()),
+            recorded.get(up.len()..) != Some(checksum(&migration.snapshot_json).as_str()),
+        )
+    };
+    if up_sql || snapshot {
+        return State::Changed { up_sql, snapshot };
+    }
+    let total = migration.steps().len() as i32;
+    if record.steps_total != total || !(0..=total).contains(&record.steps_applied) {
+        return State::Disagrees {
+            applied: record.steps_applied,
+            recorded_total: record.steps_total,
+            total,
+        };
+    }
+    if record.steps_applied < total {
+        State::Partial {
+            applied: record.steps_applied,
+            total,
+        }
+    } else {
+        State::Applied
+    }
 }
 
 /// Where each migration of the folder, and each one recorded, stands in the database.
@@ -295,25 +578,26 @@ async fn lock_holder(client: &Client) -> Option<String> {
 
 /// Applies every migration not recorded in the history, in name order, after checking the
 /// history against the folder (nothing runs when a recorded migration changed or is missing,
-/// or a pending one sorts before an applied one, unless `options` allows it). Holds an advisory
-/// lock throughout, waiting at most `options.lock_timeout` for it. A migration left partial by
-/// an earlier failure resumes at its first step not applied. Returns the migrations applied.
+/// or a pending one sorts before an applied one, unless `options` allows it; nor when a
+/// history row disagrees with its migration's steps). Holds an advisory lock throughout,
+/// waiting at most `options.lock_timeout` for it. A migration left partial by an earlier
+/// failure resumes at its first step not applied. Returns the migrations applied.
+///
+/// Runs under the settings of the module's description (search path, lock timeout) and resets
+/// them when done. A migration recorded with the checksum of its `up.sql` alone (by an earlier
+/// version) is recorded again with its snapshot's.
 pub async fn apply(
     client: &mut Client,
     migrations: &Migrations,
     options: ApplyOptions,
 ) -> Result<Vec<String>, ApplyError> {
-    client
-        .batch_execute(&format!(
-            "SET lock_timeout = {}",
-            quote_literal(&format!("{}ms", options.lock_timeout.as_millis()))
-        ))
-        .await?;
+    let settings = session_settings(&options);
+    client.batch_execute(&settings).await?;
     let locked = client
         .query_one("SELECT pg_catalog.pg_advisory_lock($1)", &[&LOCK_KEY])
         .await;
-    client.batch_execute("RESET lock_timeout").await?;
     if let Err(error) = locked {
+        let _ = client.batch_execute(RESET).await;
         if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
             return Err(ApplyError::Locked {
                 holder: lock_holder(client).await,
@@ -322,30 +606,49 @@ pub async fn apply(
         }
         return Err(error.into());
     }
-    let result = apply_locked(client, migrations, options).await;
+    let result = apply_locked(client, migrations, &options, &settings).await;
     let unlocked = client
         .query_one("SELECT pg_catalog.pg_advisory_unlock($1)", &[&LOCK_KEY])
         .await;
+    let reset = client.batch_execute(RESET).await;
     let applied = result?;
     unlocked?;
+    reset?;
     Ok(applied)
 }
+
+/// What `apply` leaves the session with: its own settings reset.
+const RESET: &str = "RESET lock_timeout; RESET statement_timeout; RESET search_path";
 
 async fn apply_locked(
     client: &mut Client,
     migrations: &Migrations,
-    options: ApplyOptions,
+    options: &ApplyOptions,
+    settings: &str,
 ) -> Result<Vec<String>, ApplyError> {
-    ensure_history(client).await?;
     let records = history(client).await?.unwrap_or_default();
+    ensure_history(client).await?;
     let mut problems = Vec::new();
     let last_applied = records.iter().map(|r| r.name.as_str()).max();
     for status in states(migrations, &records) {
         match status.state {
-            State::Changed if !options.allow_changed => problems.push(format!(
-                "{} was applied, and its {} has changed since (checksums differ)",
-                status.name,
-                super::UP_FILE
+            State::Changed { up_sql, snapshot } if !options.allow_changed => {
+                let (files, both) = changed_files(up_sql, snapshot);
+                let have = if both { "have" } else { "has" };
+                problems.push(format!(
+                    "{} was applied, and its {files} {have} changed since (checksums differ)",
+                    status.name
+                ))
+            }
+            State::Disagrees {
+                applied,
+                recorded_total,
+                total,
+            } => problems.push(format!(
+                "{}: the history records {applied} of {recorded_total} steps applied, but its \
+                 {UP_FILE} (unchanged) has {total}: the history row was edited. Set it back \
+                 (steps_total = {total}, steps_applied = the steps that ran) and apply again",
+                status.name
             )),
             State::Missing if !options.allow_missing => problems.push(format!(
                 "{} was applied, and its folder is missing",
@@ -369,6 +672,24 @@ async fn apply_locked(
     if !problems.is_empty() {
         return Err(ApplyError::Refused(problems));
     }
+    // Recorded by an earlier version with `up.sql`'s checksum alone: now with the snapshot's.
+    for migration in &migrations.migrations {
+        let up = migration.up_checksum();
+        if records
+            .iter()
+            .any(|r| r.name == migration.name && r.checksum == up)
+        {
+            client
+                .execute(
+                    &format!(
+                        "UPDATE {} SET checksum = $1 WHERE name = $2",
+                        history_table()
+                    ),
+                    &[&migration.checksum(), &migration.name],
+                )
+                .await?;
+        }
+    }
     let mut applied = Vec::new();
     for migration in &migrations.migrations {
         let record = records.iter().find(|r| r.name == migration.name);
@@ -377,7 +698,12 @@ async fn apply_locked(
             Some(r) => r.steps_applied as usize,
             None => 0,
         };
-        apply_one(client, migration, done).await?;
+        if let Err(mut error) = apply_one(client, migration, done, settings).await {
+            if let ApplyError::GaveUp { sessions, .. } = &mut error {
+                *sessions = open_transactions(client).await;
+            }
+            return Err(error);
+        }
         applied.push(migration.name.clone());
     }
     Ok(applied)
@@ -385,11 +711,12 @@ async fn apply_locked(
 
 /// Runs the steps of `migration` from step `done + 1`: each run of transactional steps (up to a
 /// `COMMIT` line of the file) in one transaction with the history row's update, each
-/// `no-transaction` step on its own, then its row updated.
+/// `no-transaction` step on its own, then its row updated; `settings` set again before each.
 async fn apply_one(
     client: &mut Client,
     migration: &Migration,
     done: usize,
+    settings: &str,
 ) -> Result<(), ApplyError> {
     let steps = migration.steps();
     let total = steps.len() as i32;
@@ -400,15 +727,28 @@ async fn apply_one(
              ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, \
              steps_applied = EXCLUDED.steps_applied, steps_total = EXCLUDED.steps_total, \
              finished_at = EXCLUDED.finished_at",
-            table = quote_ident(HISTORY_TABLE),
+            table = history_table(),
             name = quote_literal(&migration.name),
             sum = quote_literal(&migration.checksum()),
         )
     };
-    let failed = |step: usize, error: tokio_postgres::Error| ApplyError::Step {
-        migration: migration.name.clone(),
-        step: step + 1,
-        error: Box::new(error.into()),
+    let failed = |step: usize, error: tokio_postgres::Error| {
+        let (migration, step) = (migration.name.clone(), step + 1);
+        if gave_up_waiting(&error) {
+            // The sessions are read once the transaction is rolled back.
+            ApplyError::GaveUp {
+                migration,
+                step,
+                error: Box::new(error.into()),
+                sessions: Vec::new(),
+            }
+        } else {
+            ApplyError::Step {
+                migration,
+                step,
+                error: Box::new(error.into()),
+            }
+        }
     };
     if steps.is_empty() {
         client.batch_execute(&record(0)).await?;
@@ -416,34 +756,24 @@ async fn apply_one(
     }
     let mut index = done;
     while index < steps.len() {
+        // A step's own `SET` (not `SET LOCAL`) outlives it: each step starts from the apply's.
+        client.batch_execute(settings).await?;
         if !steps[index].transactional {
-            // An index a failed concurrent build left invalid is dropped first, so that the
-            // build (`IF NOT EXISTS`) runs again instead of keeping it.
-            let built = concurrent_index(&steps[index].sql);
-            if let Some((schema, name)) = &built {
-                drop_invalid_index(client, schema.as_deref(), name)
-                    .await
-                    .map_err(|e| failed(index, e))?;
-            }
-            // One statement per query: several in one simple query form an implicit
-            // transaction block, which `CONCURRENTLY` refuses.
-            let mut result = Ok(());
-            for statement in split_statements(&steps[index].sql) {
-                result = client.batch_execute(statement).await;
-                if result.is_err() {
-                    break;
-                }
-            }
-            let reset = client
-                .batch_execute("RESET lock_timeout; RESET statement_timeout")
-                .await;
-            if let Err(error) = result {
-                if let Some((schema, name)) = &built {
-                    let _ = drop_invalid_index(client, schema.as_deref(), name).await;
-                }
-                return Err(failed(index, error));
-            }
-            reset?;
+            let statements: Vec<_> = split_statements(&steps[index].sql)
+                .into_iter()
+                .map(|sql| (sql, concurrent_index(sql)))
+                .collect();
+            let builds = statements.iter().map(|(sql, built)| {
+                let built = built.as_ref();
+                (
+                    *sql,
+                    built.map(|(schema, name)| (schema.as_deref(), name.as_str())),
+                )
+            });
+            run_outside_transaction(client, builds)
+                .await
+                .map_err(|e| failed(index, e))?;
+            client.batch_execute(settings).await?;
             index += 1;
             client.batch_execute(&record(index)).await?;
             continue;
@@ -570,7 +900,22 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{concurrent_index, split_statements};
+    use super::{concurrent_index, query_start, split_statements};
+
+    #[test]
+    fn a_query_is_shown_up_to_its_first_literal() {
+        assert_eq!(
+            query_start("UPDATE \"t2\"\n   SET note = 'private details' WHERE id = 42"),
+            "UPDATE \"t2\" SET note = …"
+        );
+        assert_eq!(
+            query_start("SELECT * FROM t WHERE id = $1"),
+            "SELECT * FROM t WHERE id = …"
+        );
+        assert_eq!(query_start("UPDATE t SET n = 12345"), "UPDATE t SET n = …");
+        assert_eq!(query_start("LOCK TABLE accounts"), "LOCK TABLE accounts");
+        assert_eq!(query_start(&"SELECT x ".repeat(20)).chars().count(), 62);
+    }
 
     #[test]
     fn statements_split_outside_quotes_and_comments() {

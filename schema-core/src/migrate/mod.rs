@@ -42,6 +42,8 @@ pub struct Migration {
     pub up_sql: String,
     /// The schema after it, and the migration before it.
     pub snapshot: Snapshot,
+    /// `snapshot.json` as in the file: its checksum is recorded with `up.sql`'s.
+    pub snapshot_json: String,
 }
 
 /// What `snapshot.json` holds.
@@ -90,6 +92,12 @@ pub enum MigrateError {
         /// The name.
         name: String,
     },
+    /// A migration's folder name starts with 14 digits that are not a UTC date and time
+    /// (`20261399999999_billing`): it would not sort where it was made.
+    Stamp {
+        /// The folder's name.
+        name: String,
+    },
     /// Two migrations follow the same one: they were made on two branches.
     Branches {
         /// The migration both follow (`None`: both are first).
@@ -123,6 +131,12 @@ impl fmt::Display for MigrateError {
                 f,
                 "`{name}` is not a migration name: use lower-case letters, digits and `_` \
                  (folders are `<UTC yyyymmddHHMMSS>_<name>`)"
+            ),
+            MigrateError::Stamp { name } => write!(
+                f,
+                "migration folder `{name}`: `{}` is not a UTC date and time \
+                 (yyyymmddHHMMSS); rename the folder with the time it was made",
+                &name[..name.len().min(14)]
             ),
             MigrateError::Branches {
                 parent,
@@ -242,10 +256,14 @@ impl Migrations {
     }
 
     fn checked(migrations: Vec<Migration>) -> Result<Self, MigrateError> {
-        if let Some(bad) = migrations.iter().find(|m| !valid_folder_name(&m.name)) {
-            return Err(MigrateError::Name {
-                name: bad.name.clone(),
-            });
+        for migration in &migrations {
+            let name = migration.name.clone();
+            if !valid_folder_name(&name) {
+                return Err(MigrateError::Name { name });
+            }
+            if stamp_of(&name).is_none() {
+                return Err(MigrateError::Stamp { name });
+            }
         }
         Ok(Migrations { migrations })
     }
@@ -314,13 +332,8 @@ impl Migrations {
         }
         plan.check_allowed(allow).map_err(MigrateError::Refused)?;
         // Names sort in the order migrations are made, even when the clock is behind.
-        let mut stamp = timestamp(unix_seconds);
-        if let Some(latest) = self.latest() {
-            if stamp.as_str() <= &latest.name[..14] {
-                let last: i64 = latest.name[..14].parse().unwrap_or(0);
-                stamp = next_stamp(last);
-            }
-        }
+        let after_latest = self.latest().and_then(|m| stamp_of(&m.name)).map(|t| t + 1);
+        let stamp = timestamp(after_latest.map_or(unix_seconds, |t| t.max(unix_seconds)));
         let name = format!("{stamp}_{name}");
         Ok(Some(NewMigration {
             up_sql: render_up(&name, &plan),
@@ -381,12 +394,20 @@ impl Migration {
             name: name.into(),
             up_sql,
             snapshot,
+            snapshot_json: json.into(),
         })
     }
 
-    /// The SHA-256 of `up.sql` with its line endings normalized (`\r\n` read as `\n`), in hex:
-    /// what the history table records.
+    /// What the history table records: the [`checksum`] of `up.sql` followed by that of
+    /// `snapshot.json` (128 hex digits), so that an edit of either is seen. Histories written
+    /// before the snapshot was covered hold `up.sql`'s alone ([`up_checksum`](Self::up_checksum)).
     pub fn checksum(&self) -> String {
+        checksum(&self.up_sql) + &checksum(&self.snapshot_json)
+    }
+
+    /// The [`checksum`] of `up.sql` alone: the first half of [`checksum`](Self::checksum), and
+    /// all that histories written before the snapshot was covered hold.
+    pub fn up_checksum(&self) -> String {
         checksum(&self.up_sql)
     }
 
@@ -450,12 +471,14 @@ fn timestamp(unix_seconds: i64) -> String {
         .to_string()
 }
 
-/// The stamp one second after `yyyymmddHHMMSS`.
-fn next_stamp(stamp: i64) -> String {
-    let parsed = chrono::NaiveDateTime::parse_from_str(&stamp.to_string(), "%Y%m%d%H%M%S")
-        .map(|t| t.and_utc().timestamp())
-        .unwrap_or(0);
-    timestamp(parsed + 1)
+/// The time a folder name's `yyyymmddHHMMSS` stamp says, in unix seconds; `None` when its
+/// first 14 characters are not a UTC date and time.
+fn stamp_of(name: &str) -> Option<i64> {
+    let stamp = name.get(..14)?;
+    let time = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d%H%M%S").ok()?;
+    let seconds = time.and_utc().timestamp();
+    // Written back, so that only the one spelling of a time counts (no leap second `60`).
+    (timestamp(seconds) == stamp).then_some(seconds)
 }
 
 /// The line that opens each step of an `up.sql`.
@@ -625,9 +648,50 @@ mod tests {
     }
 
     #[test]
+    fn hostile_names_are_refused_before_anything_is_planned_or_read() {
+        let hostile = [
+            "../escape",
+            "a/../../b",
+            "x; DROP TABLE t",
+            "x\"y",
+            "Init",
+            "",
+        ];
+        let snapshot = serde_json::to_string(&Snapshot {
+            format_version: FORMAT_VERSION,
+            parent: None,
+            schema: SchemaModel::empty(),
+        })
+        .unwrap();
+        let snapshot: &'static str = Box::leak(snapshot.into_boxed_str());
+        for name in hostile {
+            let refused = Migrations::default().plan_new(&SchemaModel::empty(), name, &[], 0);
+            assert!(
+                matches!(refused, Err(MigrateError::Name { .. })),
+                "{name:?}: {refused:?}"
+            );
+            let folder = format!("20261126093000_{name}");
+            let embedded = [EmbeddedMigration {
+                name: Box::leak(folder.into_boxed_str()),
+                up_sql: "SELECT 1;",
+                snapshot,
+            }];
+            let read = Migrations::embedded(&embedded);
+            assert!(
+                matches!(read, Err(MigrateError::Name { .. })),
+                "{name:?}: {read:?}"
+            );
+        }
+    }
+
+    #[test]
     fn names_are_timestamps_in_utc_and_sort_after_the_latest() {
         assert_eq!(timestamp(0), "19700101000000");
-        assert_eq!(next_stamp(20261126235959), "20261127000000");
+        let stamp = |name| stamp_of(name).map(timestamp);
+        assert_eq!(stamp("20261126235959_x").as_deref(), Some("20261126235959"));
+        assert_eq!(stamp("20261399999999_billing"), None);
+        assert_eq!(stamp("20260230120000_x"), None);
+        assert_eq!(stamp("20261231235960_x"), None);
         assert!(valid_folder_name("20261126093000_add_channel"));
         assert!(!valid_folder_name("20261126093000_Add"));
         assert!(!valid_folder_name("2026112609300_x"));

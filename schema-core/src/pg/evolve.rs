@@ -571,42 +571,29 @@ pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<
 /// Applies `plan` through `client`, after refusing it if it holds a destructive step whose
 /// object `allow` does not name (then nothing runs). Each run of transactional steps is one
 /// transaction, every step with its own `SET LOCAL lock_timeout` and `statement_timeout`; a
-/// `CONCURRENTLY` step runs on its own, and an index it leaves invalid is dropped again.
+/// `CONCURRENTLY` step runs on its own, under its own timeouts, the removal of an index an
+/// earlier build left invalid included; an index it leaves invalid is dropped again, unless it
+/// gave up waiting for another session (then the next apply drops it).
 pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(), EvolveError> {
     plan.check_allowed(allow).map_err(EvolveError::Refused)?;
     let mut index = 0;
     while index < plan.steps.len() {
         let step = &plan.steps[index];
         if !step.transactional {
-            let built = step.statement.concurrently_built_index();
-            let failed = |error: tokio_postgres::Error| EvolveError::Step {
-                index,
-                sql: step.sql.clone(),
-                error: Box::new(error.into()),
-            };
-            if let Some((schema, name)) = built {
-                drop_invalid_index(client, schema, name)
-                    .await
-                    .map_err(failed)?;
-            }
-            let mut result = Ok(());
-            for setting in step.settings(false) {
-                if result.is_ok() {
-                    result = client.batch_execute(&setting).await;
-                }
-            }
-            if result.is_ok() {
-                result = client.batch_execute(&step.sql).await;
-            }
+            let settings = step.settings(false);
+            let statements = settings
+                .iter()
+                .map(|s| (s.as_str(), None))
+                .chain([(step.sql.as_str(), step.statement.concurrently_built_index())]);
+            let result = run_outside_transaction(client, statements).await;
             let reset = client
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
                 .await;
-            if let Err(error) = result {
-                if let Some((schema, name)) = built {
-                    let _ = drop_invalid_index(client, schema, name).await;
-                }
-                return Err(failed(error));
-            }
+            result.map_err(|error| EvolveError::Step {
+                index,
+                sql: step.sql.clone(),
+                error: Box::new(error.into()),
+            })?;
             reset?;
             index += 1;
             continue;
@@ -636,9 +623,49 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
     Ok(())
 }
 
+/// Runs the statements of a step that cannot run in a transaction, one per query (several in
+/// one simple query form an implicit transaction block, which `CONCURRENTLY` refuses), each
+/// with the index it builds `CONCURRENTLY` (its PostgreSQL schema, `None` for the current one,
+/// and its name), if any.
+///
+/// Such an index that a failed build left invalid is dropped just before its build, so that the
+/// build (`IF NOT EXISTS`) runs again instead of keeping it; the step's `SET` statements come
+/// first, so the drop waits no longer than the build may. When the build fails, the invalid
+/// index it leaves is dropped again, unless the build gave up waiting ([`gave_up_waiting`]):
+/// the drop would then wait on the same sessions, with nothing to bound it but the same
+/// timeouts, and the next run drops it before building.
+pub(crate) async fn run_outside_transaction<'a>(
+    client: &Client,
+    statements: impl IntoIterator<Item = (&'a str, Option<(Option<&'a str>, &'a str)>)>,
+) -> Result<(), tokio_postgres::Error> {
+    for (sql, built) in statements {
+        if let Some((schema, name)) = built {
+            drop_invalid_index(client, schema, name).await?;
+        }
+        if let Err(error) = client.batch_execute(sql).await {
+            if let Some((schema, name)) = built.filter(|_| !gave_up_waiting(&error)) {
+                let _ = drop_invalid_index(client, schema, name).await;
+            }
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a statement was cancelled while it waited or ran: by its `lock_timeout`, its
+/// `statement_timeout`, or a cancel request.
+pub(crate) fn gave_up_waiting(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    matches!(
+        error.code(),
+        Some(&SqlState::LOCK_NOT_AVAILABLE) | Some(&SqlState::QUERY_CANCELED)
+    )
+}
+
 /// Drops the index `name` of `schema` (`None`: the current schema) if a failed
 /// `CONCURRENTLY` build left it invalid, so that the build can run again (a valid one is left
-/// alone).
+/// alone). Under the session's `lock_timeout`: `DROP INDEX CONCURRENTLY` waits for every
+/// transaction that uses the table.
 pub(crate) async fn drop_invalid_index(
     client: &Client,
     schema: Option<&str>,
