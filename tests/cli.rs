@@ -1,0 +1,216 @@
+//! The command line as its users run it (`schema_core::cli::run_to`, what `cargo run --example
+//! schema` runs), against the real server: `check` on a database the migrations built and on an
+//! empty one, a login that cannot build the shadow, and the scripts it writes for `psql` applied
+//! by `psql` under client encodings other than UTF-8.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{block_on, TestDb};
+use schema_core::pg::evolve::{drift, Shadow};
+use schema_core::{PgTable, Schema};
+
+/// A temporary migrations folder, removed on drop.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new() -> Self {
+        Folder(std::env::temp_dir().join(format!("schema-cli-{}", uuid::Uuid::new_v4().simple())))
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 path")
+    }
+
+    /// The `up.sql` of each migration, in name order.
+    fn up_sqls(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.0)
+            .expect("the migrations folder")
+            .map(|entry| entry.expect("an entry").path().join("up.sql"))
+            .collect();
+        found.sort();
+        found
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What one run of the command line gave.
+struct Run {
+    code: u8,
+    out: String,
+    err: String,
+}
+
+/// Runs the command line on `schema` with `args`, keeping what it prints.
+fn cli(schema: Schema, args: &[&str]) -> Run {
+    let mut all = vec!["schema"];
+    all.extend_from_slice(args);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = schema_core::cli::run_to(schema, all, &mut out, &mut err);
+    Run {
+        code,
+        out: String::from_utf8(out).expect("UTF-8 output"),
+        err: String::from_utf8(err).expect("UTF-8 errors"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A policy that names a table of its own schema qualified.
+
+/// Owners of pets.
+#[derive(PgTable)]
+#[pg(table = "owners")]
+pub struct Owner {
+    #[pg(primary_key)]
+    pub owner_id: i32,
+    pub login: String,
+}
+
+/// Pets, seen by their owner's login only; the policy names `public.owners` qualified, and a
+/// ledger table of a schema of its own.
+#[derive(PgTable)]
+#[pg(
+    table = "pets",
+    row_level_security,
+    policy(
+        name = "owners_see_their_pets",
+        to = "public",
+        command = "select",
+        using = "EXISTS (SELECT 1 FROM public.owners o WHERE o.owner_id = pets.owner_id \
+                 AND o.login = current_user) OR pets.pet_id IN (SELECT e.pet_id FROM \
+                 vet.visits e)"
+    )
+)]
+pub struct Pet {
+    #[pg(primary_key)]
+    pub pet_id: i32,
+    #[pg(references = Owner::owner_id)]
+    pub owner_id: i32,
+    /// When the pet came; an expression with a qualified name of another kind.
+    #[pg(default_sql = "pg_catalog.now()")]
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// Visits, in a PostgreSQL schema of their own (declared before the policy that names them).
+#[derive(PgTable)]
+#[pg(schema = "vet", table = "visits")]
+pub struct Visit {
+    #[pg(primary_key)]
+    pub visit_id: i32,
+    pub pet_id: i32,
+}
+
+fn pets() -> Schema {
+    Schema::new()
+        .table::<Visit>()
+        .table::<Owner>()
+        .table::<Pet>()
+}
+
+#[test]
+fn a_policy_naming_its_own_schemas_tables_qualified_shows_no_drift() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    let url = db.url();
+    assert_eq!(
+        cli(pets(), &["migrate", "new", "init", "--dir", folder.path()]).code,
+        0
+    );
+    let applied = cli(
+        pets(),
+        &[
+            "migrate",
+            "apply",
+            "--database-url",
+            url,
+            "--dir",
+            folder.path(),
+        ],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.err);
+    // The database the migrations built matches the code, whichever shadow normalizes it.
+    for shadow in [&[][..], &["--new-shadow-database"][..]] {
+        let mut args = vec!["check", "--database-url", url, "--dir", folder.path()];
+        args.extend_from_slice(shadow);
+        let check = cli(pets(), &args);
+        assert_eq!((check.code, check.out.as_str()), (0, ""), "{}", check.err);
+        let mut args = vec!["diff", "--database-url", url];
+        args.extend_from_slice(shadow);
+        let diff = cli(pets(), &args);
+        assert_eq!(
+            (diff.code, diff.out.as_str()),
+            (0, "-- the database matches the code: nothing to do\n"),
+            "{}",
+            diff.err
+        );
+    }
+}
+
+#[test]
+fn check_on_an_empty_database_lists_everything_missing_and_exits_1() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    assert_eq!(
+        cli(pets(), &["migrate", "new", "init", "--dir", folder.path()]).code,
+        0
+    );
+    let missing = [
+        "schema `vet`: missing",
+        "table `vet.visits`: missing",
+        "table `owners`: missing",
+        "table `pets`: missing",
+    ];
+    for shadow in [Shadow::Transaction, Shadow::SameServer] {
+        let lines = block_on(drift(db.url(), &pets(), shadow)).unwrap();
+        assert_eq!(lines, missing, "{shadow:?}");
+    }
+    let check = cli(
+        pets(),
+        &["check", "--database-url", db.url(), "--dir", folder.path()],
+    );
+    assert_eq!(check.code, 1, "{}", check.err);
+    let listed: Vec<String> = missing.iter().map(|m| format!("  {m}\n")).collect();
+    assert_eq!(
+        check.out,
+        format!("the database differs from the code:\n{}", listed.concat())
+    );
+    // The application's schema too: its roles, schema, enum type and tables.
+    let app = || shared::schemas::db::schema().with_names(db.names().clone());
+    let app_folder = Folder::new();
+    assert_eq!(
+        cli(
+            app(),
+            &["migrate", "new", "init", "--dir", app_folder.path()]
+        )
+        .code,
+        0
+    );
+    let check = cli(
+        app(),
+        &[
+            "check",
+            "--database-url",
+            db.url(),
+            "--dir",
+            app_folder.path(),
+        ],
+    );
+    assert_eq!(check.code, 1, "{}", check.err);
+    for object in [
+        "role `",
+        "schema `billing`: missing",
+        "enum type `invoice_status`: missing",
+        "table `providers`: missing",
+        "table `support_tickets`: missing",
+        "table `billing.invoices`: missing",
+        "table `billing.invoice_lines`: missing",
+    ] {
+        assert!(check.out.contains(object), "{object} in {}", check.out);
+    }
+}
