@@ -214,3 +214,48 @@ fn check_on_an_empty_database_lists_everything_missing_and_exits_1() {
         assert!(check.out.contains(object), "{object} in {}", check.out);
     }
 }
+
+#[test]
+fn check_as_a_login_that_cannot_build_the_shadow_points_to_shadow_url() {
+    let mut db = TestDb::with(&pets());
+    let folder = Folder::new();
+    assert_eq!(
+        cli(pets(), &["migrate", "new", "init", "--dir", folder.path()]).code,
+        0
+    );
+    // A login without CREATE on the database, nor CREATEDB.
+    let reader = db.login_role_with("checker", "");
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--database-url", &reader, "--dir", folder.path()];
+        args.extend_from_slice(extra);
+        cli(pets(), &args)
+    };
+    let denied = check(&[]);
+    assert_eq!(denied.code, 2, "{}", denied.out);
+    assert!(
+        denied.err.contains("permission denied")
+            && denied
+                .err
+                .contains("the login needs CREATE on the database")
+            && denied.err.contains("`--shadow-url URL`"),
+        "{}",
+        denied.err
+    );
+    let denied = check(&["--new-shadow-database"]);
+    assert_eq!(denied.code, 2, "{}", denied.out);
+    assert!(
+        denied.err.contains("the login needs CREATEDB")
+            && denied.err.contains("`--shadow-url URL`"),
+        "{}",
+        denied.err
+    );
+    // What the message says to do works: an empty database of one's own to normalize in.
+    let shadow = TestDb::new();
+    let checked = check(&["--shadow-url", shadow.url()]);
+    assert_eq!(
+        (checked.code, checked.out.as_str()),
+        (0, ""),
+        "{}",
+        checked.err
+    );
+}

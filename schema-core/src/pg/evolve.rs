@@ -86,6 +86,14 @@ pub enum EvolveError {
     },
     /// The shadow URL's database is not empty: it holds these tables.
     ShadowNotEmpty(Vec<String>),
+    /// The login may not build the shadow where it was asked to ([`Shadow::Transaction`]:
+    /// a schema of its own in the database; [`Shadow::SameServer`]: a new database).
+    ShadowDenied {
+        /// The privilege the login lacks: `CREATE on the database`, `CREATEDB`.
+        needs: &'static str,
+        /// The database's refusal.
+        error: Box<PgError>,
+    },
 }
 
 impl fmt::Display for EvolveError {
@@ -105,11 +113,30 @@ impl fmt::Display for EvolveError {
                 "the shadow database is not empty (it holds {}); give an empty one",
                 tables.join(", ")
             ),
+            EvolveError::ShadowDenied { needs, error } => write!(
+                f,
+                "cannot build the shadow that normalizes the code's schema: {error}; the login \
+                 needs {needs}: give an empty database to build it in instead (`--shadow-url \
+                 URL` on the command line, `Shadow::Url` in code)"
+            ),
         }
     }
 }
 
 impl std::error::Error for EvolveError {}
+
+/// `error`, or [`EvolveError::ShadowDenied`] when the server refused it for want of a
+/// privilege (`needs`).
+fn shadow_denied(error: tokio_postgres::Error, needs: &'static str) -> EvolveError {
+    if error.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+        EvolveError::ShadowDenied {
+            needs,
+            error: Box::new(error.into()),
+        }
+    } else {
+        error.into()
+    }
+}
 
 impl From<SchemaError> for EvolveError {
     fn from(error: SchemaError) -> Self {
@@ -464,7 +491,8 @@ async fn apply_and_read(
                     name = quote_ident(&name),
                     path = crate::sql::quote_literal(&format!("{}, {path}", quote_ident(&name))),
                 ))
-                .await?;
+                .await
+                .map_err(|error| shadow_denied(error, "CREATE on the database"))?;
                 live.batch_execute(&ddl).await?;
                 Ok::<_, EvolveError>(read_model(live, &scope).await?)
             }
@@ -486,7 +514,8 @@ async fn apply_and_read(
             let (ddl, scope) = prepare(code);
             let name = shadow_name();
             live.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
-                .await?;
+                .await
+                .map_err(|error| shadow_denied(error, "CREATEDB"))?;
             let mut config = live_config.clone();
             config.pg_config_mut().dbname(&name);
             let result = async {
