@@ -5,7 +5,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::PathBuf;
 
 use common::{block_on, TestDb};
 use schema_core::pg::evolve::{drift, Shadow};
@@ -145,7 +146,10 @@ fn a_policy_naming_its_own_schemas_tables_qualified_shows_no_drift() {
         let diff = cli(pets(), &args);
         assert_eq!(
             (diff.code, diff.out.as_str()),
-            (0, "-- the database matches the code: nothing to do\n"),
+            (
+                0,
+                "SET client_encoding = 'UTF8';\n\n-- the database matches the code: nothing to do\n"
+            ),
             "{}",
             diff.err
         );
@@ -258,4 +262,155 @@ fn check_as_a_login_that_cannot_build_the_shadow_points_to_shadow_url() {
         "{}",
         checked.err
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scripts written for psql say their encoding.
+
+/// Lines of a bill: comments a client encoding other than UTF-8 would misread.
+#[derive(PgTable)]
+#[pg(table = "bill_lines")]
+pub struct BillLine {
+    #[pg(primary_key)]
+    pub line_id: i32,
+    /// The line's total: quantity × unit_price.
+    pub total: i64,
+    /// Where the scan is kept, a folder: C:\scans×\
+    pub folder: String,
+}
+
+fn bills() -> Schema {
+    Schema::new().table::<BillLine>()
+}
+
+/// The comments `psql` must store as the code writes them.
+const COMMENTS: [(&str, &str); 2] = [
+    ("total", "The line's total: quantity × unit_price."),
+    ("folder", "Where the scan is kept, a folder: C:\\scans×\\"),
+];
+
+/// Feeds `script` to `psql -v ON_ERROR_STOP=1` at `url` with the client encoding `encoding`
+/// (`PGCLIENTENCODING`, as a terminal's locale sets it); its error output when it fails.
+fn psql_as(url: &str, encoding: &str, script: &str) -> Result<(), String> {
+    let mut child = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
+        .env("PGCLIENTENCODING", encoding)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot run `psql`: install the PostgreSQL client (it must be on the PATH)");
+    child
+        .stdin
+        .take()
+        .expect("psql's stdin is piped")
+        .write_all(script.as_bytes())
+        .expect("feed the script to psql");
+    let output = child.wait_with_output().expect("wait for psql");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// The comments of `bill_lines`' columns, as stored.
+fn stored_comments(db: &mut TestDb) -> Vec<(String, String)> {
+    db.client()
+        .query(
+            "SELECT a.attname::text, col_description(a.attrelid, a.attnum) \
+             FROM pg_attribute a WHERE a.attrelid = 'bill_lines'::regclass \
+               AND col_description(a.attrelid, a.attnum) IS NOT NULL ORDER BY a.attnum",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+fn expected_comments() -> Vec<(String, String)> {
+    COMMENTS
+        .iter()
+        .map(|(c, t)| (c.to_string(), t.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_script_written_for_psql_opens_with_its_encoding() {
+    let header = schema_core::render::ENCODING_HEADER;
+    let dump = cli(bills(), &["dump"]);
+    assert!(dump.out.starts_with(header), "{}", dump.out);
+    let db = TestDb::new();
+    let diff = cli(bills(), &["diff", "--database-url", db.url()]);
+    assert!(diff.out.starts_with(header), "{}", diff.out);
+    let folder = Folder::new();
+    assert_eq!(
+        cli(bills(), &["migrate", "new", "init", "--dir", folder.path()]).code,
+        0
+    );
+    let up = std::fs::read_to_string(&folder.up_sqls()[0]).unwrap();
+    assert!(up.starts_with(header), "{up}");
+    assert_eq!(header, "SET client_encoding = 'UTF8';\n");
+}
+
+#[test]
+fn psql_with_a_latin1_or_sjis_client_stores_the_comments_as_written() {
+    let folder = Folder::new();
+    assert_eq!(
+        cli(bills(), &["migrate", "new", "init", "--dir", folder.path()]).code,
+        0
+    );
+    let up_sql = std::fs::read_to_string(&folder.up_sqls()[0]).unwrap();
+    let dump = cli(bills(), &["dump"]).out;
+    for encoding in ["LATIN1", "SJIS"] {
+        // The dump, the diff from an empty database and the migration, each applied by psql.
+        let mut from_dump = TestDb::new();
+        psql_as(from_dump.url(), encoding, &dump).unwrap();
+        assert_eq!(
+            stored_comments(&mut from_dump),
+            expected_comments(),
+            "dump, {encoding}"
+        );
+
+        let mut from_diff = TestDb::new();
+        let diff = cli(bills(), &["diff", "--database-url", from_diff.url()]);
+        assert_eq!(diff.code, 0, "{}", diff.err);
+        psql_as(from_diff.url(), encoding, &diff.out).unwrap();
+        assert_eq!(
+            stored_comments(&mut from_diff),
+            expected_comments(),
+            "diff, {encoding}"
+        );
+
+        let mut from_up = TestDb::new();
+        psql_as(from_up.url(), encoding, &up_sql).unwrap();
+        assert_eq!(
+            stored_comments(&mut from_up),
+            expected_comments(),
+            "up.sql, {encoding}"
+        );
+    }
+    // The runner, which sends UTF-8 itself, applies the same up.sql, and `check` finds the
+    // database as the code says.
+    let mut applied = TestDb::new();
+    let url = applied.url().to_string();
+    let apply = cli(
+        bills(),
+        &[
+            "migrate",
+            "apply",
+            "--database-url",
+            &url,
+            "--dir",
+            folder.path(),
+        ],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.err);
+    assert_eq!(stored_comments(&mut applied), expected_comments());
+    let check = cli(
+        bills(),
+        &["check", "--database-url", &url, "--dir", folder.path()],
+    );
+    assert_eq!((check.code, check.out.as_str()), (0, ""), "{}", check.err);
 }

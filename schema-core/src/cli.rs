@@ -29,6 +29,7 @@ use crate::diff::diff;
 use crate::migrate::apply::{apply, status, ApplyOptions};
 use crate::migrate::Migrations;
 use crate::pg::evolve::{drift, plan_for, Shadow};
+use crate::render::psql_script;
 use crate::Schema;
 
 #[derive(Parser)]
@@ -356,20 +357,20 @@ fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Err
                 &schema,
                 database.shadow(),
             ))?;
-            if plan.is_empty() {
-                writeln!(out, "-- the database matches the code: nothing to do")?;
+            let script = if plan.is_empty() {
+                psql_script("-- the database matches the code: nothing to do\n")
             } else {
-                let mut script = String::new();
+                let mut notes = String::new();
                 for suggestion in &plan.suggestions {
-                    script.push_str(&format!("-- note: {suggestion}\n"));
+                    writeln!(notes, "-- note: {suggestion}")?;
                 }
                 for step in plan.steps.iter().filter(|s| s.destructive.is_some()) {
                     let d = step.destructive.as_ref().expect("filtered");
-                    script.push_str(&format!("-- loses data: {}: {}\n", d.object, d.reason));
+                    writeln!(notes, "-- loses data: {}: {}", d.object, d.reason)?;
                 }
-                script.push_str(&plan.to_script());
-                out.push_str(&script);
-            }
+                plan.to_script_with(&notes)
+            };
+            out.push_str(&script);
             Ok(0)
         }
     }
