@@ -180,9 +180,11 @@ pub enum CertificateProblem {
     Other,
 }
 
-/// What to do about a refused certificate, as a sentence ending the error's message.
+/// What was wrong with a refused certificate and what to do about it, as the end of the error's
+/// message (`reason` is rustls's words, said for a problem without advice of its own).
 fn certificate_advice(
     problem: CertificateProblem,
+    reason: &str,
     host: &str,
     names: &[String],
     trusted: &str,
@@ -227,7 +229,7 @@ fn certificate_advice(
             };
             format!("no CA in {trusted} signed it{names}")
         }
-        CertificateProblem::Other => String::new(),
+        CertificateProblem::Other => reason.to_string(),
     };
     options.extend(disable.map(String::from));
     let todo = match options.as_slice() {
@@ -276,8 +278,8 @@ impl fmt::Display for TlsError {
                 ..
             } => write!(
                 f,
-                "the server's certificate was refused ({reason}){}",
-                certificate_advice(*problem, host, names, trusted, *local)
+                "the server's certificate was refused{}",
+                certificate_advice(*problem, reason, host, names, trusted, *local)
             ),
             TlsError::Handshake { reason, .. } => write!(f, "the TLS handshake failed: {reason}"),
         }
@@ -823,6 +825,7 @@ mod tests {
         assert_eq!(
             certificate_advice(
                 CertificateProblem::NotForHost,
+                "not valid for name",
                 "db.internal",
                 &names(&["*.example.com", "db.example.com"]),
                 "the system's trust store",
@@ -834,6 +837,7 @@ mod tests {
         assert_eq!(
             certificate_advice(
                 CertificateProblem::UnknownIssuer,
+                "UnknownIssuer",
                 "db.internal",
                 &[],
                 "the system's trust store",
@@ -843,8 +847,15 @@ mod tests {
              sslrootcert=/path/to/ca.pem (the server's own certificate, if it signed itself)"
         );
         assert_eq!(
-            certificate_advice(CertificateProblem::Other, "localhost", &[], "x", true),
-            ": for a server on this machine, sslmode=disable"
+            certificate_advice(
+                CertificateProblem::Other,
+                "invalid peer certificate: Expired",
+                "localhost",
+                &[],
+                "x",
+                true
+            ),
+            ": invalid peer certificate: Expired: for a server on this machine, sslmode=disable"
         );
     }
 
