@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
-use common::{block_on, TestDb};
+use common::{block_on, psql_in_encoding, TestDb};
 use schema_core::pg::evolve::{drift, Shadow};
 use schema_core::{PgTable, Schema};
 
@@ -289,31 +288,6 @@ const COMMENTS: [(&str, &str); 2] = [
     ("folder", "Where the scan is kept, a folder: C:\\scans×\\"),
 ];
 
-/// Feeds `script` to `psql -v ON_ERROR_STOP=1` at `url` with the client encoding `encoding`
-/// (`PGCLIENTENCODING`, as a terminal's locale sets it); its error output when it fails.
-fn psql_as(url: &str, encoding: &str, script: &str) -> Result<(), String> {
-    let mut child = std::process::Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
-        .env("PGCLIENTENCODING", encoding)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("cannot run `psql`: install the PostgreSQL client (it must be on the PATH)");
-    child
-        .stdin
-        .take()
-        .expect("psql's stdin is piped")
-        .write_all(script.as_bytes())
-        .expect("feed the script to psql");
-    let output = child.wait_with_output().expect("wait for psql");
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
 /// The comments of `bill_lines`' columns, as stored.
 fn stored_comments(db: &mut TestDb) -> Vec<(String, String)> {
     db.client()
@@ -365,31 +339,25 @@ fn psql_with_a_latin1_or_sjis_client_stores_the_comments_as_written() {
     let dump = cli(bills(), &["dump"]).out;
     for encoding in ["LATIN1", "SJIS"] {
         // The dump, the diff from an empty database and the migration, each applied by psql.
-        let mut from_dump = TestDb::new();
-        psql_as(from_dump.url(), encoding, &dump).unwrap();
-        assert_eq!(
-            stored_comments(&mut from_dump),
-            expected_comments(),
-            "dump, {encoding}"
-        );
-
-        let mut from_diff = TestDb::new();
-        let diff = cli(bills(), &["diff", "--database-url", from_diff.url()]);
-        assert_eq!(diff.code, 0, "{}", diff.err);
-        psql_as(from_diff.url(), encoding, &diff.out).unwrap();
-        assert_eq!(
-            stored_comments(&mut from_diff),
-            expected_comments(),
-            "diff, {encoding}"
-        );
-
-        let mut from_up = TestDb::new();
-        psql_as(from_up.url(), encoding, &up_sql).unwrap();
-        assert_eq!(
-            stored_comments(&mut from_up),
-            expected_comments(),
-            "up.sql, {encoding}"
-        );
+        let scripts: [(&str, &dyn Fn(&TestDb) -> String); 3] = [
+            ("dump", &|_| dump.clone()),
+            ("diff", &|db| {
+                let diff = cli(bills(), &["diff", "--database-url", db.url()]);
+                assert_eq!(diff.code, 0, "{}", diff.err);
+                diff.out
+            }),
+            ("up.sql", &|_| up_sql.clone()),
+        ];
+        for (what, script) in scripts {
+            let mut db = TestDb::new();
+            let script = script(&db);
+            psql_in_encoding(db.url(), Some(encoding), &script).unwrap();
+            assert_eq!(
+                stored_comments(&mut db),
+                expected_comments(),
+                "{what}, {encoding}"
+            );
+        }
     }
     // The runner, which sends UTF-8 itself, applies the same up.sql, and `check` finds the
     // database as the code says.

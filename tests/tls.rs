@@ -378,6 +378,12 @@ async fn ssl_in_use(client: &Client) -> bool {
         .get(0)
 }
 
+/// Connects to `url`, and checks the session is over TLS.
+async fn connects_encrypted(url: &str) {
+    let (client, _connection) = pg::connect(url).await.unwrap();
+    assert!(ssl_in_use(&client).await, "{url}");
+}
+
 /// The reason of a refused server certificate; panics on any other outcome.
 fn certificate_refused<T>(result: Result<T, PgError>) -> String {
     match result {
@@ -398,14 +404,12 @@ async fn require_with_the_servers_ca_is_encrypted() {
         assert!(ssl_in_use(&client).await, "sslmode={mode}");
     }
     // The same as key-value pairs.
-    let (client, _connection) = pg::connect(&format!(
+    connects_encrypted(&format!(
         "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=require sslrootcert='{}'",
         c.port,
         c.ca_file.display()
     ))
-    .await
-    .unwrap();
-    assert!(ssl_in_use(&client).await);
+    .await;
 }
 
 #[tokio::test]
@@ -682,14 +686,12 @@ async fn a_certificate_for_localhost_reached_at_127_0_0_1_says_to_connect_to_loc
          or for a server on this machine, sslmode=disable\n"
     );
     // What it says works.
-    let (client, _connection) = pg::connect(&format!(
+    connects_encrypted(&format!(
         "postgres://postgres@localhost:{}/postgres?hostaddr=127.0.0.1&sslrootcert={}",
         c.port,
         c.ca_file.display()
     ))
-    .await
-    .unwrap();
-    assert!(ssl_in_use(&client).await);
+    .await;
 }
 
 #[tokio::test]

@@ -339,7 +339,17 @@ pub fn statements(script: String) -> String {
 
 /// Feeds `script` to `psql -v ON_ERROR_STOP=1` at `url`; the error output when it fails.
 pub fn psql(url: &str, script: &str) -> Result<(), String> {
-    let mut child = std::process::Command::new("psql")
+    psql_in_encoding(url, None, script)
+}
+
+/// [`psql`] with the client encoding `encoding` (`PGCLIENTENCODING`, as a terminal's locale
+/// sets it), or the environment's when `None`.
+pub fn psql_in_encoding(url: &str, encoding: Option<&str>, script: &str) -> Result<(), String> {
+    let mut command = std::process::Command::new("psql");
+    if let Some(encoding) = encoding {
+        command.env("PGCLIENTENCODING", encoding);
+    }
+    let mut child = command
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -158,17 +158,13 @@ pub(super) fn connector(
     let verifier = WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
         .build()
         .map_err(|error| TlsError::Setup(error.to_string()))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if mode == SslMode::VerifyCa {
-        Arc::new(ChainOnly(verifier))
-    } else {
-        verifier
-    };
     let seen = Seen {
         trusted,
         ..Seen::default()
     };
-    let verifier = Arc::new(Reporting {
-        inner: verifier,
+    let verifier = Arc::new(Verifier {
+        webpki: verifier,
+        chain_only: mode == SslMode::VerifyCa,
         seen: seen.clone(),
     });
     Ok((make_connect(provider, verifier)?, seen))
@@ -245,15 +241,17 @@ fn system_roots() -> Result<Arc<RootCertStore>, TlsError> {
     Ok(Arc::clone(SYSTEM.get_or_init(|| Arc::new(roots))))
 }
 
-/// A verifier that, when the one it wraps refuses a certificate, keeps the names the
-/// certificate is for ([`Seen`]), for the error to say which host to connect to.
+/// The verifier of every mode: webpki's, which checks the chain and the host name, the name
+/// not checked for `verify-ca`; and, when it refuses a certificate, the names the certificate
+/// is for kept in [`Seen`], for the error to say which host to connect to.
 #[derive(Debug)]
-struct Reporting {
-    inner: Arc<dyn ServerCertVerifier>,
+struct Verifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    chain_only: bool,
     seen: Seen,
 }
 
-impl ServerCertVerifier for Reporting {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -262,13 +260,20 @@ impl ServerCertVerifier for Reporting {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verified = self.inner.verify_server_cert(
+        let verified = match self.webpki.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
             ocsp_response,
             now,
-        );
+        ) {
+            // rustls checks the name last, once the chain (and revocation, if configured) has
+            // passed: a name error means everything else holds.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.chain_only => Ok(ServerCertVerified::assertion()),
+            other => other,
+        };
         if verified.is_err() {
             let names = presented_names(end_entity).unwrap_or_default();
             *self
@@ -287,7 +292,7 @@ impl ServerCertVerifier for Reporting {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -296,11 +301,11 @@ impl ServerCertVerifier for Reporting {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }
 
@@ -331,55 +336,6 @@ fn host_name(listed: &str) -> Option<String> {
                 .and_then(|n| n.strip_suffix(')'))
         })?;
     Some(name.to_string())
-}
-
-/// `verify-ca`: the chain is verified as for `verify-full`, the host name is not.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // rustls checks the name last, once the chain (and revocation, if configured) has
-        // passed: a name error means everything else holds.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
 }
 
 /// A failed connection's error, with TLS failures told apart; a refused certificate with what
