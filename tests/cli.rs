@@ -328,6 +328,9 @@ fn every_script_written_for_psql_opens_with_its_encoding() {
     assert_eq!(header, "SET client_encoding = 'UTF8';\n");
 }
 
+/// The script a command writes for a database.
+type ScriptFor<'a> = dyn Fn(&TestDb) -> String + 'a;
+
 #[test]
 fn psql_with_a_latin1_or_sjis_client_stores_the_comments_as_written() {
     let folder = Folder::new();
@@ -339,7 +342,7 @@ fn psql_with_a_latin1_or_sjis_client_stores_the_comments_as_written() {
     let dump = cli(bills(), &["dump"]).out;
     for encoding in ["LATIN1", "SJIS"] {
         // The dump, the diff from an empty database and the migration, each applied by psql.
-        let scripts: [(&str, &dyn Fn(&TestDb) -> String); 3] = [
+        let scripts: [(&str, &ScriptFor<'_>); 3] = [
             ("dump", &|_| dump.clone()),
             ("diff", &|db| {
                 let diff = cli(bills(), &["diff", "--database-url", db.url()]);

@@ -111,8 +111,15 @@ fn provider() -> Arc<CryptoProvider> {
 pub(super) struct Seen {
     /// Where the CAs trusted came from: `the sslrootcert file ca.pem`, say.
     trusted: String,
-    /// The name the last refused certificate was checked against, and the names it is for.
-    refused: Arc<Mutex<Option<(String, Vec<String>)>>>,
+    /// The last certificate refused.
+    refused: Arc<Mutex<Option<Refused>>>,
+}
+
+/// A refused certificate: the name it was checked against, and the names it is for.
+#[derive(Clone, Debug, Default)]
+struct Refused {
+    host: String,
+    names: Vec<String>,
 }
 
 /// The connector for a connection in `mode` (not `disable`), and what its verifier will have
@@ -280,8 +287,10 @@ impl ServerCertVerifier for Verifier {
                 .seen
                 .refused
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner) =
-                Some((server_name.to_str().into_owned(), names));
+                .unwrap_or_else(PoisonError::into_inner) = Some(Refused {
+                host: server_name.to_str().into_owned(),
+                names,
+            });
         }
         verified
     }
@@ -355,7 +364,7 @@ pub(super) fn classify(
                 | CertificateError::NotValidForNameContext { .. } => CertificateProblem::NotForHost,
                 _ => CertificateProblem::Other,
             };
-            let (host, names) = seen
+            let Refused { host, names } = seen
                 .refused
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
