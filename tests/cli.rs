@@ -385,3 +385,68 @@ fn psql_with_a_latin1_or_sjis_client_stores_the_comments_as_written() {
     );
     assert_eq!((check.code, check.out.as_str()), (0, ""), "{}", check.err);
 }
+
+#[test]
+fn an_up_sql_written_before_the_encoding_line_still_applies_and_is_not_changed() {
+    let db = TestDb::new();
+    let folder = Folder::new();
+    let url = db.url();
+    let v1 = || Schema::new().table::<Owner>();
+    assert_eq!(
+        cli(v1(), &["migrate", "new", "init", "--dir", folder.path()]).code,
+        0
+    );
+    // As `migrate new` wrote it before: no encoding line.
+    let old = &folder.up_sqls()[0];
+    let text = std::fs::read_to_string(old).unwrap();
+    let before = text
+        .strip_prefix(schema_core::render::ENCODING_HEADER)
+        .expect("a new up.sql opens with its encoding");
+    std::fs::write(old, before).unwrap();
+    let apply = |schema: Schema| {
+        cli(
+            schema,
+            &[
+                "migrate",
+                "apply",
+                "--database-url",
+                url,
+                "--dir",
+                folder.path(),
+            ],
+        )
+    };
+    assert_eq!(apply(v1()).code, 0);
+    // A later migration opens with the line; the earlier one keeps its text and checksum, so
+    // neither `apply` nor `status` calls it changed.
+    let v2 = || pets();
+    assert_eq!(
+        cli(v2(), &["migrate", "new", "pets", "--dir", folder.path()]).code,
+        0
+    );
+    let up_sqls = folder.up_sqls();
+    assert_eq!(std::fs::read_to_string(&up_sqls[0]).unwrap(), before);
+    assert!(std::fs::read_to_string(&up_sqls[1])
+        .unwrap()
+        .starts_with(schema_core::render::ENCODING_HEADER));
+    let applied = apply(v2());
+    assert_eq!(applied.code, 0, "{}", applied.err);
+    assert!(applied.out.ends_with("_pets\n"), "{}", applied.out);
+    let status = cli(
+        v2(),
+        &[
+            "migrate",
+            "status",
+            "--database-url",
+            url,
+            "--dir",
+            folder.path(),
+        ],
+    );
+    assert!(!status.out.contains("changed"), "{}", status.out);
+    let check = cli(
+        v2(),
+        &["check", "--database-url", url, "--dir", folder.path()],
+    );
+    assert_eq!((check.code, check.out.as_str()), (0, ""), "{}", check.err);
+}
