@@ -1,6 +1,7 @@
 //! Prints the DDL of the application's schema: `cargo run --example dump_ddl`.
 //!
-//! The script applies to an empty database with `psql -v ON_ERROR_STOP=1`.
+//! The script applies to an empty database with `psql -v ON_ERROR_STOP=1`, whatever the client's
+//! encoding: its first line says it is UTF-8.
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -35,7 +35,7 @@ fn schema() -> Schema {
 
 #[test]
 fn identities_and_generated_columns_render_as_postgresql_takes_them() {
-    let ddl = schema().to_ddl().unwrap();
+    let ddl = common::statements(schema().to_ddl().unwrap());
     let table = ddl
         .split(";\n")
         .find(|s| s.starts_with("CREATE TABLE"))

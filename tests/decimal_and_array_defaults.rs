@@ -59,7 +59,7 @@ fn schema() -> Schema {
 
 #[test]
 fn the_ddl_writes_decimal_and_array_defaults_and_a_negative_scale() {
-    let ddl = schema().to_ddl().unwrap();
+    let ddl = common::statements(schema().to_ddl().unwrap());
     let expected = r#"CREATE TABLE "accounts" (
     "account_id" bigint NOT NULL,
     "balance" numeric(10,2) NOT NULL DEFAULT 0,

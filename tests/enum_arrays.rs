@@ -48,7 +48,7 @@ fn schema() -> Schema {
 
 #[test]
 fn the_ddl_types_the_arrays_and_checks_every_element_of_a_text_enum() {
-    let ddl = schema().to_ddl().unwrap();
+    let ddl = common::statements(schema().to_ddl().unwrap());
     let expected = r#"CREATE TYPE "channel" AS ENUM ('Email', 'Phone');
 
 CREATE TABLE "cases" (

@@ -53,7 +53,7 @@ fn schema() -> Schema {
 fn each_type_is_created_once_before_the_tables_and_types_its_columns() {
     assert_eq!(TicketStatus::NATIVE_TYPE, Some("ticket_status"));
     assert_eq!(Priority::NATIVE_TYPE, Some("priority"));
-    let ddl = schema().to_ddl().unwrap();
+    let ddl = common::statements(schema().to_ddl().unwrap());
     assert_eq!(
         ddl,
         "CREATE TYPE \"ticket_status\" AS ENUM ('OPEN', 'CLOSED');\n\
@@ -117,10 +117,12 @@ fn two_enums_claiming_one_type_name_are_refused_and_a_declared_type_is_created()
             name: "ticket_status".into()
         }
     );
-    let ddl = Schema::new()
-        .enum_type::<other::AuditKind>()
-        .to_ddl()
-        .unwrap();
+    let ddl = common::statements(
+        Schema::new()
+            .enum_type::<other::AuditKind>()
+            .to_ddl()
+            .unwrap(),
+    );
     assert_eq!(
         ddl,
         "CREATE TYPE \"audit_kind\" AS ENUM ('Read', 'Write');\n"

@@ -103,7 +103,7 @@ fn ledger_db() -> (TestDb, Schema, String) {
 #[test]
 fn a_table_in_a_schema_is_qualified_everywhere_in_the_ddl() {
     assert_eq!(
-        schema().to_ddl().unwrap(),
+        common::statements(schema().to_ddl().unwrap()),
         r#"CREATE EXTENSION IF NOT EXISTS "citext";
 DO $role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'clerk') THEN CREATE ROLE "clerk" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
 CREATE SCHEMA IF NOT EXISTS "ledger";

@@ -25,7 +25,9 @@ use rcgen::{
 };
 use schema_core::pg::tokio_postgres::error::SqlState;
 use schema_core::pg::tokio_postgres::Client;
-use schema_core::pg::{self, ConnectConfig, Db, PgError, SslMode, TlsError, TlsOptions};
+use schema_core::pg::{
+    self, CertificateProblem, ConnectConfig, Db, PgError, SslMode, TlsError, TlsOptions,
+};
 use schema_core::{PgTable, Schema};
 
 // ---------------------------------------------------------------------------------------------
@@ -75,8 +77,9 @@ impl Cluster {
         )
     }
 
-    /// Starts a cluster; panics, after cleaning up, when it cannot.
-    fn start(bindir: PathBuf) -> Cluster {
+    /// Starts a cluster whose certificate is for `names`; panics, after cleaning up, when it
+    /// cannot.
+    fn start(bindir: PathBuf, names: &[&str]) -> Cluster {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -96,7 +99,7 @@ impl Cluster {
         };
         // From here on, a panic drops `cluster`, which deletes the directory (and stops the
         // server once started).
-        cluster.write_certificates();
+        cluster.write_certificates(names);
         std::fs::create_dir(cluster.dir.join("socket")).expect("create socket/");
         if is_root() {
             run(Command::new("chown")
@@ -109,12 +112,12 @@ impl Cluster {
         cluster
     }
 
-    /// The two CAs and the server's certificate and key (for `localhost` and 127.0.0.1).
-    fn write_certificates(&mut self) {
+    /// The two CAs and the server's certificate (for `names`) and key.
+    fn write_certificates(&mut self, names: &[&str]) {
         let ca = certificate_authority("schema-core test CA");
         let other = certificate_authority("schema-core test CA that signed nothing");
-        let mut params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-            .expect("server certificate parameters");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("server certificate parameters");
         params
             .distinguished_name
             .push(DnType::CommonName, "localhost");
@@ -242,11 +245,23 @@ fn certificate_authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
         .expect("a self-signed CA")
 }
 
-/// The cluster the tests share: started by the first test that needs it, stopped when the last
-/// one holding it is done. `None` (after saying why) when there are no server binaries and
-/// `CI` is not set.
+/// The cluster the tests share, its certificate for `localhost` and 127.0.0.1: started by the
+/// first test that needs it, stopped when the last one holding it is done. `None` (after saying
+/// why) when there are no server binaries and `CI` is not set.
 fn cluster() -> Option<Arc<Cluster>> {
     static SHARED: Mutex<Weak<Cluster>> = Mutex::new(Weak::new());
+    shared(&SHARED, &["localhost", "127.0.0.1"])
+}
+
+/// A cluster like [`cluster`]'s whose certificate is for `localhost` only, as a stock local
+/// server's is.
+fn localhost_cluster() -> Option<Arc<Cluster>> {
+    static SHARED: Mutex<Weak<Cluster>> = Mutex::new(Weak::new());
+    shared(&SHARED, &["localhost"])
+}
+
+/// The cluster held in `slot`, started with a certificate for `names` if none runs.
+fn shared(slot: &Mutex<Weak<Cluster>>, names: &[&str]) -> Option<Arc<Cluster>> {
     let Some(bindir) = server_bindir() else {
         assert!(
             !in_ci(),
@@ -259,11 +274,11 @@ fn cluster() -> Option<Arc<Cluster>> {
         );
         return None;
     };
-    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut shared = slot.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(cluster) = shared.upgrade() {
         return Some(cluster);
     }
-    let cluster = Arc::new(Cluster::start(bindir));
+    let cluster = Arc::new(Cluster::start(bindir, names));
     *shared = Arc::downgrade(&cluster);
     Some(cluster)
 }
@@ -363,6 +378,12 @@ async fn ssl_in_use(client: &Client) -> bool {
         .get(0)
 }
 
+/// Connects to `url`, and checks the session is over TLS.
+async fn connects_encrypted(url: &str) {
+    let (client, _connection) = pg::connect(url).await.unwrap();
+    assert!(ssl_in_use(&client).await, "{url}");
+}
+
 /// The reason of a refused server certificate; panics on any other outcome.
 fn certificate_refused<T>(result: Result<T, PgError>) -> String {
     match result {
@@ -383,14 +404,12 @@ async fn require_with_the_servers_ca_is_encrypted() {
         assert!(ssl_in_use(&client).await, "sslmode={mode}");
     }
     // The same as key-value pairs.
-    let (client, _connection) = pg::connect(&format!(
+    connects_encrypted(&format!(
         "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=require sslrootcert='{}'",
         c.port,
         c.ca_file.display()
     ))
-    .await
-    .unwrap();
-    assert!(ssl_in_use(&client).await);
+    .await;
 }
 
 #[tokio::test]
@@ -610,4 +629,110 @@ async fn a_mode_requiring_tls_refuses_a_server_without_it() {
         "{error:?}"
     );
     server.join().unwrap();
+}
+
+/// The command line's error for `args` against `url`, and its exit code.
+fn cli_error(url: &str, args: &[&str]) -> (u8, String) {
+    let mut argv = vec!["schema"];
+    argv.extend_from_slice(args);
+    argv.extend(["--database-url", url]);
+    let mut err = Vec::new();
+    let code = schema_core::cli::run_to(
+        Schema::new().table::<TlsNote>(),
+        argv,
+        &mut Vec::new(),
+        &mut err,
+    );
+    (code, String::from_utf8(err).expect("UTF-8 errors"))
+}
+
+#[tokio::test]
+async fn a_certificate_for_localhost_reached_at_127_0_0_1_says_to_connect_to_localhost() {
+    let Some(c) = localhost_cluster() else { return };
+    // A stock local server: its certificate names localhost, the URL says 127.0.0.1. The CA is
+    // trusted, so only the name is wrong.
+    let url = c.url(&format!("sslrootcert={}", c.ca_file.display()));
+    match pg::connect(&url).await {
+        Err(PgError::Tls(TlsError::Certificate {
+            problem,
+            host,
+            names,
+            local,
+            ..
+        })) => {
+            assert_eq!(problem, CertificateProblem::NotForHost);
+            assert_eq!(
+                (host.as_str(), names, local),
+                ("127.0.0.1", vec!["localhost".to_string()], true)
+            );
+        }
+        other => panic!("expected a refused certificate, got {other:?}"),
+    }
+    // The command line runs a runtime of its own: on a thread of its own here.
+    let dir = c.dir.join("no-migrations");
+    let dir = dir.to_str().expect("a UTF-8 path").to_string();
+    let cli_url = url.clone();
+    let (code, error) = tokio::task::spawn_blocking(move || {
+        cli_error(&cli_url, &["migrate", "apply", "--dir", &dir])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1);
+    // As the README shows it.
+    assert_eq!(
+        error,
+        "error: the server's certificate was refused: it is for localhost, not for 127.0.0.1: \
+         connect with host=localhost (hostaddr=127.0.0.1 keeps the address), a name it is for; \
+         or for a server on this machine, sslmode=disable\n"
+    );
+    // What it says works.
+    connects_encrypted(&format!(
+        "postgres://postgres@localhost:{}/postgres?hostaddr=127.0.0.1&sslrootcert={}",
+        c.port,
+        c.ca_file.display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn a_certificate_from_an_unknown_ca_says_to_give_it_with_sslrootcert() {
+    let Some(c) = localhost_cluster() else { return };
+    let url = c.url(&c.trusting_other("require"));
+    let error = pg::connect(&url).await.unwrap_err();
+    match &error {
+        PgError::Tls(TlsError::Certificate {
+            problem,
+            names,
+            trusted,
+            ..
+        }) => {
+            assert_eq!(*problem, CertificateProblem::UnknownIssuer);
+            assert_eq!(names, &["localhost"]);
+            assert!(trusted.contains("other-ca.pem"), "{trusted}");
+        }
+        other => panic!("expected a refused certificate, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "no CA in the sslrootcert file {} signed it (it is for localhost): give the CA \
+             that signed it with sslrootcert=/path/to/ca.pem (the server's own certificate, if \
+             it signed itself); or connect with host=localhost (hostaddr=127.0.0.1 keeps the \
+             address), a name it is for; or for a server on this machine, sslmode=disable",
+            c.other_ca_file.display()
+        )),
+        "{message}"
+    );
+    // A certificate for the host connected to: only the CA to give, and the local way out.
+    let Some(both) = cluster() else { return };
+    let message = pg::connect(&both.url(&both.trusting_other("verify-full")))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("(it is for localhost and 127.0.0.1): give the CA")
+            && !message.contains("host=localhost")
+            && message.ends_with("; or for a server on this machine, sslmode=disable"),
+        "{message}"
+    );
 }

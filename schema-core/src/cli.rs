@@ -18,6 +18,7 @@
 //! certificate (`--database-url 'postgres://app@db/app?sslmode=require&sslrootcert=ca.pem'`);
 //! without it, a URL asking for TLS is an error, never a plaintext connection.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use crate::diff::diff;
 use crate::migrate::apply::{apply, status, ApplyOptions};
 use crate::migrate::Migrations;
 use crate::pg::evolve::{drift, plan_for, Shadow};
+use crate::render::psql_script;
 use crate::Schema;
 
 #[derive(Parser)]
@@ -159,18 +161,48 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    run_to(
+        schema,
+        args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
+}
+
+/// [`run_with`], printing what it prints to `out` and its errors (and usage) to `err`: for a
+/// program that shows them elsewhere, or a test that reads them.
+pub fn run_to<I, T>(
+    schema: Schema,
+    args: I,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
-            return if error.use_stderr() { 2 } else { 0 };
+            let to_stderr = error.use_stderr();
+            let text = error.render().to_string();
+            let _ = if to_stderr {
+                err.write_all(text.as_bytes())
+            } else {
+                out.write_all(text.as_bytes())
+            };
+            return if to_stderr { 2 } else { 0 };
         }
     };
     let is_check = matches!(cli.command, Command::Check { .. });
-    match execute(schema, cli.command) {
+    // What the command printed before an error is printed too.
+    let mut text = String::new();
+    let result = execute(schema, cli.command, &mut text);
+    let printed = print(out, &text);
+    match result.and_then(|code| printed.map(|()| code)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            let _ = writeln!(err, "error: {error}");
             if is_check {
                 2
             } else {
@@ -194,7 +226,7 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
     Ok(client)
 }
 
-fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
+fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Error> {
     match command {
         Command::Dump { format } => {
             let text = match format {
@@ -202,7 +234,7 @@ fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
                 Format::Json => schema.model()?.to_json() + "\n",
                 Format::Mermaid => schema.model()?.to_mermaid(),
             };
-            print(&text)?;
+            out.push_str(&text);
             Ok(0)
         }
         Command::Migrate {
@@ -215,11 +247,18 @@ fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
                 .as_secs() as i64;
             match migrations.plan_new(&schema.model()?, &name, &allow, now)? {
                 None => {
-                    println!("nothing to change: the code matches the latest migration");
+                    writeln!(
+                        out,
+                        "nothing to change: the code matches the latest migration"
+                    )?;
                 }
                 Some(migration) => {
                     let folder = Migrations::write_new(&dir, &migration)?;
-                    println!("wrote {}", folder.join(crate::migrate::UP_FILE).display());
+                    writeln!(
+                        out,
+                        "wrote {}",
+                        folder.join(crate::migrate::UP_FILE).display()
+                    )?;
                     for step in migration
                         .plan
                         .steps
@@ -228,10 +267,10 @@ fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
                     {
                         let hazards: Vec<String> =
                             step.hazards.iter().map(|h| format!("{h:?}")).collect();
-                        println!("  {}: {}", hazards.join(", "), first_line(&step.sql));
+                        writeln!(out, "  {}: {}", hazards.join(", "), first_line(&step.sql))?;
                     }
                     for suggestion in &migration.plan.suggestions {
-                        println!("note: {suggestion}");
+                        writeln!(out, "note: {suggestion}")?;
                     }
                 }
             }
@@ -260,10 +299,10 @@ fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
                 Ok::<_, Error>(apply(&mut client, &migrations, options).await?)
             })?;
             if applied.is_empty() {
-                println!("nothing to apply");
+                writeln!(out, "nothing to apply")?;
             }
             for name in applied {
-                println!("applied {name}");
+                writeln!(out, "applied {name}")?;
             }
             Ok(0)
         }
@@ -276,10 +315,10 @@ fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
                 Ok::<_, Error>(status(&client, &migrations).await?)
             })?;
             if states.is_empty() {
-                println!("no migrations");
+                writeln!(out, "no migrations")?;
             }
             for state in states {
-                println!("{state}");
+                writeln!(out, "{state}")?;
             }
             Ok(0)
         }
@@ -291,23 +330,24 @@ fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
             if !unrecorded.is_empty() {
                 clean = false;
                 match migrations.latest() {
-                    Some(latest) => println!(
+                    Some(latest) => writeln!(
+                        out,
                         "the code has changed since migration {}: run `migrate new`",
                         latest.name
-                    ),
-                    None => println!("there is no migration yet: run `migrate new`"),
+                    )?,
+                    None => writeln!(out, "there is no migration yet: run `migrate new`")?,
                 }
                 for change in &unrecorded.changes {
-                    println!("  {change}");
+                    writeln!(out, "  {change}")?;
                 }
             }
             let lines =
                 runtime()?.block_on(drift(&database.database_url, &schema, database.shadow()))?;
             if !lines.is_empty() {
                 clean = false;
-                println!("the database differs from the code:");
+                writeln!(out, "the database differs from the code:")?;
                 for line in lines {
-                    println!("  {line}");
+                    writeln!(out, "  {line}")?;
                 }
             }
             Ok(if clean { 0 } else { 1 })
@@ -318,20 +358,20 @@ fn execute(schema: Schema, command: Command) -> Result<u8, Error> {
                 &schema,
                 database.shadow(),
             ))?;
-            if plan.is_empty() {
-                println!("-- the database matches the code: nothing to do");
+            let script = if plan.is_empty() {
+                psql_script("-- the database matches the code: nothing to do\n")
             } else {
-                let mut script = String::new();
+                let mut notes = String::new();
                 for suggestion in &plan.suggestions {
-                    script.push_str(&format!("-- note: {suggestion}\n"));
+                    writeln!(notes, "-- note: {suggestion}")?;
                 }
                 for step in plan.steps.iter().filter(|s| s.destructive.is_some()) {
                     let d = step.destructive.as_ref().expect("filtered");
-                    script.push_str(&format!("-- loses data: {}: {}\n", d.object, d.reason));
+                    writeln!(notes, "-- loses data: {}: {}", d.object, d.reason)?;
                 }
-                script.push_str(&plan.to_script());
-                print(&script)?;
-            }
+                plan.to_script_with(&notes)
+            };
+            out.push_str(&script);
             Ok(0)
         }
     }
@@ -341,10 +381,9 @@ fn first_line(sql: &str) -> &str {
     sql.lines().next().unwrap_or_default()
 }
 
-/// Writes to stdout; a closed pipe (`| head`) ends quietly.
-fn print(text: &str) -> Result<(), Error> {
-    use std::io::Write as _;
-    match std::io::stdout().write_all(text.as_bytes()) {
+/// Writes what a command printed; a closed pipe (`| head`) ends quietly.
+fn print(out: &mut dyn std::io::Write, text: &str) -> Result<(), Error> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }

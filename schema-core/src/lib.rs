@@ -28,7 +28,9 @@
 //! }
 //!
 //! let ddl = Schema::new().table::<Task>().to_ddl().unwrap();
-//! assert_eq!(ddl, r#"CREATE TABLE "tasks" (
+//! assert_eq!(ddl, r#"SET client_encoding = 'UTF8';
+//!
+//! CREATE TABLE "tasks" (
 //!     "task_id" uuid NOT NULL DEFAULT gen_random_uuid(),
 //!     "title" varchar(100) NOT NULL,
 //!     "priority" varchar(4) NOT NULL DEFAULT 'LOW',

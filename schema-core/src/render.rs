@@ -693,6 +693,19 @@ pub(crate) fn grant_statements(table: &str, grants: &[GrantModel], grant: bool) 
     statements
 }
 
+/// The line every script written for `psql` opens with (the DDL of a schema, a plan's script,
+/// a migration's `up.sql`): the encoding of its text, UTF-8 as every Rust string is, as
+/// `pg_dump`'s output declares its own. Without it `psql` reads the script in the client's
+/// encoding (`PGCLIENTENCODING`, the terminal's locale): with LATIN1, `×` in a comment is
+/// stored as `Ã\u{97}`; with SJIS, whose two-byte characters can end in the byte of `\`, a
+/// literal can end somewhere else than where it was written.
+pub const ENCODING_HEADER: &str = "SET client_encoding = 'UTF8';\n";
+
+/// `body` as a script for `psql`: [`ENCODING_HEADER`], a blank line, then `body`.
+pub fn psql_script(body: &str) -> String {
+    format!("{ENCODING_HEADER}\n{body}")
+}
+
 /// Statements as one script: each ended by `;`, a blank line between groups of statements
 /// (a run of indexes or of comments stays together) and between two tables.
 pub fn script(statements: &[Statement]) -> String {

@@ -6,7 +6,7 @@ use crate::def::TableDef;
 use crate::error::SchemaError;
 use crate::model::SchemaModel;
 use crate::names::Names;
-use crate::render::{create_statements, script, Statement};
+use crate::render::{create_statements, psql_script, script, Statement};
 use crate::types::SqlType;
 use crate::{PgType, Table};
 
@@ -105,7 +105,8 @@ impl Schema {
     ///
     /// assert!(Schema::new().table::<Login>().to_ddl().is_err());
     /// let ddl = Schema::new().extension("citext").table::<Login>().to_ddl().unwrap();
-    /// assert!(ddl.starts_with(r#"CREATE EXTENSION IF NOT EXISTS "citext";"#));
+    /// // First, after the line that says the script's encoding.
+    /// assert_eq!(ddl.lines().nth(2), Some(r#"CREATE EXTENSION IF NOT EXISTS "citext";"#));
     /// ```
     pub fn extension(mut self, name: &'static str) -> Self {
         if !self.extensions.contains(&name) {
@@ -208,10 +209,12 @@ impl Schema {
         SchemaModel::from_schema(self)
     }
 
-    /// The whole DDL script: every statement ended by `;`, a blank line between them. It
-    /// applies to an empty database with `psql -v ON_ERROR_STOP=1`.
+    /// The whole DDL script: the encoding it is written in first
+    /// ([`ENCODING_HEADER`](crate::render::ENCODING_HEADER)), then every statement ended by
+    /// `;`, a blank line between them. It applies to an empty database with
+    /// `psql -v ON_ERROR_STOP=1`, whatever the client's encoding.
     pub fn to_ddl(&self) -> Result<String, SchemaError> {
-        Ok(script(&self.statements()?))
+        Ok(psql_script(&script(&self.statements()?)))
     }
 }
 

@@ -272,6 +272,183 @@ pub(crate) fn quoted_values(expression: &str) -> Vec<String> {
     values
 }
 
+/// `expression` with the schema of each qualified name (`public.owners`, `"ledger".accounts`)
+/// replaced by the text `rename(schema, name)` gives, where it gives one; the schema is passed
+/// as the server reads it (unquoted, folded to lower case; quoted, as written). Names in string
+/// literals, quoted identifiers, dollar quotes and comments are left alone, and so is a name
+/// that follows a dot (`o.owner_id` is passed as `("o", "owner_id")`; in `a.b.c`, only `a` is
+/// a schema).
+pub(crate) fn requalify(expression: &str, rename: &dyn Fn(&str, &str) -> Option<String>) -> String {
+    let tokens = sql_tokens(expression);
+    let mut out = String::with_capacity(expression.len());
+    let mut copied = 0;
+    let words: Vec<&SqlToken> = tokens
+        .iter()
+        .filter(|t| !matches!(t.kind, TokenKind::Space))
+        .collect();
+    for (i, window) in words.windows(3).enumerate() {
+        let [schema, dot, name] = window else {
+            continue;
+        };
+        let after_dot = i > 0 && matches!(words[i - 1].kind, TokenKind::Dot);
+        let (TokenKind::Word(schema_name), TokenKind::Dot, TokenKind::Word(own_name)) =
+            (&schema.kind, &dot.kind, &name.kind)
+        else {
+            continue;
+        };
+        if after_dot {
+            continue;
+        }
+        if let Some(new) = rename(schema_name, own_name) {
+            out.push_str(&expression[copied..schema.start]);
+            out.push_str(&new);
+            copied = schema.end;
+        }
+    }
+    out.push_str(&expression[copied..]);
+    out
+}
+
+/// What a piece of SQL text is, as far as [`requalify`] needs to know.
+#[derive(Debug, PartialEq)]
+enum TokenKind {
+    /// An identifier or key word, as the server reads it (unquoted: lower case).
+    Word(String),
+    /// `.`
+    Dot,
+    /// White space or a comment.
+    Space,
+    /// Anything else: literals, operators, numbers, parameters.
+    Other,
+}
+
+/// A token and its byte range.
+#[derive(Debug)]
+struct SqlToken {
+    start: usize,
+    end: usize,
+    kind: TokenKind,
+}
+
+/// The tokens of SQL text, as PostgreSQL's lexer splits it (with `standard_conforming_strings`
+/// on): enough to tell names from literals and comments.
+fn sql_tokens(sql: &str) -> Vec<SqlToken> {
+    let bytes = sql.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let is_word_start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80;
+    let is_word = |b: u8| is_word_start(b) || b.is_ascii_digit() || b == b'$';
+    while i < bytes.len() {
+        let start = i;
+        let b = bytes[i];
+        let kind = if b.is_ascii_whitespace() {
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            TokenKind::Space
+        } else if bytes[i..].starts_with(b"--") {
+            i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            TokenKind::Space
+        } else if bytes[i..].starts_with(b"/*") {
+            // Block comments nest.
+            let mut depth = 0;
+            while i < bytes.len() {
+                if bytes[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if bytes[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            TokenKind::Space
+        } else if b == b'\'' || ((b == b'e' || b == b'E') && bytes.get(i + 1) == Some(&b'\'')) {
+            let escapes = b != b'\'';
+            i += if escapes { 2 } else { 1 };
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' if escapes => i += 2,
+                    b'\'' if bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                    b'\'' => {
+                        i += 1;
+                        break;
+                    }
+                    _ => i += 1,
+                }
+            }
+            TokenKind::Other
+        } else if b == b'"' {
+            let mut name = String::new();
+            i += 1;
+            let mut from = i;
+            while i < bytes.len() {
+                if bytes[i] == b'"' {
+                    name.push_str(&sql[from..i]);
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        name.push('"');
+                        i += 2;
+                        from = i;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+            TokenKind::Word(name)
+        } else if b == b'$' && dollar_tag(&sql[i..]).is_some() {
+            let tag = dollar_tag(&sql[i..]).expect("checked");
+            i += tag.len();
+            i = sql[i..]
+                .find(tag)
+                .map_or(bytes.len(), |n| i + n + tag.len());
+            TokenKind::Other
+        } else if is_word_start(b) {
+            while i < bytes.len() && is_word(bytes[i]) {
+                i += 1;
+            }
+            TokenKind::Word(sql[start..i].to_lowercase())
+        } else if b.is_ascii_digit() {
+            // A number, `1.5` included, so its dot is not a qualifier's.
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                i += 1;
+            }
+            TokenKind::Other
+        } else if b == b'.' {
+            i += 1;
+            TokenKind::Dot
+        } else {
+            i += sql[i..].chars().next().map_or(1, char::len_utf8);
+            TokenKind::Other
+        };
+        // An unterminated literal or comment ends with the text.
+        i = i.min(bytes.len());
+        tokens.push(SqlToken {
+            start,
+            end: i,
+            kind,
+        });
+    }
+    tokens
+}
+
+/// The opening tag of a dollar quote at the start of `s` (`$$`, `$fn$`), if one is there (`$1`
+/// is a parameter).
+fn dollar_tag(s: &str) -> Option<&str> {
+    let rest = s.strip_prefix('$')?;
+    let end = rest.find('$')?;
+    let tag = &rest[..end];
+    let valid = tag.bytes().enumerate().all(|(n, b)| {
+        b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 || (n > 0 && b.is_ascii_digit())
+    });
+    valid.then(|| &s[..end + 2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,5 +567,47 @@ mod tests {
         assert!(identifier_problem(&"x".repeat(64)).is_some());
         assert!(identifier_problem(&"é".repeat(31)).is_none());
         assert!(identifier_problem(&"é".repeat(32)).is_some());
+    }
+
+    #[test]
+    fn requalify_renames_schemas_of_qualified_names_only() {
+        let rename = |schema: &str, name: &str| {
+            (schema == "public" && name == "owners").then(|| "shadow".to_string())
+        };
+        assert_eq!(
+            requalify(
+                "EXISTS (SELECT 1 FROM public.owners o WHERE o.owner_id = pets.owner_id)",
+                &rename
+            ),
+            "EXISTS (SELECT 1 FROM shadow.owners o WHERE o.owner_id = pets.owner_id)"
+        );
+        // Case folded, quoted, spaced, and a column of the table named.
+        assert_eq!(
+            requalify(
+                r#"PUBLIC.Owners.login = "public" . "owners".login"#,
+                &rename
+            ),
+            r#"shadow.Owners.login = shadow . "owners".login"#
+        );
+        // Not in literals, comments, dollar quotes, other quoted names, nor after a dot.
+        for untouched in [
+            "'public.owners' = E'\\'public.owners'",
+            "x /* public.owners /* nested */ public.owners */ -- public.owners",
+            "$q$ public.owners $q$ = $1",
+            r#""Public".owners = "public.owners""#,
+            "a.public.owners = 1.5",
+            "public.other = public.f(owners)",
+        ] {
+            assert_eq!(requalify(untouched, &rename), untouched);
+        }
+        // Text that is not ASCII, or not finished, is walked without a panic.
+        assert_eq!(
+            requalify("'é' = public.owners AND 'unfinished", &rename),
+            "'é' = shadow.owners AND 'unfinished"
+        );
+        assert_eq!(
+            requalify("/* é unfinished public.owners", &rename),
+            "/* é unfinished public.owners"
+        );
     }
 }

@@ -10,7 +10,17 @@ use schema_core::{
 use uuid::Uuid;
 
 fn ddl<T: Table>() -> String {
-    Schema::new().table::<T>().to_ddl().unwrap()
+    statements(Schema::new().table::<T>().to_ddl().unwrap())
+}
+
+/// A DDL script's statements: the script without the encoding line it opens with, which is
+/// checked to be there.
+fn statements(script: String) -> String {
+    let header = format!("{}\n", schema_core::render::ENCODING_HEADER);
+    match script.strip_prefix(&header) {
+        Some(statements) => statements.to_string(),
+        None => panic!("the script does not open with its encoding:\n{script}"),
+    }
 }
 
 #[test]
@@ -317,11 +327,13 @@ mod library {
 #[test]
 fn foreign_keys_reference_derived_tables_in_creation_order() {
     use library::{Book, Shelf};
-    let ddl = Schema::new()
-        .table::<Book>()
-        .table::<Shelf>()
-        .to_ddl()
-        .unwrap();
+    let ddl = statements(
+        Schema::new()
+            .table::<Book>()
+            .table::<Shelf>()
+            .to_ddl()
+            .unwrap(),
+    );
     assert_eq!(
         ddl,
         r#"CREATE TABLE "shelves" (
@@ -602,7 +614,7 @@ fn row_level_security_policies_and_their_grants() {
             .setting("app.user_id", "acme.user_id"),
     );
     assert_eq!(
-        deployed.to_ddl().unwrap(),
+        statements(deployed.to_ddl().unwrap()),
         r#"DO $role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'acme_author') THEN CREATE ROLE "acme_author" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
 DO $role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'auditor') THEN CREATE ROLE "auditor" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
 

@@ -327,9 +327,29 @@ fn with_user(url: &str, user: &str) -> String {
     }
 }
 
+/// A DDL script's statements: the script without the encoding line every script opens with
+/// (`render::ENCODING_HEADER`), which is checked to be there.
+pub fn statements(script: String) -> String {
+    let header = format!("{}\n", schema_core::render::ENCODING_HEADER);
+    match script.strip_prefix(&header) {
+        Some(statements) => statements.to_string(),
+        None => panic!("the script does not open with its encoding:\n{script}"),
+    }
+}
+
 /// Feeds `script` to `psql -v ON_ERROR_STOP=1` at `url`; the error output when it fails.
 pub fn psql(url: &str, script: &str) -> Result<(), String> {
-    let mut child = std::process::Command::new("psql")
+    psql_in_encoding(url, None, script)
+}
+
+/// [`psql`] with the client encoding `encoding` (`PGCLIENTENCODING`, as a terminal's locale
+/// sets it), or the environment's when `None`.
+pub fn psql_in_encoding(url: &str, encoding: Option<&str>, script: &str) -> Result<(), String> {
+    let mut command = std::process::Command::new("psql");
+    if let Some(encoding) = encoding {
+        command.env("PGCLIENTENCODING", encoding);
+    }
+    let mut child = command
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

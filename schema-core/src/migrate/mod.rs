@@ -486,14 +486,18 @@ const STEP_MARK: &str = "-- step ";
 /// The mark of a step that runs outside the migration's transaction.
 const NO_TRANSACTION: &str = "no-transaction";
 
-/// The `up.sql` of a plan: a header listing every hazard, then each step opened by a
-/// `-- step` line naming its lock, its hazards and, for a step that cannot run in a
-/// transaction, `no-transaction`.
+/// The `up.sql` of a plan: the encoding it is written in
+/// ([`ENCODING_HEADER`](crate::render::ENCODING_HEADER), for `psql`; the runner, which sends
+/// UTF-8, skips it with the rest of the header), a header listing every hazard, then each step
+/// opened by a `-- step` line naming its lock, its hazards and, for a step that cannot run in a
+/// transaction, `no-transaction`. Files written before the encoding line was added keep their
+/// text and their checksums.
 pub fn render_up(name: &str, plan: &Plan) -> String {
     let mut out = format!(
-        "-- Migration {name}, generated from the code by schema-core; review it before it is \
+        "{}-- Migration {name}, generated from the code by schema-core; review it before it is \
          applied.\n-- The steps between BEGIN and COMMIT run in one transaction with the \
-         migration's history row;\n-- those marked `{NO_TRANSACTION}` run on their own.\n--\n"
+         migration's history row;\n-- those marked `{NO_TRANSACTION}` run on their own.\n--\n",
+        crate::render::ENCODING_HEADER
     );
     let hazardous: Vec<_> = plan
         .steps

@@ -595,6 +595,40 @@ impl SchemaModel {
         self
     }
 
+    /// The model with the schema of each qualified name in its expressions (columns' defaults
+    /// and generation expressions, checks, policies' predicates, indexes' predicates and
+    /// expression keys) replaced by the text `rename(schema, name)` gives, where it gives one:
+    /// a shadow that builds the code's tables in schemas of its own points `public.owners` in a
+    /// policy at its own `owners` this way, and reads the server's printing back.
+    pub fn with_qualifiers_renamed(
+        mut self,
+        rename: &dyn Fn(&str, &str) -> Option<String>,
+    ) -> Self {
+        let apply = |expression: &mut String| {
+            *expression = crate::sql::requalify(expression, rename);
+        };
+        for table in &mut self.tables {
+            for column in &mut table.columns {
+                column.default.iter_mut().for_each(apply);
+                column.generated.iter_mut().for_each(apply);
+            }
+            for check in &mut table.checks {
+                apply(&mut check.expression);
+            }
+            for policy in &mut table.policies {
+                policy.using.iter_mut().for_each(apply);
+                policy.with_check.iter_mut().for_each(apply);
+            }
+            for index in &mut table.indexes {
+                index.predicate.iter_mut().for_each(apply);
+                for key in index.keys.iter_mut().filter(|k| k.expression) {
+                    apply(&mut key.column);
+                }
+            }
+        }
+        self
+    }
+
     /// The PostgreSQL schema named `name`, if the model has it.
     pub fn namespace(&self, name: &str) -> Option<&NamespaceModel> {
         self.namespaces.iter().find(|n| n.name == name)

@@ -135,12 +135,28 @@ pub enum TlsError {
     /// The `sslmode` requires TLS and the server does not offer it.
     NotOffered(tokio_postgres::Error),
     /// The server's certificate was refused: not signed by a trusted CA, not for this host,
-    /// expired, or otherwise invalid. Nothing but the handshake was sent.
+    /// expired, or otherwise invalid. Nothing but the handshake was sent. Its message says
+    /// what to do: the host the certificate is for, `sslrootcert=` for its CA, or, for a
+    /// server on this machine, `sslmode=disable`.
     Certificate {
         /// Why, as rustls says it (`invalid peer certificate: UnknownIssuer`, say).
         reason: String,
         /// The connection's error.
         source: tokio_postgres::Error,
+        /// What was wrong with it, as far as what to do differs.
+        problem: CertificateProblem,
+        /// The host name it was checked against (the connection string's `host`); empty when
+        /// a rustls configuration given in code refused it.
+        host: String,
+        /// The names it is for (the DNS names and IP addresses of its subjectAltName), when
+        /// they could be read from it.
+        names: Vec<String>,
+        /// Where the CAs trusted came from (`the sslrootcert file ca.pem`, `the system's trust
+        /// store`).
+        trusted: String,
+        /// Whether the server is on this machine (the host, or every `hostaddr`, is a
+        /// loopback address or `localhost`).
+        local: bool,
     },
     /// The TLS handshake failed for another reason (no common protocol version, an alert from
     /// the server).
@@ -150,6 +166,83 @@ pub enum TlsError {
         /// The connection's error.
         source: tokio_postgres::Error,
     },
+}
+
+/// What was wrong with a refused certificate, as far as what to do about it differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateProblem {
+    /// No CA trusted here signed it (a self-signed certificate, or the CA not given).
+    UnknownIssuer,
+    /// It is not for the host connected to.
+    NotForHost,
+    /// Anything else: expired, not yet valid, revoked, not for a server.
+    Other,
+}
+
+/// What was wrong with a refused certificate and what to do about it, as the end of the error's
+/// message (`reason` is rustls's words, said for a problem without advice of its own).
+fn certificate_advice(
+    problem: CertificateProblem,
+    reason: &str,
+    host: &str,
+    names: &[String],
+    trusted: &str,
+    local: bool,
+) -> String {
+    let for_names = match names {
+        [] => "no host name (it has no subjectAltName)".to_string(),
+        [one] => one.clone(),
+        [all @ .., last] => format!("{} and {last}", all.join(", ")),
+    };
+    // A name to connect with: one the certificate is for, without a wildcard.
+    let other_host = names
+        .iter()
+        .find(|n| !n.contains('*'))
+        .filter(|_| !host.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(host)));
+    let connect_to = other_host.map(|name| {
+        let keep = if host.parse::<std::net::IpAddr>().is_ok() {
+            format!(" (hostaddr={host} keeps the address)")
+        } else {
+            String::new()
+        };
+        format!("connect with host={name}{keep}, a name it is for")
+    });
+    let disable = local.then_some("for a server on this machine, sslmode=disable");
+    let mut options: Vec<String> = Vec::new();
+    let said = match problem {
+        CertificateProblem::NotForHost => {
+            options.extend(connect_to);
+            format!("it is for {for_names}, not for {host}")
+        }
+        CertificateProblem::UnknownIssuer => {
+            options.push(
+                "give the CA that signed it with sslrootcert=/path/to/ca.pem (the server's own \
+                 certificate, if it signed itself)"
+                    .to_string(),
+            );
+            options.extend(connect_to);
+            let names = if names.is_empty() {
+                String::new()
+            } else {
+                format!(" (it is for {for_names})")
+            };
+            format!("no CA in {trusted} signed it{names}")
+        }
+        CertificateProblem::Other => reason.to_string(),
+    };
+    options.extend(disable.map(String::from));
+    let todo = match options.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [all @ .., last] => format!("{}; or {last}", all.join("; or ")),
+    };
+    match (said.is_empty(), todo.is_empty()) {
+        (true, true) => String::new(),
+        (true, false) => format!(": {todo}"),
+        (false, true) => format!(": {said}"),
+        (false, false) => format!(": {said}: {todo}"),
+    }
 }
 
 impl fmt::Display for TlsError {
@@ -175,9 +268,19 @@ impl fmt::Display for TlsError {
                 f,
                 "the server does not offer TLS, and the connection's sslmode requires it"
             ),
-            TlsError::Certificate { reason, .. } => {
-                write!(f, "the server's certificate was refused: {reason}")
-            }
+            TlsError::Certificate {
+                reason,
+                problem,
+                host,
+                names,
+                trusted,
+                local,
+                ..
+            } => write!(
+                f,
+                "the server's certificate was refused{}",
+                certificate_advice(*problem, reason, host, names, trusted, *local)
+            ),
             TlsError::Handshake { reason, .. } => write!(f, "the TLS handshake failed: {reason}"),
         }
     }
@@ -312,16 +415,16 @@ impl ConnectConfig {
                 let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
                 return Ok((client, spawn(connection)));
             }
-            let connector = super::tls::connector(self.ssl_mode, self.root_cert(), &self.tls)?;
+            let (connector, seen) =
+                super::tls::connector(self.ssl_mode, self.root_cert(), &self.tls)?;
             config.ssl_mode(if self.ssl_mode.requires_tls() {
                 PgSslMode::Require
             } else {
                 PgSslMode::Prefer
             });
-            let (client, connection) = config
-                .connect(connector)
-                .await
-                .map_err(|error| super::tls::classify(error, self.ssl_mode))?;
+            let (client, connection) = config.connect(connector).await.map_err(|error| {
+                super::tls::classify(error, self.ssl_mode, &seen, on_this_machine(&config))
+            })?;
             Ok((client, spawn(connection)))
         }
     }
@@ -377,6 +480,26 @@ impl From<&Config> for ConnectConfig {
 /// ```
 pub async fn connect(config: &str) -> Result<(Client, JoinHandle<()>), PgError> {
     ConnectConfig::parse(config)?.connect().await
+}
+
+/// Whether the server `config` connects to is on this machine: every `hostaddr` a loopback
+/// address, or without one, every host `localhost`, a loopback address or a Unix socket.
+#[cfg(feature = "tls")]
+fn on_this_machine(config: &Config) -> bool {
+    let addresses = config.get_hostaddrs();
+    if !addresses.is_empty() {
+        return addresses.iter().all(std::net::IpAddr::is_loopback);
+    }
+    config.get_hosts().iter().all(|host| match host {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    })
 }
 
 /// Drives a connection on a task of its own.
@@ -693,6 +816,47 @@ mod tests {
         for name in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
             assert_eq!(SslMode::from_name(name).map(SslMode::name), Some(name));
         }
+    }
+
+    #[test]
+    fn a_refused_certificate_says_what_to_do() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // A remote server: never sslmode=disable; a wildcard is no host to connect with.
+        assert_eq!(
+            certificate_advice(
+                CertificateProblem::NotForHost,
+                "not valid for name",
+                "db.internal",
+                &names(&["*.example.com", "db.example.com"]),
+                "the system's trust store",
+                false
+            ),
+            ": it is for *.example.com and db.example.com, not for db.internal: connect with \
+             host=db.example.com, a name it is for"
+        );
+        assert_eq!(
+            certificate_advice(
+                CertificateProblem::UnknownIssuer,
+                "UnknownIssuer",
+                "db.internal",
+                &[],
+                "the system's trust store",
+                false
+            ),
+            ": no CA in the system's trust store signed it: give the CA that signed it with \
+             sslrootcert=/path/to/ca.pem (the server's own certificate, if it signed itself)"
+        );
+        assert_eq!(
+            certificate_advice(
+                CertificateProblem::Other,
+                "invalid peer certificate: Expired",
+                "localhost",
+                &[],
+                "x",
+                true
+            ),
+            ": invalid peer certificate: Expired: for a server on this machine, sslmode=disable"
+        );
     }
 
     #[test]

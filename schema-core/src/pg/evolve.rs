@@ -86,6 +86,14 @@ pub enum EvolveError {
     },
     /// The shadow URL's database is not empty: it holds these tables.
     ShadowNotEmpty(Vec<String>),
+    /// The login may not build the shadow where it was asked to ([`Shadow::Transaction`]:
+    /// a schema of its own in the database; [`Shadow::SameServer`]: a new database).
+    ShadowDenied {
+        /// The privilege the login lacks: `CREATE on the database`, `CREATEDB`.
+        needs: &'static str,
+        /// The database's refusal.
+        error: Box<PgError>,
+    },
 }
 
 impl fmt::Display for EvolveError {
@@ -105,11 +113,30 @@ impl fmt::Display for EvolveError {
                 "the shadow database is not empty (it holds {}); give an empty one",
                 tables.join(", ")
             ),
+            EvolveError::ShadowDenied { needs, error } => write!(
+                f,
+                "cannot build the shadow that normalizes the code's schema: {error}; the login \
+                 needs {needs}: give an empty database to build it in instead (`--shadow-url \
+                 URL` on the command line, `Shadow::Url` in code)"
+            ),
         }
     }
 }
 
 impl std::error::Error for EvolveError {}
+
+/// `error`, or [`EvolveError::ShadowDenied`] when the server refused it for want of a
+/// privilege (`needs`).
+fn shadow_denied(error: tokio_postgres::Error, needs: &'static str) -> EvolveError {
+    if error.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+        EvolveError::ShadowDenied {
+            needs,
+            error: Box::new(error.into()),
+        }
+    } else {
+        error.into()
+    }
+}
 
 impl From<SchemaError> for EvolveError {
     fn from(error: SchemaError) -> Self {
@@ -414,26 +441,58 @@ async fn apply_and_read(
             // types resolve as they do for the tables checked); rolled back, so nothing stays.
             // The tables declared in other PostgreSQL schemas go to schemas of the shadow's
             // own too (`{shadow}_0`, ...), so that they meet none of the live tables.
+            //
+            // An expression that names one of the code's own tables or types qualified
+            // (`public.owners` in a policy, with `public` the current schema; `ledger.accounts`)
+            // is pointed at the shadow's, so that it neither reads the live table (nor fails
+            // where there is none yet) and prints as the live one does: bare for the current
+            // schema, which is first on both search paths, and with the declared schema's name
+            // (as the server quotes it) for the others.
             let name = shadow_name();
             let declared: Vec<String> = code.namespaces.iter().map(|n| n.name.clone()).collect();
             let shadow_namespace = |schema: &str| {
                 let n = declared.iter().position(|d| d == schema)?;
                 Some(format!("{name}_{n}"))
             };
-            let code = code.clone().with_namespaces_renamed(&shadow_namespace);
+            let session = live
+                .query_one(
+                    "SELECT pg_catalog.current_setting('search_path'), pg_catalog.current_schema(), \
+                            ARRAY(SELECT pg_catalog.quote_ident(n) FROM pg_catalog.unnest($1::text[]) n)",
+                    &[&declared],
+                )
+                .await?;
+            let (path, current, printed): (String, Option<String>, Vec<String>) =
+                (session.get(0), session.get(1), session.get(2));
+            let own = |schema: Option<&str>, bare: &str| {
+                code.tables
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .chain(code.enums.iter().map(|e| e.name.as_str()))
+                    .any(|n| crate::sql::split_qualified(n) == (schema, bare))
+            };
+            let to_shadow = |schema: &str, bare: &str| {
+                if current.as_deref() == Some(schema) && own(None, bare) {
+                    Some(name.clone())
+                } else if own(Some(schema), bare) {
+                    shadow_namespace(schema)
+                } else {
+                    None
+                }
+            };
+            let code = code
+                .clone()
+                .with_qualifiers_renamed(&to_shadow)
+                .with_namespaces_renamed(&shadow_namespace);
             let (ddl, scope) = prepare(&code);
             live.batch_execute("BEGIN").await?;
             let result = async {
-                let path: String = live
-                    .query_one("SELECT pg_catalog.current_setting('search_path')", &[])
-                    .await?
-                    .get(0);
                 live.batch_execute(&format!(
                     "CREATE SCHEMA {name}; SELECT pg_catalog.set_config('search_path', {path}, true)",
                     name = quote_ident(&name),
                     path = crate::sql::quote_literal(&format!("{}, {path}", quote_ident(&name))),
                 ))
-                .await?;
+                .await
+                .map_err(|error| shadow_denied(error, "CREATE on the database"))?;
                 live.batch_execute(&ddl).await?;
                 Ok::<_, EvolveError>(read_model(live, &scope).await?)
             }
@@ -443,13 +502,20 @@ async fn apply_and_read(
                 let n: usize = schema.strip_prefix(&format!("{name}_"))?.parse().ok()?;
                 declared.get(n).cloned()
             };
-            result?.with_namespaces_renamed(&declared_namespace)
+            let printed_namespace = |schema: &str, _: &str| {
+                let n: usize = schema.strip_prefix(&format!("{name}_"))?.parse().ok()?;
+                printed.get(n).cloned()
+            };
+            result?
+                .with_namespaces_renamed(&declared_namespace)
+                .with_qualifiers_renamed(&printed_namespace)
         }
         Shadow::SameServer => {
             let (ddl, scope) = prepare(code);
             let name = shadow_name();
             live.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
-                .await?;
+                .await
+                .map_err(|error| shadow_denied(error, "CREATEDB"))?;
             let mut config = live_config.clone();
             config.pg_config_mut().dbname(&name);
             let result = async {

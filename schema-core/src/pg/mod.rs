@@ -49,7 +49,7 @@ pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProbl
 pub use codec::{
     decode, enum_accepts, enum_accepts_type, enum_from_sql, enum_to_sql, enum_to_sql_checked,
 };
-pub use connect::{connect, ConnectConfig, SslMode, TlsError};
+pub use connect::{connect, CertificateProblem, ConnectConfig, SslMode, TlsError};
 pub use db::{Db, DbTransaction, Rows};
 pub use error::{ConstraintViolation, PgError};
 /// rustls, for [`TlsOptions::client_config`] (feature `tls`).

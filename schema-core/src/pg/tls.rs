@@ -3,7 +3,7 @@
 
 use std::error::Error as StdError;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -15,7 +15,7 @@ use rustls::{
 };
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::connect::{SslMode, TlsError};
+use super::connect::{CertificateProblem, SslMode, TlsError};
 use super::PgError;
 
 /// How connections secure themselves with TLS, beyond what the connection string says
@@ -105,25 +105,56 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The connector for a connection in `mode` (not `disable`).
+/// What a connection's verifier saw of a certificate it refused, for the error to say what to
+/// do: where the trusted CAs came from, and the names the certificate is for.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Seen {
+    /// Where the CAs trusted came from: `the sslrootcert file ca.pem`, say.
+    trusted: String,
+    /// The last certificate refused.
+    refused: Arc<Mutex<Option<Refused>>>,
+}
+
+/// A refused certificate: the name it was checked against, and the names it is for.
+#[derive(Clone, Debug, Default)]
+struct Refused {
+    host: String,
+    names: Vec<String>,
+}
+
+/// The connector for a connection in `mode` (not `disable`), and what its verifier will have
+/// seen of a certificate it refuses.
 pub(super) fn connector(
     mode: SslMode,
     root_cert: Option<&str>,
     options: &TlsOptions,
-) -> Result<MakeRustlsConnect, TlsError> {
+) -> Result<(MakeRustlsConnect, Seen), TlsError> {
     if let Some(config) = &options.client_config {
-        return Ok(MakeRustlsConnect::new(ClientConfig::clone(config)));
+        let seen = Seen {
+            trusted: "the rustls configuration given in code".to_string(),
+            ..Seen::default()
+        };
+        return Ok((MakeRustlsConnect::new(ClientConfig::clone(config)), seen));
     }
     let provider = provider();
-    let named = match (&options.roots, root_cert) {
-        (Some(Roots::Pem(pem)), _) => Some(pem_roots(pem, "the PEM given in code")?),
-        (Some(Roots::File(path)), _) => Some(file_roots(
-            &path.display().to_string(),
-            "the root certificate file",
-        )?),
-        (Some(Roots::System), _) | (None, Some("system")) => Some(system_roots()?),
-        (None, Some(path)) => Some(file_roots(path, "sslrootcert file")?),
-        (None, None) => None,
+    let (named, trusted) = match (&options.roots, root_cert) {
+        (Some(Roots::Pem(pem)), _) => {
+            let from = "the PEM given in code".to_string();
+            (Some(pem_roots(pem, &from)?), from)
+        }
+        (Some(Roots::File(path)), _) => {
+            let path = path.display().to_string();
+            let from = format!("the root certificate file {path}");
+            (Some(file_roots(&path, &from)?), from)
+        }
+        (Some(Roots::System), _) | (None, Some("system")) => {
+            (Some(system_roots()?), SYSTEM_STORE.to_string())
+        }
+        (None, Some(path)) => {
+            let from = format!("the sslrootcert file {path}");
+            (Some(file_roots(path, &from)?), from)
+        }
+        (None, None) => (None, SYSTEM_STORE.to_string()),
     };
     // No CA named: the system's store. Verification is on in every mode, `prefer` included
     // (libpq's verifies nothing): a certificate that fails is refused, never taken.
@@ -134,13 +165,20 @@ pub(super) fn connector(
     let verifier = WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
         .build()
         .map_err(|error| TlsError::Setup(error.to_string()))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if mode == SslMode::VerifyCa {
-        Arc::new(ChainOnly(verifier))
-    } else {
-        verifier
+    let seen = Seen {
+        trusted,
+        ..Seen::default()
     };
-    make_connect(provider, verifier)
+    let verifier = Arc::new(Verifier {
+        webpki: verifier,
+        chain_only: mode == SslMode::VerifyCa,
+        seen: seen.clone(),
+    });
+    Ok((make_connect(provider, verifier)?, seen))
 }
+
+/// How the system's trust store is named in messages.
+const SYSTEM_STORE: &str = "the system's trust store";
 
 /// A connector verifying the server's certificate with `verifier`.
 fn make_connect(
@@ -159,14 +197,13 @@ fn make_connect(
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// The certificates of a PEM file (`what`: how the file was named).
-fn file_roots(path: &str, what: &str) -> Result<Arc<RootCertStore>, TlsError> {
-    let from = format!("{what} {path}");
+/// The certificates of the PEM file at `path`, named `from` in errors.
+fn file_roots(path: &str, from: &str) -> Result<Arc<RootCertStore>, TlsError> {
     let pem = std::fs::read(path).map_err(|error| TlsError::RootCertificates {
-        from: from.clone(),
+        from: from.to_string(),
         problem: error.to_string(),
     })?;
-    pem_roots(&pem, &from)
+    pem_roots(&pem, from)
 }
 
 /// The certificates of a PEM text; at least one.
@@ -200,7 +237,7 @@ fn system_roots() -> Result<Arc<RootCertStore>, TlsError> {
     if roots.is_empty() {
         let errors: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
         return Err(TlsError::RootCertificates {
-            from: "the system's trust store".to_string(),
+            from: SYSTEM_STORE.to_string(),
             problem: if errors.is_empty() {
                 "it holds no certificate (give the server's CA with sslrootcert)".to_string()
             } else {
@@ -211,11 +248,17 @@ fn system_roots() -> Result<Arc<RootCertStore>, TlsError> {
     Ok(Arc::clone(SYSTEM.get_or_init(|| Arc::new(roots))))
 }
 
-/// `verify-ca`: the chain is verified as for `verify-full`, the host name is not.
+/// The verifier of every mode: webpki's, which checks the chain and the host name, the name
+/// not checked for `verify-ca`; and, when it refuses a certificate, the names the certificate
+/// is for kept in [`Seen`], for the error to say which host to connect to.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Verifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    chain_only: bool,
+    seen: Seen,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -224,17 +267,32 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        // rustls checks the name last, once the chain (and revocation, if configured) has
-        // passed: a name error means everything else holds.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let verified = match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            // rustls checks the name last, once the chain (and revocation, if configured) has
+            // passed: a name error means everything else holds.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if self.chain_only => Ok(ServerCertVerified::assertion()),
             other => other,
+        };
+        if verified.is_err() {
+            let names = presented_names(end_entity).unwrap_or_default();
+            *self
+                .seen
+                .refused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Refused {
+                host: server_name.to_str().into_owned(),
+                names,
+            });
         }
+        verified
     }
 
     fn verify_tls12_signature(
@@ -243,7 +301,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -252,22 +310,74 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }
 
-/// A failed connection's error, with TLS failures told apart.
-pub(super) fn classify(error: tokio_postgres::Error, mode: SslMode) -> PgError {
+/// The names (DNS names and IP addresses of its subjectAltName) a certificate is for, as
+/// webpki reads them: the names it lists when asked about a name no certificate can hold
+/// (`.invalid` is reserved, RFC 2606). `None` when the certificate cannot be parsed.
+fn presented_names(certificate: &CertificateDer<'_>) -> Option<Vec<String>> {
+    let parsed = rustls::server::ParsedCertificate::try_from(certificate).ok()?;
+    let nowhere = ServerName::try_from("schema-core.invalid").ok()?;
+    match rustls::client::verify_server_name(&parsed, &nowhere) {
+        Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            presented,
+            ..
+        })) => Some(presented.iter().filter_map(|n| host_name(n)).collect()),
+        _ => None,
+    }
+}
+
+/// A name as webpki lists it (`DnsName("localhost")`, `IpAddress(127.0.0.1)`) as one would
+/// write it in a connection string; `None` for a name of another kind (a URI).
+fn host_name(listed: &str) -> Option<String> {
+    let name = listed
+        .strip_prefix("DnsName(\"")
+        .and_then(|n| n.strip_suffix("\")"))
+        .or_else(|| {
+            listed
+                .strip_prefix("IpAddress(")
+                .and_then(|n| n.strip_suffix(')'))
+        })?;
+    Some(name.to_string())
+}
+
+/// A failed connection's error, with TLS failures told apart; a refused certificate with what
+/// the verifier `seen` saw of it, and whether the server is on this machine (`local`).
+pub(super) fn classify(
+    error: tokio_postgres::Error,
+    mode: SslMode,
+    seen: &Seen,
+    local: bool,
+) -> PgError {
     if let Some(rustls_error) = rustls_error(&error) {
         let reason = rustls_error.to_string();
-        return if matches!(rustls_error, rustls::Error::InvalidCertificate(_)) {
+        return if let rustls::Error::InvalidCertificate(certificate) = rustls_error {
+            let problem = match certificate {
+                CertificateError::UnknownIssuer => CertificateProblem::UnknownIssuer,
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => CertificateProblem::NotForHost,
+                _ => CertificateProblem::Other,
+            };
+            let Refused { host, names } = seen
+                .refused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+                .unwrap_or_default();
             TlsError::Certificate {
                 reason,
                 source: error,
+                problem,
+                host,
+                names,
+                trusted: seen.trusted.clone(),
+                local,
             }
         } else {
             TlsError::Handshake {
@@ -321,6 +431,19 @@ mod tests {
                 "{error:?}"
             );
         }
+    }
+
+    #[test]
+    fn names_are_read_as_webpki_lists_them() {
+        assert_eq!(
+            host_name(r#"DnsName("db.internal")"#).as_deref(),
+            Some("db.internal")
+        );
+        assert_eq!(
+            host_name("IpAddress(127.0.0.1)").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(host_name(r#"UniformResourceIdentifier("x:y")"#), None);
     }
 
     #[test]

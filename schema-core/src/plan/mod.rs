@@ -1422,10 +1422,22 @@ impl Plan {
         }
     }
 
-    /// The plan as one SQL script for `psql -v ON_ERROR_STOP=1`: each run of transactional
-    /// steps in one transaction, each `CONCURRENTLY` step on its own; every step preceded by
-    /// its timeouts and a comment naming its lock and hazards.
+    /// The plan as one SQL script for `psql -v ON_ERROR_STOP=1`: the encoding it is written in
+    /// first ([`ENCODING_HEADER`](crate::render::ENCODING_HEADER)), then each run of
+    /// transactional steps in one transaction, each `CONCURRENTLY` step on its own; every step
+    /// preceded by its timeouts and a comment naming its lock and hazards.
     pub fn to_script(&self) -> String {
+        self.to_script_with("")
+    }
+
+    /// [`Plan::to_script`] with `preamble` (comment lines, say) between the encoding header and
+    /// the steps.
+    pub fn to_script_with(&self, preamble: &str) -> String {
+        crate::render::psql_script(&format!("{preamble}{}", self.steps_script()))
+    }
+
+    /// The steps of [`Plan::to_script`], without its encoding header.
+    fn steps_script(&self) -> String {
         let mut script = String::new();
         let mut in_transaction = false;
         for step in &self.steps {
