@@ -99,7 +99,7 @@ fn the_type_is_created_in_its_schema_and_named_with_it_everywhere() {
         SqlType::Array(&SqlType::Enum("ledger.entry_kind"))
     );
     assert_eq!(
-        schema().to_ddl().unwrap(),
+        common::statements(schema().to_ddl().unwrap()),
         r#"DO $role$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'clerk') THEN CREATE ROLE "clerk" NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END $role$;
 CREATE SCHEMA IF NOT EXISTS "ledger";
 GRANT USAGE ON SCHEMA "ledger" TO "clerk";
