@@ -5,12 +5,18 @@
 //! what a read reports when a value does not fit its field ([`DecodeError`]).
 
 mod decode;
+mod scope;
+mod server_error;
 // Parts of it only the tokio-postgres side uses (COPY, updates, reads by key).
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) mod statements;
 
 pub(crate) use decode::{inexact_number, row_key};
 pub use decode::{DecodeError, DecodeProblem, UnknownValue};
+pub use server_error::ServerError;
+pub(crate) use scope::{set_scope, InvalidScope, RoleStanding};
+pub use scope::{RequestScope, ScopeProblem};
+pub(crate) use server_error::ServerFields;
 pub(crate) use statements::ColumnSet;
 
 use crate::{TableDef, Validate, ValidationError};

@@ -45,7 +45,10 @@ pub mod pool;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProblem, UnknownValue};
+pub use crate::driver::{
+    ConstraintKind, DecodeError, DecodeProblem, RequestScope, ScopeProblem, ServerError,
+    SettingProblem, UnknownValue,
+};
 pub use codec::{
     decode, enum_accepts, enum_accepts_type, enum_from_sql, enum_to_sql, enum_to_sql_checked,
 };
