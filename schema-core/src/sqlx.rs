@@ -503,13 +503,20 @@ pub async fn scoped_transaction(
         },
     })?;
     let mut transaction = pool.begin().await?;
-    let (login, login_superuser, login_bypassrls, role_exists, role_superuser, role_bypassrls, may_set_role) =
-        ::sqlx::query_as::<_, (String, bool, bool, bool, bool, bool, bool)>(
-            statements::ROLE_STANDING,
-        )
-        .bind(scope.role)
-        .fetch_one(&mut *transaction)
-        .await?;
+    let (
+        login,
+        login_superuser,
+        login_bypassrls,
+        role_exists,
+        role_superuser,
+        role_bypassrls,
+        may_set_role,
+    ) = ::sqlx::query_as::<_, (String, bool, bool, bool, bool, bool, bool)>(
+        statements::ROLE_STANDING,
+    )
+    .bind(scope.role)
+    .fetch_one(&mut *transaction)
+    .await?;
     let standing = RoleStanding {
         login,
         login_superuser,

@@ -225,6 +225,19 @@ impl TestDb {
         with_user(&self.url, &role)
     }
 
+    /// Creates a role `{label}_{id}` without login, and a login role that is a member of it
+    /// (neither a superuser nor `BYPASSRLS`), both dropped with the database; returns the role
+    /// and a connection URL for the login.
+    pub fn role_with_login(&mut self, label: &str) -> (String, String) {
+        let role = self.role_name(label);
+        self.client()
+            .batch_execute(&format!("CREATE ROLE \"{role}\""))
+            .expect("the test user may create roles");
+        self.roles.push(role.clone());
+        let url = self.login_role(&format!("{label}_login"), &role);
+        (role, url)
+    }
+
     /// A server-wide role name unique to this database: `{label}_{id}`.
     pub fn role_name(&self, label: &str) -> String {
         format!("{label}_{}", &self.name["schema_test_".len()..][..12])

@@ -13,9 +13,9 @@ pub(crate) mod statements;
 
 pub(crate) use decode::{inexact_number, row_key};
 pub use decode::{DecodeError, DecodeProblem, UnknownValue};
-pub use server_error::ServerError;
 pub(crate) use scope::{set_scope, InvalidScope, RoleStanding};
 pub use scope::{RequestScope, ScopeProblem};
+pub use server_error::ServerError;
 pub(crate) use server_error::ServerFields;
 pub(crate) use statements::ColumnSet;
 

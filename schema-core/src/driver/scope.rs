@@ -102,7 +102,8 @@ pub(crate) enum InvalidScope {
 /// runs once [`ROLE_STANDING`](statements::ROLE_STANDING) allowed it, or why the scope cannot
 /// be sent.
 pub(crate) fn set_scope(scope: &RequestScope<'_>) -> Result<String, InvalidScope> {
-    let setting = statements::set_local(scope.setting, scope.value).map_err(InvalidScope::Setting)?;
+    let setting =
+        statements::set_local(scope.setting, scope.value).map_err(InvalidScope::Setting)?;
     if let Some(problem) = identifier_problem(scope.role) {
         return Err(InvalidScope::Role(ScopeProblem::RoleName(problem)));
     }

@@ -111,11 +111,14 @@ fn without_row_values(code: &str, detail: &str) -> String {
     };
     let tail = match code {
         "23505" if detail.ends_with(") already exists.") => " already exists.",
-        "23503" => [") is not present in table \"", ") is still referenced from table \""]
-            .iter()
-            .filter_map(|tail| detail.rfind(tail))
-            .max()
-            .map_or("", |at| &detail[at + 1..]),
+        "23503" => [
+            ") is not present in table \"",
+            ") is still referenced from table \"",
+        ]
+        .iter()
+        .filter_map(|tail| detail.rfind(tail))
+        .max()
+        .map_or("", |at| &detail[at + 1..]),
         _ => "",
     };
     format!("Key ({columns})=({LEFT_OUT}){tail}")
@@ -189,7 +192,10 @@ mod tests {
         );
         // A value that holds what follows values: the last occurrence ends them.
         assert_eq!(
-            without_row_values("23505", "Key (a, b)=(x) already exists., PHI) already exists."),
+            without_row_values(
+                "23505",
+                "Key (a, b)=(x) already exists., PHI) already exists."
+            ),
             "Key (a, b)=(<values left out>) already exists."
         );
         assert_eq!(

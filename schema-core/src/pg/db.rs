@@ -345,7 +345,10 @@ impl Db {
         let transaction = self.transaction().await?;
         let standing = transaction
             .statements
-            .get(&transaction.transaction, statements::ROLE_STANDING.to_string())
+            .get(
+                &transaction.transaction,
+                statements::ROLE_STANDING.to_string(),
+            )
             .await?;
         // Sent together: if the role may not be taken, the `SET`s ran (or failed) in a
         // transaction that is rolled back as the guard drops, and the refusal is the one

@@ -116,7 +116,10 @@ impl From<tokio_postgres::Error> for PgError {
 
 impl PgError {
     /// The error of a scope that cannot be sent as given.
-    pub(crate) fn invalid_scope(scope: &crate::driver::RequestScope<'_>, invalid: InvalidScope) -> Self {
+    pub(crate) fn invalid_scope(
+        scope: &crate::driver::RequestScope<'_>,
+        invalid: InvalidScope,
+    ) -> Self {
         match invalid {
             InvalidScope::Setting(problem) => PgError::InvalidSetting {
                 setting: scope.setting.to_string(),
