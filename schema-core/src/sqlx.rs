@@ -49,24 +49,21 @@
 //! # ) -> Result<(), schema_core::sqlx::SqlxError> {
 //! use schema_core::sqlx::{insert, insert_many, scoped_transaction, RequestScope};
 //!
-//! // A login granted `physician`, neither a superuser nor BYPASSRLS.
+//! // A login granted `physician`, neither a superuser nor BYPASSRLS (see `scoped_transaction`).
 //! let pool = sqlx::PgPool::connect("postgres://app@127.0.0.1/app").await?;
-//! let new = InsertSupportTicket::new(provider_id, "Claim rejected".into(), "CO-16".into());
-//! let ticket = insert(&pool, &new).await?;                 // validated, then INSERT ... RETURNING
-//! assert_eq!(ticket.priority, TicketPriority::Medium);     // the database's default
-//! insert_many(&pool, &tickets).await?;                     // multi-row INSERTs, one transaction
-//! let urgent: Vec<SelectSupportTicket> =
-//!     sqlx::query_as("SELECT * FROM support_tickets WHERE priority = $1")
-//!         .bind(TicketPriority::Urgent)                    // a text enum binds as its text
-//!         .fetch_all(&pool)
-//!         .await?;
 //! // One physician's request: as the physician role, the setting local to the transaction.
 //! let provider = provider_id.to_string();
 //! let scope = RequestScope { role: "physician", setting: "app.provider_id", value: &provider };
 //! let mut tx = scoped_transaction(&pool, scope).await?;
-//! let theirs: Vec<SelectSupportTicket> =
-//!     sqlx::query_as("SELECT * FROM support_tickets").fetch_all(&mut *tx).await?;
-//! insert(&mut *tx, &new).await?;
+//! let new = InsertSupportTicket::new(provider_id, "Claim rejected".into(), "CO-16".into());
+//! let ticket = insert(&mut *tx, &new).await?;              // validated, then INSERT ... RETURNING
+//! assert_eq!(ticket.priority, TicketPriority::Medium);     // the database's default
+//! insert_many(&mut tx, &tickets).await?;                   // multi-row INSERTs, in a savepoint
+//! let urgent: Vec<SelectSupportTicket> =
+//!     sqlx::query_as("SELECT * FROM support_tickets WHERE priority = $1")
+//!         .bind(TicketPriority::Urgent)                    // a text enum binds as its text
+//!         .fetch_all(&mut *tx)
+//!         .await?;
 //! tx.commit().await?;
 //! # Ok(())
 //! # }
@@ -176,7 +173,7 @@ pub enum SqlxError {
     },
     /// The server refused the statement (or the connection) for another reason: its report,
     /// without the values of any row ([`ServerError`]).
-    Database(ServerError),
+    Database(Box<ServerError>),
     /// A [`scoped_transaction`] cannot act as its role: the login or the role bypasses
     /// row-level security, the role does not exist, or the login may not act as it. Nothing
     /// ran in the transaction, which is rolled back.
@@ -290,7 +287,7 @@ impl From<::sqlx::Error> for SqlxError {
                 message: server.message.clone(),
                 source: server,
             })),
-            None => SqlxError::Database(server),
+            None => SqlxError::Database(Box::new(server)),
         }
     }
 }

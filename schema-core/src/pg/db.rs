@@ -148,10 +148,11 @@ impl StatementCache {
 /// # }
 /// ```
 ///
-/// For row-level security scoped by a setting (a physician's own rows), open every request's
-/// statements in a [`scoped_transaction`](Db::scoped_transaction), whose documentation states
-/// the trust boundary: the application server alone holds the scoped role's credentials, and
-/// derives the scope from its own authentication of the user.
+/// For row-level security scoped by a role and a setting (a physician's own rows), open every
+/// request's statements in a [`scoped_transaction`](Db::scoped_transaction), whose
+/// documentation states the trust boundary: the application server alone holds the
+/// credentials of the logins granted the scoped role, connects as none that bypasses
+/// row-level security, and derives the scope from its own authentication of the user.
 ///
 /// # Transactions that outlive their guard
 ///
@@ -179,8 +180,8 @@ pub struct Db {
 /// `copy_in`) run in a savepoint, so a failed batch leaves the transaction usable; open a
 /// nested [`transaction`](DbTransaction::transaction) to give any other statement the same.
 ///
-/// A transaction opened by [`Db::scoped_transaction`] carries its scope (a `SET LOCAL`
-/// setting) until it ends, and no longer: end it with the request it serves.
+/// A transaction opened by [`Db::scoped_transaction`] carries its scope (a `SET LOCAL` role
+/// and setting) until it ends, and no longer: end it with the request it serves.
 pub struct DbTransaction<'a> {
     // Dropped first: tokio-postgres queues the ROLLBACK of a transaction not ended, and only
     // then is the `Db`'s flag cleared.

@@ -23,7 +23,7 @@ pub enum PgError {
         error: ValidationError,
     },
     /// The database refused the row by one of its constraints.
-    Constraint(ConstraintViolation),
+    Constraint(Box<ConstraintViolation>),
     /// A value read back could not be decoded.
     Decode(DecodeError),
     /// The setting of a [`scoped_transaction`](super::Db::scoped_transaction) cannot be set as
@@ -47,7 +47,7 @@ pub enum PgError {
     Tls(super::TlsError),
     /// The server refused the statement (or the connection) for another reason: its report,
     /// without the values of any row ([`ServerError`]).
-    Database(ServerError),
+    Database(Box<ServerError>),
     /// A failure of the connection or of tokio-postgres itself (the connection closed, an I/O
     /// error, a value that could not be serialized), not reported by the server.
     Driver(tokio_postgres::Error),
@@ -101,15 +101,15 @@ impl From<tokio_postgres::Error> for PgError {
             constraint: db.constraint(),
         });
         match ConstraintKind::of(db.code().code(), db.table(), db.column(), db.constraint()) {
-            Some(kind) => PgError::Constraint(ConstraintViolation {
+            Some(kind) => PgError::Constraint(Box::new(ConstraintViolation {
                 kind,
                 table: server.table.clone(),
                 constraint: server.constraint.clone(),
                 column: server.column.clone(),
                 message: server.message.clone(),
                 source: server,
-            }),
-            None => PgError::Database(server),
+            })),
+            None => PgError::Database(Box::new(server)),
         }
     }
 }
