@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::TestDb;
+use common::{shown, TestDb, PHI_MARKER};
 use schema_core::pg::{ConstraintKind, Db, PgError, RequestScope, ScopeProblem};
 use shared::schemas::db::provider_transaction;
 use shared::schemas::{
@@ -693,21 +693,6 @@ fn a_scope_is_refused_to_a_superuser_and_a_bypassrls_login_and_for_a_role_not_he
 // ---------------------------------------------------------------------------------------------
 // Errors of refused rows.
 
-/// Text that stands for a patient's details in a ticket's description.
-const MARKER: &str = "PHI-MARKER-4e1f";
-
-/// Everything an error shows: the `Display` and `Debug` of it and of every error of its
-/// source chain.
-fn shown(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        text.push_str(&format!("{e}\n{e:?}\n"));
-        next = e.source();
-    }
-    text
-}
-
 /// The database one release ahead of the code: `context_url` NOT NULL, descriptions unique
 /// and under 100 characters.
 const AHEAD_OF_THE_CODE: &str = "UPDATE support_tickets SET context_url = 'https://app.test/'; \
@@ -729,18 +714,19 @@ fn a_refused_rows_sensitive_values_reach_no_error_on_any_write_path() {
         .client()
         .execute(
             "INSERT INTO support_tickets (provider_id, subject, description) VALUES ($1, 's', $2)",
-            &[&a, &MARKER],
+            &[&a, &PHI_MARKER],
         )
         .unwrap_err();
-    assert!(format!("{raw:?}").contains(MARKER));
+    assert!(format!("{raw:?}").contains(PHI_MARKER));
 
-    let without_url = || InsertSupportTicket::new(a, "s".into(), format!("{MARKER} of a patient"));
+    let without_url =
+        || InsertSupportTicket::new(a, "s".into(), format!("{PHI_MARKER} of a patient"));
     let with_url = |n: usize| InsertSupportTicket {
         context_url: Some("https://app.test/".into()),
-        ..InsertSupportTicket::new(a, "s".into(), format!("{MARKER} {n}"))
+        ..InsertSupportTicket::new(a, "s".into(), format!("{PHI_MARKER} {n}"))
     };
     let too_long = UpdateSupportTicket {
-        description: Some(format!("{MARKER}{}", "x".repeat(100))),
+        description: Some(format!("{PHI_MARKER}{}", "x".repeat(100))),
         ..Default::default()
     };
     let owner_url = c.db.url().to_string();
@@ -807,7 +793,7 @@ fn a_refused_rows_sensitive_values_reach_no_error_on_any_write_path() {
     });
     for (path, error) in &refused {
         let text = shown(error);
-        assert!(!text.contains(MARKER), "{path}: {text}");
+        assert!(!text.contains(PHI_MARKER), "{path}: {text}");
         let violation = error
             .constraint()
             .unwrap_or_else(|| panic!("{path}: {error:?}"));

@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use common::TestDb;
+use common::{shown, TestDb, PHI_MARKER};
 use schema_core::sqlx::{
     decode_error, insert, insert_many, scoped_transaction, ConstraintKind, DecodeProblem,
     RequestScope, ScopeProblem, SettingProblem, SqlxError,
@@ -1006,21 +1006,6 @@ fn a_scope_is_refused_to_a_superuser_and_a_bypassrls_login() {
     });
 }
 
-/// Text that stands for a patient's details in a ticket's description.
-const MARKER: &str = "PHI-MARKER-4e1f";
-
-/// Everything an error shows: the `Display` and `Debug` of it and of every error of its
-/// source chain.
-fn shown(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        text.push_str(&format!("{e}\n{e:?}\n"));
-        next = e.source();
-    }
-    text
-}
-
 #[test]
 fn a_refused_rows_sensitive_values_reach_no_error() {
     let mut c = clinic(1, 0);
@@ -1031,10 +1016,11 @@ fn a_refused_rows_sensitive_values_reach_no_error() {
              CREATE UNIQUE INDEX support_tickets_description_key ON support_tickets (description)",
         )
         .unwrap();
-    let without_url = || InsertSupportTicket::new(a, "s".into(), format!("{MARKER} of a patient"));
+    let without_url =
+        || InsertSupportTicket::new(a, "s".into(), format!("{PHI_MARKER} of a patient"));
     let with_url = || InsertSupportTicket {
         context_url: Some("https://app.test/".into()),
-        ..InsertSupportTicket::new(a, "s".into(), MARKER.into())
+        ..InsertSupportTicket::new(a, "s".into(), PHI_MARKER.into())
     };
     let owner_url = c.db.url().to_string();
     run(async {
@@ -1044,11 +1030,11 @@ fn a_refused_rows_sensitive_values_reach_no_error() {
             "INSERT INTO support_tickets (provider_id, subject, description) VALUES ($1, 's', $2)",
         )
         .bind(a)
-        .bind(MARKER)
+        .bind(PHI_MARKER)
         .execute(&owner)
         .await
         .unwrap_err();
-        assert!(format!("{raw:?}").contains(MARKER));
+        assert!(format!("{raw:?}").contains(PHI_MARKER));
 
         insert(&owner, &with_url()).await.unwrap();
         let mut refused = vec![
@@ -1080,7 +1066,7 @@ fn a_refused_rows_sensitive_values_reach_no_error() {
         drop(tx);
         for (path, error) in &refused {
             let text = shown(error);
-            assert!(!text.contains(MARKER), "{path}: {text}");
+            assert!(!text.contains(PHI_MARKER), "{path}: {text}");
             let violation = error
                 .constraint()
                 .unwrap_or_else(|| panic!("{path}: {error:?}"));

@@ -89,8 +89,8 @@ use ::sqlx::{
 };
 
 pub use crate::driver::{
-    ConstraintKind, DecodeError, DecodeProblem, RequestScope, ScopeProblem, ServerError,
-    SettingProblem, UnknownValue,
+    ConstraintKind, ConstraintViolation, DecodeError, DecodeProblem, RequestScope, ScopeProblem,
+    ServerError, SettingProblem, UnknownValue,
 };
 
 use crate::driver::statements::{self, ColumnSet};
@@ -190,23 +190,6 @@ pub enum SqlxError {
     Sqlx(::sqlx::Error),
 }
 
-/// A row the database refused by one of its rules.
-#[derive(Debug)]
-pub struct ConstraintViolation {
-    /// Which kind of rule.
-    pub kind: ConstraintKind,
-    /// The table, as the server reports it.
-    pub table: Option<String>,
-    /// The constraint's name, as the server reports it.
-    pub constraint: Option<String>,
-    /// The column, as the server reports it (NOT NULL violations).
-    pub column: Option<String>,
-    /// The server's message.
-    pub message: String,
-    /// The server's error, without the values of the row (see [`ServerError`]).
-    pub source: ServerError,
-}
-
 impl SqlxError {
     /// The constraint violation, when the database refused the row by one.
     pub fn constraint(&self) -> Option<&ConstraintViolation> {
@@ -264,30 +247,14 @@ impl From<::sqlx::Error> for SqlxError {
                 code: db.code().as_deref().unwrap_or(""),
                 severity: "ERROR",
                 message: "the server refused the statement",
-                detail: None,
-                hint: None,
-                schema: None,
                 table: db.table(),
-                column: None,
-                datatype: None,
                 constraint: db.constraint(),
+                ..ServerFields::default()
             }),
         };
-        match ConstraintKind::of(
-            &server.code,
-            server.table.as_deref(),
-            server.column.as_deref(),
-            server.constraint.as_deref(),
-        ) {
-            Some(kind) => SqlxError::Constraint(Box::new(ConstraintViolation {
-                kind,
-                table: server.table.clone(),
-                constraint: server.constraint.clone(),
-                column: server.column.clone(),
-                message: server.message.clone(),
-                source: server,
-            })),
-            None => SqlxError::Database(Box::new(server)),
+        match ConstraintViolation::classify(server) {
+            Ok(violation) => SqlxError::Constraint(violation),
+            Err(server) => SqlxError::Database(server),
         }
     }
 }
@@ -313,13 +280,7 @@ impl fmt::Display for SqlxError {
                 f,
                 "the value of column `{table}.{column}` cannot be bound: {source}"
             ),
-            SqlxError::Constraint(v) => crate::driver::write_violation(
-                f,
-                v.kind,
-                v.constraint.as_deref(),
-                v.column.as_deref(),
-                &v.message,
-            ),
+            SqlxError::Constraint(v) => v.fmt(f),
             SqlxError::InvalidSetting { setting, problem } => {
                 f.write_str(&problem.describe(setting))
             }

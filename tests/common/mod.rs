@@ -401,3 +401,18 @@ pub async fn apply_without_drift(
             .unwrap();
     assert_eq!(lines, Vec::<String>::new(), "{}", plan.to_script());
 }
+
+/// Text that stands for a patient's details in a ticket's description.
+pub const PHI_MARKER: &str = "PHI-MARKER-4e1f";
+
+/// Everything an error shows: the `Display` and `Debug` of it and of every error of its source
+/// chain.
+pub fn shown(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        text.push_str(&format!("{e}\n{e:?}\n"));
+        next = e.source();
+    }
+    text
+}

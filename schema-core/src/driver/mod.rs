@@ -15,8 +15,8 @@ pub(crate) use decode::{inexact_number, row_key};
 pub use decode::{DecodeError, DecodeProblem, UnknownValue};
 pub(crate) use scope::{set_scope, InvalidScope, RoleStanding};
 pub use scope::{RequestScope, ScopeProblem};
-pub use server_error::ServerError;
 pub(crate) use server_error::ServerFields;
+pub use server_error::{ConstraintViolation, ServerError};
 pub(crate) use statements::ColumnSet;
 
 use crate::{TableDef, Validate, ValidationError};
@@ -194,24 +194,6 @@ impl ConstraintKind {
             _ => return None,
         })
     }
-}
-
-/// `refused by the database (Kind `constraint` on column `column`): message`.
-pub(crate) fn write_violation(
-    f: &mut std::fmt::Formatter<'_>,
-    kind: ConstraintKind,
-    constraint: Option<&str>,
-    column: Option<&str>,
-    message: &str,
-) -> std::fmt::Result {
-    write!(f, "refused by the database ({kind:?}")?;
-    if let Some(constraint) = constraint {
-        write!(f, " `{constraint}`")?;
-    }
-    if let Some(column) = column {
-        write!(f, " on column `{column}`")?;
-    }
-    write!(f, "): {message}")
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use super::ConstraintKind;
+
 /// What stands in for the values the server echoed.
 pub(crate) const LEFT_OUT: &str = "<values left out>";
 
@@ -47,7 +49,62 @@ pub struct ServerError {
     pub constraint: Option<String>,
 }
 
+/// A row the database refused by one of its rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstraintViolation {
+    /// Which kind of rule.
+    pub kind: ConstraintKind,
+    /// The table, as the server reports it.
+    pub table: Option<String>,
+    /// The constraint's name, as the server reports it.
+    pub constraint: Option<String>,
+    /// The column, as the server reports it (NOT NULL violations).
+    pub column: Option<String>,
+    /// The server's message.
+    pub message: String,
+    /// The server's error, without the values of the row (see [`ServerError`]).
+    pub source: ServerError,
+}
+
+impl ConstraintViolation {
+    /// The broken rule of a row that the server's error reports (by SQLSTATE, see
+    /// [`ConstraintKind`]), or the error as it is when it reports none.
+    pub(crate) fn classify(server: ServerError) -> Result<Box<Self>, Box<ServerError>> {
+        match ConstraintKind::of(
+            &server.code,
+            server.table.as_deref(),
+            server.column.as_deref(),
+            server.constraint.as_deref(),
+        ) {
+            Some(kind) => Ok(Box::new(ConstraintViolation {
+                kind,
+                table: server.table.clone(),
+                constraint: server.constraint.clone(),
+                column: server.column.clone(),
+                message: server.message.clone(),
+                source: server,
+            })),
+            None => Err(Box::new(server)),
+        }
+    }
+}
+
+impl fmt::Display for ConstraintViolation {
+    /// `refused by the database (Kind `constraint` on column `column`): message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refused by the database ({:?}", self.kind)?;
+        if let Some(constraint) = &self.constraint {
+            write!(f, " `{constraint}`")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, " on column `{column}`")?;
+        }
+        write!(f, "): {}", self.message)
+    }
+}
+
 /// The fields of a server's error, as a driver gives them, borrowed.
+#[derive(Default)]
 pub(crate) struct ServerFields<'a> {
     pub(crate) code: &'a str,
     pub(crate) severity: &'a str,

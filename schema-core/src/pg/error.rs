@@ -4,7 +4,7 @@ use std::error::Error;
 use std::fmt;
 
 use crate::driver::{
-    ConstraintKind, DecodeError, InvalidScope, ScopeProblem, ServerError, ServerFields,
+    ConstraintViolation, DecodeError, InvalidScope, ScopeProblem, ServerError, ServerFields,
     SettingProblem,
 };
 use crate::ValidationError;
@@ -53,23 +53,6 @@ pub enum PgError {
     Driver(tokio_postgres::Error),
 }
 
-/// A row the database refused by one of its rules.
-#[derive(Debug)]
-pub struct ConstraintViolation {
-    /// Which kind of rule.
-    pub kind: ConstraintKind,
-    /// The table, as the server reports it.
-    pub table: Option<String>,
-    /// The constraint's name, as the server reports it.
-    pub constraint: Option<String>,
-    /// The column, as the server reports it (NOT NULL violations).
-    pub column: Option<String>,
-    /// The server's message.
-    pub message: String,
-    /// The server's error, without the values of the row (see [`ServerError`]).
-    pub source: ServerError,
-}
-
 impl PgError {
     /// The constraint violation, when the database refused the row by one.
     pub fn constraint(&self) -> Option<&ConstraintViolation> {
@@ -100,16 +83,9 @@ impl From<tokio_postgres::Error> for PgError {
             datatype: db.datatype(),
             constraint: db.constraint(),
         });
-        match ConstraintKind::of(db.code().code(), db.table(), db.column(), db.constraint()) {
-            Some(kind) => PgError::Constraint(Box::new(ConstraintViolation {
-                kind,
-                table: server.table.clone(),
-                constraint: server.constraint.clone(),
-                column: server.column.clone(),
-                message: server.message.clone(),
-                source: server,
-            })),
-            None => PgError::Database(Box::new(server)),
+        match ConstraintViolation::classify(server) {
+            Ok(violation) => PgError::Constraint(violation),
+            Err(server) => PgError::Database(server),
         }
     }
 }
@@ -154,13 +130,7 @@ impl fmt::Display for PgError {
             PgError::InvalidSetting { setting, problem } => f.write_str(&problem.describe(setting)),
             PgError::InvalidScope { role, problem } => f.write_str(&problem.describe(role)),
             PgError::Tls(e) => e.fmt(f),
-            PgError::Constraint(v) => crate::driver::write_violation(
-                f,
-                v.kind,
-                v.constraint.as_deref(),
-                v.column.as_deref(),
-                &v.message,
-            ),
+            PgError::Constraint(v) => v.fmt(f),
             PgError::Database(e) => e.fmt(f),
             PgError::Driver(e) => match std::error::Error::source(e) {
                 Some(cause) => write!(f, "{e}: {cause}"),
