@@ -11,7 +11,7 @@ use schema_core::pg::{ConstraintKind, Db};
 use schema_core::rust_decimal::Decimal;
 use shared::schemas::db::{
     provider_transaction, InsertInvoice, InsertInvoiceLine, Invoice, InvoiceLine, InvoiceStatus,
-    BILLING_TEAM_ROLE, PHYSICIAN_ROLE,
+    UpdateInvoice, BILLING_TEAM_ROLE, PHYSICIAN_ROLE,
 };
 use uuid::Uuid;
 
@@ -235,4 +235,47 @@ fn the_application_schema_with_billing_shows_no_drift() {
         let lines = common::block_on(drift(db.url(), &schema, shadow)).unwrap();
         assert_eq!(lines, Vec::<String>::new(), "{shadow:?}");
     }
+}
+
+#[test]
+fn a_login_in_physician_and_billing_team_is_scoped_to_its_provider_alone() {
+    let (mut db, providers, invoices, _) = billed();
+    let names = db.names().clone();
+    let physician = names.role_name(PHYSICIAN_ROLE).to_string();
+    let billing = names.role_name(BILLING_TEAM_ROLE).to_string();
+    let both = db.login_role_with("both", &format!("IN ROLE \"{physician}\", \"{billing}\""));
+    let status = |db: &mut TestDb| -> String {
+        db.client()
+            .query_one(
+                "SELECT status::text FROM billing.invoices WHERE invoice_id = $1",
+                &[&invoices[1]],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let before = status(&mut db);
+    run(async {
+        let mut login = Db::connect(&both).await.unwrap();
+        let tx = provider_transaction(&mut login, &names, providers[0])
+            .await
+            .unwrap();
+        let seen = tx.select_all::<Invoice>().await.unwrap();
+        assert_eq!(
+            seen.iter().map(|i| i.invoice_id).collect::<Vec<_>>(),
+            [invoices[0]]
+        );
+        let lines = tx.select_all::<InvoiceLine>().await.unwrap();
+        assert!(lines.iter().all(|l| l.provider_id == providers[0]));
+        // As the physician alone: no write, though the login is in the billing team too.
+        let paid = UpdateInvoice {
+            status: Some(InvoiceStatus::Paid),
+            ..Default::default()
+        };
+        let error = tx.update(&invoices[1], &paid).await.unwrap_err();
+        assert_eq!(error.constraint().unwrap().kind, ConstraintKind::Denied);
+        drop(tx);
+        // Unscoped, the login works as the billing team: both invoices.
+        assert_eq!(login.select_all::<Invoice>().await.unwrap().len(), 2);
+    });
+    assert_eq!(status(&mut db), before);
 }

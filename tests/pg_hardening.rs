@@ -8,7 +8,9 @@
 mod common;
 
 use schema_core::pg::tokio_postgres::error::SqlState;
-use schema_core::pg::{ConstraintKind, Db, DecodeError, DecodeProblem, PgError, SettingProblem};
+use schema_core::pg::{
+    ConstraintKind, Db, DecodeError, DecodeProblem, PgError, RequestScope, SettingProblem,
+};
 use schema_core::PgTable;
 use shared::schemas::db::{
     provider_transaction, InsertProvider, InsertSupportTicket, Provider, SelectSupportTicket,
@@ -188,11 +190,21 @@ async fn in_transaction(db: &Db) -> bool {
     }
 }
 
+/// A scope acting as `role`, with `setting` set to `value`.
+fn scope<'a>(role: &'a str, setting: &'a str, value: &'a str) -> RequestScope<'a> {
+    RequestScope {
+        role,
+        setting,
+        value,
+    }
+}
+
 #[test]
 fn a_scoped_setting_holds_its_value_exactly_and_only_inside_its_transaction() {
-    let test_db = TestDb::new();
+    let mut test_db = TestDb::new();
+    let (role, login_url) = test_db.role_with_login("scoped");
     block_on(async {
-        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let mut db = Db::connect(&login_url).await.unwrap();
         let observer = Db::connect(test_db.url()).await.unwrap();
         let pid: i32 = db
             .client()
@@ -203,7 +215,7 @@ fn a_scoped_setting_holds_its_value_exactly_and_only_inside_its_transaction() {
         let value = r"it's a \ backslash, ''quotes'' and E'\x41'";
         for commit in [true, false] {
             let tx = db
-                .scoped_transaction("app.scope_test", value)
+                .scoped_transaction(scope(&role, "app.scope_test", value))
                 .await
                 .unwrap();
             // The scope was set by a `SET LOCAL` statement (which Citus forwards to its
@@ -230,11 +242,17 @@ fn a_scoped_setting_holds_its_value_exactly_and_only_inside_its_transaction() {
             assert_eq!(setting_now(&db, "app.scope_test").await, None);
         }
         // Dropped without commit or rollback: gone as well.
-        let tx = db.scoped_transaction("app.scope_test", "x").await.unwrap();
+        let tx = db
+            .scoped_transaction(scope(&role, "app.scope_test", "x"))
+            .await
+            .unwrap();
         drop(tx);
         assert_eq!(setting_now(&db, "app.scope_test").await, None);
         // Names are case-insensitive, as PostgreSQL's own are.
-        let tx = db.scoped_transaction("App.Scope_Test", "y").await.unwrap();
+        let tx = db
+            .scoped_transaction(scope(&role, "App.Scope_Test", "y"))
+            .await
+            .unwrap();
         let read: String = tx
             .client()
             .query_one("SELECT current_setting('app.scope_test')", &[])
@@ -248,9 +266,10 @@ fn a_scoped_setting_holds_its_value_exactly_and_only_inside_its_transaction() {
 
 #[test]
 fn a_bad_setting_name_or_a_nul_in_the_value_is_refused_before_anything_is_sent() {
-    let test_db = TestDb::new();
+    let mut test_db = TestDb::new();
+    let (role, login_url) = test_db.role_with_login("scoped");
     block_on(async {
-        let mut db = Db::connect(test_db.url()).await.unwrap();
+        let mut db = Db::connect(&login_url).await.unwrap();
         for name in [
             "",
             "provider_id",
@@ -266,7 +285,7 @@ fn a_bad_setting_name_or_a_nul_in_the_value_is_refused_before_anything_is_sent()
             "2app.x",
             "app.prövider",
         ] {
-            let error = db.scoped_transaction(name, "v").await.err();
+            let error = db.scoped_transaction(scope(&role, name, "v")).await.err();
             assert!(
                 matches!(
                     &error,
@@ -279,7 +298,7 @@ fn a_bad_setting_name_or_a_nul_in_the_value_is_refused_before_anything_is_sent()
             assert!(message.contains("prefix.name"), "{message}");
         }
         let error = db
-            .scoped_transaction("app.provider_id", "before\0after")
+            .scoped_transaction(scope(&role, "app.provider_id", "before\0after"))
             .await
             .err();
         assert!(
@@ -293,7 +312,7 @@ fn a_bad_setting_name_or_a_nul_in_the_value_is_refused_before_anything_is_sent()
         // Nothing was left open: the connection goes on as before.
         assert_eq!(setting_now(&db, "app.provider_id").await, None);
         let tx = db
-            .scoped_transaction("app_1.provider_id_2", "ok")
+            .scoped_transaction(scope(&role, "app_1.provider_id_2", "ok"))
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -431,11 +450,11 @@ async fn ticket_count(db: &Db) -> i64 {
 
 fn assert_code(error: &PgError, code: &SqlState) {
     let server = match error {
-        PgError::Database(e) => e.code(),
-        PgError::Constraint(v) => v.source.code(),
+        PgError::Database(e) => Some(e.code.as_str()),
+        PgError::Constraint(v) => Some(v.source.code.as_str()),
         _ => None,
     };
-    assert_eq!(server, Some(code), "{error}");
+    assert_eq!(server, Some(code.code()), "{error}");
 }
 
 #[test]

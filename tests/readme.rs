@@ -93,7 +93,7 @@ const BLOCKS: &[(&str, Kind)] = &[
     ("use schema_core::pg::pool::DbManager;", Kind::Async),
     ("use schema_core::pg::{Db, TlsOptions};", Kind::Async),
     (
-        "use schema_core::sqlx::{insert, insert_many, scoped_transaction};",
+        "use schema_core::sqlx::{insert, insert_many, scoped_transaction, RequestScope};",
         Kind::Async,
     ),
     (

@@ -6,12 +6,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::TestDb;
-use schema_core::pg::{ConstraintKind, Db, PgError};
+use common::{shown, TestDb, PHI_MARKER};
+use schema_core::pg::{ConstraintKind, Db, PgError, RequestScope, ScopeProblem};
 use shared::schemas::db::provider_transaction;
 use shared::schemas::{
     InsertSupportTicket, SupportTicket, TicketStatus, UpdateSupportTicket, PHYSICIAN_ROLE,
-    SUPPORT_TEAM_ROLE,
+    PROVIDER_SETTING, SUPPORT_TEAM_ROLE,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -545,4 +545,290 @@ fn a_physician_raises_a_ticket_but_cannot_backdate_triage_or_resolve_it_on_inser
             .unwrap()
             .get(0);
     assert_eq!(count, 5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logins that hold more than the scope's role, or bypass row-level security.
+
+/// A login that is a member of `roles` (their names in this database), with further
+/// `CREATE ROLE` options (`NOINHERIT`, `BYPASSRLS`); returns its URL.
+fn login_holding(db: &mut TestDb, label: &str, roles: &[&str], options: &str) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
+    db.login_role_with(label, &format!("{options} IN ROLE {}", roles.join(", ")))
+}
+
+#[test]
+fn a_login_in_physician_and_support_team_is_scoped_to_its_provider_alone() {
+    let mut c = clinic(2, 1);
+    let (a, b) = (c.providers[0], c.providers[1]);
+    let a_ticket = c.tickets.iter().find(|(p, _)| *p == a).unwrap().1;
+    let b_ticket = c.tickets.iter().find(|(p, _)| *p == b).unwrap().1;
+    let names = c.db.names().clone();
+    let physician = names.role_name(PHYSICIAN_ROLE).to_string();
+    let support = names.role_name(SUPPORT_TEAM_ROLE).to_string();
+    let both = login_holding(&mut c.db, "both", &[&physician, &support], "");
+    let both_noinherit = login_holding(&mut c.db, "both_ni", &[&physician, &support], "NOINHERIT");
+    let before = owner_view(&mut c.db, b_ticket);
+    run(async {
+        for url in [&both, &both_noinherit] {
+            let mut db = Db::connect(url).await.unwrap();
+            let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+            let seen = tx.select_all::<SupportTicket>().await.unwrap();
+            assert_eq!(
+                seen.iter().map(|t| t.ticket_id).collect::<Vec<_>>(),
+                [a_ticket],
+                "{url}"
+            );
+            assert_eq!(tx.get::<SupportTicket>(&b_ticket).await.unwrap(), None);
+            let patch = UpdateSupportTicket {
+                subject: Some("taken over".into()),
+                ..Default::default()
+            };
+            assert!(
+                tx.update(&b_ticket, &patch).await.unwrap().is_none(),
+                "{url}"
+            );
+            tx.commit().await.unwrap();
+        }
+        // Outside a scope, the login that inherits its roles works the whole queue, as the
+        // support team; the one that does not holds nothing of its own.
+        let db = Db::connect(&both).await.unwrap();
+        assert_eq!(db.select_all::<SupportTicket>().await.unwrap().len(), 2);
+        let db = Db::connect(&both_noinherit).await.unwrap();
+        let error = db.select_all::<SupportTicket>().await.unwrap_err();
+        assert_eq!(
+            error.constraint().map(|v| v.kind),
+            Some(ConstraintKind::Denied),
+            "{error}"
+        );
+    });
+    assert_eq!(owner_view(&mut c.db, b_ticket), before);
+}
+
+/// The scope a login is refused, and why.
+fn refusal(error: PgError) -> (String, ScopeProblem) {
+    match error {
+        PgError::InvalidScope { role, problem } => (role, problem),
+        other => panic!("expected a refused scope, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_scope_is_refused_to_a_superuser_and_a_bypassrls_login_and_for_a_role_not_held() {
+    let mut c = clinic(2, 1);
+    let a = c.providers[0];
+    let names = c.db.names().clone();
+    let physician = names.role_name(PHYSICIAN_ROLE).to_string();
+    let support = names.role_name(SUPPORT_TEAM_ROLE).to_string();
+    let bypass = login_holding(&mut c.db, "bypass", &[&physician], "BYPASSRLS");
+    let exempt = c.db.role_name("exempt");
+    c.db.drop_role_later(&exempt);
+    let doctor = c.db.role_name("doctor");
+    c.db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE \"{exempt}\" BYPASSRLS; GRANT \"{exempt}\" TO \"{doctor}\""
+        ))
+        .unwrap();
+    // The throwaway database's own URL: its owner, the server's superuser.
+    let superuser = c.db.url().to_string();
+    run(async {
+        for (url, superuser) in [(&superuser, true), (&bypass, false)] {
+            let mut db = Db::connect(url).await.unwrap();
+            let error = provider_transaction(&mut db, &names, a)
+                .await
+                .err()
+                .unwrap();
+            let message = error.to_string();
+            let (role, problem) = refusal(error);
+            assert_eq!(role, physician);
+            assert!(
+                matches!(
+                    problem,
+                    ScopeProblem::LoginBypassesRowSecurity { superuser: s, .. } if s == superuser
+                ),
+                "{problem:?}"
+            );
+            assert!(
+                message.contains("no row-level security policy holds"),
+                "{message}"
+            );
+            // Nothing was left open: the connection goes on.
+            db.transaction().await.unwrap().commit().await.unwrap();
+        }
+        let mut doctor = Db::connect(&c.physician_url).await.unwrap();
+        let provider = a.to_string();
+        let setting = names.setting_name(PROVIDER_SETTING);
+        let scope = |role| RequestScope {
+            role,
+            setting,
+            value: &provider,
+        };
+        for (role, expected) in [
+            (
+                exempt.as_str(),
+                "RoleBypassesRowSecurity { superuser: false }",
+            ),
+            ("no_such_role", "UnknownRole"),
+            (support.as_str(), "NotMember"),
+            ("", "RoleName(\"is empty\")"),
+        ] {
+            let error = doctor.scoped_transaction(scope(role)).await.err().unwrap();
+            let message = error.to_string();
+            let (refused, problem) = refusal(error);
+            assert_eq!(refused, role);
+            assert!(format!("{problem:?}").starts_with(expected), "{problem:?}");
+            assert!(message.contains(role), "{message}");
+        }
+        // Refused scopes leave nothing behind: unscoped, the physician sees nothing.
+        assert!(doctor
+            .select_all::<SupportTicket>()
+            .await
+            .unwrap()
+            .is_empty());
+        let tx = provider_transaction(&mut doctor, &names, a).await.unwrap();
+        assert_eq!(tx.select_all::<SupportTicket>().await.unwrap().len(), 1);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors of refused rows.
+
+/// The database one release ahead of the code: `context_url` NOT NULL, descriptions unique
+/// and under 100 characters.
+const AHEAD_OF_THE_CODE: &str = "UPDATE support_tickets SET context_url = 'https://app.test/'; \
+     ALTER TABLE support_tickets ALTER COLUMN context_url SET NOT NULL; \
+     CREATE UNIQUE INDEX support_tickets_description_key ON support_tickets (description); \
+     ALTER TABLE support_tickets ADD CONSTRAINT support_tickets_description_short \
+         CHECK (length(description) < 100)";
+
+#[test]
+fn a_refused_rows_sensitive_values_reach_no_error_on_any_write_path() {
+    let mut c = clinic(1, 1);
+    let a = c.providers[0];
+    let a_ticket = c.tickets[0].1;
+    let names = c.db.names().clone();
+    c.db.client().batch_execute(AHEAD_OF_THE_CODE).unwrap();
+    // The server does quote the row: tokio-postgres's own error carries the marker.
+    let raw = c
+        .db
+        .client()
+        .execute(
+            "INSERT INTO support_tickets (provider_id, subject, description) VALUES ($1, 's', $2)",
+            &[&a, &PHI_MARKER],
+        )
+        .unwrap_err();
+    assert!(format!("{raw:?}").contains(PHI_MARKER));
+
+    let without_url =
+        || InsertSupportTicket::new(a, "s".into(), format!("{PHI_MARKER} of a patient"));
+    let with_url = |n: usize| InsertSupportTicket {
+        context_url: Some("https://app.test/".into()),
+        ..InsertSupportTicket::new(a, "s".into(), format!("{PHI_MARKER} {n}"))
+    };
+    let too_long = UpdateSupportTicket {
+        description: Some(format!("{PHI_MARKER}{}", "x".repeat(100))),
+        ..Default::default()
+    };
+    let owner_url = c.db.url().to_string();
+    let mut refused: Vec<(&str, PgError)> = Vec::new();
+    run(async {
+        // As the owner: COPY runs as COPY (no policy applies to a superuser).
+        let mut owner = Db::connect(&owner_url).await.unwrap();
+        owner.insert(&with_url(0)).await.unwrap();
+        refused.push(("insert", owner.insert(&without_url()).await.unwrap_err()));
+        refused.push((
+            "insert_many",
+            owner.insert_many(&[without_url()]).await.unwrap_err(),
+        ));
+        refused.push((
+            "copy_in",
+            owner.copy_in(&[without_url()]).await.unwrap_err(),
+        ));
+        refused.push((
+            "insert, unique",
+            owner.insert(&with_url(0)).await.unwrap_err(),
+        ));
+        let twice = [with_url(1), with_url(1)];
+        refused.push((
+            "insert_many, unique",
+            owner.insert_many(&twice).await.unwrap_err(),
+        ));
+        refused.push(("copy_in, unique", owner.copy_in(&twice).await.unwrap_err()));
+        refused.push((
+            "update",
+            owner.update(&a_ticket, &too_long).await.unwrap_err(),
+        ));
+        let mut tx = owner.transaction().await.unwrap();
+        refused.push((
+            "transaction's insert_many",
+            tx.insert_many(&[without_url()]).await.unwrap_err(),
+        ));
+        refused.push((
+            "transaction's copy_in",
+            tx.copy_in(&twice).await.unwrap_err(),
+        ));
+        refused.push((
+            "transaction's insert",
+            tx.insert(&without_url()).await.unwrap_err(),
+        ));
+        drop(tx);
+        // As a physician, in their scope: COPY goes by INSERT under the policies.
+        let mut doctor = Db::connect(&c.physician_url).await.unwrap();
+        let scoped = [
+            ("scoped insert", 0),
+            ("scoped insert_many", 1),
+            ("scoped copy_in", 2),
+            ("scoped update", 3),
+        ];
+        for (path, n) in scoped {
+            let mut tx = provider_transaction(&mut doctor, &names, a).await.unwrap();
+            let error = match n {
+                0 => tx.insert(&without_url()).await.unwrap_err(),
+                1 => tx.insert_many(&[without_url()]).await.unwrap_err(),
+                2 => tx.copy_in(&[without_url()]).await.unwrap_err(),
+                _ => tx.update(&a_ticket, &too_long).await.unwrap_err(),
+            };
+            refused.push((path, error));
+        }
+    });
+    for (path, error) in &refused {
+        let text = shown(error);
+        assert!(!text.contains(PHI_MARKER), "{path}: {text}");
+        let violation = error
+            .constraint()
+            .unwrap_or_else(|| panic!("{path}: {error:?}"));
+        // What the rule is and where stays known.
+        let (kind, named, detail) = match violation.kind {
+            ConstraintKind::NotNull => (
+                "not null",
+                violation.column.as_deref() == Some("context_url"),
+                "Failing row contains (<values left out>).",
+            ),
+            ConstraintKind::Unique => (
+                "unique",
+                violation.constraint.as_deref() == Some("support_tickets_description_key"),
+                "Key (description)=(<values left out>) already exists.",
+            ),
+            ConstraintKind::Check => (
+                "check",
+                violation.constraint.as_deref() == Some("support_tickets_description_short"),
+                "Failing row contains (<values left out>).",
+            ),
+            other => panic!("{path}: {other:?}"),
+        };
+        assert!(named, "{path}: {kind}: {error:?}");
+        assert_eq!(
+            violation.table.as_deref(),
+            Some("support_tickets"),
+            "{path}"
+        );
+        // Where row-level security applies, the server sends no row at all.
+        if path.starts_with("scoped") {
+            assert_eq!(violation.source.detail, None, "{path}");
+        } else {
+            assert_eq!(violation.source.detail.as_deref(), Some(detail), "{path}");
+            assert!(text.contains(detail), "{path}: {text}");
+        }
+    }
+    assert_eq!(refused.len(), 14);
 }

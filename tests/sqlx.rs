@@ -12,16 +12,17 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use common::TestDb;
+use common::{shown, TestDb, PHI_MARKER};
 use schema_core::sqlx::{
     decode_error, insert, insert_many, scoped_transaction, ConstraintKind, DecodeProblem,
-    SettingProblem, SqlxError,
+    RequestScope, ScopeProblem, SettingProblem, SqlxError,
 };
 use schema_core::{PgEnum, Rule};
 use serde_json::json;
 use shared::schemas::db::{
     InsertProvider, InsertSupportTicket, SelectProvider, SelectSupportTicket, SupportTicket,
     TicketCategory, TicketPriority, TicketStatus, PHYSICIAN_ROLE, PROVIDER_SETTING,
+    SUPPORT_TEAM_ROLE,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
@@ -634,24 +635,35 @@ struct Clinic {
     providers: Vec<Uuid>,
     tickets: Vec<(Uuid, Uuid)>,
     physician_url: String,
+    /// The physician role and the provider setting, as this database names them.
+    role: String,
+    setting: String,
 }
 
 fn clinic(providers: usize, per_provider: usize) -> Clinic {
     let mut db = TestDb::with_schema();
     let (ids, tickets) = db.add_providers_with_tickets(providers, per_provider);
-    let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
-    let physician_url = db.login_role("doctor", &physician);
+    let role = db.names().role_name(PHYSICIAN_ROLE).to_string();
+    let setting = db.names().setting_name(PROVIDER_SETTING).to_string();
+    let physician_url = db.login_role("doctor", &role);
     Clinic {
         db,
         providers: ids,
         tickets,
         physician_url,
+        role,
+        setting,
     }
 }
 
 impl Clinic {
-    fn setting(&self) -> String {
-        self.db.names().setting_name(PROVIDER_SETTING).to_string()
+    /// A physician's scope, to the provider `value`.
+    fn scope<'a>(&'a self, value: &'a str) -> RequestScope<'a> {
+        RequestScope {
+            role: &self.role,
+            setting: &self.setting,
+            value,
+        }
     }
 }
 
@@ -660,10 +672,9 @@ fn a_physicians_scoped_transaction_sees_and_writes_only_their_own_tickets() {
     let c = clinic(2, 3);
     let (a, b) = (c.providers[0], c.providers[1]);
     let b_ticket = c.tickets.iter().find(|(p, _)| *p == b).unwrap().1;
-    let setting = c.setting();
     run(async {
         let pool = pool(&c.physician_url, 2).await;
-        let mut tx = scoped_transaction(&pool, &setting, &a.to_string())
+        let mut tx = scoped_transaction(&pool, c.scope(&a.to_string()))
             .await
             .unwrap();
         let seen: Vec<SelectSupportTicket> = sqlx::query_as(ALL_TICKETS)
@@ -689,7 +700,7 @@ fn a_physicians_scoped_transaction_sees_and_writes_only_their_own_tickets() {
         tx.commit().await.unwrap();
 
         // Another provider's rows are refused, alone or in a batch (which lands not at all).
-        let mut tx = scoped_transaction(&pool, &setting, &a.to_string())
+        let mut tx = scoped_transaction(&pool, c.scope(&a.to_string()))
             .await
             .unwrap();
         let error = insert_many(&mut tx, &[ticket(a, 20), ticket(b, 21)])
@@ -719,7 +730,7 @@ fn a_physicians_scoped_transaction_sees_and_writes_only_their_own_tickets() {
             Some(ConstraintKind::Denied)
         );
 
-        let mut tx = scoped_transaction(&pool, &setting, &a.to_string())
+        let mut tx = scoped_transaction(&pool, c.scope(&a.to_string()))
             .await
             .unwrap();
         let mine: i64 = sqlx::query_scalar("SELECT count(*) FROM support_tickets")
@@ -736,7 +747,7 @@ fn a_physicians_scoped_transaction_sees_and_writes_only_their_own_tickets() {
 fn a_scope_ends_with_its_transaction_even_when_dropped() {
     let c = clinic(2, 2);
     let a = c.providers[0];
-    let setting = c.setting();
+    let setting = c.setting.clone();
     run(async {
         // One connection: every request below runs on it, in turn.
         let pool = pool(&c.physician_url, 1).await;
@@ -753,7 +764,7 @@ fn a_scope_ends_with_its_transaction_even_when_dropped() {
             }
         };
         for end in ["commit", "rollback", "drop"] {
-            let mut tx = scoped_transaction(&pool, &setting, &a.to_string())
+            let mut tx = scoped_transaction(&pool, c.scope(&a.to_string()))
                 .await
                 .unwrap();
             let n: i64 = sqlx::query_scalar("SELECT count(*) FROM support_tickets")
@@ -776,13 +787,18 @@ fn a_scope_ends_with_its_transaction_even_when_dropped() {
             ("app.provider_id; RESET ALL", "x", SettingProblem::Name),
             ("app.provider_id", "a\0b", SettingProblem::NulInValue),
         ] {
-            match scoped_transaction(&pool, name, value).await.unwrap_err() {
+            let scope = RequestScope {
+                setting: name,
+                value,
+                ..c.scope("")
+            };
+            match scoped_transaction(&pool, scope).await.unwrap_err() {
                 SqlxError::InvalidSetting { problem: p, .. } => assert_eq!(p, problem),
                 other => panic!("{other}"),
             }
         }
         // A value is a literal, never SQL.
-        let tx = scoped_transaction(&pool, &setting, "x'; RESET ALL; --")
+        let tx = scoped_transaction(&pool, c.scope("x'; RESET ALL; --"))
             .await
             .unwrap();
         drop(tx);
@@ -797,13 +813,13 @@ fn concurrent_scoped_requests_over_a_pool_never_see_another_providers_tickets() 
     const CONNECTIONS: u32 = 4;
     const REQUESTS: usize = 200;
     let c = clinic(PROVIDERS, PER_PROVIDER);
-    let setting = Arc::new(c.setting());
+    let scope = Arc::new((c.role.clone(), c.setting.clone()));
     let providers = Arc::new(c.providers.clone());
     run(async {
         let pool = pool(&c.physician_url, CONNECTIONS).await;
         let mut requests = Vec::new();
         for request in 0..REQUESTS {
-            let (pool, setting, providers) = (pool.clone(), setting.clone(), providers.clone());
+            let (pool, scope, providers) = (pool.clone(), scope.clone(), providers.clone());
             requests.push(tokio::spawn(async move {
                 if request % 7 == 0 {
                     // A request without a scope, on whichever connection the pool gives it.
@@ -831,9 +847,14 @@ fn concurrent_scoped_requests_over_a_pool_never_see_another_providers_tickets() 
                     return;
                 }
                 let provider = providers[(request * 3) % providers.len()];
-                let mut tx = scoped_transaction(&pool, &setting, &provider.to_string())
-                    .await
-                    .unwrap();
+                let value = provider.to_string();
+                let (role, setting) = &*scope;
+                let scope = RequestScope {
+                    role,
+                    setting,
+                    value: &value,
+                };
+                let mut tx = scoped_transaction(&pool, scope).await.unwrap();
                 let seen: Vec<SelectSupportTicket> = sqlx::query_as(ALL_TICKETS)
                     .fetch_all(&mut *tx)
                     .await
@@ -873,10 +894,9 @@ fn concurrent_scoped_requests_over_a_pool_never_see_another_providers_tickets() 
 fn the_scoped_pool_reads_rows_by_name_in_any_column_order() {
     let c = clinic(1, 2);
     let a = c.providers[0];
-    let setting = c.setting();
     run(async {
         let pool = pool(&c.physician_url, 1).await;
-        let mut tx = scoped_transaction(&pool, &setting, &a.to_string())
+        let mut tx = scoped_transaction(&pool, c.scope(&a.to_string()))
             .await
             .unwrap();
         let columns: Vec<&str> = <SupportTicket as schema_core::Table>::TABLE
@@ -905,5 +925,164 @@ fn the_scoped_pool_reads_rows_by_name_in_any_column_order() {
         assert_eq!(row.get::<String, _>("subject"), "ticket 0 of provider 0");
         tx.commit().await.unwrap();
         pool.close().await;
+    });
+}
+
+#[test]
+fn a_login_in_physician_and_support_team_is_scoped_to_its_provider_alone() {
+    let mut c = clinic(2, 1);
+    let (a, b) = (c.providers[0], c.providers[1]);
+    let b_ticket = c.tickets.iter().find(|(p, _)| *p == b).unwrap().1;
+    let support = c.db.names().role_name(SUPPORT_TEAM_ROLE).to_string();
+    let both =
+        c.db.login_role_with("both", &format!("IN ROLE \"{}\", \"{support}\"", c.role));
+    run(async {
+        let pool = pool(&both, 1).await;
+        let mut tx = scoped_transaction(&pool, c.scope(&a.to_string()))
+            .await
+            .unwrap();
+        let seen: Vec<SelectSupportTicket> = sqlx::query_as(ALL_TICKETS)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].provider_id, a);
+        let changed =
+            sqlx::query("UPDATE support_tickets SET subject = 'taken over' WHERE ticket_id = $1")
+                .bind(b_ticket)
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+        assert_eq!(changed, 0);
+        tx.commit().await.unwrap();
+        // Unscoped, the login works the whole queue, as the support team.
+        assert_eq!(count(&pool).await, 2);
+        pool.close().await;
+    });
+}
+
+#[test]
+fn a_scope_is_refused_to_a_superuser_and_a_bypassrls_login() {
+    let mut c = clinic(1, 1);
+    let a = c.providers[0].to_string();
+    let bypass =
+        c.db.login_role_with("bypass", &format!("BYPASSRLS IN ROLE \"{}\"", c.role));
+    let superuser = c.db.url().to_string();
+    run(async {
+        for (url, superuser) in [(&superuser, true), (&bypass, false)] {
+            let pool = pool(url, 1).await;
+            match scoped_transaction(&pool, c.scope(&a)).await.unwrap_err() {
+                SqlxError::InvalidScope {
+                    role,
+                    problem: ScopeProblem::LoginBypassesRowSecurity { superuser: s, .. },
+                } => assert_eq!((role.as_str(), s), (c.role.as_str(), superuser)),
+                other => panic!("{other:?}"),
+            }
+            // Nothing was set: the next request on the connection has no scope.
+            let left: String = sqlx::query_scalar(&format!(
+                "SELECT coalesce(current_setting('{}', true), '')",
+                c.setting
+            ))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!(left, "");
+            pool.close().await;
+        }
+        let pool = pool(&c.physician_url, 1).await;
+        let scope = RequestScope {
+            role: "no_such_role",
+            ..c.scope(&a)
+        };
+        assert!(matches!(
+            scoped_transaction(&pool, scope).await.unwrap_err(),
+            SqlxError::InvalidScope {
+                problem: ScopeProblem::UnknownRole,
+                ..
+            }
+        ));
+        pool.close().await;
+    });
+}
+
+#[test]
+fn a_refused_rows_sensitive_values_reach_no_error() {
+    let mut c = clinic(1, 0);
+    let a = c.providers[0];
+    c.db.client()
+        .batch_execute(
+            "ALTER TABLE support_tickets ALTER COLUMN context_url SET NOT NULL; \
+             CREATE UNIQUE INDEX support_tickets_description_key ON support_tickets (description)",
+        )
+        .unwrap();
+    let without_url =
+        || InsertSupportTicket::new(a, "s".into(), format!("{PHI_MARKER} of a patient"));
+    let with_url = || InsertSupportTicket {
+        context_url: Some("https://app.test/".into()),
+        ..InsertSupportTicket::new(a, "s".into(), PHI_MARKER.into())
+    };
+    let owner_url = c.db.url().to_string();
+    run(async {
+        let owner = pool(&owner_url, 1).await;
+        // The server does quote the row: sqlx's own error carries the marker.
+        let raw = sqlx::query(
+            "INSERT INTO support_tickets (provider_id, subject, description) VALUES ($1, 's', $2)",
+        )
+        .bind(a)
+        .bind(PHI_MARKER)
+        .execute(&owner)
+        .await
+        .unwrap_err();
+        assert!(format!("{raw:?}").contains(PHI_MARKER));
+
+        insert(&owner, &with_url()).await.unwrap();
+        let mut refused = vec![
+            ("insert", insert(&owner, &without_url()).await.unwrap_err()),
+            (
+                "insert_many",
+                insert_many(&owner, &[without_url()]).await.unwrap_err(),
+            ),
+            (
+                "insert, unique",
+                insert(&owner, &with_url()).await.unwrap_err(),
+            ),
+            (
+                "insert_many, unique",
+                insert_many(&owner, &[with_url()]).await.unwrap_err(),
+            ),
+        ];
+        let doctor = pool(&c.physician_url, 1).await;
+        let value = a.to_string();
+        let mut tx = scoped_transaction(&doctor, c.scope(&value)).await.unwrap();
+        refused.push((
+            "scoped insert_many",
+            insert_many(&mut tx, &[without_url()]).await.unwrap_err(),
+        ));
+        refused.push((
+            "scoped insert",
+            insert(&mut *tx, &without_url()).await.unwrap_err(),
+        ));
+        drop(tx);
+        for (path, error) in &refused {
+            let text = shown(error);
+            assert!(!text.contains(PHI_MARKER), "{path}: {text}");
+            let violation = error
+                .constraint()
+                .unwrap_or_else(|| panic!("{path}: {error:?}"));
+            match violation.kind {
+                ConstraintKind::NotNull => {
+                    assert_eq!(violation.column.as_deref(), Some("context_url"), "{path}")
+                }
+                ConstraintKind::Unique => assert_eq!(
+                    violation.source.detail.as_deref(),
+                    Some("Key (description)=(<values left out>) already exists."),
+                    "{path}"
+                ),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        owner.close().await;
+        doctor.close().await;
     });
 }

@@ -478,16 +478,15 @@ async fn prefer_takes_the_tls_offered_and_always_verifies_it() {
 async fn disable_is_refused_by_a_server_that_takes_tls_only() {
     let Some(c) = cluster() else { return };
     let error = pg::connect(&c.url("sslmode=disable")).await.unwrap_err();
-    let PgError::Database(db_error) = &error else {
+    let PgError::Database(server) = &error else {
         panic!("expected the server's refusal, got {error:?}");
     };
-    let server = db_error.as_db_error().expect("the server's error");
     assert_eq!(
-        server.code(),
-        &SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+        server.code,
+        SqlState::INVALID_AUTHORIZATION_SPECIFICATION.code(),
         "{error}"
     );
-    assert!(server.message().contains("no pg_hba.conf entry"), "{error}");
+    assert!(server.message.contains("no pg_hba.conf entry"), "{error}");
 }
 
 #[tokio::test]

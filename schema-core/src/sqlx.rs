@@ -47,23 +47,23 @@
 //! #     provider_id: uuid::Uuid,
 //! #     tickets: Vec<InsertSupportTicket>,
 //! # ) -> Result<(), schema_core::sqlx::SqlxError> {
-//! use schema_core::sqlx::{insert, insert_many, scoped_transaction};
+//! use schema_core::sqlx::{insert, insert_many, scoped_transaction, RequestScope};
 //!
-//! let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1/app").await?;
+//! // A login granted `physician`, neither a superuser nor BYPASSRLS (see `scoped_transaction`).
+//! let pool = sqlx::PgPool::connect("postgres://app@127.0.0.1/app").await?;
+//! // One physician's request: as the physician role, the setting local to the transaction.
+//! let provider = provider_id.to_string();
+//! let scope = RequestScope { role: "physician", setting: "app.provider_id", value: &provider };
+//! let mut tx = scoped_transaction(&pool, scope).await?;
 //! let new = InsertSupportTicket::new(provider_id, "Claim rejected".into(), "CO-16".into());
-//! let ticket = insert(&pool, &new).await?;                 // validated, then INSERT ... RETURNING
+//! let ticket = insert(&mut *tx, &new).await?;              // validated, then INSERT ... RETURNING
 //! assert_eq!(ticket.priority, TicketPriority::Medium);     // the database's default
-//! insert_many(&pool, &tickets).await?;                     // multi-row INSERTs, one transaction
+//! insert_many(&mut tx, &tickets).await?;                   // multi-row INSERTs, in a savepoint
 //! let urgent: Vec<SelectSupportTicket> =
 //!     sqlx::query_as("SELECT * FROM support_tickets WHERE priority = $1")
 //!         .bind(TicketPriority::Urgent)                    // a text enum binds as its text
-//!         .fetch_all(&pool)
+//!         .fetch_all(&mut *tx)
 //!         .await?;
-//! // One physician's request: the setting is local to the transaction (SET LOCAL).
-//! let mut tx = scoped_transaction(&pool, "app.provider_id", &provider_id.to_string()).await?;
-//! let theirs: Vec<SelectSupportTicket> =
-//!     sqlx::query_as("SELECT * FROM support_tickets").fetch_all(&mut *tx).await?;
-//! insert(&mut *tx, &new).await?;
 //! tx.commit().await?;
 //! # Ok(())
 //! # }
@@ -88,10 +88,15 @@ use ::sqlx::{
     Type, TypeInfo, ValueRef,
 };
 
-pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProblem, UnknownValue};
+pub use crate::driver::{
+    ConstraintKind, ConstraintViolation, DecodeError, DecodeProblem, RequestScope, ScopeProblem,
+    ServerError, SettingProblem, UnknownValue,
+};
 
 use crate::driver::statements::{self, ColumnSet};
-use crate::driver::{chunks, inexact_number, inserts_narrowed};
+use crate::driver::{
+    chunks, inexact_number, inserts_narrowed, set_scope, InvalidScope, RoleStanding, ServerFields,
+};
 use crate::{PgEnum, PgType, Table, TableDef, Validate, ValidationError};
 
 /// A value bound as a statement parameter: any `sqlx::Type<Postgres>` + `Encode` type.
@@ -166,27 +171,23 @@ pub enum SqlxError {
         /// What is wrong with it.
         problem: SettingProblem,
     },
-    /// Any other failure reported by sqlx: the connection, the statement, or a value of the
-    /// returned row that could not be decoded (`Error::ColumnDecode`, whose source is a
-    /// [`DecodeError`]; see [`SqlxError::decode`]).
+    /// The server refused the statement (or the connection) for another reason: its report,
+    /// without the values of any row ([`ServerError`]).
+    Database(Box<ServerError>),
+    /// A [`scoped_transaction`] cannot act as its role: the login or the role bypasses
+    /// row-level security, the role does not exist, or the login may not act as it. Nothing
+    /// ran in the transaction, which is rolled back.
+    InvalidScope {
+        /// The scope's role, as given.
+        role: String,
+        /// What is wrong.
+        problem: ScopeProblem,
+    },
+    /// Any other failure reported by sqlx: the connection, or a value of the returned row that
+    /// could not be decoded (`Error::ColumnDecode`, whose source is a [`DecodeError`]; see
+    /// [`SqlxError::decode`]). Never `Error::Database`: the server's errors are
+    /// [`SqlxError::Constraint`] or [`SqlxError::Database`].
     Sqlx(::sqlx::Error),
-}
-
-/// A row the database refused by one of its rules.
-#[derive(Debug)]
-pub struct ConstraintViolation {
-    /// Which kind of rule.
-    pub kind: ConstraintKind,
-    /// The table, as the server reports it.
-    pub table: Option<String>,
-    /// The constraint's name, as the server reports it.
-    pub constraint: Option<String>,
-    /// The column, as the server reports it (NOT NULL violations).
-    pub column: Option<String>,
-    /// The server's message.
-    pub message: String,
-    /// sqlx's error.
-    pub source: ::sqlx::Error,
 }
 
 impl SqlxError {
@@ -218,37 +219,42 @@ pub fn decode_error(error: &::sqlx::Error) -> Option<&DecodeError> {
 
 impl From<::sqlx::Error> for SqlxError {
     /// Classifies the server's error: a broken rule of a row becomes
-    /// [`SqlxError::Constraint`] (by SQLSTATE, as on the tokio-postgres side), anything else
-    /// stays [`SqlxError::Sqlx`].
+    /// [`SqlxError::Constraint`] (by SQLSTATE, as on the tokio-postgres side), any other error
+    /// of the server [`SqlxError::Database`]; both keep a [`ServerError`], never sqlx's error,
+    /// whose `Debug` prints the values the server quoted. Anything else stays
+    /// [`SqlxError::Sqlx`].
     fn from(error: ::sqlx::Error) -> Self {
-        let violation = match &error {
-            ::sqlx::Error::Database(db) => {
-                db.try_downcast_ref::<PgDatabaseError>().and_then(|db| {
-                    let kind =
-                        ConstraintKind::of(db.code(), db.table(), db.column(), db.constraint())?;
-                    Some((
-                        kind,
-                        db.table().map(str::to_string),
-                        db.constraint().map(str::to_string),
-                        db.column().map(str::to_string),
-                        db.message().to_string(),
-                    ))
-                })
-            }
-            _ => None,
+        let ::sqlx::Error::Database(db) = &error else {
+            return SqlxError::Sqlx(error);
         };
-        match violation {
-            Some((kind, table, constraint, column, message)) => {
-                SqlxError::Constraint(Box::new(ConstraintViolation {
-                    kind,
-                    table,
-                    constraint,
-                    column,
-                    message,
-                    source: error,
-                }))
-            }
-            None => SqlxError::Sqlx(error),
+        let server = match db.try_downcast_ref::<PgDatabaseError>() {
+            Some(db) => ServerError::redacted(ServerFields {
+                code: db.code(),
+                // `Error`, `Fatal`, ...: as the server sends it.
+                severity: &format!("{:?}", db.severity()).to_uppercase(),
+                message: db.message(),
+                detail: db.detail(),
+                hint: db.hint(),
+                schema: db.schema(),
+                table: db.table(),
+                column: db.column(),
+                datatype: db.data_type(),
+                constraint: db.constraint(),
+            }),
+            // sqlx's Postgres driver reports every server error as a `PgDatabaseError`; another
+            // error keeps only its code and names, its message possibly quoting a value.
+            None => ServerError::redacted(ServerFields {
+                code: db.code().as_deref().unwrap_or(""),
+                severity: "ERROR",
+                message: "the server refused the statement",
+                table: db.table(),
+                constraint: db.constraint(),
+                ..ServerFields::default()
+            }),
+        };
+        match ConstraintViolation::classify(server) {
+            Ok(violation) => SqlxError::Constraint(violation),
+            Err(server) => SqlxError::Database(server),
         }
     }
 }
@@ -274,23 +280,12 @@ impl fmt::Display for SqlxError {
                 f,
                 "the value of column `{table}.{column}` cannot be bound: {source}"
             ),
-            SqlxError::Constraint(v) => crate::driver::write_violation(
-                f,
-                v.kind,
-                v.constraint.as_deref(),
-                v.column.as_deref(),
-                &v.message,
-            ),
+            SqlxError::Constraint(v) => v.fmt(f),
             SqlxError::InvalidSetting { setting, problem } => {
                 f.write_str(&problem.describe(setting))
             }
-            SqlxError::Sqlx(::sqlx::Error::Database(db)) => {
-                // The server's code and message, as the tokio-postgres side prints them.
-                match db.code() {
-                    Some(code) => write!(f, "database error {code}: {}", db.message()),
-                    None => write!(f, "database error: {}", db.message()),
-                }
-            }
+            SqlxError::InvalidScope { role, problem } => f.write_str(&problem.describe(role)),
+            SqlxError::Database(e) => e.fmt(f),
             SqlxError::Sqlx(e) => e.fmt(f),
         }
     }
@@ -302,8 +297,9 @@ impl Error for SqlxError {
             SqlxError::Validation(e) | SqlxError::InvalidRow { error: e, .. } => Some(e),
             SqlxError::Encode { source, .. } => Some(source.as_ref()),
             SqlxError::Constraint(v) => Some(&v.source),
+            SqlxError::Database(e) => Some(e),
             SqlxError::Sqlx(e) => Some(e),
-            SqlxError::InvalidSetting { .. } => None,
+            SqlxError::InvalidSetting { .. } | SqlxError::InvalidScope { .. } => None,
         }
     }
 }
@@ -413,45 +409,87 @@ where
     Ok(inserted)
 }
 
-/// Begins a transaction on a connection of `pool` in which the setting `setting` holds
-/// `value`, for that transaction only: the sqlx counterpart of
-/// `schema_core::pg::Db::scoped_transaction` (feature `postgres`), with
-/// the same rules and the same statement. Row-level security policies read the setting with
-/// `{setting:name}`; the name is the deployment's (see
-/// [`Names::setting_name`](crate::Names::setting_name)).
+/// Begins a transaction on a connection of `pool` that acts as the scope's role, in which the
+/// scope's setting holds its value, for that transaction only: the sqlx counterpart of
+/// `schema_core::pg::Db::scoped_transaction` (feature `postgres`), with the same rules, checks
+/// and statements. Row-level security policies name the role and read the setting with
+/// `{setting:name}`; both names are the deployment's (see [`Names`](crate::Names)).
 ///
-/// The setting is set by `SET LOCAL "prefix"."name" = '<value>'`, sent as a simple query (not
-/// prepared, so one statement per value never fills sqlx's statement cache): the name must be
-/// `prefix.name` (see [`setting_name_problem`](crate::sql::setting_name_problem)), each part
-/// quoted as an identifier, and the value is an escaped string literal; a name of any other
-/// form, or a value holding a NUL character, is refused with [`SqlxError::InvalidSetting`]
-/// before a connection is taken from the pool.
+/// The transaction runs `SET LOCAL ROLE "role"; SET LOCAL "prefix"."name" = '<value>'`, sent
+/// as a simple query (not prepared, so one statement per value never fills sqlx's statement
+/// cache): the role and each part of the setting's name quoted as identifiers, the value an
+/// escaped string literal. A setting's name must be `prefix.name` (see
+/// [`setting_name_problem`](crate::sql::setting_name_problem)); a name of any other form, or
+/// a value holding a NUL character, is refused with [`SqlxError::InvalidSetting`], and a role
+/// name PostgreSQL cannot take with [`SqlxError::InvalidScope`], before a connection is taken
+/// from the pool.
+///
+/// Acting as the scope's role alone, the transaction sees only what that role's policies
+/// grant, whatever else its login holds (policies add up over every role the current user is
+/// a member of). It is not opened, with [`SqlxError::InvalidScope`], when the login (the
+/// session's user) or the role is a superuser or has `BYPASSRLS` (no policy holds for either),
+/// when the role does not exist, or when the login may not act as it (see
+/// [`ScopeProblem`]); nothing runs in it then.
 ///
 /// The scope ends with the transaction: commit it or roll it back with the request it serves.
 /// Dropped without either, sqlx queues a `ROLLBACK` that runs before the connection serves
 /// anything else (the pool sends it, and waits for it, when the connection comes back), so a
-/// pooled connection never carries one physician's scope into another request. A transaction
-/// that is leaked (`std::mem::forget`) keeps its connection out of the pool for good.
+/// pooled connection never carries one physician's scope or role into another request. A
+/// transaction that is leaked (`std::mem::forget`) keeps its connection out of the pool for
+/// good.
 ///
 /// # Trust boundary
 ///
 /// As on the tokio-postgres side: the setting is chosen by the session, not proven to the
-/// database, so **any login that holds the scoped role can set it to any provider**. Only the
-/// application server may hold the scoped role's credentials; per request it authenticates
-/// the physician itself, opens the scoped transaction with the provider id it derived from
-/// that authentication (never from request input), runs the request's statements in it and
-/// ends it. Physicians never get database logins of their own.
+/// database, so **any login that may act as the scoped role can set it to any provider**.
+/// Only the application server may hold the credentials of the logins granted the role; per
+/// request it authenticates the physician itself, opens the scoped transaction with the
+/// provider id it derived from that authentication (never from request input), runs the
+/// request's statements in it and ends it. Physicians never get database logins of their own.
 pub async fn scoped_transaction(
     pool: &PgPool,
-    setting: &str,
-    value: &str,
+    scope: RequestScope<'_>,
 ) -> Result<Transaction<'static, Postgres>, SqlxError> {
-    let sql =
-        statements::set_local(setting, value).map_err(|problem| SqlxError::InvalidSetting {
-            setting: setting.to_string(),
+    let sql = set_scope(&scope).map_err(|invalid| match invalid {
+        InvalidScope::Setting(problem) => SqlxError::InvalidSetting {
+            setting: scope.setting.to_string(),
             problem,
-        })?;
+        },
+        InvalidScope::Role(problem) => SqlxError::InvalidScope {
+            role: scope.role.to_string(),
+            problem,
+        },
+    })?;
     let mut transaction = pool.begin().await?;
+    let (
+        login,
+        login_superuser,
+        login_bypassrls,
+        role_exists,
+        role_superuser,
+        role_bypassrls,
+        may_set_role,
+    ) = ::sqlx::query_as::<_, (String, bool, bool, bool, bool, bool, bool)>(
+        statements::ROLE_STANDING,
+    )
+    .bind(scope.role)
+    .fetch_one(&mut *transaction)
+    .await?;
+    let standing = RoleStanding {
+        login,
+        login_superuser,
+        login_bypassrls,
+        role_exists,
+        role_superuser,
+        role_bypassrls,
+        may_set_role,
+    };
+    if let Some(problem) = standing.problem() {
+        return Err(SqlxError::InvalidScope {
+            role: scope.role.to_string(),
+            problem,
+        });
+    }
     // A `&str` without arguments runs as a simple query. (Called on the executor, whose future
     // is boxed: the future of `raw_sql(..).execute(..)` is not `Send` in generic callers,
     // which would keep this one from being spawned.)

@@ -225,6 +225,19 @@ impl TestDb {
         with_user(&self.url, &role)
     }
 
+    /// Creates a role `{label}_{id}` without login, and a login role that is a member of it
+    /// (neither a superuser nor `BYPASSRLS`), both dropped with the database; returns the role
+    /// and a connection URL for the login.
+    pub fn role_with_login(&mut self, label: &str) -> (String, String) {
+        let role = self.role_name(label);
+        self.client()
+            .batch_execute(&format!("CREATE ROLE \"{role}\""))
+            .expect("the test user may create roles");
+        self.roles.push(role.clone());
+        let url = self.login_role(&format!("{label}_login"), &role);
+        (role, url)
+    }
+
     /// A server-wide role name unique to this database: `{label}_{id}`.
     pub fn role_name(&self, label: &str) -> String {
         format!("{label}_{}", &self.name["schema_test_".len()..][..12])
@@ -407,4 +420,19 @@ pub async fn apply_without_drift(
             .await
             .unwrap();
     assert_eq!(lines, Vec::<String>::new(), "{}", plan.to_script());
+}
+
+/// Text that stands for a patient's details in a ticket's description.
+pub const PHI_MARKER: &str = "PHI-MARKER-4e1f";
+
+/// Everything an error shows: the `Display` and `Debug` of it and of every error of its source
+/// chain.
+pub fn shown(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        text.push_str(&format!("{e}\n{e:?}\n"));
+        next = e.source();
+    }
+    text
 }

@@ -5,12 +5,18 @@
 //! what a read reports when a value does not fit its field ([`DecodeError`]).
 
 mod decode;
+mod scope;
+mod server_error;
 // Parts of it only the tokio-postgres side uses (COPY, updates, reads by key).
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) mod statements;
 
 pub(crate) use decode::{inexact_number, row_key};
 pub use decode::{DecodeError, DecodeProblem, UnknownValue};
+pub(crate) use scope::{set_scope, InvalidScope, RoleStanding};
+pub use scope::{RequestScope, ScopeProblem};
+pub(crate) use server_error::ServerFields;
+pub use server_error::{ConstraintViolation, ServerError};
 pub(crate) use statements::ColumnSet;
 
 use crate::{TableDef, Validate, ValidationError};
@@ -189,24 +195,6 @@ impl ConstraintKind {
             _ => return None,
         })
     }
-}
-
-/// `refused by the database (Kind `constraint` on column `column`): message`.
-pub(crate) fn write_violation(
-    f: &mut std::fmt::Formatter<'_>,
-    kind: ConstraintKind,
-    constraint: Option<&str>,
-    column: Option<&str>,
-    message: &str,
-) -> std::fmt::Result {
-    write!(f, "refused by the database ({kind:?}")?;
-    if let Some(constraint) = constraint {
-        write!(f, " `{constraint}`")?;
-    }
-    if let Some(column) = column {
-        write!(f, " on column `{column}`")?;
-    }
-    write!(f, "): {message}")
 }
 
 #[cfg(test)]

@@ -10,6 +10,19 @@ use crate::TableDef;
 /// Whether the session may insert into every column of the table named (quoted) by `$1`.
 pub(crate) const HAS_TABLE_INSERT: &str = "SELECT has_table_privilege($1::text, 'INSERT')";
 
+/// Where the session's user (the login) and the role named by `$1` stand with row-level
+/// security, for a scoped transaction: the login's name, whether it is a superuser, whether it
+/// has `BYPASSRLS`; whether the role exists, is a superuser, has `BYPASSRLS`; and whether the
+/// login may act as it (`SET ROLE`: a member, with or without `INHERIT`; from PostgreSQL 16, a
+/// membership with the `SET` option, which `pg_has_role` knows from that version on).
+pub(crate) const ROLE_STANDING: &str = "SELECT l.rolname::text, l.rolsuper, l.rolbypassrls, \
+     r.oid IS NOT NULL, COALESCE(r.rolsuper, false), COALESCE(r.rolbypassrls, false), \
+     COALESCE(pg_catalog.pg_has_role(l.oid, r.oid, CASE \
+         WHEN pg_catalog.current_setting('server_version_num')::int >= 160000 THEN 'SET' \
+         ELSE 'MEMBER' END), false) \
+     FROM pg_catalog.pg_roles l LEFT JOIN pg_catalog.pg_roles r ON r.rolname = $1::text \
+     WHERE l.rolname = session_user";
+
 /// `SET LOCAL "prefix"."name" = '<value>'`, or why the setting cannot be sent: a name that is
 /// not `prefix.name` ([`setting_name_problem`](crate::sql::setting_name_problem)), a value
 /// holding a NUL character.

@@ -16,7 +16,9 @@ use super::{DecodeError, FromRow, InsertRow, KeyedTable, Param, PgError, UpdateR
 use std::borrow::Borrow;
 
 use crate::driver::statements::{self, ColumnSet};
-use crate::driver::{chunks, inserts_narrowed, nullable_without_default, Run};
+use crate::driver::{
+    chunks, inserts_narrowed, nullable_without_default, set_scope, RequestScope, RoleStanding, Run,
+};
 use crate::{Table, TableDef};
 
 /// Multi-row `INSERT`s sent before the first one's answer is awaited.
@@ -146,10 +148,11 @@ impl StatementCache {
 /// # }
 /// ```
 ///
-/// For row-level security scoped by a setting (a physician's own rows), open every request's
-/// statements in a [`scoped_transaction`](Db::scoped_transaction), whose documentation states
-/// the trust boundary: the application server alone holds the scoped role's credentials, and
-/// derives the scope from its own authentication of the user.
+/// For row-level security scoped by a role and a setting (a physician's own rows), open every
+/// request's statements in a [`scoped_transaction`](Db::scoped_transaction), whose
+/// documentation states the trust boundary: the application server alone holds the
+/// credentials of the logins granted the scoped role, connects as none that bypasses
+/// row-level security, and derives the scope from its own authentication of the user.
 ///
 /// # Transactions that outlive their guard
 ///
@@ -177,8 +180,8 @@ pub struct Db {
 /// `copy_in`) run in a savepoint, so a failed batch leaves the transaction usable; open a
 /// nested [`transaction`](DbTransaction::transaction) to give any other statement the same.
 ///
-/// A transaction opened by [`Db::scoped_transaction`] carries its scope (a `SET LOCAL`
-/// setting) until it ends, and no longer: end it with the request it serves.
+/// A transaction opened by [`Db::scoped_transaction`] carries its scope (a `SET LOCAL` role
+/// and setting) until it ends, and no longer: end it with the request it serves.
 pub struct DbTransaction<'a> {
     // Dropped first: tokio-postgres queues the ROLLBACK of a transaction not ended, and only
     // then is the `Db`'s flag cleared.
@@ -267,24 +270,58 @@ impl Db {
         Ok(())
     }
 
-    /// Opens a transaction in which the setting `setting` holds `value`, for that transaction
-    /// only. Row-level security policies read it with `{setting:name}`; the name is the
-    /// deployment's (see [`Names::setting_name`](crate::Names::setting_name)).
+    /// Opens a transaction that acts as the scope's role, in which the scope's setting holds
+    /// its value, for that transaction only. Row-level security policies name the role and
+    /// read the setting with `{setting:name}`; both names are the deployment's (see
+    /// [`Names`](crate::Names)).
     ///
-    /// The setting is set by a `SET LOCAL "prefix"."name" = '<value>'` statement: the name
-    /// must be `prefix.name` (parts of ASCII letters, digits and `_`, separated by dots, none
-    /// starting with a digit), each part quoted as an identifier, and the value is written as
-    /// an escaped string literal; a name of any other form, or a value holding a NUL
-    /// character, is refused with [`PgError::InvalidSetting`] before anything is sent. A
+    /// ```no_run
+    /// # async fn example(db: &mut schema_core::pg::Db, provider_id: uuid::Uuid)
+    /// # -> Result<(), schema_core::pg::PgError> {
+    /// use schema_core::pg::RequestScope;
+    ///
+    /// let provider_id = provider_id.to_string();          // from the application's own login
+    /// let tx = db
+    ///     .scoped_transaction(RequestScope {
+    ///         role: "physician",
+    ///         setting: "app.provider_id",
+    ///         value: &provider_id,
+    ///     })
+    ///     .await?;
+    /// // ... the request's reads and writes, on `tx`
+    /// tx.commit().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// After `BEGIN`, the transaction runs `SET LOCAL ROLE "role"` and `SET LOCAL
+    /// "prefix"."name" = '<value>'`: the role and each part of the setting's name quoted as
+    /// identifiers, the value an escaped string literal. A setting's name must be `prefix.name`
+    /// (parts of ASCII letters, digits and `_`, separated by dots, none starting with a digit);
+    /// a name of any other form, or a value holding a NUL character, is refused with
+    /// [`PgError::InvalidSetting`], and a role name PostgreSQL cannot take (empty, a NUL
+    /// character, over 63 bytes) with [`PgError::InvalidScope`], before anything is sent. A
     /// `SET LOCAL` statement (rather than `set_config`) is also what Citus forwards to its
     /// workers, with `citus.propagate_set_commands = 'local'`.
+    ///
+    /// # Whatever the login holds
+    ///
+    /// Policies add up over every role the current user is a member of, so a login that holds
+    /// `physician` and `support_team` would see, scoped or not, what the support team's policy
+    /// shows. Acting as the scope's role alone, the transaction sees only what that role's
+    /// policies grant, whatever else its login holds. No policy holds for a superuser or a role
+    /// with `BYPASSRLS`: a transaction is not opened, with [`PgError::InvalidScope`], when the
+    /// login (the session's user) or the role is one, when the role does not exist, or when the
+    /// login may not act as it (it must be a member of the role, with or without `INHERIT`;
+    /// from PostgreSQL 16, granted with the `SET` option). That check and the `SET`s travel in
+    /// one round trip, after the `BEGIN`.
     ///
     /// # Trust boundary
     ///
     /// The setting is chosen by the session, not proven to the database: **any login that
-    /// holds the scoped role can `SET` it to any provider** and then see that provider's rows.
-    /// The scope is therefore safe only when the application server is the sole holder of the
-    /// credentials of the role the policies scope. Per request, the application must:
+    /// may act as the scoped role can `SET` it to any provider** and then see that provider's
+    /// rows. The scope is therefore safe only when the application server is the sole holder
+    /// of the credentials of the logins granted the role. Per request, the application must:
     ///
     /// 1. authenticate the physician itself;
     /// 2. open a scoped transaction with the provider id it derived from that
@@ -293,30 +330,54 @@ impl Db {
     ///    rollback; a dropped guard rolls back).
     ///
     /// Only `SET LOCAL` is used: a session-level `SET` would outlive the transaction and
-    /// carry one physician's scope into the next request on a pooled connection. For the same
-    /// reason a guard that is leaked (`std::mem::forget`, a commit future dropped before it
-    /// completes) is rolled back by this `Db`'s next use; see [`Db`].
+    /// carry one physician's scope (or role) into the next request on a pooled connection.
+    /// For the same reason a guard that is leaked (`std::mem::forget`, a commit future dropped
+    /// before it completes) is rolled back by this `Db`'s next use; see [`Db`]. A statement of
+    /// one's own that runs `RESET ROLE` or `SET ROLE` inside the transaction leaves the scope's
+    /// role: run none.
     ///
     /// Physicians (end users) must never get database logins of their own: with one, they
     /// could set the scope to any provider.
     pub async fn scoped_transaction(
         &mut self,
-        setting: &str,
-        value: &str,
+        scope: RequestScope<'_>,
     ) -> Result<DbTransaction<'_>, PgError> {
-        let sql = set_local(setting, value)?;
+        let sql = set_scope(&scope).map_err(|invalid| PgError::invalid_scope(&scope, invalid))?;
         let transaction = self.transaction().await?;
-        transaction.transaction.batch_execute(&sql).await?;
+        let standing = transaction
+            .statements
+            .get(
+                &transaction.transaction,
+                statements::ROLE_STANDING.to_string(),
+            )
+            .await?;
+        // Sent together: if the role may not be taken, the `SET`s ran (or failed) in a
+        // transaction that is rolled back as the guard drops, and the refusal is the one
+        // reported.
+        let (standing, set) = futures_util::future::join(
+            transaction.transaction.query_one(&standing, &[&scope.role]),
+            transaction.transaction.batch_execute(&sql),
+        )
+        .await;
+        let row = standing?;
+        let standing = RoleStanding {
+            login: row.try_get(0)?,
+            login_superuser: row.try_get(1)?,
+            login_bypassrls: row.try_get(2)?,
+            role_exists: row.try_get(3)?,
+            role_superuser: row.try_get(4)?,
+            role_bypassrls: row.try_get(5)?,
+            may_set_role: row.try_get(6)?,
+        };
+        if let Some(problem) = standing.problem() {
+            return Err(PgError::InvalidScope {
+                role: scope.role.to_string(),
+                problem,
+            });
+        }
+        set?;
         Ok(transaction)
     }
-}
-
-/// `SET LOCAL "prefix"."name" = '<value>'`, or the reason the setting cannot be sent.
-fn set_local(setting: &str, value: &str) -> Result<String, PgError> {
-    statements::set_local(setting, value).map_err(|problem| PgError::InvalidSetting {
-        setting: setting.to_string(),
-        problem,
-    })
 }
 
 impl<'a> DbTransaction<'a> {

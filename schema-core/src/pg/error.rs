@@ -3,7 +3,10 @@
 use std::error::Error;
 use std::fmt;
 
-use crate::driver::{ConstraintKind, DecodeError, SettingProblem};
+use crate::driver::{
+    ConstraintViolation, DecodeError, InvalidScope, ScopeProblem, ServerError, ServerFields,
+    SettingProblem,
+};
 use crate::ValidationError;
 
 /// A read or write that did not happen.
@@ -20,7 +23,7 @@ pub enum PgError {
         error: ValidationError,
     },
     /// The database refused the row by one of its constraints.
-    Constraint(ConstraintViolation),
+    Constraint(Box<ConstraintViolation>),
     /// A value read back could not be decoded.
     Decode(DecodeError),
     /// The setting of a [`scoped_transaction`](super::Db::scoped_transaction) cannot be set as
@@ -31,27 +34,23 @@ pub enum PgError {
         /// What is wrong with it.
         problem: SettingProblem,
     },
+    /// A [`scoped_transaction`](super::Db::scoped_transaction) cannot act as its role: the
+    /// login or the role bypasses row-level security, the role does not exist, or the login
+    /// may not act as it. Nothing ran in the transaction, which is rolled back.
+    InvalidScope {
+        /// The scope's role, as given.
+        role: String,
+        /// What is wrong.
+        problem: ScopeProblem,
+    },
     /// TLS could not secure the connection, or was asked for by a build without it.
     Tls(super::TlsError),
-    /// Any other failure of the connection or the statement.
-    Database(tokio_postgres::Error),
-}
-
-/// A row the database refused by one of its rules.
-#[derive(Debug)]
-pub struct ConstraintViolation {
-    /// Which kind of rule.
-    pub kind: ConstraintKind,
-    /// The table, as the server reports it.
-    pub table: Option<String>,
-    /// The constraint's name, as the server reports it.
-    pub constraint: Option<String>,
-    /// The column, as the server reports it (NOT NULL violations).
-    pub column: Option<String>,
-    /// The server's message.
-    pub message: String,
-    /// The server's error.
-    pub source: tokio_postgres::Error,
+    /// The server refused the statement (or the connection) for another reason: its report,
+    /// without the values of any row ([`ServerError`]).
+    Database(Box<ServerError>),
+    /// A failure of the connection or of tokio-postgres itself (the connection closed, an I/O
+    /// error, a value that could not be serialized), not reported by the server.
+    Driver(tokio_postgres::Error),
 }
 
 impl PgError {
@@ -65,29 +64,48 @@ impl PgError {
 }
 
 impl From<tokio_postgres::Error> for PgError {
+    /// Classifies the server's error: a broken rule of a row becomes [`PgError::Constraint`],
+    /// any other error of the server [`PgError::Database`]; both keep a [`ServerError`], never
+    /// tokio-postgres's error, whose `Debug` prints the values the server quoted.
     fn from(error: tokio_postgres::Error) -> Self {
         let Some(db) = error.as_db_error() else {
-            return PgError::Database(error);
+            return PgError::Driver(error);
         };
-        let Some(kind) =
-            ConstraintKind::of(db.code().code(), db.table(), db.column(), db.constraint())
-        else {
-            return PgError::Database(error);
-        };
-        let (table, constraint, column, message) = (
-            db.table().map(str::to_string),
-            db.constraint().map(str::to_string),
-            db.column().map(str::to_string),
-            db.message().to_string(),
-        );
-        PgError::Constraint(ConstraintViolation {
-            kind,
-            table,
-            constraint,
-            column,
-            message,
-            source: error,
-        })
+        let server = ServerError::redacted(ServerFields {
+            code: db.code().code(),
+            severity: db.severity(),
+            message: db.message(),
+            detail: db.detail(),
+            hint: db.hint(),
+            schema: db.schema(),
+            table: db.table(),
+            column: db.column(),
+            datatype: db.datatype(),
+            constraint: db.constraint(),
+        });
+        match ConstraintViolation::classify(server) {
+            Ok(violation) => PgError::Constraint(violation),
+            Err(server) => PgError::Database(server),
+        }
+    }
+}
+
+impl PgError {
+    /// The error of a scope that cannot be sent as given.
+    pub(crate) fn invalid_scope(
+        scope: &crate::driver::RequestScope<'_>,
+        invalid: InvalidScope,
+    ) -> Self {
+        match invalid {
+            InvalidScope::Setting(problem) => PgError::InvalidSetting {
+                setting: scope.setting.to_string(),
+                problem,
+            },
+            InvalidScope::Role(problem) => PgError::InvalidScope {
+                role: scope.role.to_string(),
+                problem,
+            },
+        }
     }
 }
 
@@ -110,27 +128,13 @@ impl fmt::Display for PgError {
             PgError::InvalidRow { index, error } => write!(f, "row {index} of the batch: {error}"),
             PgError::Decode(e) => e.fmt(f),
             PgError::InvalidSetting { setting, problem } => f.write_str(&problem.describe(setting)),
+            PgError::InvalidScope { role, problem } => f.write_str(&problem.describe(role)),
             PgError::Tls(e) => e.fmt(f),
-            PgError::Constraint(v) => crate::driver::write_violation(
-                f,
-                v.kind,
-                v.constraint.as_deref(),
-                v.column.as_deref(),
-                &v.message,
-            ),
-            PgError::Database(e) => match e.as_db_error() {
-                // tokio-postgres's own text is only "db error"; the server's says what.
-                Some(db) => {
-                    write!(f, "database error {}: {}", db.code().code(), db.message())?;
-                    if let Some(detail) = db.detail() {
-                        write!(f, " ({detail})")?;
-                    }
-                    Ok(())
-                }
-                None => match std::error::Error::source(e) {
-                    Some(cause) => write!(f, "{e}: {cause}"),
-                    None => e.fmt(f),
-                },
+            PgError::Constraint(v) => v.fmt(f),
+            PgError::Database(e) => e.fmt(f),
+            PgError::Driver(e) => match std::error::Error::source(e) {
+                Some(cause) => write!(f, "{e}: {cause}"),
+                None => e.fmt(f),
             },
         }
     }
@@ -143,8 +147,9 @@ impl Error for PgError {
             PgError::Decode(e) => Some(e),
             PgError::Constraint(v) => Some(&v.source),
             PgError::Database(e) => Some(e),
+            PgError::Driver(e) => Some(e),
             PgError::Tls(e) => Some(e),
-            PgError::InvalidSetting { .. } => None,
+            PgError::InvalidSetting { .. } | PgError::InvalidScope { .. } => None,
         }
     }
 }

@@ -45,13 +45,16 @@ pub mod pool;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use crate::driver::{ConstraintKind, DecodeError, DecodeProblem, SettingProblem, UnknownValue};
+pub use crate::driver::{
+    ConstraintKind, ConstraintViolation, DecodeError, DecodeProblem, RequestScope, ScopeProblem,
+    ServerError, SettingProblem, UnknownValue,
+};
 pub use codec::{
     decode, enum_accepts, enum_accepts_type, enum_from_sql, enum_to_sql, enum_to_sql_checked,
 };
 pub use connect::{connect, CertificateProblem, ConnectConfig, SslMode, TlsError};
 pub use db::{Db, DbTransaction, Rows};
-pub use error::{ConstraintViolation, PgError};
+pub use error::PgError;
 /// rustls, for [`TlsOptions::client_config`] (feature `tls`).
 #[cfg(feature = "tls")]
 #[doc(no_inline)]

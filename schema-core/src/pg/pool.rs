@@ -6,11 +6,13 @@
 //! # #[cfg(feature = "deadpool")]
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use schema_core::pg::pool::DbManager;
+//! use schema_core::pg::RequestScope;
 //!
 //! let manager = DbManager::new("postgres://app@127.0.0.1/app")?;
 //! let pool = deadpool::managed::Pool::<DbManager>::builder(manager).max_size(4).build()?;
 //! let mut db = pool.get().await?; // derefs to `Db`
-//! let transaction = db.scoped_transaction("app.provider_id", "42").await?;
+//! let scope = RequestScope { role: "physician", setting: "app.provider_id", value: "42" };
+//! let transaction = db.scoped_transaction(scope).await?;
 //! # drop(transaction);
 //! # Ok(())
 //! # }

@@ -14,7 +14,7 @@ pub use support::{
     TicketStatus, UpdateSupportTicket, PHYSICIAN_ROLE, PROVIDER_SETTING, SUPPORT_TEAM_ROLE,
 };
 
-use schema_core::pg::{Db, DbTransaction, PgError};
+use schema_core::pg::{Db, DbTransaction, PgError, RequestScope};
 use schema_core::{Names, Schema};
 use uuid::Uuid;
 
@@ -28,18 +28,21 @@ pub fn schema() -> Schema {
         .table::<InvoiceLine>()
 }
 
-/// Opens a transaction scoped to one physician: inside it, `support_tickets` shows, changes and
-/// accepts only that provider's tickets, and `billing.invoices` and `billing.invoice_lines`
-/// show only theirs (for a session of the physician role). The scope is
-/// local to the transaction, so a pooled connection never carries it into another request.
+/// Opens a transaction scoped to one physician: it acts as the physician role alone (whatever
+/// else the login holds), and inside it `support_tickets` shows, changes and accepts only that
+/// provider's tickets, and `billing.invoices` and `billing.invoice_lines` show only theirs. The
+/// scope is local to the transaction, so a pooled connection never carries it into another
+/// request. A login that is a superuser or has `BYPASSRLS`, or is not granted the physician
+/// role, is refused ([`PgError::InvalidScope`]).
 pub async fn provider_transaction<'a>(
     db: &'a mut Db,
     names: &Names,
     provider_id: Uuid,
 ) -> Result<DbTransaction<'a>, PgError> {
-    db.scoped_transaction(
-        names.setting_name(PROVIDER_SETTING),
-        &provider_id.to_string(),
-    )
+    db.scoped_transaction(RequestScope {
+        role: names.role_name(PHYSICIAN_ROLE),
+        setting: names.setting_name(PROVIDER_SETTING),
+        value: &provider_id.to_string(),
+    })
     .await
 }
