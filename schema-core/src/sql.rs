@@ -277,8 +277,11 @@ pub(crate) fn quoted_values(expression: &str) -> Vec<String> {
 /// written quoted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct QualifiedName<'a> {
+    /// The schema: `ledger` for `LEDGER.entry_kind` and `"ledger".entry_kind` alike.
     pub schema: &'a str,
+    /// The name qualified, read the same way.
     pub name: &'a str,
+    /// Whether the schema was written quoted (`"ledger"`).
     pub schema_quoted: bool,
 }
 
