@@ -3,7 +3,8 @@
 //! (columns, arrays of it, casts in checks and defaults); the dump applied with psql; the
 //! catalog read back as declared in every shadow; rows through tokio-postgres and sqlx, also as
 //! a role that reaches the schema through its `USAGE`; plans that add, rename and remove
-//! values; a type of one name in two schemas; and a column naming a type nothing creates.
+//! values; a type of one name in two schemas; a column naming a type nothing creates; and a
+//! schema named with a key word, read back as declared.
 
 mod common;
 
@@ -561,4 +562,45 @@ fn a_column_naming_an_enum_type_the_schema_does_not_create_is_refused() {
     let schema = Schema::new().enum_type::<EntryKind>().table::<Import>();
     let (db, _, _) = with_roles(Schema::new());
     psql(db.url(), &schema.to_ddl().unwrap()).unwrap();
+}
+
+/// What an order records: a type in a schema named with a key word, which the server quotes
+/// where it prints it.
+#[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
+#[pg(native, schema = "order", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderKind {
+    Debit,
+    Credit,
+}
+
+/// A table of that schema with a default of the type and checks casting to it, as the server
+/// prints it (`'CREDIT'::"order".order_kind`), and holding its name in a string.
+#[derive(PgTable)]
+#[pg(
+    schema = "order",
+    table = "lines",
+    check(
+        name = "lines_credit_positive",
+        sql = "{kind} <> 'CREDIT'::\"order\".order_kind OR {amount} > 0"
+    ),
+    check(name = "lines_memo", sql = "{memo} <> '\"order\".order_kind'")
+)]
+pub struct OrderLine {
+    #[pg(primary_key)]
+    pub line_id: i64,
+    #[pg(default = OrderKind::Debit)]
+    pub kind: OrderKind,
+    pub amount: i64,
+    pub memo: String,
+}
+
+#[test]
+fn a_schema_named_with_a_key_word_reads_back_as_declared() {
+    let schema = Schema::new().table::<OrderLine>();
+    let db = TestDb::new();
+    psql(db.url(), &schema.to_ddl().unwrap()).unwrap();
+    for shadow in [Shadow::Transaction, Shadow::SameServer] {
+        let lines = block_on(drift(db.url(), &schema, shadow)).unwrap();
+        assert_eq!(lines, Vec::<String>::new(), "{shadow:?}");
+    }
 }

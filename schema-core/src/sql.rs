@@ -272,13 +272,27 @@ pub(crate) fn quoted_values(expression: &str) -> Vec<String> {
     values
 }
 
+/// A qualified name [`requalify`] found in SQL text: its schema and its own name as the server
+/// reads them (unquoted, folded to lower case; quoted, as written), and whether the schema was
+/// written quoted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct QualifiedName<'a> {
+    /// The schema: `ledger` for `LEDGER.entry_kind` and `"ledger".entry_kind` alike.
+    pub schema: &'a str,
+    /// The name qualified, read the same way.
+    pub name: &'a str,
+    /// Whether the schema was written quoted (`"ledger"`).
+    pub schema_quoted: bool,
+}
+
 /// `expression` with the schema of each qualified name (`public.owners`, `"ledger".accounts`)
-/// replaced by the text `rename(schema, name)` gives, where it gives one; the schema is passed
-/// as the server reads it (unquoted, folded to lower case; quoted, as written). Names in string
-/// literals, quoted identifiers, dollar quotes and comments are left alone, and so is a name
-/// that follows a dot (`o.owner_id` is passed as `("o", "owner_id")`; in `a.b.c`, only `a` is
-/// a schema).
-pub(crate) fn requalify(expression: &str, rename: &dyn Fn(&str, &str) -> Option<String>) -> String {
+/// replaced by the text `rename` gives for it, where it gives one. Names in string literals,
+/// quoted identifiers, dollar quotes and comments are left alone, and so is a name that follows
+/// a dot (`o.owner_id` is passed as `("o", "owner_id")`; in `a.b.c`, only `a` is a schema).
+pub(crate) fn requalify(
+    expression: &str,
+    rename: &dyn Fn(QualifiedName<'_>) -> Option<String>,
+) -> String {
     let tokens = sql_tokens(expression);
     let mut out = String::with_capacity(expression.len());
     let mut copied = 0;
@@ -291,15 +305,26 @@ pub(crate) fn requalify(expression: &str, rename: &dyn Fn(&str, &str) -> Option<
             continue;
         };
         let after_dot = i > 0 && matches!(words[i - 1].kind, TokenKind::Dot);
-        let (TokenKind::Word(schema_name), TokenKind::Dot, TokenKind::Word(own_name)) =
-            (&schema.kind, &dot.kind, &name.kind)
+        let (
+            TokenKind::Word {
+                name: schema_name,
+                quoted,
+            },
+            TokenKind::Dot,
+            TokenKind::Word { name: own_name, .. },
+        ) = (&schema.kind, &dot.kind, &name.kind)
         else {
             continue;
         };
         if after_dot {
             continue;
         }
-        if let Some(new) = rename(schema_name, own_name) {
+        let found = QualifiedName {
+            schema: schema_name,
+            name: own_name,
+            schema_quoted: *quoted,
+        };
+        if let Some(new) = rename(found) {
             out.push_str(&expression[copied..schema.start]);
             out.push_str(&new);
             copied = schema.end;
@@ -309,11 +334,29 @@ pub(crate) fn requalify(expression: &str, rename: &dyn Fn(&str, &str) -> Option<
     out
 }
 
+/// `name` written as an identifier in the manner of one that was `quoted` or not: quoted where
+/// that one was (as the code writes names: `"ledger"`), and bare where it was bare and `name`
+/// reads back as itself bare (lower-case ASCII letters, digits and `_`, not starting with a
+/// digit), as the server prints names; quoted otherwise. Key words are not told apart: a bare
+/// key word stays bare, where the server would quote it.
+pub(crate) fn ident_in_manner_of(name: &str, quoted: bool) -> String {
+    let reads_bare = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if quoted || !reads_bare {
+        quote_ident(name)
+    } else {
+        name.to_string()
+    }
+}
+
 /// What a piece of SQL text is, as far as [`requalify`] needs to know.
 #[derive(Debug, PartialEq)]
 enum TokenKind {
-    /// An identifier or key word, as the server reads it (unquoted: lower case).
-    Word(String),
+    /// An identifier or key word, as the server reads it (unquoted: lower case), and whether
+    /// it was written quoted.
+    Word { name: String, quoted: bool },
     /// `.`
     Dot,
     /// White space or a comment.
@@ -400,7 +443,7 @@ fn sql_tokens(sql: &str) -> Vec<SqlToken> {
                 }
                 i += 1;
             }
-            TokenKind::Word(name)
+            TokenKind::Word { name, quoted: true }
         } else if b == b'$' && dollar_tag(&sql[i..]).is_some() {
             let tag = dollar_tag(&sql[i..]).expect("checked");
             i += tag.len();
@@ -412,7 +455,10 @@ fn sql_tokens(sql: &str) -> Vec<SqlToken> {
             while i < bytes.len() && is_word(bytes[i]) {
                 i += 1;
             }
-            TokenKind::Word(sql[start..i].to_lowercase())
+            TokenKind::Word {
+                name: sql[start..i].to_lowercase(),
+                quoted: false,
+            }
         } else if b.is_ascii_digit() {
             // A number, `1.5` included, so its dot is not a qualifier's.
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
@@ -571,8 +617,8 @@ mod tests {
 
     #[test]
     fn requalify_renames_schemas_of_qualified_names_only() {
-        let rename = |schema: &str, name: &str| {
-            (schema == "public" && name == "owners").then(|| "shadow".to_string())
+        let rename = |q: QualifiedName<'_>| {
+            (q.schema == "public" && q.name == "owners").then(|| "shadow".to_string())
         };
         assert_eq!(
             requalify(
@@ -609,5 +655,27 @@ mod tests {
             requalify("/* é unfinished public.owners", &rename),
             "/* é unfinished public.owners"
         );
+        // The callback learns how the schema was written.
+        let keep_quoting = |q: QualifiedName<'_>| {
+            (q.schema == "ledger").then(|| ident_in_manner_of("Shadow", q.schema_quoted))
+        };
+        assert_eq!(
+            requalify(r#"'A'::"ledger"."entry_kind" = ledger.f(x)"#, &keep_quoting),
+            r#"'A'::"Shadow"."entry_kind" = "Shadow".f(x)"#
+        );
+    }
+
+    #[test]
+    fn a_name_is_written_quoted_as_the_code_writes_or_bare_as_the_server_prints() {
+        assert_eq!(ident_in_manner_of("ledger", true), r#""ledger""#);
+        assert_eq!(ident_in_manner_of("ledger", false), "ledger");
+        assert_eq!(ident_in_manner_of("_ledger_2", false), "_ledger_2");
+        for needs_quotes in ["Ledger", "2ledger", "led ger", "led$ger", r#"a"b"#, ""] {
+            assert_eq!(
+                ident_in_manner_of(needs_quotes, false),
+                quote_ident(needs_quotes),
+                "{needs_quotes}"
+            );
+        }
     }
 }

@@ -107,27 +107,6 @@ pub(crate) fn enum_of_column<'a>(enums: &'a [EnumModel], sql_type: &str) -> Opti
     enums.iter().find(|e| e.column_type() == element)
 }
 
-/// `text` with every occurrence of the name `from` that stands alone (not part of a longer
-/// name: `ledger.entry_kind` but not `ledger.entry_kinds`) written `to`.
-fn replace_name(text: &str, from: &str, to: &str) -> String {
-    let part_of_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '"';
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(from) {
-        let before = rest[..at].chars().last().or_else(|| out.chars().last());
-        let after = rest[at + from.len()..].chars().next();
-        out.push_str(&rest[..at]);
-        if before.is_some_and(part_of_name) || after.is_some_and(part_of_name) {
-            out.push_str(from);
-        } else {
-            out.push_str(to);
-        }
-        rest = &rest[at + from.len()..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// A table and everything that belongs to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -504,9 +483,15 @@ impl SchemaModel {
     /// The model with its PostgreSQL schemas renamed by `rename` (which returns `None` to keep
     /// a name): in the tables' names and former names, the tables their foreign keys
     /// reference, the immutable guards' functions, the native enum types and every text that
-    /// names one of those types (column types, defaults, checks, generated columns, index
-    /// predicates and expressions, policies), and the schemas themselves. A shadow database
-    /// builds the code's tables in schemas of its own this way.
+    /// names one of those types (column types and the expressions
+    /// [`with_qualifiers_renamed`](Self::with_qualifiers_renamed) rewrites), and the schemas
+    /// themselves. A shadow database builds the code's tables in schemas of its own this way.
+    ///
+    /// A text names a type as SQL reads it (`"ledger"."entry_kind"`, `ledger.entry_kind`,
+    /// `LEDGER.entry_kind` alike; not in a string literal, a comment or a longer name), and the
+    /// new schema is written as the old one was: quoted where it was quoted, as the code and a
+    /// column's type write it, and bare where it was bare, as the server prints it (quoted
+    /// where the new name needs it), so the text still compares equal with its counterpart.
     pub fn with_namespaces_renamed(mut self, rename: &dyn Fn(&str) -> Option<String>) -> Self {
         let apply = |name: &mut String| {
             if let (Some(schema), bare) = crate::sql::split_qualified(name) {
@@ -515,62 +500,31 @@ impl SchemaModel {
                 }
             }
         };
-        // Each enum type of a renamed schema as SQL text names it, quoted as the code writes
-        // it and unquoted as the server prints it, with the name it takes.
-        let mut spellings: Vec<(String, String)> = Vec::new();
+        // Each enum type of a renamed schema, as SQL reads its name, with its new schema.
+        let mut moved: Vec<(String, String, String)> = Vec::new();
         for e in &mut self.enums {
-            let old = e.name.clone();
-            apply(&mut e.name);
-            if old != e.name {
-                let (Some(from_schema), bare) = crate::sql::split_qualified(&old) else {
-                    continue;
-                };
-                let (Some(to_schema), _) = crate::sql::split_qualified(&e.name) else {
-                    continue;
-                };
-                spellings.push((
-                    crate::sql::quote_qualified(&old),
-                    crate::sql::quote_qualified(&e.name),
-                ));
-                spellings.push((
-                    format!("{from_schema}.{bare}"),
-                    format!("{to_schema}.{bare}"),
-                ));
-            }
-        }
-        let respell = |text: &mut String| {
-            for (from, to) in &spellings {
-                if text.contains(from.as_str()) {
-                    *text = replace_name(text, from, to);
+            if let (Some(schema), bare) = crate::sql::split_qualified(&e.name) {
+                if let Some(new) = rename(schema) {
+                    moved.push((schema.to_string(), bare.to_string(), new));
                 }
             }
-        };
-        let respell_opt = |text: &mut Option<String>| {
-            if let Some(text) = text {
-                respell(text);
-            }
-        };
-        if !spellings.is_empty() {
+            apply(&mut e.name);
+        }
+        if !moved.is_empty() {
+            let respell = |text: &mut String| {
+                *text = crate::sql::requalify(text, &|found| {
+                    moved
+                        .iter()
+                        .find(|(schema, bare, _)| schema == found.schema && bare == found.name)
+                        .map(|(_, _, new)| crate::sql::ident_in_manner_of(new, found.schema_quoted))
+                });
+            };
             for table in &mut self.tables {
                 for column in &mut table.columns {
                     respell(&mut column.sql_type);
-                    respell_opt(&mut column.default);
-                    respell_opt(&mut column.generated);
-                }
-                for check in &mut table.checks {
-                    respell(&mut check.expression);
-                }
-                for index in &mut table.indexes {
-                    respell_opt(&mut index.predicate);
-                    for key in index.keys.iter_mut().filter(|k| k.expression) {
-                        respell(&mut key.column);
-                    }
-                }
-                for policy in &mut table.policies {
-                    respell_opt(&mut policy.using);
-                    respell_opt(&mut policy.with_check);
                 }
             }
+            self.each_expression_mut(respell);
         }
         for table in &mut self.tables {
             apply(&mut table.name);
@@ -596,37 +550,55 @@ impl SchemaModel {
     }
 
     /// The model with the schema of each qualified name in its expressions (columns' defaults
-    /// and generation expressions, checks, policies' predicates, indexes' predicates and
-    /// expression keys) replaced by the text `rename(schema, name)` gives, where it gives one:
+    /// and generation expressions, checks, indexes' predicates and expression keys, policies'
+    /// predicates) replaced by the text `rename(schema, name)` gives, where it gives one:
     /// a shadow that builds the code's tables in schemas of its own points `public.owners` in a
     /// policy at its own `owners` this way, and reads the server's printing back.
+    ///
+    /// Columns' types are not expressions: the model always writes an enum type's name quoted
+    /// ([`EnumModel::column_type`]), which `rename`'s text, spelled as the server prints
+    /// names, would not match; [`with_namespaces_renamed`](Self::with_namespaces_renamed)
+    /// renames them in that spelling.
     pub fn with_qualifiers_renamed(
         mut self,
         rename: &dyn Fn(&str, &str) -> Option<String>,
     ) -> Self {
-        let apply = |expression: &mut String| {
-            *expression = crate::sql::requalify(expression, rename);
-        };
+        self.each_expression_mut(|expression| {
+            *expression =
+                crate::sql::requalify(expression, &|found| rename(found.schema, found.name));
+        });
+        self
+    }
+
+    /// Calls `f` with each SQL expression of the tables, the texts the server prints its own
+    /// way and that can name a table, a type or a function: columns' defaults and generation
+    /// expressions, checks, indexes' predicates and expression keys, policies' predicates.
+    fn each_expression_mut(&mut self, mut f: impl FnMut(&mut String)) {
         for table in &mut self.tables {
             for column in &mut table.columns {
-                column.default.iter_mut().for_each(apply);
-                column.generated.iter_mut().for_each(apply);
+                column
+                    .default
+                    .iter_mut()
+                    .chain(column.generated.iter_mut())
+                    .for_each(&mut f);
             }
             for check in &mut table.checks {
-                apply(&mut check.expression);
-            }
-            for policy in &mut table.policies {
-                policy.using.iter_mut().for_each(apply);
-                policy.with_check.iter_mut().for_each(apply);
+                f(&mut check.expression);
             }
             for index in &mut table.indexes {
-                index.predicate.iter_mut().for_each(apply);
+                index.predicate.iter_mut().for_each(&mut f);
                 for key in index.keys.iter_mut().filter(|k| k.expression) {
-                    apply(&mut key.column);
+                    f(&mut key.column);
                 }
             }
+            for policy in &mut table.policies {
+                policy
+                    .using
+                    .iter_mut()
+                    .chain(policy.with_check.iter_mut())
+                    .for_each(&mut f);
+            }
         }
-        self
     }
 
     /// The PostgreSQL schema named `name`, if the model has it.
@@ -790,29 +762,119 @@ impl IndexKeyModel {
 
 #[cfg(test)]
 mod tests {
-    use super::replace_name;
+    use super::*;
+
+    /// A model with the enum type `ledger.entry_kind` and a table naming it in each kind of
+    /// text, written as `written` spells the type.
+    fn ledger(written: &str) -> SchemaModel {
+        let mut table = TableModel::named("ledger.entries");
+        let mut kind = ColumnModel::new("kind", format!("{written}[]"), false);
+        kind.default = Some(format!("'{{A}}'::{written}[]"));
+        table.columns.push(kind);
+        table.checks.push(CheckModel {
+            name: "entries_kind".into(),
+            renamed_from: None,
+            expression: format!(
+                "kind <> 'A'::{written} AND x = ledger.entry_kinds(1) AND y = myledger.entry_kind"
+            ),
+        });
+        table.checks.push(CheckModel {
+            name: "entries_note".into(),
+            renamed_from: None,
+            expression: "note <> 'ledger.entry_kind' /* ledger.entry_kind */".into(),
+        });
+        table.policies.push(PolicyModel {
+            name: "entries_all".into(),
+            renamed_from: None,
+            command: PolicyCommand::All,
+            permissive: true,
+            roles: vec!["public".into()],
+            using: Some(format!("kind = 'B'::{written}")),
+            with_check: None,
+        });
+        SchemaModel {
+            tables: vec![table],
+            enums: vec![EnumModel {
+                name: "ledger.entry_kind".into(),
+                values: vec!["A".into(), "B".into()],
+                renamed_values: Vec::new(),
+            }],
+            namespaces: vec![NamespaceModel {
+                name: "ledger".into(),
+                usage: Vec::new(),
+            }],
+            ..SchemaModel::empty()
+        }
+    }
+
+    /// The texts of the first table that can name a type, in a fixed order.
+    fn texts(model: &SchemaModel) -> Vec<String> {
+        let mut model = model.clone();
+        let mut texts = vec![model.tables[0].columns[0].sql_type.clone()];
+        model.each_expression_mut(|text| texts.push(text.clone()));
+        texts
+    }
 
     #[test]
-    fn a_type_name_is_replaced_only_where_it_stands_alone() {
+    fn a_type_name_is_renamed_only_where_sql_reads_it_as_the_type() {
+        let to = |new: &'static str| move |schema: &str| (schema == "ledger").then(|| new.into());
+        // As the code writes it: quoted, and the column's type still names the renamed type.
+        let code = ledger(r#""ledger"."entry_kind""#).with_namespaces_renamed(&to("shadow_0"));
+        assert_eq!(code.enums[0].name, "shadow_0.entry_kind");
+        assert_eq!(code.tables[0].name, "shadow_0.entries");
         assert_eq!(
-            replace_name(
-                "kind <> 'A'::ledger.entry_kind AND x = ledger.entry_kinds(1)",
-                "ledger.entry_kind",
-                "shadow_0.entry_kind"
-            ),
-            "kind <> 'A'::shadow_0.entry_kind AND x = ledger.entry_kinds(1)"
+            texts(&code),
+            [
+                r#""shadow_0"."entry_kind"[]"#,
+                r#"'{A}'::"shadow_0"."entry_kind"[]"#,
+                "kind <> 'A'::\"shadow_0\".\"entry_kind\" AND x = ledger.entry_kinds(1) \
+                 AND y = myledger.entry_kind",
+                "note <> 'ledger.entry_kind' /* ledger.entry_kind */",
+                r#"kind = 'B'::"shadow_0"."entry_kind""#,
+            ]
         );
+        assert!(code
+            .enum_of_column(&code.tables[0].columns[0].sql_type)
+            .is_some());
+        // As the server prints it: bare, and quoted where the new name needs it.
+        for (new, printed) in [("shadow_0", "shadow_0"), ("Ledger", r#""Ledger""#)] {
+            let read = ledger("ledger.entry_kind").with_namespaces_renamed(&to(new));
+            assert_eq!(
+                texts(&read),
+                [
+                    format!("{printed}.entry_kind[]"),
+                    format!("'{{A}}'::{printed}.entry_kind[]"),
+                    format!(
+                        "kind <> 'A'::{printed}.entry_kind AND x = ledger.entry_kinds(1) \
+                         AND y = myledger.entry_kind"
+                    ),
+                    "note <> 'ledger.entry_kind' /* ledger.entry_kind */".into(),
+                    format!("kind = 'B'::{printed}.entry_kind"),
+                ]
+            );
+        }
+        // A schema not renamed leaves every text as it was.
+        let kept = ledger("ledger.entry_kind");
         assert_eq!(
-            replace_name(
-                r#"'{A}'::"ledger"."entry_kind"[]"#,
-                r#""ledger"."entry_kind""#,
-                r#""shadow_0"."entry_kind""#
-            ),
-            r#"'{A}'::"shadow_0"."entry_kind"[]"#
+            texts(&kept.clone().with_namespaces_renamed(&|_| None)),
+            texts(&kept)
         );
+    }
+
+    #[test]
+    fn qualifiers_are_renamed_in_expressions_but_not_in_column_types() {
+        let model = ledger(r#""ledger"."entry_kind""#)
+            .with_qualifiers_renamed(&|schema, _| (schema == "ledger").then(|| "s".into()));
         assert_eq!(
-            replace_name("myledger.entry_kind", "ledger.entry_kind", "s.entry_kind"),
-            "myledger.entry_kind"
+            texts(&model),
+            [
+                r#""ledger"."entry_kind"[]"#,
+                r#"'{A}'::s."entry_kind"[]"#,
+                "kind <> 'A'::s.\"entry_kind\" AND x = s.entry_kinds(1) \
+                 AND y = myledger.entry_kind",
+                "note <> 'ledger.entry_kind' /* ledger.entry_kind */",
+                r#"kind = 'B'::s."entry_kind""#,
+            ]
         );
     }
 }

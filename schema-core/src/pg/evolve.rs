@@ -506,9 +506,12 @@ async fn apply_and_read(
                 let n: usize = schema.strip_prefix(&format!("{name}_"))?.parse().ok()?;
                 printed.get(n).cloned()
             };
+            // The expressions first, with each declared schema as the server quotes it; the
+            // renaming of the schemas then finds only the columns' types, which the reader
+            // writes quoted as the code does.
             result?
-                .with_namespaces_renamed(&declared_namespace)
                 .with_qualifiers_renamed(&printed_namespace)
+                .with_namespaces_renamed(&declared_namespace)
         }
         Shadow::SameServer => {
             let (ddl, scope) = prepare(code);
