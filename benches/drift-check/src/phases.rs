@@ -230,9 +230,12 @@ async fn split_normalized(
     shadow_name: &str,
 ) -> Result<[Option<f64>; SPLIT.len()], Error> {
     let ddl = script(&normalizing_statements(code));
+    // evolve.rs's `scope_of`: what the code declares, without the names tables had before.
     let scope = Scope {
         tables: code.tables.iter().map(|t| t.name.clone()).collect(),
         roles: code.roles.clone(),
+        enums: code.enums.iter().map(|e| e.name.clone()).collect(),
+        extensions: code.extensions.clone(),
     };
     let mut laps = Laps::<{ SPLIT.len() }>::start();
     let read = match kind {
