@@ -591,7 +591,7 @@ fn every_generated_name_the_readme_lists_is_the_name_generated() {
             "column constants (for `references`)",
             "`SupportTicket::{field}`",
             {
-                let column: ColumnRef<i64> = Thing::owner_id;
+                let column: ColumnRef<Thing, i64> = Thing::owner_id;
                 (column.table, column.column) == ("things", "owner_id")
             },
         ),
