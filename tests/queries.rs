@@ -550,5 +550,139 @@ fn native_enums_arrays_and_jsonb_compare_as_their_types() {
             ids(all().filter(Job::payload.contains(serde_json::json!({"x": [2]})))).await,
             [1, 3]
         );
+
+        // sqlx binds the native type too, alone and as an array.
+        let pool = sqlx::PgPool::connect(test.url()).await.unwrap();
+        let query = all()
+            .filter(Job::state.in_list([JobState::Queued, JobState::Running]))
+            .filter(Job::previous.ne(JobState::Running))
+            .columns((Job::job_id, Job::state));
+        let rows: Vec<(i64, JobState)> = schema_core::sqlx::fetch_columns(&pool, &query)
+            .await
+            .unwrap();
+        assert_eq!(rows, [(2, JobState::Running)]);
+    });
+}
+
+/// The same queries through sqlx: on a pool, and on a physician's scoped transaction.
+#[test]
+fn sqlx_runs_the_same_queries_on_a_pool_and_under_a_scope() {
+    use schema_core::sqlx::{self as sx, RequestScope, SqlxError};
+
+    let mut test = TestDb::with_schema();
+    let (providers, _) = test.add_providers_with_tickets(2, 0);
+    let (a, b) = (providers[0], providers[1]);
+    let physician = test
+        .names()
+        .role_name(shared::schemas::PHYSICIAN_ROLE)
+        .to_string();
+    let setting = test
+        .names()
+        .setting_name(shared::schemas::PROVIDER_SETTING)
+        .to_string();
+    let url = test.login_role("doctor", &physician);
+    run(async {
+        let owner = Db::connect(test.url()).await.unwrap();
+        tickets(&owner, a, b).await;
+        let pool = sqlx::PgPool::connect(test.url()).await.unwrap();
+
+        let open = Select::<SupportTicket>::new()
+            .filter(SupportTicket::status.in_list([TicketStatus::Open, TicketStatus::Closed]))
+            .order_by(SupportTicket::subject.asc());
+        assert_eq!(
+            subjects(&sx::fetch_all(&pool, &open).await.unwrap()),
+            ["a open urgent", "b closed", "b open"]
+        );
+        assert_eq!(sx::count(&pool, &open).await.unwrap(), 3);
+        assert!(sx::exists(&pool, &open).await.unwrap());
+        let first = sx::fetch_optional(&pool, &open).await.unwrap().unwrap();
+        assert_eq!(first.subject, "a open urgent");
+        let sql = open.to_sql().unwrap();
+        let streamed: Vec<SelectSupportTicket> = sx::fetch_stream::<_, SupportTicket>(&pool, &sql)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(subjects(&streamed), ["a open urgent", "b closed", "b open"]);
+        let rated: Vec<(String, Option<i32>)> = sx::fetch_columns(
+            &pool,
+            &Select::<SupportTicket>::new()
+                .filter(SupportTicket::satisfaction_rating.is_not_null())
+                .order_by(SupportTicket::satisfaction_rating.desc())
+                .columns((SupportTicket::subject, SupportTicket::satisfaction_rating)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            rated,
+            [
+                ("a 50% off_label".to_string(), Some(5)),
+                ("b open".to_string(), Some(4)),
+                ("a resolved".to_string(), Some(2)),
+            ]
+        );
+
+        // Keyset pages put together equal the whole order.
+        let order = Select::<SupportTicket>::new()
+            .order_by(SupportTicket::priority.desc())
+            .order_by(SupportTicket::created_at.asc());
+        let whole = sx::fetch_all(&pool, &order).await.unwrap();
+        let mut pages = Vec::new();
+        let mut query = order.clone().limit(2);
+        loop {
+            let page = sx::fetch_all(&pool, &query).await.unwrap();
+            let Some(last) = page.last() else { break };
+            query = order.clone().limit(2).after(last);
+            pages.extend(page);
+        }
+        assert_eq!(pages, whole);
+
+        let error = sx::delete_where(&pool, &Delete::<SupportTicket>::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, SqlxError::Query(QueryError::Unfiltered { .. })),
+            "{error}"
+        );
+
+        // A physician's scope: no read or write reaches B's tickets.
+        let doctor = sqlx::PgPool::connect(&url).await.unwrap();
+        let provider = a.to_string();
+        let scope = RequestScope {
+            role: &physician,
+            setting: &setting,
+            value: &provider,
+        };
+        let mut tx = sx::scoped_transaction(&doctor, scope).await.unwrap();
+        let seen = sx::fetch_all(&mut *tx, &Select::<SupportTicket>::new())
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(seen.iter().all(|t| t.provider_id == a));
+        let of_b = Select::<SupportTicket>::new().filter(SupportTicket::provider_id.eq(b));
+        assert_eq!(sx::count(&mut *tx, &of_b).await.unwrap(), 0);
+        let patch = UpdateSupportTicket {
+            subject: Some("edited".into()),
+            ..Default::default()
+        };
+        let changed = sx::update_where(
+            &mut *tx,
+            &Update::new(&patch).filter(SupportTicket::status.eq(TicketStatus::Open)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].provider_id, a);
+        let deleted = sx::delete_where(
+            &mut *tx,
+            &Delete::new().filter(SupportTicket::provider_id.eq(b)),
+        )
+        .await
+        .unwrap();
+        assert!(deleted.is_empty());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            subjects(&owner.fetch_all(&of_b).await.unwrap()),
+            ["b closed", "b open"]
+        );
     });
 }
