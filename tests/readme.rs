@@ -96,6 +96,8 @@ const BLOCKS: &[(&str, Kind)] = &[
         "use schema_core::sqlx::{insert, insert_many, scoped_transaction, RequestScope};",
         Kind::Async,
     ),
+    ("use schema_core::query::Select;", Kind::Statements),
+    ("use schema_core::pg::Db;", Kind::Async),
     (
         "use schema_core::pg::evolve::{apply, drift, plan_for, Shadow};",
         Kind::Async,
