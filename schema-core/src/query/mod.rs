@@ -4,7 +4,7 @@
 //! The column handles `#[derive(PgTable)]` gives (`SupportTicket::status`, a [`ColumnRef`])
 //! carry the table's type and the field's Rust type, so a filter compares a column only with a
 //! value of its type, and a query of one table takes only that table's columns. What they build
-//! is plain data ([`Expr`], [`OrderTerm`]), rendered in one place ([`render`]) to one SQL text
+//! is plain data ([`Expr`], [`OrderTerm`]), rendered in one place (`query::render`) to one SQL text
 //! per query shape, every value a bound parameter: the drivers prepare each shape once per
 //! connection, and [`Select::to_sql`] gives the text and its parameters to any other client.
 //!
@@ -41,13 +41,14 @@
 //! assert_eq!(sql.params.len(), 4);
 //! ```
 
-mod render;
+pub(crate) mod render;
 
 use std::fmt;
 use std::marker::PhantomData;
 
 use crate::{ColumnRef, PgType, Table, Validate};
 
+pub use crate::{NullsOrder, SortOrder};
 pub use render::QuerySql;
 
 /// A value a query binds as a parameter: any `Clone + Send + Sync` value that the enabled
@@ -331,7 +332,7 @@ impl CompareOp {
     }
 }
 
-/// A condition tree over one table's columns, by name: what [`render`] turns into SQL.
+/// A condition tree over one table's columns, by name: what the queries render to SQL.
 #[derive(Clone, Debug)]
 pub enum Expr {
     /// `column <op> value`.
@@ -581,8 +582,6 @@ pub fn like_prefix(prefix: &str) -> String {
     pattern.push('%');
     pattern
 }
-
-pub use crate::{NullsOrder, SortOrder};
 
 /// One key of a query's order: a column, its direction, and where NULLs go when asked.
 pub struct OrderTerm<T> {
@@ -921,7 +920,7 @@ impl<T: Table, C: Columns<T>> Projection<T, C> {
             .into_iter()
             .map(|i| T::TABLE.columns[i].name)
             .collect();
-        render::select(T::TABLE, &self.select, &render::column_list(&names))
+        render::select(T::TABLE, &self.select, &render::column_list(names))
     }
 }
 

@@ -55,18 +55,17 @@ impl<'q> Writer<'q> {
 }
 
 /// The quoted names of `columns`, comma-separated.
-pub(crate) fn column_list(columns: &[&str]) -> String {
+pub(crate) fn column_list<'a>(columns: impl IntoIterator<Item = &'a str>) -> String {
     columns
-        .iter()
-        .map(|c| quote_ident(c))
+        .into_iter()
+        .map(quote_ident)
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// Every column of the table, in order, for `SELECT` and `RETURNING`.
 pub(crate) fn every_column(table: &TableDef) -> String {
-    let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
-    column_list(&names)
+    column_list(table.columns.iter().map(|c| c.name))
 }
 
 fn write_expr<'q>(w: &mut Writer<'q>, expr: &'q Expr) {
@@ -183,7 +182,13 @@ fn write_keyset<'q>(w: &mut Writer<'q>, keys: &[Key], row: &'q [Value]) {
         w.bind(row[keys[0].index].get());
     } else if same_direction {
         let names: Vec<&str> = keys.iter().map(|k| k.column).collect();
-        write!(w.sql, "({}) {} (", column_list(&names), op(keys[0].order)).unwrap();
+        write!(
+            w.sql,
+            "({}) {} (",
+            column_list(names.iter().copied()),
+            op(keys[0].order)
+        )
+        .unwrap();
         for (i, key) in keys.iter().enumerate() {
             if i > 0 {
                 w.sql.push_str(", ");
@@ -412,7 +417,7 @@ pub(crate) fn update<'q>(
 #[cfg(test)]
 mod tests {
     use crate::query::{like_prefix, Delete, Select, Update};
-    use crate::{PgEnum, PgTable};
+    use schema_derive::{PgEnum, PgTable};
 
     #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
     #[pg(rename_all = "SCREAMING_SNAKE_CASE")]

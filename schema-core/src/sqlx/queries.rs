@@ -27,6 +27,38 @@ fn arguments(table: &'static TableDef, sql: &QuerySql<'_>) -> Result<PgArguments
     Ok(arguments)
 }
 
+/// Runs a rendered statement returning rows of `table`'s columns and decodes them all.
+async fn all_rows<'e, E, S>(
+    executor: E,
+    table: &'static TableDef,
+    sql: QuerySql<'_>,
+) -> Result<Vec<S>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    S: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let arguments = arguments(table, &sql)?;
+    Ok(::sqlx::query_as_with(&sql.sql, arguments)
+        .fetch_all(executor)
+        .await?)
+}
+
+/// Runs a rendered statement answering one value (a count, an existence).
+async fn one_value<'e, E, V>(
+    executor: E,
+    table: &'static TableDef,
+    sql: QuerySql<'_>,
+) -> Result<V, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    V: Type<Postgres> + for<'r> Decode<'r, Postgres> + Send + Unpin,
+{
+    let arguments = arguments(table, &sql)?;
+    Ok(::sqlx::query_scalar_with(&sql.sql, arguments)
+        .fetch_one(executor)
+        .await?)
+}
+
 /// The rows a typed query reads, in its order (see [`Select`]).
 pub async fn fetch_all<'e, E, T>(
     executor: E,
@@ -37,11 +69,7 @@ where
     T: Table,
     T::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
-    let sql = query.to_sql()?;
-    let arguments = arguments(T::TABLE, &sql)?;
-    Ok(::sqlx::query_as_with(&sql.sql, arguments)
-        .fetch_all(executor)
-        .await?)
+    all_rows(executor, T::TABLE, query.to_sql()?).await
 }
 
 /// The rows of a rendered typed query (`query.to_sql()?`), as a stream that yields each row
@@ -111,11 +139,7 @@ where
     E: Executor<'e, Database = Postgres>,
     T: Table,
 {
-    let sql = query.count_sql()?;
-    let arguments = arguments(T::TABLE, &sql)?;
-    Ok(::sqlx::query_scalar_with(&sql.sql, arguments)
-        .fetch_one(executor)
-        .await?)
+    one_value(executor, T::TABLE, query.count_sql()?).await
 }
 
 /// Whether a typed query's filter keeps any row.
@@ -124,11 +148,7 @@ where
     E: Executor<'e, Database = Postgres>,
     T: Table,
 {
-    let sql = query.exists_sql()?;
-    let arguments = arguments(T::TABLE, &sql)?;
-    Ok(::sqlx::query_scalar_with(&sql.sql, arguments)
-        .fetch_one(executor)
-        .await?)
+    one_value(executor, T::TABLE, query.exists_sql()?).await
 }
 
 /// Chosen columns of a row, decoded into a tuple of their Rust types by the same checks as
@@ -202,12 +222,7 @@ where
     <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     query.patch().validate()?;
-    let table = <U::Table as Table>::TABLE;
-    let sql = query.to_sql()?;
-    let arguments = arguments(table, &sql)?;
-    Ok(::sqlx::query_as_with(&sql.sql, arguments)
-        .fetch_all(executor)
-        .await?)
+    all_rows(executor, <U::Table as Table>::TABLE, query.to_sql()?).await
 }
 
 /// Deletes every row the delete's filter keeps and returns them; refused without a filter
@@ -221,9 +236,5 @@ where
     T: Table,
     T::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
-    let sql = query.to_sql()?;
-    let arguments = arguments(T::TABLE, &sql)?;
-    Ok(::sqlx::query_as_with(&sql.sql, arguments)
-        .fetch_all(executor)
-        .await?)
+    all_rows(executor, T::TABLE, query.to_sql()?).await
 }
