@@ -590,7 +590,7 @@ fn every_generated_name_the_readme_lists_is_the_name_generated() {
             row_types_are_named_as_listed(),
         ),
         (
-            "column constants (for `references`)",
+            "column constants (for `references` and typed queries)",
             "`SupportTicket::{field}`",
             {
                 let column: ColumnRef<Thing, i64> = Thing::owner_id;

@@ -24,6 +24,11 @@
 //! insert when a grant may narrow the role's inserts (`grant(insert(...))`). sqlx prepares each
 //! statement once per connection and reuses it (its statement cache, keyed by the SQL text).
 //!
+//! Typed queries ([`crate::query`]) run here as on the tokio-postgres side, with the same
+//! statements and parameters: [`fetch_all`], [`fetch_stream`], [`fetch_optional`], [`count`],
+//! [`exists`], [`fetch_columns`], and the writes by filter [`update_where`] and
+//! [`delete_where`].
+//!
 //! ```no_run
 //! # use schema_core::{PgEnum, PgTable};
 //! # #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
