@@ -96,6 +96,8 @@ const BLOCKS: &[(&str, Kind)] = &[
         "use schema_core::sqlx::{insert, insert_many, scoped_transaction, RequestScope};",
         Kind::Async,
     ),
+    ("use schema_core::query::Select;", Kind::Statements),
+    ("use schema_core::pg::Db;", Kind::Async),
     (
         "use schema_core::pg::evolve::{apply, drift, plan_for, Shadow};",
         Kind::Async,
@@ -588,10 +590,10 @@ fn every_generated_name_the_readme_lists_is_the_name_generated() {
             row_types_are_named_as_listed(),
         ),
         (
-            "column constants (for `references`)",
+            "column constants (for `references` and typed queries)",
             "`SupportTicket::{field}`",
             {
-                let column: ColumnRef<i64> = Thing::owner_id;
+                let column: ColumnRef<Thing, i64> = Thing::owner_id;
                 (column.table, column.column) == ("things", "owner_id")
             },
         ),

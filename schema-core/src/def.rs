@@ -735,50 +735,55 @@ pub(crate) fn immutable_constraint_name(table: &str, column: &str) -> Cow<'stati
     constraint_name(table, [column], "immutable")
 }
 
-/// A typed reference to a column of a derived table, used to declare and check foreign keys.
+/// A typed handle on a column of a derived table: names it in foreign keys and in typed queries.
 ///
 /// `#[derive(PgTable)]` gives every table one associated constant per field, named as the
-/// field (`Provider::provider_id`); `V` is the column's [`PgType::Base`](crate::PgType::Base),
-/// so a foreign key of another type does not compile.
-pub struct ColumnRef<V> {
+/// field (`SupportTicket::status`). `T` is the table's type, so a query of one table does not
+/// take a column of another; `R` is the field's Rust type as written (`Option<i32>`), whose
+/// [`PgType::Base`](crate::PgType::Base) is the type of the values compared with the column,
+/// so a foreign key or a filter with a value of another type does not compile.
+pub struct ColumnRef<T, R> {
     /// The table's name, qualified with its schema where it has one (`billing.invoices`).
     pub table: &'static str,
     /// The column's name.
     pub column: &'static str,
-    value: PhantomData<fn() -> V>,
+    /// The column's position among the table's columns (its index in [`TableDef::columns`]).
+    pub index: usize,
+    types: PhantomData<fn() -> (T, R)>,
 }
 
-impl<V> ColumnRef<V> {
-    /// A reference to `table.column`.
-    pub const fn new(table: &'static str, column: &'static str) -> Self {
+impl<T, R> ColumnRef<T, R> {
+    /// A handle on `table.column`, the table's column number `index`.
+    pub const fn new(table: &'static str, column: &'static str, index: usize) -> Self {
         ColumnRef {
             table,
             column,
-            value: PhantomData,
+            index,
+            types: PhantomData,
         }
     }
 }
 
-impl<T> ColumnRef<T> {
+impl<T, R: crate::PgType> ColumnRef<T, R> {
     /// This column as the target of a foreign key from a column whose base type is `F`; the
     /// derive calls it so that a foreign key of another type does not compile.
     pub const fn referenced_by<F>(self) -> Self
     where
-        F: crate::ReferenceCompatible<T>,
+        F: crate::ReferenceCompatible<R::Base>,
     {
         self
     }
 }
 
-impl<V> Clone for ColumnRef<V> {
+impl<T, R> Clone for ColumnRef<T, R> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<V> Copy for ColumnRef<V> {}
+impl<T, R> Copy for ColumnRef<T, R> {}
 
-impl<V> fmt::Debug for ColumnRef<V> {
+impl<T, R> fmt::Debug for ColumnRef<T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.table, self.column)
     }

@@ -108,6 +108,7 @@ mod names;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod plan;
+pub mod query;
 pub mod render;
 mod schema;
 pub mod sql;

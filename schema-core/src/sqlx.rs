@@ -24,6 +24,11 @@
 //! insert when a grant may narrow the role's inserts (`grant(insert(...))`). sqlx prepares each
 //! statement once per connection and reuses it (its statement cache, keyed by the SQL text).
 //!
+//! Typed queries ([`crate::query`]) run here as on the tokio-postgres side, with the same
+//! statements and parameters: [`fetch_all`], [`fetch_stream`], [`fetch_optional`], [`count`],
+//! [`exists`], [`fetch_columns`], and the writes by filter [`update_where`] and
+//! [`delete_where`].
+//!
 //! ```no_run
 //! # use schema_core::{PgEnum, PgTable};
 //! # #[derive(PgEnum, Clone, Copy, Debug, PartialEq)]
@@ -75,6 +80,13 @@
 
 use std::error::Error;
 use std::fmt;
+
+mod queries;
+
+pub use queries::{
+    count, delete_where, exists, fetch_all, fetch_columns, fetch_optional, fetch_stream,
+    update_where, FromColumns,
+};
 
 use ::sqlx::encode::IsNull;
 use ::sqlx::error::BoxDynError;
@@ -162,6 +174,18 @@ pub enum SqlxError {
         /// sqlx's (or the type's) reason.
         source: BoxDynError,
     },
+    /// A parameter of a typed query could not be encoded; nothing was sent.
+    EncodeParameter {
+        /// The table the query reads or writes.
+        table: &'static str,
+        /// The parameter's number (`$n`).
+        parameter: usize,
+        /// sqlx's (or the type's) reason.
+        source: BoxDynError,
+    },
+    /// A typed query that cannot run as built (an update or delete without a filter, a page
+    /// that cannot continue after a row); nothing was sent.
+    Query(crate::query::QueryError),
     /// The database refused the row by one of its constraints.
     Constraint(Box<ConstraintViolation>),
     /// The setting of a [`scoped_transaction`] cannot be set as given; nothing was sent.
@@ -259,6 +283,12 @@ impl From<::sqlx::Error> for SqlxError {
     }
 }
 
+impl From<crate::query::QueryError> for SqlxError {
+    fn from(error: crate::query::QueryError) -> Self {
+        SqlxError::Query(error)
+    }
+}
+
 impl From<ValidationError> for SqlxError {
     fn from(error: ValidationError) -> Self {
         SqlxError::Validation(error)
@@ -280,6 +310,15 @@ impl fmt::Display for SqlxError {
                 f,
                 "the value of column `{table}.{column}` cannot be bound: {source}"
             ),
+            SqlxError::EncodeParameter {
+                table,
+                parameter,
+                source,
+            } => write!(
+                f,
+                "parameter ${parameter} of a query of `{table}` cannot be bound: {source}"
+            ),
+            SqlxError::Query(e) => e.fmt(f),
             SqlxError::Constraint(v) => v.fmt(f),
             SqlxError::InvalidSetting { setting, problem } => {
                 f.write_str(&problem.describe(setting))
@@ -295,7 +334,10 @@ impl Error for SqlxError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             SqlxError::Validation(e) | SqlxError::InvalidRow { error: e, .. } => Some(e),
-            SqlxError::Encode { source, .. } => Some(source.as_ref()),
+            SqlxError::Encode { source, .. } | SqlxError::EncodeParameter { source, .. } => {
+                Some(source.as_ref())
+            }
+            SqlxError::Query(e) => Some(e),
             SqlxError::Constraint(v) => Some(&v.source),
             SqlxError::Database(e) => Some(e),
             SqlxError::Sqlx(e) => Some(e),

@@ -70,6 +70,24 @@ fn unusable_impls(table: &Table) -> TokenStream {
             }
         }
     };
+    let query = quote!(#krate::query);
+    impls.extend(quote! {
+        impl #query::RowValues for #select {
+            type Table = #ident;
+            fn column_values(&self) -> ::std::vec::Vec<#query::Value> {
+                #unreachable
+            }
+        }
+        impl #query::PatchValues for #update {
+            type Table = #ident;
+            fn push_patch<'a>(
+                &'a self,
+                _: &mut ::std::vec::Vec<::core::option::Option<&'a dyn #query::QueryValue>>,
+            ) {
+                #unreachable
+            }
+        }
+    });
     if cfg!(feature = "postgres") {
         let pg = quote!(#krate::pg);
         impls.extend(quote! {
@@ -529,14 +547,16 @@ fn debug_impl<'a>(
     }
 }
 
-/// One associated constant per column, `X::field`, naming the column for foreign keys.
+/// One associated constant per column, `X::field`, naming the column for foreign keys and typed
+/// queries.
 fn column_refs(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let (ident, vis, table_name) = (table.ident, table.vis, &table.qualified_name());
-    let refs = table.columns.iter().map(|c| {
+    let refs = table.columns.iter().enumerate().map(|(index, c)| {
         let (field, ty, column) = (c.ident, c.ty, &c.name);
         let doc = format!(
-            "The `{table_name}.{column}` column, for foreign keys: `references = {ident}::{field}`."
+            "The `{table_name}.{column}` column, for foreign keys (`references = \
+             {ident}::{field}`) and typed queries (`{ident}::{field}.eq(...)`)."
         );
         // One impl block per column, spanned on the field's type: a type without `PgType` is
         // reported there, once.
@@ -550,12 +570,56 @@ fn column_refs(table: &Table) -> TokenStream {
             #[allow(non_upper_case_globals, dead_code)]
             impl #ident {
                 #[doc = #doc]
-                #vis const #field: #krate::ColumnRef<<#ty as #krate::PgType>::Base> =
-                    #krate::ColumnRef::new(#table_name, #column);
+                #vis const #field: #krate::ColumnRef<#ident, #ty> =
+                    #krate::ColumnRef::new(#table_name, #column, #index);
             }
         }
     });
     quote!(#(#refs)*)
+}
+
+/// What typed queries read of the row types: a `SelectX`'s values, to continue a page after
+/// it, and an `UpdateX`'s changes, to update rows by a filter.
+fn query_impls(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let (select, update) = (&table.select_ident, &table.update_ident);
+    let query = quote!(#krate::query);
+    let values = table.columns.iter().map(|c| {
+        let field = c.ident;
+        quote_spanned!(c.ty.span()=> #query::QueryValue::clone_value(&self.#field))
+    });
+    let changes = table.columns.iter().map(|c| {
+        let field = c.ident;
+        if table.updatable(c) {
+            quote_spanned!(c.ty.span()=>
+                out.push(self.#field.as_ref().map(|value| value as &'a dyn #query::QueryValue));)
+        } else {
+            quote!(out.push(::core::option::Option::None);)
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #query::RowValues for #select {
+            type Table = #ident;
+
+            fn column_values(&self) -> ::std::vec::Vec<#query::Value> {
+                ::std::vec![#(#values),*]
+            }
+        }
+
+        #[automatically_derived]
+        impl #query::PatchValues for #update {
+            type Table = #ident;
+
+            fn push_patch<'a>(
+                &'a self,
+                out: &mut ::std::vec::Vec<::core::option::Option<&'a dyn #query::QueryValue>>,
+            ) {
+                #(#changes)*
+            }
+        }
+    }
 }
 
 /// `impl Table` and the checks that need the field types.
@@ -579,6 +643,7 @@ fn metadata(table: &Table) -> TokenStream {
     } else {
         TokenStream::new()
     };
+    let query = query_impls(table);
 
     let columns = table.columns.iter().map(|c| column_def(table, c));
     let checks: Vec<TokenStream> = table
@@ -725,6 +790,7 @@ fn metadata(table: &Table) -> TokenStream {
             #validate
             #postgres
             #sqlx
+            #query
 
             #[automatically_derived]
             impl #krate::Table for #ident {

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::SettingProblem;
+use crate::query::render::{assignments, column_list, every_column};
 use crate::sql::{quote_ident, quote_literal};
 use crate::TableDef;
 
@@ -73,15 +74,6 @@ impl ColumnSet {
     }
 }
 
-fn column_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.map(quote_ident).collect::<Vec<_>>().join(", ")
-}
-
-/// Every column of the table, in order, for `SELECT` and `RETURNING`.
-pub(crate) fn all_columns(table: &TableDef) -> String {
-    column_list(table.columns.iter().map(|c| c.name))
-}
-
 fn chosen_columns<'a>(table: &'a TableDef, set: &'a ColumnSet) -> impl Iterator<Item = &'a str> {
     table
         .columns
@@ -120,7 +112,7 @@ pub(crate) fn insert(table: &TableDef, set: &ColumnSet, rows: usize, returning: 
         }
     }
     if returning {
-        write!(sql, " RETURNING {}", all_columns(table)).unwrap();
+        write!(sql, " RETURNING {}", every_column(table)).unwrap();
     }
     sql
 }
@@ -145,7 +137,11 @@ pub(crate) fn select_columns(table: &TableDef, set: &ColumnSet) -> String {
 
 /// `SELECT every column FROM t`.
 pub(crate) fn select_all(table: &TableDef) -> String {
-    format!("SELECT {} FROM {}", all_columns(table), table.quoted_name())
+    format!(
+        "SELECT {} FROM {}",
+        every_column(table),
+        table.quoted_name()
+    )
 }
 
 fn key_condition(table: &TableDef, first_param: usize) -> String {
@@ -175,16 +171,7 @@ pub(crate) fn delete_by_key(table: &TableDef) -> String {
 /// `UPDATE t SET a = $1, ..., refreshed = <update_sql> WHERE key = $n RETURNING every column`,
 /// or `None` when nothing would be set.
 pub(crate) fn update_by_key(table: &TableDef, set: &ColumnSet) -> Option<String> {
-    let mut assignments = Vec::new();
-    let mut n = 0;
-    for (i, column) in table.columns.iter().enumerate() {
-        if set.contains(i) {
-            n += 1;
-            assignments.push(format!("{} = ${n}", quote_ident(column.name)));
-        } else if let Some(sql) = column.update_sql {
-            assignments.push(format!("{} = {sql}", quote_ident(column.name)));
-        }
-    }
+    let assignments = assignments(table, |i| set.contains(i), 1);
     if assignments.is_empty() {
         return None;
     }
@@ -192,8 +179,8 @@ pub(crate) fn update_by_key(table: &TableDef, set: &ColumnSet) -> Option<String>
         "UPDATE {} SET {} WHERE {} RETURNING {}",
         table.quoted_name(),
         assignments.join(", "),
-        key_condition(table, n + 1),
-        all_columns(table)
+        key_condition(table, set.count() + 1),
+        every_column(table)
     ))
 }
 

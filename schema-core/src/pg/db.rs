@@ -12,7 +12,8 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Statement, Transaction};
 
 use super::codec;
-use super::{DecodeError, FromRow, InsertRow, KeyedTable, Param, PgError, UpdateRow};
+use super::{DecodeError, FromColumns, FromRow, InsertRow, KeyedTable, Param, PgError, UpdateRow};
+use crate::query::{Columns, Delete, PatchValues, Projection, QuerySql, Select, Update};
 use std::borrow::Borrow;
 
 use crate::driver::statements::{self, ColumnSet};
@@ -537,6 +538,144 @@ macro_rules! typed_statements {
                 delete::<_, T>(&self.$client, self.statements.borrow(), key).await
             }
 
+            /// The rows a typed query reads, in its order (see [`Select`]).
+            ///
+            /// ```no_run
+            /// # async fn example(db: &schema_core::pg::Db) -> Result<(), schema_core::pg::PgError> {
+            /// # use schema_core::PgTable;
+            /// # #[derive(PgTable)]
+            /// # #[pg(table = "notes")]
+            /// # pub struct Note {
+            /// #     #[pg(primary_key)]
+            /// #     pub note_id: i64,
+            /// #     pub body: String,
+            /// # }
+            /// use schema_core::query::Select;
+            ///
+            /// let page = Select::<Note>::new()
+            ///     .filter(Note::body.starts_with("todo"))
+            ///     .order_by(Note::note_id.desc())
+            ///     .limit(50);
+            /// let notes: Vec<SelectNote> = db.fetch_all(&page).await?;
+            /// if let Some(last) = notes.last() {
+            ///     let next = db.fetch_all(&page.clone().after(last)).await?;
+            /// }
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub async fn fetch_all<T>(&self, query: &Select<T>) -> Result<Vec<T::Select>, PgError>
+            where
+                T: Table,
+                T::Select: FromRow,
+            {
+                self.fetch_stream(query).await?.try_collect().await
+            }
+
+            /// The rows a typed query reads, as a stream that yields each row as it arrives
+            /// (memory stays constant, as with [`stream_all`](Self::stream_all)).
+            pub async fn fetch_stream<T>(
+                &self,
+                query: &Select<T>,
+            ) -> Result<Rows<T::Select>, PgError>
+            where
+                T: Table,
+                T::Select: FromRow,
+            {
+                self.end_leaked_transaction().await?;
+                fetch_stream(&self.$client, self.statements.borrow(), query).await
+            }
+
+            /// The first row a typed query reads, if any.
+            pub async fn fetch_optional<T>(
+                &self,
+                query: &Select<T>,
+            ) -> Result<Option<T::Select>, PgError>
+            where
+                T: Table,
+                T::Select: FromRow,
+            {
+                let rows = self.fetch_stream(query).await?;
+                pin_mut!(rows);
+                rows.try_next().await
+            }
+
+            /// How many rows a typed query's filter keeps (order, limit and offset aside).
+            pub async fn count<T: Table>(&self, query: &Select<T>) -> Result<i64, PgError> {
+                self.end_leaked_transaction().await?;
+                let sql = query.count_sql()?;
+                let row = scalar(&self.$client, self.statements.borrow(), sql).await?;
+                Ok(row.try_get(0)?)
+            }
+
+            /// Whether a typed query's filter keeps any row.
+            pub async fn exists<T: Table>(&self, query: &Select<T>) -> Result<bool, PgError> {
+                self.end_leaked_transaction().await?;
+                let sql = query.exists_sql()?;
+                let row = scalar(&self.$client, self.statements.borrow(), sql).await?;
+                Ok(row.try_get(0)?)
+            }
+
+            /// The chosen columns of the rows a typed query reads, each row a tuple of the
+            /// columns' Rust types ([`Select::columns`]).
+            pub async fn fetch_columns<T, C>(
+                &self,
+                query: &Projection<T, C>,
+            ) -> Result<Vec<C::Output>, PgError>
+            where
+                T: Table,
+                C: Columns<T>,
+                C::Output: FromColumns,
+            {
+                self.end_leaked_transaction().await?;
+                fetch_columns(&self.$client, self.statements.borrow(), query).await
+            }
+
+            /// Applies a patch (after validating it) to every row the update's filter keeps and
+            /// returns them as changed. Refused without a filter unless it says `all_rows()`
+            /// ([`QueryError::Unfiltered`](crate::query::QueryError::Unfiltered)). The
+            /// database's column grants and `immutable` rules hold as for
+            /// [`update`](Self::update), and row-level security keeps the rows a scoped role
+            /// may not update out of reach.
+            pub async fn update_where<U>(
+                &self,
+                query: &Update<'_, U>,
+            ) -> Result<Vec<<U::Table as Table>::Select>, PgError>
+            where
+                U: PatchValues,
+                <U::Table as Table>::Select: FromRow,
+            {
+                self.end_leaked_transaction().await?;
+                query.patch().validate()?;
+                let table = <U::Table as Table>::TABLE;
+                write_rows(
+                    &self.$client,
+                    self.statements.borrow(),
+                    table,
+                    query.to_sql()?,
+                )
+                .await
+            }
+
+            /// Deletes every row the delete's filter keeps and returns them. Refused without a
+            /// filter unless it says `all_rows()`.
+            pub async fn delete_where<T>(
+                &self,
+                query: &Delete<T>,
+            ) -> Result<Vec<T::Select>, PgError>
+            where
+                T: Table,
+                T::Select: FromRow,
+            {
+                self.end_leaked_transaction().await?;
+                write_rows(
+                    &self.$client,
+                    self.statements.borrow(),
+                    T::TABLE,
+                    query.to_sql()?,
+                )
+                .await
+            }
+
             /// Every row of the table, as a stream that yields each row as it arrives: memory
             /// stays constant whatever the table's size. A row that cannot be decoded is an
             /// `Err` item naming its key and column; the stream goes on after it.
@@ -951,4 +1090,68 @@ async fn query_as<C: GenericClient, S: FromRow>(
         .await?
         .try_collect()
         .await
+}
+
+/// The parameters of a typed query, as tokio-postgres binds them.
+fn pg_params<'q>(sql: &QuerySql<'q>) -> Vec<Param<'q>> {
+    sql.params.iter().map(|value| value.as_pg()).collect()
+}
+
+async fn fetch_stream<C: GenericClient, T>(
+    client: &C,
+    statements: &StatementCache,
+    query: &Select<T>,
+) -> Result<Rows<T::Select>, PgError>
+where
+    T: Table,
+    T::Select: FromRow,
+{
+    let table = T::TABLE;
+    let sql = query.to_sql()?;
+    let statement = statements.get_rows(client, sql.sql.clone(), table).await?;
+    rows(client, &statement, &pg_params(&sql), positions(table)).await
+}
+
+/// Runs a typed query's statement that answers one row (a count, an existence).
+async fn scalar<C: GenericClient>(
+    client: &C,
+    statements: &StatementCache,
+    sql: QuerySql<'_>,
+) -> Result<tokio_postgres::Row, PgError> {
+    let statement = statements.get(client, sql.sql.clone()).await?;
+    Ok(client.query_one(&statement, &pg_params(&sql)).await?)
+}
+
+async fn fetch_columns<C: GenericClient, T, P>(
+    client: &C,
+    statements: &StatementCache,
+    query: &Projection<T, P>,
+) -> Result<Vec<P::Output>, PgError>
+where
+    T: Table,
+    P: Columns<T>,
+    P::Output: FromColumns,
+{
+    let sql = query.to_sql()?;
+    let statement = statements.get(client, sql.sql.clone()).await?;
+    let indexes = query.indexes();
+    let rows = client.query(&statement, &pg_params(&sql)).await?;
+    rows.iter()
+        .map(|row| Ok(P::Output::from_columns(row, T::TABLE, &indexes)?))
+        .collect()
+}
+
+/// Runs an update or delete returning the rows it changed.
+async fn write_rows<C: GenericClient, S: FromRow>(
+    client: &C,
+    statements: &StatementCache,
+    table: &'static TableDef,
+    sql: QuerySql<'_>,
+) -> Result<Vec<S>, PgError> {
+    let statement = statements.get_rows(client, sql.sql.clone(), table).await?;
+    let rows = client.query(&statement, &pg_params(&sql)).await?;
+    let indexes = positions(table);
+    rows.iter()
+        .map(|row| Ok(S::from_row_at(row, &indexes)?))
+        .collect()
 }

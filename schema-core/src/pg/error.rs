@@ -45,6 +45,9 @@ pub enum PgError {
     },
     /// TLS could not secure the connection, or was asked for by a build without it.
     Tls(super::TlsError),
+    /// A typed query that cannot run as built (an update or delete without a filter, a page
+    /// that cannot continue after a row); nothing was sent.
+    Query(crate::query::QueryError),
     /// The server refused the statement (or the connection) for another reason: its report,
     /// without the values of any row ([`ServerError`]).
     Database(Box<ServerError>),
@@ -115,6 +118,12 @@ impl From<ValidationError> for PgError {
     }
 }
 
+impl From<crate::query::QueryError> for PgError {
+    fn from(error: crate::query::QueryError) -> Self {
+        PgError::Query(error)
+    }
+}
+
 impl From<DecodeError> for PgError {
     fn from(error: DecodeError) -> Self {
         PgError::Decode(error)
@@ -130,6 +139,7 @@ impl fmt::Display for PgError {
             PgError::InvalidSetting { setting, problem } => f.write_str(&problem.describe(setting)),
             PgError::InvalidScope { role, problem } => f.write_str(&problem.describe(role)),
             PgError::Tls(e) => e.fmt(f),
+            PgError::Query(e) => e.fmt(f),
             PgError::Constraint(v) => v.fmt(f),
             PgError::Database(e) => e.fmt(f),
             PgError::Driver(e) => match std::error::Error::source(e) {
@@ -149,6 +159,7 @@ impl Error for PgError {
             PgError::Database(e) => Some(e),
             PgError::Driver(e) => Some(e),
             PgError::Tls(e) => Some(e),
+            PgError::Query(e) => Some(e),
             PgError::InvalidSetting { .. } | PgError::InvalidScope { .. } => None,
         }
     }

@@ -120,6 +120,43 @@ pub trait FromRow: Sized {
     }
 }
 
+/// Chosen columns of a row, decoded into a tuple of their Rust types: what
+/// [`Db::fetch_columns`] reads for a [`Projection`](crate::query::Projection).
+pub trait FromColumns: Sized {
+    /// Decodes the row's values in order; value `i` is the table's column `columns[i]`.
+    fn from_columns(
+        row: &Row,
+        table: &'static crate::TableDef,
+        columns: &[usize],
+    ) -> Result<Self, DecodeError>;
+}
+
+macro_rules! from_columns_tuple {
+    ($($r:ident $i:tt),+) => {
+        impl<$($r),+> FromColumns for ($($r,)+)
+        where
+            $($r: crate::PgType + for<'a> tokio_postgres::types::FromSql<'a>),+
+        {
+            fn from_columns(
+                row: &Row,
+                table: &'static crate::TableDef,
+                columns: &[usize],
+            ) -> Result<Self, DecodeError> {
+                Ok(($(
+                    codec::decode::<$r>(row, $i, table, columns[$i], $r::ROUNDS_JSON_NUMBERS)?,
+                )+))
+            }
+        }
+    };
+}
+
+from_columns_tuple!(A 0);
+from_columns_tuple!(A 0, B 1);
+from_columns_tuple!(A 0, B 1, C 2);
+from_columns_tuple!(A 0, B 1, C 2, D 3);
+from_columns_tuple!(A 0, B 1, C 2, D 3, E 4);
+from_columns_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+
 /// A table with a primary key: rows can be read, updated and deleted by it.
 pub trait KeyedTable: Table {
     /// The key: the key column's type, or a tuple for a key of several columns.

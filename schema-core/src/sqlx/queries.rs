@@ -1,0 +1,240 @@
+//! Typed queries ([`crate::query`]) run through sqlx: the statements and parameters the
+//! tokio-postgres side runs, on any executor (a `&PgPool`, a `&mut PgConnection`, a
+//! transaction as `&mut *tx`).
+
+use ::sqlx::postgres::{PgArguments, PgRow};
+use ::sqlx::{Decode, Executor, FromRow, Postgres, Type};
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+
+use super::{decode, SqlxError};
+use crate::query::{Columns, Delete, PatchValues, Projection, QuerySql, Select, Update};
+use crate::{PgType, Table, TableDef};
+
+/// The parameters of a typed query, bound in order.
+fn arguments(table: &'static TableDef, sql: &QuerySql<'_>) -> Result<PgArguments, SqlxError> {
+    let mut arguments = PgArguments::default();
+    for (i, value) in sql.params.iter().enumerate() {
+        value
+            .as_sqlx()
+            .bind_to(&mut arguments)
+            .map_err(|source| SqlxError::EncodeParameter {
+                table: table.name,
+                parameter: i + 1,
+                source,
+            })?;
+    }
+    Ok(arguments)
+}
+
+/// Runs a rendered statement returning rows of `table`'s columns and decodes them all.
+async fn all_rows<'e, E, S>(
+    executor: E,
+    table: &'static TableDef,
+    sql: QuerySql<'_>,
+) -> Result<Vec<S>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    S: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let arguments = arguments(table, &sql)?;
+    Ok(::sqlx::query_as_with(&sql.sql, arguments)
+        .fetch_all(executor)
+        .await?)
+}
+
+/// Runs a rendered statement answering one value (a count, an existence).
+async fn one_value<'e, E, V>(
+    executor: E,
+    table: &'static TableDef,
+    sql: QuerySql<'_>,
+) -> Result<V, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    V: Type<Postgres> + for<'r> Decode<'r, Postgres> + Send + Unpin,
+{
+    let arguments = arguments(table, &sql)?;
+    Ok(::sqlx::query_scalar_with(&sql.sql, arguments)
+        .fetch_one(executor)
+        .await?)
+}
+
+/// The rows a typed query reads, in its order (see [`Select`]).
+pub async fn fetch_all<'e, E, T>(
+    executor: E,
+    query: &Select<T>,
+) -> Result<Vec<T::Select>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    T: Table,
+    T::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    all_rows(executor, T::TABLE, query.to_sql()?).await
+}
+
+/// The rows of a rendered typed query (`query.to_sql()?`), as a stream that yields each row
+/// as it arrives: memory stays constant whatever the size of the result. The stream borrows
+/// the rendered statement, which the caller keeps.
+///
+/// ```no_run
+/// # use schema_core::PgTable;
+/// # #[derive(PgTable)]
+/// # #[pg(table = "notes")]
+/// # pub struct Note {
+/// #     #[pg(primary_key)]
+/// #     pub note_id: i64,
+/// #     pub body: String,
+/// # }
+/// # async fn example(pool: &sqlx::PgPool) -> Result<(), schema_core::sqlx::SqlxError> {
+/// use futures_util::TryStreamExt;
+/// use schema_core::query::Select;
+///
+/// let query = Select::<Note>::new().order_by(Note::note_id.asc());
+/// let sql = query.to_sql()?;
+/// let mut rows = schema_core::sqlx::fetch_stream::<_, Note>(pool, &sql);
+/// while let Some(note) = rows.try_next().await? {
+///     println!("{}", note.body);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn fetch_stream<'e, 'q: 'e, E, T>(
+    executor: E,
+    sql: &'q QuerySql<'q>,
+) -> BoxStream<'e, Result<T::Select, SqlxError>>
+where
+    E: Executor<'e, Database = Postgres> + 'e,
+    T: Table,
+    T::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'e,
+{
+    match arguments(T::TABLE, sql) {
+        Ok(arguments) => ::sqlx::query_as_with(&sql.sql, arguments)
+            .fetch(executor)
+            .map(|row| row.map_err(SqlxError::from))
+            .boxed(),
+        Err(error) => futures_util::stream::once(async move { Err(error) }).boxed(),
+    }
+}
+
+/// The first row a typed query reads, if any.
+pub async fn fetch_optional<'e, E, T>(
+    executor: E,
+    query: &Select<T>,
+) -> Result<Option<T::Select>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    T: Table,
+    T::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let sql = query.to_sql()?;
+    let arguments = arguments(T::TABLE, &sql)?;
+    Ok(::sqlx::query_as_with(&sql.sql, arguments)
+        .fetch_optional(executor)
+        .await?)
+}
+
+/// How many rows a typed query's filter keeps (order, limit and offset aside).
+pub async fn count<'e, E, T>(executor: E, query: &Select<T>) -> Result<i64, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    T: Table,
+{
+    one_value(executor, T::TABLE, query.count_sql()?).await
+}
+
+/// Whether a typed query's filter keeps any row.
+pub async fn exists<'e, E, T>(executor: E, query: &Select<T>) -> Result<bool, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    T: Table,
+{
+    one_value(executor, T::TABLE, query.exists_sql()?).await
+}
+
+/// Chosen columns of a row, decoded into a tuple of their Rust types by the same checks as
+/// `SelectX`'s fields ([`decode`]): what [`fetch_columns`] reads.
+pub trait FromColumns: Sized {
+    /// Decodes the row's values; value `i` is the table's column `columns[i]`.
+    fn from_columns(
+        row: &PgRow,
+        table: &'static TableDef,
+        columns: &[usize],
+    ) -> Result<Self, ::sqlx::Error>;
+}
+
+macro_rules! from_columns_tuple {
+    ($($r:ident $i:tt),+) => {
+        impl<$($r),+> FromColumns for ($($r,)+)
+        where
+            $($r: PgType + Type<Postgres> + for<'r> Decode<'r, Postgres>),+
+        {
+            fn from_columns(
+                row: &PgRow,
+                table: &'static TableDef,
+                columns: &[usize],
+            ) -> Result<Self, ::sqlx::Error> {
+                Ok(($(decode::<$r>(row, table, columns[$i])?,)+))
+            }
+        }
+    };
+}
+
+from_columns_tuple!(A 0);
+from_columns_tuple!(A 0, B 1);
+from_columns_tuple!(A 0, B 1, C 2);
+from_columns_tuple!(A 0, B 1, C 2, D 3);
+from_columns_tuple!(A 0, B 1, C 2, D 3, E 4);
+from_columns_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// The chosen columns of the rows a typed query reads, each row a tuple of the columns' Rust
+/// types ([`Select::columns`]).
+pub async fn fetch_columns<'e, E, T, C>(
+    executor: E,
+    query: &Projection<T, C>,
+) -> Result<Vec<C::Output>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    T: Table,
+    C: Columns<T>,
+    C::Output: FromColumns,
+{
+    let sql = query.to_sql()?;
+    let arguments = arguments(T::TABLE, &sql)?;
+    let indexes = query.indexes();
+    let rows = ::sqlx::query_with(&sql.sql, arguments)
+        .fetch_all(executor)
+        .await?;
+    rows.iter()
+        .map(|row| Ok(C::Output::from_columns(row, T::TABLE, &indexes)?))
+        .collect()
+}
+
+/// Applies a patch (after validating it) to every row the update's filter keeps and returns
+/// them as changed; refused without a filter unless it says `all_rows()`. The database's
+/// column grants, `immutable` rules and row-level security hold for the session's role.
+pub async fn update_where<'e, E, U>(
+    executor: E,
+    query: &Update<'_, U>,
+) -> Result<Vec<<U::Table as Table>::Select>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    U: PatchValues,
+    <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    query.patch().validate()?;
+    all_rows(executor, <U::Table as Table>::TABLE, query.to_sql()?).await
+}
+
+/// Deletes every row the delete's filter keeps and returns them; refused without a filter
+/// unless it says `all_rows()`.
+pub async fn delete_where<'e, E, T>(
+    executor: E,
+    query: &Delete<T>,
+) -> Result<Vec<T::Select>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    T: Table,
+    T::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    all_rows(executor, T::TABLE, query.to_sql()?).await
+}
