@@ -28,7 +28,7 @@ pub use crate::pg::introspect::HISTORY_TABLE;
 
 /// The PostgreSQL schema migrations apply to: where the names a migration leaves unqualified
 /// are created and found, and where the history table is.
-pub const SCHEMA: &str = "public";
+pub const SCHEMA: &str = crate::sql::APPLICATION_SCHEMA;
 
 /// The key of the advisory lock every `apply` holds (one for the whole database), for
 /// tooling that wants to wait on it too.
@@ -394,10 +394,9 @@ fn history_table() -> String {
 /// the lock timeout, no statement timeout but the server's, and the search path.
 fn session_settings(options: &ApplyOptions) -> String {
     format!(
-        "SET lock_timeout = {}; RESET statement_timeout; \
-         SELECT pg_catalog.set_config('search_path', {}, false)",
+        "SET lock_timeout = {}; RESET statement_timeout; {}",
         quote_literal(&format!("{}ms", options.lock_timeout.as_millis())),
-        quote_literal(&format!("{}, pg_temp", quote_ident(SCHEMA)))
+        crate::sql::set_search_path(SCHEMA)
     )
 }
 

@@ -164,7 +164,9 @@ async fn connect(config: &ConnectConfig) -> Result<(Client, tokio::task::JoinHan
 }
 
 /// The database at `url` and the code's model, each as the server prints it: the live one as
-/// it is, the code's normalized in a shadow ([`normalized_model`]). The code's declared renames
+/// it is, the code's normalized in a shadow ([`normalized_model`]). Both sessions read with the
+/// search path on [`APPLICATION_SCHEMA`](crate::sql::APPLICATION_SCHEMA), where `migrate
+/// apply` creates the code's unqualified tables, whatever the login's own. The code's declared renames
 /// are carried over to its normalized model, so a plan between the two honours them.
 pub async fn read_both(
     url: &str,
@@ -175,6 +177,16 @@ pub async fn read_both(
     // Two sessions, so that the server reads the live catalog while it builds the shadow.
     let (first, second) = futures_util::future::join(connect(&config), connect(&config)).await;
     let ((live_client, _live), (shadow_client, _shadow)) = (first?, second?);
+    // Where `migrate apply` puts the tables, whatever the login's search path (empty, a
+    // schema that does not exist, a schema of the login's own name first).
+    let path = crate::sql::set_search_path(crate::sql::APPLICATION_SCHEMA);
+    let (live_path, shadow_path) = futures_util::future::join(
+        live_client.batch_execute(&path),
+        shadow_client.batch_execute(&path),
+    )
+    .await;
+    live_path?;
+    shadow_path?;
     let scope = Scope::of(code);
     let (live, normalized) = futures_util::future::join(
         read_model(&live_client, &scope),
