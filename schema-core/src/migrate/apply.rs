@@ -313,13 +313,19 @@ impl fmt::Display for Session {
 }
 
 /// The beginning of a query, safe to print: whitespace folded, cut before its first literal (a
-/// quote, a `$`, or a number) and after 60 characters, so that no value it holds is shown.
+/// quote, a `$`, or a number) or comment (`--`, `/*`, which may say anything) and after 60
+/// characters, so that no value it holds is shown.
 pub fn query_start(query: &str) -> String {
     let folded = query.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut end = folded.len();
     let mut previous = ' ';
     for (i, c) in folded.char_indices() {
         let in_name = previous.is_alphanumeric() || previous == '_' || previous == '"';
+        let comment = matches!((previous, c), ('-', '-') | ('/', '*'));
+        if comment {
+            end = i - 1;
+            break;
+        }
         if c == '\'' || c == '$' || (c.is_ascii_digit() && !in_name) {
             end = i;
             break;
@@ -328,7 +334,7 @@ pub fn query_start(query: &str) -> String {
     }
     let shown: String = folded[..end].chars().take(60).collect();
     if shown.len() < folded.len() {
-        format!("{} …", shown.trim_end())
+        format!("{} …", shown.trim_end()).trim_start().to_string()
     } else {
         shown
     }
@@ -913,6 +919,13 @@ mod tests {
         );
         assert_eq!(query_start("UPDATE t SET n = 12345"), "UPDATE t SET n = …");
         assert_eq!(query_start("LOCK TABLE accounts"), "LOCK TABLE accounts");
+        // A comment may name anyone.
+        assert_eq!(query_start("/* for Jane Doe */ UPDATE t SET n = n"), "…");
+        assert_eq!(
+            query_start("LOCK TABLE accounts -- Jane Doe asked\nIN EXCLUSIVE MODE"),
+            "LOCK TABLE accounts …"
+        );
+        assert_eq!(query_start("SELECT 2-1"), "SELECT …");
         assert_eq!(query_start(&"SELECT x ".repeat(20)).chars().count(), 62);
     }
 
