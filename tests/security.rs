@@ -969,3 +969,51 @@ fn a_partition_keys_values_reach_no_error() {
         Some("Partition key of the failing row contains (patient) = (<values left out>).")
     );
 }
+
+#[test]
+fn a_role_named_with_quotes_and_held_through_a_chain_of_grants_scopes_its_login() {
+    let mut db = TestDb::new();
+    let odd = format!("Dr. \"{}\"; Physician", db.role_name("x"));
+    db.drop_role_later(&odd);
+    let names = db.names().clone().role(PHYSICIAN_ROLE, &odd);
+    let ddl = shared::schemas::db::schema()
+        .with_names(names.clone())
+        .to_ddl()
+        .unwrap();
+    db.client().batch_execute(&ddl).unwrap();
+    let (providers, tickets) = db.add_providers_with_tickets(2, 1);
+    // The login holds the role only through another, which does not inherit it.
+    let link = db.role_name("link");
+    db.drop_role_later(&link);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE \"{link}\" NOINHERIT IN ROLE \"{}\"",
+            odd.replace('"', "\"\"")
+        ))
+        .unwrap();
+    let url = db.login_role("chained", &link);
+    run(async {
+        let mut login = Db::connect(&url).await.unwrap();
+        for (provider, ticket) in &tickets {
+            let tx = provider_transaction(&mut login, &names, *provider)
+                .await
+                .unwrap();
+            let seen = tx.select_all::<SupportTicket>().await.unwrap();
+            assert_eq!(
+                seen.iter().map(|t| t.ticket_id).collect::<Vec<_>>(),
+                [*ticket]
+            );
+            let user: String = tx
+                .client()
+                .query_one("SELECT current_user::text", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(user, odd);
+            tx.rollback().await.unwrap();
+        }
+        // Unscoped, the login holds nothing.
+        assert!(login.select_all::<SupportTicket>().await.is_err());
+    });
+    assert_eq!(providers.len(), 2);
+}
