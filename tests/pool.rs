@@ -254,7 +254,7 @@ fn a_role_or_setting_set_for_the_session_in_a_scope_does_not_reach_the_next_chec
             .build(DbManager::new(&url).unwrap())
             .await
             .unwrap();
-        outlived_by_the_next_checkout(&mut *bb8.get().await.unwrap(), &names, provider).await;
-        acts_as_the_login(&*bb8.get().await.unwrap(), &login, &names).await;
+        outlived_by_the_next_checkout(&mut bb8.get().await.unwrap(), &names, provider).await;
+        acts_as_the_login(&bb8.get().await.unwrap(), &login, &names).await;
     });
 }
