@@ -12,6 +12,7 @@ pub const APPLICATION_SCHEMA: &str = "public";
 
 /// The statement that puts a session's search path on `schema` alone (then `pg_temp`), for the
 /// rest of the session.
+#[cfg(feature = "postgres")]
 pub(crate) fn set_search_path(schema: &str) -> String {
     format!(
         "SELECT pg_catalog.set_config('search_path', {}, false)",
