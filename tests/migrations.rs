@@ -1525,4 +1525,26 @@ fn check_reads_public_as_apply_writes_it_whatever_the_logins_search_path() {
             .unwrap();
         assert!(drift.is_empty(), "{login}: {drift:?}");
     }
+    // A shadow database given by URL, whose login has no current schema either.
+    let shadow = TestDb::new();
+    let shadow_url = format!(
+        "{}{}options=-c%20search_path%3D%27%27",
+        shadow.url(),
+        if shadow.url().contains('?') { '&' } else { '?' }
+    );
+    assert_eq!(
+        run(
+            accounts_v1(),
+            &[
+                "check",
+                "--database-url",
+                &paths[0],
+                "--dir",
+                &dir,
+                "--shadow-url",
+                &shadow_url
+            ]
+        ),
+        0
+    );
 }
