@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{apply_without_drift, block_on, plan_holding, psql, TestDb};
+use common::{apply_without_drift, block_on, plan_holding, psql, texts, TestDb};
 use schema_core::pg::evolve::{drift, Shadow};
 use schema_core::pg::introspect::{read_model, Scope};
 use schema_core::pg::Db;
@@ -391,17 +391,12 @@ mod versions {
 
 /// The stored rows of the ledger as text, in key order.
 async fn entries(client: &schema_core::pg::tokio_postgres::Client) -> Vec<String> {
-    client
-        .query(
-            "SELECT concat_ws(' ', entry_id, kind::text, allowed::text) FROM ledger.entries \
-             ORDER BY entry_id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    texts(
+        client,
+        "SELECT concat_ws(' ', entry_id, kind::text, allowed::text) FROM ledger.entries \
+         ORDER BY entry_id",
+    )
+    .await
 }
 
 #[test]
@@ -698,17 +693,11 @@ fn a_table_of_the_current_schema_of_the_type_round_trips_over_sqlx_and_loses_its
             .batch_execute("INSERT INTO slips (slip_id) VALUES (3)")
             .await
             .unwrap();
-        let rows: Vec<String> = client
-            .query(
-                "SELECT concat_ws(' ', slip_id, kind::text, kinds::text) FROM slips \
-                 ORDER BY slip_id",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let rows = texts(
+            &client,
+            "SELECT concat_ws(' ', slip_id, kind::text, kinds::text) FROM slips ORDER BY slip_id",
+        )
+        .await;
         assert_eq!(rows, ["2 DEBIT {DEPOSIT}", "3 DEBIT {DEBIT}"]);
     });
 }
