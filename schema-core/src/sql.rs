@@ -12,12 +12,9 @@ pub const APPLICATION_SCHEMA: &str = "public";
 
 /// The statement that puts a session's search path on `schema` alone (then `pg_temp`), for the
 /// rest of the session.
-#[cfg(feature = "postgres")]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn set_search_path(schema: &str) -> String {
-    format!(
-        "SELECT pg_catalog.set_config('search_path', {}, false)",
-        quote_literal(&format!("{}, pg_temp", quote_ident(schema)))
-    )
+    format!("SET search_path = {}, pg_temp", quote_ident(schema))
 }
 
 /// Quotes an identifier: `support_tickets` → `"support_tickets"`, doubling embedded quotes.
@@ -513,6 +510,12 @@ fn dollar_tag(s: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_for_psql_set_the_search_path_sessions_set() {
+        assert!(crate::render::ENCODING_HEADER
+            .ends_with(&format!("\n{};\n", set_search_path(APPLICATION_SCHEMA))));
+    }
 
     #[test]
     fn qualified_names_quote_each_part() {
