@@ -147,7 +147,8 @@ fn a_policy_naming_its_own_schemas_tables_qualified_shows_no_drift() {
             (diff.code, diff.out.as_str()),
             (
                 0,
-                "SET client_encoding = 'UTF8';\n\n-- the database matches the code: nothing to do\n"
+                "SET client_encoding = 'UTF8';\nSET search_path = \"public\", pg_temp;\n\n-- the \
+                 database matches the code: nothing to do\n"
             ),
             "{}",
             diff.err
@@ -325,7 +326,10 @@ fn every_script_written_for_psql_opens_with_its_encoding() {
     );
     let up = std::fs::read_to_string(&folder.up_sqls()[0]).unwrap();
     assert!(up.starts_with(header), "{up}");
-    assert_eq!(header, "SET client_encoding = 'UTF8';\n");
+    assert_eq!(
+        header,
+        "SET client_encoding = 'UTF8';\nSET search_path = \"public\", pg_temp;\n"
+    );
 }
 
 /// The script a command writes for a database.
@@ -449,4 +453,47 @@ fn an_up_sql_written_before_the_encoding_line_still_applies_and_is_not_changed()
         &["check", "--database-url", url, "--dir", folder.path()],
     );
     assert_eq!((check.code, check.out.as_str()), (0, ""), "{}", check.err);
+}
+
+#[test]
+fn the_dump_applied_by_psql_lands_in_public_whatever_the_logins_search_path() {
+    for own_schema in [true, false] {
+        let mut db = TestDb::new();
+        let login = db.role_name("deployer");
+        let url = db.login_role_with("deployer", "");
+        let setup = if own_schema {
+            // What PostgreSQL 15 recommends: a schema of the login's name, first on its path.
+            format!("CREATE SCHEMA \"{login}\" AUTHORIZATION \"{login}\"")
+        } else {
+            format!("ALTER ROLE \"{login}\" SET search_path = ''")
+        };
+        db.client()
+            .batch_execute(&format!(
+                "{setup}; GRANT CREATE ON SCHEMA public TO \"{login}\"; \
+                 DO $grant$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO %I', \
+                     current_database(), '{login}'); END $grant$"
+            ))
+            .unwrap();
+        common::psql(&url, &cli(bills(), &["dump"]).out).unwrap();
+        let tables: Vec<String> = db
+            .client()
+            .query(
+                "SELECT relnamespace::regnamespace::text || '.' || relname::text FROM pg_class \
+                 WHERE relkind = 'r' AND relname = 'bill_lines'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(tables, ["public.bill_lines"], "own schema: {own_schema}");
+        let folder = Folder::new();
+        let new = cli(bills(), &["migrate", "new", "init", "--dir", folder.path()]);
+        assert_eq!(new.code, 0, "{}", new.err);
+        let check = cli(
+            bills(),
+            &["check", "--database-url", &url, "--dir", folder.path()],
+        );
+        assert_eq!(check.code, 0, "{}{}", check.out, check.err);
+    }
 }

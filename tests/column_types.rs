@@ -278,14 +278,14 @@ fn rows_that_break_a_type_rule_are_refused_naming_the_column_and_the_rule() {
                     Rule::NumericOverflow {
                         precision: 12,
                         scale: 2,
-                        value: "12345678901.5".into()
+                        value: Some("12345678901.5".into())
                     }
                 ),
                 violation(
                     "units",
                     Rule::NumericScale {
                         scale: 0,
-                        value: "1.5".into()
+                        value: Some("1.5".into())
                     }
                 ),
                 violation(
@@ -307,14 +307,14 @@ fn rows_that_break_a_type_rule_are_refused_naming_the_column_and_the_rule() {
                     Rule::NumericOverflow {
                         precision: 6,
                         scale: 3,
-                        value: "1000".into()
+                        value: Some("1000".into())
                     }
                 ),
                 violation(
                     "rates",
                     Rule::NumericScale {
                         scale: 3,
-                        value: "0.0001".into()
+                        value: Some("0.0001".into())
                     }
                 ),
             ],

@@ -135,14 +135,14 @@ fn a_negative_scale_takes_multiples_and_validation_refuses_the_rest() {
         rules("12345"),
         [Rule::NumericScale {
             scale: -3,
-            value: "12345".into()
+            value: Some("12345".into())
         }]
     );
     assert_eq!(
         rules("1000.5"),
         [Rule::NumericScale {
             scale: -3,
-            value: "1000.5".into()
+            value: Some("1000.5".into())
         }]
     );
     assert_eq!(
@@ -150,7 +150,7 @@ fn a_negative_scale_takes_multiples_and_validation_refuses_the_rest() {
         [Rule::NumericOverflow {
             precision: 2,
             scale: -3,
-            value: "100000".into()
+            value: Some("100000".into())
         }]
     );
     let error = row("12345").validate().unwrap_err();

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{apply_without_drift, block_on, plan_holding, psql, TestDb};
+use common::{apply_without_drift, block_on, plan_holding, psql, texts, TestDb};
 use schema_core::pg::evolve::{drift, Shadow};
 use schema_core::pg::introspect::{read_model, Scope};
 use schema_core::pg::Db;
@@ -391,17 +391,12 @@ mod versions {
 
 /// The stored rows of the ledger as text, in key order.
 async fn entries(client: &schema_core::pg::tokio_postgres::Client) -> Vec<String> {
-    client
-        .query(
-            "SELECT concat_ws(' ', entry_id, kind::text, allowed::text) FROM ledger.entries \
-             ORDER BY entry_id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    texts(
+        client,
+        "SELECT concat_ws(' ', entry_id, kind::text, allowed::text) FROM ledger.entries \
+         ORDER BY entry_id",
+    )
+    .await
 }
 
 #[test]
@@ -603,4 +598,106 @@ fn a_schema_named_with_a_key_word_reads_back_as_declared() {
         let lines = block_on(drift(db.url(), &schema, shadow)).unwrap();
         assert_eq!(lines, Vec::<String>::new(), "{shadow:?}");
     }
+}
+
+/// A table of the current schema whose columns are of the ledger's type, and default to a
+/// value a later version removes.
+#[allow(dead_code)]
+mod slips {
+    pub mod before {
+        use super::super::versions::renamed::EntryKind;
+
+        /// A slip.
+        #[derive(schema_core::PgTable)]
+        #[pg(table = "slips")]
+        pub struct Slip {
+            #[pg(primary_key)]
+            pub slip_id: i64,
+            #[pg(default = EntryKind::Refund)]
+            pub kind: EntryKind,
+            #[pg(default = vec![EntryKind::Refund, EntryKind::Debit])]
+            pub kinds: Vec<EntryKind>,
+        }
+    }
+
+    pub mod after {
+        use super::super::versions::removed::EntryKind;
+
+        /// A slip, `REFUND` gone from its type and its defaults.
+        #[derive(schema_core::PgTable)]
+        #[pg(table = "slips")]
+        pub struct Slip {
+            #[pg(primary_key)]
+            pub slip_id: i64,
+            #[pg(default = EntryKind::Debit)]
+            pub kind: EntryKind,
+            #[pg(default = vec![EntryKind::Debit])]
+            pub kinds: Vec<EntryKind>,
+        }
+    }
+}
+
+#[test]
+fn a_table_of_the_current_schema_of_the_type_round_trips_over_sqlx_and_loses_its_default_value() {
+    use versions::renamed::EntryKind;
+    let before = Schema::new().table::<slips::before::Slip>();
+    let db = TestDb::with(&before);
+    let url = db.url().to_string();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let stored = schema_core::sqlx::insert(&pool, &slips::before::InsertSlip::new(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (stored.kind, stored.kinds),
+            (EntryKind::Refund, vec![EntryKind::Refund, EntryKind::Debit])
+        );
+        let row = slips::before::InsertSlip {
+            kind: Some(EntryKind::Debit),
+            kinds: Some(vec![EntryKind::Deposit]),
+            ..slips::before::InsertSlip::new(2)
+        };
+        schema_core::sqlx::insert(&pool, &row).await.unwrap();
+        let read: Vec<slips::before::SelectSlip> =
+            sqlx::query_as("SELECT * FROM slips WHERE kinds @> $1 ORDER BY slip_id")
+                .bind(vec![EntryKind::Deposit])
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].kinds, [EntryKind::Deposit]);
+        sqlx::query("DELETE FROM slips WHERE slip_id = 1")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    block_on(async {
+        let (mut client, _connection) = schema_core::pg::connect(&url).await.unwrap();
+        let after = Schema::new().table::<slips::after::Slip>();
+        let plan = plan_holding(
+            &url,
+            &after,
+            &[r#"CREATE TYPE "ledger"."entry_kind" AS ENUM ('DEBIT', 'DEPOSIT')"#],
+        )
+        .await;
+        apply_without_drift(
+            &mut client,
+            &url,
+            &plan,
+            &after,
+            &["slips.kind", "slips.kinds"],
+        )
+        .await;
+        client
+            .batch_execute("INSERT INTO slips (slip_id) VALUES (3)")
+            .await
+            .unwrap();
+        let rows = texts(
+            &client,
+            "SELECT concat_ws(' ', slip_id, kind::text, kinds::text) FROM slips ORDER BY slip_id",
+        )
+        .await;
+        assert_eq!(rows, ["2 DEBIT {DEPOSIT}", "3 DEBIT {DEBIT}"]);
+    });
 }

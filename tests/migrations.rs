@@ -1464,3 +1464,87 @@ fn an_apply_whose_connection_dies_mid_step_is_resumed_by_the_next() {
         .get(0);
     assert_eq!(note, 1);
 }
+
+#[test]
+fn check_reads_public_as_apply_writes_it_whatever_the_logins_search_path() {
+    let (mut db, folder, deployer, deployer_url) = deployer_with_accounts();
+    let dir = folder.path().to_str().unwrap().to_string();
+    let url = db.url().to_string();
+    let (missing, own) = (db.role_name("nowhere"), deployer.clone());
+    db.client()
+        .batch_execute(&format!(
+            "CREATE SCHEMA \"{own}\" AUTHORIZATION \"{deployer}\"; \
+             DO $grant$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO %I', \
+                 current_database(), '{deployer}'); END $grant$"
+        ))
+        .unwrap();
+    let with_path = |path: &str| {
+        format!(
+            "{deployer_url}{}options=-c%20search_path%3D{}",
+            if deployer_url.contains('?') { '&' } else { '?' },
+            path.replace(',', "%2C").replace('"', "%22")
+        )
+    };
+    // No current schema at all (empty, or naming a schema that does not exist), and a schema
+    // of the login's own name first.
+    let paths = [
+        with_path("''"),
+        with_path(&format!("\"{missing}\"")),
+        with_path(&format!("\"{own}\",public")),
+    ];
+    assert_eq!(
+        run(
+            accounts_v1(),
+            &[
+                "migrate",
+                "apply",
+                "--database-url",
+                &paths[0],
+                "--dir",
+                &dir
+            ]
+        ),
+        0
+    );
+    for login in paths.iter().chain([&url]) {
+        assert_eq!(
+            run(
+                accounts_v1(),
+                &["check", "--database-url", login, "--dir", &dir]
+            ),
+            0,
+            "{login}"
+        );
+        // And the drift finds nothing, as a library call.
+        let drift = runtime()
+            .block_on(schema_core::pg::evolve::drift(
+                login,
+                &accounts_v1(),
+                schema_core::pg::evolve::Shadow::Transaction,
+            ))
+            .unwrap();
+        assert!(drift.is_empty(), "{login}: {drift:?}");
+    }
+    // A shadow database given by URL, whose login has no current schema either.
+    let shadow = TestDb::new();
+    let shadow_url = format!(
+        "{}{}options=-c%20search_path%3D%27%27",
+        shadow.url(),
+        if shadow.url().contains('?') { '&' } else { '?' }
+    );
+    assert_eq!(
+        run(
+            accounts_v1(),
+            &[
+                "check",
+                "--database-url",
+                &paths[0],
+                "--dir",
+                &dir,
+                "--shadow-url",
+                &shadow_url
+            ]
+        ),
+        0
+    );
+}

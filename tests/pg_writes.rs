@@ -145,7 +145,7 @@ fn invalid_ticket_violations() -> Vec<Violation> {
             rule: Rule::OutOfRange {
                 min: Some(1),
                 max: Some(5),
-                value: 9,
+                value: Some(9),
             },
         },
     ]
@@ -690,7 +690,7 @@ fn validation_refuses_a_broken_patch_and_leaves_the_row() {
                             rule: Rule::OutOfRange {
                                 min: Some(1),
                                 max: Some(5),
-                                value: 0
+                                value: Some(0)
                             },
                         },
                     ]

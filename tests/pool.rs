@@ -10,7 +10,9 @@ use std::sync::Arc;
 use common::TestDb;
 use schema_core::pg::pool::DbManager;
 use schema_core::pg::Db;
-use shared::schemas::db::{provider_transaction, SupportTicket, PHYSICIAN_ROLE};
+use shared::schemas::db::{
+    provider_transaction, SupportTicket, PHYSICIAN_ROLE, PROVIDER_SETTING, SUPPORT_TEAM_ROLE,
+};
 use uuid::Uuid;
 
 const PROVIDERS: usize = 5;
@@ -184,5 +186,75 @@ fn bb8_serves_concurrent_scoped_requests_without_a_leak_and_keeps_its_statements
             (1..=3).contains(&count),
             "{count} statements prepared on one connection"
         );
+    });
+}
+
+/// A `SET ROLE` and a `SET` of the provider run in a scoped transaction, session-level, which
+/// outlive its commit: the pool's next checkout of that connection holds neither.
+async fn outlived_by_the_next_checkout(db: &mut Db, names: &schema_core::Names, provider: Uuid) {
+    let support = names.role_name(SUPPORT_TEAM_ROLE);
+    let setting = names.setting_name(PROVIDER_SETTING);
+    let tx = provider_transaction(db, names, provider).await.unwrap();
+    tx.client()
+        .batch_execute(&format!(
+            "SET ROLE \"{support}\"; SET \"{}\".\"{}\" = '{provider}'",
+            setting.split('.').next().unwrap(),
+            setting.split('.').nth(1).unwrap(),
+        ))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// What the next checkout acts as: the current user is the login, the provider is not set,
+/// and an unscoped read of a `NOINHERIT` login is refused.
+async fn acts_as_the_login(db: &Db, login: &str, names: &schema_core::Names) {
+    let row = db
+        .client()
+        .query_one(
+            "SELECT current_user::text, COALESCE(current_setting($1, true), '')",
+            &[&names.setting_name(PROVIDER_SETTING)],
+        )
+        .await
+        .unwrap();
+    let (user, provider): (String, String) = (row.get(0), row.get(1));
+    assert_eq!(user, login);
+    assert_eq!(provider, "");
+    let error = db.select_all::<SupportTicket>().await.unwrap_err();
+    assert_eq!(
+        error.constraint().map(|v| v.kind),
+        Some(schema_core::pg::ConstraintKind::Denied),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_role_or_setting_set_for_the_session_in_a_scope_does_not_reach_the_next_checkout() {
+    let mut c = clinic();
+    let names = c.db.names().clone();
+    let roles = [
+        names.role_name(PHYSICIAN_ROLE).to_string(),
+        names.role_name(SUPPORT_TEAM_ROLE).to_string(),
+    ];
+    let url = c.db.login_role_with(
+        "app",
+        &format!("NOINHERIT IN ROLE \"{}\", \"{}\"", roles[0], roles[1]),
+    );
+    let login = c.db.role_name("app");
+    let provider = c.providers[0];
+    run(async {
+        let deadpool = deadpool::managed::Pool::<DbManager>::builder(DbManager::new(&url).unwrap())
+            .max_size(1)
+            .build()
+            .unwrap();
+        outlived_by_the_next_checkout(&mut deadpool.get().await.unwrap(), &names, provider).await;
+        acts_as_the_login(&deadpool.get().await.unwrap(), &login, &names).await;
+        let bb8 = bb8::Pool::builder()
+            .max_size(1)
+            .build(DbManager::new(&url).unwrap())
+            .await
+            .unwrap();
+        outlived_by_the_next_checkout(&mut bb8.get().await.unwrap(), &names, provider).await;
+        acts_as_the_login(&bb8.get().await.unwrap(), &login, &names).await;
     });
 }

@@ -832,3 +832,188 @@ fn a_refused_rows_sensitive_values_reach_no_error_on_any_write_path() {
     }
     assert_eq!(refused.len(), 14);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Errors of a sensitive column's values, before anything is sent and as they are read back.
+
+/// A lab result's outcome; the database one release ahead holds a value this code lacks.
+#[derive(schema_core::PgEnum, Clone, Copy, Debug, PartialEq)]
+pub enum Outcome {
+    Negative,
+    Positive,
+}
+
+/// A table whose every checked or decoded column is `sensitive`.
+#[derive(schema_core::PgTable)]
+#[pg(table = "lab_results")]
+pub struct LabResult {
+    #[pg(primary_key)]
+    pub result_id: i64,
+    #[pg(sensitive, range = 0..=500)]
+    pub glucose: i32,
+    #[pg(sensitive, numeric(precision = 5, scale = 2))]
+    pub level: schema_core::rust_decimal::Decimal,
+    #[pg(sensitive)]
+    pub taken_on: chrono::NaiveDate,
+    #[pg(sensitive)]
+    pub outcome: Outcome,
+}
+
+#[test]
+fn a_sensitive_columns_values_reach_no_validation_or_decode_error_of_either_driver() {
+    use schema_core::rust_decimal::Decimal;
+    // Values that stand out in any text: the glucose, the level and the date each once.
+    let glucose = 987_654;
+    let level = Decimal::new(4_321_987, 3);
+    let taken_on = chrono::NaiveDate::from_ymd_opt(-5123, 4, 5).unwrap();
+    let shown_values = [
+        glucose.to_string(),
+        level.to_string(),
+        taken_on.to_string(),
+        "5123".to_string(),
+        PHI_MARKER.to_string(),
+    ];
+    let row = |result_id| InsertLabResult {
+        result_id,
+        glucose,
+        level,
+        taken_on,
+        outcome: Outcome::Positive,
+    };
+    let mut db = TestDb::with(&schema_core::Schema::new().table::<LabResult>());
+    // One row the code cannot read: an outcome added by a later release.
+    db.client()
+        .batch_execute(&format!(
+            "ALTER TABLE lab_results DROP CONSTRAINT lab_results_outcome_check; \
+             INSERT INTO lab_results VALUES (1, 90, 4.5, '2026-01-02', '{PHI_MARKER}')"
+        ))
+        .unwrap();
+    let url = db.url().to_string();
+    let mut errors: Vec<(&str, Box<dyn std::error::Error>)> = Vec::new();
+    run(async {
+        let mut pg = Db::connect(&url).await.unwrap();
+        errors.push(("insert", Box::new(pg.insert(&row(2)).await.unwrap_err())));
+        errors.push((
+            "insert_many",
+            Box::new(pg.insert_many(&[row(2)]).await.unwrap_err()),
+        ));
+        errors.push((
+            "copy_in",
+            Box::new(pg.copy_in(&[row(2)]).await.unwrap_err()),
+        ));
+        let patch = UpdateLabResult {
+            glucose: Some(glucose),
+            level: Some(level),
+            taken_on: Some(taken_on),
+            ..Default::default()
+        };
+        errors.push(("update", Box::new(pg.update(&1, &patch).await.unwrap_err())));
+        errors.push((
+            "select_all",
+            Box::new(pg.select_all::<LabResult>().await.unwrap_err()),
+        ));
+        errors.push(("get", Box::new(pg.get::<LabResult>(&1).await.unwrap_err())));
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        errors.push((
+            "sqlx insert",
+            Box::new(schema_core::sqlx::insert(&pool, &row(2)).await.unwrap_err()),
+        ));
+        errors.push((
+            "sqlx insert_many",
+            Box::new(
+                schema_core::sqlx::insert_many(&pool, &[row(2)])
+                    .await
+                    .unwrap_err(),
+            ),
+        ));
+        let read = sqlx::query_as::<_, SelectLabResult>("SELECT * FROM lab_results")
+            .fetch_all(&pool)
+            .await
+            .unwrap_err();
+        errors.push(("sqlx query_as", Box::new(read)));
+        pool.close().await;
+    });
+    for (path, error) in &errors {
+        let text = format!("{}{error:#?}", shown(error.as_ref()));
+        for value in &shown_values {
+            assert!(!text.contains(value.as_str()), "{path}: {value} in {text}");
+        }
+        // What is wrong, and where, stays known.
+        assert!(text.contains("lab_results"), "{path}: {text}");
+    }
+    assert_eq!(errors.len(), 9);
+}
+
+#[test]
+fn a_partition_keys_values_reach_no_error() {
+    let mut db = TestDb::new();
+    db.client()
+        .batch_execute(
+            "CREATE TABLE notes (patient text, body text) PARTITION BY LIST (patient); \
+             CREATE TABLE notes_known PARTITION OF notes FOR VALUES IN ('known')",
+        )
+        .unwrap();
+    // The server quotes the partition key of the row it has no partition for.
+    let raw = db
+        .client()
+        .execute("INSERT INTO notes VALUES ($1, 'x')", &[&PHI_MARKER])
+        .unwrap_err();
+    assert!(format!("{raw:?}").contains(PHI_MARKER));
+    let error = PgError::from(raw);
+    let text = format!("{}{error:#?}", shown(&error));
+    assert!(!text.contains(PHI_MARKER), "{text}");
+    let violation = error.constraint().unwrap();
+    assert_eq!(violation.kind, ConstraintKind::Check);
+    assert_eq!(
+        violation.source.detail.as_deref(),
+        Some("Partition key of the failing row contains (patient) = (<values left out>).")
+    );
+}
+
+#[test]
+fn a_role_named_with_quotes_and_held_through_a_chain_of_grants_scopes_its_login() {
+    let mut db = TestDb::new();
+    let odd = format!("Dr. \"{}\"; Physician", db.role_name("x"));
+    db.drop_role_later(&odd);
+    let names = db.names().clone().role(PHYSICIAN_ROLE, &odd);
+    let ddl = shared::schemas::db::schema()
+        .with_names(names.clone())
+        .to_ddl()
+        .unwrap();
+    db.client().batch_execute(&ddl).unwrap();
+    let (providers, tickets) = db.add_providers_with_tickets(2, 1);
+    // The login holds the role only through another, which does not inherit it.
+    let link = db.role_name("link");
+    db.drop_role_later(&link);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE \"{link}\" NOINHERIT IN ROLE \"{}\"",
+            odd.replace('"', "\"\"")
+        ))
+        .unwrap();
+    let url = db.login_role("chained", &link);
+    run(async {
+        let mut login = Db::connect(&url).await.unwrap();
+        for (provider, ticket) in &tickets {
+            let tx = provider_transaction(&mut login, &names, *provider)
+                .await
+                .unwrap();
+            let seen = tx.select_all::<SupportTicket>().await.unwrap();
+            assert_eq!(
+                seen.iter().map(|t| t.ticket_id).collect::<Vec<_>>(),
+                [*ticket]
+            );
+            let user: String = tx
+                .client()
+                .query_one("SELECT current_user::text", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(user, odd);
+            tx.rollback().await.unwrap();
+        }
+        // Unscoped, the login holds nothing.
+        assert!(login.select_all::<SupportTicket>().await.is_err());
+    });
+    assert_eq!(providers.len(), 2);
+}

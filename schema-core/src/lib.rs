@@ -29,6 +29,7 @@
 //!
 //! let ddl = Schema::new().table::<Task>().to_ddl().unwrap();
 //! assert_eq!(ddl, r#"SET client_encoding = 'UTF8';
+//! SET search_path = "public", pg_temp;
 //!
 //! CREATE TABLE "tasks" (
 //!     "task_id" uuid NOT NULL DEFAULT gen_random_uuid(),

@@ -693,13 +693,22 @@ pub(crate) fn grant_statements(table: &str, grants: &[GrantModel], grant: bool) 
     statements
 }
 
-/// The line every script written for `psql` opens with (the DDL of a schema, a plan's script,
-/// a migration's `up.sql`): the encoding of its text, UTF-8 as every Rust string is, as
-/// `pg_dump`'s output declares its own. Without it `psql` reads the script in the client's
-/// encoding (`PGCLIENTENCODING`, the terminal's locale): with LATIN1, `×` in a comment is
-/// stored as `Ã\u{97}`; with SJIS, whose two-byte characters can end in the byte of `\`, a
-/// literal can end somewhere else than where it was written.
-pub const ENCODING_HEADER: &str = "SET client_encoding = 'UTF8';\n";
+/// The lines every script written for `psql` opens with (the DDL of a schema, a plan's script,
+/// a migration's `up.sql`).
+///
+/// First the encoding of its text, UTF-8 as every Rust string is, as `pg_dump`'s output
+/// declares its own. Without it `psql` reads the script in the client's encoding
+/// (`PGCLIENTENCODING`, the terminal's locale): with LATIN1, `×` in a comment is stored as
+/// `Ã\u{97}`; with SJIS, whose two-byte characters can end in the byte of `\`, a literal can
+/// end somewhere else than where it was written.
+///
+/// Then its search path: on [`APPLICATION_SCHEMA`](crate::sql::APPLICATION_SCHEMA) alone,
+/// where `migrate apply` creates the names the script leaves unqualified and where `check`
+/// reads them. Without it `psql` creates them in the first schema of the login's search path:
+/// a schema of the login's own name, first on PostgreSQL's default `"$user", public`, or none
+/// at all for a login whose search path is empty.
+pub const ENCODING_HEADER: &str =
+    "SET client_encoding = 'UTF8';\nSET search_path = \"public\", pg_temp;\n";
 
 /// `body` as a script for `psql`: [`ENCODING_HEADER`], a blank line, then `body`.
 pub fn psql_script(body: &str) -> String {

@@ -105,8 +105,8 @@ impl Schema {
     ///
     /// assert!(Schema::new().table::<Login>().to_ddl().is_err());
     /// let ddl = Schema::new().extension("citext").table::<Login>().to_ddl().unwrap();
-    /// // First, after the line that says the script's encoding.
-    /// assert_eq!(ddl.lines().nth(2), Some(r#"CREATE EXTENSION IF NOT EXISTS "citext";"#));
+    /// // First, after the lines that say the script's encoding and search path.
+    /// assert_eq!(ddl.lines().nth(3), Some(r#"CREATE EXTENSION IF NOT EXISTS "citext";"#));
     /// ```
     pub fn extension(mut self, name: &'static str) -> Self {
         if !self.extensions.contains(&name) {
@@ -209,10 +209,11 @@ impl Schema {
         SchemaModel::from_schema(self)
     }
 
-    /// The whole DDL script: the encoding it is written in first
+    /// The whole DDL script: the encoding it is written in and its search path first
     /// ([`ENCODING_HEADER`](crate::render::ENCODING_HEADER)), then every statement ended by
     /// `;`, a blank line between them. It applies to an empty database with
-    /// `psql -v ON_ERROR_STOP=1`, whatever the client's encoding.
+    /// `psql -v ON_ERROR_STOP=1`, whatever the client's encoding and the login's search path,
+    /// its unqualified names in `public`.
     pub fn to_ddl(&self) -> Result<String, SchemaError> {
         Ok(psql_script(&script(&self.statements()?)))
     }

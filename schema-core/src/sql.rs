@@ -5,6 +5,18 @@ use std::borrow::Cow;
 /// The longest identifier PostgreSQL keeps (`NAMEDATALEN - 1`); longer ones are truncated.
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
+/// The PostgreSQL schema the code's unqualified tables and types are in, whatever a login's
+/// search path says: migrations are applied there, and the database is read there to compare
+/// it with the code.
+pub const APPLICATION_SCHEMA: &str = "public";
+
+/// The statement that puts a session's search path on `schema` alone (then `pg_temp`), for the
+/// rest of the session.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn set_search_path(schema: &str) -> String {
+    format!("SET search_path = {}, pg_temp", quote_ident(schema))
+}
+
 /// Quotes an identifier: `support_tickets` → `"support_tickets"`, doubling embedded quotes.
 ///
 /// Every identifier in the DDL goes through here, so case and reserved words are kept as written.
@@ -498,6 +510,12 @@ fn dollar_tag(s: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_for_psql_set_the_search_path_sessions_set() {
+        assert!(crate::render::ENCODING_HEADER
+            .ends_with(&format!("\n{};\n", set_search_path(APPLICATION_SCHEMA))));
+    }
 
     #[test]
     fn qualified_names_quote_each_part() {

@@ -608,12 +608,8 @@ where
         let sql_type = row
             .try_get_raw(table.columns[column].name)
             .map_or_else(|_| String::new(), |v| v.type_info().name().to_string());
-        column_error::<T>(
-            row,
-            table,
-            column,
-            DecodeProblem::Invalid { sql_type, source },
-        )
+        let problem = DecodeProblem::refused(&table.columns[column], sql_type, source);
+        column_error::<T>(row, table, column, problem)
     })
 }
 

@@ -48,13 +48,13 @@ pub enum Rule {
         min: Option<i64>,
         /// The largest allowed value.
         max: Option<i64>,
-        /// The value.
-        value: i64,
+        /// The value; `None` for a `sensitive` column, whose values never appear in an error.
+        value: Option<i64>,
     },
     /// Text that is not one of the column's values.
     NotAllowed {
-        /// The value.
-        value: String,
+        /// The value; `None` for a `sensitive` column, whose values never appear in an error.
+        value: Option<String>,
         /// The allowed values.
         allowed: &'static [&'static str],
     },
@@ -62,8 +62,9 @@ pub enum Rule {
     NulCharacter,
     /// A date or timestamp before the first PostgreSQL stores (4714-11-24 BC).
     DateOutOfRange {
-        /// The value, as text.
-        value: String,
+        /// The value, as text; `None` for a `sensitive` column, whose values never appear in
+        /// an error.
+        value: Option<String>,
     },
     /// Text longer than `char(max_chars)`.
     TooLongForChar {
@@ -80,8 +81,9 @@ pub enum Rule {
         /// The column's scale: the digits after the point (negative: the low digits before
         /// it that are always zero).
         scale: i16,
-        /// The value, as text.
-        value: String,
+        /// The value, as text; `None` for a `sensitive` column, whose values never appear in
+        /// an error.
+        value: Option<String>,
     },
     /// A decimal with more digits after the point than `numeric(precision,scale)` keeps, or
     /// with a negative scale one that is not a multiple of `10^-scale`: PostgreSQL would round
@@ -90,9 +92,37 @@ pub enum Rule {
         /// The column's scale: the digits after the point (negative: the low digits before
         /// it that must be zero).
         scale: i16,
-        /// The value, as text.
-        value: String,
+        /// The value, as text; `None` for a `sensitive` column, whose values never appear in
+        /// an error.
+        value: Option<String>,
     },
+}
+
+impl Rule {
+    /// Leaves the value out, for a `sensitive` column.
+    fn hide_value(&mut self) {
+        match self {
+            Rule::OutOfRange { value, .. } => *value = None,
+            Rule::NotAllowed { value, .. }
+            | Rule::DateOutOfRange { value }
+            | Rule::NumericOverflow { value, .. }
+            | Rule::NumericScale { value, .. } => *value = None,
+            Rule::TooLong { .. } | Rule::NulCharacter | Rule::TooLongForChar { .. } => {}
+        }
+    }
+}
+
+/// A rule's value as its message shows it: the value, or that a `sensitive` column's is not
+/// shown.
+struct Shown<'a, T>(&'a Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Shown<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(value) => value.fmt(f),
+            None => f.write_str("a value not shown (the column is sensitive)"),
+        }
+    }
 }
 
 impl fmt::Display for Rule {
@@ -103,7 +133,7 @@ impl fmt::Display for Rule {
                 "is {chars} characters long, more than varchar({max_chars}) holds"
             ),
             Rule::OutOfRange { min, max, value } => {
-                write!(f, "is {value}, outside ")?;
+                write!(f, "is {}, outside ", Shown(value))?;
                 match (min, max) {
                     (Some(min), Some(max)) => write!(f, "{min}..={max}"),
                     (Some(min), None) => write!(f, "{min}.."),
@@ -112,7 +142,11 @@ impl fmt::Display for Rule {
                 }
             }
             Rule::NotAllowed { value, allowed } => {
-                write!(f, "is {value:?}, not one of {}", allowed.join(", "))
+                match value {
+                    Some(value) => write!(f, "is {value:?}, ")?,
+                    None => write!(f, "is {}, ", Shown(value))?,
+                }
+                write!(f, "not one of {}", allowed.join(", "))
             }
             Rule::NulCharacter => {
                 f.write_str("contains a NUL character, which PostgreSQL cannot store")
@@ -127,21 +161,25 @@ impl fmt::Display for Rule {
                 value,
             } => write!(
                 f,
-                "is {value}, with more than {} digits before the point that numeric({precision},{scale}) holds",
+                "is {}, with more than {} digits before the point that numeric({precision},{scale}) holds",
+                Shown(value),
                 i32::from(*precision) - i32::from(*scale)
             ),
             Rule::NumericScale { scale, value } if *scale < 0 => write!(
                 f,
-                "is {value}, not a multiple of 1{} as the column keeps it",
+                "is {}, not a multiple of 1{} as the column keeps it",
+                Shown(value),
                 "0".repeat(usize::from(scale.unsigned_abs()))
             ),
             Rule::NumericScale { scale, value } => write!(
                 f,
-                "is {value}, with more than the {scale} digits after the point the column keeps"
+                "is {}, with more than the {scale} digits after the point the column keeps",
+                Shown(value)
             ),
             Rule::DateOutOfRange { value } => write!(
                 f,
-                "is {value}, before the first date PostgreSQL stores (4714-11-24 BC)"
+                "is {}, before the first date PostgreSQL stores (4714-11-24 BC)",
+                Shown(value)
             ),
         }
     }
@@ -184,6 +222,9 @@ impl ViolationSink {
         let column = &self.table.columns[index];
         let mut rules = Vec::new();
         value.check_value(column, &mut rules);
+        if column.sensitive {
+            rules.iter_mut().for_each(Rule::hide_value);
+        }
         self.violations
             .extend(rules.into_iter().map(|rule| Violation {
                 column: column.name,
@@ -226,7 +267,7 @@ pub(crate) fn check_text(text: &str, column: &ColumnDef, out: &mut Vec<Rule>) {
     if let Some(allowed) = column.allowed_values {
         if !allowed.contains(&text) {
             out.push(Rule::NotAllowed {
-                value: text.to_string(),
+                value: Some(text.to_string()),
                 allowed,
             });
         }
@@ -242,7 +283,7 @@ pub(crate) fn check_integer(value: i64, column: &ColumnDef, out: &mut Vec<Rule>)
             out.push(Rule::OutOfRange {
                 min: range.min,
                 max: range.max,
-                value,
+                value: Some(value),
             });
         }
     }
@@ -274,7 +315,7 @@ pub(crate) fn check_datetime(value: chrono::NaiveDateTime, out: &mut Vec<Rule>) 
     };
     if value.date() < FIRST {
         out.push(Rule::DateOutOfRange {
-            value: value.to_string(),
+            value: Some(value.to_string()),
         });
     }
 }
@@ -297,7 +338,7 @@ pub(crate) fn check_decimal(value: rust_decimal::Decimal, column: &ColumnDef, ou
     if rounded {
         out.push(Rule::NumericScale {
             scale,
-            value: value.to_string(),
+            value: Some(value.to_string()),
         });
     }
     let whole = value.trunc().abs().normalize();
@@ -310,7 +351,7 @@ pub(crate) fn check_decimal(value: rust_decimal::Decimal, column: &ColumnDef, ou
         out.push(Rule::NumericOverflow {
             precision,
             scale,
-            value: value.to_string(),
+            value: Some(value.to_string()),
         });
     }
 }

@@ -385,6 +385,18 @@ pub fn psql_in_encoding(url: &str, encoding: Option<&str>, script: &str) -> Resu
 
 pub mod scratch;
 
+/// The first column of every row `query` returns, as text: rows of a table written as one line
+/// each (`concat_ws(' ', ...)`), to compare with what a test expects.
+pub async fn texts(client: &schema_core::pg::tokio_postgres::Client, query: &str) -> Vec<String> {
+    client
+        .query(query, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// The plan from the database at `url` to `target` (normalized in a same-server shadow),
 /// checked to hold each of `expected` as one of its steps.
 pub async fn plan_holding(

@@ -5,7 +5,7 @@
 use std::error::Error;
 use std::fmt;
 
-use crate::{PgEnum, TableDef};
+use crate::{ColumnDef, PgEnum, TableDef};
 
 type BoxError = Box<dyn Error + Sync + Send>;
 
@@ -113,6 +113,41 @@ impl fmt::Display for DecodeError {
             ),
         }
     }
+}
+
+impl DecodeProblem {
+    /// The value of column `column` was refused by its decoder, for `source`. A `sensitive`
+    /// column's value never appears in an error: its unknown enum text is left out, and any
+    /// other reason but a NULL (which shows no value) is replaced by one that shows none.
+    pub(crate) fn refused(column: &ColumnDef, sql_type: String, source: BoxError) -> Self {
+        let source = if !column.sensitive {
+            source
+        } else {
+            match source.downcast::<UnknownValue>() {
+                Ok(mut unknown) => {
+                    unknown.value = None;
+                    unknown
+                }
+                Err(source) if shows_no_value(source.as_ref()) => source,
+                Err(_) => "the value was refused (not shown: the column is sensitive)".into(),
+            }
+        };
+        DecodeProblem::Invalid { sql_type, source }
+    }
+}
+
+/// Whether a decoder's error is one that never shows the value: a NULL where none is taken.
+fn shows_no_value(error: &(dyn Error + Send + Sync + 'static)) -> bool {
+    #[cfg(feature = "postgres")]
+    if error.is::<tokio_postgres::types::WasNull>() {
+        return true;
+    }
+    #[cfg(feature = "sqlx")]
+    if error.is::<::sqlx::error::UnexpectedNullError>() {
+        return true;
+    }
+    let _ = error;
+    false
 }
 
 impl Error for DecodeError {
@@ -269,18 +304,18 @@ fn abbreviated(number: &str) -> String {
 /// Text refused by a text enum.
 #[derive(Debug)]
 pub struct UnknownValue {
-    value: String,
+    /// `None` for a `sensitive` column's value, which never appears in an error.
+    value: Option<String>,
     expected: &'static [&'static str],
 }
 
 impl fmt::Display for UnknownValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} is not one of {}",
-            self.value,
-            self.expected.join(", ")
-        )
+        match &self.value {
+            Some(value) => write!(f, "{value:?} is not one of ")?,
+            None => f.write_str("the text (not shown: the column is sensitive) is not one of ")?,
+        }
+        f.write_str(&self.expected.join(", "))
     }
 }
 
@@ -290,7 +325,7 @@ impl UnknownValue {
     /// `text`, which no variant of `E` is stored as.
     pub(crate) fn new<E: PgEnum>(text: &str) -> Self {
         UnknownValue {
-            value: text.to_string(),
+            value: Some(text.to_string()),
             expected: E::VALUES,
         }
     }

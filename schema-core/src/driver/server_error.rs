@@ -149,7 +149,9 @@ impl ServerError {
 }
 
 /// A DETAIL with the row values it quotes left out: a refused row (`Failing row contains
-/// (...)`) and a key's values (`Key (cols)=(...)`), keeping the columns and, for the two
+/// (...)`), the partition key of a row no partition takes (`Partition key of the failing row
+/// contains (cols) = (...)`) and a key's values (`Key (cols)=(...)`), keeping the columns and,
+/// for the two
 /// SQLSTATEs whose DETAIL ends in a known way, what the server says of the key: `already
 /// exists.` (23505), `is not present in table "t".` or `is still referenced from table "t".`
 /// (23503). The server quotes values without escaping them, so what follows them is found from
@@ -157,8 +159,15 @@ impl ServerError {
 /// out.
 fn without_row_values(code: &str, detail: &str) -> String {
     const FAILING_ROW: &str = "Failing row contains ";
+    const PARTITION_KEY: &str = "Partition key of the failing row contains (";
     if detail.starts_with(FAILING_ROW) {
         return format!("{FAILING_ROW}({LEFT_OUT}).");
+    }
+    if let Some(rest) = detail.strip_prefix(PARTITION_KEY) {
+        return match rest.find(") = (") {
+            Some(end) => format!("{PARTITION_KEY}{}) = ({LEFT_OUT}).", &rest[..end]),
+            None => format!("{PARTITION_KEY}{LEFT_OUT})."),
+        };
     }
     let Some(columns) = detail
         .strip_prefix("Key (")
@@ -239,6 +248,17 @@ mod tests {
         );
         assert_eq!(error.column.as_deref(), Some("context_url"));
         assert!(!format!("{error} {error:?}").contains("PHI-MARKER"));
+    }
+
+    #[test]
+    fn a_partition_keys_values_are_left_out_and_its_columns_kept() {
+        assert_eq!(
+            without_row_values(
+                "23514",
+                "Partition key of the failing row contains (patient, day) = (PHI) = (x, 1)."
+            ),
+            "Partition key of the failing row contains (patient, day) = (<values left out>)."
+        );
     }
 
     #[test]

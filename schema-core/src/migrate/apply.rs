@@ -28,7 +28,7 @@ pub use crate::pg::introspect::HISTORY_TABLE;
 
 /// The PostgreSQL schema migrations apply to: where the names a migration leaves unqualified
 /// are created and found, and where the history table is.
-pub const SCHEMA: &str = "public";
+pub const SCHEMA: &str = crate::sql::APPLICATION_SCHEMA;
 
 /// The key of the advisory lock every `apply` holds (one for the whole database), for
 /// tooling that wants to wait on it too.
@@ -313,13 +313,19 @@ impl fmt::Display for Session {
 }
 
 /// The beginning of a query, safe to print: whitespace folded, cut before its first literal (a
-/// quote, a `$`, or a number) and after 60 characters, so that no value it holds is shown.
+/// quote, a `$`, or a number) or comment (`--`, `/*`, which may say anything) and after 60
+/// characters, so that no value it holds is shown.
 pub fn query_start(query: &str) -> String {
     let folded = query.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut end = folded.len();
     let mut previous = ' ';
     for (i, c) in folded.char_indices() {
         let in_name = previous.is_alphanumeric() || previous == '_' || previous == '"';
+        let comment = matches!((previous, c), ('-', '-') | ('/', '*'));
+        if comment {
+            end = i - 1;
+            break;
+        }
         if c == '\'' || c == '$' || (c.is_ascii_digit() && !in_name) {
             end = i;
             break;
@@ -328,7 +334,7 @@ pub fn query_start(query: &str) -> String {
     }
     let shown: String = folded[..end].chars().take(60).collect();
     if shown.len() < folded.len() {
-        format!("{} …", shown.trim_end())
+        format!("{} …", shown.trim_end()).trim_start().to_string()
     } else {
         shown
     }
@@ -394,10 +400,9 @@ fn history_table() -> String {
 /// the lock timeout, no statement timeout but the server's, and the search path.
 fn session_settings(options: &ApplyOptions) -> String {
     format!(
-        "SET lock_timeout = {}; RESET statement_timeout; \
-         SELECT pg_catalog.set_config('search_path', {}, false)",
+        "SET lock_timeout = {}; RESET statement_timeout; {}",
         quote_literal(&format!("{}ms", options.lock_timeout.as_millis())),
-        quote_literal(&format!("{}, pg_temp", quote_ident(SCHEMA)))
+        crate::sql::set_search_path(SCHEMA)
     )
 }
 
@@ -914,6 +919,13 @@ mod tests {
         );
         assert_eq!(query_start("UPDATE t SET n = 12345"), "UPDATE t SET n = …");
         assert_eq!(query_start("LOCK TABLE accounts"), "LOCK TABLE accounts");
+        // A comment may name anyone.
+        assert_eq!(query_start("/* for Jane Doe */ UPDATE t SET n = n"), "…");
+        assert_eq!(
+            query_start("LOCK TABLE accounts -- Jane Doe asked\nIN EXCLUSIVE MODE"),
+            "LOCK TABLE accounts …"
+        );
+        assert_eq!(query_start("SELECT 2-1"), "SELECT …");
         assert_eq!(query_start(&"SELECT x ".repeat(20)).chars().count(), 62);
     }
 

@@ -92,12 +92,13 @@ fn decode_error<'a, T: FromSql<'a>>(
         Some(c) if !T::accepts(c.type_()) => DecodeProblem::WrongType {
             sql_type: c.type_().to_string(),
         },
-        Some(c) => DecodeProblem::Invalid {
-            sql_type: c.type_().to_string(),
-            source: error
+        Some(c) => DecodeProblem::refused(
+            &table.columns[column],
+            c.type_().to_string(),
+            error
                 .into_source()
                 .unwrap_or_else(|| "the value was refused".into()),
-        },
+        ),
     };
     error_at::<T>(row, table, column, problem)
 }

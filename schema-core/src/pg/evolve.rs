@@ -164,7 +164,9 @@ async fn connect(config: &ConnectConfig) -> Result<(Client, tokio::task::JoinHan
 }
 
 /// The database at `url` and the code's model, each as the server prints it: the live one as
-/// it is, the code's normalized in a shadow ([`normalized_model`]). The code's declared renames
+/// it is, the code's normalized in a shadow ([`normalized_model`]). Both sessions read with the
+/// search path on [`APPLICATION_SCHEMA`](crate::sql::APPLICATION_SCHEMA), where `migrate
+/// apply` creates the code's unqualified tables, whatever the login's own. The code's declared renames
 /// are carried over to its normalized model, so a plan between the two honours them.
 pub async fn read_both(
     url: &str,
@@ -175,6 +177,16 @@ pub async fn read_both(
     // Two sessions, so that the server reads the live catalog while it builds the shadow.
     let (first, second) = futures_util::future::join(connect(&config), connect(&config)).await;
     let ((live_client, _live), (shadow_client, _shadow)) = (first?, second?);
+    // Where `migrate apply` puts the tables, whatever the login's search path (empty, a
+    // schema that does not exist, a schema of the login's own name first).
+    let path = search_path();
+    let (live_path, shadow_path) = futures_util::future::join(
+        live_client.batch_execute(&path),
+        shadow_client.batch_execute(&path),
+    )
+    .await;
+    live_path?;
+    shadow_path?;
     let scope = Scope::of(code);
     let (live, normalized) = futures_util::future::join(
         read_model(&live_client, &scope),
@@ -182,6 +194,13 @@ pub async fn read_both(
     )
     .await;
     Ok((live?, normalized?))
+}
+
+/// The search path every session reading or building a model runs with: on
+/// [`APPLICATION_SCHEMA`](crate::sql::APPLICATION_SCHEMA) alone, where `migrate apply` creates
+/// the code's unqualified tables, whatever the login's own.
+fn search_path() -> String {
+    crate::sql::set_search_path(crate::sql::APPLICATION_SCHEMA)
 }
 
 static SHADOWS: AtomicU32 = AtomicU32::new(0);
@@ -523,6 +542,7 @@ async fn apply_and_read(
             config.pg_config_mut().dbname(&name);
             let result = async {
                 let (client, connection) = connect(&config).await?;
+                client.batch_execute(&search_path()).await?;
                 client.batch_execute(&ddl).await?;
                 let model = read_model(&client, &scope).await?;
                 // The database drops at once once its last session has ended; otherwise the
@@ -545,6 +565,7 @@ async fn apply_and_read(
         Shadow::Url(url) => {
             let (ddl, scope) = prepare(code);
             let (client, _connection) = connect(&ConnectConfig::parse(url)?).await?;
+            client.batch_execute(&search_path()).await?;
             let existing = read_model(&client, &Scope::default()).await?;
             if !existing.unmanaged_tables.is_empty() {
                 return Err(EvolveError::ShadowNotEmpty(existing.unmanaged_tables));

@@ -119,11 +119,12 @@ fn model_name(declared: &[String], full: &str, current: bool) -> String {
 }
 
 /// The relation `{c}` (a `pg_class` row) as `schema.name`, and whether its schema is the
-/// session's current one: [`Scope::name_of`] makes the model's name of the two.
+/// session's current one (never, for a session that has none: an empty search path, or one of
+/// schemas that do not exist): [`Scope::name_of`] makes the model's name of the two.
 const FULL_NAME: &str = "(SELECT n.nspname::text || '.' || {c}.relname::text \
      FROM pg_catalog.pg_namespace n WHERE n.oid = {c}.relnamespace), \
-     ({c}.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n \
-                          WHERE n.nspname = pg_catalog.current_schema()))";
+     COALESCE({c}.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n \
+                                   WHERE n.nspname = pg_catalog.current_schema()), false)";
 
 /// Reads the model of the database `client` is connected to, in its current schema
 /// (`current_schema()`) and the PostgreSQL schemas the scope's tables are declared in, limited

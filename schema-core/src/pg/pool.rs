@@ -19,8 +19,12 @@
 //! ```
 //!
 //! A checkout gets the connection as the last user left it, except for a transaction it
-//! leaked: recycling ends that one first (the same check every typed call of a [`Db`] makes),
-//! so a scope set with `SET LOCAL` never reaches the next request.
+//! leaked and what it set for the session: recycling ends that transaction first (the same
+//! check every typed call of a [`Db`] makes), so a scope set with `SET LOCAL` never reaches the
+//! next request, then runs `RESET ALL; RESET ROLE`, so that a role or setting a request set for
+//! the session (a `SET ROLE` inside a scoped transaction, which outlives its commit) does not
+//! either: the next request acts as the login, with the settings it connected with. Prepared
+//! statements are kept.
 
 use super::{ConnectConfig, Db, PgError};
 
@@ -53,7 +57,7 @@ impl DbManager {
     /// transaction it leaked is rolled back, and the server answers.
     async fn check(&self, db: &Db) -> Result<(), PgError> {
         db.end_leaked_transaction().await?;
-        db.client().simple_query("").await?;
+        db.client().batch_execute("RESET ALL; RESET ROLE").await?;
         Ok(())
     }
 }

@@ -1423,7 +1423,8 @@ impl Plan {
     }
 
     /// The plan as one SQL script for `psql -v ON_ERROR_STOP=1`: the encoding it is written in
-    /// first ([`ENCODING_HEADER`](crate::render::ENCODING_HEADER)), then each run of
+    /// and its search path first ([`ENCODING_HEADER`](crate::render::ENCODING_HEADER)), then
+    /// each run of
     /// transactional steps in one transaction, each `CONCURRENTLY` step on its own; every step
     /// preceded by its timeouts and a comment naming its lock and hazards.
     pub fn to_script(&self) -> String {
