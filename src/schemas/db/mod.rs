@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod providers;
 pub mod support;
+pub mod support_queries;
 
 pub use billing::{
     InsertInvoice, InsertInvoiceLine, Invoice, InvoiceLine, InvoiceStatus, SelectInvoice,
@@ -12,6 +13,11 @@ pub use providers::{InsertProvider, Provider, SelectProvider, UpdateProvider};
 pub use support::{
     InsertSupportTicket, SelectSupportTicket, SupportTicket, TicketCategory, TicketPriority,
     TicketStatus, UpdateSupportTicket, PHYSICIAN_ROLE, PROVIDER_SETTING, SUPPORT_TEAM_ROLE,
+};
+pub use support_queries::{
+    agent_workload, provider_recent_tickets, provider_tickets_with_status, support_queries,
+    triage_queue, AGENT_WORKLOAD, PROVIDER_RECENT_TICKETS, PROVIDER_TICKETS_WITH_STATUS,
+    TRIAGE_ORDER, TRIAGE_QUEUE,
 };
 
 use schema_core::pg::{Db, DbTransaction, PgError, RequestScope};

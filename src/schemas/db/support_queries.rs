@@ -1,0 +1,118 @@
+//! The four questions the support domain asks of `support_tickets`, as typed queries: one for
+//! each index the table declares, each filtering with an equality on that index's leading
+//! column itself (never leaving it to a row-level security policy to supply).
+
+use schema_core::query::Select;
+use uuid::Uuid;
+
+use super::support::{SelectSupportTicket, SupportTicket, TicketPriority, TicketStatus};
+
+/// The name [`provider_tickets_with_status`] is registered under.
+pub const PROVIDER_TICKETS_WITH_STATUS: &str = "provider_tickets_with_status";
+
+/// The name [`provider_recent_tickets`] is registered under.
+pub const PROVIDER_RECENT_TICKETS: &str = "provider_recent_tickets";
+
+/// The name [`triage_queue`] is registered under.
+pub const TRIAGE_QUEUE: &str = "triage_queue";
+
+/// The name [`agent_workload`] is registered under.
+pub const AGENT_WORKLOAD: &str = "agent_workload";
+
+/// The priorities in the order the support team works them: most urgent first. The triage
+/// queue is read one priority at a time in this order ([`triage_queue`] says why).
+pub const TRIAGE_ORDER: [TicketPriority; 4] = [
+    TicketPriority::Urgent,
+    TicketPriority::High,
+    TicketPriority::Medium,
+    TicketPriority::Low,
+];
+
+/// A physician's tickets with `status`, newest first, `page_size` to a page; `after` is the
+/// last row of the previous page (`None` for the first), and the next page continues right
+/// after it (`("created_at", "ticket_id") < ($3, $4)`), so paging through gives every ticket
+/// once. For the index `(provider_id, status)`: the query says `provider_id = $1` itself, even
+/// though under the physician's scope the row-level security policy restricts it too.
+pub fn provider_tickets_with_status(
+    provider_id: Uuid,
+    status: TicketStatus,
+    page_size: i64,
+    after: Option<&SelectSupportTicket>,
+) -> Select<SupportTicket> {
+    let query = Select::<SupportTicket>::new()
+        .filter(SupportTicket::provider_id.eq(provider_id))
+        .filter(SupportTicket::status.eq(status))
+        .order_by(SupportTicket::created_at.desc())
+        .limit(page_size);
+    match after {
+        Some(last) => query.after(last),
+        None => query,
+    }
+}
+
+/// A physician's `limit` most recent tickets, newest first. For the index
+/// `(provider_id, created_at DESC)`, whose order is the query's.
+pub fn provider_recent_tickets(provider_id: Uuid, limit: i64) -> Select<SupportTicket> {
+    Select::<SupportTicket>::new()
+        .filter(SupportTicket::provider_id.eq(provider_id))
+        .order_by(SupportTicket::created_at.desc())
+        .limit(limit)
+}
+
+/// The support team's triage queue at one priority: the tickets with `status` and `priority`,
+/// oldest first (the one waiting longest comes first), at most `limit`. Read it once per
+/// priority of [`TRIAGE_ORDER`], URGENT to LOW, for the whole queue.
+///
+/// Why one priority at a time rather than `ORDER BY priority`: `priority` is a text column
+/// (its values checked, not a PostgreSQL enum type), and text sorts alphabetically, HIGH, LOW,
+/// MEDIUM, URGENT, which would put urgent tickets last but for low ones. Ranking the values
+/// in SQL (a `CASE`) would sort every ticket with the status, since no index holds that rank.
+/// With both `status` and `priority` matched by equalities, the index `(status, priority)`
+/// finds exactly the rows of each step.
+pub fn triage_queue(
+    status: TicketStatus,
+    priority: TicketPriority,
+    limit: i64,
+) -> Select<SupportTicket> {
+    Select::<SupportTicket>::new()
+        .filter(SupportTicket::status.eq(status))
+        .filter(SupportTicket::priority.eq(priority))
+        .order_by(SupportTicket::created_at.asc())
+        .limit(limit)
+}
+
+/// The tickets assigned to support team member `agent` with `status`, oldest first. For the
+/// index `(assigned_to, status)`.
+pub fn agent_workload(agent: &str, status: TicketStatus) -> Select<SupportTicket> {
+    Select::<SupportTicket>::new()
+        .filter(SupportTicket::assigned_to.eq(agent))
+        .filter(SupportTicket::status.eq(status))
+        .order_by(SupportTicket::created_at.asc())
+}
+
+/// The four queries by the name each is registered under, built with placeholder values (a
+/// nil provider, `OPEN`, `URGENT`, agent `agent`, pages of 20): their statement text
+/// (`to_sql()`) does not depend on the values, so this is the application's set of query
+/// shapes, for a check of its plans against the indexes. A page continuing `after` a row adds
+/// its row comparison to the first query's shape.
+pub fn support_queries() -> Vec<(&'static str, Select<SupportTicket>)> {
+    let provider = Uuid::nil();
+    vec![
+        (
+            PROVIDER_TICKETS_WITH_STATUS,
+            provider_tickets_with_status(provider, TicketStatus::Open, 20, None),
+        ),
+        (
+            PROVIDER_RECENT_TICKETS,
+            provider_recent_tickets(provider, 20),
+        ),
+        (
+            TRIAGE_QUEUE,
+            triage_queue(TicketStatus::Open, TicketPriority::Urgent, 20),
+        ),
+        (
+            AGENT_WORKLOAD,
+            agent_workload("agent", TicketStatus::InProgress),
+        ),
+    ]
+}

@@ -1,0 +1,377 @@
+//! The application's four questions of `support_tickets` (`shared::schemas::support_queries`)
+//! against the real database, asked as the roles that ask them: a physician inside their
+//! provider scope, the support team across providers. Each returns exactly the tickets it
+//! should, in its order; a physician's never include another provider's ticket.
+
+mod common;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use common::TestDb;
+use schema_core::pg::Db;
+use schema_core::query::Select;
+use schema_core::PgEnum;
+use shared::schemas::db::provider_transaction;
+use shared::schemas::{
+    agent_workload, provider_recent_tickets, provider_tickets_with_status, support_queries,
+    triage_queue, SelectSupportTicket, SupportTicket, TicketPriority, TicketStatus, AGENT_WORKLOAD,
+    PHYSICIAN_ROLE, PROVIDER_RECENT_TICKETS, PROVIDER_TICKETS_WITH_STATUS, SUPPORT_TEAM_ROLE,
+    TRIAGE_ORDER, TRIAGE_QUEUE,
+};
+use uuid::Uuid;
+
+use TicketPriority::{High, Low, Medium, Urgent};
+use TicketStatus::{InProgress, Open, Resolved};
+
+/// A ticket of the test data: its subject, provider (0 is A, 1 is B), status, priority,
+/// assignee, and when it was raised, in minutes after the start of 2026.
+type Spec = (
+    &'static str,
+    usize,
+    TicketStatus,
+    TicketPriority,
+    Option<&'static str>,
+    i64,
+);
+
+/// Thirteen tickets of two providers; `a5` and `a6` were raised in the same instant, so only
+/// the key orders them.
+const TICKETS: &[Spec] = &[
+    ("a1", 0, Open, Low, None, 1),
+    ("a2", 0, Open, Urgent, Some("agent 7"), 2),
+    ("a3", 0, InProgress, High, Some("agent 7"), 3),
+    ("a4", 0, Open, Medium, None, 4),
+    ("a5", 0, Open, High, None, 5),
+    ("a6", 0, Open, Urgent, None, 5),
+    ("a7", 0, Resolved, Medium, Some("agent 7"), 6),
+    ("a8", 0, Open, Low, None, 7),
+    ("b1", 1, Open, Urgent, None, 1),
+    ("b2", 1, Open, High, None, 4),
+    ("b3", 1, InProgress, Low, Some("agent 7"), 8),
+    ("b4", 1, Open, Low, Some("agent 9"), 9),
+    ("b5", 1, InProgress, Medium, Some("agent 9"), 3),
+];
+
+/// A ticket as written: its spec and the key the server gave it.
+struct Written {
+    spec: Spec,
+    ticket_id: Uuid,
+    created_at: DateTime<Utc>,
+}
+
+/// The database with [`TICKETS`] written by the owner, its two providers, and login URLs of
+/// a physician and a support agent.
+struct Clinic {
+    db: TestDb,
+    providers: Vec<Uuid>,
+    written: Vec<Written>,
+    physician_url: String,
+    support_url: String,
+}
+
+fn clinic() -> Clinic {
+    let mut db = TestDb::with_schema();
+    let (providers, _) = db.add_providers_with_tickets(2, 0);
+    let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+    let mut written = Vec::new();
+    for &spec in TICKETS {
+        let (subject, provider, status, priority, assignee, minute) = spec;
+        let created_at = start + Duration::minutes(minute);
+        let ticket_id: Uuid = db
+            .client()
+            .query_one(
+                "INSERT INTO support_tickets \
+                 (provider_id, subject, description, status, priority, assigned_to, created_at) \
+                 VALUES ($1, $2, 'private details', $3, $4, $5, $6) RETURNING ticket_id",
+                &[
+                    &providers[provider],
+                    &subject,
+                    &status.as_str(),
+                    &priority.as_str(),
+                    &assignee,
+                    &created_at,
+                ],
+            )
+            .expect("insert a ticket")
+            .get(0);
+        written.push(Written {
+            spec,
+            ticket_id,
+            created_at,
+        });
+    }
+    let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
+    let support = db.names().role_name(SUPPORT_TEAM_ROLE).to_string();
+    let physician_url = db.login_role("doctor", &physician);
+    let support_url = db.login_role("agent", &support);
+    Clinic {
+        db,
+        providers,
+        written,
+        physician_url,
+        support_url,
+    }
+}
+
+impl Clinic {
+    /// The subjects of the written tickets `keep` holds for, in the order `key` gives (the
+    /// key's last part is the ticket's id, as the queries break ties).
+    fn expected<K: Ord>(
+        &self,
+        keep: impl Fn(&Spec) -> bool,
+        key: impl Fn(&Written) -> K,
+    ) -> Vec<&'static str> {
+        let mut rows: Vec<&Written> = self.written.iter().filter(|w| keep(&w.spec)).collect();
+        rows.sort_by_key(|w| key(w));
+        rows.iter().map(|w| w.spec.0).collect()
+    }
+}
+
+fn run<F: std::future::Future<Output = ()>>(future: F) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future);
+}
+
+fn subjects(rows: &[SelectSupportTicket]) -> Vec<&str> {
+    rows.iter().map(|t| t.subject.as_str()).collect()
+}
+
+#[test]
+fn a_physician_pages_through_their_tickets_with_a_status_newest_first_each_once() {
+    let c = clinic();
+    let a = c.providers[0];
+    let expected = c.expected(
+        |s| s.1 == 0 && s.2 == Open,
+        |w| std::cmp::Reverse((w.created_at, w.ticket_id)),
+    );
+    assert_eq!(expected.len(), 6);
+    let names = c.db.names().clone();
+    run(async {
+        let mut db = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        // Pages of two: the second page ends between a5 and a6, raised in the same instant.
+        let mut seen: Vec<SelectSupportTicket> = Vec::new();
+        let mut pages = 0;
+        loop {
+            let query = provider_tickets_with_status(a, Open, 2, seen.last());
+            let page = tx.fetch_all(&query).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 2);
+            pages += 1;
+            seen.extend(page);
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(subjects(&seen), expected);
+        let ids: HashSet<Uuid> = seen.iter().map(|t| t.ticket_id).collect();
+        assert_eq!(ids.len(), seen.len(), "a ticket came twice");
+        assert!(seen.iter().all(|t| t.provider_id == a && t.status == Open));
+        tx.commit().await.unwrap();
+    });
+}
+
+#[test]
+fn a_physicians_recent_tickets_are_their_newest_up_to_the_limit() {
+    let c = clinic();
+    let a = c.providers[0];
+    let mut expected = c.expected(
+        |s| s.1 == 0,
+        |w| std::cmp::Reverse((w.created_at, w.ticket_id)),
+    );
+    assert_eq!(expected.len(), 8);
+    let names = c.db.names().clone();
+    run(async {
+        let mut db = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        let all = tx
+            .fetch_all(&provider_recent_tickets(a, 100))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&all), expected);
+        let recent = tx.fetch_all(&provider_recent_tickets(a, 3)).await.unwrap();
+        expected.truncate(3);
+        assert_eq!(subjects(&recent), expected);
+        assert_eq!(recent[0].subject, "a8");
+        tx.commit().await.unwrap();
+    });
+}
+
+#[test]
+fn a_physician_never_gets_another_providers_ticket_from_any_of_the_four_queries() {
+    let c = clinic();
+    let (a, b) = (c.providers[0], c.providers[1]);
+    let names = c.db.names().clone();
+    run(async {
+        let mut db = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut db, &names, a).await.unwrap();
+        // Asking for provider B by name inside A's scope: the policy leaves nothing.
+        for status in [Open, InProgress] {
+            let theirs = tx
+                .fetch_all(&provider_tickets_with_status(b, status, 100, None))
+                .await
+                .unwrap();
+            assert_eq!(subjects(&theirs), Vec::<&str>::new());
+        }
+        let theirs = tx
+            .fetch_all(&provider_recent_tickets(b, 100))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&theirs), Vec::<&str>::new());
+        // The support team's queries, which name no provider, show A's tickets alone.
+        let urgent = tx
+            .fetch_all(&triage_queue(Open, Urgent, 100))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&urgent), ["a2", "a6"]);
+        let workload = tx
+            .fetch_all(&agent_workload("agent 7", InProgress))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&workload), ["a3"]);
+        tx.commit().await.unwrap();
+    });
+}
+
+/// Where the support team puts `priority`: URGENT first.
+fn urgency(priority: TicketPriority) -> usize {
+    TRIAGE_ORDER.iter().position(|&p| p == priority).unwrap()
+}
+
+#[test]
+fn the_triage_queue_read_in_triage_order_puts_urgent_tickets_first_oldest_first() {
+    let c = clinic();
+    let expected = c.expected(
+        |s| s.2 == Open,
+        |w| (urgency(w.spec.3), w.created_at, w.ticket_id),
+    );
+    assert_eq!(
+        expected,
+        ["b1", "a2", "a6", "b2", "a5", "a4", "a1", "a8", "b4"]
+    );
+    run(async {
+        let db = Db::connect(&c.support_url).await.unwrap();
+        let mut queue = Vec::new();
+        for priority in TRIAGE_ORDER {
+            queue.extend(
+                db.fetch_all(&triage_queue(Open, priority, 100))
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(subjects(&queue), expected);
+        // The limit: the two that have waited longest of the urgent ones.
+        let first = db.fetch_all(&triage_queue(Open, Urgent, 2)).await.unwrap();
+        assert_eq!(subjects(&first), ["b1", "a2"]);
+        // Why the queue is read one priority at a time: the column's own order is the text's,
+        // which puts HIGH first and URGENT last.
+        let by_column = db
+            .fetch_all(
+                &Select::<SupportTicket>::new()
+                    .filter(SupportTicket::status.eq(Open))
+                    .order_by(SupportTicket::priority.asc()),
+            )
+            .await
+            .unwrap();
+        let priorities: Vec<TicketPriority> = by_column.iter().map(|t| t.priority).collect();
+        assert_eq!(priorities.first(), Some(&High));
+        assert_eq!(priorities.last(), Some(&Urgent));
+    });
+}
+
+#[test]
+fn an_agents_workload_is_their_tickets_with_the_status_across_providers_oldest_first() {
+    let c = clinic();
+    run(async {
+        let db = Db::connect(&c.support_url).await.unwrap();
+        let in_progress = db
+            .fetch_all(&agent_workload("agent 7", InProgress))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&in_progress), ["a3", "b3"]);
+        let open = db
+            .fetch_all(&agent_workload("agent 9", Open))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&open), ["b4"]);
+        let resolved = db
+            .fetch_all(&agent_workload("agent 7", Resolved))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&resolved), ["a7"]);
+        let nobody = db
+            .fetch_all(&agent_workload("agent 8", InProgress))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&nobody), Vec::<&str>::new());
+    });
+}
+
+#[test]
+fn the_registered_queries_are_the_four_each_led_by_an_equality_on_its_index_and_they_run() {
+    let queries = support_queries();
+    let names: Vec<&str> = queries.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        names,
+        [
+            PROVIDER_TICKETS_WITH_STATUS,
+            PROVIDER_RECENT_TICKETS,
+            TRIAGE_QUEUE,
+            AGENT_WORKLOAD
+        ]
+    );
+    let columns = r#"SELECT "ticket_id", "provider_id", "subject", "description", "context_url", "context_metadata", "category", "priority", "status", "assigned_to", "resolution_notes", "resolved_at", "satisfaction_rating", "satisfaction_comment", "screenshot_path", "created_at", "updated_at" FROM "support_tickets""#;
+    let shapes: Vec<String> = queries
+        .iter()
+        .map(|(_, query)| query.to_sql().unwrap().sql)
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            format!(
+                r#"{columns} WHERE "provider_id" = $1 AND "status" = $2 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $3"#
+            ),
+            format!(
+                r#"{columns} WHERE "provider_id" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2"#
+            ),
+            format!(
+                r#"{columns} WHERE "status" = $1 AND "priority" = $2 ORDER BY "created_at", "ticket_id" LIMIT $3"#
+            ),
+            format!(
+                r#"{columns} WHERE "assigned_to" = $1 AND "status" = $2 ORDER BY "created_at", "ticket_id""#
+            ),
+        ]
+    );
+
+    // Each runs as the role that asks it; a physician's, in a scope of their own.
+    let c = clinic();
+    let names = c.db.names().clone();
+    run(async {
+        let mut physician = Db::connect(&c.physician_url).await.unwrap();
+        let support = Db::connect(&c.support_url).await.unwrap();
+        for (name, query) in &queries {
+            let rows = if [PROVIDER_TICKETS_WITH_STATUS, PROVIDER_RECENT_TICKETS].contains(name) {
+                let tx = provider_transaction(&mut physician, &names, Uuid::nil())
+                    .await
+                    .unwrap();
+                let rows = tx.fetch_all(query).await.unwrap();
+                tx.commit().await.unwrap();
+                rows
+            } else {
+                support.fetch_all(query).await.unwrap()
+            };
+            // The placeholders: a provider of no ticket, agent `agent`, who holds none, and
+            // the open urgent tickets.
+            let expected: &[&str] = if *name == TRIAGE_QUEUE {
+                &["b1", "a2", "a6"]
+            } else {
+                &[]
+            };
+            assert_eq!(subjects(&rows), expected, "{name}");
+        }
+    });
+}
