@@ -375,3 +375,56 @@ fn the_registered_queries_are_the_four_each_led_by_an_equality_on_its_index_and_
         }
     });
 }
+
+/// `text` with every run of whitespace made one space.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_readme_shows_the_four_functions_and_the_triage_order_as_the_module_writes_them() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let module = std::fs::read_to_string(root.join("src/schemas/db/support_queries.rs")).unwrap();
+    let opening = "```rust\n// src/schemas/db/support_queries.rs, without its doc comments.\n";
+    let start = readme.find(opening).expect("README.md shows the module") + opening.len();
+    let block = &readme[start..start + readme[start..].find("\n```").unwrap()];
+
+    // Each item of the block: from its `pub` line to the line that closes it.
+    let mut items = Vec::new();
+    let mut lines = block.lines();
+    while let Some(line) = lines.next() {
+        if !line.starts_with("pub ") {
+            continue;
+        }
+        let mut item = vec![line];
+        for inner in lines.by_ref() {
+            item.push(inner);
+            if inner == "}" || inner == "];" {
+                break;
+            }
+        }
+        items.push(item.join("\n"));
+    }
+    let shown: Vec<&str> = items
+        .iter()
+        .map(|item| item.split(['(', ':']).next().unwrap())
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "pub const TRIAGE_ORDER",
+            "pub fn provider_tickets_with_status",
+            "pub fn provider_recent_tickets",
+            "pub fn triage_queue",
+            "pub fn agent_workload"
+        ]
+    );
+    let module = words(&module);
+    for item in &items {
+        assert!(
+            module.contains(&words(item)),
+            "README.md shows this otherwise than src/schemas/db/support_queries.rs:\n{item}"
+        );
+    }
+}

@@ -99,6 +99,10 @@ const BLOCKS: &[(&str, Kind)] = &[
     ("use schema_core::query::Select;", Kind::Statements),
     ("use schema_core::pg::Db;", Kind::Async),
     (
+        "// src/schemas/db/support_queries.rs, without its doc comments.",
+        Kind::Statements,
+    ),
+    (
         "use schema_core::pg::evolve::{apply, drift, plan_for, Shadow};",
         Kind::Async,
     ),

@@ -32,7 +32,8 @@ pub const TRIAGE_ORDER: [TicketPriority; 4] = [
 /// last row of the previous page (`None` for the first), and the next page continues right
 /// after it (`("created_at", "ticket_id") < ($3, $4)`), so paging through gives every ticket
 /// once. For the index `(provider_id, status)`: the query says `provider_id = $1` itself, even
-/// though under the physician's scope the row-level security policy restricts it too.
+/// though under the physician's scope the row-level security policy restricts it too. The
+/// index holds no `created_at`, so the server sorts the provider's tickets with that status.
 pub fn provider_tickets_with_status(
     provider_id: Uuid,
     status: TicketStatus,
@@ -51,7 +52,8 @@ pub fn provider_tickets_with_status(
 }
 
 /// A physician's `limit` most recent tickets, newest first. For the index
-/// `(provider_id, created_at DESC)`, whose order is the query's.
+/// `(provider_id, created_at DESC)`, whose order is the query's but for the key that breaks
+/// ties between tickets raised in the same instant.
 pub fn provider_recent_tickets(provider_id: Uuid, limit: i64) -> Select<SupportTicket> {
     Select::<SupportTicket>::new()
         .filter(SupportTicket::provider_id.eq(provider_id))
@@ -65,10 +67,10 @@ pub fn provider_recent_tickets(provider_id: Uuid, limit: i64) -> Select<SupportT
 ///
 /// Why one priority at a time rather than `ORDER BY priority`: `priority` is a text column
 /// (its values checked, not a PostgreSQL enum type), and text sorts alphabetically, HIGH, LOW,
-/// MEDIUM, URGENT, which would put urgent tickets last but for low ones. Ranking the values
-/// in SQL (a `CASE`) would sort every ticket with the status, since no index holds that rank.
-/// With both `status` and `priority` matched by equalities, the index `(status, priority)`
-/// finds exactly the rows of each step.
+/// MEDIUM, URGENT: urgent tickets last, low ones before medium. Ranking the values in SQL (a
+/// `CASE`) would sort every ticket with the status, since no index holds that rank. With both
+/// `status` and `priority` matched by equalities, the index `(status, priority)` finds exactly
+/// the rows of each step; the server sorts those by age (the index holds no `created_at`).
 pub fn triage_queue(
     status: TicketStatus,
     priority: TicketPriority,
