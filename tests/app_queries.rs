@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use common::TestDb;
+use common::{block_on, TestDb};
 use schema_core::pg::Db;
 use schema_core::query::Select;
 use schema_core::PgEnum;
@@ -16,8 +16,7 @@ use shared::schemas::db::provider_transaction;
 use shared::schemas::{
     agent_workload, provider_recent_tickets, provider_tickets_with_status, support_queries,
     triage_queue, SelectSupportTicket, SupportTicket, TicketPriority, TicketStatus, AGENT_WORKLOAD,
-    PHYSICIAN_ROLE, PROVIDER_RECENT_TICKETS, PROVIDER_TICKETS_WITH_STATUS, SUPPORT_TEAM_ROLE,
-    TRIAGE_ORDER, TRIAGE_QUEUE,
+    PROVIDER_RECENT_TICKETS, PROVIDER_TICKETS_WITH_STATUS, TRIAGE_ORDER, TRIAGE_QUEUE,
 };
 use uuid::Uuid;
 
@@ -101,10 +100,7 @@ fn clinic() -> Clinic {
             created_at,
         });
     }
-    let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
-    let support = db.names().role_name(SUPPORT_TEAM_ROLE).to_string();
-    let physician_url = db.login_role("doctor", &physician);
-    let support_url = db.login_role("agent", &support);
+    let (physician_url, support_url) = db.application_logins();
     Clinic {
         db,
         providers,
@@ -128,14 +124,6 @@ impl Clinic {
     }
 }
 
-fn run<F: std::future::Future<Output = ()>>(future: F) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future);
-}
-
 fn subjects(rows: &[SelectSupportTicket]) -> Vec<&str> {
     rows.iter().map(|t| t.subject.as_str()).collect()
 }
@@ -150,7 +138,7 @@ fn a_physician_pages_through_their_tickets_with_a_status_newest_first_each_once(
     );
     assert_eq!(expected.len(), 6);
     let names = c.db.names().clone();
-    run(async {
+    block_on(async {
         let mut db = Db::connect(&c.physician_url).await.unwrap();
         let tx = provider_transaction(&mut db, &names, a).await.unwrap();
         // Pages of two: the second page ends between a5 and a6, raised in the same instant.
@@ -185,7 +173,7 @@ fn a_physicians_recent_tickets_are_their_newest_up_to_the_limit() {
     );
     assert_eq!(expected.len(), 8);
     let names = c.db.names().clone();
-    run(async {
+    block_on(async {
         let mut db = Db::connect(&c.physician_url).await.unwrap();
         let tx = provider_transaction(&mut db, &names, a).await.unwrap();
         let all = tx
@@ -206,7 +194,7 @@ fn a_physician_never_gets_another_providers_ticket_from_any_of_the_four_queries(
     let c = clinic();
     let (a, b) = (c.providers[0], c.providers[1]);
     let names = c.db.names().clone();
-    run(async {
+    block_on(async {
         let mut db = Db::connect(&c.physician_url).await.unwrap();
         let tx = provider_transaction(&mut db, &names, a).await.unwrap();
         // Asking for provider B by name inside A's scope: the policy leaves nothing.
@@ -253,7 +241,7 @@ fn the_triage_queue_read_in_triage_order_puts_urgent_tickets_first_oldest_first(
         expected,
         ["b1", "a2", "a6", "b2", "a5", "a4", "a1", "a8", "b4"]
     );
-    run(async {
+    block_on(async {
         let db = Db::connect(&c.support_url).await.unwrap();
         let mut queue = Vec::new();
         for priority in TRIAGE_ORDER {
@@ -286,7 +274,7 @@ fn the_triage_queue_read_in_triage_order_puts_urgent_tickets_first_oldest_first(
 #[test]
 fn an_agents_workload_is_their_tickets_with_the_status_across_providers_oldest_first() {
     let c = clinic();
-    run(async {
+    block_on(async {
         let db = Db::connect(&c.support_url).await.unwrap();
         let in_progress = db
             .fetch_all(&agent_workload("agent 7", InProgress))
@@ -350,7 +338,7 @@ fn the_registered_queries_are_the_four_each_led_by_an_equality_on_its_index_and_
     // Each runs as the role that asks it; a physician's, in a scope of their own.
     let c = clinic();
     let names = c.db.names().clone();
-    run(async {
+    block_on(async {
         let mut physician = Db::connect(&c.physician_url).await.unwrap();
         let support = Db::connect(&c.support_url).await.unwrap();
         for (name, query) in &queries {

@@ -29,10 +29,7 @@ struct Clinic {
 fn clinic(providers: usize, per_provider: usize) -> Clinic {
     let mut db = TestDb::with_schema();
     let (ids, tickets) = db.add_providers_with_tickets(providers, per_provider);
-    let physician = db.names().role_name(PHYSICIAN_ROLE).to_string();
-    let support = db.names().role_name(SUPPORT_TEAM_ROLE).to_string();
-    let physician_url = db.login_role("doctor", &physician);
-    let support_url = db.login_role("agent", &support);
+    let (physician_url, support_url) = db.application_logins();
     Clinic {
         db,
         providers: ids,

@@ -213,6 +213,18 @@ impl TestDb {
         self.login_role_with(label, &format!("IN ROLE \"{member_of}\""))
     }
 
+    /// Creates a physician's login (`doctor`) and a support agent's (`agent`), members of the
+    /// schema's physician and support team roles as named for this database; returns their
+    /// connection URLs, the physician's first.
+    pub fn application_logins(&mut self) -> (String, String) {
+        let physician = self.names.role_name(PHYSICIAN_ROLE).to_string();
+        let support = self.names.role_name(SUPPORT_TEAM_ROLE).to_string();
+        (
+            self.login_role("doctor", &physician),
+            self.login_role("agent", &support),
+        )
+    }
+
     /// Creates a login role (password-less, trust) with further `CREATE ROLE` options (such as
     /// `BYPASSRLS` or `IN ROLE "x"`), dropped with the database, and returns a connection URL
     /// for it.
