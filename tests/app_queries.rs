@@ -1,7 +1,8 @@
 //! The application's four questions of `support_tickets` (`shared::schemas::support_queries`)
 //! against the real database, asked as the roles that ask them: a physician inside their
-//! provider scope, the support team across providers. Each returns exactly the tickets it
-//! should, in its order; a physician's never include another provider's ticket.
+//! provider scope, the support team across providers, on tokio-postgres and on sqlx. Each
+//! returns exactly the tickets it should, in its order; a physician's never include another
+//! provider's ticket.
 
 mod common;
 
@@ -16,7 +17,8 @@ use shared::schemas::db::provider_transaction;
 use shared::schemas::{
     agent_workload, provider_recent_tickets, provider_tickets_with_status, support_queries,
     triage_queue, SelectSupportTicket, SupportTicket, TicketPriority, TicketStatus, AGENT_WORKLOAD,
-    PROVIDER_RECENT_TICKETS, PROVIDER_TICKETS_WITH_STATUS, TRIAGE_ORDER, TRIAGE_QUEUE,
+    PHYSICIAN_ROLE, PROVIDER_RECENT_TICKETS, PROVIDER_SETTING, PROVIDER_TICKETS_WITH_STATUS,
+    TRIAGE_ORDER, TRIAGE_QUEUE,
 };
 use uuid::Uuid;
 
@@ -415,4 +417,64 @@ fn the_readme_shows_the_four_functions_and_the_triage_order_as_the_module_writes
             "README.md shows this otherwise than src/schemas/db/support_queries.rs:\n{item}"
         );
     }
+}
+
+#[test]
+fn the_four_queries_run_unchanged_on_sqlx_in_a_physicians_scope_and_as_the_support_team() {
+    use schema_core::sqlx::{self as sx, RequestScope};
+    let c = clinic();
+    let (a, b) = (c.providers[0], c.providers[1]);
+    let pages_expected = c.expected(
+        |s| s.1 == 0 && s.2 == Open,
+        |w| std::cmp::Reverse((w.created_at, w.ticket_id)),
+    );
+    let queue_expected = c.expected(
+        |s| s.2 == Open,
+        |w| (urgency(w.spec.3), w.created_at, w.ticket_id),
+    );
+    let names = c.db.names().clone();
+    block_on(async {
+        let doctor = sqlx::PgPool::connect(&c.physician_url).await.unwrap();
+        let provider = a.to_string();
+        let scope = RequestScope {
+            role: names.role_name(PHYSICIAN_ROLE),
+            setting: names.setting_name(PROVIDER_SETTING),
+            value: &provider,
+        };
+        let mut tx = sx::scoped_transaction(&doctor, scope).await.unwrap();
+        let mut seen: Vec<SelectSupportTicket> = Vec::new();
+        loop {
+            let query = provider_tickets_with_status(a, Open, 2, seen.last());
+            let page = sx::fetch_all(&mut *tx, &query).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            seen.extend(page);
+        }
+        assert_eq!(subjects(&seen), pages_expected);
+        let recent = sx::fetch_all(&mut *tx, &provider_recent_tickets(a, 1))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&recent), ["a8"]);
+        let theirs = sx::fetch_all(&mut *tx, &provider_recent_tickets(b, 100))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&theirs), Vec::<&str>::new());
+        tx.commit().await.unwrap();
+
+        let support = sqlx::PgPool::connect(&c.support_url).await.unwrap();
+        let mut queue = Vec::new();
+        for priority in TRIAGE_ORDER {
+            queue.extend(
+                sx::fetch_all(&support, &triage_queue(Open, priority, 100))
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(subjects(&queue), queue_expected);
+        let workload = sx::fetch_all(&support, &agent_workload("agent 7", InProgress))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&workload), ["a3", "b3"]);
+    });
 }
