@@ -32,8 +32,10 @@ pub const TRIAGE_ORDER: [TicketPriority; 4] = [
 /// last row of the previous page (`None` for the first), and the next page continues right
 /// after it (`("created_at", "ticket_id") < ($3, $4)`), so paging through gives every ticket
 /// once. For the index `(provider_id, status)`: the query says `provider_id = $1` itself, even
-/// though under the physician's scope the row-level security policy restricts it too. The
-/// index holds no `created_at`, so the server sorts the provider's tickets with that status.
+/// though under the physician's scope the row-level security policy restricts it too. That
+/// index holds no `created_at`: the server either sorts the provider's tickets with that
+/// status, or reads the provider's tickets newest first through `(provider_id, created_at
+/// DESC)` and keeps those with the status, whichever it estimates cheaper.
 pub fn provider_tickets_with_status(
     provider_id: Uuid,
     status: TicketStatus,
