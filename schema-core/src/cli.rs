@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Commands: `dump [--format sql|json|mermaid]`, `migrate new NAME [--allow-data-loss OBJECT]...`,
-//! `migrate apply`, `migrate status`, `check` and `diff`; the ones that talk to a database take
+//! `migrate apply`, `migrate status`, `check`, `diff` and `queries` (the plan check of the
+//! queries registered with [`Schema::queries`]); the ones that talk to a database take
 //! `--database-url` (or `DATABASE_URL`). Nothing prompts: every choice is a flag.
 //!
 //! Every connection goes through [`pg::connect`](fn@crate::pg::connect): the URL's `sslmode` and
@@ -68,6 +69,16 @@ enum Command {
     Diff {
         #[command(flatten)]
         database: Database,
+    },
+    /// Plans each registered query on the database as the role that asks it (row-level
+    /// security on, a generic plan, nothing changed) and prints query, index and verdict, then
+    /// how each index of the tables they read is used. Exit 0 when every query is served and no
+    /// index is unused or redundant; 1 otherwise; 2 on any error.
+    Queries {
+        /// The database (`postgres://user@host/db`), with the schema applied and its tables
+        /// analyzed, as a login that may act as the queries' roles; defaults to `DATABASE_URL`.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
     },
 }
 
@@ -154,8 +165,9 @@ pub fn run(schema: Schema) -> ExitCode {
 }
 
 /// [`run`] with the arguments given (the first is the program's name), returning the exit
-/// code as a number: 0 success; for `check`, 1 drift and 2 any error; otherwise 1 an error and
-/// 2 a usage error.
+/// code as a number: 0 success; for `check`, 1 drift and 2 any error; for `queries`, 1 a query
+/// not served or an index unused or redundant, 2 any error; otherwise 1 an error and 2 a usage
+/// error.
 pub fn run_with<I, T>(schema: Schema, args: I) -> u8
 where
     I: IntoIterator<Item = T>,
@@ -194,7 +206,10 @@ where
             return if to_stderr { 2 } else { 0 };
         }
     };
-    let is_check = matches!(cli.command, Command::Check { .. });
+    let is_check = matches!(
+        cli.command,
+        Command::Check { .. } | Command::Queries { .. }
+    );
     // What the command printed before an error is printed too.
     let mut text = String::new();
     let result = execute(schema, cli.command, &mut text);
@@ -351,6 +366,17 @@ fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Err
                 }
             }
             Ok(if clean { 0 } else { 1 })
+        }
+        Command::Queries { database_url } => {
+            if schema.registered_queries().is_empty() {
+                return Err("no query is registered: register them with `Schema::queries`".into());
+            }
+            let report = runtime()?.block_on(async {
+                let mut client = connect(&database_url).await?;
+                Ok::<_, Error>(crate::pg::explain::check_queries(&mut client, &schema).await?)
+            })?;
+            write!(out, "{report}")?;
+            Ok(if report.passed() { 0 } else { 1 })
         }
         Command::Diff { database } => {
             let plan = runtime()?.block_on(plan_for(
