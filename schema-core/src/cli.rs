@@ -206,10 +206,7 @@ where
             return if to_stderr { 2 } else { 0 };
         }
     };
-    let is_check = matches!(
-        cli.command,
-        Command::Check { .. } | Command::Queries { .. }
-    );
+    let is_check = matches!(cli.command, Command::Check { .. } | Command::Queries { .. });
     // What the command printed before an error is printed too.
     let mut text = String::new();
     let result = execute(schema, cli.command, &mut text);

@@ -220,6 +220,10 @@ pub struct QueryReport {
     pub indexes: Vec<IndexFinding>,
     /// The schema's tables that no registered query reads (their indexes are not judged).
     pub tables_not_read: Vec<String>,
+    /// The tables the registered queries read that are empty or were never analyzed: the
+    /// planner's choice among their indexes says nothing until they hold representative rows
+    /// and are analyzed.
+    pub tables_without_statistics: Vec<String>,
 }
 
 impl QueryReport {
@@ -285,6 +289,14 @@ impl fmt::Display for QueryReport {
                 f,
                 "\nno registered query reads: {}",
                 self.tables_not_read.join(", ")
+            )?;
+        }
+        if !self.tables_without_statistics.is_empty() {
+            writeln!(
+                f,
+                "\nwarning: empty or never analyzed, so the planner's choice among their \
+                 indexes is arbitrary: {} (check on representative rows, analyzed)",
+                self.tables_without_statistics.join(", ")
             )?;
         }
         Ok(())
@@ -369,7 +381,11 @@ async fn plan_of(
     transaction.batch_execute(&setup).await?;
     let mut prepared = false;
     let result = if version >= 160000 {
-        explain_text(&transaction, &format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}")).await
+        explain_text(
+            &transaction,
+            &format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}"),
+        )
+        .await
     } else {
         match transaction
             .batch_execute(&format!("PREPARE {PREPARED_NAME} AS {sql}"))
@@ -485,6 +501,8 @@ struct Catalog {
     indexes: Vec<CatalogIndex>,
     /// Per table (model name): each foreign key's columns.
     foreign_keys: BTreeMap<String, Vec<Vec<String>>>,
+    /// The tables (model names) that are empty or were never analyzed (`reltuples` 0 or -1).
+    without_statistics: BTreeSet<String>,
 }
 
 /// Reads the indexes and foreign keys of the schema's tables.
@@ -555,9 +573,22 @@ async fn read_indexes(client: &Client, schema: &Schema) -> Result<Catalog, PgErr
             .or_default()
             .push(row.get(1));
     }
+    let rows = client
+        .query(
+            "SELECT t.ord::int FROM unnest($1::text[]) WITH ORDINALITY AS t(name, ord) \
+             JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(t.name) \
+             WHERE c.reltuples <= 0",
+            &[&quoted],
+        )
+        .await?;
+    let without_statistics = rows
+        .iter()
+        .map(|row| tables[row.get::<_, i32>(0) as usize - 1].clone())
+        .collect();
     Ok(Catalog {
         indexes,
         foreign_keys,
+        without_statistics,
     })
 }
 
@@ -873,6 +904,7 @@ fn judge(schema: &Schema, plans: &[PlanResult], catalog: &Catalog) -> QueryRepor
 
     let mut indexes = Vec::new();
     let mut tables_not_read = Vec::new();
+    let mut tables_without_statistics = Vec::new();
     for table in schema.tables() {
         let qualified = table.qualified_name().into_owned();
         let of_table: Vec<&CatalogIndex> = catalog
@@ -885,6 +917,9 @@ fn judge(schema: &Schema, plans: &[PlanResult], catalog: &Catalog) -> QueryRepor
                 tables_not_read.push(qualified);
             }
             continue;
+        }
+        if catalog.without_statistics.contains(&qualified) {
+            tables_without_statistics.push(qualified.clone());
         }
         let foreign_keys = catalog
             .foreign_keys
@@ -905,6 +940,7 @@ fn judge(schema: &Schema, plans: &[PlanResult], catalog: &Catalog) -> QueryRepor
         queries,
         indexes,
         tables_not_read,
+        tables_without_statistics,
     }
 }
 
@@ -1089,10 +1125,8 @@ fn index_to_declare(facts: &PlanFacts, catalog: &Catalog) -> Option<String> {
             }
         }
     }
-    let mut columns: Vec<(String, String)> = equalities
-        .iter()
-        .map(|c| (c.clone(), c.clone()))
-        .collect();
+    let mut columns: Vec<(String, String)> =
+        equalities.iter().map(|c| (c.clone(), c.clone())).collect();
     if let Some(range) = ranges.iter().find(|r| !equalities.contains(r)) {
         columns.push((range.clone(), range.clone()));
     }
@@ -1112,11 +1146,18 @@ fn index_to_declare(facts: &PlanFacts, catalog: &Catalog) -> Option<String> {
     if columns.is_empty() {
         return None;
     }
-    let names: Vec<&String> = columns.iter().map(|(c, _)| c).collect();
+    // The equalities in any order, then the rest in order.
+    let equal_count = equalities.len();
     let exists = catalog.indexes.iter().any(|i| {
         i.relation == relation
-            && i.column_names.len() >= names.len()
-            && i.column_names.iter().zip(&names).all(|(a, b)| a == *b)
+            && i.column_names.len() >= columns.len()
+            && i.column_names[..equal_count]
+                .iter()
+                .all(|c| equalities.contains(c))
+            && i.column_names[equal_count..columns.len()]
+                .iter()
+                .zip(&columns[equal_count..])
+                .all(|(a, (b, _))| a == b)
     });
     if exists {
         return None;
@@ -1170,17 +1211,24 @@ mod tests {
         Catalog {
             indexes: vec![
                 index("support_tickets_pkey", &["ticket_id"]),
-                index("support_tickets_provider_id_status_idx", &["provider_id", "status"]),
+                index(
+                    "support_tickets_provider_id_status_idx",
+                    &["provider_id", "status"],
+                ),
                 index(
                     "support_tickets_provider_id_created_at_idx",
                     &["provider_id", "created_at DESC"],
                 ),
-                index("support_tickets_status_priority_idx", &["status", "priority"]),
+                index(
+                    "support_tickets_status_priority_idx",
+                    &["status", "priority"],
+                ),
             ],
             foreign_keys: BTreeMap::from([(
                 "support_tickets".to_string(),
                 vec![vec!["provider_id".to_string()]],
             )]),
+            without_statistics: BTreeSet::new(),
         }
     }
 
@@ -1317,6 +1365,13 @@ mod tests {
             Some("index(provider_id, category, subject(desc))")
         );
 
+        // Equalities in another order than an index's columns: that index serves them, and the
+        // planner's choice is at fault, not the declaration.
+        let plan = r#"[{"Plan": {"Node Type": "Index Scan", "Index Name": "support_tickets_status_priority_idx",
+            "Relation Name": "support_tickets", "Index Cond": "((status)::text = $2)",
+            "Filter": "(provider_id = $1)"}}]"#;
+        assert_eq!(judged(plan).declare, None);
+
         let plan = r#"[{"Plan": {"Node Type": "Seq Scan", "Relation Name": "support_tickets",
             "Filter": "((assigned_to)::text = $1)"}}]"#;
         let finding = judged(plan);
@@ -1356,7 +1411,10 @@ mod tests {
             IndexStatus::Unused
         );
         // A descending column is not the prefix of an ascending one.
-        let created = index("support_tickets_provider_id_created_idx", &["provider_id", "created_at"]);
+        let created = index(
+            "support_tickets_provider_id_created_idx",
+            &["provider_id", "created_at"],
+        );
         let mut both = of_table.clone();
         both.push(&created);
         assert_eq!(
