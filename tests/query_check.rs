@@ -436,3 +436,76 @@ fn the_command_line_prints_query_index_and_verdict() {
     assert_eq!(code, 2);
     assert!(err.contains("no query is registered"), "{err}");
 }
+
+/// A migrations folder of its own, removed on drop.
+struct Folder(std::path::PathBuf);
+
+impl Folder {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("query_check_{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&path).unwrap();
+        Folder(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `check` of `schema` on `db` (roles named as `db` names them), against a migrations folder
+/// made from the same code: its exit code and what it printed.
+fn check_command(db: &TestDb, schema: Schema) -> (u8, String) {
+    let folder = Folder::new();
+    let schema = schema.with_names(db.names().clone());
+    let run = |args: &[&str]| {
+        let mut all = vec!["schema"];
+        all.extend_from_slice(args);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = schema_core::cli::run_to(schema.clone(), all, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
+        )
+    };
+    let (code, out) = run(&["migrate", "new", "init", "--dir", folder.path()]);
+    assert_eq!(code, 0, "{out}");
+    run(&["check", "--database-url", db.url(), "--dir", folder.path()])
+}
+
+#[test]
+fn check_fails_on_a_registered_query_the_indexes_do_not_serve() {
+    let db = clinic();
+    let (code, out) = check_command(&db, schema());
+    assert_eq!(code, 0, "{out}");
+
+    let with_category = schema().queries(
+        QueryRole::new(SUPPORT_TEAM_ROLE),
+        [NamedQuery::new(
+            "in_category",
+            "SELECT * FROM support_tickets WHERE category = $1",
+        )],
+    );
+    let (code, out) = check_command(&db, with_category);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the registered queries are not all served by the indexes:")
+            && out.contains("declare #[pg(index(category))]"),
+        "{out}"
+    );
+
+    // On tables without statistics the plans say nothing: not judged, and said so.
+    let (code, out) = check_command(&TestDb::with_schema(), schema());
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "the registered queries were not judged: support_tickets empty or never analyzed"
+        ),
+        "{out}"
+    );
+}

@@ -55,8 +55,10 @@ enum Command {
         #[command(subcommand)]
         command: MigrateCommand,
     },
-    /// Exit 0 when the database matches the code and the code matches the latest migration;
-    /// 1 when either differs (each difference printed); 2 on any error.
+    /// Exit 0 when the database matches the code and the code matches the latest migration,
+    /// and the registered queries are served by the indexes (see `queries`; not judged on
+    /// empty or never analyzed tables); 1 when either differs or a query is not served (each
+    /// difference printed); 2 on any error.
     Check {
         #[command(flatten)]
         database: Database,
@@ -355,12 +357,16 @@ fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Err
             }
             let lines =
                 runtime()?.block_on(drift(&database.database_url, &schema, database.shadow()))?;
-            if !lines.is_empty() {
+            let drifted = !lines.is_empty();
+            if drifted {
                 clean = false;
                 writeln!(out, "the database differs from the code:")?;
                 for line in lines {
                     writeln!(out, "  {line}")?;
                 }
+            }
+            if !check_registered_queries(&schema, &database.database_url, drifted, out)? {
+                clean = false;
             }
             Ok(if clean { 0 } else { 1 })
         }
@@ -398,6 +404,53 @@ fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Err
             Ok(0)
         }
     }
+}
+
+/// `check`'s part for the queries registered on `schema`: their plan check on the database,
+/// unless there are none, the database differs from the code (the plans would be of another
+/// schema), or a table they read is empty or never analyzed (the planner's choice among its
+/// indexes would say nothing); each case but the first says so. False when a query is not
+/// served or an index is unused or redundant, with the report.
+fn check_registered_queries(
+    schema: &Schema,
+    url: &str,
+    drifted: bool,
+    out: &mut String,
+) -> Result<bool, Error> {
+    if schema.registered_queries().is_empty() {
+        return Ok(true);
+    }
+    if drifted {
+        writeln!(
+            out,
+            "the registered queries were not checked: the database differs from the code"
+        )?;
+        return Ok(true);
+    }
+    let report = runtime()?.block_on(async {
+        let mut client = connect(url).await?;
+        Ok::<_, Error>(crate::pg::explain::check_queries(&mut client, schema).await?)
+    })?;
+    if !report.tables_without_statistics.is_empty() {
+        writeln!(
+            out,
+            "the registered queries were not judged: {} empty or never analyzed \
+             (run `queries` on representative rows, analyzed)",
+            report.tables_without_statistics.join(", ")
+        )?;
+        return Ok(true);
+    }
+    if report.passed() {
+        return Ok(true);
+    }
+    writeln!(
+        out,
+        "the registered queries are not all served by the indexes:"
+    )?;
+    for line in report.to_string().lines() {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(false)
 }
 
 fn first_line(sql: &str) -> &str {
