@@ -1,5 +1,5 @@
 //! The queries an application asks, registered by name beside its tables, so that the plan
-//! check ([`pg::explain`](crate::pg::explain), feature `postgres`) can read each one's plan and
+//! check (`pg::explain`, feature `postgres`) can read each one's plan and
 //! tell whether the declared indexes serve it.
 //!
 //! A query is registered by its SQL text alone, with `$1..$n` for its values: the text a typed

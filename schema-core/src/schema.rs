@@ -134,8 +134,8 @@ impl Schema {
     }
 
     /// Registers queries the application asks, run as `role`: the plan check
-    /// ([`pg::explain::check_queries`](crate::pg::explain::check_queries), the command line's
-    /// `queries`) reads each one's plan and reports whether the declared indexes serve it, and
+    /// (`pg::explain::check_queries` with the feature `postgres`, the command line's `queries`
+    /// and `check`) reads each one's plan and reports whether the declared indexes serve it, and
     /// which declared indexes no registered query uses. Registering changes nothing else: the
     /// DDL, the model and every plan of changes stay as they are.
     ///
