@@ -38,6 +38,17 @@ fn physician() -> QueryRole {
     QueryRole::new(PHYSICIAN_ROLE).setting(PROVIDER_SETTING, "00000000-0000-0000-0000-000000000001")
 }
 
+/// The support team's role.
+fn support_team() -> QueryRole {
+    QueryRole::new(SUPPORT_TEAM_ROLE)
+}
+
+/// The check of the application's tables with the one query `sql`, named `name`, asked as
+/// `role`.
+fn check_one(db: &TestDb, role: QueryRole, name: &'static str, sql: &'static str) -> QueryReport {
+    check(db, tables_with(role, &[(name, sql)]))
+}
+
 /// The check of `schema` (named as `db` names its roles) on `db`, as the owner's login.
 fn check(db: &TestDb, schema: Schema) -> QueryReport {
     let schema = schema.with_names(db.names().clone());
@@ -114,15 +125,11 @@ fn a_status_alone_reads_the_index_without_its_leading_column() {
              DROP INDEX support_tickets_assigned_to_status_idx",
         )
         .unwrap();
-    let report = check(
+    let report = check_one(
         &db,
-        tables_with(
-            QueryRole::new(SUPPORT_TEAM_ROLE),
-            &[(
-                "by_status",
-                "SELECT * FROM support_tickets WHERE status = $1",
-            )],
-        ),
+        support_team(),
+        "by_status",
+        "SELECT * FROM support_tickets WHERE status = $1",
     );
     let finding = report.query("by_status").unwrap();
     assert!(!finding.served(), "{report}");
@@ -196,15 +203,11 @@ fn a_skip_scan_of_postgresql_18_is_not_taken_for_a_served_query() {
             .unwrap_or_else(|| panic!("no index searches in:\n{plan}"));
         assert!(searches > 1, "not a skip scan:\n{plan}");
     }
-    let report = check(
+    let report = check_one(
         &db,
-        tables_with(
-            QueryRole::new(SUPPORT_TEAM_ROLE),
-            &[(
-                "by_status",
-                "SELECT * FROM support_tickets WHERE status = $1",
-            )],
-        ),
+        support_team(),
+        "by_status",
+        "SELECT * FROM support_tickets WHERE status = $1",
     );
     assert!(
         matches!(
@@ -218,15 +221,11 @@ fn a_skip_scan_of_postgresql_18_is_not_taken_for_a_served_query() {
 #[test]
 fn a_query_served_only_through_the_policy_is_reported_as_such() {
     let db = clinic();
-    let report = check(
+    let report = check_one(
         &db,
-        tables_with(
-            physician(),
-            &[(
-                "my_tickets_by_status",
-                "SELECT * FROM support_tickets WHERE status = $1",
-            )],
-        ),
+        physician(),
+        "my_tickets_by_status",
+        "SELECT * FROM support_tickets WHERE status = $1",
     );
     let finding = report.query("my_tickets_by_status").unwrap();
     assert!(
@@ -241,15 +240,11 @@ fn a_query_served_only_through_the_policy_is_reported_as_such() {
         .contains("add `provider_id = $n` to the query"));
 
     // The same question with the provider compared by the query itself is served.
-    let report = check(
+    let report = check_one(
         &db,
-        tables_with(
-            physician(),
-            &[(
-                "my_tickets_by_status",
-                "SELECT * FROM support_tickets WHERE provider_id = $1 AND status = $2",
-            )],
-        ),
+        physician(),
+        "my_tickets_by_status",
+        "SELECT * FROM support_tickets WHERE provider_id = $1 AND status = $2",
     );
     assert!(
         report.query("my_tickets_by_status").unwrap().served(),
@@ -303,15 +298,11 @@ fn a_filter_on_a_column_no_index_holds_names_the_index_to_declare() {
     );
 
     // As the support team, no index at all: the table is read whole.
-    let report = check(
+    let report = check_one(
         &db,
-        tables_with(
-            QueryRole::new(SUPPORT_TEAM_ROLE),
-            &[(
-                "in_category",
-                "SELECT * FROM support_tickets WHERE category = $1",
-            )],
-        ),
+        support_team(),
+        "in_category",
+        "SELECT * FROM support_tickets WHERE category = $1",
     );
     let finding = report.query("in_category").unwrap();
     assert!(finding.problems.contains(&Problem::SequentialScan {
@@ -326,15 +317,11 @@ fn an_index_no_query_uses_or_another_index_starts_with_is_reported() {
     db.client()
         .batch_execute("CREATE INDEX support_tickets_status_idx ON support_tickets (status)")
         .unwrap();
-    let report = check(
+    let report = check_one(
         &db,
-        tables_with(
-            QueryRole::new(SUPPORT_TEAM_ROLE),
-            &[(
-                "triage_queue",
-                "SELECT * FROM support_tickets WHERE status = $1 ORDER BY priority",
-            )],
-        ),
+        support_team(),
+        "triage_queue",
+        "SELECT * FROM support_tickets WHERE status = $1 ORDER BY priority",
     );
     assert!(report.query("triage_queue").unwrap().served(), "{report}");
     assert!(!report.passed());
@@ -364,7 +351,7 @@ fn a_query_the_server_cannot_plan_is_a_finding_of_its_own() {
     let report = check(
         &db,
         tables_with(
-            QueryRole::new(SUPPORT_TEAM_ROLE),
+            support_team(),
             &[
                 (
                     "misspelt",
@@ -429,7 +416,7 @@ fn the_command_line_prints_query_index_and_verdict() {
     assert!(out.starts_with("query "), "{out}");
 
     let (code, out, _) = run(tables_with(
-        QueryRole::new(SUPPORT_TEAM_ROLE),
+        support_team(),
         &[(
             "in_category",
             "SELECT * FROM support_tickets WHERE category = $1",
@@ -491,7 +478,7 @@ fn check_fails_on_a_registered_query_the_indexes_do_not_serve() {
     assert_eq!(code, 0, "{out}");
 
     let with_category = schema().queries(
-        QueryRole::new(SUPPORT_TEAM_ROLE),
+        support_team(),
         [NamedQuery::new(
             "in_category",
             "SELECT * FROM support_tickets WHERE category = $1",

@@ -22,7 +22,31 @@ pub(super) struct Condition {
     pub(super) column: Option<String>,
     /// The operator (`=`, `<`, `= ANY`, ...).
     pub(super) operator: String,
+    /// What the right side is.
     pub(super) operand: Operand,
+}
+
+/// The bytes of `text` outside its quoted literals, each with its position and how many
+/// parentheses are open before it: the one walk every reading below makes.
+fn unquoted(text: &str) -> impl Iterator<Item = (usize, u8, usize)> + '_ {
+    let mut depth = 0usize;
+    let mut quoted = false;
+    text.bytes().enumerate().filter_map(move |(i, b)| {
+        if b == b'\'' {
+            quoted = !quoted;
+            return None;
+        }
+        if quoted {
+            return None;
+        }
+        let open = depth;
+        match b {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        Some((i, b, open))
+    })
 }
 
 /// Splits a printed condition into its top-level `AND`ed parts, each without its outer
@@ -30,25 +54,12 @@ pub(super) struct Condition {
 pub(super) fn conjuncts(text: &str) -> Vec<&str> {
     let text = strip_parens(text.trim());
     let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut quoted = false;
     let mut start = 0;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth = depth.saturating_sub(1),
-            b' ' if !quoted && depth == 0 && text[i..].starts_with(" AND ") => {
-                parts.push(strip_parens(text[start..i].trim()));
-                i += " AND ".len();
-                start = i;
-                continue;
-            }
-            _ => {}
+    for (i, b, open) in unquoted(text) {
+        if b == b' ' && open == 0 && i >= start && text[i..].starts_with(" AND ") {
+            parts.push(strip_parens(text[start..i].trim()));
+            start = i + " AND ".len();
         }
-        i += 1;
     }
     parts.push(strip_parens(text[start..].trim()));
     parts
@@ -56,66 +67,46 @@ pub(super) fn conjuncts(text: &str) -> Vec<&str> {
 
 /// `text` without the parentheses that wrap all of it, as many pairs as there are.
 pub(super) fn strip_parens(mut text: &str) -> &str {
-    loop {
-        let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) else {
-            return text;
-        };
-        // `(a) = (b)` starts and ends with parentheses that do not wrap the whole.
-        let mut depth = 0i32;
-        let mut quoted = false;
-        for c in inner.chars() {
-            match c {
-                '\'' => quoted = !quoted,
-                '(' if !quoted => depth += 1,
-                ')' if !quoted => {
-                    depth -= 1;
-                    if depth < 0 {
-                        return text;
-                    }
-                }
-                _ => {}
-            }
+    while text.starts_with('(') && text.ends_with(')') {
+        // `(a) = (b)` starts and ends with parentheses that do not wrap the whole: its first
+        // one closes before the end.
+        let closes_early =
+            unquoted(text).any(|(i, b, open)| b == b')' && open == 1 && i + 1 < text.len());
+        if closes_early {
+            break;
         }
-        text = inner.trim();
+        text = text[1..text.len() - 1].trim();
     }
+    text
 }
 
 /// Reads one condition as `column op operand`, where it has that shape.
 pub(super) fn condition(text: &str) -> Option<Condition> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut quoted = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth = depth.saturating_sub(1),
-            b' ' if !quoted && depth == 0 => {
-                let rest = &text[i + 1..];
-                let operator: String = rest
-                    .chars()
-                    .take_while(|c| "=<>!~*+-/%^&|#@?".contains(*c))
-                    .collect();
-                if !operator.is_empty() && rest[operator.len()..].starts_with(' ') {
-                    let mut right = rest[operator.len()..].trim();
-                    let mut operator = operator;
-                    for quantifier in ["ANY ", "ALL "] {
-                        if let Some(inner) = right.strip_prefix(quantifier) {
-                            operator = format!("{operator} {}", quantifier.trim());
-                            right = inner;
-                        }
-                    }
-                    return Some(Condition {
-                        column: column_of(&text[..i]),
-                        operator,
-                        operand: operand(right),
-                    });
-                }
-            }
-            _ => {}
+    for (i, b, open) in unquoted(text) {
+        if b != b' ' || open != 0 {
+            continue;
         }
-        i += 1;
+        let rest = &text[i + 1..];
+        let operator: String = rest
+            .chars()
+            .take_while(|c| "=<>!~*+-/%^&|#@?".contains(*c))
+            .collect();
+        if operator.is_empty() || !rest[operator.len()..].starts_with(' ') {
+            continue;
+        }
+        let mut right = rest[operator.len()..].trim();
+        let mut operator = operator;
+        for quantifier in ["ANY ", "ALL "] {
+            if let Some(inner) = right.strip_prefix(quantifier) {
+                operator = format!("{operator} {}", quantifier.trim());
+                right = inner;
+            }
+        }
+        return Some(Condition {
+            column: column_of(&text[..i]),
+            operator,
+            operand: operand(right),
+        });
     }
     None
 }
@@ -136,40 +127,25 @@ pub(super) fn column_of(left: &str) -> Option<String> {
 
 /// Where the last top-level `::` of `text` is.
 pub(super) fn top_level_cast(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quoted = false;
-    let mut found = None;
     let bytes = text.as_bytes();
-    for i in 0..bytes.len() {
-        match bytes[i] {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth = depth.saturating_sub(1),
-            b':' if !quoted
-                && depth == 0
+    unquoted(text)
+        .filter(|&(i, b, open)| {
+            b == b':'
+                && open == 0
                 && bytes.get(i + 1) == Some(&b':')
-                && (i == 0 || bytes[i - 1] != b':') =>
-            {
-                found = Some(i);
-            }
-            _ => {}
-        }
-    }
-    found
+                && (i == 0 || bytes[i - 1] != b':')
+        })
+        .map(|(i, _, _)| i)
+        .last()
 }
 
 /// What a right side is (see [`Operand`]).
 pub(super) fn operand(right: &str) -> Operand {
     let bytes = right.as_bytes();
-    let mut quoted = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\'' => quoted = !quoted,
-            b'$' if !quoted && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                return Operand::Parameter
-            }
-            _ => {}
-        }
+    let parameter = unquoted(right)
+        .any(|(i, b, _)| b == b'$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+    if parameter {
+        return Operand::Parameter;
     }
     let lowered = right.to_ascii_lowercase();
     if lowered.contains("current_setting(") {
@@ -243,6 +219,8 @@ mod tests {
             condition("(status)::text = 'OPEN AND x = $1'::text").map(|c| c.operand),
             Some(Operand::Constant)
         );
+        assert_eq!(strip_parens("((a) = (b))"), "(a) = (b)");
+        assert_eq!(strip_parens("(a) = (b)"), "(a) = (b)");
         assert_eq!(
             conjuncts("((status)::text = 'a AND b'::text)"),
             vec!["(status)::text = 'a AND b'::text"]
