@@ -370,6 +370,19 @@ fn a_query_the_server_cannot_plan_is_a_finding_of_its_own() {
     ));
     // The failed plan's transaction is rolled back and its statement gone: the next is planned.
     assert!(report.query("triage_queue").unwrap().served(), "{report}");
+
+    // One statement per query: a second one is refused by the parse, before
+    // anything runs.
+    let report = check_one(
+        &db,
+        support_team(),
+        "two_statements",
+        "SELECT * FROM support_tickets WHERE status = $1; DROP TABLE support_tickets",
+    );
+    assert!(matches!(
+        &report.query("two_statements").unwrap().problems[..],
+        [Problem::NotPlanned(message)] if message.contains("multiple commands")
+    ));
 }
 
 #[test]

@@ -106,7 +106,12 @@ async fn plan_of(
     let transaction = client.transaction().await?;
     transaction.batch_execute(&setup).await?;
     let mut prepared = false;
-    let result = if version >= 160000 {
+    // The text is parsed first by the extended protocol, which refuses more than one statement:
+    // what follows sends it inside statements of the simple protocol, which would run each.
+    let parsed = transaction.prepare(sql).await;
+    let result = if let Err(error) = parsed {
+        Err(server_message(&error))
+    } else if version >= 160000 {
         explain_text(
             &transaction,
             &format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}"),
@@ -120,35 +125,41 @@ async fn plan_of(
             Err(error) => Err(server_message(&error)),
             Ok(()) => {
                 prepared = true;
-                let count: i32 = transaction
+                match transaction
                     .query_one(
                         "SELECT coalesce(cardinality(parameter_types), 0) \
                          FROM pg_catalog.pg_prepared_statements WHERE name = $1",
                         &[&PREPARED_NAME],
                     )
-                    .await?
-                    .get(0);
-                let nulls = vec!["NULL"; count as usize].join(", ");
-                let arguments = if count == 0 {
-                    String::new()
-                } else {
-                    format!("({nulls})")
-                };
-                explain_text(
-                    &transaction,
-                    &format!("EXPLAIN (FORMAT JSON) EXECUTE {PREPARED_NAME}{arguments}"),
-                )
-                .await
+                    .await
+                {
+                    Err(error) => Err(server_message(&error)),
+                    Ok(row) => {
+                        let count: i32 = row.get(0);
+                        let arguments = if count == 0 {
+                            String::new()
+                        } else {
+                            format!("({})", vec!["NULL"; count as usize].join(", "))
+                        };
+                        explain_text(
+                            &transaction,
+                            &format!("EXPLAIN (FORMAT JSON) EXECUTE {PREPARED_NAME}{arguments}"),
+                        )
+                        .await
+                    }
+                }
             }
         }
     };
-    transaction.rollback().await?;
-    // A prepared statement outlives the transaction it was made in.
+    let rolled_back = transaction.rollback().await;
+    // A prepared statement outlives the transaction it was made in: deallocated whatever
+    // happened, so the next query's `PREPARE` finds its name free.
     if prepared {
         client
             .batch_execute(&format!("DEALLOCATE {PREPARED_NAME}"))
             .await?;
     }
+    rolled_back?;
     Ok(result.and_then(|text| {
         serde_json::from_str(&text).map_err(|e| format!("the plan is not JSON: {e}"))
     }))
