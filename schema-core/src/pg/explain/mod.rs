@@ -22,6 +22,9 @@
 //!   `EXPLAIN (FORMAT JSON) EXECUTE` with one `NULL` per parameter (the count read from
 //!   `pg_prepared_statements.parameter_types`); the statement is deallocated after.
 //!
+//! The text is first parsed by the extended protocol, which refuses a text of more than one
+//! statement: a registered query is one statement, and nothing else in its text runs.
+//!
 //! The planner still chooses among the indexes by the tables' statistics: run the check on a
 //! database whose tables hold representative rows and have been analyzed (a copy of
 //! production's, or test data); on empty tables every index looks alike.
