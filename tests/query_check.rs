@@ -386,6 +386,20 @@ fn a_query_the_server_cannot_plan_is_a_finding_of_its_own() {
 }
 
 #[test]
+fn a_null_test_on_the_leading_column_is_a_lookup() {
+    let db = clinic();
+    let report = check_one(
+        &db,
+        support_team(),
+        "unassigned",
+        "SELECT * FROM support_tickets WHERE assigned_to IS NULL AND status = $1",
+    );
+    let finding = report.query("unassigned").unwrap();
+    assert!(finding.served(), "{report}");
+    assert_eq!(finding.indexes, ["support_tickets_assigned_to_status_idx"]);
+}
+
+#[test]
 fn tables_without_statistics_are_named_in_a_warning() {
     let db = TestDb::with_schema();
     let report = check(&db, schema());

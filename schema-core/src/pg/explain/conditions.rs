@@ -80,8 +80,18 @@ pub(super) fn strip_parens(mut text: &str) -> &str {
     text
 }
 
-/// Reads one condition as `column op operand`, where it has that shape.
+/// Reads one condition as `column op operand`, where it has that shape; `column IS NULL` and
+/// `column IS NOT NULL` read as the operator `IS NULL` or `IS NOT NULL` with a constant.
 pub(super) fn condition(text: &str) -> Option<Condition> {
+    for test in ["IS NOT NULL", "IS NULL"] {
+        if let Some(left) = text.strip_suffix(test).and_then(|t| t.strip_suffix(' ')) {
+            return Some(Condition {
+                column: column_of(left),
+                operator: test.to_string(),
+                operand: Operand::Constant,
+            });
+        }
+    }
     for (i, b, open) in unquoted(text) {
         if b != b' ' || open != 0 {
             continue;
@@ -218,6 +228,14 @@ mod tests {
         assert_eq!(
             condition("(status)::text = 'OPEN AND x = $1'::text").map(|c| c.operand),
             Some(Operand::Constant)
+        );
+        assert_eq!(
+            condition("(assigned_to)::text IS NULL"),
+            Some(Condition {
+                column: Some("assigned_to".into()),
+                operator: "IS NULL".into(),
+                operand: Operand::Constant,
+            })
         );
         assert_eq!(strip_parens("((a) = (b))"), "(a) = (b)");
         assert_eq!(strip_parens("(a) = (b)"), "(a) = (b)");

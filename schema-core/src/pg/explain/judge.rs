@@ -344,7 +344,7 @@ fn index_to_declare(facts: &PlanFacts, catalog: &Catalog) -> Option<String> {
                     continue;
                 }
                 let target = match condition.operator.as_str() {
-                    "=" | "= ANY" => &mut equalities,
+                    "=" | "= ANY" | "IS NULL" => &mut equalities,
                     "<" | "<=" | ">" | ">=" => &mut ranges,
                     _ => continue,
                 };
