@@ -34,7 +34,9 @@
 //! Per query ([`QueryFinding`]): the indexes it reads, and a [`Problem`] for each of: a
 //! sequential scan; an index whose leading column no condition matches (a whole-index read);
 //! one whose leading column only a policy's qual matches (a condition whose right side holds
-//! no parameter and no constant of the query, such as `current_setting(...)`); a residual
+//! no parameter of the query and reads a setting, `current_setting(...)`, as the policies of a
+//! scoped role do; a constant or a column of another table in a join counts as the query's
+//! own); a residual
 //! `Filter` (rows read and thrown away); a `Sort` left over (an order no index gives). When no
 //! declared index starts with the columns the query needs, the finding carries the
 //! `index(...)` attribute to declare.
