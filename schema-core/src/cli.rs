@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Commands: `dump [--format sql|json|mermaid]`, `migrate new NAME [--allow-data-loss OBJECT]...`,
-//! `migrate apply`, `migrate status`, `check` and `diff`; the ones that talk to a database take
+//! `migrate apply`, `migrate status`, `check`, `diff` and `queries` (the plan check of the
+//! queries registered with [`Schema::queries`]); the ones that talk to a database take
 //! `--database-url` (or `DATABASE_URL`). Nothing prompts: every choice is a flag.
 //!
 //! Every connection goes through [`pg::connect`](fn@crate::pg::connect): the URL's `sslmode` and
@@ -54,8 +55,10 @@ enum Command {
         #[command(subcommand)]
         command: MigrateCommand,
     },
-    /// Exit 0 when the database matches the code and the code matches the latest migration;
-    /// 1 when either differs (each difference printed); 2 on any error.
+    /// Exit 0 when the database matches the code and the code matches the latest migration,
+    /// and the registered queries are served by the indexes (see `queries`; not judged on
+    /// empty or never analyzed tables); 1 when either differs or a query is not served (each
+    /// difference printed); 2 on any error.
     Check {
         #[command(flatten)]
         database: Database,
@@ -68,6 +71,16 @@ enum Command {
     Diff {
         #[command(flatten)]
         database: Database,
+    },
+    /// Plans each registered query on the database as the role that asks it (row-level
+    /// security on, a generic plan, nothing changed) and prints query, index and verdict, then
+    /// how each index of the tables they read is used. Exit 0 when every query is served and no
+    /// index is unused or redundant; 1 otherwise; 2 on any error.
+    Queries {
+        /// The database (`postgres://user@host/db`), with the schema applied and its tables
+        /// analyzed, as a login that may act as the queries' roles; defaults to `DATABASE_URL`.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
     },
 }
 
@@ -154,8 +167,9 @@ pub fn run(schema: Schema) -> ExitCode {
 }
 
 /// [`run`] with the arguments given (the first is the program's name), returning the exit
-/// code as a number: 0 success; for `check`, 1 drift and 2 any error; otherwise 1 an error and
-/// 2 a usage error.
+/// code as a number: 0 success; for `check`, 1 drift and 2 any error; for `queries`, 1 a query
+/// not served or an index unused or redundant, 2 any error; otherwise 1 an error and 2 a usage
+/// error.
 pub fn run_with<I, T>(schema: Schema, args: I) -> u8
 where
     I: IntoIterator<Item = T>,
@@ -194,7 +208,7 @@ where
             return if to_stderr { 2 } else { 0 };
         }
     };
-    let is_check = matches!(cli.command, Command::Check { .. });
+    let is_check = matches!(cli.command, Command::Check { .. } | Command::Queries { .. });
     // What the command printed before an error is printed too.
     let mut text = String::new();
     let result = execute(schema, cli.command, &mut text);
@@ -343,14 +357,29 @@ fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Err
             }
             let lines =
                 runtime()?.block_on(drift(&database.database_url, &schema, database.shadow()))?;
-            if !lines.is_empty() {
+            let drifted = !lines.is_empty();
+            if drifted {
                 clean = false;
                 writeln!(out, "the database differs from the code:")?;
                 for line in lines {
                     writeln!(out, "  {line}")?;
                 }
             }
+            if !check_registered_queries(&schema, &database.database_url, drifted, out)? {
+                clean = false;
+            }
             Ok(if clean { 0 } else { 1 })
+        }
+        Command::Queries { database_url } => {
+            if schema.registered_queries().is_empty() {
+                return Err("no query is registered: register them with `Schema::queries`".into());
+            }
+            let report = runtime()?.block_on(async {
+                let mut client = connect(&database_url).await?;
+                Ok::<_, Error>(crate::pg::explain::check_queries(&mut client, &schema).await?)
+            })?;
+            write!(out, "{report}")?;
+            Ok(if report.passed() { 0 } else { 1 })
         }
         Command::Diff { database } => {
             let plan = runtime()?.block_on(plan_for(
@@ -375,6 +404,53 @@ fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Err
             Ok(0)
         }
     }
+}
+
+/// `check`'s part for the queries registered on `schema`: their plan check on the database,
+/// unless there are none, the database differs from the code (the plans would be of another
+/// schema), or a table they read is empty or never analyzed (the planner's choice among its
+/// indexes would say nothing); each case but the first says so. False when a query is not
+/// served or an index is unused or redundant, with the report.
+fn check_registered_queries(
+    schema: &Schema,
+    url: &str,
+    drifted: bool,
+    out: &mut String,
+) -> Result<bool, Error> {
+    if schema.registered_queries().is_empty() {
+        return Ok(true);
+    }
+    if drifted {
+        writeln!(
+            out,
+            "the registered queries were not checked: the database differs from the code"
+        )?;
+        return Ok(true);
+    }
+    let report = runtime()?.block_on(async {
+        let mut client = connect(url).await?;
+        Ok::<_, Error>(crate::pg::explain::check_queries(&mut client, schema).await?)
+    })?;
+    if !report.tables_without_statistics.is_empty() {
+        writeln!(
+            out,
+            "the registered queries were not judged: {} empty or never analyzed \
+             (run `queries` on representative rows, analyzed)",
+            report.tables_without_statistics.join(", ")
+        )?;
+        return Ok(true);
+    }
+    if report.passed() {
+        return Ok(true);
+    }
+    writeln!(
+        out,
+        "the registered queries are not all served by the indexes:"
+    )?;
+    for line in report.to_string().lines() {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(false)
 }
 
 fn first_line(sql: &str) -> &str {

@@ -105,6 +105,7 @@ mod literal;
 #[cfg(feature = "migrate")]
 pub mod migrate;
 pub mod model;
+mod named_query;
 mod names;
 #[cfg(feature = "postgres")]
 pub mod pg;
@@ -128,6 +129,7 @@ pub use def::{
 pub use enums::PgEnum;
 pub use error::SchemaError;
 pub use literal::{SqlLiteral, ToSqlLiteral};
+pub use named_query::{NamedQuery, QueryRole, RegisteredQuery};
 pub use names::Names;
 pub use schema::Schema;
 pub use types::{

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use crate::def::TableDef;
 use crate::error::SchemaError;
 use crate::model::SchemaModel;
+use crate::named_query::{NamedQuery, QueryRole, RegisteredQuery};
 use crate::names::Names;
 use crate::render::{create_statements, psql_script, script, Statement};
 use crate::types::SqlType;
@@ -41,6 +42,7 @@ pub struct Schema {
     names: Names,
     enums: Vec<EnumDecl>,
     extensions: Vec<&'static str>,
+    queries: Vec<RegisteredQuery>,
 }
 
 /// A native enum type declared on its own (see [`Schema::enum_type`]): the Rust type's name,
@@ -129,6 +131,41 @@ impl Schema {
     /// How roles and settings are named in the deployment.
     pub fn names(&self) -> &Names {
         &self.names
+    }
+
+    /// Registers queries the application asks, run as `role`: the plan check
+    /// (`pg::explain::check_queries` with the feature `postgres`, the command line's `queries`
+    /// and `check`) reads each one's plan and reports whether the declared indexes serve it, and
+    /// which declared indexes no registered query uses. Registering changes nothing else: the
+    /// DDL, the model and every plan of changes stay as they are.
+    ///
+    /// ```
+    /// # use schema_core::{NamedQuery, QueryRole, Schema};
+    /// let schema = Schema::new().queries(
+    ///     QueryRole::new("support_team"),
+    ///     [NamedQuery::new(
+    ///         "triage_queue",
+    ///         "SELECT * FROM support_tickets WHERE status = $1 ORDER BY priority",
+    ///     )],
+    /// );
+    /// assert_eq!(schema.registered_queries()[0].query.name, "triage_queue");
+    /// ```
+    pub fn queries(
+        mut self,
+        role: QueryRole,
+        queries: impl IntoIterator<Item = NamedQuery>,
+    ) -> Self {
+        self.queries
+            .extend(queries.into_iter().map(|query| RegisteredQuery {
+                query,
+                role: role.clone(),
+            }));
+        self
+    }
+
+    /// The queries registered with [`Schema::queries`], in order.
+    pub fn registered_queries(&self) -> &[RegisteredQuery] {
+        &self.queries
     }
 
     /// The tables, in the order they were added.

@@ -39,6 +39,7 @@ pub mod connect;
 mod db;
 mod error;
 pub mod evolve;
+pub mod explain;
 pub mod introspect;
 #[cfg(any(feature = "deadpool", feature = "bb8"))]
 pub mod pool;

@@ -12,7 +12,8 @@ pub use billing::{
 pub use providers::{InsertProvider, Provider, SelectProvider, UpdateProvider};
 pub use support::{
     InsertSupportTicket, SelectSupportTicket, SupportTicket, TicketCategory, TicketPriority,
-    TicketStatus, UpdateSupportTicket, PHYSICIAN_ROLE, PROVIDER_SETTING, SUPPORT_TEAM_ROLE,
+    TicketStatus, UpdateSupportTicket, AGENT_WORKLOAD, PHYSICIAN_ROLE, PROVIDER_SETTING,
+    RECENT_TICKETS, SUPPORT_TEAM_ROLE, TICKETS_WITH_STATUS, TRIAGE_QUEUE,
 };
 pub use support_queries::{
     agent_workload, provider_recent_tickets, provider_tickets_with_status, support_queries,
@@ -21,17 +22,34 @@ pub use support_queries::{
 };
 
 use schema_core::pg::{Db, DbTransaction, PgError, RequestScope};
-use schema_core::{Names, Schema};
+use schema_core::{NamedQuery, Names, QueryRole, Schema};
 use uuid::Uuid;
 
-/// Every table of the application, in the order they are declared; rendering orders them by
-/// their foreign keys.
+/// Every table of the application, in the order they are declared (rendering orders them by
+/// their foreign keys), and the queries it asks of them, registered for the plan check as the
+/// role that asks each one.
 pub fn schema() -> Schema {
     Schema::new()
         .table::<Provider>()
         .table::<SupportTicket>()
         .table::<Invoice>()
         .table::<InvoiceLine>()
+        .queries(
+            // Any provider: a generic plan does not depend on the scope's value.
+            QueryRole::new(PHYSICIAN_ROLE)
+                .setting(PROVIDER_SETTING, "00000000-0000-0000-0000-000000000000"),
+            [
+                NamedQuery::new("tickets_with_status", TICKETS_WITH_STATUS),
+                NamedQuery::new("recent_tickets", RECENT_TICKETS),
+            ],
+        )
+        .queries(
+            QueryRole::new(SUPPORT_TEAM_ROLE),
+            [
+                NamedQuery::new("triage_queue", TRIAGE_QUEUE),
+                NamedQuery::new("agent_workload", AGENT_WORKLOAD),
+            ],
+        )
 }
 
 /// Opens a transaction scoped to one physician: it acts as the physician role alone (whatever
