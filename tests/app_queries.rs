@@ -1,4 +1,4 @@
-//! The application's four questions of `support_tickets` (`shared::schemas::support_queries`)
+//! The application's four questions of `support_tickets` (`src/schemas/db/support_queries.rs`)
 //! against the real database, asked as the roles that ask them: a physician inside their
 //! provider scope, the support team across providers, on tokio-postgres and on sqlx. Each
 //! returns exactly the tickets it should, in its order; a physician's never include another
@@ -12,13 +12,12 @@ use chrono::{DateTime, Duration, Utc};
 use common::{block_on, TestDb};
 use schema_core::pg::Db;
 use schema_core::query::Select;
-use schema_core::PgEnum;
-use shared::schemas::db::provider_transaction;
+use schema_core::{NamedQuery, PgEnum};
+use shared::schemas::db::{provider_transaction, schema};
 use shared::schemas::{
-    agent_workload, provider_recent_tickets, provider_tickets_with_status, support_queries,
-    triage_queue, SelectSupportTicket, SupportTicket, TicketPriority, TicketStatus, AGENT_WORKLOAD,
-    PHYSICIAN_ROLE, PROVIDER_RECENT_TICKETS, PROVIDER_SETTING, PROVIDER_TICKETS_WITH_STATUS,
-    TRIAGE_ORDER, TRIAGE_QUEUE,
+    agent_workload, physician_queries, provider_recent_tickets, provider_tickets_with_status,
+    support_team_queries, triage_queue, SelectSupportTicket, SupportTicket, TicketPriority,
+    TicketStatus, PHYSICIAN_ROLE, PROVIDER_SETTING, TRIAGE_ORDER,
 };
 use uuid::Uuid;
 
@@ -302,66 +301,78 @@ fn an_agents_workload_is_their_tickets_with_the_status_across_providers_oldest_f
 }
 
 #[test]
-fn the_registered_queries_are_the_four_each_led_by_an_equality_on_its_index_and_they_run() {
-    let queries = support_queries();
-    let names: Vec<&str> = queries.iter().map(|(name, _)| *name).collect();
-    assert_eq!(
-        names,
-        [
-            PROVIDER_TICKETS_WITH_STATUS,
-            PROVIDER_RECENT_TICKETS,
-            TRIAGE_QUEUE,
-            AGENT_WORKLOAD
-        ]
-    );
+fn the_queries_for_the_plan_check_are_the_four_each_led_by_an_equality_on_its_index() {
+    let physician = physician_queries().unwrap();
+    let support_team = support_team_queries().unwrap();
+    let named = |queries: &[NamedQuery]| -> Vec<(String, String)> {
+        queries
+            .iter()
+            .map(|q| (q.name.to_string(), q.sql.to_string()))
+            .collect()
+    };
     let columns = r#"SELECT "ticket_id", "provider_id", "subject", "description", "context_url", "context_metadata", "category", "priority", "status", "assigned_to", "resolution_notes", "resolved_at", "satisfaction_rating", "satisfaction_comment", "screenshot_path", "created_at", "updated_at" FROM "support_tickets""#;
-    let shapes: Vec<String> = queries
-        .iter()
-        .map(|(_, query)| query.to_sql().unwrap().sql)
-        .collect();
     assert_eq!(
-        shapes,
+        named(&physician),
         [
-            format!(
-                r#"{columns} WHERE "provider_id" = $1 AND "status" = $2 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $3"#
+            (
+                "tickets_with_status".to_string(),
+                format!(
+                    r#"{columns} WHERE "provider_id" = $1 AND "status" = $2 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $3"#
+                )
             ),
-            format!(
-                r#"{columns} WHERE "provider_id" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2"#
-            ),
-            format!(
-                r#"{columns} WHERE "status" = $1 AND "priority" = $2 ORDER BY "created_at", "ticket_id" LIMIT $3"#
-            ),
-            format!(
-                r#"{columns} WHERE "assigned_to" = $1 AND "status" = $2 ORDER BY "created_at", "ticket_id""#
+            (
+                "recent_tickets".to_string(),
+                format!(
+                    r#"{columns} WHERE "provider_id" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2"#
+                )
             ),
         ]
     );
+    assert_eq!(
+        named(&support_team),
+        [
+            (
+                "triage_queue".to_string(),
+                format!(
+                    r#"{columns} WHERE "status" = $1 AND "priority" = $2 ORDER BY "created_at", "ticket_id" LIMIT $3"#
+                )
+            ),
+            (
+                "agent_workload".to_string(),
+                format!(
+                    r#"{columns} WHERE "assigned_to" = $1 AND "status" = $2 ORDER BY "created_at", "ticket_id""#
+                )
+            ),
+        ]
+    );
+    // The names are those the application's schema registers its four questions under.
+    let registered: Vec<String> = schema()
+        .registered_queries()
+        .iter()
+        .map(|r| r.query.name.to_string())
+        .collect();
+    let ours: Vec<String> = named(&physician)
+        .into_iter()
+        .chain(named(&support_team))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(registered, ours);
 
-    // Each runs as the role that asks it; a physician's, in a scope of their own.
+    // Each text prepares as the role that asks it; a physician's, in a scope of their own.
     let c = clinic();
     let names = c.db.names().clone();
     block_on(async {
-        let mut physician = Db::connect(&c.physician_url).await.unwrap();
-        let support = Db::connect(&c.support_url).await.unwrap();
-        for (name, query) in &queries {
-            let rows = if [PROVIDER_TICKETS_WITH_STATUS, PROVIDER_RECENT_TICKETS].contains(name) {
-                let tx = provider_transaction(&mut physician, &names, Uuid::nil())
-                    .await
-                    .unwrap();
-                let rows = tx.fetch_all(query).await.unwrap();
-                tx.commit().await.unwrap();
-                rows
-            } else {
-                support.fetch_all(query).await.unwrap()
-            };
-            // The placeholders: a provider of no ticket, agent `agent`, who holds none, and
-            // the open urgent tickets.
-            let expected: &[&str] = if *name == TRIAGE_QUEUE {
-                &["b1", "a2", "a6"]
-            } else {
-                &[]
-            };
-            assert_eq!(subjects(&rows), expected, "{name}");
+        let mut doctor = Db::connect(&c.physician_url).await.unwrap();
+        let tx = provider_transaction(&mut doctor, &names, Uuid::nil())
+            .await
+            .unwrap();
+        for query in &physician {
+            tx.client().prepare(&query.sql).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let agent = Db::connect(&c.support_url).await.unwrap();
+        for query in &support_team {
+            agent.client().prepare(&query.sql).await.unwrap();
         }
     });
 }

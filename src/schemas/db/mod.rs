@@ -16,9 +16,8 @@ pub use support::{
     RECENT_TICKETS, SUPPORT_TEAM_ROLE, TICKETS_WITH_STATUS, TRIAGE_QUEUE,
 };
 pub use support_queries::{
-    agent_workload, provider_recent_tickets, provider_tickets_with_status, support_queries,
-    triage_queue, AGENT_WORKLOAD, PROVIDER_RECENT_TICKETS, PROVIDER_TICKETS_WITH_STATUS,
-    TRIAGE_ORDER, TRIAGE_QUEUE,
+    agent_workload, physician_queries, provider_recent_tickets, provider_tickets_with_status,
+    support_team_queries, triage_queue, TRIAGE_ORDER,
 };
 
 use schema_core::pg::{Db, DbTransaction, PgError, RequestScope};

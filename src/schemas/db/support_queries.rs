@@ -2,22 +2,11 @@
 //! each index the table declares, each filtering with an equality on that index's leading
 //! column itself (never leaving it to a row-level security policy to supply).
 
-use schema_core::query::Select;
+use schema_core::query::{QueryError, Select};
+use schema_core::NamedQuery;
 use uuid::Uuid;
 
 use super::support::{SelectSupportTicket, SupportTicket, TicketPriority, TicketStatus};
-
-/// The name [`provider_tickets_with_status`] is registered under.
-pub const PROVIDER_TICKETS_WITH_STATUS: &str = "provider_tickets_with_status";
-
-/// The name [`provider_recent_tickets`] is registered under.
-pub const PROVIDER_RECENT_TICKETS: &str = "provider_recent_tickets";
-
-/// The name [`triage_queue`] is registered under.
-pub const TRIAGE_QUEUE: &str = "triage_queue";
-
-/// The name [`agent_workload`] is registered under.
-pub const AGENT_WORKLOAD: &str = "agent_workload";
 
 /// The priorities in the order the support team works them: most urgent first. The triage
 /// queue is read one priority at a time in this order ([`triage_queue`] says why).
@@ -94,29 +83,44 @@ pub fn agent_workload(agent: &str, status: TicketStatus) -> Select<SupportTicket
         .order_by(SupportTicket::created_at.asc())
 }
 
-/// The four queries by the name each is registered under, built with placeholder values (a
-/// nil provider, `OPEN`, `URGENT`, agent `agent`, pages of 20): their statement text
-/// (`to_sql()`) does not depend on the values, so this is the application's set of query
-/// shapes, for a check of its plans against the indexes. A page continuing `after` a row adds
-/// its row comparison to the first query's shape.
-pub fn support_queries() -> Vec<(&'static str, Select<SupportTicket>)> {
+/// A physician's two queries, named as the application registers them for the plan check
+/// (`tickets_with_status`, `recent_tickets`), each rendered with placeholder values (a nil
+/// provider, `OPEN`, pages of 20): a statement's text does not depend on its values, so these
+/// are the shapes the physician asks. A page continuing `after` a row adds its row comparison
+/// to the first one's shape.
+pub fn physician_queries() -> Result<Vec<NamedQuery>, QueryError> {
     let provider = Uuid::nil();
-    vec![
+    named([
         (
-            PROVIDER_TICKETS_WITH_STATUS,
+            "tickets_with_status",
             provider_tickets_with_status(provider, TicketStatus::Open, 20, None),
         ),
+        ("recent_tickets", provider_recent_tickets(provider, 20)),
+    ])
+}
+
+/// The support team's two queries, named as the application registers them for the plan
+/// check (`triage_queue`, `agent_workload`), rendered with placeholder values (`OPEN`,
+/// `URGENT`, agent `agent`, pages of 20), as [`physician_queries`] are.
+pub fn support_team_queries() -> Result<Vec<NamedQuery>, QueryError> {
+    named([
         (
-            PROVIDER_RECENT_TICKETS,
-            provider_recent_tickets(provider, 20),
-        ),
-        (
-            TRIAGE_QUEUE,
+            "triage_queue",
             triage_queue(TicketStatus::Open, TicketPriority::Urgent, 20),
         ),
         (
-            AGENT_WORKLOAD,
+            "agent_workload",
             agent_workload("agent", TicketStatus::InProgress),
         ),
-    ]
+    ])
+}
+
+/// Each query's statement text under its name.
+fn named<const N: usize>(
+    queries: [(&'static str, Select<SupportTicket>); N],
+) -> Result<Vec<NamedQuery>, QueryError> {
+    queries
+        .iter()
+        .map(|(name, query)| Ok(NamedQuery::new(*name, query.to_sql()?.sql)))
+        .collect()
 }
