@@ -529,3 +529,49 @@ fn check_fails_on_a_registered_query_the_indexes_do_not_serve() {
         "{out}"
     );
 }
+
+#[test]
+fn the_typed_questions_orders_are_sorts_the_seeds_indexes_do_not_give() {
+    // The typed questions order by `created_at` and then the primary key (what keyset paging
+    // needs); the seed's indexes hold neither after their filtered columns, so each plan keeps a
+    // sort, which the check reports with the index that would give the order.
+    use shared::schemas::db::{physician_queries, support_team_queries};
+    let db = clinic();
+    let mut tables = Schema::new();
+    for table in schema().tables() {
+        tables = tables.with_def(table);
+    }
+    let tables = tables
+        .queries(physician(), physician_queries().unwrap())
+        .queries(support_team(), support_team_queries().unwrap());
+    let report = check(&db, tables);
+    assert!(!report.passed(), "{report}");
+    for (name, declare) in [
+        (
+            "tickets_with_status",
+            "index(provider_id, status, created_at(desc), ticket_id(desc))",
+        ),
+        (
+            "recent_tickets",
+            "index(provider_id, created_at(desc), ticket_id(desc))",
+        ),
+        (
+            "triage_queue",
+            "index(status, priority, created_at, ticket_id)",
+        ),
+        (
+            "agent_workload",
+            "index(assigned_to, status, created_at, ticket_id)",
+        ),
+    ] {
+        let finding = report.query(name).unwrap();
+        assert!(
+            finding
+                .problems
+                .iter()
+                .any(|problem| matches!(problem, Problem::Sort { .. })),
+            "{name}: {report}"
+        );
+        assert_eq!(finding.declare.as_deref(), Some(declare), "{report}");
+    }
+}
