@@ -317,6 +317,12 @@ async fn bench(url: &str, names: &Names) -> Result<(), Error> {
 
     // Build and render first: no server involved.
     let build = build_and_render(runs);
+    for (query, (ours, theirs, _)) in build.iter().enumerate() {
+        eprintln!(
+            "queries: query {} built and rendered in {ours:.0} ns, by sea-query in {theirs:.0} ns",
+            query + 1
+        );
+    }
 
     let control = connect(url).await?;
     control
@@ -410,17 +416,22 @@ async fn bench(url: &str, names: &Names) -> Result<(), Error> {
     // rates[query][path] = rows/s of each run.
     let mut rates = vec![vec![Vec::new(); PATHS.len()]; 4];
     let mut seconds = vec![vec![Vec::new(); PATHS.len()]; 4];
+    let mut cpu = vec![vec![Vec::new(); PATHS.len()]; 4];
     let mut row_counts = [0usize; 4];
     for run in 0..runs {
         for (query, list) in params.iter().enumerate() {
             for k in 0..PATHS.len() {
                 let path = (k + run + query) % PATHS.len();
+                let cpu_start = cpu_seconds();
                 let start = Instant::now();
                 let mut read = 0;
                 for &p in list {
                     read += execute(&mut conns, path, query, p, &sql, None).await?;
                 }
                 let elapsed = start.elapsed().as_secs_f64();
+                if let (Some(before), Some(after)) = (cpu_start, cpu_seconds()) {
+                    cpu[query][path].push(after - before);
+                }
                 row_counts[query] = read;
                 rates[query][path].push(read as f64 / elapsed);
                 seconds[query][path].push(elapsed);
@@ -444,8 +455,10 @@ async fn bench(url: &str, names: &Names) -> Result<(), Error> {
          (medians); load average at start {load_start}, at end {load_end}\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("| query | path | rows per run | median s | rows/s | vs hand-written | vs sqlx |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| query | path | rows per run | median s | rows/s | vs hand-written | vs sqlx | client CPU s |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut verdicts = Vec::new();
     for query in 0..4 {
         let hand = median(&rates[query][1]);
@@ -463,12 +476,17 @@ async fn bench(url: &str, names: &Names) -> Result<(), Error> {
                 format!("{:.2}×", rate / sqlx)
             };
             println!(
-                "| {} | {} | {} | {:.3} | {:.0} | {vs_hand} | {vs_sqlx} |",
+                "| {} | {} | {} | {:.3} | {:.0} | {vs_hand} | {vs_sqlx} | {:.2} |",
                 QUERY_NAMES[query],
                 PATHS[path],
                 row_counts[query],
                 median(&seconds[query][path]),
-                rate
+                rate,
+                if cpu[query][path].is_empty() {
+                    f64::NAN
+                } else {
+                    median(&cpu[query][path])
+                }
             );
             if path == 0 || path == 3 {
                 let other = if path == 0 {
@@ -673,6 +691,20 @@ async fn deep_page(
         }
     }
     Ok((median(&keyset), median(&offset), keyset, offset))
+}
+
+/// CPU time of this process so far, user + system, all threads (Linux: `/proc/self/stat`,
+/// in clock ticks of 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 2..)?
+        .split_whitespace()
+        .collect();
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 counted from the state (field 3).
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 fn median(values: &[f64]) -> f64 {
