@@ -34,6 +34,7 @@ use sqlx::{Connection, PgConnection};
 use tokio_postgres::{Client, NoTls, Statement};
 use uuid::Uuid;
 
+use data::AGENTS;
 use paths::{hand_row, Error, SqlxTicket, SELECT_ALL};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -59,16 +60,6 @@ const DEEP_EXECUTIONS: usize = 500;
 /// Builds per timed run of the build-and-render loop.
 const BUILDS: usize = 200_000;
 
-const AGENTS: &[&str] = &[
-    "amelia.ortiz@support.example.com",
-    "ben.nguyen@support.example.com",
-    "chloe.martin@support.example.com",
-    "daniel.kim@support.example.com",
-    "esther.cohen@support.example.com",
-    "farid.haddad@support.example.com",
-    "grace.okafor@support.example.com",
-    "hugo.silva@support.example.com",
-];
 const STATUSES: [TicketStatus; 5] = [
     TicketStatus::Open,
     TicketStatus::InProgress,
