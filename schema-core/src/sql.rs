@@ -21,7 +21,22 @@ pub(crate) fn set_search_path(schema: &str) -> String {
 ///
 /// Every identifier in the DDL goes through here, so case and reserved words are kept as written.
 pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    let mut out = String::with_capacity(name.len() + 2);
+    push_quoted_ident(&mut out, name);
+    out
+}
+
+/// Appends `name` quoted as [`quote_ident`] quotes it, without a `String` of its own: the
+/// typed queries write every identifier of a statement this way.
+pub(crate) fn push_quoted_ident(out: &mut String, name: &str) {
+    out.push('"');
+    for (i, part) in name.split('"').enumerate() {
+        if i > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
 }
 
 /// Splits the name of an object that lives in a PostgreSQL schema (a table, a function) into
@@ -536,6 +551,7 @@ mod tests {
     fn identifiers_are_always_quoted_and_escaped() {
         assert_eq!(quote_ident("order"), r#""order""#);
         assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(quote_ident(r#""end""#), r#""""end""""#);
         assert_eq!(quote_ident("Ticket"), r#""Ticket""#);
     }
 

@@ -143,7 +143,8 @@ const PAGES: &[&str] = &[
     "settings/users",
 ];
 
-const AGENTS: &[&str] = &[
+/// The support team members tickets are assigned to.
+pub const AGENTS: &[&str] = &[
     "amelia.ortiz@support.example.com",
     "ben.nguyen@support.example.com",
     "chloe.martin@support.example.com",

@@ -240,7 +240,7 @@ fn status(text: &str) -> TicketStatus {
 }
 
 /// One hand-written row: `Row::get` by position, enums matched from their text.
-fn hand_row(row: &Row) -> SelectSupportTicket {
+pub fn hand_row(row: &Row) -> SelectSupportTicket {
     SelectSupportTicket {
         ticket_id: row.get(0),
         provider_id: row.get(1),

@@ -1108,8 +1108,9 @@ where
 {
     let table = T::TABLE;
     let sql = query.to_sql()?;
-    let statement = statements.get_rows(client, sql.sql.clone(), table).await?;
-    rows(client, &statement, &pg_params(&sql), positions(table)).await
+    let params = pg_params(&sql);
+    let statement = statements.get_rows(client, sql.sql, table).await?;
+    rows(client, &statement, &params, positions(table)).await
 }
 
 /// Runs a typed query's statement that answers one row (a count, an existence).

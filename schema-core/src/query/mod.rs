@@ -823,7 +823,7 @@ impl<T: Table> Select<T> {
 
     /// The statement: `SELECT` every column, and its parameters.
     pub fn to_sql(&self) -> Result<QuerySql<'_>, QueryError> {
-        render::select(T::TABLE, self, &render::every_column(T::TABLE))
+        render::select(T::TABLE, self, T::TABLE.columns.iter().map(|c| c.name))
     }
 
     /// `SELECT count(*)` of the rows the filter (and a page's `after`) keeps; order, limit and
@@ -920,7 +920,7 @@ impl<T: Table, C: Columns<T>> Projection<T, C> {
             .into_iter()
             .map(|i| T::TABLE.columns[i].name)
             .collect();
-        render::select(T::TABLE, &self.select, &render::column_list(names))
+        render::select(T::TABLE, &self.select, names)
     }
 }
 

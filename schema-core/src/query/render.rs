@@ -4,7 +4,7 @@ use std::fmt;
 use std::fmt::Write as _;
 
 use super::{Expr, OrderTerm, QueryError, QueryValue, Select, Value};
-use crate::sql::quote_ident;
+use crate::sql::{push_quoted_ident, quote_ident};
 use crate::{NullsOrder, SortOrder, TableDef};
 
 /// A statement's text and the values of its parameters, `$1` first: what the drivers run,
@@ -56,11 +56,19 @@ impl<'q> Writer<'q> {
 
 /// The quoted names of `columns`, comma-separated.
 pub(crate) fn column_list<'a>(columns: impl IntoIterator<Item = &'a str>) -> String {
-    columns
-        .into_iter()
-        .map(quote_ident)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::new();
+    write_column_list(&mut out, columns);
+    out
+}
+
+/// Appends the quoted names of `columns`, comma-separated.
+fn write_column_list<'a>(out: &mut String, columns: impl IntoIterator<Item = &'a str>) {
+    for (i, column) in columns.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_quoted_ident(out, column);
+    }
 }
 
 /// Every column of the table, in order, for `SELECT` and `RETURNING`.
@@ -71,7 +79,10 @@ pub(crate) fn every_column(table: &TableDef) -> String {
 fn write_expr<'q>(w: &mut Writer<'q>, expr: &'q Expr) {
     match expr {
         Expr::Compare { column, op, value } => {
-            write!(w.sql, "{} {} ", quote_ident(column), op.as_sql()).unwrap();
+            push_quoted_ident(&mut w.sql, column);
+            w.sql.push(' ');
+            w.sql.push_str(op.as_sql());
+            w.sql.push(' ');
             w.bind(value.get());
         }
         Expr::Between { column, low, high } => {
@@ -81,7 +92,8 @@ fn write_expr<'q>(w: &mut Writer<'q>, expr: &'q Expr) {
             w.bind(high.get());
         }
         Expr::InList { column, values } => {
-            write!(w.sql, "{} = ANY(", quote_ident(column)).unwrap();
+            push_quoted_ident(&mut w.sql, column);
+            w.sql.push_str(" = ANY(");
             w.bind(values.get());
             w.sql.push(')');
         }
@@ -288,12 +300,18 @@ fn write_where<'q>(
 }
 
 /// `SELECT columns FROM t [WHERE ...] [ORDER BY ...] [LIMIT $n] [OFFSET $n]`.
-pub(crate) fn select<'q, T>(
+pub(crate) fn select<'q, 'c, T>(
     table: &'static TableDef,
     query: &'q Select<T>,
-    columns: &str,
+    columns: impl IntoIterator<Item = &'c str>,
 ) -> Result<QuerySql<'q>, QueryError> {
-    let mut w = Writer::new(format!("SELECT {columns} FROM {}", table.quoted_name()));
+    // Room for most statements, so that the text is not copied as it grows.
+    let mut sql = String::with_capacity(512);
+    sql.push_str("SELECT ");
+    write_column_list(&mut sql, columns);
+    sql.push_str(" FROM ");
+    sql.push_str(&table.quoted_name());
+    let mut w = Writer::new(sql);
     let keys = order_keys(table, &query.order);
     let after = query.after.as_deref().map(|row| (row, keys.as_slice()));
     write_where(&mut w, table, query.filter.as_ref(), after)?;
@@ -303,7 +321,7 @@ pub(crate) fn select<'q, T>(
             if i > 0 {
                 w.sql.push_str(", ");
             }
-            w.sql.push_str(&quote_ident(key.column));
+            push_quoted_ident(&mut w.sql, key.column);
             if key.order == SortOrder::Desc {
                 w.sql.push_str(" DESC");
             }

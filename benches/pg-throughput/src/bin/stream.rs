@@ -18,7 +18,9 @@ use std::time::Instant;
 use futures_util::TryStreamExt as _;
 use schema_core::pg::Db;
 use schema_core::Names;
-use shared::schemas::db::{schema, InsertProvider, SupportTicket, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
+use shared::schemas::db::{
+    schema, InsertProvider, SupportTicket, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE,
+};
 use tokio_postgres::NoTls;
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -97,12 +99,16 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
         db.copy_in(&chunk).await?;
         loaded += chunk.len();
     }
-    control.batch_execute("VACUUM ANALYZE support_tickets").await?;
+    control
+        .batch_execute("VACUUM ANALYZE support_tickets")
+        .await?;
     let version: String = control.query_one("SHOW server_version", &[]).await?.get(0);
     eprintln!("stream: loaded {loaded} rows; PostgreSQL {version}");
 
-    let mut results: Vec<(&str, Vec<f64>, Vec<f64>)> =
-        vec![("Db::stream_all", vec![], vec![]), ("Db::select_all", vec![], vec![])];
+    let mut results: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
+        ("Db::stream_all", vec![], vec![]),
+        ("Db::select_all", vec![], vec![]),
+    ];
     for run in 0..runs {
         // Alternate which goes first.
         let order: [usize; 2] = if run % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -142,9 +148,7 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
             );
         }
     }
-    println!(
-        "{loaded} rows of support_tickets, {runs} runs each (median); PostgreSQL {version}\n"
-    );
+    println!("{loaded} rows of support_tickets, {runs} runs each (median); PostgreSQL {version}\n");
     println!("| read | rows/s | added peak memory |");
     println!("| --- | ---: | ---: |");
     for (name, rates, memory) in &results {
