@@ -8,6 +8,7 @@
 //! code is non-zero only when the benchmark could not run.
 
 mod data;
+mod measure;
 mod paths;
 
 use std::process::ExitCode;
@@ -19,8 +20,9 @@ use shared::schemas::db::{
     schema, InsertProvider, InsertSupportTicket, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE,
 };
 use sqlx::{Connection, PgConnection};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
+use measure::{connect, cpu_seconds, env_number, load_average, median, rss_kib, with_dbname};
 use paths::{Error, HandStatements};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -110,41 +112,6 @@ async fn main() -> ExitCode {
             eprintln!("pg-throughput: {message}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(value) => value
-            .parse()
-            .ok()
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| panic!("{name}={value:?} is not a positive number")),
-        Err(_) => default,
-    }
-}
-
-async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
-}
-
-/// The URL with its database replaced by `dbname`.
-fn with_dbname(url: &str, dbname: &str) -> String {
-    match url.find("://") {
-        Some(scheme_end) => {
-            let (scheme, rest) = url.split_at(scheme_end + 3);
-            let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-            let (authority, path_and_query) = rest.split_at(authority_end);
-            let query = path_and_query
-                .find('?')
-                .map_or("", |i| &path_and_query[i..]);
-            format!("{scheme}{authority}/{dbname}{query}")
-        }
-        None => format!("{url} dbname={dbname}"),
     }
 }
 
@@ -538,17 +505,6 @@ async fn bench(
     Ok(())
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    let mid = sorted.len() / 2;
-    if mid * 2 == sorted.len() {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    } else {
-        sorted[mid]
-    }
-}
-
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -559,27 +515,6 @@ fn cpu_model() -> String {
                 .map(|(_, model)| model.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".to_string())
-}
-
-/// CPU time of this process so far, user + system, all threads (Linux: `/proc/self/stat`,
-/// in clock ticks of 1/100 s).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat
-        .get(stat.rfind(')')? + 2..)?
-        .split_whitespace()
-        .collect();
-    // utime and stime: fields 14 and 15 of the line, 12 and 13 counted from the state (field 3).
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
-}
-
-/// A line of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in KiB.
-fn rss_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -618,14 +553,6 @@ fn rss_baseline() -> Option<u64> {
 
 fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)
-}
-
-/// The 1-, 5- and 15-minute load averages, to judge how busy the machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".to_string())
 }
 
 struct RunInfo {

@@ -13,6 +13,9 @@
 #[path = "../data.rs"]
 #[allow(dead_code)] // the row profile is the main benchmark's
 mod data;
+#[path = "../measure.rs"]
+#[allow(dead_code)] // the memory readings are the other binaries'
+mod measure;
 #[path = "../paths.rs"]
 #[allow(dead_code)] // the load paths are the main benchmark's
 mod paths;
@@ -31,10 +34,11 @@ use shared::schemas::db::{
     SUPPORT_TEAM_ROLE,
 };
 use sqlx::{Connection, PgConnection};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use data::AGENTS;
+use measure::{connect, cpu_seconds, env_number, load_average, median, with_dbname};
 use paths::{hand_row, Error, SqlxTicket, SELECT_ALL};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -306,7 +310,7 @@ async fn bench(url: &str, names: &Names) -> Result<(), Error> {
     let rows: usize = env_number("ROWS", 100_000);
     let provider_count: usize = env_number("PROVIDERS", 1_000);
     let runs: usize = env_number("RUNS", 5);
-    let load_start = loadavg();
+    let load_start = load_average();
 
     // Build and render first: no server involved.
     let build = build_and_render(runs);
@@ -434,7 +438,7 @@ async fn bench(url: &str, names: &Names) -> Result<(), Error> {
     }
 
     let deep = deep_page(&mut conns.db, &provider_ids[..LARGE_PROVIDERS], runs).await?;
-    let load_end = loadavg();
+    let load_end = load_average();
 
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -684,64 +688,4 @@ async fn deep_page(
         }
     }
     Ok((median(&keyset), median(&offset), keyset, offset))
-}
-
-/// CPU time of this process so far, user + system, all threads (Linux: `/proc/self/stat`,
-/// in clock ticks of 1/100 s).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat
-        .get(stat.rfind(')')? + 2..)?
-        .split_whitespace()
-        .collect();
-    // utime and stime: fields 14 and 15 of the line, 12 and 13 counted from the state (field 3).
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    sorted[sorted.len() / 2]
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(default)
-}
-
-async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
-}
-
-/// The URL with its database replaced by `dbname`.
-fn with_dbname(url: &str, dbname: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_end..]
-        .find('/')
-        .map_or(base.len(), |i| authority_end + i);
-    let mut out = format!("{}/{dbname}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }

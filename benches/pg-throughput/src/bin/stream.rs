@@ -11,6 +11,9 @@
 #[path = "../data.rs"]
 #[allow(dead_code)] // the row profile is the main benchmark's
 mod data;
+#[path = "../measure.rs"]
+#[allow(dead_code)] // CPU time and the load are the other binaries'
+mod measure;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -21,7 +24,8 @@ use schema_core::Names;
 use shared::schemas::db::{
     schema, InsertProvider, SupportTicket, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE,
 };
-use tokio_postgres::NoTls;
+
+use measure::{connect, env_number, median, rss_kib, with_dbname};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TARGET_MIB: f64 = 64.0;
@@ -168,53 +172,6 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
         stream_rate / select_rate
     );
     Ok(())
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    sorted[sorted.len() / 2]
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(default)
-}
-
-async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
-}
-
-/// The URL with its database replaced by `dbname`.
-fn with_dbname(url: &str, dbname: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_end..]
-        .find('/')
-        .map_or(base.len(), |i| authority_end + i);
-    let mut out = format!("{}/{dbname}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-/// A line of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in KiB.
-fn rss_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

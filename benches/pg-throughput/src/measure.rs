@@ -1,0 +1,82 @@
+//! What every binary of this benchmark measures with: its settings, its connections, medians,
+//! CPU time, resident memory and the machine's load.
+
+use tokio_postgres::{Client, NoTls};
+
+/// The positive number in the environment variable `name`, or `default` when it is not set.
+pub fn env_number(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| panic!("{name}={value:?} is not a positive number")),
+        Err(_) => default,
+    }
+}
+
+/// A connection without TLS, its connection task spawned.
+pub async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// The URL with its database replaced by `dbname`.
+pub fn with_dbname(url: &str, dbname: &str) -> String {
+    match url.find("://") {
+        Some(scheme_end) => {
+            let (scheme, rest) = url.split_at(scheme_end + 3);
+            let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let (authority, path_and_query) = rest.split_at(authority_end);
+            let query = path_and_query
+                .find('?')
+                .map_or("", |i| &path_and_query[i..]);
+            format!("{scheme}{authority}/{dbname}{query}")
+        }
+        None => format!("{url} dbname={dbname}"),
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let mid = sorted.len() / 2;
+    if mid * 2 == sorted.len() {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
+/// CPU time of this process so far, user + system, all threads (Linux: `/proc/self/stat`,
+/// in clock ticks of 1/100 s).
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 2..)?
+        .split_whitespace()
+        .collect();
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 counted from the state (field 3).
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// A line of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in KiB.
+pub fn rss_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The 1-, 5- and 15-minute load averages, to judge how busy the machine was.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_string())
+}
