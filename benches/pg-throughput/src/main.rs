@@ -16,13 +16,11 @@ use std::time::{Duration, Instant};
 
 use schema_core::pg::Db;
 use schema_core::{Names, PgEnum};
-use shared::schemas::db::{
-    schema, InsertProvider, InsertSupportTicket, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE,
-};
+use shared::schemas::db::{schema, InsertProvider, InsertSupportTicket};
 use sqlx::{Connection, PgConnection};
 use tokio_postgres::Client;
 
-use measure::{connect, cpu_seconds, env_number, load_average, median, rss_kib, with_dbname};
+use measure::{connect, cpu_seconds, env_number, load_average, median, rss_kib, with_dbname, Run};
 use paths::{Error, HandStatements};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -57,14 +55,8 @@ async fn main() -> ExitCode {
     eprintln!("pg-throughput: created database {name}");
     let url = with_dbname(&server_url, &name);
 
-    // Roles belong to the whole server: the schema's are named for this run and dropped with it.
-    let roles = [
-        (PHYSICIAN_ROLE, format!("{name}_physician")),
-        (SUPPORT_TEAM_ROLE, format!("{name}_support_team")),
-    ];
-    let names = roles.iter().fold(Names::new(), |names, (role, deployed)| {
-        names.role(role, deployed)
-    });
+    let run = Run::new(name.clone());
+    let names = run.names();
 
     let mut task = tokio::spawn(async move { bench(&url, &names, runs, read_runs, rows).await });
     let outcome = tokio::select! {
@@ -82,20 +74,7 @@ async fn main() -> ExitCode {
 
     // A fresh connection, in case the first one died with the run.
     let dropped = match connect(&server_url).await {
-        Ok(admin) => {
-            // DROP DATABASE runs alone: not in a multi-statement batch.
-            let mut result = admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-            for (_, role) in &roles {
-                if result.is_ok() {
-                    result = admin
-                        .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
-                        .await;
-                }
-            }
-            result.map_err(|e| e.to_string())
-        }
+        Ok(admin) => run.drop(&admin).await.map_err(|e| e.to_string()),
         Err(error) => Err(error.to_string()),
     };
     match &dropped {

@@ -1,6 +1,8 @@
 //! What every binary of this benchmark measures with: its settings, its connections, medians,
 //! CPU time, resident memory and the machine's load.
 
+use schema_core::Names;
+use shared::schemas::db::{BILLING_TEAM_ROLE, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
 use tokio_postgres::{Client, NoTls};
 
 /// The positive number in the environment variable `name`, or `default` when it is not set.
@@ -79,4 +81,50 @@ pub fn load_average() -> String {
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// A run's throwaway database and the schema's roles, named for the run: roles belong to the
+/// whole server, so every role the schema creates is given a name of the run's and dropped
+/// with its database.
+pub struct Run {
+    /// The database's name.
+    pub name: String,
+    /// Each role of the schema with the name it is deployed under.
+    pub roles: Vec<(&'static str, String)>,
+}
+
+impl Run {
+    /// A run whose database is named `name`.
+    pub fn new(name: String) -> Self {
+        let roles = [PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE, BILLING_TEAM_ROLE]
+            .into_iter()
+            .map(|role| (role, format!("{name}_{role}")))
+            .collect();
+        Run { name, roles }
+    }
+
+    /// The schema's names for this run.
+    pub fn names(&self) -> Names {
+        self.roles
+            .iter()
+            .fold(Names::new(), |names, (role, deployed)| {
+                names.role(role, deployed)
+            })
+    }
+
+    /// Drops the database, then the roles (`DROP DATABASE` runs alone, not in a batch).
+    pub async fn drop(&self, admin: &Client) -> Result<(), tokio_postgres::Error> {
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .await?;
+        for (_, role) in &self.roles {
+            admin
+                .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
+                .await?;
+        }
+        Ok(())
+    }
 }

@@ -30,15 +30,14 @@ use schema_core::query::Select;
 use schema_core::{Names, PgEnum};
 use sea_query::{Expr, ExprTrait, Order, PostgresQueryBuilder, Query};
 use shared::schemas::db::{
-    schema, InsertProvider, SelectSupportTicket, SupportTicket, TicketStatus, PHYSICIAN_ROLE,
-    SUPPORT_TEAM_ROLE,
+    schema, InsertProvider, SelectSupportTicket, SupportTicket, TicketStatus,
 };
 use sqlx::{Connection, PgConnection};
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use data::AGENTS;
-use measure::{connect, cpu_seconds, env_number, load_average, median, with_dbname};
+use measure::{connect, cpu_seconds, env_number, load_average, median, with_dbname, Run};
 use paths::{hand_row, Error, SqlxTicket, SELECT_ALL};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -267,13 +266,8 @@ async fn execute(
 async fn main() -> ExitCode {
     let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
     let name = format!("bench_queries_{}", std::process::id());
-    let roles = [
-        (PHYSICIAN_ROLE, format!("{name}_physician")),
-        (SUPPORT_TEAM_ROLE, format!("{name}_support_team")),
-    ];
-    let names = roles
-        .iter()
-        .fold(Names::new(), |n, (role, deployed)| n.role(role, deployed));
+    let run = Run::new(name.clone());
+    let names = run.names();
     let outcome = async {
         let admin = connect(&server).await?;
         admin
@@ -284,14 +278,7 @@ async fn main() -> ExitCode {
             result = bench(&url, &names) => result,
             _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
         };
-        let _ = admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
-        for (_, role) in &roles {
-            let _ = admin
-                .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
-                .await;
-        }
+        let _ = run.drop(&admin).await;
         result
     }
     .await;

@@ -21,11 +21,9 @@ use std::time::Instant;
 use futures_util::TryStreamExt as _;
 use schema_core::pg::Db;
 use schema_core::Names;
-use shared::schemas::db::{
-    schema, InsertProvider, SupportTicket, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE,
-};
+use shared::schemas::db::{schema, InsertProvider, SupportTicket};
 
-use measure::{connect, env_number, median, rss_kib, with_dbname};
+use measure::{connect, env_number, median, rss_kib, with_dbname, Run};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TARGET_MIB: f64 = 64.0;
@@ -40,13 +38,8 @@ async fn main() -> ExitCode {
     let rows: usize = env_number("ROWS", 1_000_000);
     let runs: usize = env_number("RUNS", 3);
     let name = format!("bench_stream_{}", std::process::id());
-    let roles = [
-        (PHYSICIAN_ROLE, format!("{name}_physician")),
-        (SUPPORT_TEAM_ROLE, format!("{name}_support_team")),
-    ];
-    let names = roles
-        .iter()
-        .fold(Names::new(), |n, (role, deployed)| n.role(role, deployed));
+    let run = Run::new(name.clone());
+    let names = run.names();
     let outcome = async {
         let admin = connect(&server).await?;
         admin
@@ -54,14 +47,7 @@ async fn main() -> ExitCode {
             .await?;
         let url = with_dbname(&server, &name);
         let result = bench(&url, &names, rows, runs).await;
-        let _ = admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
-        for (_, role) in &roles {
-            let _ = admin
-                .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
-                .await;
-        }
+        let _ = run.drop(&admin).await;
         result
     }
     .await;
