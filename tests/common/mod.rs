@@ -10,6 +10,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
+use schema_core::sql::quote_ident;
 use schema_core::Names;
 use shared::schemas::db::{schema, BILLING_TEAM_ROLE, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
 
@@ -273,11 +274,19 @@ impl Drop for TestDb {
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
             ))?;
-            // Login roles first: they are members of the schema's roles.
+            // Login roles first: they are members of the schema's roles. Each is tried, so one
+            // that cannot be dropped does not leave the others on the server.
+            let mut first_error = None;
             for role in self.roles.iter().rev() {
-                admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))?;
+                let drop = format!("DROP ROLE IF EXISTS {}", quote_ident(role));
+                if let Err(error) = admin.batch_execute(&drop) {
+                    first_error.get_or_insert(error);
+                }
             }
-            admin.close()
+            match first_error {
+                Some(error) => Err(error),
+                None => admin.close(),
+            }
         });
         if let Err(error) = result {
             eprintln!(
