@@ -168,6 +168,38 @@ pub struct ColumnDef {
     pub immutable: bool,
     /// Whether the database computes the column: an identity, or a stored generated column.
     pub generation: Option<Generation>,
+    /// Whether the application encrypts the column (`#[pg(encrypted)]`): it is `bytea`
+    /// holding an envelope, with a `CHECK` on the envelope's header.
+    pub encryption: Option<EncryptionDef>,
+}
+
+/// How an encrypted column is stored (see the `crypto` module, feature `encrypt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncryptionDef {
+    /// Its blind index, for exact-match lookups.
+    pub blind_index: Option<BlindIndexDef>,
+}
+
+/// A blind index of an encrypted column: a column holding the first `bits` bits of an HMAC of
+/// the value, keyed per tenant and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlindIndexDef {
+    /// The column that holds it (`{column}_bidx`).
+    pub column: &'static str,
+    /// How many bits it keeps.
+    pub bits: u32,
+    /// How many rows the table is expected to hold, which bounds `bits`.
+    pub population: u64,
+}
+
+/// The SQL of the `CHECK` on an encrypted column: at least an envelope long (49 bytes: the
+/// header, the nonce and the tag), starting with the magic `PE`, format version 1 and
+/// algorithm 1 (XChaCha20-Poly1305). A plaintext written by raw SQL is refused by the
+/// database itself.
+pub fn envelope_check_sql(quoted_column: &str) -> String {
+    format!(
+        "octet_length({quoted_column}) >= 49 AND substring({quoted_column} FROM 1 FOR 4) = '\\x50450101'::bytea"
+    )
 }
 
 /// How the database fills a column by itself.
@@ -534,6 +566,11 @@ pub enum CheckRule {
     },
     /// A SQL expression: its text written as given, its columns quoted.
     Sql(&'static [SqlPart]),
+    /// The column holds an envelope ([`envelope_check_sql`]); NULL passes.
+    Envelope {
+        /// The encrypted column.
+        column: &'static str,
+    },
 }
 
 impl TableDef {
@@ -661,6 +698,15 @@ impl TableDef {
     pub fn checks(&self) -> Vec<Check> {
         let mut checks = Vec::new();
         for column in self.columns {
+            if column.encryption.is_some() {
+                checks.push(Check {
+                    name: constraint_name(self.name, [column.name], "envelope"),
+                    rule: CheckRule::Envelope {
+                        column: column.name,
+                    },
+                });
+                continue;
+            }
             let rule = match (column.allowed_values, column.range) {
                 // A native enum's type holds the values itself.
                 (Some(_), _) if matches!(column.sql_type.element(), SqlType::Enum(_)) => continue,

@@ -94,6 +94,8 @@ extern crate self as schema_core;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "encrypt")]
+pub mod crypto;
 mod def;
 pub mod diff;
 // What the tokio-postgres and sqlx sides share: statements, batches, errors.
@@ -121,8 +123,8 @@ mod validate;
 mod values;
 
 pub use def::{
-    Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
-    ForeignKeyDef, Generation, Identity, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange,
+    envelope_check_sql, BlindIndexDef, Check, CheckDef, CheckRule, ColumnDef, ColumnDefault,
+    ColumnGrantDef, ColumnRef, DefaultValue, EncryptionDef, ForeignKeyDef, Generation, Identity, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange,
     NullsOrder, PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef,
     UniqueDef,
 };
@@ -191,6 +193,9 @@ pub mod __private {
     pub use std::string::String;
 
     pub use crate::__qualified_name as qualified_name;
+
+    #[cfg(feature = "encrypt")]
+    pub use crate::crypto::unsealed::{is_set, UNSEALED};
 
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}

@@ -150,6 +150,16 @@ pub trait InsertRow: Validate + Sync {
     /// so that rows with NULLs in different places share one statement, and `None` (left out,
     /// which a role allowed to insert only some columns needs) otherwise.
     fn push_values<'a>(&'a self, bind_nulls: bool, out: &mut Vec<Option<Param<'a>>>);
+
+    /// The sealed value of every encrypted column, in column order (`None`: NULL); empty for
+    /// a table without any.
+    #[cfg(feature = "encrypt")]
+    fn seal(
+        &self,
+        _keys: &crate::crypto::Keys,
+    ) -> Result<Vec<Option<Vec<u8>>>, crate::crypto::CryptoError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A write through sqlx that did not happen; nothing panics.
@@ -542,6 +552,31 @@ pub async fn scoped_transaction(
 /// The OIDs of `json` and `jsonb`, built into every PostgreSQL.
 const JSON_OID: Oid = Oid(114);
 const JSONB_OID: Oid = Oid(3802);
+
+/// Opens the envelope of encrypted column `column` of `table`, bound to the row's tenant and
+/// key, with the keys of [`crypto::with_keys`](crate::crypto::with_keys): a sqlx read of a
+/// table with encrypted columns decodes its rows inside `with_keys` (`SelectX::from_row`).
+#[cfg(feature = "encrypt")]
+pub fn decode_encrypted<F: crate::crypto::EncryptedField>(
+    row: &PgRow,
+    table: &'static TableDef,
+    column: usize,
+    tenant: &[u8],
+    key: &[u8],
+) -> Result<F, ::sqlx::Error> {
+    let stored: Option<Vec<u8>> = decode(row, table, column)?;
+    crate::crypto::open_field(table, column, tenant, key, stored.as_deref()).map_err(|error| {
+        column_error::<F>(
+            row,
+            table,
+            column,
+            DecodeProblem::Invalid {
+                sql_type: "bytea".into(),
+                source: Box::new(error),
+            },
+        )
+    })
+}
 
 /// Reads column `column` of `table` from `row`, by the column's name, as a `T`: what the
 /// generated `sqlx::FromRow` of `SelectX` calls for each field.

@@ -531,7 +531,7 @@ fn debug_impl<'a>(
     let name = ty.to_string();
     let fields = columns.map(|c| {
         let (field, label) = (c.ident, c.ident.to_string());
-        if c.attrs.sensitive.is_some() {
+        if c.is_sensitive() {
             quote!(.field(#label, &#krate::__private::Redacted))
         } else {
             quote!(.field(#label, &self.#field))
@@ -565,6 +565,11 @@ fn column_refs(table: &Table) -> TokenStream {
             syn::LitStr::new(column, ty.span()),
         );
         let krate = respan(krate, ty.span());
+        let ty = if c.is_encrypted() {
+            quote_spanned!(ty.span()=> #krate::query::Encrypted<#ty>)
+        } else {
+            ty.to_token_stream()
+        };
         quote_spanned! {ty.span()=>
             // Named as the field; a table's columns need not all be referenced.
             #[allow(non_upper_case_globals, dead_code)]
@@ -591,7 +596,10 @@ fn query_impls(table: &Table) -> TokenStream {
     });
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
-        if table.updatable(c) {
+        if table.updatable(c) && c.is_encrypted() {
+            // Refused when bound: an update by filter cannot bind one ciphertext to each row.
+            quote!(out.push(self.#field.as_ref().map(|_| &#krate::__private::UNSEALED as &'a dyn #query::QueryValue));)
+        } else if table.updatable(c) {
             quote_spanned!(c.ty.span()=>
                 out.push(self.#field.as_ref().map(|value| value as &'a dyn #query::QueryValue));)
         } else {
@@ -826,7 +834,9 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         let item = syn::Ident::new(item, ty.span());
         quote_spanned!(ty.span()=> <#ty as #krate::PgType>::#item)
     };
-    let sql_type = if let Some(narrowed) = narrowed_type(table, c) {
+    let sql_type = if c.is_encrypted() {
+        quote!(#krate::SqlType::Bytea)
+    } else if let Some(narrowed) = narrowed_type(table, c) {
         narrowed
     } else if let Some(sql) = &c.attrs.sql_type {
         let sql = &sql.value;
@@ -875,7 +885,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         quote!(#krate::IntRange { min: #min, max: #max })
     }));
     let (sensitive, internal, immutable) = (
-        c.attrs.sensitive.is_some(),
+        c.is_sensitive(),
         c.attrs.internal.is_some(),
         c.attrs.immutable.is_some(),
     );
@@ -914,6 +924,15 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         pg_type("ALLOWED_VALUES"),
         pg_type("RENAMED_VALUES"),
     );
+    let (allowed_values, renamed_values) = if c.is_encrypted() {
+        (quote!(::core::option::Option::None), quote!(&[]))
+    } else {
+        (allowed_values, renamed_values)
+    };
+    let encryption = option(
+        c.is_encrypted()
+            .then(|| quote!(#krate::EncryptionDef { blind_index: ::core::option::Option::None })),
+    );
     let column_renamed_from = renamed_from(&c.attrs.renamed_from);
     let rust_type = ty
         .to_token_stream()
@@ -941,6 +960,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             internal: #internal,
             immutable: #immutable,
             generation: #generation,
+            encryption: #encryption,
         }
     }
 }
@@ -1403,6 +1423,15 @@ fn insert_values(table: &Table, param: &TokenStream, asks_for_nulls: bool) -> Ve
             let field = c.ident;
             if c.filled_by_database() {
                 quote!(out.push(::core::option::Option::None);)
+            } else if c.is_encrypted() {
+                let krate = &table.krate;
+                quote! {
+                    out.push(if #bind_nulls #krate::__private::is_set(&self.#field) {
+                        ::core::option::Option::Some(&#krate::__private::UNSEALED as #param)
+                    } else {
+                        ::core::option::Option::None
+                    });
+                }
             } else if c.has_default() {
                 quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #param));)
             } else if c.is_option {
@@ -1420,6 +1449,146 @@ fn insert_values(table: &Table, param: &TokenStream, asks_for_nulls: bool) -> Ve
         .collect()
 }
 
+
+/// The binding of a row's encrypted columns, from the values `value(column)` gives (the
+/// fields of `self`, or locals of a decoded row): `__tenant` (the tenant column's bytes) and
+/// `__key` (the primary key's columns, each length-prefixed). The tenant is the primary key's
+/// first column.
+fn binding(table: &Table, value: impl Fn(&Column, usize) -> TokenStream) -> TokenStream {
+    let krate = &table.krate;
+    let key = table.primary_key();
+    let parts = key.iter().enumerate().map(|(i, c)| {
+        let v = value(c, i);
+        quote!(#krate::crypto::push_binding_part(&mut __key, #v);)
+    });
+    let tenant = key.first().map(|c| value(c, 0)).unwrap_or_else(|| quote!(&()));
+    quote! {
+        let __tenant = #krate::crypto::tenant_bytes(#tenant);
+        let mut __key = ::std::vec::Vec::new();
+        #(#parts)*
+    }
+}
+
+/// `fn seal`: the sealed value of every encrypted column of an `InsertX`, in column order.
+fn seal_insert(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
+        return TokenStream::new();
+    }
+    let bind = binding(table, |c, _| {
+        let f = c.ident;
+        quote!(&self.#f)
+    });
+    let sealed = table.columns.iter().enumerate().filter(|(_, c)| c.is_encrypted()).map(|(i, c)| {
+        let f = c.ident;
+        quote!(#krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, &self.#f)?)
+    });
+    quote! {
+        fn seal(
+            &self,
+            keys: &#krate::crypto::Keys,
+        ) -> ::core::result::Result<
+            ::std::vec::Vec<::core::option::Option<::std::vec::Vec<u8>>>,
+            #krate::crypto::CryptoError,
+        > {
+            let table = <#ident as #krate::Table>::TABLE;
+            #bind
+            ::core::result::Result::Ok(::std::vec![#(#sealed),*])
+        }
+    }
+}
+
+/// `fn seal_changes`: the sealed value of every encrypted column an `UpdateX` sets (`None`
+/// for those it leaves), bound to the row of `key`.
+fn seal_update(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
+        return TokenStream::new();
+    }
+    let several = table.primary_key().len() > 1;
+    let bind = binding(table, |_, i| {
+        if several {
+            let i = syn::Index::from(i);
+            quote!(&key.#i)
+        } else {
+            quote!(key)
+        }
+    });
+    let sealed = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_encrypted())
+        .map(|(i, c)| {
+            let f = c.ident;
+            if table.updatable(c) {
+                quote! {
+                    match &self.#f {
+                        ::core::option::Option::Some(value) => ::core::option::Option::Some(
+                            #krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, value)?,
+                        ),
+                        ::core::option::Option::None => ::core::option::Option::None,
+                    }
+                }
+            } else {
+                quote!(::core::option::Option::None)
+            }
+        });
+    quote! {
+        fn seal_changes(
+            &self,
+            key: &<#ident as #krate::pg::KeyedTable>::Key,
+            keys: &#krate::crypto::Keys,
+        ) -> ::core::result::Result<
+            ::std::vec::Vec<::core::option::Option<::core::option::Option<::std::vec::Vec<u8>>>>,
+            #krate::crypto::CryptoError,
+        > {
+            let table = <#ident as #krate::Table>::TABLE;
+            #bind
+            ::core::result::Result::Ok(::std::vec![#(#sealed),*])
+        }
+    }
+}
+
+/// The body of a `from_row`: every plain column decoded into a local by `plain`, then every
+/// encrypted one opened (bound to the row's tenant and key, read from those locals) by `open`.
+fn decode_row(
+    table: &Table,
+    plain: impl Fn(usize, &Column) -> TokenStream,
+    open: impl Fn(usize, &Column) -> TokenStream,
+) -> TokenStream {
+    let local = |c: &Column| format_ident!("__{}", c.ident);
+    let plains = table.columns.iter().enumerate().filter(|(_, c)| !c.is_encrypted()).map(|(i, c)| {
+        let (l, v) = (local(c), plain(i, c));
+        quote!(let #l = #v;)
+    });
+    let encrypted: Vec<_> = table.columns.iter().enumerate().filter(|(_, c)| c.is_encrypted()).collect();
+    let bind = if encrypted.is_empty() {
+        TokenStream::new()
+    } else {
+        binding(table, |c, _| {
+            let l = local(c);
+            quote!(&#l)
+        })
+    };
+    let opens = encrypted.iter().map(|(i, c)| {
+        let (l, v) = (local(c), open(*i, c));
+        quote!(let #l = #v;)
+    });
+    let fields = table.columns.iter().map(|c| {
+        let (f, l) = (c.ident, local(c));
+        quote!(#f: #l)
+    });
+    quote! {
+        #(#plains)*
+        #bind
+        #(#opens)*
+        ::core::result::Result::Ok(Self { #(#fields,)* })
+    }
+}
+
 fn postgres_impls(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let ident = table.ident;
@@ -1433,25 +1602,36 @@ fn postgres_impls(table: &Table) -> TokenStream {
     let values = insert_values(table, &quote!(#pg::Param<'a>), false);
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
-        if table.updatable(c) {
+        if table.updatable(c) && c.is_encrypted() {
+            quote!(out.push(self.#field.as_ref().map(|_| &#krate::__private::UNSEALED as #pg::Param<'a>));)
+        } else if table.updatable(c) {
             quote_spanned!(c.ty.span()=> out.push(self.#field.as_ref().map(|value| value as #pg::Param<'a>));)
         } else {
             quote!(out.push(::core::option::Option::None);)
         }
     });
-    let decoded = table.columns.iter().enumerate().map(|(i, c)| {
-        let field = c.ident;
-        let ty = c.ty;
-        quote_spanned! {c.ty.span()=>
-            #field: #pg::decode(
-                row,
-                indexes[#i],
-                table,
-                #i,
-                <#ty as #krate::PgType>::ROUNDS_JSON_NUMBERS,
-            )?
-        }
-    });
+    let decoded = decode_row(
+        table,
+        |i, c| {
+            let ty = c.ty;
+            quote_spanned! {c.ty.span()=>
+                #pg::decode::<#ty>(
+                    row,
+                    indexes[#i],
+                    table,
+                    #i,
+                    <#ty as #krate::PgType>::ROUNDS_JSON_NUMBERS,
+                )?
+            }
+        },
+        |i, c| {
+            let ty = c.ty;
+            quote_spanned! {c.ty.span()=>
+                #pg::decode_encrypted::<#ty>(row, indexes[#i], table, #i, &__tenant, &__key)?
+            }
+        },
+    );
+    let (seal, seal_changes) = (seal_insert(table), seal_update(table));
 
     let key_columns = table.primary_key();
     let keyed = if let Some(key_type) = key_type(table) {
@@ -1485,6 +1665,8 @@ fn postgres_impls(table: &Table) -> TokenStream {
                 ) {
                     #(#changes)*
                 }
+
+                #seal_changes
             }
         }
     } else {
@@ -1502,6 +1684,8 @@ fn postgres_impls(table: &Table) -> TokenStream {
             ) {
                 #(#values)*
             }
+
+            #seal
         }
 
         #[automatically_derived]
@@ -1513,9 +1697,7 @@ fn postgres_impls(table: &Table) -> TokenStream {
                 indexes: &[usize],
             ) -> ::core::result::Result<Self, #pg::DecodeError> {
                 let table = <#ident as #krate::Table>::TABLE;
-                ::core::result::Result::Ok(Self {
-                    #(#decoded,)*
-                })
+                #decoded
             }
         }
 
@@ -1533,10 +1715,18 @@ fn sqlx_impls(table: &Table) -> TokenStream {
     let driver = quote!(#krate::__private::sqlx);
 
     let values = insert_values(table, &quote!(#sqlx::Param<'a>), true);
-    let decoded = table.columns.iter().enumerate().map(|(i, c)| {
-        let (field, ty) = (c.ident, c.ty);
-        quote_spanned!(c.ty.span()=> #field: #sqlx::decode::<#ty>(row, table, #i)?)
-    });
+    let decoded = decode_row(
+        table,
+        |i, c| {
+            let ty = c.ty;
+            quote_spanned!(c.ty.span()=> #sqlx::decode::<#ty>(row, table, #i)?)
+        },
+        |i, c| {
+            let ty = c.ty;
+            quote_spanned!(c.ty.span()=> #sqlx::decode_encrypted::<#ty>(row, table, #i, &__tenant, &__key)?)
+        },
+    );
+    let seal = seal_insert(table);
     // Named only where a column reads it, so that no table draws an unused-variable warning.
     let bind_nulls = if table
         .columns
@@ -1559,6 +1749,8 @@ fn sqlx_impls(table: &Table) -> TokenStream {
             ) {
                 #(#values)*
             }
+
+            #seal
         }
 
         #[automatically_derived]
@@ -1567,9 +1759,7 @@ fn sqlx_impls(table: &Table) -> TokenStream {
                 row: &'r #driver::postgres::PgRow,
             ) -> ::core::result::Result<Self, #driver::Error> {
                 let table = <#ident as #krate::Table>::TABLE;
-                ::core::result::Result::Ok(Self {
-                    #(#decoded,)*
-                })
+                #decoded
             }
         }
     }

@@ -540,6 +540,7 @@ fn check_expression(rule: &CheckRule, names: &Names) -> String {
             }
         }
         CheckRule::Sql(parts) => sql_parts(parts, names),
+        CheckRule::Envelope { column } => crate::def::envelope_check_sql(&quote_ident(column)),
     }
 }
 

@@ -45,6 +45,33 @@ pub fn decode<'a, T: FromSql<'a>>(
     }
 }
 
+/// Opens the envelope of encrypted column `column` of `table` at `index` of the row, bound to
+/// the row's tenant and key, with the keys of [`crypto::with_keys`](crate::crypto::with_keys)
+/// (the `Db` that read the row): a value that does not open is a [`DecodeError`] whose source
+/// is the [`CryptoError`](crate::crypto::CryptoError).
+#[cfg(feature = "encrypt")]
+pub fn decode_encrypted<F: crate::crypto::EncryptedField>(
+    row: &Row,
+    index: usize,
+    table: &'static TableDef,
+    column: usize,
+    tenant: &[u8],
+    key: &[u8],
+) -> Result<F, DecodeError> {
+    let stored: Option<&[u8]> = decode(row, index, table, column, false)?;
+    crate::crypto::open_field(table, column, tenant, key, stored).map_err(|error| {
+        error_at::<F>(
+            row,
+            table,
+            column,
+            DecodeProblem::Invalid {
+                sql_type: "bytea".into(),
+                source: Box::new(error),
+            },
+        )
+    })
+}
+
 /// The first number of a `json` or `jsonb` value at `index` that `serde_json::Value` would not
 /// read back as the same decimal value.
 fn inexact_json_number(row: &Row, index: usize) -> Option<&str> {

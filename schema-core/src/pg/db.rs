@@ -45,15 +45,17 @@ impl ToSql for AnyNull {
     tokio_postgres::types::to_sql_checked!();
 }
 
-/// The values of a row as [`InsertRow::push_values`] gives them, with the columns `fill` marks
-/// bound to NULL where the row leaves them out.
+/// The values of a row as [`InsertRow::push_values`] gives them, its encrypted columns
+/// `sealed`, with the columns `fill` marks bound to NULL where the row leaves them out.
 fn push_row<'a, I: InsertRow>(
     row: &'a I,
+    sealed: Option<&'a Sealed>,
     fill: Option<&[bool]>,
     buffer: &mut Vec<Option<Param<'a>>>,
 ) {
     buffer.clear();
     row.push_values(buffer);
+    apply_sealed(<I::Table as Table>::TABLE, buffer, sealed);
     if let Some(fill) = fill {
         for (value, &fill) in buffer.iter_mut().zip(fill) {
             if fill && value.is_none() {
@@ -87,7 +89,108 @@ async fn batch_fill<C: GenericClient>(
 /// the shape of the call, so two row types declared on one table (a narrower one, say) never
 /// share a statement unless they would send the very same SQL.
 #[derive(Default)]
-struct StatementCache(Mutex<HashMap<String, Statement>>);
+struct StatementCache(Mutex<HashMap<String, Statement>>, Opening);
+
+/// The keys that seal and open encrypted columns (feature `encrypt`), kept beside the
+/// statements since a connection and its transactions share both.
+#[cfg(feature = "encrypt")]
+type Opening = Option<std::sync::Arc<crate::crypto::Keys>>;
+#[cfg(not(feature = "encrypt"))]
+type Opening = ();
+
+/// Runs `decode` where encrypted columns open with `keys`.
+fn opening<R>(keys: &Opening, decode: impl FnOnce() -> R) -> R {
+    #[cfg(feature = "encrypt")]
+    {
+        crate::crypto::with_keys(keys.as_ref(), decode)
+    }
+    #[cfg(not(feature = "encrypt"))]
+    {
+        let () = keys;
+        decode()
+    }
+}
+
+/// The sealed values of a row's encrypted columns, in column order.
+type Sealed = Vec<Option<Vec<u8>>>;
+
+/// Every row's sealed values; empty for a table without encrypted columns.
+fn seal_rows<I: InsertRow>(keys: &Opening, rows: &[I]) -> Result<Vec<Sealed>, PgError> {
+    #[cfg(feature = "encrypt")]
+    {
+        let table = <I::Table as Table>::TABLE;
+        let Some(first) = table.columns.iter().find(|c| c.encryption.is_some()) else {
+            return Ok(Vec::new());
+        };
+        let keys = keys.as_ref().ok_or(PgError::Crypto(crate::crypto::CryptoError {
+            table: table.name,
+            column: first.name,
+            problem: crate::crypto::CryptoProblem::NoKeys,
+        }))?;
+        rows.iter()
+            .map(|row| row.seal(keys).map_err(PgError::Crypto))
+            .collect()
+    }
+    #[cfg(not(feature = "encrypt"))]
+    {
+        let () = keys;
+        let _ = rows;
+        Ok(Vec::new())
+    }
+}
+
+/// The sealed values of a patch's encrypted columns, bound to the row of `key`: `None` for a
+/// table without encrypted columns; for each encrypted column, NULL where the patch sets it
+/// to NULL (the placeholder only stands where the patch sets the column).
+fn seal_changes<U: UpdateRow>(
+    keys: &Opening,
+    key: &<U::Table as KeyedTable>::Key,
+    patch: &U,
+) -> Result<Option<Sealed>, PgError> {
+    #[cfg(feature = "encrypt")]
+    {
+        let table = <U::Table as Table>::TABLE;
+        let Some(first) = table.columns.iter().find(|c| c.encryption.is_some()) else {
+            return Ok(None);
+        };
+        let keys = keys.as_ref().ok_or(PgError::Crypto(crate::crypto::CryptoError {
+            table: table.name,
+            column: first.name,
+            problem: crate::crypto::CryptoProblem::NoKeys,
+        }))?;
+        let sealed = patch.seal_changes(key, keys).map_err(PgError::Crypto)?;
+        Ok(Some(sealed.into_iter().map(Option::flatten).collect()))
+    }
+    #[cfg(not(feature = "encrypt"))]
+    {
+        let () = keys;
+        let _ = (key, patch);
+        Ok(None)
+    }
+}
+
+/// Puts the sealed values in place of the encrypted columns' placeholders.
+fn apply_sealed<'a>(
+    table: &TableDef,
+    values: &mut [Option<Param<'a>>],
+    sealed: Option<&'a Sealed>,
+) {
+    let Some(sealed) = sealed else {
+        return;
+    };
+    let encrypted = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.encryption.is_some());
+    for ((index, _), value) in encrypted.zip(sealed) {
+        if let Some(slot) = values.get_mut(index) {
+            if slot.is_some() {
+                *slot = Some(value);
+            }
+        }
+    }
+}
 
 impl StatementCache {
     async fn get<C: GenericClient>(
@@ -217,6 +320,15 @@ impl Db {
             statements: StatementCache::default(),
             open: AtomicBool::new(false),
         }
+    }
+
+    /// The keys that seal encrypted columns on every write of this `Db` and its transactions
+    /// (insert, insert_many, copy_in, update) and open them on every read (feature `encrypt`).
+    /// Without keys, a table with encrypted columns is neither written nor read.
+    #[cfg(feature = "encrypt")]
+    pub fn with_keys(mut self, keys: std::sync::Arc<crate::crypto::Keys>) -> Self {
+        self.statements.1 = Some(keys);
+        self
     }
 
     /// Connects as [`connect`](fn@super::connect) does (TLS as the connection string's `sslmode`
@@ -735,14 +847,17 @@ where
     // One statement for every row, NULLs bound, unless a grant may narrow the role's inserts;
     // finding out would cost a round trip, so such a table's rows leave their NULLs out.
     let fill = (!inserts_narrowed(table)).then(|| nullable_without_default(table));
-    push_row(row, fill.as_deref(), &mut values);
+    let sealed = seal_rows(&statements.1, std::slice::from_ref(row))?;
+    push_row(row, sealed.first(), fill.as_deref(), &mut values);
     let set = ColumnSet::from_present(&values);
     let statement = statements
         .get_rows(client, statements::insert(table, &set, 1, true), table)
         .await?;
     let params: Vec<Param> = values.into_iter().flatten().collect();
     let row = client.query_one(&statement, &params).await?;
-    Ok(FromRow::from_row_at(&row, &positions(table))?)
+    Ok(opening(&statements.1, || {
+        FromRow::from_row_at(&row, &positions(table))
+    })?)
 }
 
 /// Consecutive rows binding the same columns; each row is validated on the way, so a batch
@@ -752,7 +867,7 @@ fn runs<'a, I: InsertRow>(
     fill: Option<&[bool]>,
     buffer: &mut Vec<Option<Param<'a>>>,
 ) -> Result<Vec<Run>, PgError> {
-    crate::driver::runs(rows, buffer, |row, buffer| push_row(row, fill, buffer))
+    crate::driver::runs(rows, buffer, |row, buffer| push_row(row, None, fill, buffer))
         .map_err(|(index, error)| PgError::InvalidRow { index, error })
 }
 
@@ -778,14 +893,16 @@ async fn insert_rows<I: InsertRow>(
 ) -> Result<u64, PgError> {
     let table = <I::Table as Table>::TABLE;
     let mut buffer = Vec::with_capacity(table.columns.len());
+    let runs = runs(rows, fill, &mut buffer)?;
+    let sealed = seal_rows(&statements.1, rows)?;
     // First every statement and its parameters, then the statements pipelined a few at a
     // time: the server works on one while the next is on its way.
     let mut jobs: Vec<(Statement, Vec<Param>)> = Vec::new();
-    for run in runs(rows, fill, &mut buffer)? {
+    for run in runs {
         for (start, count) in chunks(&run) {
             let mut params = Vec::with_capacity(count * run.set.count());
-            for row in &rows[start..start + count] {
-                push_row(row, fill, &mut buffer);
+            for (offset, row) in rows[start..start + count].iter().enumerate() {
+                push_row(row, sealed.get(start + offset), fill, &mut buffer);
                 params.extend(buffer.drain(..).flatten());
             }
             let statement = statements
@@ -837,6 +954,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     // INSERT privilege, so its rows bind NULL for the columns they leave out.
     let fill = nullable_without_default(table);
     let runs = runs(rows, Some(&fill), &mut buffer)?;
+    let sealed = seal_rows(&statements.1, rows)?;
     let transaction = client.transaction().await?;
     // A COPY that the server refuses before it enters COPY mode leaves tokio-postgres's
     // connection unusable (rust-postgres#1337: the answer to the COPY's own Sync and the one
@@ -895,8 +1013,8 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
             .await?;
         let writer = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
-        for row in &rows[first..end] {
-            push_row(row, Some(&fill), &mut buffer);
+        for (offset, row) in rows[first..end].iter().enumerate() {
+            push_row(row, sealed.get(first + offset), Some(&fill), &mut buffer);
             params.clear();
             params.extend(buffer.drain(..).flatten());
             writer.as_mut().write(&params).await?;
@@ -922,7 +1040,7 @@ where
         .await?;
     let mut params = Vec::with_capacity(table.primary_key.len());
     T::push_key(key, &mut params);
-    fetch_opt(client, &statement, &params, table).await
+    fetch_opt(client, &statement, &params, table, &statements.1).await
 }
 
 async fn select_all<C: GenericClient, T>(
@@ -958,7 +1076,7 @@ where
     pin_mut!(rows);
     let mut decoded = Vec::new();
     while let Some(row) = rows.try_next().await? {
-        decoded.push(FromRow::from_row_at(&row, &indexes));
+        decoded.push(opening(&statements.1, || FromRow::from_row_at(&row, &indexes)));
     }
     Ok(decoded)
 }
@@ -969,9 +1087,12 @@ async fn fetch_opt<C: GenericClient, S: FromRow>(
     statement: &Statement,
     params: &[Param<'_>],
     table: &TableDef,
+    keys: &Opening,
 ) -> Result<Option<S>, PgError> {
     match client.query_opt(statement, params).await? {
-        Some(row) => Ok(Some(S::from_row_at(&row, &positions(table))?)),
+        Some(row) => Ok(Some(opening(keys, || {
+            S::from_row_at(&row, &positions(table))
+        })?)),
         None => Ok(None),
     }
 }
@@ -989,7 +1110,9 @@ where
     patch.validate()?;
     let table = <U::Table as Table>::TABLE;
     let mut changes = Vec::with_capacity(table.columns.len());
+    let sealed = seal_changes(&statements.1, key, patch)?;
     patch.push_changes(&mut changes);
+    apply_sealed(table, &mut changes, sealed.as_ref());
     let set = ColumnSet::from_present(&changes);
     let Some(sql) = statements::update_by_key(table, &set) else {
         return get::<C, U::Table>(client, statements, key).await;
@@ -997,7 +1120,7 @@ where
     let statement = statements.get_rows(client, sql, table).await?;
     let mut params: Vec<Param> = changes.into_iter().flatten().collect();
     <U::Table as KeyedTable>::push_key(key, &mut params);
-    fetch_opt(client, &statement, &params, table).await
+    fetch_opt(client, &statement, &params, table, &statements.1).await
 }
 
 async fn delete<C: GenericClient, T: KeyedTable>(
@@ -1020,6 +1143,7 @@ async fn delete<C: GenericClient, T: KeyedTable>(
 pub struct Rows<S> {
     rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
     indexes: Vec<usize>,
+    keys: Opening,
     decoded: std::marker::PhantomData<fn() -> S>,
 }
 
@@ -1033,7 +1157,8 @@ impl<S: FromRow> futures_util::Stream for Rows<S> {
         let this = self.get_mut();
         this.rows.as_mut().poll_next(cx).map(|row| {
             row.map(|row| match row {
-                Ok(row) => S::from_row_at(&row, &this.indexes).map_err(PgError::from),
+                Ok(row) => opening(&this.keys, || S::from_row_at(&row, &this.indexes))
+                    .map_err(PgError::from),
                 Err(error) => Err(PgError::from(error)),
             })
         })
@@ -1052,7 +1177,7 @@ where
     let statement = statements
         .get_rows(client, statements::select_all(table), table)
         .await?;
-    rows(client, &statement, &[], positions(table)).await
+    rows(client, &statement, &[], positions(table), &statements.1).await
 }
 
 async fn query_stream<C: GenericClient, S: FromRow>(
@@ -1063,7 +1188,7 @@ async fn query_stream<C: GenericClient, S: FromRow>(
 ) -> Result<Rows<S>, PgError> {
     let statement = statements.get(client, sql.to_string()).await?;
     let indexes = codec::statement_indexes(<S::Table as Table>::TABLE, statement.columns())?;
-    rows(client, &statement, params, indexes).await
+    rows(client, &statement, params, indexes, &statements.1).await
 }
 
 async fn rows<C: GenericClient, S: FromRow>(
@@ -1071,11 +1196,13 @@ async fn rows<C: GenericClient, S: FromRow>(
     statement: &Statement,
     params: &[Param<'_>],
     indexes: Vec<usize>,
+    keys: &Opening,
 ) -> Result<Rows<S>, PgError> {
     let rows = client.query_raw(statement, params.iter().copied()).await?;
     Ok(Rows {
         rows: Box::pin(rows),
         indexes,
+        keys: keys.clone(),
         decoded: std::marker::PhantomData,
     })
 }
@@ -1110,7 +1237,7 @@ where
     let sql = query.to_sql()?;
     let params = pg_params(&sql);
     let statement = statements.get_rows(client, sql.sql, table).await?;
-    rows(client, &statement, &params, positions(table)).await
+    rows(client, &statement, &params, positions(table), &statements.1).await
 }
 
 /// Runs a typed query's statement that answers one row (a count, an existence).
@@ -1153,6 +1280,6 @@ async fn write_rows<C: GenericClient, S: FromRow>(
     let rows = client.query(&statement, &pg_params(&sql)).await?;
     let indexes = positions(table);
     rows.iter()
-        .map(|row| Ok(S::from_row_at(row, &indexes)?))
+        .map(|row| Ok(opening(&statements.1, || S::from_row_at(row, &indexes))?))
         .collect()
 }

@@ -51,6 +51,10 @@ pub enum PgError {
     /// The server refused the statement (or the connection) for another reason: its report,
     /// without the values of any row ([`ServerError`]).
     Database(Box<ServerError>),
+    /// An encrypted column could not be sealed (no keys, a key provider's failure); nothing
+    /// was sent.
+    #[cfg(feature = "encrypt")]
+    Crypto(crate::crypto::CryptoError),
     /// A failure of the connection or of tokio-postgres itself (the connection closed, an I/O
     /// error, a value that could not be serialized), not reported by the server.
     Driver(tokio_postgres::Error),
@@ -142,6 +146,8 @@ impl fmt::Display for PgError {
             PgError::Query(e) => e.fmt(f),
             PgError::Constraint(v) => v.fmt(f),
             PgError::Database(e) => e.fmt(f),
+            #[cfg(feature = "encrypt")]
+            PgError::Crypto(e) => e.fmt(f),
             PgError::Driver(e) => match std::error::Error::source(e) {
                 Some(cause) => write!(f, "{e}: {cause}"),
                 None => e.fmt(f),
@@ -157,6 +163,8 @@ impl Error for PgError {
             PgError::Decode(e) => Some(e),
             PgError::Constraint(v) => Some(&v.source),
             PgError::Database(e) => Some(e),
+            #[cfg(feature = "encrypt")]
+            PgError::Crypto(e) => Some(e),
             PgError::Driver(e) => Some(e),
             PgError::Tls(e) => Some(e),
             PgError::Query(e) => Some(e),

@@ -50,6 +50,8 @@ pub use crate::driver::{
     ConstraintKind, ConstraintViolation, DecodeError, DecodeProblem, RequestScope, ScopeProblem,
     ServerError, SettingProblem, UnknownValue,
 };
+#[cfg(feature = "encrypt")]
+pub use codec::decode_encrypted;
 pub use codec::{
     decode, enum_accepts, enum_accepts_type, enum_from_sql, enum_to_sql, enum_to_sql_checked,
 };
@@ -79,7 +81,19 @@ pub trait InsertRow: Validate + Sync {
     type Table: Table;
 
     /// The value of every column, in column order; `None` where the database's default applies.
+    /// An encrypted column gives a placeholder that refuses to be sent, which the driver
+    /// replaces with [`seal`](Self::seal)'s value.
     fn push_values<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
+
+    /// The sealed value of every encrypted column, in column order (`None`: NULL); empty for
+    /// a table without any.
+    #[cfg(feature = "encrypt")]
+    fn seal(
+        &self,
+        _keys: &crate::crypto::Keys,
+    ) -> Result<Vec<Option<Vec<u8>>>, crate::crypto::CryptoError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A patch of a row: the generated `UpdateX`.
@@ -91,6 +105,18 @@ pub trait UpdateRow: Validate + Sync {
     /// leave it as it is (always `None` for a column `UpdateX` has no field for: key,
     /// `update_sql`, `immutable` and, under column grants, ungranted columns).
     fn push_changes<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
+
+    /// For every encrypted column, in column order: `Some` with the sealed value (`None`:
+    /// NULL) bound to the row of `key` where the patch sets it, `None` where it leaves it.
+    #[cfg(feature = "encrypt")]
+    #[allow(clippy::type_complexity)]
+    fn seal_changes(
+        &self,
+        _key: &<Self::Table as KeyedTable>::Key,
+        _keys: &crate::crypto::Keys,
+    ) -> Result<Vec<Option<Option<Vec<u8>>>>, crate::crypto::CryptoError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A row type decoded from a database row: the generated `SelectX`.

@@ -557,7 +557,7 @@ impl<T, R: PgType> ColumnRef<T, R> {
     }
 }
 
-impl<T, R> ColumnRef<T, R> {
+impl<T, R: PgType> ColumnRef<T, R> {
     /// Ascending order by this column (PostgreSQL's default: NULLs last).
     pub fn asc(self) -> OrderTerm<T> {
         OrderTerm::new(self.column, SortOrder::Asc)
@@ -568,6 +568,11 @@ impl<T, R> ColumnRef<T, R> {
         OrderTerm::new(self.column, SortOrder::Desc)
     }
 }
+
+/// The type of an encrypted column's reference (`X::field`), in place of the field's type:
+/// it has no [`PgType`], so comparisons, `like` and ordering on the column do not compile
+/// (the database holds only ciphertext, which orders and compares as nothing meaningful).
+pub struct Encrypted<T>(std::marker::PhantomData<fn() -> T>);
 
 /// A `LIKE` pattern matching text that starts with `prefix`, taken literally: `\`, `%` and
 /// `_` escaped with `\`, `LIKE`'s default escape character.

@@ -45,6 +45,15 @@ pub struct Column<'a> {
 }
 
 impl Column<'_> {
+    /// Whether the column's values are kept out of `Debug`: `sensitive` or `encrypted`.
+    pub fn is_sensitive(&self) -> bool {
+        self.attrs.sensitive.is_some() || self.attrs.encrypted.is_some()
+    }
+
+    /// Whether the application encrypts the column.
+    pub fn is_encrypted(&self) -> bool {
+        self.attrs.encrypted.is_some()
+    }
     /// Whether the database fills the column when an insert leaves it out: a default, or an
     /// identity.
     pub fn has_default(&self) -> bool {

@@ -246,6 +246,8 @@ pub struct FieldAttrs {
     /// `precision = P` on a timestamp or time field.
     pub precision: Option<Keyed<u8>>,
     pub citext: Option<Ident>,
+    /// `encrypted`: the application seals the column's values (schema-core's `encrypt`).
+    pub encrypted: Option<Ident>,
 }
 
 /// `identity(always | by_default, start = N, increment = N, min = N, max = N, cache = N, cycle)`.
@@ -475,6 +477,7 @@ impl FieldAttrs {
                 NUMERIC => set_once(cx, &mut out.numeric, &key, keyed(&key, numeric(cx, meta)?)),
                 CHAR => set_once(cx, &mut out.char, &key, keyed(&key, char_length(meta)?)),
                 CITEXT => set_once(cx, &mut out.citext, &key, flag(meta, &key)?),
+                ENCRYPTED => set_once(cx, &mut out.encrypted, &key, flag(meta, &key)?),
                 PRECISION => set_once(
                     cx,
                     &mut out.precision,

@@ -29,6 +29,7 @@ pub fn check(cx: &Ctxt, table: &Table) {
     check_checks(cx, table);
     check_policies(cx, table);
     check_internal_is_optional(cx, table);
+    check_encrypted(cx, table);
     check_immutable(cx, table);
     check_grants(cx, table);
     check_no_nul(cx, table);
@@ -794,6 +795,82 @@ fn check_internal_is_optional(cx: &Ctxt, table: &Table) {
             cx.error_spanned_by(
                 internal,
                 "an `internal` field is never read from deserialized input, so it must be an `Option`",
+            );
+        }
+    }
+}
+
+/// An encrypted column holds an envelope the application seals, bound to the row's tenant and
+/// primary key: so the feature must be on, the key must be known before the insert (made in
+/// Rust, never by the database), its first column is the tenant, and nothing the database
+/// would compute or compare on the plaintext may be declared on the column.
+fn check_encrypted(cx: &Ctxt, table: &Table) {
+    let Some(first) = table.columns.iter().find_map(|c| c.attrs.encrypted.as_ref()) else {
+        return;
+    };
+    if !cfg!(feature = "encrypt") {
+        cx.error_spanned_by(
+            first,
+            "`encrypted` needs schema-core's `encrypt` feature: `schema-core = { features = [\"encrypt\"] }`",
+        );
+    }
+    for column in &table.columns {
+        let a = &column.attrs;
+        if a.encrypted.is_none() {
+            continue;
+        }
+        let keyed = [
+            a.varchar.as_ref().map(|k| &k.key),
+            a.sql_type.as_ref().map(|k| &k.key),
+            a.default.as_ref().map(|k| &k.key),
+            a.default_sql.as_ref().map(|k| &k.key),
+            a.update_sql.as_ref().map(|k| &k.key),
+            a.references.as_ref().map(|k| &k.key),
+            a.range.as_ref().map(|k| &k.key),
+            a.identity.as_ref().map(|k| &k.key),
+            a.generated.as_ref().map(|k| &k.key),
+            a.default_fn.as_ref().map(|k| &k.key),
+            a.numeric.as_ref().map(|k| &k.key),
+            a.char.as_ref().map(|k| &k.key),
+            a.precision.as_ref().map(|k| &k.key),
+        ];
+        let flags = [a.primary_key.as_ref(), a.unique.as_ref(), a.citext.as_ref()];
+        for key in keyed.into_iter().chain(flags).flatten() {
+            cx.error_spanned_by(
+                key,
+                format!(
+                    "`{key}` cannot apply to an encrypted column: the database holds only its \
+                     ciphertext (bytea), which it cannot compare, compute or constrain"
+                ),
+            );
+        }
+    }
+    let key = table.primary_key();
+    if key.len() < 2 {
+        cx.error_spanned_by(
+            first,
+            "an encrypted column is bound to its row's tenant and key: the table's primary key \
+             must start with the tenant column, then the row's own key: \
+             `#[pg(primary_key(provider_id, patient_id))]`",
+        );
+    }
+    for column in key {
+        let a = &column.attrs;
+        let generated = a
+            .default_sql
+            .as_ref()
+            .map(|k| &k.key)
+            .or(a.default.as_ref().map(|k| &k.key))
+            .or(a.identity.as_ref().map(|k| &k.key));
+        if let Some(by_database) = generated {
+            cx.error_spanned_by(
+                by_database,
+                format!(
+                    "`{}` is part of the row key that each encrypted column's ciphertext is bound \
+                     to, so it must be known before the insert, and the database makes it here; \
+                     make it in Rust instead: `default_fn = Uuid::new_v4`",
+                    column.ident
+                ),
             );
         }
     }

@@ -68,6 +68,7 @@ pub const NUMERIC: &str = "numeric";
 pub const CHAR: &str = "char";
 pub const PRECISION: &str = "precision";
 pub const CITEXT: &str = "citext";
+pub const ENCRYPTED: &str = "encrypted";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -93,6 +94,7 @@ pub const FIELD_KEYS: &[&str] = &[
     CHAR,
     PRECISION,
     CITEXT,
+    ENCRYPTED,
 ];
 
 // Keys inside `identity(...)`.

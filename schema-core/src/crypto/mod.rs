@@ -1,0 +1,772 @@
+//! Columns encrypted by the application (feature `encrypt`): what no dump, backup, replica or
+//! person with SQL access can read.
+//!
+//! - [`envelope`]: the versioned bytes an encrypted column holds, and the `CHECK` on their
+//!   header that refuses a plaintext written by raw SQL.
+//! - [`Keys`]: seals and opens values, each bound by its authenticated data to its table,
+//!   column, tenant and row key ([`Binding`]): copied by SQL to another row, column or tenant,
+//!   a ciphertext does not open ([`CryptoProblem::NotAuthentic`]).
+//! - Keys per tenant and [`Purpose`], wrapped by a master key the database never sees
+//!   ([`MasterKeys`]: a KMS is a user's implementation; [`StaticKeyring`] ships for tests and
+//!   development), stored wrapped ([`KeyStore`]); unwrapped keys are cached with a bound on
+//!   age and uses ([`CacheLimits`]) and zeroized on drop. Deleting a tenant's keys
+//!   ([`Keys::shred_tenant`]) makes its rows unreadable.
+//! - Blind indexes ([`Keys::blind_index`]): a truncated HMAC keyed per tenant and column, and
+//!   CipherSweet's planner ([`recommended_bits`]).
+//!
+//! RustCrypto's crates do the cryptography (XChaCha20-Poly1305, HKDF and HMAC over SHA-256);
+//! nothing here is a primitive of its own.
+
+mod blind;
+pub mod envelope;
+mod keys;
+mod plaintext;
+#[doc(hidden)]
+pub mod unsealed;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::XChaCha20Poly1305;
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+pub use blind::{recommended_bits, BitsRange, ExistingIndex, MAX_BLIND_INDEX_BITS};
+pub use envelope::{Envelope, EnvelopeProblem};
+pub use keys::{
+    DataKeyId, KeyStore, MasterKeys, MemoryKeyStore, Purpose, SecretKey, StaticKeyring,
+    WrappedKey, KEY_LEN,
+};
+pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError};
+
+use crate::TableDef;
+
+/// Appends `part` with its length before it (a 4-byte big-endian count), so that the parts of
+/// authenticated data cannot be shifted into one another.
+pub(crate) fn push_part(out: &mut Vec<u8>, part: &[u8]) {
+    out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+    out.extend_from_slice(part);
+}
+
+/// What a ciphertext is bound to: moved anywhere else, it does not open.
+#[derive(Clone, Copy)]
+pub struct Binding<'a> {
+    /// The table's schema (`""` for a table without one).
+    pub schema: &'static str,
+    /// The table.
+    pub table: &'static str,
+    /// The column.
+    pub column: &'static str,
+    /// The row's tenant: the tenant column's value, encoded as [`Plaintext`].
+    pub tenant: &'a [u8],
+    /// The row's primary key, its columns encoded and each length-prefixed.
+    pub row_key: &'a [u8],
+}
+
+impl fmt::Debug for Binding<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Binding")
+            .field("table", &self.table)
+            .field("column", &self.column)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Binding<'_> {
+    fn aad(&self, header: &[u8]) -> Vec<u8> {
+        let mut aad = b"schema-core field\0".to_vec();
+        push_part(&mut aad, header);
+        push_part(&mut aad, self.schema.as_bytes());
+        push_part(&mut aad, self.table.as_bytes());
+        push_part(&mut aad, self.column.as_bytes());
+        push_part(&mut aad, self.tenant);
+        push_part(&mut aad, self.row_key);
+        aad
+    }
+
+    fn error(&self, problem: CryptoProblem) -> CryptoError {
+        CryptoError {
+            table: self.table,
+            column: self.column,
+            problem,
+        }
+    }
+}
+
+/// What went wrong sealing or opening a value, or handling keys. No variant carries a
+/// plaintext or a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CryptoProblem {
+    /// An encrypted column was written or read without keys (a `Db` without
+    /// [`with_keys`](crate::pg::Db::with_keys), or a row decoded outside one).
+    NoKeys,
+    /// The tenant's data key of that version does not exist: shredded, or never made.
+    DataKeyMissing {
+        /// The key version the envelope names.
+        version: u32,
+    },
+    /// The master key of that version is not in the provider.
+    MasterKeyMissing {
+        /// The version.
+        version: u32,
+    },
+    /// A wrapped data key does not unwrap (altered, or moved to another tenant or purpose).
+    WrappedKeyInvalid,
+    /// The stored bytes are not an envelope.
+    Envelope(EnvelopeProblem),
+    /// The envelope does not open for this table, column, tenant and row: it was copied here
+    /// from another row, column or tenant, or altered.
+    NotAuthentic,
+    /// The opened bytes are not a value of the field's type.
+    Plaintext(PlaintextError),
+    /// The key provider failed.
+    Provider(String),
+}
+
+impl fmt::Display for CryptoProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CryptoProblem::NoKeys => f.write_str(
+                "the column is encrypted, and no keys were given (Db::with_keys, or the sqlx \
+                 insert's keys)",
+            ),
+            CryptoProblem::DataKeyMissing { version } => write!(
+                f,
+                "the tenant's data key version {version} does not exist (shredded, or never made)"
+            ),
+            CryptoProblem::MasterKeyMissing { version } => {
+                write!(f, "master key version {version} is not in the provider")
+            }
+            CryptoProblem::WrappedKeyInvalid => f.write_str("a wrapped data key does not unwrap"),
+            CryptoProblem::Envelope(problem) => write!(f, "the stored value is {problem}"),
+            CryptoProblem::NotAuthentic => f.write_str(
+                "the ciphertext does not belong to this row, column and tenant (copied from \
+                 elsewhere, or altered)",
+            ),
+            CryptoProblem::Plaintext(problem) => problem.fmt(f),
+            CryptoProblem::Provider(message) => write!(f, "the key provider failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for CryptoProblem {}
+
+/// A [`CryptoProblem`] of one column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CryptoError {
+    /// The table.
+    pub table: &'static str,
+    /// The encrypted column.
+    pub column: &'static str,
+    /// What went wrong.
+    pub problem: CryptoProblem,
+}
+
+impl fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "encrypted column `{}.{}`: {}", self.table, self.column, self.problem)
+    }
+}
+
+impl std::error::Error for CryptoError {}
+
+/// How long and how often an unwrapped data key is used before it is unwrapped again: the
+/// bound on what a memory dump of the process holds, and on calls to the KMS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// The longest a key stays in memory.
+    pub max_age: Duration,
+    /// The most values a key seals or opens before it is unwrapped again.
+    pub max_uses: u64,
+}
+
+impl Default for CacheLimits {
+    /// Five minutes, a million uses.
+    fn default() -> Self {
+        CacheLimits {
+            max_age: Duration::from_secs(300),
+            max_uses: 1_000_000,
+        }
+    }
+}
+
+struct Cached {
+    key: SecretKey,
+    since: Instant,
+    uses: u64,
+}
+
+#[derive(Default)]
+struct Cache {
+    keys: HashMap<DataKeyId, Cached>,
+    latest: HashMap<(Vec<u8>, Purpose), (u32, Instant)>,
+    unwraps: u64,
+}
+
+/// The keys of an application: seals and opens encrypted columns, keys blind indexes, rotates
+/// and shreds. Cheap to share behind an `Arc`; its `Debug` prints no key.
+pub struct Keys {
+    master: Box<dyn MasterKeys>,
+    store: Arc<dyn KeyStore>,
+    limits: CacheLimits,
+    padding: Option<usize>,
+    cache: Mutex<Cache>,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keys")
+            .field("master_version", &self.master.current_version())
+            .field("limits", &self.limits)
+            .field("padding", &self.padding)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// Keys whose data keys are wrapped by `master` and stored in `store`.
+    pub fn new(master: impl MasterKeys + 'static, store: Arc<dyn KeyStore>) -> Self {
+        Keys {
+            master: Box::new(master),
+            store,
+            limits: CacheLimits::default(),
+            padding: None,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// Bounds how long and how often an unwrapped key is used from memory.
+    pub fn with_cache_limits(mut self, limits: CacheLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Pads every plaintext to a multiple of `block` bytes before sealing, so that the stored
+    /// length tells only the number of blocks.
+    pub fn with_padding(mut self, block: usize) -> Self {
+        self.padding = Some(block.max(1));
+        self
+    }
+
+    /// The store of wrapped keys.
+    pub fn store(&self) -> &Arc<dyn KeyStore> {
+        &self.store
+    }
+
+    /// How many times a data key was unwrapped (not found fresh in the cache).
+    pub fn unwraps(&self) -> u64 {
+        self.lock().unwraps
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The tenant's newest key version for the purpose, making version 1 when it has none.
+    fn latest_or_new(&self, tenant: &[u8], purpose: Purpose) -> Result<u32, CryptoProblem> {
+        let now = Instant::now();
+        if let Some(&(version, since)) = self.lock().latest.get(&(tenant.to_vec(), purpose)) {
+            if now.duration_since(since) < self.limits.max_age {
+                return Ok(version);
+            }
+        }
+        let version = match self.store.latest(tenant, purpose)? {
+            Some(version) => version,
+            None => {
+                self.create(tenant, purpose, 1)?;
+                self.store.latest(tenant, purpose)?.unwrap_or(1)
+            }
+        };
+        self.lock()
+            .latest
+            .insert((tenant.to_vec(), purpose), (version, now));
+        Ok(version)
+    }
+
+    /// Makes a random data key, wraps it and stores it (unless another process stored that
+    /// version first).
+    fn create(&self, tenant: &[u8], purpose: Purpose, version: u32) -> Result<(), CryptoProblem> {
+        let id = DataKeyId {
+            tenant: tenant.to_vec(),
+            purpose,
+            version,
+        };
+        let key = SecretKey::generate();
+        let master_version = self.master.current_version();
+        let bytes = self.master.wrap(master_version, &id.context(), &key)?;
+        self.store.insert(
+            id,
+            WrappedKey {
+                master_version,
+                bytes,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The unwrapped key, from the cache while it is fresh.
+    fn key(&self, id: &DataKeyId) -> Result<SecretKey, CryptoProblem> {
+        let now = Instant::now();
+        {
+            let mut cache = self.lock();
+            if let Some(cached) = cache.keys.get_mut(id) {
+                if now.duration_since(cached.since) < self.limits.max_age
+                    && cached.uses < self.limits.max_uses
+                {
+                    cached.uses += 1;
+                    return Ok(cached.key.clone());
+                }
+                cache.keys.remove(id);
+            }
+        }
+        let wrapped = self.store.get(id)?.ok_or(CryptoProblem::DataKeyMissing {
+            version: id.version,
+        })?;
+        let key = self
+            .master
+            .unwrap(wrapped.master_version, &id.context(), &wrapped.bytes)?;
+        let mut cache = self.lock();
+        cache.unwraps += 1;
+        cache.keys.insert(
+            id.clone(),
+            Cached {
+                key: key.clone(),
+                since: now,
+                uses: 1,
+            },
+        );
+        Ok(key)
+    }
+
+    /// Seals `plaintext` for `binding` with the tenant's newest data key.
+    pub fn seal(&self, binding: &Binding<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let fail = |problem| binding.error(problem);
+        let version = self
+            .latest_or_new(binding.tenant, Purpose::Fields)
+            .map_err(fail)?;
+        self.seal_with(binding, plaintext, version).map_err(fail)
+    }
+
+    fn seal_with(
+        &self,
+        binding: &Binding<'_>,
+        plaintext: &[u8],
+        version: u32,
+    ) -> Result<Vec<u8>, CryptoProblem> {
+        let key = self.key(&DataKeyId {
+            tenant: binding.tenant.to_vec(),
+            purpose: Purpose::Fields,
+            version,
+        })?;
+        let mut message = Zeroizing::new(plaintext.to_vec());
+        let mut flags = 0;
+        if let Some(block) = self.padding {
+            envelope::pad(&mut message, block);
+            flags |= envelope::FLAG_PADDED;
+        }
+        let header = envelope::header(flags, version);
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = XChaCha20Poly1305::new(key.bytes().into())
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: &message,
+                    aad: &binding.aad(&header),
+                },
+            )
+            .map_err(|_| CryptoProblem::Provider("sealing failed".into()))?;
+        let mut out = Vec::with_capacity(header.len() + nonce.len() + sealed.len());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens an envelope sealed for `binding`; an envelope sealed for another table, column,
+    /// tenant or row is [`CryptoProblem::NotAuthentic`].
+    pub fn open(
+        &self,
+        binding: &Binding<'_>,
+        stored: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.open_problem(binding, stored)
+            .map_err(|problem| binding.error(problem))
+    }
+
+    fn open_problem(
+        &self,
+        binding: &Binding<'_>,
+        stored: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoProblem> {
+        let envelope = Envelope::parse(stored).map_err(CryptoProblem::Envelope)?;
+        let key = self.key(&DataKeyId {
+            tenant: binding.tenant.to_vec(),
+            purpose: Purpose::Fields,
+            version: envelope.key_version,
+        })?;
+        let mut plain = Zeroizing::new(
+            XChaCha20Poly1305::new(key.bytes().into())
+                .decrypt(
+                    envelope.nonce.into(),
+                    Payload {
+                        msg: envelope.sealed,
+                        aad: &binding.aad(Envelope::header(stored)),
+                    },
+                )
+                .map_err(|_| CryptoProblem::NotAuthentic)?,
+        );
+        if envelope.flags & envelope::FLAG_PADDED != 0 {
+            envelope::unpad(&mut plain).map_err(CryptoProblem::Envelope)?;
+        }
+        Ok(plain)
+    }
+
+    /// The envelope sealed again with the tenant's newest data key, or `None` when it is
+    /// sealed with it already: one step of a re-encryption after a rotation.
+    pub fn reseal(
+        &self,
+        binding: &Binding<'_>,
+        stored: &[u8],
+    ) -> Result<Option<Vec<u8>>, CryptoError> {
+        let fail = |problem| binding.error(problem);
+        let latest = self
+            .latest_or_new(binding.tenant, Purpose::Fields)
+            .map_err(fail)?;
+        let envelope = Envelope::parse(stored)
+            .map_err(CryptoProblem::Envelope)
+            .map_err(fail)?;
+        if envelope.key_version == latest {
+            return Ok(None);
+        }
+        let plain = self.open(binding, stored)?;
+        self.seal_with(binding, &plain, latest).map(Some).map_err(fail)
+    }
+
+    /// The blind index of `value` (encoded as [`Plaintext`]) in `table.column` for `tenant`:
+    /// its first `bits` bits of HMAC-SHA-256, keyed by a key derived (HKDF) from the tenant's
+    /// blind-index data key for this column alone.
+    pub fn blind_index(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        tenant: &[u8],
+        value: &[u8],
+        bits: u32,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let fail = |problem| CryptoError {
+            table,
+            column,
+            problem,
+        };
+        // Blind indexes stay on version 1 of their key: a new version would change every
+        // index value, which only a rebuild of the column can follow.
+        self.latest_or_new(tenant, Purpose::BlindIndex).map_err(fail)?;
+        let key = self
+            .key(&DataKeyId {
+                tenant: tenant.to_vec(),
+                purpose: Purpose::BlindIndex,
+                version: 1,
+            })
+            .map_err(fail)?;
+        let mut info = Vec::new();
+        push_part(&mut info, table.as_bytes());
+        push_part(&mut info, column.as_bytes());
+        let mut column_key = Zeroizing::new([0u8; KEY_LEN]);
+        Hkdf::<Sha256>::new(Some(b"schema-core blind index"), key.bytes())
+            .expand(&info, column_key.as_mut())
+            .map_err(|_| fail(CryptoProblem::Provider("key derivation failed".into())))?;
+        Ok(blind::blind_index(column_key.as_ref(), value, bits))
+    }
+
+    /// Makes a new version of the tenant's data key for the purpose, used by every seal from
+    /// now on (older versions still open what they sealed); returns the new version.
+    pub fn rotate_data_key(&self, tenant: &[u8], purpose: Purpose) -> Result<u32, CryptoProblem> {
+        let next = self.store.latest(tenant, purpose)?.unwrap_or(0) + 1;
+        self.create(tenant, purpose, next)?;
+        let now = Instant::now();
+        self.lock()
+            .latest
+            .insert((tenant.to_vec(), purpose), (next, now));
+        Ok(next)
+    }
+
+    /// Wraps every stored data key again with the current master key (after a rotation of the
+    /// master key); the ciphertexts do not change. Returns how many keys were wrapped again.
+    pub fn rewrap(&self) -> Result<usize, CryptoProblem> {
+        let current = self.master.current_version();
+        let mut count = 0;
+        for id in self.store.ids()? {
+            let Some(wrapped) = self.store.get(&id)? else {
+                continue;
+            };
+            if wrapped.master_version == current {
+                continue;
+            }
+            let context = id.context();
+            let key = self
+                .master
+                .unwrap(wrapped.master_version, &context, &wrapped.bytes)?;
+            let bytes = self.master.wrap(current, &context, &key)?;
+            self.store.replace(
+                &id,
+                WrappedKey {
+                    master_version: current,
+                    bytes,
+                },
+            )?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Deletes every data key of the tenant, from the store and from memory: its encrypted
+    /// values can no longer be opened by anyone (crypto-shredding). Returns how many keys.
+    pub fn shred_tenant(&self, tenant: &[u8]) -> Result<usize, CryptoProblem> {
+        let count = self.store.delete_tenant(tenant)?;
+        let mut cache = self.lock();
+        cache.keys.retain(|id, _| id.tenant != tenant);
+        cache.latest.retain(|(t, _), _| t != tenant);
+        Ok(count)
+    }
+
+    /// The tenant's newest data key version for sealing fields, if it has one.
+    pub fn latest_version(&self, tenant: &[u8]) -> Result<Option<u32>, CryptoProblem> {
+        self.store.latest(tenant, Purpose::Fields)
+    }
+}
+
+thread_local! {
+    static OPENING: RefCell<Option<Arc<Keys>>> = const { RefCell::new(None) };
+}
+
+/// Runs `decode` with `keys` as the keys that open encrypted columns on this thread: the
+/// drivers decode rows inside it, so a row type's `from_row` opens its fields without taking
+/// the keys as an argument. The previous keys are restored afterwards.
+pub fn with_keys<R>(keys: Option<&Arc<Keys>>, decode: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arc<Keys>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            OPENING.with(|cell| *cell.borrow_mut() = previous);
+        }
+    }
+    let previous = OPENING.with(|cell| cell.replace(keys.cloned()));
+    let _restore = Restore(previous);
+    decode()
+}
+
+/// The value's bytes as the authenticated data holds them (the tenant, or one column of a
+/// row key), length-prefixed.
+#[doc(hidden)]
+pub fn push_binding_part<T: Plaintext>(out: &mut Vec<u8>, value: &T) {
+    let mut bytes = Vec::new();
+    value.encode(&mut bytes);
+    push_part(out, &bytes);
+}
+
+/// The tenant's bytes: the tenant column's value, encoded.
+#[doc(hidden)]
+pub fn tenant_bytes<T: Plaintext>(value: &T) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    value.encode(&mut bytes);
+    bytes
+}
+
+/// The binding of column `column` of `table` for a row.
+fn bound<'a>(
+    table: &'static TableDef,
+    column: usize,
+    tenant: &'a [u8],
+    row_key: &'a [u8],
+) -> Binding<'a> {
+    Binding {
+        schema: table.schema.unwrap_or(""),
+        table: table.name,
+        column: table.columns.get(column).map_or("", |c| c.name),
+        tenant,
+        row_key,
+    }
+}
+
+/// Seals the field of column `column` of `table` for its row; `None` for NULL.
+#[doc(hidden)]
+pub fn seal_field<F: EncryptedField>(
+    keys: &Keys,
+    table: &'static TableDef,
+    column: usize,
+    tenant: &[u8],
+    row_key: &[u8],
+    value: &F,
+) -> Result<Option<Vec<u8>>, CryptoError> {
+    let binding = bound(table, column, tenant, row_key);
+    let Some(plain) = value.plaintext() else {
+        return Ok(None);
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    plain.encode_dyn(&mut bytes);
+    keys.seal(&binding, &bytes).map(Some)
+}
+
+/// Opens the stored bytes of column `column` of `table` for its row, with the keys of
+/// [`with_keys`].
+#[doc(hidden)]
+pub fn open_field<F: EncryptedField>(
+    table: &'static TableDef,
+    column: usize,
+    tenant: &[u8],
+    row_key: &[u8],
+    stored: Option<&[u8]>,
+) -> Result<F, CryptoError> {
+    let binding = bound(table, column, tenant, row_key);
+    let Some(stored) = stored else {
+        return F::from_plaintext(None)
+            .map_err(|e| binding.error(CryptoProblem::Plaintext(e)));
+    };
+    let plain = OPENING.with(|cell| {
+        let keys = cell.borrow();
+        let keys = keys.as_ref().ok_or(binding.error(CryptoProblem::NoKeys))?;
+        keys.open(&binding, stored)
+    })?;
+    F::from_plaintext(Some(&plain)).map_err(|e| binding.error(CryptoProblem::Plaintext(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::new(
+            StaticKeyring::new(SecretKey::from_bytes([7; KEY_LEN])),
+            Arc::new(MemoryKeyStore::default()),
+        )
+    }
+
+    fn binding<'a>(column: &'static str, tenant: &'a [u8], row: &'a [u8]) -> Binding<'a> {
+        Binding {
+            schema: "billing",
+            table: "patients",
+            column,
+            tenant,
+            row_key: row,
+        }
+    }
+
+    #[test]
+    fn a_sealed_value_opens_only_where_it_was_bound() {
+        let keys = keys();
+        let sealed = keys.seal(&binding("name", b"t1", b"r1"), b"Jane Doe").unwrap();
+        assert!(!sealed.windows(8).any(|w| w == b"Jane Doe"));
+        assert_eq!(
+            &keys.open(&binding("name", b"t1", b"r1"), &sealed).unwrap()[..],
+            b"Jane Doe"
+        );
+        for elsewhere in [
+            binding("name", b"t1", b"r2"),
+            binding("address", b"t1", b"r1"),
+        ] {
+            assert_eq!(
+                keys.open(&elsewhere, &sealed).unwrap_err().problem,
+                CryptoProblem::NotAuthentic
+            );
+        }
+        // Another tenant has no key of that version yet, then a key that does not open it.
+        keys.seal(&binding("name", b"t2", b"r1"), b"x").unwrap();
+        assert_eq!(
+            keys.open(&binding("name", b"t2", b"r1"), &sealed).unwrap_err().problem,
+            CryptoProblem::NotAuthentic
+        );
+        // A header edited in place does not open either.
+        let mut edited = sealed.clone();
+        edited[4] = envelope::FLAG_PADDED;
+        assert_eq!(
+            keys.open(&binding("name", b"t1", b"r1"), &edited).unwrap_err().problem,
+            CryptoProblem::NotAuthentic
+        );
+    }
+
+    #[test]
+    fn shredding_a_tenant_leaves_its_values_unreadable_and_others_readable() {
+        let keys = keys();
+        let a = keys.seal(&binding("name", b"t1", b"r"), b"a").unwrap();
+        let b = keys.seal(&binding("name", b"t2", b"r"), b"b").unwrap();
+        assert_eq!(keys.shred_tenant(b"t1").unwrap(), 1);
+        assert_eq!(
+            keys.open(&binding("name", b"t1", b"r"), &a).unwrap_err().problem,
+            CryptoProblem::DataKeyMissing { version: 1 }
+        );
+        assert_eq!(&keys.open(&binding("name", b"t2", b"r"), &b).unwrap()[..], b"b");
+    }
+
+    #[test]
+    fn rotation_reseals_with_the_new_version_and_old_ones_still_open() {
+        let keys = keys();
+        let at = binding("name", b"t1", b"r");
+        let old = keys.seal(&at, b"value").unwrap();
+        assert_eq!(keys.rotate_data_key(b"t1", Purpose::Fields).unwrap(), 2);
+        assert_eq!(&keys.open(&at, &old).unwrap()[..], b"value");
+        let new = keys.reseal(&at, &old).unwrap().unwrap();
+        assert_eq!(Envelope::parse(&new).unwrap().key_version, 2);
+        assert_eq!(keys.reseal(&at, &new).unwrap(), None);
+        assert_eq!(&keys.open(&at, &new).unwrap()[..], b"value");
+    }
+
+    #[test]
+    fn a_master_rotation_rewraps_data_keys_without_touching_ciphertexts() {
+        let store: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::default());
+        let v1 = StaticKeyring::new(SecretKey::from_bytes([1; KEY_LEN]));
+        let keys = Keys::new(v1, store.clone());
+        let at = binding("name", b"t1", b"r");
+        let sealed = keys.seal(&at, b"value").unwrap();
+        let both = StaticKeyring::new(SecretKey::from_bytes([1; KEY_LEN]))
+            .with_version(2, SecretKey::from_bytes([2; KEY_LEN]));
+        let rotated = Keys::new(both, store.clone());
+        assert_eq!(rotated.rewrap().unwrap(), 1);
+        // Only master version 2 is left, and it opens the old ciphertext.
+        let only_new = StaticKeyring::new(SecretKey::from_bytes([9; KEY_LEN]))
+            .with_version(2, SecretKey::from_bytes([2; KEY_LEN]));
+        assert_eq!(&Keys::new(only_new, store).open(&at, &sealed).unwrap()[..], b"value");
+    }
+
+    #[test]
+    fn the_cache_unwraps_again_after_its_uses_and_padding_hides_lengths() {
+        let keys = keys()
+            .with_cache_limits(CacheLimits {
+                max_age: Duration::from_secs(3600),
+                max_uses: 3,
+            })
+            .with_padding(16);
+        let at = binding("name", b"t1", b"r");
+        let short = keys.seal(&at, b"a").unwrap();
+        let longer = keys.seal(&at, b"abcdefghijklm").unwrap();
+        assert_eq!(short.len(), longer.len());
+        for _ in 0..6 {
+            keys.open(&at, &short).unwrap();
+        }
+        assert!(keys.unwraps() >= 3, "unwrapped {} times", keys.unwraps());
+        assert_eq!(&keys.open(&at, &longer).unwrap()[..], b"abcdefghijklm");
+    }
+
+    #[test]
+    fn blind_indexes_are_keyed_per_tenant_and_column() {
+        let keys = keys();
+        let t = "patients";
+        let a = keys.blind_index(t, "member_id", b"t1", b"M123", 32).unwrap();
+        assert_eq!(a, keys.blind_index(t, "member_id", b"t1", b"M123", 32).unwrap());
+        assert_ne!(a, keys.blind_index(t, "member_id", b"t2", b"M123", 32).unwrap());
+        assert_ne!(a, keys.blind_index(t, "name", b"t1", b"M123", 32).unwrap());
+    }
+
+    #[test]
+    fn debug_output_prints_no_key() {
+        let key = SecretKey::from_bytes([0x41; KEY_LEN]);
+        assert_eq!(format!("{key:?}"), "SecretKey(redacted)");
+        let printed = format!("{:?}", keys());
+        assert!(!printed.contains("65, 65"), "{printed}");
+    }
+}
