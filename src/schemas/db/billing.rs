@@ -134,3 +134,49 @@ pub struct InvoiceLine {
     )]
     pub line_total: Decimal,
 }
+
+/// A patient a provider bills for. Their PHI (name, date of birth, member id, address) is
+/// encrypted by the application: the database, its dumps and backups hold only envelopes,
+/// each bound to this table, its column, the provider and the patient.
+#[derive(PgTable)]
+#[pg(
+    schema = "billing",
+    table = "patients",
+    primary_key(provider_id, patient_id),
+    row_level_security,
+    policy(
+        name = "patients_physician_own",
+        to = "physician",
+        command = "select",
+        using = "{provider_id} = {setting:app.provider_id}::uuid"
+    ),
+    policy(
+        name = "patients_billing_team_all",
+        to = "billing_team",
+        using = "true",
+        with_check = "true"
+    )
+)]
+pub struct Patient {
+    /// The provider the patient is billed by: the tenant of every encrypted column.
+    #[pg(references = Provider::provider_id, on_delete = "restrict")]
+    pub provider_id: Uuid,
+    /// The patient, made in Rust before the insert (each ciphertext is bound to it).
+    #[pg(default_fn = Uuid::new_v4)]
+    pub patient_id: Uuid,
+    /// Full name; PHI.
+    #[pg(encrypted)]
+    pub name: String,
+    /// Date of birth; PHI.
+    #[pg(encrypted)]
+    pub date_of_birth: NaiveDate,
+    /// The payer's member id; PHI.
+    #[pg(encrypted)]
+    pub member_id: String,
+    /// Postal address; PHI.
+    #[pg(encrypted)]
+    pub address: Option<String>,
+    /// When the patient was registered.
+    #[pg(default_sql = "now()")]
+    pub created_at: DateTime<Utc>,
+}

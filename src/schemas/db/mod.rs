@@ -6,8 +6,9 @@ pub mod support;
 pub mod support_queries;
 
 pub use billing::{
-    InsertInvoice, InsertInvoiceLine, Invoice, InvoiceLine, InvoiceStatus, SelectInvoice,
-    SelectInvoiceLine, UpdateInvoice, UpdateInvoiceLine, BILLING_TEAM_ROLE,
+    InsertInvoice, InsertInvoiceLine, InsertPatient, Invoice, InvoiceLine, InvoiceStatus, Patient,
+    SelectInvoice, SelectInvoiceLine, SelectPatient, UpdateInvoice, UpdateInvoiceLine,
+    UpdatePatient, BILLING_TEAM_ROLE,
 };
 pub use providers::{InsertProvider, Provider, SelectProvider, UpdateProvider};
 pub use support::{
