@@ -1,0 +1,284 @@
+//! Columns encrypted by the application (`billing.patients`) against the real database: every
+//! write path seals, every read opens, the stored bytes hold no plaintext, a ciphertext moved
+//! by SQL to another row, column or tenant does not open, a plaintext written by raw SQL is
+//! refused by the database, a shredded tenant's rows are unreadable, and a dump holds no key.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use common::TestDb;
+use schema_core::crypto::{
+    CryptoError, CryptoProblem, KeyStore, Keys, MemoryKeyStore, SecretKey, StaticKeyring, KEY_LEN,
+};
+use schema_core::pg::{ConstraintKind, Db, DecodeProblem, PgError};
+use schema_core::Schema;
+use shared::schemas::db::{
+    InsertPatient, InsertProvider, Patient, Provider, SelectPatient, UpdatePatient,
+};
+use uuid::Uuid;
+
+const MASTER: [u8; KEY_LEN] = [0x5A; KEY_LEN];
+
+fn run<F: std::future::Future<Output = ()>>(future: F) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future);
+}
+
+/// A database with `providers` and `billing.patients`, and two providers.
+fn setup() -> (TestDb, Uuid, Uuid) {
+    let mut db = TestDb::new();
+    let ddl = Schema::new()
+        .table::<Provider>()
+        .table::<Patient>()
+        .with_names(db.names().clone())
+        .to_ddl()
+        .unwrap();
+    db.client().batch_execute(&ddl).unwrap();
+    let mut providers = Vec::new();
+    for n in 0..2 {
+        let row = db
+            .client()
+            .query_one(
+                "INSERT INTO providers (npi, first_name, last_name, email) \
+                 VALUES ($1, 'A', 'B', $2) RETURNING provider_id",
+                &[&format!("100000000{n}"), &format!("p{n}@example.org")],
+            )
+            .unwrap();
+        providers.push(row.get::<_, Uuid>(0));
+    }
+    let _ = InsertProvider::new; // the providers above are written by SQL
+    (db, providers[0], providers[1])
+}
+
+fn keys(store: Arc<MemoryKeyStore>) -> Arc<Keys> {
+    Arc::new(Keys::new(
+        StaticKeyring::new(SecretKey::from_bytes(MASTER)),
+        store,
+    ))
+}
+
+fn patient(provider: Uuid, name: &str) -> InsertPatient {
+    let mut row = InsertPatient::new(
+        provider,
+        name.to_string(),
+        NaiveDate::from_ymd_opt(1980, 2, 3).unwrap(),
+        format!("MEMBER-{name}"),
+    );
+    row.address = Some(format!("{name}'s street 1"));
+    row
+}
+
+/// The problem of a read that failed to open an encrypted column.
+fn problem(error: PgError) -> CryptoProblem {
+    match error {
+        PgError::Decode(decode) => match decode.problem {
+            DecodeProblem::Invalid { source, .. } => {
+                source.downcast_ref::<CryptoError>().unwrap().problem.clone()
+            }
+            other => panic!("not a decryption error: {other:?}"),
+        },
+        other => panic!("not a decode error: {other}"),
+    }
+}
+
+#[test]
+fn every_write_path_seals_and_every_read_opens() {
+    let (mut test, p1, p2) = setup();
+    let store = Arc::new(MemoryKeyStore::default());
+    run(async {
+        let mut db = Db::connect(test.url()).await.unwrap().with_keys(keys(store.clone()));
+        let one = db.insert(&patient(p1, "Alice Liddell")).await.unwrap();
+        assert_eq!(one.name, "Alice Liddell");
+        assert_eq!(one.address.as_deref(), Some("Alice Liddell's street 1"));
+        let many: Vec<_> = (0..50).map(|i| patient(p1, &format!("Bulk {i}"))).collect();
+        assert_eq!(db.insert_many(&many).await.unwrap(), 50);
+        let mut copied: Vec<_> = (0..50).map(|i| patient(p2, &format!("Copy {i}"))).collect();
+        copied[7].address = None;
+        assert_eq!(db.copy_in(&copied).await.unwrap(), 50);
+        let updated = db
+            .update(
+                &(p1, one.patient_id),
+                &UpdatePatient {
+                    member_id: Some("MEMBER-NEW".into()),
+                    address: Some(None),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (updated.member_id.as_str(), updated.address, updated.name.as_str()),
+            ("MEMBER-NEW", None, "Alice Liddell")
+        );
+        let all: Vec<SelectPatient> = db.select_all::<Patient>().await.unwrap();
+        assert_eq!(all.len(), 101);
+        let by_key = db
+            .get::<Patient>(&(p2, copied[7].patient_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((by_key.name.as_str(), by_key.address.as_deref()), ("Copy 7", None));
+        assert!(all.iter().any(|p| p.name == "Bulk 49"));
+        // Debug never prints the PHI.
+        let printed = format!("{by_key:?}");
+        assert!(!printed.contains("Copy 7"), "{printed}");
+    });
+    // The stored columns are bytea envelopes holding no plaintext bytes.
+    let rows = test
+        .client()
+        .query(
+            "SELECT name, member_id, date_of_birth FROM billing.patients",
+            &[],
+        )
+        .unwrap();
+    for row in rows {
+        for i in 0..3 {
+            let stored: Vec<u8> = row.get(i);
+            assert_eq!(&stored[..2], b"PE");
+            for plain in [&b"Alice"[..], b"Bulk", b"Copy", b"MEMBER"] {
+                assert!(!stored.windows(plain.len()).any(|w| w == plain));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_ciphertext_moved_to_another_row_column_or_tenant_does_not_open() {
+    let (mut test, p1, p2) = setup();
+    let store = Arc::new(MemoryKeyStore::default());
+    let (a, b, c) = run_returning(&test, store.clone(), p1, p2);
+    let client = test.client();
+    // Another row of the same tenant; another column of the same row; another tenant's row.
+    client
+        .batch_execute(&format!(
+            "UPDATE billing.patients SET name = (SELECT name FROM billing.patients WHERE patient_id = '{a}') WHERE patient_id = '{b}';
+             UPDATE billing.patients SET member_id = name WHERE patient_id = '{a}';
+             UPDATE billing.patients SET address = (SELECT address FROM billing.patients WHERE patient_id = '{b}') WHERE patient_id = '{c}';"
+        ))
+        .unwrap();
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap().with_keys(keys(store));
+        for (provider, patient) in [(p1, b), (p1, a), (p2, c)] {
+            let error = db.get::<Patient>(&(provider, patient)).await.unwrap_err();
+            assert_eq!(problem(error), CryptoProblem::NotAuthentic);
+        }
+    });
+}
+
+/// Inserts a patient `a` and `b` for `p1` and `c` for `p2`; returns their ids.
+fn run_returning(test: &TestDb, store: Arc<MemoryKeyStore>, p1: Uuid, p2: Uuid) -> (Uuid, Uuid, Uuid) {
+    let mut ids = Vec::new();
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap().with_keys(keys(store));
+        for (provider, name) in [(p1, "Ann"), (p1, "Ben"), (p2, "Cal")] {
+            ids.push(db.insert(&patient(provider, name)).await.unwrap().patient_id);
+        }
+    });
+    (ids[0], ids[1], ids[2])
+}
+
+#[test]
+fn a_plaintext_written_by_raw_sql_is_refused_by_the_database() {
+    let (mut test, p1, _) = setup();
+    let error = test
+        .client()
+        .execute(
+            "INSERT INTO billing.patients (provider_id, patient_id, name, date_of_birth, member_id) \
+             VALUES ($1, gen_random_uuid(), convert_to('Jane Doe, born 1980-02-03, member 1234567890', 'UTF8'), '\\x00', '\\x00')",
+            &[&p1],
+        )
+        .unwrap_err();
+    let db_error = error.as_db_error().unwrap();
+    assert_eq!(db_error.code().code(), "23514");
+    // Each of the plaintexts breaks its column's envelope check; the server names the first.
+    let constraint = db_error.constraint().unwrap();
+    assert!(
+        ["patients_name_envelope", "patients_date_of_birth_envelope", "patients_member_id_envelope"]
+            .contains(&constraint),
+        "{constraint}"
+    );
+    // Through the typed driver, the same refusal is a check violation.
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap();
+        let sql = "INSERT INTO billing.patients (provider_id, patient_id, name, date_of_birth, member_id) \
+                   VALUES ($1, gen_random_uuid(), 'not an envelope at all, long enough to pass the length'::bytea, '\\x00', '\\x00')";
+        let error = PgError::from(db.client().execute(sql, &[&p1]).await.unwrap_err());
+        assert_eq!(error.constraint().unwrap().kind, ConstraintKind::Check);
+    });
+}
+
+#[test]
+fn without_keys_nothing_is_written_or_read() {
+    let (test, p1, _) = setup();
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap();
+        match db.insert(&patient(p1, "Nobody")).await.unwrap_err() {
+            PgError::Crypto(error) => {
+                assert_eq!(error.problem, CryptoProblem::NoKeys);
+                assert_eq!(error.column, "name");
+            }
+            other => panic!("{other}"),
+        }
+    });
+    let store = Arc::new(MemoryKeyStore::default());
+    let (a, _, _) = run_returning(&test, store, p1, p1);
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap();
+        let error = db.get::<Patient>(&(p1, a)).await.unwrap_err();
+        assert_eq!(problem(error), CryptoProblem::NoKeys);
+    });
+}
+
+#[test]
+fn shredding_a_tenants_keys_leaves_its_rows_unreadable_and_others_readable() {
+    let (test, p1, p2) = setup();
+    let store = Arc::new(MemoryKeyStore::default());
+    let (a, _, c) = run_returning(&test, store.clone(), p1, p2);
+    let keys = keys(store.clone());
+    keys.shred_tenant(p1.as_bytes()).unwrap();
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let error = db.get::<Patient>(&(p1, a)).await.unwrap_err();
+        assert_eq!(problem(error), CryptoProblem::DataKeyMissing { version: 1 });
+        let other = db.get::<Patient>(&(p2, c)).await.unwrap().unwrap();
+        assert_eq!(other.name, "Cal");
+    });
+    assert!(store.latest(p1.as_bytes(), schema_core::crypto::Purpose::Fields).unwrap().is_none());
+}
+
+#[test]
+fn a_dump_of_the_database_holds_no_data_key_and_no_master_key() {
+    let (test, p1, p2) = setup();
+    let store = Arc::new(MemoryKeyStore::default());
+    run_returning(&test, store.clone(), p1, p2);
+    let output = std::process::Command::new("pg_dump")
+        .args(["--data-only", "--format=plain", test.url()])
+        .output()
+        .expect("pg_dump runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let dump = String::from_utf8_lossy(&output.stdout).to_lowercase();
+    assert!(dump.contains("\\\\x5045"), "the dump holds the envelopes");
+    let master = StaticKeyring::new(SecretKey::from_bytes(MASTER));
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(!dump.contains(&hex(&MASTER)));
+    let wrapped = store.wrapped();
+    assert_eq!(wrapped.len(), 2);
+    for (id, key) in wrapped {
+        use schema_core::crypto::MasterKeys;
+        let data_key = master
+            .unwrap(key.master_version, &id.context(), &key.bytes)
+            .unwrap();
+        // Neither the data key nor any 8-byte piece of it is in the dump, in hex or raw.
+        let data_key = data_key.expose_secret();
+        for piece in data_key.chunks(8) {
+            assert!(!dump.contains(&hex(piece)));
+            assert!(!output.stdout.windows(8).any(|w| w == piece));
+        }
+    }
+}
