@@ -77,9 +77,11 @@ fn patient(provider: Uuid, name: &str) -> InsertPatient {
 fn problem(error: PgError) -> CryptoProblem {
     match error {
         PgError::Decode(decode) => match decode.problem {
-            DecodeProblem::Invalid { source, .. } => {
-                source.downcast_ref::<CryptoError>().unwrap().problem.clone()
-            }
+            DecodeProblem::Invalid { source, .. } => source
+                .downcast_ref::<CryptoError>()
+                .unwrap()
+                .problem
+                .clone(),
             other => panic!("not a decryption error: {other:?}"),
         },
         other => panic!("not a decode error: {other}"),
@@ -91,7 +93,10 @@ fn every_write_path_seals_and_every_read_opens() {
     let (mut test, p1, p2) = setup();
     let store = Arc::new(MemoryKeyStore::default());
     run(async {
-        let mut db = Db::connect(test.url()).await.unwrap().with_keys(keys(store.clone()));
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys(store.clone()));
         let one = db.insert(&patient(p1, "Alice Liddell")).await.unwrap();
         assert_eq!(one.name, "Alice Liddell");
         assert_eq!(one.address.as_deref(), Some("Alice Liddell's street 1"));
@@ -113,7 +118,11 @@ fn every_write_path_seals_and_every_read_opens() {
             .unwrap()
             .unwrap();
         assert_eq!(
-            (updated.member_id.as_str(), updated.address, updated.name.as_str()),
+            (
+                updated.member_id.as_str(),
+                updated.address,
+                updated.name.as_str()
+            ),
             ("MEMBER-NEW", None, "Alice Liddell")
         );
         let all: Vec<SelectPatient> = db.select_all::<Patient>().await.unwrap();
@@ -123,7 +132,10 @@ fn every_write_path_seals_and_every_read_opens() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((by_key.name.as_str(), by_key.address.as_deref()), ("Copy 7", None));
+        assert_eq!(
+            (by_key.name.as_str(), by_key.address.as_deref()),
+            ("Copy 7", None)
+        );
         assert!(all.iter().any(|p| p.name == "Bulk 49"));
         // Debug never prints the PHI.
         let printed = format!("{by_key:?}");
@@ -163,7 +175,10 @@ fn a_ciphertext_moved_to_another_row_column_or_tenant_does_not_open() {
         ))
         .unwrap();
     run(async {
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys(store));
+        let db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys(store));
         for (provider, patient) in [(p1, b), (p1, a), (p2, c)] {
             let error = db.get::<Patient>(&(provider, patient)).await.unwrap_err();
             assert_eq!(problem(error), CryptoProblem::NotAuthentic);
@@ -172,12 +187,25 @@ fn a_ciphertext_moved_to_another_row_column_or_tenant_does_not_open() {
 }
 
 /// Inserts a patient `a` and `b` for `p1` and `c` for `p2`; returns their ids.
-fn run_returning(test: &TestDb, store: Arc<MemoryKeyStore>, p1: Uuid, p2: Uuid) -> (Uuid, Uuid, Uuid) {
+fn run_returning(
+    test: &TestDb,
+    store: Arc<MemoryKeyStore>,
+    p1: Uuid,
+    p2: Uuid,
+) -> (Uuid, Uuid, Uuid) {
     let mut ids = Vec::new();
     run(async {
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys(store));
+        let db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys(store));
         for (provider, name) in [(p1, "Ann"), (p1, "Ben"), (p2, "Cal")] {
-            ids.push(db.insert(&patient(provider, name)).await.unwrap().patient_id);
+            ids.push(
+                db.insert(&patient(provider, name))
+                    .await
+                    .unwrap()
+                    .patient_id,
+            );
         }
     });
     (ids[0], ids[1], ids[2])
@@ -199,8 +227,12 @@ fn a_plaintext_written_by_raw_sql_is_refused_by_the_database() {
     // Each of the plaintexts breaks its column's envelope check; the server names the first.
     let constraint = db_error.constraint().unwrap();
     assert!(
-        ["patients_name_envelope", "patients_date_of_birth_envelope", "patients_member_id_envelope"]
-            .contains(&constraint),
+        [
+            "patients_name_envelope",
+            "patients_date_of_birth_envelope",
+            "patients_member_id_envelope"
+        ]
+        .contains(&constraint),
         "{constraint}"
     );
     // Through the typed driver, the same refusal is a check violation.
@@ -249,7 +281,10 @@ fn shredding_a_tenants_keys_leaves_its_rows_unreadable_and_others_readable() {
         let other = db.get::<Patient>(&(p2, c)).await.unwrap().unwrap();
         assert_eq!(other.name, "Cal");
     });
-    assert!(store.latest(p1.as_bytes(), schema_core::crypto::Purpose::Fields).unwrap().is_none());
+    assert!(store
+        .latest(p1.as_bytes(), schema_core::crypto::Purpose::Fields)
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -261,7 +296,11 @@ fn a_dump_of_the_database_holds_no_data_key_and_no_master_key() {
         .args(["--data-only", "--format=plain", test.url()])
         .output()
         .expect("pg_dump runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let dump = String::from_utf8_lossy(&output.stdout).to_lowercase();
     assert!(dump.contains("\\\\x5045"), "the dump holds the envelopes");
     let master = StaticKeyring::new(SecretKey::from_bytes(MASTER));

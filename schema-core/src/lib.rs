@@ -124,9 +124,9 @@ mod values;
 
 pub use def::{
     envelope_check_sql, BlindIndexDef, Check, CheckDef, CheckRule, ColumnDef, ColumnDefault,
-    ColumnGrantDef, ColumnRef, DefaultValue, EncryptionDef, ForeignKeyDef, Generation, Identity, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange,
-    NullsOrder, PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef,
-    UniqueDef,
+    ColumnGrantDef, ColumnRef, DefaultValue, EncryptionDef, ForeignKeyDef, Generation, Identity,
+    IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange, NullsOrder, PolicyCommand, PolicyDef,
+    ReferentialAction, SortOrder, SqlPart, TableDef, UniqueDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;

@@ -1449,7 +1449,6 @@ fn insert_values(table: &Table, param: &TokenStream, asks_for_nulls: bool) -> Ve
         .collect()
 }
 
-
 /// The binding of a row's encrypted columns, from the values `value(column)` gives (the
 /// fields of `self`, or locals of a decoded row): `__tenant` (the tenant column's bytes) and
 /// `__key` (the primary key's columns, each length-prefixed). The tenant is the primary key's
@@ -1461,7 +1460,10 @@ fn binding(table: &Table, value: impl Fn(&Column, usize) -> TokenStream) -> Toke
         let v = value(c, i);
         quote!(#krate::crypto::push_binding_part(&mut __key, #v);)
     });
-    let tenant = key.first().map(|c| value(c, 0)).unwrap_or_else(|| quote!(&()));
+    let tenant = key
+        .first()
+        .map(|c| value(c, 0))
+        .unwrap_or_else(|| quote!(&()));
     quote! {
         let __tenant = #krate::crypto::tenant_bytes(#tenant);
         let mut __key = ::std::vec::Vec::new();
@@ -1480,10 +1482,15 @@ fn seal_insert(table: &Table) -> TokenStream {
         let f = c.ident;
         quote!(&self.#f)
     });
-    let sealed = table.columns.iter().enumerate().filter(|(_, c)| c.is_encrypted()).map(|(i, c)| {
-        let f = c.ident;
-        quote!(#krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, &self.#f)?)
-    });
+    let sealed = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_encrypted())
+        .map(|(i, c)| {
+            let f = c.ident;
+            quote!(#krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, &self.#f)?)
+        });
     quote! {
         fn seal(
             &self,
@@ -1560,11 +1567,21 @@ fn decode_row(
     open: impl Fn(usize, &Column) -> TokenStream,
 ) -> TokenStream {
     let local = |c: &Column| format_ident!("__{}", c.ident);
-    let plains = table.columns.iter().enumerate().filter(|(_, c)| !c.is_encrypted()).map(|(i, c)| {
-        let (l, v) = (local(c), plain(i, c));
-        quote!(let #l = #v;)
-    });
-    let encrypted: Vec<_> = table.columns.iter().enumerate().filter(|(_, c)| c.is_encrypted()).collect();
+    let plains = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.is_encrypted())
+        .map(|(i, c)| {
+            let (l, v) = (local(c), plain(i, c));
+            quote!(let #l = #v;)
+        });
+    let encrypted: Vec<_> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_encrypted())
+        .collect();
     let bind = if encrypted.is_empty() {
         TokenStream::new()
     } else {

@@ -12,8 +12,8 @@ pub const MAX_BLIND_INDEX_BITS: u32 = 256;
 /// trailing bits of the last byte set to zero), so that the index holds `ceil(bits / 8)` bytes.
 pub(crate) fn blind_index(key: &[u8], value: &[u8], bits: u32) -> Vec<u8> {
     let bits = bits.clamp(1, MAX_BLIND_INDEX_BITS);
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
-        .expect("HMAC takes a key of any length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(value);
     let full = mac.finalize().into_bytes();
     let bytes = bits.div_ceil(8) as usize;

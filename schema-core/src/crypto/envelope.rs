@@ -147,7 +147,7 @@ pub(crate) fn header(flags: u8, key_version: u32) -> [u8; HEADER_LEN] {
 /// Pads `plain` to a multiple of `block` bytes (ISO/IEC 7816-4), always adding at least one byte.
 pub(crate) fn pad(plain: &mut Vec<u8>, block: usize) {
     plain.push(0x80);
-    while plain.len() % block.max(1) != 0 {
+    while !plain.len().is_multiple_of(block.max(1)) {
         plain.push(0);
     }
 }
@@ -190,11 +190,20 @@ mod tests {
     fn envelopes_parse_and_every_malformed_input_is_a_problem() {
         let bytes = sample();
         let e = Envelope::parse(&bytes).unwrap();
-        assert_eq!((e.key_version, e.flags, e.sealed.len()), (7, 0, TAG_LEN + 3));
+        assert_eq!(
+            (e.key_version, e.flags, e.sealed.len()),
+            (7, 0, TAG_LEN + 3)
+        );
         assert_eq!(Envelope::parse(b""), Err(EnvelopeProblem::TooShort));
-        assert_eq!(Envelope::parse(&bytes[..MIN_LEN - 1]), Err(EnvelopeProblem::TooShort));
+        assert_eq!(
+            Envelope::parse(&bytes[..MIN_LEN - 1]),
+            Err(EnvelopeProblem::TooShort)
+        );
         let plaintext = b"Jane Doe, 1980-02-03, member 123456789012345678901234567890";
-        assert_eq!(Envelope::parse(plaintext), Err(EnvelopeProblem::NotAnEnvelope));
+        assert_eq!(
+            Envelope::parse(plaintext),
+            Err(EnvelopeProblem::NotAnEnvelope)
+        );
         for (at, value, problem) in [
             (2, 9, EnvelopeProblem::UnknownVersion(9)),
             (3, 5, EnvelopeProblem::UnknownAlgorithm(5)),

@@ -123,11 +123,16 @@ pub trait MasterKeys: Send + Sync {
     fn current_version(&self) -> u32;
 
     /// Wraps `key` with master key `version`, binding it to `context`.
-    fn wrap(&self, version: u32, context: &[u8], key: &SecretKey) -> Result<Vec<u8>, CryptoProblem>;
+    fn wrap(&self, version: u32, context: &[u8], key: &SecretKey)
+        -> Result<Vec<u8>, CryptoProblem>;
 
     /// Unwraps what [`wrap`](Self::wrap) returned for the same version and context.
-    fn unwrap(&self, version: u32, context: &[u8], wrapped: &[u8])
-        -> Result<SecretKey, CryptoProblem>;
+    fn unwrap(
+        &self,
+        version: u32,
+        context: &[u8],
+        wrapped: &[u8],
+    ) -> Result<SecretKey, CryptoProblem>;
 }
 
 /// Master keys held in memory, for tests and development: each version a 256-bit key that
@@ -177,7 +182,12 @@ impl MasterKeys for StaticKeyring {
         self.current
     }
 
-    fn wrap(&self, version: u32, context: &[u8], key: &SecretKey) -> Result<Vec<u8>, CryptoProblem> {
+    fn wrap(
+        &self,
+        version: u32,
+        context: &[u8],
+        key: &SecretKey,
+    ) -> Result<Vec<u8>, CryptoProblem> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher(version)?
@@ -252,18 +262,25 @@ pub struct MemoryKeyStore {
 impl fmt::Debug for MemoryKeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.keys.lock().map(|k| k.len()).unwrap_or(0);
-        f.debug_struct("MemoryKeyStore").field("keys", &count).finish()
+        f.debug_struct("MemoryKeyStore")
+            .field("keys", &count)
+            .finish()
     }
 }
 
 impl MemoryKeyStore {
     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<DataKeyId, WrappedKey>> {
-        self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every wrapped key, for a test that looks for keys in a database dump.
     pub fn wrapped(&self) -> Vec<(DataKeyId, WrappedKey)> {
-        self.map().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.map()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 

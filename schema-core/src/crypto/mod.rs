@@ -39,8 +39,8 @@ use zeroize::Zeroizing;
 pub use blind::{recommended_bits, BitsRange, ExistingIndex, MAX_BLIND_INDEX_BITS};
 pub use envelope::{Envelope, EnvelopeProblem};
 pub use keys::{
-    DataKeyId, KeyStore, MasterKeys, MemoryKeyStore, Purpose, SecretKey, StaticKeyring,
-    WrappedKey, KEY_LEN,
+    DataKeyId, KeyStore, MasterKeys, MemoryKeyStore, Purpose, SecretKey, StaticKeyring, WrappedKey,
+    KEY_LEN,
 };
 pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError};
 
@@ -170,7 +170,11 @@ pub struct CryptoError {
 
 impl fmt::Display for CryptoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "encrypted column `{}.{}`: {}", self.table, self.column, self.problem)
+        write!(
+            f,
+            "encrypted column `{}.{}`: {}",
+            self.table, self.column, self.problem
+        )
     }
 }
 
@@ -265,7 +269,9 @@ impl Keys {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The tenant's newest key version for the purpose, making version 1 when it has none.
@@ -445,7 +451,9 @@ impl Keys {
             return Ok(None);
         }
         let plain = self.open(binding, stored)?;
-        self.seal_with(binding, &plain, latest).map(Some).map_err(fail)
+        self.seal_with(binding, &plain, latest)
+            .map(Some)
+            .map_err(fail)
     }
 
     /// The blind index of `value` (encoded as [`Plaintext`]) in `table.column` for `tenant`:
@@ -466,7 +474,8 @@ impl Keys {
         };
         // Blind indexes stay on version 1 of their key: a new version would change every
         // index value, which only a rebuild of the column can follow.
-        self.latest_or_new(tenant, Purpose::BlindIndex).map_err(fail)?;
+        self.latest_or_new(tenant, Purpose::BlindIndex)
+            .map_err(fail)?;
         let key = self
             .key(&DataKeyId {
                 tenant: tenant.to_vec(),
@@ -625,8 +634,7 @@ pub fn open_field<F: EncryptedField>(
 ) -> Result<F, CryptoError> {
     let binding = bound(table, column, tenant, row_key);
     let Some(stored) = stored else {
-        return F::from_plaintext(None)
-            .map_err(|e| binding.error(CryptoProblem::Plaintext(e)));
+        return F::from_plaintext(None).map_err(|e| binding.error(CryptoProblem::Plaintext(e)));
     };
     let plain = OPENING.with(|cell| {
         let keys = cell.borrow();
@@ -660,7 +668,9 @@ mod tests {
     #[test]
     fn a_sealed_value_opens_only_where_it_was_bound() {
         let keys = keys();
-        let sealed = keys.seal(&binding("name", b"t1", b"r1"), b"Jane Doe").unwrap();
+        let sealed = keys
+            .seal(&binding("name", b"t1", b"r1"), b"Jane Doe")
+            .unwrap();
         assert!(!sealed.windows(8).any(|w| w == b"Jane Doe"));
         assert_eq!(
             &keys.open(&binding("name", b"t1", b"r1"), &sealed).unwrap()[..],
@@ -678,14 +688,18 @@ mod tests {
         // Another tenant has no key of that version yet, then a key that does not open it.
         keys.seal(&binding("name", b"t2", b"r1"), b"x").unwrap();
         assert_eq!(
-            keys.open(&binding("name", b"t2", b"r1"), &sealed).unwrap_err().problem,
+            keys.open(&binding("name", b"t2", b"r1"), &sealed)
+                .unwrap_err()
+                .problem,
             CryptoProblem::NotAuthentic
         );
         // A header edited in place does not open either.
         let mut edited = sealed.clone();
         edited[4] = envelope::FLAG_PADDED;
         assert_eq!(
-            keys.open(&binding("name", b"t1", b"r1"), &edited).unwrap_err().problem,
+            keys.open(&binding("name", b"t1", b"r1"), &edited)
+                .unwrap_err()
+                .problem,
             CryptoProblem::NotAuthentic
         );
     }
@@ -697,10 +711,15 @@ mod tests {
         let b = keys.seal(&binding("name", b"t2", b"r"), b"b").unwrap();
         assert_eq!(keys.shred_tenant(b"t1").unwrap(), 1);
         assert_eq!(
-            keys.open(&binding("name", b"t1", b"r"), &a).unwrap_err().problem,
+            keys.open(&binding("name", b"t1", b"r"), &a)
+                .unwrap_err()
+                .problem,
             CryptoProblem::DataKeyMissing { version: 1 }
         );
-        assert_eq!(&keys.open(&binding("name", b"t2", b"r"), &b).unwrap()[..], b"b");
+        assert_eq!(
+            &keys.open(&binding("name", b"t2", b"r"), &b).unwrap()[..],
+            b"b"
+        );
     }
 
     #[test]
@@ -730,7 +749,10 @@ mod tests {
         // Only master version 2 is left, and it opens the old ciphertext.
         let only_new = StaticKeyring::new(SecretKey::from_bytes([9; KEY_LEN]))
             .with_version(2, SecretKey::from_bytes([2; KEY_LEN]));
-        assert_eq!(&Keys::new(only_new, store).open(&at, &sealed).unwrap()[..], b"value");
+        assert_eq!(
+            &Keys::new(only_new, store).open(&at, &sealed).unwrap()[..],
+            b"value"
+        );
     }
 
     #[test]
@@ -756,9 +778,19 @@ mod tests {
     fn blind_indexes_are_keyed_per_tenant_and_column() {
         let keys = keys();
         let t = "patients";
-        let a = keys.blind_index(t, "member_id", b"t1", b"M123", 32).unwrap();
-        assert_eq!(a, keys.blind_index(t, "member_id", b"t1", b"M123", 32).unwrap());
-        assert_ne!(a, keys.blind_index(t, "member_id", b"t2", b"M123", 32).unwrap());
+        let a = keys
+            .blind_index(t, "member_id", b"t1", b"M123", 32)
+            .unwrap();
+        assert_eq!(
+            a,
+            keys.blind_index(t, "member_id", b"t1", b"M123", 32)
+                .unwrap()
+        );
+        assert_ne!(
+            a,
+            keys.blind_index(t, "member_id", b"t2", b"M123", 32)
+                .unwrap()
+        );
         assert_ne!(a, keys.blind_index(t, "name", b"t1", b"M123", 32).unwrap());
     }
 

@@ -35,7 +35,9 @@ impl Plaintext for String {
         out.extend_from_slice(self.as_bytes());
     }
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
-        String::from_utf8(bytes.to_vec()).map_err(|_| PlaintextError { rust_type: "String" })
+        String::from_utf8(bytes.to_vec()).map_err(|_| PlaintextError {
+            rust_type: "String",
+        })
     }
 }
 
@@ -91,8 +93,9 @@ impl Plaintext for NaiveDate {
         self.num_days_from_ce().encode(out);
     }
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
-        NaiveDate::from_num_days_from_ce_opt(i32::decode(bytes)?)
-            .ok_or(PlaintextError { rust_type: "NaiveDate" })
+        NaiveDate::from_num_days_from_ce_opt(i32::decode(bytes)?).ok_or(PlaintextError {
+            rust_type: "NaiveDate",
+        })
     }
 }
 
@@ -102,8 +105,9 @@ impl Plaintext for DateTime<Utc> {
         self.timestamp_micros().encode(out);
     }
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
-        DateTime::from_timestamp_micros(i64::decode(bytes)?)
-            .ok_or(PlaintextError { rust_type: "DateTime<Utc>" })
+        DateTime::from_timestamp_micros(i64::decode(bytes)?).ok_or(PlaintextError {
+            rust_type: "DateTime<Utc>",
+        })
     }
 }
 
@@ -115,7 +119,9 @@ impl Plaintext for NaiveDateTime {
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
         DateTime::from_timestamp_micros(i64::decode(bytes)?)
             .map(|t| t.naive_utc())
-            .ok_or(PlaintextError { rust_type: "NaiveDateTime" })
+            .ok_or(PlaintextError {
+                rust_type: "NaiveDateTime",
+            })
     }
 }
 
@@ -126,7 +132,9 @@ impl Plaintext for serde_json::Value {
         let _ = serde_json::to_writer(&mut *out, self);
     }
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
-        serde_json::from_slice(bytes).map_err(|_| PlaintextError { rust_type: "serde_json::Value" })
+        serde_json::from_slice(bytes).map_err(|_| PlaintextError {
+            rust_type: "serde_json::Value",
+        })
     }
 }
 
@@ -208,7 +216,10 @@ mod tests {
         round_trip(NaiveDate::from_ymd_opt(1980, 2, 3).unwrap());
         round_trip(DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap());
         round_trip(serde_json::json!({"street": "1 Main St", "zip": "02139"}));
-        assert_eq!(i32::decode(&[1, 2]), Err(PlaintextError { rust_type: "i32" }));
+        assert_eq!(
+            i32::decode(&[1, 2]),
+            Err(PlaintextError { rust_type: "i32" })
+        );
         assert!(String::decode(&[0xFF]).is_err());
     }
 }

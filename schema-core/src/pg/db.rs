@@ -122,11 +122,13 @@ fn seal_rows<I: InsertRow>(keys: &Opening, rows: &[I]) -> Result<Vec<Sealed>, Pg
         let Some(first) = table.columns.iter().find(|c| c.encryption.is_some()) else {
             return Ok(Vec::new());
         };
-        let keys = keys.as_ref().ok_or(PgError::Crypto(crate::crypto::CryptoError {
-            table: table.name,
-            column: first.name,
-            problem: crate::crypto::CryptoProblem::NoKeys,
-        }))?;
+        let keys = keys
+            .as_ref()
+            .ok_or(PgError::Crypto(crate::crypto::CryptoError {
+                table: table.name,
+                column: first.name,
+                problem: crate::crypto::CryptoProblem::NoKeys,
+            }))?;
         rows.iter()
             .map(|row| row.seal(keys).map_err(PgError::Crypto))
             .collect()
@@ -153,11 +155,13 @@ fn seal_changes<U: UpdateRow>(
         let Some(first) = table.columns.iter().find(|c| c.encryption.is_some()) else {
             return Ok(None);
         };
-        let keys = keys.as_ref().ok_or(PgError::Crypto(crate::crypto::CryptoError {
-            table: table.name,
-            column: first.name,
-            problem: crate::crypto::CryptoProblem::NoKeys,
-        }))?;
+        let keys = keys
+            .as_ref()
+            .ok_or(PgError::Crypto(crate::crypto::CryptoError {
+                table: table.name,
+                column: first.name,
+                problem: crate::crypto::CryptoProblem::NoKeys,
+            }))?;
         let sealed = patch.seal_changes(key, keys).map_err(PgError::Crypto)?;
         Ok(Some(sealed.into_iter().map(Option::flatten).collect()))
     }
@@ -867,8 +871,10 @@ fn runs<'a, I: InsertRow>(
     fill: Option<&[bool]>,
     buffer: &mut Vec<Option<Param<'a>>>,
 ) -> Result<Vec<Run>, PgError> {
-    crate::driver::runs(rows, buffer, |row, buffer| push_row(row, None, fill, buffer))
-        .map_err(|(index, error)| PgError::InvalidRow { index, error })
+    crate::driver::runs(rows, buffer, |row, buffer| {
+        push_row(row, None, fill, buffer)
+    })
+    .map_err(|(index, error)| PgError::InvalidRow { index, error })
 }
 
 async fn insert_many<C: GenericClient, I: InsertRow>(
@@ -1076,7 +1082,9 @@ where
     pin_mut!(rows);
     let mut decoded = Vec::new();
     while let Some(row) = rows.try_next().await? {
-        decoded.push(opening(&statements.1, || FromRow::from_row_at(&row, &indexes)));
+        decoded.push(opening(&statements.1, || {
+            FromRow::from_row_at(&row, &indexes)
+        }));
     }
     Ok(decoded)
 }

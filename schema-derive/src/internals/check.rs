@@ -805,7 +805,11 @@ fn check_internal_is_optional(cx: &Ctxt, table: &Table) {
 /// Rust, never by the database), its first column is the tenant, and nothing the database
 /// would compute or compare on the plaintext may be declared on the column.
 fn check_encrypted(cx: &Ctxt, table: &Table) {
-    let Some(first) = table.columns.iter().find_map(|c| c.attrs.encrypted.as_ref()) else {
+    let Some(first) = table
+        .columns
+        .iter()
+        .find_map(|c| c.attrs.encrypted.as_ref())
+    else {
         return;
     };
     if !cfg!(feature = "encrypt") {
