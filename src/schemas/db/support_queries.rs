@@ -38,7 +38,7 @@ pub fn provider_tickets_with_status(
 
 /// A physician's tickets, newest first, `page_size` to a page; `after` is the last row of the
 /// previous page (`None` for the first), and the next page continues right after it
-/// (`("created_at", "ticket_id") < ($2, $3)`), so paging through gives every ticket once, each
+/// (`"created_at" <= $2 AND ("created_at", "ticket_id") < ($2, $3)`), so paging through gives every ticket once, each
 /// page read from where the last one ended. For the index `(provider_id, created_at DESC)`,
 /// whose order is the query's but for the key that breaks ties between tickets raised in the
 /// same instant (the server sorts only those).
