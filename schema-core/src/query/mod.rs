@@ -828,6 +828,15 @@ impl<T: Table> Select<T> {
         render::select(T::TABLE, self, T::TABLE.columns.iter().map(|c| c.name))
     }
 
+    /// The query for one optional row: its own limit when that is 0 or 1, else `LIMIT 1`, so
+    /// the server sends no row that would be thrown away.
+    pub(crate) fn first_row(&self) -> std::borrow::Cow<'_, Select<T>> {
+        match self.limit {
+            Some(rows) if rows <= 1 => std::borrow::Cow::Borrowed(self),
+            _ => std::borrow::Cow::Owned(self.clone().limit(1)),
+        }
+    }
+
     /// `SELECT count(*)` of the rows the filter (and a page's `after`) keeps; order, limit and
     /// offset do not apply.
     pub fn count_sql(&self) -> Result<QuerySql<'_>, QueryError> {

@@ -646,6 +646,24 @@ mod tests {
     }
 
     #[test]
+    fn one_optional_row_is_asked_with_limit_one() {
+        let query = Select::<Ticket>::new()
+            .filter(Ticket::status.eq(Status::Open))
+            .order_by(Ticket::created_at.desc());
+        assert_eq!(
+            sql(&query.first_row()),
+            r#"SELECT * FROM "tickets" WHERE "status" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2"#
+        );
+        let paged = query.clone().limit(20).offset(40);
+        assert_eq!(
+            sql(&paged.first_row()),
+            r#"SELECT * FROM "tickets" WHERE "status" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2 OFFSET $3"#
+        );
+        let none = query.limit(0);
+        assert!(matches!(none.first_row(), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
     fn count_and_exists_keep_the_filter_only() {
         let query = Select::<Ticket>::new()
             .filter(Ticket::status.eq(Status::Open))
