@@ -231,6 +231,8 @@ mod tests {
         row_level_security: false,
         policies: &[],
         column_grants: &[],
+        tenant: None,
+        reference: false,
     };
 
     fn set(present: &[bool]) -> ColumnSet {

@@ -31,9 +31,12 @@ const SHAPES_RENDER: &str =
 
 /// Every table of the application, in the order they are declared (rendering orders them by
 /// their foreign keys), and the queries it asks of them, registered for the plan check as the
-/// role that asks each one.
+/// role that asks each one. The tenant (`provider_id`) is declared once: the setting a
+/// physician's scope carries it in and the role scoped by it.
 pub fn schema() -> Schema {
     Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
         .table::<Provider>()
         .table::<SupportTicket>()
         .table::<Invoice>()

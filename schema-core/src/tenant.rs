@@ -1,0 +1,225 @@
+//! The tenant, declared once: the schema names the setting a tenant scope carries the tenant's
+//! key in and the roles that are scoped by it ([`Schema::tenant_setting`],
+//! [`Schema::tenant_role`]); each tenant table names its tenant column (`#[pg(tenant =
+//! Provider)]`). From that, each tenant table gets row-level security and, for every tenant
+//! role without a policy of its own on the table, the tenant-isolation policy
+//! `{table}_{role}_own`:
+//!
+//! ```sql
+//! CREATE POLICY "support_tickets_physician_own" ON "support_tickets" FOR ALL
+//!     TO "physician"
+//!     USING ("provider_id" = NULLIF(current_setting('app.provider_id', true), '')::uuid)
+//!     WITH CHECK ("provider_id" = NULLIF(current_setting('app.provider_id', true), '')::uuid)
+//! ```
+//!
+//! A policy written for a tenant role is kept as written (a read-only one, say), and must
+//! compare the tenant column with the tenant setting in each of its clauses: one that does not
+//! is a [`SchemaError::Tenancy`], as is a tenant table whose schema declares no tenant setting
+//! or role, or whose root is not in the schema.
+//!
+//! [`Schema::tenant_setting`]: crate::Schema::tenant_setting
+//! [`Schema::tenant_role`]: crate::Schema::tenant_role
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use crate::def::{PolicyCommand, PolicyDef, SqlPart, TableDef, TenantDef};
+use crate::error::SchemaError;
+
+/// The tenant scoping of a schema: the setting a tenant scope carries the tenant's key in, and
+/// the roles scoped by it; both by their names in the code (a [`Names`](crate::Names) maps them
+/// to the deployment's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tenancy {
+    pub(crate) setting: Option<&'static str>,
+    pub(crate) roles: Vec<&'static str>,
+}
+
+impl Tenancy {
+    /// The tenant setting (`app.provider_id`), if declared.
+    pub fn setting(&self) -> Option<&'static str> {
+        self.setting
+    }
+
+    /// The tenant roles (`physician`), in the order declared.
+    pub fn roles(&self) -> &[&'static str] {
+        &self.roles
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.setting.is_none() && self.roles.is_empty()
+    }
+}
+
+/// The name of the tenant-isolation policy generated for `role` on `table`.
+pub fn policy_name(table: &str, role: &str) -> String {
+    format!("{table}_{role}_own")
+}
+
+/// The tables as rendered: each tenant table with row-level security on and its generated
+/// policies, the others as declared. Checks every hole of the declaration.
+pub(crate) fn scoped_tables(
+    tables: &[&'static TableDef],
+    tenancy: &Tenancy,
+) -> Result<Vec<&'static TableDef>, SchemaError> {
+    let mut out = Vec::with_capacity(tables.len());
+    for &table in tables {
+        let Some(TenantDef::Member {
+            column,
+            root,
+            root_key,
+        }) = table.tenant
+        else {
+            out.push(table);
+            continue;
+        };
+        let problem = |problem: String| SchemaError::Tenancy {
+            table: table.qualified_name().into_owned(),
+            problem,
+        };
+        let Some(root_table) = tables.iter().find(|t| t.qualified_name() == root) else {
+            return Err(problem(format!(
+                "its tenant root `{root}` is not in the schema: add its table to the `Schema`"
+            )));
+        };
+        if !matches!(root_table.tenant, Some(TenantDef::Root { .. })) {
+            return Err(problem(format!(
+                "`{root}` is not a tenant root: add `tenant_root` to its `#[pg(...)]`"
+            )));
+        }
+        let (Some(key), Some(own)) = (root_table.column(root_key), table.column(column)) else {
+            return Err(problem(format!(
+                "its tenant column `{column}` or the root's key `{root}.{root_key}` does not exist"
+            )));
+        };
+        if key.sql_type != own.sql_type {
+            return Err(problem(format!(
+                "its tenant column `{column}` is of type {}, the tenant root's key `{root}.{root_key}` of type {}: declare it with the root's key type",
+                own.sql_type, key.sql_type
+            )));
+        }
+        let Some(setting) = tenancy.setting else {
+            return Err(problem(
+                "the schema declares no tenant setting: add `.tenant_setting(\"app.tenant_id\")` to the `Schema`, the setting a tenant scope carries the tenant's key in".into(),
+            ));
+        };
+        if tenancy.roles.is_empty() {
+            return Err(problem(
+                "the schema declares no tenant role: add `.tenant_role(\"...\")` to the `Schema` for each role a tenant scope acts as".into(),
+            ));
+        }
+        for policy in table.policies {
+            if !tenancy.roles.contains(&policy.role) {
+                continue;
+            }
+            let scopes = |clause: Option<&[SqlPart]>| {
+                clause.map_or(true, |parts| {
+                    parts.contains(&SqlPart::Column(column))
+                        && parts.contains(&SqlPart::Setting(setting))
+                })
+            };
+            if (policy.using.is_none() && policy.with_check.is_none())
+                || !scopes(policy.using)
+                || !scopes(policy.with_check)
+            {
+                return Err(problem(format!(
+                    "the policy `{}` for the tenant role `{}` does not compare the tenant column `{column}` with the tenant setting `{setting}` in each clause, so it lets the role reach other tenants' rows: write `{{{column}}} = {{setting:{setting}}}::{}`, or remove it to have the tenant-isolation policy generated",
+                    policy.name, policy.role, key.sql_type
+                )));
+            }
+        }
+        let scoped = with_policies(
+            table,
+            column,
+            setting,
+            &tenancy.roles,
+            key.sql_type.to_string(),
+        );
+        for grant in scoped.column_grants {
+            for (granted, command) in [
+                (grant.insert.is_some(), PolicyCommand::Insert),
+                (grant.update.is_some(), PolicyCommand::Update),
+            ] {
+                let allowed = scoped.policies.iter().any(|p| {
+                    (p.role == grant.role || p.role.eq_ignore_ascii_case("public"))
+                        && (p.command == PolicyCommand::All || p.command == command)
+                });
+                if granted && scoped.row_level_security && !allowed {
+                    return Err(problem(format!(
+                        "under row-level security `{}` can {} no row without a policy: declare it a tenant role (`Schema::tenant_role`) or add a `policy` with `command = \"{}\"` (or \"all\") for it",
+                        grant.role,
+                        command.as_sql().to_lowercase(),
+                        command.as_sql().to_lowercase()
+                    )));
+                }
+            }
+        }
+        out.push(scoped);
+    }
+    Ok(out)
+}
+
+/// Key of a generated table: the declared table's address, the setting, the roles, the cast.
+type CacheKey = (usize, &'static str, Vec<&'static str>, String);
+
+/// `table` with row-level security on and the tenant-isolation policy of every tenant role it
+/// has no policy for, first; built once per declaration and kept, as the derive's constants
+/// are.
+fn with_policies(
+    table: &'static TableDef,
+    column: &'static str,
+    setting: &'static str,
+    roles: &[&'static str],
+    cast: String,
+) -> &'static TableDef {
+    static BUILT: OnceLock<Mutex<HashMap<CacheKey, &'static TableDef>>> = OnceLock::new();
+    let key = (
+        table as *const TableDef as usize,
+        setting,
+        roles.to_vec(),
+        cast.clone(),
+    );
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(table) = built.get(&key) {
+        return table;
+    }
+    let missing: Vec<&'static str> = roles
+        .iter()
+        .copied()
+        .filter(|role| !table.policies.iter().any(|p| p.role == *role))
+        .collect();
+    let made: &'static TableDef = if missing.is_empty() && table.row_level_security {
+        table
+    } else {
+        let cast: &'static str = Box::leak(format!("::{cast}").into_boxed_str());
+        let clause: &'static [SqlPart] = Box::leak(Box::new([
+            SqlPart::Column(column),
+            SqlPart::Sql(" = "),
+            SqlPart::Setting(setting),
+            SqlPart::Sql(cast),
+        ]));
+        let mut policies: Vec<PolicyDef> = missing
+            .iter()
+            .map(|role| PolicyDef {
+                name: Box::leak(policy_name(table.name, role).into_boxed_str()),
+                renamed_from: None,
+                command: PolicyCommand::All,
+                role,
+                using: Some(clause),
+                with_check: Some(clause),
+            })
+            .collect();
+        policies.extend_from_slice(table.policies);
+        Box::leak(Box::new(TableDef {
+            row_level_security: true,
+            policies: Box::leak(policies.into_boxed_slice()),
+            ..*table
+        }))
+    };
+    built.insert(key, made);
+    made
+}
