@@ -15,7 +15,8 @@ use schema_core::crypto::{
 use schema_core::pg::{ConstraintKind, Db, DecodeProblem, PgError};
 use schema_core::Schema;
 use shared::schemas::db::{
-    InsertPatient, InsertProvider, Patient, Provider, SelectPatient, UpdatePatient,
+    InsertPatient, InsertProvider, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
+    PROVIDER_SETTING,
 };
 use uuid::Uuid;
 
@@ -33,6 +34,8 @@ fn run<F: std::future::Future<Output = ()>>(future: F) {
 fn setup() -> (TestDb, Uuid, Uuid) {
     let mut db = TestDb::new();
     let ddl = Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
         .table::<Provider>()
         .table::<Patient>()
         .with_names(db.names().clone())

@@ -1504,10 +1504,10 @@ fn insert_values(table: &Table, param: &TokenStream, asks_for_nulls: bool) -> Ve
         .collect()
 }
 
-/// The binding of a row's encrypted columns, from the values `value(column)` gives (the
-/// fields of `self`, or locals of a decoded row): `__tenant` (the tenant column's bytes) and
-/// `__key` (the primary key's columns, each length-prefixed). The tenant is the primary key's
-/// first column.
+/// The binding of a row's encrypted columns, from the values `value(column, position in the
+/// primary key)` gives (the fields of `self`, the key's parts, or locals of a decoded row):
+/// `__tenant` (the tenant column's bytes) and `__key` (the primary key's columns, each
+/// length-prefixed). The checks make sure the tenant column is part of the primary key.
 fn binding(table: &Table, value: impl Fn(&Column, usize) -> TokenStream) -> TokenStream {
     let krate = &table.krate;
     let key = table.primary_key();
@@ -1516,8 +1516,10 @@ fn binding(table: &Table, value: impl Fn(&Column, usize) -> TokenStream) -> Toke
         quote!(#krate::crypto::push_binding_part(&mut __key, #v);)
     });
     let tenant = key
-        .first()
-        .map(|c| value(c, 0))
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.attrs.tenant.is_some())
+        .map(|(i, c)| value(c, i))
         .unwrap_or_else(|| quote!(&()));
     quote! {
         let __tenant = #krate::crypto::tenant_bytes(#tenant);

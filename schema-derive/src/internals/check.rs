@@ -857,7 +857,7 @@ fn check_internal_is_optional(cx: &Ctxt, table: &Table) {
 
 /// An encrypted column holds an envelope the application seals, bound to the row's tenant and
 /// primary key: so the feature must be on, the key must be known before the insert (made in
-/// Rust, never by the database), its first column is the tenant, and nothing the database
+/// Rust, never by the database) and holds the tenant column, and nothing the database
 /// would compute or compare on the plaintext may be declared on the column.
 fn check_encrypted(cx: &Ctxt, table: &Table) {
     let Some(first) = table
@@ -905,13 +905,21 @@ fn check_encrypted(cx: &Ctxt, table: &Table) {
         }
     }
     let key = table.primary_key();
-    if key.len() < 2 {
-        cx.error_spanned_by(
+    match table.columns.iter().find(|c| c.attrs.tenant.is_some()) {
+        None => cx.error_spanned_by(
             first,
-            "an encrypted column is bound to its row's tenant and key: the table's primary key \
-             must start with the tenant column, then the row's own key: \
-             `#[pg(primary_key(provider_id, patient_id))]`",
-        );
+            "an encrypted column is bound to its row's tenant, whose data key seals it: declare \
+             the tenant column, `#[pg(tenant = Provider)]`",
+        ),
+        Some(tenant) if !key.iter().any(|k| k.ident == tenant.ident) => cx.error_spanned_by(
+            first,
+            format!(
+                "an encrypted column is bound to its row's tenant and primary key, so the key must \
+                 hold the tenant column `{}`: `#[pg(primary_key({}, ...))]`",
+                tenant.ident, tenant.ident
+            ),
+        ),
+        Some(_) => {}
     }
     for column in key {
         let a = &column.attrs;

@@ -146,12 +146,6 @@ pub struct InvoiceLine {
     primary_key(provider_id, patient_id),
     row_level_security,
     policy(
-        name = "patients_physician_own",
-        to = "physician",
-        command = "select",
-        using = "{provider_id} = {setting:app.provider_id}::uuid"
-    ),
-    policy(
         name = "patients_billing_team_all",
         to = "billing_team",
         using = "true",
@@ -160,7 +154,7 @@ pub struct InvoiceLine {
 )]
 pub struct Patient {
     /// The provider the patient is billed by: the tenant of every encrypted column.
-    #[pg(references = Provider::provider_id, on_delete = "restrict")]
+    #[pg(tenant = Provider, references = Provider::provider_id, on_delete = "restrict")]
     pub provider_id: Uuid,
     /// The patient, made in Rust before the insert (each ciphertext is bound to it).
     #[pg(default_fn = Uuid::new_v4)]
