@@ -1478,6 +1478,9 @@ fn insert_values(table: &Table, param: &TokenStream, asks_for_nulls: bool) -> Ve
             let field = c.ident;
             if c.filled_by_database() {
                 quote!(out.push(::core::option::Option::None);)
+            } else if c.is_encrypted() && !c.is_option {
+                let krate = &table.krate;
+                quote!(out.push(::core::option::Option::Some(&#krate::__private::UNSEALED as #param));)
             } else if c.is_encrypted() {
                 let krate = &table.krate;
                 quote! {
