@@ -324,3 +324,60 @@ fn a_dump_of_the_database_holds_no_data_key_and_no_master_key() {
         }
     }
 }
+
+#[test]
+fn sqlx_inserts_seal_and_both_drivers_open_what_the_other_wrote() {
+    let (test, p1, p2) = setup();
+    let store = Arc::new(MemoryKeyStore::default());
+    let keys = keys(store);
+    run(async {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(test.url())
+            .await
+            .unwrap();
+        let one = schema_core::sqlx::insert_encrypted(&pool, &patient(p1, "Sqlx One"), &keys)
+            .await
+            .unwrap();
+        assert_eq!(one.name, "Sqlx One");
+        let rows: Vec<_> = (0..20).map(|i| patient(p2, &format!("Sqlx {i}"))).collect();
+        assert_eq!(
+            schema_core::sqlx::insert_many_encrypted(&pool, &rows, &keys)
+                .await
+                .unwrap(),
+            20
+        );
+        // Without keys, the sqlx insert sends nothing.
+        let refused = schema_core::sqlx::insert(&pool, &patient(p1, "No Keys")).await;
+        assert!(matches!(
+            refused,
+            Err(schema_core::sqlx::SqlxError::Encode { column: "name", .. })
+        ));
+        // What sqlx wrote, tokio-postgres opens; what tokio-postgres writes, sqlx opens.
+        let db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let read = db
+            .get::<Patient>(&(p2, rows[3].patient_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.name, "Sqlx 3");
+        let written = db.insert(&patient(p1, "Tokio Written")).await.unwrap();
+        let fetched: SelectPatient = schema_core::crypto::opening(
+            Some(keys.clone()),
+            sqlx::query_as("SELECT * FROM billing.patients WHERE patient_id = $1")
+                .bind(written.patient_id)
+                .fetch_one(&pool),
+        )
+        .await
+        .unwrap();
+        assert_eq!(fetched.member_id, "MEMBER-Tokio Written");
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM billing.patients")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 22);
+    });
+}

@@ -394,19 +394,132 @@ where
     I: InsertRow,
     <I::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
+    insert_keyed(executor, row, None).await
+}
+
+/// [`insert`] of a row with encrypted columns (feature `encrypt`): each is sealed with `keys`,
+/// bound to the row's table, column, tenant and key, and the row read back is opened with them.
+#[cfg(feature = "encrypt")]
+pub async fn insert_encrypted<'e, E, I>(
+    executor: E,
+    row: &I,
+    keys: &std::sync::Arc<crate::crypto::Keys>,
+) -> Result<<I::Table as Table>::Select, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    I: InsertRow,
+    <I::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    insert_keyed(executor, row, Some(keys)).await
+}
+
+/// [`insert_many`] of rows with encrypted columns (feature `encrypt`), each sealed with `keys`.
+#[cfg(feature = "encrypt")]
+pub async fn insert_many_encrypted<'c, A, I>(
+    connection: A,
+    rows: &[I],
+    keys: &std::sync::Arc<crate::crypto::Keys>,
+) -> Result<u64, SqlxError>
+where
+    A: Acquire<'c, Database = Postgres>,
+    I: InsertRow,
+{
+    insert_many_keyed(connection, rows, Some(keys)).await
+}
+
+/// The keys that seal a write's encrypted columns (feature `encrypt`).
+#[cfg(feature = "encrypt")]
+type WriteKeys<'k> = Option<&'k std::sync::Arc<crate::crypto::Keys>>;
+#[cfg(not(feature = "encrypt"))]
+type WriteKeys<'k> = Option<&'k ()>;
+
+/// Every row's sealed values (one per encrypted column, in column order); empty for a table
+/// without encrypted columns.
+fn seal_rows<I: InsertRow>(
+    keys: WriteKeys<'_>,
+    rows: &[I],
+) -> Result<Vec<Vec<Option<Vec<u8>>>>, SqlxError> {
+    let table = <I::Table as Table>::TABLE;
+    let Some(first) = table.columns.iter().find(|c| c.encryption.is_some()) else {
+        return Ok(Vec::new());
+    };
+    #[cfg(feature = "encrypt")]
+    {
+        let keys = keys.ok_or_else(|| SqlxError::Encode {
+            table: table.name,
+            column: first.name,
+            source: Box::new(crate::crypto::CryptoError {
+                table: table.name,
+                column: first.name,
+                problem: crate::crypto::CryptoProblem::NoKeys,
+            }),
+        })?;
+        rows.iter()
+            .map(|row| {
+                row.seal(keys).map_err(|error| SqlxError::Encode {
+                    table: table.name,
+                    column: error.column,
+                    source: Box::new(error),
+                })
+            })
+            .collect()
+    }
+    #[cfg(not(feature = "encrypt"))]
+    {
+        let _ = (keys, rows, first);
+        Ok(Vec::new())
+    }
+}
+
+/// Puts a row's sealed values in place of its encrypted columns' placeholders.
+fn apply_sealed<'a>(
+    table: &TableDef,
+    values: &mut [Option<Param<'a>>],
+    sealed: Option<&'a Vec<Option<Vec<u8>>>>,
+) {
+    let Some(sealed) = sealed else {
+        return;
+    };
+    let encrypted = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.encryption.is_some());
+    for ((index, _), value) in encrypted.zip(sealed) {
+        if let Some(slot) = values.get_mut(index) {
+            if slot.is_some() {
+                *slot = Some(value);
+            }
+        }
+    }
+}
+
+async fn insert_keyed<'e, E, I>(
+    executor: E,
+    row: &I,
+    keys: WriteKeys<'_>,
+) -> Result<<I::Table as Table>::Select, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    I: InsertRow,
+    <I::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
     row.validate()?;
     let table = <I::Table as Table>::TABLE;
     let mut values = Vec::with_capacity(table.columns.len());
     // NULLs bound, so that every row shares one statement, unless a grant may narrow the
     // role's inserts: finding out would cost a round trip, so such a table's rows leave their
     // NULLs out.
+    let sealed = seal_rows(keys, std::slice::from_ref(row))?;
     row.push_values(!inserts_narrowed(table), &mut values);
+    apply_sealed(table, &mut values, sealed.first());
     let sql = statements::insert(table, &ColumnSet::from_present(&values), 1, true);
     let mut arguments = PgArguments::default();
     bind_values(table, &values, &mut arguments)?;
-    Ok(::sqlx::query_as_with(&sql, arguments)
-        .fetch_one(executor)
-        .await?)
+    let fetch = ::sqlx::query_as_with(&sql, arguments).fetch_one(executor);
+    #[cfg(feature = "encrypt")]
+    let fetch = crate::crypto::opening(keys.cloned(), fetch);
+    Ok(fetch.await?)
 }
 
 /// Inserts rows with multi-row `INSERT`s in one transaction (a savepoint when `connection`
@@ -421,6 +534,18 @@ where
 /// `connection` is anything sqlx can begin a transaction on: a `&PgPool`, a
 /// `&mut PgConnection`, a `&mut Transaction` (such as a [`scoped_transaction`]).
 pub async fn insert_many<'c, A, I>(connection: A, rows: &[I]) -> Result<u64, SqlxError>
+where
+    A: Acquire<'c, Database = Postgres>,
+    I: InsertRow,
+{
+    insert_many_keyed(connection, rows, None).await
+}
+
+async fn insert_many_keyed<'c, A, I>(
+    connection: A,
+    rows: &[I],
+    keys: WriteKeys<'_>,
+) -> Result<u64, SqlxError>
 where
     A: Acquire<'c, Database = Postgres>,
     I: InsertRow,
@@ -440,14 +565,16 @@ where
         row.push_values(bind_nulls, buffer)
     })
     .map_err(|(index, error)| SqlxError::InvalidRow { index, error })?;
+    let sealed = seal_rows(keys, rows)?;
     let mut inserted = 0;
     for run in &runs {
         for (start, count) in chunks(run) {
             let mut arguments = PgArguments::default();
             arguments.reserve(count * run.set.count(), 0);
-            for row in &rows[start..start + count] {
+            for (offset, row) in rows[start..start + count].iter().enumerate() {
                 buffer.clear();
                 row.push_values(bind_nulls, &mut buffer);
+                apply_sealed(table, &mut buffer, sealed.get(start + offset));
                 bind_values(table, &buffer, &mut arguments)?;
             }
             let sql = statements::insert(table, &run.set, count, false);

@@ -570,6 +570,40 @@ pub fn with_keys<R>(keys: Option<&Arc<Keys>>, decode: impl FnOnce() -> R) -> R {
     decode()
 }
 
+/// A future that opens encrypted columns with `keys` while it runs: each poll decodes inside
+/// [`with_keys`], so a sqlx fetch (whose rows are decoded as they arrive) reads a table with
+/// encrypted columns: `crypto::opening(Some(keys), query.fetch_all(&pool)).await`.
+pub fn opening<F: std::future::Future>(keys: Option<Arc<Keys>>, future: F) -> Opening<F> {
+    Opening {
+        keys,
+        future: Box::pin(future),
+    }
+}
+
+/// The future of [`opening`].
+pub struct Opening<F> {
+    keys: Option<Arc<Keys>>,
+    future: std::pin::Pin<Box<F>>,
+}
+
+impl<F> fmt::Debug for Opening<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opening").finish_non_exhaustive()
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Opening<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = &mut *self;
+        with_keys(this.keys.as_ref(), || this.future.as_mut().poll(cx))
+    }
+}
+
 /// The value's bytes as the authenticated data holds them (the tenant, or one column of a
 /// row key), length-prefixed.
 #[doc(hidden)]
