@@ -21,6 +21,8 @@ mod blind;
 pub mod envelope;
 mod keys;
 mod plaintext;
+#[cfg(feature = "postgres")]
+mod rotate;
 #[doc(hidden)]
 pub mod unsealed;
 
@@ -43,6 +45,8 @@ pub use keys::{
     KEY_LEN,
 };
 pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError};
+#[cfg(feature = "postgres")]
+pub use rotate::{reencrypt, Reencryption, ReencryptionProgress};
 
 use crate::TableDef;
 
@@ -127,6 +131,9 @@ pub enum CryptoProblem {
     Plaintext(PlaintextError),
     /// The key provider failed.
     Provider(String),
+    /// An update by filter sets the column: each row's ciphertext is bound to its own key, so
+    /// one statement cannot seal it for every row; update those rows by key.
+    NeedsRowKey,
 }
 
 impl fmt::Display for CryptoProblem {
@@ -151,6 +158,10 @@ impl fmt::Display for CryptoProblem {
             ),
             CryptoProblem::Plaintext(problem) => problem.fmt(f),
             CryptoProblem::Provider(message) => write!(f, "the key provider failed: {message}"),
+            CryptoProblem::NeedsRowKey => f.write_str(
+                "an update by filter cannot seal the column, whose ciphertext is bound to each \
+                 row's key: update those rows by key",
+            ),
         }
     }
 }

@@ -173,6 +173,30 @@ fn seal_changes<U: UpdateRow>(
     }
 }
 
+/// An update by filter that sets an encrypted column: refused before anything is sent, since
+/// one statement cannot bind a ciphertext to each row's own key.
+fn refuse_sealing_by_filter<U: PatchValues>(table: &TableDef, patch: &U) -> Result<(), PgError> {
+    #[cfg(feature = "encrypt")]
+    {
+        let mut changes = Vec::with_capacity(table.columns.len());
+        patch.push_patch(&mut changes);
+        let sets = table
+            .columns
+            .iter()
+            .zip(&changes)
+            .find(|(c, change)| c.encryption.is_some() && change.is_some());
+        if let Some((column, _)) = sets {
+            return Err(PgError::Crypto(crate::crypto::CryptoError {
+                table: table.name,
+                column: column.name,
+                problem: crate::crypto::CryptoProblem::NeedsRowKey,
+            }));
+        }
+    }
+    let _ = (table, patch);
+    Ok(())
+}
+
 /// Puts the sealed values in place of the encrypted columns' placeholders.
 fn apply_sealed<'a>(
     table: &TableDef,
@@ -765,6 +789,7 @@ macro_rules! typed_statements {
                 self.end_leaked_transaction().await?;
                 query.patch().validate()?;
                 let table = <U::Table as Table>::TABLE;
+                refuse_sealing_by_filter(table, query.patch())?;
                 write_rows(
                     &self.$client,
                     self.statements.borrow(),
