@@ -505,3 +505,53 @@ fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short()
         let _ = &mut db;
     });
 }
+
+#[test]
+fn the_command_line_reencrypts_a_table_with_the_programs_keys() {
+    use schema_core::crypto::Purpose;
+    let (test, p1, p2) = setup();
+    let store = Arc::new(MemoryKeyStore::default());
+    let keys = keys(store.clone());
+    run_returning(&test, store, p1, p2);
+    keys.rotate_data_key(p1.as_bytes(), Purpose::Fields)
+        .unwrap();
+    let schema = || {
+        Schema::new()
+            .tenant_setting(PROVIDER_SETTING)
+            .tenant_role(PHYSICIAN_ROLE)
+            .table::<Provider>()
+            .table::<Patient>()
+    };
+    let args = [
+        "app",
+        "reencrypt",
+        "billing.patients",
+        "--batch-size",
+        "1",
+        "--database-url",
+        test.url(),
+    ];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = schema_core::cli::run_encrypted_to(schema(), keys.clone(), args, &mut out, &mut err);
+    let (out, err) = (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    );
+    assert_eq!(code, 0, "{err}");
+    // Two of the three patients are the rotated provider's.
+    assert_eq!(
+        out,
+        "billing.patients: 6 rows, 2 sealed again with their tenant's newest key\n"
+    );
+    assert!(
+        err.contains("billing.patients: batch 1, 1 rows read"),
+        "{err}"
+    );
+    // A program that gives the command line no keys is told how to.
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert_eq!(
+        schema_core::cli::run_to(schema(), args, &mut out, &mut err),
+        1
+    );
+    assert!(String::from_utf8(err).unwrap().contains("run_encrypted"));
+}

@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Commands: `dump [--format sql|json|mermaid]`, `migrate new NAME [--allow-data-loss OBJECT]...`,
-//! `migrate apply`, `migrate status`, `check`, `diff` and `queries` (the plan check of the
-//! queries registered with [`Schema::queries`]); the ones that talk to a database take
+//! `migrate apply`, `migrate status`, `check`, `diff`, `queries` (the plan check of the
+//! queries registered with [`Schema::queries`]) and, with the `encrypt` feature and
+//! [`run_encrypted`], `reencrypt TABLE` (after a key rotation); the ones that talk to a database take
 //! `--database-url` (or `DATABASE_URL`). Nothing prompts: every choice is a flag.
 //!
 //! Every connection goes through [`pg::connect`](fn@crate::pg::connect): the URL's `sslmode` and
@@ -81,6 +82,20 @@ enum Command {
         /// analyzed, as a login that may act as the queries' roles; defaults to `DATABASE_URL`.
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+    },
+    /// Seals every encrypted column of a table again with its tenant's newest data key (after
+    /// a rotation), by primary key in batches, printing progress; safe to stop and run again.
+    /// Needs the program's keys: `cli::run_encrypted(schema, keys)` (feature `encrypt`).
+    #[cfg(feature = "encrypt")]
+    Reencrypt {
+        /// The database (`postgres://user@host/db`); defaults to `DATABASE_URL`.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// The table, as the schema names it (`billing.patients`).
+        table: String,
+        /// Rows per batch (per transaction).
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
     },
 }
 
@@ -183,10 +198,59 @@ where
     )
 }
 
+/// [`run`] for a program whose tables have encrypted columns (feature `encrypt`): `keys`
+/// serve the `reencrypt` command.
+#[cfg(feature = "encrypt")]
+pub fn run_encrypted(schema: Schema, keys: std::sync::Arc<crate::crypto::Keys>) -> ExitCode {
+    ExitCode::from(run_keyed(
+        schema,
+        Some(keys),
+        std::env::args_os(),
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    ))
+}
+
+/// [`run_encrypted`] with the arguments given and the output to `out` and `err`.
+#[cfg(feature = "encrypt")]
+pub fn run_encrypted_to<I, T>(
+    schema: Schema,
+    keys: std::sync::Arc<crate::crypto::Keys>,
+    args: I,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    run_keyed(schema, Some(keys), args, out, err)
+}
+
+/// The keys the `reencrypt` command uses (feature `encrypt`).
+#[cfg(feature = "encrypt")]
+type CliKeys = Option<std::sync::Arc<crate::crypto::Keys>>;
+#[cfg(not(feature = "encrypt"))]
+type CliKeys = Option<()>;
+
 /// [`run_with`], printing what it prints to `out` and its errors (and usage) to `err`: for a
 /// program that shows them elsewhere, or a test that reads them.
 pub fn run_to<I, T>(
     schema: Schema,
+    args: I,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    run_keyed(schema, None, args, out, err)
+}
+
+fn run_keyed<I, T>(
+    schema: Schema,
+    keys: CliKeys,
     args: I,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
@@ -211,7 +275,7 @@ where
     let is_check = matches!(cli.command, Command::Check { .. } | Command::Queries { .. });
     // What the command printed before an error is printed too.
     let mut text = String::new();
-    let result = execute(schema, cli.command, &mut text);
+    let result = execute(schema, keys, cli.command, &mut text, err);
     let printed = print(out, &text);
     match result.and_then(|code| printed.map(|()| code)) {
         Ok(code) => code,
@@ -240,8 +304,58 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
     Ok(client)
 }
 
-fn execute(schema: Schema, command: Command, out: &mut String) -> Result<u8, Error> {
+fn execute(
+    schema: Schema,
+    keys: CliKeys,
+    command: Command,
+    out: &mut String,
+    progress: &mut dyn std::io::Write,
+) -> Result<u8, Error> {
+    let _ = (&keys, &progress);
     match command {
+        #[cfg(feature = "encrypt")]
+        Command::Reencrypt {
+            database_url,
+            table,
+            batch_size,
+        } => {
+            let keys = keys.ok_or(
+                "this program gives the command line no keys: call \
+                 `schema_core::cli::run_encrypted(schema, keys)`",
+            )?;
+            let def = schema
+                .tables()
+                .iter()
+                .copied()
+                .find(|t| t.qualified_name() == table)
+                .ok_or_else(|| format!("the schema has no table `{table}`"))?;
+            let done = runtime()?.block_on(async {
+                let db = crate::pg::Db::connect(&database_url).await?;
+                crate::crypto::reencrypt(
+                    &db,
+                    def,
+                    &keys,
+                    crate::crypto::Reencryption {
+                        batch_size,
+                        max_batches: None,
+                    },
+                    |p| {
+                        let _ = writeln!(
+                            progress,
+                            "{table}: batch {}, {} rows read, {} sealed again",
+                            p.batches, p.rows, p.resealed
+                        );
+                    },
+                )
+                .await
+            })?;
+            let _ = writeln!(
+                out,
+                "{table}: {} rows, {} sealed again with their tenant's newest key",
+                done.rows, done.resealed
+            );
+            Ok(0)
+        }
         Command::Dump { format } => {
             let text = match format {
                 Format::Sql => schema.to_ddl()?,
