@@ -32,7 +32,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::aead::{Aead, KeyInit, OsRng, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -211,17 +211,74 @@ impl Default for CacheLimits {
     }
 }
 
+/// An unwrapped data key in memory, with its cipher ready (the cipher zeroizes its copy of
+/// the key when dropped, as the key does).
 struct Cached {
+    purpose: Purpose,
+    version: u32,
     key: SecretKey,
+    cipher: Arc<XChaCha20Poly1305>,
     since: Instant,
     uses: u64,
 }
 
+/// What is cached of one tenant: its newest version per purpose, and its unwrapped keys.
+#[derive(Default)]
+struct TenantCache {
+    latest: Vec<(Purpose, u32, Instant)>,
+    keys: Vec<Cached>,
+}
+
+/// Keyed by tenant, so that a lookup borrows the tenant's bytes and allocates nothing.
 #[derive(Default)]
 struct Cache {
-    keys: HashMap<DataKeyId, Cached>,
-    latest: HashMap<(Vec<u8>, Purpose), (u32, Instant)>,
+    tenants: HashMap<Vec<u8>, TenantCache>,
     unwraps: u64,
+}
+
+/// A key as the cache hands it out.
+#[derive(Clone)]
+struct Unwrapped {
+    key: SecretKey,
+    cipher: Arc<XChaCha20Poly1305>,
+}
+
+/// Fresh nonces, read from the operating system's generator a block at a time (one system
+/// call for many values); a forked child (another process id) never uses its parent's.
+struct NonceBuffer {
+    process: u32,
+    bytes: Zeroizing<Vec<u8>>,
+    used: usize,
+}
+
+const NONCE_BLOCK: usize = 24 * 128;
+
+thread_local! {
+    static NONCES: RefCell<NonceBuffer> = RefCell::new(NonceBuffer {
+        process: 0,
+        bytes: Zeroizing::new(vec![0; NONCE_BLOCK]),
+        used: NONCE_BLOCK,
+    });
+}
+
+/// A nonce no other seal uses: 24 random bytes.
+fn fresh_nonce() -> chacha20poly1305::XNonce {
+    use chacha20poly1305::aead::rand_core::RngCore;
+    NONCES.with(|cell| {
+        let mut buffer = cell.borrow_mut();
+        let process = std::process::id();
+        if buffer.used + 24 > buffer.bytes.len() || buffer.process != process {
+            OsRng.fill_bytes(&mut buffer.bytes);
+            buffer.used = 0;
+            buffer.process = process;
+        }
+        let start = buffer.used;
+        buffer.used += 24;
+        let nonce = chacha20poly1305::XNonce::clone_from_slice(&buffer.bytes[start..start + 24]);
+        // A nonce handed out is wiped from the buffer.
+        buffer.bytes[start..start + 24].fill(0);
+        nonce
+    })
 }
 
 /// The keys of an application: seals and opens encrypted columns, keys blind indexes, rotates
@@ -288,9 +345,11 @@ impl Keys {
     /// The tenant's newest key version for the purpose, making version 1 when it has none.
     fn latest_or_new(&self, tenant: &[u8], purpose: Purpose) -> Result<u32, CryptoProblem> {
         let now = Instant::now();
-        if let Some(&(version, since)) = self.lock().latest.get(&(tenant.to_vec(), purpose)) {
-            if now.duration_since(since) < self.limits.max_age {
-                return Ok(version);
+        if let Some(cached) = self.lock().tenants.get(tenant) {
+            if let Some(&(_, version, since)) = cached.latest.iter().find(|l| l.0 == purpose) {
+                if now.duration_since(since) < self.limits.max_age {
+                    return Ok(version);
+                }
             }
         }
         let version = match self.store.latest(tenant, purpose)? {
@@ -300,10 +359,15 @@ impl Keys {
                 self.store.latest(tenant, purpose)?.unwrap_or(1)
             }
         };
-        self.lock()
-            .latest
-            .insert((tenant.to_vec(), purpose), (version, now));
+        self.remember_latest(tenant, purpose, version, now);
         Ok(version)
+    }
+
+    fn remember_latest(&self, tenant: &[u8], purpose: Purpose, version: u32, now: Instant) {
+        let mut cache = self.lock();
+        let entry = cache.tenants.entry(tenant.to_vec()).or_default();
+        entry.latest.retain(|l| l.0 != purpose);
+        entry.latest.push((purpose, version, now));
     }
 
     /// Makes a random data key, wraps it and stores it (unless another process stored that
@@ -328,37 +392,59 @@ impl Keys {
     }
 
     /// The unwrapped key, from the cache while it is fresh.
-    fn key(&self, id: &DataKeyId) -> Result<SecretKey, CryptoProblem> {
+    fn key(&self, tenant: &[u8], purpose: Purpose, version: u32) -> Result<Unwrapped, CryptoProblem> {
         let now = Instant::now();
         {
             let mut cache = self.lock();
-            if let Some(cached) = cache.keys.get_mut(id) {
-                if now.duration_since(cached.since) < self.limits.max_age
-                    && cached.uses < self.limits.max_uses
+            if let Some(cached) = cache.tenants.get_mut(tenant) {
+                if let Some(at) = cached
+                    .keys
+                    .iter()
+                    .position(|k| k.purpose == purpose && k.version == version)
                 {
-                    cached.uses += 1;
-                    return Ok(cached.key.clone());
+                    let entry = &mut cached.keys[at];
+                    if now.duration_since(entry.since) < self.limits.max_age
+                        && entry.uses < self.limits.max_uses
+                    {
+                        entry.uses += 1;
+                        return Ok(Unwrapped {
+                            key: entry.key.clone(),
+                            cipher: entry.cipher.clone(),
+                        });
+                    }
+                    cached.keys.swap_remove(at);
                 }
-                cache.keys.remove(id);
             }
         }
-        let wrapped = self.store.get(id)?.ok_or(CryptoProblem::DataKeyMissing {
-            version: id.version,
-        })?;
+        let id = DataKeyId {
+            tenant: tenant.to_vec(),
+            purpose,
+            version,
+        };
+        let wrapped = self
+            .store
+            .get(&id)?
+            .ok_or(CryptoProblem::DataKeyMissing { version })?;
         let key = self
             .master
             .unwrap(wrapped.master_version, &id.context(), &wrapped.bytes)?;
+        let cipher = Arc::new(XChaCha20Poly1305::new(key.bytes().into()));
         let mut cache = self.lock();
         cache.unwraps += 1;
-        cache.keys.insert(
-            id.clone(),
-            Cached {
+        cache
+            .tenants
+            .entry(id.tenant)
+            .or_default()
+            .keys
+            .push(Cached {
+                purpose,
+                version,
                 key: key.clone(),
+                cipher: cipher.clone(),
                 since: now,
                 uses: 1,
-            },
-        );
-        Ok(key)
+            });
+        Ok(Unwrapped { key, cipher })
     }
 
     /// Seals `plaintext` for `binding` with the tenant's newest data key.
@@ -376,11 +462,7 @@ impl Keys {
         plaintext: &[u8],
         version: u32,
     ) -> Result<Vec<u8>, CryptoProblem> {
-        let key = self.key(&DataKeyId {
-            tenant: binding.tenant.to_vec(),
-            purpose: Purpose::Fields,
-            version,
-        })?;
+        let key = self.key(binding.tenant, Purpose::Fields, version)?;
         let mut message = Zeroizing::new(plaintext.to_vec());
         let mut flags = 0;
         if let Some(block) = self.padding {
@@ -388,8 +470,9 @@ impl Keys {
             flags |= envelope::FLAG_PADDED;
         }
         let header = envelope::header(flags, version);
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let sealed = XChaCha20Poly1305::new(key.bytes().into())
+        let nonce = fresh_nonce();
+        let sealed = key
+            .cipher
             .encrypt(
                 &nonce,
                 Payload {
@@ -422,13 +505,9 @@ impl Keys {
         stored: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoProblem> {
         let envelope = Envelope::parse(stored).map_err(CryptoProblem::Envelope)?;
-        let key = self.key(&DataKeyId {
-            tenant: binding.tenant.to_vec(),
-            purpose: Purpose::Fields,
-            version: envelope.key_version,
-        })?;
+        let key = self.key(binding.tenant, Purpose::Fields, envelope.key_version)?;
         let mut plain = Zeroizing::new(
-            XChaCha20Poly1305::new(key.bytes().into())
+            key.cipher
                 .decrypt(
                     envelope.nonce.into(),
                     Payload {
@@ -488,12 +567,9 @@ impl Keys {
         self.latest_or_new(tenant, Purpose::BlindIndex)
             .map_err(fail)?;
         let key = self
-            .key(&DataKeyId {
-                tenant: tenant.to_vec(),
-                purpose: Purpose::BlindIndex,
-                version: 1,
-            })
-            .map_err(fail)?;
+            .key(tenant, Purpose::BlindIndex, 1)
+            .map_err(fail)?
+            .key;
         let mut info = Vec::new();
         push_part(&mut info, table.as_bytes());
         push_part(&mut info, column.as_bytes());
@@ -509,10 +585,7 @@ impl Keys {
     pub fn rotate_data_key(&self, tenant: &[u8], purpose: Purpose) -> Result<u32, CryptoProblem> {
         let next = self.store.latest(tenant, purpose)?.unwrap_or(0) + 1;
         self.create(tenant, purpose, next)?;
-        let now = Instant::now();
-        self.lock()
-            .latest
-            .insert((tenant.to_vec(), purpose), (next, now));
+        self.remember_latest(tenant, purpose, next, Instant::now());
         Ok(next)
     }
 
@@ -549,9 +622,7 @@ impl Keys {
     /// values can no longer be opened by anyone (crypto-shredding). Returns how many keys.
     pub fn shred_tenant(&self, tenant: &[u8]) -> Result<usize, CryptoProblem> {
         let count = self.store.delete_tenant(tenant)?;
-        let mut cache = self.lock();
-        cache.keys.retain(|id, _| id.tenant != tenant);
-        cache.latest.retain(|(t, _), _| t != tenant);
+        self.lock().tenants.remove(tenant);
         Ok(count)
     }
 
