@@ -246,13 +246,13 @@ pub struct BlindIndexDef {
     pub population: u64,
 }
 
-/// The SQL of the `CHECK` on an encrypted column: at least an envelope long (49 bytes: the
+/// The SQL of the `CHECK` on an encrypted column: at least an envelope long (37 bytes: the
 /// header, the nonce and the tag), starting with the magic `PE`, format version 1 and
-/// algorithm 1 (XChaCha20-Poly1305). A plaintext written by raw SQL is refused by the
+/// algorithm 1 (AES-256-GCM-SIV). A plaintext written by raw SQL is refused by the
 /// database itself.
 pub fn envelope_check_sql(quoted_column: &str) -> String {
     format!(
-        "octet_length({quoted_column}) >= 49 AND substring({quoted_column} FROM 1 FOR 4) = '\\x50450101'::bytea"
+        "octet_length({quoted_column}) >= 37 AND substring({quoted_column} FROM 1 FOR 4) = '\\x50450101'::bytea"
     )
 }
 

@@ -5,23 +5,23 @@
 //! offset  size  field
 //!      0     2  magic "PE"
 //!      2     1  format version (1)
-//!      3     1  algorithm (1: XChaCha20-Poly1305)
+//!      3     1  algorithm (1: AES-256-GCM-SIV)
 //!      4     1  flags (bit 0: the plaintext is padded to a block)
 //!      5     4  data key version, big-endian (the key itself is the tenant's for the purpose)
-//!      9    24  nonce
-//!     33     n  ciphertext, then the 16-byte tag
+//!      9    12  nonce
+//!     21     n  ciphertext, then the 16-byte tag
 //! ```
 
 /// The first bytes of every envelope: `PE`.
 pub const MAGIC: [u8; 2] = *b"PE";
 /// The envelope format this version writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
-/// Algorithm 1: XChaCha20-Poly1305 (RustCrypto's `chacha20poly1305`).
-pub const XCHACHA20_POLY1305: u8 = 1;
+/// Algorithm 1: AES-256-GCM-SIV (RustCrypto's `aes-gcm-siv`).
+pub const AES_256_GCM_SIV: u8 = 1;
 /// Bytes before the nonce.
 pub const HEADER_LEN: usize = 9;
-/// XChaCha20's nonce.
-pub const NONCE_LEN: usize = 24;
+/// AES-GCM-SIV's nonce.
+pub const NONCE_LEN: usize = 12;
 /// Poly1305's tag.
 pub const TAG_LEN: usize = 16;
 /// The shortest envelope: an empty plaintext.
@@ -102,7 +102,7 @@ impl<'a> Envelope<'a> {
         if bytes[2] != FORMAT_VERSION {
             return Err(EnvelopeProblem::UnknownVersion(bytes[2]));
         }
-        if bytes[3] != XCHACHA20_POLY1305 {
+        if bytes[3] != AES_256_GCM_SIV {
             return Err(EnvelopeProblem::UnknownAlgorithm(bytes[3]));
         }
         if bytes[4] & !FLAG_PADDED != 0 {
@@ -135,7 +135,7 @@ pub(crate) fn header(flags: u8, key_version: u32) -> [u8; HEADER_LEN] {
         MAGIC[0],
         MAGIC[1],
         FORMAT_VERSION,
-        XCHACHA20_POLY1305,
+        AES_256_GCM_SIV,
         flags,
         v[0],
         v[1],
@@ -171,7 +171,7 @@ pub(crate) fn unpad(plain: &mut Vec<u8>) -> Result<(), EnvelopeProblem> {
 pub fn header_check_sql(quoted_column: &str) -> String {
     format!(
         "octet_length({quoted_column}) >= {MIN_LEN} AND substring({quoted_column} FROM 1 FOR 4) = '\\x{:02x}{:02x}{:02x}{:02x}'::bytea",
-        MAGIC[0], MAGIC[1], FORMAT_VERSION, XCHACHA20_POLY1305
+        MAGIC[0], MAGIC[1], FORMAT_VERSION, AES_256_GCM_SIV
     )
 }
 
@@ -236,7 +236,7 @@ mod tests {
     fn the_header_check_names_the_magic_version_and_algorithm() {
         assert_eq!(
             header_check_sql("\"name\""),
-            "octet_length(\"name\") >= 49 AND substring(\"name\" FROM 1 FOR 4) = '\\x50450101'::bytea"
+            "octet_length(\"name\") >= 37 AND substring(\"name\" FROM 1 FOR 4) = '\\x50450101'::bytea"
         );
     }
 }

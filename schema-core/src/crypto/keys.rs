@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use aes_gcm_siv::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use zeroize::Zeroizing;
 
 use super::CryptoProblem;
@@ -27,7 +27,7 @@ impl SecretKey {
 
     /// A fresh random key from the operating system's generator.
     pub fn generate() -> Self {
-        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        let key = Aes256GcmSiv::generate_key(&mut OsRng);
         let mut bytes = [0u8; KEY_LEN];
         bytes.copy_from_slice(&key);
         SecretKey::from_bytes(bytes)
@@ -136,7 +136,7 @@ pub trait MasterKeys: Send + Sync {
 }
 
 /// Master keys held in memory, for tests and development: each version a 256-bit key that
-/// wraps with XChaCha20-Poly1305. In production the master key lives in a KMS.
+/// wraps with AES-256-GCM-SIV. In production the master key lives in a KMS.
 pub struct StaticKeyring {
     keys: BTreeMap<u32, SecretKey>,
     current: u32,
@@ -168,12 +168,12 @@ impl StaticKeyring {
         self
     }
 
-    fn cipher(&self, version: u32) -> Result<XChaCha20Poly1305, CryptoProblem> {
+    fn cipher(&self, version: u32) -> Result<Aes256GcmSiv, CryptoProblem> {
         let key = self
             .keys
             .get(&version)
             .ok_or(CryptoProblem::MasterKeyMissing { version })?;
-        Ok(XChaCha20Poly1305::new(key.bytes().into()))
+        Ok(Aes256GcmSiv::new(key.bytes().into()))
     }
 }
 
@@ -188,7 +188,7 @@ impl MasterKeys for StaticKeyring {
         context: &[u8],
         key: &SecretKey,
     ) -> Result<Vec<u8>, CryptoProblem> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let nonce = Aes256GcmSiv::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher(version)?
             .encrypt(
@@ -210,15 +210,15 @@ impl MasterKeys for StaticKeyring {
         context: &[u8],
         wrapped: &[u8],
     ) -> Result<SecretKey, CryptoProblem> {
-        if wrapped.len() != 24 + KEY_LEN + 16 {
+        if wrapped.len() != 12 + KEY_LEN + 16 {
             return Err(CryptoProblem::WrappedKeyInvalid);
         }
         let plain = Zeroizing::new(
             self.cipher(version)?
                 .decrypt(
-                    XNonce::from_slice(&wrapped[..24]),
+                    Nonce::from_slice(&wrapped[..12]),
                     Payload {
-                        msg: &wrapped[24..],
+                        msg: &wrapped[12..],
                         aad: context,
                     },
                 )

@@ -14,7 +14,7 @@
 //! - Blind indexes ([`Keys::blind_index`]): a truncated HMAC keyed per tenant and column, and
 //!   CipherSweet's planner ([`recommended_bits`]).
 //!
-//! RustCrypto's crates do the cryptography (XChaCha20-Poly1305, HKDF and HMAC over SHA-256);
+//! RustCrypto's crates do the cryptography (AES-256-GCM-SIV, HKDF and HMAC over SHA-256);
 //! nothing here is a primitive of its own.
 
 mod blind;
@@ -32,8 +32,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chacha20poly1305::aead::{Aead, KeyInit, OsRng, Payload};
-use chacha20poly1305::XChaCha20Poly1305;
+use aes_gcm_siv::aead::{Aead, KeyInit, OsRng, Payload};
+use aes_gcm_siv::Aes256GcmSiv;
 use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -217,7 +217,7 @@ struct Cached {
     purpose: Purpose,
     version: u32,
     key: SecretKey,
-    cipher: Arc<XChaCha20Poly1305>,
+    cipher: Arc<Aes256GcmSiv>,
     since: Instant,
     uses: u64,
 }
@@ -240,7 +240,7 @@ struct Cache {
 #[derive(Clone)]
 struct Unwrapped {
     key: SecretKey,
-    cipher: Arc<XChaCha20Poly1305>,
+    cipher: Arc<Aes256GcmSiv>,
 }
 
 /// Fresh nonces, read from the operating system's generator a block at a time (one system
@@ -251,7 +251,7 @@ struct NonceBuffer {
     used: usize,
 }
 
-const NONCE_BLOCK: usize = 24 * 128;
+const NONCE_BLOCK: usize = envelope::NONCE_LEN * 256;
 
 thread_local! {
     static NONCES: RefCell<NonceBuffer> = RefCell::new(NonceBuffer {
@@ -261,22 +261,23 @@ thread_local! {
     });
 }
 
-/// A nonce no other seal uses: 24 random bytes.
-fn fresh_nonce() -> chacha20poly1305::XNonce {
-    use chacha20poly1305::aead::rand_core::RngCore;
+/// A fresh nonce: 12 random bytes.
+fn fresh_nonce() -> aes_gcm_siv::Nonce {
+    use aes_gcm_siv::aead::rand_core::RngCore;
+    const LEN: usize = envelope::NONCE_LEN;
     NONCES.with(|cell| {
         let mut buffer = cell.borrow_mut();
         let process = std::process::id();
-        if buffer.used + 24 > buffer.bytes.len() || buffer.process != process {
+        if buffer.used + LEN > buffer.bytes.len() || buffer.process != process {
             OsRng.fill_bytes(&mut buffer.bytes);
             buffer.used = 0;
             buffer.process = process;
         }
         let start = buffer.used;
-        buffer.used += 24;
-        let nonce = chacha20poly1305::XNonce::clone_from_slice(&buffer.bytes[start..start + 24]);
+        buffer.used += LEN;
+        let nonce = aes_gcm_siv::Nonce::clone_from_slice(&buffer.bytes[start..start + LEN]);
         // A nonce handed out is wiped from the buffer.
-        buffer.bytes[start..start + 24].fill(0);
+        buffer.bytes[start..start + LEN].fill(0);
         nonce
     })
 }
@@ -392,7 +393,12 @@ impl Keys {
     }
 
     /// The unwrapped key, from the cache while it is fresh.
-    fn key(&self, tenant: &[u8], purpose: Purpose, version: u32) -> Result<Unwrapped, CryptoProblem> {
+    fn key(
+        &self,
+        tenant: &[u8],
+        purpose: Purpose,
+        version: u32,
+    ) -> Result<Unwrapped, CryptoProblem> {
         let now = Instant::now();
         {
             let mut cache = self.lock();
@@ -428,7 +434,7 @@ impl Keys {
         let key = self
             .master
             .unwrap(wrapped.master_version, &id.context(), &wrapped.bytes)?;
-        let cipher = Arc::new(XChaCha20Poly1305::new(key.bytes().into()));
+        let cipher = Arc::new(Aes256GcmSiv::new(key.bytes().into()));
         let mut cache = self.lock();
         cache.unwraps += 1;
         cache
@@ -566,10 +572,7 @@ impl Keys {
         // index value, which only a rebuild of the column can follow.
         self.latest_or_new(tenant, Purpose::BlindIndex)
             .map_err(fail)?;
-        let key = self
-            .key(tenant, Purpose::BlindIndex, 1)
-            .map_err(fail)?
-            .key;
+        let key = self.key(tenant, Purpose::BlindIndex, 1).map_err(fail)?.key;
         let mut info = Vec::new();
         push_part(&mut info, table.as_bytes());
         push_part(&mut info, column.as_bytes());
