@@ -96,6 +96,7 @@ const BLOCKS: &[(&str, Kind)] = &[
         "use schema_core::sqlx::{insert, insert_many, scoped_transaction, RequestScope};",
         Kind::Async,
     ),
+    ("use std::sync::Arc;", Kind::Items),
     ("use schema_core::query::Select;", Kind::Statements),
     ("use schema_core::pg::Db;", Kind::Async),
     (
@@ -123,8 +124,8 @@ const ARGUMENTS: &str = "\"postgres://127.0.0.1/app\", Uuid::nil(), String::from
                          String::from(\"description\"), Vec::new()";
 
 /// The features the README's sections name beyond the install line's
-/// (`sqlx`, `deadpool`, `tls`, and `cli` for the command line and migrations).
-const SECTION_FEATURES: &[&str] = &["sqlx", "deadpool", "tls", "cli"];
+/// (`sqlx`, `deadpool`, `tls`, `cli` for the command line and migrations, and `encrypt`).
+const SECTION_FEATURES: &[&str] = &["sqlx", "deadpool", "tls", "cli", "encrypt"];
 
 /// The crates the README tells a user of a feature to add (its features table), taken from
 /// the README itself: the inline code that starts with `{name} = `.

@@ -244,7 +244,7 @@ struct Unwrapped {
 }
 
 /// Fresh nonces, read from the operating system's generator a block at a time (one system
-/// call for many values); a forked child (another process id) never uses its parent's.
+/// call for many values), read again in a forked child (another process id).
 struct NonceBuffer {
     process: u32,
     bytes: Zeroizing<Vec<u8>>,
@@ -267,11 +267,16 @@ fn fresh_nonce() -> aes_gcm_siv::Nonce {
     const LEN: usize = envelope::NONCE_LEN;
     NONCES.with(|cell| {
         let mut buffer = cell.borrow_mut();
-        let process = std::process::id();
-        if buffer.used + LEN > buffer.bytes.len() || buffer.process != process {
-            OsRng.fill_bytes(&mut buffer.bytes);
-            buffer.used = 0;
-            buffer.process = process;
+        // The process id is asked once a block (it is a system call): a child forked within a
+        // block may repeat a few of its parent's nonces, which AES-GCM-SIV tolerates (a repeat
+        // reveals only whether the two values are equal).
+        if buffer.used + LEN > buffer.bytes.len() || buffer.used == 0 {
+            let process = std::process::id();
+            if buffer.process != process || buffer.used + LEN > buffer.bytes.len() {
+                OsRng.fill_bytes(&mut buffer.bytes);
+                buffer.used = 0;
+                buffer.process = process;
+            }
         }
         let start = buffer.used;
         buffer.used += LEN;
