@@ -220,8 +220,8 @@ fn a_plaintext_written_by_raw_sql_is_refused_by_the_database() {
     let error = test
         .client()
         .execute(
-            "INSERT INTO billing.patients (provider_id, patient_id, name, date_of_birth, member_id) \
-             VALUES ($1, gen_random_uuid(), convert_to('Jane Doe, born 1980-02-03, member 1234567890', 'UTF8'), '\\x00', '\\x00')",
+            "INSERT INTO billing.patients (provider_id, patient_id, name, date_of_birth, member_id, member_id_bidx) \
+             VALUES ($1, gen_random_uuid(), convert_to('Jane Doe, born 1980-02-03, member 1234567890', 'UTF8'), '\\x00', '\\x00', '\\x00')",
             &[&p1],
         )
         .unwrap_err();
@@ -241,8 +241,8 @@ fn a_plaintext_written_by_raw_sql_is_refused_by_the_database() {
     // Through the typed driver, the same refusal is a check violation.
     run(async {
         let db = Db::connect(test.url()).await.unwrap();
-        let sql = "INSERT INTO billing.patients (provider_id, patient_id, name, date_of_birth, member_id) \
-                   VALUES ($1, gen_random_uuid(), 'not an envelope at all, long enough to pass the length'::bytea, '\\x00', '\\x00')";
+        let sql = "INSERT INTO billing.patients (provider_id, patient_id, name, date_of_birth, member_id, member_id_bidx) \
+                   VALUES ($1, gen_random_uuid(), 'not an envelope at all, long enough to pass the length'::bytea, '\\x00', '\\x00', '\\x00')";
         let error = PgError::from(db.client().execute(sql, &[&p1]).await.unwrap_err());
         assert_eq!(error.constraint().unwrap().kind, ConstraintKind::Check);
     });
@@ -310,7 +310,8 @@ fn a_dump_of_the_database_holds_no_data_key_and_no_master_key() {
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     assert!(!dump.contains(&hex(&MASTER)));
     let wrapped = store.wrapped();
-    assert_eq!(wrapped.len(), 2);
+    // Each provider's key for its fields and its key for blind indexes.
+    assert_eq!(wrapped.len(), 4);
     for (id, key) in wrapped {
         use schema_core::crypto::MasterKeys;
         let data_key = master
@@ -554,4 +555,85 @@ fn the_command_line_reencrypts_a_table_with_the_programs_keys() {
         1
     );
     assert!(String::from_utf8(err).unwrap().contains("run_encrypted"));
+}
+
+/// Members of a provider, with a 4-bit blind index: values collide by design.
+#[derive(schema_core::PgTable)]
+#[pg(schema = "billing", table = "members", primary_key(provider_id, member_row))]
+pub struct Member {
+    #[pg(tenant = Provider)]
+    pub provider_id: Uuid,
+    #[pg(default_fn = Uuid::new_v4)]
+    pub member_row: Uuid,
+    #[pg(encrypted, blind_index(bits = 4, population = 20))]
+    pub member_id: String,
+}
+
+#[test]
+fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
+    let (mut test, p1, p2) = setup();
+    let ddl = Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
+        .table::<Provider>()
+        .table::<Member>()
+        .with_names(test.names().clone())
+        .to_ddl()
+        .unwrap();
+    // The providers exist already: only the members table and its index.
+    let start = ddl.find("CREATE TABLE \"billing\".\"members\"").unwrap();
+    let members_ddl: String = ddl[start..]
+        .split(";\n")
+        .filter(|s| s.contains("\"members\""))
+        .map(|s| format!("{s};\n"))
+        .collect();
+    assert!(members_ddl.contains("\"member_id_bidx\" bytea NOT NULL"), "{members_ddl}");
+    assert!(
+        members_ddl.contains("CREATE INDEX \"members_provider_id_member_id_bidx_idx\" ON \"billing\".\"members\" (\"provider_id\", \"member_id_bidx\")"),
+        "{members_ddl}"
+    );
+    test.client().batch_execute(&members_ddl).unwrap();
+    let keys = keys(Arc::new(MemoryKeyStore::default()));
+    run(async {
+        let mut db = Db::connect(test.url()).await.unwrap().with_keys(keys.clone());
+        // 40 values a tenant in 16 index values: some share one. Both tenants hold every value.
+        let rows: Vec<InsertMember> = [p1, p2]
+            .iter()
+            .flat_map(|&p| (0..40).map(move |i| InsertMember::new(p, format!("M{i:04}"))))
+            .collect();
+        db.insert_many(&rows).await.unwrap();
+        // A value whose index value another value of the tenant shares.
+        let mut found_collision = false;
+        for i in 0..40 {
+            let wanted = format!("M{i:04}");
+            let bidx = keys
+                .blind_index("members", "member_id", p1.as_bytes(), wanted.as_bytes(), 4)
+                .unwrap();
+            let sharing: i64 = db
+                .client()
+                .query_one(
+                    "SELECT count(*) FROM billing.members WHERE provider_id = $1 AND member_id_bidx = $2",
+                    &[&p1, &bidx],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            let matches = db.eq_blind(Member::member_id, &p1, &wanted).await.unwrap();
+            assert_eq!(matches.len(), 1, "{wanted}");
+            assert_eq!((matches[0].provider_id, matches[0].member_id.as_str()), (p1, wanted.as_str()));
+            found_collision |= sharing > 1;
+        }
+        assert!(found_collision, "40 values in a 4-bit index share index values");
+        // An index value of the other tenant does not leak across: the HMAC key is the tenant's.
+        assert!(db.eq_blind(Member::member_id, &p2, &"absent".to_string()).await.unwrap().is_empty());
+        // A patient's member id, by its 12-bit index.
+        let patient = db.insert(&patient(p2, "Indexed")).await.unwrap();
+        let by_member = db
+            .eq_blind(Patient::member_id, &p2, &"MEMBER-Indexed".to_string())
+            .await
+            .unwrap();
+        assert_eq!(by_member.len(), 1);
+        assert_eq!(by_member[0].patient_id, patient.patient_id);
+        let _ = &mut db;
+    });
 }

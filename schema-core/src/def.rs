@@ -232,6 +232,16 @@ pub struct ColumnDef {
 pub struct EncryptionDef {
     /// Its blind index, for exact-match lookups.
     pub blind_index: Option<BlindIndexDef>,
+    /// On the column that holds a blind index: the encrypted column it indexes. Such a column
+    /// holds an HMAC, not an envelope, and has no field of its own.
+    pub blind_index_of: Option<&'static str>,
+}
+
+impl ColumnDef {
+    /// Whether the column holds an envelope: encrypted, and not a blind index.
+    pub fn holds_envelope(&self) -> bool {
+        self.encryption.is_some_and(|e| e.blind_index_of.is_none())
+    }
 }
 
 /// A blind index of an encrypted column: a column holding the first `bits` bits of an HMAC of
@@ -779,6 +789,9 @@ impl TableDef {
         let mut checks = Vec::new();
         for column in self.columns {
             if column.encryption.is_some() {
+                if !column.holds_envelope() {
+                    continue;
+                }
                 checks.push(Check {
                     name: constraint_name(self.name, [column.name], "envelope"),
                     rule: CheckRule::Envelope {

@@ -594,6 +594,16 @@ fn query_impls(table: &Table) -> TokenStream {
         let field = c.ident;
         quote_spanned!(c.ty.span()=> #query::QueryValue::clone_value(&self.#field))
     });
+    let index_changes: Vec<TokenStream> = blind_indexed(table)
+        .map(|(_, c, _)| {
+            let field = c.ident;
+            if table.updatable(c) {
+                quote!(out.push(self.#field.as_ref().map(|_| &#krate::__private::UNSEALED as &'a dyn #query::QueryValue));)
+            } else {
+                quote!(out.push(::core::option::Option::None);)
+            }
+        })
+        .collect();
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
         if table.updatable(c) && c.is_encrypted() {
@@ -625,6 +635,7 @@ fn query_impls(table: &Table) -> TokenStream {
                 out: &mut ::std::vec::Vec<::core::option::Option<&'a dyn #query::QueryValue>>,
             ) {
                 #(#changes)*
+                #(#index_changes)*
             }
         }
     }
@@ -653,11 +664,16 @@ fn metadata(table: &Table) -> TokenStream {
     };
     let query = query_impls(table);
 
-    let columns = table.columns.iter().map(|c| column_def(table, c));
+    let columns = table
+        .columns
+        .iter()
+        .map(|c| column_def(table, c))
+        .chain(blind_index_columns(table));
     let checks: Vec<TokenStream> = table
         .columns
         .iter()
         .flat_map(|c| type_checks(table, c))
+        .chain(blind_index_bits_checks(table))
         .collect();
     let primary_key = table.primary_key().into_iter().map(|c| &c.name);
     let foreign_keys = table
@@ -786,6 +802,7 @@ fn metadata(table: &Table) -> TokenStream {
             }
         }
     });
+    let blind_indexes = blind_index_indexes(table);
     let comment = option(table.comment.as_ref().map(|c| quote!(#c)));
     let table_renamed_from = renamed_from(&table.attrs.renamed_from);
     let table_schema = match &table.attrs.schema {
@@ -815,7 +832,7 @@ fn metadata(table: &Table) -> TokenStream {
                     unique_keys: &[#(#unique_keys),*],
                     foreign_keys: &[#(#foreign_keys),*],
                     checks: &[#(#table_checks),*],
-                    indexes: &[#(#indexes),*],
+                    indexes: &[#(#indexes,)* #(#blind_indexes),*],
                     row_level_security: #row_level_security,
                     policies: &[#(#policies),*],
                     column_grants: &[#(#column_grants),*],
@@ -934,10 +951,21 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
     } else {
         (allowed_values, renamed_values)
     };
-    let encryption = option(
-        c.is_encrypted()
-            .then(|| quote!(#krate::EncryptionDef { blind_index: ::core::option::Option::None })),
-    );
+    let encryption = option(c.is_encrypted().then(|| {
+        let blind_index = option(c.attrs.blind_index.as_ref().map(|index| {
+            let column = format!("{}_bidx", c.name);
+            let (bits, population) = (&index.value.bits, &index.value.population);
+            quote! {
+                #krate::BlindIndexDef { column: #column, bits: #bits, population: #population }
+            }
+        }));
+        quote! {
+            #krate::EncryptionDef {
+                blind_index: #blind_index,
+                blind_index_of: ::core::option::Option::None,
+            }
+        }
+    }));
     let column_renamed_from = renamed_from(&c.attrs.renamed_from);
     let rust_type = ty
         .to_token_stream()
@@ -1504,6 +1532,21 @@ fn insert_values(table: &Table, param: &TokenStream, asks_for_nulls: bool) -> Ve
                 quote_spanned!(c.ty.span()=> out.push(::core::option::Option::Some(&self.#field));)
             }
         })
+        .chain(blind_indexed(table).map(|(_, c, _)| {
+            // The blind index is bound where its field is (placeholders the driver replaces).
+            let (field, krate) = (c.ident, &table.krate);
+            if c.is_option {
+                quote! {
+                    out.push(if #bind_nulls #krate::__private::is_set(&self.#field) {
+                        ::core::option::Option::Some(&#krate::__private::UNSEALED as #param)
+                    } else {
+                        ::core::option::Option::None
+                    });
+                }
+            } else {
+                quote!(out.push(::core::option::Option::Some(&#krate::__private::UNSEALED as #param));)
+            }
+        }))
         .collect()
 }
 
@@ -1531,6 +1574,127 @@ fn binding(table: &Table, value: impl Fn(&Column, usize) -> TokenStream) -> Toke
     }
 }
 
+/// The encrypted fields with a blind index, with their column's position.
+fn blind_indexed<'t, 'a>(
+    table: &'t Table<'a>,
+) -> impl Iterator<Item = (usize, &'t Column<'a>, &'t crate::internals::attr::BlindIndexAttr)> + 't {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.attrs.blind_index.as_ref().map(|b| (i, c, &b.value)))
+}
+
+/// The columns that hold the blind indexes, after the fields' columns: `bytea`, nullable as
+/// their field is, no field of their own.
+fn blind_index_columns(table: &Table) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    blind_indexed(table)
+        .map(|(_, c, _)| {
+            let (name, of, ty) = (format!("{}_bidx", c.name), &c.name, c.ty);
+            let comment = format!(
+                "Blind index of `{of}`: a truncated HMAC, keyed per tenant and column, for \
+                 exact-match lookups."
+            );
+            quote! {
+                #krate::ColumnDef {
+                    name: #name,
+                    renamed_from: ::core::option::Option::None,
+                    field: #of,
+                    rust_type: "Vec<u8>",
+                    sql_type: #krate::SqlType::Bytea,
+                    nullable: <#ty as #krate::PgType>::NULLABLE,
+                    default: ::core::option::Option::None,
+                    update_sql: ::core::option::Option::None,
+                    unique: false,
+                    allowed_values: ::core::option::Option::None,
+                    renamed_values: &[],
+                    range: ::core::option::Option::None,
+                    comment: ::core::option::Option::Some(#comment),
+                    sensitive: true,
+                    internal: false,
+                    immutable: false,
+                    generation: ::core::option::Option::None,
+                    encryption: ::core::option::Option::Some(#krate::EncryptionDef {
+                        blind_index: ::core::option::Option::None,
+                        blind_index_of: ::core::option::Option::Some(#of),
+                    }),
+                }
+            }
+        })
+        .collect()
+}
+
+/// The index `(tenant, {column}_bidx)` of each blind index: the lookups are by tenant.
+fn blind_index_indexes(table: &Table) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    let tenant = table
+        .columns
+        .iter()
+        .find(|c| c.attrs.tenant.is_some())
+        .map(|c| c.name.clone());
+    blind_indexed(table)
+        .map(|(_, c, _)| {
+            let bidx = format!("{}_bidx", c.name);
+            let key = |name: &str| {
+                quote! {
+                    #krate::IndexColumn {
+                        key: #krate::IndexKey::Column(#name),
+                        opclass: ::core::option::Option::None,
+                        order: ::core::option::Option::None,
+                        nulls: ::core::option::Option::None,
+                    }
+                }
+            };
+            let keys = tenant.iter().map(|t| key(t)).chain([key(&bidx)]);
+            quote! {
+                #krate::IndexDef {
+                    name: ::core::option::Option::None,
+                    renamed_from: ::core::option::Option::None,
+                    unique: false,
+                    method: #krate::IndexMethod::Btree,
+                    columns: &[#(#keys),*],
+                    include: &[],
+                    predicate: ::core::option::Option::None,
+                }
+            }
+        })
+        .collect()
+}
+
+/// A compile error at `bits` when the blind index keeps more bits than its population allows
+/// next to the table's other blind indexes (CipherSweet's planner, in schema-core).
+fn blind_index_bits_checks(table: &Table) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    let all: Vec<_> = blind_indexed(table).collect();
+    all.iter()
+        .map(|(i, c, index)| {
+            let others = all.iter().filter(|(j, _, _)| j != i).map(|(_, _, other)| {
+                let bits = &other.bits;
+                quote!(#krate::crypto::ExistingIndex { bits: #bits, domain_bits: u32::MAX })
+            });
+            let (bits, population) = (&index.bits, &index.population);
+            let message = format!(
+                "`blind_index(bits = {bits})` on `{}` keeps more bits than {population} rows \
+                 allow (CipherSweet's planner, with the table's other blind indexes): so few \
+                 rows share each index value that it would identify them; keep fewer bits, or \
+                 declare the population the table will reach",
+                c.ident,
+                bits = bits.base10_digits(),
+                population = population.base10_digits(),
+            );
+            quote_spanned! {bits.span()=>
+                const _: () = {
+                    let range = #krate::crypto::recommended_bits(#population, &[#(#others),*], u32::MAX);
+                    if #bits > range.max {
+                        ::core::panic!(#message);
+                    }
+                };
+            }
+        })
+        .collect()
+}
+
 /// `fn seal`: the sealed value of every encrypted column of an `InsertX`, in column order.
 fn seal_insert(table: &Table) -> TokenStream {
     let krate = &table.krate;
@@ -1550,7 +1714,11 @@ fn seal_insert(table: &Table) -> TokenStream {
         .map(|(i, c)| {
             let f = c.ident;
             quote!(#krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, &self.#f)?)
-        });
+        })
+        .chain(blind_indexed(table).map(|(i, c, index)| {
+            let (f, bits) = (c.ident, &index.bits);
+            quote!(#krate::crypto::blind_field(keys, table, #i, &__tenant, &self.#f, #bits)?)
+        }));
     quote! {
         fn seal(
             &self,
@@ -1602,7 +1770,22 @@ fn seal_update(table: &Table) -> TokenStream {
             } else {
                 quote!(::core::option::Option::None)
             }
-        });
+        })
+        .chain(blind_indexed(table).map(|(i, c, index)| {
+            let (f, bits) = (c.ident, &index.bits);
+            if table.updatable(c) {
+                quote! {
+                    match &self.#f {
+                        ::core::option::Option::Some(value) => ::core::option::Option::Some(
+                            #krate::crypto::blind_field(keys, table, #i, &__tenant, value, #bits)?,
+                        ),
+                        ::core::option::Option::None => ::core::option::Option::None,
+                    }
+                }
+            } else {
+                quote!(::core::option::Option::None)
+            }
+        }));
     quote! {
         fn seal_changes(
             &self,
@@ -1677,6 +1860,16 @@ fn postgres_impls(table: &Table) -> TokenStream {
     let pg = quote!(#krate::pg);
 
     let values = insert_values(table, &quote!(#pg::Param<'a>), false);
+    let index_changes: Vec<TokenStream> = blind_indexed(table)
+        .map(|(_, c, _)| {
+            let field = c.ident;
+            if table.updatable(c) {
+                quote!(out.push(self.#field.as_ref().map(|_| &#krate::__private::UNSEALED as #pg::Param<'a>));)
+            } else {
+                quote!(out.push(::core::option::Option::None);)
+            }
+        })
+        .collect();
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
         if table.updatable(c) && c.is_encrypted() {
@@ -1741,6 +1934,7 @@ fn postgres_impls(table: &Table) -> TokenStream {
                     out: &mut ::std::vec::Vec<::core::option::Option<#pg::Param<'a>>>,
                 ) {
                     #(#changes)*
+                    #(#index_changes)*
                 }
 
                 #seal_changes

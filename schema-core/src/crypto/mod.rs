@@ -22,7 +22,7 @@ pub mod envelope;
 mod keys;
 mod plaintext;
 #[cfg(feature = "postgres")]
-mod rotate;
+pub(crate) mod rotate;
 #[doc(hidden)]
 pub mod unsealed;
 
@@ -134,6 +134,8 @@ pub enum CryptoProblem {
     /// An update by filter sets the column: each row's ciphertext is bound to its own key, so
     /// one statement cannot seal it for every row; update those rows by key.
     NeedsRowKey,
+    /// A lookup by blind index on a column declared without one (`blind_index(bits = N, ..)`).
+    NoBlindIndex,
 }
 
 impl fmt::Display for CryptoProblem {
@@ -158,6 +160,9 @@ impl fmt::Display for CryptoProblem {
             ),
             CryptoProblem::Plaintext(problem) => problem.fmt(f),
             CryptoProblem::Provider(message) => write!(f, "the key provider failed: {message}"),
+            CryptoProblem::NoBlindIndex => f.write_str(
+                "the column has no blind index: declare `blind_index(bits = N, population = M)`",
+            ),
             CryptoProblem::NeedsRowKey => f.write_str(
                 "an update by filter cannot seal the column, whose ciphertext is bound to each \
                  row's key: update those rows by key",
@@ -744,6 +749,27 @@ pub fn seal_field<F: EncryptedField>(
     let mut bytes = Zeroizing::new(Vec::new());
     plain.encode_dyn(&mut bytes);
     keys.seal(&binding, &bytes).map(Some)
+}
+
+/// The blind index of the field of encrypted column `column` of `table` for its tenant: the
+/// first `bits` bits of an HMAC of the value's bytes; `None` for NULL.
+#[doc(hidden)]
+pub fn blind_field<F: EncryptedField>(
+    keys: &Keys,
+    table: &'static TableDef,
+    column: usize,
+    tenant: &[u8],
+    value: &F,
+    bits: u32,
+) -> Result<Option<Vec<u8>>, CryptoError> {
+    let Some(plain) = value.plaintext() else {
+        return Ok(None);
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    plain.encode_dyn(&mut bytes);
+    let name = table.columns.get(column).map_or("", |c| c.name);
+    keys.blind_index(table.name, name, tenant, &bytes, bits)
+        .map(Some)
 }
 
 /// Opens the stored bytes of column `column` of `table` for its row, with the keys of

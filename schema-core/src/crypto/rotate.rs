@@ -49,7 +49,7 @@ pub struct ReencryptionProgress {
 
 /// A column value's bytes as the server sends them (binary format), whatever its type: the
 /// key and tenant columns are read and sent back as they are.
-struct Raw(Vec<u8>);
+pub(crate) struct Raw(pub(crate) Vec<u8>);
 
 impl<'a> FromSql<'a> for Raw {
     fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
@@ -96,7 +96,7 @@ pub async fn reencrypt(
         .columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.encryption.is_some())
+        .filter(|(_, c)| c.holds_envelope())
         .map(|(i, c)| (i, c.name))
         .collect();
     let mut done = ReencryptionProgress::default();

@@ -377,6 +377,95 @@ impl Db {
         Ok(Db::new(client))
     }
 
+    /// The rows of `T` of `tenant` whose encrypted `column` holds `value` (encoded as the field
+    /// is), found by the column's blind index (`blind_index(bits = N, population = M)`): the
+    /// rows whose index matches are read, opened, and those that only share the truncated index
+    /// value (false positives) are dropped. Feature `encrypt`.
+    #[cfg(feature = "encrypt")]
+    pub async fn eq_blind<T, F, K, V>(
+        &self,
+        column: crate::ColumnRef<T, crate::query::Encrypted<F>>,
+        tenant: &K,
+        value: &V,
+    ) -> Result<Vec<T::Select>, PgError>
+    where
+        T: Table,
+        T::Select: FromRow,
+        K: crate::crypto::Plaintext,
+        V: crate::crypto::Plaintext,
+    {
+        use crate::crypto::rotate::Raw;
+        use crate::crypto::{push_part, Binding, CryptoError, CryptoProblem};
+        self.end_leaked_transaction().await?;
+        let table = T::TABLE;
+        let def = &table.columns[column.index];
+        let fail = |problem| {
+            PgError::Crypto(CryptoError {
+                table: table.name,
+                column: def.name,
+                problem,
+            })
+        };
+        let keys = self
+            .statements
+            .1
+            .as_ref()
+            .ok_or_else(|| fail(CryptoProblem::NoKeys))?;
+        let index = def
+            .encryption
+            .and_then(|e| e.blind_index)
+            .ok_or_else(|| fail(CryptoProblem::NoBlindIndex))?;
+        let tenant_column = table.tenant_column().unwrap_or("");
+        let (mut tenant_bytes, mut value_bytes) = (Vec::new(), zeroize::Zeroizing::new(Vec::new()));
+        tenant.encode(&mut tenant_bytes);
+        value.encode(&mut value_bytes);
+        let bidx = keys
+            .blind_index(table.name, def.name, &tenant_bytes, &value_bytes, index.bits)
+            .map_err(PgError::Crypto)?;
+        let sql = format!(
+            "{} WHERE {} = $1 AND {} = $2",
+            statements::select_all(table),
+            crate::sql::quote_ident(tenant_column),
+            crate::sql::quote_ident(index.column)
+        );
+        let statement = self.statements.get_rows(&self.client, sql, table).await?;
+        let tenant_param = Raw(tenant_bytes.clone());
+        let rows = self
+            .client
+            .query(&statement, &[&tenant_param, &bidx])
+            .await?;
+        let key_positions: Vec<usize> = table
+            .primary_key
+            .iter()
+            .filter_map(|k| table.columns.iter().position(|c| c.name == *k))
+            .collect();
+        let mut found = Vec::new();
+        for row in &rows {
+            let mut row_key = Vec::new();
+            for &at in &key_positions {
+                let part: Raw = row.try_get(at)?;
+                push_part(&mut row_key, &part.0);
+            }
+            let Some(stored) = row.try_get::<_, Option<&[u8]>>(column.index)? else {
+                continue;
+            };
+            let binding = Binding {
+                schema: table.schema.unwrap_or(""),
+                table: table.name,
+                column: def.name,
+                tenant: &tenant_bytes,
+                row_key: &row_key,
+            };
+            let plain = keys.open(&binding, stored).map_err(PgError::Crypto)?;
+            if plain[..] == value_bytes[..] {
+                found.push(opening(&self.statements.1, || {
+                    T::Select::from_row_at(row, &positions(table))
+                })?);
+            }
+        }
+        Ok(found)
+    }
+
     /// The underlying client, for statements of your own.
     ///
     /// Statements run directly on it bypass the `Db`'s check for a leaked transaction (see

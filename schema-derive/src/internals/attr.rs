@@ -250,6 +250,8 @@ pub struct FieldAttrs {
     pub citext: Option<Ident>,
     /// `encrypted`: the application seals the column's values (schema-core's `encrypt`).
     pub encrypted: Option<Ident>,
+    /// `blind_index(bits = N, population = M)` on an encrypted field.
+    pub blind_index: Option<Keyed<BlindIndexAttr>>,
     /// `tenant = Provider`: the column holds the key of that tenant root.
     pub tenant: Option<Keyed<Path>>,
 }
@@ -265,6 +267,14 @@ pub struct IdentityAttr {
     pub max: Option<i64>,
     pub cache: Option<i64>,
     pub cycle: bool,
+}
+
+/// `blind_index(bits = 16, population = 50_000)`: a truncated HMAC of the value, kept in a
+/// column of its own for exact-match lookups; `unique` is parsed to be refused.
+pub struct BlindIndexAttr {
+    pub bits: LitInt,
+    pub population: LitInt,
+    pub unique: Option<Ident>,
 }
 
 /// `numeric(precision = P, scale = S)`: the scale defaults to 0.
@@ -484,6 +494,10 @@ impl FieldAttrs {
                 CHAR => set_once(cx, &mut out.char, &key, keyed(&key, char_length(meta)?)),
                 CITEXT => set_once(cx, &mut out.citext, &key, flag(meta, &key)?),
                 ENCRYPTED => set_once(cx, &mut out.encrypted, &key, flag(meta, &key)?),
+                BLIND_INDEX => {
+                    let index = blind_index(meta)?;
+                    set_once(cx, &mut out.blind_index, &key, keyed(&key, index))
+                }
                 TENANT => {
                     let path: Path =
                         value(meta, "the tenant root's type: `tenant = Provider`")?.parse()?;
@@ -1011,6 +1025,49 @@ fn numeric_item(
         }
     }
     Ok(())
+}
+
+/// `blind_index(bits = 16, population = 50_000)`: both numbers are required.
+fn blind_index(meta: &ParseNestedMeta) -> syn::Result<BlindIndexAttr> {
+    let usage = "`blind_index` takes its bits and the rows the table is expected to hold: \
+                 `blind_index(bits = 16, population = 50_000)`";
+    if !meta.input.peek(token::Paren) || empty_list(meta)? {
+        return Err(meta.error(usage));
+    }
+    let (mut bits, mut population, mut unique) = (None, None, None);
+    meta.parse_nested_meta(|inner| {
+        let key = key_of(&inner, BLIND_INDEX_KEYS, "blind_index")?;
+        if key == UNIQUE {
+            unique = Some(flag(&inner, &key)?);
+            return Ok(());
+        }
+        let lit: LitInt = value(&inner, &format!("a number: `{key} = 16`"))?.parse()?;
+        if key == BITS {
+            match lit.base10_parse::<u32>() {
+                Ok(1..=256) => bits = Some(lit),
+                _ => {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "a blind index keeps from 1 to 256 bits (one HMAC-SHA-256)",
+                    ))
+                }
+            }
+        } else {
+            match lit.base10_parse::<u64>() {
+                Ok(1..) => population = Some(lit),
+                _ => return Err(syn::Error::new(lit.span(), "a population is at least 1 row")),
+            }
+        }
+        Ok(())
+    })?;
+    match (bits, population) {
+        (Some(bits), Some(population)) => Ok(BlindIndexAttr {
+            bits,
+            population,
+            unique,
+        }),
+        _ => Err(meta.error(usage)),
+    }
 }
 
 fn referential_action(meta: &ParseNestedMeta) -> syn::Result<Ident> {

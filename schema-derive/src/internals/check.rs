@@ -860,6 +860,37 @@ fn check_internal_is_optional(cx: &Ctxt, table: &Table) {
 /// Rust, never by the database) and holds the tenant column, and nothing the database
 /// would compute or compare on the plaintext may be declared on the column.
 fn check_encrypted(cx: &Ctxt, table: &Table) {
+    for column in &table.columns {
+        let Some(index) = &column.attrs.blind_index else {
+            continue;
+        };
+        if column.attrs.encrypted.is_none() {
+            cx.error_spanned_by(
+                &index.key,
+                "a blind index is kept for an encrypted column, for exact-match lookups without \
+                 deterministic encryption: add `encrypted`, or query the plain column itself",
+            );
+        }
+        if let Some(unique) = &index.value.unique {
+            cx.error_spanned_by(
+                unique,
+                "a blind index cannot be unique: it is truncated so that different values share \
+                 each of its values (or it would tell the values apart); keep uniqueness in the \
+                 application",
+            );
+        }
+        let name = format!("{}_bidx", column.name);
+        if let Some(clash) = table.columns.iter().find(|c| c.name == name) {
+            cx.error_spanned_by(
+                &index.key,
+                format!(
+                    "the blind index's column is named `{name}`, which is the column of field `{}` \
+                     already; rename that field's column",
+                    clash.ident
+                ),
+            );
+        }
+    }
     let Some(first) = table
         .columns
         .iter()

@@ -75,6 +75,7 @@ pub const CHAR: &str = "char";
 pub const PRECISION: &str = "precision";
 pub const CITEXT: &str = "citext";
 pub const ENCRYPTED: &str = "encrypted";
+pub const BLIND_INDEX: &str = "blind_index";
 /// On a field: the column holds the tenant's key, `tenant = Provider` naming the tenant root.
 pub const TENANT: &str = "tenant";
 
@@ -103,6 +104,7 @@ pub const FIELD_KEYS: &[&str] = &[
     PRECISION,
     CITEXT,
     ENCRYPTED,
+    BLIND_INDEX,
     TENANT,
 ];
 
@@ -120,6 +122,11 @@ pub const IDENTITY_KEYS: &[&str] = &[ALWAYS, BY_DEFAULT, START, INCREMENT, MIN, 
 // Keys inside `numeric(...)`.
 pub const SCALE: &str = "scale";
 pub const NUMERIC_KEYS: &[&str] = &[PRECISION, SCALE];
+
+// Keys inside `blind_index(...)`.
+pub const BITS: &str = "bits";
+pub const POPULATION: &str = "population";
+pub const BLIND_INDEX_KEYS: &[&str] = &[BITS, POPULATION, UNIQUE];
 
 // Keys inside `index(...)`.
 pub const NAME: &str = "name";
