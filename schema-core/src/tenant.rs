@@ -276,10 +276,13 @@ pub(crate) fn scoped_tables(
                 continue;
             }
             let scopes = |clause: Option<&[SqlPart]>| {
-                clause.map_or(true, |parts| {
-                    parts.contains(&SqlPart::Column(column))
-                        && parts.contains(&SqlPart::Setting(setting))
-                })
+                match clause {
+                    None => true,
+                    Some(parts) => {
+                        parts.contains(&SqlPart::Column(column))
+                            && parts.contains(&SqlPart::Setting(setting))
+                    }
+                }
             };
             if (policy.using.is_none() && policy.with_check.is_none())
                 || !scopes(policy.using)
