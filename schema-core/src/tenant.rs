@@ -275,13 +275,11 @@ pub(crate) fn scoped_tables(
             if !tenancy.roles.contains(&policy.role) {
                 continue;
             }
-            let scopes = |clause: Option<&[SqlPart]>| {
-                match clause {
-                    None => true,
-                    Some(parts) => {
-                        parts.contains(&SqlPart::Column(column))
-                            && parts.contains(&SqlPart::Setting(setting))
-                    }
+            let scopes = |clause: Option<&[SqlPart]>| match clause {
+                None => true,
+                Some(parts) => {
+                    parts.contains(&SqlPart::Column(column))
+                        && parts.contains(&SqlPart::Setting(setting))
                 }
             };
             if (policy.using.is_none() && policy.with_check.is_none())
