@@ -80,7 +80,7 @@ pub struct TableDef {
 ///
 /// assert_eq!(Provider::TABLE.tenant, Some(TenantDef::Root { key: "provider_id" }));
 /// assert_eq!(Note::TABLE.tenant_column(), Some("provider_id"));
-/// assert_eq!(Note::TABLE.tenant_root(), Some("providers"));
+/// assert_eq!(Note::TABLE.tenant_root().as_deref(), Some("providers"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TenantDef {

@@ -118,6 +118,7 @@ mod schema;
 pub mod sql;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
+pub mod target;
 pub mod tenant;
 mod types;
 mod validate;
@@ -135,7 +136,8 @@ pub use literal::{SqlLiteral, ToSqlLiteral};
 pub use named_query::{NamedQuery, QueryRole, RegisteredQuery};
 pub use names::Names;
 pub use schema::Schema;
-pub use tenant::Tenancy;
+pub use target::Target;
+pub use tenant::{Tenancy, TenantPin, TenantScope};
 pub use types::{
     ArrayElement, DefaultFor, IdentityColumn, IntegerColumn, NumberDefault, NumericColumn, PgType,
     ReferenceCompatible, SqlType, TextColumn, TimestampColumn,

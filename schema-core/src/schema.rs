@@ -8,6 +8,7 @@ use crate::model::SchemaModel;
 use crate::named_query::{NamedQuery, QueryRole, RegisteredQuery};
 use crate::names::Names;
 use crate::render::{create_statements, psql_script, script, Statement};
+use crate::target::Target;
 use crate::tenant::{scoped_tables, Tenancy};
 use crate::types::SqlType;
 use crate::{PgType, Table};
@@ -45,6 +46,7 @@ pub struct Schema {
     extensions: Vec<&'static str>,
     queries: Vec<RegisteredQuery>,
     tenancy: Tenancy,
+    target: Target,
 }
 
 /// A native enum type declared on its own (see [`Schema::enum_type`]): the Rust type's name,
@@ -180,6 +182,52 @@ impl Schema {
         self
     }
 
+    /// The schema rendered for `target`: its DDL ([`to_ddl`](Schema::to_ddl)), its model (what
+    /// `check`, `diff` and `migrate new` compare) and the rules checked before anything is
+    /// sent follow the target. [`Target::Plain`], the default, is the DDL as declared; see
+    /// [`target::citus`](crate::target::citus) for what Citus changes.
+    ///
+    /// ```
+    /// # use schema_core::{PgTable, Schema, Target};
+    /// # use uuid::Uuid;
+    /// #[derive(PgTable)]
+    /// #[pg(table = "providers", tenant_root, reference)]
+    /// pub struct Provider {
+    ///     #[pg(primary_key)]
+    ///     pub provider_id: Uuid,
+    /// }
+    ///
+    /// #[derive(PgTable)]
+    /// #[pg(table = "notes")]
+    /// pub struct Note {
+    ///     #[pg(primary_key)]
+    ///     pub note_id: Uuid,
+    ///     #[pg(tenant = Provider, references = Provider::provider_id)]
+    ///     pub provider_id: Uuid,
+    /// }
+    ///
+    /// let schema = Schema::new()
+    ///     .table::<Provider>()
+    ///     .table::<Note>()
+    ///     .tenant_setting("app.provider_id")
+    ///     .tenant_role("physician");
+    /// let ddl = schema.for_target(Target::Citus).to_ddl().unwrap();
+    /// assert!(ddl.contains("SELECT create_reference_table('\"providers\"');"));
+    /// assert!(ddl.contains(r#"CONSTRAINT "notes_pkey" PRIMARY KEY ("provider_id", "note_id")"#));
+    /// assert!(ddl.contains(
+    ///     "SELECT create_distributed_table('\"notes\"', 'provider_id', colocate_with => 'default');"
+    /// ));
+    /// ```
+    pub fn for_target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// The target the schema renders for.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
     /// The tenant setting and roles declared.
     pub fn tenancy(&self) -> &Tenancy {
         &self.tenancy
@@ -288,6 +336,12 @@ impl Schema {
 
     /// The DDL statements of every table, in foreign-key order, without `;`.
     pub fn ddl_statements(&self) -> Result<Vec<String>, SchemaError> {
+        if self.target == Target::Citus {
+            return Ok(crate::target::citus::ddl_statements(self)?
+                .into_iter()
+                .map(|(_, sql)| sql)
+                .collect());
+        }
         Ok(self
             .statements()?
             .iter()
@@ -304,6 +358,9 @@ impl Schema {
 
     /// The schema as an owned [`SchemaModel`], the form diffs and plans read.
     pub fn model(&self) -> Result<SchemaModel, SchemaError> {
+        if self.target == Target::Citus {
+            return crate::target::citus::model(self);
+        }
         SchemaModel::from_schema(self)
     }
 
@@ -313,6 +370,9 @@ impl Schema {
     /// `psql -v ON_ERROR_STOP=1`, whatever the client's encoding and the login's search path,
     /// its unqualified names in `public`.
     pub fn to_ddl(&self) -> Result<String, SchemaError> {
+        if self.target == Target::Citus {
+            return crate::target::citus::to_ddl(self);
+        }
         Ok(psql_script(&script(&self.statements()?)))
     }
 }

@@ -21,10 +21,172 @@
 //! [`Schema::tenant_role`]: crate::Schema::tenant_role
 
 use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::{Mutex, OnceLock};
 
 use crate::def::{PolicyCommand, PolicyDef, SqlPart, TableDef, TenantDef};
 use crate::error::SchemaError;
+use crate::query::{CompareOp, Expr, QueryValue, Value};
+use crate::target::Target;
+use crate::{Schema, TenantRoot};
+
+/// A tenant scope of a schema, for the tenant root `R`: the role a tenant transaction acts as
+/// and the setting it carries the tenant's key in, both as the deployment names them, checked
+/// against the schema's declaration. Made once (it is cheap to clone) and opened per request
+/// with the tenant's key, typed as the root's key (`Db::tenant`,
+/// `schema_core::sqlx::tenant_transaction`).
+///
+/// ```
+/// # use schema_core::{PgTable, Schema};
+/// # use uuid::Uuid;
+/// #[derive(PgTable)]
+/// #[pg(table = "providers", tenant_root)]
+/// pub struct Provider {
+///     #[pg(primary_key)]
+///     pub provider_id: Uuid,
+/// }
+///
+/// let schema = Schema::new()
+///     .table::<Provider>()
+///     .tenant_setting("app.provider_id")
+///     .tenant_role("physician");
+/// let scope = schema.tenant_scope::<Provider>("physician").unwrap();
+/// assert_eq!(scope.setting(), "app.provider_id");
+/// assert!(schema.tenant_scope::<Provider>("support_team").is_err());
+/// ```
+pub struct TenantScope<R> {
+    role: String,
+    setting: String,
+    target: Target,
+    root: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for TenantScope<R> {
+    fn clone(&self) -> Self {
+        TenantScope {
+            role: self.role.clone(),
+            setting: self.setting.clone(),
+            target: self.target,
+            root: PhantomData,
+        }
+    }
+}
+
+impl<R> fmt::Debug for TenantScope<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantScope")
+            .field("role", &self.role)
+            .field("setting", &self.setting)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl<R: TenantRoot> TenantScope<R> {
+    /// The role the scope acts as, as the deployment names it.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// The setting the scope carries the tenant's key in, as the deployment names it.
+    pub fn setting(&self) -> &str {
+        &self.setting
+    }
+
+    /// The target the scope runs on.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// The same scope on another target: on [`Target::Citus`], a tenant transaction first asks
+    /// for `citus.propagate_set_commands = 'local'`, in a query of its own, so that its
+    /// `SET LOCAL`s reach the workers.
+    pub fn for_target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// The pin of one tenant: what typed queries of its tables carry (`Select::in_tenant`).
+    pub fn pin(&self, key: R::Key) -> TenantPin
+    where
+        R::Key: QueryValue,
+    {
+        TenantPin {
+            root: R::TABLE_NAME,
+            value: Value::new(key),
+        }
+    }
+}
+
+/// One tenant's key, for the tables of its tenant root: typed queries of those tables carry
+/// `"tenant_column" = $n` first (`Select::in_tenant`). Its `Debug` does not show the key.
+#[derive(Clone, Debug)]
+pub struct TenantPin {
+    root: &'static str,
+    value: Value,
+}
+
+impl TenantPin {
+    /// The tenant root's table (qualified).
+    pub fn root(&self) -> &'static str {
+        self.root
+    }
+
+    /// The key, to bind.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// `"tenant_column" = key` for a table of this tenant root; `None` for any other table.
+    pub(crate) fn filter_for(&self, table: &TableDef) -> Option<Expr> {
+        if table.tenant_root().as_deref() != Some(self.root) {
+            return None;
+        }
+        Some(Expr::Compare {
+            column: table.tenant_column()?,
+            op: CompareOp::Eq,
+            value: self.value.clone(),
+        })
+    }
+}
+
+impl Schema {
+    /// The tenant scope of the tenant root `R` acting as `role`: refused unless the schema
+    /// declares a tenant setting, `role` among its tenant roles, and `R`'s table. Names are
+    /// mapped by the schema's [`Names`](crate::Names).
+    pub fn tenant_scope<R: TenantRoot>(&self, role: &str) -> Result<TenantScope<R>, SchemaError> {
+        let problem = |problem: String| SchemaError::Tenancy {
+            table: R::TABLE_NAME.into(),
+            problem,
+        };
+        let Some(setting) = self.tenancy().setting else {
+            return Err(problem(
+                "the schema declares no tenant setting: add `.tenant_setting(\"app.tenant_id\")` to the `Schema`".into(),
+            ));
+        };
+        if !self.tenancy().roles.contains(&role) {
+            return Err(problem(format!(
+                "`{role}` is not a tenant role of the schema: add `.tenant_role(\"{role}\")` to the `Schema`"
+            )));
+        }
+        if !self
+            .tables()
+            .iter()
+            .any(|t| t.qualified_name() == R::TABLE_NAME)
+        {
+            return Err(problem(
+                "the tenant root is not in the schema: add its table to the `Schema`".into(),
+            ));
+        }
+        Ok(TenantScope {
+            role: self.names().role_name(role).to_string(),
+            setting: self.names().setting_name(setting).to_string(),
+            target: Target::Plain,
+            root: PhantomData,
+        })
+    }
+}
 
 /// The tenant scoping of a schema: the setting a tenant scope carries the tenant's key in, and
 /// the roles scoped by it; both by their names in the code (a [`Names`](crate::Names) maps them
@@ -113,11 +275,12 @@ pub(crate) fn scoped_tables(
             if !tenancy.roles.contains(&policy.role) {
                 continue;
             }
-            let scopes = |clause: Option<&[SqlPart]>| {
-                clause.map_or(true, |parts| {
+            let scopes = |clause: Option<&[SqlPart]>| match clause {
+                None => true,
+                Some(parts) => {
                     parts.contains(&SqlPart::Column(column))
                         && parts.contains(&SqlPart::Setting(setting))
-                })
+                }
             };
             if (policy.using.is_none() && policy.with_check.is_none())
                 || !scopes(policy.using)
