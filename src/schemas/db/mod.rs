@@ -41,6 +41,7 @@ pub fn schema() -> Schema {
         .table::<SupportTicket>()
         .table::<Invoice>()
         .table::<InvoiceLine>()
+        .table::<Patient>()
         .queries(
             // Any provider: a generic plan does not depend on the scope's value.
             QueryRole::new(PHYSICIAN_ROLE)
