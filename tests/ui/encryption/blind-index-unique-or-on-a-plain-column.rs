@@ -8,8 +8,7 @@ pub struct Clinic {
     pub clinic_id: Uuid,
 }
 
-// 50,000 rows afford at most 15 bits: 16 would nearly identify each value. A truncated index
-// cannot be unique, and a plain column has no blind index.
+// A truncated index cannot be unique, and a plain column has no blind index.
 #[derive(PgTable)]
 #[pg(primary_key(clinic_id, patient_id))]
 pub struct Patient {
@@ -17,8 +16,6 @@ pub struct Patient {
     pub clinic_id: Uuid,
     #[pg(default_fn = Uuid::nil)]
     pub patient_id: Uuid,
-    #[pg(encrypted, blind_index(bits = 16, population = 50_000))]
-    pub member_id: String,
     #[pg(encrypted, blind_index(bits = 8, population = 50_000, unique))]
     pub ssn: String,
     #[pg(blind_index(bits = 8, population = 50_000))]
