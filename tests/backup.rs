@@ -57,7 +57,8 @@ fn hand_tables_to_an_owner(db: &mut TestDb) -> (String, String) {
              ALTER TABLE support_tickets OWNER TO \"{owner}\";
              ALTER SCHEMA billing OWNER TO \"{owner}\";
              ALTER TABLE billing.invoices OWNER TO \"{owner}\";
-             ALTER TABLE billing.invoice_lines OWNER TO \"{owner}\";"
+             ALTER TABLE billing.invoice_lines OWNER TO \"{owner}\";
+             ALTER TABLE billing.patients OWNER TO \"{owner}\";"
         ))
         .unwrap();
     (owner, url)

@@ -559,7 +559,11 @@ fn the_command_line_reencrypts_a_table_with_the_programs_keys() {
 
 /// Members of a provider, with a 4-bit blind index: values collide by design.
 #[derive(schema_core::PgTable)]
-#[pg(schema = "billing", table = "members", primary_key(provider_id, member_row))]
+#[pg(
+    schema = "billing",
+    table = "members",
+    primary_key(provider_id, member_row)
+)]
 pub struct Member {
     #[pg(tenant = Provider)]
     pub provider_id: Uuid,
@@ -587,7 +591,10 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
         .filter(|s| s.contains("\"members\""))
         .map(|s| format!("{s};\n"))
         .collect();
-    assert!(members_ddl.contains("\"member_id_bidx\" bytea NOT NULL"), "{members_ddl}");
+    assert!(
+        members_ddl.contains("\"member_id_bidx\" bytea NOT NULL"),
+        "{members_ddl}"
+    );
     assert!(
         members_ddl.contains("CREATE INDEX \"members_provider_id_member_id_bidx_idx\" ON \"billing\".\"members\" (\"provider_id\", \"member_id_bidx\")"),
         "{members_ddl}"
@@ -595,7 +602,10 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
     test.client().batch_execute(&members_ddl).unwrap();
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     run(async {
-        let mut db = Db::connect(test.url()).await.unwrap().with_keys(keys.clone());
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
         // 40 values a tenant in 16 index values: some share one. Both tenants hold every value.
         let rows: Vec<InsertMember> = [p1, p2]
             .iter()
@@ -620,12 +630,22 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
                 .get(0);
             let matches = db.eq_blind(Member::member_id, &p1, &wanted).await.unwrap();
             assert_eq!(matches.len(), 1, "{wanted}");
-            assert_eq!((matches[0].provider_id, matches[0].member_id.as_str()), (p1, wanted.as_str()));
+            assert_eq!(
+                (matches[0].provider_id, matches[0].member_id.as_str()),
+                (p1, wanted.as_str())
+            );
             found_collision |= sharing > 1;
         }
-        assert!(found_collision, "40 values in a 4-bit index share index values");
+        assert!(
+            found_collision,
+            "40 values in a 4-bit index share index values"
+        );
         // An index value of the other tenant does not leak across: the HMAC key is the tenant's.
-        assert!(db.eq_blind(Member::member_id, &p2, &"absent".to_string()).await.unwrap().is_empty());
+        assert!(db
+            .eq_blind(Member::member_id, &p2, &"absent".to_string())
+            .await
+            .unwrap()
+            .is_empty());
         // A patient's member id, by its 12-bit index.
         let patient = db.insert(&patient(p2, "Indexed")).await.unwrap();
         let by_member = db

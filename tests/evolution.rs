@@ -23,7 +23,7 @@ fn the_seed_dumped_and_applied_reads_back_with_no_difference() {
     for shadow in [Shadow::Transaction, Shadow::SameServer] {
         let (live, normalized) = block_on(read_both(db.url(), &code, shadow)).unwrap();
         assert!(live.unmanaged_tables.is_empty());
-        assert_eq!(live.tables.len(), 4);
+        assert_eq!(live.tables.len(), 5);
         assert!(diff(&live, &normalized).is_empty(), "{shadow:?}");
         assert_eq!(live.normalized(), normalized.normalized(), "{shadow:?}");
         let lines = block_on(drift(db.url(), &schema, shadow)).unwrap();

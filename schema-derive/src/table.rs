@@ -1577,7 +1577,13 @@ fn binding(table: &Table, value: impl Fn(&Column, usize) -> TokenStream) -> Toke
 /// The encrypted fields with a blind index, with their column's position.
 fn blind_indexed<'t, 'a>(
     table: &'t Table<'a>,
-) -> impl Iterator<Item = (usize, &'t Column<'a>, &'t crate::internals::attr::BlindIndexAttr)> + 't {
+) -> impl Iterator<
+    Item = (
+        usize,
+        &'t Column<'a>,
+        &'t crate::internals::attr::BlindIndexAttr,
+    ),
+> + 't {
     table
         .columns
         .iter()

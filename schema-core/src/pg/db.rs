@@ -99,6 +99,18 @@ type Opening = Option<std::sync::Arc<crate::crypto::Keys>>;
 #[cfg(not(feature = "encrypt"))]
 type Opening = ();
 
+/// Another handle on the keys, for a stream that outlives the call.
+fn share(keys: &Opening) -> Opening {
+    #[cfg(feature = "encrypt")]
+    {
+        keys.clone()
+    }
+    #[cfg(not(feature = "encrypt"))]
+    {
+        *keys
+    }
+}
+
 /// Runs `decode` where encrypted columns open with `keys`.
 fn opening<R>(keys: &Opening, decode: impl FnOnce() -> R) -> R {
     #[cfg(feature = "encrypt")]
@@ -424,7 +436,13 @@ impl Db {
         tenant.encode(&mut tenant_bytes);
         value.encode(&mut value_bytes);
         let bidx = keys
-            .blind_index(table.name, def.name, &tenant_bytes, &value_bytes, index.bits)
+            .blind_index(
+                table.name,
+                def.name,
+                &tenant_bytes,
+                &value_bytes,
+                index.bits,
+            )
             .map_err(PgError::Crypto)?;
         let sql = format!(
             "{} WHERE {} = $1 AND {} = $2",
@@ -1480,7 +1498,7 @@ async fn rows<C: GenericClient, S: FromRow>(
     Ok(Rows {
         rows: Box::pin(rows),
         indexes,
-        keys: keys.clone(),
+        keys: share(keys),
         decoded: std::marker::PhantomData,
     })
 }

@@ -1055,7 +1055,12 @@ fn blind_index(meta: &ParseNestedMeta) -> syn::Result<BlindIndexAttr> {
         } else {
             match lit.base10_parse::<u64>() {
                 Ok(1..) => population = Some(lit),
-                _ => return Err(syn::Error::new(lit.span(), "a population is at least 1 row")),
+                _ => {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "a population is at least 1 row",
+                    ))
+                }
             }
         }
         Ok(())
