@@ -40,6 +40,7 @@ fn the_citus_ddl_distributes_each_table_right_after_its_create_table_in_foreign_
             r#"SELECT create_distributed_table('"support_tickets"', 'provider_id', colocate_with => 'default');"#,
             r#"SELECT create_distributed_table('"billing"."invoices"', 'provider_id', colocate_with => '"support_tickets"');"#,
             r#"SELECT create_distributed_table('"billing"."invoice_lines"', 'provider_id', colocate_with => '"support_tickets"');"#,
+            r#"SELECT create_distributed_table('"billing"."patients"', 'provider_id', colocate_with => '"support_tickets"');"#,
         ]
     );
     let lines: Vec<&str> = ddl.lines().collect();
@@ -345,6 +346,7 @@ fn the_citus_ddl_applies_to_plain_postgresql_with_citus_stubbed_and_keeps_the_in
             ("support_tickets".into(), "distributed".into()),
             ("billing.invoices".into(), "distributed".into()),
             ("billing.invoice_lines".into(), "distributed".into()),
+            ("billing.patients".into(), "distributed".into()),
         ]
     );
     let (providers, _) = db.add_providers_with_tickets(1, 0);

@@ -657,3 +657,138 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
         let _ = &mut db;
     });
 }
+
+/// `billing.mig_patients` while its `name` is being encrypted: rows may still hold plaintext.
+#[derive(schema_core::PgTable)]
+#[pg(
+    schema = "billing",
+    table = "mig_patients",
+    primary_key(provider_id, patient_id)
+)]
+pub struct MigratingPatient {
+    #[pg(tenant = Provider)]
+    pub provider_id: Uuid,
+    #[pg(default_fn = Uuid::new_v4)]
+    pub patient_id: Uuid,
+    #[pg(encrypted(migrating))]
+    pub name: String,
+}
+
+/// The same table once every row is sealed: the strict state, with the envelope `CHECK`.
+#[derive(schema_core::PgTable)]
+#[pg(
+    schema = "billing",
+    table = "mig_patients",
+    primary_key(provider_id, patient_id)
+)]
+pub struct StrictPatient {
+    #[pg(tenant = Provider)]
+    pub provider_id: Uuid,
+    #[pg(default_fn = Uuid::new_v4)]
+    pub patient_id: Uuid,
+    #[pg(encrypted)]
+    pub name: String,
+}
+
+#[test]
+fn a_plaintext_column_is_encrypted_through_its_states_and_strict_waits_for_the_last_row() {
+    use schema_core::crypto::{plaintext_rows, reencrypt, Reencryption};
+    use schema_core::pg::evolve::{apply, plan_for, EvolveError, Shadow};
+    let (mut test, p1, p2) = setup();
+    // Before: the column in plaintext, with rows. The reviewed migration to the first state
+    // changes its type, keeping each value's bytes.
+    test.client()
+        .batch_execute(&format!(
+            "CREATE TABLE billing.mig_patients (
+                 provider_id uuid NOT NULL REFERENCES providers (provider_id),
+                 patient_id uuid NOT NULL,
+                 name text NOT NULL,
+                 PRIMARY KEY (provider_id, patient_id));
+             INSERT INTO billing.mig_patients
+                 SELECT p, gen_random_uuid(), 'Plain ' || n
+                 FROM unnest(ARRAY['{p1}', '{p2}']::uuid[]) p, generate_series(1, 3) n;
+             ALTER TABLE billing.mig_patients ALTER COLUMN name TYPE bytea USING convert_to(name, 'UTF8');"
+        ))
+        .unwrap();
+    let strict = || {
+        Schema::new()
+            .tenant_setting(PROVIDER_SETTING)
+            .tenant_role(PHYSICIAN_ROLE)
+            .table::<Provider>()
+            .table::<Patient>()
+            .table::<StrictPatient>()
+            .with_names(test.names().clone())
+    };
+    let table = <MigratingPatient as schema_core::Table>::TABLE;
+    let keys = keys(Arc::new(MemoryKeyStore::default()));
+    run(async {
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        // Reads accept plaintext; writes seal.
+        let read = db.select_all::<MigratingPatient>().await.unwrap();
+        assert_eq!(read.len(), 6);
+        assert!(read.iter().all(|p| p.name.starts_with("Plain ")));
+        db.insert(&InsertMigratingPatient::new(p1, "Sealed One".into()))
+            .await
+            .unwrap();
+        assert_eq!(plaintext_rows(&db, table).await.unwrap(), vec![("name", 6)]);
+
+        // The strict state is refused while plaintext remains, naming the count.
+        match plan_for(test.url(), &strict(), Shadow::Transaction).await {
+            Err(EvolveError::PlaintextRemains {
+                table,
+                column,
+                rows,
+            }) => {
+                assert_eq!(
+                    (table.as_str(), column, rows),
+                    ("billing.mig_patients", "name", 6)
+                );
+            }
+            other => panic!("not refused: {:?}", other.map(|p| p.steps.len())),
+        }
+
+        // The job seals what remains; then the strict state applies, with its CHECK.
+        let done = reencrypt(&db, table, &keys, Reencryption::default(), |_| {})
+            .await
+            .unwrap();
+        assert_eq!(done.resealed, 6);
+        assert_eq!(plaintext_rows(&db, table).await.unwrap(), vec![("name", 0)]);
+        let plan = plan_for(test.url(), &strict(), Shadow::Transaction)
+            .await
+            .unwrap();
+        assert!(plan
+            .steps
+            .iter()
+            .any(|s| s.sql.contains("mig_patients_name_envelope")));
+        let (mut client, _connection) = schema_core::pg::connect(test.url()).await.unwrap();
+        apply(&mut client, &plan, &[]).await.unwrap();
+        let mut names: Vec<String> = db
+            .select_all::<StrictPatient>()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 7);
+        assert_eq!(
+            (names[0].as_str(), names[6].as_str()),
+            ("Plain 1", "Sealed One")
+        );
+        let _ = &mut db;
+    });
+    let refused = test
+        .client()
+        .execute(
+            "INSERT INTO billing.mig_patients VALUES ($1, gen_random_uuid(), convert_to('a plaintext name, long enough to pass the length', 'UTF8'))",
+            &[&p1],
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused.as_db_error().unwrap().constraint(),
+        Some("mig_patients_name_envelope")
+    );
+}

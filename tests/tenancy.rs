@@ -39,7 +39,7 @@ fn the_seed_policy_is_generated_exactly_as_it_was_written() {
         .lines()
         .filter(|line| line.starts_with("CREATE POLICY") && line.contains(r#"TO "physician""#))
         .count();
-    assert_eq!(physician_policies, 3);
+    assert_eq!(physician_policies, 4);
 }
 
 #[test]

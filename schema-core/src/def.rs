@@ -235,6 +235,11 @@ pub struct EncryptionDef {
     /// On the column that holds a blind index: the encrypted column it indexes. Such a column
     /// holds an HMAC, not an envelope, and has no field of its own.
     pub blind_index_of: Option<&'static str>,
+    /// `encrypted(migrating)`: the column is being encrypted and still holds plaintext rows
+    /// (its bytes, as the field's type encodes them): reads accept them, writes seal, the
+    /// re-encryption job seals what remains, and the envelope `CHECK` waits for the strict
+    /// state (plain `encrypted`), which a plan refuses while a plaintext row remains.
+    pub accepts_plaintext: bool,
 }
 
 impl ColumnDef {
@@ -789,7 +794,9 @@ impl TableDef {
         let mut checks = Vec::new();
         for column in self.columns {
             if column.encryption.is_some() {
-                if !column.holds_envelope() {
+                if !column.holds_envelope()
+                    || column.encryption.is_some_and(|e| e.accepts_plaintext)
+                {
                     continue;
                 }
                 checks.push(Check {

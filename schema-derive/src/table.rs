@@ -959,10 +959,12 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
                 #krate::BlindIndexDef { column: #column, bits: #bits, population: #population }
             }
         }));
+        let migrating = c.attrs.encrypted_migrating.is_some();
         quote! {
             #krate::EncryptionDef {
                 blind_index: #blind_index,
                 blind_index_of: ::core::option::Option::None,
+                accepts_plaintext: #migrating,
             }
         }
     }));
@@ -1624,6 +1626,7 @@ fn blind_index_columns(table: &Table) -> Vec<TokenStream> {
                     encryption: ::core::option::Option::Some(#krate::EncryptionDef {
                         blind_index: ::core::option::Option::None,
                         blind_index_of: ::core::option::Option::Some(#of),
+                        accepts_plaintext: false,
                     }),
                 }
             }

@@ -222,3 +222,43 @@ CREATE POLICY "invoice_lines_physician_own" ON "billing"."invoice_lines" FOR SEL
 CREATE POLICY "invoice_lines_billing_team_all" ON "billing"."invoice_lines" FOR ALL TO "billing_team" USING (true) WITH CHECK (true);
 GRANT SELECT ON "billing"."invoice_lines" TO "physician";
 GRANT SELECT, INSERT, UPDATE, DELETE ON "billing"."invoice_lines" TO "billing_team";
+
+CREATE TABLE "billing"."patients" (
+    "provider_id" uuid NOT NULL,
+    "patient_id" uuid NOT NULL,
+    "name" bytea NOT NULL,
+    "date_of_birth" bytea NOT NULL,
+    "member_id" bytea NOT NULL,
+    "address" bytea,
+    "created_at" timestamptz NOT NULL DEFAULT now(),
+    "member_id_bidx" bytea NOT NULL,
+    CONSTRAINT "patients_pkey" PRIMARY KEY ("provider_id", "patient_id"),
+    CONSTRAINT "patients_provider_id_fkey" FOREIGN KEY ("provider_id") REFERENCES "providers" ("provider_id") ON DELETE RESTRICT,
+    CONSTRAINT "patients_name_envelope" CHECK (octet_length("name") >= 37 AND substring("name" FROM 1 FOR 4) = '\x50450101'::bytea),
+    CONSTRAINT "patients_date_of_birth_envelope" CHECK (octet_length("date_of_birth") >= 37 AND substring("date_of_birth" FROM 1 FOR 4) = '\x50450101'::bytea),
+    CONSTRAINT "patients_member_id_envelope" CHECK (octet_length("member_id") >= 37 AND substring("member_id" FROM 1 FOR 4) = '\x50450101'::bytea),
+    CONSTRAINT "patients_address_envelope" CHECK (octet_length("address") >= 37 AND substring("address" FROM 1 FOR 4) = '\x50450101'::bytea)
+);
+SELECT create_distributed_table('"billing"."patients"', 'provider_id', colocate_with => '"support_tickets"');
+
+CREATE INDEX "patients_provider_id_member_id_bidx_idx" ON "billing"."patients" ("provider_id", "member_id_bidx");
+
+COMMENT ON TABLE "billing"."patients" IS 'A patient a provider bills for. Their PHI (name, date of birth, member id, address) is
+encrypted by the application: the database, its dumps and backups hold only envelopes,
+each bound to this table, its column, the provider and the patient.';
+COMMENT ON COLUMN "billing"."patients"."provider_id" IS 'The provider the patient is billed by: the tenant of every encrypted column.';
+COMMENT ON COLUMN "billing"."patients"."patient_id" IS 'The patient, made in Rust before the insert (each ciphertext is bound to it).';
+COMMENT ON COLUMN "billing"."patients"."name" IS 'Full name; PHI.';
+COMMENT ON COLUMN "billing"."patients"."date_of_birth" IS 'Date of birth; PHI.';
+COMMENT ON COLUMN "billing"."patients"."member_id" IS 'The payer''s member id; PHI. Found by its blind index (`Db::eq_blind`): 12 bits, which
+50,000 patients a provider allow (CipherSweet''s planner: 8 to 15).';
+COMMENT ON COLUMN "billing"."patients"."address" IS 'Postal address; PHI.';
+COMMENT ON COLUMN "billing"."patients"."created_at" IS 'When the patient was registered.';
+COMMENT ON COLUMN "billing"."patients"."member_id_bidx" IS 'Blind index of `member_id`: a truncated HMAC, keyed per tenant and column, for exact-match lookups.';
+
+ALTER TABLE "billing"."patients" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "billing"."patients" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "patients_physician_own" ON "billing"."patients" FOR ALL TO "physician" USING ("provider_id" = NULLIF(current_setting('app.provider_id', true), '')::uuid) WITH CHECK ("provider_id" = NULLIF(current_setting('app.provider_id', true), '')::uuid);
+CREATE POLICY "patients_billing_team_all" ON "billing"."patients" FOR ALL TO "billing_team" USING (true) WITH CHECK (true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON "billing"."patients" TO "physician";
+GRANT SELECT, INSERT, UPDATE, DELETE ON "billing"."patients" TO "billing_team";

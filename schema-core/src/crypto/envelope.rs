@@ -128,6 +128,16 @@ impl<'a> Envelope<'a> {
     }
 }
 
+/// Whether stored bytes are an envelope as the column's `CHECK` sees it: long enough, with
+/// the magic, the format version and the algorithm (a column being encrypted holds others,
+/// which are plaintext).
+pub fn is_envelope(stored: &[u8]) -> bool {
+    stored.len() >= MIN_LEN
+        && stored[..2] == MAGIC
+        && stored[2] == FORMAT_VERSION
+        && stored[3] == AES_256_GCM_SIV
+}
+
 /// The header of a new envelope.
 pub(crate) fn header(flags: u8, key_version: u32) -> [u8; HEADER_LEN] {
     let v = key_version.to_be_bytes();

@@ -46,7 +46,7 @@ pub use keys::{
 };
 pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError};
 #[cfg(feature = "postgres")]
-pub use rotate::{reencrypt, Reencryption, ReencryptionProgress};
+pub use rotate::{plaintext_rows, reencrypt, Reencryption, ReencryptionProgress};
 
 use crate::TableDef;
 
@@ -786,6 +786,16 @@ pub fn open_field<F: EncryptedField>(
     let Some(stored) = stored else {
         return F::from_plaintext(None).map_err(|e| binding.error(CryptoProblem::Plaintext(e)));
     };
+    let migrating = table
+        .columns
+        .get(column)
+        .and_then(|c| c.encryption)
+        .is_some_and(|e| e.accepts_plaintext);
+    if migrating && !envelope::is_envelope(stored) {
+        // A row not encrypted yet: its bytes are the value's.
+        return F::from_plaintext(Some(stored))
+            .map_err(|e| binding.error(CryptoProblem::Plaintext(e)));
+    }
     let plain = OPENING.with(|cell| {
         let keys = cell.borrow();
         let keys = keys.as_ref().ok_or(binding.error(CryptoProblem::NoKeys))?;

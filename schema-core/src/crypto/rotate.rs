@@ -10,6 +10,7 @@ use std::error::Error;
 use bytes::BytesMut;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 
+use super::envelope::is_envelope;
 use super::{push_part, Binding, Keys};
 use crate::pg::{Db, PgError};
 use crate::sql::quote_ident;
@@ -80,6 +81,38 @@ impl ToSql for Raw {
     tokio_postgres::types::to_sql_checked!();
 }
 
+/// How many rows of each encrypted column of `table` hold plaintext (not NULL, not an
+/// envelope): what must reach zero before a column being encrypted (`encrypted(migrating)`)
+/// takes the strict state.
+pub async fn plaintext_rows(
+    db: &Db,
+    table: &'static TableDef,
+) -> Result<Vec<(&'static str, i64)>, PgError> {
+    let mut counts = Vec::new();
+    for column in table.columns.iter().filter(|c| c.holds_envelope()) {
+        counts.push((
+            column.name,
+            count_plaintext(db.client(), table, column.name).await?,
+        ));
+    }
+    Ok(counts)
+}
+
+/// The rows of `table.column` that are not NULL and not an envelope.
+pub(crate) async fn count_plaintext(
+    client: &tokio_postgres::Client,
+    table: &TableDef,
+    column: &str,
+) -> Result<i64, PgError> {
+    let quoted = quote_ident(column);
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE {quoted} IS NOT NULL AND NOT ({})",
+        table.quoted_name(),
+        crate::def::envelope_check_sql(&quoted)
+    );
+    Ok(client.query_one(&sql, &[]).await?.get(0))
+}
+
 /// Seals every encrypted column of `table` again with its tenant's newest data key, calling
 /// `progress` after each batch. The table's tenant column and primary key are read as the
 /// server sends them, which is how the derive encodes uuid, integer and text keys.
@@ -92,12 +125,12 @@ pub async fn reencrypt(
 ) -> Result<ReencryptionProgress, PgError> {
     let tenant = table.tenant_column().unwrap_or("");
     let key: Vec<&str> = table.primary_key.to_vec();
-    let encrypted: Vec<(usize, &'static str)> = table
+    let encrypted: Vec<(usize, &'static str, bool)> = table
         .columns
         .iter()
         .enumerate()
         .filter(|(_, c)| c.holds_envelope())
-        .map(|(i, c)| (i, c.name))
+        .map(|(i, c)| (i, c.name, c.encryption.is_some_and(|e| e.accepts_plaintext)))
         .collect();
     let mut done = ReencryptionProgress::default();
     if encrypted.is_empty() || key.is_empty() {
@@ -112,7 +145,7 @@ pub async fn reencrypt(
             .join(", ")
     };
     let key_list = quoted(&key);
-    let encrypted_list = quoted(&encrypted.iter().map(|(_, n)| *n).collect::<Vec<_>>());
+    let encrypted_list = quoted(&encrypted.iter().map(|(_, n, _)| *n).collect::<Vec<_>>());
     let after = (1..=key.len())
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -138,7 +171,7 @@ pub async fn reencrypt(
         encrypted
             .iter()
             .enumerate()
-            .map(|(i, (_, n))| format!(
+            .map(|(i, (_, n, _))| format!(
                 "{c} = COALESCE(${p}, {c})",
                 c = quote_ident(n),
                 p = key.len() + i + 1
@@ -177,7 +210,7 @@ pub async fn reencrypt(
                         push_part(&mut row_key, &value.0);
                     }
                     let mut new_values: Vec<Option<Vec<u8>>> = Vec::new();
-                    for (offset, (_, column)) in encrypted.iter().enumerate() {
+                    for (offset, (_, column, migrating)) in encrypted.iter().enumerate() {
                         let stored: Option<Raw> = row.get(key.len() + 1 + offset);
                         let binding = Binding {
                             schema: table.schema.unwrap_or(""),
@@ -186,7 +219,13 @@ pub async fn reencrypt(
                             tenant: &tenant_value.0,
                             row_key: &row_key,
                         };
+                        let plaintext =
+                            *migrating && stored.as_ref().is_some_and(|s| !is_envelope(&s.0));
                         new_values.push(match stored {
+                            // A row of a column being encrypted: its bytes are the value's.
+                            Some(stored) if plaintext => {
+                                Some(keys.seal(&binding, &stored.0).map_err(PgError::Crypto)?)
+                            }
                             Some(stored) => {
                                 keys.reseal(&binding, &stored.0).map_err(PgError::Crypto)?
                             }

@@ -84,6 +84,19 @@ pub enum EvolveError {
         /// The database's error.
         error: Box<PgError>,
     },
+    /// The plan would add an encrypted column's envelope `CHECK` (its strict state, plain
+    /// `encrypted`) while rows of the column still hold plaintext: run the re-encryption job
+    /// (`crypto::reencrypt`) with the column declared `encrypted(migrating)` first. Nothing
+    /// was planned.
+    #[cfg(feature = "encrypt")]
+    PlaintextRemains {
+        /// The table.
+        table: String,
+        /// The column.
+        column: &'static str,
+        /// How many rows hold plaintext.
+        rows: i64,
+    },
     /// The shadow URL's database is not empty: it holds these tables.
     ShadowNotEmpty(Vec<String>),
     /// The login may not build the shadow where it was asked to ([`Shadow::Transaction`]:
@@ -108,6 +121,17 @@ impl fmt::Display for EvolveError {
             EvolveError::Step { index, sql, error } => {
                 write!(f, "step {} failed ({sql}): {error}", index + 1)
             }
+            #[cfg(feature = "encrypt")]
+            EvolveError::PlaintextRemains {
+                table,
+                column,
+                rows,
+            } => write!(
+                f,
+                "`{table}.{column}` cannot take its strict encrypted state: {rows} rows still \
+                 hold plaintext; declare it `encrypted(migrating)` and run the re-encryption job \
+                 first (nothing was planned)"
+            ),
             EvolveError::ShadowNotEmpty(tables) => write!(
                 f,
                 "the shadow database is not empty (it holds {}); give an empty one",
@@ -655,7 +679,59 @@ pub fn drift_lines(diff: &SchemaDiff) -> Vec<String> {
 pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<Plan, EvolveError> {
     let code = schema.model()?;
     let (live, normalized) = read_both(url, &code, shadow).await?;
+    #[cfg(feature = "encrypt")]
+    refuse_strict_envelopes_over_plaintext(url, schema).await?;
     Ok(plan_diff(&diff(&live, &normalized), &code))
+}
+
+/// An encrypted column of the code in its strict state whose live column is `bytea` without
+/// its envelope `CHECK` yet: refused while any of its rows holds plaintext, with the count.
+#[cfg(feature = "encrypt")]
+async fn refuse_strict_envelopes_over_plaintext(
+    url: &str,
+    schema: &Schema,
+) -> Result<(), EvolveError> {
+    let strict: Vec<_> = schema
+        .tables()
+        .iter()
+        .flat_map(|t| t.columns.iter().map(move |c| (*t, c)))
+        .filter(|(_, c)| c.holds_envelope() && !c.encryption.is_some_and(|e| e.accepts_plaintext))
+        .collect();
+    if strict.is_empty() {
+        return Ok(());
+    }
+    let (client, _connection) = crate::pg::connect(url)
+        .await
+        .map_err(|e| EvolveError::Pg(Box::new(e)))?;
+    for (table, column) in strict {
+        let constraint = crate::sql::constraint_name(table.name, [column.name], "envelope");
+        let pending: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a \
+                 WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped \
+                 AND a.atttypid = 'bytea'::regtype) \
+                 AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint \
+                 WHERE conrelid = to_regclass($1) AND conname = $3)",
+                &[&table.quoted_name(), &column.name, &constraint.as_ref()],
+            )
+            .await
+            .map_err(|e| EvolveError::Pg(Box::new(e.into())))?
+            .get(0);
+        if !pending {
+            continue;
+        }
+        let rows = crate::crypto::rotate::count_plaintext(&client, table, column.name)
+            .await
+            .map_err(|e| EvolveError::Pg(Box::new(e)))?;
+        if rows > 0 {
+            return Err(EvolveError::PlaintextRemains {
+                table: table.qualified_name().into_owned(),
+                column: column.name,
+                rows,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Applies `plan` through `client`, after refusing it if it holds a destructive step whose

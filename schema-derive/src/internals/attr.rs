@@ -250,6 +250,8 @@ pub struct FieldAttrs {
     pub citext: Option<Ident>,
     /// `encrypted`: the application seals the column's values (schema-core's `encrypt`).
     pub encrypted: Option<Ident>,
+    /// `encrypted(migrating)`: the column still holds plaintext rows, which reads accept.
+    pub encrypted_migrating: Option<Ident>,
     /// `blind_index(bits = N, population = M)` on an encrypted field.
     pub blind_index: Option<Keyed<BlindIndexAttr>>,
     /// `tenant = Provider`: the column holds the key of that tenant root.
@@ -493,7 +495,22 @@ impl FieldAttrs {
                 NUMERIC => set_once(cx, &mut out.numeric, &key, keyed(&key, numeric(cx, meta)?)),
                 CHAR => set_once(cx, &mut out.char, &key, keyed(&key, char_length(meta)?)),
                 CITEXT => set_once(cx, &mut out.citext, &key, flag(meta, &key)?),
-                ENCRYPTED => set_once(cx, &mut out.encrypted, &key, flag(meta, &key)?),
+                ENCRYPTED => {
+                    if meta.input.peek(token::Paren) {
+                        meta.parse_nested_meta(|inner| {
+                            if inner.path.is_ident("migrating") {
+                                out.encrypted_migrating = inner.path.get_ident().cloned();
+                                Ok(())
+                            } else {
+                                Err(inner.error(
+                                    "`encrypted` takes `migrating` (the column still holds \
+                                     plaintext rows, which reads accept): `encrypted(migrating)`",
+                                ))
+                            }
+                        })?;
+                    }
+                    set_once(cx, &mut out.encrypted, &key, key.clone())
+                }
                 BLIND_INDEX => {
                     let index = blind_index(meta)?;
                     set_once(cx, &mut out.blind_index, &key, keyed(&key, index))
