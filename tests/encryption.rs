@@ -792,3 +792,25 @@ fn a_plaintext_column_is_encrypted_through_its_states_and_strict_waits_for_the_l
         Some("mig_patients_name_envelope")
     );
 }
+
+#[test]
+fn a_row_read_back_serializes_no_plaintext_unless_asked() {
+    let row = SelectPatient {
+        provider_id: Uuid::nil(),
+        patient_id: Uuid::nil(),
+        name: "Jane Doe".into(),
+        date_of_birth: NaiveDate::from_ymd_opt(1980, 2, 3).unwrap(),
+        member_id: "MEMBER-1".into(),
+        address: Some("1 Main St".into()),
+        created_at: chrono::DateTime::UNIX_EPOCH,
+    };
+    let json = serde_json::to_string(&row).unwrap();
+    for plain in ["Jane Doe", "1980-02-03", "MEMBER-1", "Main St"] {
+        assert!(!json.contains(plain), "{json}");
+    }
+    assert!(json.contains("patient_id"));
+    // Serializing a decrypted value is explicit.
+    assert_eq!(serde_json::to_string(&row.name).unwrap(), "\"Jane Doe\"");
+    // Debug redacts the encrypted fields.
+    assert!(!format!("{row:?}").contains("Jane Doe"));
+}

@@ -357,7 +357,16 @@ fn serde_impls(table: &Table) -> TokenStream {
         (false, false) => SerdeField::Patch,
         (false, true) => SerdeField::NullablePatch,
     };
-    let all: Vec<_> = table.columns.iter().map(|c| (c, row(c))).collect();
+    // A row read back never serializes an encrypted field's plaintext by accident (an API
+    // response of `SelectX`): the application serializes the field itself when it means to.
+    let read = |c: &Column| {
+        if c.is_encrypted() {
+            SerdeField::Skipped
+        } else {
+            row(c)
+        }
+    };
+    let all: Vec<_> = table.columns.iter().map(|c| (c, read(c))).collect();
     let inserted: Vec<_> = table.inserted().map(|c| (c, row(c))).collect();
     let update: Vec<_> = table
         .columns
