@@ -814,3 +814,38 @@ fn a_row_read_back_serializes_no_plaintext_unless_asked() {
     // Debug redacts the encrypted fields.
     assert!(!format!("{row:?}").contains("Jane Doe"));
 }
+
+#[test]
+fn pooled_connections_seal_and_open_with_the_managers_keys() {
+    use schema_core::pg::pool::DbManager;
+    let (test, p1, _) = setup();
+    let keys = keys(Arc::new(MemoryKeyStore::default()));
+    run(async {
+        let manager = DbManager::new(test.url()).unwrap().with_keys(keys.clone());
+        let deadpool = deadpool::managed::Pool::<DbManager>::builder(manager.clone())
+            .max_size(1)
+            .build()
+            .unwrap();
+        let written = deadpool
+            .get()
+            .await
+            .unwrap()
+            .insert(&patient(p1, "Pooled"))
+            .await
+            .unwrap();
+        let bb8 = bb8::Pool::builder()
+            .max_size(1)
+            .build(manager)
+            .await
+            .unwrap();
+        let read = bb8
+            .get()
+            .await
+            .unwrap()
+            .get::<Patient>(&(p1, written.patient_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.name, "Pooled");
+    });
+}

@@ -32,25 +32,44 @@ use super::{ConnectConfig, Db, PgError};
 #[derive(Clone)]
 pub struct DbManager {
     config: ConnectConfig,
+    /// The keys every pooled `Db` seals and opens encrypted columns with (feature `encrypt`).
+    #[cfg(feature = "encrypt")]
+    keys: Option<std::sync::Arc<crate::crypto::Keys>>,
 }
 
 impl DbManager {
     /// A manager connecting with `config` (a URL or key-value string), with TLS as its
     /// `sslmode` says (see [`connect`](fn@super::connect)).
     pub fn new(config: &str) -> Result<Self, PgError> {
-        Ok(DbManager {
-            config: ConnectConfig::parse(config)?,
-        })
+        Ok(DbManager::from_config(ConnectConfig::parse(config)?))
     }
 
     /// A manager connecting with `config` (certificates given in code, say).
     pub fn from_config(config: ConnectConfig) -> Self {
-        DbManager { config }
+        DbManager {
+            config,
+            #[cfg(feature = "encrypt")]
+            keys: None,
+        }
+    }
+
+    /// Every `Db` of the pool seals and opens encrypted columns with `keys`
+    /// ([`Db::with_keys`]; feature `encrypt`).
+    #[cfg(feature = "encrypt")]
+    pub fn with_keys(mut self, keys: std::sync::Arc<crate::crypto::Keys>) -> Self {
+        self.keys = Some(keys);
+        self
     }
 
     async fn connect(&self) -> Result<Db, PgError> {
         let (client, _connection) = self.config.connect().await?;
-        Ok(Db::new(client))
+        let db = Db::new(client);
+        #[cfg(feature = "encrypt")]
+        let db = match &self.keys {
+            Some(keys) => db.with_keys(keys.clone()),
+            None => db,
+        };
+        Ok(db)
     }
 
     /// Whether a pooled `Db` may serve the next checkout: its connection is open, a
