@@ -300,6 +300,17 @@ pub enum Statement {
         /// The new name.
         to: String,
     },
+    /// A statement of the deployment target, as written: Citus's distribution calls and
+    /// settings ([`target::citus`](crate::target::citus)).
+    Target {
+        /// The table it places, if any.
+        table: Option<String>,
+        /// Its SQL, without `;`.
+        sql: String,
+        /// Whether it may run inside a transaction block
+        /// (`create_distributed_table_concurrently` may not).
+        transactional: bool,
+    },
     /// `GRANT` of table privileges, or of one privilege on columns.
     Grant {
         /// The table.
@@ -531,6 +542,10 @@ impl Statement {
                     ..
                 }
                 | Statement::CreateKeyIndex { .. }
+                | Statement::Target {
+                    transactional: false,
+                    ..
+                }
         )
     }
 }
@@ -1177,6 +1192,7 @@ impl fmt::Display for Statement {
                 qt(table),
                 q(to)
             ),
+            Target { sql, .. } => f.write_str(sql),
             Grant {
                 table,
                 role,

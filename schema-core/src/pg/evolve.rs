@@ -675,7 +675,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 .iter()
                 .map(|s| (s.as_str(), None))
                 .chain([(step.sql.as_str(), step.statement.concurrently_built_index())]);
-            let result = run_outside_transaction(client, statements).await;
+            let result = run_outside_transaction(client, statements, false).await;
             let reset = client
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
                 .await;
@@ -724,19 +724,42 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
 /// index it leaves is dropped again, unless the build gave up waiting ([`gave_up_waiting`]):
 /// the drop would then wait on the same sessions, with nothing to bound it but the same
 /// timeouts, and the next run drops it before building.
+///
+/// With `build_again` (on Citus), a build that fails without giving up waiting is dropped
+/// (`DROP INDEX CONCURRENTLY IF EXISTS`, which reaches the shards) and run once more: Citus
+/// builds the coordinator's index, then each shard's, and a shard that fails leaves the
+/// index invalid ("CONCURRENTLY-enabled index commands can fail partially, leaving behind an
+/// INVALID index"), for which its hint is that drop, then the same command again.
 pub(crate) async fn run_outside_transaction<'a>(
     client: &Client,
     statements: impl IntoIterator<Item = (&'a str, Option<(Option<&'a str>, &'a str)>)>,
+    build_again: bool,
 ) -> Result<(), tokio_postgres::Error> {
     for (sql, built) in statements {
         if let Some((schema, name)) = built {
             drop_invalid_index(client, schema, name).await?;
         }
-        if let Err(error) = client.batch_execute(sql).await {
-            if let Some((schema, name)) = built.filter(|_| !gave_up_waiting(&error)) {
+        let Err(error) = client.batch_execute(sql).await else {
+            continue;
+        };
+        let Some((schema, name)) = built.filter(|_| !gave_up_waiting(&error)) else {
+            return Err(error);
+        };
+        if !build_again {
+            let _ = drop_invalid_index(client, schema, name).await;
+            return Err(error);
+        }
+        client
+            .batch_execute(&format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                crate::sql::quote_in_schema(schema, name)
+            ))
+            .await?;
+        if let Err(again) = client.batch_execute(sql).await {
+            if !gave_up_waiting(&again) {
                 let _ = drop_invalid_index(client, schema, name).await;
             }
-            return Err(error);
+            return Err(again);
         }
     }
     Ok(())

@@ -1051,7 +1051,7 @@ fn alter_column(
 }
 
 /// A statement as a step: its lock, hazards and timeouts.
-fn step(statement: Statement) -> Step {
+pub(crate) fn step(statement: Statement) -> Step {
     use Hazard::*;
     use Statement as S;
     let (lock, hazards, destructive): (Lock, Vec<Hazard>, Option<Destructive>) = match &statement {
@@ -1154,6 +1154,14 @@ fn step(statement: Statement) -> Step {
         | S::DropPolicy { .. }
         | S::RenamePolicy { .. } => (Lock::AccessExclusive, vec![], None),
         S::Grant { .. } | S::Revoke { .. } => (Lock::None, vec![], None),
+        // Citus's distribution calls move the table's rows into shards: writes wait (the
+        // concurrent form lets them go on, outside a transaction).
+        S::Target {
+            transactional: false,
+            ..
+        } => (Lock::ShareUpdateExclusive, vec![], None),
+        S::Target { table: None, .. } => (Lock::None, vec![], None),
+        S::Target { .. } => (Lock::AccessExclusive, vec![], None),
         S::RewriteValue { .. } => (Lock::RowExclusive, vec![UpdatesRows, BlocksWrites], None),
         S::CreateEnum(_) | S::AddEnumValue { .. } => (Lock::None, vec![], None),
         S::RenameEnum { .. } | S::RenameEnumValue { .. } | S::DropEnum { .. } => {
