@@ -364,6 +364,17 @@ fn a_migration_applied_through_the_command_line_builds_on_the_cluster_and_check_
         &["migrate", "new", "init", "--dir", dir],
     );
     assert_eq!(code, 0, "{out}");
+    let init = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path().join("up.sql")).unwrap())
+        .next()
+        .unwrap();
+    // Each table placed right after its CREATE TABLE.
+    let rooms = init.find("CREATE TABLE \"rooms\"").unwrap();
+    let call = init
+        .find("SELECT create_distributed_table('\"rooms\"', 'provider_id'")
+        .unwrap();
+    assert!(call > rooms && !init[rooms..call].contains("CREATE TABLE \"") , "{init}");
     let (code, out) = cli(
         rooms_schema(&db.names, false),
         &["migrate", "apply", "--database-url", &url, "--dir", dir],

@@ -633,7 +633,7 @@ pub async fn drift(
     shadow: Shadow<'_>,
 ) -> Result<Vec<String>, EvolveError> {
     let code = schema.model()?;
-    let (live, normalized) = read_both(url, &code, shadow).await?;
+    let (live, normalized) = read_live(url, schema, &code, shadow).await?;
     let diff = diff(&live, &normalized);
     Ok(drift_lines(&diff))
 }
@@ -654,8 +654,23 @@ pub fn drift_lines(diff: &SchemaDiff) -> Vec<String> {
 /// The plan that brings the database at `url` to `schema`.
 pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<Plan, EvolveError> {
     let code = schema.model()?;
-    let (live, normalized) = read_both(url, &code, shadow).await?;
+    let (live, normalized) = read_live(url, schema, &code, shadow).await?;
     Ok(plan_diff(&diff(&live, &normalized), &code))
+}
+
+/// [`read_both`], and on Citus the live checks Citus rewrote written as the code's
+/// ([`align_checks`](crate::target::citus::align_checks)).
+async fn read_live(
+    url: &str,
+    schema: &Schema,
+    code: &SchemaModel,
+    shadow: Shadow<'_>,
+) -> Result<(SchemaModel, SchemaModel), EvolveError> {
+    let (mut live, normalized) = read_both(url, code, shadow).await?;
+    if schema.target() == crate::Target::Citus {
+        crate::target::citus::align_checks(&mut live, &normalized);
+    }
+    Ok((live, normalized))
 }
 
 /// Applies `plan` through `client`, after refusing it if it holds a destructive step whose

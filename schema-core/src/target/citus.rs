@@ -720,3 +720,116 @@ fn target_step(table: Option<&str>, sql: String, transactional: bool) -> crate::
         transactional,
     })
 }
+
+/// An `= ANY (ARRAY[...])` check (what a text enum's column is checked with) written without
+/// its casts, parentheses and spaces outside literals; `None` for any other expression.
+fn in_list_meaning(expression: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = expression.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                out.push(c);
+                while let Some(c) = chars.next() {
+                    out.push(c);
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            out.push(chars.next().expect("peeked"));
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '(' | ')' | ' ' | '\n' | '\t' => {}
+            ':' if chars.peek() == Some(&':') => {
+                chars.next();
+                // The cast's type: a word, `character varying`, with `[]` after it.
+                let mut name = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        name.push(c);
+                        chars.next();
+                    } else if c == '[' {
+                        // `[]`, never the `]` that closes the array.
+                        chars.next();
+                        if chars.next() != Some(']') {
+                            return None;
+                        }
+                        name.push_str("[]");
+                    } else if c == ' ' && name == "character" {
+                        name.push(c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                if !matches!(
+                    name.as_str(),
+                    "text" | "text[]" | "character varying" | "character varying[]" | "varchar"
+                ) {
+                    return None;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    let (column, list) = out.split_once("=ANYARRAY[")?;
+    let simple = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '"')
+    };
+    (simple(column) && list.ends_with(']')).then_some(out)
+}
+
+/// Whether a check read back from the coordinator means what the code's check means: the
+/// same text, or the same `= ANY (ARRAY[...])` list with other casts. Citus creates the
+/// table's checks again when it distributes it, and PostgreSQL prints the cast of a text
+/// enum's list of values on each value (`('OPEN'::character varying)::text`) rather than on the
+/// array (`(ARRAY['OPEN'::character varying])::text[]`).
+pub fn same_check(live: &str, code: &str) -> bool {
+    live == code || in_list_meaning(live).is_some_and(|l| Some(l) == in_list_meaning(code))
+}
+
+/// The `live` model read from a coordinator, with each check that means what `code`'s check of
+/// the same name means ([`same_check`]) written as `code` writes it: no false drift from
+/// Citus's rewritten checks.
+pub fn align_checks(live: &mut SchemaModel, code: &SchemaModel) {
+    for table in &mut live.tables {
+        let Some(declared) = code.tables.iter().find(|t| t.name == table.name) else {
+            continue;
+        };
+        for check in &mut table.checks {
+            if let Some(same) = declared
+                .checks
+                .iter()
+                .find(|c| c.name == check.name && same_check(&check.expression, &c.expression))
+            {
+                check.expression = same.expression.clone();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_check;
+
+    #[test]
+    fn a_check_citus_rewrote_means_what_the_code_says() {
+        let live = "((status)::text = ANY (ARRAY[('OPEN'::character varying)::text, ('CLOSED'::character varying)::text]))";
+        let code = "((status)::text = ANY ((ARRAY['OPEN'::character varying, 'CLOSED'::character varying])::text[]))";
+        assert!(same_check(live, code));
+        // Another list, another column, or another operator is another meaning.
+        assert!(!same_check(live, &code.replace("CLOSED", "OPEN ")));
+        assert!(!same_check(live, &code.replace("(status)", "(state)")));
+        assert!(!same_check(
+            "((status)::text = ANY (ARRAY[('OPEN'::character varying)::text])) OR (x > 1)",
+            "((status)::text = ANY ((ARRAY['OPEN'::character varying])::text[])) OR x > 1"
+        ));
+        assert!(!same_check(
+            "((status)::integer = ANY (ARRAY[1, 2]))",
+            "((status)::integer = ANY (ARRAY[1, 2, 3]))"
+        ));
+    }
+}
