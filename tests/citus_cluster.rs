@@ -245,6 +245,66 @@ fn the_applications_citus_dump_applies_and_each_physician_reads_their_own_ticket
 }
 
 #[test]
+fn the_immutable_guards_refusal_relayed_from_a_worker_is_still_typed_as_such() {
+    let Some(url) = citus_url() else { return };
+    let db = ClusterDb::new(&url);
+    let mut client = db.client();
+    client
+        .batch_execute("SET search_path = \"public\", pg_temp")
+        .unwrap();
+    for statement in schema()
+        .with_names(db.names.clone())
+        .for_target(Target::Citus)
+        .ddl_statements()
+        .unwrap()
+    {
+        client.batch_execute(&statement).unwrap();
+    }
+    let provider: Uuid = client
+        .query_one(
+            "INSERT INTO providers (npi, first_name, last_name, email) \
+             VALUES ('3000000001', 'Dr', 'Y', 'y@clinic.test') RETURNING provider_id",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO support_tickets (provider_id, subject, description) VALUES ($1, 's', 'd')",
+            &[&provider],
+        )
+        .unwrap();
+    let mut refused = |sql: &str| {
+        let error = client.execute(sql, &[&provider]).unwrap_err();
+        // What the cluster sent: the worker's refusal, without the fields that name the rule.
+        let server = error.as_db_error().expect("the cluster's refusal");
+        assert_eq!(server.table(), None, "{server:?}");
+        schema_core::pg::PgError::from(error)
+    };
+    let backdated = refused(
+        "UPDATE support_tickets SET created_at = '2000-01-01T00:00:00Z' WHERE provider_id = $1",
+    );
+    let violation = backdated
+        .constraint()
+        .unwrap_or_else(|| panic!("{backdated:?}"));
+    assert_eq!(violation.kind, schema_core::pg::ConstraintKind::Immutable);
+    assert_eq!(violation.column.as_deref(), Some("created_at"));
+    assert_eq!(
+        violation.constraint.as_deref(),
+        Some("support_tickets_created_at_immutable")
+    );
+    let closed = refused("UPDATE support_tickets SET status = 'GONE' WHERE provider_id = $1");
+    let violation = closed.constraint().expect("typed");
+    assert_eq!(violation.kind, schema_core::pg::ConstraintKind::Check);
+    assert_eq!(violation.table.as_deref(), Some("support_tickets"));
+    assert_eq!(
+        violation.constraint.as_deref(),
+        Some("support_tickets_status_check")
+    );
+    assert!(!violation.message.contains("_10"), "{}", violation.message);
+}
+
+#[test]
 fn a_unique_key_without_the_distribution_column_is_refused_by_the_cluster_in_the_same_words() {
     let Some(url) = citus_url() else { return };
     let db = ClusterDb::new(&url);
@@ -374,7 +434,10 @@ fn a_migration_applied_through_the_command_line_builds_on_the_cluster_and_check_
     let call = init
         .find("SELECT create_distributed_table('\"rooms\"', 'provider_id'")
         .unwrap();
-    assert!(call > rooms && !init[rooms + 1..call].contains("CREATE TABLE"), "{init}");
+    assert!(
+        call > rooms && !init[rooms + 1..call].contains("CREATE TABLE"),
+        "{init}"
+    );
     let (code, out) = cli(
         rooms_schema(&db.names, false),
         &["migrate", "apply", "--database-url", &url, "--dir", dir],
@@ -392,8 +455,14 @@ fn a_migration_applied_through_the_command_line_builds_on_the_cluster_and_check_
         .map(|p| std::fs::read_to_string(p.join("up.sql")).unwrap())
         .next()
         .unwrap();
-    assert!(up.contains("NOT VALID") && up.contains("VALIDATE CONSTRAINT"), "{up}");
-    assert!(up.contains("CREATE INDEX CONCURRENTLY") && up.contains("COMMENT ON COLUMN"), "{up}");
+    assert!(
+        up.contains("NOT VALID") && up.contains("VALIDATE CONSTRAINT"),
+        "{up}"
+    );
+    assert!(
+        up.contains("CREATE INDEX CONCURRENTLY") && up.contains("COMMENT ON COLUMN"),
+        "{up}"
+    );
     let (code, out) = cli(
         rooms_schema(&db.names, true),
         &["migrate", "apply", "--database-url", &url, "--dir", dir],

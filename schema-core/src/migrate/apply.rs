@@ -438,7 +438,12 @@ impl Settings {
     }
 
     async fn send(&self, client: &Client) -> Result<(), tokio_postgres::Error> {
-        send_all(client, self.statements.iter().map(String::as_str), self.target).await
+        send_all(
+            client,
+            self.statements.iter().map(String::as_str),
+            self.target,
+        )
+        .await
     }
 }
 

@@ -583,9 +583,8 @@ pub fn plan(
             .find(|(t, _)| t.qualified_name() == name)
             .filter(|(_, p)| *p != Placement::Local)
     };
-    let refuse = |table: &TableDef, message: String, hint: &str| {
-        Err(citus_error(table, message, hint))
-    };
+    let refuse =
+        |table: &TableDef, message: String, hint: &str| Err(citus_error(table, message, hint));
     let mut steps = Vec::with_capacity(plan.steps.len());
     for step in plan.steps {
         let statement = step.statement.clone();
@@ -606,7 +605,8 @@ pub fn plan(
                 Placement::Distributed { column, .. } => Some(*column),
                 _ => None,
             };
-            let holds = |columns: &[&String]| column.is_none_or(|c| columns.iter().any(|k| *k == c));
+            let holds =
+                |columns: &[&String]| column.is_none_or(|c| columns.iter().any(|k| *k == c));
             match &statement {
                 Statement::AlterColumnType { column: c, .. }
                 | Statement::DropColumn { column: c, .. }
@@ -632,7 +632,8 @@ pub fn plan(
                     );
                 }
                 Statement::CreateIndex { index, .. }
-                    if index.unique && !holds(&index.keys.iter().map(|k| &k.column).collect::<Vec<_>>()) =>
+                    if index.unique
+                        && !holds(&index.keys.iter().map(|k| &k.column).collect::<Vec<_>>()) =>
                 {
                     return refuse(
                         table,
@@ -642,8 +643,7 @@ pub fn plan(
                 }
                 Statement::CreateKeyIndex { key, .. }
                 | Statement::AddConstraint {
-                    constraint:
-                        Constraint::PrimaryKey { key, .. } | Constraint::Unique { key, .. },
+                    constraint: Constraint::PrimaryKey { key, .. } | Constraint::Unique { key, .. },
                     ..
                 } if !holds(&key.columns.iter().collect::<Vec<_>>()) => {
                     return refuse(
@@ -697,8 +697,7 @@ pub fn plan(
         let Some(call) = distribution_call(table, placement) else {
             continue;
         };
-        let concurrently =
-            found.has_rows && matches!(placement, Placement::Distributed { .. });
+        let concurrently = found.has_rows && matches!(placement, Placement::Distributed { .. });
         let call = if concurrently {
             call.replacen(
                 "create_distributed_table(",
