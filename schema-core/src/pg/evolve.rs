@@ -744,7 +744,9 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
 /// (`DROP INDEX CONCURRENTLY IF EXISTS`, which reaches the shards) and run once more: Citus
 /// builds the coordinator's index, then each shard's, and a shard that fails leaves the
 /// index invalid ("CONCURRENTLY-enabled index commands can fail partially, leaving behind an
-/// INVALID index"), for which its hint is that drop, then the same command again.
+/// INVALID index"), for which its hint is that drop, then the same command again. There the
+/// build is sent without `IF NOT EXISTS`: Citus passes it on to each shard, where it would keep
+/// whatever an earlier failed build left under the shard index's name.
 pub(crate) async fn run_outside_transaction<'a>(
     client: &Client,
     statements: impl IntoIterator<Item = (&'a str, Option<(Option<&'a str>, &'a str)>)>,
@@ -754,6 +756,17 @@ pub(crate) async fn run_outside_transaction<'a>(
         if let Some((schema, name)) = built {
             drop_invalid_index(client, schema, name).await?;
         }
+        let sql: std::borrow::Cow<'_, str> = if build_again && built.is_some() {
+            sql.replacen(
+                "INDEX CONCURRENTLY IF NOT EXISTS ",
+                "INDEX CONCURRENTLY ",
+                1,
+            )
+            .into()
+        } else {
+            sql.into()
+        };
+        let sql = sql.as_ref();
         let Err(error) = client.batch_execute(sql).await else {
             continue;
         };
