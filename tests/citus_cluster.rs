@@ -550,3 +550,68 @@ fn a_migration_applied_through_the_command_line_builds_on_the_cluster_and_check_
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("the database matches the code"), "{out}");
 }
+
+#[test]
+fn diff_distributes_a_table_that_already_holds_rows_concurrently() {
+    let Some(url) = citus_url() else { return };
+    let db = ClusterDb::new(&url);
+    let mut client = db.client();
+    client
+        .batch_execute("SET search_path = \"public\", pg_temp")
+        .unwrap();
+    for statement in schema()
+        .with_names(db.names.clone())
+        .for_target(Target::Citus)
+        .ddl_statements()
+        .unwrap()
+    {
+        client.batch_execute(&statement).unwrap();
+    }
+    // The rooms, made before the cluster was: a plain table on the coordinator, with rows.
+    client
+        .batch_execute(
+            "CREATE TABLE rooms (room_id uuid NOT NULL, provider_id uuid NOT NULL, code text NOT NULL, \
+             CONSTRAINT rooms_pkey PRIMARY KEY (provider_id, room_id))",
+        )
+        .unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO rooms SELECT gen_random_uuid(), gen_random_uuid(), 'r' || i FROM generate_series(1, 3) i",
+        )
+        .unwrap();
+    let url = format!("{}?sslmode=disable", db.url);
+    let (code, script) = cli(
+        rooms_schema(&db.names, false),
+        &["diff", "--database-url", &url],
+    );
+    assert_eq!(code, 0, "{script}");
+    let call = "SELECT create_distributed_table_concurrently('\"rooms\"', 'provider_id', colocate_with => '\"support_tickets\"');";
+    assert!(script.contains(call), "{script}");
+    let wal_level: String = client.query_one("SHOW wal_level", &[]).unwrap().get(0);
+    if wal_level != "logical" {
+        // Citus moves the rows by logical replication.
+        eprintln!("skipped applying the plan: the cluster's wal_level is not logical");
+        return;
+    }
+    // psql runs it as it is: one statement per query, outside a transaction for that call.
+    for statement in schema_core::migrate::apply::split_statements(&script) {
+        client
+            .batch_execute(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
+    }
+    let (kind, rows): (String, i64) = client
+        .query_one(
+            "SELECT p.partmethod::text, (SELECT count(*) FROM rooms) FROM pg_dist_partition p \
+             WHERE p.logicalrelid = 'rooms'::regclass",
+            &[],
+        )
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!((kind.as_str(), rows), ("h", 3));
+    let (code, script) = cli(
+        rooms_schema(&db.names, false),
+        &["diff", "--database-url", &url],
+    );
+    assert_eq!(code, 0, "{script}");
+    assert!(script.contains("the database matches the code"), "{script}");
+}

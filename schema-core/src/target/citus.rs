@@ -563,8 +563,9 @@ pub async fn existing<C: tokio_postgres::GenericClient>(
 ///   `SET citus.enable_unsafe_triggers = on`;
 /// - a table of `existing` that Citus has not placed is distributed at the end, in
 ///   foreign-key order: with `create_distributed_table_concurrently` (outside a transaction,
-///   writes go on) when it holds rows, `create_distributed_table` otherwise (a reference table
-///   with `create_reference_table`, which has no concurrent form);
+///   writes go on) when it holds rows, then the table's comments again (Citus leaves the
+///   coordinator's behind), `create_distributed_table` otherwise (a reference table with
+///   `create_reference_table`, which has no concurrent form);
 /// - a step Citus would refuse on a table it places is refused here, with Citus's message: an
 ///   `ALTER TABLE` subcommand it does not support (identity, `DROP EXPRESSION`), a change of
 ///   the distribution column's type or its removal, and a unique key or index without the
@@ -708,6 +709,27 @@ pub fn plan(
             call
         };
         steps.push(target_step(Some(&found.table), call, !concurrently));
+        if concurrently {
+            // Citus moves the table to a new one of the same name, and the coordinator's
+            // comments are left behind: written again.
+            if let Some(declared) = plain.tables.iter().find(|t| t.name == found.table) {
+                let comments = std::iter::once((None, &declared.comment)).chain(
+                    declared
+                        .columns
+                        .iter()
+                        .map(|c| (Some(c.name.clone()), &c.comment)),
+                );
+                for (column, text) in comments {
+                    if let Some(text) = text {
+                        steps.push(crate::plan::step(Statement::Comment {
+                            table: found.table.clone(),
+                            column,
+                            text: Some(text.clone()),
+                        }));
+                    }
+                }
+            }
+        }
     }
     Ok(crate::plan::Plan { steps, ..plan })
 }
