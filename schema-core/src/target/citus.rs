@@ -601,7 +601,9 @@ pub fn plan(
             | Statement::CreateGuardTrigger { table, .. } => Some(table.as_str()),
             _ => None,
         };
-        if let Some((table, placement)) = table_name.and_then(placed) {
+        // A table Citus has not placed yet is a plain table until the plan's end.
+        let unplaced = |name: &str| existing.iter().any(|e| e.table == name && !e.placed);
+        if let Some((table, placement)) = table_name.filter(|t| !unplaced(t)).and_then(placed) {
             let column = match placement {
                 Placement::Distributed { column, .. } => Some(*column),
                 _ => None,
