@@ -282,8 +282,12 @@ fn has_subquery(policy: &PolicyDef) -> bool {
 pub fn model(schema: &Schema) -> Result<SchemaModel, SchemaError> {
     let tables = placements(&schema.ordered()?);
     check(&tables)?;
-    let mut model = SchemaModel::from_schema(schema)?;
-    for (table, placement) in &tables {
+    Ok(widened(SchemaModel::from_schema(schema)?, &tables))
+}
+
+/// The plain model with the Citus target's changes (see [`model`]).
+fn widened(mut model: SchemaModel, tables: &[(&'static TableDef, Placement)]) -> SchemaModel {
+    for (table, placement) in tables {
         let Placement::Distributed { column, .. } = placement else {
             continue;
         };
@@ -301,7 +305,7 @@ pub fn model(schema: &Schema) -> Result<SchemaModel, SchemaError> {
         }
         widen_insert_grants(table_model);
     }
-    Ok(model)
+    model
 }
 
 /// The roles whose `INSERT` is narrowed to columns, each with the columns it may not give that
@@ -415,8 +419,9 @@ pub fn distribution_call(table: &TableDef, placement: &Placement) -> Option<Stri
 /// call right after its `CREATE TABLE` and its insert guard after that.
 pub fn ddl_statements(schema: &Schema) -> Result<Vec<(StatementGroup, String)>, SchemaError> {
     let tables = placements(&schema.ordered()?);
-    let model = model(schema)?;
+    check(&tables)?;
     let plain = SchemaModel::from_schema(schema)?;
+    let model = widened(plain.clone(), &tables);
     let statements = crate::render::create_statements(&model);
     let mut out: Vec<(StatementGroup, String)> =
         vec![(StatementGroup::Role, ENABLE_TRIGGERS.to_string())];
