@@ -37,6 +37,9 @@ struct ClusterDb {
     name: String,
     names: Names,
     roles: Vec<String>,
+    /// The workers' URLs (their `postgres` database): a role dropped on the coordinator
+    /// outside the database that created it is not dropped there.
+    workers: Vec<String>,
 }
 
 impl ClusterDb {
@@ -105,6 +108,10 @@ impl ClusterDb {
             name,
             names,
             roles,
+            workers: workers
+                .iter()
+                .map(|(host, port)| format!("postgres://{user}@{host}:{port}/postgres"))
+                .collect(),
         }
     }
 
@@ -140,6 +147,14 @@ impl Drop for ClusterDb {
         ));
         for role in self.roles.iter().rev() {
             let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""));
+        }
+        for worker in &self.workers {
+            let Ok(mut worker) = Client::connect(worker, NoTls) else {
+                continue;
+            };
+            for role in self.roles.iter().rev() {
+                let _ = worker.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""));
+            }
         }
     }
 }
