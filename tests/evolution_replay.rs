@@ -1687,3 +1687,487 @@ fn a_native_enum_type_is_created_extended_renamed_shrunk_and_dropped_keeping_row
         0
     );
 }
+
+// Plans that apply: each change below was once planned in an order PostgreSQL refuses half-way
+// (or planned silently wrong); each is now applied, or refused when the plan is written.
+
+/// A table of `columns` (name, type, nullable) with a primary key on `id`.
+fn table_of(name: &str, columns: &[(&str, &str, bool)]) -> TableModel {
+    TableModel {
+        columns: columns
+            .iter()
+            .map(|(c, t, n)| ColumnModel::new(*c, *t, *n))
+            .collect(),
+        primary_key: Some(KeyModel::new(format!("{name}_pkey"), vec!["id".into()])),
+        ..TableModel::named(name)
+    }
+}
+
+fn model_of(tables: Vec<TableModel>) -> SchemaModel {
+    SchemaModel {
+        tables,
+        ..SchemaModel::empty()
+    }
+}
+
+fn policy(name: &str, using: &str) -> PolicyModel {
+    PolicyModel {
+        name: name.into(),
+        renamed_from: None,
+        command: PolicyCommand::Select,
+        permissive: true,
+        roles: vec!["public".into()],
+        using: Some(using.into()),
+        with_check: None,
+    }
+}
+
+fn check(name: &str, expression: &str) -> CheckModel {
+    CheckModel {
+        name: name.into(),
+        renamed_from: None,
+        expression: expression.into(),
+    }
+}
+
+fn expression_index(name: &str, sql: &str) -> IndexModel {
+    IndexModel {
+        name: name.into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::expression(sql, false, None)],
+        include: Vec::new(),
+        predicate: None,
+    }
+}
+
+fn sqls(plan: &Plan) -> Vec<&str> {
+    plan.steps.iter().map(|s| s.sql.as_str()).collect()
+}
+
+#[test]
+fn a_column_is_dropped_after_the_policy_check_and_index_naming_it_change() {
+    let mut a = model_of(vec![table_of(
+        "docs",
+        &[
+            ("id", "integer", false),
+            ("owner", "text", true),
+            ("team", "text", true),
+        ],
+    )]);
+    let docs = &mut a.tables[0];
+    docs.row_level_security = true;
+    docs.policies
+        .push(policy("docs_read", "\"owner\" = CURRENT_USER"));
+    docs.checks
+        .push(check("docs_people", "\"owner\" <> \"team\""));
+    docs.indexes
+        .push(expression_index("docs_owner_idx", "lower(\"owner\")"));
+    docs.indexes.push(expression_index(
+        "docs_who_idx",
+        "lower(\"owner\" || \"team\")",
+    ));
+    let mut b = a.clone();
+    let docs = &mut b.tables[0];
+    docs.columns.retain(|c| c.name != "owner");
+    docs.policies[0].using = Some("\"team\" = CURRENT_USER".into());
+    docs.checks[0] = check("docs_people", "\"team\" <> ''");
+    docs.indexes.retain(|i| i.name != "docs_owner_idx");
+    docs.indexes[0] = expression_index("docs_who_idx", "lower(\"team\")");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO docs VALUES (1, 'ann', 'north'), (2, 'bob', 'south')")
+        .unwrap();
+    let plan = r.to(&a, &b, &["docs.owner"]).unwrap();
+    let sql = sqls(&plan);
+    let at = |prefix: &str| sql.iter().position(|s| s.starts_with(prefix)).unwrap();
+    assert!(at("DROP POLICY \"docs_read\"") < at("ALTER TABLE \"docs\" DROP COLUMN"));
+    assert!(at("ALTER TABLE \"docs\" DROP COLUMN") < at("CREATE POLICY \"docs_read\""));
+    assert_eq!(
+        r.count("SELECT count(*) FROM docs WHERE team IS NOT NULL"),
+        2
+    );
+}
+
+#[test]
+fn a_primary_key_that_foreign_keys_reference_is_replaced_with_them_set_aside() {
+    let mut parent = table_of(
+        "parent",
+        &[("id", "integer", false), ("code", "text", false)],
+    );
+    parent
+        .unique
+        .push(KeyModel::new("parent_code_key", vec!["code".into()]));
+    let mut child = table_of(
+        "child",
+        &[("id", "integer", false), ("parent_id", "integer", true)],
+    );
+    child.foreign_keys.push(ForeignKeyModel {
+        name: "child_parent_id_fkey".into(),
+        columns: vec!["parent_id".into()],
+        references_table: "parent".into(),
+        references_columns: vec!["id".into()],
+        on_delete: ReferentialAction::NoAction,
+        on_update: ReferentialAction::NoAction,
+    });
+    let a = model_of(vec![parent, child]);
+    // The key moves to `code`; `id` stays unique under a constraint of its own.
+    let mut b = a.clone();
+    b.tables[0].primary_key = Some(KeyModel::new("parent_pkey", vec!["code".into()]));
+    b.tables[0].unique = vec![KeyModel::new("parent_id_key", vec!["id".into()])];
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute(
+            "INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (1, 1), (2, 2)",
+        )
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = sqls(&plan);
+    let at = |text: &str| sql.iter().position(|s| s.contains(text)).unwrap();
+    assert!(at("DROP CONSTRAINT \"child_parent_id_fkey\"") < at("DROP CONSTRAINT \"parent_pkey\""));
+    assert!(at("ADD CONSTRAINT \"parent_id_key\"") < at("ADD CONSTRAINT \"child_parent_id_fkey\""));
+    assert_eq!(
+        r.count("SELECT count(*) FROM child JOIN parent ON parent.id = child.parent_id"),
+        2
+    );
+    // The foreign key holds again.
+    assert!(r
+        .db
+        .client()
+        .batch_execute("INSERT INTO child VALUES (3, 9)")
+        .is_err());
+}
+
+#[test]
+fn text_made_case_insensitive_on_a_unique_column_says_it_fails_on_values_differing_in_case() {
+    let mut a = model_of(vec![table_of(
+        "users",
+        &[("id", "integer", false), ("email", "text", false)],
+    )]);
+    a.tables[0]
+        .unique
+        .push(KeyModel::new("users_email_key", vec!["email".into()]));
+    let mut b = a.clone();
+    b.extensions.push("citext".into());
+    column(&mut b.tables[0], "email").sql_type = "citext".into();
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO users VALUES (1, 'Ann@example.org'), (2, 'ann@example.org')")
+        .unwrap();
+    let (plan, _) = r.plan(&a, &b);
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.contains("TYPE citext"))
+        .unwrap();
+    assert!(
+        step.hazards.contains(&Hazard::FailsIfValuesCollide),
+        "{:?}",
+        step.hazards
+    );
+    match r.to(&a, &b, &[]) {
+        Err(EvolveError::Step { sql, .. }) => assert!(sql.contains("TYPE citext"), "{sql}"),
+        other => panic!("expected the conversion to fail on the duplicate, got {other:?}"),
+    }
+    assert_eq!(r.count("SELECT count(*) FROM users"), 2);
+    r.db.client()
+        .batch_execute("DELETE FROM users WHERE id = 2")
+        .unwrap();
+    r.to(&a, &b, &[]).unwrap();
+    assert_eq!(
+        r.count("SELECT count(*) FROM users WHERE email = 'ANN@EXAMPLE.ORG'"),
+        1
+    );
+}
+
+#[test]
+fn an_expression_index_a_check_and_a_policy_follow_a_column_rename() {
+    let mut a = model_of(vec![table_of(
+        "people",
+        &[("id", "integer", false), ("email", "text", true)],
+    )]);
+    let people = &mut a.tables[0];
+    people.row_level_security = true;
+    people.indexes.push(IndexModel {
+        predicate: Some("\"email\" <> ''".into()),
+        ..expression_index("people_email_idx", "lower(\"email\")")
+    });
+    people
+        .checks
+        .push(check("people_email_check", "\"email\" LIKE '%@%'"));
+    people
+        .policies
+        .push(policy("people_read", "\"email\" IS NOT NULL"));
+    let mut b = a.clone();
+    let people = &mut b.tables[0];
+    let email = column(people, "email");
+    email.name = "mail".into();
+    email.renamed_from = Some("email".into());
+    people.indexes[0] = IndexModel {
+        predicate: Some("\"mail\" <> ''".into()),
+        ..expression_index("people_email_idx", "lower(\"mail\")")
+    };
+    people.checks[0] = check("people_email_check", "\"mail\" LIKE '%@%'");
+    people.policies[0] = policy("people_read", "\"mail\" IS NOT NULL");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO people VALUES (1, 'ann@example.org')")
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert_eq!(
+        sqls(&plan),
+        [r#"ALTER TABLE "people" RENAME COLUMN "email" TO "mail""#],
+        "nothing but the rename: the index, check and policy follow it"
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM people WHERE mail = 'ann@example.org'"),
+        1
+    );
+}
+
+#[test]
+fn a_constraint_left_not_valid_is_reported_and_validated() {
+    let mut parent = table_of("owners", &[("id", "integer", false)]);
+    parent.checks.push(check("owners_id_check", "\"id\" > 0"));
+    let mut child = table_of(
+        "pets",
+        &[("id", "integer", false), ("owner_id", "integer", true)],
+    );
+    child.foreign_keys.push(ForeignKeyModel {
+        name: "pets_owner_id_fkey".into(),
+        columns: vec!["owner_id".into()],
+        references_table: "owners".into(),
+        references_columns: vec!["id".into()],
+        on_delete: ReferentialAction::NoAction,
+        on_update: ReferentialAction::NoAction,
+    });
+    let a = model_of(vec![parent, child]);
+    let mut r = Replay::new(&a);
+    // As a failed VALIDATE leaves them: in place, NOT VALID.
+    r.db.client()
+        .batch_execute(
+            "INSERT INTO owners VALUES (1); INSERT INTO pets VALUES (1, 1); \
+             ALTER TABLE owners DROP CONSTRAINT owners_id_check; \
+             ALTER TABLE owners ADD CONSTRAINT owners_id_check CHECK (id > 0) NOT VALID; \
+             ALTER TABLE pets DROP CONSTRAINT pets_owner_id_fkey; \
+             ALTER TABLE pets ADD CONSTRAINT pets_owner_id_fkey FOREIGN KEY (owner_id) \
+                 REFERENCES owners (id) NOT VALID",
+        )
+        .unwrap();
+    let client = r.connect();
+    let live = r.block_on(read_model(&client, &Scope::of(&a))).unwrap();
+    let config: ConnectConfig = r.db.url().parse().unwrap();
+    let fresh = r
+        .block_on(shadow_model(&client, &config, &a, Shadow::SameServer))
+        .unwrap();
+    let lines: Vec<String> = diff(&live, &fresh)
+        .changes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "constraint `owners_id_check` on `owners`: NOT VALID in the database (its rows are \
+             not checked); validate it",
+            "constraint `pets_owner_id_fkey` on `pets`: NOT VALID in the database (its rows are \
+             not checked); validate it",
+        ]
+    );
+    let plan = r.to(&a, &a, &[]).unwrap();
+    assert_eq!(
+        sqls(&plan),
+        [
+            r#"ALTER TABLE "owners" VALIDATE CONSTRAINT "owners_id_check""#,
+            r#"ALTER TABLE "pets" VALIDATE CONSTRAINT "pets_owner_id_fkey""#,
+        ]
+    );
+}
+
+mod age_v1 {
+    use schema_core::PgTable;
+
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "patients")]
+    pub struct Patient {
+        #[pg(primary_key)]
+        pub patient_id: i64,
+        pub age_text: String,
+    }
+}
+
+mod age_v2 {
+    use schema_core::PgTable;
+
+    /// The type changes, nothing says how.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "patients")]
+    pub struct Patient {
+        #[pg(primary_key)]
+        pub patient_id: i64,
+        pub age_text: i32,
+    }
+}
+
+mod age_v3 {
+    use schema_core::PgTable;
+
+    /// Renamed and converted, as the field says.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "patients")]
+    pub struct Patient {
+        #[pg(primary_key)]
+        pub patient_id: i64,
+        #[pg(renamed_from = "age_text", using = "trim({age})::integer")]
+        pub age: i32,
+    }
+}
+
+#[test]
+fn a_type_change_without_a_cast_is_refused_unless_the_field_says_how() {
+    let mut db = TestDb::new();
+    let v1 = schema_core::Schema::new().table::<age_v1::Patient>();
+    db.client().batch_execute(&v1.to_ddl().unwrap()).unwrap();
+    db.client()
+        .batch_execute("INSERT INTO patients VALUES (1, ' 42'), (2, '7')")
+        .unwrap();
+    let r = Replay::on(db);
+    let plan_to = |schema: &schema_core::Schema| {
+        r.block_on(schema_core::pg::evolve::plan_for(
+            r.db.url(),
+            schema,
+            Shadow::SameServer,
+        ))
+        .unwrap()
+    };
+    let v2 = schema_core::Schema::new().table::<age_v2::Patient>();
+    let plan = plan_to(&v2);
+    let mut client = r.connect();
+    match r.block_on(apply(&mut client, &plan, &["patients.age_text"])) {
+        Err(EvolveError::Refused(refused)) => assert_eq!(
+            refused.blocked.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["patients.age_text: PostgreSQL does not convert text to integer by itself; declare \
+              the conversion on the field, as `using = \"{age_text}::integer\"`"]
+        ),
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    }
+    let v3 = schema_core::Schema::new().table::<age_v3::Patient>();
+    let plan = plan_to(&v3);
+    assert!(
+        sqls(&plan).contains(
+            &r#"ALTER TABLE "patients" ALTER COLUMN "age" TYPE integer USING trim("age")::integer"#
+        ),
+        "{:#?}",
+        sqls(&plan)
+    );
+    r.block_on(apply(&mut client, &plan, &[])).unwrap();
+    let lines = r
+        .block_on(schema_core::pg::evolve::drift(
+            r.db.url(),
+            &v3,
+            Shadow::SameServer,
+        ))
+        .unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+    let mut r = r;
+    assert_eq!(r.count("SELECT sum(age)::bigint FROM patients"), 49);
+}
+
+mod moved_v1 {
+    use schema_core::PgTable;
+
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "invoices")]
+    pub struct Invoice {
+        #[pg(primary_key)]
+        pub invoice_id: i64,
+        pub total_cents: i64,
+    }
+}
+
+mod moved_v2 {
+    use schema_core::PgTable;
+
+    /// Moved to `billing`, from where it was.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(
+        schema = "billing",
+        table = "invoices",
+        renamed_from = "public.invoices"
+    )]
+    pub struct Invoice {
+        #[pg(primary_key)]
+        pub invoice_id: i64,
+        pub total_cents: i64,
+    }
+}
+
+mod moved_v3 {
+    use schema_core::PgTable;
+
+    /// Declared in `billing` with no word of where it was.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(schema = "billing", table = "invoices")]
+    pub struct Invoice {
+        #[pg(primary_key)]
+        pub invoice_id: i64,
+        pub total_cents: i64,
+    }
+}
+
+#[test]
+fn a_table_declared_in_another_schema_moves_there_with_its_rows_when_its_place_is_declared() {
+    let mut db = TestDb::new();
+    let v1 = schema_core::Schema::new().table::<moved_v1::Invoice>();
+    db.client().batch_execute(&v1.to_ddl().unwrap()).unwrap();
+    db.client()
+        .batch_execute("INSERT INTO invoices VALUES (1, 100), (2, 250)")
+        .unwrap();
+    let r = Replay::on(db);
+    let plan_to = |schema: &schema_core::Schema| {
+        r.block_on(schema_core::pg::evolve::plan_for(
+            r.db.url(),
+            schema,
+            Shadow::SameServer,
+        ))
+        .unwrap()
+    };
+    // Undeclared: the plan says the old table stays where it is.
+    let silent = plan_to(&schema_core::Schema::new().table::<moved_v3::Invoice>());
+    assert_eq!(
+        silent.suggestions,
+        ["table `billing.invoices` is created while `invoices` is left in its place: if it moved \
+          to another PostgreSQL schema, declare `renamed_from = \"public.invoices\"` on \
+          `billing.invoices` to move it with its rows"]
+    );
+    let v2 = schema_core::Schema::new().table::<moved_v2::Invoice>();
+    let plan = plan_to(&v2);
+    assert!(
+        sqls(&plan).contains(&r#"ALTER TABLE "public"."invoices" SET SCHEMA "billing""#),
+        "{:#?}",
+        sqls(&plan)
+    );
+    assert!(sqls(&plan).iter().all(|s| !s.contains("CREATE TABLE")));
+    let mut client = r.connect();
+    r.block_on(apply(&mut client, &plan, &[])).unwrap();
+    let lines = r
+        .block_on(schema_core::pg::evolve::drift(
+            r.db.url(),
+            &v2,
+            Shadow::SameServer,
+        ))
+        .unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+    let mut r = r;
+    assert_eq!(
+        r.count("SELECT sum(total_cents)::bigint FROM billing.invoices"),
+        350
+    );
+}

@@ -81,6 +81,14 @@ pub enum Statement {
         /// The table.
         table: String,
     },
+    /// `ALTER TABLE ... SET SCHEMA`: a table moved to another PostgreSQL schema, with its
+    /// rows, indexes, constraints and privileges.
+    SetSchema {
+        /// The table, where it is now.
+        table: String,
+        /// The schema it moves to.
+        schema: String,
+    },
     /// `ALTER TABLE ... RENAME TO`.
     RenameTable {
         /// The old name.
@@ -885,6 +893,9 @@ impl fmt::Display for Statement {
                 qt(table),
                 q(column)
             ),
+            SetSchema { table, schema } => {
+                write!(f, "ALTER TABLE {} SET SCHEMA {}", qt(table), q(schema))
+            }
             RenameTable { from, to } => write!(
                 f,
                 "ALTER TABLE {} RENAME TO {}",
@@ -1636,13 +1647,28 @@ fn validate_renames(table: &TableDef) -> Result<(), SchemaError> {
         None => Ok(()),
     };
     if let Some(old) = table.renamed_from {
-        former_name(old, table.name)?;
-        if old.contains('.') {
-            return Err(invalid(
-                old,
-                "holds a `.`: a former name is in the table's own PostgreSQL schema, and a \
-                 table does not move between schemas",
-            ));
+        // `schema.name`: the place the table had in another PostgreSQL schema.
+        match old.split_once('.') {
+            Some((schema, name)) => {
+                if let Some(problem) = identifier_problem(schema) {
+                    return Err(invalid(old, problem));
+                }
+                if name.contains('.') {
+                    return Err(invalid(
+                        old,
+                        "holds two `.`: a former name is `name`, or `schema.name` for a table \
+                         that moves from another PostgreSQL schema",
+                    ));
+                }
+                if Some(schema) == table.schema && name == table.name {
+                    return Err(invalid(
+                        old,
+                        "is the current place of the table moved from it",
+                    ));
+                }
+                former_name(name, "")?;
+            }
+            None => former_name(old, table.name)?,
         }
     }
     // Each kind's objects as (current name, former name).

@@ -297,6 +297,14 @@ pub enum Change {
         /// The privilege.
         grant: GrantModel,
     },
+    /// A foreign key or check the database holds `NOT VALID` (its rows never checked): to
+    /// validate.
+    ValidateConstraint {
+        /// The table.
+        table: String,
+        /// The constraint.
+        name: String,
+    },
 }
 
 /// The differences between two models, and what looks like an undeclared rename.
@@ -422,6 +430,31 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
                     new.name
                 ));
             }
+        }
+    }
+    // A table declared in another PostgreSQL schema with no former place looks new, and the
+    // one in its old place is left as it is.
+    for new in &added {
+        let (schema, bare) = crate::sql::split_qualified(&new.name);
+        let moved = from
+            .unmanaged_tables
+            .iter()
+            .chain(dropped.iter().map(|t| &t.name))
+            .find(|old| {
+                let (old_schema, old_bare) = crate::sql::split_qualified(old);
+                old_bare == bare && old_schema != schema
+            });
+        if let Some(old) = moved {
+            let place = match crate::sql::split_qualified(old) {
+                (Some(_), _) => old.clone(),
+                (None, bare) => format!("public.{bare}"),
+            };
+            out.suggestions.push(format!(
+                "table `{}` is created while `{old}` is left in its place: if it moved to \
+                 another PostgreSQL schema, declare `renamed_from = \"{place}\"` on `{}` to \
+                 move it with its rows",
+                new.name, new.name
+            ));
         }
     }
     for role in &from.roles {
@@ -651,6 +684,35 @@ fn renamed_view(
     for grant in &mut view.grants {
         grant.columns = rename(&grant.columns, own);
     }
+    // The server prints a renamed column's new name in every expression that uses it.
+    for (from, to) in own {
+        let respell = |sql: &mut String| *sql = crate::sql::rename_column(sql, from, to);
+        for index in &mut view.indexes {
+            index
+                .keys
+                .iter_mut()
+                .filter(|k| k.expression)
+                .for_each(|k| respell(&mut k.column));
+            index.predicate.iter_mut().for_each(respell);
+        }
+        view.checks
+            .iter_mut()
+            .for_each(|c| respell(&mut c.expression));
+        for policy in &mut view.policies {
+            policy
+                .using
+                .iter_mut()
+                .chain(policy.with_check.iter_mut())
+                .for_each(respell);
+        }
+        for column in &mut view.columns {
+            column
+                .default
+                .iter_mut()
+                .chain(column.generated.iter_mut())
+                .for_each(respell);
+        }
+    }
     view
 }
 
@@ -869,6 +931,25 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
         },
         out,
     );
+    // A constraint left NOT VALID is validated, unless it is dropped or added again anyway.
+    for name in &old.not_valid {
+        let kept = new.foreign_keys.iter().any(|k| k.name == *name)
+            || new.checks.iter().any(|c| c.name == *name);
+        let replaced = out.changes.iter().any(|c| match c {
+            Change::AddForeignKey { table, foreign_key } => {
+                *table == new.name && foreign_key.name == *name
+            }
+            Change::AddCheck { table, check } => *table == new.name && check.name == *name,
+            Change::RenameConstraint { table, from, .. } => *table == new.name && from == name,
+            _ => false,
+        });
+        if kept && !replaced && !new.not_valid.contains(name) {
+            out.changes.push(Change::ValidateConstraint {
+                table: t(),
+                name: name.clone(),
+            });
+        }
+    }
     if old.comment != new.comment {
         out.changes.push(Change::TableComment {
             table: t(),
@@ -1362,6 +1443,11 @@ impl fmt::Display for Change {
             Change::RenameConstraint { table, from, to } => {
                 write!(f, "constraint `{from}` on `{table}`: renamed to `{to}`")
             }
+            Change::ValidateConstraint { table, name } => write!(
+                f,
+                "constraint `{name}` on `{table}`: NOT VALID in the database (its rows are not \
+                 checked); validate it"
+            ),
             Change::AddIndex { table, index } => {
                 write!(f, "index `{}` on `{table}`: missing", index.name)
             }

@@ -208,6 +208,7 @@ mod tests {
             internal: false,
             immutable: false,
             generation: None,
+            using: None,
         }
     }
 

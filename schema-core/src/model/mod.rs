@@ -143,6 +143,14 @@ pub struct TableModel {
     pub policies: Vec<PolicyModel>,
     /// Privileges granted on the table to the schema's roles and `public`.
     pub grants: Vec<GrantModel>,
+    /// The foreign keys and checks of the table left `NOT VALID` (added without checking the
+    /// rows, or after a failed `VALIDATE CONSTRAINT`), by name: the database does not vouch
+    /// for the rows until they are validated. Always empty in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub not_valid: Vec<String>,
 }
 
 /// A column.
@@ -184,6 +192,15 @@ pub struct ColumnModel {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub generated: Option<String>,
+    /// How its values convert from the type the column had before, when PostgreSQL does not
+    /// convert them by itself (`USING` of `ALTER COLUMN ... TYPE`, from the field's
+    /// `using = "..."`): SQL naming the column quoted, as `"age"::integer`. Read only by a
+    /// plan that changes the column's type; never read from a database.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub using: Option<String>,
 }
 
 impl ColumnModel {
@@ -199,6 +216,7 @@ impl ColumnModel {
             renamed_values: Vec::new(),
             identity: None,
             generated: None,
+            using: None,
         }
     }
 }
@@ -667,7 +685,9 @@ impl SchemaModel {
             for column in &mut table.columns {
                 column.renamed_from = None;
                 column.renamed_values.clear();
+                column.using = None;
             }
+            table.not_valid.sort();
             table.columns.sort_by(|a, b| a.name.cmp(&b.name));
             table.unique.sort_by(|a, b| a.name.cmp(&b.name));
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
@@ -712,6 +732,7 @@ impl TableModel {
             force_row_level_security: false,
             policies: Vec::new(),
             grants: Vec::new(),
+            not_valid: Vec::new(),
         }
     }
 

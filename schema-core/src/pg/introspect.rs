@@ -405,6 +405,7 @@ async fn read_columns<C: GenericClient>(
             renamed_values: Vec::new(),
             identity,
             generated,
+            using: None,
         });
     }
     Ok(())
@@ -424,7 +425,7 @@ async fn read_constraints<C: GenericClient>(
         "SELECT c.conrelid, c.conname::text, c.contype::text, {}, \
                 (SELECT ARRAY[{}::text] FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
                 {}, c.confdeltype::text, c.confupdtype::text, \
-                pg_catalog.pg_get_expr(c.conbin, c.conrelid) \
+                pg_catalog.pg_get_expr(c.conbin, c.conrelid), c.convalidated \
          FROM pg_catalog.pg_constraint c \
          WHERE c.conrelid = ANY($1) AND c.contype IN ('p', 'u', 'f', 'c') \
          ORDER BY c.conrelid, c.conname",
@@ -441,6 +442,9 @@ async fn read_constraints<C: GenericClient>(
         let name: String = row.get(1);
         let kind: String = row.get(2);
         let columns: Vec<String> = row.get(3);
+        if !row.get::<_, bool>(9) {
+            table.not_valid.push(name.clone());
+        }
         match kind.as_str() {
             "p" => table.primary_key = Some(KeyModel::new(name, columns)),
             "u" => table.unique.push(KeyModel::new(name, columns)),

@@ -59,6 +59,9 @@ pub enum Hazard {
     FailsIfRowsExist,
     /// Rows are updated.
     UpdatesRows,
+    /// It fails if rows hold values the new type compares equal under a unique key or index
+    /// (text made case-insensitive: `citext` sees `A@x.org` and `a@x.org` as one value).
+    FailsIfValuesCollide,
 }
 
 /// One step of a plan.
@@ -105,6 +108,60 @@ pub struct Plan {
     pub suggestions: Vec<String>,
     /// Tables of the database the schema does not declare: never touched.
     pub unmanaged_tables: Vec<String>,
+    /// Changes the plan cannot make as declared, each with what to declare or change: a plan
+    /// holding one is refused whatever is allowed ([`Plan::check_allowed`]), before anything
+    /// runs, rather than failing half-way on the server.
+    pub blocked: Vec<Blocked>,
+}
+
+/// A change a plan cannot make as declared, found when the plan is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// A column's type changes to one PostgreSQL does not convert its values to by itself
+    /// (text to integer): the field must say how, with `using = "..."`.
+    NoConversion {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The type it has.
+        from_type: String,
+        /// The type it is to have.
+        to_type: String,
+    },
+    /// Objects the schema does not manage (views, materialized views, functions) depend on a
+    /// table or column the plan drops or changes the type of: PostgreSQL refuses the step.
+    Dependents {
+        /// The table, or `table.column`, the plan drops or changes.
+        object: String,
+        /// What depends on it, each as `kind name` (`view public.open_tickets`).
+        dependents: Vec<String>,
+    },
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocked::NoConversion {
+                table,
+                column,
+                from_type,
+                to_type,
+            } => write!(
+                f,
+                "{table}.{column}: PostgreSQL does not convert {from_type} to {to_type} by \
+                 itself; declare the conversion on the field, as \
+                 `using = \"{{{column}}}::{to_type}\"`"
+            ),
+            Blocked::Dependents { object, dependents } => write!(
+                f,
+                "{object}: {} depend{} on it and the schema does not manage them; drop or \
+                 change them first, or keep {object}",
+                dependents.join(", "),
+                if dependents.len() == 1 { "s" } else { "" }
+            ),
+        }
+    }
 }
 
 /// A plan refused for its destructive steps: every one of them, with the object to allow.
@@ -112,10 +169,21 @@ pub struct Plan {
 pub struct Refused {
     /// The destructive steps not allowed.
     pub steps: Vec<Step>,
+    /// The changes the plan cannot make as declared ([`Plan::blocked`]).
+    pub blocked: Vec<Blocked>,
 }
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.blocked.is_empty() {
+            writeln!(f, "the plan cannot be applied as declared:")?;
+            for blocked in &self.blocked {
+                writeln!(f, "  {blocked}")?;
+            }
+        }
+        if self.steps.is_empty() {
+            return Ok(());
+        }
         writeln!(f, "the plan loses data:")?;
         for step in &self.steps {
             if let Some(d) = &step.destructive {
@@ -219,8 +287,8 @@ fn as_written(change: &Change, written: &SchemaModel) -> Change {
     change
 }
 
-/// Steps as planned, each with its phase.
-struct Steps(Vec<(Phase, Step)>);
+/// Steps as planned, each with its phase, and the changes that cannot be planned.
+struct Steps(Vec<(Phase, Step)>, Vec<Blocked>);
 
 impl Steps {
     fn push(&mut self, phase: Phase, statement: Statement) {
@@ -241,16 +309,18 @@ pub fn plan(from: &SchemaModel, to: &SchemaModel) -> Plan {
 /// becomes `= ANY (ARRAY[...])`, then prints with more casts), while the code's text always
 /// prints as it did in the shadow database.
 pub fn plan_diff(diff: &SchemaDiff, to: &SchemaModel) -> Plan {
-    let mut steps = Steps(Vec::new());
+    let mut steps = Steps(Vec::new(), Vec::new());
     for change in &diff.changes {
         plan_change(&as_written(change, to), diff, to, &mut steps);
     }
-    let mut steps = steps.0;
+    repoint_foreign_keys(diff, to, &mut steps);
+    let Steps(mut steps, blocked) = steps;
     steps.sort_by_key(|(phase, _)| *phase);
     Plan {
         steps: steps.into_iter().map(|(_, s)| s).collect(),
         suggestions: diff.suggestions.clone(),
         unmanaged_tables: diff.unmanaged_tables.clone(),
+        blocked,
     }
 }
 
@@ -327,11 +397,43 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
         Change::CreateRole(role) => add.push(Roles, Statement::CreateRole { role: role.clone() }),
         Change::DropRole(role) => add.push(DropRoles, Statement::DropRole { role: role.clone() }),
         Change::CreateTable(table) => {
-            for statement in create_table_statements(table) {
+            // A foreign key to a key or column this plan adds, or to a table it creates later,
+            // is added once they exist.
+            let (deferred, inline): (Vec<_>, Vec<_>) = table
+                .foreign_keys
+                .iter()
+                .cloned()
+                .partition(|fk| references_what_comes_later(&table.name, fk, diff));
+            let created = crate::model::TableModel {
+                foreign_keys: inline,
+                ..(**table).clone()
+            };
+            for statement in create_table_statements(&created) {
                 add.push(CreateTables, statement);
+            }
+            for foreign_key in deferred {
+                add.push(
+                    ForeignKeys,
+                    Statement::AddConstraint {
+                        table: table.name.clone(),
+                        constraint: Constraint::ForeignKey(foreign_key),
+                        not_valid: false,
+                    },
+                );
             }
         }
         Change::DropTable(table) => {
+            // Its foreign keys to other tables dropped with it go first: whichever is dropped
+            // first, the other's key would still point at it.
+            for fk in &table.foreign_keys {
+                let other_dropped = fk.references_table != table.name
+                    && diff.changes.iter().any(
+                        |c| matches!(c, Change::DropTable(t) if t.name == fk.references_table),
+                    );
+                if other_dropped {
+                    add.push(Unhook, drop_constraint(&table.name, &fk.name));
+                }
+            }
             add.push(
                 DropObjects,
                 Statement::DropTable {
@@ -348,13 +450,32 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 );
             }
         }
-        Change::RenameTable { from, to } => add.push(
-            RenameTables,
-            Statement::RenameTable {
-                from: from.clone(),
-                to: to.clone(),
-            },
-        ),
+        Change::RenameTable { from, to } => {
+            // A table declared in another PostgreSQL schema than before moves there first
+            // (`SET SCHEMA` keeps its rows, indexes, constraints and privileges).
+            let ((from_schema, from_bare), (to_schema, to_bare)) =
+                (split_qualified(from), split_qualified(to));
+            let mut current = from.clone();
+            if let Some(schema) = to_schema.filter(|s| Some(*s) != from_schema) {
+                add.push(
+                    RenameTables,
+                    Statement::SetSchema {
+                        table: from.clone(),
+                        schema: schema.into(),
+                    },
+                );
+                current = qualify(Some(schema), from_bare);
+            }
+            if from_bare != to_bare {
+                add.push(
+                    RenameTables,
+                    Statement::RenameTable {
+                        from: current,
+                        to: to.clone(),
+                    },
+                );
+            }
+        }
         Change::RenameColumn { table, from, to } => add.push(
             Renames,
             Statement::RenameColumn {
@@ -423,8 +544,12 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
             to: changed,
         } => {
             // What changed is read from the diff; the values written come from the code.
+            let unique_keys = target_table(to, table).map(unique_keys).unwrap_or_default();
             let written = target_table(to, table).and_then(|t| t.column(&changed.name));
             let written = written.unwrap_or(changed);
+            if from.sql_type != changed.sql_type {
+                recreate_policies_on(table, &changed.name, diff, to, add);
+            }
             if from.sql_type != changed.sql_type
                 && (to.enum_of_column(&written.sql_type).is_some()
                     || from.sql_type.starts_with('"'))
@@ -435,9 +560,9 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                     default: changed.default.clone(),
                     ..from.clone()
                 };
-                alter_column(table, &from, changed, written, add)
+                alter_column(table, &from, changed, written, &unique_keys, add)
             } else {
-                alter_column(table, from, changed, written, add)
+                alter_column(table, from, changed, written, &unique_keys, add)
             }
         }
         Change::RenameValues {
@@ -634,10 +759,15 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
         Change::AlterPolicy { table, from, to } => {
             // ALTER POLICY changes roles and predicates, and cannot take a predicate away nor
             // change the command: otherwise the policy is dropped and created again.
+            // Nor can it stay while a column it names is dropped or changes type: it is dropped
+            // before, and created again after.
             let alterable = from.command == to.command
                 && from.permissive == to.permissive
                 && (to.using.is_some() || from.using.is_none())
-                && (to.with_check.is_some() || from.with_check.is_none());
+                && (to.with_check.is_some() || from.with_check.is_none())
+                && !columns_going(diff, table)
+                    .iter()
+                    .any(|c| policy_mentions(from, c));
             if alterable {
                 add.push(
                     Finish,
@@ -668,6 +798,13 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 add.push(Finish, statement);
             }
         }
+        Change::ValidateConstraint { table, name } => add.push(
+            Validate,
+            Statement::ValidateConstraint {
+                table: table.clone(),
+                name: name.clone(),
+            },
+        ),
         Change::Revoke { table, grant } => {
             for statement in grant_statements(table, std::slice::from_ref(grant), false) {
                 add.push(Unhook, statement);
@@ -936,6 +1073,7 @@ fn alter_column(
     from: &ColumnModel,
     to: &ColumnModel,
     written: &ColumnModel,
+    unique_keys: &[Vec<String>],
     add: &mut Steps,
 ) {
     let column = || to.name.clone();
@@ -952,15 +1090,45 @@ fn alter_column(
         );
     }
     if from.sql_type != to.sql_type {
-        add.push(
-            Phase::Columns,
-            Statement::AlterColumnType {
-                table: t(),
-                column: column(),
-                from_type: from.sql_type.clone(),
-                sql_type: written.sql_type.clone(),
-            },
-        );
+        if let Some(using) = &written.using {
+            add.push(
+                Phase::Columns,
+                Statement::AlterColumnTypeUsing {
+                    table: t(),
+                    column: column(),
+                    from_type: from.sql_type.clone(),
+                    sql_type: written.sql_type.clone(),
+                    using: using.clone(),
+                    lost_values: Vec::new(),
+                },
+            );
+        } else {
+            if !converts_by_itself(&from.sql_type, &written.sql_type) {
+                add.1.push(Blocked::NoConversion {
+                    table: t(),
+                    column: column(),
+                    from_type: from.sql_type.clone(),
+                    to_type: written.sql_type.clone(),
+                });
+            }
+            add.push(
+                Phase::Columns,
+                Statement::AlterColumnType {
+                    table: t(),
+                    column: column(),
+                    from_type: from.sql_type.clone(),
+                    sql_type: written.sql_type.clone(),
+                },
+            );
+        }
+        // Values that differ only in case become equal: a unique key on them fails the change.
+        let to_citext = canonical_type(&written.sql_type) == "citext"
+            && canonical_type(&from.sql_type) != "citext";
+        if to_citext && unique_on(unique_keys, &to.name) {
+            if let Some((_, step)) = add.0.last_mut() {
+                step.hazards.push(Hazard::FailsIfValuesCollide);
+            }
+        }
     }
     if from.default != to.default && (to.default.is_some() || from.sql_type == to.sql_type) {
         add.push(
@@ -1073,7 +1241,7 @@ fn step(statement: Statement) -> Step {
                 reason: "drops the table and every row in it".into(),
             }),
         ),
-        S::RenameTable { .. } | S::RenameColumn { .. } => {
+        S::RenameTable { .. } | S::RenameColumn { .. } | S::SetSchema { .. } => {
             (Lock::AccessExclusive, vec![BreaksRunningCode], None)
         }
         S::AddColumn { column, .. } => {
@@ -1401,7 +1569,8 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// The destructive steps whose object `allow` does not name; `Ok` when there are none.
+    /// The destructive steps whose object `allow` does not name, and the changes the plan
+    /// cannot make ([`Plan::blocked`], refused whatever is allowed); `Ok` when there are none.
     /// Objects are named `table` (dropping it) or `table.column` (dropping, narrowing or
     /// removing values of it).
     pub fn check_allowed(&self, allow: &[&str]) -> Result<(), Refused> {
@@ -1415,10 +1584,13 @@ impl Plan {
             })
             .cloned()
             .collect();
-        if steps.is_empty() {
+        if steps.is_empty() && self.blocked.is_empty() {
             Ok(())
         } else {
-            Err(Refused { steps })
+            Err(Refused {
+                steps,
+                blocked: self.blocked.clone(),
+            })
         }
     }
 
@@ -1501,9 +1673,310 @@ impl Step {
     }
 }
 
+/// The column sets of a table's primary key, unique constraints and unique indexes on columns.
+fn unique_keys(table: &crate::model::TableModel) -> Vec<Vec<String>> {
+    let mut keys: Vec<Vec<String>> = table
+        .primary_key
+        .iter()
+        .chain(&table.unique)
+        .map(|k| k.columns.clone())
+        .collect();
+    keys.extend(
+        table
+            .indexes
+            .iter()
+            .filter(|i| i.unique && i.keys.iter().all(|k| !k.expression))
+            .map(|i| i.keys.iter().map(|k| k.column.clone()).collect()),
+    );
+    keys
+}
+
+/// Whether one of `keys` holds `column`.
+fn unique_on(keys: &[Vec<String>], column: &str) -> bool {
+    keys.iter().any(|k| k.iter().any(|c| c == column))
+}
+
+/// Whether PostgreSQL converts a column's values from `from` to `to` without `USING`: an
+/// assignment cast between built-in types it knows (any type to text; numbers among
+/// themselves; dates and times where `pg_cast` has one; `json` and `jsonb`; `inet` and `cidr`).
+/// A type it does not know (an enum, a domain, an extension's) is left to the server.
+fn converts_by_itself(from: &str, to: &str) -> bool {
+    let base = |t: &str| {
+        let t = canonical_type(t);
+        let (element, array) = match t.strip_suffix("[]") {
+            Some(element) => (element.to_string(), true),
+            None => (t, false),
+        };
+        let name = element
+            .split('(')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        (name, array)
+    };
+    let family = |t: &str| match t {
+        "text" | "varchar" | "character" | "char" | "bpchar" | "citext" | "name" => Some("string"),
+        "smallint" | "integer" | "bigint" | "real" | "double precision" | "numeric" | "decimal" => {
+            Some("number")
+        }
+        "boolean" => Some("boolean"),
+        "date"
+        | "timestamp"
+        | "timestamptz"
+        | "time"
+        | "timetz"
+        | "time with time zone"
+        | "interval" => Some("time"),
+        "json" | "jsonb" => Some("json"),
+        "uuid" => Some("uuid"),
+        "bytea" => Some("bytea"),
+        "inet" | "cidr" => Some("inet"),
+        _ => None,
+    };
+    let ((from, from_array), (to, to_array)) = (base(from), base(to));
+    let (Some(from_family), Some(to_family)) = (family(&from), family(&to)) else {
+        return true;
+    };
+    if from_array != to_array {
+        return false;
+    }
+    if from == to || to_family == "string" {
+        return true;
+    }
+    if from_family != to_family {
+        return false;
+    }
+    if from_family != "time" {
+        return true;
+    }
+    let to = if to == "time with time zone" {
+        "timetz"
+    } else {
+        to.as_str()
+    };
+    let from = if from == "time with time zone" {
+        "timetz"
+    } else {
+        from.as_str()
+    };
+    matches!(
+        (from, to),
+        ("date", "timestamp" | "timestamptz")
+            | ("timestamp", "date" | "time" | "timestamptz")
+            | ("timestamptz", "date" | "time" | "timestamp" | "timetz")
+            | ("time", "interval" | "timetz")
+            | ("interval", "time")
+            | ("timetz", "time")
+    )
+}
+
+/// Whether a new table's foreign key must wait until the end of the plan's table changes: it
+/// references a table whose keys or columns the plan changes, or a table the plan creates
+/// after this one.
+fn references_what_comes_later(
+    table: &str,
+    fk: &crate::model::ForeignKeyModel,
+    diff: &SchemaDiff,
+) -> bool {
+    let target = fk.references_table.as_str();
+    if target == table {
+        return false;
+    }
+    let mut seen_self = false;
+    diff.changes.iter().any(|change| match change {
+        Change::CreateTable(t) if t.name == table => {
+            seen_self = true;
+            false
+        }
+        Change::CreateTable(t) => t.name == target && seen_self,
+        Change::PrimaryKey { table: t, .. }
+        | Change::AddUnique { table: t, .. }
+        | Change::AddColumn { table: t, .. }
+        | Change::AddIndex { table: t, .. } => t == target,
+        _ => false,
+    })
+}
+
+/// The columns of `table` the diff drops or changes the type of (or computes anew).
+fn columns_going(diff: &SchemaDiff, table: &str) -> Vec<String> {
+    diff.changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::DropColumn { table: t, column } if t == table => Some(column.name.clone()),
+            Change::RecomputeColumn { table: t, from, .. } if t == table => Some(from.name.clone()),
+            Change::AlterColumn { table: t, from, to } if t == table => {
+                (from.sql_type != to.sql_type).then(|| from.name.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a policy's predicates name `column`.
+fn policy_mentions(policy: &crate::model::PolicyModel, column: &str) -> bool {
+    policy
+        .using
+        .iter()
+        .chain(policy.with_check.iter())
+        .any(|sql| crate::diff::mentions(sql, column))
+}
+
+/// The policies of `table` the diff leaves as they are but that name `column`, whose type
+/// changes: PostgreSQL refuses to change the type of a column a policy uses, so each is
+/// dropped before the change and created again after it.
+fn recreate_policies_on(
+    table: &str,
+    column: &str,
+    diff: &SchemaDiff,
+    to: &SchemaModel,
+    add: &mut Steps,
+) {
+    let Some(model) = to.table(table) else {
+        return;
+    };
+    for policy in &model.policies {
+        let changed = diff.changes.iter().any(|c| match c {
+            Change::AddPolicy {
+                table: t,
+                policy: p,
+            }
+            | Change::DropPolicy {
+                table: t,
+                policy: p,
+            } => t == table && p.name == policy.name,
+            Change::AlterPolicy {
+                table: t, to: p, ..
+            } => t == table && p.name == policy.name,
+            Change::RenamePolicy { table: t, to, .. } => t == table && *to == policy.name,
+            _ => false,
+        });
+        let planned = add.0.iter().any(|(_, s)| {
+            matches!(&s.statement, Statement::DropPolicy { table: t, name } if t == table && *name == policy.name)
+        });
+        if !changed && !planned && policy_mentions(policy, column) {
+            add.push(
+                Phase::Unhook,
+                Statement::DropPolicy {
+                    table: table.into(),
+                    name: policy.name.clone(),
+                },
+            );
+            add.push(
+                Phase::Finish,
+                Statement::CreatePolicy {
+                    table: table.into(),
+                    policy: policy.clone(),
+                },
+            );
+        }
+    }
+}
+
+/// Foreign keys the diff keeps that reference a key it drops (a primary key replaced, a unique
+/// constraint or index dropped): PostgreSQL refuses to drop the key while they point at it, so
+/// each is dropped first and added again once the new key is there.
+fn repoint_foreign_keys(diff: &SchemaDiff, to: &SchemaModel, add: &mut Steps) {
+    let sorted = |columns: &[String]| {
+        let mut columns = columns.to_vec();
+        columns.sort();
+        columns
+    };
+    let dropped: Vec<(&str, Vec<String>)> = diff
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::PrimaryKey {
+                table,
+                from: Some(key),
+                ..
+            }
+            | Change::DropUnique { table, key } => Some((table.as_str(), sorted(&key.columns))),
+            Change::DropIndex { table, index }
+                if index.unique && index.keys.iter().all(|k| !k.expression) =>
+            {
+                let columns: Vec<String> = index.keys.iter().map(|k| k.column.clone()).collect();
+                Some((table.as_str(), sorted(&columns)))
+            }
+            _ => None,
+        })
+        .collect();
+    if dropped.is_empty() {
+        return;
+    }
+    for table in &to.tables {
+        for fk in &table.foreign_keys {
+            let points_at_dropped = dropped.iter().any(|(t, columns)| {
+                *t == fk.references_table && *columns == sorted(&fk.references_columns)
+            });
+            let planned = diff.changes.iter().any(|c| match c {
+                Change::AddForeignKey {
+                    table: t,
+                    foreign_key,
+                }
+                | Change::DropForeignKey {
+                    table: t,
+                    foreign_key,
+                } => *t == table.name && foreign_key.name == fk.name,
+                Change::CreateTable(t) => t.name == table.name,
+                _ => false,
+            });
+            if points_at_dropped && !planned {
+                add.push(Phase::Unhook, drop_constraint(&table.name, &fk.name));
+                add.push(
+                    Phase::ForeignKeys,
+                    Statement::AddConstraint {
+                        table: table.name.clone(),
+                        constraint: Constraint::ForeignKey(fk.clone()),
+                        not_valid: true,
+                    },
+                );
+                add.push(
+                    Phase::ValidateForeignKeys,
+                    Statement::ValidateConstraint {
+                        table: table.name.clone(),
+                        name: fk.name.clone(),
+                    },
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod modifier_tests {
-    use super::type_change;
+    use super::{converts_by_itself, type_change};
+
+    #[test]
+    fn only_conversions_postgresql_makes_by_itself_go_without_using() {
+        for (from, to) in [
+            ("integer", "text"),
+            ("uuid", "character varying(36)"),
+            ("text", "citext"),
+            ("integer", "bigint"),
+            ("numeric(10,2)", "integer"),
+            ("timestamp without time zone", "timestamptz"),
+            ("date", "timestamp"),
+            ("json", "jsonb"),
+            ("integer[]", "bigint[]"),
+            // Types the plan does not know are left to the server.
+            ("text", "\"ticket_status\""),
+            ("text", "ltree"),
+        ] {
+            assert!(converts_by_itself(from, to), "{from} -> {to}");
+        }
+        for (from, to) in [
+            ("text", "integer"),
+            ("character varying(20)", "uuid"),
+            ("integer", "boolean"),
+            ("text", "jsonb"),
+            ("date", "time"),
+            ("text", "text[]"),
+            ("timestamptz", "integer"),
+        ] {
+            assert!(!converts_by_itself(from, to), "{from} -> {to}");
+        }
+    }
 
     #[test]
     fn modifier_changes_say_whether_they_rewrite_and_what_they_lose() {
