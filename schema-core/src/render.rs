@@ -259,6 +259,24 @@ pub enum Statement {
         /// The trigger.
         name: String,
     },
+    /// `CREATE SEQUENCE IF NOT EXISTS ... AS ...`: the sequence a column's
+    /// `nextval('...')` default draws from (a `serial` column's), created before the column.
+    CreateSequence {
+        /// The sequence, as the default names it: SQL identifiers, checked by
+        /// [`Statement::sequence_of_default`].
+        name: String,
+        /// Its type: the column's, `smallint`, `integer` or `bigint`.
+        sql_type: String,
+    },
+    /// `ALTER SEQUENCE ... OWNED BY`: the sequence goes with the column.
+    SequenceOwnedBy {
+        /// The sequence, as in [`Statement::CreateSequence`].
+        name: String,
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
     /// `DROP FUNCTION` of a guard, taking no arguments.
     DropFunction {
         /// The function.
@@ -487,6 +505,57 @@ pub enum StatementGroup {
 }
 
 impl Statement {
+    /// The sequence a column default `nextval('name'::regclass)` draws from, as SQL: one or
+    /// two identifiers (bare, or quoted with `""` for a quote), dot-separated; `None` for any
+    /// other default or name.
+    pub fn sequence_of_default(default: &str) -> Option<String> {
+        let inner = default
+            .trim()
+            .strip_prefix("nextval('")?
+            .strip_suffix("'::regclass)")?;
+        let mut rest = inner;
+        let mut parts = 0;
+        loop {
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let mut end = None;
+                let bytes = quoted.as_bytes();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i] == b'"' {
+                        if bytes.get(i + 1) == Some(&b'"') {
+                            i += 2;
+                            continue;
+                        }
+                        end = Some(i);
+                        break;
+                    }
+                    i += 1;
+                }
+                let end = end?;
+                if quoted[..end].contains('\'') {
+                    return None;
+                }
+                rest = &quoted[end + 1..];
+            } else {
+                let len = rest
+                    .bytes()
+                    .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'$')
+                    .count();
+                if len == 0 || rest.as_bytes()[0].is_ascii_digit() {
+                    return None;
+                }
+                rest = &rest[len..];
+            }
+            parts += 1;
+            match rest.strip_prefix('.') {
+                Some(next) if parts < 2 => rest = next,
+                Some(_) => return None,
+                None if rest.is_empty() => return Some(inner.to_string()),
+                None => return None,
+            }
+        }
+    }
+
     /// The part of a script it belongs to.
     pub fn group(&self) -> StatementGroup {
         use Statement::*;
@@ -585,7 +654,31 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
 /// [`create_statements`]; its indexes are built at once (the table is new and empty).
 pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
     let name = || table.name.clone();
-    let mut statements = vec![Statement::CreateTable(Box::new(table.clone()))];
+    // The sequences the columns' `nextval('...')` defaults draw from (`serial` columns'),
+    // made before the table and owned by their columns after.
+    let sequences: Vec<(&str, String)> = table
+        .columns
+        .iter()
+        .filter_map(|c| Some((c.name.as_str(), Statement::sequence_of_default(c.default.as_deref()?)?)))
+        .collect();
+    let mut statements: Vec<Statement> = sequences
+        .iter()
+        .map(|(column, sequence)| Statement::CreateSequence {
+            name: sequence.clone(),
+            sql_type: sequence_type(&table.column(column).expect("a column of the table").sql_type),
+        })
+        .collect();
+    statements.push(Statement::CreateTable(Box::new(table.clone())));
+    statements.extend(
+        sequences
+            .into_iter()
+            .filter(|(_, sequence)| same_schema(sequence, &table.name))
+            .map(|(column, sequence)| Statement::SequenceOwnedBy {
+                name: sequence,
+                table: name(),
+                column: column.into(),
+            }),
+    );
     statements.extend(table.indexes.iter().map(|index| Statement::CreateIndex {
         table: name(),
         index: index.clone(),
@@ -1156,6 +1249,19 @@ impl fmt::Display for Statement {
                 )
             }
             DropFunction { name } => write!(f, "DROP FUNCTION {}()", qt(name)),
+            CreateSequence { name, sql_type } => {
+                write!(f, "CREATE SEQUENCE IF NOT EXISTS {name} AS {sql_type}")
+            }
+            SequenceOwnedBy {
+                name,
+                table,
+                column,
+            } => write!(
+                f,
+                "ALTER SEQUENCE {name} OWNED BY {}.{}",
+                qt(table),
+                q(column)
+            ),
             RowLevelSecurity { table, enable } => write!(
                 f,
                 "ALTER TABLE {} {} ROW LEVEL SECURITY",
@@ -1377,15 +1483,57 @@ fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel) -> fmt::Re
                 .map(Constraint::ForeignKey),
         )
         .chain(table.checks.iter().cloned().map(Constraint::Check));
+    let mut constraint_lines = Vec::new();
     for constraint in constraints {
-        lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
+        constraint_lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
     }
-    write!(
-        f,
-        "CREATE TABLE {} (\n    {}\n)",
-        quote_qualified(&table.name),
-        lines.join(",\n    ")
-    )
+    // A partition has its parent's columns; only its own constraints are listed.
+    if let Some(of) = &table.partition_of {
+        write!(
+            f,
+            "CREATE TABLE {} PARTITION OF {}",
+            quote_qualified(&table.name),
+            quote_qualified(&of.parent)
+        )?;
+        if !constraint_lines.is_empty() {
+            write!(f, " (\n    {}\n)", constraint_lines.join(",\n    "))?;
+        }
+        write!(f, " {}", of.bound)?;
+    } else {
+        lines.extend(constraint_lines);
+        write!(
+            f,
+            "CREATE TABLE {} (\n    {}\n)",
+            quote_qualified(&table.name),
+            lines.join(",\n    ")
+        )?;
+    }
+    if let Some(key) = &table.partition_by {
+        write!(f, " PARTITION BY {key}")?;
+    }
+    Ok(())
+}
+
+/// The type of the sequence a column of `sql_type` draws its numbers from: `smallint`,
+/// `integer`, or `bigint` for any other.
+pub(crate) fn sequence_type(sql_type: &str) -> String {
+    match sql_type {
+        "smallint" | "int2" => "smallint",
+        "integer" | "int" | "int4" => "integer",
+        _ => "bigint",
+    }
+    .into()
+}
+
+/// Whether a sequence named as SQL (`"s"."seq"`, `seq`) is in the PostgreSQL schema of
+/// `table` (a model's name): a sequence is owned only by a column of a table of its own
+/// schema.
+pub(crate) fn same_schema(sequence: &str, table: &str) -> bool {
+    let schema_of = |name: &str| {
+        name.rsplit_once('.')
+            .map(|(schema, _)| schema.trim_matches('"').to_string())
+    };
+    schema_of(sequence) == split_qualified(table).0.map(String::from)
 }
 
 /// Every column an attribute's SQL names must be a column of the table.

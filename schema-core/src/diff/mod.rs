@@ -346,7 +346,29 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
     // Which old table each new one continues, and the renames of tables, for foreign keys.
     let mut matched: Vec<(Option<&TableModel>, &TableModel)> = Vec::new();
     let mut table_renames: HashMap<&str, &str> = HashMap::new();
+    // A table partitioned otherwise, or a partition placed otherwise, is created again (with
+    // the partitions of a table created again): PostgreSQL changes neither in place.
+    let mut recreated: Vec<&str> = Vec::new();
     for table in &to.tables {
+        let Some(old) = from.table(&table.name) else {
+            continue;
+        };
+        let parent_recreated = table
+            .partition_of
+            .as_ref()
+            .is_some_and(|of| recreated.contains(&of.parent.as_str()));
+        if old.partition_by != table.partition_by
+            || old.partition_of != table.partition_of
+            || parent_recreated
+        {
+            recreated.push(&table.name);
+        }
+    }
+    for table in &to.tables {
+        if recreated.contains(&table.name.as_str()) {
+            matched.push((None, table));
+            continue;
+        }
         let old = from.table(&table.name).or_else(|| {
             let old_name = table.renamed_from.as_deref()?;
             if to.table(old_name).is_some() {
@@ -420,7 +442,7 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
                     .map(|c| (c.name.clone(), c.sql_type.clone()))
                     .collect()
             };
-            if shape(old) == shape(new) {
+            if old.name != new.name && shape(old) == shape(new) {
                 out.suggestions.push(format!(
                     "table `{}` is dropped and `{}` added with the same columns: if it was \
                      renamed, declare `renamed_from = \"{}\"` on `{}` to keep its rows",
@@ -931,6 +953,51 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
         },
         out,
     );
+    // A constraint the target holds NOT VALID that is valid here is added again so: a
+    // validated constraint cannot be made NOT VALID in place.
+    for name in &new.not_valid {
+        if old.not_valid.contains(name) {
+            continue;
+        }
+        let planned = |name: &str| {
+            out.changes.iter().any(|c| match c {
+                Change::AddForeignKey {
+                    table,
+                    foreign_key,
+                } => *table == new.name && foreign_key.name == name,
+                Change::AddCheck { table, check } => *table == new.name && check.name == name,
+                _ => false,
+            })
+        };
+        if planned(name) {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (
+            old.foreign_keys.iter().find(|k| k.name == *name),
+            new.foreign_keys.iter().find(|k| k.name == *name),
+        ) {
+            out.changes.push(Change::DropForeignKey {
+                table: t(),
+                foreign_key: a.clone(),
+            });
+            out.changes.push(Change::AddForeignKey {
+                table: t(),
+                foreign_key: b.clone(),
+            });
+        } else if let (Some(a), Some(b)) = (
+            old.checks.iter().find(|c| c.name == *name),
+            new.checks.iter().find(|c| c.name == *name),
+        ) {
+            out.changes.push(Change::DropCheck {
+                table: t(),
+                check: a.clone(),
+            });
+            out.changes.push(Change::AddCheck {
+                table: t(),
+                check: b.clone(),
+            });
+        }
+    }
     // A constraint left NOT VALID is validated, unless it is dropped or added again anyway.
     for name in &old.not_valid {
         let kept = new.foreign_keys.iter().any(|k| k.name == *name)

@@ -414,6 +414,8 @@ impl TableModel {
             policies,
             grants: grants(table, names),
             not_valid: Vec::new(),
+            partition_by: None,
+            partition_of: None,
         })
     }
 }

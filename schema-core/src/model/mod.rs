@@ -151,6 +151,32 @@ pub struct TableModel {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub not_valid: Vec<String>,
+    /// How a partitioned table splits its rows (`PARTITION BY`, as the server prints it:
+    /// `RANGE (created_at)`). Read from a database, which may hold partitioned tables the code
+    /// does not declare; always `None` in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub partition_by: Option<String>,
+    /// The partitioned table this one is a partition of, and its bound. Its columns, and the
+    /// keys, foreign keys, checks and indexes it has from its parent, are the parent's: a plan
+    /// changes them there. Always `None` in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub partition_of: Option<PartitionOf>,
+}
+
+/// Where a partition sits in its partitioned table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PartitionOf {
+    /// The partitioned table.
+    pub parent: String,
+    /// Its bound, as the server prints it: `FOR VALUES IN ('a')`, `DEFAULT`.
+    pub bound: String,
 }
 
 /// A column.
@@ -733,6 +759,8 @@ impl TableModel {
             policies: Vec::new(),
             grants: Vec::new(),
             not_valid: Vec::new(),
+            partition_by: None,
+            partition_of: None,
         }
     }
 

@@ -45,7 +45,7 @@ use crate::def::PolicyCommand;
 use crate::diff::{diff, SchemaDiff};
 use crate::error::SchemaError;
 use crate::model::{PolicyModel, SchemaModel, TableModel};
-use crate::plan::{plan_diff, Plan, Refused};
+use crate::plan::{plan_diff, Blocked, Plan, Refused};
 use crate::render::{create_statements, script, Statement};
 use crate::sql::quote_ident;
 use crate::Schema;
@@ -655,17 +655,86 @@ pub fn drift_lines(diff: &SchemaDiff) -> Vec<String> {
 pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<Plan, EvolveError> {
     let code = schema.model()?;
     let (live, normalized) = read_both(url, &code, shadow).await?;
-    Ok(plan_diff(&diff(&live, &normalized), &code))
+    let mut plan = plan_diff(&diff(&live, &normalized), &code);
+    let (client, _connection) = connect(&ConnectConfig::parse(url)?).await?;
+    client.batch_execute(&search_path()).await?;
+    plan.blocked.extend(dependents(&client, &plan).await?);
+    Ok(plan)
+}
+
+/// What the schema does not manage but depends on a table or column the plan drops or changes
+/// the type of, in the database `client` is connected to: views and materialized views (their
+/// rewrite rules, `pg_depend`), each named `view schema.name`. PostgreSQL refuses such a step
+/// (without `CASCADE`, which would drop them silently); [`apply`] refuses the plan before its
+/// first step instead.
+pub async fn dependents<C: tokio_postgres::GenericClient>(
+    client: &C,
+    plan: &Plan,
+) -> Result<Vec<Blocked>, PgError> {
+    let mut blocked: Vec<Blocked> = Vec::new();
+    for step in &plan.steps {
+        let (table, column) = match &step.statement {
+            Statement::DropTable { table } => (table, None),
+            Statement::DropColumn { table, column }
+            | Statement::AlterColumnType { table, column, .. }
+            | Statement::AlterColumnTypeUsing { table, column, .. } => (table, Some(column)),
+            _ => continue,
+        };
+        let rows = client
+            .query(
+                "SELECT DISTINCT CASE v.relkind WHEN 'm' THEN 'materialized view ' \
+                                   ELSE 'view ' END || v.oid::regclass::text \
+                 FROM pg_catalog.pg_depend d \
+                 JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid \
+                 JOIN pg_catalog.pg_class v ON v.oid = w.ev_class \
+                 WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass \
+                   AND d.refclassid = 'pg_catalog.pg_class'::regclass \
+                   AND d.refobjid = pg_catalog.to_regclass($1) \
+                   AND v.oid <> d.refobjid \
+                   AND ($2::text IS NULL OR d.refobjsubid = (SELECT a.attnum \
+                        FROM pg_catalog.pg_attribute a \
+                        WHERE a.attrelid = d.refobjid AND a.attname = $2)) \
+                 ORDER BY 1",
+                &[&crate::sql::quote_qualified(table), &column],
+            )
+            .await?;
+        let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        if found.is_empty() {
+            continue;
+        }
+        let object = match column {
+            Some(column) => format!("{table}.{column}"),
+            None => table.clone(),
+        };
+        if !blocked
+            .iter()
+            .any(|b| matches!(b, Blocked::Dependents { object: o, .. } if *o == object))
+        {
+            blocked.push(Blocked::Dependents {
+                object,
+                dependents: found,
+            });
+        }
+    }
+    Ok(blocked)
 }
 
 /// Applies `plan` through `client`, after refusing it if it holds a destructive step whose
-/// object `allow` does not name (then nothing runs). Each run of transactional steps is one
+/// object `allow` does not name, a change it cannot make ([`Plan::blocked`]), or a step that
+/// drops or retypes what a view depends on ([`dependents`]): then nothing runs. Each run of transactional steps is one
 /// transaction, every step with its own `SET LOCAL lock_timeout` and `statement_timeout`; a
 /// `CONCURRENTLY` step runs on its own, under its own timeouts, the removal of an index an
 /// earlier build left invalid included; an index it leaves invalid is dropped again, unless it
 /// gave up waiting for another session (then the next apply drops it).
 pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(), EvolveError> {
     plan.check_allowed(allow).map_err(EvolveError::Refused)?;
+    let blocked = dependents(&*client, plan).await?;
+    if !blocked.is_empty() {
+        return Err(EvolveError::Refused(Refused {
+            steps: Vec::new(),
+            blocked,
+        }));
+    }
     let mut index = 0;
     while index < plan.steps.len() {
         let step = &plan.steps[index];

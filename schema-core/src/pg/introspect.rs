@@ -8,7 +8,8 @@ use super::PgError;
 use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
-    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PolicyModel, SchemaModel, TableModel,
+    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PartitionOf, PolicyModel, SchemaModel,
+    TableModel,
     FORMAT_VERSION,
 };
 use crate::sql::{constraint_name, quote_qualified, split_qualified};
@@ -139,13 +140,20 @@ pub async fn read_model<C: GenericClient>(
         .query(
             &format!(
                 "SELECT c.oid, {}, obj_description(c.oid, 'pg_class'), \
-                        c.relrowsecurity, c.relforcerowsecurity \
+                        c.relrowsecurity, c.relforcerowsecurity, \
+                        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, \
+                        (SELECT ARRAY[{}::text] FROM pg_catalog.pg_inherits h \
+                         JOIN pg_catalog.pg_class p ON p.oid = h.inhparent \
+                         WHERE h.inhrelid = c.oid AND c.relispartition), \
+                        CASE WHEN c.relispartition \
+                             THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END \
                  FROM pg_catalog.pg_class c \
                  WHERE c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n \
                         WHERE n.nspname = pg_catalog.current_schema() OR n.nspname = ANY($1)) \
                    AND c.relkind IN ('r', 'p') \
                  ORDER BY 2",
-                FULL_NAME.replace("{c}", "c")
+                FULL_NAME.replace("{c}", "c"),
+                FULL_NAME.replace("{c}", "p"),
             ),
             &[&namespaces],
         )
@@ -171,6 +179,14 @@ pub async fn read_model<C: GenericClient>(
             comment: row.get(3),
             row_level_security: row.get(4),
             force_row_level_security: row.get(5),
+            partition_by: row.get(6),
+            partition_of: row
+                .get::<_, Option<Vec<String>>>(7)
+                .zip(row.get::<_, Option<String>>(8))
+                .map(|(parent, bound)| PartitionOf {
+                    parent: scope.name_of(&parent[0], parent[1] == "true"),
+                    bound,
+                }),
             ..TableModel::named(name)
         })
         .collect();
@@ -428,6 +444,7 @@ async fn read_constraints<C: GenericClient>(
                 pg_catalog.pg_get_expr(c.conbin, c.conrelid), c.convalidated \
          FROM pg_catalog.pg_constraint c \
          WHERE c.conrelid = ANY($1) AND c.contype IN ('p', 'u', 'f', 'c') \
+           AND c.conparentid = 0 AND c.conislocal \
          ORDER BY c.conrelid, c.conname",
         COLUMN_NAMES
             .replace("{keys}", "c.conkey")
@@ -546,7 +563,8 @@ async fn read_indexes<C: GenericClient>(
              FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
              JOIN pg_catalog.pg_am am ON am.oid = i.relam \
-             WHERE x.indrelid = ANY($1) AND x.indisvalid AND NOT EXISTS ( \
+             WHERE x.indrelid = ANY($1) AND x.indisvalid AND NOT i.relispartition \
+               AND NOT EXISTS ( \
                  SELECT FROM pg_catalog.pg_constraint c \
                  WHERE c.conrelid = x.indrelid AND c.conindid = x.indexrelid \
                    AND c.contype IN ('p', 'u', 'x')) \

@@ -326,6 +326,16 @@ pub fn plan_diff(diff: &SchemaDiff, to: &SchemaModel) -> Plan {
 
 fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut Steps) {
     use Phase::*;
+    // A partition's columns are its parent's: they change there, and the partition with it.
+    if let Change::AddColumn { table, .. }
+    | Change::DropColumn { table, .. }
+    | Change::RenameColumn { table, .. }
+    | Change::RecomputeColumn { table, .. } = change
+    {
+        if is_partition(to, table) {
+            return;
+        }
+    }
     match change {
         Change::CreateEnum(e) => add.push(Types, Statement::CreateEnum(e.clone())),
         Change::DropEnum(e) => add.push(
@@ -434,6 +444,15 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                     add.push(Unhook, drop_constraint(&table.name, &fk.name));
                 }
             }
+            // A partition goes with its partitioned table.
+            let parent_dropped = table.partition_of.as_ref().is_some_and(|of| {
+                diff.changes
+                    .iter()
+                    .any(|c| matches!(c, Change::DropTable(t) if t.name == of.parent))
+            });
+            if parent_dropped {
+                return;
+            }
             add.push(
                 DropObjects,
                 Statement::DropTable {
@@ -485,6 +504,7 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
             },
         ),
         Change::AddColumn { table, column } => {
+            create_sequence(table, column, Columns, add);
             add.push(
                 Columns,
                 Statement::AddColumn {
@@ -546,9 +566,29 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
             // What changed is read from the diff; the values written come from the code.
             let unique_keys = target_table(to, table).map(unique_keys).unwrap_or_default();
             let written = target_table(to, table).and_then(|t| t.column(&changed.name));
+            if is_partition(to, table) {
+                // Only its default, NOT NULL and comment are its own.
+                let own = ColumnModel {
+                    default: changed.default.clone(),
+                    comment: changed.comment.clone(),
+                    nullable: changed.nullable,
+                    ..from.clone()
+                };
+                let written = ColumnModel {
+                    default: written.unwrap_or(changed).default.clone(),
+                    comment: written.unwrap_or(changed).comment.clone(),
+                    nullable: changed.nullable,
+                    ..from.clone()
+                };
+                alter_column(table, from, &own, &written, &[], add);
+                return;
+            }
             let written = written.unwrap_or(changed);
             if from.sql_type != changed.sql_type {
                 recreate_policies_on(table, &changed.name, diff, to, add);
+            }
+            if from.default != written.default {
+                create_sequence(table, written, Columns, add);
             }
             if from.sql_type != changed.sql_type
                 && (to.enum_of_column(&written.sql_type).is_some()
@@ -599,20 +639,35 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 add.push(Columns, force(true));
             }
         }
-        Change::PrimaryKey { table, from, to } => {
+        Change::PrimaryKey {
+            table,
+            from,
+            to: new,
+        } => {
             if let Some(key) = from {
                 add.push(DropConstraints, drop_constraint(table, &key.name));
             }
-            if let Some(key) = to {
-                add_key(table, key, true, add);
+            if let Some(key) = new {
+                add_key(table, key, true, is_partitioned(to, table), add);
             }
         }
-        Change::AddUnique { table, key } => add_key(table, key, false, add),
+        Change::AddUnique { table, key } => {
+            add_key(table, key, false, is_partitioned(to, table), add)
+        }
         Change::DropUnique { table, key } => {
             add.push(DropConstraints, drop_constraint(table, &key.name))
         }
         // After the keys (phase `Indexes`): the key a foreign key references may be one this
         // plan adds.
+        // PostgreSQL adds a foreign key to a partitioned table validated, in one step.
+        Change::AddForeignKey { table, foreign_key } if is_partitioned(to, table) => add.push(
+            ForeignKeys,
+            Statement::AddConstraint {
+                table: table.clone(),
+                constraint: Constraint::ForeignKey(foreign_key.clone()),
+                not_valid: false,
+            },
+        ),
         Change::AddForeignKey { table, foreign_key } => {
             add.push(
                 ForeignKeys,
@@ -622,6 +677,9 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                     not_valid: true,
                 },
             );
+            if left_not_valid(to, table, &foreign_key.name) {
+                return;
+            }
             add.push(
                 ValidateForeignKeys,
                 Statement::ValidateConstraint {
@@ -634,6 +692,14 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
         Change::DropForeignKey { table, foreign_key } => {
             add.push(Unhook, drop_constraint(table, &foreign_key.name))
         }
+        Change::AddCheck { table, check } if left_not_valid(to, table, &check.name) => add.push(
+            AddConstraints,
+            Statement::AddConstraint {
+                table: table.clone(),
+                constraint: Constraint::Check(check.clone()),
+                not_valid: true,
+            },
+        ),
         Change::AddCheck { table, check } => {
             let removed = removed_values(diff, table, check);
             add_check(table, check, add);
@@ -652,21 +718,29 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 to: to.clone(),
             },
         ),
-        Change::AddIndex { table, index } => add.push(
-            Indexes,
-            Statement::CreateIndex {
-                table: table.clone(),
-                index: index.clone(),
-                concurrently: true,
-            },
-        ),
+        // PostgreSQL builds and drops an index of a partitioned table only in one plain
+        // statement (on every partition), writes waiting meanwhile.
+        Change::AddIndex { table, index } => {
+            let partitioned = is_partitioned(to, table);
+            add.push(
+                Indexes,
+                Statement::CreateIndex {
+                    table: table.clone(),
+                    index: index.clone(),
+                    concurrently: !partitioned,
+                },
+            );
+            if partitioned {
+                blocks_writes_while_building(add);
+            }
+        }
         // An index is in its table's PostgreSQL schema.
         Change::DropIndex { table, index } => add.push(
             DropConstraints,
             Statement::DropIndex {
                 schema: split_qualified(table).0.map(Into::into),
                 name: index.name.clone(),
-                concurrently: true,
+                concurrently: !is_partitioned(to, table),
             },
         ),
         Change::RenameIndex { table, from, to } => add.push(
@@ -884,8 +958,32 @@ fn drop_constraint(table: &str, name: &str) -> Statement {
 }
 
 /// A key on a table that has rows: its unique index built concurrently first, then the
-/// constraint made from it in an instant.
-fn add_key(table: &str, key: &KeyModel, primary: bool, add: &mut Steps) {
+/// constraint made from it in an instant. On a partitioned table, which has neither, the
+/// constraint builds its index itself, writes waiting meanwhile.
+fn add_key(table: &str, key: &KeyModel, primary: bool, partitioned: bool, add: &mut Steps) {
+    if partitioned {
+        let key = key.clone();
+        add.push(
+            Phase::Indexes,
+            Statement::AddConstraint {
+                table: table.into(),
+                constraint: if primary {
+                    Constraint::PrimaryKey {
+                        key,
+                        using_index: false,
+                    }
+                } else {
+                    Constraint::Unique {
+                        key,
+                        using_index: false,
+                    }
+                },
+                not_valid: false,
+            },
+        );
+        blocks_writes_while_building(add);
+        return;
+    }
     add.push(
         Phase::Indexes,
         Statement::CreateKeyIndex {
@@ -1313,6 +1411,8 @@ fn step(statement: Statement) -> Step {
         S::DropIndex { .. } | S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
+        S::CreateSequence { .. } => (Lock::None, vec![], None),
+        S::SequenceOwnedBy { .. } => (Lock::AccessExclusive, vec![], None),
         S::CreateGuardTrigger { .. } => (Lock::ShareRowExclusive, vec![], None),
         S::DropTrigger { .. } => (Lock::AccessExclusive, vec![], None),
         S::RowLevelSecurity { .. }
@@ -1673,6 +1773,61 @@ impl Step {
     }
 }
 
+/// The sequence a new column's `nextval('...')` default draws from (a `serial` column's),
+/// created before the column (if it is not there already) and owned by it after.
+fn create_sequence(table: &str, column: &ColumnModel, phase: Phase, add: &mut Steps) {
+    let Some(name) = column
+        .default
+        .as_deref()
+        .and_then(Statement::sequence_of_default)
+    else {
+        return;
+    };
+    add.push(
+        phase,
+        Statement::CreateSequence {
+            name: name.clone(),
+            sql_type: crate::render::sequence_type(&canonical_type(&column.sql_type)),
+        },
+    );
+    if crate::render::same_schema(&name, table) {
+        add.push(
+            Phase::Finish,
+            Statement::SequenceOwnedBy {
+                name,
+                table: table.into(),
+                column: column.name.clone(),
+            },
+        );
+    }
+}
+
+/// Whether `table` is a partitioned table in the target.
+fn is_partitioned(to: &SchemaModel, table: &str) -> bool {
+    to.table(table).is_some_and(|t| t.partition_by.is_some())
+}
+
+/// Whether `table` is a partition of another in the target.
+fn is_partition(to: &SchemaModel, table: &str) -> bool {
+    to.table(table).is_some_and(|t| t.partition_of.is_some())
+}
+
+/// The last step builds an index in one statement: it takes time and I/O in proportion to the
+/// table, and writes wait for it.
+fn blocks_writes_while_building(add: &mut Steps) {
+    if let Some((_, step)) = add.0.last_mut() {
+        step.hazards.extend([Hazard::BuildsIndex, Hazard::BlocksWrites]);
+        step.statement_timeout = None;
+    }
+}
+
+/// Whether the target holds the constraint `NOT VALID` (a model read from a database can): it
+/// is added so, and not validated.
+fn left_not_valid(to: &SchemaModel, table: &str, name: &str) -> bool {
+    to.table(table)
+        .is_some_and(|t| t.not_valid.iter().any(|n| n == name))
+}
+
 /// The column sets of a table's primary key, unique constraints and unique indexes on columns.
 fn unique_keys(table: &crate::model::TableModel) -> Vec<Vec<String>> {
     let mut keys: Vec<Vec<String>> = table
@@ -1922,15 +2077,19 @@ fn repoint_foreign_keys(diff: &SchemaDiff, to: &SchemaModel, add: &mut Steps) {
                 _ => false,
             });
             if points_at_dropped && !planned {
+                let partitioned = table.partition_by.is_some();
                 add.push(Phase::Unhook, drop_constraint(&table.name, &fk.name));
                 add.push(
                     Phase::ForeignKeys,
                     Statement::AddConstraint {
                         table: table.name.clone(),
                         constraint: Constraint::ForeignKey(fk.clone()),
-                        not_valid: true,
+                        not_valid: !partitioned,
                     },
                 );
+                if partitioned {
+                    continue;
+                }
                 add.push(
                     Phase::ValidateForeignKeys,
                     Statement::ValidateConstraint {
