@@ -130,7 +130,7 @@ fn subjects(rows: &[SelectSupportTicket]) -> Vec<&str> {
 }
 
 #[test]
-fn a_physician_pages_through_their_tickets_with_a_status_newest_first_each_once() {
+fn a_physicians_tickets_with_a_status_are_theirs_newest_first() {
     let c = clinic();
     let a = c.providers[0];
     let expected = c.expected(
@@ -142,30 +142,18 @@ fn a_physician_pages_through_their_tickets_with_a_status_newest_first_each_once(
     block_on(async {
         let mut db = Db::connect(&c.physician_url).await.unwrap();
         let tx = provider_transaction(&mut db, &names, a).await.unwrap();
-        // Pages of two: the second page ends between a5 and a6, raised in the same instant.
-        let mut seen: Vec<SelectSupportTicket> = Vec::new();
-        let mut pages = 0;
-        loop {
-            let query = provider_tickets_with_status(a, Open, 2, seen.last());
-            let page = tx.fetch_all(&query).await.unwrap();
-            if page.is_empty() {
-                break;
-            }
-            assert!(page.len() <= 2);
-            pages += 1;
-            seen.extend(page);
-        }
-        assert_eq!(pages, 3);
-        assert_eq!(subjects(&seen), expected);
-        let ids: HashSet<Uuid> = seen.iter().map(|t| t.ticket_id).collect();
-        assert_eq!(ids.len(), seen.len(), "a ticket came twice");
-        assert!(seen.iter().all(|t| t.provider_id == a && t.status == Open));
+        let open = tx
+            .fetch_all(&provider_tickets_with_status(a, Open))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&open), expected);
+        assert!(open.iter().all(|t| t.provider_id == a && t.status == Open));
         tx.commit().await.unwrap();
     });
 }
 
 #[test]
-fn a_physicians_recent_tickets_are_their_newest_up_to_the_limit() {
+fn a_physician_pages_through_their_recent_tickets_each_once_across_a_tie() {
     let c = clinic();
     let a = c.providers[0];
     let mut expected = c.expected(
@@ -177,12 +165,27 @@ fn a_physicians_recent_tickets_are_their_newest_up_to_the_limit() {
     block_on(async {
         let mut db = Db::connect(&c.physician_url).await.unwrap();
         let tx = provider_transaction(&mut db, &names, a).await.unwrap();
-        let all = tx
-            .fetch_all(&provider_recent_tickets(a, 100))
+        // Pages of three: the first page ends between a5 and a6, raised in the same instant.
+        let mut seen: Vec<SelectSupportTicket> = Vec::new();
+        let mut pages = 0;
+        loop {
+            let query = provider_recent_tickets(a, 3, seen.last());
+            let page = tx.fetch_all(&query).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 3);
+            pages += 1;
+            seen.extend(page);
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(subjects(&seen), expected);
+        let ids: HashSet<Uuid> = seen.iter().map(|t| t.ticket_id).collect();
+        assert_eq!(ids.len(), seen.len(), "a ticket came twice");
+        let recent = tx
+            .fetch_all(&provider_recent_tickets(a, 3, None))
             .await
             .unwrap();
-        assert_eq!(subjects(&all), expected);
-        let recent = tx.fetch_all(&provider_recent_tickets(a, 3)).await.unwrap();
         expected.truncate(3);
         assert_eq!(subjects(&recent), expected);
         assert_eq!(recent[0].subject, "a8");
@@ -201,13 +204,13 @@ fn a_physician_never_gets_another_providers_ticket_from_any_of_the_four_queries(
         // Asking for provider B by name inside A's scope: the policy leaves nothing.
         for status in [Open, InProgress] {
             let theirs = tx
-                .fetch_all(&provider_tickets_with_status(b, status, 100, None))
+                .fetch_all(&provider_tickets_with_status(b, status))
                 .await
                 .unwrap();
             assert_eq!(subjects(&theirs), Vec::<&str>::new());
         }
         let theirs = tx
-            .fetch_all(&provider_recent_tickets(b, 100))
+            .fetch_all(&provider_recent_tickets(b, 100, None))
             .await
             .unwrap();
         assert_eq!(subjects(&theirs), Vec::<&str>::new());
@@ -301,7 +304,8 @@ fn an_agents_workload_is_their_tickets_with_the_status_across_providers_oldest_f
 }
 
 #[test]
-fn the_queries_for_the_plan_check_are_the_four_each_led_by_an_equality_on_its_index() {
+fn the_queries_for_the_plan_check_are_the_four_and_a_next_page_each_led_by_an_equality_on_its_index(
+) {
     let physician = physician_queries().unwrap();
     let support_team = support_team_queries().unwrap();
     let named = |queries: &[NamedQuery]| -> Vec<(String, String)> {
@@ -317,13 +321,19 @@ fn the_queries_for_the_plan_check_are_the_four_each_led_by_an_equality_on_its_in
             (
                 "tickets_with_status".to_string(),
                 format!(
-                    r#"{columns} WHERE "provider_id" = $1 AND "status" = $2 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $3"#
+                    r#"{columns} WHERE "provider_id" = $1 AND "status" = $2 ORDER BY "created_at" DESC, "ticket_id" DESC"#
                 )
             ),
             (
                 "recent_tickets".to_string(),
                 format!(
                     r#"{columns} WHERE "provider_id" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2"#
+                )
+            ),
+            (
+                "recent_tickets_next_page".to_string(),
+                format!(
+                    r#"{columns} WHERE "provider_id" = $1 AND "created_at" <= $2 AND ("created_at", "ticket_id") < ($2, $3) ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $4"#
                 )
             ),
         ]
@@ -436,6 +446,10 @@ fn the_four_queries_run_unchanged_on_sqlx_in_a_physicians_scope_and_as_the_suppo
     let c = clinic();
     let (a, b) = (c.providers[0], c.providers[1]);
     let pages_expected = c.expected(
+        |s| s.1 == 0,
+        |w| std::cmp::Reverse((w.created_at, w.ticket_id)),
+    );
+    let open_expected = c.expected(
         |s| s.1 == 0 && s.2 == Open,
         |w| std::cmp::Reverse((w.created_at, w.ticket_id)),
     );
@@ -455,7 +469,7 @@ fn the_four_queries_run_unchanged_on_sqlx_in_a_physicians_scope_and_as_the_suppo
         let mut tx = sx::scoped_transaction(&doctor, scope).await.unwrap();
         let mut seen: Vec<SelectSupportTicket> = Vec::new();
         loop {
-            let query = provider_tickets_with_status(a, Open, 2, seen.last());
+            let query = provider_recent_tickets(a, 3, seen.last());
             let page = sx::fetch_all(&mut *tx, &query).await.unwrap();
             if page.is_empty() {
                 break;
@@ -463,11 +477,15 @@ fn the_four_queries_run_unchanged_on_sqlx_in_a_physicians_scope_and_as_the_suppo
             seen.extend(page);
         }
         assert_eq!(subjects(&seen), pages_expected);
-        let recent = sx::fetch_all(&mut *tx, &provider_recent_tickets(a, 1))
+        let open = sx::fetch_all(&mut *tx, &provider_tickets_with_status(a, Open))
+            .await
+            .unwrap();
+        assert_eq!(subjects(&open), open_expected);
+        let recent = sx::fetch_all(&mut *tx, &provider_recent_tickets(a, 1, None))
             .await
             .unwrap();
         assert_eq!(subjects(&recent), ["a8"]);
-        let theirs = sx::fetch_all(&mut *tx, &provider_recent_tickets(b, 100))
+        let theirs = sx::fetch_all(&mut *tx, &provider_recent_tickets(b, 100, None))
             .await
             .unwrap();
         assert_eq!(subjects(&theirs), Vec::<&str>::new());

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{block_on, TestDb};
-use schema_core::pg::explain::{check_queries, IndexStatus, Problem, QueryReport};
+use schema_core::pg::explain::{check_queries, IndexStatus, Note, Problem, QueryReport};
 use schema_core::{NamedQuery, QueryRole, Schema};
 use shared::schemas::db::schema;
 use shared::schemas::{PHYSICIAN_ROLE, PROVIDER_SETTING, SUPPORT_TEAM_ROLE};
@@ -531,10 +531,12 @@ fn check_fails_on_a_registered_query_the_indexes_do_not_serve() {
 }
 
 #[test]
-fn the_typed_questions_orders_are_sorts_the_seeds_indexes_do_not_give() {
+fn the_typed_questions_pass_each_sort_left_ordering_only_rows_the_index_cannot_tell_apart() {
     // The typed questions order by `created_at` and then the primary key (what keyset paging
-    // needs); the seed's indexes hold neither after their filtered columns, so each plan keeps a
-    // sort, which the check reports with the index that would give the order.
+    // needs); the seed's indexes hold neither after their filtered columns. Where the query
+    // matches an index's whole key with its own equalities, the sort orders exactly the rows
+    // that key finds; where the index gives `created_at` first, only tickets of the same
+    // instant are sorted by their key. Both pass, and the verdict says what is sorted.
     use shared::schemas::db::{physician_queries, support_team_queries};
     let db = clinic();
     let mut tables = Schema::new();
@@ -545,33 +547,99 @@ fn the_typed_questions_orders_are_sorts_the_seeds_indexes_do_not_give() {
         .queries(physician(), physician_queries().unwrap())
         .queries(support_team(), support_team_queries().unwrap());
     let report = check(&db, tables);
-    assert!(!report.passed(), "{report}");
-    for (name, declare) in [
+    eprintln!("{report}");
+    assert!(report.passed(), "{report}");
+    for (name, index) in [
         (
             "tickets_with_status",
-            "index(provider_id, status, created_at(desc), ticket_id(desc))",
+            "support_tickets_provider_id_status_idx",
         ),
-        (
-            "recent_tickets",
-            "index(provider_id, created_at(desc), ticket_id(desc))",
-        ),
-        (
-            "triage_queue",
-            "index(status, priority, created_at, ticket_id)",
-        ),
-        (
-            "agent_workload",
-            "index(assigned_to, status, created_at, ticket_id)",
-        ),
+        ("triage_queue", "support_tickets_status_priority_idx"),
+        ("agent_workload", "support_tickets_assigned_to_status_idx"),
     ] {
         let finding = report.query(name).unwrap();
+        assert_eq!(finding.indexes, [index], "{report}");
         assert!(
-            finding
-                .problems
-                .iter()
-                .any(|problem| matches!(problem, Problem::Sort { .. })),
+            matches!(finding.notes.as_slice(), [Note::SortsOneKey { index: i, .. }] if i == index),
             "{name}: {report}"
         );
-        assert_eq!(finding.declare.as_deref(), Some(declare), "{report}");
     }
+    for name in ["recent_tickets", "recent_tickets_next_page"] {
+        let finding = report.query(name).unwrap();
+        assert_eq!(
+            finding.indexes,
+            ["support_tickets_provider_id_created_at_idx"],
+            "{report}"
+        );
+        assert!(
+            finding.notes.iter().any(|note| matches!(
+                note,
+                Note::SortsTies { presorted, keys }
+                    if presorted == &["created_at"] && keys == &["ticket_id DESC"]
+            )),
+            "{name}: {report}"
+        );
+    }
+    // The next page reads from the previous page's instant on (`created_at <= $2` bounds the
+    // index read), comparing only that instant's tickets by their key.
+    let next = report.query("recent_tickets_next_page").unwrap();
+    assert!(
+        next.notes
+            .iter()
+            .any(|note| matches!(note, Note::FiltersTies { bound, .. } if bound == "created_at")),
+        "{report}"
+    );
+    let printed = report.to_string();
+    assert!(
+        printed.contains(
+            "served; sorts the rows of one key of support_tickets_provider_id_status_idx by"
+        ),
+        "{printed}"
+    );
+}
+
+#[test]
+fn a_sort_of_more_than_one_key_s_rows_fails_naming_the_index_that_would_give_the_order() {
+    // Paged newest first with a status, the physician's list is either sorted from a range
+    // the index does not order or filtered out of the provider's newest tickets: both fail,
+    // and the check names the index that serves every page.
+    use shared::schemas::db::{SupportTicket, TicketStatus};
+    let db = clinic();
+    let mut tables = Schema::new();
+    for table in schema().tables() {
+        tables = tables.with_def(table);
+    }
+    let paged = schema_core::query::Select::<SupportTicket>::new()
+        .filter(SupportTicket::provider_id.eq(uuid::Uuid::nil()))
+        .filter(SupportTicket::status.eq(TicketStatus::Open))
+        .order_by(SupportTicket::created_at.desc())
+        .limit(20);
+    let by_subject = schema_core::query::Select::<SupportTicket>::new()
+        .filter(SupportTicket::provider_id.eq(uuid::Uuid::nil()))
+        .order_by(SupportTicket::subject.asc());
+    let tables = tables.queries(
+        physician(),
+        [
+            NamedQuery::new("paged_with_status", paged.to_sql().unwrap().sql),
+            NamedQuery::new("by_subject", by_subject.to_sql().unwrap().sql),
+        ],
+    );
+    let report = check(&db, tables);
+    eprintln!("{report}");
+    assert!(!report.passed(), "{report}");
+    let paged = report.query("paged_with_status").unwrap();
+    assert!(!paged.served(), "{report}");
+    assert_eq!(
+        paged.declare.as_deref(),
+        Some("index(provider_id, status, created_at(desc), ticket_id(desc))"),
+        "{report}"
+    );
+    let by_subject = report.query("by_subject").unwrap();
+    assert!(
+        by_subject
+            .problems
+            .iter()
+            .any(|problem| matches!(problem, Problem::Sort { .. })),
+        "{report}"
+    );
 }

@@ -585,7 +585,8 @@ macro_rules! typed_statements {
                 fetch_stream(&self.$client, self.statements.borrow(), query).await
             }
 
-            /// The first row a typed query reads, if any.
+            /// The first row a typed query reads, if any, asked with `LIMIT 1` (or the query's
+            /// own limit of 0): the server sends no row that would be thrown away.
             pub async fn fetch_optional<T>(
                 &self,
                 query: &Select<T>,
@@ -594,7 +595,8 @@ macro_rules! typed_statements {
                 T: Table,
                 T::Select: FromRow,
             {
-                let rows = self.fetch_stream(query).await?;
+                let query = query.first_row();
+                let rows = self.fetch_stream(&query).await?;
                 pin_mut!(rows);
                 rows.try_next().await
             }

@@ -804,9 +804,11 @@ impl<T: Table> Select<T> {
     /// Continues after `row`, the last row of the previous page: one row comparison over the
     /// order's columns and the primary key (`("created_at", "ticket_id") < ($2, $3)` for a
     /// descending order), which an index on those columns serves at the same cost on every
-    /// page. When the order's directions differ, the comparison is written out as
-    /// `(a > $1 OR (a = $1 AND b < $2) OR ...)`, which means the same. The order's columns
-    /// must be NOT NULL ([`QueryError::NullableKeysetColumn`]).
+    /// page. With more than one key, a bound on the first key alone comes first
+    /// (`"created_at" <= $2 AND ...`, implied by the comparison): an index holding that key
+    /// but not the rest reads from the bound on. When the order's directions differ, the
+    /// comparison is written out as `(a > $1 OR (a = $1 AND b < $2) OR ...)`, which means the
+    /// same. The order's columns must be NOT NULL ([`QueryError::NullableKeysetColumn`]).
     pub fn after<S: RowValues<Table = T>>(mut self, row: &S) -> Self {
         self.after = Some(row.column_values());
         self
@@ -824,6 +826,15 @@ impl<T: Table> Select<T> {
     /// The statement: `SELECT` every column, and its parameters.
     pub fn to_sql(&self) -> Result<QuerySql<'_>, QueryError> {
         render::select(T::TABLE, self, T::TABLE.columns.iter().map(|c| c.name))
+    }
+
+    /// The query for one optional row: its own limit when that is 0 or 1, else `LIMIT 1`, so
+    /// the server sends no row that would be thrown away.
+    pub(crate) fn first_row(&self) -> std::borrow::Cow<'_, Select<T>> {
+        match self.limit {
+            Some(rows) if rows <= 1 => std::borrow::Cow::Borrowed(self),
+            _ => std::borrow::Cow::Owned(self.clone().limit(1)),
+        }
     }
 
     /// `SELECT count(*)` of the rows the filter (and a page's `after`) keeps; order, limit and

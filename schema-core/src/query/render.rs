@@ -176,13 +176,15 @@ fn order_keys<T>(table: &TableDef, order: &[OrderTerm<T>]) -> Vec<Key> {
     keys
 }
 
-/// The condition that keeps the rows after `row` in the order of `keys`.
+/// The condition that keeps the rows after `row` in the order of `keys`. With more than one
+/// key it starts with a bound on the first key alone (`"created_at" <= $2 AND ...`), implied
+/// by the rest: an index that holds the first key but not the tie-breaker reads from the
+/// bound on, and only rows equal in the first key are compared further.
 fn write_keyset<'q>(w: &mut Writer<'q>, keys: &[Key], row: &'q [Value]) {
     let op = |order: SortOrder| match order {
         SortOrder::Asc => ">",
         SortOrder::Desc => "<",
     };
-    let same_direction = keys.windows(2).all(|pair| pair[0].order == pair[1].order);
     if keys.len() == 1 {
         write!(
             w.sql,
@@ -192,7 +194,22 @@ fn write_keyset<'q>(w: &mut Writer<'q>, keys: &[Key], row: &'q [Value]) {
         )
         .unwrap();
         w.bind(row[keys[0].index].get());
-    } else if same_direction {
+        return;
+    }
+    // Each value is bound once and named again by its number.
+    let first = w.params.len() + 1;
+    for key in keys {
+        w.params.push(row[key.index].get());
+    }
+    write!(
+        w.sql,
+        "{} {}= ${first} AND ",
+        quote_ident(keys[0].column),
+        op(keys[0].order)
+    )
+    .unwrap();
+    let same_direction = keys.windows(2).all(|pair| pair[0].order == pair[1].order);
+    if same_direction {
         let names: Vec<&str> = keys.iter().map(|k| k.column).collect();
         write!(
             w.sql,
@@ -201,20 +218,16 @@ fn write_keyset<'q>(w: &mut Writer<'q>, keys: &[Key], row: &'q [Value]) {
             op(keys[0].order)
         )
         .unwrap();
-        for (i, key) in keys.iter().enumerate() {
+        for i in 0..keys.len() {
             if i > 0 {
                 w.sql.push_str(", ");
             }
-            w.bind(row[key.index].get());
+            write!(w.sql, "${}", first + i).unwrap();
         }
         w.sql.push(')');
     } else {
         // A row comparison has one direction; with several, each key decides only where the
-        // keys before it are equal. Each value is bound once and named again by its number.
-        let first = w.params.len() + 1;
-        for key in keys {
-            w.params.push(row[key.index].get());
-        }
+        // keys before it are equal.
         w.sql.push('(');
         for (i, key) in keys.iter().enumerate() {
             if i > 0 {
@@ -585,7 +598,7 @@ mod tests {
         let rendered = query.to_sql().unwrap();
         assert_eq!(
             rendered.sql.replace(ALL, "*"),
-            r#"SELECT * FROM "tickets" WHERE "provider_id" = $1 AND ("created_at", "ticket_id") < ($2, $3) ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $4"#
+            r#"SELECT * FROM "tickets" WHERE "provider_id" = $1 AND "created_at" <= $2 AND ("created_at", "ticket_id") < ($2, $3) ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $4"#
         );
         assert_eq!(rendered.params.len(), 4);
         let by_key = Select::<Ticket>::new()
@@ -607,7 +620,7 @@ mod tests {
         let rendered = query.to_sql().unwrap();
         assert_eq!(
             rendered.sql.replace(ALL, "*"),
-            r#"SELECT * FROM "tickets" WHERE ("status" = $1 OR "rating" > $2) AND ("status" > $3 OR ("status" = $3 AND "created_at" < $4) OR ("status" = $3 AND "created_at" = $4 AND "ticket_id" < $5)) ORDER BY "status", "created_at" DESC, "ticket_id" DESC"#
+            r#"SELECT * FROM "tickets" WHERE ("status" = $1 OR "rating" > $2) AND "status" >= $3 AND ("status" > $3 OR ("status" = $3 AND "created_at" < $4) OR ("status" = $3 AND "created_at" = $4 AND "ticket_id" < $5)) ORDER BY "status", "created_at" DESC, "ticket_id" DESC"#
         );
         assert_eq!(rendered.params.len(), 5);
     }
@@ -630,6 +643,24 @@ mod tests {
                 column: "rating"
             }
         );
+    }
+
+    #[test]
+    fn one_optional_row_is_asked_with_limit_one() {
+        let query = Select::<Ticket>::new()
+            .filter(Ticket::status.eq(Status::Open))
+            .order_by(Ticket::created_at.desc());
+        assert_eq!(
+            sql(&query.first_row()),
+            r#"SELECT * FROM "tickets" WHERE "status" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2"#
+        );
+        let paged = query.clone().limit(20).offset(40);
+        assert_eq!(
+            sql(&paged.first_row()),
+            r#"SELECT * FROM "tickets" WHERE "status" = $1 ORDER BY "created_at" DESC, "ticket_id" DESC LIMIT $2 OFFSET $3"#
+        );
+        let none = query.limit(0);
+        assert!(matches!(none.first_row(), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -116,7 +116,8 @@ where
     }
 }
 
-/// The first row a typed query reads, if any.
+/// The first row a typed query reads, if any, asked with `LIMIT 1` (or the query's own limit
+/// of 0): the server sends no row that would be thrown away.
 pub async fn fetch_optional<'e, E, T>(
     executor: E,
     query: &Select<T>,
@@ -126,6 +127,7 @@ where
     T: Table,
     T::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
+    let query = query.first_row();
     let sql = query.to_sql()?;
     let arguments = arguments(T::TABLE, &sql)?;
     Ok(::sqlx::query_as_with(&sql.sql, arguments)

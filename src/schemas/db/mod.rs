@@ -12,8 +12,7 @@ pub use billing::{
 pub use providers::{InsertProvider, Provider, SelectProvider, UpdateProvider};
 pub use support::{
     InsertSupportTicket, SelectSupportTicket, SupportTicket, TicketCategory, TicketPriority,
-    TicketStatus, UpdateSupportTicket, AGENT_WORKLOAD, PHYSICIAN_ROLE, PROVIDER_SETTING,
-    RECENT_TICKETS, SUPPORT_TEAM_ROLE, TICKETS_WITH_STATUS, TRIAGE_QUEUE,
+    TicketStatus, UpdateSupportTicket, PHYSICIAN_ROLE, PROVIDER_SETTING, SUPPORT_TEAM_ROLE,
 };
 pub use support_queries::{
     agent_workload, physician_queries, provider_recent_tickets, provider_tickets_with_status,
@@ -21,8 +20,13 @@ pub use support_queries::{
 };
 
 use schema_core::pg::{Db, DbTransaction, PgError, RequestScope};
-use schema_core::{NamedQuery, Names, QueryRole, Schema};
+use schema_core::{Names, QueryRole, Schema};
 use uuid::Uuid;
+
+/// Why rendering the application's query shapes cannot fail: each orders by NOT NULL columns
+/// of a table with a primary key, the only conditions a typed select's rendering checks.
+const SHAPES_RENDER: &str =
+    "the support queries order by NOT NULL columns of a table with a primary key";
 
 /// Every table of the application, in the order they are declared (rendering orders them by
 /// their foreign keys), and the queries it asks of them, registered for the plan check as the
@@ -37,17 +41,11 @@ pub fn schema() -> Schema {
             // Any provider: a generic plan does not depend on the scope's value.
             QueryRole::new(PHYSICIAN_ROLE)
                 .setting(PROVIDER_SETTING, "00000000-0000-0000-0000-000000000000"),
-            [
-                NamedQuery::new("tickets_with_status", TICKETS_WITH_STATUS),
-                NamedQuery::new("recent_tickets", RECENT_TICKETS),
-            ],
+            physician_queries().expect(SHAPES_RENDER),
         )
         .queries(
             QueryRole::new(SUPPORT_TEAM_ROLE),
-            [
-                NamedQuery::new("triage_queue", TRIAGE_QUEUE),
-                NamedQuery::new("agent_workload", AGENT_WORKLOAD),
-            ],
+            support_team_queries().expect(SHAPES_RENDER),
         )
 }
 

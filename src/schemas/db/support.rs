@@ -60,25 +60,6 @@ pub const PHYSICIAN_ROLE: &str = "physician";
 /// The role of the support team: it sees the whole triage queue and works the tickets.
 pub const SUPPORT_TEAM_ROLE: &str = "support_team";
 
-/// A physician's tickets with a given status (`provider_id`, `status`): the physician's ticket
-/// list filtered by status, served by the index `(provider_id, status)`.
-pub const TICKETS_WITH_STATUS: &str =
-    "SELECT * FROM support_tickets WHERE provider_id = $1 AND status = $2";
-
-/// A physician's most recent tickets, newest first (`provider_id`, then a page size), served by
-/// the index `(provider_id, created_at DESC)`.
-pub const RECENT_TICKETS: &str =
-    "SELECT * FROM support_tickets WHERE provider_id = $1 ORDER BY created_at DESC LIMIT $2";
-
-/// The support team's triage queue: the tickets with a status, by priority, served by the index
-/// `(status, priority)`.
-pub const TRIAGE_QUEUE: &str = "SELECT * FROM support_tickets WHERE status = $1 ORDER BY priority";
-
-/// An agent's workload: the tickets assigned to them with a status, served by the index
-/// `(assigned_to, status)`.
-pub const AGENT_WORKLOAD: &str =
-    "SELECT * FROM support_tickets WHERE assigned_to = $1 AND status = $2";
-
 /// A physician's request for help, raised from the page where they clicked Help.
 #[derive(PgTable)]
 #[pg(

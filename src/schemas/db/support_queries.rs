@@ -17,39 +17,44 @@ pub const TRIAGE_ORDER: [TicketPriority; 4] = [
     TicketPriority::Low,
 ];
 
-/// A physician's tickets with `status`, newest first, `page_size` to a page; `after` is the
-/// last row of the previous page (`None` for the first), and the next page continues right
-/// after it (`("created_at", "ticket_id") < ($3, $4)`), so paging through gives every ticket
-/// once. For the index `(provider_id, status)`: the query says `provider_id = $1` itself, even
-/// though under the physician's scope the row-level security policy restricts it too. That
-/// index holds no `created_at`: the server either sorts the provider's tickets with that
-/// status, or reads the provider's tickets newest first through `(provider_id, created_at
-/// DESC)` and keeps those with the status, whichever it estimates cheaper.
+/// A physician's tickets with `status`, newest first: the physician's ticket list filtered by
+/// status. For the index `(provider_id, status)`, whose whole key the query matches with its
+/// own equalities (`provider_id = $1`, although under the physician's scope the row-level
+/// security policy restricts it too): the index finds exactly these rows, and the server sorts
+/// them by age (the index holds no `created_at`). The whole list, not a page: with a `LIMIT`,
+/// the server may rather read all of the provider's tickets newest first through
+/// `(provider_id, created_at DESC)` and throw away those of other statuses; paging this list
+/// in index order needs `index(provider_id, status, created_at(desc), ticket_id(desc))`, which
+/// the seed does not declare.
 pub fn provider_tickets_with_status(
     provider_id: Uuid,
     status: TicketStatus,
+) -> Select<SupportTicket> {
+    Select::<SupportTicket>::new()
+        .filter(SupportTicket::provider_id.eq(provider_id))
+        .filter(SupportTicket::status.eq(status))
+        .order_by(SupportTicket::created_at.desc())
+}
+
+/// A physician's tickets, newest first, `page_size` to a page; `after` is the last row of the
+/// previous page (`None` for the first), and the next page continues right after it
+/// (`"created_at" <= $2 AND ("created_at", "ticket_id") < ($2, $3)`), so paging through gives every ticket once, each
+/// page read from where the last one ended. For the index `(provider_id, created_at DESC)`,
+/// whose order is the query's but for the key that breaks ties between tickets raised in the
+/// same instant (the server sorts only those).
+pub fn provider_recent_tickets(
+    provider_id: Uuid,
     page_size: i64,
     after: Option<&SelectSupportTicket>,
 ) -> Select<SupportTicket> {
     let query = Select::<SupportTicket>::new()
         .filter(SupportTicket::provider_id.eq(provider_id))
-        .filter(SupportTicket::status.eq(status))
         .order_by(SupportTicket::created_at.desc())
         .limit(page_size);
     match after {
         Some(last) => query.after(last),
         None => query,
     }
-}
-
-/// A physician's `limit` most recent tickets, newest first. For the index
-/// `(provider_id, created_at DESC)`, whose order is the query's but for the key that breaks
-/// ties between tickets raised in the same instant.
-pub fn provider_recent_tickets(provider_id: Uuid, limit: i64) -> Select<SupportTicket> {
-    Select::<SupportTicket>::new()
-        .filter(SupportTicket::provider_id.eq(provider_id))
-        .order_by(SupportTicket::created_at.desc())
-        .limit(limit)
 }
 
 /// The support team's triage queue at one priority: the tickets with `status` and `priority`,
@@ -83,20 +88,51 @@ pub fn agent_workload(agent: &str, status: TicketStatus) -> Select<SupportTicket
         .order_by(SupportTicket::created_at.asc())
 }
 
-/// A physician's two queries, named as the application registers them for the plan check
-/// (`tickets_with_status`, `recent_tickets`), each rendered with placeholder values (a nil
-/// provider, `OPEN`, pages of 20): a statement's text does not depend on its values, so these
-/// are the shapes the physician asks. A page continuing `after` a row adds its row comparison
-/// to the first one's shape.
+/// A physician's queries, named as the application registers them for the plan check
+/// (`tickets_with_status`, `recent_tickets` and `recent_tickets_next_page`), each rendered
+/// with placeholder values (a nil provider, `OPEN`, pages of 20): a statement's text does not
+/// depend on its values, so these are the shapes the physician asks. A page continuing
+/// `after` a row adds its row comparison to the first page's shape: a shape of its own.
 pub fn physician_queries() -> Result<Vec<NamedQuery>, QueryError> {
     let provider = Uuid::nil();
+    let last = placeholder_ticket(provider);
     named([
         (
             "tickets_with_status",
-            provider_tickets_with_status(provider, TicketStatus::Open, 20, None),
+            provider_tickets_with_status(provider, TicketStatus::Open),
         ),
-        ("recent_tickets", provider_recent_tickets(provider, 20)),
+        (
+            "recent_tickets",
+            provider_recent_tickets(provider, 20, None),
+        ),
+        (
+            "recent_tickets_next_page",
+            provider_recent_tickets(provider, 20, Some(&last)),
+        ),
     ])
+}
+
+/// A row to continue after when rendering a next page's shape; only its shape matters.
+fn placeholder_ticket(provider_id: Uuid) -> SelectSupportTicket {
+    SelectSupportTicket {
+        ticket_id: Uuid::nil(),
+        provider_id,
+        subject: String::new(),
+        description: String::new(),
+        context_url: None,
+        context_metadata: None,
+        category: None,
+        priority: TicketPriority::Medium,
+        status: TicketStatus::Open,
+        assigned_to: None,
+        resolution_notes: None,
+        resolved_at: None,
+        satisfaction_rating: None,
+        satisfaction_comment: None,
+        screenshot_path: None,
+        created_at: chrono::DateTime::UNIX_EPOCH,
+        updated_at: chrono::DateTime::UNIX_EPOCH,
+    }
 }
 
 /// The support team's two queries, named as the application registers them for the plan

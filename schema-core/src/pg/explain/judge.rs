@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::conditions::{condition, conjuncts, sort_key, Condition, Operand};
-use super::report::{IndexFinding, IndexStatus, Problem, QueryFinding, QueryReport};
+use super::report::{IndexFinding, IndexStatus, Note, Problem, QueryFinding, QueryReport};
 use super::{Catalog, CatalogIndex, PlanResult};
 use crate::Schema;
 
@@ -25,11 +25,21 @@ struct Scan {
     heap_only: bool,
 }
 
+/// One sort in a plan.
+#[derive(Debug, Default)]
+struct SortFact {
+    /// `Sort Key`, as printed (`created_at DESC`).
+    keys: Vec<String>,
+    /// An `Incremental Sort`'s `Presorted Key`: the first keys, which its input already has in
+    /// order; empty for a `Sort`.
+    presorted: Vec<String>,
+}
+
 /// The facts of a plan the check reads: every read of a table, every sort.
 #[derive(Debug, Default)]
 struct PlanFacts {
     scans: Vec<Scan>,
-    sorts: Vec<Vec<String>>,
+    sorts: Vec<SortFact>,
 }
 
 /// Collects the reads and sorts of a plan node and the nodes under it. A `Bitmap Index Scan`
@@ -64,17 +74,21 @@ fn collect(node: &Value, heap: Option<&str>, facts: &mut PlanFacts) {
             heap_only: false,
         }),
         "Sort" | "Incremental Sort" => {
-            let keys = node
-                .get("Sort Key")
-                .and_then(Value::as_array)
-                .map(|keys| {
-                    keys.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            facts.sorts.push(keys);
+            let list = |key: &str| -> Vec<String> {
+                node.get(key)
+                    .and_then(Value::as_array)
+                    .map(|keys| {
+                        keys.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            facts.sorts.push(SortFact {
+                keys: list("Sort Key"),
+                presorted: list("Presorted Key"),
+            });
         }
         _ => {}
     }
@@ -109,6 +123,7 @@ pub(super) fn judge(schema: &Schema, plans: &[PlanResult], catalog: &Catalog) ->
                     role,
                     indexes: Vec::new(),
                     problems: vec![Problem::NotPlanned(message.clone())],
+                    notes: Vec::new(),
                     declare: None,
                 });
                 continue;
@@ -270,6 +285,7 @@ fn served_indexes(facts: &PlanFacts, catalog: &Catalog) -> Vec<(String, String)>
 /// Judges one query's plan.
 fn judge_query(name: String, role: String, facts: &PlanFacts, catalog: &Catalog) -> QueryFinding {
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
     let mut indexes = Vec::new();
     for scan in &facts.scans {
         match &scan.index {
@@ -299,16 +315,37 @@ fn judge_query(name: String, role: String, facts: &PlanFacts, catalog: &Catalog)
             }
         }
         if let Some(filter) = &scan.filter {
-            problems.push(Problem::Filter {
-                table: scan.relation.clone(),
-                condition: filter.clone(),
-            });
+            let mut rest = Vec::new();
+            for part in conjuncts(filter) {
+                match filters_ties(part, scan, catalog) {
+                    Some(note) => notes.push(note),
+                    None => rest.push(part),
+                }
+            }
+            if !rest.is_empty() {
+                problems.push(Problem::Filter {
+                    table: scan.relation.clone(),
+                    condition: if rest.len() == 1 {
+                        filter.clone()
+                    } else {
+                        rest.iter()
+                            .map(|part| format!("({part})"))
+                            .collect::<Vec<_>>()
+                            .join(" AND ")
+                    },
+                });
+            }
         }
     }
-    for keys in &facts.sorts {
-        problems.push(Problem::Sort { keys: keys.clone() });
+    for sort in &facts.sorts {
+        match bounded_sort(sort, facts, catalog) {
+            Some(note) => notes.push(note),
+            None => problems.push(Problem::Sort {
+                keys: sort.keys.clone(),
+            }),
+        }
     }
-    let declare = if problems.is_empty() {
+    let declare = if problems.is_empty() && notes.is_empty() {
         None
     } else {
         index_to_declare(facts, catalog)
@@ -318,8 +355,112 @@ fn judge_query(name: String, role: String, facts: &PlanFacts, catalog: &Catalog)
         role,
         indexes,
         problems,
+        notes,
         declare,
     }
+}
+
+/// Whether the filter part `part` of `scan` throws away only rows equal in what the index
+/// reads them by: a keyset page's row comparison (`ROW(created_at, ticket_id) < ROW($2, $3)`)
+/// whose first column the index bounds itself (`created_at <= $2` in its `Index Cond`) and
+/// whose other columns are the table's primary key, so only rows of the bound's instant are
+/// read and compared further.
+fn filters_ties(part: &str, scan: &Scan, catalog: &Catalog) -> Option<Note> {
+    let inside = part.strip_prefix("ROW(")?;
+    let (columns, rest) = inside.split_once(')')?;
+    let columns: Vec<&str> = columns.split(", ").map(str::trim).collect();
+    let rest = rest.trim_start();
+    if !["<", ">", "<=", ">="]
+        .iter()
+        .any(|op| rest.starts_with(&format!("{op} ROW(")))
+    {
+        return None;
+    }
+    let (first, others) = columns.split_first()?;
+    let primary = catalog
+        .indexes
+        .iter()
+        .find(|i| i.relation == scan.relation && i.primary)?;
+    if others.is_empty()
+        || !others
+            .iter()
+            .all(|c| primary.column_names.iter().any(|p| p == c))
+    {
+        return None;
+    }
+    let bounded = scan
+        .index_cond
+        .as_deref()
+        .map(conjuncts)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(condition)
+        .any(|c| {
+            c.column.as_deref() == Some(*first)
+                && matches!(c.operator.as_str(), "<" | "<=" | ">" | ">=")
+                && c.operand != Operand::Setting
+        });
+    bounded.then(|| Note::FiltersTies {
+        bound: first.to_string(),
+        condition: part.to_string(),
+    })
+}
+
+/// Whether `sort` orders only rows an index cannot tell apart, and which kind of rows:
+/// - an `Incremental Sort` whose keys after the presorted ones are the table's primary key
+///   sorts only the rows equal in the presorted keys (rows inserted in the same instant, for a
+///   tie-breaker after a timestamp);
+/// - a `Sort` over index reads whose every key column the query itself matches with an
+///   equality sorts only the rows of one key: exactly the rows the index finds.
+///
+/// Any other sort orders rows an index reads in another order, or all of a range: a problem.
+fn bounded_sort(sort: &SortFact, facts: &PlanFacts, catalog: &Catalog) -> Option<Note> {
+    let relation = &facts.scans.first()?.relation;
+    if !sort.presorted.is_empty() {
+        let primary = catalog
+            .indexes
+            .iter()
+            .find(|i| i.relation == *relation && i.primary)?;
+        let rest: Vec<String> = sort
+            .keys
+            .iter()
+            .skip(sort.presorted.len())
+            .cloned()
+            .collect();
+        let ties_only = !rest.is_empty()
+            && rest
+                .iter()
+                .all(|key| primary.column_names.contains(&sort_key(key).0));
+        return ties_only.then(|| Note::SortsTies {
+            presorted: sort.presorted.clone(),
+            keys: rest,
+        });
+    }
+    let reads: Vec<&Scan> = facts.scans.iter().filter(|s| !s.heap_only).collect();
+    let [read] = reads.as_slice() else {
+        return None;
+    };
+    let index = find_index(catalog, &read.relation, read.index.as_deref()?)?;
+    let equalities: Vec<String> = read
+        .index_cond
+        .as_deref()
+        .map(conjuncts)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(condition)
+        .filter(|c| {
+            c.operator == "=" && matches!(c.operand, Operand::Parameter | Operand::Constant)
+        })
+        .filter_map(|c| c.column)
+        .collect();
+    let whole_key = index
+        .column_names
+        .iter()
+        .all(|column| equalities.contains(column));
+    whole_key.then(|| Note::SortsOneKey {
+        index: index.name.clone(),
+        keys: sort.keys.clone(),
+    })
 }
 
 /// The `index(...)` attribute that would serve the query's reads of its first table: its own
@@ -357,10 +498,19 @@ fn index_to_declare(facts: &PlanFacts, catalog: &Catalog) -> Option<String> {
     let mut columns: Vec<(String, String)> =
         equalities.iter().map(|c| (c.clone(), c.clone())).collect();
     if let Some(range) = ranges.iter().find(|r| !equalities.contains(r)) {
-        columns.push((range.clone(), range.clone()));
+        // Read in the order's direction when the order starts with the range's column.
+        let attribute = facts
+            .sorts
+            .first()
+            .and_then(|sort| sort.keys.first())
+            .map(|key| sort_key(key))
+            .filter(|(column, options)| column == range && !options.is_empty())
+            .map(|(column, options)| format!("{column}({})", options.join(", ")))
+            .unwrap_or_else(|| range.clone());
+        columns.push((range.clone(), attribute));
     }
-    if let Some(keys) = facts.sorts.first() {
-        for key in keys {
+    if let Some(sort) = facts.sorts.first() {
+        for key in &sort.keys {
             let (column, options) = sort_key(key);
             if !columns.iter().any(|(c, _)| *c == column) {
                 let attribute = if options.is_empty() {
@@ -410,6 +560,7 @@ mod tests {
                 .map(|c| c.split(' ').next().unwrap().to_string())
                 .collect(),
             constraint: name.ends_with("_pkey"),
+            primary: name.ends_with("_pkey"),
             special: false,
         }
     }

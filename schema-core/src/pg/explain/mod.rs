@@ -60,7 +60,7 @@ mod conditions;
 mod judge;
 mod report;
 
-pub use report::{IndexFinding, IndexStatus, Problem, QueryFinding, QueryReport};
+pub use report::{IndexFinding, IndexStatus, Note, Problem, QueryFinding, QueryReport};
 
 /// The name the check's prepared statement has on PostgreSQL 15 (deallocated after each use).
 const PREPARED_NAME: &str = "schema_core_plan_check";
@@ -234,6 +234,8 @@ struct CatalogIndex {
     column_names: Vec<String>,
     /// Behind a primary key, unique or exclusion constraint.
     constraint: bool,
+    /// The primary key's index.
+    primary: bool,
     /// Partial (with a `WHERE`), or of another method than btree: never judged redundant.
     special: bool,
 }
@@ -270,7 +272,8 @@ async fn read_indexes(client: &Client, schema: &Schema) -> Result<Catalog, PgErr
                     EXISTS (SELECT FROM pg_catalog.pg_constraint k \
                             WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid \
                               AND k.contype IN ('p', 'u', 'x')), \
-                    x.indpred IS NOT NULL OR am.amname <> 'btree' \
+                    x.indpred IS NOT NULL OR am.amname <> 'btree', \
+                    x.indisprimary \
              FROM unnest($1::text[]) WITH ORDINALITY AS t(name, ord) \
              JOIN pg_catalog.pg_index x ON x.indrelid = pg_catalog.to_regclass(t.name) \
              JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
@@ -291,6 +294,7 @@ async fn read_indexes(client: &Client, schema: &Schema) -> Result<Catalog, PgErr
             column_names: row.get(4),
             constraint: row.get(5),
             special: row.get(6),
+            primary: row.get(7),
         });
     }
     let rows = client

@@ -13,6 +13,9 @@ pub struct QueryFinding {
     pub indexes: Vec<String>,
     /// Why the indexes do not serve it; empty when they do.
     pub problems: Vec<Problem>,
+    /// What a served query still does besides reading its index: a sort of the few rows the
+    /// index cannot order. Reported, not a failure.
+    pub notes: Vec<Note>,
     /// The `index(...)` attribute that would serve it, when no declared index starts with the
     /// columns it needs.
     pub declare: Option<String>,
@@ -98,6 +101,59 @@ impl fmt::Display for Problem {
                 write!(f, "Filter on {table}: {condition}")
             }
             Problem::Sort { keys } => write!(f, "Sort left over: {}", keys.join(", ")),
+        }
+    }
+}
+
+/// A sort the check accepts, because it orders only rows the index cannot tell apart; the
+/// verdict names it, with the index that would read them in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Note {
+    /// The query matches every key column of the index with an equality of its own, and the
+    /// rows of that one key (exactly the rows the index finds) are sorted.
+    SortsOneKey {
+        /// The index.
+        index: String,
+        /// The sort's keys, as the plan prints them.
+        keys: Vec<String>,
+    },
+    /// The index gives the order's first keys; only rows equal in those are sorted, by the
+    /// primary key that breaks their ties (an `Incremental Sort`).
+    SortsTies {
+        /// The keys the index gives (`Presorted Key`).
+        presorted: Vec<String>,
+        /// The primary key's columns that order the ties.
+        keys: Vec<String>,
+    },
+    /// A keyset page's row comparison left as a filter: the index bounds its first column,
+    /// so the rows read and thrown away are only those equal to the previous page's last row
+    /// in that column (the index does not hold the primary key that breaks their ties).
+    FiltersTies {
+        /// The column the index bounds.
+        bound: String,
+        /// The row comparison, as the plan prints it.
+        condition: String,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::SortsOneKey { index, keys } => write!(
+                f,
+                "sorts the rows of one key of {index} by {}",
+                keys.join(", ")
+            ),
+            Note::SortsTies { presorted, keys } => write!(
+                f,
+                "sorts only rows equal in {} by {}",
+                presorted.join(", "),
+                keys.join(", ")
+            ),
+            Note::FiltersTies { bound, condition } => {
+                write!(f, "filters only rows equal in {bound} by {condition}")
+            }
         }
     }
 }
@@ -198,7 +254,14 @@ impl fmt::Display for QueryReport {
             .iter()
             .map(|q| {
                 let verdict = if q.served() {
-                    "served".to_string()
+                    let mut text = "served".to_string();
+                    for note in &q.notes {
+                        text.push_str(&format!("; {note}"));
+                    }
+                    if let (false, Some(declare)) = (q.notes.is_empty(), &q.declare) {
+                        text.push_str(&format!(" (to read them in order: #[pg({declare})])"));
+                    }
+                    text
                 } else {
                     let mut text = format!(
                         "NOT SERVED: {}",
