@@ -2171,3 +2171,312 @@ fn a_table_declared_in_another_schema_moves_there_with_its_rows_when_its_place_i
         350
     );
 }
+
+fn foreign_key(name: &str, column: &str, table: &str, referenced: &str) -> ForeignKeyModel {
+    ForeignKeyModel {
+        name: name.into(),
+        columns: vec![column.into()],
+        references_table: table.into(),
+        references_columns: vec![referenced.into()],
+        on_delete: ReferentialAction::NoAction,
+        on_update: ReferentialAction::NoAction,
+    }
+}
+
+#[test]
+fn serial_columns_get_their_sequence_created_and_owned() {
+    let a = model_of(vec![table_of("orders", &[("id", "integer", false)])]);
+    let mut b = a.clone();
+    // A new table and a new column numbered by `serial`, as the server prints them.
+    b.tables.push(table_of(
+        "items",
+        &[("id", "integer", false), ("label", "text", true)],
+    ));
+    column(&mut b.tables[1], "id").default = Some("nextval('items_id_seq'::regclass)".into());
+    let mut line = ColumnModel::new("line", "bigint", false);
+    line.default = Some("nextval('orders_line_seq'::regclass)".into());
+    b.tables[0].columns.push(line);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO orders VALUES (1), (2)")
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = sqls(&plan);
+    assert!(
+        sql.contains(&"CREATE SEQUENCE IF NOT EXISTS items_id_seq AS integer"),
+        "{sql:#?}"
+    );
+    assert!(sql.contains(&r#"ALTER SEQUENCE orders_line_seq OWNED BY "orders"."line""#));
+    assert_eq!(r.count("SELECT count(DISTINCT line) FROM orders"), 2);
+    r.db.client()
+        .batch_execute("INSERT INTO items (label) VALUES ('a'), ('b')")
+        .unwrap();
+    assert_eq!(r.count("SELECT max(id)::bigint FROM items"), 2);
+    // Owned: dropping the column drops its sequence.
+    let plan = r.to(&b, &a, &["items", "orders.line"]).unwrap();
+    assert!(sqls(&plan).iter().all(|s| !s.contains("SEQUENCE")));
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_class WHERE relkind = 'S'"),
+        0
+    );
+}
+
+#[test]
+fn a_drop_a_view_depends_on_is_refused_when_planned_naming_the_view() {
+    let a = model_of(vec![table_of(
+        "accounts",
+        &[
+            ("id", "integer", false),
+            ("email", "text", true),
+            ("note", "text", true),
+        ],
+    )]);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute(
+            "CREATE VIEW account_emails AS SELECT id, email FROM accounts; \
+             CREATE MATERIALIZED VIEW account_count AS SELECT count(*) FROM accounts",
+        )
+        .unwrap();
+    let mut b = a.clone();
+    b.tables[0].columns.retain(|c| c.name != "email");
+    let refused = |r: &mut Replay, b: &SchemaModel, allow: &[&str]| match r.to(&a, b, allow) {
+        Err(EvolveError::Refused(refused)) => refused
+            .blocked
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    };
+    assert_eq!(
+        refused(&mut r, &b, &["accounts.email"]),
+        [
+            "accounts.email: view account_emails depends on it and the schema does not manage \
+          them; drop or change them first, or keep accounts.email"
+        ]
+    );
+    // A column no view uses goes.
+    let mut c = a.clone();
+    c.tables[0].columns.retain(|c| c.name != "note");
+    r.to(&a, &c, &["accounts.note"]).unwrap();
+    // The table itself: both views name it.
+    let empty = SchemaModel::empty();
+    assert_eq!(
+        refused(&mut r, &empty, &["accounts"]),
+        [
+            "accounts: materialized view account_count, view account_emails depend on it and the \
+          schema does not manage them; drop or change them first, or keep accounts"
+        ]
+    );
+    assert_eq!(r.count("SELECT count(*) FROM account_emails"), 0);
+}
+
+#[test]
+fn tables_and_keys_come_in_an_order_postgresql_accepts() {
+    // Dropped together, the referenced table read first.
+    let parent = table_of(
+        "parents",
+        &[("id", "integer", false), ("code", "text", false)],
+    );
+    let mut child = table_of(
+        "children",
+        &[("id", "integer", false), ("parent_id", "integer", true)],
+    );
+    child.foreign_keys.push(foreign_key(
+        "children_parent_id_fkey",
+        "parent_id",
+        "parents",
+        "id",
+    ));
+    let a = model_of(vec![parent.clone(), child.clone()]);
+    let mut r = Replay::new(&a);
+    let reversed = model_of(vec![child, parent.clone()]);
+    let only = model_of(vec![table_of("others", &[("id", "integer", false)])]);
+    r.to(&reversed, &only, &["children", "parents"]).unwrap();
+    // A new table's foreign key to a key the same plan adds to an existing table.
+    let a = model_of(vec![parent]);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO parents VALUES (1, 'a')")
+        .unwrap();
+    let mut b = a.clone();
+    b.tables[0]
+        .unique
+        .push(KeyModel::new("parents_code_key", vec!["code".into()]));
+    let mut coded = table_of(
+        "coded",
+        &[("id", "integer", false), ("parent_code", "text", true)],
+    );
+    coded.foreign_keys.push(foreign_key(
+        "coded_parent_code_fkey",
+        "parent_code",
+        "parents",
+        "code",
+    ));
+    b.tables.push(coded);
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = sqls(&plan);
+    let at = |text: &str| sql.iter().position(|s| s.contains(text)).unwrap();
+    assert!(
+        at("ADD CONSTRAINT \"parents_code_key\"") < at("ADD CONSTRAINT \"coded_parent_code_fkey\"")
+    );
+}
+
+/// A table partitioned by range of `id` with two partitions, as a database holding one reads.
+fn partitioned(columns: &[(&str, &str, bool)]) -> Vec<TableModel> {
+    let mut parent = table_of("events", columns);
+    parent.primary_key = None;
+    parent.partition_by = Some("RANGE (id)".into());
+    let partitions =
+        [(1, "FROM (0) TO (100)"), (2, "FROM (100) TO (200)")].map(|(n, bound)| TableModel {
+            primary_key: None,
+            partition_of: Some(schema_core::model::PartitionOf {
+                parent: "events".into(),
+                bound: format!("FOR VALUES {bound}"),
+            }),
+            ..table_of(&format!("events_{n}"), columns)
+        });
+    let mut tables = vec![parent];
+    tables.extend(partitions);
+    tables
+}
+
+#[test]
+fn partitioned_tables_are_read_as_they_are_and_changed_as_postgresql_accepts() {
+    let columns = [
+        ("id", "integer", false),
+        ("kind", "text", true),
+        ("old", "text", true),
+    ];
+    let mut kinds = table_of(
+        "kinds",
+        &[("id", "integer", false), ("name", "text", false)],
+    );
+    kinds
+        .unique
+        .push(KeyModel::new("kinds_name_key", vec!["name".into()]));
+    let mut a = model_of(vec![kinds.clone()]);
+    a.tables.extend(partitioned(&columns));
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute(
+            "INSERT INTO kinds VALUES (1, 'a'); \
+             INSERT INTO events SELECT g, 'a', 'x' FROM generate_series(1, 150) g",
+        )
+        .unwrap();
+    // An index, a key and a foreign key on the partitioned table; a column dropped from it.
+    let mut b = model_of(vec![kinds.clone()]);
+    b.tables.extend(partitioned(&[
+        ("id", "integer", false),
+        ("kind", "text", true),
+    ]));
+    let events = &mut b.tables[1];
+    events.indexes.push(IndexModel {
+        name: "events_kind_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::new("kind", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    });
+    events.primary_key = Some(KeyModel::new("events_pkey", vec!["id".into()]));
+    events
+        .foreign_keys
+        .push(foreign_key("events_kind_fkey", "kind", "kinds", "name"));
+    let plan = r.to(&a, &b, &["events.old"]).unwrap();
+    let build = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.starts_with("CREATE INDEX"))
+        .unwrap();
+    assert!(!build.sql.contains("CONCURRENTLY"), "{}", build.sql);
+    assert!(build.hazards.contains(&Hazard::BlocksWrites));
+    assert!(sqls(&plan)
+        .iter()
+        .all(|s| !s.contains("events_1") && !s.contains("events_2")));
+    // Read back, the partitions hold none of the copies as their own (the oracle compared
+    // them); and the rows are where they were.
+    assert_eq!(r.count("SELECT count(*) FROM events_2"), 51);
+    // Dropped whole: the partitions go with their table.
+    let plan = r
+        .to(
+            &b,
+            &model_of(vec![kinds]),
+            &["events", "events_1", "events_2"],
+        )
+        .unwrap();
+    assert_eq!(sqls(&plan), [r#"DROP TABLE "events""#]);
+}
+
+#[test]
+fn what_the_model_cannot_see_is_listed_and_hazards_say_an_index_or_privileges_change() {
+    let mut a = model_of(vec![table_of(
+        "notes",
+        &[("id", "integer", false), ("body", "text", true)],
+    )]);
+    a.tables[0].indexes.push(IndexModel {
+        name: "notes_body_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::new("body", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    });
+    a.tables[0].grants.push(GrantModel {
+        role: "public".into(),
+        privilege: "SELECT".into(),
+        columns: Vec::new(),
+    });
+    let mut r = Replay::new(&a);
+    r.db.login_role_with("editor", "");
+    let editor = r.db.role_name("editor");
+    r.db.client()
+        .batch_execute(&format!(
+            "ALTER TABLE notes ALTER COLUMN body TYPE text COLLATE \"C\"; \
+             ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0) NO INHERIT; \
+             ALTER TABLE notes REPLICA IDENTITY FULL; \
+             GRANT UPDATE ON notes TO \"{editor}\" WITH GRANT OPTION"
+        ))
+        .unwrap();
+    let client = r.connect();
+    let config: ConnectConfig = r.db.url().parse().unwrap();
+    let mut code = a.clone();
+    code.tables[0]
+        .checks
+        .push(check("notes_id_check", "id > 0"));
+    let live = r.block_on(read_model(&client, &Scope::of(&code))).unwrap();
+    let fresh = r
+        .block_on(shadow_model(&client, &config, &code, Shadow::SameServer))
+        .unwrap();
+    let found = diff(&live, &fresh);
+    assert!(found.is_empty(), "{:#?}", found.changes);
+    let note = |what: &str| {
+        format!("notes: {what} in the database, which the schema does not manage (left alone)")
+    };
+    assert_eq!(
+        schema_core::pg::evolve::drift_lines(&found),
+        [
+            note("REPLICA IDENTITY FULL"),
+            note(&format!("UPDATE to {editor}: WITH GRANT OPTION")),
+            note("check notes_id_check: NO INHERIT"),
+            note("column body: COLLATE \"C\""),
+        ]
+    );
+    // An index dropped and a privilege revoked each say so.
+    let mut b = code.clone();
+    b.tables[0].indexes.clear();
+    b.tables[0].grants.clear();
+    let (plan, _) = r.plan(&code, &b);
+    let of = |prefix: &str| {
+        plan.steps
+            .iter()
+            .find(|s| s.sql.starts_with(prefix))
+            .unwrap()
+            .hazards
+            .clone()
+    };
+    assert_eq!(of("DROP INDEX"), [Hazard::DropsIndex]);
+    assert_eq!(of("REVOKE"), [Hazard::ChangesPrivileges]);
+}

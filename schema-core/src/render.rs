@@ -539,7 +539,9 @@ impl Statement {
             } else {
                 let len = rest
                     .bytes()
-                    .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'$')
+                    .take_while(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'$'
+                    })
                     .count();
                 if len == 0 || rest.as_bytes()[0].is_ascii_digit() {
                     return None;
@@ -659,13 +661,23 @@ pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
     let sequences: Vec<(&str, String)> = table
         .columns
         .iter()
-        .filter_map(|c| Some((c.name.as_str(), Statement::sequence_of_default(c.default.as_deref()?)?)))
+        .filter_map(|c| {
+            Some((
+                c.name.as_str(),
+                Statement::sequence_of_default(c.default.as_deref()?)?,
+            ))
+        })
         .collect();
     let mut statements: Vec<Statement> = sequences
         .iter()
         .map(|(column, sequence)| Statement::CreateSequence {
             name: sequence.clone(),
-            sql_type: sequence_type(&table.column(column).expect("a column of the table").sql_type),
+            sql_type: sequence_type(
+                &table
+                    .column(column)
+                    .expect("a column of the table")
+                    .sql_type,
+            ),
         })
         .collect();
     statements.push(Statement::CreateTable(Box::new(table.clone())));

@@ -316,6 +316,10 @@ pub struct SchemaDiff {
     pub suggestions: Vec<String>,
     /// Tables of the database that the schema does not declare: never touched.
     pub unmanaged_tables: Vec<String>,
+    /// What the first database holds on its tables that the model does not manage and the
+    /// second does not hold (`TableModel::unmanaged`), as `table: note`: listed, never
+    /// planned.
+    pub unmanaged: Vec<String>,
 }
 
 impl SchemaDiff {
@@ -477,6 +481,15 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
                  move it with its rows",
                 new.name, new.name
             ));
+        }
+    }
+    for old in &from.tables {
+        let kept = to
+            .table(&old.name)
+            .map(|t| t.unmanaged.as_slice())
+            .unwrap_or(&[]);
+        for note in old.unmanaged.iter().filter(|n| !kept.contains(n)) {
+            out.unmanaged.push(format!("{}: {note}", old.name));
         }
     }
     for role in &from.roles {
@@ -961,10 +974,9 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
         }
         let planned = |name: &str| {
             out.changes.iter().any(|c| match c {
-                Change::AddForeignKey {
-                    table,
-                    foreign_key,
-                } => *table == new.name && foreign_key.name == name,
+                Change::AddForeignKey { table, foreign_key } => {
+                    *table == new.name && foreign_key.name == name
+                }
                 Change::AddCheck { table, check } => *table == new.name && check.name == name,
                 _ => false,
             })

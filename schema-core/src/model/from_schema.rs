@@ -416,6 +416,7 @@ impl TableModel {
             not_valid: Vec::new(),
             partition_by: None,
             partition_of: None,
+            unmanaged: Vec::new(),
         })
     }
 }

@@ -167,6 +167,15 @@ pub struct TableModel {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub partition_of: Option<PartitionOf>,
+    /// What the database holds on the table that the model does not manage, one note each
+    /// (`column `note`: COLLATE "C"`, `check `x`: NO INHERIT`, `SELECT to `r`: WITH GRANT
+    /// OPTION`, `REPLICA IDENTITY FULL`): listed by the drift check, never changed by a plan.
+    /// Always empty in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub unmanaged: Vec<String>,
 }
 
 /// Where a partition sits in its partitioned table.
@@ -714,6 +723,7 @@ impl SchemaModel {
                 column.using = None;
             }
             table.not_valid.sort();
+            table.unmanaged.sort();
             table.columns.sort_by(|a, b| a.name.cmp(&b.name));
             table.unique.sort_by(|a, b| a.name.cmp(&b.name));
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
@@ -761,6 +771,7 @@ impl TableModel {
             not_valid: Vec::new(),
             partition_by: None,
             partition_of: None,
+            unmanaged: Vec::new(),
         }
     }
 

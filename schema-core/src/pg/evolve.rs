@@ -648,6 +648,9 @@ pub fn drift_lines(diff: &SchemaDiff) -> Vec<String> {
                 .iter()
                 .map(|t| format!("table `{t}`: not declared by the schema (left alone)")),
         )
+        .chain(diff.unmanaged.iter().map(|note| {
+            format!("{note} in the database, which the schema does not manage (left alone)")
+        }))
         .collect()
 }
 

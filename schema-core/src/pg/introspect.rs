@@ -9,8 +9,7 @@ use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
     IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PartitionOf, PolicyModel, SchemaModel,
-    TableModel,
-    FORMAT_VERSION,
+    TableModel, FORMAT_VERSION,
 };
 use crate::sql::{constraint_name, quote_qualified, split_qualified};
 
@@ -201,6 +200,7 @@ pub async fn read_model<C: GenericClient>(
     read_policies(client, &mut tables_by_oid).await?;
     read_grants(client, &scope.roles, &mut tables_by_oid).await?;
     read_guards(client, &mut tables_by_oid).await?;
+    read_unmanaged(client, &mut tables_by_oid).await?;
     let existing: Vec<String> = client
         .query(
             "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
@@ -601,6 +601,48 @@ async fn read_indexes<C: GenericClient>(
             include: row.get(9),
             predicate: row.get(6),
         });
+    }
+    Ok(())
+}
+
+/// What the model does not manage but a database may hold on a table, one note each: a
+/// column's collation other than its type's, a check `NO INHERIT`, a privilege grantable
+/// onwards (`WITH GRANT OPTION`), a replica identity other than the default.
+async fn read_unmanaged<C: GenericClient>(
+    client: &C,
+    tables: &mut Tables<'_>,
+) -> Result<(), PgError> {
+    let rows = client
+        .query(
+            "SELECT a.attrelid, 'column ' || pg_catalog.quote_ident(a.attname) || ': COLLATE ' \
+                    || pg_catalog.quote_ident(co.collname) \
+             FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+             WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+               AND a.attcollation <> t.typcollation \
+             UNION ALL \
+             SELECT c.conrelid, 'check ' || pg_catalog.quote_ident(c.conname) || ': NO INHERIT' \
+             FROM pg_catalog.pg_constraint c \
+             WHERE c.conrelid = ANY($1) AND c.contype = 'c' AND c.connoinherit \
+             UNION ALL \
+             SELECT r.oid, 'REPLICA IDENTITY ' || CASE r.relreplident WHEN 'f' THEN 'FULL' \
+                    WHEN 'n' THEN 'NOTHING' ELSE 'USING INDEX' END \
+             FROM pg_catalog.pg_class r \
+             WHERE r.oid = ANY($1) AND r.relreplident <> 'd' \
+             UNION ALL \
+             SELECT r.oid, g.privilege_type || ' to ' || CASE WHEN g.grantee = 0 THEN 'public' \
+                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \
+                    || ': WITH GRANT OPTION' \
+             FROM pg_catalog.pg_class r, pg_catalog.aclexplode(r.relacl) g \
+             WHERE r.oid = ANY($1) AND g.is_grantable AND g.grantee <> r.relowner \
+             ORDER BY 1, 2",
+            &[&tables.oids],
+        )
+        .await?;
+    for row in rows {
+        let note: String = row.get(1);
+        tables.of(&row).unmanaged.push(note);
     }
     Ok(())
 }

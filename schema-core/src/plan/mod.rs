@@ -59,6 +59,10 @@ pub enum Hazard {
     FailsIfRowsExist,
     /// Rows are updated.
     UpdatesRows,
+    /// An index is dropped: queries that used it may get slower.
+    DropsIndex,
+    /// Who may read or write the table changes (a privilege granted or revoked).
+    ChangesPrivileges,
     /// It fails if rows hold values the new type compares equal under a unique key or index
     /// (text made case-insensitive: `citext` sees `A@x.org` and `a@x.org` as one value).
     FailsIfValuesCollide,
@@ -293,6 +297,13 @@ struct Steps(Vec<(Phase, Step)>, Vec<Blocked>);
 impl Steps {
     fn push(&mut self, phase: Phase, statement: Statement) {
         self.0.push((phase, step(statement)));
+    }
+
+    /// Adds `hazard` to the last step pushed.
+    fn hazard(&mut self, hazard: Hazard) {
+        if let Some((_, step)) = self.0.last_mut() {
+            step.hazards.push(hazard);
+        }
     }
 }
 
@@ -867,9 +878,11 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 );
             }
         }
+        // On a table that stays: who may use it changes (a new table's are part of it).
         Change::Grant { table, grant } => {
             for statement in grant_statements(table, std::slice::from_ref(grant), true) {
                 add.push(Finish, statement);
+                add.hazard(Hazard::ChangesPrivileges);
             }
         }
         Change::ValidateConstraint { table, name } => add.push(
@@ -882,6 +895,7 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
         Change::Revoke { table, grant } => {
             for statement in grant_statements(table, std::slice::from_ref(grant), false) {
                 add.push(Unhook, statement);
+                add.hazard(Hazard::ChangesPrivileges);
             }
         }
     }
@@ -1407,8 +1421,9 @@ fn step(statement: Statement) -> Step {
         S::CreateKeyIndex { .. } => (Lock::ShareUpdateExclusive, vec![BuildsIndex], None),
         S::DropIndex {
             concurrently: true, ..
-        } => (Lock::ShareUpdateExclusive, vec![], None),
-        S::DropIndex { .. } | S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
+        } => (Lock::ShareUpdateExclusive, vec![DropsIndex], None),
+        S::DropIndex { .. } => (Lock::AccessExclusive, vec![DropsIndex], None),
+        S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
         S::CreateSequence { .. } => (Lock::None, vec![], None),
@@ -1816,7 +1831,8 @@ fn is_partition(to: &SchemaModel, table: &str) -> bool {
 /// table, and writes wait for it.
 fn blocks_writes_while_building(add: &mut Steps) {
     if let Some((_, step)) = add.0.last_mut() {
-        step.hazards.extend([Hazard::BuildsIndex, Hazard::BlocksWrites]);
+        step.hazards
+            .extend([Hazard::BuildsIndex, Hazard::BlocksWrites]);
         step.statement_timeout = None;
     }
 }
