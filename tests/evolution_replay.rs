@@ -2410,7 +2410,7 @@ fn partitioned_tables_are_read_as_they_are_and_changed_as_postgresql_accepts() {
 }
 
 #[test]
-fn what_the_model_cannot_see_is_listed_and_hazards_say_an_index_or_privileges_change() {
+fn what_the_model_does_not_manage_is_listed_and_hazards_say_an_index_or_privileges_change() {
     let mut a = model_of(vec![table_of(
         "notes",
         &[("id", "integer", false), ("body", "text", true)],
@@ -2434,9 +2434,7 @@ fn what_the_model_cannot_see_is_listed_and_hazards_say_an_index_or_privileges_ch
     let editor = r.db.role_name("editor");
     r.db.client()
         .batch_execute(&format!(
-            "ALTER TABLE notes ALTER COLUMN body TYPE text COLLATE \"C\"; \
-             ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0) NO INHERIT; \
-             ALTER TABLE notes REPLICA IDENTITY FULL; \
+            "ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0) NO INHERIT; \
              GRANT UPDATE ON notes TO \"{editor}\" WITH GRANT OPTION"
         ))
         .unwrap();
@@ -2458,10 +2456,8 @@ fn what_the_model_cannot_see_is_listed_and_hazards_say_an_index_or_privileges_ch
     assert_eq!(
         schema_core::pg::evolve::drift_lines(&found),
         [
-            note("REPLICA IDENTITY FULL"),
             note(&format!("UPDATE to {editor}: WITH GRANT OPTION")),
             note("check notes_id_check: NO INHERIT"),
-            note("column body: COLLATE \"C\""),
         ]
     );
     // An index dropped and a privilege revoked each say so.
@@ -2479,4 +2475,36 @@ fn what_the_model_cannot_see_is_listed_and_hazards_say_an_index_or_privileges_ch
     };
     assert_eq!(of("DROP INDEX"), [Hazard::DropsIndex]);
     assert_eq!(of("REVOKE"), [Hazard::ChangesPrivileges]);
+}
+
+#[test]
+fn a_columns_collation_and_a_tables_replica_identity_are_read_and_planned() {
+    let mut a = model_of(vec![table_of(
+        "labels",
+        &[("id", "integer", false), ("name", "text", false)],
+    )]);
+    column(&mut a.tables[0], "name").collation = Some("C".into());
+    a.tables[0].replica_identity = Some(schema_core::model::ReplicaIdentity::Full);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO labels VALUES (1, 'b'), (2, 'B')")
+        .unwrap();
+    let client = r.connect();
+    let live = r.block_on(read_model(&client, &Scope::of(&a))).unwrap();
+    assert_eq!(live.tables[0].columns[1].collation.as_deref(), Some("C"));
+    // Back to the type's collation, and the identity to a unique index.
+    let mut b = a.clone();
+    column(&mut b.tables[0], "name").collation = None;
+    b.tables[0]
+        .unique
+        .push(KeyModel::new("labels_name_key", vec!["name".into()]));
+    b.tables[0].replica_identity = Some(schema_core::model::ReplicaIdentity::Index(
+        "labels_name_key".into(),
+    ));
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(sqls(&plan)
+        .contains(&r#"ALTER TABLE "labels" ALTER COLUMN "name" TYPE text COLLATE "default""#));
+    assert!(sqls(&plan)
+        .contains(&r#"ALTER TABLE "labels" REPLICA IDENTITY USING INDEX "labels_name_key""#));
+    assert_eq!(r.count("SELECT count(*) FROM labels"), 2);
 }

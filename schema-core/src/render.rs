@@ -130,6 +130,25 @@ pub enum Statement {
         /// The new type.
         sql_type: String,
     },
+    /// `ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE`: the column's collation (`None`:
+    /// its type's), its type as it is.
+    SetCollation {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Its type.
+        sql_type: String,
+        /// The collation.
+        collation: Option<String>,
+    },
+    /// `ALTER TABLE ... REPLICA IDENTITY`.
+    ReplicaIdentity {
+        /// The table.
+        table: String,
+        /// The identity; `None`: `DEFAULT` (the primary key).
+        identity: Option<crate::model::ReplicaIdentity>,
+    },
     /// `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT` (or `DROP DEFAULT` for `None`).
     SetDefault {
         /// The table.
@@ -696,6 +715,12 @@ pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
         index: index.clone(),
         concurrently: false,
     }));
+    if let Some(identity) = &table.replica_identity {
+        statements.push(Statement::ReplicaIdentity {
+            table: name(),
+            identity: Some(identity.clone()),
+        });
+    }
     if let Some(comment) = &table.comment {
         statements.push(Statement::Comment {
             table: name(),
@@ -1261,6 +1286,28 @@ impl fmt::Display for Statement {
                 )
             }
             DropFunction { name } => write!(f, "DROP FUNCTION {}()", qt(name)),
+            SetCollation {
+                table,
+                column,
+                sql_type,
+                collation,
+            } => write!(
+                f,
+                "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type} COLLATE {}",
+                qt(table),
+                q(column),
+                q(collation.as_deref().unwrap_or("default"))
+            ),
+            ReplicaIdentity { table, identity } => {
+                use crate::model::ReplicaIdentity as R;
+                write!(f, "ALTER TABLE {} REPLICA IDENTITY ", qt(table))?;
+                match identity {
+                    None => f.write_str("DEFAULT"),
+                    Some(R::Full) => f.write_str("FULL"),
+                    Some(R::Nothing) => f.write_str("NOTHING"),
+                    Some(R::Index(index)) => write!(f, "USING INDEX {}", q(index)),
+                }
+            }
             CreateSequence { name, sql_type } => {
                 write!(f, "CREATE SEQUENCE IF NOT EXISTS {name} AS {sql_type}")
             }
@@ -1397,6 +1444,9 @@ fn write_policy_body(f: &mut fmt::Formatter<'_>, policy: &PolicyModel) -> fmt::R
 
 fn write_column(f: &mut fmt::Formatter<'_>, column: &ColumnModel) -> fmt::Result {
     write!(f, "{} {}", quote_ident(&column.name), column.sql_type)?;
+    if let Some(collation) = &column.collation {
+        write!(f, " COLLATE {}", quote_ident(collation))?;
+    }
     if !column.nullable {
         f.write_str(" NOT NULL")?;
     }

@@ -297,6 +297,15 @@ pub enum Change {
         /// The privilege.
         grant: GrantModel,
     },
+    /// A table's replica identity to change.
+    ReplicaIdentity {
+        /// The table.
+        table: String,
+        /// As it is (`None`: the default).
+        from: Option<crate::model::ReplicaIdentity>,
+        /// As it becomes.
+        to: Option<crate::model::ReplicaIdentity>,
+    },
     /// A foreign key or check the database holds `NOT VALID` (its rows never checked): to
     /// validate.
     ValidateConstraint {
@@ -829,6 +838,7 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
             }
             Some(current) => {
                 let same = current.sql_type == column.sql_type
+                    && current.collation == column.collation
                     && current.nullable == column.nullable
                     && current.default == column.default
                     && current.comment == column.comment
@@ -1028,6 +1038,13 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
                 name: name.clone(),
             });
         }
+    }
+    if old.replica_identity != new.replica_identity {
+        out.changes.push(Change::ReplicaIdentity {
+            table: t(),
+            from: old.replica_identity.clone(),
+            to: new.replica_identity.clone(),
+        });
     }
     if old.comment != new.comment {
         out.changes.push(Change::TableComment {
@@ -1522,6 +1539,10 @@ impl fmt::Display for Change {
             Change::RenameConstraint { table, from, to } => {
                 write!(f, "constraint `{from}` on `{table}`: renamed to `{to}`")
             }
+            Change::ReplicaIdentity { table, from, to } => write!(
+                f,
+                "table `{table}`: replica identity {to:?}, database has {from:?}"
+            ),
             Change::ValidateConstraint { table, name } => write!(
                 f,
                 "constraint `{name}` on `{table}`: NOT VALID in the database (its rows are not \

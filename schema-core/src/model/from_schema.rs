@@ -309,6 +309,7 @@ impl TableModel {
                 identity,
                 generated,
                 using: column.using.map(|parts| sql_parts(parts, names)),
+                collation: None,
             });
         }
         let primary_key = (!table.primary_key.is_empty())
@@ -417,6 +418,7 @@ impl TableModel {
             partition_by: None,
             partition_of: None,
             unmanaged: Vec::new(),
+            replica_identity: None,
         })
     }
 }

@@ -168,14 +168,33 @@ pub struct TableModel {
     )]
     pub partition_of: Option<PartitionOf>,
     /// What the database holds on the table that the model does not manage, one note each
-    /// (`column `note`: COLLATE "C"`, `check `x`: NO INHERIT`, `SELECT to `r`: WITH GRANT
-    /// OPTION`, `REPLICA IDENTITY FULL`): listed by the drift check, never changed by a plan.
+    /// (`check x: NO INHERIT`, `SELECT to r: WITH GRANT OPTION`): listed by the drift check,
+    /// never changed by a plan.
     /// Always empty in a model built from code.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub unmanaged: Vec<String>,
+    /// What identifies a row to logical replication, when not its primary key (the
+    /// default): read from a database; always `None` in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub replica_identity: Option<ReplicaIdentity>,
+}
+
+/// A table's `REPLICA IDENTITY` other than the default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum ReplicaIdentity {
+    /// `FULL`: the whole old row.
+    Full,
+    /// `NOTHING`.
+    Nothing,
+    /// `USING INDEX`: the columns of this unique index.
+    Index(String),
 }
 
 /// Where a partition sits in its partitioned table.
@@ -236,6 +255,13 @@ pub struct ColumnModel {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub using: Option<String>,
+    /// Its collation, when not its type's (`C`): read from a database; always `None` in a
+    /// model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub collation: Option<String>,
 }
 
 impl ColumnModel {
@@ -252,6 +278,7 @@ impl ColumnModel {
             identity: None,
             generated: None,
             using: None,
+            collation: None,
         }
     }
 }
@@ -772,6 +799,7 @@ impl TableModel {
             partition_by: None,
             partition_of: None,
             unmanaged: Vec::new(),
+            replica_identity: None,
         }
     }
 

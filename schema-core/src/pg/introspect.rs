@@ -8,8 +8,8 @@ use super::PgError;
 use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
-    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PartitionOf, PolicyModel, SchemaModel,
-    TableModel, FORMAT_VERSION,
+    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PartitionOf, PolicyModel, ReplicaIdentity,
+    SchemaModel, TableModel, FORMAT_VERSION,
 };
 use crate::sql::{constraint_name, quote_qualified, split_qualified};
 
@@ -145,7 +145,11 @@ pub async fn read_model<C: GenericClient>(
                          JOIN pg_catalog.pg_class p ON p.oid = h.inhparent \
                          WHERE h.inhrelid = c.oid AND c.relispartition), \
                         CASE WHEN c.relispartition \
-                             THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END \
+                             THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END, \
+                        c.relreplident::text, \
+                        (SELECT i.relname::text FROM pg_catalog.pg_index x \
+                         JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
+                         WHERE x.indrelid = c.oid AND x.indisreplident) \
                  FROM pg_catalog.pg_class c \
                  WHERE c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n \
                         WHERE n.nspname = pg_catalog.current_schema() OR n.nspname = ANY($1)) \
@@ -186,6 +190,12 @@ pub async fn read_model<C: GenericClient>(
                     parent: scope.name_of(&parent[0], parent[1] == "true"),
                     bound,
                 }),
+            replica_identity: match row.get::<_, String>(9).as_str() {
+                "f" => Some(ReplicaIdentity::Full),
+                "n" => Some(ReplicaIdentity::Nothing),
+                "i" => row.get::<_, Option<String>>(10).map(ReplicaIdentity::Index),
+                _ => None,
+            },
             ..TableModel::named(name)
         })
         .collect();
@@ -362,7 +372,9 @@ async fn read_columns<C: GenericClient>(
                      FROM pg_catalog.pg_namespace n WHERE n.oid = en.typnamespace), \
                     en.typnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n \
                                        WHERE n.nspname = pg_catalog.current_schema()), \
-                    ty.oid <> en.oid \
+                    ty.oid <> en.oid, \
+                    (SELECT co.collname::text FROM pg_catalog.pg_collation co \
+                     WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation) \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type el ON ty.typcategory = 'A' AND el.oid = ty.typelem \
@@ -422,6 +434,7 @@ async fn read_columns<C: GenericClient>(
             identity,
             generated,
             using: None,
+            collation: row.get(17),
         });
     }
     Ok(())
@@ -605,31 +618,17 @@ async fn read_indexes<C: GenericClient>(
     Ok(())
 }
 
-/// What the model does not manage but a database may hold on a table, one note each: a
-/// column's collation other than its type's, a check `NO INHERIT`, a privilege grantable
-/// onwards (`WITH GRANT OPTION`), a replica identity other than the default.
+/// What the model does not manage but a database may hold on a table, one note each: a check
+/// `NO INHERIT`, a privilege grantable onwards (`WITH GRANT OPTION`).
 async fn read_unmanaged<C: GenericClient>(
     client: &C,
     tables: &mut Tables<'_>,
 ) -> Result<(), PgError> {
     let rows = client
         .query(
-            "SELECT a.attrelid, 'column ' || pg_catalog.quote_ident(a.attname) || ': COLLATE ' \
-                    || pg_catalog.quote_ident(co.collname) \
-             FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-             JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
-             WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
-               AND a.attcollation <> t.typcollation \
-             UNION ALL \
-             SELECT c.conrelid, 'check ' || pg_catalog.quote_ident(c.conname) || ': NO INHERIT' \
+            "SELECT c.conrelid, 'check ' || pg_catalog.quote_ident(c.conname) || ': NO INHERIT' \
              FROM pg_catalog.pg_constraint c \
              WHERE c.conrelid = ANY($1) AND c.contype = 'c' AND c.connoinherit \
-             UNION ALL \
-             SELECT r.oid, 'REPLICA IDENTITY ' || CASE r.relreplident WHEN 'f' THEN 'FULL' \
-                    WHEN 'n' THEN 'NOTHING' ELSE 'USING INDEX' END \
-             FROM pg_catalog.pg_class r \
-             WHERE r.oid = ANY($1) AND r.relreplident <> 'd' \
              UNION ALL \
              SELECT r.oid, g.privilege_type || ' to ' || CASE WHEN g.grantee = 0 THEN 'public' \
                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \

@@ -885,6 +885,14 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
                 add.hazard(Hazard::ChangesPrivileges);
             }
         }
+        // After the indexes: the identity may be one of them.
+        Change::ReplicaIdentity { table, to, .. } => add.push(
+            Finish,
+            Statement::ReplicaIdentity {
+                table: table.clone(),
+                identity: to.clone(),
+            },
+        ),
         Change::ValidateConstraint { table, name } => add.push(
             Validate,
             Statement::ValidateConstraint {
@@ -1242,6 +1250,17 @@ fn alter_column(
             }
         }
     }
+    if from.collation != to.collation {
+        add.push(
+            Phase::Columns,
+            Statement::SetCollation {
+                table: t(),
+                column: column(),
+                sql_type: written.sql_type.clone(),
+                collation: to.collation.clone(),
+            },
+        );
+    }
     if from.default != to.default && (to.default.is_some() || from.sql_type == to.sql_type) {
         add.push(
             Phase::Columns,
@@ -1427,6 +1446,9 @@ fn step(statement: Statement) -> Step {
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
         S::CreateSequence { .. } => (Lock::None, vec![], None),
+        // Indexes on the column are built again with the collation.
+        S::SetCollation { .. } => (Lock::AccessExclusive, vec![BlocksReadsAndWrites], None),
+        S::ReplicaIdentity { .. } => (Lock::AccessExclusive, vec![], None),
         S::SequenceOwnedBy { .. } => (Lock::AccessExclusive, vec![], None),
         S::CreateGuardTrigger { .. } => (Lock::ShareRowExclusive, vec![], None),
         S::DropTrigger { .. } => (Lock::AccessExclusive, vec![], None),
