@@ -2508,3 +2508,65 @@ fn a_columns_collation_and_a_tables_replica_identity_are_read_and_planned() {
         .contains(&r#"ALTER TABLE "labels" REPLICA IDENTITY USING INDEX "labels_name_key""#));
     assert_eq!(r.count("SELECT count(*) FROM labels"), 2);
 }
+
+#[test]
+fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half_way() {
+    let columns = [("id", "integer", false), ("kind", "text", true)];
+    let a = model_of(partitioned(&columns));
+    let mut r = Replay::new(&a);
+    // An index built ON ONLY the partitioned table and never attached: invalid.
+    r.db.client()
+        .batch_execute("CREATE INDEX events_kind_idx ON ONLY events (kind)")
+        .unwrap();
+    // The target lists a partition before its table: it is still created after it.
+    let mut b = a.clone();
+    b.tables[0].indexes.push(IndexModel {
+        name: "events_kind_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::new("kind", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    });
+    let mut events_3 = b.tables[1].clone();
+    events_3.name = "events_3".into();
+    events_3.partition_of.as_mut().unwrap().bound = "FOR VALUES FROM (200) TO (300)".into();
+    b.tables.insert(0, events_3);
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(sqls(&plan).contains(&r#"CREATE INDEX "events_kind_idx" ON "events" ("kind")"#));
+    // A partition's key built on its part of an index of the partitioned table: that index is
+    // not dropped from under it.
+    r.db.client()
+        .batch_execute(
+            "CREATE UNIQUE INDEX events_id_idx ON events (id); \
+             ALTER TABLE events_1 ADD CONSTRAINT events_1_pkey PRIMARY KEY \
+                 USING INDEX events_1_id_idx",
+        )
+        .unwrap();
+    let mut client = r.connect();
+    let live = r.block_on(read_model(&client, &Scope::of(&b))).unwrap();
+    let mut c = live.clone();
+    c.tables
+        .iter_mut()
+        .find(|t| t.name == "events")
+        .unwrap()
+        .indexes
+        .retain(|i| i.name != "events_id_idx");
+    let plan = plan_diff(&diff(&live, &c), &c);
+    match r.block_on(apply(&mut client, &plan, &[])) {
+        Err(EvolveError::Refused(refused)) => {
+            assert_eq!(
+            refused
+                .blocked
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["index events_id_idx: constraint events_1_pkey of events_1 depends on it and the \
+              schema does not manage them; drop or change them first, or keep index \
+              events_id_idx"]
+        )
+        }
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    }
+}

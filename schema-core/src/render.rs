@@ -459,6 +459,33 @@ impl Statement {
         };
         Some((split_qualified(table).0, name))
     }
+
+    /// The table and name of the index a step builds in one plain statement, inside a
+    /// transaction: `CREATE INDEX` without `CONCURRENTLY`, or a primary key or unique constraint
+    /// added with its own index (on a partitioned table, say).
+    pub fn plainly_built_index(&self) -> Option<(&str, &str)> {
+        match self {
+            Statement::CreateIndex {
+                table,
+                index,
+                concurrently: false,
+            } => Some((table, &index.name)),
+            Statement::AddConstraint {
+                table,
+                constraint:
+                    Constraint::PrimaryKey {
+                        key,
+                        using_index: false,
+                    }
+                    | Constraint::Unique {
+                        key,
+                        using_index: false,
+                    },
+                ..
+            } => Some((table, &key.name)),
+            _ => None,
+        }
+    }
 }
 
 /// The plain unique index a key is built on: ascending keys, NULLs where PostgreSQL puts them.
@@ -665,7 +692,7 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
         );
     }
     statements.extend(model.enums.iter().cloned().map(Statement::CreateEnum));
-    for table in &model.tables {
+    for table in model.tables_partitions_last() {
         statements.extend(create_table_statements(table));
     }
     statements

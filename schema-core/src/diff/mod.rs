@@ -377,7 +377,8 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
             recreated.push(&table.name);
         }
     }
-    for table in &to.tables {
+    // Partitions after their partitioned tables, whatever order the model lists them in.
+    for table in to.tables_partitions_last() {
         if recreated.contains(&table.name.as_str()) {
             matched.push((None, table));
             continue;

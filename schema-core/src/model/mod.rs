@@ -696,6 +696,26 @@ impl SchemaModel {
         enum_of_column(&self.enums, sql_type)
     }
 
+    /// The tables in the model's order, but each partition after the table it is a partition
+    /// of (a partition of a partition after both): the order they can be created in.
+    pub fn tables_partitions_last(&self) -> Vec<&TableModel> {
+        let depth = |table: &TableModel| {
+            let mut depth = 0;
+            let mut parent = table.partition_of.as_ref().map(|of| of.parent.as_str());
+            while let Some(name) = parent.filter(|_| depth < self.tables.len()) {
+                depth += 1;
+                parent = self
+                    .table(name)
+                    .and_then(|t| t.partition_of.as_ref())
+                    .map(|of| of.parent.as_str());
+            }
+            depth
+        };
+        let mut tables: Vec<&TableModel> = self.tables.iter().collect();
+        tables.sort_by_key(|t| depth(t));
+        tables
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Option<&TableModel> {
         self.tables.iter().find(|t| t.name == name)

@@ -676,6 +676,29 @@ pub async fn dependents<C: tokio_postgres::GenericClient>(
 ) -> Result<Vec<Blocked>, PgError> {
     let mut blocked: Vec<Blocked> = Vec::new();
     for step in &plan.steps {
+        if let Statement::DropIndex { schema, name, .. } = &step.statement {
+            // Keys of partitions built on the indexes attached to it (a partition's primary key
+            // on its part of its parent's index): PostgreSQL refuses to drop it while they are.
+            let rows = client
+                .query(
+                    "SELECT DISTINCT 'constraint ' || c.conname::text || ' of ' \
+                                     || c.conrelid::regclass::text \
+                     FROM pg_catalog.pg_inherits h \
+                     JOIN pg_catalog.pg_constraint c ON c.conindid = h.inhrelid \
+                     WHERE h.inhparent = pg_catalog.to_regclass($1) \
+                     ORDER BY 1",
+                    &[&crate::sql::quote_in_schema(schema.as_deref(), name)],
+                )
+                .await?;
+            let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            if !found.is_empty() {
+                blocked.push(Blocked::Dependents {
+                    object: format!("index {}", crate::sql::qualify(schema.as_deref(), name)),
+                    dependents: found,
+                });
+            }
+            continue;
+        }
         let (table, column) = match &step.statement {
             Statement::DropTable { table } => (table, None),
             Statement::DropColumn { table, column }
@@ -768,6 +791,27 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
             && !(index > first && plan.steps[index - 1].isolated)
         {
             let step = &plan.steps[index];
+            // An invalid index of the table under the name the step builds (one left unattached
+            // on a partitioned table, or by a failed build) is not there for queries: it goes.
+            if let Some((table, name)) = step.statement.plainly_built_index() {
+                let invalid = transaction
+                    .query_opt(
+                        "SELECT FROM pg_catalog.pg_index x \
+                         JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid \
+                         WHERE c.relname = $1 AND NOT x.indisvalid \
+                           AND x.indrelid = pg_catalog.to_regclass($2)",
+                        &[&name, &crate::sql::quote_qualified(table)],
+                    )
+                    .await?;
+                if invalid.is_some() {
+                    transaction
+                        .batch_execute(&format!(
+                            "DROP INDEX {}",
+                            crate::sql::quote_in_schema(crate::sql::split_qualified(table).0, name)
+                        ))
+                        .await?;
+                }
+            }
             let mut sql = step.settings(true).join(";\n");
             sql.push_str(";\n");
             sql.push_str(&step.sql);
