@@ -95,6 +95,8 @@ fn comments_with_quotes_backslashes_and_psql_commands_read_back_as_written() {
         row_level_security: false,
         policies: &[],
         column_grants: &[],
+        tenant: None,
+        reference: false,
     };
     let mut db = TestDb::new();
     db.client()

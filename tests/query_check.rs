@@ -437,7 +437,8 @@ fn the_command_line_prints_query_index_and_verdict() {
         .find(|l| l.starts_with("recent_tickets "))
         .unwrap();
     assert!(
-        line.contains("support_tickets_provider_id_created_at_idx") && line.ends_with("served"),
+        line.contains("support_tickets_provider_id_created_at_idx")
+            && line.contains(" served; sorts only rows equal in created_at by ticket_id DESC"),
         "{out}"
     );
     assert!(out.starts_with("query "), "{out}");

@@ -112,6 +112,10 @@ const BLOCKS: &[(&str, Kind)] = &[
         Kind::Fields,
     ),
     ("#[test]", Kind::Items),
+    (
+        "use schema_core::{PgTable, Schema, Target};",
+        Kind::Statements,
+    ),
 ];
 
 /// The values the README says the snippets take from the reader's code, as parameters of the

@@ -40,6 +40,20 @@ use crate::Schema;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where the schema is deployed: `plain` PostgreSQL, or a `citus` cluster (its
+    /// coordinator): the DDL, the model `check`, `diff` and `migrate new` compare, and the
+    /// rules checked before anything is sent follow it.
+    #[arg(long, global = true, value_enum, default_value_t = TargetArg::Plain)]
+    target: TargetArg,
+}
+
+/// `--target`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TargetArg {
+    /// One PostgreSQL server.
+    Plain,
+    /// A Citus cluster, through its coordinator.
+    Citus,
 }
 
 #[derive(Subcommand)]
@@ -211,7 +225,11 @@ where
     let is_check = matches!(cli.command, Command::Check { .. } | Command::Queries { .. });
     // What the command printed before an error is printed too.
     let mut text = String::new();
-    let result = execute(schema, cli.command, &mut text);
+    let target = match cli.target {
+        TargetArg::Plain => crate::Target::Plain,
+        TargetArg::Citus => crate::Target::Citus,
+    };
+    let result = execute(schema.for_target(target), cli.command, &mut text);
     let printed = print(out, &text);
     match result.and_then(|code| printed.map(|()| code)) {
         Ok(code) => code,

@@ -44,6 +44,60 @@ pub struct TableDef {
     /// role's policies give it to those columns (`GRANT UPDATE (a, b)`); a role without one
     /// may write every column its policies let it.
     pub column_grants: &'static [ColumnGrantDef],
+    /// Whose rows the table holds: the tenant root (`#[pg(tenant_root)]`, each row a tenant),
+    /// a tenant table (`#[pg(tenant = Provider)]` on its tenant column), or `None` for a table
+    /// shared by every tenant.
+    pub tenant: Option<TenantDef>,
+    /// Whether the table is a reference table (`#[pg(reference)]`): rows every tenant shares,
+    /// such as code lists. On plain PostgreSQL nothing changes; the Citus target copies it to
+    /// every node (`create_reference_table`).
+    pub reference: bool,
+}
+
+/// How a table belongs to the tenants, declared once on the table: the key the row-level
+/// security policies compare with the scope's setting, the leading column of every tenant
+/// query, and the distribution column of the Citus target.
+///
+/// ```
+/// use schema_core::{PgTable, Table, TenantDef};
+/// use uuid::Uuid;
+///
+/// #[derive(PgTable)]
+/// #[pg(table = "providers", tenant_root)]
+/// pub struct Provider {
+///     #[pg(primary_key)]
+///     pub provider_id: Uuid,
+/// }
+///
+/// #[derive(PgTable)]
+/// #[pg(table = "notes")]
+/// pub struct Note {
+///     #[pg(primary_key)]
+///     pub note_id: Uuid,
+///     #[pg(tenant = Provider)]
+///     pub provider_id: Uuid,
+/// }
+///
+/// assert_eq!(Provider::TABLE.tenant, Some(TenantDef::Root { key: "provider_id" }));
+/// assert_eq!(Note::TABLE.tenant_column(), Some("provider_id"));
+/// assert_eq!(Note::TABLE.tenant_root().as_deref(), Some("providers"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantDef {
+    /// The tenant root: each row is a tenant, named by its single-column primary key `key`.
+    Root {
+        /// The key column (`provider_id`).
+        key: &'static str,
+    },
+    /// A tenant table: each row belongs to the tenant whose key is in `column`.
+    Member {
+        /// The column holding the tenant's key (`provider_id`), of the root key's type.
+        column: &'static str,
+        /// The tenant root's table, qualified with its schema where it has one.
+        root: &'static str,
+        /// The tenant root's key column.
+        root_key: &'static str,
+    },
 }
 
 /// The columns one role may write: rendered as `GRANT INSERT (columns)` and
@@ -542,6 +596,31 @@ pub enum CheckRule {
 }
 
 impl TableDef {
+    /// The column that holds the tenant's key: the root's key on the tenant root, the tenant
+    /// column on a tenant table; `None` on a shared table.
+    pub fn tenant_column(&self) -> Option<&'static str> {
+        match self.tenant {
+            Some(TenantDef::Root { key }) => Some(key),
+            Some(TenantDef::Member { column, .. }) => Some(column),
+            None => None,
+        }
+    }
+
+    /// The tenant root's table (qualified): the table itself for the root, the declared root
+    /// for a tenant table; `None` on a shared table.
+    pub fn tenant_root(&self) -> Option<Cow<'static, str>> {
+        match self.tenant {
+            Some(TenantDef::Root { .. }) => Some(self.qualified_name()),
+            Some(TenantDef::Member { root, .. }) => Some(Cow::Borrowed(root)),
+            None => None,
+        }
+    }
+
+    /// Whether the table is a tenant table (not the root): its rows belong to one tenant each.
+    pub fn is_tenant_table(&self) -> bool {
+        matches!(self.tenant, Some(TenantDef::Member { .. }))
+    }
+
     /// The table's name as the model and every statement use it: qualified with its schema
     /// where it has one (`billing.invoices`), else as written (`support_tickets`).
     pub fn qualified_name(&self) -> Cow<'static, str> {
@@ -584,13 +663,14 @@ impl TableDef {
     }
 
     /// Whether a role may change the column through an update, as far as the declaration
-    /// says: not a key column, not `immutable`, not refreshed by `update_sql`, and, where the
+    /// says: not a key column, not the tenant column, not `immutable`, not refreshed by `update_sql`, and, where the
     /// table narrows updates to columns with grants, granted to some role. The generated
     /// `UpdateX` has a field for exactly these columns.
     pub fn is_updatable(&self, column: &ColumnDef) -> bool {
         let mut updates = self.column_grants.iter().filter_map(|g| g.update);
         let narrowed = self.column_grants.iter().any(|g| g.update.is_some());
         !column.immutable
+            && self.tenant_column() != Some(column.name)
             && column.update_sql.is_none()
             && !self.primary_key.contains(&column.name)
             && (!narrowed || updates.any(|columns| columns.contains(&column.name)))

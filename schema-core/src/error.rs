@@ -154,6 +154,25 @@ pub enum SchemaError {
         /// The type as written.
         sql_type: String,
     },
+    /// A tenant table's declaration leaves a hole: no tenant setting or role on the schema,
+    /// a root missing from the schema, a tenant role's policy that does not scope to the
+    /// tenant, a tenant column of another type than the root's key.
+    Tenancy {
+        /// The table.
+        table: String,
+        /// What is wrong, and what to do.
+        problem: String,
+    },
+    /// A rule of the Citus target the table breaks, in Citus's own words (the message the
+    /// cluster would answer with), before anything is sent.
+    Citus {
+        /// The table.
+        table: String,
+        /// Citus's message.
+        message: String,
+        /// Why, and what to change in the declaration.
+        hint: String,
+    },
 }
 
 impl fmt::Display for SchemaError {
@@ -259,6 +278,14 @@ impl fmt::Display for SchemaError {
                  `#[pg(native, schema = \"...\")]` on the enum), or declare the type with \
                  `Schema::enum_type`"
             ),
+            SchemaError::Tenancy { table, problem } => {
+                write!(f, "tenant table `{table}`: {problem}")
+            }
+            SchemaError::Citus {
+                table,
+                message,
+                hint,
+            } => write!(f, "table `{table}` on Citus: {message} ({hint})"),
         }
     }
 }

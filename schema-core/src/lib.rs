@@ -116,6 +116,8 @@ mod schema;
 pub mod sql;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
+pub mod target;
+pub mod tenant;
 mod types;
 mod validate;
 mod values;
@@ -124,7 +126,7 @@ pub use def::{
     Check, CheckDef, CheckRule, ColumnDef, ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue,
     ForeignKeyDef, Generation, Identity, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange,
     NullsOrder, PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef,
-    UniqueDef,
+    TenantDef, UniqueDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;
@@ -132,6 +134,8 @@ pub use literal::{SqlLiteral, ToSqlLiteral};
 pub use named_query::{NamedQuery, QueryRole, RegisteredQuery};
 pub use names::Names;
 pub use schema::Schema;
+pub use target::Target;
+pub use tenant::{Tenancy, TenantPin, TenantScope};
 pub use types::{
     ArrayElement, DefaultFor, IdentityColumn, IntegerColumn, NumberDefault, NumericColumn, PgType,
     ReferenceCompatible, SqlType, TextColumn, TimestampColumn,
@@ -175,6 +179,23 @@ pub trait Table {
     type Update;
 }
 
+/// The tenant root of a schema (`#[pg(tenant_root)]`): each row is a tenant, and its key is
+/// what the tenant tables' tenant columns hold (`#[pg(tenant = Provider)]`), what a tenant
+/// scope takes (`Db::tenant`), and the Citus target's distribution value.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tenant root",
+    label = "a tenant column names the tenant root's type",
+    note = "add `tenant_root` to the `#[pg(...)]` attribute of `{Self}`'s struct (its primary key is the tenant's key)"
+)]
+pub trait TenantRoot: Table {
+    /// The Rust type of the key (`Uuid`).
+    type Key: Clone + Send + Sync + 'static;
+    /// The key column's name.
+    const KEY: &'static str;
+    /// The root table's name, qualified with its schema where it has one.
+    const TABLE_NAME: &'static str;
+}
+
 /// What generated code calls; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
@@ -191,6 +212,20 @@ pub mod __private {
     pub use std::string::String;
 
     pub use crate::__qualified_name as qualified_name;
+
+    /// Compiles only for a tenant column whose type is the tenant root's key type.
+    pub const fn tenant_column<F: TenantKeyOf<K>, K>() {}
+
+    /// Implemented only for a type and itself: a tenant column of another type than the tenant
+    /// root's key is reported with this trait's message.
+    #[diagnostic::on_unimplemented(
+        message = "a tenant column of type `{Self}` cannot hold the tenant root's key, of type `{K}`",
+        label = "this column's type is not the tenant root's key type",
+        note = "declare the tenant column with the root's key type `{K}`"
+    )]
+    pub trait TenantKeyOf<K> {}
+
+    impl<T> TenantKeyOf<T> for T {}
 
     /// Compiles only for a field stored as text (`varchar = N`).
     pub const fn text_column<T: crate::TextColumn>() {}
@@ -325,5 +360,7 @@ pub mod __private {
         row_level_security: false,
         policies: &[],
         column_grants: &[],
+        tenant: None,
+        reference: false,
     };
 }

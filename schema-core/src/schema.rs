@@ -8,6 +8,8 @@ use crate::model::SchemaModel;
 use crate::named_query::{NamedQuery, QueryRole, RegisteredQuery};
 use crate::names::Names;
 use crate::render::{create_statements, psql_script, script, Statement};
+use crate::target::Target;
+use crate::tenant::{scoped_tables, Tenancy};
 use crate::types::SqlType;
 use crate::{PgType, Table};
 
@@ -43,6 +45,8 @@ pub struct Schema {
     enums: Vec<EnumDecl>,
     extensions: Vec<&'static str>,
     queries: Vec<RegisteredQuery>,
+    tenancy: Tenancy,
+    target: Target,
 }
 
 /// A native enum type declared on its own (see [`Schema::enum_type`]): the Rust type's name,
@@ -128,6 +132,107 @@ impl Schema {
         self
     }
 
+    /// Declares the setting a tenant scope carries the tenant's key in (`app.provider_id`),
+    /// once for every tenant table: their tenant-isolation policies compare the tenant column
+    /// with it (see [`tenant`](crate::tenant)). A [`Names`] maps it to the deployment's name.
+    ///
+    /// ```
+    /// # use schema_core::{PgTable, Schema};
+    /// # use uuid::Uuid;
+    /// #[derive(PgTable)]
+    /// #[pg(table = "providers", tenant_root)]
+    /// pub struct Provider {
+    ///     #[pg(primary_key)]
+    ///     pub provider_id: Uuid,
+    /// }
+    ///
+    /// #[derive(PgTable)]
+    /// #[pg(table = "notes")]
+    /// pub struct Note {
+    ///     #[pg(primary_key)]
+    ///     pub note_id: Uuid,
+    ///     #[pg(tenant = Provider)]
+    ///     pub provider_id: Uuid,
+    /// }
+    ///
+    /// let schema = Schema::new().table::<Provider>().table::<Note>();
+    /// // A tenant table with no tenant setting is a hole: refused.
+    /// assert!(schema.to_ddl().is_err());
+    /// let ddl = schema
+    ///     .tenant_setting("app.provider_id")
+    ///     .tenant_role("physician")
+    ///     .to_ddl()
+    ///     .unwrap();
+    /// assert!(ddl.contains(
+    ///     r#"CREATE POLICY "notes_physician_own" ON "notes" FOR ALL TO "physician" USING ("provider_id" = NULLIF(current_setting('app.provider_id', true), '')::uuid)"#
+    /// ));
+    /// ```
+    pub fn tenant_setting(mut self, setting: &'static str) -> Self {
+        self.tenancy.setting = Some(setting);
+        self
+    }
+
+    /// Declares a role a tenant scope acts as (`physician`): every tenant table gets row-level
+    /// security and, unless it has a policy of its own for the role, the tenant-isolation
+    /// policy `{table}_{role}_own` for all commands.
+    pub fn tenant_role(mut self, role: &'static str) -> Self {
+        if !self.tenancy.roles.contains(&role) {
+            self.tenancy.roles.push(role);
+        }
+        self
+    }
+
+    /// The schema rendered for `target`: its DDL ([`to_ddl`](Schema::to_ddl)), its model (what
+    /// `check`, `diff` and `migrate new` compare) and the rules checked before anything is
+    /// sent follow the target. [`Target::Plain`], the default, is the DDL as declared; see
+    /// [`target::citus`](crate::target::citus) for what Citus changes.
+    ///
+    /// ```
+    /// # use schema_core::{PgTable, Schema, Target};
+    /// # use uuid::Uuid;
+    /// #[derive(PgTable)]
+    /// #[pg(table = "providers", tenant_root, reference)]
+    /// pub struct Provider {
+    ///     #[pg(primary_key)]
+    ///     pub provider_id: Uuid,
+    /// }
+    ///
+    /// #[derive(PgTable)]
+    /// #[pg(table = "notes")]
+    /// pub struct Note {
+    ///     #[pg(primary_key)]
+    ///     pub note_id: Uuid,
+    ///     #[pg(tenant = Provider, references = Provider::provider_id)]
+    ///     pub provider_id: Uuid,
+    /// }
+    ///
+    /// let schema = Schema::new()
+    ///     .table::<Provider>()
+    ///     .table::<Note>()
+    ///     .tenant_setting("app.provider_id")
+    ///     .tenant_role("physician");
+    /// let ddl = schema.for_target(Target::Citus).to_ddl().unwrap();
+    /// assert!(ddl.contains("SELECT create_reference_table('\"providers\"');"));
+    /// assert!(ddl.contains(r#"CONSTRAINT "notes_pkey" PRIMARY KEY ("provider_id", "note_id")"#));
+    /// assert!(ddl.contains(
+    ///     "SELECT create_distributed_table('\"notes\"', 'provider_id', colocate_with => 'default');"
+    /// ));
+    /// ```
+    pub fn for_target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// The target the schema renders for.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// The tenant setting and roles declared.
+    pub fn tenancy(&self) -> &Tenancy {
+        &self.tenancy
+    }
+
     /// How roles and settings are named in the deployment.
     pub fn names(&self) -> &Names {
         &self.names
@@ -175,17 +280,21 @@ impl Schema {
 
     /// The tables in an order that creates every referenced table before the tables that
     /// reference it; tables without such a constraint keep the order they were added in.
+    ///
+    /// Tenant tables come as rendered: with row-level security and the tenant-isolation
+    /// policies the schema's tenancy generates (see [`Schema::tenant_setting`]).
     pub fn ordered(&self) -> Result<Vec<&'static TableDef>, SchemaError> {
+        let tables = scoped_tables(&self.tables, &self.tenancy)?;
         let mut by_name = HashMap::new();
-        for (position, table) in self.tables.iter().enumerate() {
+        for (position, table) in tables.iter().enumerate() {
             if by_name.insert(table.qualified_name(), position).is_some() {
                 return Err(SchemaError::DuplicateTable {
                     table: table.qualified_name().into_owned(),
                 });
             }
         }
-        let mut depends_on: Vec<Vec<usize>> = Vec::with_capacity(self.tables.len());
-        for table in &self.tables {
+        let mut depends_on: Vec<Vec<usize>> = Vec::with_capacity(tables.len());
+        for table in &tables {
             let mut targets = Vec::new();
             for fk in table.foreign_keys {
                 let Some(&target) = by_name.get(fk.references_table) else {
@@ -202,21 +311,21 @@ impl Schema {
             depends_on.push(targets);
         }
 
-        let mut placed = vec![false; self.tables.len()];
-        let mut order = Vec::with_capacity(self.tables.len());
-        while order.len() < self.tables.len() {
-            let next = (0..self.tables.len())
-                .find(|&i| !placed[i] && depends_on[i].iter().all(|&d| placed[d]));
+        let mut placed = vec![false; tables.len()];
+        let mut order = Vec::with_capacity(tables.len());
+        while order.len() < tables.len() {
+            let next =
+                (0..tables.len()).find(|&i| !placed[i] && depends_on[i].iter().all(|&d| placed[d]));
             match next {
                 Some(i) => {
                     placed[i] = true;
-                    order.push(self.tables[i]);
+                    order.push(tables[i]);
                 }
                 None => {
                     return Err(SchemaError::ForeignKeyCycle {
                         tables: cycle(&depends_on, &placed)
                             .into_iter()
-                            .map(|i| self.tables[i].qualified_name().into_owned())
+                            .map(|i| tables[i].qualified_name().into_owned())
                             .collect(),
                     })
                 }
@@ -227,6 +336,12 @@ impl Schema {
 
     /// The DDL statements of every table, in foreign-key order, without `;`.
     pub fn ddl_statements(&self) -> Result<Vec<String>, SchemaError> {
+        if self.target == Target::Citus {
+            return Ok(crate::target::citus::ddl_statements(self)?
+                .into_iter()
+                .map(|(_, sql)| sql)
+                .collect());
+        }
         Ok(self
             .statements()?
             .iter()
@@ -243,6 +358,9 @@ impl Schema {
 
     /// The schema as an owned [`SchemaModel`], the form diffs and plans read.
     pub fn model(&self) -> Result<SchemaModel, SchemaError> {
+        if self.target == Target::Citus {
+            return crate::target::citus::model(self);
+        }
         SchemaModel::from_schema(self)
     }
 
@@ -252,6 +370,9 @@ impl Schema {
     /// `psql -v ON_ERROR_STOP=1`, whatever the client's encoding and the login's search path,
     /// its unqualified names in `public`.
     pub fn to_ddl(&self) -> Result<String, SchemaError> {
+        if self.target == Target::Citus {
+            return crate::target::citus::to_ddl(self);
+        }
         Ok(psql_script(&script(&self.statements()?)))
     }
 }

@@ -82,6 +82,9 @@ use std::error::Error;
 use std::fmt;
 
 mod queries;
+mod tenant;
+
+pub use tenant::{tenant_transaction, TenantTransaction};
 
 pub use queries::{
     count, delete_where, exists, fetch_all, fetch_columns, fetch_optional, fetch_stream,
@@ -492,6 +495,23 @@ pub async fn scoped_transaction(
     pool: &PgPool,
     scope: RequestScope<'_>,
 ) -> Result<Transaction<'static, Postgres>, SqlxError> {
+    open_scoped(pool, scope, None).await
+}
+
+/// [`scoped_transaction`], sending `first` (alone in its query) right after `BEGIN`.
+pub(crate) async fn scoped_transaction_after(
+    pool: &PgPool,
+    scope: RequestScope<'_>,
+    first: &'static str,
+) -> Result<Transaction<'static, Postgres>, SqlxError> {
+    open_scoped(pool, scope, Some(first)).await
+}
+
+async fn open_scoped(
+    pool: &PgPool,
+    scope: RequestScope<'_>,
+    first: Option<&'static str>,
+) -> Result<Transaction<'static, Postgres>, SqlxError> {
     let sql = set_scope(&scope).map_err(|invalid| match invalid {
         InvalidScope::Setting(problem) => SqlxError::InvalidSetting {
             setting: scope.setting.to_string(),
@@ -503,6 +523,9 @@ pub async fn scoped_transaction(
         },
     })?;
     let mut transaction = pool.begin().await?;
+    if let Some(first) = first {
+        Executor::execute(&mut *transaction, first).await?;
+    }
     let (
         login,
         login_superuser,

@@ -449,6 +449,8 @@ const fn table(
         row_level_security: false,
         policies: &[],
         column_grants: &[],
+        tenant: None,
+        reference: false,
     }
 }
 

@@ -703,6 +703,8 @@ fn metadata(table: &Table) -> TokenStream {
         }
     });
     let row_level_security = table.attrs.row_level_security.is_some();
+    let (tenant, tenancy_items) = tenancy(table);
+    let reference = table.attrs.reference.is_some();
     let column_grants = table.attrs.grants.iter().map(|grant| {
         let role = grant.to.as_ref().expect("checked");
         let list = |list: &Option<crate::internals::attr::Keyed<Vec<syn::Ident>>>| {
@@ -787,6 +789,7 @@ fn metadata(table: &Table) -> TokenStream {
         const _: () = {
             #(#checks)*
             #(#references_keys)*
+            #tenancy_items
             #validate
             #postgres
             #sqlx
@@ -808,6 +811,8 @@ fn metadata(table: &Table) -> TokenStream {
                     row_level_security: #row_level_security,
                     policies: &[#(#policies),*],
                     column_grants: &[#(#column_grants),*],
+                    tenant: #tenant,
+                    reference: #reference,
                 };
                 type Insert = #insert;
                 type Select = #select;
@@ -1320,6 +1325,56 @@ fn references_key(table: &Table, fk: &ForeignKeyAttr) -> TokenStream {
 /// A `renamed_from = "..."` as the metadata's `Option<&'static str>`.
 fn renamed_from(old: &Option<syn::LitStr>) -> TokenStream {
     option(old.as_ref().map(|old| quote!(#old)))
+}
+
+/// The table's `TenantDef`, and what goes with it: the `TenantRoot` impl of a tenant root, the
+/// check that a tenant column is of its root's key type (reported at the field's type) and
+/// that the named type is a tenant root (reported at its name).
+fn tenancy(table: &Table) -> (TokenStream, TokenStream) {
+    let krate = &table.krate;
+    let ident = table.ident;
+    if table.attrs.tenant_root.is_some() {
+        let key = table.primary_key();
+        let [key] = key.as_slice() else {
+            // Reported by the checks.
+            return (quote!(::core::option::Option::None), TokenStream::new());
+        };
+        let (ty, name) = (key.ty, &key.name);
+        let qualified = table.qualified_name();
+        let def = quote!(::core::option::Option::Some(#krate::TenantDef::Root { key: #name }));
+        let items = quote! {
+            #[automatically_derived]
+            impl #krate::TenantRoot for #ident {
+                type Key = <#ty as #krate::PgType>::Base;
+                const KEY: &'static str = #name;
+                const TABLE_NAME: &'static str = #qualified;
+            }
+        };
+        return (def, items);
+    }
+    let Some((column, tenant)) = table
+        .columns
+        .iter()
+        .find_map(|c| c.attrs.tenant.as_ref().map(|t| (c, t)))
+    else {
+        return (quote!(::core::option::Option::None), TokenStream::new());
+    };
+    let (ty, name, root) = (column.ty, &column.name, &tenant.value);
+    let root_trait = quote_spanned!(root.span()=> <#root as #krate::TenantRoot>);
+    let def = quote! {
+        ::core::option::Option::Some(#krate::TenantDef::Member {
+            column: #name,
+            root: #root_trait::TABLE_NAME,
+            root_key: #root_trait::KEY,
+        })
+    };
+    let items = quote_spanned! {ty.span()=>
+        const _: () = #krate::__private::tenant_column::<
+            <#ty as #krate::PgType>::Base,
+            #root_trait::Key,
+        >();
+    };
+    (def, items)
 }
 
 fn option(value: Option<TokenStream>) -> TokenStream {

@@ -168,6 +168,32 @@ pub(crate) fn delete_by_key(table: &TableDef) -> String {
     )
 }
 
+/// A statement by key, with the tenant's equality added to its `WHERE` (before `RETURNING`)
+/// when `pin` is a tenant of `table`'s root, and its value pushed after the others: a keyed
+/// read or write in a tenant transaction names the tenant itself, so Citus routes it to one
+/// shard.
+#[cfg(feature = "postgres")]
+pub(crate) fn with_tenant<'a>(
+    sql: String,
+    table: &TableDef,
+    pin: Option<&'a crate::TenantPin>,
+    params: &mut Vec<crate::pg::Param<'a>>,
+) -> String {
+    let Some((pin, column)) = pin.and_then(|pin| {
+        (table.tenant_root().as_deref() == Some(pin.root()))
+            .then_some(())
+            .and(table.tenant_column().map(|c| (pin, c)))
+    }) else {
+        return sql;
+    };
+    params.push(pin.value().get().as_pg());
+    let condition = format!(" AND {} = ${}", quote_ident(column), params.len());
+    match sql.find(" RETURNING ") {
+        Some(at) => format!("{}{condition}{}", &sql[..at], &sql[at..]),
+        None => format!("{sql}{condition}"),
+    }
+}
+
 /// `UPDATE t SET a = $1, ..., refreshed = <update_sql> WHERE key = $n RETURNING every column`,
 /// or `None` when nothing would be set.
 pub(crate) fn update_by_key(table: &TableDef, set: &ColumnSet) -> Option<String> {
@@ -231,6 +257,8 @@ mod tests {
         row_level_security: false,
         policies: &[],
         column_grants: &[],
+        tenant: None,
+        reference: false,
     };
 
     fn set(present: &[bool]) -> ColumnSet {

@@ -20,7 +20,8 @@ use crate::driver::statements::{self, ColumnSet};
 use crate::driver::{
     chunks, inserts_narrowed, nullable_without_default, set_scope, RequestScope, RoleStanding, Run,
 };
-use crate::{Table, TableDef};
+use crate::tenant::{TenantPin, TenantScope};
+use crate::{Table, TableDef, Target, TenantRoot};
 
 /// Multi-row `INSERT`s sent before the first one's answer is awaited.
 const STATEMENTS_IN_FLIGHT: usize = 4;
@@ -189,6 +190,9 @@ pub struct DbTransaction<'a> {
     transaction: Transaction<'a>,
     statements: &'a StatementCache,
     open: OpenFlag<'a>,
+    /// The tenant of a [`Db::tenant`] transaction: its typed queries of the tenant's tables
+    /// carry the tenant's equality themselves.
+    tenant: Option<TenantPin>,
 }
 
 /// Clears a [`Db`]'s open-transaction flag when dropped; holds none for a savepoint.
@@ -255,7 +259,13 @@ impl Db {
             transaction,
             statements: &self.statements,
             open: OpenFlag(Some(&self.open)),
+            tenant: None,
         })
+    }
+
+    /// Outside a transaction, no tenant.
+    fn tenant_pin(&self) -> Option<&TenantPin> {
+        None
     }
 
     /// Rolls back a transaction this `Db` opened whose guard was leaked, if there may be one.
@@ -343,8 +353,24 @@ impl Db {
         &mut self,
         scope: RequestScope<'_>,
     ) -> Result<DbTransaction<'_>, PgError> {
+        self.open_scoped(scope, false).await
+    }
+
+    /// A scoped transaction; on Citus (`citus`), `citus.propagate_set_commands = 'local'` is
+    /// set first, in a statement of its own.
+    async fn open_scoped(
+        &mut self,
+        scope: RequestScope<'_>,
+        citus: bool,
+    ) -> Result<DbTransaction<'_>, PgError> {
         let sql = set_scope(&scope).map_err(|invalid| PgError::invalid_scope(&scope, invalid))?;
         let transaction = self.transaction().await?;
+        if citus {
+            transaction
+                .transaction
+                .batch_execute(crate::target::citus::PROPAGATE_SET_LOCAL)
+                .await?;
+        }
         let standing = transaction
             .statements
             .get(
@@ -379,6 +405,59 @@ impl Db {
         set?;
         Ok(transaction)
     }
+
+    /// Opens a transaction scoped to one tenant: a [`scoped_transaction`](Db::scoped_transaction)
+    /// acting as the scope's role with the tenant's key in the scope's setting, the key typed
+    /// as the tenant root's key (a `Uuid` for `Provider`), never a string. Its typed queries of
+    /// the root's tables ([`fetch_all`](DbTransaction::fetch_all), `count`, `get`, `update`,
+    /// `delete`, `update_where`, ...) carry `"provider_id" = $n` themselves, first: the leading
+    /// column of the tenant indexes is matched by the query, and Citus routes it to one shard
+    /// (it does not route on a policy's qual, citusdata/citus#7415).
+    ///
+    /// On [`Target::Citus`] the transaction first sets `citus.propagate_set_commands =
+    /// 'local'` in a query of its own (with it, Citus replays the query string holding a
+    /// `SET LOCAL` on the workers, so nothing else may share that string), then the scope's
+    /// `SET LOCAL`s, which the workers then see.
+    ///
+    /// ```no_run
+    /// # async fn example(db: &mut schema_core::pg::Db, provider_id: uuid::Uuid)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// # use schema_core::{PgTable, Schema};
+    /// # #[derive(PgTable)]
+    /// # #[pg(table = "providers", tenant_root)]
+    /// # pub struct Provider { #[pg(primary_key)] pub provider_id: uuid::Uuid }
+    /// # let schema = Schema::new().table::<Provider>().tenant_setting("app.provider_id").tenant_role("physician");
+    /// let physician = schema.tenant_scope::<Provider>("physician")?;
+    /// let tx = db.tenant(&physician, provider_id).await?;
+    /// // ... the request's typed reads and writes, on `tx`
+    /// tx.commit().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn tenant<R>(
+        &mut self,
+        scope: &TenantScope<R>,
+        key: R::Key,
+    ) -> Result<DbTransaction<'_>, PgError>
+    where
+        R: TenantRoot,
+        R::Key: crate::query::QueryValue + std::fmt::Display,
+    {
+        let value = key.to_string();
+        let request = RequestScope {
+            role: scope.role(),
+            setting: scope.setting(),
+            value: &value,
+        };
+        // Checked before anything is sent, as `scoped_transaction` checks it.
+        set_scope(&request).map_err(|invalid| PgError::invalid_scope(&request, invalid))?;
+        let pin = scope.pin(key);
+        let mut transaction = self
+            .open_scoped(request, scope.target() == Target::Citus)
+            .await?;
+        transaction.tenant = Some(pin);
+        Ok(transaction)
+    }
 }
 
 impl<'a> DbTransaction<'a> {
@@ -393,6 +472,7 @@ impl<'a> DbTransaction<'a> {
             transaction: self.transaction.transaction().await?,
             statements: self.statements,
             open: OpenFlag(None),
+            tenant: self.tenant.clone(),
         })
     }
 
@@ -431,6 +511,11 @@ impl<'a> DbTransaction<'a> {
     /// Nothing to check: a transaction is its own.
     async fn end_leaked_transaction(&self) -> Result<(), PgError> {
         Ok(())
+    }
+
+    /// The tenant of a [`Db::tenant`] transaction (and of its savepoints).
+    fn tenant_pin(&self) -> Option<&TenantPin> {
+        self.tenant.as_ref()
     }
 }
 
@@ -483,7 +568,13 @@ macro_rules! typed_statements {
                 T::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
-                get::<_, T>(&self.$client, self.statements.borrow(), key).await
+                get::<_, T>(
+                    &self.$client,
+                    self.statements.borrow(),
+                    key,
+                    self.tenant_pin(),
+                )
+                .await
             }
 
             /// Every row of the table.
@@ -529,13 +620,26 @@ macro_rules! typed_statements {
                 <U::Table as Table>::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
-                update(&self.$client, self.statements.borrow(), key, patch).await
+                update(
+                    &self.$client,
+                    self.statements.borrow(),
+                    key,
+                    patch,
+                    self.tenant_pin(),
+                )
+                .await
             }
 
             /// Deletes the row with this primary key; `true` when there was one.
             pub async fn delete<T: KeyedTable>(&self, key: &T::Key) -> Result<bool, PgError> {
                 self.end_leaked_transaction().await?;
-                delete::<_, T>(&self.$client, self.statements.borrow(), key).await
+                delete::<_, T>(
+                    &self.$client,
+                    self.statements.borrow(),
+                    key,
+                    self.tenant_pin(),
+                )
+                .await
             }
 
             /// The rows a typed query reads, in its order (see [`Select`]).
@@ -582,6 +686,14 @@ macro_rules! typed_statements {
                 T::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
+                let pinned;
+                let query = match self.tenant_pin() {
+                    Some(pin) => {
+                        pinned = query.clone().in_tenant(pin);
+                        &pinned
+                    }
+                    None => query,
+                };
                 fetch_stream(&self.$client, self.statements.borrow(), query).await
             }
 
@@ -604,6 +716,14 @@ macro_rules! typed_statements {
             /// How many rows a typed query's filter keeps (order, limit and offset aside).
             pub async fn count<T: Table>(&self, query: &Select<T>) -> Result<i64, PgError> {
                 self.end_leaked_transaction().await?;
+                let pinned;
+                let query = match self.tenant_pin() {
+                    Some(pin) => {
+                        pinned = query.clone().in_tenant(pin);
+                        &pinned
+                    }
+                    None => query,
+                };
                 let sql = query.count_sql()?;
                 let row = scalar(&self.$client, self.statements.borrow(), sql).await?;
                 Ok(row.try_get(0)?)
@@ -612,6 +732,14 @@ macro_rules! typed_statements {
             /// Whether a typed query's filter keeps any row.
             pub async fn exists<T: Table>(&self, query: &Select<T>) -> Result<bool, PgError> {
                 self.end_leaked_transaction().await?;
+                let pinned;
+                let query = match self.tenant_pin() {
+                    Some(pin) => {
+                        pinned = query.clone().in_tenant(pin);
+                        &pinned
+                    }
+                    None => query,
+                };
                 let sql = query.exists_sql()?;
                 let row = scalar(&self.$client, self.statements.borrow(), sql).await?;
                 Ok(row.try_get(0)?)
@@ -625,10 +753,18 @@ macro_rules! typed_statements {
             ) -> Result<Vec<C::Output>, PgError>
             where
                 T: Table,
-                C: Columns<T>,
+                C: Columns<T> + Clone,
                 C::Output: FromColumns,
             {
                 self.end_leaked_transaction().await?;
+                let pinned;
+                let query = match self.tenant_pin() {
+                    Some(pin) => {
+                        pinned = query.clone().in_tenant(pin);
+                        &pinned
+                    }
+                    None => query,
+                };
                 fetch_columns(&self.$client, self.statements.borrow(), query).await
             }
 
@@ -647,6 +783,14 @@ macro_rules! typed_statements {
                 <U::Table as Table>::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
+                let pinned;
+                let query = match self.tenant_pin() {
+                    Some(pin) => {
+                        pinned = query.clone().in_tenant(pin);
+                        &pinned
+                    }
+                    None => query,
+                };
                 query.patch().validate()?;
                 let table = <U::Table as Table>::TABLE;
                 write_rows(
@@ -669,6 +813,14 @@ macro_rules! typed_statements {
                 T::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
+                let pinned;
+                let query = match self.tenant_pin() {
+                    Some(pin) => {
+                        pinned = query.clone().in_tenant(pin);
+                        &pinned
+                    }
+                    None => query,
+                };
                 write_rows(
                     &self.$client,
                     self.statements.borrow(),
@@ -913,17 +1065,17 @@ async fn get<C: GenericClient, T>(
     client: &C,
     statements: &StatementCache,
     key: &T::Key,
+    pin: Option<&TenantPin>,
 ) -> Result<Option<T::Select>, PgError>
 where
     T: KeyedTable,
     T::Select: FromRow,
 {
     let table = T::TABLE;
-    let statement = statements
-        .get_rows(client, statements::select_by_key(table), table)
-        .await?;
-    let mut params = Vec::with_capacity(table.primary_key.len());
+    let mut params = Vec::with_capacity(table.primary_key.len() + 1);
     T::push_key(key, &mut params);
+    let sql = statements::with_tenant(statements::select_by_key(table), table, pin, &mut params);
+    let statement = statements.get_rows(client, sql, table).await?;
     fetch_opt(client, &statement, &params, table).await
 }
 
@@ -983,6 +1135,7 @@ async fn update<C: GenericClient, U>(
     statements: &StatementCache,
     key: &<U::Table as KeyedTable>::Key,
     patch: &U,
+    pin: Option<&TenantPin>,
 ) -> Result<Option<<U::Table as Table>::Select>, PgError>
 where
     U: UpdateRow,
@@ -994,11 +1147,12 @@ where
     patch.push_changes(&mut changes);
     let set = ColumnSet::from_present(&changes);
     let Some(sql) = statements::update_by_key(table, &set) else {
-        return get::<C, U::Table>(client, statements, key).await;
+        return get::<C, U::Table>(client, statements, key, pin).await;
     };
-    let statement = statements.get_rows(client, sql, table).await?;
     let mut params: Vec<Param> = changes.into_iter().flatten().collect();
     <U::Table as KeyedTable>::push_key(key, &mut params);
+    let sql = statements::with_tenant(sql, table, pin, &mut params);
+    let statement = statements.get_rows(client, sql, table).await?;
     fetch_opt(client, &statement, &params, table).await
 }
 
@@ -1006,13 +1160,13 @@ async fn delete<C: GenericClient, T: KeyedTable>(
     client: &C,
     statements: &StatementCache,
     key: &T::Key,
+    pin: Option<&TenantPin>,
 ) -> Result<bool, PgError> {
     let table = T::TABLE;
-    let statement = statements
-        .get(client, statements::delete_by_key(table))
-        .await?;
-    let mut params = Vec::with_capacity(table.primary_key.len());
+    let mut params = Vec::with_capacity(table.primary_key.len() + 1);
     T::push_key(key, &mut params);
+    let sql = statements::with_tenant(statements::delete_by_key(table), table, pin, &mut params);
+    let statement = statements.get(client, sql).await?;
     Ok(client.execute(&statement, &params).await? > 0)
 }
 

@@ -46,7 +46,8 @@ pub(crate) mod render;
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::{ColumnRef, PgType, Table, Validate};
+use crate::tenant::TenantPin;
+use crate::{ColumnRef, PgType, Table, TableDef, Validate};
 
 pub use crate::{NullsOrder, SortOrder};
 pub use render::QuerySql;
@@ -377,7 +378,7 @@ pub enum Expr {
 }
 
 impl Expr {
-    fn and(self, other: Expr) -> Expr {
+    pub(crate) fn and(self, other: Expr) -> Expr {
         match (self, other) {
             (Expr::And(mut left), Expr::And(right)) => {
                 left.extend(right);
@@ -861,6 +862,35 @@ impl<T> Clone for Select<T> {
     }
 }
 
+impl<T, C: Clone> Clone for Projection<T, C> {
+    fn clone(&self) -> Self {
+        Projection {
+            select: self.select.clone(),
+            columns: self.columns.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Delete<T> {
+    fn clone(&self) -> Self {
+        Delete {
+            filter: self.filter.clone(),
+            all_rows: self.all_rows,
+            table: PhantomData,
+        }
+    }
+}
+
+impl<U: PatchValues> Clone for Update<'_, U> {
+    fn clone(&self) -> Self {
+        Update {
+            patch: self.patch,
+            filter: self.filter.clone(),
+            all_rows: self.all_rows,
+        }
+    }
+}
+
 impl<T> fmt::Debug for Select<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Select")
@@ -1028,6 +1058,60 @@ impl<'p, U: PatchValues> Update<'p, U> {
             self.filter.as_ref(),
             self.all_rows,
         )
+    }
+}
+
+/// The tenant's equality first, then the query's own filter: `"provider_id" = $1 AND ...`, for
+/// a table of the pin's tenant root (the root itself or a tenant table); other tables as they
+/// are.
+fn pinned(table: &TableDef, filter: Option<Expr>, pin: &TenantPin) -> Option<Expr> {
+    let Some(tenant) = pin.filter_for(table) else {
+        return filter;
+    };
+    Some(match filter {
+        Some(filter) => tenant.and(filter),
+        None => tenant,
+    })
+}
+
+impl<T: Table> Select<T> {
+    /// The read, carrying its tenant's equality itself (`"provider_id" = $1 AND ...`, first)
+    /// when `T` is a tenant table or the tenant root of `pin`: the leading column of the
+    /// table's tenant indexes is matched by the query, not only by a policy's qual, which
+    /// Citus cannot route on. A `Db` tenant transaction does it for every typed query.
+    pub fn in_tenant(mut self, pin: &TenantPin) -> Self {
+        self.filter = pinned(T::TABLE, self.filter.take(), pin);
+        self
+    }
+}
+
+impl<T: Table, C: Columns<T>> Projection<T, C> {
+    /// The read, carrying its tenant's equality itself (see [`Select::in_tenant`]).
+    pub fn in_tenant(mut self, pin: &TenantPin) -> Self {
+        self.select = self.select.in_tenant(pin);
+        self
+    }
+}
+
+impl<T: Table> Delete<T> {
+    /// The delete, carrying its tenant's equality itself (see [`Select::in_tenant`]). A delete
+    /// with neither a filter nor `all_rows()` stays refused.
+    pub fn in_tenant(mut self, pin: &TenantPin) -> Self {
+        if self.filter.is_some() || self.all_rows {
+            self.filter = pinned(T::TABLE, self.filter.take(), pin);
+        }
+        self
+    }
+}
+
+impl<U: PatchValues> Update<'_, U> {
+    /// The update, carrying its tenant's equality itself (see [`Select::in_tenant`]). An
+    /// update with neither a filter nor `all_rows()` stays refused.
+    pub fn in_tenant(mut self, pin: &TenantPin) -> Self {
+        if self.filter.is_some() || self.all_rows {
+            self.filter = pinned(<U::Table as Table>::TABLE, self.filter.take(), pin);
+        }
+        self
     }
 }
 

@@ -185,13 +185,14 @@ impl<'a> Table<'a> {
     }
 
     /// Whether the Update type has this column: not part of the key, not refreshed by
-    /// `update_sql`, not `immutable`, and, when a `grant(...)` narrows updates to columns,
+    /// `update_sql`, not `immutable`, not the tenant column, and, when a `grant(...)` narrows updates to columns,
     /// granted to some role: the Update type offers nothing that no role may change.
     pub fn updatable(&self, column: &Column) -> bool {
         let mut update_grants = self.attrs.grants.iter().filter_map(|g| g.update.as_ref());
         let narrowed = self.attrs.grants.iter().any(|g| g.update.is_some());
         column.attrs.update_sql.is_none()
             && column.attrs.immutable.is_none()
+            && column.attrs.tenant.is_none()
             && !column.filled_by_database()
             && !self.primary_key().iter().any(|k| k.ident == column.ident)
             && (!narrowed

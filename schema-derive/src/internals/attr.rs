@@ -39,6 +39,8 @@ pub struct TableAttrs {
     pub row_level_security: Option<Ident>,
     pub policies: Vec<PolicyAttr>,
     pub grants: Vec<GrantAttr>,
+    pub tenant_root: Option<Ident>,
+    pub reference: Option<Ident>,
     pub krate: Option<Path>,
 }
 
@@ -248,6 +250,8 @@ pub struct FieldAttrs {
     /// `precision = P` on a timestamp or time field.
     pub precision: Option<Keyed<u8>>,
     pub citext: Option<Ident>,
+    /// `tenant = Provider`: the column holds the key of that tenant root.
+    pub tenant: Option<Keyed<Path>>,
 }
 
 /// `identity(always | by_default, start = N, increment = N, min = N, max = N, cache = N, cycle)`.
@@ -349,6 +353,8 @@ impl TableAttrs {
                 }
                 POLICY => out.policies.push(policy(cx, key, meta)?),
                 GRANT => out.grants.push(grant(cx, key, meta)?),
+                TENANT_ROOT => set_once(cx, &mut out.tenant_root, &key, flag(meta, &key)?),
+                REFERENCE => set_once(cx, &mut out.reference, &key, flag(meta, &key)?),
                 _ => unreachable!("every key of TABLE_KEYS is handled"),
             }
             Ok(())
@@ -487,6 +493,11 @@ impl FieldAttrs {
                 NUMERIC => set_once(cx, &mut out.numeric, &key, keyed(&key, numeric(cx, meta)?)),
                 CHAR => set_once(cx, &mut out.char, &key, keyed(&key, char_length(meta)?)),
                 CITEXT => set_once(cx, &mut out.citext, &key, flag(meta, &key)?),
+                TENANT => {
+                    let path: Path =
+                        value(meta, "the tenant root's type: `tenant = Provider`")?.parse()?;
+                    set_once(cx, &mut out.tenant, &key, keyed(&key, path))
+                }
                 PRECISION => set_once(
                     cx,
                     &mut out.precision,

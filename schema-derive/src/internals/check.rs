@@ -33,6 +33,61 @@ pub fn check(cx: &Ctxt, table: &Table) {
     check_grants(cx, table);
     check_no_nul(cx, table);
     check_renames(cx, table);
+    check_tenancy(cx, table);
+}
+
+/// A table belongs to the tenants in one way: it is the root (its single-column key is the
+/// tenant's key), or one NOT NULL column holds the tenant, or it is shared; a reference table
+/// is shared by every tenant, so it holds no tenant column.
+fn check_tenancy(cx: &Ctxt, table: &Table) {
+    let tenant_columns: Vec<_> = table
+        .columns
+        .iter()
+        .filter_map(|c| c.attrs.tenant.as_ref().map(|t| (c, t)))
+        .collect();
+    if let Some(root) = &table.attrs.tenant_root {
+        if table.primary_key().len() != 1 {
+            cx.error_spanned_by(
+                root,
+                "the tenant root is named by its key: give the table a primary key of one column (`#[pg(primary_key)]` on the tenant's key field)",
+            );
+        }
+        if let Some((_, tenant)) = tenant_columns.first() {
+            cx.error_spanned_by(
+                &tenant.key,
+                "the tenant root's rows are the tenants; its key is the tenant's key: remove `tenant` from this field or `tenant_root` from the struct",
+            );
+        }
+    }
+    for (_, tenant) in tenant_columns.iter().skip(1) {
+        cx.error_spanned_by(
+            &tenant.key,
+            format!(
+                "a table belongs to its tenant through one column; `{}` is already the tenant column",
+                tenant_columns[0].0.ident
+            ),
+        );
+    }
+    if let Some((column, tenant)) = tenant_columns.first() {
+        if column.is_option {
+            cx.error_spanned_by(
+                &tenant.key,
+                "a tenant column is NOT NULL: every row belongs to a tenant; remove the `Option`",
+            );
+        }
+        if column.attrs.generated.is_some() || column.attrs.identity.is_some() {
+            cx.error_spanned_by(
+                &tenant.key,
+                "the tenant column holds the tenant's key as written; it cannot be computed by the database",
+            );
+        }
+        if let Some(reference) = &table.attrs.reference {
+            cx.error_spanned_by(
+                reference,
+                "a reference table is shared by every tenant; remove `reference`, or the field's `tenant`",
+            );
+        }
+    }
 }
 
 /// Names written by the user reach PostgreSQL as they are, so one it would truncate (or one
@@ -884,6 +939,17 @@ fn check_grants(cx: &Ctxt, table: &Table) {
             for_role && commands.contains(&command.as_str())
         })
     };
+    // On a tenant table, a tenant role without a policy of its own gets the generated
+    // tenant-isolation policy (for all commands); the schema, which knows the tenant roles,
+    // checks that role.
+    let tenant_table = table.columns.iter().any(|c| c.attrs.tenant.is_some());
+    let has_own_policy = |role: &str| {
+        table
+            .attrs
+            .policies
+            .iter()
+            .any(|p| p.to.as_ref().is_some_and(|to| to.value() == role))
+    };
     let mut roles = HashMap::new();
     for grant in &table.attrs.grants {
         if let Some(role) = &grant.to {
@@ -909,7 +975,8 @@ fn check_grants(cx: &Ctxt, table: &Table) {
         for (list, command) in [(&grant.insert, "Insert"), (&grant.update, "Update")] {
             let Some(list) = list else { continue };
             if let (Some(role), Some(_)) = (&grant.to, &table.attrs.row_level_security) {
-                if !policy_allows(&role.value(), &["All", command]) {
+                let generated = tenant_table && !has_own_policy(&role.value());
+                if !generated && !policy_allows(&role.value(), &["All", command]) {
                     cx.error_spanned_by(
                         &list.key,
                         format!(

@@ -20,6 +20,10 @@ pub const ROW_LEVEL_SECURITY: &str = "row_level_security";
 pub const POLICY: &str = "policy";
 pub const GRANT: &str = "grant";
 pub const FOREIGN_KEY: &str = "foreign_key";
+/// On the struct: the table is the tenant root; its primary key is the tenant's key.
+pub const TENANT_ROOT: &str = "tenant_root";
+/// On the struct: the table is a reference table (the Citus target copies it to every node).
+pub const REFERENCE: &str = "reference";
 /// On the struct, a field, an `index(...)`, a `check(...)`, a `policy(...)` and a `PgEnum`
 /// variant: the name (or text) the object had before.
 pub const RENAMED_FROM: &str = "renamed_from";
@@ -43,6 +47,8 @@ pub const TABLE_KEYS: &[&str] = &[
     ROW_LEVEL_SECURITY,
     POLICY,
     GRANT,
+    TENANT_ROOT,
+    REFERENCE,
     CRATE,
 ];
 
@@ -68,6 +74,8 @@ pub const NUMERIC: &str = "numeric";
 pub const CHAR: &str = "char";
 pub const PRECISION: &str = "precision";
 pub const CITEXT: &str = "citext";
+/// On a field: the column holds the tenant's key, `tenant = Provider` naming the tenant root.
+pub const TENANT: &str = "tenant";
 
 pub const FIELD_KEYS: &[&str] = &[
     RENAME,
@@ -94,6 +102,7 @@ pub const FIELD_KEYS: &[&str] = &[
     CHAR,
     PRECISION,
     CITEXT,
+    TENANT,
 ];
 
 // Keys inside `identity(...)`.

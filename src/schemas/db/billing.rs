@@ -59,7 +59,7 @@ pub struct Invoice {
     #[pg(primary_key, default_sql = "gen_random_uuid()")]
     pub invoice_id: Uuid,
     /// The provider who bills; they see only their own invoices.
-    #[pg(references = Provider::provider_id, on_delete = "restrict", immutable)]
+    #[pg(tenant = Provider, references = Provider::provider_id, on_delete = "restrict", immutable)]
     pub provider_id: Uuid,
     /// The provider's own number for the invoice, unique per provider.
     #[pg(varchar = 30)]
@@ -111,6 +111,7 @@ pub struct InvoiceLine {
     pub invoice_id: Uuid,
     /// The invoice's provider (the foreign key keeps it so): a physician's scope applies to
     /// lines without a join.
+    #[pg(tenant = Provider)]
     pub provider_id: Uuid,
     /// The line's number, given by the database.
     #[pg(identity(always))]

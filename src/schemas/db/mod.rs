@@ -19,8 +19,8 @@ pub use support_queries::{
     support_team_queries, triage_queue, TRIAGE_ORDER,
 };
 
-use schema_core::pg::{Db, DbTransaction, PgError, RequestScope};
-use schema_core::{Names, QueryRole, Schema};
+use schema_core::pg::{Db, DbTransaction, PgError};
+use schema_core::{Names, QueryRole, Schema, TenantScope};
 use uuid::Uuid;
 
 /// Why rendering the application's query shapes cannot fail: each orders by NOT NULL columns
@@ -30,9 +30,12 @@ const SHAPES_RENDER: &str =
 
 /// Every table of the application, in the order they are declared (rendering orders them by
 /// their foreign keys), and the queries it asks of them, registered for the plan check as the
-/// role that asks each one.
+/// role that asks each one. The tenant (`provider_id`) is declared once: the setting a
+/// physician's scope carries it in and the role scoped by it.
 pub fn schema() -> Schema {
     Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
         .table::<Provider>()
         .table::<SupportTicket>()
         .table::<Invoice>()
@@ -49,21 +52,26 @@ pub fn schema() -> Schema {
         )
 }
 
+/// The physician's tenant scope: acting as the physician role, with the provider's id in the
+/// tenant setting, both as `names` has them.
+pub fn physician_scope(names: &Names) -> TenantScope<Provider> {
+    schema()
+        .with_names(names.clone())
+        .tenant_scope::<Provider>(PHYSICIAN_ROLE)
+        .expect("the schema declares the physician as a tenant role")
+}
+
 /// Opens a transaction scoped to one physician: it acts as the physician role alone (whatever
 /// else the login holds), and inside it `support_tickets` shows, changes and accepts only that
 /// provider's tickets, and `billing.invoices` and `billing.invoice_lines` show only theirs. The
 /// scope is local to the transaction, so a pooled connection never carries it into another
-/// request. A login that is a superuser or has `BYPASSRLS`, or is not granted the physician
-/// role, is refused ([`PgError::InvalidScope`]).
+/// request; its typed queries of those tables carry `provider_id = $n` themselves. A login
+/// that is a superuser or has `BYPASSRLS`, or is not granted the physician role, is refused
+/// ([`PgError::InvalidScope`]).
 pub async fn provider_transaction<'a>(
     db: &'a mut Db,
     names: &Names,
     provider_id: Uuid,
 ) -> Result<DbTransaction<'a>, PgError> {
-    db.scoped_transaction(RequestScope {
-        role: names.role_name(PHYSICIAN_ROLE),
-        setting: names.setting_name(PROVIDER_SETTING),
-        value: &provider_id.to_string(),
-    })
-    .await
+    db.tenant(&physician_scope(names), provider_id).await
 }

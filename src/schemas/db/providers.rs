@@ -6,8 +6,16 @@ use schema_core::PgTable;
 use uuid::Uuid;
 
 /// A physician (or other billing provider) using the platform.
+// The tenant root: each row is a tenant whose `provider_id` scopes every tenant table. A
+// reference table (on Citus, copied to every node), so its `npi` and `email` stay unique across
+// all providers.
 #[derive(PgTable)]
-#[pg(table = "providers", index(last_name, first_name))]
+#[pg(
+    table = "providers",
+    tenant_root,
+    reference,
+    index(last_name, first_name)
+)]
 pub struct Provider {
     /// Unique identifier of the provider.
     #[pg(primary_key, default_sql = "gen_random_uuid()")]

@@ -68,14 +68,9 @@ pub const SUPPORT_TEAM_ROLE: &str = "support_team";
     index(provider_id, created_at(desc)),
     index(status, priority),
     index(assigned_to, status),
+    // The physician's tenant-isolation policy, `support_tickets_physician_own`, is generated
+    // from the tenant column and the schema's tenant setting and role (see `schema()`).
     row_level_security,
-    policy(
-        name = "support_tickets_physician_own",
-        to = "physician",
-        command = "all",
-        using = "{provider_id} = {setting:app.provider_id}::uuid",
-        with_check = "{provider_id} = {setting:app.provider_id}::uuid"
-    ),
     policy(
         name = "support_tickets_support_team_read",
         to = "support_team",
@@ -115,7 +110,7 @@ pub struct SupportTicket {
     #[pg(primary_key, default_sql = "gen_random_uuid()")]
     pub ticket_id: Uuid,
     /// The physician who raised the ticket; they see only their own tickets.
-    #[pg(references = Provider::provider_id, immutable)]
+    #[pg(tenant = Provider, references = Provider::provider_id, immutable)]
     pub provider_id: Uuid,
     /// Auto-generated from context or physician-entered.
     #[pg(varchar = 200)]
