@@ -143,6 +143,7 @@ const fn column(name: &'static str, comment: &'static str) -> ColumnDef {
         internal: false,
         immutable: false,
         generation: None,
+        using: None,
     }
 }
 

@@ -426,6 +426,7 @@ const fn column(name: &'static str) -> ColumnDef {
         internal: false,
         immutable: false,
         generation: None,
+        using: None,
     }
 }
 

@@ -913,6 +913,12 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             quote!(#krate::Generation::Stored(#parts))
         })
     });
+    let using = option(
+        c.attrs
+            .using
+            .as_ref()
+            .map(|using| sql_parts(table, &using.value.parts)),
+    );
     let comment = option(column_comment(c).map(|c| quote!(#c)));
     let (nullable, allowed_values, renamed_values) = (
         pg_type("NULLABLE"),
@@ -946,6 +952,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             internal: #internal,
             immutable: #immutable,
             generation: #generation,
+            using: #using,
         }
     }
 }

@@ -234,6 +234,7 @@ mod tests {
             internal: false,
             immutable: false,
             generation: None,
+            using: None,
         }
     }
 

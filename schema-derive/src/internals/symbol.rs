@@ -96,6 +96,7 @@ pub const FIELD_KEYS: &[&str] = &[
     IMMUTABLE,
     IDENTITY,
     GENERATED,
+    USING,
     DEFAULT_FN,
     NUMERIC,
     CHAR,
