@@ -401,3 +401,156 @@ fn the_citus_ddl_applies_to_plain_postgresql_with_citus_stubbed_and_keeps_the_in
         .get(0);
     assert_eq!(status, "CLOSED");
 }
+
+// Plans for the Citus target, without a cluster.
+
+/// Rooms with a number that becomes an identity column.
+#[derive(PgTable)]
+#[pg(table = "rooms")]
+pub struct RoomNumbered {
+    #[pg(primary_key)]
+    pub room_id: Uuid,
+    #[pg(tenant = Clinic)]
+    pub clinic_id: Uuid,
+    pub code: String,
+    pub number: i64,
+}
+
+/// The same rooms, their number now an identity.
+#[derive(PgTable)]
+#[pg(table = "rooms")]
+pub struct RoomIdentity {
+    #[pg(primary_key)]
+    pub room_id: Uuid,
+    #[pg(tenant = Clinic)]
+    pub clinic_id: Uuid,
+    pub code: String,
+    #[pg(identity(by_default))]
+    pub number: i64,
+}
+
+fn clinics() -> Schema {
+    Schema::new()
+        .tenant_setting("app.clinic_id")
+        .tenant_role("nurse")
+        .table::<Clinic>()
+}
+
+#[test]
+fn a_plan_for_citus_places_each_table_it_creates_right_after_its_create_table() {
+    use schema_core::migrate::Migrations;
+    let schema = clinics().table::<Room>().for_target(Target::Citus);
+    let none = Migrations::default();
+    let migration = none
+        .plan_new_for(&schema, "init", &[], 0)
+        .unwrap()
+        .expect("a migration");
+    let sql: Vec<&str> = migration
+        .plan
+        .steps
+        .iter()
+        .map(|s| s.sql.as_str())
+        .collect();
+    let at = |prefix: &str| sql.iter().position(|s| s.starts_with(prefix)).unwrap();
+    assert_eq!(
+        sql[at("CREATE TABLE \"clinics\"") + 1],
+        "SELECT create_reference_table('\"clinics\"')"
+    );
+    assert_eq!(
+        sql[at("CREATE TABLE \"rooms\"") + 1],
+        "SELECT create_distributed_table('\"rooms\"', 'clinic_id', colocate_with => 'default')"
+    );
+    assert!(migration
+        .up_sql
+        .contains("SELECT create_distributed_table('\"rooms\"'"));
+    // The role gets LOGIN (Citus connects to the workers as it).
+    assert!(sql.contains(&"ALTER ROLE \"nurse\" LOGIN"), "{sql:?}");
+    // The plain target's plan has no Citus call.
+    let plain = none
+        .plan_new_for(&clinics().table::<Room>(), "init", &[], 0)
+        .unwrap()
+        .unwrap();
+    assert!(!plain.up_sql.contains("create_"));
+}
+
+#[test]
+fn a_table_already_holding_rows_is_distributed_concurrently_outside_a_transaction() {
+    use schema_core::target::citus::{plan, Existing};
+    let schema = clinics().table::<Room>().for_target(Target::Citus);
+    let existing = [
+        Existing {
+            table: "clinics".into(),
+            placed: true,
+            has_rows: true,
+        },
+        Existing {
+            table: "rooms".into(),
+            placed: false,
+            has_rows: true,
+        },
+    ];
+    let planned = plan(&schema, schema_core::plan::Plan::default(), &existing).unwrap();
+    assert_eq!(planned.steps.len(), 1);
+    assert_eq!(
+        planned.steps[0].sql,
+        "SELECT create_distributed_table_concurrently('\"rooms\"', 'clinic_id', colocate_with => 'default')"
+    );
+    assert!(!planned.steps[0].transactional);
+    // Empty: the plain call, in a transaction.
+    let empty = [Existing {
+        has_rows: false,
+        ..existing[1].clone()
+    }];
+    let planned = plan(&schema, schema_core::plan::Plan::default(), &empty).unwrap();
+    assert!(planned.steps[0]
+        .sql
+        .starts_with("SELECT create_distributed_table("));
+    assert!(planned.steps[0].transactional);
+}
+
+#[test]
+fn a_step_citus_does_not_support_is_refused_at_plan_time_in_its_words() {
+    use schema_core::migrate::{MigrateError, Migrations};
+    let first = Migrations::default()
+        .plan_new_for(
+            &clinics().table::<RoomNumbered>().for_target(Target::Citus),
+            "init",
+            &[],
+            0,
+        )
+        .unwrap()
+        .unwrap();
+    let folder = std::env::temp_dir().join(format!("citus-plan-{}", Uuid::new_v4().simple()));
+    Migrations::write_new(&folder, &first).unwrap();
+    let migrations = Migrations::read_dir(&folder).unwrap();
+    let error = migrations
+        .plan_new_for(
+            &clinics().table::<RoomIdentity>().for_target(Target::Citus),
+            "number_identity",
+            &[],
+            1,
+        )
+        .unwrap_err();
+    let _ = std::fs::remove_dir_all(&folder);
+    let MigrateError::Schema(error) = error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        error.to_string().starts_with(
+            "table `rooms` on Citus: alter table command is currently unsupported: Only ADD|DROP \
+             COLUMN, SET|DROP NOT NULL, SET|DROP DEFAULT, ADD|DROP|VALIDATE CONSTRAINT, SET (), \
+             RESET (), ENABLE|DISABLE|NO FORCE|FORCE ROW LEVEL SECURITY, ATTACH|DETACH PARTITION \
+             and TYPE subcommands are supported. (`ALTER TABLE \"rooms\" ALTER COLUMN \"number\""
+        ),
+        "{error}"
+    );
+    // The plain target plans it.
+    assert!(migrations
+        .plan_new_for(
+            &clinics().table::<RoomIdentity>(),
+            "number_identity",
+            &[],
+            1
+        )
+        .is_ok());
+}

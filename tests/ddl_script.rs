@@ -144,6 +144,7 @@ const fn column(name: &'static str, comment: &'static str) -> ColumnDef {
         immutable: false,
         generation: None,
         encryption: None,
+        using: None,
     }
 }
 

@@ -670,7 +670,8 @@ pub struct MigratingPatient {
     pub provider_id: Uuid,
     #[pg(default_fn = Uuid::new_v4)]
     pub patient_id: Uuid,
-    #[pg(encrypted(migrating))]
+    /// The migration to this state keeps each value's bytes.
+    #[pg(encrypted(migrating), using = "convert_to({name}, 'UTF8')")]
     pub name: String,
 }
 
@@ -695,8 +696,7 @@ fn a_plaintext_column_is_encrypted_through_its_states_and_strict_waits_for_the_l
     use schema_core::crypto::{plaintext_rows, reencrypt, Reencryption};
     use schema_core::pg::evolve::{apply, plan_for, EvolveError, Shadow};
     let (mut test, p1, p2) = setup();
-    // Before: the column in plaintext, with rows. The reviewed migration to the first state
-    // changes its type, keeping each value's bytes.
+    // Before: the column in plaintext, with rows.
     test.client()
         .batch_execute(&format!(
             "CREATE TABLE billing.mig_patients (
@@ -706,10 +706,16 @@ fn a_plaintext_column_is_encrypted_through_its_states_and_strict_waits_for_the_l
                  PRIMARY KEY (provider_id, patient_id));
              INSERT INTO billing.mig_patients
                  SELECT p, gen_random_uuid(), 'Plain ' || n
-                 FROM unnest(ARRAY['{p1}', '{p2}']::uuid[]) p, generate_series(1, 3) n;
-             ALTER TABLE billing.mig_patients ALTER COLUMN name TYPE bytea USING convert_to(name, 'UTF8');"
+                 FROM unnest(ARRAY['{p1}', '{p2}']::uuid[]) p, generate_series(1, 3) n;"
         ))
         .unwrap();
+    let migrating = Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
+        .table::<Provider>()
+        .table::<Patient>()
+        .table::<MigratingPatient>()
+        .with_names(test.names().clone());
     let strict = || {
         Schema::new()
             .tenant_setting(PROVIDER_SETTING)
@@ -722,6 +728,19 @@ fn a_plaintext_column_is_encrypted_through_its_states_and_strict_waits_for_the_l
     let table = <MigratingPatient as schema_core::Table>::TABLE;
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     run(async {
+        // The plan to the first state: the column becomes bytea, each value's bytes kept.
+        let plan = plan_for(test.url(), &migrating, Shadow::Transaction)
+            .await
+            .unwrap();
+        assert!(
+            plan.steps.iter().any(|s| s
+                .sql
+                .contains("TYPE bytea USING convert_to(\"name\", 'UTF8')")),
+            "{:#?}",
+            plan.steps.iter().map(|s| &s.sql).collect::<Vec<_>>()
+        );
+        let (mut client, _connection) = schema_core::pg::connect(test.url()).await.unwrap();
+        apply(&mut client, &plan, &[]).await.unwrap();
         let mut db = Db::connect(test.url())
             .await
             .unwrap()
@@ -763,7 +782,6 @@ fn a_plaintext_column_is_encrypted_through_its_states_and_strict_waits_for_the_l
             .steps
             .iter()
             .any(|s| s.sql.contains("mig_patients_name_envelope")));
-        let (mut client, _connection) = schema_core::pg::connect(test.url()).await.unwrap();
         apply(&mut client, &plan, &[]).await.unwrap();
         let mut names: Vec<String> = db
             .select_all::<StrictPatient>()

@@ -1687,3 +1687,886 @@ fn a_native_enum_type_is_created_extended_renamed_shrunk_and_dropped_keeping_row
         0
     );
 }
+
+// Plans that apply: each change below was once planned in an order PostgreSQL refuses half-way
+// (or planned silently wrong); each is now applied, or refused when the plan is written.
+
+/// A table of `columns` (name, type, nullable) with a primary key on `id`.
+fn table_of(name: &str, columns: &[(&str, &str, bool)]) -> TableModel {
+    TableModel {
+        columns: columns
+            .iter()
+            .map(|(c, t, n)| ColumnModel::new(*c, *t, *n))
+            .collect(),
+        primary_key: Some(KeyModel::new(format!("{name}_pkey"), vec!["id".into()])),
+        ..TableModel::named(name)
+    }
+}
+
+fn model_of(tables: Vec<TableModel>) -> SchemaModel {
+    SchemaModel {
+        tables,
+        ..SchemaModel::empty()
+    }
+}
+
+fn policy(name: &str, using: &str) -> PolicyModel {
+    PolicyModel {
+        name: name.into(),
+        renamed_from: None,
+        command: PolicyCommand::Select,
+        permissive: true,
+        roles: vec!["public".into()],
+        using: Some(using.into()),
+        with_check: None,
+    }
+}
+
+fn check(name: &str, expression: &str) -> CheckModel {
+    CheckModel {
+        name: name.into(),
+        renamed_from: None,
+        expression: expression.into(),
+    }
+}
+
+fn expression_index(name: &str, sql: &str) -> IndexModel {
+    IndexModel {
+        name: name.into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::expression(sql, false, None)],
+        include: Vec::new(),
+        predicate: None,
+    }
+}
+
+fn sqls(plan: &Plan) -> Vec<&str> {
+    plan.steps.iter().map(|s| s.sql.as_str()).collect()
+}
+
+#[test]
+fn a_column_is_dropped_after_the_policy_check_and_index_naming_it_change() {
+    let mut a = model_of(vec![table_of(
+        "docs",
+        &[
+            ("id", "integer", false),
+            ("owner", "text", true),
+            ("team", "text", true),
+        ],
+    )]);
+    let docs = &mut a.tables[0];
+    docs.row_level_security = true;
+    docs.policies
+        .push(policy("docs_read", "\"owner\" = CURRENT_USER"));
+    docs.checks
+        .push(check("docs_people", "\"owner\" <> \"team\""));
+    docs.indexes
+        .push(expression_index("docs_owner_idx", "lower(\"owner\")"));
+    docs.indexes.push(expression_index(
+        "docs_who_idx",
+        "lower(\"owner\" || \"team\")",
+    ));
+    let mut b = a.clone();
+    let docs = &mut b.tables[0];
+    docs.columns.retain(|c| c.name != "owner");
+    docs.policies[0].using = Some("\"team\" = CURRENT_USER".into());
+    docs.checks[0] = check("docs_people", "\"team\" <> ''");
+    docs.indexes.retain(|i| i.name != "docs_owner_idx");
+    docs.indexes[0] = expression_index("docs_who_idx", "lower(\"team\")");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO docs VALUES (1, 'ann', 'north'), (2, 'bob', 'south')")
+        .unwrap();
+    let plan = r.to(&a, &b, &["docs.owner"]).unwrap();
+    let sql = sqls(&plan);
+    let at = |prefix: &str| sql.iter().position(|s| s.starts_with(prefix)).unwrap();
+    assert!(at("DROP POLICY \"docs_read\"") < at("ALTER TABLE \"docs\" DROP COLUMN"));
+    assert!(at("ALTER TABLE \"docs\" DROP COLUMN") < at("CREATE POLICY \"docs_read\""));
+    assert_eq!(
+        r.count("SELECT count(*) FROM docs WHERE team IS NOT NULL"),
+        2
+    );
+}
+
+#[test]
+fn a_primary_key_that_foreign_keys_reference_is_replaced_with_them_set_aside() {
+    let mut parent = table_of(
+        "parent",
+        &[("id", "integer", false), ("code", "text", false)],
+    );
+    parent
+        .unique
+        .push(KeyModel::new("parent_code_key", vec!["code".into()]));
+    let mut child = table_of(
+        "child",
+        &[("id", "integer", false), ("parent_id", "integer", true)],
+    );
+    child.foreign_keys.push(ForeignKeyModel {
+        name: "child_parent_id_fkey".into(),
+        columns: vec!["parent_id".into()],
+        references_table: "parent".into(),
+        references_columns: vec!["id".into()],
+        on_delete: ReferentialAction::NoAction,
+        on_update: ReferentialAction::NoAction,
+    });
+    let a = model_of(vec![parent, child]);
+    // The key moves to `code`; `id` stays unique under a constraint of its own.
+    let mut b = a.clone();
+    b.tables[0].primary_key = Some(KeyModel::new("parent_pkey", vec!["code".into()]));
+    b.tables[0].unique = vec![KeyModel::new("parent_id_key", vec!["id".into()])];
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute(
+            "INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (1, 1), (2, 2)",
+        )
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = sqls(&plan);
+    let at = |text: &str| sql.iter().position(|s| s.contains(text)).unwrap();
+    assert!(at("DROP CONSTRAINT \"child_parent_id_fkey\"") < at("DROP CONSTRAINT \"parent_pkey\""));
+    assert!(at("ADD CONSTRAINT \"parent_id_key\"") < at("ADD CONSTRAINT \"child_parent_id_fkey\""));
+    assert_eq!(
+        r.count("SELECT count(*) FROM child JOIN parent ON parent.id = child.parent_id"),
+        2
+    );
+    // The foreign key holds again.
+    assert!(r
+        .db
+        .client()
+        .batch_execute("INSERT INTO child VALUES (3, 9)")
+        .is_err());
+}
+
+#[test]
+fn text_made_case_insensitive_on_a_unique_column_says_it_fails_on_values_differing_in_case() {
+    let mut a = model_of(vec![table_of(
+        "users",
+        &[("id", "integer", false), ("email", "text", false)],
+    )]);
+    a.tables[0]
+        .unique
+        .push(KeyModel::new("users_email_key", vec!["email".into()]));
+    let mut b = a.clone();
+    b.extensions.push("citext".into());
+    column(&mut b.tables[0], "email").sql_type = "citext".into();
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO users VALUES (1, 'Ann@example.org'), (2, 'ann@example.org')")
+        .unwrap();
+    let (plan, _) = r.plan(&a, &b);
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.contains("TYPE citext"))
+        .unwrap();
+    assert!(
+        step.hazards.contains(&Hazard::FailsIfValuesCollide),
+        "{:?}",
+        step.hazards
+    );
+    match r.to(&a, &b, &[]) {
+        Err(EvolveError::Step { sql, .. }) => assert!(sql.contains("TYPE citext"), "{sql}"),
+        other => panic!("expected the conversion to fail on the duplicate, got {other:?}"),
+    }
+    assert_eq!(r.count("SELECT count(*) FROM users"), 2);
+    r.db.client()
+        .batch_execute("DELETE FROM users WHERE id = 2")
+        .unwrap();
+    r.to(&a, &b, &[]).unwrap();
+    assert_eq!(
+        r.count("SELECT count(*) FROM users WHERE email = 'ANN@EXAMPLE.ORG'"),
+        1
+    );
+}
+
+#[test]
+fn an_expression_index_a_check_and_a_policy_follow_a_column_rename() {
+    let mut a = model_of(vec![table_of(
+        "people",
+        &[("id", "integer", false), ("email", "text", true)],
+    )]);
+    let people = &mut a.tables[0];
+    people.row_level_security = true;
+    people.indexes.push(IndexModel {
+        predicate: Some("\"email\" <> ''".into()),
+        ..expression_index("people_email_idx", "lower(\"email\")")
+    });
+    people
+        .checks
+        .push(check("people_email_check", "\"email\" LIKE '%@%'"));
+    people
+        .policies
+        .push(policy("people_read", "\"email\" IS NOT NULL"));
+    let mut b = a.clone();
+    let people = &mut b.tables[0];
+    let email = column(people, "email");
+    email.name = "mail".into();
+    email.renamed_from = Some("email".into());
+    people.indexes[0] = IndexModel {
+        predicate: Some("\"mail\" <> ''".into()),
+        ..expression_index("people_email_idx", "lower(\"mail\")")
+    };
+    people.checks[0] = check("people_email_check", "\"mail\" LIKE '%@%'");
+    people.policies[0] = policy("people_read", "\"mail\" IS NOT NULL");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO people VALUES (1, 'ann@example.org')")
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert_eq!(
+        sqls(&plan),
+        [r#"ALTER TABLE "people" RENAME COLUMN "email" TO "mail""#],
+        "nothing but the rename: the index, check and policy follow it"
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM people WHERE mail = 'ann@example.org'"),
+        1
+    );
+}
+
+#[test]
+fn a_constraint_left_not_valid_is_reported_and_validated() {
+    let mut parent = table_of("owners", &[("id", "integer", false)]);
+    parent.checks.push(check("owners_id_check", "\"id\" > 0"));
+    let mut child = table_of(
+        "pets",
+        &[("id", "integer", false), ("owner_id", "integer", true)],
+    );
+    child.foreign_keys.push(ForeignKeyModel {
+        name: "pets_owner_id_fkey".into(),
+        columns: vec!["owner_id".into()],
+        references_table: "owners".into(),
+        references_columns: vec!["id".into()],
+        on_delete: ReferentialAction::NoAction,
+        on_update: ReferentialAction::NoAction,
+    });
+    let a = model_of(vec![parent, child]);
+    let mut r = Replay::new(&a);
+    // As a failed VALIDATE leaves them: in place, NOT VALID.
+    r.db.client()
+        .batch_execute(
+            "INSERT INTO owners VALUES (1); INSERT INTO pets VALUES (1, 1); \
+             ALTER TABLE owners DROP CONSTRAINT owners_id_check; \
+             ALTER TABLE owners ADD CONSTRAINT owners_id_check CHECK (id > 0) NOT VALID; \
+             ALTER TABLE pets DROP CONSTRAINT pets_owner_id_fkey; \
+             ALTER TABLE pets ADD CONSTRAINT pets_owner_id_fkey FOREIGN KEY (owner_id) \
+                 REFERENCES owners (id) NOT VALID",
+        )
+        .unwrap();
+    let client = r.connect();
+    let live = r.block_on(read_model(&client, &Scope::of(&a))).unwrap();
+    let config: ConnectConfig = r.db.url().parse().unwrap();
+    let fresh = r
+        .block_on(shadow_model(&client, &config, &a, Shadow::SameServer))
+        .unwrap();
+    let lines: Vec<String> = diff(&live, &fresh)
+        .changes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "constraint `owners_id_check` on `owners`: NOT VALID in the database (its rows are \
+             not checked); validate it",
+            "constraint `pets_owner_id_fkey` on `pets`: NOT VALID in the database (its rows are \
+             not checked); validate it",
+        ]
+    );
+    let plan = r.to(&a, &a, &[]).unwrap();
+    assert_eq!(
+        sqls(&plan),
+        [
+            r#"ALTER TABLE "owners" VALIDATE CONSTRAINT "owners_id_check""#,
+            r#"ALTER TABLE "pets" VALIDATE CONSTRAINT "pets_owner_id_fkey""#,
+        ]
+    );
+}
+
+mod age_v1 {
+    use schema_core::PgTable;
+
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "patients")]
+    pub struct Patient {
+        #[pg(primary_key)]
+        pub patient_id: i64,
+        pub age_text: String,
+    }
+}
+
+mod age_v2 {
+    use schema_core::PgTable;
+
+    /// The type changes, nothing says how.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "patients")]
+    pub struct Patient {
+        #[pg(primary_key)]
+        pub patient_id: i64,
+        pub age_text: i32,
+    }
+}
+
+mod age_v3 {
+    use schema_core::PgTable;
+
+    /// Renamed and converted, as the field says.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "patients")]
+    pub struct Patient {
+        #[pg(primary_key)]
+        pub patient_id: i64,
+        #[pg(renamed_from = "age_text", using = "trim({age})::integer")]
+        pub age: i32,
+    }
+}
+
+#[test]
+fn a_type_change_without_a_cast_is_refused_unless_the_field_says_how() {
+    let mut db = TestDb::new();
+    let v1 = schema_core::Schema::new().table::<age_v1::Patient>();
+    db.client().batch_execute(&v1.to_ddl().unwrap()).unwrap();
+    db.client()
+        .batch_execute("INSERT INTO patients VALUES (1, ' 42'), (2, '7')")
+        .unwrap();
+    let r = Replay::on(db);
+    let plan_to = |schema: &schema_core::Schema| {
+        r.block_on(schema_core::pg::evolve::plan_for(
+            r.db.url(),
+            schema,
+            Shadow::SameServer,
+        ))
+        .unwrap()
+    };
+    let v2 = schema_core::Schema::new().table::<age_v2::Patient>();
+    let plan = plan_to(&v2);
+    let mut client = r.connect();
+    match r.block_on(apply(&mut client, &plan, &["patients.age_text"])) {
+        Err(EvolveError::Refused(refused)) => assert_eq!(
+            refused.blocked.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["patients.age_text: PostgreSQL does not convert text to integer by itself; declare \
+              the conversion on the field, as `using = \"{age_text}::integer\"`"]
+        ),
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    }
+    let v3 = schema_core::Schema::new().table::<age_v3::Patient>();
+    let plan = plan_to(&v3);
+    assert!(
+        sqls(&plan).contains(
+            &r#"ALTER TABLE "patients" ALTER COLUMN "age" TYPE integer USING trim("age")::integer"#
+        ),
+        "{:#?}",
+        sqls(&plan)
+    );
+    r.block_on(apply(&mut client, &plan, &[])).unwrap();
+    let lines = r
+        .block_on(schema_core::pg::evolve::drift(
+            r.db.url(),
+            &v3,
+            Shadow::SameServer,
+        ))
+        .unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+    let mut r = r;
+    assert_eq!(r.count("SELECT sum(age)::bigint FROM patients"), 49);
+}
+
+mod moved_v1 {
+    use schema_core::PgTable;
+
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(table = "invoices")]
+    pub struct Invoice {
+        #[pg(primary_key)]
+        pub invoice_id: i64,
+        pub total_cents: i64,
+    }
+}
+
+mod moved_v2 {
+    use schema_core::PgTable;
+
+    /// Moved to `billing`, from where it was.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(
+        schema = "billing",
+        table = "invoices",
+        renamed_from = "public.invoices"
+    )]
+    pub struct Invoice {
+        #[pg(primary_key)]
+        pub invoice_id: i64,
+        pub total_cents: i64,
+    }
+}
+
+mod moved_v3 {
+    use schema_core::PgTable;
+
+    /// Declared in `billing` with no word of where it was.
+    #[derive(PgTable)]
+    #[allow(dead_code)]
+    #[pg(schema = "billing", table = "invoices")]
+    pub struct Invoice {
+        #[pg(primary_key)]
+        pub invoice_id: i64,
+        pub total_cents: i64,
+    }
+}
+
+#[test]
+fn a_table_declared_in_another_schema_moves_there_with_its_rows_when_its_place_is_declared() {
+    let mut db = TestDb::new();
+    let v1 = schema_core::Schema::new().table::<moved_v1::Invoice>();
+    db.client().batch_execute(&v1.to_ddl().unwrap()).unwrap();
+    db.client()
+        .batch_execute("INSERT INTO invoices VALUES (1, 100), (2, 250)")
+        .unwrap();
+    let r = Replay::on(db);
+    let plan_to = |schema: &schema_core::Schema| {
+        r.block_on(schema_core::pg::evolve::plan_for(
+            r.db.url(),
+            schema,
+            Shadow::SameServer,
+        ))
+        .unwrap()
+    };
+    // Undeclared: the plan says the old table stays where it is.
+    let silent = plan_to(&schema_core::Schema::new().table::<moved_v3::Invoice>());
+    assert_eq!(
+        silent.suggestions,
+        ["table `billing.invoices` is created while `invoices` is left in its place: if it moved \
+          to another PostgreSQL schema, declare `renamed_from = \"public.invoices\"` on \
+          `billing.invoices` to move it with its rows"]
+    );
+    let v2 = schema_core::Schema::new().table::<moved_v2::Invoice>();
+    let plan = plan_to(&v2);
+    assert!(
+        sqls(&plan).contains(&r#"ALTER TABLE "public"."invoices" SET SCHEMA "billing""#),
+        "{:#?}",
+        sqls(&plan)
+    );
+    assert!(sqls(&plan).iter().all(|s| !s.contains("CREATE TABLE")));
+    let mut client = r.connect();
+    r.block_on(apply(&mut client, &plan, &[])).unwrap();
+    let lines = r
+        .block_on(schema_core::pg::evolve::drift(
+            r.db.url(),
+            &v2,
+            Shadow::SameServer,
+        ))
+        .unwrap();
+    assert_eq!(lines, Vec::<String>::new());
+    let mut r = r;
+    assert_eq!(
+        r.count("SELECT sum(total_cents)::bigint FROM billing.invoices"),
+        350
+    );
+}
+
+fn foreign_key(name: &str, column: &str, table: &str, referenced: &str) -> ForeignKeyModel {
+    ForeignKeyModel {
+        name: name.into(),
+        columns: vec![column.into()],
+        references_table: table.into(),
+        references_columns: vec![referenced.into()],
+        on_delete: ReferentialAction::NoAction,
+        on_update: ReferentialAction::NoAction,
+    }
+}
+
+#[test]
+fn serial_columns_get_their_sequence_created_and_owned() {
+    let a = model_of(vec![table_of("orders", &[("id", "integer", false)])]);
+    let mut b = a.clone();
+    // A new table and a new column numbered by `serial`, as the server prints them.
+    b.tables.push(table_of(
+        "items",
+        &[("id", "integer", false), ("label", "text", true)],
+    ));
+    column(&mut b.tables[1], "id").default = Some("nextval('items_id_seq'::regclass)".into());
+    let mut line = ColumnModel::new("line", "bigint", false);
+    line.default = Some("nextval('orders_line_seq'::regclass)".into());
+    b.tables[0].columns.push(line);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO orders VALUES (1), (2)")
+        .unwrap();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = sqls(&plan);
+    assert!(
+        sql.contains(&"CREATE SEQUENCE IF NOT EXISTS items_id_seq AS integer"),
+        "{sql:#?}"
+    );
+    assert!(sql.contains(&r#"ALTER SEQUENCE orders_line_seq OWNED BY "orders"."line""#));
+    assert_eq!(r.count("SELECT count(DISTINCT line) FROM orders"), 2);
+    r.db.client()
+        .batch_execute("INSERT INTO items (label) VALUES ('a'), ('b')")
+        .unwrap();
+    assert_eq!(r.count("SELECT max(id)::bigint FROM items"), 2);
+    // Owned: dropping the column drops its sequence.
+    let plan = r.to(&b, &a, &["items", "orders.line"]).unwrap();
+    assert!(sqls(&plan).iter().all(|s| !s.contains("SEQUENCE")));
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_class WHERE relkind = 'S'"),
+        0
+    );
+}
+
+#[test]
+fn a_drop_a_view_depends_on_is_refused_when_planned_naming_the_view() {
+    let a = model_of(vec![table_of(
+        "accounts",
+        &[
+            ("id", "integer", false),
+            ("email", "text", true),
+            ("note", "text", true),
+        ],
+    )]);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute(
+            "CREATE VIEW account_emails AS SELECT id, email FROM accounts; \
+             CREATE MATERIALIZED VIEW account_count AS SELECT count(*) FROM accounts",
+        )
+        .unwrap();
+    let mut b = a.clone();
+    b.tables[0].columns.retain(|c| c.name != "email");
+    let refused = |r: &mut Replay, b: &SchemaModel, allow: &[&str]| match r.to(&a, b, allow) {
+        Err(EvolveError::Refused(refused)) => refused
+            .blocked
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    };
+    assert_eq!(
+        refused(&mut r, &b, &["accounts.email"]),
+        [
+            "accounts.email: view account_emails depends on it and the schema does not manage \
+          them; drop or change them first, or keep accounts.email"
+        ]
+    );
+    // A column no view uses goes.
+    let mut c = a.clone();
+    c.tables[0].columns.retain(|c| c.name != "note");
+    r.to(&a, &c, &["accounts.note"]).unwrap();
+    // The table itself: both views name it.
+    let empty = SchemaModel::empty();
+    assert_eq!(
+        refused(&mut r, &empty, &["accounts"]),
+        [
+            "accounts: materialized view account_count, view account_emails depend on it and the \
+          schema does not manage them; drop or change them first, or keep accounts"
+        ]
+    );
+    assert_eq!(r.count("SELECT count(*) FROM account_emails"), 0);
+}
+
+#[test]
+fn tables_and_keys_come_in_an_order_postgresql_accepts() {
+    // Dropped together, the referenced table read first.
+    let parent = table_of(
+        "parents",
+        &[("id", "integer", false), ("code", "text", false)],
+    );
+    let mut child = table_of(
+        "children",
+        &[("id", "integer", false), ("parent_id", "integer", true)],
+    );
+    child.foreign_keys.push(foreign_key(
+        "children_parent_id_fkey",
+        "parent_id",
+        "parents",
+        "id",
+    ));
+    let a = model_of(vec![parent.clone(), child.clone()]);
+    let mut r = Replay::new(&a);
+    let reversed = model_of(vec![child, parent.clone()]);
+    let only = model_of(vec![table_of("others", &[("id", "integer", false)])]);
+    r.to(&reversed, &only, &["children", "parents"]).unwrap();
+    // A new table's foreign key to a key the same plan adds to an existing table.
+    let a = model_of(vec![parent]);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO parents VALUES (1, 'a')")
+        .unwrap();
+    let mut b = a.clone();
+    b.tables[0]
+        .unique
+        .push(KeyModel::new("parents_code_key", vec!["code".into()]));
+    let mut coded = table_of(
+        "coded",
+        &[("id", "integer", false), ("parent_code", "text", true)],
+    );
+    coded.foreign_keys.push(foreign_key(
+        "coded_parent_code_fkey",
+        "parent_code",
+        "parents",
+        "code",
+    ));
+    b.tables.push(coded);
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = sqls(&plan);
+    let at = |text: &str| sql.iter().position(|s| s.contains(text)).unwrap();
+    assert!(
+        at("ADD CONSTRAINT \"parents_code_key\"") < at("ADD CONSTRAINT \"coded_parent_code_fkey\"")
+    );
+}
+
+/// A table partitioned by range of `id` with two partitions, as a database holding one reads.
+fn partitioned(columns: &[(&str, &str, bool)]) -> Vec<TableModel> {
+    let mut parent = table_of("events", columns);
+    parent.primary_key = None;
+    parent.partition_by = Some("RANGE (id)".into());
+    let partitions =
+        [(1, "FROM (0) TO (100)"), (2, "FROM (100) TO (200)")].map(|(n, bound)| TableModel {
+            primary_key: None,
+            partition_of: Some(schema_core::model::PartitionOf {
+                parent: "events".into(),
+                bound: format!("FOR VALUES {bound}"),
+            }),
+            ..table_of(&format!("events_{n}"), columns)
+        });
+    let mut tables = vec![parent];
+    tables.extend(partitions);
+    tables
+}
+
+#[test]
+fn partitioned_tables_are_read_as_they_are_and_changed_as_postgresql_accepts() {
+    let columns = [
+        ("id", "integer", false),
+        ("kind", "text", true),
+        ("old", "text", true),
+    ];
+    let mut kinds = table_of(
+        "kinds",
+        &[("id", "integer", false), ("name", "text", false)],
+    );
+    kinds
+        .unique
+        .push(KeyModel::new("kinds_name_key", vec!["name".into()]));
+    let mut a = model_of(vec![kinds.clone()]);
+    a.tables.extend(partitioned(&columns));
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute(
+            "INSERT INTO kinds VALUES (1, 'a'); \
+             INSERT INTO events SELECT g, 'a', 'x' FROM generate_series(1, 150) g",
+        )
+        .unwrap();
+    // An index, a key and a foreign key on the partitioned table; a column dropped from it.
+    let mut b = model_of(vec![kinds.clone()]);
+    b.tables.extend(partitioned(&[
+        ("id", "integer", false),
+        ("kind", "text", true),
+    ]));
+    let events = &mut b.tables[1];
+    events.indexes.push(IndexModel {
+        name: "events_kind_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::new("kind", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    });
+    events.primary_key = Some(KeyModel::new("events_pkey", vec!["id".into()]));
+    events
+        .foreign_keys
+        .push(foreign_key("events_kind_fkey", "kind", "kinds", "name"));
+    let plan = r.to(&a, &b, &["events.old"]).unwrap();
+    let build = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.starts_with("CREATE INDEX"))
+        .unwrap();
+    assert!(!build.sql.contains("CONCURRENTLY"), "{}", build.sql);
+    assert!(build.hazards.contains(&Hazard::BlocksWrites));
+    assert!(sqls(&plan)
+        .iter()
+        .all(|s| !s.contains("events_1") && !s.contains("events_2")));
+    // Read back, the partitions hold none of the copies as their own (the oracle compared
+    // them); and the rows are where they were.
+    assert_eq!(r.count("SELECT count(*) FROM events_2"), 51);
+    // Dropped whole: the partitions go with their table.
+    let plan = r
+        .to(
+            &b,
+            &model_of(vec![kinds]),
+            &["events", "events_1", "events_2"],
+        )
+        .unwrap();
+    assert_eq!(sqls(&plan), [r#"DROP TABLE "events""#]);
+}
+
+#[test]
+fn what_the_model_does_not_manage_is_listed_and_hazards_say_an_index_or_privileges_change() {
+    let mut a = model_of(vec![table_of(
+        "notes",
+        &[("id", "integer", false), ("body", "text", true)],
+    )]);
+    a.tables[0].indexes.push(IndexModel {
+        name: "notes_body_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::new("body", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    });
+    a.tables[0].grants.push(GrantModel {
+        role: "public".into(),
+        privilege: "SELECT".into(),
+        columns: Vec::new(),
+    });
+    let mut r = Replay::new(&a);
+    r.db.login_role_with("editor", "");
+    let editor = r.db.role_name("editor");
+    r.db.client()
+        .batch_execute(&format!(
+            "ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0) NO INHERIT; \
+             GRANT UPDATE ON notes TO \"{editor}\" WITH GRANT OPTION"
+        ))
+        .unwrap();
+    let client = r.connect();
+    let config: ConnectConfig = r.db.url().parse().unwrap();
+    let mut code = a.clone();
+    code.tables[0]
+        .checks
+        .push(check("notes_id_check", "id > 0"));
+    let live = r.block_on(read_model(&client, &Scope::of(&code))).unwrap();
+    let fresh = r
+        .block_on(shadow_model(&client, &config, &code, Shadow::SameServer))
+        .unwrap();
+    let found = diff(&live, &fresh);
+    assert!(found.is_empty(), "{:#?}", found.changes);
+    let note = |what: &str| {
+        format!("notes: {what} in the database, which the schema does not manage (left alone)")
+    };
+    assert_eq!(
+        schema_core::pg::evolve::drift_lines(&found),
+        [
+            note(&format!("UPDATE to {editor}: WITH GRANT OPTION")),
+            note("check notes_id_check: NO INHERIT"),
+        ]
+    );
+    // An index dropped and a privilege revoked each say so.
+    let mut b = code.clone();
+    b.tables[0].indexes.clear();
+    b.tables[0].grants.clear();
+    let (plan, _) = r.plan(&code, &b);
+    let of = |prefix: &str| {
+        plan.steps
+            .iter()
+            .find(|s| s.sql.starts_with(prefix))
+            .unwrap()
+            .hazards
+            .clone()
+    };
+    assert_eq!(of("DROP INDEX"), [Hazard::DropsIndex]);
+    assert_eq!(of("REVOKE"), [Hazard::ChangesPrivileges]);
+}
+
+#[test]
+fn a_columns_collation_and_a_tables_replica_identity_are_read_and_planned() {
+    let mut a = model_of(vec![table_of(
+        "labels",
+        &[("id", "integer", false), ("name", "text", false)],
+    )]);
+    column(&mut a.tables[0], "name").collation = Some("C".into());
+    a.tables[0].replica_identity = Some(schema_core::model::ReplicaIdentity::Full);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO labels VALUES (1, 'b'), (2, 'B')")
+        .unwrap();
+    let client = r.connect();
+    let live = r.block_on(read_model(&client, &Scope::of(&a))).unwrap();
+    assert_eq!(live.tables[0].columns[1].collation.as_deref(), Some("C"));
+    // Back to the type's collation, and the identity to a unique index.
+    let mut b = a.clone();
+    column(&mut b.tables[0], "name").collation = None;
+    b.tables[0]
+        .unique
+        .push(KeyModel::new("labels_name_key", vec!["name".into()]));
+    b.tables[0].replica_identity = Some(schema_core::model::ReplicaIdentity::Index(
+        "labels_name_key".into(),
+    ));
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(sqls(&plan)
+        .contains(&r#"ALTER TABLE "labels" ALTER COLUMN "name" TYPE text COLLATE "default""#));
+    assert!(sqls(&plan)
+        .contains(&r#"ALTER TABLE "labels" REPLICA IDENTITY USING INDEX "labels_name_key""#));
+    assert_eq!(r.count("SELECT count(*) FROM labels"), 2);
+}
+
+#[test]
+fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half_way() {
+    let columns = [("id", "integer", false), ("kind", "text", true)];
+    let a = model_of(partitioned(&columns));
+    let mut r = Replay::new(&a);
+    // An index built ON ONLY the partitioned table and never attached: invalid.
+    r.db.client()
+        .batch_execute("CREATE INDEX events_kind_idx ON ONLY events (kind)")
+        .unwrap();
+    // The target lists a partition before its table: it is still created after it.
+    let mut b = a.clone();
+    b.tables[0].indexes.push(IndexModel {
+        name: "events_kind_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::new("kind", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    });
+    let mut events_3 = b.tables[1].clone();
+    events_3.name = "events_3".into();
+    events_3.partition_of.as_mut().unwrap().bound = "FOR VALUES FROM (200) TO (300)".into();
+    b.tables.insert(0, events_3);
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(sqls(&plan).contains(&r#"CREATE INDEX "events_kind_idx" ON "events" ("kind")"#));
+    // A partition's key built on its part of an index of the partitioned table: that index is
+    // not dropped from under it.
+    r.db.client()
+        .batch_execute(
+            "CREATE UNIQUE INDEX events_id_idx ON events (id); \
+             ALTER TABLE events_1 ADD CONSTRAINT events_1_pkey PRIMARY KEY \
+                 USING INDEX events_1_id_idx",
+        )
+        .unwrap();
+    let mut client = r.connect();
+    let live = r.block_on(read_model(&client, &Scope::of(&b))).unwrap();
+    let mut c = live.clone();
+    c.tables
+        .iter_mut()
+        .find(|t| t.name == "events")
+        .unwrap()
+        .indexes
+        .retain(|i| i.name != "events_id_idx");
+    let plan = plan_diff(&diff(&live, &c), &c);
+    match r.block_on(apply(&mut client, &plan, &[])) {
+        Err(EvolveError::Refused(refused)) => {
+            assert_eq!(
+            refused
+                .blocked
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["index events_id_idx: constraint events_1_pkey of events_1 depends on it and the \
+              schema does not manage them; drop or change them first, or keep index \
+              events_id_idx"]
+        )
+        }
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    }
+}

@@ -391,7 +391,7 @@ fn execute(
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_secs() as i64;
-            match migrations.plan_new(&schema.model()?, &name, &allow, now)? {
+            match migrations.plan_new_for(&schema, &name, &allow, now)? {
                 None => {
                     writeln!(
                         out,
@@ -439,6 +439,7 @@ fn execute(
                 allow_changed,
                 allow_missing,
                 allow_out_of_order,
+                target: schema.target(),
             };
             let applied = runtime()?.block_on(async {
                 let mut client = connect(&database.database_url).await?;
@@ -514,11 +515,15 @@ fn execute(
             Ok(if report.passed() { 0 } else { 1 })
         }
         Command::Diff { database } => {
-            let plan = runtime()?.block_on(plan_for(
-                &database.database_url,
-                &schema,
-                database.shadow(),
-            ))?;
+            let plan = runtime()?.block_on(async {
+                let plan = plan_for(&database.database_url, &schema, database.shadow()).await?;
+                if schema.target() == crate::Target::Plain {
+                    return Ok::<_, Error>(plan);
+                }
+                let client = connect(&database.database_url).await?;
+                let existing = crate::target::citus::existing(&client, &schema).await?;
+                Ok(crate::target::citus::plan(&schema, plan, &existing)?)
+            })?;
             let script = if plan.is_empty() {
                 psql_script("-- the database matches the code: nothing to do\n")
             } else {

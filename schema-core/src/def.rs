@@ -222,6 +222,11 @@ pub struct ColumnDef {
     pub immutable: bool,
     /// Whether the database computes the column: an identity, or a stored generated column.
     pub generation: Option<Generation>,
+    /// How the column's values convert from the type it had before (`using = "..."`,
+    /// `{field}` placeholders naming columns): the `USING` of the `ALTER COLUMN ... TYPE` a
+    /// plan writes when the type changes to one PostgreSQL does not convert to by itself
+    /// (text to integer, say). Read by nothing else; `None` for most columns.
+    pub using: Option<&'static [SqlPart]>,
     /// Whether the application encrypts the column (`#[pg(encrypted)]`): it is `bytea`
     /// holding an envelope, with a `CHECK` on the envelope's header.
     pub encryption: Option<EncryptionDef>,

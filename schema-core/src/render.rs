@@ -81,6 +81,14 @@ pub enum Statement {
         /// The table.
         table: String,
     },
+    /// `ALTER TABLE ... SET SCHEMA`: a table moved to another PostgreSQL schema, with its
+    /// rows, indexes, constraints and privileges.
+    SetSchema {
+        /// The table, where it is now.
+        table: String,
+        /// The schema it moves to.
+        schema: String,
+    },
     /// `ALTER TABLE ... RENAME TO`.
     RenameTable {
         /// The old name.
@@ -121,6 +129,25 @@ pub enum Statement {
         from_type: String,
         /// The new type.
         sql_type: String,
+    },
+    /// `ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE`: the column's collation (`None`:
+    /// its type's), its type as it is.
+    SetCollation {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Its type.
+        sql_type: String,
+        /// The collation.
+        collation: Option<String>,
+    },
+    /// `ALTER TABLE ... REPLICA IDENTITY`.
+    ReplicaIdentity {
+        /// The table.
+        table: String,
+        /// The identity; `None`: `DEFAULT` (the primary key).
+        identity: Option<crate::model::ReplicaIdentity>,
     },
     /// `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT` (or `DROP DEFAULT` for `None`).
     SetDefault {
@@ -251,6 +278,24 @@ pub enum Statement {
         /// The trigger.
         name: String,
     },
+    /// `CREATE SEQUENCE IF NOT EXISTS ... AS ...`: the sequence a column's
+    /// `nextval('...')` default draws from (a `serial` column's), created before the column.
+    CreateSequence {
+        /// The sequence, as the default names it: SQL identifiers, checked by
+        /// [`Statement::sequence_of_default`].
+        name: String,
+        /// Its type: the column's, `smallint`, `integer` or `bigint`.
+        sql_type: String,
+    },
+    /// `ALTER SEQUENCE ... OWNED BY`: the sequence goes with the column.
+    SequenceOwnedBy {
+        /// The sequence, as in [`Statement::CreateSequence`].
+        name: String,
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
     /// `DROP FUNCTION` of a guard, taking no arguments.
     DropFunction {
         /// The function.
@@ -299,6 +344,17 @@ pub enum Statement {
         from: String,
         /// The new name.
         to: String,
+    },
+    /// A statement of the deployment target, as written: Citus's distribution calls and
+    /// settings ([`target::citus`](crate::target::citus)).
+    Target {
+        /// The table it places, if any.
+        table: Option<String>,
+        /// Its SQL, without `;`.
+        sql: String,
+        /// Whether it may run inside a transaction block
+        /// (`create_distributed_table_concurrently` may not).
+        transactional: bool,
     },
     /// `GRANT` of table privileges, or of one privilege on columns.
     Grant {
@@ -414,6 +470,33 @@ impl Statement {
         };
         Some((split_qualified(table).0, name))
     }
+
+    /// The table and name of the index a step builds in one plain statement, inside a
+    /// transaction: `CREATE INDEX` without `CONCURRENTLY`, or a primary key or unique constraint
+    /// added with its own index (on a partitioned table, say).
+    pub fn plainly_built_index(&self) -> Option<(&str, &str)> {
+        match self {
+            Statement::CreateIndex {
+                table,
+                index,
+                concurrently: false,
+            } => Some((table, &index.name)),
+            Statement::AddConstraint {
+                table,
+                constraint:
+                    Constraint::PrimaryKey {
+                        key,
+                        using_index: false,
+                    }
+                    | Constraint::Unique {
+                        key,
+                        using_index: false,
+                    },
+                ..
+            } => Some((table, &key.name)),
+            _ => None,
+        }
+    }
 }
 
 /// The plain unique index a key is built on: ascending keys, NULLs where PostgreSQL puts them.
@@ -479,6 +562,59 @@ pub enum StatementGroup {
 }
 
 impl Statement {
+    /// The sequence a column default `nextval('name'::regclass)` draws from, as SQL: one or
+    /// two identifiers (bare, or quoted with `""` for a quote), dot-separated; `None` for any
+    /// other default or name.
+    pub fn sequence_of_default(default: &str) -> Option<String> {
+        let inner = default
+            .trim()
+            .strip_prefix("nextval('")?
+            .strip_suffix("'::regclass)")?;
+        let mut rest = inner;
+        let mut parts = 0;
+        loop {
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let mut end = None;
+                let bytes = quoted.as_bytes();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i] == b'"' {
+                        if bytes.get(i + 1) == Some(&b'"') {
+                            i += 2;
+                            continue;
+                        }
+                        end = Some(i);
+                        break;
+                    }
+                    i += 1;
+                }
+                let end = end?;
+                if quoted[..end].contains('\'') {
+                    return None;
+                }
+                rest = &quoted[end + 1..];
+            } else {
+                let len = rest
+                    .bytes()
+                    .take_while(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'$'
+                    })
+                    .count();
+                if len == 0 || rest.as_bytes()[0].is_ascii_digit() {
+                    return None;
+                }
+                rest = &rest[len..];
+            }
+            parts += 1;
+            match rest.strip_prefix('.') {
+                Some(next) if parts < 2 => rest = next,
+                Some(_) => return None,
+                None if rest.is_empty() => return Some(inner.to_string()),
+                None => return None,
+            }
+        }
+    }
+
     /// The part of a script it belongs to.
     pub fn group(&self) -> StatementGroup {
         use Statement::*;
@@ -531,6 +667,10 @@ impl Statement {
                     ..
                 }
                 | Statement::CreateKeyIndex { .. }
+                | Statement::Target {
+                    transactional: false,
+                    ..
+                }
         )
     }
 }
@@ -567,7 +707,7 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
         );
     }
     statements.extend(model.enums.iter().cloned().map(Statement::CreateEnum));
-    for table in &model.tables {
+    for table in model.tables_partitions_last() {
         statements.extend(create_table_statements(table));
     }
     statements
@@ -577,12 +717,52 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
 /// [`create_statements`]; its indexes are built at once (the table is new and empty).
 pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
     let name = || table.name.clone();
-    let mut statements = vec![Statement::CreateTable(Box::new(table.clone()))];
+    // The sequences the columns' `nextval('...')` defaults draw from (`serial` columns'),
+    // made before the table and owned by their columns after.
+    let sequences: Vec<(&str, String)> = table
+        .columns
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c.name.as_str(),
+                Statement::sequence_of_default(c.default.as_deref()?)?,
+            ))
+        })
+        .collect();
+    let mut statements: Vec<Statement> = sequences
+        .iter()
+        .map(|(column, sequence)| Statement::CreateSequence {
+            name: sequence.clone(),
+            sql_type: sequence_type(
+                &table
+                    .column(column)
+                    .expect("a column of the table")
+                    .sql_type,
+            ),
+        })
+        .collect();
+    statements.push(Statement::CreateTable(Box::new(table.clone())));
+    statements.extend(
+        sequences
+            .into_iter()
+            .filter(|(_, sequence)| same_schema(sequence, &table.name))
+            .map(|(column, sequence)| Statement::SequenceOwnedBy {
+                name: sequence,
+                table: name(),
+                column: column.into(),
+            }),
+    );
     statements.extend(table.indexes.iter().map(|index| Statement::CreateIndex {
         table: name(),
         index: index.clone(),
         concurrently: false,
     }));
+    if let Some(identity) = &table.replica_identity {
+        statements.push(Statement::ReplicaIdentity {
+            table: name(),
+            identity: Some(identity.clone()),
+        });
+    }
     if let Some(comment) = &table.comment {
         statements.push(Statement::Comment {
             table: name(),
@@ -885,6 +1065,9 @@ impl fmt::Display for Statement {
                 qt(table),
                 q(column)
             ),
+            SetSchema { table, schema } => {
+                write!(f, "ALTER TABLE {} SET SCHEMA {}", qt(table), q(schema))
+            }
             RenameTable { from, to } => write!(
                 f,
                 "ALTER TABLE {} RENAME TO {}",
@@ -1145,6 +1328,41 @@ impl fmt::Display for Statement {
                 )
             }
             DropFunction { name } => write!(f, "DROP FUNCTION {}()", qt(name)),
+            SetCollation {
+                table,
+                column,
+                sql_type,
+                collation,
+            } => write!(
+                f,
+                "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type} COLLATE {}",
+                qt(table),
+                q(column),
+                q(collation.as_deref().unwrap_or("default"))
+            ),
+            ReplicaIdentity { table, identity } => {
+                use crate::model::ReplicaIdentity as R;
+                write!(f, "ALTER TABLE {} REPLICA IDENTITY ", qt(table))?;
+                match identity {
+                    None => f.write_str("DEFAULT"),
+                    Some(R::Full) => f.write_str("FULL"),
+                    Some(R::Nothing) => f.write_str("NOTHING"),
+                    Some(R::Index(index)) => write!(f, "USING INDEX {}", q(index)),
+                }
+            }
+            CreateSequence { name, sql_type } => {
+                write!(f, "CREATE SEQUENCE IF NOT EXISTS {name} AS {sql_type}")
+            }
+            SequenceOwnedBy {
+                name,
+                table,
+                column,
+            } => write!(
+                f,
+                "ALTER SEQUENCE {name} OWNED BY {}.{}",
+                qt(table),
+                q(column)
+            ),
             RowLevelSecurity { table, enable } => write!(
                 f,
                 "ALTER TABLE {} {} ROW LEVEL SECURITY",
@@ -1177,6 +1395,7 @@ impl fmt::Display for Statement {
                 qt(table),
                 q(to)
             ),
+            Target { sql, .. } => f.write_str(sql),
             Grant {
                 table,
                 role,
@@ -1268,6 +1487,9 @@ fn write_policy_body(f: &mut fmt::Formatter<'_>, policy: &PolicyModel) -> fmt::R
 
 fn write_column(f: &mut fmt::Formatter<'_>, column: &ColumnModel) -> fmt::Result {
     write!(f, "{} {}", quote_ident(&column.name), column.sql_type)?;
+    if let Some(collation) = &column.collation {
+        write!(f, " COLLATE {}", quote_ident(collation))?;
+    }
     if !column.nullable {
         f.write_str(" NOT NULL")?;
     }
@@ -1366,15 +1588,57 @@ fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel) -> fmt::Re
                 .map(Constraint::ForeignKey),
         )
         .chain(table.checks.iter().cloned().map(Constraint::Check));
+    let mut constraint_lines = Vec::new();
     for constraint in constraints {
-        lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
+        constraint_lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
     }
-    write!(
-        f,
-        "CREATE TABLE {} (\n    {}\n)",
-        quote_qualified(&table.name),
-        lines.join(",\n    ")
-    )
+    // A partition has its parent's columns; only its own constraints are listed.
+    if let Some(of) = &table.partition_of {
+        write!(
+            f,
+            "CREATE TABLE {} PARTITION OF {}",
+            quote_qualified(&table.name),
+            quote_qualified(&of.parent)
+        )?;
+        if !constraint_lines.is_empty() {
+            write!(f, " (\n    {}\n)", constraint_lines.join(",\n    "))?;
+        }
+        write!(f, " {}", of.bound)?;
+    } else {
+        lines.extend(constraint_lines);
+        write!(
+            f,
+            "CREATE TABLE {} (\n    {}\n)",
+            quote_qualified(&table.name),
+            lines.join(",\n    ")
+        )?;
+    }
+    if let Some(key) = &table.partition_by {
+        write!(f, " PARTITION BY {key}")?;
+    }
+    Ok(())
+}
+
+/// The type of the sequence a column of `sql_type` draws its numbers from: `smallint`,
+/// `integer`, or `bigint` for any other.
+pub(crate) fn sequence_type(sql_type: &str) -> String {
+    match sql_type {
+        "smallint" | "int2" => "smallint",
+        "integer" | "int" | "int4" => "integer",
+        _ => "bigint",
+    }
+    .into()
+}
+
+/// Whether a sequence named as SQL (`"s"."seq"`, `seq`) is in the PostgreSQL schema of
+/// `table` (a model's name): a sequence is owned only by a column of a table of its own
+/// schema.
+pub(crate) fn same_schema(sequence: &str, table: &str) -> bool {
+    let schema_of = |name: &str| {
+        name.rsplit_once('.')
+            .map(|(schema, _)| schema.trim_matches('"').to_string())
+    };
+    schema_of(sequence) == split_qualified(table).0.map(String::from)
 }
 
 /// Every column an attribute's SQL names must be a column of the table.
@@ -1636,13 +1900,28 @@ fn validate_renames(table: &TableDef) -> Result<(), SchemaError> {
         None => Ok(()),
     };
     if let Some(old) = table.renamed_from {
-        former_name(old, table.name)?;
-        if old.contains('.') {
-            return Err(invalid(
-                old,
-                "holds a `.`: a former name is in the table's own PostgreSQL schema, and a \
-                 table does not move between schemas",
-            ));
+        // `schema.name`: the place the table had in another PostgreSQL schema.
+        match old.split_once('.') {
+            Some((schema, name)) => {
+                if let Some(problem) = identifier_problem(schema) {
+                    return Err(invalid(old, problem));
+                }
+                if name.contains('.') {
+                    return Err(invalid(
+                        old,
+                        "holds two `.`: a former name is `name`, or `schema.name` for a table \
+                         that moves from another PostgreSQL schema",
+                    ));
+                }
+                if Some(schema) == table.schema && name == table.name {
+                    return Err(invalid(
+                        old,
+                        "is the current place of the table moved from it",
+                    ));
+                }
+                former_name(name, "")?;
+            }
+            None => former_name(old, table.name)?,
         }
     }
     // Each kind's objects as (current name, former name).

@@ -361,6 +361,35 @@ pub(crate) fn requalify(
     out
 }
 
+/// `expression` with each reference to the column `from` renamed `to`: an identifier (bare or
+/// quoted) that is not qualified by another (`t.from` names another table's column), is not a
+/// qualifier itself and is not called as a function. Literals, comments and dollar quotes are
+/// left alone; the new name is written as the old one was, quoted or bare.
+pub(crate) fn rename_column(expression: &str, from: &str, to: &str) -> String {
+    let tokens = sql_tokens(expression);
+    let words: Vec<&SqlToken> = tokens
+        .iter()
+        .filter(|t| !matches!(t.kind, TokenKind::Space))
+        .collect();
+    let mut out = String::with_capacity(expression.len());
+    let mut copied = 0;
+    for (i, token) in words.iter().enumerate() {
+        let TokenKind::Word { name, quoted } = &token.kind else {
+            continue;
+        };
+        let after_dot = i > 0 && matches!(words[i - 1].kind, TokenKind::Dot);
+        let next = words.get(i + 1).map(|t| &expression[t.start..t.end]);
+        if name != from || after_dot || next == Some(".") || next == Some("(") {
+            continue;
+        }
+        out.push_str(&expression[copied..token.start]);
+        out.push_str(&ident_in_manner_of(to, *quoted));
+        copied = token.end;
+    }
+    out.push_str(&expression[copied..]);
+    out
+}
+
 /// `name` written as an identifier in the manner of one that was `quoted` or not: quoted where
 /// that one was (as the code writes names: `"ledger"`), and bare where it was bare and `name`
 /// reads back as itself bare (lower-case ASCII letters, digits and `_`, not starting with a
@@ -525,6 +554,19 @@ fn dollar_tag(s: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_rename_respells_its_references_only() {
+        let renamed = |sql: &str| rename_column(sql, "email", "Mail");
+        assert_eq!(renamed("lower(email)"), r#"lower("Mail")"#);
+        assert_eq!(renamed(r#"lower("email")"#), r#"lower("Mail")"#);
+        // Another table's column, a literal, a comment, a longer name and a function stay.
+        assert_eq!(
+            renamed("o.email = 'email' /* email */ AND emails > 0 AND email(x)"),
+            "o.email = 'email' /* email */ AND emails > 0 AND email(x)"
+        );
+        assert_eq!(rename_column("email <> ''", "email", "mail"), "mail <> ''");
+    }
 
     #[test]
     fn scripts_for_psql_set_the_search_path_sessions_set() {

@@ -427,6 +427,7 @@ const fn column(name: &'static str) -> ColumnDef {
         immutable: false,
         generation: None,
         encryption: None,
+        using: None,
     }
 }
 

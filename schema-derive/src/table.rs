@@ -949,6 +949,12 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             quote!(#krate::Generation::Stored(#parts))
         })
     });
+    let using = option(
+        c.attrs
+            .using
+            .as_ref()
+            .map(|using| sql_parts(table, &using.value.parts)),
+    );
     let comment = option(column_comment(c).map(|c| quote!(#c)));
     let (nullable, allowed_values, renamed_values) = (
         pg_type("NULLABLE"),
@@ -1005,6 +1011,7 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
             immutable: #immutable,
             generation: #generation,
             encryption: #encryption,
+            using: #using,
         }
     }
 }
@@ -1632,6 +1639,7 @@ fn blind_index_columns(table: &Table) -> Vec<TokenStream> {
                     internal: false,
                     immutable: false,
                     generation: ::core::option::Option::None,
+                    using: ::core::option::Option::None,
                     encryption: ::core::option::Option::Some(#krate::EncryptionDef {
                         blind_index: ::core::option::Option::None,
                         blind_index_of: ::core::option::Option::Some(#of),

@@ -297,6 +297,23 @@ pub enum Change {
         /// The privilege.
         grant: GrantModel,
     },
+    /// A table's replica identity to change.
+    ReplicaIdentity {
+        /// The table.
+        table: String,
+        /// As it is (`None`: the default).
+        from: Option<crate::model::ReplicaIdentity>,
+        /// As it becomes.
+        to: Option<crate::model::ReplicaIdentity>,
+    },
+    /// A foreign key or check the database holds `NOT VALID` (its rows never checked): to
+    /// validate.
+    ValidateConstraint {
+        /// The table.
+        table: String,
+        /// The constraint.
+        name: String,
+    },
 }
 
 /// The differences between two models, and what looks like an undeclared rename.
@@ -308,6 +325,10 @@ pub struct SchemaDiff {
     pub suggestions: Vec<String>,
     /// Tables of the database that the schema does not declare: never touched.
     pub unmanaged_tables: Vec<String>,
+    /// What the first database holds on its tables that the model does not manage and the
+    /// second does not hold (`TableModel::unmanaged`), as `table: note`: listed, never
+    /// planned.
+    pub unmanaged: Vec<String>,
 }
 
 impl SchemaDiff {
@@ -338,7 +359,30 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
     // Which old table each new one continues, and the renames of tables, for foreign keys.
     let mut matched: Vec<(Option<&TableModel>, &TableModel)> = Vec::new();
     let mut table_renames: HashMap<&str, &str> = HashMap::new();
+    // A table partitioned otherwise, or a partition placed otherwise, is created again (with
+    // the partitions of a table created again): PostgreSQL changes neither in place.
+    let mut recreated: Vec<&str> = Vec::new();
     for table in &to.tables {
+        let Some(old) = from.table(&table.name) else {
+            continue;
+        };
+        let parent_recreated = table
+            .partition_of
+            .as_ref()
+            .is_some_and(|of| recreated.contains(&of.parent.as_str()));
+        if old.partition_by != table.partition_by
+            || old.partition_of != table.partition_of
+            || parent_recreated
+        {
+            recreated.push(&table.name);
+        }
+    }
+    // Partitions after their partitioned tables, whatever order the model lists them in.
+    for table in to.tables_partitions_last() {
+        if recreated.contains(&table.name.as_str()) {
+            matched.push((None, table));
+            continue;
+        }
         let old = from.table(&table.name).or_else(|| {
             let old_name = table.renamed_from.as_deref()?;
             if to.table(old_name).is_some() {
@@ -412,7 +456,7 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
                     .map(|c| (c.name.clone(), c.sql_type.clone()))
                     .collect()
             };
-            if shape(old) == shape(new) {
+            if old.name != new.name && shape(old) == shape(new) {
                 out.suggestions.push(format!(
                     "table `{}` is dropped and `{}` added with the same columns: if it was \
                      renamed, declare `renamed_from = \"{}\"` on `{}` to keep its rows",
@@ -422,6 +466,40 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
                     new.name
                 ));
             }
+        }
+    }
+    // A table declared in another PostgreSQL schema with no former place looks new, and the
+    // one in its old place is left as it is.
+    for new in &added {
+        let (schema, bare) = crate::sql::split_qualified(&new.name);
+        let moved = from
+            .unmanaged_tables
+            .iter()
+            .chain(dropped.iter().map(|t| &t.name))
+            .find(|old| {
+                let (old_schema, old_bare) = crate::sql::split_qualified(old);
+                old_bare == bare && old_schema != schema
+            });
+        if let Some(old) = moved {
+            let place = match crate::sql::split_qualified(old) {
+                (Some(_), _) => old.clone(),
+                (None, bare) => format!("public.{bare}"),
+            };
+            out.suggestions.push(format!(
+                "table `{}` is created while `{old}` is left in its place: if it moved to \
+                 another PostgreSQL schema, declare `renamed_from = \"{place}\"` on `{}` to \
+                 move it with its rows",
+                new.name, new.name
+            ));
+        }
+    }
+    for old in &from.tables {
+        let kept = to
+            .table(&old.name)
+            .map(|t| t.unmanaged.as_slice())
+            .unwrap_or(&[]);
+        for note in old.unmanaged.iter().filter(|n| !kept.contains(n)) {
+            out.unmanaged.push(format!("{}: {note}", old.name));
         }
     }
     for role in &from.roles {
@@ -651,6 +729,35 @@ fn renamed_view(
     for grant in &mut view.grants {
         grant.columns = rename(&grant.columns, own);
     }
+    // The server prints a renamed column's new name in every expression that uses it.
+    for (from, to) in own {
+        let respell = |sql: &mut String| *sql = crate::sql::rename_column(sql, from, to);
+        for index in &mut view.indexes {
+            index
+                .keys
+                .iter_mut()
+                .filter(|k| k.expression)
+                .for_each(|k| respell(&mut k.column));
+            index.predicate.iter_mut().for_each(respell);
+        }
+        view.checks
+            .iter_mut()
+            .for_each(|c| respell(&mut c.expression));
+        for policy in &mut view.policies {
+            policy
+                .using
+                .iter_mut()
+                .chain(policy.with_check.iter_mut())
+                .for_each(respell);
+        }
+        for column in &mut view.columns {
+            column
+                .default
+                .iter_mut()
+                .chain(column.generated.iter_mut())
+                .for_each(respell);
+        }
+    }
     view
 }
 
@@ -732,6 +839,7 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
             }
             Some(current) => {
                 let same = current.sql_type == column.sql_type
+                    && current.collation == column.collation
                     && current.nullable == column.nullable
                     && current.default == column.default
                     && current.comment == column.comment
@@ -869,6 +977,76 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
         },
         out,
     );
+    // A constraint the target holds NOT VALID that is valid here is added again so: a
+    // validated constraint cannot be made NOT VALID in place.
+    for name in &new.not_valid {
+        if old.not_valid.contains(name) {
+            continue;
+        }
+        let planned = |name: &str| {
+            out.changes.iter().any(|c| match c {
+                Change::AddForeignKey { table, foreign_key } => {
+                    *table == new.name && foreign_key.name == name
+                }
+                Change::AddCheck { table, check } => *table == new.name && check.name == name,
+                _ => false,
+            })
+        };
+        if planned(name) {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (
+            old.foreign_keys.iter().find(|k| k.name == *name),
+            new.foreign_keys.iter().find(|k| k.name == *name),
+        ) {
+            out.changes.push(Change::DropForeignKey {
+                table: t(),
+                foreign_key: a.clone(),
+            });
+            out.changes.push(Change::AddForeignKey {
+                table: t(),
+                foreign_key: b.clone(),
+            });
+        } else if let (Some(a), Some(b)) = (
+            old.checks.iter().find(|c| c.name == *name),
+            new.checks.iter().find(|c| c.name == *name),
+        ) {
+            out.changes.push(Change::DropCheck {
+                table: t(),
+                check: a.clone(),
+            });
+            out.changes.push(Change::AddCheck {
+                table: t(),
+                check: b.clone(),
+            });
+        }
+    }
+    // A constraint left NOT VALID is validated, unless it is dropped or added again anyway.
+    for name in &old.not_valid {
+        let kept = new.foreign_keys.iter().any(|k| k.name == *name)
+            || new.checks.iter().any(|c| c.name == *name);
+        let replaced = out.changes.iter().any(|c| match c {
+            Change::AddForeignKey { table, foreign_key } => {
+                *table == new.name && foreign_key.name == *name
+            }
+            Change::AddCheck { table, check } => *table == new.name && check.name == *name,
+            Change::RenameConstraint { table, from, .. } => *table == new.name && from == name,
+            _ => false,
+        });
+        if kept && !replaced && !new.not_valid.contains(name) {
+            out.changes.push(Change::ValidateConstraint {
+                table: t(),
+                name: name.clone(),
+            });
+        }
+    }
+    if old.replica_identity != new.replica_identity {
+        out.changes.push(Change::ReplicaIdentity {
+            table: t(),
+            from: old.replica_identity.clone(),
+            to: new.replica_identity.clone(),
+        });
+    }
     if old.comment != new.comment {
         out.changes.push(Change::TableComment {
             table: t(),
@@ -1362,6 +1540,15 @@ impl fmt::Display for Change {
             Change::RenameConstraint { table, from, to } => {
                 write!(f, "constraint `{from}` on `{table}`: renamed to `{to}`")
             }
+            Change::ReplicaIdentity { table, from, to } => write!(
+                f,
+                "table `{table}`: replica identity {to:?}, database has {from:?}"
+            ),
+            Change::ValidateConstraint { table, name } => write!(
+                f,
+                "constraint `{name}` on `{table}`: NOT VALID in the database (its rows are not \
+                 checked); validate it"
+            ),
             Change::AddIndex { table, index } => {
                 write!(f, "index `{}` on `{table}`: missing", index.name)
             }

@@ -69,7 +69,8 @@ pub struct ConstraintViolation {
 impl ConstraintViolation {
     /// The broken rule of a row that the server's error reports (by SQLSTATE, see
     /// [`ConstraintKind`]), or the error as it is when it reports none.
-    pub(crate) fn classify(server: ServerError) -> Result<Box<Self>, Box<ServerError>> {
+    pub(crate) fn classify(mut server: ServerError) -> Result<Box<Self>, Box<ServerError>> {
+        server.fill_in_relayed();
         match ConstraintKind::of(
             &server.code,
             server.table.as_deref(),
@@ -146,6 +147,76 @@ impl ServerError {
             constraint: owned(fields.constraint),
         }
     }
+}
+
+impl ServerError {
+    /// An error Citus relayed from a worker: Citus passes on the SQLSTATE and the texts but not
+    /// the table, column and constraint fields, and the texts name the shard
+    /// (`support_tickets_102021`, `support_tickets_status_check_102021`). Those fields are
+    /// read back from the message, with the shard's number taken off the names: the immutable
+    /// guard's refusal (`column "c" of table "t" never changes after insert`), a check, a
+    /// foreign key, a unique key and a `NOT NULL`. An error that names its table is left as it
+    /// is.
+    pub(crate) fn fill_in_relayed(&mut self) {
+        if self.table.is_some() || self.constraint.is_some() {
+            return;
+        }
+        let message = self.message.clone();
+        let quoted: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
+        let (table, column, constraint) = match (self.code.as_str(), quoted.as_slice()) {
+            ("23000", [column, table]) if self.message.ends_with("never changes after insert") => {
+                let constraint = crate::def::immutable_constraint_name(table, column);
+                (
+                    table.to_string(),
+                    Some(column.to_string()),
+                    Some(constraint.into_owned()),
+                )
+            }
+            ("23514" | "23503", [table, constraint]) => {
+                let Some((table, shard)) = without_shard(table) else {
+                    return;
+                };
+                let constraint = constraint
+                    .strip_suffix(shard)
+                    .and_then(|c| c.strip_suffix('_'))
+                    .unwrap_or(constraint);
+                (table.to_string(), None, Some(constraint.to_string()))
+            }
+            ("23505", [constraint]) => {
+                let Some((constraint, _)) = without_shard(constraint) else {
+                    return;
+                };
+                self.constraint = Some(constraint.to_string());
+                self.message = self.message.replace(quoted[0], constraint);
+                return;
+            }
+            ("23502", [column, table]) => {
+                let Some((table, _)) = without_shard(table) else {
+                    return;
+                };
+                (table.to_string(), Some(column.to_string()), None)
+            }
+            _ => return,
+        };
+        for name in &quoted {
+            if let Some((bare, _)) = without_shard(name) {
+                self.message = self
+                    .message
+                    .replace(&format!("\"{name}\""), &format!("\"{bare}\""));
+            }
+        }
+        self.table = Some(table);
+        self.column = column;
+        self.constraint = constraint;
+    }
+}
+
+/// A shard's name without its shard number (`support_tickets_102021`: `support_tickets` and
+/// `102021`); `None` for a name that ends in no number.
+fn without_shard(name: &str) -> Option<(&str, &str)> {
+    let (bare, shard) = name.rsplit_once('_')?;
+    (!bare.is_empty() && shard.len() >= 6 && shard.bytes().all(|b| b.is_ascii_digit()))
+        .then_some((bare, shard))
 }
 
 /// A DETAIL with the row values it quotes left out: a refused row (`Failing row contains
@@ -232,6 +303,63 @@ mod tests {
             datatype: None,
             constraint: None,
         }
+    }
+
+    #[test]
+    fn an_error_citus_relayed_from_a_shard_names_the_table_and_its_rule() {
+        use crate::driver::ConstraintKind;
+        let relayed = |code: &str, message: &str| {
+            // What Citus relays: no table, column or constraint field.
+            let mut error = ServerError::redacted(ServerFields {
+                code,
+                severity: "ERROR",
+                message,
+                ..ServerFields::default()
+            });
+            error.fill_in_relayed();
+            let kind = ConstraintKind::of(
+                &error.code,
+                error.table.as_deref(),
+                error.column.as_deref(),
+                error.constraint.as_deref(),
+            );
+            (
+                kind,
+                error.table,
+                error.column,
+                error.constraint,
+                error.message,
+            )
+        };
+        assert_eq!(
+            relayed(
+                "23000",
+                "column \"created_at\" of table \"support_tickets\" never changes after insert"
+            ),
+            (
+                Some(ConstraintKind::Immutable),
+                Some("support_tickets".into()),
+                Some("created_at".into()),
+                Some("support_tickets_created_at_immutable".into()),
+                "column \"created_at\" of table \"support_tickets\" never changes after insert"
+                    .into()
+            )
+        );
+        assert_eq!(
+            relayed(
+                "23514",
+                "new row for relation \"support_tickets_102021\" violates check constraint \"support_tickets_status_check_102021\""
+            ),
+            (
+                Some(ConstraintKind::Check),
+                Some("support_tickets".into()),
+                None,
+                Some("support_tickets_status_check".into()),
+                "new row for relation \"support_tickets\" violates check constraint \"support_tickets_status_check\"".into()
+            )
+        );
+        // A 23000 of someone else's trigger stays unclassified.
+        assert_eq!(relayed("23000", "no").0, None);
     }
 
     #[test]

@@ -235,6 +235,7 @@ mod tests {
             immutable: false,
             generation: None,
             encryption: None,
+            using: None,
         }
     }
 

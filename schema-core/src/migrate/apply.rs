@@ -23,6 +23,8 @@ use super::{checksum, Migration, Migrations, SNAPSHOT_FILE, UP_FILE};
 use crate::pg::evolve::{gave_up_waiting, run_outside_transaction};
 use crate::pg::PgError;
 use crate::sql::{quote_ident, quote_in_schema, quote_literal};
+use crate::target::citus::PROPAGATE_SET_LOCAL;
+use crate::target::Target;
 
 pub use crate::pg::introspect::HISTORY_TABLE;
 
@@ -46,6 +48,13 @@ pub struct ApplyOptions {
     pub allow_missing: bool,
     /// Apply a pending migration that sorts before an applied one.
     pub allow_out_of_order: bool,
+    /// Where the database is. On [`Target::Citus`] every statement is sent as a query of its
+    /// own (Citus refuses a query holding several: "cannot insert multiple commands into a
+    /// prepared statement"), each transaction asks first, alone, for its `SET LOCAL`s to reach
+    /// the workers ([`PROPAGATE_SET_LOCAL`]), and a concurrent index build that fails part way
+    /// (Citus leaves the index invalid on the coordinator) is dropped with
+    /// `DROP INDEX CONCURRENTLY IF EXISTS` and built once again, as Citus's hint says.
+    pub target: Target,
 }
 
 impl Default for ApplyOptions {
@@ -55,6 +64,7 @@ impl Default for ApplyOptions {
             allow_changed: false,
             allow_missing: false,
             allow_out_of_order: false,
+            target: Target::Plain,
         }
     }
 }
@@ -398,12 +408,63 @@ fn history_table() -> String {
 
 /// The session settings every statement of an apply runs under, set again before each step:
 /// the lock timeout, no statement timeout but the server's, and the search path.
-fn session_settings(options: &ApplyOptions) -> String {
-    format!(
-        "SET lock_timeout = {}; RESET statement_timeout; {}",
-        quote_literal(&format!("{}ms", options.lock_timeout.as_millis())),
-        crate::sql::set_search_path(SCHEMA)
-    )
+fn session_settings(options: &ApplyOptions) -> Settings {
+    Settings {
+        statements: vec![
+            format!(
+                "SET lock_timeout = {}",
+                quote_literal(&format!("{}ms", options.lock_timeout.as_millis()))
+            ),
+            "RESET statement_timeout".to_string(),
+            crate::sql::set_search_path(SCHEMA),
+        ],
+        target: options.target,
+    }
+}
+
+/// Statements an apply sends together: in one query on plain PostgreSQL, one query each on
+/// Citus.
+struct Settings {
+    statements: Vec<String>,
+    target: Target,
+}
+
+impl Settings {
+    fn reset(target: Target) -> Self {
+        Settings {
+            statements: RESET.iter().map(|s| s.to_string()).collect(),
+            target,
+        }
+    }
+
+    async fn send(&self, client: &Client) -> Result<(), tokio_postgres::Error> {
+        send_all(
+            client,
+            self.statements.iter().map(String::as_str),
+            self.target,
+        )
+        .await
+    }
+}
+
+/// Sends `statements`: in one query on plain PostgreSQL, one query each on Citus.
+async fn send_all<'a, C: tokio_postgres::GenericClient>(
+    client: &C,
+    statements: impl IntoIterator<Item = &'a str>,
+    target: Target,
+) -> Result<(), tokio_postgres::Error> {
+    match target {
+        Target::Plain => {
+            let joined: Vec<&str> = statements.into_iter().collect();
+            client.batch_execute(&joined.join("; ")).await
+        }
+        Target::Citus => {
+            for statement in statements {
+                client.batch_execute(statement).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// A recorded migration.
@@ -597,12 +658,12 @@ pub async fn apply(
     options: ApplyOptions,
 ) -> Result<Vec<String>, ApplyError> {
     let settings = session_settings(&options);
-    client.batch_execute(&settings).await?;
+    settings.send(client).await?;
     let locked = client
         .query_one("SELECT pg_catalog.pg_advisory_lock($1)", &[&LOCK_KEY])
         .await;
     if let Err(error) = locked {
-        let _ = client.batch_execute(RESET).await;
+        let _ = Settings::reset(options.target).send(client).await;
         if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
             return Err(ApplyError::Locked {
                 holder: lock_holder(client).await,
@@ -615,7 +676,7 @@ pub async fn apply(
     let unlocked = client
         .query_one("SELECT pg_catalog.pg_advisory_unlock($1)", &[&LOCK_KEY])
         .await;
-    let reset = client.batch_execute(RESET).await;
+    let reset = Settings::reset(options.target).send(client).await;
     let applied = result?;
     unlocked?;
     reset?;
@@ -623,13 +684,17 @@ pub async fn apply(
 }
 
 /// What `apply` leaves the session with: its own settings reset.
-const RESET: &str = "RESET lock_timeout; RESET statement_timeout; RESET search_path";
+const RESET: [&str; 3] = [
+    "RESET lock_timeout",
+    "RESET statement_timeout",
+    "RESET search_path",
+];
 
 async fn apply_locked(
     client: &mut Client,
     migrations: &Migrations,
     options: &ApplyOptions,
-    settings: &str,
+    settings: &Settings,
 ) -> Result<Vec<String>, ApplyError> {
     let records = history(client).await?.unwrap_or_default();
     ensure_history(client).await?;
@@ -721,8 +786,9 @@ async fn apply_one(
     client: &mut Client,
     migration: &Migration,
     done: usize,
-    settings: &str,
+    settings: &Settings,
 ) -> Result<(), ApplyError> {
+    let target = settings.target;
     let steps = migration.steps();
     let total = steps.len() as i32;
     let record = |count: usize| {
@@ -762,7 +828,7 @@ async fn apply_one(
     let mut index = done;
     while index < steps.len() {
         // A step's own `SET` (not `SET LOCAL`) outlives it: each step starts from the apply's.
-        client.batch_execute(settings).await?;
+        settings.send(client).await?;
         if !steps[index].transactional {
             let statements: Vec<_> = split_statements(&steps[index].sql)
                 .into_iter()
@@ -775,24 +841,30 @@ async fn apply_one(
                     built.map(|(schema, name)| (schema.as_deref(), name.as_str())),
                 )
             });
-            run_outside_transaction(client, builds)
+            run_outside_transaction(client, builds, target == Target::Citus)
                 .await
                 .map_err(|e| failed(index, e))?;
-            client.batch_execute(settings).await?;
+            settings.send(client).await?;
             index += 1;
             client.batch_execute(&record(index)).await?;
             continue;
         }
         let transaction = client.transaction().await?;
+        if target == Target::Citus {
+            transaction.batch_execute(PROPAGATE_SET_LOCAL).await?;
+        }
         let first = index;
         while index < steps.len()
             && steps[index].transactional
             && (index == first || !steps[index].boundary_before)
         {
-            transaction
-                .batch_execute(&steps[index].sql)
-                .await
-                .map_err(|e| failed(index, e))?;
+            let sent = match target {
+                Target::Plain => transaction.batch_execute(&steps[index].sql).await,
+                Target::Citus => {
+                    send_all(&transaction, split_statements(&steps[index].sql), target).await
+                }
+            };
+            sent.map_err(|e| failed(index, e))?;
             index += 1;
         }
         transaction.batch_execute(&record(index)).await?;

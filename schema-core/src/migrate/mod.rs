@@ -317,6 +317,37 @@ impl Migrations {
         allow: &[&str],
         unix_seconds: i64,
     ) -> Result<Option<NewMigration>, MigrateError> {
+        self.plan_new_as(code, name, allow, unix_seconds, Ok)
+    }
+
+    /// The next migration of `schema` for its target ([`Schema::target`](crate::Schema::target)):
+    /// [`plan_new`](Self::plan_new) of its model, and on Citus the plan as it runs there
+    /// ([`target::citus::plan`](crate::target::citus::plan): each new table's distribution
+    /// call after its `CREATE TABLE`, the steps Citus refuses refused here).
+    pub fn plan_new_for(
+        &self,
+        schema: &crate::Schema,
+        name: &str,
+        allow: &[&str],
+        unix_seconds: i64,
+    ) -> Result<Option<NewMigration>, MigrateError> {
+        let code = schema.model().map_err(MigrateError::Schema)?;
+        match schema.target() {
+            crate::Target::Plain => self.plan_new(&code, name, allow, unix_seconds),
+            crate::Target::Citus => self.plan_new_as(&code, name, allow, unix_seconds, |plan| {
+                crate::target::citus::plan(schema, plan, &[]).map_err(MigrateError::Schema)
+            }),
+        }
+    }
+
+    fn plan_new_as(
+        &self,
+        code: &SchemaModel,
+        name: &str,
+        allow: &[&str],
+        unix_seconds: i64,
+        adapt: impl FnOnce(Plan) -> Result<Plan, MigrateError>,
+    ) -> Result<Option<NewMigration>, MigrateError> {
         if name.is_empty()
             || !name
                 .bytes()
@@ -331,6 +362,7 @@ impl Migrations {
             return Ok(None);
         }
         plan.check_allowed(allow).map_err(MigrateError::Refused)?;
+        let plan = adapt(plan)?;
         // Names sort in the order migrations are made, even when the clock is behind.
         let after_latest = self.latest().and_then(|m| stamp_of(&m.name)).map(|t| t + 1);
         let stamp = timestamp(after_latest.map_or(unix_seconds, |t| t.max(unix_seconds)));

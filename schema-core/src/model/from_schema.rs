@@ -308,6 +308,8 @@ impl TableModel {
                 .collect(),
                 identity,
                 generated,
+                using: column.using.map(|parts| sql_parts(parts, names)),
+                collation: None,
             });
         }
         let primary_key = (!table.primary_key.is_empty())
@@ -395,7 +397,11 @@ impl TableModel {
         Ok(TableModel {
             name: table.qualified_name().into_owned(),
             // A former name is in the table's PostgreSQL schema.
-            renamed_from: table.renamed_from.map(|old| qualify(table.schema, old)),
+            renamed_from: table.renamed_from.map(|old| match split_qualified(old) {
+                // A former place in another schema: `public.invoices`, as declared.
+                (Some(_), _) => old.into(),
+                (None, _) => qualify(table.schema, old),
+            }),
             comment: table.comment.map(Into::into),
             columns,
             primary_key,
@@ -408,6 +414,11 @@ impl TableModel {
             force_row_level_security: table.row_level_security,
             policies,
             grants: grants(table, names),
+            not_valid: Vec::new(),
+            partition_by: None,
+            partition_of: None,
+            unmanaged: Vec::new(),
+            replica_identity: None,
         })
     }
 }

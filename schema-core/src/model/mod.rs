@@ -143,6 +143,68 @@ pub struct TableModel {
     pub policies: Vec<PolicyModel>,
     /// Privileges granted on the table to the schema's roles and `public`.
     pub grants: Vec<GrantModel>,
+    /// The foreign keys and checks of the table left `NOT VALID` (added without checking the
+    /// rows, or after a failed `VALIDATE CONSTRAINT`), by name: the database does not vouch
+    /// for the rows until they are validated. Always empty in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub not_valid: Vec<String>,
+    /// How a partitioned table splits its rows (`PARTITION BY`, as the server prints it:
+    /// `RANGE (created_at)`). Read from a database, which may hold partitioned tables the code
+    /// does not declare; always `None` in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub partition_by: Option<String>,
+    /// The partitioned table this one is a partition of, and its bound. Its columns, and the
+    /// keys, foreign keys, checks and indexes it has from its parent, are the parent's: a plan
+    /// changes them there. Always `None` in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub partition_of: Option<PartitionOf>,
+    /// What the database holds on the table that the model does not manage, one note each
+    /// (`check x: NO INHERIT`, `SELECT to r: WITH GRANT OPTION`): listed by the drift check,
+    /// never changed by a plan.
+    /// Always empty in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub unmanaged: Vec<String>,
+    /// What identifies a row to logical replication, when not its primary key (the
+    /// default): read from a database; always `None` in a model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub replica_identity: Option<ReplicaIdentity>,
+}
+
+/// A table's `REPLICA IDENTITY` other than the default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum ReplicaIdentity {
+    /// `FULL`: the whole old row.
+    Full,
+    /// `NOTHING`.
+    Nothing,
+    /// `USING INDEX`: the columns of this unique index.
+    Index(String),
+}
+
+/// Where a partition sits in its partitioned table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PartitionOf {
+    /// The partitioned table.
+    pub parent: String,
+    /// Its bound, as the server prints it: `FOR VALUES IN ('a')`, `DEFAULT`.
+    pub bound: String,
 }
 
 /// A column.
@@ -184,6 +246,22 @@ pub struct ColumnModel {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub generated: Option<String>,
+    /// How its values convert from the type the column had before, when PostgreSQL does not
+    /// convert them by itself (`USING` of `ALTER COLUMN ... TYPE`, from the field's
+    /// `using = "..."`): SQL naming the column quoted, as `"age"::integer`. Read only by a
+    /// plan that changes the column's type; never read from a database.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub using: Option<String>,
+    /// Its collation, when not its type's (`C`): read from a database; always `None` in a
+    /// model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub collation: Option<String>,
 }
 
 impl ColumnModel {
@@ -199,6 +277,8 @@ impl ColumnModel {
             renamed_values: Vec::new(),
             identity: None,
             generated: None,
+            using: None,
+            collation: None,
         }
     }
 }
@@ -616,6 +696,26 @@ impl SchemaModel {
         enum_of_column(&self.enums, sql_type)
     }
 
+    /// The tables in the model's order, but each partition after the table it is a partition
+    /// of (a partition of a partition after both): the order they can be created in.
+    pub fn tables_partitions_last(&self) -> Vec<&TableModel> {
+        let depth = |table: &TableModel| {
+            let mut depth = 0;
+            let mut parent = table.partition_of.as_ref().map(|of| of.parent.as_str());
+            while let Some(name) = parent.filter(|_| depth < self.tables.len()) {
+                depth += 1;
+                parent = self
+                    .table(name)
+                    .and_then(|t| t.partition_of.as_ref())
+                    .map(|of| of.parent.as_str());
+            }
+            depth
+        };
+        let mut tables: Vec<&TableModel> = self.tables.iter().collect();
+        tables.sort_by_key(|t| depth(t));
+        tables
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Option<&TableModel> {
         self.tables.iter().find(|t| t.name == name)
@@ -667,7 +767,10 @@ impl SchemaModel {
             for column in &mut table.columns {
                 column.renamed_from = None;
                 column.renamed_values.clear();
+                column.using = None;
             }
+            table.not_valid.sort();
+            table.unmanaged.sort();
             table.columns.sort_by(|a, b| a.name.cmp(&b.name));
             table.unique.sort_by(|a, b| a.name.cmp(&b.name));
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
@@ -712,6 +815,11 @@ impl TableModel {
             force_row_level_security: false,
             policies: Vec::new(),
             grants: Vec::new(),
+            not_valid: Vec::new(),
+            partition_by: None,
+            partition_of: None,
+            unmanaged: Vec::new(),
+            replica_identity: None,
         }
     }
 

@@ -45,7 +45,7 @@ use crate::def::PolicyCommand;
 use crate::diff::{diff, SchemaDiff};
 use crate::error::SchemaError;
 use crate::model::{PolicyModel, SchemaModel, TableModel};
-use crate::plan::{plan_diff, Plan, Refused};
+use crate::plan::{plan_diff, Blocked, Plan, Refused};
 use crate::render::{create_statements, script, Statement};
 use crate::sql::quote_ident;
 use crate::Schema;
@@ -657,7 +657,7 @@ pub async fn drift(
     shadow: Shadow<'_>,
 ) -> Result<Vec<String>, EvolveError> {
     let code = schema.model()?;
-    let (live, normalized) = read_both(url, &code, shadow).await?;
+    let (live, normalized) = read_live(url, schema, &code, shadow).await?;
     let diff = diff(&live, &normalized);
     Ok(drift_lines(&diff))
 }
@@ -672,16 +672,118 @@ pub fn drift_lines(diff: &SchemaDiff) -> Vec<String> {
                 .iter()
                 .map(|t| format!("table `{t}`: not declared by the schema (left alone)")),
         )
+        .chain(diff.unmanaged.iter().map(|note| {
+            format!("{note} in the database, which the schema does not manage (left alone)")
+        }))
         .collect()
 }
 
 /// The plan that brings the database at `url` to `schema`.
 pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<Plan, EvolveError> {
     let code = schema.model()?;
-    let (live, normalized) = read_both(url, &code, shadow).await?;
+    let (live, normalized) = read_live(url, schema, &code, shadow).await?;
     #[cfg(feature = "encrypt")]
     refuse_strict_envelopes_over_plaintext(url, schema).await?;
-    Ok(plan_diff(&diff(&live, &normalized), &code))
+    let mut plan = plan_diff(&diff(&live, &normalized), &code);
+    let (client, _connection) = connect(&ConnectConfig::parse(url)?).await?;
+    client.batch_execute(&search_path()).await?;
+    plan.blocked.extend(dependents(&client, &plan).await?);
+    Ok(plan)
+}
+
+/// What the schema does not manage but depends on a table or column the plan drops or changes
+/// the type of, in the database `client` is connected to: views and materialized views (their
+/// rewrite rules, `pg_depend`), each named `view schema.name`. PostgreSQL refuses such a step
+/// (without `CASCADE`, which would drop them silently); [`apply`] refuses the plan before its
+/// first step instead.
+pub async fn dependents<C: tokio_postgres::GenericClient>(
+    client: &C,
+    plan: &Plan,
+) -> Result<Vec<Blocked>, PgError> {
+    let mut blocked: Vec<Blocked> = Vec::new();
+    for step in &plan.steps {
+        if let Statement::DropIndex { schema, name, .. } = &step.statement {
+            // Keys of partitions built on the indexes attached to it (a partition's primary key
+            // on its part of its parent's index): PostgreSQL refuses to drop it while they are.
+            let rows = client
+                .query(
+                    "SELECT DISTINCT 'constraint ' || c.conname::text || ' of ' \
+                                     || c.conrelid::regclass::text \
+                     FROM pg_catalog.pg_inherits h \
+                     JOIN pg_catalog.pg_constraint c ON c.conindid = h.inhrelid \
+                     WHERE h.inhparent = pg_catalog.to_regclass($1) \
+                     ORDER BY 1",
+                    &[&crate::sql::quote_in_schema(schema.as_deref(), name)],
+                )
+                .await?;
+            let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            if !found.is_empty() {
+                blocked.push(Blocked::Dependents {
+                    object: format!("index {}", crate::sql::qualify(schema.as_deref(), name)),
+                    dependents: found,
+                });
+            }
+            continue;
+        }
+        let (table, column) = match &step.statement {
+            Statement::DropTable { table } => (table, None),
+            Statement::DropColumn { table, column }
+            | Statement::AlterColumnType { table, column, .. }
+            | Statement::AlterColumnTypeUsing { table, column, .. } => (table, Some(column)),
+            _ => continue,
+        };
+        let rows = client
+            .query(
+                "SELECT DISTINCT CASE v.relkind WHEN 'm' THEN 'materialized view ' \
+                                   ELSE 'view ' END || v.oid::regclass::text \
+                 FROM pg_catalog.pg_depend d \
+                 JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid \
+                 JOIN pg_catalog.pg_class v ON v.oid = w.ev_class \
+                 WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass \
+                   AND d.refclassid = 'pg_catalog.pg_class'::regclass \
+                   AND d.refobjid = pg_catalog.to_regclass($1) \
+                   AND v.oid <> d.refobjid \
+                   AND ($2::text IS NULL OR d.refobjsubid = (SELECT a.attnum \
+                        FROM pg_catalog.pg_attribute a \
+                        WHERE a.attrelid = d.refobjid AND a.attname = $2)) \
+                 ORDER BY 1",
+                &[&crate::sql::quote_qualified(table), &column],
+            )
+            .await?;
+        let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        if found.is_empty() {
+            continue;
+        }
+        let object = match column {
+            Some(column) => format!("{table}.{column}"),
+            None => table.clone(),
+        };
+        if !blocked
+            .iter()
+            .any(|b| matches!(b, Blocked::Dependents { object: o, .. } if *o == object))
+        {
+            blocked.push(Blocked::Dependents {
+                object,
+                dependents: found,
+            });
+        }
+    }
+    Ok(blocked)
+}
+
+/// [`read_both`], and on Citus the live checks Citus rewrote written as the code's
+/// ([`align_checks`](crate::target::citus::align_checks)).
+async fn read_live(
+    url: &str,
+    schema: &Schema,
+    code: &SchemaModel,
+    shadow: Shadow<'_>,
+) -> Result<(SchemaModel, SchemaModel), EvolveError> {
+    let (mut live, normalized) = read_both(url, code, shadow).await?;
+    if schema.target() == crate::Target::Citus {
+        crate::target::citus::align_checks(&mut live, &normalized);
+    }
+    Ok((live, normalized))
 }
 
 /// An encrypted column of the code in its strict state whose live column is `bytea` without
@@ -735,13 +837,21 @@ async fn refuse_strict_envelopes_over_plaintext(
 }
 
 /// Applies `plan` through `client`, after refusing it if it holds a destructive step whose
-/// object `allow` does not name (then nothing runs). Each run of transactional steps is one
+/// object `allow` does not name, a change it cannot make ([`Plan::blocked`]), or a step that
+/// drops or retypes what a view depends on ([`dependents`]): then nothing runs. Each run of transactional steps is one
 /// transaction, every step with its own `SET LOCAL lock_timeout` and `statement_timeout`; a
 /// `CONCURRENTLY` step runs on its own, under its own timeouts, the removal of an index an
 /// earlier build left invalid included; an index it leaves invalid is dropped again, unless it
 /// gave up waiting for another session (then the next apply drops it).
 pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(), EvolveError> {
     plan.check_allowed(allow).map_err(EvolveError::Refused)?;
+    let blocked = dependents(&*client, plan).await?;
+    if !blocked.is_empty() {
+        return Err(EvolveError::Refused(Refused {
+            steps: Vec::new(),
+            blocked,
+        }));
+    }
     let mut index = 0;
     while index < plan.steps.len() {
         let step = &plan.steps[index];
@@ -751,7 +861,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
                 .iter()
                 .map(|s| (s.as_str(), None))
                 .chain([(step.sql.as_str(), step.statement.concurrently_built_index())]);
-            let result = run_outside_transaction(client, statements).await;
+            let result = run_outside_transaction(client, statements, false).await;
             let reset = client
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
                 .await;
@@ -772,6 +882,27 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
             && !(index > first && plan.steps[index - 1].isolated)
         {
             let step = &plan.steps[index];
+            // An invalid index of the table under the name the step builds (one left unattached
+            // on a partitioned table, or by a failed build) is not there for queries: it goes.
+            if let Some((table, name)) = step.statement.plainly_built_index() {
+                let invalid = transaction
+                    .query_opt(
+                        "SELECT FROM pg_catalog.pg_index x \
+                         JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid \
+                         WHERE c.relname = $1 AND NOT x.indisvalid \
+                           AND x.indrelid = pg_catalog.to_regclass($2)",
+                        &[&name, &crate::sql::quote_qualified(table)],
+                    )
+                    .await?;
+                if invalid.is_some() {
+                    transaction
+                        .batch_execute(&format!(
+                            "DROP INDEX {}",
+                            crate::sql::quote_in_schema(crate::sql::split_qualified(table).0, name)
+                        ))
+                        .await?;
+                }
+            }
             let mut sql = step.settings(true).join(";\n");
             sql.push_str(";\n");
             sql.push_str(&step.sql);
@@ -800,19 +931,55 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
 /// index it leaves is dropped again, unless the build gave up waiting ([`gave_up_waiting`]):
 /// the drop would then wait on the same sessions, with nothing to bound it but the same
 /// timeouts, and the next run drops it before building.
+///
+/// With `build_again` (on Citus), a build that fails without giving up waiting is dropped
+/// (`DROP INDEX CONCURRENTLY IF EXISTS`, which reaches the shards) and run once more: Citus
+/// builds the coordinator's index, then each shard's, and a shard that fails leaves the
+/// index invalid ("CONCURRENTLY-enabled index commands can fail partially, leaving behind an
+/// INVALID index"), for which its hint is that drop, then the same command again. There the
+/// build is sent without `IF NOT EXISTS`: Citus passes it on to each shard, where it would keep
+/// whatever an earlier failed build left under the shard index's name.
 pub(crate) async fn run_outside_transaction<'a>(
     client: &Client,
     statements: impl IntoIterator<Item = (&'a str, Option<(Option<&'a str>, &'a str)>)>,
+    build_again: bool,
 ) -> Result<(), tokio_postgres::Error> {
     for (sql, built) in statements {
         if let Some((schema, name)) = built {
             drop_invalid_index(client, schema, name).await?;
         }
-        if let Err(error) = client.batch_execute(sql).await {
-            if let Some((schema, name)) = built.filter(|_| !gave_up_waiting(&error)) {
+        let sql: std::borrow::Cow<'_, str> = if build_again && built.is_some() {
+            sql.replacen(
+                "INDEX CONCURRENTLY IF NOT EXISTS ",
+                "INDEX CONCURRENTLY ",
+                1,
+            )
+            .into()
+        } else {
+            sql.into()
+        };
+        let sql = sql.as_ref();
+        let Err(error) = client.batch_execute(sql).await else {
+            continue;
+        };
+        let Some((schema, name)) = built.filter(|_| !gave_up_waiting(&error)) else {
+            return Err(error);
+        };
+        if !build_again {
+            let _ = drop_invalid_index(client, schema, name).await;
+            return Err(error);
+        }
+        client
+            .batch_execute(&format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                crate::sql::quote_in_schema(schema, name)
+            ))
+            .await?;
+        if let Err(again) = client.batch_execute(sql).await {
+            if !gave_up_waiting(&again) {
                 let _ = drop_invalid_index(client, schema, name).await;
             }
-            return Err(error);
+            return Err(again);
         }
     }
     Ok(())

@@ -8,8 +8,8 @@ use super::PgError;
 use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
-    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PolicyModel, SchemaModel, TableModel,
-    FORMAT_VERSION,
+    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PartitionOf, PolicyModel, ReplicaIdentity,
+    SchemaModel, TableModel, FORMAT_VERSION,
 };
 use crate::sql::{constraint_name, quote_qualified, split_qualified};
 
@@ -139,13 +139,24 @@ pub async fn read_model<C: GenericClient>(
         .query(
             &format!(
                 "SELECT c.oid, {}, obj_description(c.oid, 'pg_class'), \
-                        c.relrowsecurity, c.relforcerowsecurity \
+                        c.relrowsecurity, c.relforcerowsecurity, \
+                        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, \
+                        (SELECT ARRAY[{}::text] FROM pg_catalog.pg_inherits h \
+                         JOIN pg_catalog.pg_class p ON p.oid = h.inhparent \
+                         WHERE h.inhrelid = c.oid AND c.relispartition), \
+                        CASE WHEN c.relispartition \
+                             THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END, \
+                        c.relreplident::text, \
+                        (SELECT i.relname::text FROM pg_catalog.pg_index x \
+                         JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
+                         WHERE x.indrelid = c.oid AND x.indisreplident) \
                  FROM pg_catalog.pg_class c \
                  WHERE c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n \
                         WHERE n.nspname = pg_catalog.current_schema() OR n.nspname = ANY($1)) \
                    AND c.relkind IN ('r', 'p') \
                  ORDER BY 2",
-                FULL_NAME.replace("{c}", "c")
+                FULL_NAME.replace("{c}", "c"),
+                FULL_NAME.replace("{c}", "p"),
             ),
             &[&namespaces],
         )
@@ -171,6 +182,20 @@ pub async fn read_model<C: GenericClient>(
             comment: row.get(3),
             row_level_security: row.get(4),
             force_row_level_security: row.get(5),
+            partition_by: row.get(6),
+            partition_of: row
+                .get::<_, Option<Vec<String>>>(7)
+                .zip(row.get::<_, Option<String>>(8))
+                .map(|(parent, bound)| PartitionOf {
+                    parent: scope.name_of(&parent[0], parent[1] == "true"),
+                    bound,
+                }),
+            replica_identity: match row.get::<_, String>(9).as_str() {
+                "f" => Some(ReplicaIdentity::Full),
+                "n" => Some(ReplicaIdentity::Nothing),
+                "i" => row.get::<_, Option<String>>(10).map(ReplicaIdentity::Index),
+                _ => None,
+            },
             ..TableModel::named(name)
         })
         .collect();
@@ -185,6 +210,7 @@ pub async fn read_model<C: GenericClient>(
     read_policies(client, &mut tables_by_oid).await?;
     read_grants(client, &scope.roles, &mut tables_by_oid).await?;
     read_guards(client, &mut tables_by_oid).await?;
+    read_unmanaged(client, &mut tables_by_oid).await?;
     let existing: Vec<String> = client
         .query(
             "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
@@ -346,7 +372,9 @@ async fn read_columns<C: GenericClient>(
                      FROM pg_catalog.pg_namespace n WHERE n.oid = en.typnamespace), \
                     en.typnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n \
                                        WHERE n.nspname = pg_catalog.current_schema()), \
-                    ty.oid <> en.oid \
+                    ty.oid <> en.oid, \
+                    (SELECT co.collname::text FROM pg_catalog.pg_collation co \
+                     WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation) \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type el ON ty.typcategory = 'A' AND el.oid = ty.typelem \
@@ -405,6 +433,8 @@ async fn read_columns<C: GenericClient>(
             renamed_values: Vec::new(),
             identity,
             generated,
+            using: None,
+            collation: row.get(17),
         });
     }
     Ok(())
@@ -424,9 +454,10 @@ async fn read_constraints<C: GenericClient>(
         "SELECT c.conrelid, c.conname::text, c.contype::text, {}, \
                 (SELECT ARRAY[{}::text] FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
                 {}, c.confdeltype::text, c.confupdtype::text, \
-                pg_catalog.pg_get_expr(c.conbin, c.conrelid) \
+                pg_catalog.pg_get_expr(c.conbin, c.conrelid), c.convalidated \
          FROM pg_catalog.pg_constraint c \
          WHERE c.conrelid = ANY($1) AND c.contype IN ('p', 'u', 'f', 'c') \
+           AND c.conparentid = 0 AND c.conislocal \
          ORDER BY c.conrelid, c.conname",
         COLUMN_NAMES
             .replace("{keys}", "c.conkey")
@@ -441,6 +472,9 @@ async fn read_constraints<C: GenericClient>(
         let name: String = row.get(1);
         let kind: String = row.get(2);
         let columns: Vec<String> = row.get(3);
+        if !row.get::<_, bool>(9) {
+            table.not_valid.push(name.clone());
+        }
         match kind.as_str() {
             "p" => table.primary_key = Some(KeyModel::new(name, columns)),
             "u" => table.unique.push(KeyModel::new(name, columns)),
@@ -542,7 +576,8 @@ async fn read_indexes<C: GenericClient>(
              FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
              JOIN pg_catalog.pg_am am ON am.oid = i.relam \
-             WHERE x.indrelid = ANY($1) AND x.indisvalid AND NOT EXISTS ( \
+             WHERE x.indrelid = ANY($1) AND x.indisvalid AND NOT i.relispartition \
+               AND NOT EXISTS ( \
                  SELECT FROM pg_catalog.pg_constraint c \
                  WHERE c.conrelid = x.indrelid AND c.conindid = x.indexrelid \
                    AND c.contype IN ('p', 'u', 'x')) \
@@ -579,6 +614,34 @@ async fn read_indexes<C: GenericClient>(
             include: row.get(9),
             predicate: row.get(6),
         });
+    }
+    Ok(())
+}
+
+/// What the model does not manage but a database may hold on a table, one note each: a check
+/// `NO INHERIT`, a privilege grantable onwards (`WITH GRANT OPTION`).
+async fn read_unmanaged<C: GenericClient>(
+    client: &C,
+    tables: &mut Tables<'_>,
+) -> Result<(), PgError> {
+    let rows = client
+        .query(
+            "SELECT c.conrelid, 'check ' || pg_catalog.quote_ident(c.conname) || ': NO INHERIT' \
+             FROM pg_catalog.pg_constraint c \
+             WHERE c.conrelid = ANY($1) AND c.contype = 'c' AND c.connoinherit \
+             UNION ALL \
+             SELECT r.oid, g.privilege_type || ' to ' || CASE WHEN g.grantee = 0 THEN 'public' \
+                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \
+                    || ': WITH GRANT OPTION' \
+             FROM pg_catalog.pg_class r, pg_catalog.aclexplode(r.relacl) g \
+             WHERE r.oid = ANY($1) AND g.is_grantable AND g.grantee <> r.relowner \
+             ORDER BY 1, 2",
+            &[&tables.oids],
+        )
+        .await?;
+    for row in rows {
+        let note: String = row.get(1);
+        tables.of(&row).unmanaged.push(note);
     }
     Ok(())
 }

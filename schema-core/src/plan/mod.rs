@@ -7,9 +7,26 @@
 //! without a rewrite; `varchar` is widened in place. A plan holding a step that loses data
 //! (dropping a table or a column, narrowing a type, removing an enum value) is refused by
 //! [`Plan::check_allowed`] unless the caller allows that object by name.
+//!
+//! The steps of each kind of change are in the module of its kind of object: `tables`,
+//! `columns`, `constraints` (keys, foreign keys, checks), `indexes`, `security` (roles,
+//! privileges, policies) and `enums`; this one orders them and says what each step costs.
 
 use std::fmt;
 use std::time::Duration;
+
+mod columns;
+mod constraints;
+mod enums;
+mod indexes;
+mod security;
+mod tables;
+
+use columns::*;
+use constraints::*;
+use indexes::*;
+use security::*;
+use tables::*;
 
 use crate::diff::{Change, SchemaDiff};
 use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
@@ -59,6 +76,13 @@ pub enum Hazard {
     FailsIfRowsExist,
     /// Rows are updated.
     UpdatesRows,
+    /// An index is dropped: queries that used it may get slower.
+    DropsIndex,
+    /// Who may read or write the table changes (a privilege granted or revoked).
+    ChangesPrivileges,
+    /// It fails if rows hold values the new type compares equal under a unique key or index
+    /// (text made case-insensitive: `citext` sees `A@x.org` and `a@x.org` as one value).
+    FailsIfValuesCollide,
 }
 
 /// One step of a plan.
@@ -105,6 +129,60 @@ pub struct Plan {
     pub suggestions: Vec<String>,
     /// Tables of the database the schema does not declare: never touched.
     pub unmanaged_tables: Vec<String>,
+    /// Changes the plan cannot make as declared, each with what to declare or change: a plan
+    /// holding one is refused whatever is allowed ([`Plan::check_allowed`]), before anything
+    /// runs, rather than failing half-way on the server.
+    pub blocked: Vec<Blocked>,
+}
+
+/// A change a plan cannot make as declared, found when the plan is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// A column's type changes to one PostgreSQL does not convert its values to by itself
+    /// (text to integer): the field must say how, with `using = "..."`.
+    NoConversion {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The type it has.
+        from_type: String,
+        /// The type it is to have.
+        to_type: String,
+    },
+    /// Objects the schema does not manage (views, materialized views, functions) depend on a
+    /// table or column the plan drops or changes the type of: PostgreSQL refuses the step.
+    Dependents {
+        /// The table, or `table.column`, the plan drops or changes.
+        object: String,
+        /// What depends on it, each as `kind name` (`view public.open_tickets`).
+        dependents: Vec<String>,
+    },
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocked::NoConversion {
+                table,
+                column,
+                from_type,
+                to_type,
+            } => write!(
+                f,
+                "{table}.{column}: PostgreSQL does not convert {from_type} to {to_type} by \
+                 itself; declare the conversion on the field, as \
+                 `using = \"{{{column}}}::{to_type}\"`"
+            ),
+            Blocked::Dependents { object, dependents } => write!(
+                f,
+                "{object}: {} depend{} on it and the schema does not manage them; drop or \
+                 change them first, or keep {object}",
+                dependents.join(", "),
+                if dependents.len() == 1 { "s" } else { "" }
+            ),
+        }
+    }
 }
 
 /// A plan refused for its destructive steps: every one of them, with the object to allow.
@@ -112,10 +190,21 @@ pub struct Plan {
 pub struct Refused {
     /// The destructive steps not allowed.
     pub steps: Vec<Step>,
+    /// The changes the plan cannot make as declared ([`Plan::blocked`]).
+    pub blocked: Vec<Blocked>,
 }
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.blocked.is_empty() {
+            writeln!(f, "the plan cannot be applied as declared:")?;
+            for blocked in &self.blocked {
+                writeln!(f, "  {blocked}")?;
+            }
+        }
+        if self.steps.is_empty() {
+            return Ok(());
+        }
         writeln!(f, "the plan loses data:")?;
         for step in &self.steps {
             if let Some(d) = &step.destructive {
@@ -219,12 +308,19 @@ fn as_written(change: &Change, written: &SchemaModel) -> Change {
     change
 }
 
-/// Steps as planned, each with its phase.
-struct Steps(Vec<(Phase, Step)>);
+/// Steps as planned, each with its phase, and the changes that cannot be planned.
+struct Steps(Vec<(Phase, Step)>, Vec<Blocked>);
 
 impl Steps {
     fn push(&mut self, phase: Phase, statement: Statement) {
         self.0.push((phase, step(statement)));
+    }
+
+    /// Adds `hazard` to the last step pushed.
+    fn hazard(&mut self, hazard: Hazard) {
+        if let Some((_, step)) = self.0.last_mut() {
+            step.hazards.push(hazard);
+        }
     }
 }
 
@@ -241,817 +337,85 @@ pub fn plan(from: &SchemaModel, to: &SchemaModel) -> Plan {
 /// becomes `= ANY (ARRAY[...])`, then prints with more casts), while the code's text always
 /// prints as it did in the shadow database.
 pub fn plan_diff(diff: &SchemaDiff, to: &SchemaModel) -> Plan {
-    let mut steps = Steps(Vec::new());
+    let mut steps = Steps(Vec::new(), Vec::new());
     for change in &diff.changes {
         plan_change(&as_written(change, to), diff, to, &mut steps);
     }
-    let mut steps = steps.0;
+    repoint_foreign_keys(diff, to, &mut steps);
+    let Steps(mut steps, blocked) = steps;
     steps.sort_by_key(|(phase, _)| *phase);
     Plan {
         steps: steps.into_iter().map(|(_, s)| s).collect(),
         suggestions: diff.suggestions.clone(),
         unmanaged_tables: diff.unmanaged_tables.clone(),
+        blocked,
     }
 }
 
 fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut Steps) {
-    use Phase::*;
+    // A partition's columns are its parent's: they change there, and the partition with it.
+    if let Change::AddColumn { table, .. }
+    | Change::DropColumn { table, .. }
+    | Change::RenameColumn { table, .. }
+    | Change::RecomputeColumn { table, .. } = change
+    {
+        if is_partition(to, table) {
+            return;
+        }
+    }
     match change {
-        Change::CreateEnum(e) => add.push(Types, Statement::CreateEnum(e.clone())),
-        Change::DropEnum(e) => add.push(
-            DropTypes,
-            Statement::DropEnum {
-                name: e.name.clone(),
-            },
-        ),
-        Change::AddEnumValue {
-            name,
-            value,
-            after,
-            before,
-        } => add.push(
-            Types,
-            Statement::AddEnumValue {
-                name: name.clone(),
-                value: value.clone(),
-                after: after.clone(),
-                before: before.clone(),
-            },
-        ),
-        Change::RenameEnumValue { name, from, to } => add.push(
-            Types,
-            Statement::RenameEnumValue {
-                name: name.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            },
-        ),
-        Change::ReplaceEnum {
-            from,
-            to: new,
-            removed,
-            columns,
-        } => {
-            let checks = checks_on_columns(columns, diff, to);
-            replace_enum(from, new, removed, columns, &checks, add)
+        Change::CreateTable(_)
+        | Change::DropTable(_)
+        | Change::RenameTable { .. }
+        | Change::TableComment { .. }
+        | Change::Guard { .. }
+        | Change::RowLevelSecurity { .. }
+        | Change::ReplicaIdentity { .. }
+        | Change::CreateExtension(_)
+        | Change::DropExtension(_)
+        | Change::CreateNamespace(_)
+        | Change::DropNamespace(_) => tables::plan(change, diff, to, add),
+        Change::AddColumn { .. }
+        | Change::DropColumn { .. }
+        | Change::RecomputeColumn { .. }
+        | Change::AlterColumn { .. }
+        | Change::RenameColumn { .. }
+        | Change::RenameValues { .. } => columns::plan(change, diff, to, add),
+        Change::PrimaryKey { .. }
+        | Change::AddUnique { .. }
+        | Change::DropUnique { .. }
+        | Change::AddForeignKey { .. }
+        | Change::DropForeignKey { .. }
+        | Change::AddCheck { .. }
+        | Change::DropCheck { .. }
+        | Change::RenameConstraint { .. }
+        | Change::ValidateConstraint { .. } => constraints::plan(change, diff, to, add),
+        Change::AddIndex { .. } | Change::DropIndex { .. } | Change::RenameIndex { .. } => {
+            indexes::plan(change, diff, to, add)
         }
-        Change::CreateExtension(name) => add.push(
-            Extensions,
-            Statement::CreateExtension { name: name.clone() },
-        ),
-        Change::DropExtension(name) => add.push(
-            DropExtensions,
-            Statement::DropExtension { name: name.clone() },
-        ),
-        Change::CreateNamespace(name) => add.push(
-            Namespaces,
-            Statement::CreateNamespace { name: name.clone() },
-        ),
-        Change::DropNamespace(name) => add.push(
-            DropNamespaces,
-            Statement::DropNamespace { name: name.clone() },
-        ),
-        // Revoked before any role is dropped: a role holding a privilege cannot be.
-        Change::NamespaceUsage {
-            namespace,
-            role,
-            grant,
-        } => add.push(
-            if *grant { Namespaces } else { Finish },
-            Statement::NamespaceUsage {
-                namespace: namespace.clone(),
-                role: role.clone(),
-                grant: *grant,
-            },
-        ),
-        Change::CreateRole(role) => add.push(Roles, Statement::CreateRole { role: role.clone() }),
-        Change::DropRole(role) => add.push(DropRoles, Statement::DropRole { role: role.clone() }),
-        Change::CreateTable(table) => {
-            for statement in create_table_statements(table) {
-                add.push(CreateTables, statement);
-            }
-        }
-        Change::DropTable(table) => {
-            add.push(
-                DropObjects,
-                Statement::DropTable {
-                    table: table.name.clone(),
-                },
-            );
-            // The table's trigger goes with it; its guard's function does not.
-            if let Some(guard) = &table.immutable {
-                add.push(
-                    DropObjects,
-                    Statement::DropFunction {
-                        name: guard.name.clone(),
-                    },
-                );
-            }
-        }
-        Change::RenameTable { from, to } => add.push(
-            RenameTables,
-            Statement::RenameTable {
-                from: from.clone(),
-                to: to.clone(),
-            },
-        ),
-        Change::RenameColumn { table, from, to } => add.push(
-            Renames,
-            Statement::RenameColumn {
-                table: table.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            },
-        ),
-        Change::AddColumn { table, column } => {
-            add.push(
-                Columns,
-                Statement::AddColumn {
-                    table: table.clone(),
-                    column: column.clone(),
-                },
-            );
-            if column.comment.is_some() {
-                add.push(
-                    Finish,
-                    Statement::Comment {
-                        table: table.clone(),
-                        column: Some(column.name.clone()),
-                        text: column.comment.clone(),
-                    },
-                );
-            }
-        }
-        Change::DropColumn { table, column } => add.push(
-            DropObjects,
-            Statement::DropColumn {
-                table: table.clone(),
-                column: column.name.clone(),
-            },
-        ),
-        Change::RecomputeColumn {
-            table,
-            from,
-            to: changed,
-        } => {
-            add.push(
-                DropObjects,
-                Statement::DropColumn {
-                    table: table.clone(),
-                    column: from.name.clone(),
-                },
-            );
-            // A generated column's values are computed again from the row: none is lost.
-            if from.generated.is_some() {
-                if let Some((_, step)) = add.0.last_mut() {
-                    step.destructive = None;
-                    step.hazards.retain(|h| *h != Hazard::DeletesData);
-                }
-            }
-            let written = target_table(to, table).and_then(|t| t.column(&changed.name));
-            add.push(
-                Columns,
-                Statement::AddColumn {
-                    table: table.clone(),
-                    column: written.unwrap_or(changed).clone(),
-                },
-            );
-        }
-        Change::AlterColumn {
-            table,
-            from,
-            to: changed,
-        } => {
-            // What changed is read from the diff; the values written come from the code.
-            let written = target_table(to, table).and_then(|t| t.column(&changed.name));
-            let written = written.unwrap_or(changed);
-            if from.sql_type != changed.sql_type
-                && (to.enum_of_column(&written.sql_type).is_some()
-                    || from.sql_type.starts_with('"'))
-            {
-                switch_enum_column(table, from, written, add);
-                let from = ColumnModel {
-                    sql_type: changed.sql_type.clone(),
-                    default: changed.default.clone(),
-                    ..from.clone()
-                };
-                alter_column(table, &from, changed, written, add)
-            } else {
-                alter_column(table, from, changed, written, add)
-            }
-        }
-        Change::RenameValues {
-            table,
-            column,
-            renames,
-        } => {
-            // A table that forces row-level security hides its rows from its owner too: lift
-            // it for the rewrite, in the same transaction, so every row is rewritten.
-            let forced = target_table(to, table).is_some_and(|t| t.force_row_level_security);
-            let force = |force| Statement::ForceRowLevelSecurity {
-                table: table.clone(),
-                force,
-            };
-            if forced {
-                add.push(Columns, force(false));
-            }
-            let array = target_table(to, table)
-                .and_then(|t| t.column(column))
-                .is_some_and(|c| c.sql_type.ends_with("[]"));
-            for (from, to) in renames {
-                add.push(
-                    Columns,
-                    Statement::RewriteValue {
-                        table: table.clone(),
-                        column: column.clone(),
-                        array,
-                        from: from.clone(),
-                        to: to.clone(),
-                    },
-                );
-            }
-            if forced {
-                add.push(Columns, force(true));
-            }
-        }
-        Change::PrimaryKey { table, from, to } => {
-            if let Some(key) = from {
-                add.push(DropConstraints, drop_constraint(table, &key.name));
-            }
-            if let Some(key) = to {
-                add_key(table, key, true, add);
-            }
-        }
-        Change::AddUnique { table, key } => add_key(table, key, false, add),
-        Change::DropUnique { table, key } => {
-            add.push(DropConstraints, drop_constraint(table, &key.name))
-        }
-        // After the keys (phase `Indexes`): the key a foreign key references may be one this
-        // plan adds.
-        Change::AddForeignKey { table, foreign_key } => {
-            add.push(
-                ForeignKeys,
-                Statement::AddConstraint {
-                    table: table.clone(),
-                    constraint: Constraint::ForeignKey(foreign_key.clone()),
-                    not_valid: true,
-                },
-            );
-            add.push(
-                ValidateForeignKeys,
-                Statement::ValidateConstraint {
-                    table: table.clone(),
-                    name: foreign_key.name.clone(),
-                },
-            );
-        }
-        // Before the keys are dropped: a key a foreign key references cannot go while it does.
-        Change::DropForeignKey { table, foreign_key } => {
-            add.push(Unhook, drop_constraint(table, &foreign_key.name))
-        }
-        Change::AddCheck { table, check } => {
-            let removed = removed_values(diff, table, check);
-            add_check(table, check, add);
-            if !removed.is_empty() {
-                mark_destructive(table, check, removed, add);
-            }
-        }
-        Change::DropCheck { table, check } => {
-            add.push(DropConstraints, drop_constraint(table, &check.name))
-        }
-        Change::RenameConstraint { table, from, to } => add.push(
-            Renames,
-            Statement::RenameConstraint {
-                table: table.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            },
-        ),
-        Change::AddIndex { table, index } => add.push(
-            Indexes,
-            Statement::CreateIndex {
-                table: table.clone(),
-                index: index.clone(),
-                concurrently: true,
-            },
-        ),
-        // An index is in its table's PostgreSQL schema.
-        Change::DropIndex { table, index } => add.push(
-            DropConstraints,
-            Statement::DropIndex {
-                schema: split_qualified(table).0.map(Into::into),
-                name: index.name.clone(),
-                concurrently: true,
-            },
-        ),
-        Change::RenameIndex { table, from, to } => add.push(
-            Renames,
-            Statement::RenameIndex {
-                schema: split_qualified(table).0.map(Into::into),
-                from: from.clone(),
-                to: to.clone(),
-            },
-        ),
-        Change::TableComment { table, to, .. } => add.push(
-            Finish,
-            Statement::Comment {
-                table: table.clone(),
-                column: None,
-                text: to.clone(),
-            },
-        ),
-        Change::Guard { table, from, to } => {
-            let same_name = matches!((from, to), (Some(a), Some(b)) if a.name == b.name);
-            if let Some(old) = from {
-                // The trigger goes (it may be missing or disabled); the function is replaced
-                // in place when it keeps its name.
-                add.push(
-                    Unhook,
-                    Statement::DropTrigger {
-                        table: table.clone(),
-                        name: old.name.clone(),
-                    },
-                );
-                if !same_name {
-                    add.push(
-                        Unhook,
-                        Statement::DropFunction {
-                            name: old.name.clone(),
-                        },
-                    );
-                }
-            }
-            if let Some(new) = to {
-                let mut guard = new.clone();
-                guard.trigger_enabled = true;
-                for statement in guard_statements(table, &guard, same_name) {
-                    add.push(Finish, statement);
-                }
-            }
-        }
-        Change::RowLevelSecurity { table, from, to } => {
-            if from.0 != to.0 {
-                add.push(
-                    Finish,
-                    Statement::RowLevelSecurity {
-                        table: table.clone(),
-                        enable: to.0,
-                    },
-                );
-            }
-            if from.1 != to.1 {
-                add.push(
-                    Finish,
-                    Statement::ForceRowLevelSecurity {
-                        table: table.clone(),
-                        force: to.1,
-                    },
-                );
-            }
-        }
-        Change::AddPolicy { table, policy } => add.push(
-            Finish,
-            Statement::CreatePolicy {
-                table: table.clone(),
-                policy: policy.clone(),
-            },
-        ),
-        Change::DropPolicy { table, policy } => add.push(
-            Unhook,
-            Statement::DropPolicy {
-                table: table.clone(),
-                name: policy.name.clone(),
-            },
-        ),
-        Change::RenamePolicy { table, from, to } => add.push(
-            Renames,
-            Statement::RenamePolicy {
-                table: table.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            },
-        ),
-        Change::AlterPolicy { table, from, to } => {
-            // ALTER POLICY changes roles and predicates, and cannot take a predicate away nor
-            // change the command: otherwise the policy is dropped and created again.
-            let alterable = from.command == to.command
-                && from.permissive == to.permissive
-                && (to.using.is_some() || from.using.is_none())
-                && (to.with_check.is_some() || from.with_check.is_none());
-            if alterable {
-                add.push(
-                    Finish,
-                    Statement::AlterPolicy {
-                        table: table.clone(),
-                        policy: to.clone(),
-                    },
-                );
-            } else {
-                add.push(
-                    Unhook,
-                    Statement::DropPolicy {
-                        table: table.clone(),
-                        name: from.name.clone(),
-                    },
-                );
-                add.push(
-                    Finish,
-                    Statement::CreatePolicy {
-                        table: table.clone(),
-                        policy: to.clone(),
-                    },
-                );
-            }
-        }
-        Change::Grant { table, grant } => {
-            for statement in grant_statements(table, std::slice::from_ref(grant), true) {
-                add.push(Finish, statement);
-            }
-        }
-        Change::Revoke { table, grant } => {
-            for statement in grant_statements(table, std::slice::from_ref(grant), false) {
-                add.push(Unhook, statement);
-            }
-        }
+        Change::AddPolicy { .. }
+        | Change::DropPolicy { .. }
+        | Change::RenamePolicy { .. }
+        | Change::AlterPolicy { .. }
+        | Change::Grant { .. }
+        | Change::Revoke { .. }
+        | Change::CreateRole(_)
+        | Change::DropRole(_)
+        | Change::NamespaceUsage { .. } => security::plan(change, diff, to, add),
+        Change::CreateEnum(_)
+        | Change::DropEnum(_)
+        | Change::AddEnumValue { .. }
+        | Change::RenameEnumValue { .. }
+        | Change::ReplaceEnum { .. } => enums::plan(change, diff, to, add),
     }
-}
-
-/// The quoted values a replaced check allowed that the new one does not, other than values
-/// renamed (and rewritten) by the same diff: rows still holding them fail validation.
-fn removed_values(diff: &SchemaDiff, table: &str, check: &CheckModel) -> Vec<String> {
-    let Some(old) = diff.changes.iter().find_map(|c| match c {
-        Change::DropCheck {
-            table: t,
-            check: old,
-        } if t == table && old.name == check.name => Some(old),
-        _ => None,
-    }) else {
-        return Vec::new();
-    };
-    let renamed: Vec<&str> = diff
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::RenameValues {
-                table: t, renames, ..
-            } if t == table => Some(renames),
-            _ => None,
-        })
-        .flatten()
-        .map(|(from, _)| from.as_str())
-        .collect();
-    let new = quoted_values(&check.expression);
-    quoted_values(&old.expression)
-        .into_iter()
-        .filter(|v| !new.contains(v) && !renamed.contains(&v.as_str()))
-        .collect()
-}
-
-/// Makes the validation of a check that removes values a destructive step.
-fn mark_destructive(table: &str, check: &CheckModel, removed: Vec<String>, add: &mut Steps) {
-    if let Some((_, step)) = add.0.iter_mut().rev().find(|(_, s)| {
-        matches!(&s.statement, Statement::ValidateConstraint { table: t, name } if t == table && *name == check.name)
-    }) {
-        step.hazards.push(Hazard::DeletesData);
-        step.destructive = Some(Destructive {
-            object: format!("{table}.{}", check_column(check).unwrap_or_default()),
-            reason: format!(
-                "removes the allowed values {}: rows still holding them fail the validation",
-                removed.join(", ")
-            ),
-        });
-    }
-}
-
-/// The column an enum check is on: the first quoted identifier of its expression, or the
-/// first bare word in parentheses as the server prints it.
-fn check_column(check: &CheckModel) -> Option<String> {
-    let e = check.expression.trim_start_matches('(');
-    if let Some(rest) = e.strip_prefix('"') {
-        return rest.split('"').next().map(String::from);
-    }
-    e.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .next()
-        .map(String::from)
 }
 
 fn target_table<'a>(to: &'a SchemaModel, table: &str) -> Option<&'a crate::model::TableModel> {
     to.table(table)
 }
 
-fn drop_constraint(table: &str, name: &str) -> Statement {
-    Statement::DropConstraint {
-        table: table.into(),
-        name: name.into(),
-    }
-}
-
-/// A key on a table that has rows: its unique index built concurrently first, then the
-/// constraint made from it in an instant.
-fn add_key(table: &str, key: &KeyModel, primary: bool, add: &mut Steps) {
-    add.push(
-        Phase::Indexes,
-        Statement::CreateKeyIndex {
-            table: table.into(),
-            key: key.clone(),
-        },
-    );
-    let key = key.clone();
-    add.push(
-        Phase::Indexes,
-        Statement::AddConstraint {
-            table: table.into(),
-            constraint: if primary {
-                Constraint::PrimaryKey {
-                    key,
-                    using_index: true,
-                }
-            } else {
-                Constraint::Unique {
-                    key,
-                    using_index: true,
-                }
-            },
-            not_valid: false,
-        },
-    );
-}
-
-fn add_check(table: &str, check: &CheckModel, add: &mut Steps) {
-    add.push(
-        Phase::AddConstraints,
-        Statement::AddConstraint {
-            table: table.into(),
-            constraint: Constraint::Check(check.clone()),
-            not_valid: true,
-        },
-    );
-    add.push(
-        Phase::Validate,
-        Statement::ValidateConstraint {
-            table: table.into(),
-            name: check.name.clone(),
-        },
-    );
-}
-
-/// A column converted to or from a native enum type (text to enum, enum to text, one enum type
-/// to another) through its text, its default set aside for the change and put back.
-fn switch_enum_column(table: &str, from: &ColumnModel, to: &ColumnModel, add: &mut Steps) {
-    let set_default = |default: Option<String>| Statement::SetDefault {
-        table: table.into(),
-        column: to.name.clone(),
-        default,
-    };
-    if from.default.is_some() {
-        add.push(Phase::Columns, set_default(None));
-    }
-    // An array goes through `text[]`, element by element.
-    let text = if to.sql_type.ends_with("[]") {
-        "text[]"
-    } else {
-        "text"
-    };
-    let using = if to.sql_type.starts_with('"') {
-        format!("{}::{text}::{}", quote_ident(&to.name), to.sql_type)
-    } else {
-        format!("{}::{text}", quote_ident(&to.name))
-    };
-    add.push(
-        Phase::Columns,
-        Statement::AlterColumnTypeUsing {
-            table: table.into(),
-            column: to.name.clone(),
-            from_type: from.sql_type.clone(),
-            sql_type: to.sql_type.clone(),
-            using,
-            lost_values: Vec::new(),
-        },
-    );
-    if to.default.is_some() {
-        add.push(Phase::Columns, set_default(to.default.clone()));
-    }
-}
-
-/// The checks of `to` on the tables of `columns` that name one of those columns and that the
-/// diff leaves as they are, with their tables: a check the diff changes is dropped and added
-/// by the diff's own steps.
-fn checks_on_columns(
-    columns: &[(String, String, Option<String>, bool)],
-    diff: &SchemaDiff,
-    to: &SchemaModel,
-) -> Vec<(String, CheckModel)> {
-    let changed = |table: &str, name: &str| {
-        diff.changes.iter().any(|change| match change {
-            Change::AddCheck { table: t, check } | Change::DropCheck { table: t, check } => {
-                t == table && check.name == name
-            }
-            _ => false,
-        })
-    };
-    let mut checks: Vec<(String, CheckModel)> = Vec::new();
-    for (table, column, _, _) in columns {
-        let Some(model) = to.table(table) else {
-            continue;
-        };
-        for check in &model.checks {
-            let listed = checks
-                .iter()
-                .any(|(t, c)| t == table && c.name == check.name);
-            if !listed
-                && !changed(table, &check.name)
-                && crate::diff::mentions(&check.expression, column)
-            {
-                checks.push((table.clone(), check.clone()));
-            }
-        }
-    }
-    checks
-}
-
-/// A native enum type replaced by one without some of its labels (or in another order): the
-/// old type renamed aside, the new one created under the name, every column using it converted
-/// through its text (its default set aside meanwhile, and the `checks` on it: PostgreSQL
-/// would read them again comparing the new type with the old one), the old type dropped. Rows
-/// holding a removed label make the conversion fail, so each conversion is destructive.
-fn replace_enum(
-    from: &EnumModel,
-    to: &EnumModel,
-    removed: &[String],
-    columns: &[(String, String, Option<String>, bool)],
-    checks: &[(String, CheckModel)],
-    add: &mut Steps,
-) {
-    for (table, check) in checks {
-        add.push(Phase::Columns, drop_constraint(table, &check.name));
-    }
-    // Set aside in its own PostgreSQL schema: `ALTER TYPE ... RENAME TO` keeps the schema.
-    let (schema, bare) = split_qualified(&from.name);
-    let aside = qualify(schema, &constraint_name(bare, [], "replaced"));
-    add.push(
-        Phase::Columns,
-        Statement::RenameEnum {
-            from: from.name.clone(),
-            to: aside.clone(),
-        },
-    );
-    add.push(Phase::Columns, Statement::CreateEnum(to.clone()));
-    for (table, column, default, array) in columns {
-        let set_default = |default: Option<String>| Statement::SetDefault {
-            table: table.clone(),
-            column: column.clone(),
-            default,
-        };
-        // Whatever default it has now goes first (it may name a removed label, and a default
-        // the code removes is dropped only after this conversion); the code's comes back after.
-        add.push(Phase::Columns, set_default(None));
-        let brackets = if *array { "[]" } else { "" };
-        add.push(
-            Phase::Columns,
-            Statement::AlterColumnTypeUsing {
-                table: table.clone(),
-                column: column.clone(),
-                from_type: format!("{}{brackets}", quote_qualified(&aside)),
-                sql_type: format!("{}{brackets}", to.column_type()),
-                using: format!(
-                    "{}::text{brackets}::{}{brackets}",
-                    quote_ident(column),
-                    to.column_type()
-                ),
-                lost_values: removed.to_vec(),
-            },
-        );
-        if default.is_some() {
-            add.push(Phase::Columns, set_default(default.clone()));
-        }
-    }
-    add.push(Phase::Columns, Statement::DropEnum { name: aside });
-    for (table, check) in checks {
-        add_check(table, check, add);
-    }
-}
-
-fn alter_column(
-    table: &str,
-    from: &ColumnModel,
-    to: &ColumnModel,
-    written: &ColumnModel,
-    add: &mut Steps,
-) {
-    let column = || to.name.clone();
-    let t = || table.to_string();
-    if from.default != to.default && from.default.is_some() && from.sql_type != to.sql_type {
-        // The old default may not cast to the new type.
-        add.push(
-            Phase::Columns,
-            Statement::SetDefault {
-                table: t(),
-                column: column(),
-                default: None,
-            },
-        );
-    }
-    if from.sql_type != to.sql_type {
-        add.push(
-            Phase::Columns,
-            Statement::AlterColumnType {
-                table: t(),
-                column: column(),
-                from_type: from.sql_type.clone(),
-                sql_type: written.sql_type.clone(),
-            },
-        );
-    }
-    if from.default != to.default && (to.default.is_some() || from.sql_type == to.sql_type) {
-        add.push(
-            Phase::Columns,
-            Statement::SetDefault {
-                table: t(),
-                column: column(),
-                default: written.default.clone(),
-            },
-        );
-    }
-    // ADD GENERATED ... AS IDENTITY needs the column NOT NULL first: no check to lean on.
-    let identity_needs_not_null = from.nullable && from.identity.is_none() && to.identity.is_some();
-    if identity_needs_not_null {
-        add.push(
-            Phase::Columns,
-            Statement::SetNotNull {
-                table: t(),
-                column: column(),
-                not_null: true,
-            },
-        );
-    }
-    if from.identity != to.identity {
-        add.push(
-            Phase::Columns,
-            Statement::AlterIdentity {
-                table: t(),
-                column: column(),
-                sql_type: written.sql_type.clone(),
-                from: from.identity.clone(),
-                to: written.identity.clone(),
-            },
-        );
-    }
-    if from.generated.is_some() && to.generated.is_none() {
-        add.push(
-            Phase::Columns,
-            Statement::DropExpression {
-                table: t(),
-                column: column(),
-            },
-        );
-    }
-    if from.nullable && !to.nullable && !identity_needs_not_null {
-        // Through a check validated without blocking writes: SET NOT NULL then uses it
-        // instead of scanning under its exclusive lock.
-        let check = CheckModel {
-            name: constraint_name(
-                split_qualified(table).1,
-                [to.name.as_str()],
-                "not_null_check",
-            )
-            .into_owned(),
-            renamed_from: None,
-            expression: format!("{} IS NOT NULL", quote_ident(&to.name)),
-        };
-        add_check(table, &check, add);
-        add.push(
-            Phase::NotNull,
-            Statement::SetNotNull {
-                table: t(),
-                column: column(),
-                not_null: true,
-            },
-        );
-        add.push(Phase::NotNull, drop_constraint(table, &check.name));
-    } else if !from.nullable && to.nullable {
-        add.push(
-            Phase::Columns,
-            Statement::SetNotNull {
-                table: t(),
-                column: column(),
-                not_null: false,
-            },
-        );
-    }
-    if from.comment != to.comment {
-        add.push(
-            Phase::Finish,
-            Statement::Comment {
-                table: t(),
-                column: Some(column()),
-                text: written.comment.clone(),
-            },
-        );
-    }
-}
-
 /// A statement as a step: its lock, hazards and timeouts.
-fn step(statement: Statement) -> Step {
+pub(crate) fn step(statement: Statement) -> Step {
     use Hazard::*;
     use Statement as S;
     let (lock, hazards, destructive): (Lock, Vec<Hazard>, Option<Destructive>) = match &statement {
@@ -1073,7 +437,7 @@ fn step(statement: Statement) -> Step {
                 reason: "drops the table and every row in it".into(),
             }),
         ),
-        S::RenameTable { .. } | S::RenameColumn { .. } => {
+        S::RenameTable { .. } | S::RenameColumn { .. } | S::SetSchema { .. } => {
             (Lock::AccessExclusive, vec![BreaksRunningCode], None)
         }
         S::AddColumn { column, .. } => {
@@ -1141,10 +505,16 @@ fn step(statement: Statement) -> Step {
         S::CreateKeyIndex { .. } => (Lock::ShareUpdateExclusive, vec![BuildsIndex], None),
         S::DropIndex {
             concurrently: true, ..
-        } => (Lock::ShareUpdateExclusive, vec![], None),
-        S::DropIndex { .. } | S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
+        } => (Lock::ShareUpdateExclusive, vec![DropsIndex], None),
+        S::DropIndex { .. } => (Lock::AccessExclusive, vec![DropsIndex], None),
+        S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
+        S::CreateSequence { .. } => (Lock::None, vec![], None),
+        // Indexes on the column are built again with the collation.
+        S::SetCollation { .. } => (Lock::AccessExclusive, vec![BlocksReadsAndWrites], None),
+        S::ReplicaIdentity { .. } => (Lock::AccessExclusive, vec![], None),
+        S::SequenceOwnedBy { .. } => (Lock::AccessExclusive, vec![], None),
         S::CreateGuardTrigger { .. } => (Lock::ShareRowExclusive, vec![], None),
         S::DropTrigger { .. } => (Lock::AccessExclusive, vec![], None),
         S::RowLevelSecurity { .. }
@@ -1154,6 +524,14 @@ fn step(statement: Statement) -> Step {
         | S::DropPolicy { .. }
         | S::RenamePolicy { .. } => (Lock::AccessExclusive, vec![], None),
         S::Grant { .. } | S::Revoke { .. } => (Lock::None, vec![], None),
+        // Citus's distribution calls move the table's rows into shards: writes wait (the
+        // concurrent form lets them go on, outside a transaction).
+        S::Target {
+            transactional: false,
+            ..
+        } => (Lock::ShareUpdateExclusive, vec![], None),
+        S::Target { table: None, .. } => (Lock::None, vec![], None),
+        S::Target { .. } => (Lock::AccessExclusive, vec![], None),
         S::RewriteValue { .. } => (Lock::RowExclusive, vec![UpdatesRows, BlocksWrites], None),
         S::CreateEnum(_) | S::AddEnumValue { .. } => (Lock::None, vec![], None),
         S::RenameEnum { .. } | S::RenameEnumValue { .. } | S::DropEnum { .. } => {
@@ -1401,7 +779,8 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// The destructive steps whose object `allow` does not name; `Ok` when there are none.
+    /// The destructive steps whose object `allow` does not name, and the changes the plan
+    /// cannot make ([`Plan::blocked`], refused whatever is allowed); `Ok` when there are none.
     /// Objects are named `table` (dropping it) or `table.column` (dropping, narrowing or
     /// removing values of it).
     pub fn check_allowed(&self, allow: &[&str]) -> Result<(), Refused> {
@@ -1415,10 +794,13 @@ impl Plan {
             })
             .cloned()
             .collect();
-        if steps.is_empty() {
+        if steps.is_empty() && self.blocked.is_empty() {
             Ok(())
         } else {
-            Err(Refused { steps })
+            Err(Refused {
+                steps,
+                blocked: self.blocked.clone(),
+            })
         }
     }
 
@@ -1503,7 +885,38 @@ impl Step {
 
 #[cfg(test)]
 mod modifier_tests {
-    use super::type_change;
+    use super::{converts_by_itself, type_change};
+
+    #[test]
+    fn only_conversions_postgresql_makes_by_itself_go_without_using() {
+        for (from, to) in [
+            ("integer", "text"),
+            ("uuid", "character varying(36)"),
+            ("text", "citext"),
+            ("integer", "bigint"),
+            ("numeric(10,2)", "integer"),
+            ("timestamp without time zone", "timestamptz"),
+            ("date", "timestamp"),
+            ("json", "jsonb"),
+            ("integer[]", "bigint[]"),
+            // Types the plan does not know are left to the server.
+            ("text", "\"ticket_status\""),
+            ("text", "ltree"),
+        ] {
+            assert!(converts_by_itself(from, to), "{from} -> {to}");
+        }
+        for (from, to) in [
+            ("text", "integer"),
+            ("character varying(20)", "uuid"),
+            ("integer", "boolean"),
+            ("text", "jsonb"),
+            ("date", "time"),
+            ("text", "text[]"),
+            ("timestamptz", "integer"),
+        ] {
+            assert!(!converts_by_itself(from, to), "{from} -> {to}");
+        }
+    }
 
     #[test]
     fn modifier_changes_say_whether_they_rewrite_and_what_they_lose() {

@@ -282,8 +282,12 @@ fn has_subquery(policy: &PolicyDef) -> bool {
 pub fn model(schema: &Schema) -> Result<SchemaModel, SchemaError> {
     let tables = placements(&schema.ordered()?);
     check(&tables)?;
-    let mut model = SchemaModel::from_schema(schema)?;
-    for (table, placement) in &tables {
+    Ok(widened(SchemaModel::from_schema(schema)?, &tables))
+}
+
+/// The plain model with the Citus target's changes (see [`model`]).
+fn widened(mut model: SchemaModel, tables: &[(&'static TableDef, Placement)]) -> SchemaModel {
+    for (table, placement) in tables {
         let Placement::Distributed { column, .. } = placement else {
             continue;
         };
@@ -301,7 +305,7 @@ pub fn model(schema: &Schema) -> Result<SchemaModel, SchemaError> {
         }
         widen_insert_grants(table_model);
     }
-    Ok(model)
+    model
 }
 
 /// The roles whose `INSERT` is narrowed to columns, each with the columns it may not give that
@@ -415,8 +419,9 @@ pub fn distribution_call(table: &TableDef, placement: &Placement) -> Option<Stri
 /// call right after its `CREATE TABLE` and its insert guard after that.
 pub fn ddl_statements(schema: &Schema) -> Result<Vec<(StatementGroup, String)>, SchemaError> {
     let tables = placements(&schema.ordered()?);
-    let model = model(schema)?;
+    check(&tables)?;
     let plain = SchemaModel::from_schema(schema)?;
+    let model = widened(plain.clone(), &tables);
     let statements = crate::render::create_statements(&model);
     let mut out: Vec<(StatementGroup, String)> =
         vec![(StatementGroup::Role, ENABLE_TRIGGERS.to_string())];
@@ -486,4 +491,373 @@ pub fn describe(schema: &Schema) -> Result<Vec<(String, Cow<'static, str>)>, Sch
             (t.qualified_name().into_owned(), what)
         })
         .collect())
+}
+
+/// Citus's message for an `ALTER TABLE` that changes or drops the distribution column
+/// (`commands/table.c`).
+pub const ALTER_DISTRIBUTION_COLUMN: &str =
+    "cannot execute ALTER TABLE command involving partition column";
+
+/// Citus's message for an `ALTER TABLE` subcommand it does not propagate (`commands/table.c`),
+/// with its detail.
+pub const ALTER_UNSUPPORTED: &str = "alter table command is currently unsupported: Only ADD|DROP COLUMN, SET|DROP NOT NULL, SET|DROP DEFAULT, ADD|DROP|VALIDATE CONSTRAINT, SET (), RESET (), ENABLE|DISABLE|NO FORCE|FORCE ROW LEVEL SECURITY, ATTACH|DETACH PARTITION and TYPE subcommands are supported.";
+
+/// Citus's message for a unique index without the distribution column (`commands/index.c`).
+pub const UNIQUE_INDEX_WITHOUT_DISTRIBUTION_COLUMN: &str =
+    "creating unique indexes on non-partition columns is currently unsupported";
+
+/// What the database holds of a table the Citus target places, for a plan made against it
+/// (`diff`): whether Citus already placed it (`pg_dist_partition`), and whether it has rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Existing {
+    /// The table, as the model names it (`billing.invoices`).
+    pub table: String,
+    /// Whether Citus has placed it (distributed, reference, or a Citus local table).
+    pub placed: bool,
+    /// Whether it holds rows.
+    pub has_rows: bool,
+}
+
+/// The tables of the database that Citus has not placed yet, among those `schema` places, with
+/// whether each holds rows: what [`plan`] distributes (with
+/// `create_distributed_table_concurrently` when it holds rows). A table absent from the
+/// database is left out: the plan creates it.
+#[cfg(feature = "postgres")]
+pub async fn existing<C: tokio_postgres::GenericClient>(
+    client: &C,
+    schema: &Schema,
+) -> Result<Vec<Existing>, tokio_postgres::Error> {
+    let mut out = Vec::new();
+    for (table, placement) in placements(&schema.ordered().unwrap_or_default()) {
+        if placement == Placement::Local {
+            continue;
+        }
+        let name = table.quoted_name();
+        let row = client
+            .query_one(
+                "SELECT pg_catalog.to_regclass($1) IS NOT NULL, \
+                        EXISTS (SELECT FROM pg_catalog.pg_dist_partition \
+                                WHERE logicalrelid = pg_catalog.to_regclass($1))",
+                &[&name.to_string()],
+            )
+            .await?;
+        if !row.get::<_, bool>(0) {
+            continue;
+        }
+        let placed: bool = row.get(1);
+        let has_rows = !placed
+            && client
+                .query_one(&format!("SELECT EXISTS (SELECT FROM {name})"), &[])
+                .await?
+                .get::<_, bool>(0);
+        out.push(Existing {
+            table: table.qualified_name().into_owned(),
+            placed,
+            has_rows,
+        });
+    }
+    Ok(out)
+}
+
+/// `plan` (made from the Citus model, [`Schema::model`] of a schema `for_target(Citus)`) as it
+/// runs on Citus:
+///
+/// - a table it creates gets its distribution (or reference) call right after its
+///   `CREATE TABLE`, then its insert guard; a role it creates gets `LOGIN` (see the module's
+///   documentation); each immutable guard's trigger is preceded by
+///   `SET citus.enable_unsafe_triggers = on`;
+/// - a table of `existing` that Citus has not placed is distributed at the end, in
+///   foreign-key order: with `create_distributed_table_concurrently` (outside a transaction,
+///   writes go on) when it holds rows, then the table's comments again (Citus leaves the
+///   coordinator's behind), `create_distributed_table` otherwise (a reference table with
+///   `create_reference_table`, which has no concurrent form);
+/// - a step Citus would refuse on a table it places is refused here, with Citus's message: an
+///   `ALTER TABLE` subcommand it does not support (identity, `DROP EXPRESSION`), a change of
+///   the distribution column's type or its removal, and a unique key or index without the
+///   distribution column.
+pub fn plan(
+    schema: &Schema,
+    plan: crate::plan::Plan,
+    existing: &[Existing],
+) -> Result<crate::plan::Plan, SchemaError> {
+    use crate::render::Constraint;
+    let tables = placements(&schema.ordered()?);
+    let plain = SchemaModel::from_schema(schema)?;
+    let placed = |name: &str| {
+        tables
+            .iter()
+            .find(|(t, _)| t.qualified_name() == name)
+            .filter(|(_, p)| *p != Placement::Local)
+    };
+    let refuse =
+        |table: &TableDef, message: String, hint: &str| Err(citus_error(table, message, hint));
+    let mut steps = Vec::with_capacity(plan.steps.len());
+    for step in plan.steps {
+        let statement = step.statement.clone();
+        let table_name = match &statement {
+            Statement::AlterColumnType { table, .. }
+            | Statement::DropColumn { table, .. }
+            | Statement::SetNotNull { table, .. }
+            | Statement::AlterIdentity { table, .. }
+            | Statement::DropExpression { table, .. }
+            | Statement::AddConstraint { table, .. }
+            | Statement::CreateIndex { table, .. }
+            | Statement::CreateKeyIndex { table, .. }
+            | Statement::CreateGuardTrigger { table, .. } => Some(table.as_str()),
+            _ => None,
+        };
+        // A table Citus has not placed yet is a plain table until the plan's end.
+        let unplaced = |name: &str| existing.iter().any(|e| e.table == name && !e.placed);
+        if let Some((table, placement)) = table_name.filter(|t| !unplaced(t)).and_then(placed) {
+            let column = match placement {
+                Placement::Distributed { column, .. } => Some(*column),
+                _ => None,
+            };
+            let holds =
+                |columns: &[&String]| column.is_none_or(|c| columns.iter().any(|k| *k == c));
+            match &statement {
+                Statement::AlterColumnType { column: c, .. }
+                | Statement::DropColumn { column: c, .. }
+                | Statement::SetNotNull {
+                    column: c,
+                    not_null: false,
+                    ..
+                } if Some(c.as_str()) == column => {
+                    return refuse(
+                        table,
+                        ALTER_DISTRIBUTION_COLUMN.to_string(),
+                        "the tenant column stays as it is on a distributed table",
+                    );
+                }
+                Statement::AlterIdentity { .. } | Statement::DropExpression { .. } => {
+                    return refuse(
+                        table,
+                        ALTER_UNSUPPORTED.to_string(),
+                        &format!(
+                            "`{}`: create a new column and copy the values instead",
+                            step.sql
+                        ),
+                    );
+                }
+                Statement::CreateIndex { index, .. }
+                    if index.unique
+                        && !holds(&index.keys.iter().map(|k| &k.column).collect::<Vec<_>>()) =>
+                {
+                    return refuse(
+                        table,
+                        UNIQUE_INDEX_WITHOUT_DISTRIBUTION_COLUMN.to_string(),
+                        "add the tenant column to the unique index",
+                    );
+                }
+                Statement::CreateKeyIndex { key, .. }
+                | Statement::AddConstraint {
+                    constraint: Constraint::PrimaryKey { key, .. } | Constraint::Unique { key, .. },
+                    ..
+                } if !holds(&key.columns.iter().collect::<Vec<_>>()) => {
+                    return refuse(
+                        table,
+                        format!(
+                            "cannot create constraint on \"{}\": {KEY_WITHOUT_DISTRIBUTION_COLUMN}",
+                            table.name
+                        ),
+                        "add the tenant column to the key",
+                    );
+                }
+                Statement::CreateGuardTrigger { .. } => {
+                    steps.push(target_step(None, ENABLE_TRIGGERS.to_string(), true));
+                }
+                _ => {}
+            }
+        }
+        steps.push(step);
+        match &statement {
+            Statement::CreateRole { role } => steps.push(target_step(
+                None,
+                format!("ALTER ROLE {} LOGIN", quote_ident(role)),
+                true,
+            )),
+            Statement::CreateTable(created) => {
+                let Some((table, placement)) = placed(&created.name) else {
+                    continue;
+                };
+                if let Some(call) = distribution_call(table, placement) {
+                    steps.push(target_step(Some(&created.name), call, true));
+                }
+                if matches!(placement, Placement::Distributed { .. }) {
+                    if let Some(plain_table) = plain.tables.iter().find(|t| t.name == created.name)
+                    {
+                        for sql in insert_guard_statements(plain_table) {
+                            if sql.starts_with("CREATE TRIGGER") {
+                                steps.push(target_step(None, ENABLE_TRIGGERS.to_string(), true));
+                            }
+                            steps.push(target_step(Some(&created.name), sql, true));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for found in existing.iter().filter(|e| !e.placed) {
+        let Some((table, placement)) = placed(&found.table) else {
+            continue;
+        };
+        let Some(call) = distribution_call(table, placement) else {
+            continue;
+        };
+        let concurrently = found.has_rows && matches!(placement, Placement::Distributed { .. });
+        let call = if concurrently {
+            call.replacen(
+                "create_distributed_table(",
+                "create_distributed_table_concurrently(",
+                1,
+            )
+        } else {
+            call
+        };
+        steps.push(target_step(Some(&found.table), call, !concurrently));
+        if concurrently {
+            // Citus moves the table to a new one of the same name, and the coordinator's
+            // comments are left behind: written again.
+            if let Some(declared) = plain.tables.iter().find(|t| t.name == found.table) {
+                let comments = std::iter::once((None, &declared.comment)).chain(
+                    declared
+                        .columns
+                        .iter()
+                        .map(|c| (Some(c.name.clone()), &c.comment)),
+                );
+                for (column, text) in comments {
+                    if let Some(text) = text {
+                        steps.push(crate::plan::step(Statement::Comment {
+                            table: found.table.clone(),
+                            column,
+                            text: Some(text.clone()),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    Ok(crate::plan::Plan { steps, ..plan })
+}
+
+fn target_step(table: Option<&str>, sql: String, transactional: bool) -> crate::plan::Step {
+    crate::plan::step(Statement::Target {
+        table: table.map(str::to_string),
+        sql,
+        transactional,
+    })
+}
+
+/// An `= ANY (ARRAY[...])` check (what a text enum's column is checked with) written without
+/// its casts, parentheses and spaces outside literals; `None` for any other expression.
+fn in_list_meaning(expression: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = expression.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                out.push(c);
+                while let Some(c) = chars.next() {
+                    out.push(c);
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            out.push(chars.next().expect("peeked"));
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '(' | ')' | ' ' | '\n' | '\t' => {}
+            ':' if chars.peek() == Some(&':') => {
+                chars.next();
+                // The cast's type: a word, `character varying`, with `[]` after it.
+                let mut name = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        name.push(c);
+                        chars.next();
+                    } else if c == '[' {
+                        // `[]`, never the `]` that closes the array.
+                        chars.next();
+                        if chars.next() != Some(']') {
+                            return None;
+                        }
+                        name.push_str("[]");
+                    } else if c == ' ' && name == "character" {
+                        name.push(c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                if !matches!(
+                    name.as_str(),
+                    "text" | "text[]" | "character varying" | "character varying[]" | "varchar"
+                ) {
+                    return None;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    let (column, list) = out.split_once("=ANYARRAY[")?;
+    let simple = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '"')
+    };
+    (simple(column) && list.ends_with(']')).then_some(out)
+}
+
+/// Whether a check read back from the coordinator means what the code's check means: the
+/// same text, or the same `= ANY (ARRAY[...])` list with other casts. Citus creates the
+/// table's checks again when it distributes it, and PostgreSQL prints the cast of a text
+/// enum's list of values on each value (`('OPEN'::character varying)::text`) rather than on the
+/// array (`(ARRAY['OPEN'::character varying])::text[]`).
+pub fn same_check(live: &str, code: &str) -> bool {
+    live == code || in_list_meaning(live).is_some_and(|l| Some(l) == in_list_meaning(code))
+}
+
+/// The `live` model read from a coordinator, with each check that means what `code`'s check of
+/// the same name means ([`same_check`]) written as `code` writes it: no false drift from
+/// Citus's rewritten checks.
+pub fn align_checks(live: &mut SchemaModel, code: &SchemaModel) {
+    for table in &mut live.tables {
+        let Some(declared) = code.tables.iter().find(|t| t.name == table.name) else {
+            continue;
+        };
+        for check in &mut table.checks {
+            if let Some(same) = declared
+                .checks
+                .iter()
+                .find(|c| c.name == check.name && same_check(&check.expression, &c.expression))
+            {
+                check.expression = same.expression.clone();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_check;
+
+    #[test]
+    fn a_check_citus_rewrote_means_what_the_code_says() {
+        let live = "((status)::text = ANY (ARRAY[('OPEN'::character varying)::text, ('CLOSED'::character varying)::text]))";
+        let code = "((status)::text = ANY ((ARRAY['OPEN'::character varying, 'CLOSED'::character varying])::text[]))";
+        assert!(same_check(live, code));
+        // Another list, another column, or another operator is another meaning.
+        assert!(!same_check(live, &code.replace("CLOSED", "OPEN ")));
+        assert!(!same_check(live, &code.replace("(status)", "(state)")));
+        assert!(!same_check(
+            "((status)::text = ANY (ARRAY[('OPEN'::character varying)::text])) OR (x > 1)",
+            "((status)::text = ANY ((ARRAY['OPEN'::character varying])::text[])) OR x > 1"
+        ));
+        assert!(!same_check(
+            "((status)::integer = ANY (ARRAY[1, 2]))",
+            "((status)::integer = ANY (ARRAY[1, 2, 3]))"
+        ));
+    }
 }

@@ -240,6 +240,8 @@ pub struct FieldAttrs {
     pub immutable: Option<Ident>,
     pub identity: Option<Keyed<IdentityAttr>>,
     pub generated: Option<Keyed<SqlAttr>>,
+    /// `using = "{field}::integer"`: how the column's values convert from its former type.
+    pub using: Option<Keyed<SqlAttr>>,
     pub default_fn: Option<Keyed<Path>>,
     /// `numeric(precision = P, scale = S)`.
     pub numeric: Option<Keyed<NumericAttr>>,
@@ -483,6 +485,16 @@ impl FieldAttrs {
                         ));
                     }
                     set_once(cx, &mut out.generated, &key, keyed(&key, sql))
+                }
+                USING => {
+                    let sql = sql_attr(cx, meta, "using = \"{age}::integer\"")?;
+                    if sql.lit.value().trim().is_empty() {
+                        return Err(syn::Error::new(
+                            sql.lit.span(),
+                            "`using` is empty; write the SQL expression that converts the column's values from the type it had before",
+                        ));
+                    }
+                    set_once(cx, &mut out.using, &key, keyed(&key, sql))
                 }
                 DEFAULT_FN => {
                     let path: Path = value(

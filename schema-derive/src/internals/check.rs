@@ -341,6 +341,37 @@ fn check_attribute_conflicts(cx: &Ctxt, table: &Table) {
         }
     }
     check_generation(cx, table);
+    check_conversions(cx, table);
+}
+
+/// A conversion (`using`) names fields of the struct, and reads no session setting: it runs once
+/// over every row, whoever applies the plan.
+fn check_conversions(cx: &Ctxt, table: &Table) {
+    for column in &table.columns {
+        let a = &column.attrs;
+        if let Some(using) = &a.using {
+            check_template(
+                cx,
+                table,
+                &using.value.lit,
+                &using.value.parts,
+                "the conversion",
+            );
+            if let Some(TemplatePart::Setting(setting)) = using
+                .value
+                .parts
+                .iter()
+                .find(|p| matches!(p, TemplatePart::Setting(_)))
+            {
+                cx.error_spanned_by(
+                    &using.value.lit,
+                    format!(
+                        "a conversion cannot read `{{setting:{setting}}}`: it converts every row once, whatever the session; write the conversion from the row's own values"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// A column the database computes (`identity`, `generated`) takes no value of its own: no
@@ -1260,14 +1291,31 @@ fn check_renames(cx: &Ctxt, table: &Table) {
         (name.as_ref().map(syn::LitStr::value), old.as_ref())
     }
     if let Some(old) = &table.attrs.renamed_from {
-        if old.value().contains('.') {
+        let value = old.value();
+        // `schema.name`: the place the table had in another PostgreSQL schema; a plan moves it.
+        let (former_schema, former) = match value.split_once('.') {
+            Some((schema, name)) => (Some(schema), name),
+            None => (None, value.as_str()),
+        };
+        if former_schema.is_some_and(|s| s.is_empty()) || former.contains('.') {
             cx.error_spanned_by(
                 old,
-                "a table's former name holds no `.`: it is the name the table had in its own \
-                 PostgreSQL schema (a table does not move between schemas)",
+                "a table's former name is `name`, in the table's own PostgreSQL schema, or \
+                 `schema.name` for a table that moves from another schema (`public.invoices`)",
             );
-        } else if check_former_name_fits(cx, &old.value(), old.span(), "table")
-            && old.value() == table.name
+        } else if former_schema.is_some()
+            && former_schema == table.attrs.schema.as_ref().map(|s| s.value()).as_deref()
+            && former == table.name
+        {
+            cx.error_spanned_by(
+                old,
+                format!(
+                    "`renamed_from` gives the table's current place `{value}`; give the place it had before, or remove `renamed_from`"
+                ),
+            );
+        } else if check_former_name_fits(cx, former, old.span(), "table")
+            && former_schema.is_none()
+            && value == table.name
         {
             cx.error_spanned_by(
                 old,

@@ -98,6 +98,7 @@ pub const FIELD_KEYS: &[&str] = &[
     IMMUTABLE,
     IDENTITY,
     GENERATED,
+    USING,
     DEFAULT_FN,
     NUMERIC,
     CHAR,
