@@ -103,3 +103,24 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         _ => Ok(()),
     }
 }
+
+/// What the index asks of its method that the method cannot do, if anything.
+pub(crate) fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
+    let method = index.method;
+    if index.unique && !method.is_ordered() {
+        Some("is UNIQUE, which only a btree index can be")
+    } else if !method.is_ordered()
+        && index
+            .columns
+            .iter()
+            .any(|c| c.order.is_some() || c.nulls.is_some())
+    {
+        Some("orders a key, which only a btree index keeps in order")
+    } else if !index.include.is_empty() && !method.supports_include() {
+        Some("has INCLUDE columns, which only btree, gist and spgist indexes store")
+    } else if method == IndexMethod::Hash && index.columns.len() > 1 {
+        Some("has several keys, and a hash index takes one")
+    } else {
+        None
+    }
+}

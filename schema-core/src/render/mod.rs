@@ -21,11 +21,13 @@ pub use security::{create_role, policy_roles};
 pub use tables::{create_statements, create_table_statements};
 
 pub(crate) use columns::{same_schema, sequence_type};
+pub(crate) use indexes::index_method_problem;
 pub(crate) use security::grant_statements;
 pub(crate) use tables::guard_statements;
 
 use columns::write_column;
 use constraints::write_constraint;
+use security::validate_grants;
 
 use crate::def::{
     CheckRule, ColumnDefault, Generation, IndexDef, IndexKey, IndexMethod, ReferentialAction,
@@ -1052,27 +1054,6 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
     validate_text(table)
 }
 
-/// What the index asks of its method that the method cannot do, if anything.
-pub(crate) fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
-    let method = index.method;
-    if index.unique && !method.is_ordered() {
-        Some("is UNIQUE, which only a btree index can be")
-    } else if !method.is_ordered()
-        && index
-            .columns
-            .iter()
-            .any(|c| c.order.is_some() || c.nulls.is_some())
-    {
-        Some("orders a key, which only a btree index keeps in order")
-    } else if !index.include.is_empty() && !method.supports_include() {
-        Some("has INCLUDE columns, which only btree, gist and spgist indexes store")
-    } else if method == IndexMethod::Hash && index.columns.len() > 1 {
-        Some("has several keys, and a hash index takes one")
-    } else {
-        None
-    }
-}
-
 /// Declared renames: every former name is one PostgreSQL could have had, is not the object's
 /// name now, and is the former name of one object of its kind, which no other object of that
 /// kind has now; every renamed value of a column is renamed once, to a value the column allows,
@@ -1189,99 +1170,6 @@ fn validate_renames(table: &TableDef) -> Result<(), SchemaError> {
             if let Some(problem) = problem {
                 return Err(invalid(problem));
             }
-        }
-    }
-    Ok(())
-}
-
-/// A column grant names a role once, lists columns of the table, and none that no update may
-/// change.
-fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
-    let mut roles = HashSet::new();
-    for grant in table.column_grants {
-        let invalid = |problem: String| SchemaError::InvalidGrant {
-            table: table.name.into(),
-            role: grant.role.into(),
-            problem,
-        };
-        if let Some(problem) = identifier_problem(grant.role) {
-            return Err(invalid(format!("names a role that {problem}")));
-        }
-        if !roles.insert(grant.role) {
-            return Err(invalid("is declared twice".into()));
-        }
-        if grant.insert.is_none() && grant.update.is_none() {
-            return Err(invalid("lists no column".into()));
-        }
-        for (listed, update) in [(grant.insert, false), (grant.update, true)] {
-            let Some(listed) = listed else { continue };
-            if listed.is_empty() {
-                return Err(invalid("lists no column".into()));
-            }
-            if !update {
-                if let Some(required) = table
-                    .columns
-                    .iter()
-                    .find(|c| !c.nullable && c.default.is_none() && !listed.contains(&c.name))
-                {
-                    return Err(invalid(format!(
-                        "leaves out column `{}`, which every insert must give (NOT NULL, no default)",
-                        required.name
-                    )));
-                }
-            }
-            for name in listed {
-                let Some(column) = table.column(name) else {
-                    return Err(SchemaError::UnknownColumn {
-                        table: table.name.into(),
-                        column: (*name).into(),
-                        used_in: format!("the column grant to `{}`", grant.role),
-                    });
-                };
-                let why = if !update {
-                    None
-                } else if column.immutable {
-                    Some("is immutable")
-                } else if table.primary_key.contains(name) {
-                    Some("is part of the primary key, which updates never change")
-                } else if column.update_sql.is_some() {
-                    Some("is refreshed by every update (`update_sql`), so it is granted already")
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    return Err(invalid(format!("lists column `{name}`, which {why}")));
-                }
-            }
-        }
-    }
-    for column in table.immutable_columns() {
-        let invalid = |problem| SchemaError::InvalidColumn {
-            table: table.name.into(),
-            column: column.name.into(),
-            problem,
-        };
-        if column.update_sql.is_some() {
-            return Err(invalid(
-                "is immutable but refreshed by every update (`update_sql`); keep one",
-            ));
-        }
-        let rewrites = |action| {
-            matches!(
-                action,
-                ReferentialAction::SetNull | ReferentialAction::SetDefault
-            )
-        };
-        let rewritten = table.foreign_keys.iter().any(|fk| {
-            fk.columns.contains(&column.name)
-                && (rewrites(fk.on_delete)
-                    || rewrites(fk.on_update)
-                    || fk.on_update == ReferentialAction::Cascade)
-        });
-        if rewritten {
-            return Err(invalid(
-                "is immutable but a foreign key action would rewrite it, which its trigger refuses",
-            ));
         }
     }
     Ok(())

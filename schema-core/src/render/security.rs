@@ -177,3 +177,96 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         _ => Ok(()),
     }
 }
+
+/// A column grant names a role once, lists columns of the table, and none that no update may
+/// change.
+pub(super) fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
+    let mut roles = HashSet::new();
+    for grant in table.column_grants {
+        let invalid = |problem: String| SchemaError::InvalidGrant {
+            table: table.name.into(),
+            role: grant.role.into(),
+            problem,
+        };
+        if let Some(problem) = identifier_problem(grant.role) {
+            return Err(invalid(format!("names a role that {problem}")));
+        }
+        if !roles.insert(grant.role) {
+            return Err(invalid("is declared twice".into()));
+        }
+        if grant.insert.is_none() && grant.update.is_none() {
+            return Err(invalid("lists no column".into()));
+        }
+        for (listed, update) in [(grant.insert, false), (grant.update, true)] {
+            let Some(listed) = listed else { continue };
+            if listed.is_empty() {
+                return Err(invalid("lists no column".into()));
+            }
+            if !update {
+                if let Some(required) = table
+                    .columns
+                    .iter()
+                    .find(|c| !c.nullable && c.default.is_none() && !listed.contains(&c.name))
+                {
+                    return Err(invalid(format!(
+                        "leaves out column `{}`, which every insert must give (NOT NULL, no default)",
+                        required.name
+                    )));
+                }
+            }
+            for name in listed {
+                let Some(column) = table.column(name) else {
+                    return Err(SchemaError::UnknownColumn {
+                        table: table.name.into(),
+                        column: (*name).into(),
+                        used_in: format!("the column grant to `{}`", grant.role),
+                    });
+                };
+                let why = if !update {
+                    None
+                } else if column.immutable {
+                    Some("is immutable")
+                } else if table.primary_key.contains(name) {
+                    Some("is part of the primary key, which updates never change")
+                } else if column.update_sql.is_some() {
+                    Some("is refreshed by every update (`update_sql`), so it is granted already")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(invalid(format!("lists column `{name}`, which {why}")));
+                }
+            }
+        }
+    }
+    for column in table.immutable_columns() {
+        let invalid = |problem| SchemaError::InvalidColumn {
+            table: table.name.into(),
+            column: column.name.into(),
+            problem,
+        };
+        if column.update_sql.is_some() {
+            return Err(invalid(
+                "is immutable but refreshed by every update (`update_sql`); keep one",
+            ));
+        }
+        let rewrites = |action| {
+            matches!(
+                action,
+                ReferentialAction::SetNull | ReferentialAction::SetDefault
+            )
+        };
+        let rewritten = table.foreign_keys.iter().any(|fk| {
+            fk.columns.contains(&column.name)
+                && (rewrites(fk.on_delete)
+                    || rewrites(fk.on_update)
+                    || fk.on_update == ReferentialAction::Cascade)
+        });
+        if rewritten {
+            return Err(invalid(
+                "is immutable but a foreign key action would rewrite it, which its trigger refuses",
+            ));
+        }
+    }
+    Ok(())
+}
