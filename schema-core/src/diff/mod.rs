@@ -768,9 +768,27 @@ impl Change {
     }
 }
 
-impl fmt::Display for Change {
-    /// One readable line: the object, what it is, what it becomes.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The kind of object a change is about: which module of `diff` describes it and which module
+/// of `plan` writes its steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ObjectKind {
+    /// Tables, their comments, guards and row-level security, extensions and schemas.
+    Tables,
+    /// Columns.
+    Columns,
+    /// Keys, foreign keys, checks.
+    Constraints,
+    /// Indexes.
+    Indexes,
+    /// Policies, grants, roles, schema usage.
+    Security,
+    /// Native enum types.
+    Enums,
+}
+
+impl Change {
+    /// The kind of object the change is about.
+    pub(crate) fn object(&self) -> ObjectKind {
         match self {
             Change::CreateTable(_)
             | Change::DropTable(_)
@@ -782,13 +800,13 @@ impl fmt::Display for Change {
             | Change::CreateExtension(_)
             | Change::DropExtension(_)
             | Change::CreateNamespace(_)
-            | Change::DropNamespace(_) => tables::describe(self, f),
+            | Change::DropNamespace(_) => ObjectKind::Tables,
             Change::AddColumn { .. }
             | Change::DropColumn { .. }
             | Change::RecomputeColumn { .. }
             | Change::AlterColumn { .. }
             | Change::RenameColumn { .. }
-            | Change::RenameValues { .. } => columns::describe(self, f),
+            | Change::RenameValues { .. } => ObjectKind::Columns,
             Change::PrimaryKey { .. }
             | Change::AddUnique { .. }
             | Change::DropUnique { .. }
@@ -797,9 +815,9 @@ impl fmt::Display for Change {
             | Change::AddCheck { .. }
             | Change::DropCheck { .. }
             | Change::RenameConstraint { .. }
-            | Change::ValidateConstraint { .. } => constraints::describe(self, f),
+            | Change::ValidateConstraint { .. } => ObjectKind::Constraints,
             Change::AddIndex { .. } | Change::DropIndex { .. } | Change::RenameIndex { .. } => {
-                indexes::describe(self, f)
+                ObjectKind::Indexes
             }
             Change::AddPolicy { .. }
             | Change::DropPolicy { .. }
@@ -809,12 +827,26 @@ impl fmt::Display for Change {
             | Change::Revoke { .. }
             | Change::CreateRole(_)
             | Change::DropRole(_)
-            | Change::NamespaceUsage { .. } => security::describe(self, f),
+            | Change::NamespaceUsage { .. } => ObjectKind::Security,
             Change::CreateEnum(_)
             | Change::DropEnum(_)
             | Change::AddEnumValue { .. }
             | Change::RenameEnumValue { .. }
-            | Change::ReplaceEnum { .. } => enums::describe(self, f),
+            | Change::ReplaceEnum { .. } => ObjectKind::Enums,
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    /// One readable line: the object, what it is, what it becomes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.object() {
+            ObjectKind::Tables => tables::describe(self, f),
+            ObjectKind::Columns => columns::describe(self, f),
+            ObjectKind::Constraints => constraints::describe(self, f),
+            ObjectKind::Indexes => indexes::describe(self, f),
+            ObjectKind::Security => security::describe(self, f),
+            ObjectKind::Enums => enums::describe(self, f),
         }
     }
 }
