@@ -8,9 +8,25 @@
 //! Objects that follow a renamed table or column (its keys, indexes, constraints, privileges)
 //! are compared under the new names, so a rename alone changes nothing else; a constraint or
 //! index of a renamed table whose definition stays is renamed with it.
+//!
+//! The differences of each kind of object are found in the module of its kind: `tables`
+//! (tables as a whole, extensions, PostgreSQL schemas), `columns`, `constraints` (keys, foreign
+//! keys, checks), `indexes`, `security` (roles, privileges, policies) and `enums`; this one
+//! matches the tables of the two models, follows renames, and hands each pair to them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+
+mod columns;
+mod constraints;
+mod enums;
+mod indexes;
+mod security;
+mod tables;
+
+use columns::without_dependents;
+use enums::diff_enums;
+use tables::diff_namespaces;
 
 use crate::model::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, ImmutableGuard, IndexModel,
@@ -526,140 +542,6 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
     out
 }
 
-/// The PostgreSQL schemas to create, and the roles to grant `USAGE` on them or revoke it from.
-fn diff_namespaces(from: &SchemaModel, to: &SchemaModel, out: &mut SchemaDiff) {
-    for new in &to.namespaces {
-        let old = from.namespace(&new.name);
-        if old.is_none() {
-            out.changes.push(Change::CreateNamespace(new.name.clone()));
-        }
-        let had = old.map_or(&[][..], |n| &n.usage[..]);
-        for role in &new.usage {
-            if !had.contains(role) {
-                out.changes.push(Change::NamespaceUsage {
-                    namespace: new.name.clone(),
-                    role: role.clone(),
-                    grant: true,
-                });
-            }
-        }
-        for role in had {
-            if !new.usage.contains(role) {
-                out.changes.push(Change::NamespaceUsage {
-                    namespace: new.name.clone(),
-                    role: role.clone(),
-                    grant: false,
-                });
-            }
-        }
-    }
-}
-
-/// The native enum types to create, and the labels to rename, add, or remove by replacing the
-/// type.
-fn diff_enums(from: &SchemaModel, to: &SchemaModel, out: &mut SchemaDiff) {
-    for new in &to.enums {
-        let Some(old) = from.enum_type(&new.name) else {
-            out.changes.push(Change::CreateEnum(new.clone()));
-            continue;
-        };
-        let mut current = old.values.clone();
-        for (was, now) in &new.renamed_values {
-            if let Some(position) = current.iter().position(|v| v == was) {
-                if !current.contains(now) {
-                    current[position] = now.clone();
-                    out.changes.push(Change::RenameEnumValue {
-                        name: new.name.clone(),
-                        from: was.clone(),
-                        to: now.clone(),
-                    });
-                }
-            }
-        }
-        let removed: Vec<String> = current
-            .iter()
-            .filter(|v| !new.values.contains(v))
-            .cloned()
-            .collect();
-        let kept_order = |values: &[String]| -> Vec<String> {
-            values
-                .iter()
-                .filter(|v| current.contains(v) && new.values.contains(v))
-                .cloned()
-                .collect()
-        };
-        if !removed.is_empty() || kept_order(&current) != kept_order(&new.values) {
-            out.changes.push(Change::ReplaceEnum {
-                from: EnumModel {
-                    values: current,
-                    ..old.clone()
-                },
-                to: new.clone(),
-                removed,
-                columns: enum_columns(from, to, new),
-            });
-            continue;
-        }
-        for (position, value) in new.values.iter().enumerate() {
-            if current.contains(value) {
-                continue;
-            }
-            out.changes.push(Change::AddEnumValue {
-                name: new.name.clone(),
-                value: value.clone(),
-                after: position.checked_sub(1).map(|p| new.values[p].clone()),
-                before: (position == 0)
-                    .then(|| new.values.get(1).cloned())
-                    .flatten(),
-            });
-        }
-    }
-}
-
-/// The columns of `to` that hold `e` (or an array of it) and held it in `from` already (under
-/// the names they had before, if renamed), with their defaults as `to` has them and whether
-/// they are arrays.
-fn enum_columns(
-    from: &SchemaModel,
-    to: &SchemaModel,
-    e: &EnumModel,
-) -> Vec<(String, String, Option<String>, bool)> {
-    let scalar = e.column_type();
-    let array = format!("{scalar}[]");
-    let mut columns = Vec::new();
-    for table in &to.tables {
-        let Some(old_table) = from.table(&table.name).or_else(|| {
-            table
-                .renamed_from
-                .as_deref()
-                .and_then(|name| from.table(name))
-        }) else {
-            continue;
-        };
-        for column in table.columns.iter() {
-            let sql_type = &column.sql_type;
-            if *sql_type != scalar && *sql_type != array {
-                continue;
-            }
-            let old = old_table.column(&column.name).or_else(|| {
-                column
-                    .renamed_from
-                    .as_deref()
-                    .and_then(|name| old_table.column(name))
-            });
-            if old.is_some_and(|c| c.sql_type == *sql_type) {
-                columns.push((
-                    table.name.clone(),
-                    column.name.clone(),
-                    column.default.clone(),
-                    *sql_type == array,
-                ));
-            }
-        }
-    }
-    columns
-}
-
 /// Columns of `new` declared as renamed from a column of `old`: old name → new name.
 fn column_renames<'a>(old: &'a TableModel, new: &'a TableModel) -> HashMap<&'a str, &'a str> {
     new.columns
@@ -774,49 +656,12 @@ pub(crate) fn mentions(sql: &str, name: &str) -> bool {
     })
 }
 
-/// `table` without the indexes and constraints that name one of `columns`: what dropping
-/// those columns drops with them.
-fn without_dependents(table: &TableModel, columns: &[&str]) -> TableModel {
-    let names = |list: &[String]| list.iter().any(|c| columns.contains(&c.as_str()));
-    let sql = |text: &str| columns.iter().any(|c| mentions(text, c));
-    let mut table = table.clone();
-    table.indexes.retain(|i| {
-        !i.keys.iter().any(|k| {
-            if k.expression {
-                sql(&k.column)
-            } else {
-                columns.contains(&k.column.as_str())
-            }
-        }) && !names(&i.include)
-            && !i.predicate.as_deref().is_some_and(sql)
-    });
-    table.unique.retain(|k| !names(&k.columns));
-    table.foreign_keys.retain(|k| !names(&k.columns));
-    table.checks.retain(|c| !sql(&c.expression));
-    if table
-        .primary_key
-        .as_ref()
-        .is_some_and(|k| names(&k.columns))
-    {
-        table.primary_key = None;
-    }
-    table
-}
-
+/// The differences between two versions of one table, `old` seen under the renames `new`
+/// declares.
 fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mut SchemaDiff) {
-    let table = &new.name;
-    let t = || table.clone();
     // Columns. One the database must compute anew is dropped and added again: so are the
     // objects on it, which are compared as if they were gone.
-    let recomputed: Vec<&str> = new
-        .columns
-        .iter()
-        .filter(|c| {
-            old.column(&c.name)
-                .is_some_and(|current| c.generated.is_some() && current.generated != c.generated)
-        })
-        .map(|c| c.name.as_str())
-        .collect();
+    let recomputed = columns::recomputed(old, new);
     let dependents_dropped;
     let old = if recomputed.is_empty() {
         old
@@ -824,372 +669,12 @@ fn diff_table(old: &TableModel, new: &TableModel, follows_rename: bool, out: &mu
         dependents_dropped = without_dependents(old, &recomputed);
         &dependents_dropped
     };
-    for column in &new.columns {
-        match old.column(&column.name) {
-            None => out.changes.push(Change::AddColumn {
-                table: t(),
-                column: column.clone(),
-            }),
-            Some(current) if recomputed.contains(&column.name.as_str()) => {
-                out.changes.push(Change::RecomputeColumn {
-                    table: t(),
-                    from: current.clone(),
-                    to: column.clone(),
-                })
-            }
-            Some(current) => {
-                let same = current.sql_type == column.sql_type
-                    && current.collation == column.collation
-                    && current.nullable == column.nullable
-                    && current.default == column.default
-                    && current.comment == column.comment
-                    && current.identity == column.identity
-                    && current.generated == column.generated;
-                if !same {
-                    out.changes.push(Change::AlterColumn {
-                        table: t(),
-                        from: current.clone(),
-                        to: column.clone(),
-                    });
-                }
-            }
-        }
-    }
-    for column in &old.columns {
-        if new.column(&column.name).is_none() {
-            out.changes.push(Change::DropColumn {
-                table: t(),
-                column: column.clone(),
-            });
-        }
-    }
-    out.suggestions.extend(column_suggestions(old, new));
-    for column in &new.columns {
-        let renames = value_renames(old, new, column);
-        if !renames.is_empty() {
-            out.changes.push(Change::RenameValues {
-                table: t(),
-                column: column.name.clone(),
-                renames,
-            });
-        }
-    }
-    // Keys and constraints: a definition that stays under a new name is a rename when the
-    // table or its columns were renamed (the name follows them); otherwise drop and add.
-    if old.primary_key != new.primary_key {
-        match (&old.primary_key, &new.primary_key) {
-            (Some(a), Some(b)) if a.columns == b.columns && follows_rename => {
-                out.changes.push(Change::RenameConstraint {
-                    table: t(),
-                    from: a.name.clone(),
-                    to: b.name.clone(),
-                })
-            }
-            _ => out.changes.push(Change::PrimaryKey {
-                table: t(),
-                from: old.primary_key.clone(),
-                to: new.primary_key.clone(),
-            }),
-        }
-    }
-    let renamed = |a: &str, b: &str| Change::RenameConstraint {
-        table: t(),
-        from: a.into(),
-        to: b.into(),
-    };
-    pair_up(
-        &old.unique,
-        &new.unique,
-        |k| &k.name,
-        |a, b| a.columns == b.columns && a.nulls_not_distinct == b.nulls_not_distinct,
-        |_| None,
-        follows_rename,
-        |change| match change {
-            Paired::Added(key) => Change::AddUnique { table: t(), key },
-            Paired::Dropped(key) => Change::DropUnique { table: t(), key },
-            Paired::Renamed(a, b) => renamed(&a.name, &b.name),
-        },
-        out,
-    );
-    pair_up(
-        &old.foreign_keys,
-        &new.foreign_keys,
-        |k| &k.name,
-        |a, b| {
-            ForeignKeyModel {
-                name: String::new(),
-                ..a.clone()
-            } == ForeignKeyModel {
-                name: String::new(),
-                ..b.clone()
-            }
-        },
-        |_| None,
-        follows_rename,
-        |change| match change {
-            Paired::Added(foreign_key) => Change::AddForeignKey {
-                table: t(),
-                foreign_key,
-            },
-            Paired::Dropped(foreign_key) => Change::DropForeignKey {
-                table: t(),
-                foreign_key,
-            },
-            Paired::Renamed(a, b) => renamed(&a.name, &b.name),
-        },
-        out,
-    );
-    pair_up(
-        &old.checks,
-        &new.checks,
-        |c| &c.name,
-        |a, b| a.expression == b.expression,
-        |c| c.renamed_from.as_deref(),
-        follows_rename,
-        |change| match change {
-            Paired::Added(check) => Change::AddCheck { table: t(), check },
-            Paired::Dropped(check) => Change::DropCheck { table: t(), check },
-            Paired::Renamed(a, b) => renamed(&a.name, &b.name),
-        },
-        out,
-    );
-    pair_up(
-        &old.indexes,
-        &new.indexes,
-        |i| &i.name,
-        |a, b| {
-            a.unique == b.unique
-                && a.method == b.method
-                && a.keys == b.keys
-                && a.include == b.include
-                && a.predicate == b.predicate
-        },
-        |i| i.renamed_from.as_deref(),
-        follows_rename,
-        |change| match change {
-            Paired::Added(index) => Change::AddIndex { table: t(), index },
-            Paired::Dropped(index) => Change::DropIndex { table: t(), index },
-            Paired::Renamed(a, b) => Change::RenameIndex {
-                table: t(),
-                from: a.name,
-                to: b.name,
-            },
-        },
-        out,
-    );
-    // A constraint the target holds NOT VALID that is valid here is added again so: a
-    // validated constraint cannot be made NOT VALID in place.
-    for name in &new.not_valid {
-        if old.not_valid.contains(name) {
-            continue;
-        }
-        let planned = |name: &str| {
-            out.changes.iter().any(|c| match c {
-                Change::AddForeignKey { table, foreign_key } => {
-                    *table == new.name && foreign_key.name == name
-                }
-                Change::AddCheck { table, check } => *table == new.name && check.name == name,
-                _ => false,
-            })
-        };
-        if planned(name) {
-            continue;
-        }
-        if let (Some(a), Some(b)) = (
-            old.foreign_keys.iter().find(|k| k.name == *name),
-            new.foreign_keys.iter().find(|k| k.name == *name),
-        ) {
-            out.changes.push(Change::DropForeignKey {
-                table: t(),
-                foreign_key: a.clone(),
-            });
-            out.changes.push(Change::AddForeignKey {
-                table: t(),
-                foreign_key: b.clone(),
-            });
-        } else if let (Some(a), Some(b)) = (
-            old.checks.iter().find(|c| c.name == *name),
-            new.checks.iter().find(|c| c.name == *name),
-        ) {
-            out.changes.push(Change::DropCheck {
-                table: t(),
-                check: a.clone(),
-            });
-            out.changes.push(Change::AddCheck {
-                table: t(),
-                check: b.clone(),
-            });
-        }
-    }
-    // A constraint left NOT VALID is validated, unless it is dropped or added again anyway.
-    for name in &old.not_valid {
-        let kept = new.foreign_keys.iter().any(|k| k.name == *name)
-            || new.checks.iter().any(|c| c.name == *name);
-        let replaced = out.changes.iter().any(|c| match c {
-            Change::AddForeignKey { table, foreign_key } => {
-                *table == new.name && foreign_key.name == *name
-            }
-            Change::AddCheck { table, check } => *table == new.name && check.name == *name,
-            Change::RenameConstraint { table, from, .. } => *table == new.name && from == name,
-            _ => false,
-        });
-        if kept && !replaced && !new.not_valid.contains(name) {
-            out.changes.push(Change::ValidateConstraint {
-                table: t(),
-                name: name.clone(),
-            });
-        }
-    }
-    if old.replica_identity != new.replica_identity {
-        out.changes.push(Change::ReplicaIdentity {
-            table: t(),
-            from: old.replica_identity.clone(),
-            to: new.replica_identity.clone(),
-        });
-    }
-    if old.comment != new.comment {
-        out.changes.push(Change::TableComment {
-            table: t(),
-            from: old.comment.clone(),
-            to: new.comment.clone(),
-        });
-    }
-    if old.immutable != new.immutable {
-        out.changes.push(Change::Guard {
-            table: t(),
-            from: old.immutable.clone(),
-            to: new.immutable.clone(),
-        });
-    }
-    let security = |t: &TableModel| (t.row_level_security, t.force_row_level_security);
-    if security(old) != security(new) {
-        out.changes.push(Change::RowLevelSecurity {
-            table: t(),
-            from: security(old),
-            to: security(new),
-        });
-    }
-    // Policies: a declared rename, then compared by name.
-    let mut old_policies = old.policies.clone();
-    for policy in &new.policies {
-        if let Some(from) = &policy.renamed_from {
-            let taken = new.policies.iter().any(|p| p.name == *from);
-            if let Some(old) = old_policies.iter_mut().find(|p| p.name == *from) {
-                if !taken {
-                    out.changes.push(Change::RenamePolicy {
-                        table: t(),
-                        from: old.name.clone(),
-                        to: policy.name.clone(),
-                    });
-                    old.name = policy.name.clone();
-                }
-            }
-        }
-    }
-    for policy in &new.policies {
-        match old_policies.iter().find(|p| p.name == policy.name) {
-            None => out.changes.push(Change::AddPolicy {
-                table: t(),
-                policy: policy.clone(),
-            }),
-            Some(current) if !same_policy(current, policy) => {
-                out.changes.push(Change::AlterPolicy {
-                    table: t(),
-                    from: current.clone(),
-                    to: policy.clone(),
-                })
-            }
-            Some(_) => {}
-        }
-    }
-    for policy in &old_policies {
-        if !new.policies.iter().any(|p| p.name == policy.name) {
-            out.changes.push(Change::DropPolicy {
-                table: t(),
-                policy: policy.clone(),
-            });
-        }
-    }
-    for (old_p, new_p) in unmatched_pairs(&old_policies, &new.policies, |p| &p.name) {
-        if old_p.command == new_p.command
-            && old_p.using == new_p.using
-            && old_p.with_check == new_p.with_check
-        {
-            out.suggestions
-                .push(suggest("policy", table, &old_p.name, &new_p.name));
-        }
-    }
-    // Privileges, one column at a time.
-    let old_grants = grant_atoms(&old.grants);
-    let new_grants = grant_atoms(&new.grants);
-    for grant in regroup(new_grants.difference(&old_grants), &new.columns) {
-        out.changes.push(Change::Grant { table: t(), grant });
-    }
-    for grant in regroup(old_grants.difference(&new_grants), &old.columns) {
-        out.changes.push(Change::Revoke { table: t(), grant });
-    }
-}
-
-fn same_policy(a: &PolicyModel, b: &PolicyModel) -> bool {
-    let mut roles_a = a.roles.clone();
-    let mut roles_b = b.roles.clone();
-    roles_a.sort();
-    roles_b.sort();
-    a.command == b.command
-        && a.permissive == b.permissive
-        && roles_a == roles_b
-        && a.using == b.using
-        && a.with_check == b.with_check
-}
-
-fn suggest(kind: &str, table: &str, old: &str, new: &str) -> String {
-    format!(
-        "{kind} `{old}` of table `{table}` is dropped and `{new}` added with the same \
-         definition: if it was renamed, declare `renamed_from = \"{old}\"` on `{new}`"
-    )
-}
-
-fn column_suggestions(old: &TableModel, new: &TableModel) -> Vec<String> {
-    let dropped = old.columns.iter().filter(|c| new.column(&c.name).is_none());
-    let mut out = Vec::new();
-    for gone in dropped {
-        for added in new.columns.iter().filter(|c| old.column(&c.name).is_none()) {
-            if gone.sql_type == added.sql_type && gone.nullable == added.nullable {
-                out.push(format!(
-                    "column `{}` of table `{}` is dropped and `{}` added with the same type: if \
-                     it was renamed, declare `renamed_from = \"{}\"` on its field to keep its \
-                     values",
-                    gone.name, new.name, added.name, gone.name
-                ));
-            }
-        }
-    }
-    out
-}
-
-/// The enum values of `column` to rewrite: the declared `(old, new)` renames whose old text a
-/// check of the old table still allows and no check of the new one does.
-fn value_renames(
-    old: &TableModel,
-    new: &TableModel,
-    column: &ColumnModel,
-) -> Vec<(String, String)> {
-    let allowed = |t: &TableModel, value: &str| {
-        let name = crate::sql::quote_ident(&column.name);
-        let bare = format!("({}", column.name);
-        t.checks.iter().any(|c| {
-            crate::sql::quoted_values(&c.expression)
-                .iter()
-                .any(|v| v == value)
-                && (c.expression.contains(&name) || c.expression.contains(&bare))
-        })
-    };
-    column
-        .renamed_values
-        .iter()
-        .filter(|(from, _)| allowed(old, from) && !allowed(new, from))
-        .cloned()
-        .collect()
+    columns::diff(old, new, &recomputed, out);
+    constraints::diff(old, new, follows_rename, out);
+    indexes::diff(old, new, follows_rename, out);
+    constraints::diff_validity(old, new, out);
+    tables::diff_attributes(old, new, out);
+    security::diff(old, new, out);
 }
 
 /// How two lists of named objects pair up.
@@ -1283,377 +768,90 @@ impl Change {
     }
 }
 
-/// Pairs of a dropped and an added object of the same list.
-fn unmatched_pairs<'a, T>(
-    old: &'a [T],
-    new: &'a [T],
-    name: impl Fn(&T) -> &String,
-) -> Vec<(&'a T, &'a T)> {
-    let dropped: Vec<&T> = old
-        .iter()
-        .filter(|o| !new.iter().any(|n| name(n) == name(o)))
-        .collect();
-    let added: Vec<&T> = new
-        .iter()
-        .filter(|n| !old.iter().any(|o| name(o) == name(n)))
-        .collect();
-    dropped
-        .iter()
-        .flat_map(|d| added.iter().map(move |a| (*d, *a)))
-        .collect()
+/// The kind of object a change is about: which module of `diff` describes it and which module
+/// of `plan` writes its steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ObjectKind {
+    /// Tables, their comments, guards and row-level security, extensions and schemas.
+    Tables,
+    /// Columns.
+    Columns,
+    /// Keys, foreign keys, checks.
+    Constraints,
+    /// Indexes.
+    Indexes,
+    /// Policies, grants, roles, schema usage.
+    Security,
+    /// Native enum types.
+    Enums,
 }
 
-/// Privileges as `(role, privilege, column)` atoms; `None` is table-wide.
-fn grant_atoms(grants: &[GrantModel]) -> BTreeSet<(String, String, Option<String>)> {
-    let mut atoms = BTreeSet::new();
-    for g in grants {
-        if g.columns.is_empty() {
-            atoms.insert((g.role.clone(), g.privilege.clone(), None));
-        } else {
-            for c in &g.columns {
-                atoms.insert((g.role.clone(), g.privilege.clone(), Some(c.clone())));
+impl Change {
+    /// The kind of object the change is about.
+    pub(crate) fn object(&self) -> ObjectKind {
+        match self {
+            Change::CreateTable(_)
+            | Change::DropTable(_)
+            | Change::RenameTable { .. }
+            | Change::TableComment { .. }
+            | Change::Guard { .. }
+            | Change::RowLevelSecurity { .. }
+            | Change::ReplicaIdentity { .. }
+            | Change::CreateExtension(_)
+            | Change::DropExtension(_)
+            | Change::CreateNamespace(_)
+            | Change::DropNamespace(_) => ObjectKind::Tables,
+            Change::AddColumn { .. }
+            | Change::DropColumn { .. }
+            | Change::RecomputeColumn { .. }
+            | Change::AlterColumn { .. }
+            | Change::RenameColumn { .. }
+            | Change::RenameValues { .. } => ObjectKind::Columns,
+            Change::PrimaryKey { .. }
+            | Change::AddUnique { .. }
+            | Change::DropUnique { .. }
+            | Change::AddForeignKey { .. }
+            | Change::DropForeignKey { .. }
+            | Change::AddCheck { .. }
+            | Change::DropCheck { .. }
+            | Change::RenameConstraint { .. }
+            | Change::ValidateConstraint { .. } => ObjectKind::Constraints,
+            Change::AddIndex { .. } | Change::DropIndex { .. } | Change::RenameIndex { .. } => {
+                ObjectKind::Indexes
             }
+            Change::AddPolicy { .. }
+            | Change::DropPolicy { .. }
+            | Change::RenamePolicy { .. }
+            | Change::AlterPolicy { .. }
+            | Change::Grant { .. }
+            | Change::Revoke { .. }
+            | Change::CreateRole(_)
+            | Change::DropRole(_)
+            | Change::NamespaceUsage { .. } => ObjectKind::Security,
+            Change::CreateEnum(_)
+            | Change::DropEnum(_)
+            | Change::AddEnumValue { .. }
+            | Change::RenameEnumValue { .. }
+            | Change::ReplaceEnum { .. } => ObjectKind::Enums,
         }
     }
-    atoms
-}
-
-/// Atoms back into grants: one per role and privilege for table-wide ones, one per role and
-/// privilege with its columns in table order for column ones.
-fn regroup<'a>(
-    atoms: impl Iterator<Item = &'a (String, String, Option<String>)>,
-    columns: &[ColumnModel],
-) -> Vec<GrantModel> {
-    let mut grants: Vec<GrantModel> = Vec::new();
-    for (role, privilege, column) in atoms {
-        let existing = grants.iter_mut().find(|g| {
-            g.role == *role && g.privilege == *privilege && g.columns.is_empty() == column.is_none()
-        });
-        match (existing, column) {
-            (Some(g), Some(column)) => g.columns.push(column.clone()),
-            (Some(_), None) => {}
-            (None, column) => grants.push(GrantModel {
-                role: role.clone(),
-                privilege: privilege.clone(),
-                columns: column.iter().cloned().collect(),
-            }),
-        }
-    }
-    let position = |name: &String| columns.iter().position(|c| c.name == *name);
-    for g in &mut grants {
-        g.columns.sort_by_key(position);
-    }
-    grants
 }
 
 impl fmt::Display for Change {
     /// One readable line: the object, what it is, what it becomes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-        match self {
-            Change::CreateEnum(e) => write!(
-                f,
-                "enum type `{}`: missing ({})",
-                e.name,
-                e.values.join(", ")
-            ),
-            Change::DropEnum(e) => write!(f, "enum type `{}`: no longer declared", e.name),
-            Change::AddEnumValue { name, value, .. } => {
-                write!(f, "enum type `{name}`: value {value:?} missing")
-            }
-            Change::RenameEnumValue { name, from, to } => {
-                write!(f, "enum type `{name}`: value {from:?} renamed to {to:?}")
-            }
-            Change::ReplaceEnum { from, to, .. } => write!(
-                f,
-                "enum type `{}`: values ({}) become ({})",
-                to.name,
-                from.values.join(", "),
-                to.values.join(", ")
-            ),
-            Change::CreateExtension(name) => write!(f, "extension `{name}`: missing"),
-            Change::DropExtension(name) => write!(f, "extension `{name}`: no longer declared"),
-            Change::CreateNamespace(name) => write!(f, "schema `{name}`: missing"),
-            Change::DropNamespace(name) => {
-                write!(f, "schema `{name}`: no table is declared in it")
-            }
-            Change::NamespaceUsage {
-                namespace,
-                role,
-                grant: true,
-            } => write!(f, "schema `{namespace}`: role `{role}` lacks USAGE"),
-            Change::NamespaceUsage {
-                namespace,
-                role,
-                grant: false,
-            } => write!(
-                f,
-                "schema `{namespace}`: role `{role}` has USAGE it is not declared to have"
-            ),
-            Change::CreateRole(role) => write!(f, "role `{role}`: missing"),
-            Change::DropRole(role) => write!(f, "role `{role}`: no longer declared"),
-            Change::CreateTable(t) => write!(f, "table `{}`: missing", t.name),
-            Change::DropTable(t) => write!(f, "table `{}`: no longer declared", t.name),
-            Change::RenameTable { from, to } => write!(f, "table `{from}`: renamed to `{to}`"),
-            Change::AddColumn { table, column } => write!(
-                f,
-                "column `{table}.{}`: missing ({})",
-                column.name, column.sql_type
-            ),
-            Change::DropColumn { table, column } => {
-                write!(f, "column `{table}.{}`: no longer declared", column.name)
-            }
-            Change::RenameColumn { table, from, to } => {
-                write!(f, "column `{table}.{from}`: renamed to `{to}`")
-            }
-            Change::AlterColumn { table, from, to } => {
-                let mut parts = Vec::new();
-                if from.sql_type != to.sql_type {
-                    parts.push(format!(
-                        "type: code says {}, database has {}",
-                        to.sql_type, from.sql_type
-                    ));
-                }
-                if from.nullable != to.nullable {
-                    let n = |b: bool| if b { "NULL" } else { "NOT NULL" };
-                    parts.push(format!(
-                        "nullability: code says {}, database has {}",
-                        n(to.nullable),
-                        n(from.nullable)
-                    ));
-                }
-                if from.default != to.default {
-                    parts.push(format!(
-                        "default: code says {}, database has {}",
-                        opt(&to.default),
-                        opt(&from.default)
-                    ));
-                }
-                if from.comment != to.comment {
-                    parts.push(format!(
-                        "comment: code says {}, database has {}",
-                        opt(&to.comment),
-                        opt(&from.comment)
-                    ));
-                }
-                if from.identity != to.identity {
-                    let identity = |i: &Option<crate::model::IdentityModel>| match i {
-                        None => "(none)".to_string(),
-                        Some(i) => format!(
-                            "{} {}",
-                            if i.always { "ALWAYS" } else { "BY DEFAULT" },
-                            i.options(&to.sql_type).join(" ")
-                        )
-                        .trim_end()
-                        .to_string(),
-                    };
-                    parts.push(format!(
-                        "identity: code says {}, database has {}",
-                        identity(&to.identity),
-                        identity(&from.identity)
-                    ));
-                }
-                if from.generated != to.generated {
-                    parts.push(format!(
-                        "generated: code says {}, database has {}",
-                        opt(&to.generated),
-                        opt(&from.generated)
-                    ));
-                }
-                write!(f, "column `{table}.{}`: {}", to.name, parts.join("; "))
-            }
-            Change::RecomputeColumn { table, from, to } => write!(
-                f,
-                "column `{table}.{}`: generated: code says {}, database has {}",
-                to.name,
-                opt(&to.generated),
-                opt(&from.generated)
-            ),
-            Change::RenameValues {
-                table,
-                column,
-                renames,
-            } => {
-                let list: Vec<String> =
-                    renames.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
-                write!(
-                    f,
-                    "column `{table}.{column}`: stored values renamed: {}",
-                    list.join(", ")
-                )
-            }
-            Change::PrimaryKey { table, from, to } => {
-                let k = |k: &Option<KeyModel>| {
-                    k.as_ref().map_or("(none)".into(), |k| {
-                        format!("{} ({})", k.name, k.columns.join(", "))
-                    })
-                };
-                write!(
-                    f,
-                    "primary key of `{table}`: code says {}, database has {}",
-                    k(to),
-                    k(from)
-                )
-            }
-            Change::AddUnique { table, key } => write!(
-                f,
-                "unique constraint `{}` on `{table}`: missing ({}){}",
-                key.name,
-                key.columns.join(", "),
-                if key.nulls_not_distinct {
-                    " NULLS NOT DISTINCT"
-                } else {
-                    ""
-                }
-            ),
-            Change::DropUnique { table, key } => write!(
-                f,
-                "unique constraint `{}` on `{table}`: not declared ({}){}",
-                key.name,
-                key.columns.join(", "),
-                if key.nulls_not_distinct {
-                    " NULLS NOT DISTINCT"
-                } else {
-                    ""
-                }
-            ),
-            Change::AddForeignKey { table, foreign_key } => write!(
-                f,
-                "foreign key `{}` on `{table}`: missing",
-                foreign_key.name
-            ),
-            Change::DropForeignKey { table, foreign_key } => write!(
-                f,
-                "foreign key `{}` on `{table}`: not declared",
-                foreign_key.name
-            ),
-            Change::AddCheck { table, check } => write!(
-                f,
-                "check `{}` on `{table}`: code says {}",
-                check.name, check.expression
-            ),
-            Change::DropCheck { table, check } => write!(
-                f,
-                "check `{}` on `{table}`: database has {}",
-                check.name, check.expression
-            ),
-            Change::RenameConstraint { table, from, to } => {
-                write!(f, "constraint `{from}` on `{table}`: renamed to `{to}`")
-            }
-            Change::ReplicaIdentity { table, from, to } => write!(
-                f,
-                "table `{table}`: replica identity {to:?}, database has {from:?}"
-            ),
-            Change::ValidateConstraint { table, name } => write!(
-                f,
-                "constraint `{name}` on `{table}`: NOT VALID in the database (its rows are not \
-                 checked); validate it"
-            ),
-            Change::AddIndex { table, index } => {
-                write!(f, "index `{}` on `{table}`: missing", index.name)
-            }
-            Change::DropIndex { table, index } => write!(
-                f,
-                "index `{}` on `{table}`: not declared as it is",
-                index.name
-            ),
-            Change::RenameIndex { table, from, to } => {
-                write!(f, "index `{from}` on `{table}`: renamed to `{to}`")
-            }
-            Change::TableComment { table, from, to } => write!(
-                f,
-                "comment of table `{table}`: code says {}, database has {}",
-                opt(to),
-                opt(from)
-            ),
-            Change::Guard { table, from, to } => {
-                let g = |g: &Option<ImmutableGuard>| {
-                    g.as_ref().map_or("none".into(), |g| {
-                        format!(
-                            "guarding {}{}",
-                            g.columns.join(", "),
-                            if g.trigger_enabled {
-                                ""
-                            } else {
-                                " (trigger missing or disabled)"
-                            }
-                        )
-                    })
-                };
-                write!(
-                    f,
-                    "immutable-column guard of `{table}`: code says {}, database has {}{}",
-                    g(to),
-                    g(from),
-                    if from.is_some() && to.is_some() && g(from) == g(to) {
-                        " (function differs)"
-                    } else {
-                        ""
-                    }
-                )
-            }
-            Change::RowLevelSecurity { table, from, to } => {
-                let s = |(e, fo): (bool, bool)| {
-                    format!(
-                        "{}{}",
-                        if e { "enabled" } else { "disabled" },
-                        if fo { ", forced" } else { "" }
-                    )
-                };
-                write!(
-                    f,
-                    "row-level security of `{table}`: code says {}, database has {}",
-                    s(*to),
-                    s(*from)
-                )
-            }
-            Change::AddPolicy { table, policy } => {
-                write!(f, "policy `{}` on `{table}`: missing", policy.name)
-            }
-            Change::DropPolicy { table, policy } => {
-                write!(f, "policy `{}` on `{table}`: not declared", policy.name)
-            }
-            Change::RenamePolicy { table, from, to } => {
-                write!(f, "policy `{from}` on `{table}`: renamed to `{to}`")
-            }
-            Change::AlterPolicy { table, from, to } => {
-                let p = |p: &PolicyModel| {
-                    format!(
-                        "{} TO {} USING ({}) WITH CHECK ({})",
-                        p.command.as_sql(),
-                        p.roles.join(", "),
-                        opt(&p.using),
-                        opt(&p.with_check)
-                    )
-                };
-                write!(
-                    f,
-                    "policy `{}` on `{table}`: code says {}, database has {}",
-                    to.name,
-                    p(to),
-                    p(from)
-                )
-            }
-            Change::Grant { table, grant } => write!(
-                f,
-                "privilege {} on `{table}` to `{}`: missing",
-                grant_text(grant),
-                grant.role
-            ),
-            Change::Revoke { table, grant } => write!(
-                f,
-                "privilege {} on `{table}` to `{}`: not declared",
-                grant_text(grant),
-                grant.role
-            ),
+        match self.object() {
+            ObjectKind::Tables => tables::describe(self, f),
+            ObjectKind::Columns => columns::describe(self, f),
+            ObjectKind::Constraints => constraints::describe(self, f),
+            ObjectKind::Indexes => indexes::describe(self, f),
+            ObjectKind::Security => security::describe(self, f),
+            ObjectKind::Enums => enums::describe(self, f),
         }
     }
 }
 
-fn grant_text(grant: &GrantModel) -> String {
-    if grant.columns.is_empty() {
-        grant.privilege.clone()
-    } else {
-        format!("{} ({})", grant.privilege, grant.columns.join(", "))
-    }
+/// An optional text as a readable line shows it.
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "(none)".into())
 }

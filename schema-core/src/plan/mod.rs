@@ -28,7 +28,7 @@ use indexes::*;
 use security::*;
 use tables::*;
 
-use crate::diff::{Change, SchemaDiff};
+use crate::diff::{Change, ObjectKind, SchemaDiff};
 use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
 use crate::render::{
     create_table_statements, grant_statements, guard_statements, Constraint, Statement,
@@ -363,50 +363,13 @@ fn plan_change(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut S
             return;
         }
     }
-    match change {
-        Change::CreateTable(_)
-        | Change::DropTable(_)
-        | Change::RenameTable { .. }
-        | Change::TableComment { .. }
-        | Change::Guard { .. }
-        | Change::RowLevelSecurity { .. }
-        | Change::ReplicaIdentity { .. }
-        | Change::CreateExtension(_)
-        | Change::DropExtension(_)
-        | Change::CreateNamespace(_)
-        | Change::DropNamespace(_) => tables::plan(change, diff, to, add),
-        Change::AddColumn { .. }
-        | Change::DropColumn { .. }
-        | Change::RecomputeColumn { .. }
-        | Change::AlterColumn { .. }
-        | Change::RenameColumn { .. }
-        | Change::RenameValues { .. } => columns::plan(change, diff, to, add),
-        Change::PrimaryKey { .. }
-        | Change::AddUnique { .. }
-        | Change::DropUnique { .. }
-        | Change::AddForeignKey { .. }
-        | Change::DropForeignKey { .. }
-        | Change::AddCheck { .. }
-        | Change::DropCheck { .. }
-        | Change::RenameConstraint { .. }
-        | Change::ValidateConstraint { .. } => constraints::plan(change, diff, to, add),
-        Change::AddIndex { .. } | Change::DropIndex { .. } | Change::RenameIndex { .. } => {
-            indexes::plan(change, diff, to, add)
-        }
-        Change::AddPolicy { .. }
-        | Change::DropPolicy { .. }
-        | Change::RenamePolicy { .. }
-        | Change::AlterPolicy { .. }
-        | Change::Grant { .. }
-        | Change::Revoke { .. }
-        | Change::CreateRole(_)
-        | Change::DropRole(_)
-        | Change::NamespaceUsage { .. } => security::plan(change, diff, to, add),
-        Change::CreateEnum(_)
-        | Change::DropEnum(_)
-        | Change::AddEnumValue { .. }
-        | Change::RenameEnumValue { .. }
-        | Change::ReplaceEnum { .. } => enums::plan(change, diff, to, add),
+    match change.object() {
+        ObjectKind::Tables => tables::plan(change, diff, to, add),
+        ObjectKind::Columns => columns::plan(change, diff, to, add),
+        ObjectKind::Constraints => constraints::plan(change, diff, to, add),
+        ObjectKind::Indexes => indexes::plan(change, diff, to, add),
+        ObjectKind::Security => security::plan(change, diff, to, add),
+        ObjectKind::Enums => enums::plan(change, diff, to, add),
     }
 }
 

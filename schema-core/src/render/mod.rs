@@ -1,9 +1,33 @@
 //! SQL text from typed statements: the one renderer, used by the DDL script of a whole schema
 //! and by every step of a migration plan; and the checks a table must pass before it.
+//!
+//! The SQL of each kind of object is written in the module of its kind: `tables` (tables as a
+//! whole, guards, extensions, PostgreSQL schemas), `columns`, `constraints` (keys, foreign keys,
+//! checks), `indexes`, `security` (roles, privileges, policies) and `enums`; this one holds the
+//! statement types, hands each statement to its module, and checks a table before it.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+
+mod columns;
+mod constraints;
+mod enums;
+mod indexes;
+mod security;
+mod tables;
+
+pub use security::{create_role, policy_roles};
+pub use tables::{create_statements, create_table_statements};
+
+pub(crate) use columns::{same_schema, sequence_type};
+pub(crate) use indexes::index_method_problem;
+pub(crate) use security::grant_statements;
+pub(crate) use tables::guard_statements;
+
+use columns::write_column;
+use constraints::write_constraint;
+use security::validate_grants;
 
 use crate::def::{
     CheckRule, ColumnDefault, Generation, IndexDef, IndexKey, IndexMethod, ReferentialAction,
@@ -675,204 +699,6 @@ impl Statement {
     }
 }
 
-/// The statements that create a whole model from nothing: the extensions, the roles, the
-/// PostgreSQL schemas with their `USAGE` grants, the native enum types, then each table in
-/// order with its indexes, comments, immutable guard, row-level security, policies and
-/// privileges.
-pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
-    let mut statements: Vec<Statement> = model
-        .extensions
-        .iter()
-        .map(|name| Statement::CreateExtension { name: name.clone() })
-        .collect();
-    statements.extend(
-        model
-            .roles
-            .iter()
-            .map(|role| Statement::CreateRole { role: role.clone() }),
-    );
-    for namespace in &model.namespaces {
-        statements.push(Statement::CreateNamespace {
-            name: namespace.name.clone(),
-        });
-        statements.extend(
-            namespace
-                .usage
-                .iter()
-                .map(|role| Statement::NamespaceUsage {
-                    namespace: namespace.name.clone(),
-                    role: role.clone(),
-                    grant: true,
-                }),
-        );
-    }
-    statements.extend(model.enums.iter().cloned().map(Statement::CreateEnum));
-    for table in model.tables_partitions_last() {
-        statements.extend(create_table_statements(table));
-    }
-    statements
-}
-
-/// The statements that create one table as the model has it, in the order of
-/// [`create_statements`]; its indexes are built at once (the table is new and empty).
-pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
-    let name = || table.name.clone();
-    // The sequences the columns' `nextval('...')` defaults draw from (`serial` columns'),
-    // made before the table and owned by their columns after.
-    let sequences: Vec<(&str, String)> = table
-        .columns
-        .iter()
-        .filter_map(|c| {
-            Some((
-                c.name.as_str(),
-                Statement::sequence_of_default(c.default.as_deref()?)?,
-            ))
-        })
-        .collect();
-    let mut statements: Vec<Statement> = sequences
-        .iter()
-        .map(|(column, sequence)| Statement::CreateSequence {
-            name: sequence.clone(),
-            sql_type: sequence_type(
-                &table
-                    .column(column)
-                    .expect("a column of the table")
-                    .sql_type,
-            ),
-        })
-        .collect();
-    statements.push(Statement::CreateTable(Box::new(table.clone())));
-    statements.extend(
-        sequences
-            .into_iter()
-            .filter(|(_, sequence)| same_schema(sequence, &table.name))
-            .map(|(column, sequence)| Statement::SequenceOwnedBy {
-                name: sequence,
-                table: name(),
-                column: column.into(),
-            }),
-    );
-    statements.extend(table.indexes.iter().map(|index| Statement::CreateIndex {
-        table: name(),
-        index: index.clone(),
-        concurrently: false,
-    }));
-    if let Some(identity) = &table.replica_identity {
-        statements.push(Statement::ReplicaIdentity {
-            table: name(),
-            identity: Some(identity.clone()),
-        });
-    }
-    if let Some(comment) = &table.comment {
-        statements.push(Statement::Comment {
-            table: name(),
-            column: None,
-            text: Some(comment.clone()),
-        });
-    }
-    for column in &table.columns {
-        if let Some(comment) = &column.comment {
-            statements.push(Statement::Comment {
-                table: name(),
-                column: Some(column.name.clone()),
-                text: Some(comment.clone()),
-            });
-        }
-    }
-    if let Some(guard) = &table.immutable {
-        statements.extend(guard_statements(&table.name, guard, false));
-    }
-    if table.row_level_security {
-        statements.push(Statement::RowLevelSecurity {
-            table: name(),
-            enable: true,
-        });
-    }
-    if table.force_row_level_security {
-        statements.push(Statement::ForceRowLevelSecurity {
-            table: name(),
-            force: true,
-        });
-    }
-    statements.extend(table.policies.iter().map(|policy| Statement::CreatePolicy {
-        table: name(),
-        policy: policy.clone(),
-    }));
-    statements.extend(grant_statements(&table.name, &table.grants, true));
-    statements
-}
-
-/// The function and, when the guard has it enabled, the trigger of an immutable-column guard.
-pub(crate) fn guard_statements(
-    table: &str,
-    guard: &ImmutableGuard,
-    replace: bool,
-) -> Vec<Statement> {
-    let mut statements = vec![Statement::CreateGuardFunction {
-        guard: guard.clone(),
-        replace,
-    }];
-    if guard.trigger_enabled {
-        statements.push(Statement::CreateGuardTrigger {
-            table: table.into(),
-            name: guard.name.clone(),
-        });
-    }
-    statements
-}
-
-/// `GRANT` (`grant` true) or `REVOKE` statements for the privileges: one statement for a role's
-/// run of table-wide privileges, one for each column privilege.
-pub(crate) fn grant_statements(table: &str, grants: &[GrantModel], grant: bool) -> Vec<Statement> {
-    let mut statements: Vec<Statement> = Vec::new();
-    for g in grants {
-        if g.columns.is_empty() {
-            if let Some(
-                Statement::Grant {
-                    role,
-                    privileges,
-                    columns,
-                    ..
-                }
-                | Statement::Revoke {
-                    role,
-                    privileges,
-                    columns,
-                    ..
-                },
-            ) = statements.last_mut()
-            {
-                if *role == g.role && columns.is_empty() {
-                    privileges.push(g.privilege.clone());
-                    continue;
-                }
-            }
-        }
-        let (table, role, privileges, columns) = (
-            table.to_string(),
-            g.role.clone(),
-            vec![g.privilege.clone()],
-            g.columns.clone(),
-        );
-        statements.push(if grant {
-            Statement::Grant {
-                table,
-                role,
-                privileges,
-                columns,
-            }
-        } else {
-            Statement::Revoke {
-                table,
-                role,
-                privileges,
-                columns,
-            }
-        });
-    }
-    statements
-}
-
 /// The lines every script written for `psql` opens with (the DDL of a schema, a plan's script,
 /// a migration's `up.sql`).
 ///
@@ -912,16 +738,6 @@ pub fn script(statements: &[Statement]) -> String {
     script
 }
 
-/// The roles the table's policies and column grants name, as deployed, without `public`.
-pub fn policy_roles<'a>(table: &'a TableDef, names: &'a Names) -> impl Iterator<Item = &'a str> {
-    table
-        .policies
-        .iter()
-        .map(|p| names.role_name(p.role))
-        .chain(table.column_grants.iter().map(|g| names.role_name(g.role)))
-        .filter(|role| !role.eq_ignore_ascii_case("public"))
-}
-
 /// The statements that create one table: `CREATE TABLE` (with its keys, foreign keys and
 /// checks), then `CREATE INDEX` for each index, then the comments. Statements carry no `;`.
 ///
@@ -941,21 +757,6 @@ pub fn table_statements_with(table: &TableDef, names: &Names) -> Result<Vec<Stri
         .collect())
 }
 
-/// Creates the role unless `pg_roles` already has it, as a group role that cannot log in; so a
-/// deployer without `CREATEROLE` applies the script where the roles exist.
-pub fn create_role(role: &str) -> String {
-    Statement::CreateRole { role: role.into() }.to_string()
-}
-
-/// A role name in a statement: `PUBLIC` is the keyword, every other name is quoted.
-fn role_sql(role: &str) -> String {
-    if role.eq_ignore_ascii_case("public") {
-        "PUBLIC".into()
-    } else {
-        quote_ident(role)
-    }
-}
-
 fn column_list(columns: &[String]) -> String {
     columns
         .iter()
@@ -967,678 +768,71 @@ fn column_list(columns: &[String]) -> String {
 impl fmt::Display for Statement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Statement::*;
-        let q = |name: &str| quote_ident(name);
-        // A table, a function or a type: qualified with its PostgreSQL schema where it has one.
-        let qt = |name: &str| quote_qualified(name);
         match self {
-            CreateExtension { name } => write!(f, "CREATE EXTENSION IF NOT EXISTS {}", q(name)),
-            DropExtension { name } => write!(f, "DROP EXTENSION {}", q(name)),
-            CreateNamespace { name } => write!(f, "CREATE SCHEMA IF NOT EXISTS {}", q(name)),
-            DropNamespace { name } => write!(f, "DROP SCHEMA {}", q(name)),
-            NamespaceUsage {
-                namespace,
-                role,
-                grant: true,
-            } => write!(
-                f,
-                "GRANT USAGE ON SCHEMA {} TO {}",
-                q(namespace),
-                role_sql(role)
-            ),
-            NamespaceUsage {
-                namespace,
-                role,
-                grant: false,
-            } => write!(
-                f,
-                "REVOKE USAGE ON SCHEMA {} FROM {}",
-                q(namespace),
-                role_sql(role)
-            ),
-            CreateRole { role } => {
-                let body = format!(
-                    " BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
-                     CREATE ROLE {} NOLOGIN; END IF; EXCEPTION WHEN duplicate_object THEN NULL; END ",
-                    quote_literal(role),
-                    q(role)
-                );
-                write!(f, "DO {}", dollar_quote("role", &body))
+            CreateExtension { .. }
+            | DropExtension { .. }
+            | CreateNamespace { .. }
+            | DropNamespace { .. }
+            | CreateTable { .. }
+            | CreatePartitionedTable { .. }
+            | DropTable { .. }
+            | SetSchema { .. }
+            | RenameTable { .. }
+            | Comment { .. }
+            | CreateGuardFunction { .. }
+            | CreateGuardTrigger { .. }
+            | DropTrigger { .. }
+            | DropFunction { .. }
+            | ReplicaIdentity { .. }
+            | RowLevelSecurity { .. }
+            | ForceRowLevelSecurity { .. } => tables::write(self, f),
+            AlterColumnTypeUsing { .. }
+            | AddColumn { .. }
+            | DropColumn { .. }
+            | RenameColumn { .. }
+            | AlterColumnType { .. }
+            | SetDefault { .. }
+            | AlterIdentity { .. }
+            | DropExpression { .. }
+            | SetNotNull { .. }
+            | SetCollation { .. }
+            | CreateSequence { .. }
+            | SequenceOwnedBy { .. }
+            | RewriteValue { .. } => columns::write(self, f),
+            AddConstraint { .. }
+            | ValidateConstraint { .. }
+            | DropConstraint { .. }
+            | RenameConstraint { .. } => constraints::write(self, f),
+            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } | CreateKeyIndex { .. } => {
+                indexes::write(self, f)
             }
-            DropRole { role } => write!(f, "DROP ROLE IF EXISTS {}", q(role)),
-            CreateTable(table) => write_create_table(f, table),
-            CreatePartitionedTable { table, list_key } => {
-                write_create_table(f, table)?;
-                write!(f, " PARTITION BY LIST ({})", q(list_key))
-            }
-            DropTable { table } => write!(f, "DROP TABLE {}", qt(table)),
-            CreateEnum(e) => write!(
-                f,
-                "CREATE TYPE {} AS ENUM ({})",
-                qt(&e.name),
-                e.values
-                    .iter()
-                    .map(|v| quote_literal(v))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            DropEnum { name } => write!(f, "DROP TYPE {}", qt(name)),
-            RenameEnum { from, to } => write!(
-                f,
-                "ALTER TYPE {} RENAME TO {}",
-                qt(from),
-                q(split_qualified(to).1)
-            ),
-            AddEnumValue {
-                name,
-                value,
-                after,
-                before,
-            } => {
-                write!(
-                    f,
-                    "ALTER TYPE {} ADD VALUE {}",
-                    qt(name),
-                    quote_literal(value)
-                )?;
-                match (after, before) {
-                    (Some(after), _) => write!(f, " AFTER {}", quote_literal(after)),
-                    (None, Some(before)) => write!(f, " BEFORE {}", quote_literal(before)),
-                    (None, None) => Ok(()),
-                }
-            }
-            RenameEnumValue { name, from, to } => write!(
-                f,
-                "ALTER TYPE {} RENAME VALUE {} TO {}",
-                qt(name),
-                quote_literal(from),
-                quote_literal(to)
-            ),
-            AlterColumnTypeUsing {
-                table,
-                column,
-                sql_type,
-                using,
-                ..
-            } => write!(
-                f,
-                "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type} USING {using}",
-                qt(table),
-                q(column)
-            ),
-            SetSchema { table, schema } => {
-                write!(f, "ALTER TABLE {} SET SCHEMA {}", qt(table), q(schema))
-            }
-            RenameTable { from, to } => write!(
-                f,
-                "ALTER TABLE {} RENAME TO {}",
-                qt(from),
-                q(split_qualified(to).1)
-            ),
-            AddColumn { table, column } => {
-                write!(f, "ALTER TABLE {} ADD COLUMN ", qt(table))?;
-                write_column(f, column)
-            }
-            DropColumn { table, column } => {
-                write!(f, "ALTER TABLE {} DROP COLUMN {}", qt(table), q(column))
-            }
-            RenameColumn { table, from, to } => write!(
-                f,
-                "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                qt(table),
-                q(from),
-                q(to)
-            ),
-            AlterColumnType {
-                table,
-                column,
-                sql_type,
-                ..
-            } => write!(
-                f,
-                "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type}",
-                qt(table),
-                q(column)
-            ),
-            SetDefault {
-                table,
-                column,
-                default,
-            } => {
-                write!(f, "ALTER TABLE {} ALTER COLUMN {} ", qt(table), q(column))?;
-                match default {
-                    Some(default) => write!(f, "SET DEFAULT {default}"),
-                    None => f.write_str("DROP DEFAULT"),
-                }
-            }
-            AlterIdentity {
-                table,
-                column,
-                sql_type,
-                from,
-                to,
-            } => {
-                write!(f, "ALTER TABLE {} ALTER COLUMN {}", qt(table), q(column))?;
-                let mode = |always: bool| if always { "ALWAYS" } else { "BY DEFAULT" };
-                match (from, to) {
-                    (_, None) => f.write_str(" DROP IDENTITY IF EXISTS"),
-                    (None, Some(to)) => {
-                        write!(f, " ADD GENERATED {} AS IDENTITY", mode(to.always))?;
-                        let options = to.options(sql_type);
-                        if !options.is_empty() {
-                            write!(f, " ({})", options.join(" "))?;
-                        }
-                        Ok(())
-                    }
-                    (Some(from), Some(to)) => {
-                        if from.always != to.always {
-                            write!(f, " SET GENERATED {}", mode(to.always))?;
-                        }
-                        if from.increment != to.increment {
-                            write!(f, " SET INCREMENT BY {}", to.increment)?;
-                        }
-                        if from.min_value != to.min_value {
-                            write!(f, " SET MINVALUE {}", to.min_value)?;
-                        }
-                        if from.max_value != to.max_value {
-                            write!(f, " SET MAXVALUE {}", to.max_value)?;
-                        }
-                        if from.start != to.start {
-                            write!(f, " SET START WITH {}", to.start)?;
-                        }
-                        if from.cache != to.cache {
-                            write!(f, " SET CACHE {}", to.cache)?;
-                        }
-                        if from.cycle != to.cycle {
-                            f.write_str(if to.cycle {
-                                " SET CYCLE"
-                            } else {
-                                " SET NO CYCLE"
-                            })?;
-                        }
-                        Ok(())
-                    }
-                }
-            }
-            DropExpression { table, column } => write!(
-                f,
-                "ALTER TABLE {} ALTER COLUMN {} DROP EXPRESSION",
-                qt(table),
-                q(column)
-            ),
-            SetNotNull {
-                table,
-                column,
-                not_null,
-            } => write!(
-                f,
-                "ALTER TABLE {} ALTER COLUMN {} {} NOT NULL",
-                qt(table),
-                q(column),
-                if *not_null { "SET" } else { "DROP" }
-            ),
-            AddConstraint {
-                table,
-                constraint,
-                not_valid,
-            } => {
-                write!(f, "ALTER TABLE {} ADD ", qt(table))?;
-                write_constraint(f, constraint)?;
-                if *not_valid {
-                    f.write_str(" NOT VALID")?;
-                }
-                Ok(())
-            }
-            ValidateConstraint { table, name } => write!(
-                f,
-                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
-                qt(table),
-                q(name)
-            ),
-            DropConstraint { table, name } => {
-                write!(f, "ALTER TABLE {} DROP CONSTRAINT {}", qt(table), q(name))
-            }
-            RenameConstraint { table, from, to } => write!(
-                f,
-                "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
-                qt(table),
-                q(from),
-                q(to)
-            ),
-            CreateIndex {
-                table,
-                index,
-                concurrently,
-            } => {
-                let keys = index
-                    .keys
-                    .iter()
-                    .map(|key| {
-                        let mut item = if key.expression {
-                            format!("({})", key.column)
-                        } else {
-                            q(&key.column)
-                        };
-                        if let Some(opclass) = &key.opclass {
-                            item.push(' ');
-                            item.push_str(&q(opclass));
-                        }
-                        if key.descending {
-                            item.push_str(" DESC");
-                        }
-                        if key.nulls_first != key.descending {
-                            item.push_str(if key.nulls_first {
-                                " NULLS FIRST"
-                            } else {
-                                " NULLS LAST"
-                            });
-                        }
-                        item
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                // A concurrent build may be run again after a failure: the runner drops the
-                // invalid index the failure left first, and a valid one is kept.
-                write!(
-                    f,
-                    "CREATE {}INDEX {}{} ON {}",
-                    if index.unique { "UNIQUE " } else { "" },
-                    if *concurrently {
-                        "CONCURRENTLY IF NOT EXISTS "
-                    } else {
-                        ""
-                    },
-                    q(&index.name),
-                    qt(table)
-                )?;
-                if index.method != "btree" {
-                    write!(f, " USING {}", index.method)?;
-                }
-                write!(f, " ({keys})")?;
-                if !index.include.is_empty() {
-                    let include: Vec<String> = index.include.iter().map(|c| q(c)).collect();
-                    write!(f, " INCLUDE ({})", include.join(", "))?;
-                }
-                if let Some(predicate) = &index.predicate {
-                    write!(f, " WHERE {predicate}")?;
-                }
-                Ok(())
-            }
-            // A concurrent drop may be run again (it commits on its own, before the history
-            // records it): an index already gone is no error.
-            DropIndex {
-                schema,
-                name,
-                concurrently,
-            } => write!(
-                f,
-                "DROP INDEX {}{}",
-                if *concurrently {
-                    "CONCURRENTLY IF EXISTS "
-                } else {
-                    ""
-                },
-                quote_in_schema(schema.as_deref(), name)
-            ),
-            RenameIndex { schema, from, to } => write!(
-                f,
-                "ALTER INDEX {} RENAME TO {}",
-                quote_in_schema(schema.as_deref(), from),
-                q(to)
-            ),
-            Comment {
-                table,
-                column,
-                text,
-            } => {
-                match column {
-                    Some(column) => write!(f, "COMMENT ON COLUMN {}.{} IS ", qt(table), q(column))?,
-                    None => write!(f, "COMMENT ON TABLE {} IS ", qt(table))?,
-                }
-                match text {
-                    Some(text) => f.write_str(&quote_literal(text)),
-                    None => f.write_str("NULL"),
-                }
-            }
-            CreateGuardFunction { guard, replace } => {
-                write!(
-                    f,
-                    "CREATE {}FUNCTION {}() RETURNS trigger LANGUAGE plpgsql",
-                    if *replace { "OR REPLACE " } else { "" },
-                    qt(&guard.name)
-                )?;
-                for setting in &guard.settings {
-                    let (name, value) = setting.split_once('=').unwrap_or((setting, ""));
-                    write!(f, " SET {name} = {value}")?;
-                }
-                write!(f, " AS {}", dollar_quote("fn", &guard.body))
-            }
-            CreateGuardTrigger { table, name } => write!(
-                f,
-                "CREATE TRIGGER {} AFTER UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
-                q(split_qualified(name).1),
-                qt(table),
-                qt(name)
-            ),
-            DropTrigger { table, name } => {
-                write!(
-                    f,
-                    "DROP TRIGGER IF EXISTS {} ON {}",
-                    q(split_qualified(name).1),
-                    qt(table)
-                )
-            }
-            DropFunction { name } => write!(f, "DROP FUNCTION {}()", qt(name)),
-            SetCollation {
-                table,
-                column,
-                sql_type,
-                collation,
-            } => write!(
-                f,
-                "ALTER TABLE {} ALTER COLUMN {} TYPE {sql_type} COLLATE {}",
-                qt(table),
-                q(column),
-                q(collation.as_deref().unwrap_or("default"))
-            ),
-            ReplicaIdentity { table, identity } => {
-                use crate::model::ReplicaIdentity as R;
-                write!(f, "ALTER TABLE {} REPLICA IDENTITY ", qt(table))?;
-                match identity {
-                    None => f.write_str("DEFAULT"),
-                    Some(R::Full) => f.write_str("FULL"),
-                    Some(R::Nothing) => f.write_str("NOTHING"),
-                    Some(R::Index(index)) => write!(f, "USING INDEX {}", q(index)),
-                }
-            }
-            CreateSequence { name, sql_type } => {
-                write!(f, "CREATE SEQUENCE IF NOT EXISTS {name} AS {sql_type}")
-            }
-            SequenceOwnedBy {
-                name,
-                table,
-                column,
-            } => write!(
-                f,
-                "ALTER SEQUENCE {name} OWNED BY {}.{}",
-                qt(table),
-                q(column)
-            ),
-            RowLevelSecurity { table, enable } => write!(
-                f,
-                "ALTER TABLE {} {} ROW LEVEL SECURITY",
-                qt(table),
-                if *enable { "ENABLE" } else { "DISABLE" }
-            ),
-            ForceRowLevelSecurity { table, force } => write!(
-                f,
-                "ALTER TABLE {} {} ROW LEVEL SECURITY",
-                qt(table),
-                if *force { "FORCE" } else { "NO FORCE" }
-            ),
-            CreatePolicy { table, policy } => {
-                write!(f, "CREATE POLICY {} ON {}", q(&policy.name), qt(table))?;
-                if !policy.permissive {
-                    f.write_str(" AS RESTRICTIVE")?;
-                }
-                write!(f, " FOR {}", policy.command.as_sql())?;
-                write_policy_body(f, policy)
-            }
-            AlterPolicy { table, policy } => {
-                write!(f, "ALTER POLICY {} ON {}", q(&policy.name), qt(table))?;
-                write_policy_body(f, policy)
-            }
-            DropPolicy { table, name } => write!(f, "DROP POLICY {} ON {}", q(name), qt(table)),
-            RenamePolicy { table, from, to } => write!(
-                f,
-                "ALTER POLICY {} ON {} RENAME TO {}",
-                q(from),
-                qt(table),
-                q(to)
-            ),
+            NamespaceUsage { .. }
+            | CreateRole { .. }
+            | DropRole { .. }
+            | CreatePolicy { .. }
+            | AlterPolicy { .. }
+            | DropPolicy { .. }
+            | RenamePolicy { .. }
+            | Grant { .. }
+            | Revoke { .. } => security::write(self, f),
+            CreateEnum { .. }
+            | DropEnum { .. }
+            | RenameEnum { .. }
+            | AddEnumValue { .. }
+            | RenameEnumValue { .. } => enums::write(self, f),
             Target { sql, .. } => f.write_str(sql),
-            Grant {
-                table,
-                role,
-                privileges,
-                columns,
-            } => {
-                write!(f, "GRANT {}", privileges.join(", "))?;
-                if !columns.is_empty() {
-                    write!(f, " ({})", column_list(columns))?;
-                }
-                write!(f, " ON {} TO {}", qt(table), role_sql(role))
-            }
-            Revoke {
-                table,
-                role,
-                privileges,
-                columns,
-            } => {
-                write!(f, "REVOKE {}", privileges.join(", "))?;
-                if !columns.is_empty() {
-                    write!(f, " ({})", column_list(columns))?;
-                }
-                write!(f, " ON {} FROM {}", qt(table), role_sql(role))
-            }
-            RewriteValue {
-                table,
-                column,
-                array: true,
-                from,
-                to,
-            } => write!(
-                f,
-                "UPDATE {} SET {} = pg_catalog.array_replace({}, {}, {}) WHERE {} = ANY ({})",
-                qt(table),
-                q(column),
-                q(column),
-                quote_literal(from),
-                quote_literal(to),
-                quote_literal(from),
-                q(column)
-            ),
-            RewriteValue {
-                table,
-                column,
-                array: false,
-                from,
-                to,
-            } => write!(
-                f,
-                "UPDATE {} SET {} = {} WHERE {} = {}",
-                qt(table),
-                q(column),
-                quote_literal(to),
-                q(column),
-                quote_literal(from)
-            ),
-            CreateKeyIndex { table, key } => {
-                let index = CreateIndex {
-                    table: table.clone(),
-                    index: key_index(key),
-                    concurrently: true,
-                };
-                write!(f, "{index}")?;
-                if key.nulls_not_distinct {
-                    f.write_str(" NULLS NOT DISTINCT")?;
-                }
-                Ok(())
-            }
         }
     }
 }
 
-fn write_policy_body(f: &mut fmt::Formatter<'_>, policy: &PolicyModel) -> fmt::Result {
-    let roles = policy
-        .roles
-        .iter()
-        .map(|r| role_sql(r))
-        .collect::<Vec<_>>()
-        .join(", ");
-    write!(f, " TO {roles}")?;
-    if let Some(using) = &policy.using {
-        write!(f, " USING ({using})")?;
-    }
-    if let Some(check) = &policy.with_check {
-        write!(f, " WITH CHECK ({check})")?;
-    }
-    Ok(())
+/// A name, quoted.
+fn q(name: &str) -> String {
+    quote_ident(name)
 }
 
-fn write_column(f: &mut fmt::Formatter<'_>, column: &ColumnModel) -> fmt::Result {
-    write!(f, "{} {}", quote_ident(&column.name), column.sql_type)?;
-    if let Some(collation) = &column.collation {
-        write!(f, " COLLATE {}", quote_ident(collation))?;
-    }
-    if !column.nullable {
-        f.write_str(" NOT NULL")?;
-    }
-    if let Some(default) = &column.default {
-        write!(f, " DEFAULT {default}")?;
-    }
-    if let Some(identity) = &column.identity {
-        let mode = if identity.always {
-            "ALWAYS"
-        } else {
-            "BY DEFAULT"
-        };
-        write!(f, " GENERATED {mode} AS IDENTITY")?;
-        let options = identity.options(&column.sql_type);
-        if !options.is_empty() {
-            write!(f, " ({})", options.join(" "))?;
-        }
-    }
-    if let Some(expression) = &column.generated {
-        write!(f, " GENERATED ALWAYS AS ({expression}) STORED")?;
-    }
-    Ok(())
-}
-
-fn write_constraint(f: &mut fmt::Formatter<'_>, constraint: &Constraint) -> fmt::Result {
-    let named =
-        |f: &mut fmt::Formatter<'_>, name: &str| write!(f, "CONSTRAINT {} ", quote_ident(name));
-    match constraint {
-        Constraint::PrimaryKey { key, using_index } | Constraint::Unique { key, using_index } => {
-            named(f, &key.name)?;
-            f.write_str(if matches!(constraint, Constraint::PrimaryKey { .. }) {
-                "PRIMARY KEY"
-            } else {
-                "UNIQUE"
-            })?;
-            if *using_index {
-                write!(f, " USING INDEX {}", quote_ident(&key.name))
-            } else {
-                if key.nulls_not_distinct {
-                    f.write_str(" NULLS NOT DISTINCT")?;
-                }
-                write!(f, " ({})", column_list(&key.columns))
-            }
-        }
-        Constraint::ForeignKey(fk) => {
-            named(f, &fk.name)?;
-            write!(
-                f,
-                "FOREIGN KEY ({}) REFERENCES {} ({})",
-                column_list(&fk.columns),
-                quote_qualified(&fk.references_table),
-                column_list(&fk.references_columns)
-            )?;
-            for (clause, action) in [("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)] {
-                if action != ReferentialAction::default() {
-                    write!(f, " {clause} {}", action.as_sql())?;
-                }
-            }
-            Ok(())
-        }
-        Constraint::Check(check) => {
-            named(f, &check.name)?;
-            write!(f, "CHECK ({})", check.expression)
-        }
-    }
-}
-
-fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel) -> fmt::Result {
-    struct Item<'a>(&'a dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result);
-    impl fmt::Display for Item<'_> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            (self.0)(f)
-        }
-    }
-    let mut lines: Vec<String> = table
-        .columns
-        .iter()
-        .map(|c| Item(&|f| write_column(f, c)).to_string())
-        .collect();
-    let constraints = table
-        .primary_key
-        .iter()
-        .map(|key| Constraint::PrimaryKey {
-            key: key.clone(),
-            using_index: false,
-        })
-        .chain(table.unique.iter().map(|key| Constraint::Unique {
-            key: key.clone(),
-            using_index: false,
-        }))
-        .chain(
-            table
-                .foreign_keys
-                .iter()
-                .cloned()
-                .map(Constraint::ForeignKey),
-        )
-        .chain(table.checks.iter().cloned().map(Constraint::Check));
-    let mut constraint_lines = Vec::new();
-    for constraint in constraints {
-        constraint_lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
-    }
-    // A partition has its parent's columns; only its own constraints are listed.
-    if let Some(of) = &table.partition_of {
-        write!(
-            f,
-            "CREATE TABLE {} PARTITION OF {}",
-            quote_qualified(&table.name),
-            quote_qualified(&of.parent)
-        )?;
-        if !constraint_lines.is_empty() {
-            write!(f, " (\n    {}\n)", constraint_lines.join(",\n    "))?;
-        }
-        write!(f, " {}", of.bound)?;
-    } else {
-        lines.extend(constraint_lines);
-        write!(
-            f,
-            "CREATE TABLE {} (\n    {}\n)",
-            quote_qualified(&table.name),
-            lines.join(",\n    ")
-        )?;
-    }
-    if let Some(key) = &table.partition_by {
-        write!(f, " PARTITION BY {key}")?;
-    }
-    Ok(())
-}
-
-/// The type of the sequence a column of `sql_type` draws its numbers from: `smallint`,
-/// `integer`, or `bigint` for any other.
-pub(crate) fn sequence_type(sql_type: &str) -> String {
-    match sql_type {
-        "smallint" | "int2" => "smallint",
-        "integer" | "int" | "int4" => "integer",
-        _ => "bigint",
-    }
-    .into()
-}
-
-/// Whether a sequence named as SQL (`"s"."seq"`, `seq`) is in the PostgreSQL schema of
-/// `table` (a model's name): a sequence is owned only by a column of a table of its own
-/// schema.
-pub(crate) fn same_schema(sequence: &str, table: &str) -> bool {
-    let schema_of = |name: &str| {
-        name.rsplit_once('.')
-            .map(|(schema, _)| schema.trim_matches('"').to_string())
-    };
-    schema_of(sequence) == split_qualified(table).0.map(String::from)
+/// A table, a function or a type: qualified with its PostgreSQL schema where it has one.
+fn qt(name: &str) -> String {
+    quote_qualified(name)
 }
 
 /// Every column an attribute's SQL names must be a column of the table.
@@ -1860,27 +1054,6 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
     validate_text(table)
 }
 
-/// What the index asks of its method that the method cannot do, if anything.
-pub(crate) fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
-    let method = index.method;
-    if index.unique && !method.is_ordered() {
-        Some("is UNIQUE, which only a btree index can be")
-    } else if !method.is_ordered()
-        && index
-            .columns
-            .iter()
-            .any(|c| c.order.is_some() || c.nulls.is_some())
-    {
-        Some("orders a key, which only a btree index keeps in order")
-    } else if !index.include.is_empty() && !method.supports_include() {
-        Some("has INCLUDE columns, which only btree, gist and spgist indexes store")
-    } else if method == IndexMethod::Hash && index.columns.len() > 1 {
-        Some("has several keys, and a hash index takes one")
-    } else {
-        None
-    }
-}
-
 /// Declared renames: every former name is one PostgreSQL could have had, is not the object's
 /// name now, and is the former name of one object of its kind, which no other object of that
 /// kind has now; every renamed value of a column is renamed once, to a value the column allows,
@@ -1997,99 +1170,6 @@ fn validate_renames(table: &TableDef) -> Result<(), SchemaError> {
             if let Some(problem) = problem {
                 return Err(invalid(problem));
             }
-        }
-    }
-    Ok(())
-}
-
-/// A column grant names a role once, lists columns of the table, and none that no update may
-/// change.
-fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
-    let mut roles = HashSet::new();
-    for grant in table.column_grants {
-        let invalid = |problem: String| SchemaError::InvalidGrant {
-            table: table.name.into(),
-            role: grant.role.into(),
-            problem,
-        };
-        if let Some(problem) = identifier_problem(grant.role) {
-            return Err(invalid(format!("names a role that {problem}")));
-        }
-        if !roles.insert(grant.role) {
-            return Err(invalid("is declared twice".into()));
-        }
-        if grant.insert.is_none() && grant.update.is_none() {
-            return Err(invalid("lists no column".into()));
-        }
-        for (listed, update) in [(grant.insert, false), (grant.update, true)] {
-            let Some(listed) = listed else { continue };
-            if listed.is_empty() {
-                return Err(invalid("lists no column".into()));
-            }
-            if !update {
-                if let Some(required) = table
-                    .columns
-                    .iter()
-                    .find(|c| !c.nullable && c.default.is_none() && !listed.contains(&c.name))
-                {
-                    return Err(invalid(format!(
-                        "leaves out column `{}`, which every insert must give (NOT NULL, no default)",
-                        required.name
-                    )));
-                }
-            }
-            for name in listed {
-                let Some(column) = table.column(name) else {
-                    return Err(SchemaError::UnknownColumn {
-                        table: table.name.into(),
-                        column: (*name).into(),
-                        used_in: format!("the column grant to `{}`", grant.role),
-                    });
-                };
-                let why = if !update {
-                    None
-                } else if column.immutable {
-                    Some("is immutable")
-                } else if table.primary_key.contains(name) {
-                    Some("is part of the primary key, which updates never change")
-                } else if column.update_sql.is_some() {
-                    Some("is refreshed by every update (`update_sql`), so it is granted already")
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    return Err(invalid(format!("lists column `{name}`, which {why}")));
-                }
-            }
-        }
-    }
-    for column in table.immutable_columns() {
-        let invalid = |problem| SchemaError::InvalidColumn {
-            table: table.name.into(),
-            column: column.name.into(),
-            problem,
-        };
-        if column.update_sql.is_some() {
-            return Err(invalid(
-                "is immutable but refreshed by every update (`update_sql`); keep one",
-            ));
-        }
-        let rewrites = |action| {
-            matches!(
-                action,
-                ReferentialAction::SetNull | ReferentialAction::SetDefault
-            )
-        };
-        let rewritten = table.foreign_keys.iter().any(|fk| {
-            fk.columns.contains(&column.name)
-                && (rewrites(fk.on_delete)
-                    || rewrites(fk.on_update)
-                    || fk.on_update == ReferentialAction::Cascade)
-        });
-        if rewritten {
-            return Err(invalid(
-                "is immutable but a foreign key action would rewrite it, which its trigger refuses",
-            ));
         }
     }
     Ok(())

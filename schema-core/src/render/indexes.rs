@@ -1,0 +1,126 @@
+//! The SQL of indexes: built (at once or `CONCURRENTLY`), dropped, renamed; the unique index a
+//! key is then added on.
+
+use super::*;
+
+/// The SQL of `statement`, one of this kind of object's.
+pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use Statement::*;
+    match statement {
+        CreateIndex {
+            table,
+            index,
+            concurrently,
+        } => {
+            let keys = index
+                .keys
+                .iter()
+                .map(|key| {
+                    let mut item = if key.expression {
+                        format!("({})", key.column)
+                    } else {
+                        q(&key.column)
+                    };
+                    if let Some(opclass) = &key.opclass {
+                        item.push(' ');
+                        item.push_str(&q(opclass));
+                    }
+                    if key.descending {
+                        item.push_str(" DESC");
+                    }
+                    if key.nulls_first != key.descending {
+                        item.push_str(if key.nulls_first {
+                            " NULLS FIRST"
+                        } else {
+                            " NULLS LAST"
+                        });
+                    }
+                    item
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            // A concurrent build may be run again after a failure: the runner drops the
+            // invalid index the failure left first, and a valid one is kept.
+            write!(
+                f,
+                "CREATE {}INDEX {}{} ON {}",
+                if index.unique { "UNIQUE " } else { "" },
+                if *concurrently {
+                    "CONCURRENTLY IF NOT EXISTS "
+                } else {
+                    ""
+                },
+                q(&index.name),
+                qt(table)
+            )?;
+            if index.method != "btree" {
+                write!(f, " USING {}", index.method)?;
+            }
+            write!(f, " ({keys})")?;
+            if !index.include.is_empty() {
+                let include: Vec<String> = index.include.iter().map(|c| q(c)).collect();
+                write!(f, " INCLUDE ({})", include.join(", "))?;
+            }
+            if let Some(predicate) = &index.predicate {
+                write!(f, " WHERE {predicate}")?;
+            }
+            Ok(())
+        }
+        // A concurrent drop may be run again (it commits on its own, before the history
+        // records it): an index already gone is no error.
+        DropIndex {
+            schema,
+            name,
+            concurrently,
+        } => write!(
+            f,
+            "DROP INDEX {}{}",
+            if *concurrently {
+                "CONCURRENTLY IF EXISTS "
+            } else {
+                ""
+            },
+            quote_in_schema(schema.as_deref(), name)
+        ),
+        RenameIndex { schema, from, to } => write!(
+            f,
+            "ALTER INDEX {} RENAME TO {}",
+            quote_in_schema(schema.as_deref(), from),
+            q(to)
+        ),
+        CreateKeyIndex { table, key } => {
+            let index = CreateIndex {
+                table: table.clone(),
+                index: key_index(key),
+                concurrently: true,
+            };
+            write!(f, "{index}")?;
+            if key.nulls_not_distinct {
+                f.write_str(" NULLS NOT DISTINCT")?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What the index asks of its method that the method cannot do, if anything.
+pub(crate) fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
+    let method = index.method;
+    if index.unique && !method.is_ordered() {
+        Some("is UNIQUE, which only a btree index can be")
+    } else if !method.is_ordered()
+        && index
+            .columns
+            .iter()
+            .any(|c| c.order.is_some() || c.nulls.is_some())
+    {
+        Some("orders a key, which only a btree index keeps in order")
+    } else if !index.include.is_empty() && !method.supports_include() {
+        Some("has INCLUDE columns, which only btree, gist and spgist indexes store")
+    } else if method == IndexMethod::Hash && index.columns.len() > 1 {
+        Some("has several keys, and a hash index takes one")
+    } else {
+        None
+    }
+}

@@ -1,0 +1,305 @@
+//! The SQL of tables as a whole: created (with their columns and constraints), dropped,
+//! moved, renamed, commented; their immutable-column guard, replica identity and row-level
+//! security switches; extensions and PostgreSQL schemas.
+
+use super::*;
+
+/// The statements that create a whole model from nothing: the extensions, the roles, the
+/// PostgreSQL schemas with their `USAGE` grants, the native enum types, then each table in
+/// order with its indexes, comments, immutable guard, row-level security, policies and
+/// privileges.
+pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
+    let mut statements: Vec<Statement> = model
+        .extensions
+        .iter()
+        .map(|name| Statement::CreateExtension { name: name.clone() })
+        .collect();
+    statements.extend(
+        model
+            .roles
+            .iter()
+            .map(|role| Statement::CreateRole { role: role.clone() }),
+    );
+    for namespace in &model.namespaces {
+        statements.push(Statement::CreateNamespace {
+            name: namespace.name.clone(),
+        });
+        statements.extend(
+            namespace
+                .usage
+                .iter()
+                .map(|role| Statement::NamespaceUsage {
+                    namespace: namespace.name.clone(),
+                    role: role.clone(),
+                    grant: true,
+                }),
+        );
+    }
+    statements.extend(model.enums.iter().cloned().map(Statement::CreateEnum));
+    for table in model.tables_partitions_last() {
+        statements.extend(create_table_statements(table));
+    }
+    statements
+}
+
+/// The statements that create one table as the model has it, in the order of
+/// [`create_statements`]; its indexes are built at once (the table is new and empty).
+pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
+    let name = || table.name.clone();
+    // The sequences the columns' `nextval('...')` defaults draw from (`serial` columns'),
+    // made before the table and owned by their columns after.
+    let sequences: Vec<(&str, String)> = table
+        .columns
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c.name.as_str(),
+                Statement::sequence_of_default(c.default.as_deref()?)?,
+            ))
+        })
+        .collect();
+    let mut statements: Vec<Statement> = sequences
+        .iter()
+        .map(|(column, sequence)| Statement::CreateSequence {
+            name: sequence.clone(),
+            sql_type: sequence_type(
+                &table
+                    .column(column)
+                    .expect("a column of the table")
+                    .sql_type,
+            ),
+        })
+        .collect();
+    statements.push(Statement::CreateTable(Box::new(table.clone())));
+    statements.extend(
+        sequences
+            .into_iter()
+            .filter(|(_, sequence)| same_schema(sequence, &table.name))
+            .map(|(column, sequence)| Statement::SequenceOwnedBy {
+                name: sequence,
+                table: name(),
+                column: column.into(),
+            }),
+    );
+    statements.extend(table.indexes.iter().map(|index| Statement::CreateIndex {
+        table: name(),
+        index: index.clone(),
+        concurrently: false,
+    }));
+    if let Some(identity) = &table.replica_identity {
+        statements.push(Statement::ReplicaIdentity {
+            table: name(),
+            identity: Some(identity.clone()),
+        });
+    }
+    if let Some(comment) = &table.comment {
+        statements.push(Statement::Comment {
+            table: name(),
+            column: None,
+            text: Some(comment.clone()),
+        });
+    }
+    for column in &table.columns {
+        if let Some(comment) = &column.comment {
+            statements.push(Statement::Comment {
+                table: name(),
+                column: Some(column.name.clone()),
+                text: Some(comment.clone()),
+            });
+        }
+    }
+    if let Some(guard) = &table.immutable {
+        statements.extend(guard_statements(&table.name, guard, false));
+    }
+    if table.row_level_security {
+        statements.push(Statement::RowLevelSecurity {
+            table: name(),
+            enable: true,
+        });
+    }
+    if table.force_row_level_security {
+        statements.push(Statement::ForceRowLevelSecurity {
+            table: name(),
+            force: true,
+        });
+    }
+    statements.extend(table.policies.iter().map(|policy| Statement::CreatePolicy {
+        table: name(),
+        policy: policy.clone(),
+    }));
+    statements.extend(grant_statements(&table.name, &table.grants, true));
+    statements
+}
+
+/// The function and, when the guard has it enabled, the trigger of an immutable-column guard.
+pub(crate) fn guard_statements(
+    table: &str,
+    guard: &ImmutableGuard,
+    replace: bool,
+) -> Vec<Statement> {
+    let mut statements = vec![Statement::CreateGuardFunction {
+        guard: guard.clone(),
+        replace,
+    }];
+    if guard.trigger_enabled {
+        statements.push(Statement::CreateGuardTrigger {
+            table: table.into(),
+            name: guard.name.clone(),
+        });
+    }
+    statements
+}
+
+pub(super) fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel) -> fmt::Result {
+    struct Item<'a>(&'a dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result);
+    impl fmt::Display for Item<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            (self.0)(f)
+        }
+    }
+    let mut lines: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| Item(&|f| write_column(f, c)).to_string())
+        .collect();
+    let constraints = table
+        .primary_key
+        .iter()
+        .map(|key| Constraint::PrimaryKey {
+            key: key.clone(),
+            using_index: false,
+        })
+        .chain(table.unique.iter().map(|key| Constraint::Unique {
+            key: key.clone(),
+            using_index: false,
+        }))
+        .chain(
+            table
+                .foreign_keys
+                .iter()
+                .cloned()
+                .map(Constraint::ForeignKey),
+        )
+        .chain(table.checks.iter().cloned().map(Constraint::Check));
+    let mut constraint_lines = Vec::new();
+    for constraint in constraints {
+        constraint_lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
+    }
+    // A partition has its parent's columns; only its own constraints are listed.
+    if let Some(of) = &table.partition_of {
+        write!(
+            f,
+            "CREATE TABLE {} PARTITION OF {}",
+            quote_qualified(&table.name),
+            quote_qualified(&of.parent)
+        )?;
+        if !constraint_lines.is_empty() {
+            write!(f, " (\n    {}\n)", constraint_lines.join(",\n    "))?;
+        }
+        write!(f, " {}", of.bound)?;
+    } else {
+        lines.extend(constraint_lines);
+        write!(
+            f,
+            "CREATE TABLE {} (\n    {}\n)",
+            quote_qualified(&table.name),
+            lines.join(",\n    ")
+        )?;
+    }
+    if let Some(key) = &table.partition_by {
+        write!(f, " PARTITION BY {key}")?;
+    }
+    Ok(())
+}
+
+/// The SQL of `statement`, one of this kind of object's.
+pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use Statement::*;
+    match statement {
+        CreateExtension { name } => write!(f, "CREATE EXTENSION IF NOT EXISTS {}", q(name)),
+        DropExtension { name } => write!(f, "DROP EXTENSION {}", q(name)),
+        CreateNamespace { name } => write!(f, "CREATE SCHEMA IF NOT EXISTS {}", q(name)),
+        DropNamespace { name } => write!(f, "DROP SCHEMA {}", q(name)),
+        CreateTable(table) => write_create_table(f, table),
+        CreatePartitionedTable { table, list_key } => {
+            write_create_table(f, table)?;
+            write!(f, " PARTITION BY LIST ({})", q(list_key))
+        }
+        DropTable { table } => write!(f, "DROP TABLE {}", qt(table)),
+        SetSchema { table, schema } => {
+            write!(f, "ALTER TABLE {} SET SCHEMA {}", qt(table), q(schema))
+        }
+        RenameTable { from, to } => write!(
+            f,
+            "ALTER TABLE {} RENAME TO {}",
+            qt(from),
+            q(split_qualified(to).1)
+        ),
+        Comment {
+            table,
+            column,
+            text,
+        } => {
+            match column {
+                Some(column) => write!(f, "COMMENT ON COLUMN {}.{} IS ", qt(table), q(column))?,
+                None => write!(f, "COMMENT ON TABLE {} IS ", qt(table))?,
+            }
+            match text {
+                Some(text) => f.write_str(&quote_literal(text)),
+                None => f.write_str("NULL"),
+            }
+        }
+        CreateGuardFunction { guard, replace } => {
+            write!(
+                f,
+                "CREATE {}FUNCTION {}() RETURNS trigger LANGUAGE plpgsql",
+                if *replace { "OR REPLACE " } else { "" },
+                qt(&guard.name)
+            )?;
+            for setting in &guard.settings {
+                let (name, value) = setting.split_once('=').unwrap_or((setting, ""));
+                write!(f, " SET {name} = {value}")?;
+            }
+            write!(f, " AS {}", dollar_quote("fn", &guard.body))
+        }
+        CreateGuardTrigger { table, name } => write!(
+            f,
+            "CREATE TRIGGER {} AFTER UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
+            q(split_qualified(name).1),
+            qt(table),
+            qt(name)
+        ),
+        DropTrigger { table, name } => {
+            write!(
+                f,
+                "DROP TRIGGER IF EXISTS {} ON {}",
+                q(split_qualified(name).1),
+                qt(table)
+            )
+        }
+        DropFunction { name } => write!(f, "DROP FUNCTION {}()", qt(name)),
+        ReplicaIdentity { table, identity } => {
+            use crate::model::ReplicaIdentity as R;
+            write!(f, "ALTER TABLE {} REPLICA IDENTITY ", qt(table))?;
+            match identity {
+                None => f.write_str("DEFAULT"),
+                Some(R::Full) => f.write_str("FULL"),
+                Some(R::Nothing) => f.write_str("NOTHING"),
+                Some(R::Index(index)) => write!(f, "USING INDEX {}", q(index)),
+            }
+        }
+        RowLevelSecurity { table, enable } => write!(
+            f,
+            "ALTER TABLE {} {} ROW LEVEL SECURITY",
+            qt(table),
+            if *enable { "ENABLE" } else { "DISABLE" }
+        ),
+        ForceRowLevelSecurity { table, force } => write!(
+            f,
+            "ALTER TABLE {} {} ROW LEVEL SECURITY",
+            qt(table),
+            if *force { "FORCE" } else { "NO FORCE" }
+        ),
+        _ => Ok(()),
+    }
+}
