@@ -933,14 +933,7 @@ macro_rules! typed_statements {
                 T::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
-                let pinned;
-                let query = match self.tenant_pin() {
-                    Some(pin) => {
-                        pinned = query.clone().in_tenant(pin);
-                        &pinned
-                    }
-                    None => query,
-                };
+                let query = &*crate::query::for_tenant(query, self.tenant_pin());
                 fetch_stream(&self.$client, self.statements.borrow(), query).await
             }
 
@@ -963,14 +956,7 @@ macro_rules! typed_statements {
             /// How many rows a typed query's filter keeps (order, limit and offset aside).
             pub async fn count<T: Table>(&self, query: &Select<T>) -> Result<i64, PgError> {
                 self.end_leaked_transaction().await?;
-                let pinned;
-                let query = match self.tenant_pin() {
-                    Some(pin) => {
-                        pinned = query.clone().in_tenant(pin);
-                        &pinned
-                    }
-                    None => query,
-                };
+                let query = &*crate::query::for_tenant(query, self.tenant_pin());
                 let sql = query.count_sql()?;
                 let row = scalar(&self.$client, self.statements.borrow(), sql).await?;
                 Ok(row.try_get(0)?)
@@ -979,14 +965,7 @@ macro_rules! typed_statements {
             /// Whether a typed query's filter keeps any row.
             pub async fn exists<T: Table>(&self, query: &Select<T>) -> Result<bool, PgError> {
                 self.end_leaked_transaction().await?;
-                let pinned;
-                let query = match self.tenant_pin() {
-                    Some(pin) => {
-                        pinned = query.clone().in_tenant(pin);
-                        &pinned
-                    }
-                    None => query,
-                };
+                let query = &*crate::query::for_tenant(query, self.tenant_pin());
                 let sql = query.exists_sql()?;
                 let row = scalar(&self.$client, self.statements.borrow(), sql).await?;
                 Ok(row.try_get(0)?)
@@ -1004,14 +983,7 @@ macro_rules! typed_statements {
                 C::Output: FromColumns,
             {
                 self.end_leaked_transaction().await?;
-                let pinned;
-                let query = match self.tenant_pin() {
-                    Some(pin) => {
-                        pinned = query.clone().in_tenant(pin);
-                        &pinned
-                    }
-                    None => query,
-                };
+                let query = &*crate::query::for_tenant(query, self.tenant_pin());
                 fetch_columns(&self.$client, self.statements.borrow(), query).await
             }
 
@@ -1030,14 +1002,7 @@ macro_rules! typed_statements {
                 <U::Table as Table>::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
-                let pinned;
-                let query = match self.tenant_pin() {
-                    Some(pin) => {
-                        pinned = query.clone().in_tenant(pin);
-                        &pinned
-                    }
-                    None => query,
-                };
+                let query = &*crate::query::for_tenant(query, self.tenant_pin());
                 query.patch().validate()?;
                 let table = <U::Table as Table>::TABLE;
                 refuse_sealing_by_filter(table, query.patch())?;
@@ -1061,14 +1026,7 @@ macro_rules! typed_statements {
                 T::Select: FromRow,
             {
                 self.end_leaked_transaction().await?;
-                let pinned;
-                let query = match self.tenant_pin() {
-                    Some(pin) => {
-                        pinned = query.clone().in_tenant(pin);
-                        &pinned
-                    }
-                    None => query,
-                };
+                let query = &*crate::query::for_tenant(query, self.tenant_pin());
                 write_rows(
                     &self.$client,
                     self.statements.borrow(),

@@ -1120,6 +1120,48 @@ impl<U: PatchValues> Update<'_, U> {
     }
 }
 
+/// A query a tenant transaction sends carrying its tenant's equality: the one `in_tenant` of
+/// each kind of query, for code that handles them alike.
+pub(crate) trait InTenant: Clone {
+    /// The query with its tenant's equality.
+    fn with_tenant(self, pin: &TenantPin) -> Self;
+}
+
+impl<T: Table> InTenant for Select<T> {
+    fn with_tenant(self, pin: &TenantPin) -> Self {
+        self.in_tenant(pin)
+    }
+}
+
+impl<T: Table, C: Columns<T> + Clone> InTenant for Projection<T, C> {
+    fn with_tenant(self, pin: &TenantPin) -> Self {
+        self.in_tenant(pin)
+    }
+}
+
+impl<T: Table> InTenant for Delete<T> {
+    fn with_tenant(self, pin: &TenantPin) -> Self {
+        self.in_tenant(pin)
+    }
+}
+
+impl<U: PatchValues> InTenant for Update<'_, U> {
+    fn with_tenant(self, pin: &TenantPin) -> Self {
+        self.in_tenant(pin)
+    }
+}
+
+/// `query` as it is sent: with its tenant's equality when `pin` is set, as it is otherwise.
+pub(crate) fn for_tenant<'q, Q: InTenant>(
+    query: &'q Q,
+    pin: Option<&TenantPin>,
+) -> std::borrow::Cow<'q, Q> {
+    match pin {
+        Some(pin) => std::borrow::Cow::Owned(query.clone().with_tenant(pin)),
+        None => std::borrow::Cow::Borrowed(query),
+    }
+}
+
 fn and_filter(before: Option<Expr>, expr: Expr) -> Expr {
     match before {
         Some(before) => before.and(expr),
