@@ -8,6 +8,7 @@
 //! code is non-zero only when the benchmark could not run.
 
 mod data;
+#[allow(dead_code)] // in_throwaway_database is the other binaries'
 mod measure;
 mod paths;
 
@@ -20,10 +21,11 @@ use shared::schemas::db::{schema, InsertProvider, InsertSupportTicket};
 use sqlx::{Connection, PgConnection};
 use tokio_postgres::Client;
 
-use measure::{connect, cpu_seconds, env_number, load_average, median, rss_kib, with_dbname, Run};
+use measure::{
+    connect, cpu_seconds, env_number, load_average, median, rss_kib, with_dbname, Run,
+    DEFAULT_DATABASE_URL,
+};
 use paths::{Error, HandStatements};
-
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -1,6 +1,9 @@
 //! What every binary of this benchmark measures with: its settings, its connections, medians,
 //! CPU time, resident memory and the machine's load.
 
+use std::future::Future;
+use std::process::ExitCode;
+
 use schema_core::Names;
 use shared::schemas::db::{BILLING_TEAM_ROLE, PHYSICIAN_ROLE, SUPPORT_TEAM_ROLE};
 use tokio_postgres::{Client, NoTls};
@@ -126,5 +129,39 @@ impl Run {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The server a benchmark runs on: `$DATABASE_URL`, or the local one.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Runs `bench` on a database of its own, made on the server at `$DATABASE_URL` and dropped
+/// with the run's roles afterwards, whatever `bench` returned: the binary's exit code, its
+/// error printed after `label`.
+pub async fn in_throwaway_database<F, Fut>(label: &str, bench: F) -> ExitCode
+where
+    F: FnOnce(String, Names) -> Fut,
+    Fut: Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>>,
+{
+    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
+    let name = format!("bench_{label}_{}", std::process::id());
+    let run = Run::new(name.clone());
+    let names = run.names();
+    let outcome = async {
+        let admin = connect(&server).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+        let result = bench(with_dbname(&server, &name), names).await;
+        let _ = run.drop(&admin).await;
+        result
+    }
+    .await;
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{label}: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

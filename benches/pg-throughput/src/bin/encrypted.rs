@@ -27,16 +27,19 @@ use shared::schemas::db::{
 };
 use uuid::Uuid;
 
-use measure::{connect, env_number, median, with_dbname, Run};
+use measure::{connect, env_number, median};
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TARGET: f64 = 0.7;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// `billing.patients` with the same columns in plaintext: the baseline.
 #[derive(PgTable)]
-#[pg(schema = "billing", table = "patients_plain", primary_key(provider_id, patient_id))]
+#[pg(
+    schema = "billing",
+    table = "patients_plain",
+    primary_key(provider_id, patient_id)
+)]
 pub struct PlainPatient {
     #[pg(tenant = Provider)]
     pub provider_id: Uuid,
@@ -52,30 +55,12 @@ pub struct PlainPatient {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
     let rows: usize = env_number("ROWS", 100_000);
     let runs: usize = env_number("RUNS", 3);
-    let name = format!("bench_encrypted_{}", std::process::id());
-    let run = Run::new(name.clone());
-    let names = run.names();
-    let outcome = async {
-        let admin = connect(&server).await?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        let url = with_dbname(&server, &name);
-        let result = bench(&url, &names, rows, runs).await;
-        let _ = run.drop(&admin).await;
-        result
-    }
-    .await;
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("encrypted: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    measure::in_throwaway_database("encrypted", |url, names| async move {
+        bench(&url, &names, rows, runs).await
+    })
+    .await
 }
 
 fn patients(rows: usize, providers: &[Uuid]) -> (Vec<InsertPatient>, Vec<InsertPlainPatient>) {
@@ -84,10 +69,20 @@ fn patients(rows: usize, providers: &[Uuid]) -> (Vec<InsertPatient>, Vec<InsertP
     for i in 0..rows {
         let provider = providers[i % providers.len()];
         let name = format!("Patient {i} Lastname-{}", i % 977);
-        let born = NaiveDate::from_ymd_opt(1940 + (i % 70) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32)
-            .expect("a valid date");
+        let born = NaiveDate::from_ymd_opt(
+            1940 + (i % 70) as i32,
+            1 + (i % 12) as u32,
+            1 + (i % 28) as u32,
+        )
+        .expect("a valid date");
         let member = format!("MBR{:012}", i * 7919);
-        let address = (i % 10 != 0).then(|| format!("{} Main Street, Springfield, IL 627{:02}", i % 9000, i % 100));
+        let address = (i % 10 != 0).then(|| {
+            format!(
+                "{} Main Street, Springfield, IL 627{:02}",
+                i % 9000,
+                i % 100
+            )
+        });
         let mut row = InsertPatient::new(provider, name.clone(), born, member.clone());
         row.address = address.clone();
         sealed.push(row);
@@ -142,8 +137,16 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
     for run in 0..runs {
         let (sealed, plain) = patients(rows, &provider_ids);
         // Alternate which side goes first.
-        for encrypted in if run % 2 == 0 { [true, false] } else { [false, true] } {
-            let table = if encrypted { "billing.patients" } else { "billing.patients_plain" };
+        for encrypted in if run % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        } {
+            let table = if encrypted {
+                "billing.patients"
+            } else {
+                "billing.patients_plain"
+            };
             for (path, index) in [("insert_many", 0), ("copy_in", 1)] {
                 control.batch_execute(&format!("TRUNCATE {table}")).await?;
                 let start = Instant::now();
@@ -154,10 +157,16 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
                     (false, _) => db.copy_in(&plain).await?,
                 };
                 let rate = count as f64 / start.elapsed().as_secs_f64();
-                let side = if encrypted { &mut results[index].1 } else { &mut results[index].2 };
+                let side = if encrypted {
+                    &mut results[index].1
+                } else {
+                    &mut results[index].2
+                };
                 side.push(rate);
             }
-            control.batch_execute(&format!("VACUUM ANALYZE {table}")).await?;
+            control
+                .batch_execute(&format!("VACUUM ANALYZE {table}"))
+                .await?;
             let start = Instant::now();
             let count = if encrypted {
                 db.select_all::<Patient>().await?.len()

@@ -37,10 +37,9 @@ use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use data::AGENTS;
-use measure::{connect, cpu_seconds, env_number, load_average, median, with_dbname, Run};
+use measure::{connect, cpu_seconds, env_number, load_average, median};
 use paths::{hand_row, Error, SqlxTicket, SELECT_ALL};
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Providers that hold many tickets, so that a page deep in their tickets exists.
 const LARGE_PROVIDERS: usize = 10;
 /// Tickets of each large provider.
@@ -264,31 +263,13 @@ async fn execute(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
-    let name = format!("bench_queries_{}", std::process::id());
-    let run = Run::new(name.clone());
-    let names = run.names();
-    let outcome = async {
-        let admin = connect(&server).await?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        let url = with_dbname(&server, &name);
-        let result = tokio::select! {
+    measure::in_throwaway_database("queries", |url, names| async move {
+        tokio::select! {
             result = bench(&url, &names) => result,
             _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
-        };
-        let _ = run.drop(&admin).await;
-        result
-    }
-    .await;
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("queries: {error}");
-            ExitCode::FAILURE
         }
-    }
+    })
+    .await
 }
 
 // The report walks several tables indexed the same way (query, then path) side by side.

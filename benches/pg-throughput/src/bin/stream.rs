@@ -23,9 +23,8 @@ use schema_core::pg::Db;
 use schema_core::Names;
 use shared::schemas::db::{schema, InsertProvider, SupportTicket};
 
-use measure::{connect, env_number, median, rss_kib, with_dbname, Run};
+use measure::{connect, env_number, median, rss_kib};
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TARGET_MIB: f64 = 64.0;
 /// Rows loaded per `copy_in`, so the input never holds the whole table.
 const CHUNK: usize = 100_000;
@@ -34,30 +33,12 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
     let rows: usize = env_number("ROWS", 1_000_000);
     let runs: usize = env_number("RUNS", 3);
-    let name = format!("bench_stream_{}", std::process::id());
-    let run = Run::new(name.clone());
-    let names = run.names();
-    let outcome = async {
-        let admin = connect(&server).await?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        let url = with_dbname(&server, &name);
-        let result = bench(&url, &names, rows, runs).await;
-        let _ = run.drop(&admin).await;
-        result
-    }
-    .await;
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("stream: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    measure::in_throwaway_database("stream", |url, names| async move {
+        bench(&url, &names, rows, runs).await
+    })
+    .await
 }
 
 async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(), Error> {
