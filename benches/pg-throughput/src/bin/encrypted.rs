@@ -1,7 +1,14 @@
-//! Encrypted columns against plain ones: 100,000 `billing.patients` rows (four columns sealed:
-//! name, date of birth, member id, address) loaded with `Db::insert_many` and `Db::copy_in` and
-//! read with `Db::select_all`, each against the same table with those columns in plaintext, in
-//! one run; then the re-encryption job's rows per second after every tenant's key is rotated.
+//! Encrypted columns against plain ones, 100,000 patients loaded with `Db::insert_many` and
+//! `Db::copy_in` and read with `Db::select_all`, each against the same table with those
+//! columns in plaintext, in one run:
+//!
+//! - the measure: a patients table with three encrypted columns (name, date of birth,
+//!   member id) against the same table unencrypted;
+//! - the application's `billing.patients` (four encrypted columns, and the member id's blind
+//!   index) against the same table unencrypted, with the index a team declares for the same
+//!   lookup (`(provider_id, member_id)`);
+//!
+//! then the re-encryption job's rows per second after every tenant's key is rotated.
 //!
 //!   cargo run --release --manifest-path benches/pg-throughput/Cargo.toml --bin encrypted
 //!
@@ -9,7 +16,7 @@
 //! (100000), RUNS (3). Target: every encrypted path at least 0.7× its plaintext rate.
 
 #[path = "../measure.rs"]
-#[allow(dead_code)] // CPU time, memory and the load are the other binaries'
+#[allow(dead_code)] // memory and the other binaries' helpers
 mod measure;
 
 use std::process::ExitCode;
@@ -20,28 +27,34 @@ use chrono::NaiveDate;
 use schema_core::crypto::{
     reencrypt, Keys, MemoryKeyStore, Purpose, Reencryption, SecretKey, StaticKeyring,
 };
-use schema_core::pg::Db;
-use schema_core::{Names, PgTable, Schema};
+use schema_core::pg::{Db, FromRow, InsertRow};
+use schema_core::{Names, PgTable, Schema, Table};
 use shared::schemas::db::{
     InsertPatient, InsertProvider, Patient, Provider, PHYSICIAN_ROLE, PROVIDER_SETTING,
 };
+use tokio_postgres::Client;
 use uuid::Uuid;
 
-use measure::{connect, env_number, median};
+use measure::{connect, cpu_seconds, env_number, load_average, median};
 
 const TARGET: f64 = 0.7;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// `billing.patients` with the same columns in plaintext: the baseline.
+/// `billing.patients` with the same columns in plaintext: the baseline of the application's
+/// table. It has what the encrypted table has (the foreign key to its provider, row-level
+/// security) and, in place of the member id's blind index, the index a team declares for the
+/// same lookup.
 #[derive(PgTable)]
 #[pg(
     schema = "billing",
     table = "patients_plain",
-    primary_key(provider_id, patient_id)
+    primary_key(provider_id, patient_id),
+    row_level_security,
+    index(provider_id, member_id)
 )]
 pub struct PlainPatient {
-    #[pg(tenant = Provider)]
+    #[pg(tenant = Provider, references = Provider::provider_id, on_delete = "restrict")]
     pub provider_id: Uuid,
     #[pg(default_fn = Uuid::new_v4)]
     pub patient_id: Uuid,
@@ -49,6 +62,49 @@ pub struct PlainPatient {
     pub date_of_birth: NaiveDate,
     pub member_id: String,
     pub address: Option<String>,
+    #[pg(default_sql = "now()")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The measure: patients with three encrypted columns.
+#[derive(PgTable)]
+#[pg(
+    schema = "billing",
+    table = "patients_three",
+    primary_key(provider_id, patient_id),
+    row_level_security
+)]
+pub struct ThreePatient {
+    #[pg(tenant = Provider, references = Provider::provider_id, on_delete = "restrict")]
+    pub provider_id: Uuid,
+    #[pg(default_fn = Uuid::new_v4)]
+    pub patient_id: Uuid,
+    #[pg(encrypted)]
+    pub name: String,
+    #[pg(encrypted)]
+    pub date_of_birth: NaiveDate,
+    #[pg(encrypted)]
+    pub member_id: String,
+    #[pg(default_sql = "now()")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// [`ThreePatient`] unencrypted.
+#[derive(PgTable)]
+#[pg(
+    schema = "billing",
+    table = "patients_three_plain",
+    primary_key(provider_id, patient_id),
+    row_level_security
+)]
+pub struct ThreePlainPatient {
+    #[pg(tenant = Provider, references = Provider::provider_id, on_delete = "restrict")]
+    pub provider_id: Uuid,
+    #[pg(default_fn = Uuid::new_v4)]
+    pub patient_id: Uuid,
+    pub name: String,
+    pub date_of_birth: NaiveDate,
+    pub member_id: String,
     #[pg(default_sql = "now()")]
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -63,37 +119,221 @@ async fn main() -> ExitCode {
     .await
 }
 
-fn patients(rows: usize, providers: &[Uuid]) -> (Vec<InsertPatient>, Vec<InsertPlainPatient>) {
-    let mut sealed = Vec::with_capacity(rows);
-    let mut plain = Vec::with_capacity(rows);
-    for i in 0..rows {
-        let provider = providers[i % providers.len()];
-        let name = format!("Patient {i} Lastname-{}", i % 977);
-        let born = NaiveDate::from_ymd_opt(
+/// The values of patient `i`.
+struct Person {
+    provider: Uuid,
+    name: String,
+    born: NaiveDate,
+    member: String,
+    address: Option<String>,
+}
+
+fn person(i: usize, providers: &[Uuid]) -> Person {
+    Person {
+        provider: providers[i % providers.len()],
+        name: format!("Patient {i} Lastname-{}", i % 977),
+        born: NaiveDate::from_ymd_opt(
             1940 + (i % 70) as i32,
             1 + (i % 12) as u32,
             1 + (i % 28) as u32,
         )
-        .expect("a valid date");
-        let member = format!("MBR{:012}", i * 7919);
-        let address = (i % 10 != 0).then(|| {
+        .expect("a valid date"),
+        member: format!("MBR{:012}", i * 7919),
+        address: (i % 10 != 0).then(|| {
             format!(
                 "{} Main Street, Springfield, IL 627{:02}",
                 i % 9000,
                 i % 100
             )
-        });
-        let mut row = InsertPatient::new(provider, name.clone(), born, member.clone());
-        row.address = address.clone();
-        sealed.push(row);
-        let mut row = InsertPlainPatient::new(provider, name, born, member);
-        row.address = address;
-        plain.push(row);
+        }),
     }
-    (sealed, plain)
 }
 
-async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(), Error> {
+/// The same people as rows of both tables of a comparison.
+fn rows<E, P>(
+    count: usize,
+    providers: &[Uuid],
+    encrypted: impl Fn(Person) -> E,
+    plain: impl Fn(Person) -> P,
+) -> (Vec<E>, Vec<P>) {
+    (0..count)
+        .map(|i| (encrypted(person(i, providers)), plain(person(i, providers))))
+        .unzip()
+}
+
+/// A measured sample: rows per second, the client's CPU seconds (this process, every thread)
+/// and the server's (the backend of the connection that did the work).
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    rate: f64,
+    client: f64,
+    server: f64,
+}
+
+/// The samples of one path of one comparison.
+#[derive(Default)]
+struct PathSamples {
+    encrypted: Vec<Sample>,
+    plain: Vec<Sample>,
+}
+
+const PATHS: [&str; 3] = ["insert_many", "copy_in", "select_all"];
+
+/// CPU seconds of server process `pid` so far (user + system), from `/proc` (the server runs
+/// on this machine); 0 where it cannot be read.
+fn server_cpu(pid: i32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<&str> = stat
+                .get(stat.rfind(')')? + 2..)?
+                .split_whitespace()
+                .collect();
+            let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// Times `work`, which handles `rows` rows, and the CPU both sides spent on it.
+async fn timed<F: std::future::Future<Output = Result<usize, Error>>>(
+    backend: i32,
+    work: F,
+) -> Result<Sample, Error> {
+    let (client, server) = (cpu_seconds().unwrap_or(0.0), server_cpu(backend));
+    let start = Instant::now();
+    let count = work.await?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Sample {
+        rate: count as f64 / seconds,
+        client: cpu_seconds().unwrap_or(0.0) - client,
+        server: server_cpu(backend) - server,
+    })
+}
+
+/// Loads and reads `encrypted` and `plain` rows, alternating which side goes first; adds a
+/// sample per path and side to `samples`.
+async fn compare<E, P>(
+    db: &mut Db,
+    control: &Client,
+    backend: i32,
+    run: usize,
+    (encrypted, plain): (&[E], &[P]),
+    samples: &mut [PathSamples; 3],
+) -> Result<(), Error>
+where
+    E: InsertRow,
+    P: InsertRow,
+    <E::Table as Table>::Select: FromRow,
+    <P::Table as Table>::Select: FromRow,
+{
+    let order = if run % 2 == 0 {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    for sealed in order {
+        let table = if sealed {
+            <E::Table as Table>::TABLE.quoted_name()
+        } else {
+            <P::Table as Table>::TABLE.quoted_name()
+        };
+        for (index, path) in PATHS.iter().enumerate() {
+            let sample = match (sealed, *path) {
+                (_, "select_all") => {
+                    control
+                        .batch_execute(&format!("VACUUM ANALYZE {table}"))
+                        .await?;
+                    if sealed {
+                        timed(backend, async {
+                            Ok(db.select_all::<E::Table>().await?.len())
+                        })
+                        .await?
+                    } else {
+                        timed(backend, async {
+                            Ok(db.select_all::<P::Table>().await?.len())
+                        })
+                        .await?
+                    }
+                }
+                (true, load) => {
+                    control.batch_execute(&format!("TRUNCATE {table}")).await?;
+                    timed(backend, async {
+                        Ok(if load == "insert_many" {
+                            db.insert_many(encrypted).await?
+                        } else {
+                            db.copy_in(encrypted).await?
+                        } as usize)
+                    })
+                    .await?
+                }
+                (false, load) => {
+                    control.batch_execute(&format!("TRUNCATE {table}")).await?;
+                    timed(backend, async {
+                        Ok(if load == "insert_many" {
+                            db.insert_many(plain).await?
+                        } else {
+                            db.copy_in(plain).await?
+                        } as usize)
+                    })
+                    .await?
+                }
+            };
+            let side = &mut samples[index];
+            if sealed {
+                side.encrypted.push(sample);
+            } else {
+                side.plain.push(sample);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The median of one figure of the samples.
+fn median_of(samples: &[Sample], figure: impl Fn(&Sample) -> f64) -> f64 {
+    median(&samples.iter().map(figure).collect::<Vec<_>>())
+}
+
+/// The table of a comparison: rates, ratios and verdicts, then CPU seconds per side.
+fn report(title: &str, samples: &[PathSamples; 3]) {
+    println!("\n{title}\n");
+    println!(
+        "| path | encrypted rows/s | plaintext rows/s | ratio | target ≥ {TARGET} | client CPU s (enc / plain) | server CPU s (enc / plain) |"
+    );
+    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: |");
+    for (path, side) in PATHS.iter().zip(samples) {
+        let (s, p) = (
+            median_of(&side.encrypted, |x| x.rate),
+            median_of(&side.plain, |x| x.rate),
+        );
+        let ratio = s / p;
+        let verdict = if ratio >= TARGET { "ok" } else { "FAIL" };
+        println!(
+            "| Db::{path} | {s:.0} | {p:.0} | {ratio:.2} | {verdict} | {:.2} / {:.2} | {:.2} / {:.2} |",
+            median_of(&side.encrypted, |x| x.client),
+            median_of(&side.plain, |x| x.client),
+            median_of(&side.encrypted, |x| x.server),
+            median_of(&side.plain, |x| x.server),
+        );
+    }
+    for (path, side) in PATHS.iter().zip(samples) {
+        let list = |samples: &[Sample]| {
+            samples
+                .iter()
+                .map(|s| format!("{:.0}", s.rate))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "samples {path} rows/s: encrypted {}; plaintext {}",
+            list(&side.encrypted),
+            list(&side.plain)
+        );
+    }
+}
+
+async fn bench(url: &str, names: &Names, count: usize, runs: usize) -> Result<(), Error> {
     let control = connect(url).await?;
     let schema = Schema::new()
         .tenant_setting(PROVIDER_SETTING)
@@ -101,6 +341,8 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
         .table::<Provider>()
         .table::<Patient>()
         .table::<PlainPatient>()
+        .table::<ThreePatient>()
+        .table::<ThreePlainPatient>()
         .with_names(names.clone());
     control.batch_execute(&schema.to_ddl()?).await?;
     let keys = Arc::new(Keys::new(
@@ -108,6 +350,11 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
         Arc::new(MemoryKeyStore::default()),
     ));
     let mut db = Db::connect(url).await?.with_keys(keys.clone());
+    let backend: i32 = db
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .get(0);
     let providers: Vec<InsertProvider> = (0..50)
         .map(|i| {
             InsertProvider::new(
@@ -126,78 +373,73 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
         .map(|r| r.get(0))
         .collect();
     let version: String = control.query_one("SHOW server_version", &[]).await?.get(0);
-    eprintln!("encrypted: {rows} patients, {runs} runs; PostgreSQL {version}");
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    eprintln!("encrypted: {count} patients, {runs} runs; PostgreSQL {version}");
+    println!(
+        "{count} patients, RUNS={runs}, PostgreSQL {version}, {cores} cores, load average at start {}",
+        load_average()
+    );
 
-    // (path, encrypted rates, plain rates), rows per second.
-    let mut results: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
-        ("insert_many", vec![], vec![]),
-        ("copy_in", vec![], vec![]),
-        ("select_all", vec![], vec![]),
-    ];
+    let mut three: [PathSamples; 3] = Default::default();
+    let mut application: [PathSamples; 3] = Default::default();
     for run in 0..runs {
-        let (sealed, plain) = patients(rows, &provider_ids);
-        // Alternate which side goes first.
-        for encrypted in if run % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        } {
-            let table = if encrypted {
-                "billing.patients"
-            } else {
-                "billing.patients_plain"
-            };
-            for (path, index) in [("insert_many", 0), ("copy_in", 1)] {
-                control.batch_execute(&format!("TRUNCATE {table}")).await?;
-                let start = Instant::now();
-                let count = match (encrypted, path) {
-                    (true, "insert_many") => db.insert_many(&sealed).await?,
-                    (true, _) => db.copy_in(&sealed).await?,
-                    (false, "insert_many") => db.insert_many(&plain).await?,
-                    (false, _) => db.copy_in(&plain).await?,
-                };
-                let rate = count as f64 / start.elapsed().as_secs_f64();
-                let side = if encrypted {
-                    &mut results[index].1
-                } else {
-                    &mut results[index].2
-                };
-                side.push(rate);
-            }
-            control
-                .batch_execute(&format!("VACUUM ANALYZE {table}"))
-                .await?;
-            let start = Instant::now();
-            let count = if encrypted {
-                db.select_all::<Patient>().await?.len()
-            } else {
-                db.select_all::<PlainPatient>().await?.len()
-            };
-            let rate = count as f64 / start.elapsed().as_secs_f64();
-            if encrypted {
-                results[2].1.push(rate);
-            } else {
-                results[2].2.push(rate);
-            }
-        }
+        let pair = rows(
+            count,
+            &provider_ids,
+            |p| InsertThreePatient::new(p.provider, p.name, p.born, p.member),
+            |p| InsertThreePlainPatient::new(p.provider, p.name, p.born, p.member),
+        );
+        compare(
+            &mut db,
+            &control,
+            backend,
+            run,
+            (&pair.0, &pair.1),
+            &mut three,
+        )
+        .await?;
+        drop(pair);
+        let pair = rows(
+            count,
+            &provider_ids,
+            |p| {
+                let mut row = InsertPatient::new(p.provider, p.name, p.born, p.member);
+                row.address = p.address;
+                row
+            },
+            |p| {
+                let mut row = InsertPlainPatient::new(p.provider, p.name, p.born, p.member);
+                row.address = p.address;
+                row
+            },
+        );
+        compare(
+            &mut db,
+            &control,
+            backend,
+            run,
+            (&pair.0, &pair.1),
+            &mut application,
+        )
+        .await?;
     }
-    println!("| path | encrypted rows/s | plaintext rows/s | ratio | target ≥ {TARGET} |");
-    println!("| --- | ---: | ---: | ---: | --- |");
-    for (path, sealed, plain) in &results {
-        let (s, p) = (median(sealed), median(plain));
-        let ratio = s / p;
-        let verdict = if ratio >= TARGET { "ok" } else { "FAIL" };
-        println!("| Db::{path} | {s:.0} | {p:.0} | {ratio:.2} | {verdict} |");
-    }
+    report(
+        "Three encrypted columns (name, date of birth, member id), against the same table unencrypted:",
+        &three,
+    );
+    report(
+        "billing.patients: four encrypted columns and the member id's 12-bit blind index, against the same table unencrypted with an index on (provider_id, member_id):",
+        &application,
+    );
 
-    // Every tenant's key rotated, then every row sealed again.
+    // Every tenant's key rotated, then every row of billing.patients sealed again.
     for provider in &provider_ids {
         keys.rotate_data_key(provider.as_bytes(), Purpose::Fields)?;
     }
     let start = Instant::now();
     let done = reencrypt(
         &db,
-        <Patient as schema_core::Table>::TABLE,
+        <Patient as Table>::TABLE,
         &keys,
         Reencryption {
             batch_size: 1_000,
@@ -213,5 +455,6 @@ async fn bench(url: &str, names: &Names, rows: usize, runs: usize) -> Result<(),
         done.resealed as f64 / seconds,
         done.rows
     );
+    println!("load average at end {}", load_average());
     Ok(())
 }
