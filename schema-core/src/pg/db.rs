@@ -142,9 +142,7 @@ fn seal_rows<I: InsertRow>(keys: &Opening, rows: &[I]) -> Result<Vec<Sealed>, Pg
                 column: first.name,
                 problem: crate::crypto::CryptoProblem::NoKeys,
             }))?;
-        rows.iter()
-            .map(|row| row.seal(keys).map_err(PgError::Crypto))
-            .collect()
+        crate::crypto::seal_batch(rows, |row| row.seal(keys)).map_err(PgError::Crypto)
     }
     #[cfg(not(feature = "encrypt"))]
     {
