@@ -188,10 +188,12 @@ mod tests {
     #[test]
     fn each_column_has_its_own_key() {
         let key = [5u8; KEY_LEN];
-        let index = |table, column| {
-            blind_index(column_mac(&key, table, column).unwrap(), b"M123", 64)
-        };
-        assert_eq!(index("patients", "member_id"), index("patients", "member_id"));
+        let index =
+            |table, column| blind_index(column_mac(&key, table, column).unwrap(), b"M123", 64);
+        assert_eq!(
+            index("patients", "member_id"),
+            index("patients", "member_id")
+        );
         assert_ne!(index("patients", "member_id"), index("patients", "name"));
         // The parts are length-prefixed: moving a byte between table and column changes the key.
         assert_ne!(index("ab", "c"), index("a", "bc"));

@@ -665,12 +665,7 @@ impl Keys {
         let mut plain = Zeroizing::new(ciphertext.to_vec());
         binding
             .with_aad(Envelope::header(stored), |aad| {
-                cipher.decrypt_in_place_detached(
-                    envelope.nonce.into(),
-                    aad,
-                    &mut plain,
-                    tag.into(),
-                )
+                cipher.decrypt_in_place_detached(envelope.nonce.into(), aad, &mut plain, tag.into())
             })
             .map_err(|_| CryptoProblem::NotAuthentic)?;
         if envelope.flags & envelope::FLAG_PADDED != 0 {
@@ -1230,7 +1225,10 @@ mod tests {
         let padding = Keys::new(master, store).with_padding(16);
         for keys in [&keys, &padding] {
             let fresh = keys.seal(&at, b"Jane Doe").unwrap();
-            assert_eq!(fresh.len(), sealed.len() + usize::from(keys.padding.is_some()) * 8);
+            assert_eq!(
+                fresh.len(),
+                sealed.len() + usize::from(keys.padding.is_some()) * 8
+            );
             assert_eq!(&keys.open(&at, &fresh).unwrap()[..], b"Jane Doe");
         }
     }
@@ -1250,7 +1248,13 @@ mod tests {
             let at = binding("name", b"t1", &key);
             assert_eq!(&keys.open(&at, stored).unwrap()[..], &key);
         }
-        let failing = seal_batch(&rows, |&row| if row % 1_500 == 1_499 { Err(row) } else { Ok(row) });
+        let failing = seal_batch(&rows, |&row| {
+            if row % 1_500 == 1_499 {
+                Err(row)
+            } else {
+                Ok(row)
+            }
+        });
         assert_eq!(failing, Err(1_499));
     }
 
