@@ -24,9 +24,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::NaiveDate;
 use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+use chrono::NaiveDate;
 use schema_core::crypto::{
     reencrypt, Binding, Keys, MemoryKeyStore, Plaintext, Purpose, Reencryption, SecretKey,
     StaticKeyring,
@@ -196,7 +196,8 @@ fn server_cpu(pid: i32) -> f64 {
                 .get(stat.rfind(')')? + 2..)?
                 .split_whitespace()
                 .collect();
-            let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
             Some(ticks as f64 / 100.0)
         })
         .unwrap_or(0.0)
@@ -484,7 +485,11 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
             }
             let mut born = Vec::new();
             p.born.encode(&mut born);
-            (tenant, row_key, [p.name.into_bytes(), born, p.member.into_bytes()])
+            (
+                tenant,
+                row_key,
+                [p.name.into_bytes(), born, p.member.into_bytes()],
+            )
         })
         .collect();
     let columns = ["name", "date_of_birth", "member_id"];
@@ -528,7 +533,13 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
             for value in plain {
                 ciphertexts.push(
                     cipher
-                        .encrypt(&nonce, Payload { msg: value, aad: &aad })
+                        .encrypt(
+                            &nonce,
+                            Payload {
+                                msg: value,
+                                aad: &aad,
+                            },
+                        )
                         .map_err(|_| "sealing failed")?,
                 );
             }
@@ -538,7 +549,13 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
         let mut decrypted = 0;
         for sealed in &ciphertexts {
             decrypted += cipher
-                .decrypt(&nonce, Payload { msg: sealed, aad: &aad })
+                .decrypt(
+                    &nonce,
+                    Payload {
+                        msg: sealed,
+                        aad: &aad,
+                    },
+                )
                 .map_err(|_| "opening failed")?
                 .len();
         }
