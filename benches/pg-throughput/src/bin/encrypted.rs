@@ -146,7 +146,7 @@ fn person(i: usize, providers: &[Uuid]) -> Person {
         )
         .expect("a valid date"),
         member: format!("MBR{:012}", i * 7919),
-        address: (i % 10 != 0).then(|| {
+        address: (!i.is_multiple_of(10)).then(|| {
             format!(
                 "{} Main Street, Springfield, IL 627{:02}",
                 i % 9000,
@@ -235,7 +235,7 @@ where
     <E::Table as Table>::Select: FromRow,
     <P::Table as Table>::Select: FromRow,
 {
-    let order = if run % 2 == 0 {
+    let order = if run.is_multiple_of(2) {
         [true, false]
     } else {
         [false, true]
@@ -474,7 +474,9 @@ async fn bench(url: &str, names: &Names, count: usize, runs: usize) -> Result<()
 /// alone (one cipher made beforehand, the same plaintexts and authenticated data of the same
 /// length), for the three encrypted columns of `count` patients, on one thread.
 fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error> {
-    let people: Vec<(Vec<u8>, Vec<u8>, [Vec<u8>; 3])> = (0..count)
+    // Each patient's tenant, row key and three plaintexts, encoded.
+    type Values = (Vec<u8>, Vec<u8>, [Vec<u8>; 3]);
+    let people: Vec<Values> = (0..count)
         .map(|i| {
             let p = person(i, providers);
             let tenant = p.provider.as_bytes().to_vec();
