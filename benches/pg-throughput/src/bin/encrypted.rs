@@ -14,7 +14,8 @@
 //!   cargo run --release --manifest-path benches/pg-throughput/Cargo.toml --bin encrypted
 //!
 //! Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), ROWS
-//! (100000), RUNS (3). Target: every encrypted path at least 0.7× its plaintext rate.
+//! (100000), RUNS (3). Target: every encrypted path at least 0.7× its plaintext rate. With
+//! `--per-value`, only the measure with no server runs (no database is needed), for a profiler.
 
 #[path = "../measure.rs"]
 #[allow(dead_code)] // memory and the other binaries' helpers
@@ -120,6 +121,21 @@ pub struct ThreePlainPatient {
 async fn main() -> ExitCode {
     let rows: usize = env_number("ROWS", 100_000);
     let runs: usize = env_number("RUNS", 3);
+    if std::env::args().any(|a| a == "--per-value") {
+        // The measure with no server alone, for a profiler (`valgrind --tool=callgrind`).
+        let keys = Keys::new(
+            StaticKeyring::new(SecretKey::generate()),
+            Arc::new(MemoryKeyStore::default()),
+        );
+        let providers: Vec<Uuid> = (0..50).map(|_| Uuid::new_v4()).collect();
+        return match per_value(&keys, rows, &providers) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("encrypted --per-value: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     measure::in_throwaway_database("encrypted", |url, names| async move {
         bench(&url, &names, rows, runs).await
     })
@@ -508,8 +524,8 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
     // The authenticated data of a value of this table: label, header, schema, table, column,
     // tenant and row key, length-prefixed.
     let aad = vec![0u8; 18 + 4 * 6 + 9 + 7 + 14 + 13 + 16 + 40];
-    // Nanoseconds per value of each step, a sample per round; the four steps take turns.
-    let mut samples: [Vec<f64>; 4] = Default::default();
+    // Nanoseconds per value of each step, a sample per round; the steps take turns.
+    let mut samples: [Vec<f64>; 5] = Default::default();
     for _ in 0..PER_VALUE_ROUNDS {
         let start = Instant::now();
         let mut sealed = Vec::with_capacity(count * columns.len());
@@ -565,8 +581,19 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
         if opened != decrypted {
             return Err("the two paths opened different lengths".into());
         }
+        let start = Instant::now();
+        let mut indexed = 0;
+        for (tenant, _, [_, _, member]) in &people {
+            indexed += keys
+                .blind_index("patients_three", "member_id", tenant, member, 12)?
+                .len();
+        }
+        samples[4].push(start.elapsed().as_nanos() as f64 / count as f64);
+        if indexed != 2 * count {
+            return Err("a 12-bit blind index is not 2 bytes".into());
+        }
     }
-    let [seal_ns, open_ns, encrypt_ns, decrypt_ns] = samples.map(|s| median(&s));
+    let [seal_ns, open_ns, encrypt_ns, decrypt_ns, blind_ns] = samples.map(|s| median(&s));
     println!(
         "\nclient side per value, no server ({count} patients × 3 columns, one thread, median of {PER_VALUE_ROUNDS}):\n"
     );
@@ -580,5 +607,6 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
         "| Keys::open | {open_ns:.0} | {decrypt_ns:.0} | {:.0} |",
         open_ns - decrypt_ns
     );
+    println!("| Keys::blind_index (member id, 12 bits) | {blind_ns:.0} | | |");
     Ok(())
 }
