@@ -913,53 +913,6 @@ pub fn seal_field<F: EncryptedField>(
         .map(Some)
 }
 
-/// Batches from this many rows are sealed on more than one thread.
-const PARALLEL_FROM: usize = 1024;
-
-/// The most threads a batch is sealed on.
-const MAX_SEALING_THREADS: usize = 4;
-
-/// `seal` of every row, in order; the first row's error (in row order) if any fails. A batch of
-/// [`PARALLEL_FROM`] rows or more is split into contiguous parts sealed at the same time on
-/// scoped threads (as many as the machine has cores, at most [`MAX_SEALING_THREADS`]), all
-/// joined before this returns: sealing is CPU work done before anything is sent.
-pub(crate) fn seal_batch<R: Sync, T: Send, E: Send>(
-    rows: &[R],
-    seal: impl Fn(&R) -> Result<T, E> + Sync,
-) -> Result<Vec<T>, E> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_SEALING_THREADS)
-        .min(rows.len() / (PARALLEL_FROM / 2));
-    if threads < 2 {
-        return rows.iter().map(&seal).collect();
-    }
-    let part = rows.len().div_ceil(threads);
-    let seal = &seal;
-    let parts: Vec<Result<Vec<T>, E>> = std::thread::scope(|scope| {
-        let mut chunks = rows.chunks(part);
-        let first = chunks.next().unwrap_or_default();
-        let others: Vec<_> = chunks
-            .map(|chunk| scope.spawn(move || chunk.iter().map(seal).collect()))
-            .collect();
-        let mut parts = vec![first.iter().map(seal).collect()];
-        for other in others {
-            // A panic while sealing is carried on to the caller, as it would be unthreaded.
-            parts.push(
-                other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        parts
-    });
-    let mut sealed = Vec::with_capacity(rows.len());
-    for part in parts {
-        sealed.extend(part?);
-    }
-    Ok(sealed)
-}
-
 /// The blind index of the field of encrypted column `column` of `table` for its tenant: the
 /// first `bits` bits of an HMAC of the value's bytes; `None` for NULL.
 #[doc(hidden)]
@@ -1231,31 +1184,6 @@ mod tests {
             );
             assert_eq!(&keys.open(&at, &fresh).unwrap()[..], b"Jane Doe");
         }
-    }
-
-    #[test]
-    fn a_batch_sealed_on_several_threads_keeps_its_order_and_first_error() {
-        let keys = keys();
-        let rows: Vec<u32> = (0..5_000).collect();
-        let row_key = |row: &u32| row.to_be_bytes();
-        let sealed = seal_batch(&rows, |row| {
-            keys.seal(&binding("name", b"t1", &row_key(row)), &row_key(row))
-        })
-        .unwrap();
-        assert_eq!(sealed.len(), rows.len());
-        for (row, stored) in rows.iter().zip(&sealed) {
-            let key = row_key(row);
-            let at = binding("name", b"t1", &key);
-            assert_eq!(&keys.open(&at, stored).unwrap()[..], &key);
-        }
-        let failing = seal_batch(&rows, |&row| {
-            if row % 1_500 == 1_499 {
-                Err(row)
-            } else {
-                Ok(row)
-            }
-        });
-        assert_eq!(failing, Err(1_499));
     }
 
     #[test]
