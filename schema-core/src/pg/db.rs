@@ -1151,22 +1151,32 @@ async fn insert_rows<I: InsertRow>(
     let mut buffer = Vec::with_capacity(table.columns.len());
     let runs = runs(rows, fill, &mut buffer)?;
     refuse_without_keys::<I>(&statements.1)?;
-    let parts: Vec<(&Run, usize, usize)> = runs
-        .iter()
-        .flat_map(|run| chunks(run).map(move |(start, count)| (run, start, count)))
-        .collect();
+    // First every statement, prepared (or found in the cache) before any runs: a statement
+    // failing in the server leaves the transaction unable to prepare another.
+    let mut parts: Vec<(&Run, usize, usize, Statement)> = Vec::new();
+    for run in &runs {
+        for (start, count) in chunks(run) {
+            let statement = statements
+                .get(
+                    transaction,
+                    statements::insert(table, &run.set, count, false),
+                )
+                .await?;
+            parts.push((run, start, count, statement));
+        }
+    }
     // Each statement's rows are sealed just before its parameters are bound, while the server
     // runs the statements before it. Each slot is filled once and read by shared reference,
     // so the sealed values and parameters stay where they are until every statement is done.
     let sealed: Vec<OnceLock<Vec<Sealed>>> = parts.iter().map(|_| OnceLock::new()).collect();
-    let jobs: Vec<OnceLock<(Statement, Vec<Param>)>> =
-        parts.iter().map(|_| OnceLock::new()).collect();
+    let jobs: Vec<OnceLock<Vec<Param>>> = parts.iter().map(|_| OnceLock::new()).collect();
     // The statements pipelined a few at a time: the server works on one while the next is on
     // its way. Plain futures in a queue, no closures returning async blocks: the whole future
     // stays `Send`, so callers can spawn it.
     let mut in_flight = FuturesOrdered::new();
     let mut inserted = 0;
-    for (index, &(run, start, count)) in parts.iter().enumerate() {
+    for (index, (run, start, count, statement)) in parts.iter().enumerate() {
+        let (start, count) = (*start, *count);
         let part = &rows[start..start + count];
         let made = seal_rows(&statements.1, part)?;
         let part_sealed = sealed[index].get_or_init(|| made);
@@ -1175,13 +1185,7 @@ async fn insert_rows<I: InsertRow>(
             push_row(row, part_sealed.get(offset), fill, &mut buffer);
             params.extend(buffer.drain(..).flatten());
         }
-        let statement = statements
-            .get(
-                transaction,
-                statements::insert(table, &run.set, count, false),
-            )
-            .await?;
-        let (statement, params) = jobs[index].get_or_init(|| (statement, params));
+        let params = jobs[index].get_or_init(|| params);
         in_flight.push_back(transaction.execute(statement, params));
         if in_flight.len() >= STATEMENTS_IN_FLIGHT {
             if let Some(count) = in_flight.next().await {
