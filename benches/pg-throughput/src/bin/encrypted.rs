@@ -257,51 +257,11 @@ where
         [false, true]
     };
     for sealed in order {
-        let table = if sealed {
-            <E::Table as Table>::TABLE.quoted_name()
-        } else {
-            <P::Table as Table>::TABLE.quoted_name()
-        };
         for (index, path) in PATHS.iter().enumerate() {
-            let sample = match (sealed, *path) {
-                (_, "select_all") => {
-                    control
-                        .batch_execute(&format!("VACUUM ANALYZE {table}"))
-                        .await?;
-                    if sealed {
-                        timed(backend, async {
-                            Ok(db.select_all::<E::Table>().await?.len())
-                        })
-                        .await?
-                    } else {
-                        timed(backend, async {
-                            Ok(db.select_all::<P::Table>().await?.len())
-                        })
-                        .await?
-                    }
-                }
-                (true, load) => {
-                    control.batch_execute(&format!("TRUNCATE {table}")).await?;
-                    timed(backend, async {
-                        Ok(if load == "insert_many" {
-                            db.insert_many(encrypted).await?
-                        } else {
-                            db.copy_in(encrypted).await?
-                        } as usize)
-                    })
-                    .await?
-                }
-                (false, load) => {
-                    control.batch_execute(&format!("TRUNCATE {table}")).await?;
-                    timed(backend, async {
-                        Ok(if load == "insert_many" {
-                            db.insert_many(plain).await?
-                        } else {
-                            db.copy_in(plain).await?
-                        } as usize)
-                    })
-                    .await?
-                }
+            let sample = if sealed {
+                measure_path(db, control, backend, encrypted, path).await?
+            } else {
+                measure_path(db, control, backend, plain, path).await?
             };
             let side = &mut samples[index];
             if sealed {
@@ -312,6 +272,40 @@ where
         }
     }
     Ok(())
+}
+
+/// One sample of `path` on the table of `rows`: a load into the emptied table, or a read of
+/// it (vacuumed first).
+async fn measure_path<R>(
+    db: &mut Db,
+    control: &Client,
+    backend: i32,
+    rows: &[R],
+    path: &str,
+) -> Result<Sample, Error>
+where
+    R: InsertRow,
+    <R::Table as Table>::Select: FromRow,
+{
+    let table = <R::Table as Table>::TABLE.quoted_name();
+    if path == "select_all" {
+        control
+            .batch_execute(&format!("VACUUM ANALYZE {table}"))
+            .await?;
+        return timed(backend, async {
+            Ok(db.select_all::<R::Table>().await?.len())
+        })
+        .await;
+    }
+    control.batch_execute(&format!("TRUNCATE {table}")).await?;
+    timed(backend, async {
+        Ok(if path == "insert_many" {
+            db.insert_many(rows).await?
+        } else {
+            db.copy_in(rows).await?
+        } as usize)
+    })
+    .await
 }
 
 /// The median of one figure of the samples.
