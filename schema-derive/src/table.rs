@@ -599,6 +599,7 @@ fn query_impls(table: &Table) -> TokenStream {
     let ident = table.ident;
     let (select, update) = (&table.select_ident, &table.update_ident);
     let query = quote!(#krate::query);
+    let seal_patch = seal_patch(table);
     let values = table.columns.iter().map(|c| {
         let field = c.ident;
         quote_spanned!(c.ty.span()=> #query::QueryValue::clone_value(&self.#field))
@@ -616,7 +617,7 @@ fn query_impls(table: &Table) -> TokenStream {
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
         if table.updatable(c) && c.is_encrypted() {
-            // Refused when bound: an update by filter cannot bind one ciphertext to each row.
+            // A placeholder the driver replaces with each row's sealed value (`seal_patch`).
             quote!(out.push(self.#field.as_ref().map(|_| &#krate::__private::UNSEALED as &'a dyn #query::QueryValue));)
         } else if table.updatable(c) {
             quote_spanned!(c.ty.span()=>
@@ -646,6 +647,8 @@ fn query_impls(table: &Table) -> TokenStream {
                 #(#changes)*
                 #(#index_changes)*
             }
+
+            #seal_patch
         }
     }
 }
@@ -1761,7 +1764,7 @@ fn seal_insert(table: &Table) -> TokenStream {
 }
 
 /// `fn seal_changes`: the sealed value of every encrypted column an `UpdateX` sets (`None`
-/// for those it leaves), bound to the row of `key`.
+/// for those it leaves), bound to the row of `key`: [`seal_patch`]'s, with the key's bytes.
 fn seal_update(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let ident = table.ident;
@@ -1777,6 +1780,30 @@ fn seal_update(table: &Table) -> TokenStream {
             quote!(key)
         }
     });
+    quote! {
+        fn seal_changes(
+            &self,
+            key: &<#ident as #krate::pg::KeyedTable>::Key,
+            keys: &#krate::crypto::Keys,
+        ) -> ::core::result::Result<
+            ::std::vec::Vec<::core::option::Option<::core::option::Option<::std::vec::Vec<u8>>>>,
+            #krate::crypto::CryptoError,
+        > {
+            #bind
+            <Self as #krate::query::PatchValues>::seal_patch(self, &__tenant, &__key, keys)
+        }
+    }
+}
+
+/// `fn seal_patch`: the sealed value of every encrypted column (then every blind index) an
+/// `UpdateX` sets (`None` for those it leaves), bound to a row given by its tenant's and key's
+/// bytes: what an update by key and an update by filter (row by row) both seal.
+fn seal_patch(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
+        return TokenStream::new();
+    }
     let sealed = table
         .columns
         .iter()
@@ -1788,7 +1815,7 @@ fn seal_update(table: &Table) -> TokenStream {
                 quote! {
                     match &self.#f {
                         ::core::option::Option::Some(value) => ::core::option::Option::Some(
-                            #krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, value)?,
+                            #krate::crypto::seal_field(keys, table, #i, tenant, row_key, value)?,
                         ),
                         ::core::option::Option::None => ::core::option::Option::None,
                     }
@@ -1803,7 +1830,7 @@ fn seal_update(table: &Table) -> TokenStream {
                 quote! {
                     match &self.#f {
                         ::core::option::Option::Some(value) => ::core::option::Option::Some(
-                            #krate::crypto::blind_field(keys, table, #i, &__tenant, value, #bits)?,
+                            #krate::crypto::blind_field(keys, table, #i, tenant, value, #bits)?,
                         ),
                         ::core::option::Option::None => ::core::option::Option::None,
                     }
@@ -1813,16 +1840,16 @@ fn seal_update(table: &Table) -> TokenStream {
             }
         }));
     quote! {
-        fn seal_changes(
+        fn seal_patch(
             &self,
-            key: &<#ident as #krate::pg::KeyedTable>::Key,
+            tenant: &[u8],
+            row_key: &[u8],
             keys: &#krate::crypto::Keys,
         ) -> ::core::result::Result<
             ::std::vec::Vec<::core::option::Option<::core::option::Option<::std::vec::Vec<u8>>>>,
             #krate::crypto::CryptoError,
         > {
             let table = <#ident as #krate::Table>::TABLE;
-            #bind
             ::core::result::Result::Ok(::std::vec![#(#sealed),*])
         }
     }
