@@ -86,12 +86,12 @@ mod tenant;
 
 pub use tenant::{tenant_transaction, TenantTransaction};
 
+#[cfg(feature = "encrypt")]
+pub use queries::update_where_encrypted;
 pub use queries::{
     count, delete_where, exists, fetch_all, fetch_columns, fetch_optional, fetch_stream,
     update_where, FromColumns,
 };
-#[cfg(feature = "encrypt")]
-pub use queries::update_where_encrypted;
 
 use ::sqlx::encode::IsNull;
 use ::sqlx::error::BoxDynError;

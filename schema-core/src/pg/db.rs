@@ -1564,7 +1564,11 @@ where
     let rows = client.query(&statement, &params).await?;
     let indexes = positions(table);
     rows.iter()
-        .map(|row| Ok(opening(&statements.1, || FromRow::from_row_at(row, &indexes))?))
+        .map(|row| {
+            Ok(opening(&statements.1, || {
+                FromRow::from_row_at(row, &indexes)
+            })?)
+        })
         .collect()
 }
 

@@ -525,7 +525,11 @@ pub(crate) fn update_by_keys<'q>(
     let mut w = Writer::new(String::new());
     w.params = plain;
     write_where(&mut w, table, filter, None)?;
-    let condition = w.sql.strip_prefix(" WHERE ").unwrap_or_default().to_string();
+    let condition = w
+        .sql
+        .strip_prefix(" WHERE ")
+        .unwrap_or_default()
+        .to_string();
     let mut n = w.params.len();
     let mut arrays = Vec::new();
     let mut names = Vec::new();

@@ -1,0 +1,331 @@
+//! The write paths of encrypted columns beyond inserts, against the real database: typed
+//! queries' updates (`update_where`) seal each row's values for that row through both drivers,
+//! in and out of a transaction; the stored columns hold no plaintext; the blind index follows;
+//! and a ciphertext moved to another row still does not open.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use common::TestDb;
+use schema_core::crypto::{
+    CryptoError, CryptoProblem, Keys, MemoryKeyStore, SecretKey, StaticKeyring, KEY_LEN,
+};
+use schema_core::pg::{Db, DecodeProblem, PgError};
+use schema_core::query::Update;
+use schema_core::Schema;
+use shared::schemas::db::{
+    InsertPatient, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
+    PROVIDER_SETTING,
+};
+use uuid::Uuid;
+
+const MASTER: [u8; KEY_LEN] = [0x3C; KEY_LEN];
+
+fn run<F: std::future::Future<Output = ()>>(future: F) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future);
+}
+
+/// A database with `providers` and `billing.patients`, and two providers.
+fn setup() -> (TestDb, Uuid, Uuid) {
+    let mut db = TestDb::new();
+    let ddl = Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
+        .table::<Provider>()
+        .table::<Patient>()
+        .with_names(db.names().clone())
+        .to_ddl()
+        .unwrap();
+    db.client().batch_execute(&ddl).unwrap();
+    let mut providers = Vec::new();
+    for n in 0..2 {
+        let row = db
+            .client()
+            .query_one(
+                "INSERT INTO providers (npi, first_name, last_name, email) \
+                 VALUES ($1, 'A', 'B', $2) RETURNING provider_id",
+                &[&format!("200000000{n}"), &format!("w{n}@example.org")],
+            )
+            .unwrap();
+        providers.push(row.get::<_, Uuid>(0));
+    }
+    (db, providers[0], providers[1])
+}
+
+fn keys() -> Arc<Keys> {
+    Arc::new(Keys::new(
+        StaticKeyring::new(SecretKey::from_bytes(MASTER)),
+        Arc::new(MemoryKeyStore::default()),
+    ))
+}
+
+fn patient(provider: Uuid, name: &str) -> InsertPatient {
+    let mut row = InsertPatient::new(
+        provider,
+        name.to_string(),
+        NaiveDate::from_ymd_opt(1975, 6, 7).unwrap(),
+        format!("MEMBER-{name}"),
+    );
+    row.address = Some(format!("{name}'s street 9"));
+    row
+}
+
+/// The problem of a read that failed to open an encrypted column.
+fn problem(error: PgError) -> CryptoProblem {
+    match error {
+        PgError::Decode(decode) => match decode.problem {
+            DecodeProblem::Invalid { source, .. } => source
+                .downcast_ref::<CryptoError>()
+                .unwrap()
+                .problem
+                .clone(),
+            other => panic!("not a decryption error: {other:?}"),
+        },
+        other => panic!("not a decode error: {other}"),
+    }
+}
+
+/// Every stored encrypted column (and blind index) of the table holds an envelope and none of
+/// `plain`'s bytes.
+fn assert_no_plaintext(test: &mut TestDb, plain: &[&str]) {
+    let rows = test
+        .client()
+        .query(
+            "SELECT name, date_of_birth, member_id, address, member_id_bidx FROM billing.patients",
+            &[],
+        )
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        for i in 0..5 {
+            let Some(stored) = row.get::<_, Option<Vec<u8>>>(i) else {
+                continue;
+            };
+            if i < 4 {
+                assert_eq!(&stored[..2], b"PE", "column {i} holds an envelope");
+            }
+            for text in plain {
+                let bytes = text.as_bytes();
+                assert!(
+                    !stored.windows(bytes.len()).any(|w| w == bytes),
+                    "column {i} holds {text:?}"
+                );
+            }
+        }
+    }
+}
+
+fn renamed() -> UpdatePatient {
+    UpdatePatient {
+        name: Some("Renamed Person".into()),
+        member_id: Some("MEMBER-RENAMED".into()),
+        address: Some(None),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn update_where_seals_each_rows_values_through_tokio_postgres() {
+    let (mut test, p1, p2) = setup();
+    let keys = keys();
+    let (kept, moved_from) = {
+        let mut out = (Uuid::nil(), Uuid::nil());
+        run(async {
+            let mut db = Db::connect(test.url())
+                .await
+                .unwrap()
+                .with_keys(keys.clone());
+            let rows: Vec<_> = (0..30)
+                .map(|i| patient(if i % 3 == 0 { p2 } else { p1 }, &format!("Person {i}")))
+                .collect();
+            db.insert_many(&rows).await.unwrap();
+            let patch = renamed();
+            // Outside a transaction: every row of the first provider, each sealed for itself.
+            let changed: Vec<SelectPatient> = db
+                .update_where(&Update::new(&patch).filter(Patient::provider_id.eq(p1)))
+                .await
+                .unwrap();
+            assert_eq!(changed.len(), 20);
+            for row in &changed {
+                assert_eq!(
+                    (
+                        row.provider_id,
+                        row.name.as_str(),
+                        row.member_id.as_str(),
+                        row.address.as_deref()
+                    ),
+                    (p1, "Renamed Person", "MEMBER-RENAMED", None)
+                );
+                // The date of birth, not in the patch, still opens as written.
+                assert_eq!(
+                    row.date_of_birth,
+                    NaiveDate::from_ymd_opt(1975, 6, 7).unwrap()
+                );
+            }
+            // Read back by key, and found by the new member id's blind index.
+            let one = db
+                .get::<Patient>(&(p1, changed[0].patient_id))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(one.name, "Renamed Person");
+            let found = db
+                .eq_blind(Patient::member_id, &p1, &"MEMBER-RENAMED".to_string())
+                .await
+                .unwrap();
+            assert_eq!(found.len(), 20);
+            assert!(db
+                .eq_blind(Patient::member_id, &p1, &"MEMBER-Person 1".to_string())
+                .await
+                .unwrap()
+                .is_empty());
+            // The other provider's rows are untouched.
+            let others = db
+                .eq_blind(Patient::member_id, &p2, &"MEMBER-Person 3".to_string())
+                .await
+                .unwrap();
+            assert_eq!(others.len(), 1);
+            assert_eq!(others[0].name, "Person 3");
+            // In a transaction: the rows are locked from the read of their keys to the end.
+            let tx = db.transaction().await.unwrap();
+            let patch = UpdatePatient {
+                name: Some("In Transaction".into()),
+                ..Default::default()
+            };
+            let changed = tx
+                .update_where(
+                    &Update::new(&patch).filter(Patient::patient_id.eq(others[0].patient_id)),
+                )
+                .await
+                .unwrap();
+            assert_eq!(changed.len(), 1);
+            assert_eq!(changed[0].name, "In Transaction");
+            assert_eq!(changed[0].member_id, "MEMBER-Person 3");
+            tx.commit().await.unwrap();
+            // A filter no row matches changes nothing and sends no update.
+            let none = db
+                .update_where(&Update::new(&patch).filter(Patient::patient_id.eq(Uuid::nil())))
+                .await
+                .unwrap();
+            assert!(none.is_empty());
+            // Without keys, nothing is sent.
+            let bare = Db::connect(test.url()).await.unwrap();
+            let refused = bare
+                .update_where(&Update::new(&patch).filter(Patient::provider_id.eq(p1)))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&refused, PgError::Crypto(e) if e.problem == CryptoProblem::NoKeys),
+                "{refused}"
+            );
+            out = (changed[0].patient_id, one.patient_id);
+        });
+        out
+    };
+    assert_no_plaintext(
+        &mut test,
+        &["Renamed", "RENAMED", "In Transaction", "Person"],
+    );
+    // A ciphertext an update sealed, copied by SQL to another row, does not open there.
+    test.client()
+        .execute(
+            "UPDATE billing.patients SET name = (SELECT name FROM billing.patients \
+             WHERE patient_id = $1) WHERE patient_id = $2",
+            &[&moved_from, &kept],
+        )
+        .unwrap();
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let error = db.get::<Patient>(&(p2, kept)).await.unwrap_err();
+        assert_eq!(problem(error), CryptoProblem::NotAuthentic);
+    });
+}
+
+#[test]
+fn sqlx_update_where_seals_each_rows_values_and_tokio_postgres_opens_them() {
+    let (mut test, p1, p2) = setup();
+    let keys = keys();
+    run(async {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(test.url())
+            .await
+            .unwrap();
+        let rows: Vec<_> = (0..12)
+            .map(|i| patient(if i % 2 == 0 { p1 } else { p2 }, &format!("Sqlx {i}")))
+            .collect();
+        schema_core::sqlx::insert_many_encrypted(&pool, &rows, &keys)
+            .await
+            .unwrap();
+        let patch = renamed();
+        // The plain update_where refuses a patch it cannot seal, before sending anything.
+        let refused = schema_core::sqlx::update_where(
+            &pool,
+            &Update::new(&patch).filter(Patient::provider_id.eq(p1)),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                schema_core::sqlx::SqlxError::Encode { column: "name", .. }
+            ),
+            "{refused}"
+        );
+        let changed = schema_core::sqlx::update_where_encrypted(
+            &pool,
+            &Update::new(&patch).filter(Patient::provider_id.eq(p1)),
+            &keys,
+        )
+        .await
+        .unwrap();
+        assert_eq!(changed.len(), 6);
+        assert!(changed
+            .iter()
+            .all(|r| r.name == "Renamed Person" && r.address.is_none()));
+        // In a transaction, with a composite filter on the key.
+        let mut tx = pool.begin().await.unwrap();
+        let patch = UpdatePatient {
+            address: Some(Some("New Street 5".into())),
+            ..Default::default()
+        };
+        let one = schema_core::sqlx::update_where_encrypted(
+            &mut *tx,
+            &Update::new(&patch)
+                .filter(Patient::provider_id.eq(p2))
+                .filter(Patient::patient_id.eq(rows[1].patient_id)),
+            &keys,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(
+            (one[0].name.as_str(), one[0].address.as_deref()),
+            ("Sqlx 1", Some("New Street 5"))
+        );
+        // What sqlx sealed, tokio-postgres opens, and the blind index follows the new value.
+        let db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let found = db
+            .eq_blind(Patient::member_id, &p1, &"MEMBER-RENAMED".to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 6);
+        let read = db
+            .get::<Patient>(&(p2, rows[1].patient_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.address.as_deref(), Some("New Street 5"));
+    });
+    assert_no_plaintext(&mut test, &["Renamed", "RENAMED", "New Street", "Sqlx"]);
+}
