@@ -20,6 +20,8 @@
 mod blind;
 pub mod envelope;
 mod keys;
+#[cfg(feature = "postgres")]
+mod pg_store;
 mod plaintext;
 #[cfg(feature = "postgres")]
 pub(crate) mod rotate;
@@ -44,6 +46,8 @@ pub use keys::{
     DataKeyId, KeyStore, MasterKeys, MemoryKeyStore, Purpose, SecretKey, StaticKeyring, WrappedKey,
     KEY_LEN,
 };
+#[cfg(feature = "postgres")]
+pub use pg_store::{KeyTable, PgKeyStore};
 pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError};
 #[cfg(feature = "postgres")]
 pub use rotate::{plaintext_rows, reencrypt, Reencryption, ReencryptionProgress};
