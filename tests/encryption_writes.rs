@@ -329,3 +329,96 @@ fn sqlx_update_where_seals_each_rows_values_and_tokio_postgres_opens_them() {
     });
     assert_no_plaintext(&mut test, &["Renamed", "RENAMED", "New Street", "Sqlx"]);
 }
+
+#[test]
+fn sqlx_update_by_key_seals_for_the_row_and_both_drivers_open_it() {
+    let (mut test, p1, p2) = setup();
+    let keys = keys();
+    let rows = [patient(p1, "Keyed One"), patient(p2, "Keyed Two")];
+    let ids = (rows[0].patient_id, rows[1].patient_id);
+    run(async {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(test.url())
+            .await
+            .unwrap();
+        schema_core::sqlx::insert_many_encrypted(&pool, &rows, &keys)
+            .await
+            .unwrap();
+        let patch = UpdatePatient {
+            name: Some("Keyed Renamed".into()),
+            member_id: Some("MEMBER-KEYED".into()),
+            ..Default::default()
+        };
+        // Without keys, nothing is sent.
+        let refused = schema_core::sqlx::update(&pool, &(p1, rows[0].patient_id), &patch).await;
+        assert!(
+            matches!(
+                refused,
+                Err(schema_core::sqlx::SqlxError::Encode { column: "name", .. })
+            ),
+            "{refused:?}"
+        );
+        let updated =
+            schema_core::sqlx::update_encrypted(&pool, &(p1, rows[0].patient_id), &patch, &keys)
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            (
+                updated.name.as_str(),
+                updated.member_id.as_str(),
+                updated.address.as_deref()
+            ),
+            (
+                "Keyed Renamed",
+                "MEMBER-KEYED",
+                Some("Keyed One's street 9")
+            )
+        );
+        // A key no row has: `None`; a patch that sets nothing reads the row.
+        let absent =
+            schema_core::sqlx::update_encrypted(&pool, &(p2, rows[0].patient_id), &patch, &keys)
+                .await
+                .unwrap();
+        assert!(absent.is_none());
+        let unchanged = schema_core::sqlx::update_encrypted(
+            &pool,
+            &(p2, rows[1].patient_id),
+            &UpdatePatient::default(),
+            &keys,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(unchanged.name, "Keyed Two");
+        // tokio-postgres opens what sqlx sealed, and finds it by the new blind index.
+        let db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let found = db
+            .eq_blind(Patient::member_id, &p1, &"MEMBER-KEYED".to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "Keyed Renamed");
+    });
+    assert_no_plaintext(&mut test, &["Keyed", "KEYED"]);
+    // The ciphertext sqlx sealed for the first row, copied by SQL to the second (another
+    // tenant's), does not open there.
+    test.client()
+        .batch_execute(&format!(
+            "UPDATE billing.patients SET member_id = (SELECT member_id FROM billing.patients \
+             WHERE patient_id = '{}') WHERE patient_id = '{}'",
+            ids.0, ids.1
+        ))
+        .unwrap();
+    run(async {
+        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let error = db.get::<Patient>(&(p2, ids.1)).await.unwrap_err();
+        assert_eq!(problem(error), CryptoProblem::NotAuthentic);
+        let first = db.get::<Patient>(&(p1, ids.0)).await.unwrap().unwrap();
+        assert_eq!(first.member_id, "MEMBER-KEYED");
+    });
+}

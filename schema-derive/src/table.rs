@@ -1771,15 +1771,7 @@ fn seal_update(table: &Table) -> TokenStream {
     if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
         return TokenStream::new();
     }
-    let several = table.primary_key().len() > 1;
-    let bind = binding(table, |_, i| {
-        if several {
-            let i = syn::Index::from(i);
-            quote!(&key.#i)
-        } else {
-            quote!(key)
-        }
-    });
+    let bind = bind_key(table);
     quote! {
         fn seal_changes(
             &self,
@@ -1956,18 +1948,8 @@ fn postgres_impls(table: &Table) -> TokenStream {
     );
     let (seal, seal_changes) = (seal_insert(table), seal_update(table));
 
-    let key_columns = table.primary_key();
     let keyed = if let Some(key_type) = key_type(table) {
-        let pushes: Vec<TokenStream> = if key_columns.len() == 1 {
-            vec![quote!(out.push(key);)]
-        } else {
-            (0..key_columns.len())
-                .map(|i| {
-                    let i = syn::Index::from(i);
-                    quote!(out.push(&key.#i);)
-                })
-                .collect()
-        };
+        let pushes = key_pushes(table);
         quote! {
             #[automatically_derived]
             impl #pg::KeyedTable for #ident {
@@ -2029,6 +2011,72 @@ fn postgres_impls(table: &Table) -> TokenStream {
     }
 }
 
+/// [`binding`]'s locals `__tenant` and `__key` from a `key` of the table's key type.
+fn bind_key(table: &Table) -> TokenStream {
+    let several = table.primary_key().len() > 1;
+    binding(table, |_, i| {
+        if several {
+            let i = syn::Index::from(i);
+            quote!(&key.#i)
+        } else {
+            quote!(key)
+        }
+    })
+}
+
+/// `out.push(..)` of each column of the key, a `key` of the table's key type (a tuple for a key
+/// of several columns).
+fn key_pushes(table: &Table) -> Vec<TokenStream> {
+    let count = table.primary_key().len();
+    if count == 1 {
+        vec![quote!(out.push(key);)]
+    } else {
+        (0..count)
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(out.push(&key.#i);)
+            })
+            .collect()
+    }
+}
+
+/// `impl schema_core::sqlx::KeyedTable`: the key's type, its values bound by sqlx, and (for a
+/// table with encrypted columns) the bytes its ciphertexts are bound to.
+fn sqlx_keyed(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let sqlx = quote!(#krate::sqlx);
+    let Some(key_type) = key_type(table) else {
+        return TokenStream::new();
+    };
+    let pushes = key_pushes(table);
+    let binding = if cfg!(feature = "encrypt") && table.columns.iter().any(|c| c.is_encrypted()) {
+        let bind = bind_key(table);
+        quote! {
+            fn key_binding(
+                key: &Self::Key,
+            ) -> (::std::vec::Vec<u8>, ::std::vec::Vec<u8>) {
+                #bind
+                (__tenant, __key)
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        #[automatically_derived]
+        impl #sqlx::KeyedTable for #ident {
+            type Key = #key_type;
+
+            fn push_key<'a>(key: &'a Self::Key, out: &mut ::std::vec::Vec<#sqlx::Param<'a>>) {
+                #(#pushes)*
+            }
+
+            #binding
+        }
+    }
+}
+
 /// `sqlx::FromRow` for the Select type and the insert binding, for schema-core's `sqlx` module:
 /// one call per column, the work done in schema-core.
 fn sqlx_impls(table: &Table) -> TokenStream {
@@ -2051,6 +2099,7 @@ fn sqlx_impls(table: &Table) -> TokenStream {
         },
     );
     let seal = seal_insert(table);
+    let keyed = sqlx_keyed(table);
     // Named only where a column reads it, so that no table draws an unused-variable warning.
     let bind_nulls = if table
         .columns
@@ -2086,6 +2135,8 @@ fn sqlx_impls(table: &Table) -> TokenStream {
                 #decoded
             }
         }
+
+        #keyed
     }
 }
 
