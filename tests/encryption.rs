@@ -13,6 +13,7 @@ use schema_core::crypto::{
     CryptoError, CryptoProblem, KeyStore, Keys, MemoryKeyStore, SecretKey, StaticKeyring, KEY_LEN,
 };
 use schema_core::pg::{ConstraintKind, Db, DecodeProblem, PgError};
+use schema_core::query::Update;
 use schema_core::Schema;
 use shared::schemas::db::{
     InsertPatient, InsertProvider, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
@@ -923,6 +924,25 @@ fn vault_item(provider: Uuid, n: i64) -> InsertVaultItem {
     }
 }
 
+/// A patch setting every field to `vault_item(provider, n)`'s values.
+fn every_field(provider: Uuid, n: i64) -> UpdateVaultItem {
+    let item = vault_item(provider, n);
+    UpdateVaultItem {
+        small: Some(item.small),
+        int: Some(item.int),
+        big: Some(item.big),
+        float: Some(item.float),
+        flag: Some(item.flag),
+        bytes: Some(item.bytes),
+        reference: Some(item.reference),
+        at: Some(item.at),
+        local: Some(item.local),
+        document: Some(item.document),
+        amount: Some(item.amount),
+        note: Some(item.note),
+    }
+}
+
 #[test]
 fn every_supported_type_round_trips_through_both_drivers_and_every_write_path() {
     let (mut test, p1, _) = setup();
@@ -975,12 +995,28 @@ fn every_supported_type_round_trips_through_both_drivers_and_every_write_path() 
         )
         .await
         .unwrap();
+        // Typed queries' updates through both drivers, and sqlx's update by key, set every
+        // type: rows 1, 2 and 3 take the values of items 101, 102 and 103.
+        let patches: Vec<UpdateVaultItem> = (101..104).map(|n| every_field(p1, n)).collect();
+        let by_item =
+            |n: usize| Update::new(&patches[n - 1]).filter(VaultItem::item_id.eq(rows[n].item_id));
+        assert_eq!(db.update_where(&by_item(1)).await.unwrap().len(), 1);
+        let sqlx_changed = schema_core::sqlx::update_where_encrypted(&pool, &by_item(2), &keys)
+            .await
+            .unwrap();
+        assert_eq!(sqlx_changed[0].big, 9_000_000_000_102);
+        schema_core::sqlx::update_encrypted(&pool, &(p1, rows[3].item_id), &patches[2], &keys)
+            .await
+            .unwrap()
+            .unwrap();
         for (n, row) in rows.iter().enumerate() {
             let read = db
                 .get::<VaultItem>(&(p1, row.item_id))
                 .await
                 .unwrap()
                 .unwrap();
+            let updated = (1..4).contains(&n).then(|| vault_item(p1, 100 + n as i64));
+            let row = updated.as_ref().unwrap_or(row);
             let (small, document, note) = if n == 0 {
                 (changed.small, changed.document.clone(), None)
             } else {
