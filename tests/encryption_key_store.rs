@@ -91,6 +91,15 @@ fn problem(error: PgError) -> CryptoProblem {
     }
 }
 
+/// The id of a row of a key table read as `tenant, purpose, version, ...`.
+fn key_id(row: &postgres::Row) -> schema_core::crypto::DataKeyId {
+    schema_core::crypto::DataKeyId {
+        tenant: row.get(0),
+        purpose: Purpose::from_name(row.get(1)).unwrap(),
+        version: row.get::<_, i32>(2) as u32,
+    }
+}
+
 /// The key table's rows: `(tenant, purpose, version, master_version)`.
 fn stored_keys(test: &mut TestDb) -> Vec<(Vec<u8>, String, i32, i32)> {
     test.client()
@@ -270,15 +279,7 @@ fn the_key_table_holds_only_wrapped_keys_and_takes_a_name_of_ones_own() {
     assert_eq!(rows.len(), 2);
     let master = master_1();
     for row in rows {
-        let id = schema_core::crypto::DataKeyId {
-            tenant: row.get(0),
-            purpose: if row.get::<_, &str>(1) == "fields" {
-                Purpose::Fields
-            } else {
-                Purpose::BlindIndex
-            },
-            version: row.get::<_, i32>(2) as u32,
-        };
+        let id = key_id(&row);
         let wrapped: Vec<u8> = row.get(4);
         // It unwraps with the master key and its own id, and the stored bytes are not the key.
         let key = master
@@ -304,4 +305,51 @@ fn the_key_table_holds_only_wrapped_keys_and_takes_a_name_of_ones_own() {
             "{error}"
         );
     });
+}
+
+#[test]
+fn a_dump_holds_the_wrapped_keys_and_no_data_key() {
+    let (mut test, p1, p2) = setup();
+    run(async {
+        let keys = start(&test, master_1()).await;
+        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        for provider in [p1, p2] {
+            db.insert(&patient(provider, "Dumped")).await.unwrap();
+        }
+    });
+    let output = std::process::Command::new("pg_dump")
+        .args(["--data-only", "--format=plain", test.url()])
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dump = String::from_utf8_lossy(&output.stdout).to_lowercase();
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(!dump.contains(&hex(&MASTER_1)));
+    let rows = test
+        .client()
+        .query(
+            "SELECT tenant, purpose, version, master_version, wrapped FROM schema_core.data_keys",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    let master = master_1();
+    for row in rows {
+        let wrapped: Vec<u8> = row.get(4);
+        // The wrapped key is in the dump (that is how a restored database opens its rows)...
+        assert!(dump.contains(&hex(&wrapped)));
+        let id = key_id(&row);
+        let key = master
+            .unwrap(row.get::<_, i32>(3) as u32, &id.context(), &wrapped)
+            .unwrap();
+        // ...the data key, or any 8-byte piece of it, is not, in hex or raw.
+        for piece in key.expose_secret().chunks(8) {
+            assert!(!dump.contains(&hex(piece)));
+            assert!(!output.stdout.windows(8).any(|w| w == piece));
+        }
+    }
 }

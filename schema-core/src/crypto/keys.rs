@@ -69,6 +69,13 @@ impl Purpose {
             Purpose::BlindIndex => "blind_index",
         }
     }
+
+    /// The purpose whose [`as_str`](Self::as_str) is `name`, if any.
+    pub fn from_name(name: &str) -> Option<Purpose> {
+        [Purpose::Fields, Purpose::BlindIndex]
+            .into_iter()
+            .find(|p| p.as_str() == name)
+    }
 }
 
 /// Which data key: a tenant's (by the tenant column's value, encoded), for a purpose, at a

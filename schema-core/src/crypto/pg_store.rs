@@ -236,14 +236,6 @@ fn failed(error: PgError) -> CryptoProblem {
     CryptoProblem::Provider(format!("key store: {error}"))
 }
 
-fn purpose_of(name: &str) -> Purpose {
-    if name == Purpose::BlindIndex.as_str() {
-        Purpose::BlindIndex
-    } else {
-        Purpose::Fields
-    }
-}
-
 fn version(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
@@ -350,18 +342,18 @@ impl KeyStore for PgKeyStore {
         );
         self.call(move |client| {
             Box::pin(async move {
-                client
-                    .query(&sql, &[])
-                    .await?
-                    .iter()
-                    .map(|row| {
-                        Ok(DataKeyId {
+                let mut ids = Vec::new();
+                for row in client.query(&sql, &[]).await? {
+                    // The table's CHECK admits only the purposes there are.
+                    if let Some(purpose) = Purpose::from_name(row.try_get(1)?) {
+                        ids.push(DataKeyId {
                             tenant: row.try_get(0)?,
-                            purpose: purpose_of(row.try_get(1)?),
+                            purpose,
                             version: row.try_get::<_, i32>(2)?.max(0) as u32,
-                        })
-                    })
-                    .collect()
+                        });
+                    }
+                }
+                Ok(ids)
             })
         })
     }
