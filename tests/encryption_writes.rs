@@ -422,3 +422,79 @@ fn sqlx_update_by_key_seals_for_the_row_and_both_drivers_open_it() {
         assert_eq!(first.member_id, "MEMBER-KEYED");
     });
 }
+
+#[test]
+fn a_physicians_tenant_transaction_seals_its_update_where_on_both_drivers() {
+    use shared::schemas::db::{physician_scope, provider_transaction};
+    let mut test = TestDb::with_schema();
+    let (providers, _) = test.add_providers_with_tickets(2, 0);
+    let (a, b) = (providers[0], providers[1]);
+    let (physician_url, _) = test.application_logins();
+    let names = test.names().clone();
+    let keys = keys();
+    run(async {
+        let mut owner = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let rows: Vec<_> = (0..8)
+            .map(|i| patient(if i % 2 == 0 { a } else { b }, &format!("Scoped {i}")))
+            .collect();
+        owner.insert_many(&rows).await.unwrap();
+        // tokio-postgres: every row the filter keeps is the tenant's own, sealed for itself.
+        let mut physician = Db::connect(&physician_url)
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let tx = provider_transaction(&mut physician, &names, a)
+            .await
+            .unwrap();
+        let patch = UpdatePatient {
+            name: Some("Scoped Renamed".into()),
+            ..Default::default()
+        };
+        let changed = tx
+            .update_where(&Update::new(&patch).all_rows())
+            .await
+            .unwrap();
+        assert_eq!(changed.len(), 4);
+        assert!(changed.iter().all(|r| r.provider_id == a));
+        tx.commit().await.unwrap();
+        // sqlx: the other provider's transaction, by a filter.
+        let pool = sqlx::PgPool::connect(&physician_url).await.unwrap();
+        let mut tx = schema_core::sqlx::tenant_transaction(&pool, &physician_scope(&names), b)
+            .await
+            .unwrap();
+        let patch = UpdatePatient {
+            member_id: Some("MEMBER-SCOPED".into()),
+            ..Default::default()
+        };
+        let changed = tx
+            .update_where_encrypted(
+                &Update::new(&patch).filter(Patient::patient_id.eq(rows[1].patient_id)),
+                &keys,
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].name, "Scoped 1");
+        // The first provider's row, asked for by its key in the second's transaction: none.
+        let none = tx
+            .update_where_encrypted(
+                &Update::new(&patch).filter(Patient::patient_id.eq(rows[0].patient_id)),
+                &keys,
+            )
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        tx.commit().await.unwrap();
+        pool.close().await;
+        let all = owner.select_all::<Patient>().await.unwrap();
+        let renamed = all.iter().filter(|r| r.name == "Scoped Renamed").count();
+        let scoped = all
+            .iter()
+            .filter(|r| r.member_id == "MEMBER-SCOPED")
+            .count();
+        assert_eq!((renamed, scoped), (4, 1));
+    });
+}
