@@ -1,29 +1,6 @@
 //! Wrapped data keys kept in a table of the application's database (feature `postgres`), beside
 //! the data they open, as CipherSweet and Rails keep theirs: a process that restarts reads them
 //! back, and deleting a tenant's rows there shreds its data.
-//!
-//! # Why a connection of its own
-//!
-//! [`Keys`](super::Keys) asks its [`KeyStore`] synchronously: sealing and opening run inside
-//! the drivers' encoding and decoding (a row type's `seal`, its `from_row`), which are not
-//! `async`, exactly as a KMS behind [`MasterKeys`](super::MasterKeys) is asked synchronously.
-//! [`PgKeyStore`] therefore runs its statements on a connection of its own, driven by a
-//! runtime on a thread of its own: a call sends its statement there and waits for the answer.
-//! Nothing it waits for needs the caller's runtime, so it cannot deadlock a current-thread
-//! runtime, and no statement of the store ever runs inside the caller's transaction or under
-//! its scoped role (a physician's role needs no grant on the key table).
-//!
-//! The store is asked only when [`Keys`](super::Keys)' cache misses: a tenant's newest version
-//! and its wrapped key once per purpose, again after the cache's
-//! [`max_age`](super::CacheLimits::max_age) or `max_uses`; a new tenant's first key; a
-//! rotation, a rewrap, a shred. Such a miss holds the calling thread for one round trip to the
-//! database, as a KMS call does; everything else is answered from memory.
-//!
-//! A key written here is committed at once, whatever becomes of the write that needed it: a
-//! rolled-back insert leaves an unused key (harmless), and two processes making a tenant's
-//! first key at once keep whichever was stored first (the other reads it back). A shred is
-//! committed at once too; another process still holds the tenant's unwrapped keys in its
-//! cache until they expire (at most [`max_age`](super::CacheLimits::max_age)).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -104,7 +81,7 @@ impl KeyTable {
 type Job = Box<dyn for<'c> FnOnce(&'c Client) -> Pin<Box<dyn Future<Output = ()> + 'c>> + Send>;
 
 /// Wrapped data keys in a table of the database ([`KeyTable`]), read and written on a
-/// connection of the store's own (see the [module](self) for why, and what a call costs).
+/// connection of the store's own.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -121,6 +98,29 @@ type Job = Box<dyn for<'c> FnOnce(&'c Client) -> Pin<Box<dyn Future<Output = ()>
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Why a connection of its own
+///
+/// [`Keys`](super::Keys) asks its [`KeyStore`] synchronously: sealing and opening run inside
+/// the drivers' encoding and decoding (a row type's `seal`, its `from_row`), which are not
+/// `async`, exactly as a KMS behind [`MasterKeys`](super::MasterKeys) is asked synchronously.
+/// [`PgKeyStore`] therefore runs its statements on a connection of its own, driven by a
+/// runtime on a thread of its own: a call sends its statement there and waits for the answer.
+/// Nothing it waits for needs the caller's runtime, so it cannot deadlock a current-thread
+/// runtime, and no statement of the store ever runs inside the caller's transaction or under
+/// its scoped role (a physician's role needs no grant on the key table).
+///
+/// The store is asked only when [`Keys`](super::Keys)' cache misses: a tenant's newest version
+/// and its wrapped key once per purpose, again after the cache's
+/// [`max_age`](super::CacheLimits::max_age) or `max_uses`; a new tenant's first key; a
+/// rotation, a rewrap, a shred. Such a miss holds the calling thread for one round trip to the
+/// database, as a KMS call does; everything else is answered from memory.
+///
+/// A key written here is committed at once, whatever becomes of the write that needed it: a
+/// rolled-back insert leaves an unused key (harmless), and two processes making a tenant's
+/// first key at once keep whichever was stored first (the other reads it back). A shred is
+/// committed at once too; another process still holds the tenant's unwrapped keys in its
+/// cache until they expire (at most [`max_age`](super::CacheLimits::max_age)).
 pub struct PgKeyStore {
     jobs: mpsc::Sender<Job>,
     table: String,
