@@ -8,89 +8,16 @@ mod common;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use common::patients::{keys, patient, problem, run, setup, MASTER};
 use common::TestDb;
-use schema_core::crypto::{
-    CryptoError, CryptoProblem, KeyStore, Keys, MemoryKeyStore, SecretKey, StaticKeyring, KEY_LEN,
-};
-use schema_core::pg::{ConstraintKind, Db, DecodeProblem, PgError};
+use schema_core::crypto::{CryptoProblem, KeyStore, MemoryKeyStore, SecretKey, StaticKeyring};
+use schema_core::pg::{ConstraintKind, Db, PgError};
 use schema_core::query::Update;
 use schema_core::Schema;
 use shared::schemas::db::{
-    InsertPatient, InsertProvider, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
-    PROVIDER_SETTING,
+    Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE, PROVIDER_SETTING,
 };
 use uuid::Uuid;
-
-const MASTER: [u8; KEY_LEN] = [0x5A; KEY_LEN];
-
-fn run<F: std::future::Future<Output = ()>>(future: F) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future);
-}
-
-/// A database with `providers` and `billing.patients`, and two providers.
-fn setup() -> (TestDb, Uuid, Uuid) {
-    let mut db = TestDb::new();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<Patient>()
-        .with_names(db.names().clone())
-        .to_ddl()
-        .unwrap();
-    db.client().batch_execute(&ddl).unwrap();
-    let mut providers = Vec::new();
-    for n in 0..2 {
-        let row = db
-            .client()
-            .query_one(
-                "INSERT INTO providers (npi, first_name, last_name, email) \
-                 VALUES ($1, 'A', 'B', $2) RETURNING provider_id",
-                &[&format!("100000000{n}"), &format!("p{n}@example.org")],
-            )
-            .unwrap();
-        providers.push(row.get::<_, Uuid>(0));
-    }
-    let _ = InsertProvider::new; // the providers above are written by SQL
-    (db, providers[0], providers[1])
-}
-
-fn keys(store: Arc<MemoryKeyStore>) -> Arc<Keys> {
-    Arc::new(Keys::new(
-        StaticKeyring::new(SecretKey::from_bytes(MASTER)),
-        store,
-    ))
-}
-
-fn patient(provider: Uuid, name: &str) -> InsertPatient {
-    let mut row = InsertPatient::new(
-        provider,
-        name.to_string(),
-        NaiveDate::from_ymd_opt(1980, 2, 3).unwrap(),
-        format!("MEMBER-{name}"),
-    );
-    row.address = Some(format!("{name}'s street 1"));
-    row
-}
-
-/// The problem of a read that failed to open an encrypted column.
-fn problem(error: PgError) -> CryptoProblem {
-    match error {
-        PgError::Decode(decode) => match decode.problem {
-            DecodeProblem::Invalid { source, .. } => source
-                .downcast_ref::<CryptoError>()
-                .unwrap()
-                .problem
-                .clone(),
-            other => panic!("not a decryption error: {other:?}"),
-        },
-        other => panic!("not a decode error: {other}"),
-    }
-}
 
 #[test]
 fn every_write_path_seals_and_every_read_opens() {

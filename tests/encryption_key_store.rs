@@ -7,63 +7,17 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use common::patients::{patient, problem, run, setup, MASTER};
 use common::TestDb;
 use schema_core::crypto::{
-    CryptoError, CryptoProblem, Envelope, KeyTable, Keys, MasterKeys, PgKeyStore, Purpose,
-    SecretKey, StaticKeyring, KEY_LEN,
+    CryptoProblem, Envelope, KeyTable, Keys, MasterKeys, PgKeyStore, Purpose, SecretKey,
+    StaticKeyring, KEY_LEN,
 };
-use schema_core::pg::{Db, DecodeProblem, PgError};
-use schema_core::Schema;
-use shared::schemas::db::{InsertPatient, Patient, Provider, PHYSICIAN_ROLE, PROVIDER_SETTING};
+use schema_core::pg::Db;
+use shared::schemas::db::Patient;
 use uuid::Uuid;
 
-const MASTER_1: [u8; KEY_LEN] = [0x11; KEY_LEN];
 const MASTER_2: [u8; KEY_LEN] = [0x22; KEY_LEN];
-
-fn run<F: std::future::Future<Output = ()>>(future: F) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future);
-}
-
-/// A database with `providers` and `billing.patients`, and two providers.
-fn setup() -> (TestDb, Uuid, Uuid) {
-    let mut db = TestDb::new();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<Patient>()
-        .with_names(db.names().clone())
-        .to_ddl()
-        .unwrap();
-    db.client().batch_execute(&ddl).unwrap();
-    let mut providers = Vec::new();
-    for n in 0..2 {
-        let row = db
-            .client()
-            .query_one(
-                "INSERT INTO providers (npi, first_name, last_name, email) \
-                 VALUES ($1, 'A', 'B', $2) RETURNING provider_id",
-                &[&format!("300000000{n}"), &format!("k{n}@example.org")],
-            )
-            .unwrap();
-        providers.push(row.get::<_, Uuid>(0));
-    }
-    (db, providers[0], providers[1])
-}
-
-fn patient(provider: Uuid, name: &str) -> InsertPatient {
-    InsertPatient::new(
-        provider,
-        name.to_string(),
-        NaiveDate::from_ymd_opt(1990, 1, 2).unwrap(),
-        format!("MEMBER-{name}"),
-    )
-}
 
 /// Keys as a process builds them at start-up: the master keys from its secret store, the
 /// wrapped data keys from the database.
@@ -72,23 +26,9 @@ async fn start(test: &TestDb, master: StaticKeyring) -> Arc<Keys> {
     Arc::new(Keys::new(master, Arc::new(store)))
 }
 
+/// The master key of `common::patients::keys`, version 1.
 fn master_1() -> StaticKeyring {
-    StaticKeyring::new(SecretKey::from_bytes(MASTER_1))
-}
-
-/// The problem of a read that failed to open an encrypted column.
-fn problem(error: PgError) -> CryptoProblem {
-    match error {
-        PgError::Decode(decode) => match decode.problem {
-            DecodeProblem::Invalid { source, .. } => source
-                .downcast_ref::<CryptoError>()
-                .unwrap()
-                .problem
-                .clone(),
-            other => panic!("not a decryption error: {other:?}"),
-        },
-        other => panic!("not a decode error: {other}"),
-    }
+    StaticKeyring::new(SecretKey::from_bytes(MASTER))
 }
 
 /// The id of a row of a key table read as `tenant, purpose, version, ...`.
@@ -328,7 +268,7 @@ fn a_dump_holds_the_wrapped_keys_and_no_data_key() {
     );
     let dump = String::from_utf8_lossy(&output.stdout).to_lowercase();
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    assert!(!dump.contains(&hex(&MASTER_1)));
+    assert!(!dump.contains(&hex(&MASTER)));
     let rows = test
         .client()
         .query(
@@ -357,7 +297,7 @@ fn a_dump_holds_the_wrapped_keys_and_no_data_key() {
 #[test]
 fn the_command_line_reencrypts_with_the_applications_keys_read_back_from_the_database() {
     let (test, p1, p2) = setup();
-    let master = "5a".repeat(KEY_LEN);
+    let master: String = MASTER.iter().map(|b| format!("{b:02x}")).collect();
     run(async {
         let keys = shared::keys::app_keys(&master, test.url()).await.unwrap();
         let mut db = Db::connect(test.url())

@@ -8,87 +8,17 @@ mod common;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use common::patients::{patient, problem, run, setup};
 use common::TestDb;
-use schema_core::crypto::{
-    CryptoError, CryptoProblem, Keys, MemoryKeyStore, SecretKey, StaticKeyring, KEY_LEN,
-};
-use schema_core::pg::{Db, DecodeProblem, PgError};
+use schema_core::crypto::{CryptoProblem, Keys, MemoryKeyStore};
+use schema_core::pg::{Db, PgError};
 use schema_core::query::Update;
-use schema_core::Schema;
-use shared::schemas::db::{
-    InsertPatient, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
-    PROVIDER_SETTING,
-};
+use shared::schemas::db::{Patient, SelectPatient, UpdatePatient};
 use uuid::Uuid;
 
-const MASTER: [u8; KEY_LEN] = [0x3C; KEY_LEN];
-
-fn run<F: std::future::Future<Output = ()>>(future: F) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future);
-}
-
-/// A database with `providers` and `billing.patients`, and two providers.
-fn setup() -> (TestDb, Uuid, Uuid) {
-    let mut db = TestDb::new();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<Patient>()
-        .with_names(db.names().clone())
-        .to_ddl()
-        .unwrap();
-    db.client().batch_execute(&ddl).unwrap();
-    let mut providers = Vec::new();
-    for n in 0..2 {
-        let row = db
-            .client()
-            .query_one(
-                "INSERT INTO providers (npi, first_name, last_name, email) \
-                 VALUES ($1, 'A', 'B', $2) RETURNING provider_id",
-                &[&format!("200000000{n}"), &format!("w{n}@example.org")],
-            )
-            .unwrap();
-        providers.push(row.get::<_, Uuid>(0));
-    }
-    (db, providers[0], providers[1])
-}
-
+/// Keys over a store in memory.
 fn keys() -> Arc<Keys> {
-    Arc::new(Keys::new(
-        StaticKeyring::new(SecretKey::from_bytes(MASTER)),
-        Arc::new(MemoryKeyStore::default()),
-    ))
-}
-
-fn patient(provider: Uuid, name: &str) -> InsertPatient {
-    let mut row = InsertPatient::new(
-        provider,
-        name.to_string(),
-        NaiveDate::from_ymd_opt(1975, 6, 7).unwrap(),
-        format!("MEMBER-{name}"),
-    );
-    row.address = Some(format!("{name}'s street 9"));
-    row
-}
-
-/// The problem of a read that failed to open an encrypted column.
-fn problem(error: PgError) -> CryptoProblem {
-    match error {
-        PgError::Decode(decode) => match decode.problem {
-            DecodeProblem::Invalid { source, .. } => source
-                .downcast_ref::<CryptoError>()
-                .unwrap()
-                .problem
-                .clone(),
-            other => panic!("not a decryption error: {other:?}"),
-        },
-        other => panic!("not a decode error: {other}"),
-    }
+    common::patients::keys(Arc::new(MemoryKeyStore::default()))
 }
 
 /// Every stored encrypted column (and blind index) of the table holds an envelope and none of
@@ -165,7 +95,7 @@ fn update_where_seals_each_rows_values_through_tokio_postgres() {
                 // The date of birth, not in the patch, still opens as written.
                 assert_eq!(
                     row.date_of_birth,
-                    NaiveDate::from_ymd_opt(1975, 6, 7).unwrap()
+                    NaiveDate::from_ymd_opt(1980, 2, 3).unwrap()
                 );
             }
             // Read back by key, and found by the new member id's blind index.
@@ -373,7 +303,7 @@ fn sqlx_update_by_key_seals_for_the_row_and_both_drivers_open_it() {
             (
                 "Keyed Renamed",
                 "MEMBER-KEYED",
-                Some("Keyed One's street 9")
+                Some("Keyed One's street 1")
             )
         );
         // A key no row has: `None`; a patch that sets nothing reads the row.
