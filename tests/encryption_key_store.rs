@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::patients::{patient, problem, run, setup, MASTER};
+use common::patients::{hex, patient, problem, run, setup, Dump, MASTER};
 use common::TestDb;
 use schema_core::crypto::{
     CryptoProblem, Envelope, KeyTable, Keys, MasterKeys, PgKeyStore, Purpose, SecretKey,
@@ -31,13 +31,30 @@ fn master_1() -> StaticKeyring {
     StaticKeyring::new(SecretKey::from_bytes(MASTER))
 }
 
-/// The id of a row of a key table read as `tenant, purpose, version, ...`.
-fn key_id(row: &postgres::Row) -> schema_core::crypto::DataKeyId {
-    schema_core::crypto::DataKeyId {
-        tenant: row.get(0),
-        purpose: Purpose::from_name(row.get(1)).unwrap(),
-        version: row.get::<_, i32>(2) as u32,
-    }
+/// Every wrapped key of the key table `table`, with the data key it unwraps to with master
+/// key 1 and its own id (tenant, purpose, version): a wrapped key moved to another id would not.
+fn stored_wrapped(test: &mut TestDb, table: &str) -> Vec<(Vec<u8>, SecretKey)> {
+    let master = master_1();
+    test.client()
+        .query(
+            &format!("SELECT tenant, purpose, version, master_version, wrapped FROM {table}"),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let id = schema_core::crypto::DataKeyId {
+                tenant: row.get(0),
+                purpose: Purpose::from_name(row.get(1)).unwrap(),
+                version: row.get::<_, i32>(2) as u32,
+            };
+            let wrapped: Vec<u8> = row.get(4);
+            let key = master
+                .unwrap(row.get::<_, i32>(3) as u32, &id.context(), &wrapped)
+                .unwrap();
+            (wrapped, key)
+        })
+        .collect()
 }
 
 /// The key table's rows: `(tenant, purpose, version, master_version)`.
@@ -209,22 +226,10 @@ fn the_key_table_holds_only_wrapped_keys_and_takes_a_name_of_ones_own() {
         let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
         db.insert(&patient(p1, "Named Table")).await.unwrap();
     });
-    let rows = test
-        .client()
-        .query(
-            "SELECT tenant, purpose, version, master_version, wrapped FROM vault.tenant_keys",
-            &[],
-        )
-        .unwrap();
+    let rows = stored_wrapped(&mut test, "vault.tenant_keys");
     assert_eq!(rows.len(), 2);
-    let master = master_1();
-    for row in rows {
-        let id = key_id(&row);
-        let wrapped: Vec<u8> = row.get(4);
-        // It unwraps with the master key and its own id, and the stored bytes are not the key.
-        let key = master
-            .unwrap(row.get::<_, i32>(3) as u32, &id.context(), &wrapped)
-            .unwrap();
+    for (wrapped, key) in rows {
+        // The stored bytes are not the key, nor hold any 8-byte piece of it.
         for piece in key.expose_secret().chunks(8) {
             assert!(!wrapped.windows(8).any(|w| w == piece));
         }
@@ -257,47 +262,22 @@ fn a_dump_holds_the_wrapped_keys_and_no_data_key() {
             db.insert(&patient(provider, "Dumped")).await.unwrap();
         }
     });
-    let output = std::process::Command::new("pg_dump")
-        .args(["--data-only", "--format=plain", test.url()])
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let dump = String::from_utf8_lossy(&output.stdout).to_lowercase();
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    assert!(!dump.contains(&hex(&MASTER)));
-    let rows = test
-        .client()
-        .query(
-            "SELECT tenant, purpose, version, master_version, wrapped FROM schema_core.data_keys",
-            &[],
-        )
-        .unwrap();
+    let dump = Dump::of(test.url());
+    assert!(!dump.text.contains(&hex(&MASTER)));
+    let rows = stored_wrapped(&mut test, "schema_core.data_keys");
     assert_eq!(rows.len(), 4);
-    let master = master_1();
-    for row in rows {
-        let wrapped: Vec<u8> = row.get(4);
-        // The wrapped key is in the dump (that is how a restored database opens its rows)...
-        assert!(dump.contains(&hex(&wrapped)));
-        let id = key_id(&row);
-        let key = master
-            .unwrap(row.get::<_, i32>(3) as u32, &id.context(), &wrapped)
-            .unwrap();
-        // ...the data key, or any 8-byte piece of it, is not, in hex or raw.
-        for piece in key.expose_secret().chunks(8) {
-            assert!(!dump.contains(&hex(piece)));
-            assert!(!output.stdout.windows(8).any(|w| w == piece));
-        }
+    for (wrapped, key) in rows {
+        // The wrapped key is in the dump (that is how a restored database opens its rows);
+        // the data key, or any 8-byte piece of it, is not, in hex or raw.
+        assert!(dump.text.contains(&hex(&wrapped)));
+        dump.assert_holds_no(&key);
     }
 }
 
 #[test]
 fn the_command_line_reencrypts_with_the_applications_keys_read_back_from_the_database() {
     let (test, p1, p2) = setup();
-    let master: String = MASTER.iter().map(|b| format!("{b:02x}")).collect();
+    let master = hex(&MASTER);
     run(async {
         let keys = shared::keys::app_keys(&master, test.url()).await.unwrap();
         let mut db = Db::connect(test.url())

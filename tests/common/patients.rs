@@ -90,3 +90,43 @@ pub fn problem(error: PgError) -> CryptoProblem {
         other => panic!("not a decode error: {other}"),
     }
 }
+
+/// Lowercase hexadecimal digits of `bytes`, as a dump writes a `bytea`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A `pg_dump --data-only` of a test's database: its bytes, and its text in lowercase.
+pub struct Dump {
+    /// What `pg_dump` wrote.
+    pub bytes: Vec<u8>,
+    /// The same, as text in lowercase.
+    pub text: String,
+}
+
+impl Dump {
+    /// Dumps the data of the database at `url`.
+    pub fn of(url: &str) -> Dump {
+        let output = std::process::Command::new("pg_dump")
+            .args(["--data-only", "--format=plain", url])
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Dump {
+            text: String::from_utf8_lossy(&output.stdout).to_lowercase(),
+            bytes: output.stdout,
+        }
+    }
+
+    /// Asserts that neither `key` nor any 8-byte piece of it is in the dump, in hex or raw.
+    pub fn assert_holds_no(&self, key: &SecretKey) {
+        for piece in key.expose_secret().chunks(8) {
+            assert!(!self.text.contains(&hex(piece)));
+            assert!(!self.bytes.windows(8).any(|w| w == piece));
+        }
+    }
+}

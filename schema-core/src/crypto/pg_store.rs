@@ -240,6 +240,28 @@ fn version(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
+/// Runs `sql`, an insert or update of a key whose parameters are the key's tenant, purpose and
+/// version, then its master key's version and wrapped bytes; returns how many rows it wrote.
+async fn write(
+    client: &Client,
+    sql: String,
+    id: DataKeyId,
+    key: WrappedKey,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            &sql,
+            &[
+                &id.tenant,
+                &id.purpose.as_str(),
+                &version(id.version),
+                &version(key.master_version),
+                &key.bytes,
+            ],
+        )
+        .await
+}
+
 impl KeyStore for PgKeyStore {
     fn latest(&self, tenant: &[u8], purpose: Purpose) -> Result<Option<u32>, CryptoProblem> {
         let sql = format!(
@@ -290,23 +312,8 @@ impl KeyStore for PgKeyStore {
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             self.table
         );
-        self.call(move |client| {
-            Box::pin(async move {
-                let inserted = client
-                    .execute(
-                        &sql,
-                        &[
-                            &id.tenant,
-                            &id.purpose.as_str(),
-                            &version(id.version),
-                            &version(key.master_version),
-                            &key.bytes,
-                        ],
-                    )
-                    .await?;
-                Ok(inserted == 1)
-            })
-        })
+        let written = self.call(move |client| Box::pin(write(client, sql, id, key)))?;
+        Ok(written == 1)
     }
 
     fn replace(&self, id: &DataKeyId, key: WrappedKey) -> Result<(), CryptoProblem> {
@@ -316,23 +323,8 @@ impl KeyStore for PgKeyStore {
             self.table
         );
         let id = id.clone();
-        self.call(move |client| {
-            Box::pin(async move {
-                client
-                    .execute(
-                        &sql,
-                        &[
-                            &id.tenant,
-                            &id.purpose.as_str(),
-                            &version(id.version),
-                            &version(key.master_version),
-                            &key.bytes,
-                        ],
-                    )
-                    .await?;
-                Ok(())
-            })
-        })
+        self.call(move |client| Box::pin(write(client, sql, id, key)))?;
+        Ok(())
     }
 
     fn ids(&self) -> Result<Vec<DataKeyId>, CryptoProblem> {

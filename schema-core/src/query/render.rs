@@ -384,15 +384,25 @@ pub(crate) fn exists<'q, T>(
     Ok(w.finish())
 }
 
+/// A write by filter must have one, or say `all_rows()`: it would change every row.
+fn require_filter(
+    table: &TableDef,
+    filter: Option<&Expr>,
+    all_rows: bool,
+) -> Result<(), QueryError> {
+    if filter.is_none() && !all_rows {
+        return Err(QueryError::Unfiltered { table: table.name });
+    }
+    Ok(())
+}
+
 /// `DELETE FROM t WHERE ... RETURNING every column`.
 pub(crate) fn delete<'q>(
     table: &'static TableDef,
     filter: Option<&'q Expr>,
     all_rows: bool,
 ) -> Result<QuerySql<'q>, QueryError> {
-    if filter.is_none() && !all_rows {
-        return Err(QueryError::Unfiltered { table: table.name });
-    }
+    require_filter(table, filter, all_rows)?;
     let mut w = Writer::new(format!("DELETE FROM {}", table.quoted_name()));
     write_where(&mut w, table, filter, None)?;
     write!(w.sql, " RETURNING {}", every_column(table)).unwrap();
@@ -427,9 +437,7 @@ pub(crate) fn update<'q>(
     filter: Option<&'q Expr>,
     all_rows: bool,
 ) -> Result<QuerySql<'q>, QueryError> {
-    if filter.is_none() && !all_rows {
-        return Err(QueryError::Unfiltered { table: table.name });
-    }
+    require_filter(table, filter, all_rows)?;
     let set = assignments(table, |i| changes.get(i).is_some_and(Option::is_some), 1);
     if set.is_empty() {
         return Err(QueryError::EmptyPatch { table: table.name });
@@ -460,9 +468,7 @@ pub(crate) fn lock_keys<'q>(
     filter: Option<&'q Expr>,
     all_rows: bool,
 ) -> Result<QuerySql<'q>, QueryError> {
-    if filter.is_none() && !all_rows {
-        return Err(QueryError::Unfiltered { table: table.name });
-    }
+    require_filter(table, filter, all_rows)?;
     let keys = column_list(table.primary_key.iter().copied());
     let texts: Vec<String> = table
         .primary_key
@@ -492,9 +498,7 @@ pub(crate) fn update_by_keys<'q>(
     filter: Option<&'q Expr>,
     all_rows: bool,
 ) -> Result<QuerySql<'q>, QueryError> {
-    if filter.is_none() && !all_rows {
-        return Err(QueryError::Unfiltered { table: table.name });
-    }
+    require_filter(table, filter, all_rows)?;
     let mut set = Vec::new();
     let mut plain = Vec::new();
     let mut sealed = 0;
