@@ -328,3 +328,41 @@ fn the_command_line_reencrypts_with_the_applications_keys_read_back_from_the_dat
         "billing.patients: 12 rows, 3 sealed again with their tenant's newest key\n"
     );
 }
+
+#[test]
+fn the_store_opens_its_connection_again_once_the_server_ended_it() {
+    use schema_core::crypto::KeyStore;
+    let (mut test, p1, _) = setup();
+    let mut store = None;
+    run(async {
+        let opened = Arc::new(PgKeyStore::connect(test.url()).await.unwrap());
+        let keys = Arc::new(Keys::new(master_1(), opened.clone()));
+        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        db.insert(&patient(p1, "Before The End")).await.unwrap();
+        store = Some(opened);
+    });
+    let store = store.unwrap();
+    let ended: Vec<bool> = test
+        .client()
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND datname = current_database()",
+            &[&PgKeyStore::APPLICATION_NAME],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ended, [true]);
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(store.latest(p1.as_bytes(), Purpose::Fields).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // At most the call that met the ended connection fails; the store then connects again.
+    assert!(answers[1..].iter().all(|&ok| ok), "{answers:?}");
+    assert_eq!(
+        store.latest(p1.as_bytes(), Purpose::Fields).unwrap(),
+        Some(1)
+    );
+}

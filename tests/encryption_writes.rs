@@ -124,8 +124,13 @@ fn update_where_seals_each_rows_values_through_tokio_postgres() {
             assert_eq!(others[0].name, "Person 3");
             // In a transaction: the rows are locked from the read of their keys to the end.
             let tx = db.transaction().await.unwrap();
+            // A plain column beside the sealed one: its parameter, the filter's, then the
+            // keys' and the sealed values' arrays.
+            let registered =
+                chrono::DateTime::from_timestamp_micros(1_650_000_000_000_001).unwrap();
             let patch = UpdatePatient {
                 name: Some("In Transaction".into()),
+                created_at: Some(registered),
                 ..Default::default()
             };
             let changed = tx
@@ -137,6 +142,7 @@ fn update_where_seals_each_rows_values_through_tokio_postgres() {
             assert_eq!(changed.len(), 1);
             assert_eq!(changed[0].name, "In Transaction");
             assert_eq!(changed[0].member_id, "MEMBER-Person 3");
+            assert_eq!(changed[0].created_at, registered);
             tx.commit().await.unwrap();
             // A filter no row matches changes nothing and sends no update.
             let none = db

@@ -135,6 +135,10 @@ impl std::fmt::Debug for PgKeyStore {
 }
 
 impl PgKeyStore {
+    /// The `application_name` of the store's connection (unless its connection string names
+    /// one), as `pg_stat_activity` shows it.
+    pub const APPLICATION_NAME: &'static str = "schema-core key store";
+
     /// Connects to `config` (a connection string, TLS as its `sslmode` says) and keeps the
     /// keys in `schema_core.data_keys`, created if missing.
     pub async fn connect(config: &str) -> Result<Self, CryptoProblem> {
@@ -192,7 +196,7 @@ impl PgKeyStore {
 /// The store's thread: connects (and creates the table), says so on `ready`, then runs each
 /// job until the store is dropped.
 fn serve(
-    config: ConnectConfig,
+    mut config: ConnectConfig,
     ddl: Option<String>,
     ready: tokio::sync::oneshot::Sender<Result<(), CryptoProblem>>,
     queue: mpsc::Receiver<Job>,
@@ -207,6 +211,12 @@ fn serve(
             return;
         }
     };
+    // Named in `pg_stat_activity`, unless the connection string names it.
+    if config.pg_config().get_application_name().is_none() {
+        config
+            .pg_config_mut()
+            .application_name(PgKeyStore::APPLICATION_NAME);
+    }
     let connected = runtime.block_on(async {
         let (client, _connection) = config.connect().await?;
         if let Some(ddl) = ddl {
@@ -214,7 +224,7 @@ fn serve(
         }
         Ok::<_, PgError>(client)
     });
-    let client = match connected {
+    let mut client = match connected {
         Ok(client) => {
             let _ = ready.send(Ok(()));
             client
@@ -224,8 +234,16 @@ fn serve(
             return;
         }
     };
-    // Between jobs the runtime is idle; the connection's task runs while a job does.
     while let Ok(job) = queue.recv() {
+        // Between jobs the runtime is idle: first its connection's task sees what came (a
+        // connection the server closed, say), then a closed connection is opened again, so
+        // that a restart of the server costs at most the call that met it.
+        runtime.block_on(tokio::task::yield_now());
+        if client.is_closed() {
+            if let Ok((fresh, _connection)) = runtime.block_on(config.connect()) {
+                client = fresh;
+            }
+        }
         runtime.block_on(job(&client));
     }
 }
