@@ -853,6 +853,28 @@ mod tests {
             QueryError::Unfiltered { table: "tickets" }
         );
         assert!(Update::new(&patch).all_rows().to_sql().is_ok());
+
+        // An update that seals: the keys locked, then one update joined by key, the filter
+        // checked again (in parentheses: an `OR` stays whole); its arrays are bound after the
+        // patch's and the filter's values.
+        let or = Ticket::status.eq(Status::Open).or(Ticket::rating.is_null());
+        let update = Update::new(&patch).filter(or);
+        let lock = update.lock_keys_sql().unwrap();
+        assert_eq!(
+            lock.sql,
+            r#"SELECT "ticket_id", "ticket_id"::text FROM "tickets" WHERE "status" = $1 OR "rating" IS NULL FOR UPDATE"#
+        );
+        let sealed = update.sealed_sql().unwrap();
+        assert_eq!(
+            sealed.sql.replace(ALL, "*"),
+            r#"UPDATE "tickets" SET "subject" = $1, "rating" = $2, "updated_at" = now() FROM unnest($4::text[]::bigint[]) AS v("__schema_core_k0") WHERE "ticket_id" = v."__schema_core_k0" AND ("status" = $3 OR "rating" IS NULL) RETURNING *"#
+        );
+        assert_eq!(sealed.params.len(), 3);
+        assert!(!update.seals());
+        assert_eq!(
+            Update::new(&patch).lock_keys_sql().unwrap_err(),
+            QueryError::Unfiltered { table: "tickets" }
+        );
     }
 
     #[test]
