@@ -27,7 +27,13 @@
 //! Typed queries ([`crate::query`]) run here as on the tokio-postgres side, with the same
 //! statements and parameters: [`fetch_all`], [`fetch_stream`], [`fetch_optional`], [`count`],
 //! [`exists`], [`fetch_columns`], and the writes by filter [`update_where`] and
-//! [`delete_where`].
+//! [`delete_where`]; a row is updated by its key with [`update`] (the derive implements
+//! [`KeyedTable`] for every table with a primary key).
+//!
+//! A table with encrypted columns (feature `encrypt`) is written with the keys given:
+//! `insert_encrypted`, `insert_many_encrypted`, `update_encrypted` and
+//! `update_where_encrypted` (each row's values sealed for that row), and read inside
+//! `crypto::opening`.
 //!
 //! ```no_run
 //! # use schema_core::{PgEnum, PgTable};

@@ -343,7 +343,8 @@ impl Db {
     }
 
     /// The keys that seal encrypted columns on every write of this `Db` and its transactions
-    /// (insert, insert_many, copy_in, update) and open them on every read (feature `encrypt`).
+    /// (insert, insert_many, copy_in, update, update_where) and open them on every read
+    /// (feature `encrypt`).
     /// Without keys, a table with encrypted columns is neither written nor read.
     #[cfg(feature = "encrypt")]
     pub fn with_keys(mut self, keys: std::sync::Arc<crate::crypto::Keys>) -> Self {
