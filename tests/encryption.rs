@@ -575,6 +575,113 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
     });
 }
 
+/// Contacts of a provider: an email found whatever its case and surrounding spaces, and a
+/// phone number found only as written.
+#[derive(schema_core::PgTable)]
+#[pg(
+    schema = "billing",
+    table = "contacts",
+    primary_key(provider_id, contact_id)
+)]
+pub struct Contact {
+    #[pg(tenant = Provider)]
+    pub provider_id: Uuid,
+    #[pg(default_fn = Uuid::new_v4)]
+    pub contact_id: Uuid,
+    #[pg(
+        encrypted,
+        blind_index(bits = 4, population = 1_000, normalize(trim, lowercase))
+    )]
+    pub email: String,
+    #[pg(encrypted, blind_index(bits = 4, population = 1_000))]
+    pub phone: Option<String>,
+}
+
+#[test]
+fn a_normalized_blind_index_finds_a_text_whatever_its_case_and_surrounding_spaces() {
+    let (mut test, p1, p2) = setup();
+    let ddl = Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
+        .table::<Provider>()
+        .table::<Contact>()
+        .with_names(test.names().clone())
+        .to_ddl()
+        .unwrap();
+    let start = ddl.find("CREATE TABLE \"billing\".\"contacts\"").unwrap();
+    let contacts_ddl: String = ddl[start..]
+        .split(";\n")
+        .filter(|s| s.contains("\"contacts\""))
+        .map(|s| format!("{s};\n"))
+        .collect();
+    test.client().batch_execute(&contacts_ddl).unwrap();
+    let index = <Contact as schema_core::Table>::TABLE.columns[2]
+        .encryption
+        .and_then(|e| e.blind_index)
+        .unwrap();
+    assert!(index.normalize.trim && index.normalize.lowercase);
+    let keys = keys(Arc::new(MemoryKeyStore::default()));
+    run(async {
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let contact = |provider, email: &str, phone: &str| {
+            let mut row = InsertContact::new(provider, email.to_string());
+            row.phone = Some(phone.to_string());
+            row
+        };
+        let mut rows = vec![
+            contact(p1, "  Jane.Doe@Example.ORG ", "+1 555 0100"),
+            contact(p2, "jane.doe@example.org", "+1 555 0100"),
+        ];
+        rows.extend((0..30).map(|i| contact(p1, &format!("other{i}@example.org"), "+1 555 0199")));
+        db.insert_many(&rows).await.unwrap();
+        // The email as written elsewhere: the first provider's row, stored as it was given.
+        let found = db
+            .eq_blind(Contact::email, &p1, &"JANE.DOE@example.org\t".to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].email, "  Jane.Doe@Example.ORG ");
+        assert_eq!(found[0].contact_id, rows[0].contact_id);
+        // Thirty values in 16 index values: the false positives are still dropped.
+        let other = db
+            .eq_blind(Contact::email, &p1, &" OTHER7@example.org".to_string())
+            .await
+            .unwrap();
+        assert_eq!(other.len(), 1);
+        assert_eq!(other[0].email, "other7@example.org");
+        // The phone's index is not normalized: only the number as written finds it.
+        assert!(db
+            .eq_blind(Contact::phone, &p1, &" +1 555 0100".to_string())
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            db.eq_blind(Contact::phone, &p1, &"+1 555 0100".to_string())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // An update by filter indexes the new value normalized too.
+        let patch = UpdateContact {
+            email: Some("New.Address@Example.org".into()),
+            ..Default::default()
+        };
+        db.update_where(&Update::new(&patch).filter(Contact::contact_id.eq(rows[0].contact_id)))
+            .await
+            .unwrap();
+        let found = db
+            .eq_blind(Contact::email, &p1, &"new.address@example.org".to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].email, "New.Address@Example.org");
+    });
+}
+
 /// `billing.mig_patients` while its `name` is being encrypted: rows may still hold plaintext.
 #[derive(schema_core::PgTable)]
 #[pg(

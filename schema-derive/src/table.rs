@@ -686,6 +686,7 @@ fn metadata(table: &Table) -> TokenStream {
         .iter()
         .flat_map(|c| type_checks(table, c))
         .chain(blind_index_bits_checks(table))
+        .chain(blind_index_text_checks(table))
         .collect();
     let primary_key = table.primary_key().into_iter().map(|c| &c.name);
     let foreign_keys = table
@@ -973,8 +974,21 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         let blind_index = option(c.attrs.blind_index.as_ref().map(|index| {
             let column = format!("{}_bidx", c.name);
             let (bits, population) = (&index.value.bits, &index.value.population);
+            let asked = |word: &str| {
+                index
+                    .value
+                    .normalize
+                    .as_ref()
+                    .is_some_and(|(_, words)| words.iter().any(|w| w == word))
+            };
+            let (trim, lowercase) = (asked("trim"), asked("lowercase"));
             quote! {
-                #krate::BlindIndexDef { column: #column, bits: #bits, population: #population }
+                #krate::BlindIndexDef {
+                    column: #column,
+                    bits: #bits,
+                    population: #population,
+                    normalize: #krate::BlindNormalization { trim: #trim, lowercase: #lowercase },
+                }
             }
         }));
         let migrating = c.attrs.encrypted_migrating.is_some();
@@ -1720,6 +1734,24 @@ fn blind_index_bits_checks(table: &Table) -> Vec<TokenStream> {
                     }
                 };
             }
+        })
+        .collect()
+}
+
+/// A compile error at `normalize` when the field is not text: only a text is trimmed or
+/// lowercased before it is indexed.
+fn blind_index_text_checks(table: &Table) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    blind_indexed(table)
+        .filter_map(|(_, c, index)| {
+            let (key, _) = index.normalize.as_ref()?;
+            let ty = c.ty;
+            Some(quote_spanned! {key.span()=>
+                const _: fn() = {
+                    fn normalized_text<T: #krate::crypto::TextField>() {}
+                    normalized_text::<#ty>
+                };
+            })
         })
         .collect()
 }

@@ -49,7 +49,7 @@ pub use keys::{
 };
 #[cfg(feature = "postgres")]
 pub use pg_store::{KeyTable, PgKeyStore};
-pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError};
+pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError, TextField};
 #[cfg(feature = "postgres")]
 pub use rotate::{plaintext_rows, reencrypt, Reencryption, ReencryptionProgress};
 
@@ -765,8 +765,14 @@ pub fn blind_field<F: EncryptedField>(
     };
     let mut bytes = Zeroizing::new(Vec::new());
     plain.encode_dyn(&mut bytes);
-    let name = table.columns.get(column).map_or("", |c| c.name);
-    keys.blind_index(table.name, name, tenant, &bytes, bits)
+    let def = table.columns.get(column);
+    let name = def.map_or("", |c| c.name);
+    let normalized = def
+        .and_then(|c| c.encryption?.blind_index)
+        .and_then(|index| index.normalize.apply(&bytes))
+        .map(Zeroizing::new);
+    let value = normalized.as_deref().unwrap_or(&bytes);
+    keys.blind_index(table.name, name, tenant, value, bits)
         .map(Some)
 }
 

@@ -373,7 +373,8 @@ impl Db {
     /// The rows of `T` of `tenant` whose encrypted `column` holds `value` (encoded as the field
     /// is), found by the column's blind index (`blind_index(bits = N, population = M)`): the
     /// rows whose index matches are read, opened, and those that only share the truncated index
-    /// value (false positives) are dropped. Feature `encrypt`.
+    /// value (false positives) are dropped. A blind index declared with `normalize(trim,
+    /// lowercase)` finds the values that normalize as `value` does. Feature `encrypt`.
     #[cfg(feature = "encrypt")]
     pub async fn eq_blind<T, F, K, V>(
         &self,
@@ -412,6 +413,12 @@ impl Db {
         let (mut tenant_bytes, mut value_bytes) = (Vec::new(), zeroize::Zeroizing::new(Vec::new()));
         tenant.encode(&mut tenant_bytes);
         value.encode(&mut value_bytes);
+        // A value found through a normalized index matches when it normalizes alike.
+        let normalized = |bytes: zeroize::Zeroizing<Vec<u8>>| match index.normalize.apply(&bytes) {
+            Some(normalized) => zeroize::Zeroizing::new(normalized),
+            None => bytes,
+        };
+        let value_bytes = normalized(value_bytes);
         let bidx = keys
             .blind_index(
                 table.name,
@@ -455,7 +462,7 @@ impl Db {
                 tenant: &tenant_bytes,
                 row_key: &row_key,
             };
-            let plain = keys.open(&binding, stored).map_err(PgError::Crypto)?;
+            let plain = normalized(keys.open(&binding, stored).map_err(PgError::Crypto)?);
             if plain[..] == value_bytes[..] {
                 found.push(opening(&self.statements.1, || {
                     T::Select::from_row_at(row, &positions(table))
