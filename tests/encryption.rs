@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use common::patients::{hex, keys, patient, problem, run, setup, Dump, MASTER};
+use common::patients::{add_billing_table, hex, keys, patient, problem, run, setup, Dump, MASTER};
 use common::TestDb;
 use schema_core::crypto::{CryptoProblem, KeyStore, MemoryKeyStore, SecretKey, StaticKeyring};
 use schema_core::pg::{ConstraintKind, Db, PgError};
@@ -493,21 +493,7 @@ pub struct Member {
 #[test]
 fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
     let (mut test, p1, p2) = setup();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<Member>()
-        .with_names(test.names().clone())
-        .to_ddl()
-        .unwrap();
-    // The providers exist already: only the members table and its index.
-    let start = ddl.find("CREATE TABLE \"billing\".\"members\"").unwrap();
-    let members_ddl: String = ddl[start..]
-        .split(";\n")
-        .filter(|s| s.contains("\"members\""))
-        .map(|s| format!("{s};\n"))
-        .collect();
+    let members_ddl = add_billing_table::<Member>(&mut test);
     assert!(
         members_ddl.contains("\"member_id_bidx\" bytea NOT NULL"),
         "{members_ddl}"
@@ -516,7 +502,6 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
         members_ddl.contains("CREATE INDEX \"members_provider_id_member_id_bidx_idx\" ON \"billing\".\"members\" (\"provider_id\", \"member_id_bidx\")"),
         "{members_ddl}"
     );
-    test.client().batch_execute(&members_ddl).unwrap();
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     run(async {
         let mut db = Db::connect(test.url())
@@ -600,21 +585,7 @@ pub struct Contact {
 #[test]
 fn a_normalized_blind_index_finds_a_text_whatever_its_case_and_surrounding_spaces() {
     let (mut test, p1, p2) = setup();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<Contact>()
-        .with_names(test.names().clone())
-        .to_ddl()
-        .unwrap();
-    let start = ddl.find("CREATE TABLE \"billing\".\"contacts\"").unwrap();
-    let contacts_ddl: String = ddl[start..]
-        .split(";\n")
-        .filter(|s| s.contains("\"contacts\""))
-        .map(|s| format!("{s};\n"))
-        .collect();
-    test.client().batch_execute(&contacts_ddl).unwrap();
+    add_billing_table::<Contact>(&mut test);
     let index = <Contact as schema_core::Table>::TABLE.columns[2]
         .encryption
         .and_then(|e| e.blind_index)
@@ -969,21 +940,7 @@ fn every_field(provider: Uuid, n: i64) -> UpdateVaultItem {
 #[test]
 fn every_supported_type_round_trips_through_both_drivers_and_every_write_path() {
     let (mut test, p1, _) = setup();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<VaultItem>()
-        .with_names(test.names().clone())
-        .to_ddl()
-        .unwrap();
-    let start = ddl.find("CREATE TABLE \"billing\".\"vault\"").unwrap();
-    let vault_ddl: String = ddl[start..]
-        .split(";\n")
-        .filter(|s| s.contains("\"vault\""))
-        .map(|s| format!("{s};\n"))
-        .collect();
-    test.client().batch_execute(&vault_ddl).unwrap();
+    add_billing_table::<VaultItem>(&mut test);
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     let rows: Vec<InsertVaultItem> = (0..12).map(|n| vault_item(p1, n)).collect();
     run(async {

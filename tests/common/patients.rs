@@ -55,6 +55,30 @@ pub fn setup() -> (TestDb, Uuid, Uuid) {
     (db, providers[0], providers[1])
 }
 
+/// Creates the table of `T`, in schema `billing`, beside the providers [`setup`] made: its
+/// statements of the schema's DDL (the table, its indexes, its policies); returns them.
+pub fn add_billing_table<T: schema_core::Table>(test: &mut TestDb) -> String {
+    let ddl = Schema::new()
+        .tenant_setting(PROVIDER_SETTING)
+        .tenant_role(PHYSICIAN_ROLE)
+        .table::<Provider>()
+        .table::<T>()
+        .with_names(test.names().clone())
+        .to_ddl()
+        .unwrap();
+    let name = format!("\"{}\"", T::TABLE.name);
+    let start = ddl
+        .find(&format!("CREATE TABLE \"billing\".{name}"))
+        .unwrap();
+    let table_ddl: String = ddl[start..]
+        .split(";\n")
+        .filter(|s| s.contains(&name))
+        .map(|s| format!("{s};\n"))
+        .collect();
+    test.client().batch_execute(&table_ddl).unwrap();
+    table_ddl
+}
+
 /// Keys wrapped by [`MASTER`], kept in `store`.
 pub fn keys(store: Arc<dyn KeyStore>) -> Arc<Keys> {
     Arc::new(Keys::new(
