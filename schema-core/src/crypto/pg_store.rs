@@ -121,6 +121,9 @@ type Job = Box<dyn for<'c> FnOnce(&'c Client) -> Pin<Box<dyn Future<Output = ()>
 /// first key at once keep whichever was stored first (the other reads it back). A shred is
 /// committed at once too; another process still holds the tenant's unwrapped keys in its
 /// cache until they expire (at most [`max_age`](super::CacheLimits::max_age)).
+///
+/// A connection the server ended (a restart, `pg_terminate_backend`) is opened again before
+/// the next call: at most the call that met it fails, with [`CryptoProblem::Provider`].
 pub struct PgKeyStore {
     jobs: mpsc::Sender<Job>,
     table: String,
