@@ -213,7 +213,9 @@ where
 
 /// Applies a patch (after validating it) to every row the update's filter keeps and returns
 /// them as changed; refused without a filter unless it says `all_rows()`. The database's
-/// column grants, `immutable` rules and row-level security hold for the session's role.
+/// column grants, `immutable` rules and row-level security hold for the session's role. A
+/// patch that sets an encrypted column needs the keys: it is refused here before anything is
+/// sent ([`SqlxError::Encode`] with `CryptoProblem::NoKeys`); `update_where_encrypted` seals it.
 pub async fn update_where<'e, E, U>(
     executor: E,
     query: &Update<'_, U>,
