@@ -173,7 +173,7 @@ pub trait InsertRow: Validate + Sync {
     }
 }
 
-/// A table with a primary key, for the updates by key ([`update`], [`update_encrypted`]): the
+/// A table with a primary key, for the updates by key ([`update`], `update_encrypted`): the
 /// derive implements it for every table that has one.
 pub trait KeyedTable: Table {
     /// The key: the key column's type, or a tuple for a key of several columns.
@@ -553,7 +553,7 @@ where
 /// Applies a patch (the generated `UpdateX`, validated first) to the row with this primary key
 /// and returns the row as stored, or `None` when no row has the key; `update_sql` columns are
 /// refreshed. A patch that sets nothing reads the row. A table with encrypted columns is
-/// updated by [`update_encrypted`]; here a patch that sets one is refused before anything is
+/// updated by `update_encrypted`; here a patch that sets one is refused before anything is
 /// sent.
 pub async fn update<'e, E, U>(
     executor: E,

@@ -677,7 +677,7 @@ pub trait PatchValues: Validate + Sync {
 
     /// The changes, in column order. An encrypted column (and its blind index) the patch sets
     /// gives a placeholder that refuses to be sent: the driver binds
-    /// [`seal_patch`](Self::seal_patch)'s value for each row in its place.
+    /// `seal_patch`'s value for each row in its place (feature `encrypt`).
     fn push_patch<'a>(&'a self, out: &mut Vec<Option<&'a dyn QueryValue>>);
 
     /// For every encrypted column, then every blind index column, in column order: `Some` with
