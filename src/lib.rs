@@ -8,4 +8,5 @@
 #![allow(clippy::duplicated_attributes)]
 #![deny(missing_docs)]
 
+pub mod keys;
 pub mod schemas;

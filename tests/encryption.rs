@@ -8,89 +8,20 @@ mod common;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use common::patients::{add_billing_table, hex, keys, patient, problem, run, setup, Dump, MASTER};
 use common::TestDb;
 use schema_core::crypto::{
     CryptoError, CryptoProblem, KeyStore, Keys, MasterKeys, MemoryKeyStore, SecretKey,
-    StaticKeyring, KEY_LEN,
+    StaticKeyring,
 };
-use schema_core::pg::{ConstraintKind, Db, DecodeProblem, PgError};
+use schema_core::pg::{ConstraintKind, Db, PgError};
+use schema_core::query::Update;
 use schema_core::Schema;
 use shared::schemas::db::{
-    InsertPatient, InsertProvider, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
+    InsertPatient, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
     PROVIDER_SETTING,
 };
 use uuid::Uuid;
-
-const MASTER: [u8; KEY_LEN] = [0x5A; KEY_LEN];
-
-fn run<F: std::future::Future<Output = ()>>(future: F) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future);
-}
-
-/// A database with `providers` and `billing.patients`, and two providers.
-fn setup() -> (TestDb, Uuid, Uuid) {
-    let mut db = TestDb::new();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<Patient>()
-        .with_names(db.names().clone())
-        .to_ddl()
-        .unwrap();
-    db.client().batch_execute(&ddl).unwrap();
-    let mut providers = Vec::new();
-    for n in 0..2 {
-        let row = db
-            .client()
-            .query_one(
-                "INSERT INTO providers (npi, first_name, last_name, email) \
-                 VALUES ($1, 'A', 'B', $2) RETURNING provider_id",
-                &[&format!("100000000{n}"), &format!("p{n}@example.org")],
-            )
-            .unwrap();
-        providers.push(row.get::<_, Uuid>(0));
-    }
-    let _ = InsertProvider::new; // the providers above are written by SQL
-    (db, providers[0], providers[1])
-}
-
-fn keys(store: Arc<MemoryKeyStore>) -> Arc<Keys> {
-    Arc::new(Keys::new(
-        StaticKeyring::new(SecretKey::from_bytes(MASTER)),
-        store,
-    ))
-}
-
-fn patient(provider: Uuid, name: &str) -> InsertPatient {
-    let mut row = InsertPatient::new(
-        provider,
-        name.to_string(),
-        NaiveDate::from_ymd_opt(1980, 2, 3).unwrap(),
-        format!("MEMBER-{name}"),
-    );
-    row.address = Some(format!("{name}'s street 1"));
-    row
-}
-
-/// The problem of a read that failed to open an encrypted column.
-fn problem(error: PgError) -> CryptoProblem {
-    match error {
-        PgError::Decode(decode) => match decode.problem {
-            DecodeProblem::Invalid { source, .. } => source
-                .downcast_ref::<CryptoError>()
-                .unwrap()
-                .problem
-                .clone(),
-            other => panic!("not a decryption error: {other:?}"),
-        },
-        other => panic!("not a decode error: {other}"),
-    }
-}
 
 #[test]
 fn every_write_path_seals_and_every_read_opens() {
@@ -426,20 +357,13 @@ fn a_dump_of_the_database_holds_no_data_key_and_no_master_key() {
     let (test, p1, p2) = setup();
     let store = Arc::new(MemoryKeyStore::default());
     run_returning(&test, store.clone(), p1, p2);
-    let output = std::process::Command::new("pg_dump")
-        .args(["--data-only", "--format=plain", test.url()])
-        .output()
-        .expect("pg_dump runs");
+    let dump = Dump::of(test.url());
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        dump.text.contains("\\\\x5045"),
+        "the dump holds the envelopes"
     );
-    let dump = String::from_utf8_lossy(&output.stdout).to_lowercase();
-    assert!(dump.contains("\\\\x5045"), "the dump holds the envelopes");
     let master = StaticKeyring::new(SecretKey::from_bytes(MASTER));
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    assert!(!dump.contains(&hex(&MASTER)));
+    assert!(!dump.text.contains(&hex(&MASTER)));
     let wrapped = store.wrapped();
     // Each provider's key for its fields and its key for blind indexes.
     assert_eq!(wrapped.len(), 4);
@@ -449,11 +373,7 @@ fn a_dump_of_the_database_holds_no_data_key_and_no_master_key() {
             .unwrap(key.master_version, &id.context(), &key.bytes)
             .unwrap();
         // Neither the data key nor any 8-byte piece of it is in the dump, in hex or raw.
-        let data_key = data_key.expose_secret();
-        for piece in data_key.chunks(8) {
-            assert!(!dump.contains(&hex(piece)));
-            assert!(!output.stdout.windows(8).any(|w| w == piece));
-        }
+        dump.assert_holds_no(&data_key);
     }
 }
 
@@ -707,21 +627,7 @@ pub struct Member {
 #[test]
 fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
     let (mut test, p1, p2) = setup();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<Member>()
-        .with_names(test.names().clone())
-        .to_ddl()
-        .unwrap();
-    // The providers exist already: only the members table and its index.
-    let start = ddl.find("CREATE TABLE \"billing\".\"members\"").unwrap();
-    let members_ddl: String = ddl[start..]
-        .split(";\n")
-        .filter(|s| s.contains("\"members\""))
-        .map(|s| format!("{s};\n"))
-        .collect();
+    let members_ddl = add_billing_table::<Member>(&mut test);
     assert!(
         members_ddl.contains("\"member_id_bidx\" bytea NOT NULL"),
         "{members_ddl}"
@@ -730,7 +636,6 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
         members_ddl.contains("CREATE INDEX \"members_provider_id_member_id_bidx_idx\" ON \"billing\".\"members\" (\"provider_id\", \"member_id_bidx\")"),
         "{members_ddl}"
     );
-    test.client().batch_execute(&members_ddl).unwrap();
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     run(async {
         let mut db = Db::connect(test.url())
@@ -786,6 +691,99 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
         assert_eq!(by_member.len(), 1);
         assert_eq!(by_member[0].patient_id, patient.patient_id);
         let _ = &mut db;
+    });
+}
+
+/// Contacts of a provider: an email found whatever its case and surrounding spaces, and a
+/// phone number found only as written.
+#[derive(schema_core::PgTable)]
+#[pg(
+    schema = "billing",
+    table = "contacts",
+    primary_key(provider_id, contact_id)
+)]
+pub struct Contact {
+    #[pg(tenant = Provider)]
+    pub provider_id: Uuid,
+    #[pg(default_fn = Uuid::new_v4)]
+    pub contact_id: Uuid,
+    #[pg(
+        encrypted,
+        blind_index(bits = 4, population = 1_000, normalize(trim, lowercase))
+    )]
+    pub email: String,
+    #[pg(encrypted, blind_index(bits = 4, population = 1_000))]
+    pub phone: Option<String>,
+}
+
+#[test]
+fn a_normalized_blind_index_finds_a_text_whatever_its_case_and_surrounding_spaces() {
+    let (mut test, p1, p2) = setup();
+    add_billing_table::<Contact>(&mut test);
+    let index = <Contact as schema_core::Table>::TABLE.columns[2]
+        .encryption
+        .and_then(|e| e.blind_index)
+        .unwrap();
+    assert!(index.normalize.trim && index.normalize.lowercase);
+    let keys = keys(Arc::new(MemoryKeyStore::default()));
+    run(async {
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let contact = |provider, email: &str, phone: &str| {
+            let mut row = InsertContact::new(provider, email.to_string());
+            row.phone = Some(phone.to_string());
+            row
+        };
+        let mut rows = vec![
+            contact(p1, "  Jane.Doe@Example.ORG ", "+1 555 0100"),
+            contact(p2, "jane.doe@example.org", "+1 555 0100"),
+        ];
+        rows.extend((0..30).map(|i| contact(p1, &format!("other{i}@example.org"), "+1 555 0199")));
+        db.insert_many(&rows).await.unwrap();
+        // The email as written elsewhere: the first provider's row, stored as it was given.
+        let found = db
+            .eq_blind(Contact::email, &p1, &"JANE.DOE@example.org\t".to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].email, "  Jane.Doe@Example.ORG ");
+        assert_eq!(found[0].contact_id, rows[0].contact_id);
+        // Thirty values in 16 index values: the false positives are still dropped.
+        let other = db
+            .eq_blind(Contact::email, &p1, &" OTHER7@example.org".to_string())
+            .await
+            .unwrap();
+        assert_eq!(other.len(), 1);
+        assert_eq!(other[0].email, "other7@example.org");
+        // The phone's index is not normalized: only the number as written finds it.
+        assert!(db
+            .eq_blind(Contact::phone, &p1, &" +1 555 0100".to_string())
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            db.eq_blind(Contact::phone, &p1, &"+1 555 0100".to_string())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // An update by filter indexes the new value normalized too.
+        let patch = UpdateContact {
+            email: Some("New.Address@Example.org".into()),
+            ..Default::default()
+        };
+        db.update_where(&Update::new(&patch).filter(Contact::contact_id.eq(rows[0].contact_id)))
+            .await
+            .unwrap();
+        let found = db
+            .eq_blind(Contact::email, &p1, &"new.address@example.org".to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].email, "New.Address@Example.org");
     });
 }
 
@@ -1054,24 +1052,29 @@ fn vault_item(provider: Uuid, n: i64) -> InsertVaultItem {
     }
 }
 
+/// A patch setting every field to `vault_item(provider, n)`'s values.
+fn every_field(provider: Uuid, n: i64) -> UpdateVaultItem {
+    let item = vault_item(provider, n);
+    UpdateVaultItem {
+        small: Some(item.small),
+        int: Some(item.int),
+        big: Some(item.big),
+        float: Some(item.float),
+        flag: Some(item.flag),
+        bytes: Some(item.bytes),
+        reference: Some(item.reference),
+        at: Some(item.at),
+        local: Some(item.local),
+        document: Some(item.document),
+        amount: Some(item.amount),
+        note: Some(item.note),
+    }
+}
+
 #[test]
 fn every_supported_type_round_trips_through_both_drivers_and_every_write_path() {
     let (mut test, p1, _) = setup();
-    let ddl = Schema::new()
-        .tenant_setting(PROVIDER_SETTING)
-        .tenant_role(PHYSICIAN_ROLE)
-        .table::<Provider>()
-        .table::<VaultItem>()
-        .with_names(test.names().clone())
-        .to_ddl()
-        .unwrap();
-    let start = ddl.find("CREATE TABLE \"billing\".\"vault\"").unwrap();
-    let vault_ddl: String = ddl[start..]
-        .split(";\n")
-        .filter(|s| s.contains("\"vault\""))
-        .map(|s| format!("{s};\n"))
-        .collect();
-    test.client().batch_execute(&vault_ddl).unwrap();
+    add_billing_table::<VaultItem>(&mut test);
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     let rows: Vec<InsertVaultItem> = (0..12).map(|n| vault_item(p1, n)).collect();
     run(async {
@@ -1106,12 +1109,28 @@ fn every_supported_type_round_trips_through_both_drivers_and_every_write_path() 
         )
         .await
         .unwrap();
+        // Typed queries' updates through both drivers, and sqlx's update by key, set every
+        // type: rows 1, 2 and 3 take the values of items 101, 102 and 103.
+        let patches: Vec<UpdateVaultItem> = (101..104).map(|n| every_field(p1, n)).collect();
+        let by_item =
+            |n: usize| Update::new(&patches[n - 1]).filter(VaultItem::item_id.eq(rows[n].item_id));
+        assert_eq!(db.update_where(&by_item(1)).await.unwrap().len(), 1);
+        let sqlx_changed = schema_core::sqlx::update_where_encrypted(&pool, &by_item(2), &keys)
+            .await
+            .unwrap();
+        assert_eq!(sqlx_changed[0].big, 9_000_000_000_102);
+        schema_core::sqlx::update_encrypted(&pool, &(p1, rows[3].item_id), &patches[2], &keys)
+            .await
+            .unwrap()
+            .unwrap();
         for (n, row) in rows.iter().enumerate() {
             let read = db
                 .get::<VaultItem>(&(p1, row.item_id))
                 .await
                 .unwrap()
                 .unwrap();
+            let updated = (1..4).contains(&n).then(|| vault_item(p1, 100 + n as i64));
+            let row = updated.as_ref().unwrap_or(row);
             let (small, document, note) = if n == 0 {
                 (changed.small, changed.document.clone(), None)
             } else {

@@ -264,6 +264,37 @@ pub struct BlindIndexDef {
     pub bits: u32,
     /// How many rows the table is expected to hold, which bounds `bits`.
     pub population: u64,
+    /// What is done to a text before it is indexed (`normalize(trim, lowercase)`).
+    pub normalize: BlindNormalization,
+}
+
+/// What a blind index does to a text before keying it (`blind_index(.., normalize(trim,
+/// lowercase))`), so that values differing only by it find each other through
+/// `eq_blind`; the column itself is sealed as given. Bytes that are not UTF-8 text are left as
+/// they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlindNormalization {
+    /// Leading and trailing white space removed.
+    pub trim: bool,
+    /// Lowercased (Unicode's lowercase mapping).
+    pub lowercase: bool,
+}
+
+impl BlindNormalization {
+    /// The text of `bytes` normalized, or `None` when that leaves it as it is (nothing asked,
+    /// or bytes that are not UTF-8).
+    pub fn apply(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if !self.trim && !self.lowercase {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let text = if self.trim { text.trim() } else { text };
+        Some(if self.lowercase {
+            text.to_lowercase().into_bytes()
+        } else {
+            text.as_bytes().to_vec()
+        })
+    }
 }
 
 /// The SQL of the `CHECK` on an encrypted column: at least an envelope long (37 bytes: the

@@ -125,10 +125,11 @@ mod validate;
 mod values;
 
 pub use def::{
-    envelope_check_sql, BlindIndexDef, Check, CheckDef, CheckRule, ColumnDef, ColumnDefault,
-    ColumnGrantDef, ColumnRef, DefaultValue, EncryptionDef, ForeignKeyDef, Generation, Identity,
-    IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange, NullsOrder, PolicyCommand, PolicyDef,
-    ReferentialAction, SortOrder, SqlPart, TableDef, TenantDef, UniqueDef,
+    envelope_check_sql, BlindIndexDef, BlindNormalization, Check, CheckDef, CheckRule, ColumnDef,
+    ColumnDefault, ColumnGrantDef, ColumnRef, DefaultValue, EncryptionDef, ForeignKeyDef,
+    Generation, Identity, IndexColumn, IndexDef, IndexKey, IndexMethod, IntRange, NullsOrder,
+    PolicyCommand, PolicyDef, ReferentialAction, SortOrder, SqlPart, TableDef, TenantDef,
+    UniqueDef,
 };
 pub use enums::PgEnum;
 pub use error::SchemaError;

@@ -27,7 +27,13 @@
 //! Typed queries ([`crate::query`]) run here as on the tokio-postgres side, with the same
 //! statements and parameters: [`fetch_all`], [`fetch_stream`], [`fetch_optional`], [`count`],
 //! [`exists`], [`fetch_columns`], and the writes by filter [`update_where`] and
-//! [`delete_where`].
+//! [`delete_where`]; a row is updated by its key with [`update`] (the derive implements
+//! [`KeyedTable`] for every table with a primary key).
+//!
+//! A table with encrypted columns (feature `encrypt`) is written with the keys given:
+//! `insert_encrypted`, `insert_many_encrypted`, `update_encrypted` and
+//! `update_where_encrypted` (each row's values sealed for that row), and read inside
+//! `crypto::opening`.
 //!
 //! ```no_run
 //! # use schema_core::{PgEnum, PgTable};
@@ -86,6 +92,8 @@ mod tenant;
 
 pub use tenant::{tenant_transaction, TenantTransaction};
 
+#[cfg(feature = "encrypt")]
+pub use queries::update_where_encrypted;
 pub use queries::{
     count, delete_where, exists, fetch_all, fetch_columns, fetch_optional, fetch_stream,
     update_where, FromColumns,
@@ -162,6 +170,23 @@ pub trait InsertRow: Validate + Sync {
         _keys: &crate::crypto::Keys,
     ) -> Result<Vec<Option<Vec<u8>>>, crate::crypto::CryptoError> {
         Ok(Vec::new())
+    }
+}
+
+/// A table with a primary key, for the updates by key ([`update`], `update_encrypted`): the
+/// derive implements it for every table that has one.
+pub trait KeyedTable: Table {
+    /// The key: the key column's type, or a tuple for a key of several columns.
+    type Key: Sync;
+
+    /// The key's values, in key column order.
+    fn push_key<'a>(key: &'a Self::Key, out: &mut Vec<Param<'a>>);
+
+    /// The bytes the row's ciphertexts are bound to: its tenant's, then its key's (feature
+    /// `encrypt`; empty for a table without encrypted columns).
+    #[cfg(feature = "encrypt")]
+    fn key_binding(_key: &Self::Key) -> (Vec<u8>, Vec<u8>) {
+        (Vec::new(), Vec::new())
     }
 }
 
@@ -520,6 +545,135 @@ where
     let mut arguments = PgArguments::default();
     bind_values(table, &values, &mut arguments)?;
     let fetch = ::sqlx::query_as_with(&sql, arguments).fetch_one(executor);
+    #[cfg(feature = "encrypt")]
+    let fetch = crate::crypto::opening(keys.cloned(), fetch);
+    Ok(fetch.await?)
+}
+
+/// Applies a patch (the generated `UpdateX`, validated first) to the row with this primary key
+/// and returns the row as stored, or `None` when no row has the key; `update_sql` columns are
+/// refreshed. A patch that sets nothing reads the row. A table with encrypted columns is
+/// updated by `update_encrypted`; here a patch that sets one is refused before anything is
+/// sent.
+pub async fn update<'e, E, U>(
+    executor: E,
+    key: &<U::Table as KeyedTable>::Key,
+    patch: &U,
+) -> Result<Option<<U::Table as Table>::Select>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    U: crate::query::PatchValues,
+    U::Table: KeyedTable,
+    <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    update_keyed(executor, key, patch, None).await
+}
+
+/// [`update`] of a row with encrypted columns (feature `encrypt`): each encrypted column the
+/// patch sets (and its blind index) is sealed with `keys`, bound to the row's table, column,
+/// tenant and key, and the row read back is opened with them.
+#[cfg(feature = "encrypt")]
+pub async fn update_encrypted<'e, E, U>(
+    executor: E,
+    key: &<U::Table as KeyedTable>::Key,
+    patch: &U,
+    keys: &std::sync::Arc<crate::crypto::Keys>,
+) -> Result<Option<<U::Table as Table>::Select>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    U: crate::query::PatchValues,
+    U::Table: KeyedTable,
+    <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    update_keyed(executor, key, patch, Some(keys)).await
+}
+
+/// For every encrypted column (then blind index column) of the table, in column order: the
+/// patch's value sealed for the row of `key` where the patch sets it (`None` inside: NULL),
+/// `None` where it leaves it. Empty when the patch sets none.
+#[allow(clippy::type_complexity)]
+fn seal_patch<U>(
+    keys: WriteKeys<'_>,
+    key: &<U::Table as KeyedTable>::Key,
+    patch: &U,
+) -> Result<Vec<Option<Option<Vec<u8>>>>, SqlxError>
+where
+    U: crate::query::PatchValues,
+    U::Table: KeyedTable,
+{
+    #[cfg(feature = "encrypt")]
+    {
+        let table = <U::Table as Table>::TABLE;
+        if !crate::query::Update::new(patch).seals() {
+            return Ok(Vec::new());
+        }
+        let encode = |error: crate::crypto::CryptoError| SqlxError::Encode {
+            table: table.name,
+            column: error.column,
+            source: Box::new(error),
+        };
+        let keys = keys.ok_or_else(|| encode(crate::driver::sealed_update::no_keys(table)))?;
+        let (tenant, row_key) = <U::Table as KeyedTable>::key_binding(key);
+        patch.seal_patch(&tenant, &row_key, keys).map_err(encode)
+    }
+    #[cfg(not(feature = "encrypt"))]
+    {
+        let _ = (keys, key, patch);
+        Ok(Vec::new())
+    }
+}
+
+async fn update_keyed<'e, E, U>(
+    executor: E,
+    key: &<U::Table as KeyedTable>::Key,
+    patch: &U,
+    keys: WriteKeys<'_>,
+) -> Result<Option<<U::Table as Table>::Select>, SqlxError>
+where
+    E: Executor<'e, Database = Postgres>,
+    U: crate::query::PatchValues,
+    U::Table: KeyedTable,
+    <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    patch.validate()?;
+    let table = <U::Table as Table>::TABLE;
+    let sealed = seal_patch(keys, key, patch)?;
+    let mut changes = Vec::with_capacity(table.columns.len());
+    patch.push_patch(&mut changes);
+    let mut values: Vec<Option<Param<'_>>> = changes
+        .iter()
+        .map(|change| change.map(|value| value.as_sqlx()))
+        .collect();
+    let encrypted = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.encryption.is_some());
+    for ((index, _), value) in encrypted.zip(&sealed) {
+        if let (Some(slot), Some(value)) = (values.get_mut(index), value) {
+            *slot = Some(value);
+        }
+    }
+    let mut arguments = PgArguments::default();
+    let sql = match statements::update_by_key(table, &ColumnSet::from_present(&values)) {
+        Some(sql) => {
+            bind_values(table, &values, &mut arguments)?;
+            sql
+        }
+        None => statements::select_by_key(table),
+    };
+    let mut key_values = Vec::with_capacity(table.primary_key.len());
+    <U::Table as KeyedTable>::push_key(key, &mut key_values);
+    for (value, column) in key_values.iter().zip(table.primary_key) {
+        value
+            .bind_to(&mut arguments)
+            .map_err(|source| SqlxError::Encode {
+                table: table.name,
+                column,
+                source,
+            })?;
+    }
+    let fetch = ::sqlx::query_as_with(&sql, arguments).fetch_optional(executor);
     #[cfg(feature = "encrypt")]
     let fetch = crate::crypto::opening(keys.cloned(), fetch);
     Ok(fetch.await?)

@@ -599,6 +599,7 @@ fn query_impls(table: &Table) -> TokenStream {
     let ident = table.ident;
     let (select, update) = (&table.select_ident, &table.update_ident);
     let query = quote!(#krate::query);
+    let seal_patch = seal_patch(table);
     let values = table.columns.iter().map(|c| {
         let field = c.ident;
         quote_spanned!(c.ty.span()=> #query::QueryValue::clone_value(&self.#field))
@@ -616,7 +617,7 @@ fn query_impls(table: &Table) -> TokenStream {
     let changes = table.columns.iter().map(|c| {
         let field = c.ident;
         if table.updatable(c) && c.is_encrypted() {
-            // Refused when bound: an update by filter cannot bind one ciphertext to each row.
+            // A placeholder the driver replaces with each row's sealed value (`seal_patch`).
             quote!(out.push(self.#field.as_ref().map(|_| &#krate::__private::UNSEALED as &'a dyn #query::QueryValue));)
         } else if table.updatable(c) {
             quote_spanned!(c.ty.span()=>
@@ -646,6 +647,8 @@ fn query_impls(table: &Table) -> TokenStream {
                 #(#changes)*
                 #(#index_changes)*
             }
+
+            #seal_patch
         }
     }
 }
@@ -683,6 +686,7 @@ fn metadata(table: &Table) -> TokenStream {
         .iter()
         .flat_map(|c| type_checks(table, c))
         .chain(blind_index_bits_checks(table))
+        .chain(blind_index_text_checks(table))
         .collect();
     let primary_key = table.primary_key().into_iter().map(|c| &c.name);
     let foreign_keys = table
@@ -970,8 +974,21 @@ fn column_def(table: &Table, c: &Column) -> TokenStream {
         let blind_index = option(c.attrs.blind_index.as_ref().map(|index| {
             let column = format!("{}_bidx", c.name);
             let (bits, population) = (&index.value.bits, &index.value.population);
+            let asked = |word: &str| {
+                index
+                    .value
+                    .normalize
+                    .as_ref()
+                    .is_some_and(|(_, words)| words.iter().any(|w| w == word))
+            };
+            let (trim, lowercase) = (asked("trim"), asked("lowercase"));
             quote! {
-                #krate::BlindIndexDef { column: #column, bits: #bits, population: #population }
+                #krate::BlindIndexDef {
+                    column: #column,
+                    bits: #bits,
+                    population: #population,
+                    normalize: #krate::BlindNormalization { trim: #trim, lowercase: #lowercase },
+                }
             }
         }));
         let migrating = c.attrs.encrypted_migrating.is_some();
@@ -1721,6 +1738,24 @@ fn blind_index_bits_checks(table: &Table) -> Vec<TokenStream> {
         .collect()
 }
 
+/// A compile error at `normalize` when the field is not text: only a text is trimmed or
+/// lowercased before it is indexed.
+fn blind_index_text_checks(table: &Table) -> Vec<TokenStream> {
+    let krate = &table.krate;
+    blind_indexed(table)
+        .filter_map(|(_, c, index)| {
+            let (key, _) = index.normalize.as_ref()?;
+            let ty = c.ty;
+            Some(quote_spanned! {key.span()=>
+                const _: fn() = {
+                    fn normalized_text<T: #krate::crypto::TextField>() {}
+                    normalized_text::<#ty>
+                };
+            })
+        })
+        .collect()
+}
+
 /// `fn seal`: the sealed value of every encrypted column of an `InsertX`, in column order.
 fn seal_insert(table: &Table) -> TokenStream {
     let krate = &table.krate;
@@ -1761,22 +1796,38 @@ fn seal_insert(table: &Table) -> TokenStream {
 }
 
 /// `fn seal_changes`: the sealed value of every encrypted column an `UpdateX` sets (`None`
-/// for those it leaves), bound to the row of `key`.
+/// for those it leaves), bound to the row of `key`: [`seal_patch`]'s, with the key's bytes.
 fn seal_update(table: &Table) -> TokenStream {
     let krate = &table.krate;
     let ident = table.ident;
     if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
         return TokenStream::new();
     }
-    let several = table.primary_key().len() > 1;
-    let bind = binding(table, |_, i| {
-        if several {
-            let i = syn::Index::from(i);
-            quote!(&key.#i)
-        } else {
-            quote!(key)
+    let bind = bind_key(table);
+    quote! {
+        fn seal_changes(
+            &self,
+            key: &<#ident as #krate::pg::KeyedTable>::Key,
+            keys: &#krate::crypto::Keys,
+        ) -> ::core::result::Result<
+            ::std::vec::Vec<::core::option::Option<::core::option::Option<::std::vec::Vec<u8>>>>,
+            #krate::crypto::CryptoError,
+        > {
+            #bind
+            <Self as #krate::query::PatchValues>::seal_patch(self, &__tenant, &__key, keys)
         }
-    });
+    }
+}
+
+/// `fn seal_patch`: the sealed value of every encrypted column (then every blind index) an
+/// `UpdateX` sets (`None` for those it leaves), bound to a row given by its tenant's and key's
+/// bytes: what an update by key and an update by filter (row by row) both seal.
+fn seal_patch(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
+        return TokenStream::new();
+    }
     let sealed = table
         .columns
         .iter()
@@ -1788,7 +1839,7 @@ fn seal_update(table: &Table) -> TokenStream {
                 quote! {
                     match &self.#f {
                         ::core::option::Option::Some(value) => ::core::option::Option::Some(
-                            #krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, value)?,
+                            #krate::crypto::seal_field(keys, table, #i, tenant, row_key, value)?,
                         ),
                         ::core::option::Option::None => ::core::option::Option::None,
                     }
@@ -1803,7 +1854,7 @@ fn seal_update(table: &Table) -> TokenStream {
                 quote! {
                     match &self.#f {
                         ::core::option::Option::Some(value) => ::core::option::Option::Some(
-                            #krate::crypto::blind_field(keys, table, #i, &__tenant, value, #bits)?,
+                            #krate::crypto::blind_field(keys, table, #i, tenant, value, #bits)?,
                         ),
                         ::core::option::Option::None => ::core::option::Option::None,
                     }
@@ -1813,16 +1864,16 @@ fn seal_update(table: &Table) -> TokenStream {
             }
         }));
     quote! {
-        fn seal_changes(
+        fn seal_patch(
             &self,
-            key: &<#ident as #krate::pg::KeyedTable>::Key,
+            tenant: &[u8],
+            row_key: &[u8],
             keys: &#krate::crypto::Keys,
         ) -> ::core::result::Result<
             ::std::vec::Vec<::core::option::Option<::core::option::Option<::std::vec::Vec<u8>>>>,
             #krate::crypto::CryptoError,
         > {
             let table = <#ident as #krate::Table>::TABLE;
-            #bind
             ::core::result::Result::Ok(::std::vec![#(#sealed),*])
         }
     }
@@ -1929,18 +1980,8 @@ fn postgres_impls(table: &Table) -> TokenStream {
     );
     let (seal, seal_changes) = (seal_insert(table), seal_update(table));
 
-    let key_columns = table.primary_key();
     let keyed = if let Some(key_type) = key_type(table) {
-        let pushes: Vec<TokenStream> = if key_columns.len() == 1 {
-            vec![quote!(out.push(key);)]
-        } else {
-            (0..key_columns.len())
-                .map(|i| {
-                    let i = syn::Index::from(i);
-                    quote!(out.push(&key.#i);)
-                })
-                .collect()
-        };
+        let pushes = key_pushes(table);
         quote! {
             #[automatically_derived]
             impl #pg::KeyedTable for #ident {
@@ -2002,6 +2043,72 @@ fn postgres_impls(table: &Table) -> TokenStream {
     }
 }
 
+/// [`binding`]'s locals `__tenant` and `__key` from a `key` of the table's key type.
+fn bind_key(table: &Table) -> TokenStream {
+    let several = table.primary_key().len() > 1;
+    binding(table, |_, i| {
+        if several {
+            let i = syn::Index::from(i);
+            quote!(&key.#i)
+        } else {
+            quote!(key)
+        }
+    })
+}
+
+/// `out.push(..)` of each column of the key, a `key` of the table's key type (a tuple for a key
+/// of several columns).
+fn key_pushes(table: &Table) -> Vec<TokenStream> {
+    let count = table.primary_key().len();
+    if count == 1 {
+        vec![quote!(out.push(key);)]
+    } else {
+        (0..count)
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(out.push(&key.#i);)
+            })
+            .collect()
+    }
+}
+
+/// `impl schema_core::sqlx::KeyedTable`: the key's type, its values bound by sqlx, and (for a
+/// table with encrypted columns) the bytes its ciphertexts are bound to.
+fn sqlx_keyed(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    let sqlx = quote!(#krate::sqlx);
+    let Some(key_type) = key_type(table) else {
+        return TokenStream::new();
+    };
+    let pushes = key_pushes(table);
+    let binding = if cfg!(feature = "encrypt") && table.columns.iter().any(|c| c.is_encrypted()) {
+        let bind = bind_key(table);
+        quote! {
+            fn key_binding(
+                key: &Self::Key,
+            ) -> (::std::vec::Vec<u8>, ::std::vec::Vec<u8>) {
+                #bind
+                (__tenant, __key)
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        #[automatically_derived]
+        impl #sqlx::KeyedTable for #ident {
+            type Key = #key_type;
+
+            fn push_key<'a>(key: &'a Self::Key, out: &mut ::std::vec::Vec<#sqlx::Param<'a>>) {
+                #(#pushes)*
+            }
+
+            #binding
+        }
+    }
+}
+
 /// `sqlx::FromRow` for the Select type and the insert binding, for schema-core's `sqlx` module:
 /// one call per column, the work done in schema-core.
 fn sqlx_impls(table: &Table) -> TokenStream {
@@ -2024,6 +2131,7 @@ fn sqlx_impls(table: &Table) -> TokenStream {
         },
     );
     let seal = seal_insert(table);
+    let keyed = sqlx_keyed(table);
     // Named only where a column reads it, so that no table draws an unused-variable warning.
     let bind_nulls = if table
         .columns
@@ -2059,6 +2167,8 @@ fn sqlx_impls(table: &Table) -> TokenStream {
                 #decoded
             }
         }
+
+        #keyed
     }
 }
 

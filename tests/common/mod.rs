@@ -404,6 +404,7 @@ pub fn psql_in_encoding(url: &str, encoding: Option<&str>, script: &str) -> Resu
     }
 }
 
+pub mod patients;
 pub mod scratch;
 
 /// The first column of every row `query` returns, as text: rows of a table written as one line

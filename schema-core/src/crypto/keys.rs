@@ -69,6 +69,13 @@ impl Purpose {
             Purpose::BlindIndex => "blind_index",
         }
     }
+
+    /// The purpose whose [`as_str`](Self::as_str) is `name`, if any.
+    pub fn from_name(name: &str) -> Option<Purpose> {
+        [Purpose::Fields, Purpose::BlindIndex]
+            .into_iter()
+            .find(|p| p.as_str() == name)
+    }
 }
 
 /// Which data key: a tenant's (by the tenant column's value, encoded), for a purpose, at a
@@ -230,8 +237,16 @@ impl MasterKeys for StaticKeyring {
     }
 }
 
-/// Where the wrapped data keys live: a table of the application's database, a KMS's key
-/// store, or [`MemoryKeyStore`]. Deleting a tenant's keys here shreds its data.
+/// Where the wrapped data keys live: a table of the application's database (`PgKeyStore`,
+/// feature `postgres`), a KMS's key store, or [`MemoryKeyStore`]. Deleting a tenant's keys
+/// here shreds its data. Only wrapped keys are ever handed to a store.
+///
+/// The calls are synchronous: [`Keys`](super::Keys) makes them while sealing and opening, which
+/// run inside the drivers' encoding and decoding of a row. `Keys` caches what they answer (a
+/// tenant's newest version and its unwrapped keys, for [`CacheLimits`](super::CacheLimits)), so
+/// a store is asked only on a miss, a rotation, a rewrap or a shred; a store that does I/O
+/// (`PgKeyStore` does, on a connection and thread of its own) holds the calling thread for
+/// that call, as a KMS behind [`MasterKeys`] does.
 pub trait KeyStore: Send + Sync {
     /// The newest version of the tenant's key for the purpose, if it has one.
     fn latest(&self, tenant: &[u8], purpose: Purpose) -> Result<Option<u32>, CryptoProblem>;

@@ -8,8 +8,9 @@
 //!   a ciphertext does not open ([`CryptoProblem::NotAuthentic`]).
 //! - Keys per tenant and [`Purpose`], wrapped by a master key the database never sees
 //!   ([`MasterKeys`]: a KMS is a user's implementation; [`StaticKeyring`] ships for tests and
-//!   development), stored wrapped ([`KeyStore`]); unwrapped keys are cached with a bound on
-//!   age and uses ([`CacheLimits`]) and zeroized on drop. Deleting a tenant's keys
+//!   development), stored wrapped ([`KeyStore`]: in the database beside the data with
+//!   `PgKeyStore`, feature `postgres`, or in memory with [`MemoryKeyStore`]); unwrapped keys are
+//!   cached with a bound on age and uses ([`CacheLimits`]) and zeroized on drop. Deleting a tenant's keys
 //!   ([`Keys::shred_tenant`]) makes its rows unreadable.
 //! - Blind indexes ([`Keys::blind_index`]): a truncated HMAC keyed per tenant and column, and
 //!   CipherSweet's planner ([`recommended_bits`]).
@@ -20,6 +21,8 @@
 mod blind;
 pub mod envelope;
 mod keys;
+#[cfg(feature = "postgres")]
+mod pg_store;
 mod plaintext;
 #[cfg(feature = "postgres")]
 pub(crate) mod rotate;
@@ -44,7 +47,9 @@ pub use keys::{
     DataKeyId, KeyStore, MasterKeys, MemoryKeyStore, Purpose, SecretKey, StaticKeyring, WrappedKey,
     KEY_LEN,
 };
-pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError};
+#[cfg(feature = "postgres")]
+pub use pg_store::{KeyTable, PgKeyStore};
+pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError, TextField};
 #[cfg(feature = "postgres")]
 pub use rotate::{plaintext_rows, reencrypt, Reencryption, ReencryptionProgress};
 
@@ -159,9 +164,6 @@ pub enum CryptoProblem {
     Plaintext(PlaintextError),
     /// The key provider failed.
     Provider(String),
-    /// An update by filter sets the column: each row's ciphertext is bound to its own key, so
-    /// one statement cannot seal it for every row; update those rows by key.
-    NeedsRowKey,
     /// A lookup by blind index on a column declared without one (`blind_index(bits = N, ..)`).
     NoBlindIndex,
 }
@@ -190,10 +192,6 @@ impl fmt::Display for CryptoProblem {
             CryptoProblem::Provider(message) => write!(f, "the key provider failed: {message}"),
             CryptoProblem::NoBlindIndex => f.write_str(
                 "the column has no blind index: declare `blind_index(bits = N, population = M)`",
-            ),
-            CryptoProblem::NeedsRowKey => f.write_str(
-                "an update by filter cannot seal the column, whose ciphertext is bound to each \
-                 row's key: update those rows by key",
             ),
         }
     }
@@ -929,8 +927,14 @@ pub fn blind_field<F: EncryptedField>(
     };
     let mut bytes = Zeroizing::new(Vec::new());
     plain.encode_dyn(&mut bytes);
-    let name = table.columns.get(column).map_or("", |c| c.name);
-    keys.blind_index(table.name, name, tenant, &bytes, bits)
+    let def = table.columns.get(column);
+    let name = def.map_or("", |c| c.name);
+    let normalized = def
+        .and_then(|c| c.encryption?.blind_index)
+        .and_then(|index| index.normalize.apply(&bytes))
+        .map(Zeroizing::new);
+    let value = normalized.as_deref().unwrap_or(&bytes);
+    keys.blind_index(table.name, name, tenant, value, bits)
         .map(Some)
 }
 

@@ -158,6 +158,17 @@ pub trait EncryptedField: Sized {
     fn from_plaintext(bytes: Option<&[u8]>) -> Result<Self, PlaintextError>;
 }
 
+/// A text field, which a blind index may normalize (`normalize(trim, lowercase)`).
+#[diagnostic::on_unimplemented(
+    message = "`normalize` is for a text: `{Self}` is not a `String`",
+    label = "only a `String` (or an `Option<String>`) field is trimmed or lowercased before it is indexed",
+    note = "remove `normalize(..)`, or normalize the value in the application before writing it"
+)]
+pub trait TextField {}
+
+impl TextField for String {}
+impl TextField for Option<String> {}
+
 /// [`Plaintext::encode`] behind a reference, for [`EncryptedField`].
 pub trait PlaintextDyn {
     /// Appends the value's bytes.

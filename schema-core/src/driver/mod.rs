@@ -6,6 +6,8 @@
 
 mod decode;
 mod scope;
+#[cfg(feature = "encrypt")]
+pub(crate) mod sealed_update;
 mod server_error;
 // Parts of it only the tokio-postgres side uses (COPY, updates, reads by key).
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]

@@ -192,30 +192,6 @@ fn seal_changes<U: UpdateRow>(
     }
 }
 
-/// An update by filter that sets an encrypted column: refused before anything is sent, since
-/// one statement cannot bind a ciphertext to each row's own key.
-fn refuse_sealing_by_filter<U: PatchValues>(table: &TableDef, patch: &U) -> Result<(), PgError> {
-    #[cfg(feature = "encrypt")]
-    {
-        let mut changes = Vec::with_capacity(table.columns.len());
-        patch.push_patch(&mut changes);
-        let sets = table
-            .columns
-            .iter()
-            .zip(&changes)
-            .find(|(c, change)| c.encryption.is_some() && change.is_some());
-        if let Some((column, _)) = sets {
-            return Err(PgError::Crypto(crate::crypto::CryptoError {
-                table: table.name,
-                column: column.name,
-                problem: crate::crypto::CryptoProblem::NeedsRowKey,
-            }));
-        }
-    }
-    let _ = (table, patch);
-    Ok(())
-}
-
 /// Puts the sealed values in place of the encrypted columns' placeholders.
 fn apply_sealed<'a>(
     table: &TableDef,
@@ -373,7 +349,8 @@ impl Db {
     }
 
     /// The keys that seal encrypted columns on every write of this `Db` and its transactions
-    /// (insert, insert_many, copy_in, update) and open them on every read (feature `encrypt`).
+    /// (insert, insert_many, copy_in, update, update_where) and open them on every read
+    /// (feature `encrypt`).
     /// Without keys, a table with encrypted columns is neither written nor read.
     #[cfg(feature = "encrypt")]
     pub fn with_keys(mut self, keys: std::sync::Arc<crate::crypto::Keys>) -> Self {
@@ -402,7 +379,8 @@ impl Db {
     /// The rows of `T` of `tenant` whose encrypted `column` holds `value` (encoded as the field
     /// is), found by the column's blind index (`blind_index(bits = N, population = M)`): the
     /// rows whose index matches are read, opened, and those that only share the truncated index
-    /// value (false positives) are dropped. Feature `encrypt`.
+    /// value (false positives) are dropped. A blind index declared with `normalize(trim,
+    /// lowercase)` finds the values that normalize as `value` does. Feature `encrypt`.
     #[cfg(feature = "encrypt")]
     pub async fn eq_blind<T, F, K, V>(
         &self,
@@ -441,6 +419,12 @@ impl Db {
         let (mut tenant_bytes, mut value_bytes) = (Vec::new(), zeroize::Zeroizing::new(Vec::new()));
         tenant.encode(&mut tenant_bytes);
         value.encode(&mut value_bytes);
+        // A value found through a normalized index matches when it normalizes alike.
+        let normalized = |bytes: zeroize::Zeroizing<Vec<u8>>| match index.normalize.apply(&bytes) {
+            Some(normalized) => zeroize::Zeroizing::new(normalized),
+            None => bytes,
+        };
+        let value_bytes = normalized(value_bytes);
         let bidx = keys
             .blind_index(
                 table.name,
@@ -484,7 +468,7 @@ impl Db {
                 tenant: &tenant_bytes,
                 row_key: &row_key,
             };
-            let plain = keys.open(&binding, stored).map_err(PgError::Crypto)?;
+            let plain = normalized(keys.open(&binding, stored).map_err(PgError::Crypto)?);
             if plain[..] == value_bytes[..] {
                 found.push(opening(&self.statements.1, || {
                     T::Select::from_row_at(row, &positions(table))
@@ -999,6 +983,15 @@ macro_rules! typed_statements {
             /// database's column grants and `immutable` rules hold as for
             /// [`update`](Self::update), and row-level security keeps the rows a scoped role
             /// may not update out of reach.
+            ///
+            /// A patch that sets an encrypted column (feature `encrypt`) is sealed for each row,
+            /// since every ciphertext is bound to its own row's key: the keys of the rows the
+            /// filter keeps are read `FOR UPDATE`, each row's value (and blind index) sealed for
+            /// it, and one `UPDATE ... FROM unnest(keys, values)` joined by key, with the
+            /// filter checked again, writes them all. In a transaction the rows stay locked from
+            /// the read of their keys to its end; outside one, a row changed in between is
+            /// updated only if it still matches the filter (and a row that starts to match in
+            /// between is not updated).
             pub async fn update_where<U>(
                 &self,
                 query: &Update<'_, U>,
@@ -1011,7 +1004,11 @@ macro_rules! typed_statements {
                 let query = &*crate::query::for_tenant(query, self.tenant_pin());
                 query.patch().validate()?;
                 let table = <U::Table as Table>::TABLE;
-                refuse_sealing_by_filter(table, query.patch())?;
+                #[cfg(feature = "encrypt")]
+                if query.seals() {
+                    return sealed_update_where(&self.$client, self.statements.borrow(), query)
+                        .await;
+                }
                 write_rows(
                     &self.$client,
                     self.statements.borrow(),
@@ -1547,6 +1544,65 @@ where
 }
 
 /// Runs an update or delete returning the rows it changed.
+/// An update by filter that sets encrypted columns: the rows' keys read (and locked), each
+/// row's values sealed for it, then one update joined by key (see `update_where`).
+#[cfg(feature = "encrypt")]
+async fn sealed_update_where<C: GenericClient, U>(
+    client: &C,
+    statements: &StatementCache,
+    query: &Update<'_, U>,
+) -> Result<Vec<<U::Table as Table>::Select>, PgError>
+where
+    U: PatchValues,
+    <U::Table as Table>::Select: FromRow,
+{
+    use crate::crypto::rotate::Raw;
+    use crate::driver::sealed_update::{no_keys, seal_rows, LockedKey};
+    let table = <U::Table as Table>::TABLE;
+    let keys = statements
+        .1
+        .as_ref()
+        .ok_or_else(|| PgError::Crypto(no_keys(table)))?;
+    let lock = query.lock_keys_sql()?;
+    let statement = statements.get(client, lock.sql.clone()).await?;
+    let width = table.primary_key.len();
+    let locked = client
+        .query(&statement, &pg_params(&lock))
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(LockedKey {
+                raw: (0..width)
+                    .map(|i| row.try_get::<_, Raw>(i).map(|raw| raw.0))
+                    .collect::<Result<_, _>>()?,
+                text: (width..2 * width)
+                    .map(|i| row.try_get(i))
+                    .collect::<Result<_, _>>()?,
+            })
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    if locked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sealed = seal_rows(query.patch(), keys, &locked).map_err(PgError::Crypto)?;
+    let update = query.sealed_sql()?;
+    let mut params = pg_params(&update);
+    params.extend(sealed.keys.iter().map(|k| k as Param));
+    params.extend(sealed.sealed.iter().map(|s| s as Param));
+    let statement = statements
+        .get_rows(client, update.sql.clone(), table)
+        .await?;
+    let rows = client.query(&statement, &params).await?;
+    let indexes = positions(table);
+    rows.iter()
+        .map(|row| {
+            Ok(opening(&statements.1, || {
+                FromRow::from_row_at(row, &indexes)
+            })?)
+        })
+        .collect()
+}
+
 async fn write_rows<C: GenericClient, S: FromRow>(
     client: &C,
     statements: &StatementCache,

@@ -675,8 +675,25 @@ pub trait PatchValues: Validate + Sync {
     /// The table the patch applies to.
     type Table: Table;
 
-    /// The changes, in column order.
+    /// The changes, in column order. An encrypted column (and its blind index) the patch sets
+    /// gives a placeholder that refuses to be sent: the driver binds
+    /// `seal_patch`'s value for each row in its place (feature `encrypt`).
     fn push_patch<'a>(&'a self, out: &mut Vec<Option<&'a dyn QueryValue>>);
+
+    /// For every encrypted column, then every blind index column, in column order: `Some` with
+    /// the value sealed for the row whose tenant and key encode as `tenant` and `row_key`
+    /// (`None` inside: NULL) where the patch sets it, `None` where it leaves it. Empty for a
+    /// table without encrypted columns (feature `encrypt`).
+    #[cfg(feature = "encrypt")]
+    #[allow(clippy::type_complexity)]
+    fn seal_patch(
+        &self,
+        _tenant: &[u8],
+        _row_key: &[u8],
+        _keys: &crate::crypto::Keys,
+    ) -> Result<Vec<Option<Option<Vec<u8>>>>, crate::crypto::CryptoError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Why a query cannot be rendered; nothing was sent.
@@ -1106,6 +1123,46 @@ impl<T: Table> Delete<T> {
             self.filter = pinned(T::TABLE, self.filter.take(), pin);
         }
         self
+    }
+}
+
+impl<U: PatchValues> Update<'_, U> {
+    /// Whether the patch sets an encrypted column (or its blind index): such an update seals
+    /// each row's value for that row ([`lock_keys_sql`](Self::lock_keys_sql), then
+    /// [`sealed_sql`](Self::sealed_sql)) instead of sending [`to_sql`](Self::to_sql).
+    pub fn seals(&self) -> bool {
+        let mut changes = Vec::new();
+        self.patch.push_patch(&mut changes);
+        <U::Table as Table>::TABLE
+            .columns
+            .iter()
+            .zip(&changes)
+            .any(|(c, change)| c.encryption.is_some() && change.is_some())
+    }
+
+    /// `SELECT` the keys (as sent, then as text) of the rows the filter keeps, `FOR UPDATE`:
+    /// the first statement of an update that [`seals`](Self::seals).
+    pub fn lock_keys_sql(&self) -> Result<QuerySql<'_>, QueryError> {
+        render::lock_keys(
+            <U::Table as Table>::TABLE,
+            self.filter.as_ref(),
+            self.all_rows,
+        )
+    }
+
+    /// `UPDATE t SET ... FROM unnest(...)`: the second statement of an update that
+    /// [`seals`](Self::seals). Its parameters are the patch's plain values and the filter's;
+    /// the driver binds after them a `text[]` per key column and a `bytea[]` per sealed column
+    /// the patch sets.
+    pub fn sealed_sql(&self) -> Result<QuerySql<'_>, QueryError> {
+        let mut changes = Vec::new();
+        self.patch.push_patch(&mut changes);
+        render::update_by_keys(
+            <U::Table as Table>::TABLE,
+            changes,
+            self.filter.as_ref(),
+            self.all_rows,
+        )
     }
 }
 

@@ -384,15 +384,25 @@ pub(crate) fn exists<'q, T>(
     Ok(w.finish())
 }
 
+/// A write by filter must have one, or say `all_rows()`: it would change every row.
+fn require_filter(
+    table: &TableDef,
+    filter: Option<&Expr>,
+    all_rows: bool,
+) -> Result<(), QueryError> {
+    if filter.is_none() && !all_rows {
+        return Err(QueryError::Unfiltered { table: table.name });
+    }
+    Ok(())
+}
+
 /// `DELETE FROM t WHERE ... RETURNING every column`.
 pub(crate) fn delete<'q>(
     table: &'static TableDef,
     filter: Option<&'q Expr>,
     all_rows: bool,
 ) -> Result<QuerySql<'q>, QueryError> {
-    if filter.is_none() && !all_rows {
-        return Err(QueryError::Unfiltered { table: table.name });
-    }
+    require_filter(table, filter, all_rows)?;
     let mut w = Writer::new(format!("DELETE FROM {}", table.quoted_name()));
     write_where(&mut w, table, filter, None)?;
     write!(w.sql, " RETURNING {}", every_column(table)).unwrap();
@@ -427,9 +437,7 @@ pub(crate) fn update<'q>(
     filter: Option<&'q Expr>,
     all_rows: bool,
 ) -> Result<QuerySql<'q>, QueryError> {
-    if filter.is_none() && !all_rows {
-        return Err(QueryError::Unfiltered { table: table.name });
-    }
+    require_filter(table, filter, all_rows)?;
     let set = assignments(table, |i| changes.get(i).is_some_and(Option::is_some), 1);
     if set.is_empty() {
         return Err(QueryError::EmptyPatch { table: table.name });
@@ -441,6 +449,122 @@ pub(crate) fn update<'q>(
     ));
     w.params.extend(changes.into_iter().flatten());
     write_where(&mut w, table, filter, None)?;
+    write!(w.sql, " RETURNING {}", every_column(table)).unwrap();
+    Ok(w.finish())
+}
+
+/// The name, in an update by keys, of the `unnest` column holding the `i`-th key column's
+/// values (`k`) or the `i`-th sealed column's (`s`): a prefix no derived column starts with.
+fn unnested(kind: char, i: usize) -> String {
+    format!("\"__schema_core_{kind}{i}\"")
+}
+
+/// `SELECT key columns, then each as text FROM t [WHERE ...] FOR UPDATE`: the rows an update
+/// by filter of encrypted columns seals for, their key read as the server sends it (the bytes
+/// a ciphertext is bound to) and as text (sent back to find the row), locked until the
+/// transaction ends.
+pub(crate) fn lock_keys<'q>(
+    table: &'static TableDef,
+    filter: Option<&'q Expr>,
+    all_rows: bool,
+) -> Result<QuerySql<'q>, QueryError> {
+    require_filter(table, filter, all_rows)?;
+    let keys = column_list(table.primary_key.iter().copied());
+    let texts: Vec<String> = table
+        .primary_key
+        .iter()
+        .map(|k| format!("{}::text", quote_ident(k)))
+        .collect();
+    let mut w = Writer::new(format!(
+        "SELECT {keys}, {} FROM {}",
+        texts.join(", "),
+        table.quoted_name()
+    ));
+    write_where(&mut w, table, filter, None)?;
+    w.sql.push_str(" FOR UPDATE");
+    Ok(w.finish())
+}
+
+/// `UPDATE t SET ... FROM unnest(keys, sealed values) AS v WHERE (key) = (v's key) AND
+/// (filter) RETURNING every column`: an update by filter that sets encrypted columns, each
+/// row's values sealed for that row. The parameters are the patch's plain values, then the
+/// filter's; after them the driver binds one `text[]` per key column (the keys
+/// [`lock_keys`] read) and one `bytea[]` per encrypted (or blind index) column the patch
+/// sets, in column order. The filter is checked again, so a row changed since its key was
+/// read (outside a transaction, where no lock holds) is updated only if it still matches.
+pub(crate) fn update_by_keys<'q>(
+    table: &'static TableDef,
+    changes: Vec<Option<&'q dyn QueryValue>>,
+    filter: Option<&'q Expr>,
+    all_rows: bool,
+) -> Result<QuerySql<'q>, QueryError> {
+    require_filter(table, filter, all_rows)?;
+    let mut set = Vec::new();
+    let mut plain = Vec::new();
+    let mut sealed = 0;
+    for (column, change) in table.columns.iter().zip(&changes) {
+        match change {
+            Some(_) if column.encryption.is_some() => {
+                set.push(format!(
+                    "{} = v.{}",
+                    quote_ident(column.name),
+                    unnested('s', sealed)
+                ));
+                sealed += 1;
+            }
+            Some(value) => {
+                plain.push(*value);
+                set.push(format!("{} = ${}", quote_ident(column.name), plain.len()));
+            }
+            None => {
+                if let Some(sql) = column.update_sql {
+                    set.push(format!("{} = {sql}", quote_ident(column.name)));
+                }
+            }
+        }
+    }
+    if set.is_empty() {
+        return Err(QueryError::EmptyPatch { table: table.name });
+    }
+    let mut w = Writer::new(String::new());
+    w.params = plain;
+    write_where(&mut w, table, filter, None)?;
+    let condition = w
+        .sql
+        .strip_prefix(" WHERE ")
+        .unwrap_or_default()
+        .to_string();
+    let mut n = w.params.len();
+    let mut arrays = Vec::new();
+    let mut names = Vec::new();
+    let mut matches = Vec::new();
+    for (i, key) in table.primary_key.iter().enumerate() {
+        n += 1;
+        let sql_type = table
+            .columns
+            .iter()
+            .find(|c| c.name == *key)
+            .map_or_else(|| "text".to_string(), |c| c.sql_type.to_string());
+        arrays.push(format!("${n}::text[]::{sql_type}[]"));
+        names.push(unnested('k', i));
+        matches.push(format!("{} = v.{}", quote_ident(key), unnested('k', i)));
+    }
+    for i in 0..sealed {
+        n += 1;
+        arrays.push(format!("${n}::bytea[]"));
+        names.push(unnested('s', i));
+    }
+    w.sql = format!(
+        "UPDATE {} SET {} FROM unnest({}) AS v({}) WHERE {}",
+        table.quoted_name(),
+        set.join(", "),
+        arrays.join(", "),
+        names.join(", "),
+        matches.join(" AND ")
+    );
+    if !condition.is_empty() {
+        write!(w.sql, " AND ({condition})").unwrap();
+    }
     write!(w.sql, " RETURNING {}", every_column(table)).unwrap();
     Ok(w.finish())
 }
@@ -729,6 +853,28 @@ mod tests {
             QueryError::Unfiltered { table: "tickets" }
         );
         assert!(Update::new(&patch).all_rows().to_sql().is_ok());
+
+        // An update that seals: the keys locked, then one update joined by key, the filter
+        // checked again (in parentheses: an `OR` stays whole); its arrays are bound after the
+        // patch's and the filter's values.
+        let or = Ticket::status.eq(Status::Open).or(Ticket::rating.is_null());
+        let update = Update::new(&patch).filter(or);
+        let lock = update.lock_keys_sql().unwrap();
+        assert_eq!(
+            lock.sql,
+            r#"SELECT "ticket_id", "ticket_id"::text FROM "tickets" WHERE "status" = $1 OR "rating" IS NULL FOR UPDATE"#
+        );
+        let sealed = update.sealed_sql().unwrap();
+        assert_eq!(
+            sealed.sql.replace(ALL, "*"),
+            r#"UPDATE "tickets" SET "subject" = $1, "rating" = $2, "updated_at" = now() FROM unnest($4::text[]::bigint[]) AS v("__schema_core_k0") WHERE "ticket_id" = v."__schema_core_k0" AND ("status" = $3 OR "rating" IS NULL) RETURNING *"#
+        );
+        assert_eq!(sealed.params.len(), 3);
+        assert!(!update.seals());
+        assert_eq!(
+            Update::new(&patch).lock_keys_sql().unwrap_err(),
+            QueryError::Unfiltered { table: "tickets" }
+        );
     }
 
     #[test]

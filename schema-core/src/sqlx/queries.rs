@@ -213,7 +213,9 @@ where
 
 /// Applies a patch (after validating it) to every row the update's filter keeps and returns
 /// them as changed; refused without a filter unless it says `all_rows()`. The database's
-/// column grants, `immutable` rules and row-level security hold for the session's role.
+/// column grants, `immutable` rules and row-level security hold for the session's role. A
+/// patch that sets an encrypted column needs the keys: it is refused here before anything is
+/// sent ([`SqlxError::Encode`] with `CryptoProblem::NoKeys`); `update_where_encrypted` seals it.
 pub async fn update_where<'e, E, U>(
     executor: E,
     query: &Update<'_, U>,
@@ -224,7 +226,98 @@ where
     <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     query.patch().validate()?;
-    all_rows(executor, <U::Table as Table>::TABLE, query.to_sql()?).await
+    let table = <U::Table as Table>::TABLE;
+    #[cfg(feature = "encrypt")]
+    if query.seals() {
+        let error = crate::driver::sealed_update::no_keys(table);
+        return Err(SqlxError::Encode {
+            table: table.name,
+            column: error.column,
+            source: Box::new(error),
+        });
+    }
+    all_rows(executor, table, query.to_sql()?).await
+}
+
+/// [`update_where`] of a patch that may set encrypted columns (feature `encrypt`): each row's
+/// values are sealed with `keys` for that row, since every ciphertext is bound to its own
+/// row's key. The keys of the rows the filter keeps are read `FOR UPDATE`, each row's values
+/// (and blind indexes) sealed for it, and one `UPDATE ... FROM unnest(keys, values)` joined
+/// by key, with the filter checked again, writes them all; the rows it returns are opened
+/// with `keys`. In a transaction (`&mut *tx`) the rows stay locked from the read of their keys
+/// to its end; on a pool or a bare connection, a row changed in between is updated only if it
+/// still matches the filter. A patch that sets no encrypted column runs as [`update_where`].
+#[cfg(feature = "encrypt")]
+pub async fn update_where_encrypted<'c, A, U>(
+    connection: A,
+    query: &Update<'_, U>,
+    keys: &std::sync::Arc<crate::crypto::Keys>,
+) -> Result<Vec<<U::Table as Table>::Select>, SqlxError>
+where
+    A: ::sqlx::Acquire<'c, Database = Postgres>,
+    U: PatchValues,
+    <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    use crate::driver::sealed_update::{seal_rows, LockedKey};
+    use ::sqlx::{Arguments, Row, ValueRef};
+    query.patch().validate()?;
+    let table = <U::Table as Table>::TABLE;
+    let mut connection = connection.acquire().await?;
+    if !query.seals() {
+        let sql = query.to_sql()?;
+        return crate::crypto::opening(Some(keys.clone()), all_rows(&mut *connection, table, sql))
+            .await;
+    }
+    let lock = query.lock_keys_sql()?;
+    let lock_arguments = arguments(table, &lock)?;
+    let rows = ::sqlx::query_with(&lock.sql, lock_arguments)
+        .fetch_all(&mut *connection)
+        .await?;
+    let width = table.primary_key.len();
+    let mut locked = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut raw = Vec::with_capacity(width);
+        for i in 0..width {
+            let value = row.try_get_raw(i)?;
+            let bytes = if value.is_null() {
+                Vec::new()
+            } else {
+                value.as_bytes().map_err(::sqlx::Error::Decode)?.to_vec()
+            };
+            raw.push(bytes);
+        }
+        let text = (width..2 * width)
+            .map(|i| row.try_get::<String, _>(i))
+            .collect::<Result<_, _>>()?;
+        locked.push(LockedKey { raw, text });
+    }
+    if locked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sealed = seal_rows(query.patch(), keys, &locked).map_err(|error| SqlxError::Encode {
+        table: table.name,
+        column: error.column,
+        source: Box::new(error),
+    })?;
+    let update = query.sealed_sql()?;
+    let mut update_arguments = arguments(table, &update)?;
+    let bound = update.params.len();
+    let mut added = Vec::new();
+    for k in &sealed.keys {
+        added.push(update_arguments.add(k));
+    }
+    for s in &sealed.sealed {
+        added.push(update_arguments.add(s));
+    }
+    for (i, added) in added.into_iter().enumerate() {
+        added.map_err(|source| SqlxError::EncodeParameter {
+            table: table.name,
+            parameter: bound + i + 1,
+            source,
+        })?;
+    }
+    let fetch = ::sqlx::query_as_with(&update.sql, update_arguments).fetch_all(&mut *connection);
+    Ok(crate::crypto::opening(Some(keys.clone()), fetch).await?)
 }
 
 /// Deletes every row the delete's filter keeps and returns them; refused without a filter

@@ -141,6 +141,22 @@ impl TenantTransaction {
         queries::update_where(&mut *self.transaction, &query).await
     }
 
+    /// [`update_where_encrypted`](super::update_where_encrypted), in the tenant (feature
+    /// `encrypt`): the rows stay locked from the read of their keys to the transaction's end.
+    #[cfg(feature = "encrypt")]
+    pub async fn update_where_encrypted<U>(
+        &mut self,
+        query: &Update<'_, U>,
+        keys: &std::sync::Arc<crate::crypto::Keys>,
+    ) -> Result<Vec<<U::Table as Table>::Select>, SqlxError>
+    where
+        U: PatchValues,
+        <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let query = query.clone().in_tenant(&self.pin);
+        queries::update_where_encrypted(&mut *self.transaction, &query, keys).await
+    }
+
     /// [`delete_where`](super::delete_where), in the tenant.
     pub async fn delete_where<T>(&mut self, query: &Delete<T>) -> Result<Vec<T::Select>, SqlxError>
     where

@@ -274,11 +274,14 @@ pub struct IdentityAttr {
 }
 
 /// `blind_index(bits = 16, population = 50_000)`: a truncated HMAC of the value, kept in a
-/// column of its own for exact-match lookups; `unique` is parsed to be refused.
+/// column of its own for exact-match lookups; `unique` is parsed to be refused;
+/// `normalize(trim, lowercase)` says what is done to a text before it is indexed.
 pub struct BlindIndexAttr {
     pub bits: LitInt,
     pub population: LitInt,
     pub unique: Option<Ident>,
+    /// The `normalize` key and its words.
+    pub normalize: Option<(Ident, Vec<Ident>)>,
 }
 
 /// `numeric(precision = P, scale = S)`: the scale defaults to 0.
@@ -1063,11 +1066,29 @@ fn blind_index(meta: &ParseNestedMeta) -> syn::Result<BlindIndexAttr> {
     if !meta.input.peek(token::Paren) || empty_list(meta)? {
         return Err(meta.error(usage));
     }
-    let (mut bits, mut population, mut unique) = (None, None, None);
+    let (mut bits, mut population, mut unique, mut normalize) = (None, None, None, None);
     meta.parse_nested_meta(|inner| {
         let key = key_of(&inner, BLIND_INDEX_KEYS, "blind_index")?;
         if key == UNIQUE {
             unique = Some(flag(&inner, &key)?);
+            return Ok(());
+        }
+        if key == NORMALIZE {
+            let usage = "`normalize` takes what is done to a text before it is indexed: \
+                         `normalize(trim, lowercase)`";
+            if !inner.input.peek(token::Paren) || empty_list(&inner)? {
+                return Err(inner.error(usage));
+            }
+            let mut words: Vec<Ident> = Vec::new();
+            inner.parse_nested_meta(|word| {
+                let name = key_of(&word, NORMALIZATIONS, "normalize")?;
+                if words.contains(&name) {
+                    return Err(word.error(format!("`{name}` is given twice")));
+                }
+                words.push(flag(&word, &name)?);
+                Ok(())
+            })?;
+            normalize = Some((key, words));
             return Ok(());
         }
         let lit: LitInt = value(&inner, &format!("a number: `{key} = 16`"))?.parse()?;
@@ -1099,6 +1120,7 @@ fn blind_index(meta: &ParseNestedMeta) -> syn::Result<BlindIndexAttr> {
             bits,
             population,
             unique,
+            normalize,
         }),
         _ => Err(meta.error(usage)),
     }

@@ -127,7 +127,13 @@ pub const NUMERIC_KEYS: &[&str] = &[PRECISION, SCALE];
 // Keys inside `blind_index(...)`.
 pub const BITS: &str = "bits";
 pub const POPULATION: &str = "population";
-pub const BLIND_INDEX_KEYS: &[&str] = &[BITS, POPULATION, UNIQUE];
+pub const NORMALIZE: &str = "normalize";
+pub const BLIND_INDEX_KEYS: &[&str] = &[BITS, POPULATION, UNIQUE, NORMALIZE];
+
+// Words inside `blind_index(normalize(...))`.
+pub const TRIM: &str = "trim";
+pub const LOWERCASE: &str = "lowercase";
+pub const NORMALIZATIONS: &[&str] = &[TRIM, LOWERCASE];
 
 // Keys inside `index(...)`.
 pub const NAME: &str = "name";
