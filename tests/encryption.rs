@@ -10,12 +10,16 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use common::patients::{add_billing_table, hex, keys, patient, problem, run, setup, Dump, MASTER};
 use common::TestDb;
-use schema_core::crypto::{CryptoProblem, KeyStore, MemoryKeyStore, SecretKey, StaticKeyring};
+use schema_core::crypto::{
+    CryptoError, CryptoProblem, KeyStore, Keys, MasterKeys, MemoryKeyStore, SecretKey,
+    StaticKeyring,
+};
 use schema_core::pg::{ConstraintKind, Db, PgError};
 use schema_core::query::Update;
 use schema_core::Schema;
 use shared::schemas::db::{
-    Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE, PROVIDER_SETTING,
+    InsertPatient, Patient, Provider, SelectPatient, UpdatePatient, PHYSICIAN_ROLE,
+    PROVIDER_SETTING,
 };
 use uuid::Uuid;
 
@@ -195,6 +199,136 @@ fn without_keys_nothing_is_written_or_read() {
         let db = Db::connect(test.url()).await.unwrap();
         let error = db.get::<Patient>(&(p1, a)).await.unwrap_err();
         assert_eq!(problem(error), CryptoProblem::NoKeys);
+    });
+}
+
+/// Rows of the first provider, then of the second: five parts of `insert_many` and `copy_in`
+/// (which seal and send 1,000 rows at a time, the server working on one part while the next is
+/// sealed), the second provider's first row in the last, after `insert_many` has sent its first
+/// statements (four are in flight at once).
+fn five_parts(p1: Uuid, p2: Uuid) -> Vec<InsertPatient> {
+    (0..5_000)
+        .map(|i| {
+            let mut row = patient(if i < 4_500 { p1 } else { p2 }, &format!("P{i:05}"));
+            row.address = (i % 3 != 0).then(|| format!("{i} Main Street"));
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn batches_of_several_parts_seal_every_row_for_its_own_key() {
+    let (test, p1, p2) = setup();
+    let rows = five_parts(p1, p2);
+    run(async {
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys(Arc::new(MemoryKeyStore::default())));
+        for copy in [false, true] {
+            db.client()
+                .batch_execute("TRUNCATE billing.patients")
+                .await
+                .unwrap();
+            let written = if copy {
+                db.copy_in(&rows).await.unwrap()
+            } else {
+                db.insert_many(&rows).await.unwrap()
+            };
+            assert_eq!(written, rows.len() as u64);
+            let mut read = db.select_all::<Patient>().await.unwrap();
+            read.sort_by(|a, b| a.name.cmp(&b.name));
+            assert_eq!(read.len(), rows.len());
+            for (row, opened) in rows.iter().zip(&read) {
+                let written = (row.provider_id, row.patient_id, &row.name, &row.address);
+                let opened = (
+                    opened.provider_id,
+                    opened.patient_id,
+                    &opened.name,
+                    &opened.address,
+                );
+                assert_eq!(opened, written, "copy_in: {copy}");
+            }
+        }
+    });
+}
+
+/// Master keys that refuse to wrap a data key for one tenant (a KMS that fails): its first row
+/// cannot be sealed.
+struct RefusingTenant {
+    keys: StaticKeyring,
+    refused: Uuid,
+}
+
+impl MasterKeys for RefusingTenant {
+    fn current_version(&self) -> u32 {
+        self.keys.current_version()
+    }
+
+    fn wrap(
+        &self,
+        version: u32,
+        context: &[u8],
+        key: &SecretKey,
+    ) -> Result<Vec<u8>, CryptoProblem> {
+        let tenant = self.refused.as_bytes();
+        if context.windows(tenant.len()).any(|w| w == tenant) {
+            return Err(CryptoProblem::Provider("the KMS is unavailable".into()));
+        }
+        self.keys.wrap(version, context, key)
+    }
+
+    fn unwrap(
+        &self,
+        version: u32,
+        context: &[u8],
+        wrapped: &[u8],
+    ) -> Result<SecretKey, CryptoProblem> {
+        self.keys.unwrap(version, context, wrapped)
+    }
+}
+
+#[test]
+fn a_row_that_cannot_be_sealed_in_a_later_part_leaves_nothing_written() {
+    let (test, p1, p2) = setup();
+    let rows = five_parts(p1, p2);
+    run(async {
+        let keys = Arc::new(Keys::new(
+            RefusingTenant {
+                keys: StaticKeyring::new(SecretKey::from_bytes(MASTER)),
+                refused: p2,
+            },
+            Arc::new(MemoryKeyStore::default()),
+        ));
+        let mut db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        for copy in [false, true] {
+            let error = if copy {
+                db.copy_in(&rows).await.unwrap_err()
+            } else {
+                db.insert_many(&rows).await.unwrap_err()
+            };
+            let PgError::Crypto(CryptoError {
+                table: "patients",
+                column: "name",
+                problem: CryptoProblem::Provider(_),
+            }) = &error
+            else {
+                panic!("copy_in {copy}: expected the provider's failure, got {error:?}");
+            };
+            let count: i64 = db
+                .client()
+                .query_one("SELECT count(*) FROM billing.patients", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(count, 0, "copy_in {copy}: nothing written");
+            // The connection serves the next batch.
+            assert_eq!(db.copy_in(&rows[..4_500]).await.unwrap(), 4_500);
+            db.client()
+                .batch_execute("TRUNCATE billing.patients")
+                .await
+                .unwrap();
+        }
     });
 }
 

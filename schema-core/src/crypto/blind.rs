@@ -2,18 +2,39 @@
 //! beside the ciphertext so that exact-match lookups need no deterministic encryption; and
 //! the planner that says how many bits a population can afford (CipherSweet's formula).
 
+use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+use super::KEY_LEN;
 
 /// The most bits a blind index may keep: one HMAC-SHA-256 output.
 pub const MAX_BLIND_INDEX_BITS: u32 = 256;
 
-/// The truncated HMAC-SHA-256 of `value` under `key`, keeping its first `bits` bits (the
-/// trailing bits of the last byte set to zero), so that the index holds `ceil(bits / 8)` bytes.
-pub(crate) fn blind_index(key: &[u8], value: &[u8], bits: u32) -> Vec<u8> {
+/// The HMAC-SHA-256 of one column's blind index, keyed by a key derived (HKDF-SHA-256) from
+/// the tenant's blind-index data key for this table and column alone. It is made once per
+/// cached data key and cloned for each value (keying an HMAC hashes two blocks); it wipes its
+/// state when dropped (the `zeroize` features of `hmac` and `sha2`).
+pub(crate) fn column_mac(
+    data_key: &[u8; KEY_LEN],
+    table: &str,
+    column: &str,
+) -> Option<Hmac<Sha256>> {
+    let mut info = Vec::new();
+    super::push_part(&mut info, table.as_bytes());
+    super::push_part(&mut info, column.as_bytes());
+    let mut column_key = zeroize::Zeroizing::new([0u8; KEY_LEN]);
+    Hkdf::<Sha256>::new(Some(b"schema-core blind index"), data_key)
+        .expand(&info, column_key.as_mut())
+        .ok()?;
+    <Hmac<Sha256> as KeyInit>::new_from_slice(column_key.as_ref()).ok()
+}
+
+/// The truncated HMAC of `value` under the column's keyed `mac`, keeping its first `bits`
+/// bits (the trailing bits of the last byte set to zero), so that the index holds
+/// `ceil(bits / 8)` bytes.
+pub(crate) fn blind_index(mut mac: Hmac<Sha256>, value: &[u8], bits: u32) -> Vec<u8> {
     let bits = bits.clamp(1, MAX_BLIND_INDEX_BITS);
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(value);
     let full = mac.finalize().into_bytes();
     let bytes = bits.div_ceil(8) as usize;
@@ -148,18 +169,33 @@ mod tests {
 
     #[test]
     fn a_blind_index_keeps_the_bits_asked_and_depends_on_key_and_value() {
-        let a = blind_index(b"key one", b"value", 12);
+        let mac = |key: &[u8]| <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+        let a = blind_index(mac(b"key one"), b"value", 12);
         assert_eq!(a.len(), 2);
         assert_eq!(a[1] & 0x0F, 0);
-        assert_eq!(a, blind_index(b"key one", b"value", 12));
+        assert_eq!(a, blind_index(mac(b"key one"), b"value", 12));
         assert_ne!(
-            blind_index(b"key one", b"value", 64),
-            blind_index(b"key two", b"value", 64)
+            blind_index(mac(b"key one"), b"value", 64),
+            blind_index(mac(b"key two"), b"value", 64)
         );
         assert_ne!(
-            blind_index(b"key one", b"value", 64),
-            blind_index(b"key one", b"other", 64)
+            blind_index(mac(b"key one"), b"value", 64),
+            blind_index(mac(b"key one"), b"other", 64)
         );
-        assert_eq!(blind_index(b"k", b"v", 256).len(), 32);
+        assert_eq!(blind_index(mac(b"k"), b"v", 256).len(), 32);
+    }
+
+    #[test]
+    fn each_column_has_its_own_key() {
+        let key = [5u8; KEY_LEN];
+        let index =
+            |table, column| blind_index(column_mac(&key, table, column).unwrap(), b"M123", 64);
+        assert_eq!(
+            index("patients", "member_id"),
+            index("patients", "member_id")
+        );
+        assert_ne!(index("patients", "member_id"), index("patients", "name"));
+        // The parts are length-prefixed: moving a byte between table and column changes the key.
+        assert_ne!(index("ab", "c"), index("a", "bc"));
     }
 }

@@ -154,11 +154,12 @@ pub(crate) fn header(flags: u8, key_version: u32) -> [u8; HEADER_LEN] {
     ]
 }
 
-/// Pads `plain` to a multiple of `block` bytes (ISO/IEC 7816-4), always adding at least one byte.
-pub(crate) fn pad(plain: &mut Vec<u8>, block: usize) {
-    plain.push(0x80);
-    while !plain.len().is_multiple_of(block.max(1)) {
-        plain.push(0);
+/// Pads the plaintext in `buffer` from `start` on to a multiple of `block` bytes (ISO/IEC
+/// 7816-4), always adding at least one byte.
+pub(crate) fn pad(buffer: &mut Vec<u8>, start: usize, block: usize) {
+    buffer.push(0x80);
+    while !(buffer.len() - start).is_multiple_of(block.max(1)) {
+        buffer.push(0);
     }
 }
 
@@ -233,10 +234,14 @@ mod tests {
     fn padding_round_trips_and_hides_the_length_within_a_block() {
         for len in 0..40 {
             let mut plain = vec![0xAB; len];
-            pad(&mut plain, 16);
+            pad(&mut plain, 0, 16);
             assert_eq!(plain.len() % 16, 0);
             unpad(&mut plain).unwrap();
             assert_eq!(plain, vec![0xAB; len]);
+            // After a header of 5 bytes: the plaintext alone is padded.
+            let mut buffer = vec![1; 5 + len];
+            pad(&mut buffer, 5, 16);
+            assert_eq!((buffer.len() - 5) % 16, 0);
         }
         let mut no_marker = vec![1, 0, 0];
         assert_eq!(unpad(&mut no_marker), Err(EnvelopeProblem::BadPadding));

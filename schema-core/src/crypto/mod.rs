@@ -35,11 +35,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aes_gcm_siv::aead::{Aead, KeyInit, OsRng, Payload};
+use aes_gcm_siv::aead::{AeadInPlace, KeyInit, OsRng};
 use aes_gcm_siv::Aes256GcmSiv;
-use hkdf::Hkdf;
+use hmac::Hmac;
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 pub use blind::{recommended_bits, BitsRange, ExistingIndex, MAX_BLIND_INDEX_BITS};
 pub use envelope::{Envelope, EnvelopeProblem};
@@ -86,16 +86,44 @@ impl fmt::Debug for Binding<'_> {
     }
 }
 
+/// What the authenticated data starts with.
+const AAD_LABEL: &[u8] = b"schema-core field\0";
+
+/// The authenticated data of a binding short enough (nearly all are) to be built on the stack.
+const AAD_ON_STACK: usize = 256;
+
 impl Binding<'_> {
-    fn aad(&self, header: &[u8]) -> Vec<u8> {
-        let mut aad = b"schema-core field\0".to_vec();
-        push_part(&mut aad, header);
-        push_part(&mut aad, self.schema.as_bytes());
-        push_part(&mut aad, self.table.as_bytes());
-        push_part(&mut aad, self.column.as_bytes());
-        push_part(&mut aad, self.tenant);
-        push_part(&mut aad, self.row_key);
-        aad
+    /// Runs `use_aad` with the authenticated data of a value sealed for this binding under
+    /// `header`: the label, then the header, schema, table, column, tenant and row key, each
+    /// length-prefixed ([`push_part`]). Built on the stack unless it is long.
+    fn with_aad<R>(&self, header: &[u8], use_aad: impl FnOnce(&[u8]) -> R) -> R {
+        let parts = [
+            header,
+            self.schema.as_bytes(),
+            self.table.as_bytes(),
+            self.column.as_bytes(),
+            self.tenant,
+            self.row_key,
+        ];
+        let len = AAD_LABEL.len() + parts.iter().map(|p| 4 + p.len()).sum::<usize>();
+        let write = |out: &mut [u8]| {
+            out[..AAD_LABEL.len()].copy_from_slice(AAD_LABEL);
+            let mut at = AAD_LABEL.len();
+            for part in parts {
+                out[at..at + 4].copy_from_slice(&(part.len() as u32).to_be_bytes());
+                out[at + 4..at + 4 + part.len()].copy_from_slice(part);
+                at += 4 + part.len();
+            }
+        };
+        if len <= AAD_ON_STACK {
+            let mut buffer = [0u8; AAD_ON_STACK];
+            write(&mut buffer[..len]);
+            use_aad(&buffer[..len])
+        } else {
+            let mut buffer = vec![0u8; len];
+            write(&mut buffer);
+            use_aad(&buffer)
+        }
     }
 
     fn error(&self, problem: CryptoProblem) -> CryptoError {
@@ -214,15 +242,25 @@ impl Default for CacheLimits {
     }
 }
 
-/// An unwrapped data key in memory, with its cipher ready (the cipher zeroizes its copy of
-/// the key when dropped, as the key does).
+/// An unwrapped data key in memory, with what is made from it once: its cipher (AES-256's key
+/// schedule of the key-generating key) and, for a blind-index key, the keyed HMAC of each
+/// column it has indexed. Each is wiped when dropped: the key by `Zeroizing`, the cipher by
+/// `aes`'s `zeroize` feature, the HMAC states by those of `hmac` and `sha2`.
 struct Cached {
     purpose: Purpose,
     version: u32,
     key: SecretKey,
     cipher: Arc<Aes256GcmSiv>,
+    columns: Vec<ColumnMac>,
     since: Instant,
     uses: u64,
+}
+
+/// The keyed HMAC of one column's blind index.
+struct ColumnMac {
+    table: &'static str,
+    column: &'static str,
+    mac: Hmac<Sha256>,
 }
 
 /// What is cached of one tenant: its newest version per purpose, and its unwrapped keys.
@@ -239,11 +277,68 @@ struct Cache {
     unwraps: u64,
 }
 
-/// A key as the cache hands it out.
-#[derive(Clone)]
-struct Unwrapped {
-    key: SecretKey,
-    cipher: Arc<Aes256GcmSiv>,
+impl Cache {
+    /// The cached key of the tenant for the purpose, at `version` (`None`: its newest version,
+    /// while that is known fresh), with one more use counted; `None` when it is not cached, or
+    /// no longer fresh (then it is dropped, and wiped).
+    fn fresh(
+        &mut self,
+        tenant: &[u8],
+        purpose: Purpose,
+        version: Option<u32>,
+        now: Instant,
+        limits: &CacheLimits,
+    ) -> Option<&mut Cached> {
+        let cached = self.tenants.get_mut(tenant)?;
+        let version = match version {
+            Some(version) => version,
+            None => {
+                let &(_, version, since) = cached.latest.iter().find(|l| l.0 == purpose)?;
+                if now.duration_since(since) >= limits.max_age {
+                    return None;
+                }
+                version
+            }
+        };
+        let at = cached
+            .keys
+            .iter()
+            .position(|k| k.purpose == purpose && k.version == version)?;
+        let entry = &cached.keys[at];
+        if now.duration_since(entry.since) < limits.max_age && entry.uses < limits.max_uses {
+            let entry = &mut cached.keys[at];
+            entry.uses += 1;
+            Some(entry)
+        } else {
+            cached.keys.swap_remove(at);
+            None
+        }
+    }
+}
+
+impl Cached {
+    /// The keyed HMAC of the blind index of `table.column`, made on first use.
+    fn column_mac(
+        &mut self,
+        table: &'static str,
+        column: &'static str,
+    ) -> Result<Hmac<Sha256>, CryptoProblem> {
+        if let Some(known) = self
+            .columns
+            .iter()
+            .find(|c| c.table == table && c.column == column)
+        {
+            return Ok(known.mac.clone());
+        }
+        let mac = blind::column_mac(self.key.bytes(), table, column)
+            .ok_or_else(|| CryptoProblem::Provider("key derivation failed".into()))?;
+        self.columns.push(ColumnMac {
+            table,
+            column,
+            mac: mac.clone(),
+        });
+        Ok(mac)
+    }
 }
 
 /// Fresh nonces, read from the operating system's generator a block at a time (one system
@@ -400,36 +495,33 @@ impl Keys {
         Ok(())
     }
 
-    /// The unwrapped key, from the cache while it is fresh.
+    /// The cipher of the tenant's data key `version` for the purpose, from the cache while it
+    /// is fresh.
     fn key(
         &self,
         tenant: &[u8],
         purpose: Purpose,
         version: u32,
-    ) -> Result<Unwrapped, CryptoProblem> {
+    ) -> Result<Arc<Aes256GcmSiv>, CryptoProblem> {
         let now = Instant::now();
+        if let Some(cached) = self
+            .lock()
+            .fresh(tenant, purpose, Some(version), now, &self.limits)
         {
-            let mut cache = self.lock();
-            if let Some(cached) = cache.tenants.get_mut(tenant) {
-                if let Some(at) = cached
-                    .keys
-                    .iter()
-                    .position(|k| k.purpose == purpose && k.version == version)
-                {
-                    let entry = &mut cached.keys[at];
-                    if now.duration_since(entry.since) < self.limits.max_age
-                        && entry.uses < self.limits.max_uses
-                    {
-                        entry.uses += 1;
-                        return Ok(Unwrapped {
-                            key: entry.key.clone(),
-                            cipher: entry.cipher.clone(),
-                        });
-                    }
-                    cached.keys.swap_remove(at);
-                }
-            }
+            return Ok(cached.cipher.clone());
         }
+        self.unwrap_key(tenant, purpose, version, now)
+    }
+
+    /// Unwraps the tenant's data key `version` for the purpose and caches it, its first use
+    /// counted; returns its cipher.
+    fn unwrap_key(
+        &self,
+        tenant: &[u8],
+        purpose: Purpose,
+        version: u32,
+        now: Instant,
+    ) -> Result<Arc<Aes256GcmSiv>, CryptoProblem> {
         let id = DataKeyId {
             tenant: tenant.to_vec(),
             purpose,
@@ -445,61 +537,105 @@ impl Keys {
         let cipher = Arc::new(Aes256GcmSiv::new(key.bytes().into()));
         let mut cache = self.lock();
         cache.unwraps += 1;
-        cache
-            .tenants
-            .entry(id.tenant)
-            .or_default()
+        let cached = cache.tenants.entry(id.tenant).or_default();
+        // Another thread may have unwrapped it meanwhile: one entry per key.
+        cached
             .keys
-            .push(Cached {
-                purpose,
-                version,
-                key: key.clone(),
-                cipher: cipher.clone(),
-                since: now,
-                uses: 1,
-            });
-        Ok(Unwrapped { key, cipher })
+            .retain(|k| k.purpose != purpose || k.version != version);
+        cached.keys.push(Cached {
+            purpose,
+            version,
+            key,
+            cipher: cipher.clone(),
+            columns: Vec::new(),
+            since: now,
+            uses: 1,
+        });
+        Ok(cipher)
+    }
+
+    /// The tenant's newest data key for sealing fields and its version: one look in the cache
+    /// while both are fresh.
+    fn sealing_key(&self, tenant: &[u8]) -> Result<(u32, Arc<Aes256GcmSiv>), CryptoProblem> {
+        let now = Instant::now();
+        if let Some(cached) = self
+            .lock()
+            .fresh(tenant, Purpose::Fields, None, now, &self.limits)
+        {
+            return Ok((cached.version, cached.cipher.clone()));
+        }
+        let version = self.latest_or_new(tenant, Purpose::Fields)?;
+        Ok((version, self.key(tenant, Purpose::Fields, version)?))
     }
 
     /// Seals `plaintext` for `binding` with the tenant's newest data key.
     pub fn seal(&self, binding: &Binding<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let fail = |problem| binding.error(problem);
-        let version = self
-            .latest_or_new(binding.tenant, Purpose::Fields)
-            .map_err(fail)?;
-        self.seal_with(binding, plaintext, version).map_err(fail)
+        self.seal_encoded(binding, plaintext.len(), |out| {
+            out.extend_from_slice(plaintext)
+        })
     }
 
+    /// Seals what `encode` appends (about `len` bytes) for `binding` with the tenant's newest
+    /// data key.
+    fn seal_encoded(
+        &self,
+        binding: &Binding<'_>,
+        len: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Vec<u8>, CryptoError> {
+        let (version, cipher) = self
+            .sealing_key(binding.tenant)
+            .map_err(|problem| binding.error(problem))?;
+        self.seal_with(binding, &cipher, version, len, encode)
+            .map_err(|problem| binding.error(problem))
+    }
+
+    /// The envelope of what `encode` appends, sealed with `cipher`, data key `version`. The
+    /// plaintext is written into the envelope's own buffer after the header and nonce and
+    /// encrypted there: no other copy of it is made, and the buffer is wiped if sealing fails
+    /// (or moved, wiped, before it would grow with the plaintext in it).
     fn seal_with(
         &self,
         binding: &Binding<'_>,
-        plaintext: &[u8],
+        cipher: &Aes256GcmSiv,
         version: u32,
+        len: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
     ) -> Result<Vec<u8>, CryptoProblem> {
-        let key = self.key(binding.tenant, Purpose::Fields, version)?;
-        let mut message = Zeroizing::new(plaintext.to_vec());
         let mut flags = 0;
-        if let Some(block) = self.padding {
-            envelope::pad(&mut message, block);
+        if self.padding.is_some() {
             flags |= envelope::FLAG_PADDED;
         }
         let header = envelope::header(flags, version);
         let nonce = fresh_nonce();
-        let sealed = key
-            .cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: &message,
-                    aad: &binding.aad(&header),
-                },
-            )
-            .map_err(|_| CryptoProblem::Provider("sealing failed".into()))?;
-        let mut out = Vec::with_capacity(header.len() + nonce.len() + sealed.len());
+        let start = header.len() + nonce.len();
+        let extra = self.padding.unwrap_or(0) + envelope::TAG_LEN;
+        let mut out = Vec::with_capacity(start + len + extra);
         out.extend_from_slice(&header);
         out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        encode(&mut out);
+        if out.capacity() - out.len() < extra {
+            let mut larger = Vec::with_capacity(out.len() + extra);
+            larger.extend_from_slice(&out);
+            out.zeroize();
+            out = larger;
+        }
+        if let Some(block) = self.padding {
+            envelope::pad(&mut out, start, block);
+        }
+        let sealed = binding.with_aad(&header, |aad| {
+            cipher.encrypt_in_place_detached(&nonce, aad, &mut out[start..])
+        });
+        match sealed {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(out)
+            }
+            Err(_) => {
+                out.zeroize();
+                Err(CryptoProblem::Provider("sealing failed".into()))
+            }
+        }
     }
 
     /// Opens an envelope sealed for `binding`; an envelope sealed for another table, column,
@@ -519,18 +655,17 @@ impl Keys {
         stored: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoProblem> {
         let envelope = Envelope::parse(stored).map_err(CryptoProblem::Envelope)?;
-        let key = self.key(binding.tenant, Purpose::Fields, envelope.key_version)?;
-        let mut plain = Zeroizing::new(
-            key.cipher
-                .decrypt(
-                    envelope.nonce.into(),
-                    Payload {
-                        msg: envelope.sealed,
-                        aad: &binding.aad(Envelope::header(stored)),
-                    },
-                )
-                .map_err(|_| CryptoProblem::NotAuthentic)?,
-        );
+        let cipher = self.key(binding.tenant, Purpose::Fields, envelope.key_version)?;
+        // `parse` guarantees the tag is there.
+        let (ciphertext, tag) = envelope
+            .sealed
+            .split_at(envelope.sealed.len() - envelope::TAG_LEN);
+        let mut plain = Zeroizing::new(ciphertext.to_vec());
+        binding
+            .with_aad(Envelope::header(stored), |aad| {
+                cipher.decrypt_in_place_detached(envelope.nonce.into(), aad, &mut plain, tag.into())
+            })
+            .map_err(|_| CryptoProblem::NotAuthentic)?;
         if envelope.flags & envelope::FLAG_PADDED != 0 {
             envelope::unpad(&mut plain).map_err(CryptoProblem::Envelope)?;
         }
@@ -545,9 +680,7 @@ impl Keys {
         stored: &[u8],
     ) -> Result<Option<Vec<u8>>, CryptoError> {
         let fail = |problem| binding.error(problem);
-        let latest = self
-            .latest_or_new(binding.tenant, Purpose::Fields)
-            .map_err(fail)?;
+        let (latest, cipher) = self.sealing_key(binding.tenant).map_err(fail)?;
         let envelope = Envelope::parse(stored)
             .map_err(CryptoProblem::Envelope)
             .map_err(fail)?;
@@ -555,9 +688,11 @@ impl Keys {
             return Ok(None);
         }
         let plain = self.open(binding, stored)?;
-        self.seal_with(binding, &plain, latest)
-            .map(Some)
-            .map_err(fail)
+        self.seal_with(binding, &cipher, latest, plain.len(), |out| {
+            out.extend_from_slice(&plain)
+        })
+        .map(Some)
+        .map_err(fail)
     }
 
     /// The blind index of `value` (encoded as [`Plaintext`]) in `table.column` for `tenant`:
@@ -571,24 +706,46 @@ impl Keys {
         value: &[u8],
         bits: u32,
     ) -> Result<Vec<u8>, CryptoError> {
-        let fail = |problem| CryptoError {
-            table,
-            column,
-            problem,
-        };
-        // Blind indexes stay on version 1 of their key: a new version would change every
-        // index value, which only a rebuild of the column can follow.
-        self.latest_or_new(tenant, Purpose::BlindIndex)
-            .map_err(fail)?;
-        let key = self.key(tenant, Purpose::BlindIndex, 1).map_err(fail)?.key;
-        let mut info = Vec::new();
-        push_part(&mut info, table.as_bytes());
-        push_part(&mut info, column.as_bytes());
-        let mut column_key = Zeroizing::new([0u8; KEY_LEN]);
-        Hkdf::<Sha256>::new(Some(b"schema-core blind index"), key.bytes())
-            .expand(&info, column_key.as_mut())
-            .map_err(|_| fail(CryptoProblem::Provider("key derivation failed".into())))?;
-        Ok(blind::blind_index(column_key.as_ref(), value, bits))
+        let mac = self
+            .column_mac(table, column, tenant)
+            .map_err(|problem| CryptoError {
+                table,
+                column,
+                problem,
+            })?;
+        Ok(blind::blind_index(mac, value, bits))
+    }
+
+    /// The keyed HMAC of the blind index of `table.column` for `tenant`, kept with its cached
+    /// data key. Blind indexes stay on version 1 of their key: a new version would change every
+    /// index value, which only a rebuild of the column can follow.
+    fn column_mac(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        tenant: &[u8],
+    ) -> Result<Hmac<Sha256>, CryptoProblem> {
+        let now = Instant::now();
+        let purpose = Purpose::BlindIndex;
+        if let Some(cached) = self
+            .lock()
+            .fresh(tenant, purpose, Some(1), now, &self.limits)
+        {
+            return cached.column_mac(table, column);
+        }
+        self.latest_or_new(tenant, purpose)?;
+        self.unwrap_key(tenant, purpose, 1, now)?;
+        let mut cache = self.lock();
+        let cached = cache
+            .tenants
+            .get_mut(tenant)
+            .and_then(|t| {
+                t.keys
+                    .iter_mut()
+                    .find(|k| k.purpose == purpose && k.version == 1)
+            })
+            .ok_or(CryptoProblem::DataKeyMissing { version: 1 })?;
+        cached.column_mac(table, column)
     }
 
     /// Makes a new version of the tenant's data key for the purpose, used by every seal from
@@ -701,9 +858,12 @@ impl<F: std::future::Future> std::future::Future for Opening<F> {
 /// row key), length-prefixed.
 #[doc(hidden)]
 pub fn push_binding_part<T: Plaintext>(out: &mut Vec<u8>, value: &T) {
-    let mut bytes = Vec::new();
-    value.encode(&mut bytes);
-    push_part(out, &bytes);
+    // The value is encoded in place, after room for its length.
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    value.encode(out);
+    let len = (out.len() - at - 4) as u32;
+    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 /// The tenant's bytes: the tenant column's value, encoded.
@@ -730,6 +890,9 @@ fn bound<'a>(
     }
 }
 
+/// The room an envelope's buffer is made with for a field's value: a longer value moves it once.
+const SEAL_ROOM: usize = 64;
+
 /// Seals the field of column `column` of `table` for its row; `None` for NULL.
 #[doc(hidden)]
 pub fn seal_field<F: EncryptedField>(
@@ -744,9 +907,8 @@ pub fn seal_field<F: EncryptedField>(
     let Some(plain) = value.plaintext() else {
         return Ok(None);
     };
-    let mut bytes = Zeroizing::new(Vec::new());
-    plain.encode_dyn(&mut bytes);
-    keys.seal(&binding, &bytes).map(Some)
+    keys.seal_encoded(&binding, SEAL_ROOM, |out| plain.encode_dyn(out))
+        .map(Some)
 }
 
 /// The blind index of the field of encrypted column `column` of `table` for its tenant: the
@@ -956,6 +1118,76 @@ mod tests {
                 .unwrap()
         );
         assert_ne!(a, keys.blind_index(t, "name", b"t1", b"M123", 32).unwrap());
+    }
+
+    /// Keys whose data keys for tenant `t1` are fixed (0x11 for fields, 0x22 for blind
+    /// indexes), wrapped by master key 3.
+    fn fixed_keys() -> (StaticKeyring, Arc<MemoryKeyStore>) {
+        let store = Arc::new(MemoryKeyStore::default());
+        let master = StaticKeyring::new(SecretKey::from_bytes([3; KEY_LEN]));
+        for (purpose, byte) in [(Purpose::Fields, 0x11), (Purpose::BlindIndex, 0x22)] {
+            let id = DataKeyId {
+                tenant: b"t1".to_vec(),
+                purpose,
+                version: 1,
+            };
+            let bytes = master
+                .wrap(1, &id.context(), &SecretKey::from_bytes([byte; KEY_LEN]))
+                .unwrap();
+            store
+                .insert(
+                    id,
+                    WrappedKey {
+                        master_version: 1,
+                        bytes,
+                    },
+                )
+                .unwrap();
+        }
+        (master, store)
+    }
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn envelopes_and_blind_indexes_written_by_earlier_versions_still_read() {
+        // Sealed (unpadded, then padded to 16) and indexed by the first release of the format:
+        // the envelope, its authenticated data and the blind index's key derivation are fixed.
+        let sealed = unhex("504501010000000001e62800432c5c32a8571d6b336a5f273a081d162d100514de1437c1b946622abd70d4dc96");
+        let padded = unhex("504501010100000001fc7f30ba381a3a5edc6117b50103f41dbfe44a548d6b7c3cb701cff465c4e05b1d42269f9fe385fc314e3839");
+        let (master, store) = fixed_keys();
+        let keys = Keys::new(master, store);
+        let at = Binding {
+            schema: "billing",
+            table: "patients",
+            column: "name",
+            tenant: b"t1",
+            row_key: b"r1",
+        };
+        for stored in [&sealed, &padded] {
+            assert_eq!(&keys.open(&at, stored).unwrap()[..], b"Jane Doe");
+        }
+        assert_eq!(
+            keys.blind_index("patients", "member_id", b"t1", b"M123", 32)
+                .unwrap(),
+            unhex("34f10c17")
+        );
+        // What this version seals, the same keys open, padded or not.
+        let (master, store) = fixed_keys();
+        let padding = Keys::new(master, store).with_padding(16);
+        for keys in [&keys, &padding] {
+            let fresh = keys.seal(&at, b"Jane Doe").unwrap();
+            assert_eq!(
+                fresh.len(),
+                sealed.len() + usize::from(keys.padding.is_some()) * 8
+            );
+            assert_eq!(&keys.open(&at, &fresh).unwrap()[..], b"Jane Doe");
+        }
     }
 
     #[test]

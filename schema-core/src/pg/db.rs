@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use futures_util::stream::FuturesOrdered;
 use futures_util::{pin_mut, StreamExt, TryStreamExt};
@@ -19,6 +19,7 @@ use std::borrow::Borrow;
 use crate::driver::statements::{self, ColumnSet};
 use crate::driver::{
     chunks, inserts_narrowed, nullable_without_default, set_scope, RequestScope, RoleStanding, Run,
+    MAX_ROWS_PER_INSERT,
 };
 use crate::tenant::{TenantPin, TenantScope};
 use crate::{Table, TableDef, Target, TenantRoot};
@@ -126,6 +127,11 @@ fn opening<R>(keys: &Opening, decode: impl FnOnce() -> R) -> R {
 
 /// The sealed values of a row's encrypted columns, in column order.
 type Sealed = Vec<Option<Vec<u8>>>;
+
+/// Refuses a table with encrypted columns when no keys are given, before anything is sent.
+fn refuse_without_keys<I: InsertRow>(keys: &Opening) -> Result<(), PgError> {
+    seal_rows::<I>(keys, &[]).map(|_| ())
+}
 
 /// Every row's sealed values; empty for a table without encrypted columns.
 fn seal_rows<I: InsertRow>(keys: &Opening, rows: &[I]) -> Result<Vec<Sealed>, PgError> {
@@ -1141,31 +1147,42 @@ async fn insert_rows<I: InsertRow>(
     let table = <I::Table as Table>::TABLE;
     let mut buffer = Vec::with_capacity(table.columns.len());
     let runs = runs(rows, fill, &mut buffer)?;
-    let sealed = seal_rows(&statements.1, rows)?;
-    // First every statement and its parameters, then the statements pipelined a few at a
-    // time: the server works on one while the next is on its way.
-    let mut jobs: Vec<(Statement, Vec<Param>)> = Vec::new();
-    for run in runs {
-        for (start, count) in chunks(&run) {
-            let mut params = Vec::with_capacity(count * run.set.count());
-            for (offset, row) in rows[start..start + count].iter().enumerate() {
-                push_row(row, sealed.get(start + offset), fill, &mut buffer);
-                params.extend(buffer.drain(..).flatten());
-            }
+    refuse_without_keys::<I>(&statements.1)?;
+    // First every statement, prepared (or found in the cache) before any runs: a statement
+    // failing in the server leaves the transaction unable to prepare another.
+    let mut parts: Vec<(&Run, usize, usize, Statement)> = Vec::new();
+    for run in &runs {
+        for (start, count) in chunks(run) {
             let statement = statements
                 .get(
                     transaction,
                     statements::insert(table, &run.set, count, false),
                 )
                 .await?;
-            jobs.push((statement, params));
+            parts.push((run, start, count, statement));
         }
     }
-    // Plain futures in a queue, no closures returning async blocks: the whole future stays
-    // `Send`, so callers can spawn it.
+    // Each statement's rows are sealed just before its parameters are bound, while the server
+    // runs the statements before it. Each slot is filled once and read by shared reference,
+    // so the sealed values and parameters stay where they are until every statement is done.
+    let sealed: Vec<OnceLock<Vec<Sealed>>> = parts.iter().map(|_| OnceLock::new()).collect();
+    let jobs: Vec<OnceLock<Vec<Param>>> = parts.iter().map(|_| OnceLock::new()).collect();
+    // The statements pipelined a few at a time: the server works on one while the next is on
+    // its way. Plain futures in a queue, no closures returning async blocks: the whole future
+    // stays `Send`, so callers can spawn it.
     let mut in_flight = FuturesOrdered::new();
     let mut inserted = 0;
-    for (statement, params) in &jobs {
+    for (index, (run, start, count, statement)) in parts.iter().enumerate() {
+        let (start, count) = (*start, *count);
+        let part = &rows[start..start + count];
+        let made = seal_rows(&statements.1, part)?;
+        let part_sealed = sealed[index].get_or_init(|| made);
+        let mut params = Vec::with_capacity(count * run.set.count());
+        for (offset, row) in part.iter().enumerate() {
+            push_row(row, part_sealed.get(offset), fill, &mut buffer);
+            params.extend(buffer.drain(..).flatten());
+        }
+        let params = jobs[index].get_or_init(|| params);
         in_flight.push_back(transaction.execute(statement, params));
         if in_flight.len() >= STATEMENTS_IN_FLIGHT {
             if let Some(count) = in_flight.next().await {
@@ -1201,7 +1218,7 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
     // INSERT privilege, so its rows bind NULL for the columns they leave out.
     let fill = nullable_without_default(table);
     let runs = runs(rows, Some(&fill), &mut buffer)?;
-    let sealed = seal_rows(&statements.1, rows)?;
+    refuse_without_keys::<I>(&statements.1)?;
     let transaction = client.transaction().await?;
     // A COPY that the server refuses before it enters COPY mode leaves tokio-postgres's
     // connection unusable (rust-postgres#1337: the answer to the COPY's own Sync and the one
@@ -1237,7 +1254,6 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
             table.quoted_name()
         ))
         .await?;
-    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());
     let mut loaded = 0;
     for Run { first, end, set } in runs {
         if set.count() == 0 {
@@ -1260,11 +1276,18 @@ async fn copy_in<C: GenericClient, I: InsertRow>(
             .await?;
         let writer = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
-        for (offset, row) in rows[first..end].iter().enumerate() {
-            push_row(row, sealed.get(first + offset), Some(&fill), &mut buffer);
-            params.clear();
-            params.extend(buffer.drain(..).flatten());
-            writer.as_mut().write(&params).await?;
+        // Rows are sealed a part at a time, just before they are written: the server takes
+        // in one part while the next is sealed.
+        for part in rows[first..end].chunks(MAX_ROWS_PER_INSERT) {
+            let sealed = seal_rows(&statements.1, part)?;
+            let mut buffer = Vec::with_capacity(table.columns.len());
+            let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(table.columns.len());
+            for (offset, row) in part.iter().enumerate() {
+                push_row(row, sealed.get(offset), Some(&fill), &mut buffer);
+                params.clear();
+                params.extend(buffer.drain(..).flatten());
+                writer.as_mut().write(&params).await?;
+            }
         }
         loaded += writer.finish().await?;
     }
