@@ -135,6 +135,14 @@ pub trait FromRow: Sized {
         )
     }
 
+    /// The bytes the ciphertexts of a row are bound to, its tenant's then its key's: the key
+    /// column `i` read at `key_at[i]` of `row` as its field's type, then encoded as an insert
+    /// encodes it (feature `encrypt`; empty for a table without encrypted columns).
+    #[cfg(feature = "encrypt")]
+    fn row_binding(_row: &Row, _key_at: &[usize]) -> Result<(Vec<u8>, Vec<u8>), DecodeError> {
+        Ok((Vec::new(), Vec::new()))
+    }
+
     /// Decodes rows that share one set of columns, finding each column by name once.
     fn from_rows(rows: &[Row]) -> Result<Vec<Self>, DecodeError> {
         let Some(first) = rows.first() else {

@@ -1140,7 +1140,7 @@ impl<U: PatchValues> Update<'_, U> {
             .any(|(c, change)| c.encryption.is_some() && change.is_some())
     }
 
-    /// `SELECT` the keys (as sent, then as text) of the rows the filter keeps, `FOR UPDATE`:
+    /// `SELECT` the key columns (then each as text) of the rows the filter keeps, `FOR UPDATE`:
     /// the first statement of an update that [`seals`](Self::seals).
     pub fn lock_keys_sql(&self) -> Result<QuerySql<'_>, QueryError> {
         render::lock_keys(
