@@ -1,7 +1,9 @@
 //! The write paths of encrypted columns beyond inserts, against the real database: typed
 //! queries' updates (`update_where`) seal each row's values for that row through both drivers,
 //! in and out of a transaction; the stored columns hold no plaintext; the blind index follows;
-//! and a ciphertext moved to another row still does not open.
+//! a ciphertext moved to another row still does not open; and keys of dates, timestamps and
+//! numerics (the tenant not first) bind each row as the insert did, through both drivers'
+//! update_where and the re-encryption job.
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use common::patients::{add_billing_table, patient, problem, run, setup};
 use common::TestDb;
-use schema_core::crypto::{CryptoProblem, Keys, MemoryKeyStore};
+use schema_core::crypto::{reencrypt, CryptoProblem, Keys, MemoryKeyStore, Purpose, Reencryption};
 use schema_core::pg::{Db, PgError};
 use schema_core::query::Update;
 use schema_core::rust_decimal::Decimal;
@@ -472,7 +474,7 @@ fn visit(provider: Uuid, i: u16) -> InsertVisit {
 }
 
 #[test]
-fn update_where_binds_keys_of_dates_times_and_numbers_as_an_insert_does_on_both_drivers() {
+fn update_where_and_reencrypt_bind_keys_of_dates_times_and_numbers_as_an_insert_does() {
     let (mut test, p1, p2) = setup();
     add_billing_table::<Visit>(&mut test);
     let keys = keys();
@@ -530,10 +532,7 @@ fn update_where_binds_keys_of_dates_times_and_numbers_as_an_insert_does_on_both_
         .await
         .unwrap();
         assert_eq!(changed.len(), 1);
-        assert_eq!(
-            (changed[0].note.as_str(), changed[0].slot),
-            ("Visit 3", 1)
-        );
+        assert_eq!((changed[0].note.as_str(), changed[0].slot), ("Visit 3", 1));
         let read = db
             .get::<Visit>(&(day, p2, rows[3].seen_at, rows[3].slot, rows[3].fee))
             .await
@@ -560,5 +559,30 @@ fn update_where_binds_keys_of_dates_times_and_numbers_as_an_insert_does_on_both_
             ]
         );
         pool.close().await;
+        // The re-encryption job binds these keys as the insert did: after a rotation, every
+        // row is sealed again, each counted once, and still opens.
+        for provider in [p1, p2] {
+            keys.rotate_data_key(provider.as_bytes(), Purpose::Fields)
+                .unwrap();
+        }
+        let done = reencrypt(
+            &db,
+            <Visit as schema_core::Table>::TABLE,
+            &keys,
+            Reencryption::default(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!((done.rows, done.resealed), (6, 6));
+        let notes: Vec<_> = db
+            .select_all::<Visit>()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.summary.is_some())
+            .map(|r| r.note)
+            .collect();
+        assert_eq!(notes.len(), 4);
     });
 }

@@ -1902,18 +1902,21 @@ fn pg_row_binding(table: &Table) -> TokenStream {
     }
     let pg = quote!(#krate::pg);
     let local = |i: usize| format_ident!("__key_{}", i);
-    let decoded = key_columns(table).into_iter().enumerate().map(|(i, (at, c))| {
-        let (l, ty) = (local(i), c.ty);
-        quote_spanned! {c.ty.span()=>
-            let #l = #pg::decode::<#ty>(
-                row,
-                key_at[#i],
-                table,
-                #at,
-                <#ty as #krate::PgType>::ROUNDS_JSON_NUMBERS,
-            )?;
-        }
-    });
+    let decoded = key_columns(table)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (at, c))| {
+            let (l, ty) = (local(i), c.ty);
+            quote_spanned! {c.ty.span()=>
+                let #l = #pg::decode::<#ty>(
+                    row,
+                    key_at[#i],
+                    table,
+                    #at,
+                    <#ty as #krate::PgType>::ROUNDS_JSON_NUMBERS,
+                )?;
+            }
+        });
     let bind = binding(table, |_, i| {
         let l = local(i);
         quote!(&#l)

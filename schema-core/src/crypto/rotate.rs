@@ -10,13 +10,13 @@ use std::error::Error;
 
 use bytes::BytesMut;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Row};
 
 use super::envelope::is_envelope;
-use super::{push_part, Binding, Keys};
+use super::{push_part, tenant_bytes, Binding, Keys, Plaintext};
 use crate::pg::{Db, PgError};
 use crate::sql::quote_ident;
-use crate::TableDef;
+use crate::{SqlType, TableDef};
 
 /// How a re-encryption runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,8 +117,8 @@ pub(crate) async fn count_plaintext(
 }
 
 /// Seals every encrypted column of `table` again with its tenant's newest data key, calling
-/// `progress` after each batch. The table's tenant column and primary key are read as the
-/// server sends them, which is how the derive encodes uuid, integer and text keys.
+/// `progress` after each batch. Each row's tenant and key columns are read as the Rust types
+/// the derive gives columns of their SQL types and bound as an insert binds them.
 ///
 /// A first pass goes through the table by key, each batch skipping the rows other
 /// transactions hold and noting their keys (its key range read again without locking); a
@@ -137,9 +137,8 @@ pub async fn reencrypt(
         return Ok(done);
     };
     let client = db.client();
-    let cut_short = |done: &ReencryptionProgress| {
-        options.max_batches.is_some_and(|max| done.batches >= max)
-    };
+    let cut_short =
+        |done: &ReencryptionProgress| options.max_batches.is_some_and(|max| done.batches >= max);
     let mut held: Vec<Vec<Raw>> = Vec::new();
     let mut last: Option<Vec<Raw>> = None;
     loop {
@@ -220,6 +219,9 @@ struct Job<'k> {
     limit: usize,
     /// The primary key's columns.
     key_len: usize,
+    /// The SQL type of each key column, then of the tenant column.
+    key_types: Vec<&'static SqlType>,
+    tenant_type: &'static SqlType,
     /// Each encrypted column, and whether it is being encrypted (may hold plaintext).
     encrypted: Vec<(&'static str, bool)>,
     /// The key columns, quoted.
@@ -242,6 +244,15 @@ impl<'k> Job<'k> {
         if encrypted.is_empty() || table.primary_key.is_empty() {
             return None;
         }
+        let sql_type = |name: &str| {
+            table
+                .columns
+                .iter()
+                .find(|c| c.name == name)
+                .map_or(&SqlType::Text, |c| &c.sql_type)
+        };
+        let key_types = table.primary_key.iter().map(|k| sql_type(k)).collect();
+        let tenant_type = sql_type(table.tenant_column().unwrap_or(""));
         let quoted = |names: &mut dyn Iterator<Item = &str>| {
             names.map(quote_ident).collect::<Vec<_>>().join(", ")
         };
@@ -272,6 +283,8 @@ impl<'k> Job<'k> {
             keys,
             limit: batch_size.max(1),
             key_len,
+            key_types,
+            tenant_type,
             encrypted,
             key_list,
             columns,
@@ -377,21 +390,21 @@ impl<'k> Job<'k> {
     }
 
     /// The key of a row a batch read (its first columns).
-    fn key_of(&self, row: &tokio_postgres::Row) -> Vec<Raw> {
+    fn key_of(&self, row: &Row) -> Vec<Raw> {
         (0..self.key_len).map(|i| row.get(i)).collect()
     }
 
     /// Seals each row's encrypted values again where they are not on their tenant's newest
     /// key (or are plaintext of a column being encrypted), and writes them; the rows written.
-    async fn reseal(&self, client: &Client, rows: &[tokio_postgres::Row]) -> Result<u64, PgError> {
+    async fn reseal(&self, client: &Client, rows: &[Row]) -> Result<u64, PgError> {
         let update = client.prepare(&self.update).await?;
         let mut resealed = 0u64;
         for row in rows {
             let key_values = self.key_of(row);
-            let tenant_value: Raw = row.get(self.key_len);
+            let tenant = bound_value(row, self.key_len, self.tenant_type)?;
             let mut row_key = Vec::new();
-            for value in &key_values {
-                push_part(&mut row_key, &value.0);
+            for (at, sql_type) in self.key_types.iter().enumerate() {
+                push_part(&mut row_key, &bound_value(row, at, sql_type)?);
             }
             let mut new_values: Vec<Option<Vec<u8>>> = Vec::new();
             for (offset, (column, migrating)) in self.encrypted.iter().enumerate() {
@@ -400,16 +413,21 @@ impl<'k> Job<'k> {
                     schema: self.table.schema.unwrap_or(""),
                     table: self.table.name,
                     column,
-                    tenant: &tenant_value.0,
+                    tenant: &tenant,
                     row_key: &row_key,
                 };
                 let plaintext = *migrating && stored.as_ref().is_some_and(|s| !is_envelope(&s.0));
                 new_values.push(match stored {
                     // A row of a column being encrypted: its bytes are the value's.
-                    Some(stored) if plaintext => {
-                        Some(self.keys.seal(&binding, &stored.0).map_err(PgError::Crypto)?)
-                    }
-                    Some(stored) => self.keys.reseal(&binding, &stored.0).map_err(PgError::Crypto)?,
+                    Some(stored) if plaintext => Some(
+                        self.keys
+                            .seal(&binding, &stored.0)
+                            .map_err(PgError::Crypto)?,
+                    ),
+                    Some(stored) => self
+                        .keys
+                        .reseal(&binding, &stored.0)
+                        .map_err(PgError::Crypto)?,
                     None => None,
                 });
             }
@@ -421,6 +439,40 @@ impl<'k> Job<'k> {
             }
         }
         Ok(resealed)
+    }
+}
+
+/// The bytes an insert binds a key or tenant column's value as (its field's
+/// [`Plaintext`] encoding, as `push_binding_part` and `tenant_bytes` give it), from the value
+/// at `at` of `row`: read as the Rust type the derive gives a column of its SQL type, since the
+/// server's binary form of a date, a timestamp or a numeric is not that encoding. A text of
+/// any other type is read as a `String`.
+fn bound_value(row: &Row, at: usize, sql_type: &SqlType) -> Result<Vec<u8>, tokio_postgres::Error> {
+    fn encoded<'a, T: FromSql<'a> + Plaintext>(
+        row: &'a Row,
+        at: usize,
+    ) -> Result<Vec<u8>, tokio_postgres::Error> {
+        Ok(tenant_bytes(&row.try_get::<_, T>(at)?))
+    }
+    match sql_type {
+        SqlType::Uuid => encoded::<uuid::Uuid>(row, at),
+        SqlType::Boolean => encoded::<bool>(row, at),
+        SqlType::SmallInt => encoded::<i16>(row, at),
+        SqlType::Integer => encoded::<i32>(row, at),
+        SqlType::BigInt => encoded::<i64>(row, at),
+        SqlType::DoublePrecision => encoded::<f64>(row, at),
+        SqlType::Bytea => encoded::<Vec<u8>>(row, at),
+        SqlType::Date => encoded::<chrono::NaiveDate>(row, at),
+        SqlType::Timestamptz | SqlType::TimestamptzPrecision(_) => {
+            encoded::<chrono::DateTime<chrono::Utc>>(row, at)
+        }
+        SqlType::Timestamp | SqlType::TimestampPrecision(_) => {
+            encoded::<chrono::NaiveDateTime>(row, at)
+        }
+        SqlType::Jsonb => encoded::<serde_json::Value>(row, at),
+        #[cfg(feature = "decimal")]
+        SqlType::Numeric(_) => encoded::<rust_decimal::Decimal>(row, at),
+        _ => encoded::<String>(row, at),
     }
 }
 

@@ -82,7 +82,7 @@ pub trait InsertRow: Validate + Sync {
 
     /// The value of every column, in column order; `None` where the database's default applies.
     /// An encrypted column gives a placeholder that refuses to be sent, which the driver
-    /// replaces with [`seal`](Self::seal)'s value.
+    /// replaces with `seal`'s value (feature `encrypt`).
     fn push_values<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
 
     /// The sealed value of every encrypted column, in column order (`None`: NULL); empty for

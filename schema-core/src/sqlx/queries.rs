@@ -281,7 +281,9 @@ where
             .map(|i| row.try_get::<String, _>(i))
             .collect::<Result<_, _>>()?;
         locked.push(LockedKey {
-            binding: <U::Table as super::KeyedTable>::key_binding(&<U::Table as super::KeyedTable>::decode_key(row)?),
+            binding: <U::Table as super::KeyedTable>::key_binding(
+                &<U::Table as super::KeyedTable>::decode_key(row)?,
+            ),
             text,
         });
     }
