@@ -491,7 +491,6 @@ fn update_where_and_reencrypt_bind_keys_of_dates_times_and_numbers_as_an_insert_
         let patch = UpdateVisit {
             note: Some("Seen again".into()),
             summary: Some(Some("Follow-up".into())),
-            ..Default::default()
         };
         let changed = db
             .update_where(&Update::new(&patch).filter(Visit::provider_id.eq(p1)))

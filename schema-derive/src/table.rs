@@ -2144,12 +2144,12 @@ fn sqlx_keyed(table: &Table) -> TokenStream {
         .into_iter()
         .map(|(at, c)| {
             let ty = c.ty;
-            quote_spanned!(c.ty.span()=> #sqlx::decode::<#ty>(row, table, #at)?)
+            quote_spanned!(c.ty.span()=> #sqlx::decode::<#ty>(row, table, #at))
         })
         .collect();
     let key = match decoded.as_slice() {
         [only] => only.clone(),
-        several => quote!((#(#several),*)),
+        several => quote!(::core::result::Result::Ok((#(#several?),*))),
     };
     let binding = if cfg!(feature = "encrypt") && table.columns.iter().any(|c| c.is_encrypted()) {
         let bind = bind_key(table);
@@ -2177,7 +2177,7 @@ fn sqlx_keyed(table: &Table) -> TokenStream {
                 row: &#krate::__private::sqlx::postgres::PgRow,
             ) -> ::core::result::Result<Self::Key, #krate::__private::sqlx::Error> {
                 let table = <Self as #krate::Table>::TABLE;
-                ::core::result::Result::Ok(#key)
+                #key
             }
 
             #binding
