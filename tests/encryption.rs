@@ -300,6 +300,31 @@ fn sqlx_inserts_seal_and_both_drivers_open_what_the_other_wrote() {
     });
 }
 
+/// Re-encrypts `billing.patients` to the end in batches of `batch_size`, then sets
+/// `finished`: what the job reports, and the rows it had read after each batch.
+async fn reencrypt_patients(
+    db: &Db,
+    keys: &schema_core::crypto::Keys,
+    batch_size: usize,
+    finished: &std::sync::atomic::AtomicBool,
+) -> (schema_core::crypto::ReencryptionProgress, Vec<u64>) {
+    let mut seen = Vec::new();
+    let done = schema_core::crypto::reencrypt(
+        db,
+        <Patient as schema_core::Table>::TABLE,
+        keys,
+        schema_core::crypto::Reencryption {
+            batch_size,
+            max_batches: None,
+        },
+        |p| seen.push(p.rows),
+    )
+    .await
+    .unwrap();
+    finished.store(true, std::sync::atomic::Ordering::Relaxed);
+    (done, seen)
+}
+
 #[test]
 fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short() {
     use schema_core::crypto::{reencrypt, Purpose, Reencryption};
@@ -361,23 +386,7 @@ fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short()
             }
             passes
         };
-        let job = async {
-            let mut seen = Vec::new();
-            let done = reencrypt(
-                &db,
-                <Patient as schema_core::Table>::TABLE,
-                &keys,
-                Reencryption {
-                    batch_size: 40,
-                    max_batches: None,
-                },
-                |p| seen.push(p.rows),
-            )
-            .await
-            .unwrap();
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            (done, seen)
-        };
+        let job = reencrypt_patients(&db, &keys, 40, &stop);
         let (passes, (done, seen)) = tokio::join!(reads, job);
         assert!(passes >= 1);
         assert!(done.complete);
@@ -428,7 +437,7 @@ fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short()
 
 #[test]
 fn a_rotation_waits_for_a_row_another_transaction_holds_and_counts_each_row_once() {
-    use schema_core::crypto::{reencrypt, Purpose, Reencryption};
+    use schema_core::crypto::Purpose;
     use std::sync::atomic::{AtomicBool, Ordering};
     let (test, p1, p2) = setup();
     let keys = keys(Arc::new(MemoryKeyStore::default()));
@@ -457,23 +466,7 @@ fn a_rotation_waits_for_a_row_another_transaction_holds_and_counts_each_row_once
             .unwrap();
         let watcher = Db::connect(test.url()).await.unwrap();
         let finished = AtomicBool::new(false);
-        let job = async {
-            let mut seen = Vec::new();
-            let done = reencrypt(
-                &db,
-                <Patient as schema_core::Table>::TABLE,
-                &keys,
-                Reencryption {
-                    batch_size: 2,
-                    max_batches: None,
-                },
-                |p| seen.push(p.rows),
-            )
-            .await
-            .unwrap();
-            finished.store(true, Ordering::Relaxed);
-            (done, seen)
-        };
+        let job = reencrypt_patients(&db, &keys, 2, &finished);
         // The holder lets go once the job waits for its row (or, should it never wait, once it
         // has finished).
         let release = async {
