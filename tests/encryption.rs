@@ -434,6 +434,31 @@ fn sqlx_inserts_seal_and_both_drivers_open_what_the_other_wrote() {
     });
 }
 
+/// Re-encrypts `billing.patients` to the end in batches of `batch_size`, then sets
+/// `finished`: what the job reports, and the rows it had read after each batch.
+async fn reencrypt_patients(
+    db: &Db,
+    keys: &schema_core::crypto::Keys,
+    batch_size: usize,
+    finished: &std::sync::atomic::AtomicBool,
+) -> (schema_core::crypto::ReencryptionProgress, Vec<u64>) {
+    let mut seen = Vec::new();
+    let done = schema_core::crypto::reencrypt(
+        db,
+        <Patient as schema_core::Table>::TABLE,
+        keys,
+        schema_core::crypto::Reencryption {
+            batch_size,
+            max_batches: None,
+        },
+        |p| seen.push(p.rows),
+    )
+    .await
+    .unwrap();
+    finished.store(true, std::sync::atomic::Ordering::Relaxed);
+    (done, seen)
+}
+
 #[test]
 fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short() {
     use schema_core::crypto::{reencrypt, Purpose, Reencryption};
@@ -495,23 +520,7 @@ fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short()
             }
             passes
         };
-        let job = async {
-            let mut seen = Vec::new();
-            let done = reencrypt(
-                &db,
-                <Patient as schema_core::Table>::TABLE,
-                &keys,
-                Reencryption {
-                    batch_size: 40,
-                    max_batches: None,
-                },
-                |p| seen.push(p.rows),
-            )
-            .await
-            .unwrap();
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            (done, seen)
-        };
+        let job = reencrypt_patients(&db, &keys, 40, &stop);
         let (passes, (done, seen)) = tokio::join!(reads, job);
         assert!(passes >= 1);
         assert!(done.complete);
@@ -554,7 +563,90 @@ fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short()
         .await
         .unwrap();
         assert_eq!(again.resealed, 0);
+        // Each row is counted once: the cut run, then the run to the end, then the third.
+        assert_eq!((cut.rows, done.rows, again.rows), (80, 300, 300));
         let _ = &mut db;
+    });
+}
+
+#[test]
+fn a_rotation_waits_for_a_row_another_transaction_holds_and_counts_each_row_once() {
+    use schema_core::crypto::Purpose;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (test, p1, p2) = setup();
+    let keys = keys(Arc::new(MemoryKeyStore::default()));
+    run(async {
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        let rows: Vec<_> = (0..6)
+            .map(|i| patient(if i % 2 == 0 { p1 } else { p2 }, &format!("Held {i}")))
+            .collect();
+        db.insert_many(&rows).await.unwrap();
+        for provider in [p1, p2] {
+            keys.rotate_data_key(provider.as_bytes(), Purpose::Fields)
+                .unwrap();
+        }
+        // Another transaction holds one row while the job runs.
+        let holder = Db::connect(test.url()).await.unwrap();
+        holder
+            .client()
+            .batch_execute(&format!(
+                "BEGIN; SELECT 1 FROM billing.patients WHERE patient_id = '{}' FOR UPDATE",
+                rows[3].patient_id
+            ))
+            .await
+            .unwrap();
+        let watcher = Db::connect(test.url()).await.unwrap();
+        let finished = AtomicBool::new(false);
+        let job = reencrypt_patients(&db, &keys, 2, &finished);
+        // The holder lets go once the job waits for its row (or, should it never wait, once it
+        // has finished).
+        let release = async {
+            let mut waited = false;
+            while !finished.load(Ordering::Relaxed) {
+                let waiting: i64 = watcher
+                    .client()
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity \
+                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                if waiting > 0 {
+                    waited = true;
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            holder.client().batch_execute("COMMIT").await.unwrap();
+            waited
+        };
+        let (waited, (done, seen)) = tokio::join!(release, job);
+        assert!(waited, "the job waited for the held row");
+        assert!(done.complete);
+        assert_eq!((done.rows, done.resealed), (6, 6));
+        // The first pass read the five free rows (batches of 2, 2, 1), the second the held one.
+        assert_eq!(seen, [2, 4, 5, 6, 6]);
+        let on_old_key: i64 = db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM billing.patients WHERE substring(name FROM 6 FOR 4) <> '\\x00000002'::bytea",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(on_old_key, 0);
+        let held = db
+            .get::<Patient>(&(p2, rows[3].patient_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(held.name, "Held 3");
     });
 }
 
@@ -593,7 +685,7 @@ fn the_command_line_reencrypts_a_table_with_the_programs_keys() {
     // Two of the three patients are the rotated provider's.
     assert_eq!(
         out,
-        "billing.patients: 6 rows, 2 sealed again with their tenant's newest key\n"
+        "billing.patients: 3 rows, 2 sealed again with their tenant's newest key\n"
     );
     assert!(
         err.contains("billing.patients: batch 1, 1 rows read"),

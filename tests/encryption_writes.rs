@@ -1,19 +1,22 @@
 //! The write paths of encrypted columns beyond inserts, against the real database: typed
 //! queries' updates (`update_where`) seal each row's values for that row through both drivers,
 //! in and out of a transaction; the stored columns hold no plaintext; the blind index follows;
-//! and a ciphertext moved to another row still does not open.
+//! a ciphertext moved to another row still does not open; and keys of dates, timestamps and
+//! numerics (the tenant not first) bind each row as the insert did, through both drivers'
+//! update_where and the re-encryption job.
 
 mod common;
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use common::patients::{patient, problem, run, setup};
+use chrono::{DateTime, NaiveDate, Utc};
+use common::patients::{add_billing_table, patient, problem, run, setup};
 use common::TestDb;
-use schema_core::crypto::{CryptoProblem, Keys, MemoryKeyStore};
+use schema_core::crypto::{reencrypt, CryptoProblem, Keys, MemoryKeyStore, Purpose, Reencryption};
 use schema_core::pg::{Db, PgError};
 use schema_core::query::Update;
-use shared::schemas::db::{Patient, SelectPatient, UpdatePatient};
+use schema_core::rust_decimal::Decimal;
+use shared::schemas::db::{Patient, Provider, SelectPatient, UpdatePatient};
 use uuid::Uuid;
 
 /// Keys over a store in memory.
@@ -432,5 +435,153 @@ fn a_physicians_tenant_transaction_seals_its_update_where_on_both_drivers() {
             .filter(|r| r.member_id == "MEMBER-SCOPED")
             .count();
         assert_eq!((renamed, scoped), (4, 1));
+    });
+}
+
+/// Visits of a provider's patients, keyed by the day first, the tenant second, then a time, a
+/// small integer and a numeric: key columns whose values the server sends in another form
+/// than the bytes an insert binds each ciphertext to.
+#[derive(schema_core::PgTable)]
+#[pg(
+    schema = "billing",
+    table = "visits",
+    primary_key(visit_day, provider_id, seen_at, slot, fee)
+)]
+pub struct Visit {
+    pub visit_day: NaiveDate,
+    #[pg(tenant = Provider)]
+    pub provider_id: Uuid,
+    pub seen_at: DateTime<Utc>,
+    pub slot: i16,
+    #[pg(numeric(precision = 10, scale = 2))]
+    pub fee: Decimal,
+    #[pg(encrypted, blind_index(bits = 4, population = 20))]
+    pub note: String,
+    #[pg(encrypted)]
+    pub summary: Option<String>,
+}
+
+/// Visit `i` of `provider`: its key of every type above, its note `Visit {i}`.
+fn visit(provider: Uuid, i: u16) -> InsertVisit {
+    InsertVisit::new(
+        NaiveDate::from_ymd_opt(2024, 3, 1 + u32::from(i % 3)).unwrap(),
+        provider,
+        DateTime::from_timestamp_micros(1_709_251_200_000_001 + i64::from(i)).unwrap(),
+        i16::try_from(i).unwrap() - 2,
+        Decimal::new(12_345 + i64::from(i), 2),
+        format!("Visit {i}"),
+    )
+}
+
+#[test]
+fn update_where_and_reencrypt_bind_keys_of_dates_times_and_numbers_as_an_insert_does() {
+    let (mut test, p1, p2) = setup();
+    add_billing_table::<Visit>(&mut test);
+    let keys = keys();
+    let rows: Vec<_> = (0..6)
+        .map(|i| visit(if i % 2 == 0 { p1 } else { p2 }, i))
+        .collect();
+    run(async {
+        let mut db = Db::connect(test.url())
+            .await
+            .unwrap()
+            .with_keys(keys.clone());
+        db.insert_many(&rows).await.unwrap();
+        // tokio-postgres: the first provider's visits, each sealed for its own key.
+        let patch = UpdateVisit {
+            note: Some("Seen again".into()),
+            summary: Some(Some("Follow-up".into())),
+        };
+        let changed = db
+            .update_where(&Update::new(&patch).filter(Visit::provider_id.eq(p1)))
+            .await
+            .unwrap();
+        assert_eq!(changed.len(), 3);
+        for row in db.select_all::<Visit>().await.unwrap() {
+            let expected = if row.provider_id == p1 {
+                ("Seen again".to_string(), Some("Follow-up"))
+            } else {
+                (format!("Visit {}", row.slot + 2), None)
+            };
+            assert_eq!((row.note, row.summary.as_deref()), (expected.0, expected.1));
+        }
+        let found = db
+            .eq_blind(Visit::note, &p1, &"Seen again".to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 3);
+        // sqlx: the second provider's visits on one day; tokio-postgres opens what it sealed.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(test.url())
+            .await
+            .unwrap();
+        let day = rows[3].visit_day;
+        let patch = UpdateVisit {
+            summary: Some(Some("Sealed by sqlx".into())),
+            ..Default::default()
+        };
+        let changed = schema_core::sqlx::update_where_encrypted(
+            &pool,
+            &Update::new(&patch)
+                .filter(Visit::provider_id.eq(p2))
+                .filter(Visit::visit_day.eq(day)),
+            &keys,
+        )
+        .await
+        .unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!((changed[0].note.as_str(), changed[0].slot), ("Visit 3", 1));
+        let read = db
+            .get::<Visit>(&(day, p2, rows[3].seen_at, rows[3].slot, rows[3].fee))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.summary.as_deref(), Some("Sealed by sqlx"));
+        // And sqlx opens what tokio-postgres sealed.
+        let all: Vec<SelectVisit> = schema_core::crypto::opening(
+            Some(keys.clone()),
+            sqlx::query_as("SELECT * FROM billing.visits ORDER BY slot").fetch_all(&pool),
+        )
+        .await
+        .unwrap();
+        let summaries: Vec<_> = all.iter().map(|r| r.summary.as_deref()).collect();
+        assert_eq!(
+            summaries,
+            [
+                Some("Follow-up"),
+                None,
+                Some("Follow-up"),
+                Some("Sealed by sqlx"),
+                Some("Follow-up"),
+                None
+            ]
+        );
+        pool.close().await;
+        // The re-encryption job binds these keys as the insert did: after a rotation, every
+        // row is sealed again, each counted once, and still opens.
+        for provider in [p1, p2] {
+            keys.rotate_data_key(provider.as_bytes(), Purpose::Fields)
+                .unwrap();
+        }
+        let done = reencrypt(
+            &db,
+            <Visit as schema_core::Table>::TABLE,
+            &keys,
+            Reencryption::default(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!((done.rows, done.resealed), (6, 6));
+        let notes: Vec<_> = db
+            .select_all::<Visit>()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.summary.is_some())
+            .map(|r| r.note)
+            .collect();
+        assert_eq!(notes.len(), 4);
     });
 }

@@ -12,7 +12,7 @@
 //! Commands: `dump [--format sql|json|mermaid]`, `migrate new NAME [--allow-data-loss OBJECT]...`,
 //! `migrate apply`, `migrate status`, `check`, `diff`, `queries` (the plan check of the
 //! queries registered with [`Schema::queries`]) and, with the `encrypt` feature and
-//! [`run_encrypted`], `reencrypt TABLE` (after a key rotation); the ones that talk to a database take
+//! `run_encrypted`, `reencrypt TABLE` (after a key rotation); the ones that talk to a database take
 //! `--database-url` (or `DATABASE_URL`). Nothing prompts: every choice is a flag.
 //!
 //! Every connection goes through [`pg::connect`](fn@crate::pg::connect): the URL's `sslmode` and

@@ -53,7 +53,14 @@
 //! assert_eq!(<Task as Table>::TABLE.primary_key, ["task_id"]);
 //! ```
 //!
-//! The attribute grammar is documented on [`PgTable`] and [`PgEnum`](derive@PgEnum).
+#![cfg_attr(
+    feature = "derive",
+    doc = "The attribute grammar is documented on [`PgTable`] and [`PgEnum`](derive@PgEnum)."
+)]
+#![cfg_attr(
+    not(feature = "derive"),
+    doc = "The attribute grammar is documented on the derives `PgTable` and `PgEnum` (feature `derive`)."
+)]
 //!
 //! # Depending on it
 //!

@@ -188,6 +188,10 @@ pub trait KeyedTable: Table {
     fn key_binding(_key: &Self::Key) -> (Vec<u8>, Vec<u8>) {
         (Vec::new(), Vec::new())
     }
+
+    /// The key of a row that holds the key columns (found by name), each read as its field's
+    /// type, as [`decode`] reads it.
+    fn decode_key(row: &PgRow) -> Result<Self::Key, ::sqlx::Error>;
 }
 
 /// A write through sqlx that did not happen; nothing panics.

@@ -1879,6 +1879,61 @@ fn seal_patch(table: &Table) -> TokenStream {
     }
 }
 
+/// The position in the table of each key column, in key order.
+fn key_columns<'t, 'a>(table: &'t Table<'a>) -> Vec<(usize, &'t Column<'a>)> {
+    table
+        .primary_key()
+        .into_iter()
+        .filter_map(|k| {
+            let at = table.columns.iter().position(|c| c.ident == k.ident)?;
+            Some((at, &table.columns[at]))
+        })
+        .collect()
+}
+
+/// `fn row_binding` of the tokio-postgres `FromRow`: the tenant's and key's bytes of a row, its
+/// key columns at `key_at`, each decoded as its field's type, then bound as an insert binds
+/// them ([`binding`]).
+fn pg_row_binding(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
+        return TokenStream::new();
+    }
+    let pg = quote!(#krate::pg);
+    let local = |i: usize| format_ident!("__key_{}", i);
+    let decoded = key_columns(table)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (at, c))| {
+            let (l, ty) = (local(i), c.ty);
+            quote_spanned! {c.ty.span()=>
+                let #l = #pg::decode::<#ty>(
+                    row,
+                    key_at[#i],
+                    table,
+                    #at,
+                    <#ty as #krate::PgType>::ROUNDS_JSON_NUMBERS,
+                )?;
+            }
+        });
+    let bind = binding(table, |_, i| {
+        let l = local(i);
+        quote!(&#l)
+    });
+    quote! {
+        fn row_binding(
+            row: &#pg::tokio_postgres::Row,
+            key_at: &[usize],
+        ) -> ::core::result::Result<(::std::vec::Vec<u8>, ::std::vec::Vec<u8>), #pg::DecodeError> {
+            let table = <#ident as #krate::Table>::TABLE;
+            #(#decoded)*
+            #bind
+            ::core::result::Result::Ok((__tenant, __key))
+        }
+    }
+}
+
 /// The body of a `from_row`: every plain column decoded into a local by `plain`, then every
 /// encrypted one opened (bound to the row's tenant and key, read from those locals) by `open`.
 fn decode_row(
@@ -1979,6 +2034,7 @@ fn postgres_impls(table: &Table) -> TokenStream {
         },
     );
     let (seal, seal_changes) = (seal_insert(table), seal_update(table));
+    let row_binding = pg_row_binding(table);
 
     let keyed = if let Some(key_type) = key_type(table) {
         let pushes = key_pushes(table);
@@ -2037,6 +2093,8 @@ fn postgres_impls(table: &Table) -> TokenStream {
                 let table = <#ident as #krate::Table>::TABLE;
                 #decoded
             }
+
+            #row_binding
         }
 
         #keyed
@@ -2082,6 +2140,17 @@ fn sqlx_keyed(table: &Table) -> TokenStream {
         return TokenStream::new();
     };
     let pushes = key_pushes(table);
+    let decoded: Vec<TokenStream> = key_columns(table)
+        .into_iter()
+        .map(|(at, c)| {
+            let ty = c.ty;
+            quote_spanned!(c.ty.span()=> #sqlx::decode::<#ty>(row, table, #at))
+        })
+        .collect();
+    let key = match decoded.as_slice() {
+        [only] => only.clone(),
+        several => quote!(::core::result::Result::Ok((#(#several?),*))),
+    };
     let binding = if cfg!(feature = "encrypt") && table.columns.iter().any(|c| c.is_encrypted()) {
         let bind = bind_key(table);
         quote! {
@@ -2102,6 +2171,13 @@ fn sqlx_keyed(table: &Table) -> TokenStream {
 
             fn push_key<'a>(key: &'a Self::Key, out: &mut ::std::vec::Vec<#sqlx::Param<'a>>) {
                 #(#pushes)*
+            }
+
+            fn decode_key(
+                row: &#krate::__private::sqlx::postgres::PgRow,
+            ) -> ::core::result::Result<Self::Key, #krate::__private::sqlx::Error> {
+                let table = <Self as #krate::Table>::TABLE;
+                #key
             }
 
             #binding

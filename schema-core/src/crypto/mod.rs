@@ -140,8 +140,8 @@ impl Binding<'_> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CryptoProblem {
-    /// An encrypted column was written or read without keys (a `Db` without
-    /// [`with_keys`](crate::pg::Db::with_keys), or a row decoded outside one).
+    /// An encrypted column was written or read without keys (a `Db` without `with_keys`
+    /// (feature `postgres`), or a row decoded outside one).
     NoKeys,
     /// The tenant's data key of that version does not exist: shredded, or never made.
     DataKeyMissing {

@@ -16,6 +16,8 @@ pub fn is_set<F: EncryptedField>(field: &F) -> bool {
     field.plaintext().is_some()
 }
 
+/// The error of a driver asked to send [`Unsealed`].
+#[cfg(any(feature = "postgres", feature = "sqlx"))]
 const REFUSAL: &str = "an encrypted column's value was not sealed: write it through a Db with \
                        keys (Db::with_keys) or the sqlx inserts given keys";
 

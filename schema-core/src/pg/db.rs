@@ -395,7 +395,7 @@ impl Db {
         V: crate::crypto::Plaintext,
     {
         use crate::crypto::rotate::Raw;
-        use crate::crypto::{push_part, Binding, CryptoError, CryptoProblem};
+        use crate::crypto::{Binding, CryptoError, CryptoProblem};
         self.end_leaked_transaction().await?;
         let table = T::TABLE;
         let def = &table.columns[column.index];
@@ -453,11 +453,7 @@ impl Db {
             .collect();
         let mut found = Vec::new();
         for row in &rows {
-            let mut row_key = Vec::new();
-            for &at in &key_positions {
-                let part: Raw = row.try_get(at)?;
-                push_part(&mut row_key, &part.0);
-            }
+            let (_, row_key) = T::Select::row_binding(row, &key_positions)?;
             let Some(stored) = row.try_get::<_, Option<&[u8]>>(column.index)? else {
                 continue;
             };
@@ -1556,7 +1552,6 @@ where
     U: PatchValues,
     <U::Table as Table>::Select: FromRow,
 {
-    use crate::crypto::rotate::Raw;
     use crate::driver::sealed_update::{no_keys, seal_rows, LockedKey};
     let table = <U::Table as Table>::TABLE;
     let keys = statements
@@ -1566,21 +1561,16 @@ where
     let lock = query.lock_keys_sql()?;
     let statement = statements.get(client, lock.sql.clone()).await?;
     let width = table.primary_key.len();
-    let locked = client
-        .query(&statement, &pg_params(&lock))
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(LockedKey {
-                raw: (0..width)
-                    .map(|i| row.try_get::<_, Raw>(i).map(|raw| raw.0))
-                    .collect::<Result<_, _>>()?,
-                text: (width..2 * width)
-                    .map(|i| row.try_get(i))
-                    .collect::<Result<_, _>>()?,
-            })
-        })
-        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    let key_at: Vec<usize> = (0..width).collect();
+    let mut locked = Vec::new();
+    for row in client.query(&statement, &pg_params(&lock)).await? {
+        locked.push(LockedKey {
+            binding: <U::Table as Table>::Select::row_binding(&row, &key_at)?,
+            text: (width..2 * width)
+                .map(|i| row.try_get(i))
+                .collect::<Result<_, _>>()?,
+        });
+    }
     if locked.is_empty() {
         return Ok(Vec::new());
     }

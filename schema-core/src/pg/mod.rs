@@ -82,7 +82,7 @@ pub trait InsertRow: Validate + Sync {
 
     /// The value of every column, in column order; `None` where the database's default applies.
     /// An encrypted column gives a placeholder that refuses to be sent, which the driver
-    /// replaces with [`seal`](Self::seal)'s value.
+    /// replaces with `seal`'s value (feature `encrypt`).
     fn push_values<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
 
     /// The sealed value of every encrypted column, in column order (`None`: NULL); empty for
@@ -133,6 +133,14 @@ pub trait FromRow: Sized {
             row,
             &codec::column_indexes(<Self::Table as Table>::TABLE, row)?,
         )
+    }
+
+    /// The bytes the ciphertexts of a row are bound to, its tenant's then its key's: the key
+    /// column `i` read at `key_at[i]` of `row` as its field's type, then encoded as an insert
+    /// encodes it (feature `encrypt`; empty for a table without encrypted columns).
+    #[cfg(feature = "encrypt")]
+    fn row_binding(_row: &Row, _key_at: &[usize]) -> Result<(Vec<u8>, Vec<u8>), DecodeError> {
+        Ok((Vec::new(), Vec::new()))
     }
 
     /// Decodes rows that share one set of columns, finding each column by name once.

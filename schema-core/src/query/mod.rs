@@ -852,7 +852,9 @@ impl<T: Table> Select<T> {
     }
 
     /// The query for one optional row: its own limit when that is 0 or 1, else `LIMIT 1`, so
-    /// the server sends no row that would be thrown away.
+    /// the server sends no row that would be thrown away (what the drivers' `fetch_optional`
+    /// sends).
+    #[cfg(any(feature = "postgres", feature = "sqlx", test))]
     pub(crate) fn first_row(&self) -> std::borrow::Cow<'_, Select<T>> {
         match self.limit {
             Some(rows) if rows <= 1 => std::borrow::Cow::Borrowed(self),
@@ -1140,7 +1142,7 @@ impl<U: PatchValues> Update<'_, U> {
             .any(|(c, change)| c.encryption.is_some() && change.is_some())
     }
 
-    /// `SELECT` the keys (as sent, then as text) of the rows the filter keeps, `FOR UPDATE`:
+    /// `SELECT` the key columns (then each as text) of the rows the filter keeps, `FOR UPDATE`:
     /// the first statement of an update that [`seals`](Self::seals).
     pub fn lock_keys_sql(&self) -> Result<QuerySql<'_>, QueryError> {
         render::lock_keys(
@@ -1178,30 +1180,36 @@ impl<U: PatchValues> Update<'_, U> {
 }
 
 /// A query a tenant transaction sends carrying its tenant's equality: the one `in_tenant` of
-/// each kind of query, for code that handles them alike.
+/// each kind of query, for code that handles them alike (tokio-postgres' `Db` and
+/// `DbTransaction`, pinned to a tenant or not).
+#[cfg(feature = "postgres")]
 pub(crate) trait InTenant: Clone {
     /// The query with its tenant's equality.
     fn with_tenant(self, pin: &TenantPin) -> Self;
 }
 
+#[cfg(feature = "postgres")]
 impl<T: Table> InTenant for Select<T> {
     fn with_tenant(self, pin: &TenantPin) -> Self {
         self.in_tenant(pin)
     }
 }
 
+#[cfg(feature = "postgres")]
 impl<T: Table, C: Columns<T> + Clone> InTenant for Projection<T, C> {
     fn with_tenant(self, pin: &TenantPin) -> Self {
         self.in_tenant(pin)
     }
 }
 
+#[cfg(feature = "postgres")]
 impl<T: Table> InTenant for Delete<T> {
     fn with_tenant(self, pin: &TenantPin) -> Self {
         self.in_tenant(pin)
     }
 }
 
+#[cfg(feature = "postgres")]
 impl<U: PatchValues> InTenant for Update<'_, U> {
     fn with_tenant(self, pin: &TenantPin) -> Self {
         self.in_tenant(pin)
@@ -1209,6 +1217,7 @@ impl<U: PatchValues> InTenant for Update<'_, U> {
 }
 
 /// `query` as it is sent: with its tenant's equality when `pin` is set, as it is otherwise.
+#[cfg(feature = "postgres")]
 pub(crate) fn for_tenant<'q, Q: InTenant>(
     query: &'q Q,
     pin: Option<&TenantPin>,

@@ -454,14 +454,16 @@ pub(crate) fn update<'q>(
 }
 
 /// The name, in an update by keys, of the `unnest` column holding the `i`-th key column's
-/// values (`k`) or the `i`-th sealed column's (`s`): a prefix no derived column starts with.
+/// values (`k`) or the `i`-th sealed column's (`s`), or of the `i`-th key column as text in
+/// [`lock_keys`] (`t`): a prefix no derived column starts with.
 fn unnested(kind: char, i: usize) -> String {
     format!("\"__schema_core_{kind}{i}\"")
 }
 
 /// `SELECT key columns, then each as text FROM t [WHERE ...] FOR UPDATE`: the rows an update
-/// by filter of encrypted columns seals for, their key read as the server sends it (the bytes
-/// a ciphertext is bound to) and as text (sent back to find the row), locked until the
+/// by filter of encrypted columns seals for, their key read as typed values (what the
+/// driver binds each ciphertext to, as an insert does) and as text (sent back to find the
+/// row; named apart, so that a read by name finds the key column itself), locked until the
 /// transaction ends.
 pub(crate) fn lock_keys<'q>(
     table: &'static TableDef,
@@ -473,7 +475,8 @@ pub(crate) fn lock_keys<'q>(
     let texts: Vec<String> = table
         .primary_key
         .iter()
-        .map(|k| format!("{}::text", quote_ident(k)))
+        .enumerate()
+        .map(|(i, k)| format!("{}::text AS {}", quote_ident(k), unnested('t', i)))
         .collect();
     let mut w = Writer::new(format!(
         "SELECT {keys}, {} FROM {}",
@@ -862,7 +865,7 @@ mod tests {
         let lock = update.lock_keys_sql().unwrap();
         assert_eq!(
             lock.sql,
-            r#"SELECT "ticket_id", "ticket_id"::text FROM "tickets" WHERE "status" = $1 OR "rating" IS NULL FOR UPDATE"#
+            r#"SELECT "ticket_id", "ticket_id"::text AS "__schema_core_t0" FROM "tickets" WHERE "status" = $1 OR "rating" IS NULL FOR UPDATE"#
         );
         let sealed = update.sealed_sql().unwrap();
         assert_eq!(

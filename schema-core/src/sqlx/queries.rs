@@ -256,10 +256,11 @@ pub async fn update_where_encrypted<'c, A, U>(
 where
     A: ::sqlx::Acquire<'c, Database = Postgres>,
     U: PatchValues,
+    U::Table: super::KeyedTable,
     <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     use crate::driver::sealed_update::{seal_rows, LockedKey};
-    use ::sqlx::{Arguments, Row, ValueRef};
+    use ::sqlx::{Arguments, Row};
     query.patch().validate()?;
     let table = <U::Table as Table>::TABLE;
     let mut connection = connection.acquire().await?;
@@ -276,20 +277,15 @@ where
     let width = table.primary_key.len();
     let mut locked = Vec::with_capacity(rows.len());
     for row in &rows {
-        let mut raw = Vec::with_capacity(width);
-        for i in 0..width {
-            let value = row.try_get_raw(i)?;
-            let bytes = if value.is_null() {
-                Vec::new()
-            } else {
-                value.as_bytes().map_err(::sqlx::Error::Decode)?.to_vec()
-            };
-            raw.push(bytes);
-        }
         let text = (width..2 * width)
             .map(|i| row.try_get::<String, _>(i))
             .collect::<Result<_, _>>()?;
-        locked.push(LockedKey { raw, text });
+        locked.push(LockedKey {
+            binding: <U::Table as super::KeyedTable>::key_binding(
+                &<U::Table as super::KeyedTable>::decode_key(row)?,
+            ),
+            text,
+        });
     }
     if locked.is_empty() {
         return Ok(Vec::new());

@@ -151,6 +151,7 @@ impl TenantTransaction {
     ) -> Result<Vec<<U::Table as Table>::Select>, SqlxError>
     where
         U: PatchValues,
+        U::Table: super::KeyedTable,
         <U::Table as Table>::Select: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
         let query = query.clone().in_tenant(&self.pin);
