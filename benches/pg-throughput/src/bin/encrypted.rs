@@ -29,7 +29,6 @@ use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
 use aes_gcm_siv::{Aes256GcmSiv, AesGcmSiv, Nonce};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::NaiveDate;
-use futures_util::TryStreamExt;
 use schema_core::crypto::{
     reencrypt, Binding, Keys, MemoryKeyStore, Plaintext, Purpose, Reencryption, SecretKey,
     StaticKeyring,
@@ -202,10 +201,7 @@ struct PathSamples {
     plain: Vec<Sample>,
 }
 
-/// The paths measured. `stream_all` decodes the rows on one thread as they arrive (what
-/// `select_all` did before it opened a long result's values on two threads), to tell the
-/// second thread's part in `select_all`'s rate.
-const PATHS: [&str; 4] = ["insert_many", "copy_in", "select_all", "stream_all"];
+const PATHS: [&str; 3] = ["insert_many", "copy_in", "select_all"];
 
 /// CPU seconds of server process `pid` so far (user + system), from `/proc` (the server runs
 /// on this machine); 0 where it cannot be read.
@@ -248,7 +244,7 @@ async fn compare<E, P>(
     backend: i32,
     run: usize,
     (encrypted, plain): (&[E], &[P]),
-    samples: &mut [PathSamples; 4],
+    samples: &mut [PathSamples; 3],
 ) -> Result<(), Error>
 where
     E: InsertRow,
@@ -293,17 +289,12 @@ where
     <R::Table as Table>::Select: FromRow,
 {
     let table = <R::Table as Table>::TABLE.quoted_name();
-    if path == "select_all" || path == "stream_all" {
+    if path == "select_all" {
         control
             .batch_execute(&format!("VACUUM ANALYZE {table}"))
             .await?;
         return timed(backend, async {
-            Ok(if path == "select_all" {
-                db.select_all::<R::Table>().await?.len()
-            } else {
-                let rows: Vec<_> = db.stream_all::<R::Table>().await?.try_collect().await?;
-                rows.len()
-            })
+            Ok(db.select_all::<R::Table>().await?.len())
         })
         .await;
     }
@@ -324,7 +315,7 @@ fn median_of(samples: &[Sample], figure: impl Fn(&Sample) -> f64) -> f64 {
 }
 
 /// The table of a comparison: rates, ratios and verdicts, then CPU seconds per side.
-fn report(title: &str, samples: &[PathSamples; 4]) {
+fn report(title: &str, samples: &[PathSamples; 3]) {
     println!("\n{title}\n");
     println!(
         "| path | encrypted rows/s | plaintext rows/s | ratio | target ≥ {TARGET} | client CPU s (enc / plain) | server CPU s (enc / plain) |"
@@ -408,8 +399,8 @@ async fn bench(url: &str, names: &Names, count: usize, runs: usize) -> Result<()
         load_average()
     );
 
-    let mut three: [PathSamples; 4] = Default::default();
-    let mut application: [PathSamples; 4] = Default::default();
+    let mut three: [PathSamples; 3] = Default::default();
+    let mut application: [PathSamples; 3] = Default::default();
     for run in 0..runs {
         let pair = rows(
             count,
