@@ -253,58 +253,6 @@ fn batches_of_several_parts_seal_every_row_for_its_own_key() {
     });
 }
 
-#[test]
-fn a_long_result_opens_on_two_threads_in_order_and_each_moved_ciphertext_fails_in_its_place() {
-    let (test, p1, p2) = setup();
-    let rows = five_parts(p1, p2);
-    run(async {
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys(Arc::new(MemoryKeyStore::default())));
-        db.copy_in(&rows).await.unwrap();
-        // Two rows get another row's name: an update writes them at the end of the table, in
-        // the later half of the result, which the second thread opens.
-        let moved = [rows[10].patient_id, rows[4_000].patient_id];
-        for (to, from) in moved.iter().zip([&rows[11], &rows[4_001]]) {
-            db.client()
-                .execute(
-                    "UPDATE billing.patients SET name = (SELECT name FROM billing.patients WHERE patient_id = $1) WHERE patient_id = $2",
-                    &[&from.patient_id, to],
-                )
-                .await
-                .unwrap();
-        }
-        // The order the table's rows come in, as `select_all` reads them.
-        let order: Vec<Uuid> = db
-            .client()
-            .query("SELECT patient_id FROM billing.patients", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        let read = db.select_all_results::<Patient>().await.unwrap();
-        assert_eq!(read.len(), rows.len());
-        let later_half = order[rows.len() / 2..].to_vec();
-        assert!(moved.iter().all(|id| later_half.contains(id)));
-        for (id, result) in order.iter().zip(read) {
-            match result {
-                Ok(opened) => {
-                    let written = rows.iter().find(|r| r.patient_id == *id).unwrap();
-                    assert_eq!((opened.patient_id, &opened.name), (*id, &written.name));
-                }
-                Err(error) => {
-                    assert!(moved.contains(id), "{error}");
-                    assert_eq!(problem(error.into()), CryptoProblem::NotAuthentic);
-                }
-            }
-        }
-        let error = db.select_all::<Patient>().await.unwrap_err();
-        assert_eq!(problem(error), CryptoProblem::NotAuthentic);
-    });
-}
-
 /// Master keys that refuse to wrap a data key for one tenant (a KMS that fails): its first row
 /// cannot be sealed.
 struct RefusingTenant {

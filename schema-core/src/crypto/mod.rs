@@ -18,7 +18,6 @@
 //! RustCrypto's crates do the cryptography (AES-256-GCM-SIV, HKDF and HMAC over SHA-256);
 //! nothing here is a primitive of its own.
 
-mod ahead;
 mod blind;
 pub mod envelope;
 mod keys;
@@ -41,7 +40,6 @@ use hmac::Hmac;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-pub(crate) use ahead::decode_all;
 pub use blind::{recommended_bits, BitsRange, ExistingIndex, MAX_BLIND_INDEX_BITS};
 pub use envelope::{Envelope, EnvelopeProblem};
 pub use keys::{
@@ -968,16 +966,12 @@ pub fn open_field<F: EncryptedField>(
         return F::from_plaintext(Some(stored))
             .map_err(|e| binding.error(CryptoProblem::Plaintext(e)));
     }
-    let open = || {
-        OPENING.with(|cell| {
-            let keys = cell.borrow();
-            let keys = keys.as_ref().ok_or(binding.error(CryptoProblem::NoKeys))?;
-            keys.open(&binding, stored)
-        })
-    };
-    ahead::open_with(column, stored, open, |plain| {
-        F::from_plaintext(Some(plain)).map_err(|e| binding.error(CryptoProblem::Plaintext(e)))
-    })
+    let plain = OPENING.with(|cell| {
+        let keys = cell.borrow();
+        let keys = keys.as_ref().ok_or(binding.error(CryptoProblem::NoKeys))?;
+        keys.open(&binding, stored)
+    })?;
+    F::from_plaintext(Some(&plain)).map_err(|e| binding.error(CryptoProblem::Plaintext(e)))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use futures_util::stream::FuturesOrdered;
 use futures_util::{pin_mut, StreamExt, TryStreamExt};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, GenericClient, Row, Statement, Transaction};
+use tokio_postgres::{Client, GenericClient, Statement, Transaction};
 
 use super::codec;
 use super::{DecodeError, FromColumns, FromRow, InsertRow, KeyedTable, Param, PgError, UpdateRow};
@@ -122,27 +122,6 @@ fn opening<R>(keys: &Opening, decode: impl FnOnce() -> R) -> R {
     {
         let () = keys;
         decode()
-    }
-}
-
-/// Decodes every row of `table` with `decode` where encrypted columns open with `keys`, in
-/// order: a long result of a table with encrypted columns opens its values on two threads
-/// (see `crypto::decode_all`); the rows are decoded into their type on this thread.
-fn opening_all<R>(
-    keys: &Opening,
-    table: &TableDef,
-    rows: &[Row],
-    decode: impl Fn(&Row) -> R + Sync,
-) -> Vec<R> {
-    #[cfg(feature = "encrypt")]
-    {
-        let encrypted = table.columns.iter().any(|c| c.encryption.is_some());
-        crate::crypto::decode_all(keys.as_ref().filter(|_| encrypted), rows, decode)
-    }
-    #[cfg(not(feature = "encrypt"))]
-    {
-        let ((), _) = (keys, table);
-        rows.iter().map(decode).collect()
     }
 }
 
@@ -1342,19 +1321,10 @@ where
     T: Table,
     T::Select: FromRow,
 {
-    if T::TABLE.columns.iter().all(|c| c.encryption.is_none()) {
-        // Decoded as the rows arrive.
-        return stream_all::<_, T>(client, statements)
-            .await?
-            .try_collect()
-            .await;
-    }
-    // All the rows first, so that a long result opens its values on two threads.
-    select_all_results::<_, T>(client, statements)
+    stream_all::<_, T>(client, statements)
         .await?
-        .into_iter()
-        .map(|row| row.map_err(PgError::from))
-        .collect()
+        .try_collect()
+        .await
 }
 
 async fn select_all_results<C: GenericClient, T>(
@@ -1373,10 +1343,14 @@ where
     let rows = client
         .query_raw(&statement, std::iter::empty::<Param>())
         .await?;
-    let rows: Vec<Row> = rows.try_collect().await?;
-    Ok(opening_all(&statements.1, table, &rows, |row| {
-        FromRow::from_row_at(row, &indexes)
-    }))
+    pin_mut!(rows);
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        decoded.push(opening(&statements.1, || {
+            FromRow::from_row_at(&row, &indexes)
+        }));
+    }
+    Ok(decoded)
 }
 
 /// Runs a statement returning at most one row of `table`'s columns, in order, and decodes it.
