@@ -7,10 +7,10 @@ use std::fmt;
 use std::sync::Mutex;
 
 use aes_gcm_siv::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+use aes_gcm_siv::Nonce;
 use zeroize::Zeroizing;
 
-use super::CryptoProblem;
+use super::{Aes256GcmSiv, CryptoProblem};
 
 /// The length of every key here: 256 bits.
 pub const KEY_LEN: usize = 32;

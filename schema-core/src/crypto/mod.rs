@@ -36,7 +36,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aes_gcm_siv::aead::{AeadInPlace, KeyInit, OsRng};
-use aes_gcm_siv::Aes256GcmSiv;
 use hmac::Hmac;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
@@ -54,6 +53,11 @@ pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError, Tex
 pub use rotate::{plaintext_rows, reencrypt, Reencryption, ReencryptionProgress};
 
 use crate::TableDef;
+
+/// AES-256-GCM-SIV over AES's encryption half alone: GCM-SIV never decrypts a block, and each
+/// message's fresh AES-256 key then costs its encryption schedule only (`aes::Aes256` would also
+/// derive the decryption one). The same algorithm and ciphertexts as `aes_gcm_siv::Aes256GcmSiv`.
+pub(crate) type Aes256GcmSiv = aes_gcm_siv::AesGcmSiv<aes::Aes256Enc>;
 
 /// Appends `part` with its length before it (a 4-byte big-endian count), so that the parts of
 /// authenticated data cannot be shifted into one another.
