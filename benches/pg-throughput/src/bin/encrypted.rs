@@ -2,7 +2,7 @@
 //! `Db::copy_in` and read with `Db::select_all`, each against the same table with those
 //! columns in plaintext, in one run:
 //!
-//! - the measure: a patients table with three encrypted columns (name, date of birth,
+//! - three encrypted columns: a patients table with three encrypted columns (name, date of birth,
 //!   member id) against the same table unencrypted;
 //! - the application's `billing.patients` (four encrypted columns, and the member id's blind
 //!   index) against the same table unencrypted, with the index a team declares for the same
@@ -75,7 +75,7 @@ pub struct PlainPatient {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The measure: patients with three encrypted columns.
+/// Three encrypted columns: patients with three encrypted columns.
 #[derive(PgTable)]
 #[pg(
     schema = "billing",
