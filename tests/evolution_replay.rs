@@ -418,6 +418,7 @@ fn checks_and_foreign_keys_are_added_not_valid_then_validated() {
             name: "support_tickets_subject_not_blank".into(),
             renamed_from: None,
             expression: "btrim(\"subject\") <> ''".into(),
+            no_inherit: false,
         });
         t.checks
             .retain(|c| c.name != "support_tickets_satisfaction_rating_check");
@@ -709,6 +710,7 @@ fn policies_are_altered_in_place_renamed_created_and_dropped() {
             role: support,
             privilege: "DELETE".into(),
             columns: Vec::new(),
+            grantable: false,
         });
         t.comment = Some("Support requests.".into());
         column(t, "status").comment = None;
@@ -739,6 +741,7 @@ fn grants_and_roles_are_planned_like_any_other_change() {
             role: auditor.clone(),
             privilege: "SELECT".into(),
             columns: Vec::new(),
+            grantable: false,
         });
         // The physician may no longer delete, and may now also update the context URL.
         t.grants
@@ -913,6 +916,7 @@ fn a_postgres_schema_is_created_granted_and_dropped_with_its_tables() {
             role: physician.clone(),
             privilege: "SELECT".into(),
             columns: Vec::new(),
+            grantable: false,
         });
         b.namespaces.push(NamespaceModel {
             name: "archive".into(),
@@ -1161,6 +1165,7 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel
                         name: format!("gen_{prefix}k{n}"),
                         renamed_from: None,
                         expression: format!("length(\"{name}\") < 100"),
+                        no_inherit: false,
                     });
                 }
             }
@@ -1727,6 +1732,7 @@ fn check(name: &str, expression: &str) -> CheckModel {
         name: name.into(),
         renamed_from: None,
         expression: expression.into(),
+        no_inherit: false,
     }
 }
 
@@ -2428,15 +2434,17 @@ fn what_the_model_does_not_manage_is_listed_and_hazards_say_an_index_or_privileg
         role: "public".into(),
         privilege: "SELECT".into(),
         columns: Vec::new(),
+        grantable: false,
     });
     let mut r = Replay::new(&a);
-    r.db.login_role_with("editor", "");
-    let editor = r.db.role_name("editor");
     r.db.client()
-        .batch_execute(&format!(
-            "ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0) NO INHERIT; \
-             GRANT UPDATE ON notes TO \"{editor}\" WITH GRANT OPTION"
-        ))
+        .batch_execute(
+            "CREATE FUNCTION notes_touch() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN NEW.body := btrim(NEW.body); RETURN NEW; END $$; \
+             CREATE TRIGGER notes_trim BEFORE INSERT ON notes \
+             FOR EACH ROW EXECUTE FUNCTION notes_touch(); \
+             ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0)",
+        )
         .unwrap();
     let client = r.connect();
     let config: ConnectConfig = r.db.url().parse().unwrap();
@@ -2455,10 +2463,7 @@ fn what_the_model_does_not_manage_is_listed_and_hazards_say_an_index_or_privileg
     };
     assert_eq!(
         schema_core::pg::evolve::drift_lines(&found),
-        [
-            note(&format!("UPDATE to {editor}: WITH GRANT OPTION")),
-            note("check notes_id_check: NO INHERIT"),
-        ]
+        [note("trigger notes_trim calls notes_touch")]
     );
     // An index dropped and a privilege revoked each say so.
     let mut b = code.clone();
@@ -2569,4 +2574,46 @@ fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half
         }
         other => panic!("expected the plan to be refused, got {other:?}"),
     }
+}
+
+#[test]
+fn a_check_made_no_inherit_and_a_privilege_made_grantable_are_added_again() {
+    let mut db = TestDb::new();
+    db.login_role_with("editor", "");
+    let editor = db.role_name("editor");
+    let mut a = model_of(vec![table_of(
+        "notes",
+        &[("id", "integer", false), ("body", "text", true)],
+    )]);
+    a.roles.push(editor.clone());
+    a.tables[0].checks.push(check("notes_id_check", "id > 0"));
+    for (privilege, columns) in [("SELECT", vec![]), ("UPDATE", vec!["body".to_string()])] {
+        a.tables[0].grants.push(GrantModel {
+            role: editor.clone(),
+            privilege: privilege.into(),
+            columns,
+            grantable: false,
+        });
+    }
+    db.client()
+        .batch_execute(&script(&create_statements(&a)))
+        .unwrap();
+    let mut r = Replay::on(db);
+    let mut b = a.clone();
+    b.tables[0].checks[0].no_inherit = true;
+    for grant in &mut b.tables[0].grants {
+        grant.grantable = true;
+    }
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = plan.to_script();
+    assert!(sql.contains("CHECK (id > 0) NO INHERIT"), "{sql}");
+    assert!(
+        sql.contains(&format!(
+            "GRANT SELECT ON \"notes\" TO \"{editor}\" WITH GRANT OPTION"
+        )),
+        "{sql}"
+    );
+    // And back: the check holds on inheriting tables again, the grant option is taken away.
+    let plan = r.to(&b, &a, &[]).unwrap();
+    assert!(plan.to_script().contains("REVOKE"), "{}", plan.to_script());
 }

@@ -76,7 +76,7 @@ pub(super) fn diff(old: &TableModel, new: &TableModel, follows_rename: bool, out
         &old.checks,
         &new.checks,
         |c| &c.name,
-        |a, b| a.expression == b.expression,
+        |a, b| a.expression == b.expression && a.no_inherit == b.no_inherit,
         |c| c.renamed_from.as_deref(),
         follows_rename,
         |change| match change {

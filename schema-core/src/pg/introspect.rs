@@ -454,7 +454,8 @@ async fn read_constraints<C: GenericClient>(
         "SELECT c.conrelid, c.conname::text, c.contype::text, {}, \
                 (SELECT ARRAY[{}::text] FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
                 {}, c.confdeltype::text, c.confupdtype::text, \
-                pg_catalog.pg_get_expr(c.conbin, c.conrelid), c.convalidated \
+                pg_catalog.pg_get_expr(c.conbin, c.conrelid), c.convalidated, \
+                c.connoinherit \
          FROM pg_catalog.pg_constraint c \
          WHERE c.conrelid = ANY($1) AND c.contype IN ('p', 'u', 'f', 'c') \
            AND c.conparentid = 0 AND c.conislocal \
@@ -493,6 +494,7 @@ async fn read_constraints<C: GenericClient>(
                 name,
                 renamed_from: None,
                 expression: row.get::<_, Option<String>>(8).unwrap_or_default(),
+                no_inherit: row.get(10),
             }),
         }
     }
@@ -618,25 +620,23 @@ async fn read_indexes<C: GenericClient>(
     Ok(())
 }
 
-/// What the model does not manage but a database may hold on a table, one note each: a check
-/// `NO INHERIT`, a privilege grantable onwards (`WITH GRANT OPTION`).
+/// What the model does not manage but a database may hold on a table, one note each: a
+/// trigger (other than the guard of immutable columns) and the function it calls, whose body
+/// the plan cannot follow.
 async fn read_unmanaged<C: GenericClient>(
     client: &C,
     tables: &mut Tables<'_>,
 ) -> Result<(), PgError> {
     let rows = client
         .query(
-            "SELECT c.conrelid, 'check ' || pg_catalog.quote_ident(c.conname) || ': NO INHERIT' \
-             FROM pg_catalog.pg_constraint c \
-             WHERE c.conrelid = ANY($1) AND c.contype = 'c' AND c.connoinherit \
-             UNION ALL \
-             SELECT r.oid, g.privilege_type || ' to ' || CASE WHEN g.grantee = 0 THEN 'public' \
-                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \
-                    || ': WITH GRANT OPTION' \
-             FROM pg_catalog.pg_class r, pg_catalog.aclexplode(r.relacl) g \
-             WHERE r.oid = ANY($1) AND g.is_grantable AND g.grantee <> r.relowner \
+            "SELECT t.tgrelid, 'trigger ' || pg_catalog.quote_ident(t.tgname) || ' calls ' \
+                    || t.tgfoid::pg_catalog.regproc::text \
+             FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::text[])) \
+                  AS r(oid, guard) \
+             JOIN pg_catalog.pg_trigger t ON t.tgrelid = r.oid \
+             WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND t.tgname <> r.guard \
              ORDER BY 1, 2",
-            &[&tables.oids],
+            &[&tables.oids, &guard_names(tables)],
         )
         .await?;
     for row in rows {
@@ -694,12 +694,13 @@ async fn read_grants<C: GenericClient>(
     let rows = client
         .query(
             "WITH acl AS ( \
-                 SELECT c.oid, g.grantee, g.privilege_type, NULL::int2 AS attnum, \
-                        NULL::text AS attname \
+                 SELECT c.oid, g.grantee, g.privilege_type, g.is_grantable, \
+                        NULL::int2 AS attnum, NULL::text AS attname \
                  FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) g \
                  WHERE c.oid = ANY($1) AND g.grantee <> c.relowner \
                  UNION ALL \
-                 SELECT c.oid, g.grantee, g.privilege_type, a.attnum, a.attname::text \
+                 SELECT c.oid, g.grantee, g.privilege_type, g.is_grantable, a.attnum, \
+                        a.attname::text \
                  FROM pg_catalog.pg_class c \
                  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
                  CROSS JOIN pg_catalog.aclexplode(a.attacl) g \
@@ -708,9 +709,10 @@ async fn read_grants<C: GenericClient>(
              SELECT oid, CASE WHEN grantee = 0 THEN 'public' \
                          ELSE pg_catalog.pg_get_userbyid(grantee)::text END AS role, \
                     privilege_type, \
-                    ARRAY_AGG(attname ORDER BY attnum) FILTER (WHERE attname IS NOT NULL) \
-             FROM acl GROUP BY 1, 2, 3, attnum IS NULL \
-             ORDER BY 1, 2, (attnum IS NULL) DESC, \
+                    ARRAY_AGG(attname ORDER BY attnum) FILTER (WHERE attname IS NOT NULL), \
+                    is_grantable \
+             FROM acl GROUP BY 1, 2, 3, is_grantable, attnum IS NULL \
+             ORDER BY 1, 2, (attnum IS NULL) DESC, is_grantable, \
                       pg_catalog.array_position(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'], \
                                                 privilege_type), 3",
             &[&tables.oids],
@@ -725,17 +727,23 @@ async fn read_grants<C: GenericClient>(
             role,
             privilege: row.get(2),
             columns: row.get::<_, Option<Vec<String>>>(3).unwrap_or_default(),
+            grantable: row.get(4),
         });
     }
     Ok(())
 }
 
-async fn read_guards<C: GenericClient>(client: &C, tables: &mut Tables<'_>) -> Result<(), PgError> {
-    let names: Vec<String> = tables
+/// The name of each table's guard of immutable columns (its function and its trigger).
+fn guard_names(tables: &Tables<'_>) -> Vec<String> {
+    tables
         .tables
         .iter()
         .map(|t| constraint_name(split_qualified(&t.name).1, [], "immutable_columns").into_owned())
-        .collect();
+        .collect()
+}
+
+async fn read_guards<C: GenericClient>(client: &C, tables: &mut Tables<'_>) -> Result<(), PgError> {
+    let names = guard_names(tables);
     // The function is in its table's PostgreSQL schema.
     let rows = client
         .query(

@@ -328,6 +328,7 @@ pub(super) fn alter_column(
             .into_owned(),
             renamed_from: None,
             expression: format!("{} IS NOT NULL", quote_ident(&to.name)),
+            no_inherit: false,
         };
         add_check(table, &check, add);
         add.push(

@@ -40,7 +40,11 @@ pub(super) fn write_constraint(f: &mut fmt::Formatter<'_>, constraint: &Constrai
         }
         Constraint::Check(check) => {
             named(f, &check.name)?;
-            write!(f, "CHECK ({})", check.expression)
+            write!(f, "CHECK ({})", check.expression)?;
+            if check.no_inherit {
+                f.write_str(" NO INHERIT")?;
+            }
+            Ok(())
         }
     }
 }

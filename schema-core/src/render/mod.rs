@@ -390,6 +390,8 @@ pub enum Statement {
         privileges: Vec<String>,
         /// The columns, for a column privilege.
         columns: Vec<String>,
+        /// Whether the role may grant them onwards (`WITH GRANT OPTION`).
+        grantable: bool,
     },
     /// `REVOKE` of table privileges, or of one privilege on columns.
     Revoke {
