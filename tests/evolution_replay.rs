@@ -2617,3 +2617,40 @@ fn a_check_made_no_inherit_and_a_privilege_made_grantable_are_added_again() {
     let plan = r.to(&b, &a, &[]).unwrap();
     assert!(plan.to_script().contains("REVOKE"), "{}", plan.to_script());
 }
+
+#[test]
+fn a_sequence_goes_with_the_last_default_that_draws_from_it() {
+    let serial = |default: Option<&str>| {
+        let mut t = table_of(
+            "tallies",
+            &[("id", "integer", false), ("n", "integer", true)],
+        );
+        t.columns[0].default = default.map(Into::into);
+        t
+    };
+    let a = model_of(vec![serial(Some("nextval('tallies_id_seq'::regclass)"))]);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO tallies (n) VALUES (1), (2)")
+        .unwrap();
+    let sequences = "SELECT count(*) FROM pg_class WHERE relname = 'tallies_id_seq'";
+    assert_eq!(r.count(sequences), 1);
+    // The type changes and the default goes: the sequence is dropped after it.
+    let mut b = model_of(vec![serial(None)]);
+    b.tables[0].columns[0].sql_type = "bigint".into();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(
+        plan.to_script()
+            .contains("DROP SEQUENCE IF EXISTS tallies_id_seq"),
+        "{}",
+        plan.to_script()
+    );
+    assert_eq!(r.count(sequences), 0);
+    assert_eq!(
+        r.count("SELECT count(*) FROM tallies WHERE id IN (1, 2)"),
+        2
+    );
+    // And back: the default draws from a sequence created again.
+    r.to(&b, &a, &["tallies.id"]).unwrap();
+    assert_eq!(r.count(sequences), 1);
+}

@@ -474,6 +474,8 @@ pub(crate) fn step(statement: Statement) -> Step {
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
         S::CreateSequence { .. } => (Lock::None, vec![], None),
+        // Code that still calls nextval() on it breaks.
+        S::DropSequence { .. } => (Lock::None, vec![BreaksRunningCode], None),
         // Indexes on the column are built again with the collation.
         S::SetCollation { .. } => (Lock::AccessExclusive, vec![BlocksReadsAndWrites], None),
         S::ReplicaIdentity { .. } => (Lock::AccessExclusive, vec![], None),

@@ -187,6 +187,7 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         CreateSequence { name, sql_type } => {
             write!(f, "CREATE SEQUENCE IF NOT EXISTS {name} AS {sql_type}")
         }
+        DropSequence { name } => write!(f, "DROP SEQUENCE IF EXISTS {name}"),
         SequenceOwnedBy {
             name,
             table,

@@ -320,6 +320,12 @@ pub enum Statement {
         /// The column.
         column: String,
     },
+    /// `DROP SEQUENCE IF EXISTS`: the sequence a `nextval('...')` default drew from, once no
+    /// column's default draws from it.
+    DropSequence {
+        /// The sequence, as in [`Statement::CreateSequence`].
+        name: String,
+    },
     /// `DROP FUNCTION` of a guard, taking no arguments.
     DropFunction {
         /// The function.
@@ -800,6 +806,7 @@ impl fmt::Display for Statement {
             | SetCollation { .. }
             | CreateSequence { .. }
             | SequenceOwnedBy { .. }
+            | DropSequence { .. }
             | RewriteValue { .. } => columns::write(self, f),
             AddConstraint { .. }
             | ValidateConstraint { .. }
