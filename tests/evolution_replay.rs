@@ -2654,3 +2654,35 @@ fn a_sequence_goes_with_the_last_default_that_draws_from_it() {
     r.to(&b, &a, &["tallies.id"]).unwrap();
     assert_eq!(r.count(sequences), 1);
 }
+
+#[test]
+fn a_partition_keeps_a_not_null_of_its_own_when_created_and_when_changed() {
+    let columns = [("id", "integer", false), ("note", "text", true)];
+    let mut a = model_of(partitioned(&columns));
+    a.tables.retain(|t| t.name != "events_2");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO events SELECT g, 'n' FROM generate_series(1, 50) g")
+        .unwrap();
+    // A new partition whose note is NOT NULL while the table's is not; then the same made on
+    // the partition that was there.
+    let mut b = model_of(partitioned(&columns));
+    column(&mut b.tables[2], "note").nullable = false;
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(
+        plan.to_script().contains("\"note\" WITH OPTIONS NOT NULL"),
+        "{}",
+        plan.to_script()
+    );
+    let mut c = b.clone();
+    column(&mut c.tables[1], "note").nullable = false;
+    r.to(&b, &c, &[]).unwrap();
+    // The table's own column stays nullable.
+    assert_eq!(
+        r.count(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'events'::regclass \
+             AND attname = 'note' AND NOT attnotnull"
+        ),
+        1
+    );
+}

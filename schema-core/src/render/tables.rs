@@ -185,7 +185,8 @@ pub(super) fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel)
     for constraint in constraints {
         constraint_lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
     }
-    // A partition has its parent's columns; only its own constraints are listed.
+    // A partition has its parent's columns; only its own constraints are listed, and NOT NULL
+    // on its columns (which may be its own: a column nullable in the parent).
     if let Some(of) = &table.partition_of {
         write!(
             f,
@@ -193,8 +194,15 @@ pub(super) fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel)
             quote_qualified(&table.name),
             quote_qualified(&of.parent)
         )?;
-        if !constraint_lines.is_empty() {
-            write!(f, " (\n    {}\n)", constraint_lines.join(",\n    "))?;
+        let own: Vec<String> = table
+            .columns
+            .iter()
+            .filter(|c| !c.nullable)
+            .map(|c| format!("{} WITH OPTIONS NOT NULL", quote_ident(&c.name)))
+            .chain(constraint_lines)
+            .collect();
+        if !own.is_empty() {
+            write!(f, " (\n    {}\n)", own.join(",\n    "))?;
         }
         write!(f, " {}", of.bound)?;
     } else {
