@@ -2686,3 +2686,63 @@ fn a_partition_keeps_a_not_null_of_its_own_when_created_and_when_changed() {
         1
     );
 }
+
+#[test]
+fn a_partitions_own_key_is_the_part_of_the_partitioned_tables_matching_index() {
+    let columns = [("id", "integer", false), ("kind", "text", false)];
+    let unique_on_id_kind = || IndexModel {
+        name: "events_id_kind_idx".into(),
+        renamed_from: None,
+        unique: true,
+        method: "btree".into(),
+        keys: vec![
+            IndexKeyModel::new("id", false, None),
+            IndexKeyModel::new("kind", false, None),
+        ],
+        include: Vec::new(),
+        predicate: None,
+    };
+    let mut a = model_of(partitioned(&columns));
+    a.tables[0].checks.push(check("events_id_check", "id >= 0"));
+    a.tables.retain(|t| t.name != "events_2");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO events SELECT g, 'k' FROM generate_series(1, 50) g")
+        .unwrap();
+    let indexes_of =
+        |table: &str| format!("SELECT count(*) FROM pg_index WHERE indrelid = '{table}'::regclass");
+    // A unique index on the partitioned table and a key of the partition that was there,
+    // matching it: the key is built first and becomes the index's part.
+    let mut b = a.clone();
+    b.tables[0].indexes.push(unique_on_id_kind());
+    b.tables[1].primary_key = Some(KeyModel::new(
+        "events_1_pkey",
+        vec!["id".into(), "kind".into()],
+    ));
+    r.to(&a, &b, &[]).unwrap();
+    assert_eq!(r.count(&indexes_of("events_1")), 1);
+    // A new partition with such a key of its own: created on its own (with the table's
+    // check), then attached, its key taken as the index's part.
+    let mut c = model_of(partitioned(&columns));
+    c.tables[0] = b.tables[0].clone();
+    c.tables[1] = b.tables[1].clone();
+    c.tables[2].primary_key = Some(KeyModel::new(
+        "events_2_pkey",
+        vec!["id".into(), "kind".into()],
+    ));
+    let plan = r.to(&b, &c, &[]).unwrap();
+    assert!(
+        plan.to_script()
+            .contains("ALTER TABLE \"events\" ATTACH PARTITION \"events_2\" FOR VALUES"),
+        "{}",
+        plan.to_script()
+    );
+    assert_eq!(r.count(&indexes_of("events_2")), 1);
+    assert_eq!(
+        r.count(
+            "SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             WHERE x.indrelid = 'events'::regclass AND x.indisvalid"
+        ),
+        1
+    );
+}

@@ -18,12 +18,10 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
                 add.push(DropConstraints, drop_constraint(table, &key.name));
             }
             if let Some(key) = new {
-                add_key(table, key, true, is_partitioned(to, table), add);
+                add_key(table, key, true, to, add);
             }
         }
-        Change::AddUnique { table, key } => {
-            add_key(table, key, false, is_partitioned(to, table), add)
-        }
+        Change::AddUnique { table, key } => add_key(table, key, false, to, add),
         Change::DropUnique { table, key } => {
             add.push(DropConstraints, drop_constraint(table, &key.name))
         }
@@ -177,13 +175,14 @@ pub(super) fn add_key(
     table: &str,
     key: &KeyModel,
     primary: bool,
-    partitioned: bool,
+    to: &SchemaModel,
     add: &mut Steps,
 ) {
-    if partitioned {
+    let phase = index_phase(to, table);
+    if is_partitioned(to, table) {
         let key = key.clone();
         add.push(
-            Phase::Indexes,
+            phase,
             Statement::AddConstraint {
                 table: table.into(),
                 constraint: if primary {
@@ -204,7 +203,7 @@ pub(super) fn add_key(
         return;
     }
     add.push(
-        Phase::Indexes,
+        phase,
         Statement::CreateKeyIndex {
             table: table.into(),
             key: key.clone(),
@@ -212,7 +211,7 @@ pub(super) fn add_key(
     );
     let key = key.clone();
     add.push(
-        Phase::Indexes,
+        phase,
         Statement::AddConstraint {
             table: table.into(),
             constraint: if primary {

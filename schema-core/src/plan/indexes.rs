@@ -12,7 +12,7 @@ pub(super) fn plan(change: &Change, _diff: &SchemaDiff, to: &SchemaModel, add: &
         Change::AddIndex { table, index } => {
             let partitioned = is_partitioned(to, table);
             add.push(
-                Indexes,
+                index_phase(to, table),
                 Statement::CreateIndex {
                     table: table.clone(),
                     index: index.clone(),
@@ -41,6 +41,16 @@ pub(super) fn plan(change: &Change, _diff: &SchemaDiff, to: &SchemaModel, add: &
             },
         ),
         _ => {}
+    }
+}
+
+/// The phase a table's keys and indexes are built in: a partition's before any other table's
+/// (see [`Phase::PartitionIndexes`]).
+pub(super) fn index_phase(to: &SchemaModel, table: &str) -> Phase {
+    if is_partition(to, table) {
+        Phase::PartitionIndexes
+    } else {
+        Phase::Indexes
     }
 }
 

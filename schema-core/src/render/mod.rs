@@ -23,7 +23,7 @@ pub use tables::{create_statements, create_table_statements};
 pub(crate) use columns::{same_schema, sequence_type};
 pub(crate) use indexes::index_method_problem;
 pub(crate) use security::grant_statements;
-pub(crate) use tables::guard_statements;
+pub(crate) use tables::{attach_partition_statements, guard_statements};
 
 use columns::write_column;
 use constraints::write_constraint;
@@ -99,6 +99,16 @@ pub enum Statement {
         table: Box<TableModel>,
         /// The partition key's column.
         list_key: String,
+    },
+    /// `ALTER TABLE ... ATTACH PARTITION`: a table created on its own made a partition, its
+    /// indexes taken as the parts of the partitioned table's matching ones.
+    AttachPartition {
+        /// The partitioned table.
+        parent: String,
+        /// The partition.
+        table: String,
+        /// Its bound: `FOR VALUES ...` or `DEFAULT`.
+        bound: String,
     },
     /// `DROP TABLE`.
     DropTable {
@@ -783,6 +793,7 @@ impl fmt::Display for Statement {
             | DropNamespace { .. }
             | CreateTable { .. }
             | CreatePartitionedTable { .. }
+            | AttachPartition { .. }
             | DropTable { .. }
             | SetSchema { .. }
             | RenameTable { .. }

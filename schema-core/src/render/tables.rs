@@ -45,12 +45,54 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
 /// The statements that create one table as the model has it, in the order of
 /// [`create_statements`]; its indexes are built at once (the table is new and empty).
 pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
+    table_statements(table, None)
+}
+
+/// The statements that create a partition with keys of its own, of `parent`: the table on its
+/// own (with the partitioned table's checks, which PostgreSQL requires of it), then attached.
+/// Created as a partition, it would get a copy of each index of the partitioned table before
+/// its keys, and a key matching one of those would build a second index instead of being its
+/// part. `None` for any other table, and for a partition with identity or generated columns
+/// (which only a partition's creation takes from the partitioned table).
+pub(crate) fn attach_partition_statements(
+    table: &TableModel,
+    parent: &TableModel,
+) -> Option<Vec<Statement>> {
+    let of = table.partition_of.as_ref()?;
+    let keyed = table.primary_key.is_some() || !table.unique.is_empty();
+    let plain = table
+        .columns
+        .iter()
+        .all(|c| c.identity.is_none() && c.generated.is_none());
+    if !keyed || !plain {
+        return None;
+    }
+    let mut statements = table_statements(table, Some(parent));
+    statements.insert(
+        statements
+            .iter()
+            .position(|s| matches!(s, Statement::CreateTable(_)))
+            .map_or(0, |at| at + 1),
+        Statement::AttachPartition {
+            parent: of.parent.clone(),
+            table: table.name.clone(),
+            bound: of.bound.clone(),
+        },
+    );
+    Some(statements)
+}
+
+/// [`create_table_statements`], or with `standalone_of` the statements that create a partition
+/// of it as a table on its own ([`attach_partition_statements`]).
+fn table_statements(table: &TableModel, standalone_of: Option<&TableModel>) -> Vec<Statement> {
     let name = || table.name.clone();
     // The sequences the columns' `nextval('...')` defaults draw from (`serial` columns'),
-    // made before the table and owned by their columns after.
+    // made before the table and owned by their columns after; a partition's defaults are its
+    // partitioned table's, which has them.
     let sequences: Vec<(&str, String)> = table
         .columns
         .iter()
+        .filter(|_| table.partition_of.is_none())
         .filter_map(|c| {
             Some((
                 c.name.as_str(),
@@ -70,7 +112,20 @@ pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
             ),
         })
         .collect();
-    statements.push(Statement::CreateTable(Box::new(table.clone())));
+    statements.push(Statement::CreateTable(Box::new(match standalone_of {
+        Some(parent) => TableModel {
+            partition_of: None,
+            checks: parent
+                .checks
+                .iter()
+                .filter(|c| !c.no_inherit)
+                .chain(&table.checks)
+                .cloned()
+                .collect(),
+            ..table.clone()
+        },
+        None => table.clone(),
+    })));
     statements.extend(
         sequences
             .into_iter()
@@ -233,6 +288,16 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
             write_create_table(f, table)?;
             write!(f, " PARTITION BY LIST ({})", q(list_key))
         }
+        AttachPartition {
+            parent,
+            table,
+            bound,
+        } => write!(
+            f,
+            "ALTER TABLE {} ATTACH PARTITION {} {bound}",
+            qt(parent),
+            qt(table)
+        ),
         DropTable { table } => write!(f, "DROP TABLE {}", qt(table)),
         SetSchema { table, schema } => {
             write!(f, "ALTER TABLE {} SET SCHEMA {}", qt(table), q(schema))
