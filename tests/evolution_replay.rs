@@ -2746,3 +2746,21 @@ fn a_partitions_own_key_is_the_part_of_the_partitioned_tables_matching_index() {
         1
     );
 }
+
+#[test]
+fn a_postgresql_schema_holding_no_table_is_created_and_dropped() {
+    let empty = model_of(Vec::new());
+    let mut with_archive = empty.clone();
+    with_archive.namespaces.push(NamespaceModel {
+        name: "archive".into(),
+        usage: Vec::new(),
+    });
+    let mut r = Replay::new(&empty);
+    let archives = "SELECT count(*) FROM pg_namespace WHERE nspname = 'archive'";
+    let plan = r.to(&empty, &with_archive, &[]).unwrap();
+    assert_eq!(sqls(&plan), [r#"CREATE SCHEMA IF NOT EXISTS "archive""#]);
+    assert_eq!(r.count(archives), 1);
+    let plan = r.to(&with_archive, &empty, &[]).unwrap();
+    assert_eq!(sqls(&plan), [r#"DROP SCHEMA "archive""#]);
+    assert_eq!(r.count(archives), 0);
+}

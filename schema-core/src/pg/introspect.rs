@@ -29,6 +29,9 @@ pub struct Scope {
     pub enums: Vec<String>,
     /// The extensions (only whether each is installed is read; what it creates is its own).
     pub extensions: Vec<String>,
+    /// The PostgreSQL schemas, besides those the tables and enum types are in: a schema that
+    /// holds none of them (yet, or any more) is read all the same.
+    pub namespaces: Vec<String>,
 }
 
 impl Scope {
@@ -56,6 +59,11 @@ impl Scope {
                 scope.extensions.push(e);
             }
         }
+        for n in other.namespaces {
+            if !scope.namespaces.contains(&n) {
+                scope.namespaces.push(n);
+            }
+        }
         scope
     }
 
@@ -74,14 +82,17 @@ impl Scope {
 
     /// The PostgreSQL schemas the tables and the native enum types are in, besides the current
     /// one: those their qualified names (`billing.invoices`, `ledger.entry_kind`) name, in
-    /// order.
+    /// order; then the scope's other schemas ([`Scope::namespaces`](Scope#structfield.namespaces)).
     pub fn namespaces(&self) -> Vec<String> {
         let mut namespaces: Vec<String> = Vec::new();
-        for table in self.tables.iter().chain(&self.enums) {
-            if let (Some(schema), _) = split_qualified(table) {
-                if !namespaces.iter().any(|n| n == schema) {
-                    namespaces.push(schema.into());
-                }
+        let named = self
+            .tables
+            .iter()
+            .chain(&self.enums)
+            .filter_map(|name| split_qualified(name).0);
+        for schema in named.chain(self.namespaces.iter().map(String::as_str)) {
+            if !namespaces.iter().any(|n| n == schema) {
+                namespaces.push(schema.into());
             }
         }
         namespaces
@@ -102,6 +113,7 @@ impl Scope {
             roles: model.roles.clone(),
             enums: model.enums.iter().map(|e| e.name.clone()).collect(),
             extensions: model.extensions.clone(),
+            namespaces: model.namespaces.iter().map(|n| n.name.clone()).collect(),
         }
     }
 }

@@ -52,19 +52,29 @@ pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
 /// own (with the partitioned table's checks, which PostgreSQL requires of it), then attached.
 /// Created as a partition, it would get a copy of each index of the partitioned table before
 /// its keys, and a key matching one of those would build a second index instead of being its
-/// part. `None` for any other table, and for a partition with identity or generated columns
-/// (which only a partition's creation takes from the partitioned table).
+/// part. `None` for any other table; for a partition with identity or generated columns
+/// (which only a partition's creation takes from the partitioned table); and for a partition
+/// with a key on the columns of a key of the partitioned table: attached, it would become that
+/// key's part, no longer a key of its own.
 pub(crate) fn attach_partition_statements(
     table: &TableModel,
     parent: &TableModel,
 ) -> Option<Vec<Statement>> {
     let of = table.partition_of.as_ref()?;
-    let keyed = table.primary_key.is_some() || !table.unique.is_empty();
+    let keys = |t: &TableModel| -> Vec<Vec<String>> {
+        t.primary_key
+            .iter()
+            .chain(&t.unique)
+            .map(|k| k.columns.clone())
+            .collect()
+    };
+    let own = keys(table);
+    let parents = keys(parent);
     let plain = table
         .columns
         .iter()
         .all(|c| c.identity.is_none() && c.generated.is_none());
-    if !keyed || !plain {
+    if own.is_empty() || !plain || own.iter().any(|k| parents.contains(k)) {
         return None;
     }
     let mut statements = table_statements(table, Some(parent));
