@@ -2764,3 +2764,60 @@ fn a_postgresql_schema_holding_no_table_is_created_and_dropped() {
     assert_eq!(sqls(&plan), [r#"DROP SCHEMA "archive""#]);
     assert_eq!(r.count(archives), 0);
 }
+
+#[test]
+fn a_partitioned_tables_index_left_without_parts_gets_the_partitions_matching_indexes() {
+    // Built ON ONLY the partitioned table, each with a part on one partition only: both are
+    // invalid, and the other partition has matching indexes of its own, not attached.
+    let mut db = TestDb::new();
+    db.client()
+        .batch_execute(
+            "CREATE TABLE events (id integer NOT NULL, kind text NOT NULL) \
+                 PARTITION BY RANGE (id); \
+             CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (100); \
+             CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (100) TO (200); \
+             INSERT INTO events SELECT g, 'k' FROM generate_series(1, 150) g; \
+             ALTER TABLE ONLY events ADD CONSTRAINT events_pkey PRIMARY KEY (id); \
+             CREATE UNIQUE INDEX events_1_id ON events_1 (id); \
+             ALTER TABLE events_1 ADD CONSTRAINT events_1_id PRIMARY KEY USING INDEX events_1_id; \
+             ALTER INDEX events_pkey ATTACH PARTITION events_1_id; \
+             CREATE UNIQUE INDEX events_2_id ON events_2 (id); \
+             CREATE INDEX events_kind_idx ON ONLY events (kind); \
+             CREATE INDEX events_1_kind ON events_1 (kind); \
+             ALTER INDEX events_kind_idx ATTACH PARTITION events_1_kind; \
+             CREATE INDEX events_2_kind ON events_2 (kind)",
+        )
+        .unwrap();
+    let mut r = Replay::on(db);
+    let mut b = model_of(partitioned(&[
+        ("id", "integer", false),
+        ("kind", "text", false),
+    ]));
+    b.tables[0].primary_key = Some(KeyModel::new("events_pkey", vec!["id".into()]));
+    b.tables[0].indexes.push(IndexModel {
+        name: "events_kind_idx".into(),
+        renamed_from: None,
+        unique: false,
+        method: "btree".into(),
+        keys: vec![IndexKeyModel::new("kind", false, None)],
+        include: Vec::new(),
+        predicate: None,
+    });
+    let plan = r.to(&b, &b, &[]).unwrap();
+    assert_eq!(
+        sqls(&plan),
+        [
+            r#"ALTER TABLE "events_2" ADD CONSTRAINT "events_2_id" PRIMARY KEY USING INDEX "events_2_id""#,
+            r#"ALTER INDEX "events_pkey" ATTACH PARTITION "events_2_id""#,
+            r#"ALTER INDEX "events_kind_idx" ATTACH PARTITION "events_2_kind""#,
+        ]
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_index WHERE indrelid = 'events'::regclass AND indisvalid"),
+        2
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_index WHERE indrelid = 'events_2'::regclass"),
+        2
+    );
+}

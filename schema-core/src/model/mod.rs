@@ -145,7 +145,9 @@ pub struct TableModel {
     pub grants: Vec<GrantModel>,
     /// The foreign keys and checks of the table left `NOT VALID` (added without checking the
     /// rows, or after a failed `VALIDATE CONSTRAINT`), by name: the database does not vouch
-    /// for the rows until they are validated. Always empty in a model built from code.
+    /// for the rows until they are validated. Also the keys and indexes of a partitioned table
+    /// that a partition has no part of (an index built `ON ONLY` the table, its parts not all
+    /// attached). Always empty in a model built from code.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Vec::is_empty")

@@ -466,7 +466,9 @@ async fn read_constraints<C: GenericClient>(
         "SELECT c.conrelid, c.conname::text, c.contype::text, {}, \
                 (SELECT ARRAY[{}::text] FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
                 {}, c.confdeltype::text, c.confupdtype::text, \
-                pg_catalog.pg_get_expr(c.conbin, c.conrelid), c.convalidated, \
+                pg_catalog.pg_get_expr(c.conbin, c.conrelid), \
+                c.convalidated AND (c.contype NOT IN ('p', 'u') OR COALESCE((SELECT x.indisvalid \
+                    FROM pg_catalog.pg_index x WHERE x.indexrelid = c.conindid), true)), \
                 c.connoinherit \
          FROM pg_catalog.pg_constraint c \
          WHERE c.conrelid = ANY($1) AND c.contype IN ('p', 'u', 'f', 'c') \
@@ -564,7 +566,9 @@ async fn read_indexes<C: GenericClient>(
 ) -> Result<(), PgError> {
     // Indexes behind primary keys and unique constraints belong to those constraints. An
     // index a failed concurrent build left invalid is not there as far as queries go: it reads
-    // as missing, and the plan builds it again (the runner drops the invalid one first).
+    // as missing, and the plan builds it again (the runner drops the invalid one first). A
+    // partitioned table's index is invalid while a partition has no part of it: it reads as
+    // there and not valid, and the plan attaches the parts.
     let rows = client
         .query(
             "SELECT x.indrelid, i.relname::text, x.indisunique, am.amname::text, \
@@ -586,11 +590,13 @@ async fn read_indexes<C: GenericClient>(
                           FROM pg_catalog.unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) \
                           JOIN pg_catalog.pg_attribute a \
                             ON a.attrelid = x.indrelid AND a.attnum = k.attnum \
-                          WHERE k.n > x.indnkeyatts ORDER BY k.n) \
+                          WHERE k.n > x.indnkeyatts ORDER BY k.n), \
+                    x.indisvalid \
              FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
              JOIN pg_catalog.pg_am am ON am.oid = i.relam \
-             WHERE x.indrelid = ANY($1) AND x.indisvalid AND NOT i.relispartition \
+             WHERE x.indrelid = ANY($1) AND NOT i.relispartition \
+               AND (x.indisvalid OR i.relkind = 'I') \
                AND NOT EXISTS ( \
                  SELECT FROM pg_catalog.pg_constraint c \
                  WHERE c.conrelid = x.indrelid AND c.conindid = x.indexrelid \
@@ -619,7 +625,11 @@ async fn read_indexes<C: GenericClient>(
                 key.with_opclass(Some(opclass).filter(|o| !o.is_empty()))
             })
             .collect();
-        tables.of(&row).indexes.push(IndexModel {
+        let table = tables.of(&row);
+        if !row.get::<_, bool>(10) {
+            table.not_valid.push(row.get(1));
+        }
+        table.indexes.push(IndexModel {
             name: row.get(1),
             renamed_from: None,
             unique: row.get(2),

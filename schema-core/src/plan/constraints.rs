@@ -86,6 +86,10 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
                 to: to.clone(),
             },
         ),
+        // A partitioned table's key or index some partition has no part of: parts attached.
+        Change::ValidateConstraint { table, name } if whole_of(to, table, name).is_some() => {
+            attach_parts(table, name, diff, to, add)
+        }
         Change::ValidateConstraint { table, name } => add.push(
             Validate,
             Statement::ValidateConstraint {

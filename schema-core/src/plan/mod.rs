@@ -477,7 +477,7 @@ pub(crate) fn step(statement: Statement) -> Step {
             concurrently: true, ..
         } => (Lock::ShareUpdateExclusive, vec![DropsIndex], None),
         S::DropIndex { .. } => (Lock::AccessExclusive, vec![DropsIndex], None),
-        S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
+        S::RenameIndex { .. } | S::AttachIndex { .. } => (Lock::AccessExclusive, vec![], None),
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
         S::CreateSequence { .. } => (Lock::None, vec![], None),

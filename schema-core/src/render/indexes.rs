@@ -82,6 +82,17 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
             },
             quote_in_schema(schema.as_deref(), name)
         ),
+        AttachIndex {
+            schema,
+            name,
+            part_schema,
+            part,
+        } => write!(
+            f,
+            "ALTER INDEX {} ATTACH PARTITION {}",
+            quote_in_schema(schema.as_deref(), name),
+            quote_in_schema(part_schema.as_deref(), part)
+        ),
         RenameIndex { schema, from, to } => write!(
             f,
             "ALTER INDEX {} RENAME TO {}",

@@ -282,6 +282,18 @@ pub enum Statement {
         /// The new name.
         to: String,
     },
+    /// `ALTER INDEX ... ATTACH PARTITION`: a partition's index made its part of the
+    /// partitioned table's index (or key's index) of the same definition.
+    AttachIndex {
+        /// The PostgreSQL schema of the partitioned table; `None`: the current one.
+        schema: Option<String>,
+        /// The partitioned table's index (a key's has the key's name).
+        name: String,
+        /// The PostgreSQL schema of the partition; `None`: the current one.
+        part_schema: Option<String>,
+        /// The partition's index.
+        part: String,
+    },
     /// `COMMENT ON TABLE` / `COMMENT ON COLUMN`; `None` removes the comment.
     Comment {
         /// The table.
@@ -673,7 +685,9 @@ impl Statement {
             | RenameEnum { .. }
             | AddEnumValue { .. }
             | RenameEnumValue { .. } => StatementGroup::Type,
-            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } => StatementGroup::Index,
+            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } | AttachIndex { .. } => {
+                StatementGroup::Index
+            }
             Comment { .. } => StatementGroup::Comment,
             CreateGuardFunction { .. }
             | CreateGuardTrigger { .. }
@@ -823,9 +837,11 @@ impl fmt::Display for Statement {
             | ValidateConstraint { .. }
             | DropConstraint { .. }
             | RenameConstraint { .. } => constraints::write(self, f),
-            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } | CreateKeyIndex { .. } => {
-                indexes::write(self, f)
-            }
+            CreateIndex { .. }
+            | DropIndex { .. }
+            | RenameIndex { .. }
+            | AttachIndex { .. }
+            | CreateKeyIndex { .. } => indexes::write(self, f),
             NamespaceUsage { .. }
             | CreateRole { .. }
             | DropRole { .. }
