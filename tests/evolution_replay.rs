@@ -622,15 +622,8 @@ fn identities_and_generated_columns_are_added_changed_and_dropped() {
             generated: Some("\"quantity\" * \"unit_cents\"".into()),
             ..ColumnModel::new("total_cents", "bigint", true)
         });
-        t.indexes.push(IndexModel {
-            name: "meter_total_idx".into(),
-            renamed_from: None,
-            unique: false,
-            method: "btree".into(),
-            keys: vec![IndexKeyModel::new("total_cents", false, None)],
-            include: Vec::new(),
-            predicate: None,
-        });
+        t.indexes
+            .push(btree_index("meter_total_idx", &["total_cents"], false));
     }
     let added = r.to(&a, &b, &[]).unwrap();
     assert!(hazards(&added).contains(&Hazard::RewritesTable));
@@ -1020,6 +1013,22 @@ fn generated_base() -> SchemaModel {
         ..TableModel::named("gen")
     });
     model
+}
+
+/// A btree index `name` on `columns`, ascending.
+fn btree_index(name: &str, columns: &[&str], unique: bool) -> IndexModel {
+    IndexModel {
+        name: name.into(),
+        renamed_from: None,
+        unique,
+        method: "btree".into(),
+        keys: columns
+            .iter()
+            .map(|c| IndexKeyModel::new(*c, false, None))
+            .collect(),
+        include: Vec::new(),
+        predicate: None,
+    }
 }
 
 /// An index `name` on `column` of kind `kind % 6`: btree ascending or descending, hash, brin,
@@ -2377,15 +2386,9 @@ fn partitioned_tables_are_read_as_they_are_and_changed_as_postgresql_accepts() {
         ("kind", "text", true),
     ]));
     let events = &mut b.tables[1];
-    events.indexes.push(IndexModel {
-        name: "events_kind_idx".into(),
-        renamed_from: None,
-        unique: false,
-        method: "btree".into(),
-        keys: vec![IndexKeyModel::new("kind", false, None)],
-        include: Vec::new(),
-        predicate: None,
-    });
+    events
+        .indexes
+        .push(btree_index("events_kind_idx", &["kind"], false));
     events.primary_key = Some(KeyModel::new("events_pkey", vec!["id".into()]));
     events
         .foreign_keys
@@ -2421,15 +2424,9 @@ fn what_the_model_does_not_manage_is_listed_and_hazards_say_an_index_or_privileg
         "notes",
         &[("id", "integer", false), ("body", "text", true)],
     )]);
-    a.tables[0].indexes.push(IndexModel {
-        name: "notes_body_idx".into(),
-        renamed_from: None,
-        unique: false,
-        method: "btree".into(),
-        keys: vec![IndexKeyModel::new("body", false, None)],
-        include: Vec::new(),
-        predicate: None,
-    });
+    a.tables[0]
+        .indexes
+        .push(btree_index("notes_body_idx", &["body"], false));
     a.tables[0].grants.push(GrantModel {
         role: "public".into(),
         privilege: "SELECT".into(),
@@ -2525,15 +2522,9 @@ fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half
         .unwrap();
     // The target lists a partition before its table: it is still created after it.
     let mut b = a.clone();
-    b.tables[0].indexes.push(IndexModel {
-        name: "events_kind_idx".into(),
-        renamed_from: None,
-        unique: false,
-        method: "btree".into(),
-        keys: vec![IndexKeyModel::new("kind", false, None)],
-        include: Vec::new(),
-        predicate: None,
-    });
+    b.tables[0]
+        .indexes
+        .push(btree_index("events_kind_idx", &["kind"], false));
     let mut events_3 = b.tables[1].clone();
     events_3.name = "events_3".into();
     events_3.partition_of.as_mut().unwrap().bound = "FOR VALUES FROM (200) TO (300)".into();
@@ -2690,18 +2681,7 @@ fn a_partition_keeps_a_not_null_of_its_own_when_created_and_when_changed() {
 #[test]
 fn a_partitions_own_key_is_the_part_of_the_partitioned_tables_matching_index() {
     let columns = [("id", "integer", false), ("kind", "text", false)];
-    let unique_on_id_kind = || IndexModel {
-        name: "events_id_kind_idx".into(),
-        renamed_from: None,
-        unique: true,
-        method: "btree".into(),
-        keys: vec![
-            IndexKeyModel::new("id", false, None),
-            IndexKeyModel::new("kind", false, None),
-        ],
-        include: Vec::new(),
-        predicate: None,
-    };
+    let unique_on_id_kind = || btree_index("events_id_kind_idx", &["id", "kind"], true);
     let mut a = model_of(partitioned(&columns));
     a.tables[0].checks.push(check("events_id_check", "id >= 0"));
     a.tables.retain(|t| t.name != "events_2");
@@ -2794,15 +2774,9 @@ fn a_partitioned_tables_index_left_without_parts_gets_the_partitions_matching_in
         ("kind", "text", false),
     ]));
     b.tables[0].primary_key = Some(KeyModel::new("events_pkey", vec!["id".into()]));
-    b.tables[0].indexes.push(IndexModel {
-        name: "events_kind_idx".into(),
-        renamed_from: None,
-        unique: false,
-        method: "btree".into(),
-        keys: vec![IndexKeyModel::new("kind", false, None)],
-        include: Vec::new(),
-        predicate: None,
-    });
+    b.tables[0]
+        .indexes
+        .push(btree_index("events_kind_idx", &["kind"], false));
     let plan = r.to(&b, &b, &[]).unwrap();
     assert_eq!(
         sqls(&plan),

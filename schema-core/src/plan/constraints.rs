@@ -189,17 +189,7 @@ pub(super) fn add_key(
             phase,
             Statement::AddConstraint {
                 table: table.into(),
-                constraint: if primary {
-                    Constraint::PrimaryKey {
-                        key,
-                        using_index: false,
-                    }
-                } else {
-                    Constraint::Unique {
-                        key,
-                        using_index: false,
-                    }
-                },
+                constraint: key_constraint(key, primary, false),
                 not_valid: false,
             },
         );
@@ -218,20 +208,20 @@ pub(super) fn add_key(
         phase,
         Statement::AddConstraint {
             table: table.into(),
-            constraint: if primary {
-                Constraint::PrimaryKey {
-                    key,
-                    using_index: true,
-                }
-            } else {
-                Constraint::Unique {
-                    key,
-                    using_index: true,
-                }
-            },
+            constraint: key_constraint(key, primary, true),
             not_valid: false,
         },
     );
+}
+
+/// A primary key (`primary`) or unique constraint, on its columns or on an index of its name
+/// built before (`using_index`).
+pub(super) fn key_constraint(key: KeyModel, primary: bool, using_index: bool) -> Constraint {
+    if primary {
+        Constraint::PrimaryKey { key, using_index }
+    } else {
+        Constraint::Unique { key, using_index }
+    }
 }
 
 pub(super) fn add_check(table: &str, check: &CheckModel, add: &mut Steps) {

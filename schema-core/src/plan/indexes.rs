@@ -190,17 +190,7 @@ pub(super) fn attach_parts(
                 Phase::Indexes,
                 Statement::AddConstraint {
                     table: partition.clone(),
-                    constraint: if primary {
-                        Constraint::PrimaryKey {
-                            key,
-                            using_index: true,
-                        }
-                    } else {
-                        Constraint::Unique {
-                            key,
-                            using_index: true,
-                        }
-                    },
+                    constraint: key_constraint(key, primary, true),
                     not_valid: false,
                 },
             );
