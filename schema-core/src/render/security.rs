@@ -280,3 +280,27 @@ pub(super) fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
     }
     Ok(())
 }
+
+/// Each policy has a name of its own and a role PostgreSQL takes, and its expressions name
+/// columns of the table.
+pub(super) fn validate_policies(table: &TableDef) -> Result<(), SchemaError> {
+    let mut policies = HashSet::new();
+    for policy in table.policies {
+        let used_in = format!("policy `{}`", policy.name);
+        if let Some(problem) =
+            identifier_problem(policy.name).or_else(|| identifier_problem(policy.role))
+        {
+            return Err(invalid_identifier(table, policy.name, problem));
+        }
+        if !policies.insert(policy.name) {
+            return Err(SchemaError::DuplicateName {
+                table: table.name.into(),
+                name: policy.name.into(),
+            });
+        }
+        for parts in [policy.using, policy.with_check].into_iter().flatten() {
+            require_parts(table, parts, &used_in)?;
+        }
+    }
+    Ok(())
+}

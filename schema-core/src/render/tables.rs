@@ -386,3 +386,26 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         _ => Ok(()),
     }
 }
+
+/// The table's name and PostgreSQL schema are identifiers PostgreSQL takes, the name without
+/// a `.`.
+pub(super) fn validate_name(table: &TableDef) -> Result<(), SchemaError> {
+    if let Some(problem) = identifier_problem(table.name) {
+        return Err(invalid_identifier(table, table.name, problem));
+    }
+    if table.name.contains('.') {
+        return Err(invalid_identifier(
+            table,
+            table.name,
+            "holds a `.`: a table in another PostgreSQL schema names it with `schema`",
+        ));
+    }
+    if let Some(problem) = table.schema.and_then(crate::sql::schema_name_problem) {
+        return Err(invalid_identifier(
+            table,
+            table.schema.unwrap_or_default(),
+            problem,
+        ));
+    }
+    Ok(())
+}
