@@ -418,6 +418,7 @@ fn checks_and_foreign_keys_are_added_not_valid_then_validated() {
             name: "support_tickets_subject_not_blank".into(),
             renamed_from: None,
             expression: "btrim(\"subject\") <> ''".into(),
+            no_inherit: false,
         });
         t.checks
             .retain(|c| c.name != "support_tickets_satisfaction_rating_check");
@@ -621,15 +622,8 @@ fn identities_and_generated_columns_are_added_changed_and_dropped() {
             generated: Some("\"quantity\" * \"unit_cents\"".into()),
             ..ColumnModel::new("total_cents", "bigint", true)
         });
-        t.indexes.push(IndexModel {
-            name: "meter_total_idx".into(),
-            renamed_from: None,
-            unique: false,
-            method: "btree".into(),
-            keys: vec![IndexKeyModel::new("total_cents", false, None)],
-            include: Vec::new(),
-            predicate: None,
-        });
+        t.indexes
+            .push(btree_index("meter_total_idx", &["total_cents"], false));
     }
     let added = r.to(&a, &b, &[]).unwrap();
     assert!(hazards(&added).contains(&Hazard::RewritesTable));
@@ -709,6 +703,7 @@ fn policies_are_altered_in_place_renamed_created_and_dropped() {
             role: support,
             privilege: "DELETE".into(),
             columns: Vec::new(),
+            grantable: false,
         });
         t.comment = Some("Support requests.".into());
         column(t, "status").comment = None;
@@ -739,6 +734,7 @@ fn grants_and_roles_are_planned_like_any_other_change() {
             role: auditor.clone(),
             privilege: "SELECT".into(),
             columns: Vec::new(),
+            grantable: false,
         });
         // The physician may no longer delete, and may now also update the context URL.
         t.grants
@@ -913,6 +909,7 @@ fn a_postgres_schema_is_created_granted_and_dropped_with_its_tables() {
             role: physician.clone(),
             privilege: "SELECT".into(),
             columns: Vec::new(),
+            grantable: false,
         });
         b.namespaces.push(NamespaceModel {
             name: "archive".into(),
@@ -1016,6 +1013,22 @@ fn generated_base() -> SchemaModel {
         ..TableModel::named("gen")
     });
     model
+}
+
+/// A btree index `name` on `columns`, ascending.
+fn btree_index(name: &str, columns: &[&str], unique: bool) -> IndexModel {
+    IndexModel {
+        name: name.into(),
+        renamed_from: None,
+        unique,
+        method: "btree".into(),
+        keys: columns
+            .iter()
+            .map(|c| IndexKeyModel::new(*c, false, None))
+            .collect(),
+        include: Vec::new(),
+        predicate: None,
+    }
 }
 
 /// An index `name` on `column` of kind `kind % 6`: btree ascending or descending, hash, brin,
@@ -1161,6 +1174,7 @@ fn apply_edits(model: &SchemaModel, edits: &[Edit], prefix: &str) -> SchemaModel
                         name: format!("gen_{prefix}k{n}"),
                         renamed_from: None,
                         expression: format!("length(\"{name}\") < 100"),
+                        no_inherit: false,
                     });
                 }
             }
@@ -1727,6 +1741,7 @@ fn check(name: &str, expression: &str) -> CheckModel {
         name: name.into(),
         renamed_from: None,
         expression: expression.into(),
+        no_inherit: false,
     }
 }
 
@@ -2371,15 +2386,9 @@ fn partitioned_tables_are_read_as_they_are_and_changed_as_postgresql_accepts() {
         ("kind", "text", true),
     ]));
     let events = &mut b.tables[1];
-    events.indexes.push(IndexModel {
-        name: "events_kind_idx".into(),
-        renamed_from: None,
-        unique: false,
-        method: "btree".into(),
-        keys: vec![IndexKeyModel::new("kind", false, None)],
-        include: Vec::new(),
-        predicate: None,
-    });
+    events
+        .indexes
+        .push(btree_index("events_kind_idx", &["kind"], false));
     events.primary_key = Some(KeyModel::new("events_pkey", vec!["id".into()]));
     events
         .foreign_keys
@@ -2415,28 +2424,24 @@ fn what_the_model_does_not_manage_is_listed_and_hazards_say_an_index_or_privileg
         "notes",
         &[("id", "integer", false), ("body", "text", true)],
     )]);
-    a.tables[0].indexes.push(IndexModel {
-        name: "notes_body_idx".into(),
-        renamed_from: None,
-        unique: false,
-        method: "btree".into(),
-        keys: vec![IndexKeyModel::new("body", false, None)],
-        include: Vec::new(),
-        predicate: None,
-    });
+    a.tables[0]
+        .indexes
+        .push(btree_index("notes_body_idx", &["body"], false));
     a.tables[0].grants.push(GrantModel {
         role: "public".into(),
         privilege: "SELECT".into(),
         columns: Vec::new(),
+        grantable: false,
     });
     let mut r = Replay::new(&a);
-    r.db.login_role_with("editor", "");
-    let editor = r.db.role_name("editor");
     r.db.client()
-        .batch_execute(&format!(
-            "ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0) NO INHERIT; \
-             GRANT UPDATE ON notes TO \"{editor}\" WITH GRANT OPTION"
-        ))
+        .batch_execute(
+            "CREATE FUNCTION notes_touch() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN NEW.body := btrim(NEW.body); RETURN NEW; END $$; \
+             CREATE TRIGGER notes_trim BEFORE INSERT ON notes \
+             FOR EACH ROW EXECUTE FUNCTION notes_touch(); \
+             ALTER TABLE notes ADD CONSTRAINT notes_id_check CHECK (id > 0)",
+        )
         .unwrap();
     let client = r.connect();
     let config: ConnectConfig = r.db.url().parse().unwrap();
@@ -2455,10 +2460,7 @@ fn what_the_model_does_not_manage_is_listed_and_hazards_say_an_index_or_privileg
     };
     assert_eq!(
         schema_core::pg::evolve::drift_lines(&found),
-        [
-            note(&format!("UPDATE to {editor}: WITH GRANT OPTION")),
-            note("check notes_id_check: NO INHERIT"),
-        ]
+        [note("trigger notes_trim calls notes_touch")]
     );
     // An index dropped and a privilege revoked each say so.
     let mut b = code.clone();
@@ -2520,15 +2522,9 @@ fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half
         .unwrap();
     // The target lists a partition before its table: it is still created after it.
     let mut b = a.clone();
-    b.tables[0].indexes.push(IndexModel {
-        name: "events_kind_idx".into(),
-        renamed_from: None,
-        unique: false,
-        method: "btree".into(),
-        keys: vec![IndexKeyModel::new("kind", false, None)],
-        include: Vec::new(),
-        predicate: None,
-    });
+    b.tables[0]
+        .indexes
+        .push(btree_index("events_kind_idx", &["kind"], false));
     let mut events_3 = b.tables[1].clone();
     events_3.name = "events_3".into();
     events_3.partition_of.as_mut().unwrap().bound = "FOR VALUES FROM (200) TO (300)".into();
@@ -2569,4 +2565,233 @@ fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half
         }
         other => panic!("expected the plan to be refused, got {other:?}"),
     }
+}
+
+#[test]
+fn a_check_made_no_inherit_and_a_privilege_made_grantable_are_added_again() {
+    let mut db = TestDb::new();
+    db.login_role_with("editor", "");
+    let editor = db.role_name("editor");
+    let mut a = model_of(vec![table_of(
+        "notes",
+        &[("id", "integer", false), ("body", "text", true)],
+    )]);
+    a.roles.push(editor.clone());
+    a.tables[0].checks.push(check("notes_id_check", "id > 0"));
+    for (privilege, columns) in [("SELECT", vec![]), ("UPDATE", vec!["body".to_string()])] {
+        a.tables[0].grants.push(GrantModel {
+            role: editor.clone(),
+            privilege: privilege.into(),
+            columns,
+            grantable: false,
+        });
+    }
+    db.client()
+        .batch_execute(&script(&create_statements(&a)))
+        .unwrap();
+    let mut r = Replay::on(db);
+    let mut b = a.clone();
+    b.tables[0].checks[0].no_inherit = true;
+    for grant in &mut b.tables[0].grants {
+        grant.grantable = true;
+    }
+    let plan = r.to(&a, &b, &[]).unwrap();
+    let sql = plan.to_script();
+    assert!(sql.contains("CHECK (id > 0) NO INHERIT"), "{sql}");
+    assert!(
+        sql.contains(&format!(
+            "GRANT SELECT ON \"notes\" TO \"{editor}\" WITH GRANT OPTION"
+        )),
+        "{sql}"
+    );
+    // And back: the check holds on inheriting tables again, the grant option is taken away.
+    let plan = r.to(&b, &a, &[]).unwrap();
+    assert!(plan.to_script().contains("REVOKE"), "{}", plan.to_script());
+}
+
+#[test]
+fn a_sequence_goes_with_the_last_default_that_draws_from_it() {
+    let serial = |default: Option<&str>| {
+        let mut t = table_of(
+            "tallies",
+            &[("id", "integer", false), ("n", "integer", true)],
+        );
+        t.columns[0].default = default.map(Into::into);
+        t
+    };
+    let a = model_of(vec![serial(Some("nextval('tallies_id_seq'::regclass)"))]);
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO tallies (n) VALUES (1), (2)")
+        .unwrap();
+    let sequences = "SELECT count(*) FROM pg_class WHERE relname = 'tallies_id_seq'";
+    assert_eq!(r.count(sequences), 1);
+    // The type changes and the default goes: the sequence is dropped after it.
+    let mut b = model_of(vec![serial(None)]);
+    b.tables[0].columns[0].sql_type = "bigint".into();
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(
+        plan.to_script()
+            .contains("DROP SEQUENCE IF EXISTS tallies_id_seq"),
+        "{}",
+        plan.to_script()
+    );
+    assert_eq!(r.count(sequences), 0);
+    assert_eq!(
+        r.count("SELECT count(*) FROM tallies WHERE id IN (1, 2)"),
+        2
+    );
+    // And back: the default draws from a sequence created again.
+    r.to(&b, &a, &["tallies.id"]).unwrap();
+    assert_eq!(r.count(sequences), 1);
+}
+
+#[test]
+fn a_partition_keeps_a_not_null_of_its_own_when_created_and_when_changed() {
+    let columns = [("id", "integer", false), ("note", "text", true)];
+    let mut a = model_of(partitioned(&columns));
+    a.tables.retain(|t| t.name != "events_2");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO events SELECT g, 'n' FROM generate_series(1, 50) g")
+        .unwrap();
+    // A new partition whose note is NOT NULL while the table's is not; then the same made on
+    // the partition that was there.
+    let mut b = model_of(partitioned(&columns));
+    column(&mut b.tables[2], "note").nullable = false;
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert!(
+        plan.to_script().contains("\"note\" WITH OPTIONS NOT NULL"),
+        "{}",
+        plan.to_script()
+    );
+    let mut c = b.clone();
+    column(&mut c.tables[1], "note").nullable = false;
+    r.to(&b, &c, &[]).unwrap();
+    // The table's own column stays nullable.
+    assert_eq!(
+        r.count(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'events'::regclass \
+             AND attname = 'note' AND NOT attnotnull"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_partitions_own_key_is_the_part_of_the_partitioned_tables_matching_index() {
+    let columns = [("id", "integer", false), ("kind", "text", false)];
+    let unique_on_id_kind = || btree_index("events_id_kind_idx", &["id", "kind"], true);
+    let mut a = model_of(partitioned(&columns));
+    a.tables[0].checks.push(check("events_id_check", "id >= 0"));
+    a.tables.retain(|t| t.name != "events_2");
+    let mut r = Replay::new(&a);
+    r.db.client()
+        .batch_execute("INSERT INTO events SELECT g, 'k' FROM generate_series(1, 50) g")
+        .unwrap();
+    let indexes_of =
+        |table: &str| format!("SELECT count(*) FROM pg_index WHERE indrelid = '{table}'::regclass");
+    // A unique index on the partitioned table and a key of the partition that was there,
+    // matching it: the key is built first and becomes the index's part.
+    let mut b = a.clone();
+    b.tables[0].indexes.push(unique_on_id_kind());
+    b.tables[1].primary_key = Some(KeyModel::new(
+        "events_1_pkey",
+        vec!["id".into(), "kind".into()],
+    ));
+    r.to(&a, &b, &[]).unwrap();
+    assert_eq!(r.count(&indexes_of("events_1")), 1);
+    // A new partition with such a key of its own: created on its own (with the table's
+    // check), then attached, its key taken as the index's part.
+    let mut c = model_of(partitioned(&columns));
+    c.tables[0] = b.tables[0].clone();
+    c.tables[1] = b.tables[1].clone();
+    c.tables[2].primary_key = Some(KeyModel::new(
+        "events_2_pkey",
+        vec!["id".into(), "kind".into()],
+    ));
+    let plan = r.to(&b, &c, &[]).unwrap();
+    assert!(
+        plan.to_script()
+            .contains("ALTER TABLE \"events\" ATTACH PARTITION \"events_2\" FOR VALUES"),
+        "{}",
+        plan.to_script()
+    );
+    assert_eq!(r.count(&indexes_of("events_2")), 1);
+    assert_eq!(
+        r.count(
+            "SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             WHERE x.indrelid = 'events'::regclass AND x.indisvalid"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_postgresql_schema_holding_no_table_is_created_and_dropped() {
+    let empty = model_of(Vec::new());
+    let mut with_archive = empty.clone();
+    with_archive.namespaces.push(NamespaceModel {
+        name: "archive".into(),
+        usage: Vec::new(),
+    });
+    let mut r = Replay::new(&empty);
+    let archives = "SELECT count(*) FROM pg_namespace WHERE nspname = 'archive'";
+    let plan = r.to(&empty, &with_archive, &[]).unwrap();
+    assert_eq!(sqls(&plan), [r#"CREATE SCHEMA IF NOT EXISTS "archive""#]);
+    assert_eq!(r.count(archives), 1);
+    let plan = r.to(&with_archive, &empty, &[]).unwrap();
+    assert_eq!(sqls(&plan), [r#"DROP SCHEMA "archive""#]);
+    assert_eq!(r.count(archives), 0);
+}
+
+#[test]
+fn a_partitioned_tables_index_left_without_parts_gets_the_partitions_matching_indexes() {
+    // Built ON ONLY the partitioned table, each with a part on one partition only: both are
+    // invalid, and the other partition has matching indexes of its own, not attached.
+    let mut db = TestDb::new();
+    db.client()
+        .batch_execute(
+            "CREATE TABLE events (id integer NOT NULL, kind text NOT NULL) \
+                 PARTITION BY RANGE (id); \
+             CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (100); \
+             CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (100) TO (200); \
+             INSERT INTO events SELECT g, 'k' FROM generate_series(1, 150) g; \
+             ALTER TABLE ONLY events ADD CONSTRAINT events_pkey PRIMARY KEY (id); \
+             CREATE UNIQUE INDEX events_1_id ON events_1 (id); \
+             ALTER TABLE events_1 ADD CONSTRAINT events_1_id PRIMARY KEY USING INDEX events_1_id; \
+             ALTER INDEX events_pkey ATTACH PARTITION events_1_id; \
+             CREATE UNIQUE INDEX events_2_id ON events_2 (id); \
+             CREATE INDEX events_kind_idx ON ONLY events (kind); \
+             CREATE INDEX events_1_kind ON events_1 (kind); \
+             ALTER INDEX events_kind_idx ATTACH PARTITION events_1_kind; \
+             CREATE INDEX events_2_kind ON events_2 (kind)",
+        )
+        .unwrap();
+    let mut r = Replay::on(db);
+    let mut b = model_of(partitioned(&[
+        ("id", "integer", false),
+        ("kind", "text", false),
+    ]));
+    b.tables[0].primary_key = Some(KeyModel::new("events_pkey", vec!["id".into()]));
+    b.tables[0]
+        .indexes
+        .push(btree_index("events_kind_idx", &["kind"], false));
+    let plan = r.to(&b, &b, &[]).unwrap();
+    assert_eq!(
+        sqls(&plan),
+        [
+            r#"ALTER TABLE "events_2" ADD CONSTRAINT "events_2_id" PRIMARY KEY USING INDEX "events_2_id""#,
+            r#"ALTER INDEX "events_pkey" ATTACH PARTITION "events_2_id""#,
+            r#"ALTER INDEX "events_kind_idx" ATTACH PARTITION "events_2_kind""#,
+        ]
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_index WHERE indrelid = 'events'::regclass AND indisvalid"),
+        2
+    );
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_index WHERE indrelid = 'events_2'::regclass"),
+        2
+    );
 }

@@ -810,6 +810,7 @@ fn every_generated_migration_passes_squawk_beyond_its_declared_hazards() {
                     name: "support_tickets_subject_not_blank".into(),
                     renamed_from: None,
                     expression: "btrim(\"subject\") <> ''".into(),
+                    no_inherit: false,
                 });
             }),
         ),

@@ -236,6 +236,7 @@ async fn split_normalized(
         roles: code.roles.clone(),
         enums: code.enums.iter().map(|e| e.name.clone()).collect(),
         extensions: code.extensions.clone(),
+        namespaces: code.namespaces.iter().map(|n| n.name.clone()).collect(),
     };
     let mut laps = Laps::<{ SPLIT.len() }>::start();
     let read = match kind {

@@ -76,7 +76,7 @@ pub(super) fn diff(old: &TableModel, new: &TableModel, follows_rename: bool, out
         &old.checks,
         &new.checks,
         |c| &c.name,
-        |a, b| a.expression == b.expression,
+        |a, b| a.expression == b.expression && a.no_inherit == b.no_inherit,
         |c| c.renamed_from.as_deref(),
         follows_rename,
         |change| match change {
@@ -135,16 +135,32 @@ pub(super) fn diff_validity(old: &TableModel, new: &TableModel, out: &mut Schema
             });
         }
     }
-    // A constraint left NOT VALID is validated, unless it is dropped or added again anyway.
+    // A constraint left NOT VALID is validated, unless it is dropped or added again anyway;
+    // so is a partitioned table's key or index some partition has no part of.
     for name in &old.not_valid {
         let kept = new.foreign_keys.iter().any(|k| k.name == *name)
-            || new.checks.iter().any(|c| c.name == *name);
+            || new.checks.iter().any(|c| c.name == *name)
+            || new
+                .primary_key
+                .iter()
+                .chain(&new.unique)
+                .any(|k| k.name == *name)
+            || new.indexes.iter().any(|i| i.name == *name);
         let replaced = out.changes.iter().any(|c| match c {
             Change::AddForeignKey { table, foreign_key } => {
                 *table == new.name && foreign_key.name == *name
             }
             Change::AddCheck { table, check } => *table == new.name && check.name == *name,
             Change::RenameConstraint { table, from, .. } => *table == new.name && from == name,
+            Change::PrimaryKey {
+                table,
+                to: Some(key),
+                ..
+            }
+            | Change::AddUnique { table, key } => *table == new.name && key.name == *name,
+            Change::AddIndex { table, index } | Change::DropIndex { table, index } => {
+                *table == new.name && index.name == *name
+            }
             _ => false,
         });
         if kept && !replaced && !new.not_valid.contains(name) {

@@ -107,15 +107,20 @@ pub(super) fn unmatched_pairs<'a, T>(
         .collect()
 }
 
-/// Privileges as `(role, privilege, column)` atoms; `None` is table-wide.
-pub(super) fn grant_atoms(grants: &[GrantModel]) -> BTreeSet<(String, String, Option<String>)> {
+/// A privilege of one role on the table (`None`) or one column, and whether it is grantable.
+type GrantAtom = (String, String, Option<String>, bool);
+
+/// Privileges as `(role, privilege, column, grantable)` atoms; `None` is table-wide. A
+/// privilege whose grant option changes is revoked and granted again.
+pub(super) fn grant_atoms(grants: &[GrantModel]) -> BTreeSet<GrantAtom> {
     let mut atoms = BTreeSet::new();
     for g in grants {
+        let atom = |column| (g.role.clone(), g.privilege.clone(), column, g.grantable);
         if g.columns.is_empty() {
-            atoms.insert((g.role.clone(), g.privilege.clone(), None));
+            atoms.insert(atom(None));
         } else {
             for c in &g.columns {
-                atoms.insert((g.role.clone(), g.privilege.clone(), Some(c.clone())));
+                atoms.insert(atom(Some(c.clone())));
             }
         }
     }
@@ -125,13 +130,16 @@ pub(super) fn grant_atoms(grants: &[GrantModel]) -> BTreeSet<(String, String, Op
 /// Atoms back into grants: one per role and privilege for table-wide ones, one per role and
 /// privilege with its columns in table order for column ones.
 pub(super) fn regroup<'a>(
-    atoms: impl Iterator<Item = &'a (String, String, Option<String>)>,
+    atoms: impl Iterator<Item = &'a GrantAtom>,
     columns: &[ColumnModel],
 ) -> Vec<GrantModel> {
     let mut grants: Vec<GrantModel> = Vec::new();
-    for (role, privilege, column) in atoms {
+    for (role, privilege, column, grantable) in atoms {
         let existing = grants.iter_mut().find(|g| {
-            g.role == *role && g.privilege == *privilege && g.columns.is_empty() == column.is_none()
+            g.role == *role
+                && g.privilege == *privilege
+                && g.grantable == *grantable
+                && g.columns.is_empty() == column.is_none()
         });
         match (existing, column) {
             (Some(g), Some(column)) => g.columns.push(column.clone()),
@@ -140,6 +148,7 @@ pub(super) fn regroup<'a>(
                 role: role.clone(),
                 privilege: privilege.clone(),
                 columns: column.iter().cloned().collect(),
+                grantable: *grantable,
             }),
         }
     }
@@ -212,9 +221,14 @@ pub(super) fn describe(change: &Change, f: &mut fmt::Formatter<'_>) -> fmt::Resu
 }
 
 pub(super) fn grant_text(grant: &GrantModel) -> String {
-    if grant.columns.is_empty() {
-        grant.privilege.clone()
+    let option = if grant.grantable {
+        " WITH GRANT OPTION"
     } else {
-        format!("{} ({})", grant.privilege, grant.columns.join(", "))
+        ""
+    };
+    if grant.columns.is_empty() {
+        format!("{}{option}", grant.privilege)
+    } else {
+        format!("{} ({}){option}", grant.privilege, grant.columns.join(", "))
     }
 }

@@ -348,6 +348,7 @@ impl TableModel {
                     .map(Into::into),
                 name: check.name.into_owned(),
                 expression: check_expression(&check.rule, names),
+                no_inherit: false,
             })
             .collect();
         let indexes = table
@@ -488,6 +489,7 @@ fn grants(table: &TableDef, names: &Names) -> Vec<GrantModel> {
                     role: role_name(role),
                     privilege: privilege.into(),
                     columns: Vec::new(),
+                    grantable: false,
                 });
             }
         }
@@ -498,6 +500,7 @@ fn grants(table: &TableDef, names: &Names) -> Vec<GrantModel> {
                     role: role_name(role),
                     privilege: privilege.into(),
                     columns: in_table_order(listed, refreshed),
+                    grantable: false,
                 });
             }
         }

@@ -145,7 +145,9 @@ pub struct TableModel {
     pub grants: Vec<GrantModel>,
     /// The foreign keys and checks of the table left `NOT VALID` (added without checking the
     /// rows, or after a failed `VALIDATE CONSTRAINT`), by name: the database does not vouch
-    /// for the rows until they are validated. Always empty in a model built from code.
+    /// for the rows until they are validated. Also the keys and indexes of a partitioned table
+    /// that a partition has no part of (an index built `ON ONLY` the table, its parts not all
+    /// attached). Always empty in a model built from code.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Vec::is_empty")
@@ -168,8 +170,7 @@ pub struct TableModel {
     )]
     pub partition_of: Option<PartitionOf>,
     /// What the database holds on the table that the model does not manage, one note each
-    /// (`check x: NO INHERIT`, `SELECT to r: WITH GRANT OPTION`): listed by the drift check,
-    /// never changed by a plan.
+    /// (`trigger audit calls log_change`): listed by the drift check, never changed by a plan.
     /// Always empty in a model built from code.
     #[cfg_attr(
         feature = "serde",
@@ -407,6 +408,11 @@ pub struct CheckModel {
     pub renamed_from: Option<String>,
     /// The boolean expression, without `CHECK (...)`.
     pub expression: String,
+    /// Whether the check holds on this table only, not on the tables that inherit from it or
+    /// its partitions (`NO INHERIT`). PostgreSQL cannot change this in place: the check is
+    /// dropped and added again.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
+    pub no_inherit: bool,
 }
 
 /// An index.
@@ -518,6 +524,9 @@ pub struct GrantModel {
     pub privilege: String,
     /// The columns, for a column privilege; empty for a table-wide one.
     pub columns: Vec<String>,
+    /// Whether the role may grant the privilege onwards (`WITH GRANT OPTION`).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
+    pub grantable: bool,
 }
 
 /// Why a model could not be read from JSON.
@@ -885,11 +894,13 @@ mod tests {
             expression: format!(
                 "kind <> 'A'::{written} AND x = ledger.entry_kinds(1) AND y = myledger.entry_kind"
             ),
+            no_inherit: false,
         });
         table.checks.push(CheckModel {
             name: "entries_note".into(),
             renamed_from: None,
             expression: "note <> 'ledger.entry_kind' /* ledger.entry_kind */".into(),
+            no_inherit: false,
         });
         table.policies.push(PolicyModel {
             name: "entries_all".into(),

@@ -463,6 +463,7 @@ fn scope_of(code: &SchemaModel) -> Scope {
         roles: code.roles.clone(),
         enums: code.enums.iter().map(|e| e.name.clone()).collect(),
         extensions: code.extensions.clone(),
+        namespaces: code.namespaces.iter().map(|n| n.name.clone()).collect(),
     }
 }
 

@@ -29,6 +29,9 @@ pub struct Scope {
     pub enums: Vec<String>,
     /// The extensions (only whether each is installed is read; what it creates is its own).
     pub extensions: Vec<String>,
+    /// The PostgreSQL schemas, besides those the tables and enum types are in: a schema that
+    /// holds none of them (yet, or any more) is read all the same.
+    pub namespaces: Vec<String>,
 }
 
 impl Scope {
@@ -56,6 +59,11 @@ impl Scope {
                 scope.extensions.push(e);
             }
         }
+        for n in other.namespaces {
+            if !scope.namespaces.contains(&n) {
+                scope.namespaces.push(n);
+            }
+        }
         scope
     }
 
@@ -74,14 +82,17 @@ impl Scope {
 
     /// The PostgreSQL schemas the tables and the native enum types are in, besides the current
     /// one: those their qualified names (`billing.invoices`, `ledger.entry_kind`) name, in
-    /// order.
+    /// order; then the scope's other schemas ([`Scope::namespaces`](Scope#structfield.namespaces)).
     pub fn namespaces(&self) -> Vec<String> {
         let mut namespaces: Vec<String> = Vec::new();
-        for table in self.tables.iter().chain(&self.enums) {
-            if let (Some(schema), _) = split_qualified(table) {
-                if !namespaces.iter().any(|n| n == schema) {
-                    namespaces.push(schema.into());
-                }
+        let named = self
+            .tables
+            .iter()
+            .chain(&self.enums)
+            .filter_map(|name| split_qualified(name).0);
+        for schema in named.chain(self.namespaces.iter().map(String::as_str)) {
+            if !namespaces.iter().any(|n| n == schema) {
+                namespaces.push(schema.into());
             }
         }
         namespaces
@@ -102,6 +113,7 @@ impl Scope {
             roles: model.roles.clone(),
             enums: model.enums.iter().map(|e| e.name.clone()).collect(),
             extensions: model.extensions.clone(),
+            namespaces: model.namespaces.iter().map(|n| n.name.clone()).collect(),
         }
     }
 }
@@ -454,7 +466,10 @@ async fn read_constraints<C: GenericClient>(
         "SELECT c.conrelid, c.conname::text, c.contype::text, {}, \
                 (SELECT ARRAY[{}::text] FROM pg_catalog.pg_class r WHERE r.oid = c.confrelid), \
                 {}, c.confdeltype::text, c.confupdtype::text, \
-                pg_catalog.pg_get_expr(c.conbin, c.conrelid), c.convalidated \
+                pg_catalog.pg_get_expr(c.conbin, c.conrelid), \
+                c.convalidated AND (c.contype NOT IN ('p', 'u') OR COALESCE((SELECT x.indisvalid \
+                    FROM pg_catalog.pg_index x WHERE x.indexrelid = c.conindid), true)), \
+                c.connoinherit \
          FROM pg_catalog.pg_constraint c \
          WHERE c.conrelid = ANY($1) AND c.contype IN ('p', 'u', 'f', 'c') \
            AND c.conparentid = 0 AND c.conislocal \
@@ -493,6 +508,7 @@ async fn read_constraints<C: GenericClient>(
                 name,
                 renamed_from: None,
                 expression: row.get::<_, Option<String>>(8).unwrap_or_default(),
+                no_inherit: row.get(10),
             }),
         }
     }
@@ -550,7 +566,9 @@ async fn read_indexes<C: GenericClient>(
 ) -> Result<(), PgError> {
     // Indexes behind primary keys and unique constraints belong to those constraints. An
     // index a failed concurrent build left invalid is not there as far as queries go: it reads
-    // as missing, and the plan builds it again (the runner drops the invalid one first).
+    // as missing, and the plan builds it again (the runner drops the invalid one first). A
+    // partitioned table's index is invalid while a partition has no part of it: it reads as
+    // there and not valid, and the plan attaches the parts.
     let rows = client
         .query(
             "SELECT x.indrelid, i.relname::text, x.indisunique, am.amname::text, \
@@ -572,11 +590,13 @@ async fn read_indexes<C: GenericClient>(
                           FROM pg_catalog.unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) \
                           JOIN pg_catalog.pg_attribute a \
                             ON a.attrelid = x.indrelid AND a.attnum = k.attnum \
-                          WHERE k.n > x.indnkeyatts ORDER BY k.n) \
+                          WHERE k.n > x.indnkeyatts ORDER BY k.n), \
+                    x.indisvalid \
              FROM pg_catalog.pg_index x \
              JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
              JOIN pg_catalog.pg_am am ON am.oid = i.relam \
-             WHERE x.indrelid = ANY($1) AND x.indisvalid AND NOT i.relispartition \
+             WHERE x.indrelid = ANY($1) AND NOT i.relispartition \
+               AND (x.indisvalid OR i.relkind = 'I') \
                AND NOT EXISTS ( \
                  SELECT FROM pg_catalog.pg_constraint c \
                  WHERE c.conrelid = x.indrelid AND c.conindid = x.indexrelid \
@@ -605,7 +625,11 @@ async fn read_indexes<C: GenericClient>(
                 key.with_opclass(Some(opclass).filter(|o| !o.is_empty()))
             })
             .collect();
-        tables.of(&row).indexes.push(IndexModel {
+        let table = tables.of(&row);
+        if !row.get::<_, bool>(10) {
+            table.not_valid.push(row.get(1));
+        }
+        table.indexes.push(IndexModel {
             name: row.get(1),
             renamed_from: None,
             unique: row.get(2),
@@ -618,25 +642,23 @@ async fn read_indexes<C: GenericClient>(
     Ok(())
 }
 
-/// What the model does not manage but a database may hold on a table, one note each: a check
-/// `NO INHERIT`, a privilege grantable onwards (`WITH GRANT OPTION`).
+/// What the model does not manage but a database may hold on a table, one note each: a
+/// trigger (other than the guard of immutable columns) and the function it calls, whose body
+/// the plan cannot follow.
 async fn read_unmanaged<C: GenericClient>(
     client: &C,
     tables: &mut Tables<'_>,
 ) -> Result<(), PgError> {
     let rows = client
         .query(
-            "SELECT c.conrelid, 'check ' || pg_catalog.quote_ident(c.conname) || ': NO INHERIT' \
-             FROM pg_catalog.pg_constraint c \
-             WHERE c.conrelid = ANY($1) AND c.contype = 'c' AND c.connoinherit \
-             UNION ALL \
-             SELECT r.oid, g.privilege_type || ' to ' || CASE WHEN g.grantee = 0 THEN 'public' \
-                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END \
-                    || ': WITH GRANT OPTION' \
-             FROM pg_catalog.pg_class r, pg_catalog.aclexplode(r.relacl) g \
-             WHERE r.oid = ANY($1) AND g.is_grantable AND g.grantee <> r.relowner \
+            "SELECT t.tgrelid, 'trigger ' || pg_catalog.quote_ident(t.tgname) || ' calls ' \
+                    || t.tgfoid::pg_catalog.regproc::text \
+             FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::text[])) \
+                  AS r(oid, guard) \
+             JOIN pg_catalog.pg_trigger t ON t.tgrelid = r.oid \
+             WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND t.tgname <> r.guard \
              ORDER BY 1, 2",
-            &[&tables.oids],
+            &[&tables.oids, &guard_names(tables)],
         )
         .await?;
     for row in rows {
@@ -694,12 +716,13 @@ async fn read_grants<C: GenericClient>(
     let rows = client
         .query(
             "WITH acl AS ( \
-                 SELECT c.oid, g.grantee, g.privilege_type, NULL::int2 AS attnum, \
-                        NULL::text AS attname \
+                 SELECT c.oid, g.grantee, g.privilege_type, g.is_grantable, \
+                        NULL::int2 AS attnum, NULL::text AS attname \
                  FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) g \
                  WHERE c.oid = ANY($1) AND g.grantee <> c.relowner \
                  UNION ALL \
-                 SELECT c.oid, g.grantee, g.privilege_type, a.attnum, a.attname::text \
+                 SELECT c.oid, g.grantee, g.privilege_type, g.is_grantable, a.attnum, \
+                        a.attname::text \
                  FROM pg_catalog.pg_class c \
                  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
                  CROSS JOIN pg_catalog.aclexplode(a.attacl) g \
@@ -708,9 +731,10 @@ async fn read_grants<C: GenericClient>(
              SELECT oid, CASE WHEN grantee = 0 THEN 'public' \
                          ELSE pg_catalog.pg_get_userbyid(grantee)::text END AS role, \
                     privilege_type, \
-                    ARRAY_AGG(attname ORDER BY attnum) FILTER (WHERE attname IS NOT NULL) \
-             FROM acl GROUP BY 1, 2, 3, attnum IS NULL \
-             ORDER BY 1, 2, (attnum IS NULL) DESC, \
+                    ARRAY_AGG(attname ORDER BY attnum) FILTER (WHERE attname IS NOT NULL), \
+                    is_grantable \
+             FROM acl GROUP BY 1, 2, 3, is_grantable, attnum IS NULL \
+             ORDER BY 1, 2, (attnum IS NULL) DESC, is_grantable, \
                       pg_catalog.array_position(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'], \
                                                 privilege_type), 3",
             &[&tables.oids],
@@ -725,17 +749,23 @@ async fn read_grants<C: GenericClient>(
             role,
             privilege: row.get(2),
             columns: row.get::<_, Option<Vec<String>>>(3).unwrap_or_default(),
+            grantable: row.get(4),
         });
     }
     Ok(())
 }
 
-async fn read_guards<C: GenericClient>(client: &C, tables: &mut Tables<'_>) -> Result<(), PgError> {
-    let names: Vec<String> = tables
+/// The name of each table's guard of immutable columns (its function and its trigger).
+fn guard_names(tables: &Tables<'_>) -> Vec<String> {
+    tables
         .tables
         .iter()
         .map(|t| constraint_name(split_qualified(&t.name).1, [], "immutable_columns").into_owned())
-        .collect();
+        .collect()
+}
+
+async fn read_guards<C: GenericClient>(client: &C, tables: &mut Tables<'_>) -> Result<(), PgError> {
+    let names = guard_names(tables);
     // The function is in its table's PostgreSQL schema.
     let rows = client
         .query(

@@ -103,6 +103,7 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
             }
             if from.default != written.default {
                 create_sequence(table, written, Columns, add);
+                drop_sequence(from, to, add);
             }
             if from.sql_type != changed.sql_type
                 && (to.enum_of_column(&written.sql_type).is_some()
@@ -328,6 +329,7 @@ pub(super) fn alter_column(
             .into_owned(),
             renamed_from: None,
             expression: format!("{} IS NOT NULL", quote_ident(&to.name)),
+            no_inherit: false,
         };
         add_check(table, &check, add);
         add.push(
@@ -387,6 +389,28 @@ pub(super) fn create_sequence(table: &str, column: &ColumnModel, phase: Phase, a
                 column: column.name.clone(),
             },
         );
+    }
+}
+
+/// The sequence a column's former `nextval('...')` default drew from (a `serial` column's),
+/// dropped once the default is changed, when no column of `to` draws from it: the plan creates
+/// the sequences defaults draw from, and drops them with their last default.
+fn drop_sequence(from: &ColumnModel, to: &SchemaModel, add: &mut Steps) {
+    let sequence_of = |c: &ColumnModel| {
+        c.default
+            .as_deref()
+            .and_then(Statement::sequence_of_default)
+    };
+    let Some(name) = sequence_of(from) else {
+        return;
+    };
+    let drawn = to
+        .tables
+        .iter()
+        .flat_map(|t| &t.columns)
+        .any(|c| sequence_of(c).is_some_and(|s| s == name));
+    if !drawn {
+        add.push(Phase::Finish, Statement::DropSequence { name });
     }
 }
 

@@ -18,12 +18,10 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
                 add.push(DropConstraints, drop_constraint(table, &key.name));
             }
             if let Some(key) = new {
-                add_key(table, key, true, is_partitioned(to, table), add);
+                add_key(table, key, true, to, add);
             }
         }
-        Change::AddUnique { table, key } => {
-            add_key(table, key, false, is_partitioned(to, table), add)
-        }
+        Change::AddUnique { table, key } => add_key(table, key, false, to, add),
         Change::DropUnique { table, key } => {
             add.push(DropConstraints, drop_constraint(table, &key.name))
         }
@@ -88,6 +86,10 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
                 to: to.clone(),
             },
         ),
+        // A partitioned table's key or index some partition has no part of: parts attached.
+        Change::ValidateConstraint { table, name } if whole_of(to, table, name).is_some() => {
+            attach_parts(table, name, diff, to, add)
+        }
         Change::ValidateConstraint { table, name } => add.push(
             Validate,
             Statement::ValidateConstraint {
@@ -177,26 +179,17 @@ pub(super) fn add_key(
     table: &str,
     key: &KeyModel,
     primary: bool,
-    partitioned: bool,
+    to: &SchemaModel,
     add: &mut Steps,
 ) {
-    if partitioned {
+    let phase = index_phase(to, table);
+    if is_partitioned(to, table) {
         let key = key.clone();
         add.push(
-            Phase::Indexes,
+            phase,
             Statement::AddConstraint {
                 table: table.into(),
-                constraint: if primary {
-                    Constraint::PrimaryKey {
-                        key,
-                        using_index: false,
-                    }
-                } else {
-                    Constraint::Unique {
-                        key,
-                        using_index: false,
-                    }
-                },
+                constraint: key_constraint(key, primary, false),
                 not_valid: false,
             },
         );
@@ -204,7 +197,7 @@ pub(super) fn add_key(
         return;
     }
     add.push(
-        Phase::Indexes,
+        phase,
         Statement::CreateKeyIndex {
             table: table.into(),
             key: key.clone(),
@@ -212,23 +205,23 @@ pub(super) fn add_key(
     );
     let key = key.clone();
     add.push(
-        Phase::Indexes,
+        phase,
         Statement::AddConstraint {
             table: table.into(),
-            constraint: if primary {
-                Constraint::PrimaryKey {
-                    key,
-                    using_index: true,
-                }
-            } else {
-                Constraint::Unique {
-                    key,
-                    using_index: true,
-                }
-            },
+            constraint: key_constraint(key, primary, true),
             not_valid: false,
         },
     );
+}
+
+/// A primary key (`primary`) or unique constraint, on its columns or on an index of its name
+/// built before (`using_index`).
+pub(super) fn key_constraint(key: KeyModel, primary: bool, using_index: bool) -> Constraint {
+    if primary {
+        Constraint::PrimaryKey { key, using_index }
+    } else {
+        Constraint::Unique { key, using_index }
+    }
 }
 
 pub(super) fn add_check(table: &str, check: &CheckModel, add: &mut Steps) {

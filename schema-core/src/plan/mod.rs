@@ -31,7 +31,8 @@ use tables::*;
 use crate::diff::{Change, ObjectKind, SchemaDiff};
 use crate::model::{CheckModel, ColumnModel, EnumModel, KeyModel, SchemaModel};
 use crate::render::{
-    create_table_statements, grant_statements, guard_statements, Constraint, Statement,
+    attach_partition_statements, create_table_statements, grant_statements, guard_statements,
+    Constraint, Statement,
 };
 use crate::sql::{
     constraint_name, qualify, quote_ident, quote_literal, quote_qualified, quoted_values,
@@ -237,6 +238,10 @@ enum Phase {
     AddConstraints,
     Validate,
     NotNull,
+    /// A partition's own keys and indexes, before the partitioned table's: an index built on
+    /// the partitioned table then takes a partition's matching one as its part rather than
+    /// building another.
+    PartitionIndexes,
     Indexes,
     ForeignKeys,
     ValidateForeignKeys,
@@ -391,6 +396,8 @@ pub(crate) fn step(statement: Statement) -> Step {
         | S::DropNamespace { .. } => (Lock::None, vec![BreaksRunningCode], None),
         S::CreateTable(table) if table.foreign_keys.is_empty() => (Lock::None, vec![], None),
         S::CreatePartitionedTable { .. } => (Lock::None, vec![], None),
+        // The table is new and empty: checking its rows against the bound takes no time.
+        S::AttachPartition { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateTable(_) => (Lock::ShareRowExclusive, vec![], None),
         S::DropTable { table } => (
             Lock::AccessExclusive,
@@ -470,10 +477,12 @@ pub(crate) fn step(statement: Statement) -> Step {
             concurrently: true, ..
         } => (Lock::ShareUpdateExclusive, vec![DropsIndex], None),
         S::DropIndex { .. } => (Lock::AccessExclusive, vec![DropsIndex], None),
-        S::RenameIndex { .. } => (Lock::AccessExclusive, vec![], None),
+        S::RenameIndex { .. } | S::AttachIndex { .. } => (Lock::AccessExclusive, vec![], None),
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
         S::CreateSequence { .. } => (Lock::None, vec![], None),
+        // Code that still calls nextval() on it breaks.
+        S::DropSequence { .. } => (Lock::None, vec![BreaksRunningCode], None),
         // Indexes on the column are built again with the collation.
         S::SetCollation { .. } => (Lock::AccessExclusive, vec![BlocksReadsAndWrites], None),
         S::ReplicaIdentity { .. } => (Lock::AccessExclusive, vec![], None),

@@ -6,7 +6,7 @@
 use super::*;
 
 /// The steps of `change`, one of this kind of object's.
-pub(super) fn plan(change: &Change, diff: &SchemaDiff, _to: &SchemaModel, add: &mut Steps) {
+pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &mut Steps) {
     use Phase::*;
     match change {
         Change::CreateExtension(name) => add.push(
@@ -37,7 +37,14 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, _to: &SchemaModel, add: &
                 foreign_keys: inline,
                 ..(**table).clone()
             };
-            for statement in create_table_statements(&created) {
+            let parent = created
+                .partition_of
+                .as_ref()
+                .and_then(|of| to.table(&of.parent));
+            let statements = parent
+                .and_then(|parent| attach_partition_statements(&created, parent))
+                .unwrap_or_else(|| create_table_statements(&created));
+            for statement in statements {
                 add.push(CreateTables, statement);
             }
             for foreign_key in deferred {

@@ -187,6 +187,7 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         CreateSequence { name, sql_type } => {
             write!(f, "CREATE SEQUENCE IF NOT EXISTS {name} AS {sql_type}")
         }
+        DropSequence { name } => write!(f, "DROP SEQUENCE IF EXISTS {name}"),
         SequenceOwnedBy {
             name,
             table,
@@ -231,4 +232,70 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         ),
         _ => Ok(()),
     }
+}
+
+/// The columns' names are identifiers PostgreSQL takes, each once: what the other checks of
+/// [`validate`] then look names up in.
+pub(super) fn validate_columns(table: &TableDef) -> Result<Seen<'_>, SchemaError> {
+    let mut columns = HashSet::new();
+    for column in table.columns {
+        if let Some(problem) = identifier_problem(column.name) {
+            return Err(invalid_identifier(table, column.name, problem));
+        }
+        if !columns.insert(column.name) {
+            return Err(SchemaError::DuplicateColumn {
+                table: table.name.into(),
+                column: column.name.into(),
+            });
+        }
+    }
+    Ok(Seen {
+        table,
+        columns,
+        names: HashSet::new(),
+    })
+}
+
+/// A generated column has no default; an identity is an integer; a stored expression names
+/// columns of the table, none of them generated.
+pub(super) fn validate_generation(table: &TableDef) -> Result<(), SchemaError> {
+    for column in table.columns {
+        let problem = match column.generation {
+            None => None,
+            Some(_) if column.default.is_some() => {
+                Some("has a default, and the database computes it")
+            }
+            Some(Generation::Identity(_)) => (!matches!(
+                column.sql_type,
+                crate::SqlType::SmallInt | crate::SqlType::Integer | crate::SqlType::BigInt
+            ))
+            .then_some("is an identity, which only smallint, integer and bigint columns can be"),
+            Some(Generation::Stored(parts)) => {
+                require_parts(
+                    table,
+                    parts,
+                    &format!("the expression of column `{}`", column.name),
+                )?;
+                let generated = |name: &str| {
+                    table
+                        .column(name)
+                        .is_some_and(|c| matches!(c.generation, Some(Generation::Stored(_))))
+                };
+                parts
+                    .iter()
+                    .any(|p| matches!(p, SqlPart::Column(c) if generated(c)))
+                    .then_some(
+                        "is computed from another generated column, which PostgreSQL refuses",
+                    )
+            }
+        };
+        if let Some(problem) = problem {
+            return Err(SchemaError::InvalidGeneration {
+                table: table.name.into(),
+                column: column.name.into(),
+                problem,
+            });
+        }
+    }
+    Ok(())
 }

@@ -40,7 +40,11 @@ pub(super) fn write_constraint(f: &mut fmt::Formatter<'_>, constraint: &Constrai
         }
         Constraint::Check(check) => {
             named(f, &check.name)?;
-            write!(f, "CHECK ({})", check.expression)
+            write!(f, "CHECK ({})", check.expression)?;
+            if check.no_inherit {
+                f.write_str(" NO INHERIT")?;
+            }
+            Ok(())
         }
     }
 }
@@ -79,4 +83,48 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         ),
         _ => Ok(()),
     }
+}
+
+/// The primary key, unique constraints, foreign keys and checks name columns of the table, and
+/// each has a name of its own.
+pub(super) fn validate_constraints(
+    table: &TableDef,
+    seen: &mut Seen<'_>,
+) -> Result<(), SchemaError> {
+    if !table.primary_key.is_empty() {
+        seen.require(table.primary_key.iter().copied(), &|| {
+            "the primary key".into()
+        })?;
+        seen.claim(table.primary_key_name().into_owned())?;
+    }
+    for column in table.columns.iter().filter(|c| c.unique) {
+        seen.claim(table.unique_name(column).into_owned())?;
+    }
+    for key in table.unique_keys {
+        let name = table.unique_key_name(key).into_owned();
+        seen.require(key.columns.iter().copied(), &|| {
+            format!("unique constraint `{name}`")
+        })?;
+        seen.claim(name)?;
+    }
+    for fk in table.foreign_keys {
+        let name = table.foreign_key_name(fk).into_owned();
+        seen.require(fk.columns.iter().copied(), &|| {
+            format!("foreign key `{name}`")
+        })?;
+        if fk.columns.len() != fk.references_columns.len() {
+            return Err(SchemaError::NoColumns {
+                table: table.name.into(),
+                used_in: format!("the referenced side of foreign key `{name}`"),
+            });
+        }
+        seen.claim(name)?;
+    }
+    for check in table.checks() {
+        if let CheckRule::Sql(parts) = check.rule {
+            require_parts(table, parts, &format!("check `{}`", check.name))?;
+        }
+        seen.claim(check.name.into_owned())?;
+    }
+    Ok(())
 }

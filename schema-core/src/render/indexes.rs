@@ -82,6 +82,17 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
             },
             quote_in_schema(schema.as_deref(), name)
         ),
+        AttachIndex {
+            schema,
+            name,
+            part_schema,
+            part,
+        } => write!(
+            f,
+            "ALTER INDEX {} ATTACH PARTITION {}",
+            quote_in_schema(schema.as_deref(), name),
+            quote_in_schema(part_schema.as_deref(), part)
+        ),
         RenameIndex { schema, from, to } => write!(
             f,
             "ALTER INDEX {} RENAME TO {}",
@@ -105,7 +116,7 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
 }
 
 /// What the index asks of its method that the method cannot do, if anything.
-pub(crate) fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
+fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
     let method = index.method;
     if index.unique && !method.is_ordered() {
         Some("is UNIQUE, which only a btree index can be")
@@ -123,4 +134,45 @@ pub(crate) fn index_method_problem(index: &IndexDef) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Each index has keys, on columns of the table or expressions naming them, operator classes
+/// PostgreSQL takes, a method its keys suit, and a name of its own.
+pub(super) fn validate_indexes(table: &TableDef, seen: &mut Seen<'_>) -> Result<(), SchemaError> {
+    for index in table.indexes {
+        let name = table.index_name(index).into_owned();
+        let used_in = format!("index `{name}`");
+        if index.columns.is_empty() {
+            return Err(SchemaError::NoColumns {
+                table: table.name.into(),
+                used_in,
+            });
+        }
+        for key in index.columns {
+            match key.key {
+                IndexKey::Column(column) => seen.require([column], &|| used_in.clone())?,
+                IndexKey::Expression(parts) => require_parts(table, parts, &used_in)?,
+            }
+            if let Some(opclass) = key.opclass {
+                if let Some(problem) = identifier_problem(opclass) {
+                    return Err(seen.invalid(opclass, problem));
+                }
+            }
+        }
+        if !index.include.is_empty() {
+            seen.require(index.include.iter().copied(), &|| used_in.clone())?;
+        }
+        if let Some(parts) = index.predicate {
+            require_parts(table, parts, &used_in)?;
+        }
+        if let Some(problem) = index_method_problem(index) {
+            return Err(SchemaError::InvalidIndex {
+                table: table.name.into(),
+                index: name,
+                problem,
+            });
+        }
+        seen.claim(name)?;
+    }
+    Ok(())
 }

@@ -21,9 +21,8 @@ pub use security::{create_role, policy_roles};
 pub use tables::{create_statements, create_table_statements};
 
 pub(crate) use columns::{same_schema, sequence_type};
-pub(crate) use indexes::index_method_problem;
 pub(crate) use security::grant_statements;
-pub(crate) use tables::guard_statements;
+pub(crate) use tables::{attach_partition_statements, guard_statements};
 
 use columns::write_column;
 use constraints::write_constraint;
@@ -99,6 +98,16 @@ pub enum Statement {
         table: Box<TableModel>,
         /// The partition key's column.
         list_key: String,
+    },
+    /// `ALTER TABLE ... ATTACH PARTITION`: a table created on its own made a partition, its
+    /// indexes taken as the parts of the partitioned table's matching ones.
+    AttachPartition {
+        /// The partitioned table.
+        parent: String,
+        /// The partition.
+        table: String,
+        /// Its bound: `FOR VALUES ...` or `DEFAULT`.
+        bound: String,
     },
     /// `DROP TABLE`.
     DropTable {
@@ -272,6 +281,18 @@ pub enum Statement {
         /// The new name.
         to: String,
     },
+    /// `ALTER INDEX ... ATTACH PARTITION`: a partition's index made its part of the
+    /// partitioned table's index (or key's index) of the same definition.
+    AttachIndex {
+        /// The PostgreSQL schema of the partitioned table; `None`: the current one.
+        schema: Option<String>,
+        /// The partitioned table's index (a key's has the key's name).
+        name: String,
+        /// The PostgreSQL schema of the partition; `None`: the current one.
+        part_schema: Option<String>,
+        /// The partition's index.
+        part: String,
+    },
     /// `COMMENT ON TABLE` / `COMMENT ON COLUMN`; `None` removes the comment.
     Comment {
         /// The table.
@@ -319,6 +340,12 @@ pub enum Statement {
         table: String,
         /// The column.
         column: String,
+    },
+    /// `DROP SEQUENCE IF EXISTS`: the sequence a `nextval('...')` default drew from, once no
+    /// column's default draws from it.
+    DropSequence {
+        /// The sequence, as in [`Statement::CreateSequence`].
+        name: String,
     },
     /// `DROP FUNCTION` of a guard, taking no arguments.
     DropFunction {
@@ -390,6 +417,8 @@ pub enum Statement {
         privileges: Vec<String>,
         /// The columns, for a column privilege.
         columns: Vec<String>,
+        /// Whether the role may grant them onwards (`WITH GRANT OPTION`).
+        grantable: bool,
     },
     /// `REVOKE` of table privileges, or of one privilege on columns.
     Revoke {
@@ -655,7 +684,9 @@ impl Statement {
             | RenameEnum { .. }
             | AddEnumValue { .. }
             | RenameEnumValue { .. } => StatementGroup::Type,
-            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } => StatementGroup::Index,
+            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } | AttachIndex { .. } => {
+                StatementGroup::Index
+            }
             Comment { .. } => StatementGroup::Comment,
             CreateGuardFunction { .. }
             | CreateGuardTrigger { .. }
@@ -775,6 +806,7 @@ impl fmt::Display for Statement {
             | DropNamespace { .. }
             | CreateTable { .. }
             | CreatePartitionedTable { .. }
+            | AttachPartition { .. }
             | DropTable { .. }
             | SetSchema { .. }
             | RenameTable { .. }
@@ -798,14 +830,17 @@ impl fmt::Display for Statement {
             | SetCollation { .. }
             | CreateSequence { .. }
             | SequenceOwnedBy { .. }
+            | DropSequence { .. }
             | RewriteValue { .. } => columns::write(self, f),
             AddConstraint { .. }
             | ValidateConstraint { .. }
             | DropConstraint { .. }
             | RenameConstraint { .. } => constraints::write(self, f),
-            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } | CreateKeyIndex { .. } => {
-                indexes::write(self, f)
-            }
+            CreateIndex { .. }
+            | DropIndex { .. }
+            | RenameIndex { .. }
+            | AttachIndex { .. }
+            | CreateKeyIndex { .. } => indexes::write(self, f),
             NamespaceUsage { .. }
             | CreateRole { .. }
             | DropRole { .. }
@@ -853,44 +888,46 @@ fn require_parts(table: &TableDef, parts: &[SqlPart], used_in: &str) -> Result<(
 
 /// Checks what the DDL needs of a table: usable names, no duplicates, every named column
 /// present; and that its declared renames (which the DDL does not use) say one thing each. The
-/// derive refuses these mistakes at compile time; this catches tables built by hand.
+/// derive refuses these mistakes at compile time; this catches tables built by hand. The rules
+/// of each kind of object are in its module, checked in this order.
 pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
-    let invalid = |name: &str, problem| SchemaError::InvalidIdentifier {
-        table: table.name.into(),
-        name: name.into(),
-        problem,
-    };
-    if let Some(problem) = identifier_problem(table.name) {
-        return Err(invalid(table.name, problem));
+    tables::validate_name(table)?;
+    let mut seen = columns::validate_columns(table)?;
+    constraints::validate_constraints(table, &mut seen)?;
+    security::validate_policies(table)?;
+    columns::validate_generation(table)?;
+    indexes::validate_indexes(table, &mut seen)?;
+    validate_grants(table)?;
+    validate_renames(table)?;
+    validate_text(table)
+}
+
+/// What [`validate`] has seen of a table: its columns, and the names of its constraints and
+/// indexes so far (one namespace in PostgreSQL).
+struct Seen<'a> {
+    table: &'a TableDef,
+    columns: HashSet<&'static str>,
+    names: HashSet<String>,
+}
+
+impl Seen<'_> {
+    /// `name` is not an identifier PostgreSQL takes, for `problem`.
+    fn invalid(&self, name: &str, problem: &'static str) -> SchemaError {
+        invalid_identifier(self.table, name, problem)
     }
-    if table.name.contains('.') {
-        return Err(invalid(
-            table.name,
-            "holds a `.`: a table in another PostgreSQL schema names it with `schema`",
-        ));
-    }
-    if let Some(problem) = table.schema.and_then(crate::sql::schema_name_problem) {
-        return Err(invalid(table.schema.unwrap_or_default(), problem));
-    }
-    let mut columns = HashSet::new();
-    for column in table.columns {
-        if let Some(problem) = identifier_problem(column.name) {
-            return Err(invalid(column.name, problem));
-        }
-        if !columns.insert(column.name) {
-            return Err(SchemaError::DuplicateColumn {
-                table: table.name.into(),
-                column: column.name.into(),
-            });
-        }
-    }
-    let require = |names: &mut dyn Iterator<Item = &str>, used_in: &dyn Fn() -> String| {
+
+    /// Every name of `names` is a column of the table, and there is at least one.
+    fn require<'n>(
+        &self,
+        names: impl IntoIterator<Item = &'n str>,
+        used_in: &dyn Fn() -> String,
+    ) -> Result<(), SchemaError> {
         let mut any = false;
         for name in names {
             any = true;
-            if !columns.contains(name) {
+            if !self.columns.contains(name) {
                 return Err(SchemaError::UnknownColumn {
-                    table: table.name.into(),
+                    table: self.table.name.into(),
                     column: name.into(),
                     used_in: used_in(),
                 });
@@ -900,158 +937,35 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
             Ok(())
         } else {
             Err(SchemaError::NoColumns {
-                table: table.name.into(),
+                table: self.table.name.into(),
                 used_in: used_in(),
             })
         }
-    };
-    if !table.primary_key.is_empty() {
-        require(&mut table.primary_key.iter().copied(), &|| {
-            "the primary key".into()
-        })?;
     }
-    let mut names = HashSet::new();
-    let mut claim = |name: String| {
+
+    /// `name` is an identifier no other constraint or index of the table has.
+    fn claim(&mut self, name: String) -> Result<(), SchemaError> {
         if let Some(problem) = identifier_problem(&name) {
-            return Err(invalid(&name, problem));
+            return Err(self.invalid(&name, problem));
         }
-        if names.insert(name.clone()) {
+        if self.names.insert(name.clone()) {
             Ok(())
         } else {
             Err(SchemaError::DuplicateName {
-                table: table.name.into(),
+                table: self.table.name.into(),
                 name,
             })
         }
-    };
-    if !table.primary_key.is_empty() {
-        claim(table.primary_key_name().into_owned())?;
     }
-    for column in table.columns.iter().filter(|c| c.unique) {
-        claim(table.unique_name(column).into_owned())?;
+}
+
+/// [`SchemaError::InvalidIdentifier`] for `name` on `table`.
+fn invalid_identifier(table: &TableDef, name: &str, problem: &'static str) -> SchemaError {
+    SchemaError::InvalidIdentifier {
+        table: table.name.into(),
+        name: name.into(),
+        problem,
     }
-    for key in table.unique_keys {
-        let name = table.unique_key_name(key).into_owned();
-        require(&mut key.columns.iter().copied(), &|| {
-            format!("unique constraint `{name}`")
-        })?;
-        claim(name)?;
-    }
-    for fk in table.foreign_keys {
-        let name = table.foreign_key_name(fk).into_owned();
-        require(&mut fk.columns.iter().copied(), &|| {
-            format!("foreign key `{name}`")
-        })?;
-        if fk.columns.len() != fk.references_columns.len() {
-            return Err(SchemaError::NoColumns {
-                table: table.name.into(),
-                used_in: format!("the referenced side of foreign key `{name}`"),
-            });
-        }
-        claim(name)?;
-    }
-    for check in table.checks() {
-        if let CheckRule::Sql(parts) = check.rule {
-            require_parts(table, parts, &format!("check `{}`", check.name))?;
-        }
-        claim(check.name.into_owned())?;
-    }
-    let mut policies = HashSet::new();
-    for policy in table.policies {
-        let used_in = format!("policy `{}`", policy.name);
-        if let Some(problem) =
-            identifier_problem(policy.name).or_else(|| identifier_problem(policy.role))
-        {
-            return Err(invalid(policy.name, problem));
-        }
-        if !policies.insert(policy.name) {
-            return Err(SchemaError::DuplicateName {
-                table: table.name.into(),
-                name: policy.name.into(),
-            });
-        }
-        for parts in [policy.using, policy.with_check].into_iter().flatten() {
-            require_parts(table, parts, &used_in)?;
-        }
-    }
-    for column in table.columns {
-        let problem = match column.generation {
-            None => None,
-            Some(_) if column.default.is_some() => {
-                Some("has a default, and the database computes it")
-            }
-            Some(Generation::Identity(_)) => (!matches!(
-                column.sql_type,
-                crate::SqlType::SmallInt | crate::SqlType::Integer | crate::SqlType::BigInt
-            ))
-            .then_some("is an identity, which only smallint, integer and bigint columns can be"),
-            Some(Generation::Stored(parts)) => {
-                require_parts(
-                    table,
-                    parts,
-                    &format!("the expression of column `{}`", column.name),
-                )?;
-                let generated = |name: &str| {
-                    table
-                        .column(name)
-                        .is_some_and(|c| matches!(c.generation, Some(Generation::Stored(_))))
-                };
-                parts
-                    .iter()
-                    .any(|p| matches!(p, SqlPart::Column(c) if generated(c)))
-                    .then_some(
-                        "is computed from another generated column, which PostgreSQL refuses",
-                    )
-            }
-        };
-        if let Some(problem) = problem {
-            return Err(SchemaError::InvalidGeneration {
-                table: table.name.into(),
-                column: column.name.into(),
-                problem,
-            });
-        }
-    }
-    for index in table.indexes {
-        let name = table.index_name(index).into_owned();
-        let used_in = format!("index `{name}`");
-        if index.columns.is_empty() {
-            return Err(SchemaError::NoColumns {
-                table: table.name.into(),
-                used_in,
-            });
-        }
-        for key in index.columns {
-            match key.key {
-                IndexKey::Column(column) => {
-                    require(&mut std::iter::once(column), &|| used_in.clone())?
-                }
-                IndexKey::Expression(parts) => require_parts(table, parts, &used_in)?,
-            }
-            if let Some(opclass) = key.opclass {
-                if let Some(problem) = identifier_problem(opclass) {
-                    return Err(invalid(opclass, problem));
-                }
-            }
-        }
-        if !index.include.is_empty() {
-            require(&mut index.include.iter().copied(), &|| used_in.clone())?;
-        }
-        if let Some(parts) = index.predicate {
-            require_parts(table, parts, &used_in)?;
-        }
-        if let Some(problem) = index_method_problem(index) {
-            return Err(SchemaError::InvalidIndex {
-                table: table.name.into(),
-                index: name,
-                problem,
-            });
-        }
-        claim(name)?;
-    }
-    validate_grants(table)?;
-    validate_renames(table)?;
-    validate_text(table)
 }
 
 /// Declared renames: every former name is one PostgreSQL could have had, is not the object's
@@ -1059,11 +973,7 @@ pub fn validate(table: &TableDef) -> Result<(), SchemaError> {
 /// kind has now; every renamed value of a column is renamed once, to a value the column allows,
 /// from one it no longer allows.
 fn validate_renames(table: &TableDef) -> Result<(), SchemaError> {
-    let invalid = |name: &str, problem| SchemaError::InvalidIdentifier {
-        table: table.name.into(),
-        name: name.into(),
-        problem,
-    };
+    let invalid = |name: &str, problem| invalid_identifier(table, name, problem);
     let former_name = |old: &str, current: &str| match identifier_problem(old) {
         Some(problem) => Err(invalid(old, problem)),
         None if old == current => Err(invalid(
@@ -1264,11 +1174,7 @@ pub(crate) fn validate_names(table: &TableDef, names: &Names) -> Result<(), Sche
                     });
                 }
                 if let Some(problem) = crate::sql::setting_name_problem(deployed) {
-                    return Err(SchemaError::InvalidIdentifier {
-                        table: table.name.into(),
-                        name: deployed.into(),
-                        problem,
-                    });
+                    return Err(invalid_identifier(table, deployed, problem));
                 }
             }
         }
@@ -1292,11 +1198,7 @@ pub(crate) fn validate_names(table: &TableDef, names: &Names) -> Result<(), Sche
     let roles = policy_roles(table, names);
     for role in roles {
         if let Some(problem) = identifier_problem(role) {
-            return Err(SchemaError::InvalidIdentifier {
-                table: table.name.into(),
-                name: role.into(),
-                problem,
-            });
+            return Err(invalid_identifier(table, role, problem));
         }
     }
     Ok(())

@@ -7,7 +7,11 @@ use super::*;
 pub(crate) fn grant_statements(table: &str, grants: &[GrantModel], grant: bool) -> Vec<Statement> {
     let mut statements: Vec<Statement> = Vec::new();
     for g in grants {
-        if g.columns.is_empty() {
+        let same_option = !matches!(
+            statements.last(),
+            Some(Statement::Grant { grantable, .. }) if *grantable != g.grantable
+        );
+        if g.columns.is_empty() && same_option {
             if let Some(
                 Statement::Grant {
                     role,
@@ -41,6 +45,7 @@ pub(crate) fn grant_statements(table: &str, grants: &[GrantModel], grant: bool) 
                 role,
                 privileges,
                 columns,
+                grantable: g.grantable,
             }
         } else {
             Statement::Revoke {
@@ -155,12 +160,17 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
             role,
             privileges,
             columns,
+            grantable,
         } => {
             write!(f, "GRANT {}", privileges.join(", "))?;
             if !columns.is_empty() {
                 write!(f, " ({})", column_list(columns))?;
             }
-            write!(f, " ON {} TO {}", qt(table), role_sql(role))
+            write!(f, " ON {} TO {}", qt(table), role_sql(role))?;
+            if *grantable {
+                f.write_str(" WITH GRANT OPTION")?;
+            }
+            Ok(())
         }
         Revoke {
             table,
@@ -266,6 +276,30 @@ pub(super) fn validate_grants(table: &TableDef) -> Result<(), SchemaError> {
             return Err(invalid(
                 "is immutable but a foreign key action would rewrite it, which its trigger refuses",
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Each policy has a name of its own and a role PostgreSQL takes, and its expressions name
+/// columns of the table.
+pub(super) fn validate_policies(table: &TableDef) -> Result<(), SchemaError> {
+    let mut policies = HashSet::new();
+    for policy in table.policies {
+        let used_in = format!("policy `{}`", policy.name);
+        if let Some(problem) =
+            identifier_problem(policy.name).or_else(|| identifier_problem(policy.role))
+        {
+            return Err(invalid_identifier(table, policy.name, problem));
+        }
+        if !policies.insert(policy.name) {
+            return Err(SchemaError::DuplicateName {
+                table: table.name.into(),
+                name: policy.name.into(),
+            });
+        }
+        for parts in [policy.using, policy.with_check].into_iter().flatten() {
+            require_parts(table, parts, &used_in)?;
         }
     }
     Ok(())

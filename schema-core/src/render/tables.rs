@@ -45,12 +45,64 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
 /// The statements that create one table as the model has it, in the order of
 /// [`create_statements`]; its indexes are built at once (the table is new and empty).
 pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
+    table_statements(table, None)
+}
+
+/// The statements that create a partition with keys of its own, of `parent`: the table on its
+/// own (with the partitioned table's checks, which PostgreSQL requires of it), then attached.
+/// Created as a partition, it would get a copy of each index of the partitioned table before
+/// its keys, and a key matching one of those would build a second index instead of being its
+/// part. `None` for any other table; for a partition with identity or generated columns
+/// (which only a partition's creation takes from the partitioned table); and for a partition
+/// with a key on the columns of a key of the partitioned table: attached, it would become that
+/// key's part, no longer a key of its own.
+pub(crate) fn attach_partition_statements(
+    table: &TableModel,
+    parent: &TableModel,
+) -> Option<Vec<Statement>> {
+    let of = table.partition_of.as_ref()?;
+    let keys = |t: &TableModel| -> Vec<Vec<String>> {
+        t.primary_key
+            .iter()
+            .chain(&t.unique)
+            .map(|k| k.columns.clone())
+            .collect()
+    };
+    let own = keys(table);
+    let parents = keys(parent);
+    let plain = table
+        .columns
+        .iter()
+        .all(|c| c.identity.is_none() && c.generated.is_none());
+    if own.is_empty() || !plain || own.iter().any(|k| parents.contains(k)) {
+        return None;
+    }
+    let mut statements = table_statements(table, Some(parent));
+    statements.insert(
+        statements
+            .iter()
+            .position(|s| matches!(s, Statement::CreateTable(_)))
+            .map_or(0, |at| at + 1),
+        Statement::AttachPartition {
+            parent: of.parent.clone(),
+            table: table.name.clone(),
+            bound: of.bound.clone(),
+        },
+    );
+    Some(statements)
+}
+
+/// [`create_table_statements`], or with `standalone_of` the statements that create a partition
+/// of it as a table on its own ([`attach_partition_statements`]).
+fn table_statements(table: &TableModel, standalone_of: Option<&TableModel>) -> Vec<Statement> {
     let name = || table.name.clone();
     // The sequences the columns' `nextval('...')` defaults draw from (`serial` columns'),
-    // made before the table and owned by their columns after.
+    // made before the table and owned by their columns after; a partition's defaults are its
+    // partitioned table's, which has them.
     let sequences: Vec<(&str, String)> = table
         .columns
         .iter()
+        .filter(|_| table.partition_of.is_none())
         .filter_map(|c| {
             Some((
                 c.name.as_str(),
@@ -70,7 +122,20 @@ pub fn create_table_statements(table: &TableModel) -> Vec<Statement> {
             ),
         })
         .collect();
-    statements.push(Statement::CreateTable(Box::new(table.clone())));
+    statements.push(Statement::CreateTable(Box::new(match standalone_of {
+        Some(parent) => TableModel {
+            partition_of: None,
+            checks: parent
+                .checks
+                .iter()
+                .filter(|c| !c.no_inherit)
+                .chain(&table.checks)
+                .cloned()
+                .collect(),
+            ..table.clone()
+        },
+        None => table.clone(),
+    })));
     statements.extend(
         sequences
             .into_iter()
@@ -185,7 +250,8 @@ pub(super) fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel)
     for constraint in constraints {
         constraint_lines.push(Item(&|f| write_constraint(f, &constraint)).to_string());
     }
-    // A partition has its parent's columns; only its own constraints are listed.
+    // A partition has its parent's columns; only its own constraints are listed, and NOT NULL
+    // on its columns (which may be its own: a column nullable in the parent).
     if let Some(of) = &table.partition_of {
         write!(
             f,
@@ -193,8 +259,15 @@ pub(super) fn write_create_table(f: &mut fmt::Formatter<'_>, table: &TableModel)
             quote_qualified(&table.name),
             quote_qualified(&of.parent)
         )?;
-        if !constraint_lines.is_empty() {
-            write!(f, " (\n    {}\n)", constraint_lines.join(",\n    "))?;
+        let own: Vec<String> = table
+            .columns
+            .iter()
+            .filter(|c| !c.nullable)
+            .map(|c| format!("{} WITH OPTIONS NOT NULL", quote_ident(&c.name)))
+            .chain(constraint_lines)
+            .collect();
+        if !own.is_empty() {
+            write!(f, " (\n    {}\n)", own.join(",\n    "))?;
         }
         write!(f, " {}", of.bound)?;
     } else {
@@ -225,6 +298,16 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
             write_create_table(f, table)?;
             write!(f, " PARTITION BY LIST ({})", q(list_key))
         }
+        AttachPartition {
+            parent,
+            table,
+            bound,
+        } => write!(
+            f,
+            "ALTER TABLE {} ATTACH PARTITION {} {bound}",
+            qt(parent),
+            qt(table)
+        ),
         DropTable { table } => write!(f, "DROP TABLE {}", qt(table)),
         SetSchema { table, schema } => {
             write!(f, "ALTER TABLE {} SET SCHEMA {}", qt(table), q(schema))
@@ -302,4 +385,27 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
         ),
         _ => Ok(()),
     }
+}
+
+/// The table's name and PostgreSQL schema are identifiers PostgreSQL takes, the name without
+/// a `.`.
+pub(super) fn validate_name(table: &TableDef) -> Result<(), SchemaError> {
+    if let Some(problem) = identifier_problem(table.name) {
+        return Err(invalid_identifier(table, table.name, problem));
+    }
+    if table.name.contains('.') {
+        return Err(invalid_identifier(
+            table,
+            table.name,
+            "holds a `.`: a table in another PostgreSQL schema names it with `schema`",
+        ));
+    }
+    if let Some(problem) = table.schema.and_then(crate::sql::schema_name_problem) {
+        return Err(invalid_identifier(
+            table,
+            table.schema.unwrap_or_default(),
+            problem,
+        ));
+    }
+    Ok(())
 }

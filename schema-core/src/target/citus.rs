@@ -336,6 +336,7 @@ fn widen_insert_grants(table: &mut TableModel) {
             role,
             privilege,
             columns,
+            ..
         } = grant;
         if privilege != "INSERT" {
             continue;
