@@ -8,7 +8,9 @@ mod common;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use common::patients::{add_billing_table, hex, keys, patient, problem, run, setup, Dump, MASTER};
+use common::patients::{
+    add_billing_table, alternating, hex, keyed_db, keys, patient, problem, run, setup, Dump, MASTER,
+};
 use common::TestDb;
 use schema_core::crypto::{
     CryptoError, CryptoProblem, KeyStore, Keys, MasterKeys, MemoryKeyStore, SecretKey,
@@ -300,7 +302,7 @@ fn a_row_that_cannot_be_sealed_in_a_later_part_leaves_nothing_written() {
             },
             Arc::new(MemoryKeyStore::default()),
         ));
-        let mut db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let mut db = keyed_db(test.url(), &keys).await;
         for copy in [false, true] {
             let error = if copy {
                 db.copy_in(&rows).await.unwrap_err()
@@ -340,7 +342,7 @@ fn shredding_a_tenants_keys_leaves_its_rows_unreadable_and_others_readable() {
     let keys = keys(store.clone());
     keys.shred_tenant(p1.as_bytes()).unwrap();
     run(async {
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         let error = db.get::<Patient>(&(p1, a)).await.unwrap_err();
         assert_eq!(problem(error), CryptoProblem::DataKeyMissing { version: 1 });
         let other = db.get::<Patient>(&(p2, c)).await.unwrap().unwrap();
@@ -406,10 +408,7 @@ fn sqlx_inserts_seal_and_both_drivers_open_what_the_other_wrote() {
             Err(schema_core::sqlx::SqlxError::Encode { column: "name", .. })
         ));
         // What sqlx wrote, tokio-postgres opens; what tokio-postgres writes, sqlx opens.
-        let db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let db = keyed_db(test.url(), &keys).await;
         let read = db
             .get::<Patient>(&(p2, rows[3].patient_id))
             .await
@@ -466,13 +465,8 @@ fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short()
     let store = Arc::new(MemoryKeyStore::default());
     let keys = keys(store);
     run(async {
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
-        let rows: Vec<_> = (0..300)
-            .map(|i| patient(if i % 2 == 0 { p1 } else { p2 }, &format!("Rot {i}")))
-            .collect();
+        let mut db = keyed_db(test.url(), &keys).await;
+        let rows: Vec<_> = alternating(p1, p2, 300, "Rot");
         db.copy_in(&rows).await.unwrap();
         assert_eq!(
             keys.rotate_data_key(p1.as_bytes(), Purpose::Fields)
@@ -502,10 +496,7 @@ fn a_rotation_reseals_every_row_while_reads_go_on_and_survives_being_cut_short()
         assert_eq!(cut.resealed, 80);
 
         // Run again to the end while another connection keeps reading every row.
-        let reader = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let reader = keyed_db(test.url(), &keys).await;
         let stop = std::sync::atomic::AtomicBool::new(false);
         let reads = async {
             let mut passes = 0;
@@ -576,13 +567,8 @@ fn a_rotation_waits_for_a_row_another_transaction_holds_and_counts_each_row_once
     let (test, p1, p2) = setup();
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     run(async {
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
-        let rows: Vec<_> = (0..6)
-            .map(|i| patient(if i % 2 == 0 { p1 } else { p2 }, &format!("Held {i}")))
-            .collect();
+        let mut db = keyed_db(test.url(), &keys).await;
+        let rows: Vec<_> = alternating(p1, p2, 6, "Held");
         db.insert_many(&rows).await.unwrap();
         for provider in [p1, p2] {
             keys.rotate_data_key(provider.as_bytes(), Purpose::Fields)
@@ -730,10 +716,7 @@ fn a_lookup_by_blind_index_returns_exactly_the_tenants_matches() {
     );
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     run(async {
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let mut db = keyed_db(test.url(), &keys).await;
         // 40 values a tenant in 16 index values: some share one. Both tenants hold every value.
         let rows: Vec<InsertMember> = [p1, p2]
             .iter()
@@ -819,10 +802,7 @@ fn a_normalized_blind_index_finds_a_text_whatever_its_case_and_surrounding_space
     assert!(index.normalize.trim && index.normalize.lowercase);
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     run(async {
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let mut db = keyed_db(test.url(), &keys).await;
         let contact = |provider, email: &str, phone: &str| {
             let mut row = InsertContact::new(provider, email.to_string());
             row.phone = Some(phone.to_string());
@@ -962,10 +942,7 @@ fn a_plaintext_column_is_encrypted_through_its_states_and_strict_waits_for_the_l
         );
         let (mut client, _connection) = schema_core::pg::connect(test.url()).await.unwrap();
         apply(&mut client, &plan, &[]).await.unwrap();
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let mut db = keyed_db(test.url(), &keys).await;
         // Reads accept plaintext; writes seal.
         let read = db.select_all::<MigratingPatient>().await.unwrap();
         assert_eq!(read.len(), 6);
@@ -1170,10 +1147,7 @@ fn every_supported_type_round_trips_through_both_drivers_and_every_write_path() 
     let keys = keys(Arc::new(MemoryKeyStore::default()));
     let rows: Vec<InsertVaultItem> = (0..12).map(|n| vault_item(p1, n)).collect();
     run(async {
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let mut db = keyed_db(test.url(), &keys).await;
         db.insert(&rows[0]).await.unwrap();
         db.insert_many(&rows[1..4]).await.unwrap();
         db.copy_in(&rows[4..8]).await.unwrap();

@@ -7,13 +7,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::patients::{hex, patient, problem, run, setup, Dump, MASTER};
+use common::patients::{alternating, hex, keyed_db, patient, problem, run, setup, Dump, MASTER};
 use common::TestDb;
 use schema_core::crypto::{
     CryptoProblem, Envelope, KeyTable, Keys, MasterKeys, PgKeyStore, Purpose, SecretKey,
     StaticKeyring, KEY_LEN,
 };
-use schema_core::pg::Db;
 use shared::schemas::db::Patient;
 use uuid::Uuid;
 
@@ -78,7 +77,7 @@ fn rows_written_before_a_restart_open_after_it_and_a_shred_survives_it() {
         let mut ids = (Uuid::nil(), Uuid::nil());
         run(async {
             let keys = start(&test, master_1()).await;
-            let mut db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+            let mut db = keyed_db(test.url(), &keys).await;
             ids.0 = db
                 .insert(&patient(p1, "Before Restart"))
                 .await
@@ -99,10 +98,7 @@ fn rows_written_before_a_restart_open_after_it_and_a_shred_survives_it() {
     // The process restarts: nothing of the first one's memory is left.
     run(async {
         let keys = start(&test, master_1()).await;
-        let db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let db = keyed_db(test.url(), &keys).await;
         let read = db.get::<Patient>(&(p1, a)).await.unwrap().unwrap();
         assert_eq!(read.name, "Before Restart");
         let found = db
@@ -125,7 +121,7 @@ fn rows_written_before_a_restart_open_after_it_and_a_shred_survives_it() {
     // After another restart the shredded provider's rows still do not open; the other's do.
     run(async {
         let keys = start(&test, master_1()).await;
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         let error = db.get::<Patient>(&(p1, a)).await.unwrap_err();
         assert_eq!(problem(error), CryptoProblem::DataKeyMissing { version: 1 });
         assert_eq!(
@@ -142,10 +138,7 @@ fn a_rotation_and_a_rewrap_persist_across_restarts() {
         let mut id = Uuid::nil();
         run(async {
             let keys = start(&test, master_1()).await;
-            let db = Db::connect(test.url())
-                .await
-                .unwrap()
-                .with_keys(keys.clone());
+            let db = keyed_db(test.url(), &keys).await;
             id = db.insert(&patient(p1, "Old Key")).await.unwrap().patient_id;
             assert_eq!(
                 keys.rotate_data_key(p1.as_bytes(), Purpose::Fields)
@@ -161,7 +154,7 @@ fn a_rotation_and_a_rewrap_persist_across_restarts() {
         run(async {
             let keys = start(&test, master_1()).await;
             assert_eq!(keys.latest_version(p1.as_bytes()).unwrap(), Some(2));
-            let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+            let db = keyed_db(test.url(), &keys).await;
             id = db.insert(&patient(p1, "New Key")).await.unwrap().patient_id;
             assert_eq!(
                 db.get::<Patient>(&(p1, first)).await.unwrap().unwrap().name,
@@ -196,7 +189,7 @@ fn a_rotation_and_a_rewrap_persist_across_restarts() {
         let only_2 = StaticKeyring::new(SecretKey::from_bytes([0x99; KEY_LEN]))
             .with_version(2, SecretKey::from_bytes(MASTER_2));
         let keys = start(&test, only_2).await;
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         for (id, name) in [(first, "Old Key"), (second, "New Key")] {
             assert_eq!(
                 db.get::<Patient>(&(p1, id)).await.unwrap().unwrap().name,
@@ -223,7 +216,7 @@ fn the_key_table_holds_only_wrapped_keys_and_takes_a_name_of_ones_own() {
             .await
             .unwrap();
         let keys = Arc::new(Keys::new(master_1(), Arc::new(store)));
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         db.insert(&patient(p1, "Named Table")).await.unwrap();
     });
     let rows = stored_wrapped(&mut test, "vault.tenant_keys");
@@ -257,7 +250,7 @@ fn a_dump_holds_the_wrapped_keys_and_no_data_key() {
     let (mut test, p1, p2) = setup();
     run(async {
         let keys = start(&test, master_1()).await;
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         for provider in [p1, p2] {
             db.insert(&patient(provider, "Dumped")).await.unwrap();
         }
@@ -280,13 +273,8 @@ fn the_command_line_reencrypts_with_the_applications_keys_read_back_from_the_dat
     let master = hex(&MASTER);
     run(async {
         let keys = shared::keys::app_keys(&master, test.url()).await.unwrap();
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
-        let rows: Vec<_> = (0..6)
-            .map(|i| patient(if i % 2 == 0 { p1 } else { p2 }, &format!("Cli {i}")))
-            .collect();
+        let mut db = keyed_db(test.url(), &keys).await;
+        let rows: Vec<_> = alternating(p1, p2, 6, "Cli");
         db.insert_many(&rows).await.unwrap();
         keys.rotate_data_key(p1.as_bytes(), Purpose::Fields)
             .unwrap();
@@ -336,7 +324,7 @@ fn the_store_opens_its_connection_again_once_the_server_ended_it() {
     run(async {
         let opened = Arc::new(PgKeyStore::connect(test.url()).await.unwrap());
         let keys = Arc::new(Keys::new(master_1(), opened.clone()));
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         db.insert(&patient(p1, "Before The End")).await.unwrap();
         store = Some(opened);
     });

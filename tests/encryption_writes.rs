@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::patients::{add_billing_table, patient, problem, run, setup};
+use common::patients::{add_billing_table, alternating, keyed_db, patient, problem, run, setup};
 use common::TestDb;
 use schema_core::crypto::{reencrypt, CryptoProblem, Keys, MemoryKeyStore, Purpose, Reencryption};
 use schema_core::pg::{Db, PgError};
@@ -70,10 +70,7 @@ fn update_where_seals_each_rows_values_through_tokio_postgres() {
     let (kept, moved_from) = {
         let mut out = (Uuid::nil(), Uuid::nil());
         run(async {
-            let mut db = Db::connect(test.url())
-                .await
-                .unwrap()
-                .with_keys(keys.clone());
+            let mut db = keyed_db(test.url(), &keys).await;
             let rows: Vec<_> = (0..30)
                 .map(|i| patient(if i % 3 == 0 { p2 } else { p1 }, &format!("Person {i}")))
                 .collect();
@@ -180,7 +177,7 @@ fn update_where_seals_each_rows_values_through_tokio_postgres() {
         )
         .unwrap();
     run(async {
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         let error = db.get::<Patient>(&(p2, kept)).await.unwrap_err();
         assert_eq!(problem(error), CryptoProblem::NotAuthentic);
     });
@@ -196,9 +193,7 @@ fn sqlx_update_where_seals_each_rows_values_and_tokio_postgres_opens_them() {
             .connect(test.url())
             .await
             .unwrap();
-        let rows: Vec<_> = (0..12)
-            .map(|i| patient(if i % 2 == 0 { p1 } else { p2 }, &format!("Sqlx {i}")))
-            .collect();
+        let rows: Vec<_> = alternating(p1, p2, 12, "Sqlx");
         schema_core::sqlx::insert_many_encrypted(&pool, &rows, &keys)
             .await
             .unwrap();
@@ -250,10 +245,7 @@ fn sqlx_update_where_seals_each_rows_values_and_tokio_postgres_opens_them() {
             ("Sqlx 1", Some("New Street 5"))
         );
         // What sqlx sealed, tokio-postgres opens, and the blind index follows the new value.
-        let db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let db = keyed_db(test.url(), &keys).await;
         let found = db
             .eq_blind(Patient::member_id, &p1, &"MEMBER-RENAMED".to_string())
             .await
@@ -332,10 +324,7 @@ fn sqlx_update_by_key_seals_for_the_row_and_both_drivers_open_it() {
         .unwrap();
         assert_eq!(unchanged.name, "Keyed Two");
         // tokio-postgres opens what sqlx sealed, and finds it by the new blind index.
-        let db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let db = keyed_db(test.url(), &keys).await;
         let found = db
             .eq_blind(Patient::member_id, &p1, &"MEMBER-KEYED".to_string())
             .await
@@ -354,7 +343,7 @@ fn sqlx_update_by_key_seals_for_the_row_and_both_drivers_open_it() {
         ))
         .unwrap();
     run(async {
-        let db = Db::connect(test.url()).await.unwrap().with_keys(keys);
+        let db = keyed_db(test.url(), &keys).await;
         let error = db.get::<Patient>(&(p2, ids.1)).await.unwrap_err();
         assert_eq!(problem(error), CryptoProblem::NotAuthentic);
         let first = db.get::<Patient>(&(p1, ids.0)).await.unwrap().unwrap();
@@ -372,10 +361,7 @@ fn a_physicians_tenant_transaction_seals_its_update_where_on_both_drivers() {
     let names = test.names().clone();
     let keys = keys();
     run(async {
-        let mut owner = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let mut owner = keyed_db(test.url(), &keys).await;
         let rows: Vec<_> = (0..8)
             .map(|i| patient(if i % 2 == 0 { a } else { b }, &format!("Scoped {i}")))
             .collect();
@@ -482,10 +468,7 @@ fn update_where_and_reencrypt_bind_keys_of_dates_times_and_numbers_as_an_insert_
         .map(|i| visit(if i % 2 == 0 { p1 } else { p2 }, i))
         .collect();
     run(async {
-        let mut db = Db::connect(test.url())
-            .await
-            .unwrap()
-            .with_keys(keys.clone());
+        let mut db = keyed_db(test.url(), &keys).await;
         db.insert_many(&rows).await.unwrap();
         // tokio-postgres: the first provider's visits, each sealed for its own key.
         let patch = UpdateVisit {

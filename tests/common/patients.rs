@@ -154,3 +154,18 @@ impl Dump {
         }
     }
 }
+
+/// A `Db` on `url` that seals and opens with `keys`.
+pub async fn keyed_db(url: &str, keys: &Arc<Keys>) -> schema_core::pg::Db {
+    schema_core::pg::Db::connect(url)
+        .await
+        .unwrap()
+        .with_keys(keys.clone())
+}
+
+/// `n` patients named `{label} {i}`, the even ones of `p1`, the odd ones of `p2`.
+pub fn alternating(p1: Uuid, p2: Uuid, n: usize, label: &str) -> Vec<InsertPatient> {
+    (0..n)
+        .map(|i| patient(if i % 2 == 0 { p1 } else { p2 }, &format!("{label} {i}")))
+        .collect()
+}
