@@ -2565,6 +2565,40 @@ fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half
         }
         other => panic!("expected the plan to be refused, got {other:?}"),
     }
+    // Replaced by a primary key of the partitioned table, whose part on each partition is
+    // that partition's key: the index goes with the partition key built on its part
+    // (`CASCADE`), and the new key builds its parts.
+    r.db.client()
+        .batch_execute("INSERT INTO events (id, kind) VALUES (1, 'a'), (150, 'b')")
+        .unwrap();
+    let mut d = b.clone();
+    d.tables
+        .iter_mut()
+        .find(|t| t.name == "events")
+        .unwrap()
+        .primary_key = Some(KeyModel {
+        name: "events_pkey".into(),
+        columns: vec!["id".into()],
+        nulls_not_distinct: false,
+    });
+    let plan = r.to(&b, &d, &[]).unwrap();
+    let sql = sqls(&plan);
+    assert!(
+        sql.contains(&r#"DROP INDEX "events_id_idx" CASCADE"#),
+        "{sql:?}"
+    );
+    assert!(
+        !sql.iter().any(|s| s.contains("DROP CONSTRAINT")),
+        "{sql:?}"
+    );
+    assert_eq!(r.count("SELECT count(*) FROM events"), 2);
+    assert_eq!(
+        r.count(
+            "SELECT count(*) FROM pg_constraint \
+             WHERE conname = 'events_1_pkey' AND NOT conislocal"
+        ),
+        1
+    );
 }
 
 #[test]

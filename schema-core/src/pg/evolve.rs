@@ -703,18 +703,46 @@ pub async fn dependents<C: tokio_postgres::GenericClient>(
 ) -> Result<Vec<Blocked>, PgError> {
     let mut blocked: Vec<Blocked> = Vec::new();
     for step in &plan.steps {
-        if let Statement::DropIndex { schema, name, .. } = &step.statement {
+        if let Statement::DropIndex {
+            schema,
+            name,
+            cascade,
+            ..
+        } = &step.statement
+        {
             // Keys of partitions built on the indexes attached to it (a partition's primary key
-            // on its part of its parent's index): PostgreSQL refuses to drop it while they are.
+            // on its part of its parent's index): PostgreSQL drops it only with them, which the
+            // plan does for the keys it drops (`cascade`) and nothing else may lose. Nor may a
+            // foreign key referencing such a key.
+            let (tables, keys): (Vec<String>, Vec<String>) = cascade
+                .iter()
+                .map(|(table, key)| (crate::sql::quote_qualified(table), key.clone()))
+                .unzip();
             let rows = client
                 .query(
-                    "SELECT DISTINCT 'constraint ' || c.conname::text || ' of ' \
-                                     || c.conrelid::regclass::text \
-                     FROM pg_catalog.pg_inherits h \
-                     JOIN pg_catalog.pg_constraint c ON c.conindid = h.inhrelid \
-                     WHERE h.inhparent = pg_catalog.to_regclass($1) \
+                    "WITH taken AS ( \
+                         SELECT c.conname, c.conrelid, c.conindid \
+                         FROM pg_catalog.pg_inherits h \
+                         JOIN pg_catalog.pg_constraint c \
+                              ON c.conindid = h.inhrelid AND c.contype IN ('p', 'u') \
+                         WHERE h.inhparent = pg_catalog.to_regclass($1)) \
+                     SELECT 'constraint ' || t.conname::text || ' of ' \
+                            || t.conrelid::regclass::text \
+                     FROM taken t \
+                     WHERE NOT EXISTS ( \
+                         SELECT FROM unnest($2::text[], $3::text[]) AS x(t, n) \
+                         WHERE pg_catalog.to_regclass(x.t) = t.conrelid AND x.n = t.conname) \
+                     UNION \
+                     SELECT 'foreign key ' || f.conname::text || ' of ' \
+                            || f.conrelid::regclass::text \
+                     FROM pg_catalog.pg_constraint f \
+                     JOIN taken t ON f.contype = 'f' AND f.conindid = t.conindid \
                      ORDER BY 1",
-                    &[&crate::sql::quote_in_schema(schema.as_deref(), name)],
+                    &[
+                        &crate::sql::quote_in_schema(schema.as_deref(), name),
+                        &tables,
+                        &keys,
+                    ],
                 )
                 .await?;
             let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();

@@ -14,7 +14,11 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
             from,
             to: new,
         } => {
-            if let Some(key) = from {
+            // A partition's key built on a part of an index the plan drops goes with it.
+            if let Some(key) = from
+                .as_ref()
+                .filter(|k| index_taking_key(diff, to, table, k).is_none())
+            {
                 add.push(DropConstraints, drop_constraint(table, &key.name));
             }
             if let Some(key) = new {
@@ -22,6 +26,7 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
             }
         }
         Change::AddUnique { table, key } => add_key(table, key, false, to, add),
+        Change::DropUnique { table, key } if index_taking_key(diff, to, table, key).is_some() => {}
         Change::DropUnique { table, key } => {
             add.push(DropConstraints, drop_constraint(table, &key.name))
         }

@@ -33,6 +33,7 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
                 schema: split_qualified(table).0.map(Into::into),
                 name: index.name.clone(),
                 concurrently: !is_partitioned(to, table),
+                cascade: keys_on_parts(diff, to, table, index),
             },
         ),
         Change::RenameIndex { table, from, to } => add.push(
@@ -45,6 +46,66 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
         ),
         _ => {}
     }
+}
+
+/// The partitions' keys, as (partition, key), that the diff drops and that are built on parts
+/// of the partitioned table `table`'s unique index `index`, which it drops too: PostgreSQL
+/// drops such an index only with them (`CASCADE`), and they go with it.
+fn keys_on_parts(
+    diff: &SchemaDiff,
+    to: &SchemaModel,
+    table: &str,
+    index: &IndexModel,
+) -> Vec<(String, String)> {
+    diff.changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PrimaryKey {
+                table: partition,
+                from: Some(key),
+                ..
+            }
+            | Change::DropUnique {
+                table: partition,
+                key,
+            } => Some((partition, key)),
+            _ => None,
+        })
+        .filter(|(partition, key)| {
+            index_taking_key(diff, to, partition, key)
+                .is_some_and(|(t, i)| t == table && i == index)
+        })
+        .map(|(partition, key)| (partition.clone(), key.name.clone()))
+        .collect()
+}
+
+/// The unique index of its partitioned table that the diff drops and on whose part the key
+/// `key` of `partition`, which the diff drops too, may be built (the same columns in the same
+/// order, nothing else): the drop of that index takes the key with it.
+pub(super) fn index_taking_key<'a>(
+    diff: &'a SchemaDiff,
+    to: &SchemaModel,
+    partition: &str,
+    key: &KeyModel,
+) -> Option<(&'a str, &'a IndexModel)> {
+    let parent = to.table(partition)?.partition_of.as_ref()?.parent.as_str();
+    diff.changes.iter().find_map(|c| match c {
+        Change::DropIndex { table, index }
+            if table == parent
+                && index.unique
+                && index.method == "btree"
+                && index.predicate.is_none()
+                && index.include.is_empty()
+                && index
+                    .keys
+                    .iter()
+                    .map(|k| (!k.expression).then_some(k.column.as_str()))
+                    .eq(key.columns.iter().map(|c| Some(c.as_str()))) =>
+        {
+            Some((table.as_str(), index))
+        }
+        _ => None,
+    })
 }
 
 /// The phase a table's keys and indexes are built in: a partition's before any other table's

@@ -72,15 +72,17 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
             schema,
             name,
             concurrently,
+            cascade,
         } => write!(
             f,
-            "DROP INDEX {}{}",
+            "DROP INDEX {}{}{}",
             if *concurrently {
                 "CONCURRENTLY IF EXISTS "
             } else {
                 ""
             },
-            quote_in_schema(schema.as_deref(), name)
+            quote_in_schema(schema.as_deref(), name),
+            if cascade.is_empty() { "" } else { " CASCADE" }
         ),
         AttachIndex {
             schema,

@@ -271,6 +271,11 @@ pub enum Statement {
         name: String,
         /// Whether it is dropped without blocking reads and writes (outside a transaction).
         concurrently: bool,
+        /// The partitions' keys built on the index's parts that go with it (`CASCADE`), each
+        /// as (partition, constraint): PostgreSQL drops such an index only with them. Empty:
+        /// a plain drop. [`apply`](crate::pg::evolve::apply) refuses the step if anything
+        /// else depends on the index.
+        cascade: Vec<(String, String)>,
     },
     /// `ALTER INDEX ... RENAME TO`.
     RenameIndex {
