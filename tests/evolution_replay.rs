@@ -12,8 +12,9 @@ use schema_core::model::{
     CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IndexKeyModel, IndexModel, KeyModel,
     NamespaceModel, PolicyModel, SchemaModel, TableModel,
 };
-use schema_core::pg::evolve::{apply, shadow_model, EvolveError, Shadow};
+use schema_core::pg::evolve::{apply, shadow_model, untracked_dependents, EvolveError, Shadow};
 use schema_core::pg::introspect::{read_model, Scope};
+use schema_core::pg::tokio_postgres::error::SqlState;
 use schema_core::pg::tokio_postgres::{Client, Config, NoTls};
 use schema_core::pg::ConnectConfig;
 use schema_core::plan::{plan_diff, Hazard, Plan};
@@ -2284,6 +2285,74 @@ fn a_drop_a_view_depends_on_is_refused_when_planned_naming_the_view() {
         ]
     );
     assert_eq!(r.count("SELECT count(*) FROM account_emails"), 0);
+}
+
+#[test]
+fn functions_using_a_dropped_column_are_named_whether_postgresql_tracks_them_or_not() {
+    let a = model_of(vec![table_of(
+        "notes",
+        &[("id", "integer", false), ("extra", "text", true)],
+    )]);
+    let mut r = Replay::new(&a);
+    // A SQL body written BEGIN ATOMIC: PostgreSQL tracks what it uses and refuses the drop.
+    r.db.client()
+        .batch_execute(
+            "CREATE FUNCTION extra_length() RETURNS bigint LANGUAGE sql \
+             BEGIN ATOMIC SELECT sum(length(extra)) FROM notes; END",
+        )
+        .unwrap();
+    let mut b = a.clone();
+    b.tables[0].columns.retain(|c| c.name != "extra");
+    match r.to(&a, &b, &["notes.extra"]) {
+        Err(EvolveError::Refused(refused)) => assert_eq!(
+            refused
+                .blocked
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["notes.extra: function extra_length() depends on it and the schema does not manage \
+              them; drop or change them first, or keep notes.extra"]
+        ),
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    }
+    // A PL/pgSQL body: PostgreSQL lets the column go and the function fails when next
+    // called; the plan says so on the step and names the function.
+    r.db.client()
+        .batch_execute(
+            "DROP FUNCTION extra_length(); \
+             CREATE FUNCTION extra_length() RETURNS bigint LANGUAGE plpgsql AS \
+             $$ BEGIN RETURN (SELECT sum(length(EXTRA)) FROM notes); END $$; \
+             CREATE FUNCTION id_count() RETURNS bigint LANGUAGE plpgsql AS \
+             $$ BEGIN RETURN (SELECT count(id) FROM notes); END $$",
+        )
+        .unwrap();
+    let (mut plan, _) = r.plan(&a, &b);
+    let client = r.connect();
+    r.block_on(untracked_dependents(&client, &mut plan, &[]))
+        .unwrap();
+    let drop = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.contains("DROP COLUMN"))
+        .unwrap();
+    assert!(
+        drop.hazards.contains(&Hazard::UntrackedDependencies),
+        "{:?}",
+        drop.hazards
+    );
+    assert_eq!(
+        plan.suggestions,
+        [
+            "extra_length() may name notes.extra in its body, which PostgreSQL does not track: \
+          it fails when next called, not when this step runs; change it with the plan"
+        ]
+    );
+    r.to(&a, &b, &["notes.extra"]).unwrap();
+    let error =
+        r.db.client()
+            .query_one("SELECT extra_length()", &[])
+            .unwrap_err();
+    assert_eq!(error.code(), Some(&SqlState::UNDEFINED_COLUMN), "{error}");
 }
 
 #[test]

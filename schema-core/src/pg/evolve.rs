@@ -689,6 +689,12 @@ pub async fn plan_for(url: &str, schema: &Schema, shadow: Shadow<'_>) -> Result<
     let (client, _connection) = connect(&ConnectConfig::parse(url)?).await?;
     client.batch_execute(&search_path()).await?;
     plan.blocked.extend(dependents(&client, &plan).await?);
+    let managed: Vec<String> = [&live, &code]
+        .iter()
+        .flat_map(|m| m.tables.iter())
+        .filter_map(|t| t.immutable.as_ref().map(|g| g.name.clone()))
+        .collect();
+    untracked_dependents(&client, &mut plan, &managed).await?;
     Ok(plan)
 }
 
@@ -763,18 +769,23 @@ pub async fn dependents<C: tokio_postgres::GenericClient>(
         };
         let rows = client
             .query(
-                "SELECT DISTINCT CASE v.relkind WHEN 'm' THEN 'materialized view ' \
-                                   ELSE 'view ' END || v.oid::regclass::text \
-                 FROM pg_catalog.pg_depend d \
+                "WITH d AS ( \
+                     SELECT d.classid, d.objid FROM pg_catalog.pg_depend d \
+                     WHERE d.refclassid = 'pg_catalog.pg_class'::regclass \
+                       AND d.refobjid = pg_catalog.to_regclass($1) \
+                       AND ($2::text IS NULL OR d.refobjsubid = (SELECT a.attnum \
+                            FROM pg_catalog.pg_attribute a \
+                            WHERE a.attrelid = d.refobjid AND a.attname = $2))) \
+                 SELECT CASE v.relkind WHEN 'm' THEN 'materialized view ' \
+                             ELSE 'view ' END || v.oid::regclass::text \
+                 FROM d \
                  JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid \
                  JOIN pg_catalog.pg_class v ON v.oid = w.ev_class \
                  WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass \
-                   AND d.refclassid = 'pg_catalog.pg_class'::regclass \
-                   AND d.refobjid = pg_catalog.to_regclass($1) \
-                   AND v.oid <> d.refobjid \
-                   AND ($2::text IS NULL OR d.refobjsubid = (SELECT a.attnum \
-                        FROM pg_catalog.pg_attribute a \
-                        WHERE a.attrelid = d.refobjid AND a.attname = $2)) \
+                   AND v.oid <> pg_catalog.to_regclass($1) \
+                 UNION \
+                 SELECT 'function ' || d.objid::regprocedure::text \
+                 FROM d WHERE d.classid = 'pg_catalog.pg_proc'::regclass \
                  ORDER BY 1",
                 &[&crate::sql::quote_qualified(table), &column],
             )
@@ -798,6 +809,84 @@ pub async fn dependents<C: tokio_postgres::GenericClient>(
         }
     }
     Ok(blocked)
+}
+
+/// Functions whose bodies PostgreSQL keeps as text (PL/pgSQL, or SQL not written
+/// `BEGIN ATOMIC`) and that name, as a word, a table or column a step of `plan` drops, renames,
+/// moves or retypes: PostgreSQL does not track what such a body uses, so the step runs and the
+/// function fails when next called. Each such step gets [`Hazard::UntrackedDependencies`] and
+/// the plan a note naming the functions. Functions of extensions, of the system, and those
+/// named in `managed` (the plan's own, such as a table's immutable guard) are left out.
+///
+/// [`Hazard::UntrackedDependencies`]: crate::plan::Hazard::UntrackedDependencies
+pub async fn untracked_dependents<C: tokio_postgres::GenericClient>(
+    client: &C,
+    plan: &mut Plan,
+    managed: &[String],
+) -> Result<(), PgError> {
+    for i in 0..plan.steps.len() {
+        let (object, name) = match &plan.steps[i].statement {
+            Statement::DropTable { table }
+            | Statement::RenameTable { from: table, .. }
+            | Statement::SetSchema { table, .. } => (
+                table.clone(),
+                crate::sql::split_qualified(table).1.to_string(),
+            ),
+            Statement::DropColumn { table, column }
+            | Statement::RenameColumn {
+                table,
+                from: column,
+                ..
+            }
+            | Statement::AlterColumnType { table, column, .. }
+            | Statement::AlterColumnTypeUsing { table, column, .. } => {
+                (format!("{table}.{column}"), column.clone())
+            }
+            _ => continue,
+        };
+        let escaped: String = name
+            .chars()
+            .flat_map(|c| {
+                let special = !(c.is_alphanumeric() || c == '_');
+                special.then_some('\\').into_iter().chain([c])
+            })
+            .collect();
+        let rows = client
+            .query(
+                "SELECT p.oid::regprocedure::text \
+                 FROM pg_catalog.pg_proc p \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+                 JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
+                 WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+                   AND l.lanname NOT IN ('internal', 'c') AND p.prosrc <> '' \
+                   AND p.prosrc ~* $1 \
+                   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend e \
+                       WHERE e.classid = 'pg_catalog.pg_proc'::regclass \
+                         AND e.objid = p.oid AND e.deptype = 'e') \
+                   AND NOT p.oid::regproc::text = ANY($2) \
+                 ORDER BY 1",
+                &[&format!("\\m{escaped}\\M"), &managed],
+            )
+            .await?;
+        let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        if found.is_empty() {
+            continue;
+        }
+        let step = &mut plan.steps[i];
+        if !step
+            .hazards
+            .contains(&crate::plan::Hazard::UntrackedDependencies)
+        {
+            step.hazards
+                .push(crate::plan::Hazard::UntrackedDependencies);
+        }
+        plan.suggestions.push(format!(
+            "{} may name {object} in its body, which PostgreSQL does not track: \
+             it fails when next called, not when this step runs; change it with the plan",
+            found.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// [`read_both`], and on Citus the live checks Citus rewrote written as the code's

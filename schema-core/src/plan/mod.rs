@@ -84,6 +84,10 @@ pub enum Hazard {
     /// It fails if rows hold values the new type compares equal under a unique key or index
     /// (text made case-insensitive: `citext` sees `A@x.org` and `a@x.org` as one value).
     FailsIfValuesCollide,
+    /// Functions whose bodies PostgreSQL does not track name what it drops, renames or
+    /// retypes: they fail when next called (found by
+    /// [`untracked_dependents`](crate::pg::evolve::untracked_dependents), which notes them).
+    UntrackedDependencies,
 }
 
 /// One step of a plan.
@@ -126,7 +130,8 @@ pub struct Destructive {
 pub struct Plan {
     /// The steps, in the order they run.
     pub steps: Vec<Step>,
-    /// Dropped and added objects that look like an undeclared rename.
+    /// Notes for the reader: dropped and added objects that look like an undeclared rename,
+    /// functions that may use what the plan changes.
     pub suggestions: Vec<String>,
     /// Tables of the database the schema does not declare: never touched.
     pub unmanaged_tables: Vec<String>,
