@@ -834,13 +834,17 @@ async fn apply_one(
                 .into_iter()
                 .map(|sql| (sql, concurrent_index(sql)))
                 .collect();
-            let builds = statements.iter().map(|(sql, built)| {
-                let built = built.as_ref();
-                (
-                    *sql,
-                    built.map(|(schema, name)| (schema.as_deref(), name.as_str())),
-                )
-            });
+            // Collected, so that no closure is held across the awaits: the future stays `Send`.
+            let builds: Vec<(&str, Option<(Option<&str>, &str)>)> = statements
+                .iter()
+                .map(|(sql, built)| {
+                    let built = built.as_ref();
+                    (
+                        *sql,
+                        built.map(|(schema, name)| (schema.as_deref(), name.as_str())),
+                    )
+                })
+                .collect();
             run_outside_transaction(client, builds, target == Target::Citus)
                 .await
                 .map_err(|e| failed(index, e))?;

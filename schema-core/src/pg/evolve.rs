@@ -975,10 +975,12 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
         let step = &plan.steps[index];
         if !step.transactional {
             let settings = step.settings(false);
-            let statements = settings
+            // Collected, so that no closure is held across the awaits: the future stays `Send`.
+            let statements: Vec<(&str, Option<(Option<&str>, &str)>)> = settings
                 .iter()
                 .map(|s| (s.as_str(), None))
-                .chain([(step.sql.as_str(), step.statement.concurrently_built_index())]);
+                .chain([(step.sql.as_str(), step.statement.concurrently_built_index())])
+                .collect();
             let result = run_outside_transaction(client, statements, false).await;
             let reset = client
                 .batch_execute("RESET lock_timeout; RESET statement_timeout")
