@@ -835,7 +835,7 @@ async fn apply_one(
                 .map(|sql| (sql, concurrent_index(sql)))
                 .collect();
             // Collected, so that no closure is held across the awaits: the future stays `Send`.
-            let builds: Vec<(&str, Option<(Option<&str>, &str)>)> = statements
+            let builds: Vec<crate::pg::evolve::OutsideStatement<'_>> = statements
                 .iter()
                 .map(|(sql, built)| {
                     let built = built.as_ref();

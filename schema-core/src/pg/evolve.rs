@@ -976,7 +976,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
         if !step.transactional {
             let settings = step.settings(false);
             // Collected, so that no closure is held across the awaits: the future stays `Send`.
-            let statements: Vec<(&str, Option<(Option<&str>, &str)>)> = settings
+            let statements: Vec<OutsideStatement<'_>> = settings
                 .iter()
                 .map(|s| (s.as_str(), None))
                 .chain([(step.sql.as_str(), step.statement.concurrently_built_index())])
@@ -1040,6 +1040,10 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
     Ok(())
 }
 
+/// A statement run outside a transaction, with the index it builds concurrently if it does
+/// (its PostgreSQL schema and name), whose invalid leftover is dropped first.
+pub(crate) type OutsideStatement<'a> = (&'a str, Option<(Option<&'a str>, &'a str)>);
+
 /// Runs the statements of a step that cannot run in a transaction, one per query (several in
 /// one simple query form an implicit transaction block, which `CONCURRENTLY` refuses), each
 /// with the index it builds `CONCURRENTLY` (its PostgreSQL schema, `None` for the current one,
@@ -1061,7 +1065,7 @@ pub async fn apply(client: &mut Client, plan: &Plan, allow: &[&str]) -> Result<(
 /// whatever an earlier failed build left under the shard index's name.
 pub(crate) async fn run_outside_transaction<'a>(
     client: &Client,
-    statements: impl IntoIterator<Item = (&'a str, Option<(Option<&'a str>, &'a str)>)>,
+    statements: impl IntoIterator<Item = OutsideStatement<'a>>,
     build_again: bool,
 ) -> Result<(), tokio_postgres::Error> {
     for (sql, built) in statements {
