@@ -9,8 +9,8 @@ use common::TestDb;
 use proptest::prelude::*;
 use schema_core::diff::diff;
 use schema_core::model::{
-    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IndexKeyModel, IndexModel, KeyModel,
-    NamespaceModel, PolicyModel, SchemaModel, TableModel,
+    CheckModel, ColumnModel, ForeignKeyModel, GrantModel, IndexKeyModel, IndexModel, IndexPart,
+    KeyModel, NamespaceModel, PolicyModel, SchemaModel, TableModel,
 };
 use schema_core::pg::evolve::{apply, shadow_model, untracked_dependents, EvolveError, Shadow};
 use schema_core::pg::introspect::{read_model, Scope};
@@ -18,7 +18,7 @@ use schema_core::pg::tokio_postgres::error::SqlState;
 use schema_core::pg::tokio_postgres::{Client, Config, NoTls};
 use schema_core::pg::ConnectConfig;
 use schema_core::plan::{plan_diff, Hazard, Plan};
-use schema_core::render::{create_statements, script};
+use schema_core::render::{create_statements, script, Statement};
 use schema_core::{PolicyCommand, ReferentialAction};
 use shared::schemas::db::schema;
 
@@ -2671,6 +2671,60 @@ fn partitioned_indexes_left_unattached_or_holding_partition_keys_never_fail_half
 }
 
 #[test]
+fn a_partitions_part_of_its_tables_index_keeps_the_name_it_is_given() {
+    let columns = [("id", "integer", false), ("kind", "text", true)];
+    let a = model_of(partitioned(&columns));
+    let mut r = Replay::new(&a);
+    let part = |index: &str, name: &str| IndexPart {
+        index: index.into(),
+        name: name.into(),
+    };
+    // A new index whose part on events_1 has a name of its own, on events_2 PostgreSQL's.
+    let mut b = a.clone();
+    b.tables[0]
+        .indexes
+        .push(btree_index("events_kind_idx", &["kind"], false));
+    b.tables[1].index_parts = vec![part("events_kind_idx", "events_1_by_kind")];
+    b.tables[2].index_parts = vec![part("events_kind_idx", "events_2_kind_idx")];
+    let plan = r.to(&a, &b, &[]).unwrap();
+    assert_eq!(
+        plan.steps
+            .iter()
+            .filter(|s| matches!(s.statement, Statement::NamePart { .. }))
+            .count(),
+        1,
+        "{}",
+        plan.to_script()
+    );
+    let names = "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class \
+                 WHERE relname LIKE 'events_%kind%' AND relkind = 'i'";
+    let read = |r: &mut Replay| -> String { r.db.client().query_one(names, &[]).unwrap().get(0) };
+    assert_eq!(read(&mut r), "events_1_by_kind,events_2_kind_idx");
+    // Named otherwise: renamed in place.
+    let mut c = b.clone();
+    c.tables[2].index_parts = vec![part("events_kind_idx", "second_by_kind")];
+    let plan = r.to(&b, &c, &[]).unwrap();
+    assert_eq!(plan.steps.len(), 1, "{}", plan.to_script());
+    assert_eq!(read(&mut r), "events_1_by_kind");
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_class WHERE relname = 'second_by_kind'"),
+        1
+    );
+    // A new partition gets its part built and named.
+    let mut d = c.clone();
+    let mut events_3 = d.tables[1].clone();
+    events_3.name = "events_3".into();
+    events_3.partition_of.as_mut().unwrap().bound = "FOR VALUES FROM (200) TO (300)".into();
+    events_3.index_parts = vec![part("events_kind_idx", "third_by_kind")];
+    d.tables.push(events_3);
+    r.to(&c, &d, &[]).unwrap();
+    assert_eq!(
+        r.count("SELECT count(*) FROM pg_class WHERE relname = 'third_by_kind'"),
+        1
+    );
+}
+
+#[test]
 fn a_check_made_no_inherit_and_a_privilege_made_grantable_are_added_again() {
     let mut db = TestDb::new();
     db.login_role_with("editor", "");
@@ -2880,6 +2934,13 @@ fn a_partitioned_tables_index_left_without_parts_gets_the_partitions_matching_in
     b.tables[0]
         .indexes
         .push(btree_index("events_kind_idx", &["kind"], false));
+    // The parts keep the names they have.
+    for (n, table) in b.tables[1..].iter_mut().enumerate() {
+        table.index_parts = vec![IndexPart {
+            index: "events_kind_idx".into(),
+            name: format!("events_{}_kind", n + 1),
+        }];
+    }
     let plan = r.to(&b, &b, &[]).unwrap();
     assert_eq!(
         sqls(&plan),

@@ -240,6 +240,16 @@ pub enum Change {
         /// The new name.
         to: String,
     },
+    /// A partition's part of its partitioned table's index `index` is to be named `name`
+    /// (it has another name, or it is built by the plan and takes PostgreSQL's).
+    NamePart {
+        /// The partition.
+        table: String,
+        /// The partitioned table's index.
+        index: String,
+        /// The part's name.
+        name: String,
+    },
     /// The table's comment changes.
     TableComment {
         /// The table.
@@ -464,6 +474,7 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel) -> SchemaDiff {
             }
         }
     }
+    indexes::parts(&matched, to, &mut out);
     for old in &dropped {
         for new in &added {
             let shape = |t: &TableModel| -> Vec<(String, String)> {
@@ -816,9 +827,10 @@ impl Change {
             | Change::DropCheck { .. }
             | Change::RenameConstraint { .. }
             | Change::ValidateConstraint { .. } => ObjectKind::Constraints,
-            Change::AddIndex { .. } | Change::DropIndex { .. } | Change::RenameIndex { .. } => {
-                ObjectKind::Indexes
-            }
+            Change::AddIndex { .. }
+            | Change::DropIndex { .. }
+            | Change::RenameIndex { .. }
+            | Change::NamePart { .. } => ObjectKind::Indexes,
             Change::AddPolicy { .. }
             | Change::DropPolicy { .. }
             | Change::RenamePolicy { .. }

@@ -418,6 +418,7 @@ impl TableModel {
             not_valid: Vec::new(),
             partition_by: None,
             partition_of: None,
+            index_parts: Vec::new(),
             unmanaged: Vec::new(),
             replica_identity: None,
         })

@@ -169,6 +169,14 @@ pub struct TableModel {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub partition_of: Option<PartitionOf>,
+    /// On a partition: the names of its parts of its partitioned table's indexes (other than
+    /// keys'), by the index's name, in that order. Read from a database; always empty in a
+    /// model built from code.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub index_parts: Vec<IndexPart>,
     /// What the database holds on the table that the model does not manage, one note each
     /// (`trigger audit calls log_change`): listed by the drift check, never changed by a plan.
     /// Always empty in a model built from code.
@@ -196,6 +204,16 @@ pub enum ReplicaIdentity {
     Nothing,
     /// `USING INDEX`: the columns of this unique index.
     Index(String),
+}
+
+/// A partition's part of an index of its partitioned table, and the part's own name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct IndexPart {
+    /// The partitioned table's index.
+    pub index: String,
+    /// The name of the partition's index that is its part.
+    pub name: String,
 }
 
 /// Where a partition sits in its partitioned table.
@@ -780,6 +798,7 @@ impl SchemaModel {
             }
             table.not_valid.sort();
             table.unmanaged.sort();
+            table.index_parts.sort_by(|a, b| a.index.cmp(&b.index));
             table.columns.sort_by(|a, b| a.name.cmp(&b.name));
             table.unique.sort_by(|a, b| a.name.cmp(&b.name));
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
@@ -827,6 +846,7 @@ impl TableModel {
             not_valid: Vec::new(),
             partition_by: None,
             partition_of: None,
+            index_parts: Vec::new(),
             unmanaged: Vec::new(),
             replica_identity: None,
         }

@@ -8,8 +8,8 @@ use super::PgError;
 use crate::def::{PolicyCommand, ReferentialAction};
 use crate::model::{
     CheckModel, ColumnModel, EnumModel, ForeignKeyModel, GrantModel, IdentityModel, ImmutableGuard,
-    IndexKeyModel, IndexModel, KeyModel, NamespaceModel, PartitionOf, PolicyModel, ReplicaIdentity,
-    SchemaModel, TableModel, FORMAT_VERSION,
+    IndexKeyModel, IndexModel, IndexPart, KeyModel, NamespaceModel, PartitionOf, PolicyModel,
+    ReplicaIdentity, SchemaModel, TableModel, FORMAT_VERSION,
 };
 use crate::sql::{constraint_name, quote_qualified, split_qualified};
 
@@ -637,6 +637,29 @@ async fn read_indexes<C: GenericClient>(
             keys,
             include: row.get(9),
             predicate: row.get(6),
+        });
+    }
+    // A partition's parts of its partitioned table's indexes (keys' parts are named by their
+    // constraints): the names they have.
+    let rows = client
+        .query(
+            "SELECT x.indrelid, i.relname::text, p.relname::text \
+             FROM pg_catalog.pg_index x \
+             JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_catalog.pg_inherits h ON h.inhrelid = x.indexrelid \
+             JOIN pg_catalog.pg_class p ON p.oid = h.inhparent \
+             WHERE x.indrelid = ANY($1) AND i.relispartition \
+               AND NOT EXISTS ( \
+                 SELECT FROM pg_catalog.pg_constraint c \
+                 WHERE c.conindid = x.indexrelid AND c.contype IN ('p', 'u', 'x')) \
+             ORDER BY x.indrelid, p.relname",
+            &[&tables.oids],
+        )
+        .await?;
+    for row in rows {
+        tables.of(&row).index_parts.push(IndexPart {
+            index: row.get(2),
+            name: row.get(1),
         });
     }
     Ok(())

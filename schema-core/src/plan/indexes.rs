@@ -36,6 +36,22 @@ pub(super) fn plan(change: &Change, diff: &SchemaDiff, to: &SchemaModel, add: &m
                 cascade: keys_on_parts(diff, to, table, index),
             },
         ),
+        // Once the parts are built and attached.
+        Change::NamePart { table, index, name } => {
+            let parent = to
+                .table(table)
+                .and_then(|t| t.partition_of.as_ref())
+                .map_or(table.as_str(), |of| of.parent.as_str());
+            add.push(
+                Finish,
+                Statement::NamePart {
+                    schema: split_qualified(parent).0.map(Into::into),
+                    index: index.clone(),
+                    table: table.clone(),
+                    name: name.clone(),
+                },
+            )
+        }
         Change::RenameIndex { table, from, to } => add.push(
             Renames,
             Statement::RenameIndex {

@@ -482,7 +482,9 @@ pub(crate) fn step(statement: Statement) -> Step {
             concurrently: true, ..
         } => (Lock::ShareUpdateExclusive, vec![DropsIndex], None),
         S::DropIndex { .. } => (Lock::AccessExclusive, vec![DropsIndex], None),
-        S::RenameIndex { .. } | S::AttachIndex { .. } => (Lock::AccessExclusive, vec![], None),
+        S::RenameIndex { .. } | S::AttachIndex { .. } | S::NamePart { .. } => {
+            (Lock::AccessExclusive, vec![], None)
+        }
         S::Comment { .. } => (Lock::ShareUpdateExclusive, vec![], None),
         S::CreateGuardFunction { .. } | S::DropFunction { .. } => (Lock::None, vec![], None),
         S::CreateSequence { .. } => (Lock::None, vec![], None),

@@ -84,6 +84,25 @@ pub(super) fn write(statement: &Statement, f: &mut fmt::Formatter<'_>) -> fmt::R
             quote_in_schema(schema.as_deref(), name),
             if cascade.is_empty() { "" } else { " CASCADE" }
         ),
+        NamePart {
+            schema,
+            index,
+            table,
+            name,
+        } => write!(
+            f,
+            "DO $part$ DECLARE part regclass; BEGIN \
+             SELECT h.inhrelid INTO part FROM pg_catalog.pg_inherits h \
+             JOIN pg_catalog.pg_index x ON x.indexrelid = h.inhrelid \
+             WHERE h.inhparent = {}::regclass AND x.indrelid = {}::regclass; \
+             IF (SELECT relname FROM pg_catalog.pg_class WHERE oid = part) <> {} THEN \
+             EXECUTE pg_catalog.format('ALTER INDEX %s RENAME TO %I', part, {}); \
+             END IF; END $part$",
+            crate::sql::quote_literal(&quote_in_schema(schema.as_deref(), index)),
+            crate::sql::quote_literal(&crate::sql::quote_qualified(table)),
+            crate::sql::quote_literal(name),
+            crate::sql::quote_literal(name),
+        ),
         AttachIndex {
             schema,
             name,
@@ -177,4 +196,26 @@ pub(super) fn validate_indexes(table: &TableDef, seen: &mut Seen<'_>) -> Result<
         seen.claim(name)?;
     }
     Ok(())
+}
+
+/// The name PostgreSQL gives the part of `parent`'s index `index` it builds on `partition`
+/// when its keys are columns and the name fits: `{partition}_{columns}_idx`.
+pub(crate) fn default_part_name(
+    to: &SchemaModel,
+    partition: &str,
+    parent: &str,
+    index: &str,
+) -> Option<String> {
+    let index = to.table(parent)?.indexes.iter().find(|i| i.name == index)?;
+    let columns: Option<Vec<&str>> = index
+        .keys
+        .iter()
+        .map(|k| (!k.expression).then_some(k.column.as_str()))
+        .collect();
+    let name = format!(
+        "{}_{}_idx",
+        crate::sql::split_qualified(partition).1,
+        columns?.join("_")
+    );
+    (name.len() < 64).then_some(name)
 }

@@ -21,6 +21,7 @@ pub use security::{create_role, policy_roles};
 pub use tables::{create_statements, create_table_statements};
 
 pub(crate) use columns::{same_schema, sequence_type};
+pub(crate) use indexes::default_part_name;
 pub(crate) use security::grant_statements;
 pub(crate) use tables::{attach_partition_statements, guard_statements};
 
@@ -285,6 +286,19 @@ pub enum Statement {
         from: String,
         /// The new name.
         to: String,
+    },
+    /// A partition's part of its partitioned table's index renamed, whatever its name now (a
+    /// part the plan builds takes PostgreSQL's): a `DO` block finds it in `pg_inherits` and
+    /// renames it unless it has the name already.
+    NamePart {
+        /// The PostgreSQL schema of the partitioned table; `None`: the current one.
+        schema: Option<String>,
+        /// The partitioned table's index.
+        index: String,
+        /// The partition.
+        table: String,
+        /// The part's name.
+        name: String,
     },
     /// `ALTER INDEX ... ATTACH PARTITION`: a partition's index made its part of the
     /// partitioned table's index (or key's index) of the same definition.
@@ -689,9 +703,11 @@ impl Statement {
             | RenameEnum { .. }
             | AddEnumValue { .. }
             | RenameEnumValue { .. } => StatementGroup::Type,
-            CreateIndex { .. } | DropIndex { .. } | RenameIndex { .. } | AttachIndex { .. } => {
-                StatementGroup::Index
-            }
+            CreateIndex { .. }
+            | DropIndex { .. }
+            | RenameIndex { .. }
+            | AttachIndex { .. }
+            | NamePart { .. } => StatementGroup::Index,
             Comment { .. } => StatementGroup::Comment,
             CreateGuardFunction { .. }
             | CreateGuardTrigger { .. }
@@ -845,6 +861,7 @@ impl fmt::Display for Statement {
             | DropIndex { .. }
             | RenameIndex { .. }
             | AttachIndex { .. }
+            | NamePart { .. }
             | CreateKeyIndex { .. } => indexes::write(self, f),
             NamespaceUsage { .. }
             | CreateRole { .. }

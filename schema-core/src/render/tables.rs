@@ -36,8 +36,36 @@ pub fn create_statements(model: &SchemaModel) -> Vec<Statement> {
         );
     }
     statements.extend(model.enums.iter().cloned().map(Statement::CreateEnum));
+    // A partition with keys of its own is created on its own and attached, as a plan does.
     for table in model.tables_partitions_last() {
-        statements.extend(create_table_statements(table));
+        let parent = table
+            .partition_of
+            .as_ref()
+            .and_then(|of| model.table(&of.parent));
+        statements.extend(
+            parent
+                .and_then(|parent| attach_partition_statements(table, parent))
+                .unwrap_or_else(|| create_table_statements(table)),
+        );
+    }
+    // A partition's parts of its table's indexes, built with it, named as the model has them
+    // where PostgreSQL would name them otherwise.
+    for table in &model.tables {
+        let Some(of) = &table.partition_of else {
+            continue;
+        };
+        for part in &table.index_parts {
+            if default_part_name(model, &table.name, &of.parent, &part.index).as_deref()
+                != Some(part.name.as_str())
+            {
+                statements.push(Statement::NamePart {
+                    schema: crate::sql::split_qualified(&of.parent).0.map(Into::into),
+                    index: part.index.clone(),
+                    table: table.name.clone(),
+                    name: part.name.clone(),
+                });
+            }
+        }
     }
     statements
 }
