@@ -231,11 +231,9 @@ impl Selection {
                 .map(str::trim)
                 .filter(|item| !item.is_empty())
                 .map(|item| {
-                    known
-                        .iter()
-                        .copied()
-                        .find(|k| *k == item)
-                        .ok_or_else(|| format!("{name}: unknown {item:?} (one of {known:?})").into())
+                    known.iter().copied().find(|k| *k == item).ok_or_else(|| {
+                        format!("{name}: unknown {item:?} (one of {known:?})").into()
+                    })
                 })
                 .collect::<Result<Vec<_>, Error>>()
                 .map(Some)
@@ -699,8 +697,12 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
     );
     println!("| step | ns per value | AES-256-GCM-SIV alone (`Aes256`) | AES-256-GCM-SIV alone (`Aes256Enc`) | XChaCha20-Poly1305 alone |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    println!("| Keys::seal | {seal_ns:.0} | {encrypt_ns:.0} | {e_encrypt_ns:.0} | {x_encrypt_ns:.0} |");
-    println!("| Keys::open | {open_ns:.0} | {decrypt_ns:.0} | {e_decrypt_ns:.0} | {x_decrypt_ns:.0} |");
+    println!(
+        "| Keys::seal | {seal_ns:.0} | {encrypt_ns:.0} | {e_encrypt_ns:.0} | {x_encrypt_ns:.0} |"
+    );
+    println!(
+        "| Keys::open | {open_ns:.0} | {decrypt_ns:.0} | {e_decrypt_ns:.0} | {x_decrypt_ns:.0} |"
+    );
     println!("| Keys::blind_index (member id, 12 bits) | {blind_ns:.0} | | |");
     Ok(())
 }
