@@ -1154,7 +1154,9 @@ pub fn open_field<F: EncryptedField>(
     }
     OPENING.with(|opening| {
         let keys = opening.keys.borrow();
-        let keys = keys.as_ref().ok_or(binding.error(CryptoProblem::NoKeys))?;
+        let keys = keys
+            .as_ref()
+            .ok_or_else(|| binding.error(CryptoProblem::NoKeys))?;
         // Both borrowed while the value opens, as the keys always were: a key store must not
         // decode rows with `with_keys` on this thread while it answers.
         keys.open_row_field(&mut opening.row.borrow_mut(), table, &binding, stored)
