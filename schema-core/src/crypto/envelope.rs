@@ -121,6 +121,17 @@ impl<'a> Envelope<'a> {
         })
     }
 
+    /// The ciphertext, without its tag.
+    pub(crate) fn ciphertext(&self) -> &'a [u8] {
+        // `parse` guarantees the tag is there.
+        &self.sealed[..self.sealed.len() - TAG_LEN]
+    }
+
+    /// The tag ([`TAG_LEN`] bytes).
+    pub(crate) fn tag(&self) -> &'a [u8] {
+        &self.sealed[self.sealed.len() - TAG_LEN..]
+    }
+
     /// The header and nonce: what the authenticated data covers besides the binding, so that
     /// a header edited in place fails to open.
     pub(crate) fn header(bytes: &[u8]) -> &[u8] {
@@ -164,12 +175,21 @@ pub(crate) fn pad(buffer: &mut Vec<u8>, start: usize, block: usize) {
 }
 
 /// Removes the padding [`pad`] added.
+#[cfg(test)]
 pub(crate) fn unpad(plain: &mut Vec<u8>) -> Result<(), EnvelopeProblem> {
-    while let Some(&last) = plain.last() {
-        plain.pop();
-        match last {
+    let len = unpadded_len(plain)?;
+    plain.truncate(len);
+    Ok(())
+}
+
+/// The length of the plaintext in `plain` without the padding [`pad`] added.
+pub(crate) fn unpadded_len(plain: &[u8]) -> Result<usize, EnvelopeProblem> {
+    let mut end = plain.len();
+    while end > 0 {
+        end -= 1;
+        match plain[end] {
             0 => continue,
-            0x80 => return Ok(()),
+            0x80 => return Ok(end),
             _ => break,
         }
     }

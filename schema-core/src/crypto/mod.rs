@@ -139,6 +139,86 @@ impl Binding<'_> {
     }
 }
 
+/// Decrypts `buffer`, a copy of the ciphertext of `envelope` (parsed from `stored`), in place
+/// with `cipher`, authenticated for `binding`; returns the plaintext's length, its padding left
+/// out. On failure the buffer holds ciphertext again (the cipher encrypts it back).
+fn open_in_place(
+    cipher: &Aes256GcmSiv,
+    binding: &Binding<'_>,
+    stored: &[u8],
+    envelope: &Envelope<'_>,
+    buffer: &mut [u8],
+) -> Result<usize, CryptoProblem> {
+    binding
+        .with_aad(Envelope::header(stored), |aad| {
+            cipher.decrypt_in_place_detached(
+                envelope.nonce.into(),
+                aad,
+                buffer,
+                envelope.tag().into(),
+            )
+        })
+        .map_err(|_| CryptoProblem::NotAuthentic)?;
+    if envelope.flags & envelope::FLAG_PADDED != 0 {
+        envelope::unpadded_len(buffer).map_err(CryptoProblem::Envelope)
+    } else {
+        Ok(buffer.len())
+    }
+}
+
+/// The longest ciphertext a field other than a `String` or `Vec<u8>` is decrypted in on the
+/// stack (a date, a number, a short JSON text); a longer one goes to the heap.
+const OPEN_ON_STACK: usize = 64;
+
+/// Bytes wiped when dropped, also on an early return: the buffer on the stack a field is
+/// decrypted in.
+struct Wiped<'a>(&'a mut [u8]);
+
+impl Drop for Wiped<'_> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// The longest tenant (its bytes) a row keeps its key for; a longer one looks the key up for
+/// each value.
+const ROW_TENANT_LEN: usize = 32;
+
+/// The key of the row being decoded, kept by [`open_field`] for the row's next values: its
+/// tenant and version, its cipher, and how many more values may use it before the cache is
+/// asked again (each was counted as a use when it was looked up).
+struct RowKey {
+    tenant: [u8; ROW_TENANT_LEN],
+    tenant_len: usize,
+    version: u32,
+    cipher: Arc<Aes256GcmSiv>,
+    left: u64,
+}
+
+impl RowKey {
+    /// The key of `tenant` at `version`, for `left` more values; for none when the tenant is
+    /// too long to be kept.
+    fn new(tenant: &[u8], version: u32, cipher: Arc<Aes256GcmSiv>, left: u64) -> Self {
+        let mut kept = RowKey {
+            tenant: [0; ROW_TENANT_LEN],
+            tenant_len: 0,
+            version,
+            cipher,
+            left: 0,
+        };
+        if let Some(room) = kept.tenant.get_mut(..tenant.len()) {
+            room.copy_from_slice(tenant);
+            kept.tenant_len = tenant.len();
+            kept.left = left;
+        }
+        kept
+    }
+
+    fn is_for(&self, tenant: &[u8], version: u32) -> bool {
+        self.version == version && self.tenant[..self.tenant_len] == *tenant
+    }
+}
+
 /// What went wrong sealing or opening a value, or handling keys. No variant carries a
 /// plaintext or a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,6 +373,22 @@ impl Cache {
         now: Instant,
         limits: &CacheLimits,
     ) -> Option<&mut Cached> {
+        self.fresh_for(tenant, purpose, version, now, limits, 1)
+            .map(|(cached, _)| cached)
+    }
+
+    /// [`fresh`](Self::fresh), counting up to `uses` uses at once (at least one, no more than
+    /// the key has left before [`CacheLimits::max_uses`]); returns the key and how many were
+    /// counted.
+    fn fresh_for(
+        &mut self,
+        tenant: &[u8],
+        purpose: Purpose,
+        version: Option<u32>,
+        now: Instant,
+        limits: &CacheLimits,
+        uses: u64,
+    ) -> Option<(&mut Cached, u64)> {
         let cached = self.tenants.get_mut(tenant)?;
         let version = match version {
             Some(version) => version,
@@ -311,8 +407,9 @@ impl Cache {
         let entry = &cached.keys[at];
         if now.duration_since(entry.since) < limits.max_age && entry.uses < limits.max_uses {
             let entry = &mut cached.keys[at];
-            entry.uses += 1;
-            Some(entry)
+            let counted = uses.clamp(1, limits.max_uses - entry.uses);
+            entry.uses += counted;
+            Some((entry, counted))
         } else {
             cached.keys.swap_remove(at);
             None
@@ -660,20 +757,83 @@ impl Keys {
     ) -> Result<Zeroizing<Vec<u8>>, CryptoProblem> {
         let envelope = Envelope::parse(stored).map_err(CryptoProblem::Envelope)?;
         let cipher = self.key(binding.tenant, Purpose::Fields, envelope.key_version)?;
-        // `parse` guarantees the tag is there.
-        let (ciphertext, tag) = envelope
-            .sealed
-            .split_at(envelope.sealed.len() - envelope::TAG_LEN);
-        let mut plain = Zeroizing::new(ciphertext.to_vec());
-        binding
-            .with_aad(Envelope::header(stored), |aad| {
-                cipher.decrypt_in_place_detached(envelope.nonce.into(), aad, &mut plain, tag.into())
-            })
-            .map_err(|_| CryptoProblem::NotAuthentic)?;
-        if envelope.flags & envelope::FLAG_PADDED != 0 {
-            envelope::unpad(&mut plain).map_err(CryptoProblem::Envelope)?;
-        }
+        let mut plain = Zeroizing::new(envelope.ciphertext().to_vec());
+        let len = open_in_place(&cipher, binding, stored, &envelope, &mut plain)?;
+        plain.truncate(len);
         Ok(plain)
+    }
+
+    /// The cipher of the tenant's data key `version` for fields, for a value of the row being
+    /// decoded: the row's first value looks it up in the cache (its age checked, and `values()`
+    /// uses counted at once: the table's encrypted columns) and keeps it in `row`; the row's
+    /// next values of that tenant and version take it from there until those uses are spent.
+    fn row_cipher<'r>(
+        &self,
+        row: &'r mut Option<RowKey>,
+        tenant: &[u8],
+        version: u32,
+        values: impl FnOnce() -> u64,
+    ) -> Result<&'r Aes256GcmSiv, CryptoProblem> {
+        if let Some(kept) = row
+            .as_mut()
+            .filter(|kept| kept.left > 0 && kept.is_for(tenant, version))
+        {
+            kept.left -= 1;
+        } else {
+            let now = Instant::now();
+            let found = self
+                .lock()
+                .fresh_for(
+                    tenant,
+                    Purpose::Fields,
+                    Some(version),
+                    now,
+                    &self.limits,
+                    values(),
+                )
+                .map(|(cached, counted)| (cached.cipher.clone(), counted));
+            let (cipher, counted) = match found {
+                Some(found) => found,
+                None => (self.unwrap_key(tenant, Purpose::Fields, version, now)?, 1),
+            };
+            *row = Some(RowKey::new(tenant, version, cipher, counted - 1));
+        }
+        match row {
+            Some(kept) => Ok(&kept.cipher),
+            // Set above.
+            None => Err(CryptoProblem::DataKeyMissing { version }),
+        }
+    }
+
+    /// Opens the envelope of a field of the row being decoded (its key from `row`, see
+    /// [`row_cipher`](Self::row_cipher)) straight into the field: a `String` or `Vec<u8>` keeps
+    /// the buffer the ciphertext was decrypted in as its own bytes (no copy of the plaintext is
+    /// made, so none is left to wipe); a short value of another type is decrypted in a buffer on
+    /// the stack, wiped once it is decoded; a longer one in a buffer on the heap, wiped when
+    /// dropped.
+    fn open_row_field<F: EncryptedField>(
+        &self,
+        row: &mut Option<RowKey>,
+        table: &'static TableDef,
+        binding: &Binding<'_>,
+        stored: &[u8],
+    ) -> Result<F, CryptoProblem> {
+        let envelope = Envelope::parse(stored).map_err(CryptoProblem::Envelope)?;
+        let cipher = self.row_cipher(row, binding.tenant, envelope.key_version, || {
+            table.columns.iter().filter(|c| c.holds_envelope()).count() as u64
+        })?;
+        let ciphertext = envelope.ciphertext();
+        if !F::KEEPS_OPENED && ciphertext.len() <= OPEN_ON_STACK {
+            let mut buffer = [0u8; OPEN_ON_STACK];
+            let buffer = Wiped(&mut buffer[..ciphertext.len()]);
+            buffer.0.copy_from_slice(ciphertext);
+            let len = open_in_place(cipher, binding, stored, &envelope, buffer.0)?;
+            return F::from_plaintext(Some(&buffer.0[..len])).map_err(CryptoProblem::Plaintext);
+        }
+        let mut plain = Zeroizing::new(ciphertext.to_vec());
+        let len = open_in_place(cipher, binding, stored, &envelope, &mut plain)?;
+        plain.truncate(len);
+        F::from_opened(plain).map_err(CryptoProblem::Plaintext)
     }
 
     /// The envelope sealed again with the tenant's newest data key, or `None` when it is
@@ -804,23 +964,41 @@ impl Keys {
     }
 }
 
+/// The keys that open encrypted columns on this thread, and the key of the row being decoded.
+struct OpeningState {
+    keys: RefCell<Option<Arc<Keys>>>,
+    row: RefCell<Option<RowKey>>,
+}
+
 thread_local! {
-    static OPENING: RefCell<Option<Arc<Keys>>> = const { RefCell::new(None) };
+    static OPENING: OpeningState = const {
+        OpeningState {
+            keys: RefCell::new(None),
+            row: RefCell::new(None),
+        }
+    };
 }
 
 /// Runs `decode` with `keys` as the keys that open encrypted columns on this thread: the
 /// drivers decode rows inside it, so a row type's `from_row` opens its fields without taking
 /// the keys as an argument. The previous keys are restored afterwards.
+///
+/// The drivers call it once per row: the key a row's first value looks up is kept for its
+/// other values (see [`open_field`]) until it returns.
 pub fn with_keys<R>(keys: Option<&Arc<Keys>>, decode: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Arc<Keys>>);
+    struct Restore(Option<Arc<Keys>>, Option<RowKey>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let previous = self.0.take();
-            OPENING.with(|cell| *cell.borrow_mut() = previous);
+            let (keys, row) = (self.0.take(), self.1.take());
+            OPENING.with(|opening| {
+                *opening.keys.borrow_mut() = keys;
+                *opening.row.borrow_mut() = row;
+            });
         }
     }
-    let previous = OPENING.with(|cell| cell.replace(keys.cloned()));
-    let _restore = Restore(previous);
+    let previous =
+        OPENING.with(|opening| (opening.keys.replace(keys.cloned()), opening.row.take()));
+    let _restore = Restore(previous.0, previous.1);
     decode()
 }
 
@@ -862,6 +1040,11 @@ impl<F: std::future::Future> std::future::Future for Opening<F> {
 /// row key), length-prefixed.
 #[doc(hidden)]
 pub fn push_binding_part<T: Plaintext>(out: &mut Vec<u8>, value: &T) {
+    // Room for a key of a few columns at once (two uuids take 40 bytes), rather than a
+    // reallocation at each part.
+    if out.capacity() == 0 {
+        out.reserve(BINDING_ROOM);
+    }
     // The value is encoded in place, after room for its length.
     let at = out.len();
     out.extend_from_slice(&[0; 4]);
@@ -869,6 +1052,9 @@ pub fn push_binding_part<T: Plaintext>(out: &mut Vec<u8>, value: &T) {
     let len = (out.len() - at - 4) as u32;
     out[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
+
+/// The room a row key's buffer is made with.
+const BINDING_ROOM: usize = 64;
 
 /// The tenant's bytes: the tenant column's value, encoded.
 #[doc(hidden)]
@@ -966,17 +1152,23 @@ pub fn open_field<F: EncryptedField>(
         return F::from_plaintext(Some(stored))
             .map_err(|e| binding.error(CryptoProblem::Plaintext(e)));
     }
-    let plain = OPENING.with(|cell| {
-        let keys = cell.borrow();
-        let keys = keys.as_ref().ok_or(binding.error(CryptoProblem::NoKeys))?;
-        keys.open(&binding, stored)
-    })?;
-    F::from_plaintext(Some(&plain)).map_err(|e| binding.error(CryptoProblem::Plaintext(e)))
+    OPENING.with(|opening| {
+        let keys = opening.keys.borrow();
+        let keys = keys
+            .as_ref()
+            .ok_or_else(|| binding.error(CryptoProblem::NoKeys))?;
+        // Both borrowed while the value opens, as the keys always were: a key store must not
+        // decode rows with `with_keys` on this thread while it answers.
+        keys.open_row_field(&mut opening.row.borrow_mut(), table, &binding, stored)
+            .map_err(|problem| binding.error(problem))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ColumnDef;
+    use chrono::NaiveDate;
 
     fn keys() -> Keys {
         Keys::new(
@@ -1191,6 +1383,188 @@ mod tests {
                 sealed.len() + usize::from(keys.padding.is_some()) * 8
             );
             assert_eq!(&keys.open(&at, &fresh).unwrap()[..], b"Jane Doe");
+        }
+    }
+
+    const fn column(name: &'static str, encryption: Option<crate::EncryptionDef>) -> ColumnDef {
+        ColumnDef {
+            name,
+            renamed_from: None,
+            field: name,
+            rust_type: "String",
+            sql_type: crate::SqlType::Bytea,
+            nullable: true,
+            default: None,
+            update_sql: None,
+            unique: false,
+            allowed_values: None,
+            renamed_values: &[],
+            range: None,
+            comment: None,
+            sensitive: false,
+            internal: false,
+            immutable: false,
+            generation: None,
+            encryption,
+            using: None,
+        }
+    }
+
+    const SEALED: Option<crate::EncryptionDef> = Some(crate::EncryptionDef {
+        blind_index: None,
+        blind_index_of: None,
+        accepts_plaintext: false,
+    });
+
+    /// A table with two encrypted columns (`name`, `born`) and the blind index of one, which
+    /// holds no envelope.
+    static PATIENTS: TableDef = TableDef {
+        name: "patients",
+        schema: Some("billing"),
+        renamed_from: None,
+        comment: None,
+        columns: &[
+            column("tenant", None),
+            column("id", None),
+            column("name", SEALED),
+            column("born", SEALED),
+            column(
+                "name_bidx",
+                Some(crate::EncryptionDef {
+                    blind_index: None,
+                    blind_index_of: Some("name"),
+                    accepts_plaintext: false,
+                }),
+            ),
+        ],
+        primary_key: &["tenant", "id"],
+        unique_keys: &[],
+        foreign_keys: &[],
+        checks: &[],
+        indexes: &[],
+        row_level_security: false,
+        policies: &[],
+        column_grants: &[],
+        tenant: None,
+        reference: false,
+    };
+
+    /// A row of [`PATIENTS`] as the drivers decode it: its two fields opened inside one
+    /// `with_keys`, bound to its tenant and key.
+    fn read_row(
+        keys: &Arc<Keys>,
+        tenant: &[u8],
+        row: &[u8],
+        name: &[u8],
+        born: Option<&[u8]>,
+    ) -> Result<(String, Option<NaiveDate>), CryptoError> {
+        with_keys(Some(keys), || {
+            Ok((
+                open_field::<String>(&PATIENTS, 2, tenant, row, Some(name))?,
+                open_field::<Option<NaiveDate>>(&PATIENTS, 3, tenant, row, born)?,
+            ))
+        })
+    }
+
+    #[test]
+    fn fields_open_as_they_were_sealed_one_row_at_a_time() {
+        let (_, store) = fixed_keys();
+        let day = NaiveDate::from_ymd_opt(1980, 2, 3).unwrap();
+        let mut rows = Vec::new();
+        // Sealed unpadded, then padded (the padding removed on the stack and from a `String`).
+        for padding in [None, Some(16)] {
+            let sealing = keys_over(fixed_keys().0, store.clone(), 1_000_000, padding);
+            rows = (0..6u8)
+                .map(|i| {
+                    let row = vec![i];
+                    let name = format!("Patient {i}");
+                    let name = seal_field(&sealing, &PATIENTS, 2, b"t1", &row, &name).unwrap();
+                    let born = (i % 3 != 0).then_some(day);
+                    let born = seal_field(&sealing, &PATIENTS, 3, b"t1", &row, &born).unwrap();
+                    (row, name.unwrap(), born)
+                })
+                .collect();
+            let padded = Envelope::parse(&rows[1].1).unwrap().flags & envelope::FLAG_PADDED;
+            assert_eq!(padded != 0, padding.is_some());
+            let keys = Arc::new(keys_over(fixed_keys().0, store.clone(), 2, None));
+            for (i, (row, name, born)) in rows.iter().enumerate() {
+                let (name, opened_born) =
+                    read_row(&keys, b"t1", row, name, born.as_deref()).unwrap();
+                assert_eq!(name, format!("Patient {i}"));
+                assert_eq!(opened_born, born.as_ref().map(|_| day));
+            }
+            // Ten values (two NULLs are not opened), two uses a key: five unwraps.
+            assert_eq!(keys.unwraps(), 5, "padding {padding:?}");
+            // Moved to another row, or to the other column, a value does not open.
+            let (row, name, born) = &rows[1];
+            let moved = read_row(&keys, b"t1", b"elsewhere", name, born.as_deref());
+            assert_eq!(moved.unwrap_err().problem, CryptoProblem::NotAuthentic);
+            let swapped = read_row(&keys, b"t1", row, born.as_deref().unwrap(), Some(name));
+            assert_eq!(swapped.unwrap_err().problem, CryptoProblem::NotAuthentic);
+            // Outside `with_keys`, nothing opens.
+            assert_eq!(
+                open_field::<String>(&PATIENTS, 2, b"t1", row, Some(name))
+                    .unwrap_err()
+                    .problem,
+                CryptoProblem::NoKeys
+            );
+        }
+        // A tenant without that key does not open the row's values.
+        let keys = Arc::new(keys_over(fixed_keys().0, store, 100, None));
+        let (row, name, born) = &rows[2];
+        assert_eq!(
+            read_row(&keys, b"t2", row, name, born.as_deref())
+                .unwrap_err()
+                .problem,
+            CryptoProblem::DataKeyMissing { version: 1 }
+        );
+    }
+
+    #[test]
+    fn a_row_keeps_its_key_only_for_its_own_tenant_version_and_values() {
+        let (master, store) = fixed_keys();
+        let keys = Arc::new(keys_over(master, store, 1_000_000, None));
+        let name = keys
+            .seal(&bound(&PATIENTS, 2, b"t1", b"r"), b"Jane Doe")
+            .unwrap();
+        // Version 2 of the tenant's key: the row's next value needs it, not the kept one.
+        assert_eq!(keys.rotate_data_key(b"t1", Purpose::Fields).unwrap(), 2);
+        let mut born = Vec::new();
+        NaiveDate::from_ymd_opt(1980, 2, 3)
+            .unwrap()
+            .encode(&mut born);
+        let born = keys.seal(&bound(&PATIENTS, 3, b"t1", b"r"), &born).unwrap();
+        assert_eq!(Envelope::parse(&born).unwrap().key_version, 2);
+        let (opened, day) = read_row(&keys, b"t1", b"r", &name, Some(&born)).unwrap();
+        assert_eq!(opened, "Jane Doe");
+        assert_eq!(day, NaiveDate::from_ymd_opt(1980, 2, 3));
+        // The kept key is dropped when the row is decoded; an outer row's is restored.
+        with_keys(Some(&keys), || {
+            open_field::<String>(&PATIENTS, 2, b"t1", b"r", Some(&name)).unwrap();
+            let inner = read_row(&keys, b"t1", b"r", &name, Some(&born)).unwrap();
+            assert_eq!(inner.0, "Jane Doe");
+            OPENING.with(|opening| {
+                let kept = opening.row.borrow();
+                assert!(kept.as_ref().is_some_and(|k| k.is_for(b"t1", 1)));
+            });
+        });
+        OPENING.with(|opening| assert!(opening.row.borrow().is_none()));
+    }
+
+    /// Keys over `store` with fields' keys used at most `max_uses` times.
+    fn keys_over(
+        master: StaticKeyring,
+        store: Arc<MemoryKeyStore>,
+        max_uses: u64,
+        padding: Option<usize>,
+    ) -> Keys {
+        let keys = Keys::new(master, store).with_cache_limits(CacheLimits {
+            max_age: Duration::from_secs(3600),
+            max_uses,
+        });
+        match padding {
+            Some(block) => keys.with_padding(block),
+            None => keys,
         }
     }
 

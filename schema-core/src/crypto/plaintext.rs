@@ -4,13 +4,23 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 /// A type an encrypted column may hold: it has a byte encoding.
 pub trait Plaintext: Sized {
+    /// Whether [`decode_owned`](Self::decode_owned) keeps the opened buffer as the value's own
+    /// bytes (`String`, `Vec<u8>`), so that it is worth opening the value in a buffer of its own.
+    const KEEPS_OPENED: bool = false;
     /// Appends the value's bytes.
     fn encode(&self, out: &mut Vec<u8>);
     /// Reads back what [`encode`](Self::encode) wrote.
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError>;
+    /// Reads back what [`encode`](Self::encode) wrote, from a buffer the value may keep as its
+    /// own bytes instead of copying them; whatever it does not keep is wiped when dropped. By
+    /// default, [`decode`](Self::decode).
+    fn decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        Self::decode(&bytes)
+    }
 }
 
 /// Bytes that do not decode as the field's type (an envelope of another column's type, say).
@@ -31,6 +41,7 @@ fn fixed<const N: usize>(bytes: &[u8], rust_type: &'static str) -> Result<[u8; N
 }
 
 impl Plaintext for String {
+    const KEEPS_OPENED: bool = true;
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
     }
@@ -39,14 +50,28 @@ impl Plaintext for String {
             rust_type: "String",
         })
     }
+    /// The buffer becomes the `String` (checked to be UTF-8), or is wiped.
+    fn decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        String::from_utf8(std::mem::take(&mut *bytes)).map_err(|refused| {
+            drop(Zeroizing::new(refused.into_bytes()));
+            PlaintextError {
+                rust_type: "String",
+            }
+        })
+    }
 }
 
 impl Plaintext for Vec<u8> {
+    const KEEPS_OPENED: bool = true;
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self);
     }
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
         Ok(bytes.to_vec())
+    }
+    /// The buffer becomes the value.
+    fn decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        Ok(std::mem::take(&mut *bytes))
     }
 }
 
@@ -152,10 +177,18 @@ impl Plaintext for rust_decimal::Decimal {
 /// A field of an encrypted column: a [`Plaintext`], or an `Option` of one whose `None` is the
 /// column's NULL (left NULL, not sealed).
 pub trait EncryptedField: Sized {
+    /// Whether [`from_opened`](Self::from_opened) keeps the opened buffer (see
+    /// [`Plaintext::KEEPS_OPENED`]).
+    const KEEPS_OPENED: bool = false;
     /// The value to seal; `None` for NULL.
     fn plaintext(&self) -> Option<&dyn PlaintextDyn>;
     /// The field from the opened bytes; `None` for a NULL column.
     fn from_plaintext(bytes: Option<&[u8]>) -> Result<Self, PlaintextError>;
+    /// The field from an opened value's buffer, which it may keep (see
+    /// [`Plaintext::decode_owned`]). By default, [`from_plaintext`](Self::from_plaintext).
+    fn from_opened(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        Self::from_plaintext(Some(&bytes))
+    }
 }
 
 /// A text field, which a blind index may normalize (`normalize(trim, lowercase)`).
@@ -182,8 +215,12 @@ impl<T: Plaintext> PlaintextDyn for T {
 }
 
 impl<T: Plaintext> EncryptedField for T {
+    const KEEPS_OPENED: bool = T::KEEPS_OPENED;
     fn plaintext(&self) -> Option<&dyn PlaintextDyn> {
         Some(self)
+    }
+    fn from_opened(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        T::decode_owned(bytes)
     }
     fn from_plaintext(bytes: Option<&[u8]>) -> Result<Self, PlaintextError> {
         match bytes {
@@ -201,6 +238,9 @@ impl<T: Plaintext> EncryptedField for Option<T> {
     }
     fn from_plaintext(bytes: Option<&[u8]>) -> Result<Self, PlaintextError> {
         bytes.map(T::decode).transpose()
+    }
+    fn from_opened(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        T::decode_owned(bytes).map(Some)
     }
 }
 
@@ -232,5 +272,38 @@ mod tests {
             Err(PlaintextError { rust_type: "i32" })
         );
         assert!(String::decode(&[0xFF]).is_err());
+    }
+
+    #[test]
+    fn values_decoded_from_an_opened_buffer_are_those_decoded_from_its_bytes() {
+        let opened = |bytes: &[u8]| Zeroizing::new(bytes.to_vec());
+        assert_eq!(
+            String::decode_owned(opened(b"Jane Doe")).unwrap(),
+            "Jane Doe"
+        );
+        assert_eq!(
+            String::decode_owned(opened(&[b'a', 0xFF])),
+            Err(PlaintextError {
+                rust_type: "String"
+            })
+        );
+        assert_eq!(
+            Vec::<u8>::decode_owned(opened(&[0, 1, 255])).unwrap(),
+            [0, 1, 255]
+        );
+        assert_eq!(
+            <Option<String>>::from_opened(opened(b"x")).unwrap(),
+            Some("x".to_string())
+        );
+        let mut date = Vec::new();
+        NaiveDate::from_ymd_opt(1980, 2, 3)
+            .unwrap()
+            .encode(&mut date);
+        assert_eq!(
+            <NaiveDate as EncryptedField>::from_opened(opened(&date)).unwrap(),
+            NaiveDate::from_ymd_opt(1980, 2, 3).unwrap()
+        );
+        const { assert!(<String as EncryptedField>::KEEPS_OPENED) };
+        const { assert!(!<NaiveDate as EncryptedField>::KEEPS_OPENED) };
     }
 }

@@ -16,6 +16,12 @@
 //! Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), ROWS
 //! (100000), RUNS (3). Target: every encrypted path at least 0.7× its plaintext rate. With
 //! `--per-value`, only the measure with no server runs (no database is needed), for a profiler.
+//!
+//! For a profiler of one path, three more variables narrow the run (each a comma-separated
+//! list, every item by default): `PATHS` (`insert_many`, `copy_in`, `select_all`), `SIDES`
+//! (`encrypted`, `plaintext`) and `TABLES` (`three`, `patients`). When `PATHS` leaves out both
+//! loads, each table read is loaded once by `copy_in` before the clock starts; when any of the
+//! three is set, the measure with no server and the re-encryption are left out.
 
 #[path = "../measure.rs"]
 #[allow(dead_code)] // memory and the other binaries' helpers
@@ -203,6 +209,61 @@ struct PathSamples {
 
 const PATHS: [&str; 3] = ["insert_many", "copy_in", "select_all"];
 
+/// What the environment leaves of a run: which paths, sides and tables are measured.
+struct Selection {
+    paths: Vec<&'static str>,
+    encrypted: bool,
+    plaintext: bool,
+    three: bool,
+    patients: bool,
+    /// No variable set: every path, side and table, then the extra steps.
+    everything: bool,
+}
+
+impl Selection {
+    fn from_env() -> Result<Self, Error> {
+        fn list(name: &str, known: &[&'static str]) -> Result<Option<Vec<&'static str>>, Error> {
+            let Ok(value) = std::env::var(name) else {
+                return Ok(None);
+            };
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| {
+                    known.iter().copied().find(|k| *k == item).ok_or_else(|| {
+                        format!("{name}: unknown {item:?} (one of {known:?})").into()
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()
+                .map(Some)
+        }
+        let paths = list("PATHS", &PATHS)?;
+        let sides = list("SIDES", &["encrypted", "plaintext"])?;
+        let tables = list("TABLES", &["three", "patients"])?;
+        let everything = paths.is_none() && sides.is_none() && tables.is_none();
+        let sides = sides.unwrap_or_else(|| vec!["encrypted", "plaintext"]);
+        let tables = tables.unwrap_or_else(|| vec!["three", "patients"]);
+        Ok(Selection {
+            // In the order of `PATHS`, whatever the variable's order.
+            paths: PATHS
+                .into_iter()
+                .filter(|p| paths.as_ref().is_none_or(|l| l.contains(p)))
+                .collect(),
+            encrypted: sides.contains(&"encrypted"),
+            plaintext: sides.contains(&"plaintext"),
+            three: tables.contains(&"three"),
+            patients: tables.contains(&"patients"),
+            everything,
+        })
+    }
+
+    /// Whether a read finds the table loaded by a measured load.
+    fn loads(&self) -> bool {
+        self.paths.iter().any(|p| *p != "select_all")
+    }
+}
+
 /// CPU seconds of server process `pid` so far (user + system), from `/proc` (the server runs
 /// on this machine); 0 where it cannot be read.
 fn server_cpu(pid: i32) -> f64 {
@@ -242,7 +303,7 @@ async fn compare<E, P>(
     db: &mut Db,
     control: &Client,
     backend: i32,
-    run: usize,
+    (run, selection): (usize, &Selection),
     (encrypted, plain): (&[E], &[P]),
     samples: &mut [PathSamples; 3],
 ) -> Result<(), Error>
@@ -258,7 +319,33 @@ where
         [false, true]
     };
     for sealed in order {
+        if !(if sealed {
+            selection.encrypted
+        } else {
+            selection.plaintext
+        }) {
+            continue;
+        }
+        if run == 0 && !selection.loads() {
+            // Reads alone: the table is loaded once, untimed.
+            let table = if sealed {
+                <E::Table as Table>::TABLE
+            } else {
+                <P::Table as Table>::TABLE
+            };
+            control
+                .batch_execute(&format!("TRUNCATE {}", table.quoted_name()))
+                .await?;
+            if sealed {
+                db.copy_in(encrypted).await?;
+            } else {
+                db.copy_in(plain).await?;
+            }
+        }
         for (index, path) in PATHS.iter().enumerate() {
+            if !selection.paths.contains(path) {
+                continue;
+            }
             let sample = if sealed {
                 measure_path(db, control, backend, encrypted, path).await?
             } else {
@@ -309,19 +396,34 @@ where
     .await
 }
 
-/// The median of one figure of the samples.
+/// The median of one figure of the samples (NaN for a side left out of the run).
 fn median_of(samples: &[Sample], figure: impl Fn(&Sample) -> f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
     median(&samples.iter().map(figure).collect::<Vec<_>>())
 }
 
 /// The table of a comparison: rates, ratios and verdicts, then CPU seconds per side.
 fn report(title: &str, samples: &[PathSamples; 3]) {
+    if samples
+        .iter()
+        .all(|side| side.encrypted.is_empty() && side.plain.is_empty())
+    {
+        return;
+    }
     println!("\n{title}\n");
     println!(
         "| path | encrypted rows/s | plaintext rows/s | ratio | target ≥ {TARGET} | client CPU s (enc / plain) | server CPU s (enc / plain) |"
     );
     println!("| --- | ---: | ---: | ---: | --- | ---: | ---: |");
-    for (path, side) in PATHS.iter().zip(samples) {
+    let measured = || {
+        PATHS
+            .iter()
+            .zip(samples)
+            .filter(|(_, side)| !side.encrypted.is_empty() || !side.plain.is_empty())
+    };
+    for (path, side) in measured() {
         let (s, p) = (
             median_of(&side.encrypted, |x| x.rate),
             median_of(&side.plain, |x| x.rate),
@@ -336,7 +438,7 @@ fn report(title: &str, samples: &[PathSamples; 3]) {
             median_of(&side.plain, |x| x.server),
         );
     }
-    for (path, side) in PATHS.iter().zip(samples) {
+    for (path, side) in measured() {
         let list = |samples: &[Sample]| {
             samples
                 .iter()
@@ -353,6 +455,7 @@ fn report(title: &str, samples: &[PathSamples; 3]) {
 }
 
 async fn bench(url: &str, names: &Names, count: usize, runs: usize) -> Result<(), Error> {
+    let selection = Selection::from_env()?;
     let control = connect(url).await?;
     let schema = Schema::new()
         .tenant_setting(PROVIDER_SETTING)
@@ -402,45 +505,54 @@ async fn bench(url: &str, names: &Names, count: usize, runs: usize) -> Result<()
     let mut three: [PathSamples; 3] = Default::default();
     let mut application: [PathSamples; 3] = Default::default();
     for run in 0..runs {
-        let pair = rows(
-            count,
-            &provider_ids,
-            |p| InsertThreePatient::new(p.provider, p.name, p.born, p.member),
-            |p| InsertThreePlainPatient::new(p.provider, p.name, p.born, p.member),
-        );
-        compare(
-            &mut db,
-            &control,
-            backend,
-            run,
-            (&pair.0, &pair.1),
-            &mut three,
-        )
-        .await?;
-        drop(pair);
-        let pair = rows(
-            count,
-            &provider_ids,
-            |p| {
-                let mut row = InsertPatient::new(p.provider, p.name, p.born, p.member);
-                row.address = p.address;
-                row
-            },
-            |p| {
-                let mut row = InsertPlainPatient::new(p.provider, p.name, p.born, p.member);
-                row.address = p.address;
-                row
-            },
-        );
-        compare(
-            &mut db,
-            &control,
-            backend,
-            run,
-            (&pair.0, &pair.1),
-            &mut application,
-        )
-        .await?;
+        // Reads alone need the rows once, to load the tables.
+        let count = if run == 0 || selection.loads() {
+            count
+        } else {
+            0
+        };
+        if selection.three {
+            let pair = rows(
+                count,
+                &provider_ids,
+                |p| InsertThreePatient::new(p.provider, p.name, p.born, p.member),
+                |p| InsertThreePlainPatient::new(p.provider, p.name, p.born, p.member),
+            );
+            compare(
+                &mut db,
+                &control,
+                backend,
+                (run, &selection),
+                (&pair.0, &pair.1),
+                &mut three,
+            )
+            .await?;
+        }
+        if selection.patients {
+            let pair = rows(
+                count,
+                &provider_ids,
+                |p| {
+                    let mut row = InsertPatient::new(p.provider, p.name, p.born, p.member);
+                    row.address = p.address;
+                    row
+                },
+                |p| {
+                    let mut row = InsertPlainPatient::new(p.provider, p.name, p.born, p.member);
+                    row.address = p.address;
+                    row
+                },
+            );
+            compare(
+                &mut db,
+                &control,
+                backend,
+                (run, &selection),
+                (&pair.0, &pair.1),
+                &mut application,
+            )
+            .await?;
+        }
     }
     report(
         "Three encrypted columns (name, date of birth, member id), against the same table unencrypted:",
@@ -451,6 +563,10 @@ async fn bench(url: &str, names: &Names, count: usize, runs: usize) -> Result<()
         &application,
     );
 
+    if !selection.everything {
+        println!("load average at end {}", load_average());
+        return Ok(());
+    }
     per_value(&keys, count, &provider_ids)?;
 
     // Every tenant's key rotated, then every row of billing.patients sealed again.
@@ -581,8 +697,12 @@ fn per_value(keys: &Keys, count: usize, providers: &[Uuid]) -> Result<(), Error>
     );
     println!("| step | ns per value | AES-256-GCM-SIV alone (`Aes256`) | AES-256-GCM-SIV alone (`Aes256Enc`) | XChaCha20-Poly1305 alone |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    println!("| Keys::seal | {seal_ns:.0} | {encrypt_ns:.0} | {e_encrypt_ns:.0} | {x_encrypt_ns:.0} |");
-    println!("| Keys::open | {open_ns:.0} | {decrypt_ns:.0} | {e_decrypt_ns:.0} | {x_decrypt_ns:.0} |");
+    println!(
+        "| Keys::seal | {seal_ns:.0} | {encrypt_ns:.0} | {e_encrypt_ns:.0} | {x_encrypt_ns:.0} |"
+    );
+    println!(
+        "| Keys::open | {open_ns:.0} | {decrypt_ns:.0} | {e_decrypt_ns:.0} | {x_decrypt_ns:.0} |"
+    );
     println!("| Keys::blind_index (member id, 12 bits) | {blind_ns:.0} | | |");
     Ok(())
 }
