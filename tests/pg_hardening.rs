@@ -571,6 +571,31 @@ fn copy_in_after_a_column_was_dropped_fails_as_an_ordinary_statement() {
 }
 
 #[test]
+fn copy_in_of_a_value_its_column_does_not_take_is_refused_and_the_connection_goes_on() {
+    let test_db = TestDb::with_schema();
+    block_on(async {
+        let (mut db, owner) = copied_three(&test_db).await;
+        db.client()
+            .batch_execute(
+                "ALTER TABLE support_tickets ALTER COLUMN subject TYPE integer \
+                 USING length(subject)",
+            )
+            .await
+            .unwrap();
+        let error = db.copy_in(&tickets(owner, 10, 3)).await.unwrap_err();
+        match &error {
+            PgError::Encode { index, column, .. } => {
+                assert_eq!((*index, *column), (0, "subject"), "{error}");
+            }
+            other => panic!("expected an encoding error, got {other:?}"),
+        }
+        assert!(error.to_string().contains("`subject`"), "{error}");
+        assert_db_works(&db, 2).await;
+        assert_eq!(ticket_count(&db).await, 3);
+    });
+}
+
+#[test]
 fn copy_in_of_a_row_refused_mid_stream_leaves_nothing_and_the_connection_goes_on() {
     let test_db = TestDb::with_schema();
     block_on(async {

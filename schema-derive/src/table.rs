@@ -1795,6 +1795,55 @@ fn seal_insert(table: &Table) -> TokenStream {
     }
 }
 
+/// `fn seal_into`: the row's encrypted columns sealed into a driver's `Sealer`, in column
+/// order, then its blind indexes; its binding built in the sealer's buffers.
+fn seal_insert_into(table: &Table) -> TokenStream {
+    let krate = &table.krate;
+    let ident = table.ident;
+    if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
+        return TokenStream::new();
+    }
+    let key = table.primary_key();
+    let parts = key.iter().map(|c| {
+        let f = c.ident;
+        quote!(#krate::crypto::push_binding_part(__key, &self.#f);)
+    });
+    let tenant = key
+        .iter()
+        .find(|c| c.attrs.tenant.is_some())
+        .map(|c| {
+            let f = c.ident;
+            quote!(&self.#f)
+        })
+        .unwrap_or_else(|| quote!(&()));
+    let sealed = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_encrypted())
+        .map(|(i, c)| {
+            let f = c.ident;
+            quote!(sealer.seal(table, #i, &self.#f)?;)
+        })
+        .chain(blind_indexed(table).map(|(i, c, index)| {
+            let (f, bits) = (c.ident, &index.bits);
+            quote!(sealer.blind(table, #i, &self.#f, #bits)?;)
+        }));
+    quote! {
+        fn seal_into(
+            &self,
+            sealer: &mut #krate::crypto::Sealer<'_>,
+        ) -> ::core::result::Result<(), #krate::crypto::CryptoError> {
+            let table = <#ident as #krate::Table>::TABLE;
+            let (__tenant, __key) = sealer.next_row();
+            #krate::crypto::push_tenant_bytes(__tenant, #tenant);
+            #(#parts)*
+            #(#sealed)*
+            ::core::result::Result::Ok(())
+        }
+    }
+}
+
 /// `fn seal_changes`: the sealed value of every encrypted column an `UpdateX` sets (`None`
 /// for those it leaves), bound to the row of `key`: [`seal_patch`]'s, with the key's bytes.
 fn seal_update(table: &Table) -> TokenStream {
@@ -2033,7 +2082,7 @@ fn postgres_impls(table: &Table) -> TokenStream {
             }
         },
     );
-    let (seal, seal_changes) = (seal_insert(table), seal_update(table));
+    let (seal, seal_changes) = (seal_insert_into(table), seal_update(table));
     let row_binding = pg_row_binding(table);
 
     let keyed = if let Some(key_type) = key_type(table) {

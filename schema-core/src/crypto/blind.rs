@@ -33,19 +33,25 @@ pub(crate) fn column_mac(
 /// The truncated HMAC of `value` under the column's keyed `mac`, keeping its first `bits`
 /// bits (the trailing bits of the last byte set to zero), so that the index holds
 /// `ceil(bits / 8)` bytes.
-pub(crate) fn blind_index(mut mac: Hmac<Sha256>, value: &[u8], bits: u32) -> Vec<u8> {
+pub(crate) fn blind_index(mac: Hmac<Sha256>, value: &[u8], bits: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    blind_index_onto(mac, value, bits, &mut out);
+    out
+}
+
+/// [`blind_index`], appended to `out`.
+pub(crate) fn blind_index_onto(mut mac: Hmac<Sha256>, value: &[u8], bits: u32, out: &mut Vec<u8>) {
     let bits = bits.clamp(1, MAX_BLIND_INDEX_BITS);
     mac.update(value);
     let full = mac.finalize().into_bytes();
     let bytes = bits.div_ceil(8) as usize;
-    let mut out = full[..bytes].to_vec();
+    out.extend_from_slice(&full[..bytes]);
     let spare = (bytes as u32) * 8 - bits;
     if spare > 0 {
         if let Some(last) = out.last_mut() {
             *last &= 0xFFu8 << spare;
         }
     }
-    out
 }
 
 /// Another blind index on the same rows: its bits (`L`) and the bits of the values it covers

@@ -26,6 +26,7 @@ mod pg_store;
 mod plaintext;
 #[cfg(feature = "postgres")]
 pub(crate) mod rotate;
+mod sealer;
 #[doc(hidden)]
 pub mod unsealed;
 
@@ -51,6 +52,7 @@ pub use pg_store::{KeyTable, PgKeyStore};
 pub use plaintext::{EncryptedField, Plaintext, PlaintextDyn, PlaintextError, TextField};
 #[cfg(feature = "postgres")]
 pub use rotate::{plaintext_rows, reencrypt, Reencryption, ReencryptionProgress};
+pub use sealer::Sealer;
 
 use crate::TableDef;
 
@@ -669,6 +671,97 @@ impl Keys {
         Ok((version, self.key(tenant, Purpose::Fields, version)?))
     }
 
+    /// [`sealing_key`](Self::sealing_key) for up to `uses` values at once: the key and its
+    /// version, and how many uses were counted (at least one, no more than the key has left;
+    /// one when the key had to be unwrapped).
+    fn sealing_key_for(
+        &self,
+        tenant: &[u8],
+        uses: u64,
+    ) -> Result<(u32, Arc<Aes256GcmSiv>, u64), CryptoProblem> {
+        let now = Instant::now();
+        if let Some((cached, counted)) =
+            self.lock()
+                .fresh_for(tenant, Purpose::Fields, None, now, &self.limits, uses)
+        {
+            return Ok((cached.version, cached.cipher.clone(), counted));
+        }
+        let version = self.latest_or_new(tenant, Purpose::Fields)?;
+        Ok((version, self.key(tenant, Purpose::Fields, version)?, 1))
+    }
+
+    /// Takes back `uses` uses counted by a look-up of the tenant's key `version` for the
+    /// purpose that no value made: the key whose cipher is `cipher`, if it is still cached (a
+    /// key dropped and unwrapped again since is another key, and keeps its own count).
+    fn give_back(
+        &self,
+        tenant: &[u8],
+        purpose: Purpose,
+        version: u32,
+        cipher: &Arc<Aes256GcmSiv>,
+        uses: u64,
+    ) {
+        if uses == 0 {
+            return;
+        }
+        let mut cache = self.lock();
+        let kept = cache.tenants.get_mut(tenant).and_then(|t| {
+            t.keys.iter_mut().find(|k| {
+                k.purpose == purpose && k.version == version && Arc::ptr_eq(&k.cipher, cipher)
+            })
+        });
+        if let Some(kept) = kept {
+            kept.uses = kept.uses.saturating_sub(uses);
+        }
+    }
+
+    /// Appends to `out` (which may hold other values before it) the envelope of `plain` sealed
+    /// for `binding` with `cipher`, data key `version`. Room for the whole envelope is made
+    /// before the plaintext is copied in, so `out` never moves with plaintext in it; the
+    /// plaintext is encrypted where it was copied, and wiped there if sealing fails.
+    fn seal_onto(
+        &self,
+        binding: &Binding<'_>,
+        cipher: &Aes256GcmSiv,
+        version: u32,
+        plain: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoProblem> {
+        let mut flags = 0;
+        if self.padding.is_some() {
+            flags |= envelope::FLAG_PADDED;
+        }
+        let header = envelope::header(flags, version);
+        let nonce = fresh_nonce();
+        let at = out.len();
+        let start = at + header.len() + nonce.len();
+        let padded = self.padding.map_or(plain.len(), |block| {
+            let block = block.max(1);
+            (plain.len() / block + 1) * block
+        });
+        out.reserve(header.len() + nonce.len() + padded + envelope::TAG_LEN);
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plain);
+        if let Some(block) = self.padding {
+            envelope::pad(out, start, block);
+        }
+        let sealed = binding.with_aad(&header, |aad| {
+            cipher.encrypt_in_place_detached(&nonce, aad, &mut out[start..])
+        });
+        match sealed {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(())
+            }
+            Err(_) => {
+                out[at..].zeroize();
+                out.truncate(at);
+                Err(CryptoProblem::Provider("sealing failed".into()))
+            }
+        }
+    }
+
     /// Seals `plaintext` for `binding` with the tenant's newest data key.
     pub fn seal(&self, binding: &Binding<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.seal_encoded(binding, plaintext.len(), |out| {
@@ -889,13 +982,28 @@ impl Keys {
         column: &'static str,
         tenant: &[u8],
     ) -> Result<Hmac<Sha256>, CryptoProblem> {
+        self.column_mac_for(table, column, tenant, 1)
+            .map(|(mac, _, _)| mac)
+    }
+
+    /// [`column_mac`](Self::column_mac) for up to `uses` values at once: the keyed HMAC, how
+    /// many uses were counted (at least one, no more than the key has left; one when the key
+    /// had to be unwrapped), and the cipher of the data key they were counted on.
+    fn column_mac_for(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        tenant: &[u8],
+        uses: u64,
+    ) -> Result<(Hmac<Sha256>, u64, Arc<Aes256GcmSiv>), CryptoProblem> {
         let now = Instant::now();
         let purpose = Purpose::BlindIndex;
-        if let Some(cached) = self
-            .lock()
-            .fresh(tenant, purpose, Some(1), now, &self.limits)
+        if let Some((cached, counted)) =
+            self.lock()
+                .fresh_for(tenant, purpose, Some(1), now, &self.limits, uses)
         {
-            return cached.column_mac(table, column);
+            let mac = cached.column_mac(table, column)?;
+            return Ok((mac, counted, cached.cipher.clone()));
         }
         self.latest_or_new(tenant, purpose)?;
         self.unwrap_key(tenant, purpose, 1, now)?;
@@ -909,7 +1017,8 @@ impl Keys {
                     .find(|k| k.purpose == purpose && k.version == 1)
             })
             .ok_or(CryptoProblem::DataKeyMissing { version: 1 })?;
-        cached.column_mac(table, column)
+        let mac = cached.column_mac(table, column)?;
+        Ok((mac, 1, cached.cipher.clone()))
     }
 
     /// Makes a new version of the tenant's data key for the purpose, used by every seal from
@@ -1062,6 +1171,12 @@ pub fn tenant_bytes<T: Plaintext>(value: &T) -> Vec<u8> {
     let mut bytes = Vec::new();
     value.encode(&mut bytes);
     bytes
+}
+
+/// Appends the tenant's bytes (as [`tenant_bytes`] makes them) to `out`.
+#[doc(hidden)]
+pub fn push_tenant_bytes<T: Plaintext>(out: &mut Vec<u8>, value: &T) {
+    value.encode(out);
 }
 
 /// The binding of column `column` of `table` for a row.
@@ -1549,6 +1664,129 @@ mod tests {
             });
         });
         OPENING.with(|opening| assert!(opening.row.borrow().is_none()));
+    }
+
+    /// A row of [`PATIENTS`] to seal: its tenant, its key's bytes, its name and birth date.
+    type PatientRow = (&'static [u8], Vec<u8>, String, Option<NaiveDate>);
+
+    /// Seals rows of [`PATIENTS`] into `sealer` as the generated `seal_into` does, then the
+    /// name's blind index.
+    fn seal_batch(sealer: &mut Sealer<'_>, rows: &[PatientRow]) -> Result<(), CryptoError> {
+        sealer.start(rows.len());
+        for (tenant, row, name, born) in rows {
+            let (t, k) = sealer.next_row();
+            t.extend_from_slice(tenant);
+            k.extend_from_slice(row);
+            sealer.seal(&PATIENTS, 2, name)?;
+            sealer.seal(&PATIENTS, 3, born)?;
+            sealer.blind(&PATIENTS, 2, name, 12)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_batch_seals_what_opens_as_values_sealed_one_at_a_time() {
+        let day = NaiveDate::from_ymd_opt(1980, 2, 3).unwrap();
+        let rows: Vec<PatientRow> = (0..7u8)
+            .map(|i| {
+                let tenant: &'static [u8] = if i % 2 == 0 { b"t1" } else { b"t2" };
+                (
+                    tenant,
+                    vec![i],
+                    format!("Patient {i}"),
+                    (i % 3 != 0).then_some(day),
+                )
+            })
+            .collect();
+        for padding in [None, Some(16)] {
+            let (master, store) = fixed_keys();
+            let keys = Arc::new(keys_over(master, store, 1_000_000, padding));
+            let mut sealer = Sealer::new(&keys);
+            seal_batch(&mut sealer, &rows).unwrap();
+            assert_eq!(sealer.rows(), rows.len());
+            let values = sealer.values();
+            for (i, (tenant, row, name, born)) in rows.iter().enumerate() {
+                let sealed = &values[sealer.row(i)];
+                assert_eq!(sealed.len(), 3);
+                let (sealed_name, sealed_born) = (sealed[0].unwrap(), sealed[1]);
+                let envelope = Envelope::parse(sealed_name).unwrap();
+                assert_eq!(
+                    envelope.flags & envelope::FLAG_PADDED != 0,
+                    padding.is_some()
+                );
+                let (opened, opened_born) =
+                    read_row(&keys, tenant, row, sealed_name, sealed_born).unwrap();
+                assert_eq!((&opened, opened_born), (name, *born));
+                // The same authenticated data as `Keys::seal`'s: it opens with `Keys::open`.
+                let at = bound(&PATIENTS, 2, tenant, row);
+                assert_eq!(&keys.open(&at, sealed_name).unwrap()[..], name.as_bytes());
+                let index = keys
+                    .blind_index("patients", "name", tenant, name.as_bytes(), 12)
+                    .unwrap();
+                assert_eq!(sealed[2], Some(index.as_slice()));
+                // Moved to another row or column, it does not open.
+                let moved = read_row(&keys, tenant, b"elsewhere", sealed_name, sealed_born);
+                assert_eq!(moved.unwrap_err().problem, CryptoProblem::NotAuthentic);
+                let other = if *tenant == b"t1" { b"t2" } else { b"t1" };
+                let other_tenant = read_row(&keys, other, row, sealed_name, sealed_born);
+                assert_eq!(
+                    other_tenant.unwrap_err().problem,
+                    CryptoProblem::NotAuthentic
+                );
+            }
+            // A NULL is no value, and takes no key.
+            assert_eq!(values[sealer.row(0)][1], None);
+            assert!(format!("{sealer:?}").starts_with("Sealer { rows: 7, values: 21"));
+        }
+    }
+
+    /// The uses counted on the tenant's cached key of `purpose`, version `version`.
+    fn uses(keys: &Keys, tenant: &[u8], purpose: Purpose, version: u32) -> Option<u64> {
+        let cache = keys.lock();
+        let cached = cache.tenants.get(tenant)?;
+        let key = cached
+            .keys
+            .iter()
+            .find(|k| k.purpose == purpose && k.version == version)?;
+        Some(key.uses)
+    }
+
+    #[test]
+    fn a_batch_counts_the_uses_it_makes_and_no_more_than_a_key_has() {
+        let day = NaiveDate::from_ymd_opt(1980, 2, 3);
+        let row = |i: u8| -> PatientRow { (b"t1", vec![i], format!("Patient {i}"), day) };
+        let (master, store) = fixed_keys();
+        let keys = keys_over(master, store.clone(), 1_000_000, None);
+        let mut sealer = Sealer::new(&keys);
+        // Expected 100 rows, three sealed: the uses the look-ups counted ahead are given back.
+        sealer.start(100);
+        for i in 0..3 {
+            let (tenant, key, name, born) = row(i);
+            let (t, k) = sealer.next_row();
+            t.extend_from_slice(tenant);
+            k.extend_from_slice(&key);
+            sealer.seal(&PATIENTS, 2, &name).unwrap();
+            sealer.seal(&PATIENTS, 3, &born).unwrap();
+            sealer.blind(&PATIENTS, 2, &name, 12).unwrap();
+        }
+        assert!(uses(&keys, b"t1", Purpose::Fields, 1).unwrap() > 6);
+        sealer.release();
+        assert_eq!(uses(&keys, b"t1", Purpose::Fields, 1), Some(6));
+        assert_eq!(uses(&keys, b"t1", Purpose::BlindIndex, 1), Some(3));
+        drop(sealer);
+        // Five uses a key: sixteen values of eight rows take four keys, as one at a time.
+        let keys = keys_over(fixed_keys().0, store, 5, None);
+        let mut sealer = Sealer::new(&keys);
+        let rows: Vec<_> = (0..8).map(row).collect();
+        seal_batch(&mut sealer, &rows).unwrap();
+        // Sixteen fields over five uses a key: four unwraps; eight indexes: two.
+        assert_eq!(keys.unwraps(), 4 + 2);
+        let values = sealer.values();
+        for (i, (tenant, key, name, _)) in rows.iter().enumerate() {
+            let sealed = values[sealer.row(i)][0].unwrap();
+            let at = bound(&PATIENTS, 2, tenant, key);
+            assert_eq!(&keys.open(&at, sealed).unwrap()[..], name.as_bytes());
+        }
     }
 
     /// Keys over `store` with fields' keys used at most `max_uses` times.

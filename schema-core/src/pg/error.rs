@@ -58,6 +58,17 @@ pub enum PgError {
     /// A failure of the connection or of tokio-postgres itself (the connection closed, an I/O
     /// error, a value that could not be serialized), not reported by the server.
     Driver(tokio_postgres::Error),
+    /// A value of a row of a `copy_in` could not be encoded for its column (its type does not
+    /// take the column's, or its own encoding failed); the copy is aborted, nothing of the
+    /// batch is written. Other writes report it as [`PgError::Driver`].
+    Encode {
+        /// The row's position in the batch.
+        index: usize,
+        /// The column.
+        column: &'static str,
+        /// What the value's encoding reported.
+        source: Box<dyn Error + Send + Sync>,
+    },
 }
 
 impl PgError {
@@ -152,6 +163,14 @@ impl fmt::Display for PgError {
                 Some(cause) => write!(f, "{e}: {cause}"),
                 None => e.fmt(f),
             },
+            PgError::Encode {
+                index,
+                column,
+                source,
+            } => write!(
+                f,
+                "row {index} of the batch: column `{column}` could not be encoded: {source}"
+            ),
         }
     }
 }
@@ -166,6 +185,7 @@ impl Error for PgError {
             #[cfg(feature = "encrypt")]
             PgError::Crypto(e) => Some(e),
             PgError::Driver(e) => Some(e),
+            PgError::Encode { source, .. } => Some(source.as_ref()),
             PgError::Tls(e) => Some(e),
             PgError::Query(e) => Some(e),
             PgError::InvalidSetting { .. } | PgError::InvalidScope { .. } => None,

@@ -85,14 +85,34 @@ pub trait InsertRow: Validate + Sync {
     /// replaces with `seal`'s value (feature `encrypt`).
     fn push_values<'a>(&'a self, out: &mut Vec<Option<Param<'a>>>);
 
-    /// The sealed value of every encrypted column, in column order (`None`: NULL); empty for
-    /// a table without any.
+    /// Seals the row into `sealer`: starts a row there, then appends the sealed value of every
+    /// encrypted column, in column order, then every blind index (none for a table without
+    /// encrypted columns). What the drivers write, a part of a batch at a time.
+    #[cfg(feature = "encrypt")]
+    fn seal_into(
+        &self,
+        sealer: &mut crate::crypto::Sealer<'_>,
+    ) -> Result<(), crate::crypto::CryptoError> {
+        sealer.next_row();
+        Ok(())
+    }
+
+    /// The sealed value of every encrypted column, in column order, then of every blind index
+    /// (`None`: NULL); empty for a table without any: the row alone through
+    /// [`seal_into`](Self::seal_into).
     #[cfg(feature = "encrypt")]
     fn seal(
         &self,
-        _keys: &crate::crypto::Keys,
+        keys: &crate::crypto::Keys,
     ) -> Result<Vec<Option<Vec<u8>>>, crate::crypto::CryptoError> {
-        Ok(Vec::new())
+        let mut sealer = crate::crypto::Sealer::new(keys);
+        sealer.start(1);
+        self.seal_into(&mut sealer)?;
+        let values = sealer.values();
+        Ok(values[sealer.row(0)]
+            .iter()
+            .map(|value| value.map(<[u8]>::to_vec))
+            .collect())
     }
 }
 
