@@ -162,14 +162,27 @@ pub trait InsertRow: Validate + Sync {
     /// which a role allowed to insert only some columns needs) otherwise.
     fn push_values<'a>(&'a self, bind_nulls: bool, out: &mut Vec<Option<Param<'a>>>);
 
-    /// The sealed value of every encrypted column, in column order (`None`: NULL); empty for
-    /// a table without any.
+    /// Seals the row into `sealer`: starts a row there, then appends the sealed value of every
+    /// encrypted column, in column order, then every blind index (none for a table without
+    /// encrypted columns).
+    #[cfg(feature = "encrypt")]
+    fn seal_into(
+        &self,
+        sealer: &mut crate::crypto::Sealer<'_>,
+    ) -> Result<(), crate::crypto::CryptoError> {
+        sealer.next_row();
+        Ok(())
+    }
+
+    /// The sealed value of every encrypted column, in column order, then of every blind index
+    /// (`None`: NULL); empty for a table without any: the row alone through
+    /// [`seal_into`](Self::seal_into).
     #[cfg(feature = "encrypt")]
     fn seal(
         &self,
-        _keys: &crate::crypto::Keys,
+        keys: &crate::crypto::Keys,
     ) -> Result<Vec<Option<Vec<u8>>>, crate::crypto::CryptoError> {
-        Ok(Vec::new())
+        crate::crypto::Sealer::seal_one(keys, |sealer| self.seal_into(sealer))
     }
 }
 

@@ -1756,45 +1756,6 @@ fn blind_index_text_checks(table: &Table) -> Vec<TokenStream> {
         .collect()
 }
 
-/// `fn seal`: the sealed value of every encrypted column of an `InsertX`, in column order.
-fn seal_insert(table: &Table) -> TokenStream {
-    let krate = &table.krate;
-    let ident = table.ident;
-    if !cfg!(feature = "encrypt") || !table.columns.iter().any(|c| c.is_encrypted()) {
-        return TokenStream::new();
-    }
-    let bind = binding(table, |c, _| {
-        let f = c.ident;
-        quote!(&self.#f)
-    });
-    let sealed = table
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.is_encrypted())
-        .map(|(i, c)| {
-            let f = c.ident;
-            quote!(#krate::crypto::seal_field(keys, table, #i, &__tenant, &__key, &self.#f)?)
-        })
-        .chain(blind_indexed(table).map(|(i, c, index)| {
-            let (f, bits) = (c.ident, &index.bits);
-            quote!(#krate::crypto::blind_field(keys, table, #i, &__tenant, &self.#f, #bits)?)
-        }));
-    quote! {
-        fn seal(
-            &self,
-            keys: &#krate::crypto::Keys,
-        ) -> ::core::result::Result<
-            ::std::vec::Vec<::core::option::Option<::std::vec::Vec<u8>>>,
-            #krate::crypto::CryptoError,
-        > {
-            let table = <#ident as #krate::Table>::TABLE;
-            #bind
-            ::core::result::Result::Ok(::std::vec![#(#sealed),*])
-        }
-    }
-}
-
 /// `fn seal_into`: the row's encrypted columns sealed into a driver's `Sealer`, in column
 /// order, then its blind indexes; its binding built in the sealer's buffers.
 fn seal_insert_into(table: &Table) -> TokenStream {
@@ -2255,7 +2216,7 @@ fn sqlx_impls(table: &Table) -> TokenStream {
             quote_spanned!(c.ty.span()=> #sqlx::decode_encrypted::<#ty>(row, table, #i, &__tenant, &__key)?)
         },
     );
-    let seal = seal_insert(table);
+    let seal = seal_insert_into(table);
     let keyed = sqlx_keyed(table);
     // Named only where a column reads it, so that no table draws an unused-variable warning.
     let bind_nulls = if table

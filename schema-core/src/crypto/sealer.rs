@@ -252,6 +252,22 @@ impl<'k> Sealer<'k> {
         start..end
     }
 
+    /// The values of one row sealed by `seal` (a row type's `seal_into`), each its own
+    /// buffer: what a single insert sends.
+    pub fn seal_one(
+        keys: &Keys,
+        seal: impl FnOnce(&mut Sealer<'_>) -> Result<(), CryptoError>,
+    ) -> Result<Vec<Option<Vec<u8>>>, CryptoError> {
+        let mut sealer = Sealer::new(keys);
+        sealer.start(1);
+        seal(&mut sealer)?;
+        let values = sealer.values();
+        Ok(values[sealer.row(0)]
+            .iter()
+            .map(|value| value.map(<[u8]>::to_vec))
+            .collect())
+    }
+
     /// Every value of the batch, row after row, each row's in column order (encrypted columns,
     /// then blind indexes); `None` for NULL.
     pub fn values(&self) -> Vec<Option<&[u8]>> {

@@ -105,14 +105,7 @@ pub trait InsertRow: Validate + Sync {
         &self,
         keys: &crate::crypto::Keys,
     ) -> Result<Vec<Option<Vec<u8>>>, crate::crypto::CryptoError> {
-        let mut sealer = crate::crypto::Sealer::new(keys);
-        sealer.start(1);
-        self.seal_into(&mut sealer)?;
-        let values = sealer.values();
-        Ok(values[sealer.row(0)]
-            .iter()
-            .map(|value| value.map(<[u8]>::to_vec))
-            .collect())
+        crate::crypto::Sealer::seal_one(keys, |sealer| self.seal_into(sealer))
     }
 }
 
