@@ -136,8 +136,8 @@ impl Run {
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Runs `bench` on a database of its own, made on the server at `$DATABASE_URL` and dropped
-/// with the run's roles afterwards, whatever `bench` returned: the binary's exit code, its
-/// error printed after `label`.
+/// with the run's roles afterwards, whatever `bench` returned, and on Ctrl-C: the binary's
+/// exit code, its error printed after `label`.
 pub async fn in_throwaway_database<F, Fut>(label: &str, bench: F) -> ExitCode
 where
     F: FnOnce(String, Names) -> Fut,
@@ -152,8 +152,14 @@ where
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .await?;
-        let result = bench(with_dbname(&server, &name), names).await;
-        let _ = run.drop(&admin).await;
+        // Interrupted (Ctrl-C), the run still drops its database and roles.
+        let result = tokio::select! {
+            result = bench(with_dbname(&server, &name), names) => result,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+        };
+        if let Err(error) = run.drop(&admin).await {
+            eprintln!("{label}: could not drop {name} and its roles: {error}");
+        }
         result
     }
     .await;
